@@ -1,0 +1,113 @@
+package dev.keel;
+
+import dev.keel.config.KeelConfig;
+import dev.keel.embed.BgeSmallEmbedder;
+import dev.keel.embed.CachingEmbedder;
+import dev.keel.embed.Embedder;
+import dev.keel.index.ChunkIndex;
+import dev.keel.index.LuceneChunkIndex;
+import dev.keel.ingest.Ingestor;
+import dev.keel.rag.AnswerEngine;
+import dev.keel.store.Database;
+import dev.keel.store.EmbeddingCache;
+import dev.keel.trace.Traces;
+import java.nio.file.Path;
+
+/**
+ * The application object graph, built by hand from the configuration: metadata database,
+ * embedder (with its persistent cache), index, ingestor, answer engine and traces. Owns them all;
+ * {@link #close()} commits and releases the data directory.
+ */
+public final class Keel implements AutoCloseable {
+    public static final String DEFAULT_TENANT = "default";
+
+    private final KeelConfig config;
+    private final Path dataDir;
+    private final Database database;
+    private final CachingEmbedder embedder;
+    private final ChunkIndex index;
+    private final Ingestor ingestor;
+    private final AnswerEngine answers;
+    private final Traces traces;
+
+    private Keel(KeelConfig config, Path dataDir, Database database, CachingEmbedder embedder, ChunkIndex index, Traces traces) {
+        this.config = config;
+        this.dataDir = dataDir;
+        this.database = database;
+        this.embedder = embedder;
+        this.index = index;
+        this.traces = traces;
+        this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize());
+        this.answers = new AnswerEngine(index, embedder, config.search(), config.answer());
+    }
+
+    /** Opens (or creates) the data directory with the in-process embedding model. */
+    public static Keel open(KeelConfig config, Path dataDir) {
+        return open(config, dataDir, new BgeSmallEmbedder(config.embed().threads()));
+    }
+
+    /** Opens the data directory with a given embedder (benchmarks use a synthetic one for scale). */
+    public static Keel open(KeelConfig config, Path dataDir, Embedder model) {
+        return open(config, dataDir, dataDir, model);
+    }
+
+    /**
+     * A scratch Keel whose index lives in {@code scratchDir} but whose embedding cache is the one in
+     * {@code cacheDir}: evaluations re-run without re-embedding.
+     */
+    public static Keel openWithSharedCache(KeelConfig config, Path scratchDir, Path cacheDir) {
+        return open(config, scratchDir, cacheDir, new BgeSmallEmbedder(config.embed().threads()));
+    }
+
+    private static Keel open(KeelConfig config, Path dataDir, Path cacheDir, Embedder model) {
+        Database db = Database.open(cacheDir);
+        try {
+            CachingEmbedder embedder = new CachingEmbedder(model, new EmbeddingCache(db));
+            ChunkIndex index = new LuceneChunkIndex(dataDir.resolve("index"), embedder.modelId(), embedder.dimension());
+            return new Keel(config, dataDir, db, embedder, index, new Traces());
+        } catch (RuntimeException e) {
+            db.close();
+            model.close();
+            throw e;
+        }
+    }
+
+    public KeelConfig config() {
+        return config;
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public CachingEmbedder embedder() {
+        return embedder;
+    }
+
+    public ChunkIndex index() {
+        return index;
+    }
+
+    public Ingestor ingestor() {
+        return ingestor;
+    }
+
+    public AnswerEngine answers() {
+        return answers;
+    }
+
+    public Traces traces() {
+        return traces;
+    }
+
+    @Override
+    public void close() {
+        try {
+            index.commit();
+            index.close();
+        } finally {
+            embedder.close();
+            database.close();
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.keel.cli;
+
+import dev.keel.Keel;
+import dev.keel.index.SearchFilters;
+import dev.keel.ingest.IngestReport;
+import dev.keel.rag.Answer;
+import dev.keel.rag.AnswerRequest;
+import dev.keel.trace.Trace;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code keel demo}: ingest the bundled sample docs, answer three questions, then serve. */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Ingest the bundled sample docs, print three cited answers, then serve the API on localhost.")
+final class DemoCommand implements Callable<Integer> {
+    static final List<String> QUESTIONS = List.of(
+            "How long do I have to request a refund on an annual plan?",
+            "What is the API rate limit on the Team plan?",
+            "How do I rotate an API key?");
+
+    @Mixin
+    CommonOptions common;
+
+    @Option(names = "--docs", paramLabel = "DIR", description = "Documents to ingest (default: the bundled samples/docs).")
+    Path docs;
+
+    @Option(names = "--no-serve", description = "Stop after the sample answers.")
+    boolean noServe;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Path folder = docs != null ? docs : samples();
+        try (Keel keel = common.open()) {
+            System.out.println("Ingesting " + folder + " …");
+            Trace trace = keel.traces().start("ingest", common.tenant);
+            IngestReport report = keel.ingestor().ingestPaths(common.tenant, List.of(folder), true, trace, new ProgressBar(System.err, "files"));
+            trace.finish();
+            IngestCommand.summarize(report, System.out);
+            for (String q : QUESTIONS) {
+                Trace t = keel.traces().start("ask", common.tenant);
+                Answer a = keel.answers().answer(new AnswerRequest(common.tenant, q, SearchFilters.NONE), t);
+                t.finish();
+                System.out.println();
+                System.out.println("Q: " + q);
+                AskCommand.print(a, System.out);
+            }
+            System.out.println();
+            if (!noServe) ServeCommand.serve(keel);
+        }
+        return 0;
+    }
+
+    private static Path samples() {
+        String home = System.getenv("KEEL_HOME");
+        for (Path p : List.of(Path.of(home == null ? "." : home, "samples", "docs"), Path.of("samples", "docs"))) {
+            if (Files.isDirectory(p)) return p.toAbsolutePath().normalize();
+        }
+        throw new IllegalArgumentException("sample docs not found; run from the Keel checkout or pass --docs DIR");
+    }
+}

@@ -1,0 +1,79 @@
+package dev.keel.cli;
+
+import dev.keel.Keel;
+import dev.keel.config.SearchConfig;
+import dev.keel.http.ApiViews;
+import dev.keel.http.Json;
+import dev.keel.index.RankedList;
+import dev.keel.index.SearchFilters;
+import dev.keel.index.SearchHit;
+import dev.keel.index.SearchMode;
+import dev.keel.index.SearchResult;
+import dev.keel.trace.Trace;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code keel search "…"}: retrieval only, with a debug view of every ranked list. */
+@Command(name = "search", mixinStandardHelpOptions = true, description = "Search the local index (hybrid BM25 + vectors by default).")
+final class SearchCommand implements Callable<Integer> {
+    @Mixin
+    CommonOptions common;
+
+    @Parameters(index = "0", paramLabel = "QUERY")
+    String query;
+
+    @Option(names = "--mode", defaultValue = "hybrid", description = "bm25, vector or hybrid (default: ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = {"-k", "--top-k"}, defaultValue = "10", description = "Results to return (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--source-prefix", description = "Only chunks whose source starts with this.")
+    String sourcePrefix;
+
+    @Option(names = "--debug", description = "Show the BM25, vector, fused and final lists with ranks and scores.")
+    boolean debug;
+
+    @Option(names = "--json", description = "Print one JSON object.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        SearchMode m = SearchMode.valueOf(mode.toUpperCase(java.util.Locale.ROOT));
+        try (Keel keel = common.open()) {
+            Trace trace = keel.traces().start("search", common.tenant);
+            SearchConfig settings = keel.config().search();
+            SearchResult r = keel.answers().search(common.tenant, query, m, topK, settings,
+                    new SearchFilters(sourcePrefix, null, null), debug, trace);
+            trace.finish();
+            if (json) {
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("mode", mode);
+                out.put("data", ApiViews.hits(r.hits()));
+                if (debug) for (RankedList l : r.debug()) out.put("debug_" + l.name(), l.entries());
+                out.put("trace_id", trace.id());
+                System.out.println(Json.write(out));
+                return 0;
+            }
+            int rank = 1;
+            for (SearchHit h : r.hits()) {
+                System.out.printf("%2d. %.4f  %s%s  (%s)%n", rank++, h.score(), h.chunk().source(),
+                        h.chunk().section().isEmpty() ? "" : " › " + h.chunk().section(), h.chunk().chunkId());
+                String text = h.chunk().body().replace('\n', ' ');
+                System.out.println("    " + (text.length() > 160 ? text.substring(0, 160) + "…" : text));
+            }
+            if (debug) {
+                for (RankedList l : r.debug()) {
+                    System.out.println("-- " + l.name());
+                    l.entries().stream().limit(topK).forEach(e -> System.out.printf("   %2d  %.4f  %s%n", e.rank(), e.score(), e.chunkId()));
+                }
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package dev.keel.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Function;
+
+/**
+ * Keel's whole configuration, read once from {@code keel.yaml} and validated at startup.
+ * Immutable; every section has documented defaults so an empty or absent file is valid.
+ * String values may reference the environment as {@code ${VAR}} or {@code ${VAR:-default}}.
+ */
+public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig embed, SearchConfig search, AnswerConfig answer) {
+
+    public static KeelConfig defaults() {
+        return new KeelConfig(ServerConfig.DEFAULTS, IngestConfig.DEFAULTS, EmbedConfig.DEFAULTS, SearchConfig.DEFAULTS, AnswerConfig.DEFAULTS);
+    }
+
+    /** Reads a YAML file; a missing file is an error (the user named it). */
+    public static KeelConfig load(Path file) {
+        if (!Files.isRegularFile(file)) throw new ConfigException("", "config file not found: " + file);
+        try {
+            return parse(Files.readString(file), System::getenv);
+        } catch (IOException e) {
+            throw new ConfigException("", "cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** Parses YAML text, resolving {@code ${VAR}} with {@code env}. */
+    public static KeelConfig parse(String yaml, Function<String, String> env) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
+        } catch (JsonProcessingException e) {
+            throw new ConfigException("", "not valid YAML: " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
+        }
+        ConfigNode top = new ConfigNode("", root, env);
+        KeelConfig config = new KeelConfig(
+                ServerConfig.read(top.child("server")),
+                IngestConfig.read(top.child("ingest")),
+                EmbedConfig.read(top.child("embed")),
+                SearchConfig.read(top.child("search")),
+                AnswerConfig.read(top.child("answer")));
+        top.rejectUnknown();
+        return config;
+    }
+
+    public KeelConfig withServer(ServerConfig s) {
+        return new KeelConfig(s, ingest, embed, search, answer);
+    }
+
+    public KeelConfig withChunking(ChunkingConfig c) {
+        return new KeelConfig(server, new IngestConfig(c, ingest.maxFileBytes()), embed, search, answer);
+    }
+
+    public KeelConfig withSearch(SearchConfig s) {
+        return new KeelConfig(server, ingest, embed, s, answer);
+    }
+}

@@ -1,0 +1,24 @@
+package dev.keel.embed;
+
+import java.util.List;
+
+/**
+ * Turns text into unit-length vectors. Implementations are thread-safe. Document and query sides
+ * may differ (instruction-tuned models prefix queries); vectors of one {@link #modelId()} are
+ * comparable only with each other.
+ */
+public interface Embedder extends AutoCloseable {
+    /** Model name and version, stamped on every chunk, e.g. {@code bge-small-en-v1.5-q@1.20.0-beta30}. */
+    String modelId();
+
+    int dimension();
+
+    /** Embeds passages, in order; the result has one vector per input. */
+    List<float[]> embedDocuments(List<String> texts);
+
+    /** Embeds a search query (with the model's query instruction, if it has one). */
+    float[] embedQuery(String query);
+
+    @Override
+    default void close() {}
+}

@@ -1,0 +1,41 @@
+package dev.keel.http;
+
+/** An error for the client, rendered in OpenAI's shape: {@code {"error":{"type","message","param","code"}}}. */
+public final class ApiException extends RuntimeException {
+    private final int status;
+    private final String type;
+    private final String param;
+    private final String code;
+
+    public ApiException(int status, String type, String message, String param, String code) {
+        super(message);
+        this.status = status;
+        this.type = type;
+        this.param = param;
+        this.code = code;
+    }
+
+    public static ApiException badRequest(String message, String param) {
+        return new ApiException(400, "invalid_request_error", message, param, "invalid_value");
+    }
+
+    public static ApiException notFound(String message) {
+        return new ApiException(404, "not_found_error", message, null, "not_found");
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public String type() {
+        return type;
+    }
+
+    public String param() {
+        return param;
+    }
+
+    public String code() {
+        return code;
+    }
+}

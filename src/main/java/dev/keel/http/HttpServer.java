@@ -1,0 +1,161 @@
+package dev.keel.http;
+
+import dev.keel.Keel;
+import dev.keel.trace.Trace;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keel's HTTP API on Javalin (Jetty 12, virtual threads). Every response carries
+ * {@code x-keel-trace-id}; errors use OpenAI's error shape and never include a stack trace.
+ * Until API keys arrive, the tenant comes from the {@code X-Keel-Tenant} header (default
+ * {@code default}), which is why the server binds to localhost by default.
+ */
+public final class HttpServer implements AutoCloseable {
+    static final String TRACE_ATTR = "keel.trace";
+    private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
+
+    private final Keel keel;
+    private final Javalin app;
+
+    public HttpServer(Keel keel) {
+        this.keel = keel;
+        var server = keel.config().server();
+        DocumentRoutes documents = new DocumentRoutes(keel);
+        QueryRoutes queries = new QueryRoutes(keel);
+        app = Javalin.create(config -> {
+            config.concurrency.useVirtualThreads = true;
+            config.http.maxRequestSize = server.maxBodyBytes();
+            config.jetty.multipartConfig.maxFileSize(server.maxBodyBytes(), io.javalin.config.SizeUnit.BYTES);
+            config.jetty.multipartConfig.maxTotalRequestSize(server.maxBodyBytes(), io.javalin.config.SizeUnit.BYTES);
+            config.jetty.multipartConfig.maxInMemoryFileSize(8 * 1024 * 1024, io.javalin.config.SizeUnit.BYTES);
+            config.startup.showJavalinBanner = false;
+            config.startup.showOldJavalinVersionWarning = false;
+            config.staticFiles.add(staticFiles -> {
+                staticFiles.hostedPath = "/console";
+                staticFiles.directory = "/console";
+                staticFiles.location = io.javalin.http.staticfiles.Location.CLASSPATH;
+            });
+            config.routes.before(ctx -> limitBody(ctx, server.maxBodyBytes()));
+            config.routes.beforeMatched(this::begin);
+            config.routes.after(HttpServer::end);
+            config.routes.get("/", ctx -> ctx.redirect("/console/"));
+            config.routes.get("/health/live", ctx -> json(ctx, 200, Map.of("status", "ok")));
+            config.routes.get("/health/ready", this::ready);
+            config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(keel.traces().scrape()));
+            config.routes.get("/v1/traces/{id}", this::getTrace);
+            documents.register(config.routes);
+            queries.register(config.routes);
+            config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.type(), e.getMessage(), e.param(), e.code()));
+            config.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(),
+                    e.getStatus() == 413 ? "request_too_large" : "invalid_request_error", e.getMessage(), null, null));
+            config.routes.exception(Exception.class, (e, ctx) -> {
+                LOG.error("unhandled error on {} {}", ctx.method(), ctx.path(), e);
+                error(ctx, 500, "server_error", "internal error; see the server log (trace " + ctx.header("x-keel-trace-id") + ")", null, null);
+            });
+            config.routes.error(404, ctx -> {
+                if (ctx.result() == null || ctx.result().isEmpty() || ctx.result().equals("Endpoint " + ctx.method() + " " + ctx.path() + " not found")) {
+                    error(ctx, 404, "not_found_error", "no route " + ctx.method() + " " + ctx.path(), null, "unknown_route");
+                }
+            });
+            config.routes.error(405, ctx -> error(ctx, 405, "invalid_request_error", "method " + ctx.method() + " not allowed on " + ctx.path(), null, null));
+        });
+    }
+
+    /** Starts listening; returns the bound port (useful with port 0). */
+    public int start() {
+        var server = keel.config().server();
+        app.start(server.host(), server.port());
+        return app.port();
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    @Override
+    public void close() {
+        app.stop();
+    }
+
+    static Trace trace(Context ctx) {
+        return ctx.attribute(TRACE_ATTR);
+    }
+
+    static String tenant(Context ctx) {
+        String t = ctx.header("X-Keel-Tenant");
+        if (t == null || t.isBlank()) return Keel.DEFAULT_TENANT;
+        if (!t.matches("[A-Za-z0-9._-]{1,64}")) throw ApiException.badRequest("X-Keel-Tenant must be 1-64 letters, digits, '.', '_' or '-'", "X-Keel-Tenant");
+        return t;
+    }
+
+    static void json(Context ctx, int status, Object body) {
+        ctx.status(status).contentType("application/json").result(Json.write(body));
+    }
+
+    private void begin(Context ctx) {
+        Trace trace = keel.traces().start(ctx.method() + " " + ctx.endpoint().path, tenantOrDefault(ctx));
+        ctx.attribute(TRACE_ATTR, trace);
+        ctx.header("x-keel-trace-id", trace.id());
+    }
+
+    private static void limitBody(Context ctx, long maxBody) {
+        long declared = ctx.contentLength();
+        if (declared > maxBody) {
+            throw new ApiException(413, "request_too_large", "request body of " + declared + " bytes is over the limit of " + maxBody
+                    + " bytes (server.max_body_bytes)", null, "body_too_large");
+        }
+    }
+
+    private static void end(Context ctx) {
+        Trace t = trace(ctx);
+        if (t == null) return;
+        t.attr("http.status", ctx.statusCode());
+        if (ctx.statusCode() >= 500) t.fail("http_" + ctx.statusCode());
+        t.finish();
+    }
+
+    private static String tenantOrDefault(Context ctx) {
+        try {
+            return tenant(ctx);
+        } catch (ApiException e) {
+            return Keel.DEFAULT_TENANT;
+        }
+    }
+
+    private void ready(Context ctx) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        try {
+            body.put("status", "ready");
+            body.put("chunks", keel.index().chunkCount());
+            body.put("embed_model", keel.index().embedModel());
+            json(ctx, 200, body);
+        } catch (RuntimeException e) {
+            body.put("status", "not_ready");
+            body.put("reason", e.getMessage());
+            json(ctx, 503, body);
+        }
+    }
+
+    private void getTrace(Context ctx) {
+        Trace t = keel.traces().find(ctx.pathParam("id"), tenant(ctx))
+                .orElseThrow(() -> ApiException.notFound("no trace " + ctx.pathParam("id") + " (traces are kept for an hour)"));
+        json(ctx, 200, t.view());
+    }
+
+    private static void error(Context ctx, int status, String type, String message, String param, String code) {
+        Map<String, Object> err = new LinkedHashMap<>();
+        err.put("type", type);
+        err.put("message", message);
+        err.put("param", param);
+        err.put("code", code);
+        Trace t = trace(ctx);
+        if (t != null) t.attr("error.type", type);
+        json(ctx, status, Map.of("error", err));
+    }
+}

@@ -1,0 +1,96 @@
+package dev.keel.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The API's (and the CLI's) JSON: snake_case fields, ISO dates; request parsing errors become 400s naming the problem. */
+public final class Json {
+    public static final ObjectMapper MAPPER = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .findAndRegisterModules()
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+    private Json() {}
+
+    public static String write(Object value) {
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("response not serialisable", e);
+        }
+    }
+
+    /** Parses a request body that must be a JSON object. */
+    static ObjectNode object(String body) {
+        if (body == null || body.isBlank()) throw ApiException.badRequest("request body is empty; expected a JSON object", null);
+        JsonNode node;
+        try {
+            node = MAPPER.readTree(body);
+        } catch (JsonProcessingException e) {
+            String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            throw ApiException.badRequest("malformed JSON" + where + ": " + e.getOriginalMessage(), null);
+        }
+        if (!(node instanceof ObjectNode o)) throw ApiException.badRequest("expected a JSON object", null);
+        return o;
+    }
+
+    static String requiredText(ObjectNode o, String field) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) throw ApiException.badRequest("'" + field + "' is required", field);
+        if (!v.isTextual()) throw ApiException.badRequest("'" + field + "' must be a string", field);
+        if (v.asText().isBlank()) throw ApiException.badRequest("'" + field + "' must not be empty", field);
+        return v.asText();
+    }
+
+    static String optionalText(ObjectNode o, String field) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) return null;
+        if (!v.isTextual()) throw ApiException.badRequest("'" + field + "' must be a string", field);
+        return v.asText();
+    }
+
+    static int optionalInt(ObjectNode o, String field, int fallback, int min, int max) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) return fallback;
+        if (!v.canConvertToInt() || !v.isIntegralNumber()) throw ApiException.badRequest("'" + field + "' must be an integer", field);
+        int i = v.asInt();
+        if (i < min || i > max) throw ApiException.badRequest("'" + field + "' must be between " + min + " and " + max, field);
+        return i;
+    }
+
+    static Double optionalDouble(ObjectNode o, String field, double min, double max) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) return null;
+        if (!v.isNumber()) throw ApiException.badRequest("'" + field + "' must be a number", field);
+        double d = v.asDouble();
+        if (d < min || d > max) throw ApiException.badRequest("'" + field + "' must be between " + min + " and " + max, field);
+        return d;
+    }
+
+    static Boolean optionalBool(ObjectNode o, String field) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) return null;
+        if (!v.isBoolean()) throw ApiException.badRequest("'" + field + "' must be true or false", field);
+        return v.asBoolean();
+    }
+
+    static List<String> optionalStrings(ObjectNode o, String field) {
+        JsonNode v = o.get(field);
+        if (v == null || v.isNull()) return List.of();
+        if (!v.isArray()) throw ApiException.badRequest("'" + field + "' must be a list of strings", field);
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : v) {
+            if (!e.isTextual()) throw ApiException.badRequest("'" + field + "' must be a list of strings", field);
+            out.add(e.asText());
+        }
+        return out;
+    }
+}

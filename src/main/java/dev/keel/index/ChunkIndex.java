@@ -1,0 +1,44 @@
+package dev.keel.index;
+
+import dev.keel.trace.Trace;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Stores chunks with their vectors and searches them, per tenant. Implementations are thread-safe:
+ * searches run concurrently with writes and never see half a document. {@link #replace} swaps all
+ * chunks of one document atomically; {@link #commit} makes writes durable, and a crash before it
+ * leaves the previous committed state.
+ */
+public interface ChunkIndex extends AutoCloseable {
+    Optional<DocumentRecord> document(String tenant, String docId);
+
+    List<DocumentRecord> documents(String tenant, int offset, int limit);
+
+    /** Chunks of one document in ordinal order. */
+    List<ChunkRecord> chunks(String tenant, String docId);
+
+    /** Replaces the document and all its chunks (visible to searches at once, durable after commit). */
+    void replace(DocumentRecord document, List<ChunkRecord> chunks);
+
+    /** Deletes a document and its chunks; false when it did not exist. */
+    boolean delete(String tenant, String docId);
+
+    void commit();
+
+    SearchResult search(SearchRequest request, Trace trace);
+
+    /**
+     * Inverse document frequency (BM25's formula, over chunks) of already-analysed terms of the
+     * searchable text; a term that occurs nowhere gets the highest weight.
+     */
+    java.util.Map<String, Double> idf(java.util.Collection<String> terms);
+
+    /** Number of chunks stored, all tenants. */
+    long chunkCount();
+
+    String embedModel();
+
+    @Override
+    void close();
+}

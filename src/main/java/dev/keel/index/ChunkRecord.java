@@ -1,0 +1,21 @@
+package dev.keel.index;
+
+import java.util.List;
+
+/**
+ * One chunk as stored: identity (tenant, doc id, doc version, ordinal), provenance (source, title,
+ * section path), the embed model that produced its vector, and its text. {@code indexText} is what
+ * BM25 and the embedder see: the title and section path, then the body.
+ */
+public record ChunkRecord(String tenant, String docId, String docVersion, int ordinal, String source, String title,
+                          List<String> sectionPath, String body, String indexText, String embedModel,
+                          long ingestedAtMillis, float[] vector) {
+
+    public String chunkId() {
+        return docId + "#" + ordinal;
+    }
+
+    public String section() {
+        return String.join(" › ", sectionPath);
+    }
+}

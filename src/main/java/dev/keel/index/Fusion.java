@@ -1,0 +1,114 @@
+package dev.keel.index;
+
+import dev.keel.embed.Vectors;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Rank fusion of the BM25 and vector lists, and MMR diversification. Pure functions. */
+final class Fusion {
+    private Fusion() {}
+
+    record Fused(int doc, double score, int bm25Rank, double bm25Score, int vectorRank, double vectorScore) {}
+
+    static List<Fused> single(List<LuceneChunkIndex.Scored> list, boolean lexical) {
+        List<Fused> out = new ArrayList<>(list.size());
+        for (int i = 0; i < list.size(); i++) {
+            LuceneChunkIndex.Scored s = list.get(i);
+            out.add(lexical ? new Fused(s.doc(), s.score(), i + 1, s.score(), 0, 0) : new Fused(s.doc(), s.score(), 0, 0, i + 1, s.score()));
+        }
+        return out;
+    }
+
+    /** Reciprocal Rank Fusion: score = Σ 1 / (k + rank). Ties keep BM25 order first. */
+    static List<Fused> rrf(List<LuceneChunkIndex.Scored> bm25, List<LuceneChunkIndex.Scored> vector, int k) {
+        Map<Integer, double[]> acc = collect(bm25, vector);
+        List<Fused> out = new ArrayList<>(acc.size());
+        for (Map.Entry<Integer, double[]> e : acc.entrySet()) {
+            double[] a = e.getValue();
+            double score = (a[0] > 0 ? 1.0 / (k + a[0]) : 0) + (a[2] > 0 ? 1.0 / (k + a[2]) : 0);
+            out.add(new Fused(e.getKey(), score, (int) a[0], a[1], (int) a[2], a[3]));
+        }
+        out.sort(Comparator.comparingDouble(Fused::score).reversed());
+        return out;
+    }
+
+    /** Weighted fusion of min-max-normalised scores: alpha × vector + (1 − alpha) × BM25. */
+    static List<Fused> weighted(List<LuceneChunkIndex.Scored> bm25, List<LuceneChunkIndex.Scored> vector, double alpha) {
+        Map<Integer, double[]> acc = collect(bm25, vector);
+        double[] lex = range(bm25), sem = range(vector);
+        List<Fused> out = new ArrayList<>(acc.size());
+        for (Map.Entry<Integer, double[]> e : acc.entrySet()) {
+            double[] a = e.getValue();
+            double l = a[0] > 0 ? normalise(a[1], lex) : 0;
+            double v = a[2] > 0 ? normalise(a[3], sem) : 0;
+            out.add(new Fused(e.getKey(), alpha * v + (1 - alpha) * l, (int) a[0], a[1], (int) a[2], a[3]));
+        }
+        out.sort(Comparator.comparingDouble(Fused::score).reversed());
+        return out;
+    }
+
+    /**
+     * Maximal Marginal Relevance over the fused candidates: repeatedly picks the candidate maximising
+     * λ·relevance − (1−λ)·max similarity to those already picked. Relevance is the fused rank mapped to
+     * (0, 1] so both terms share a scale. Candidates without a vector keep their place by relevance.
+     */
+    static List<Fused> mmr(List<Fused> candidates, Map<Integer, float[]> vectors, float[] query, double lambda, int k) {
+        List<Fused> remaining = new ArrayList<>(candidates);
+        List<Fused> picked = new ArrayList<>();
+        Map<Fused, Double> relevance = new LinkedHashMap<>();
+        for (int i = 0; i < candidates.size(); i++) relevance.put(candidates.get(i), 1.0 - (double) i / candidates.size());
+        while (picked.size() < k && !remaining.isEmpty()) {
+            Fused best = null;
+            double bestScore = Double.NEGATIVE_INFINITY;
+            for (Fused c : remaining) {
+                double redundancy = 0;
+                float[] cv = vectors.get(c.doc());
+                if (cv != null) {
+                    for (Fused p : picked) {
+                        float[] pv = vectors.get(p.doc());
+                        if (pv != null) redundancy = Math.max(redundancy, Vectors.dot(cv, pv));
+                    }
+                }
+                double score = lambda * relevance.get(c) - (1 - lambda) * redundancy;
+                if (score > bestScore) {
+                    bestScore = score;
+                    best = c;
+                }
+            }
+            picked.add(best);
+            remaining.remove(best);
+        }
+        return picked;
+    }
+
+    private static Map<Integer, double[]> collect(List<LuceneChunkIndex.Scored> bm25, List<LuceneChunkIndex.Scored> vector) {
+        Map<Integer, double[]> acc = new LinkedHashMap<>();
+        for (int i = 0; i < bm25.size(); i++) {
+            double[] a = acc.computeIfAbsent(bm25.get(i).doc(), d -> new double[4]);
+            a[0] = i + 1;
+            a[1] = bm25.get(i).score();
+        }
+        for (int i = 0; i < vector.size(); i++) {
+            double[] a = acc.computeIfAbsent(vector.get(i).doc(), d -> new double[4]);
+            a[2] = i + 1;
+            a[3] = vector.get(i).score();
+        }
+        return acc;
+    }
+
+    private static double[] range(List<LuceneChunkIndex.Scored> list) {
+        double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
+        for (LuceneChunkIndex.Scored s : list) {
+            min = Math.min(min, s.score());
+            max = Math.max(max, s.score());
+        }
+        return new double[] {min, max};
+    }
+
+    private static double normalise(double score, double[] range) {
+        return range[1] > range[0] ? (score - range[0]) / (range[1] - range[0]) : 1.0;
+    }
+}

@@ -1,0 +1,471 @@
+package dev.keel.index;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keel.trace.Span;
+import dev.keel.trace.Trace;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.lucene.analysis.Analyzer;
+import org.apache.lucene.analysis.en.EnglishAnalyzer;
+import org.apache.lucene.codecs.KnnVectorsFormat;
+import org.apache.lucene.codecs.lucene912.Lucene912Codec;
+import org.apache.lucene.codecs.lucene99.Lucene99HnswScalarQuantizedVectorsFormat;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.Field;
+import org.apache.lucene.document.IntPoint;
+import org.apache.lucene.document.KnnFloatVectorField;
+import org.apache.lucene.document.NumericDocValuesField;
+import org.apache.lucene.document.SortedDocValuesField;
+import org.apache.lucene.document.StoredField;
+import org.apache.lucene.document.StringField;
+import org.apache.lucene.document.TextField;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.FloatVectorValues;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.ReaderUtil;
+import org.apache.lucene.index.StoredFields;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.BooleanClause;
+import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.KnnFloatVectorQuery;
+import org.apache.lucene.search.PrefixQuery;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.SearcherManager;
+import org.apache.lucene.search.Sort;
+import org.apache.lucene.search.SortField;
+import org.apache.lucene.search.TermInSetQuery;
+import org.apache.lucene.search.TermQuery;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.store.FSDirectory;
+import org.apache.lucene.util.BytesRef;
+import org.apache.lucene.util.QueryBuilder;
+
+/**
+ * The embedded index: one Lucene directory holding, per document, a catalogue entry and its chunks
+ * as one block, so replacing or deleting a document is atomic. BM25 runs over an English-analysed
+ * field; vectors live in an int8-quantised HNSW graph. The embed model id is stored in the commit
+ * and checked on open: an index built with another model refuses to open.
+ */
+public final class LuceneChunkIndex implements ChunkIndex {
+    private static final String KIND = "kind", TENANT = "tenant", DOC_ID = "doc_id", DOC_KEY = "doc_key", VERSION = "version",
+            ORDINAL = "ordinal", SOURCE = "source", SOURCE_KW = "source_kw", TITLE = "title", SECTION = "section",
+            SECTION_KW = "section_kw", BODY = "body", TEXT = "text", VECTOR = "vector", MODEL = "model", INGESTED = "ingested_at",
+            MODIFIED = "modified_at", CONTENT_TYPE = "content_type", BYTES = "bytes", CHUNKS = "chunk_count", META = "metadata";
+    private static final String CHUNK = "chunk", DOC = "doc";
+    private static final String MODEL_KEY = "keel.embed_model";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final FSDirectory directory;
+    private final IndexWriter writer;
+    private final SearcherManager searchers;
+    private final Analyzer analyzer = new EnglishAnalyzer();
+    private final String embedModel;
+    private final ExecutorService parallel = Executors.newVirtualThreadPerTaskExecutor();
+
+    public LuceneChunkIndex(Path dir, String embedModel, int dimension) {
+        this.embedModel = embedModel;
+        try {
+            Files.createDirectories(dir);
+            directory = FSDirectory.open(dir);
+            if (DirectoryReader.indexExists(directory)) {
+                try (DirectoryReader r = DirectoryReader.open(directory)) {
+                    String built = r.getIndexCommit().getUserData().get(MODEL_KEY);
+                    if (built != null && !built.equals(embedModel)) {
+                        throw new IndexException("the index in " + dir + " was built with embedding model " + built
+                                + " but this Keel embeds with " + embedModel
+                                + "; vectors of different models can't be mixed. Reindex: move " + dir
+                                + " away and run 'keel ingest' on your documents again.");
+                    }
+                }
+            }
+            IndexWriterConfig cfg = new IndexWriterConfig(analyzer);
+            cfg.setCodec(new Lucene912Codec() {
+                @Override
+                public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
+                    return new Lucene99HnswScalarQuantizedVectorsFormat();
+                }
+            });
+            cfg.setRAMBufferSizeMB(64);
+            writer = new IndexWriter(directory, cfg);
+            writer.setLiveCommitData(Map.of(MODEL_KEY, embedModel, "keel.dimension", Integer.toString(dimension)).entrySet());
+            searchers = new SearcherManager(writer, null);
+        } catch (org.apache.lucene.store.LockObtainFailedException e) {
+            throw new IndexException("the index in " + dir + " is in use by another Keel process; stop it, or use another --data directory", e);
+        } catch (IOException e) {
+            throw new IndexException("cannot open the index in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String embedModel() {
+        return embedModel;
+    }
+
+    @Override
+    public Optional<DocumentRecord> document(String tenant, String docId) {
+        return withSearcher(s -> {
+            TopDocs top = s.search(docRecordQuery(tenant, docId), 1);
+            if (top.scoreDocs.length == 0) return Optional.empty();
+            return Optional.of(toDocument(s.storedFields().document(top.scoreDocs[0].doc)));
+        });
+    }
+
+    @Override
+    public List<DocumentRecord> documents(String tenant, int offset, int limit) {
+        return withSearcher(s -> {
+            Query q = new BooleanQuery.Builder()
+                    .add(new TermQuery(new Term(KIND, DOC)), BooleanClause.Occur.FILTER)
+                    .add(new TermQuery(new Term(TENANT, tenant)), BooleanClause.Occur.FILTER).build();
+            int n = Math.max(1, offset + limit);
+            TopDocs top = s.search(q, n, new Sort(new SortField(SOURCE_KW, SortField.Type.STRING)));
+            List<DocumentRecord> out = new ArrayList<>();
+            StoredFields sf = s.storedFields();
+            for (int i = offset; i < top.scoreDocs.length; i++) out.add(toDocument(sf.document(top.scoreDocs[i].doc)));
+            return out;
+        });
+    }
+
+    @Override
+    public List<ChunkRecord> chunks(String tenant, String docId) {
+        return withSearcher(s -> {
+            Query q = new BooleanQuery.Builder()
+                    .add(new TermQuery(new Term(KIND, CHUNK)), BooleanClause.Occur.FILTER)
+                    .add(new TermQuery(new Term(DOC_KEY, docKey(tenant, docId))), BooleanClause.Occur.FILTER).build();
+            TopDocs top = s.search(q, Integer.MAX_VALUE, new Sort(new SortField(ORDINAL, SortField.Type.INT)));
+            List<ChunkRecord> out = new ArrayList<>();
+            StoredFields sf = s.storedFields();
+            for (ScoreDoc d : top.scoreDocs) out.add(toChunk(sf.document(d.doc), null));
+            return out;
+        });
+    }
+
+    @Override
+    public void replace(DocumentRecord doc, List<ChunkRecord> chunks) {
+        List<Document> block = new ArrayList<>(chunks.size() + 1);
+        block.add(docRecordDocument(doc));
+        for (ChunkRecord c : chunks) {
+            if (!c.tenant().equals(doc.tenant()) || !c.docId().equals(doc.docId())) {
+                throw new IllegalArgumentException("chunk " + c.chunkId() + " does not belong to document " + doc.docId());
+            }
+            if (!c.embedModel().equals(embedModel)) {
+                throw new IndexException("chunk embedded with " + c.embedModel() + " cannot enter an index of " + embedModel);
+            }
+            block.add(chunkDocument(c));
+        }
+        try {
+            writer.updateDocuments(new Term(DOC_KEY, docKey(doc.tenant(), doc.docId())), block);
+            searchers.maybeRefreshBlocking();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public boolean delete(String tenant, String docId) {
+        if (document(tenant, docId).isEmpty()) return false;
+        try {
+            writer.deleteDocuments(new Term(DOC_KEY, docKey(tenant, docId)));
+            searchers.maybeRefreshBlocking();
+            return true;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void commit() {
+        try {
+            writer.commit();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public Map<String, Double> idf(java.util.Collection<String> terms) {
+        return withSearcher(s -> {
+            long n = Math.max(1, s.getIndexReader().getDocCount(TEXT));
+            Map<String, Double> out = new HashMap<>();
+            for (String t : terms) {
+                int df = s.getIndexReader().docFreq(new Term(TEXT, t));
+                out.put(t, Math.log(1 + (n - df + 0.5) / (df + 0.5)));
+            }
+            return out;
+        });
+    }
+
+    @Override
+    public long chunkCount() {
+        return withSearcher(s -> (long) s.count(new TermQuery(new Term(KIND, CHUNK))));
+    }
+
+    @Override
+    public SearchResult search(SearchRequest req, Trace trace) {
+        return withSearcher(s -> {
+            Query filter = filterQuery(req);
+            int n = Math.max(req.settings().candidates(), req.topK());
+            CompletableFuture<List<Scored>> bm25 = req.mode() == SearchMode.VECTOR ? CompletableFuture.completedFuture(List.of())
+                    : CompletableFuture.supplyAsync(() -> bm25(s, req.query(), filter, n, trace), parallel);
+            CompletableFuture<List<Scored>> knn = req.mode() == SearchMode.BM25 ? CompletableFuture.completedFuture(List.of())
+                    : CompletableFuture.supplyAsync(() -> knn(s, req.queryVector(), filter, n, trace), parallel);
+            List<Scored> lexical = bm25.join();
+            List<Scored> semantic = knn.join();
+
+            List<Fusion.Fused> fused;
+            try (Span span = trace.span("fuse")) {
+                fused = switch (req.mode()) {
+                    case BM25 -> Fusion.single(lexical, true);
+                    case VECTOR -> Fusion.single(semantic, false);
+                    case HYBRID -> req.settings().fusion() == dev.keel.config.SearchConfig.Fusion.RRF
+                            ? Fusion.rrf(lexical, semantic, req.settings().rrfK())
+                            : Fusion.weighted(lexical, semantic, req.settings().alpha());
+                };
+                span.attr("fusion", req.mode() == SearchMode.HYBRID ? req.settings().fusion().name().toLowerCase() : "none")
+                        .attr("candidates", fused.size());
+            }
+            List<Fusion.Fused> top;
+            if (req.settings().mmr() && req.queryVector() != null) {
+                try (Span span = trace.span("mmr")) {
+                    int pool = Math.min(fused.size(), Math.max(req.topK() * 3, 20));
+                    List<Fusion.Fused> candidates = fused.subList(0, pool);
+                    Map<Integer, float[]> vectors = vectors(s, candidates.stream().map(Fusion.Fused::doc).toList());
+                    top = Fusion.mmr(candidates, vectors, req.queryVector(), req.settings().mmrLambda(), req.topK());
+                    span.attr("pool", pool);
+                }
+            } else {
+                top = fused.subList(0, Math.min(req.topK(), fused.size()));
+            }
+            StoredFields sf = s.storedFields();
+            List<SearchHit> hits = new ArrayList<>(top.size());
+            Map<Integer, String> ids = new HashMap<>();
+            for (Fusion.Fused f : top) {
+                ChunkRecord c = toChunk(sf.document(f.doc()), null);
+                if (!c.tenant().equals(req.tenant())) throw new IllegalStateException("tenant isolation violated");
+                ids.put(f.doc(), c.chunkId());
+                hits.add(new SearchHit(c, f.score(), f.bm25Rank(), f.bm25Score(), f.vectorRank(), f.vectorScore()));
+            }
+            List<RankedList> debug = List.of();
+            if (req.debug()) {
+                debug = List.of(
+                        ranked("bm25", lexical, s, ids),
+                        ranked("vector", semantic, s, ids),
+                        new RankedList("fused", rankedEntries(fused.stream().limit(n).toList(), s, ids)),
+                        new RankedList("final", rankedEntries(top, s, ids)));
+            }
+            return new SearchResult(hits, debug);
+        });
+    }
+
+    private List<Scored> bm25(IndexSearcher s, String query, Query filter, int n, Trace trace) {
+        try (Span span = trace.span("bm25")) {
+            Query text = new QueryBuilder(analyzer).createBooleanQuery(TEXT, query, BooleanClause.Occur.SHOULD);
+            if (text == null) {
+                span.attr("hits", 0).attr("note", "no searchable terms");
+                return List.of();
+            }
+            Query q = new BooleanQuery.Builder().add(text, BooleanClause.Occur.MUST).add(filter, BooleanClause.Occur.FILTER).build();
+            List<Scored> out = toScored(s.search(q, n));
+            span.attr("hits", out.size());
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private List<Scored> knn(IndexSearcher s, float[] vector, Query filter, int n, Trace trace) {
+        try (Span span = trace.span("knn")) {
+            List<Scored> out = toScored(s.search(new KnnFloatVectorQuery(VECTOR, vector, n, filter), n));
+            span.attr("hits", out.size());
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static List<Scored> toScored(TopDocs top) {
+        List<Scored> out = new ArrayList<>(top.scoreDocs.length);
+        for (ScoreDoc d : top.scoreDocs) out.add(new Scored(d.doc, d.score));
+        return out;
+    }
+
+    private Query filterQuery(SearchRequest req) {
+        BooleanQuery.Builder b = new BooleanQuery.Builder()
+                .add(new TermQuery(new Term(KIND, CHUNK)), BooleanClause.Occur.FILTER)
+                .add(new TermQuery(new Term(TENANT, req.tenant())), BooleanClause.Occur.FILTER);
+        SearchFilters f = req.filters();
+        if (f.sourcePrefix() != null && !f.sourcePrefix().isEmpty()) {
+            b.add(new PrefixQuery(new Term(SOURCE_KW, f.sourcePrefix())), BooleanClause.Occur.FILTER);
+        }
+        if (!f.docIds().isEmpty()) {
+            List<BytesRef> keys = f.docIds().stream().map(id -> new BytesRef(docKey(req.tenant(), id))).toList();
+            b.add(new TermInSetQuery(DOC_KEY, keys), BooleanClause.Occur.FILTER);
+        }
+        if (f.sectionPrefix() != null && !f.sectionPrefix().isEmpty()) {
+            b.add(new PrefixQuery(new Term(SECTION_KW, f.sectionPrefix())), BooleanClause.Occur.FILTER);
+        }
+        return b.build();
+    }
+
+    private Map<Integer, float[]> vectors(IndexSearcher s, List<Integer> docs) throws IOException {
+        Map<Integer, float[]> out = new HashMap<>();
+        List<LeafReaderContext> leaves = s.getIndexReader().leaves();
+        List<Integer> sorted = docs.stream().sorted().toList();
+        for (int doc : sorted) {
+            LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+            FloatVectorValues values = leaf.reader().getFloatVectorValues(VECTOR);
+            if (values != null && values.advance(doc - leaf.docBase) == doc - leaf.docBase) {
+                float[] v = values.vectorValue();
+                out.put(doc, Arrays.copyOf(v, v.length));
+            }
+        }
+        return out;
+    }
+
+    private RankedList ranked(String name, List<Scored> list, IndexSearcher s, Map<Integer, String> ids) throws IOException {
+        List<RankedList.Entry> entries = new ArrayList<>(list.size());
+        for (int i = 0; i < list.size(); i++) entries.add(new RankedList.Entry(i + 1, chunkId(s, list.get(i).doc(), ids), list.get(i).score()));
+        return new RankedList(name, entries);
+    }
+
+    private List<RankedList.Entry> rankedEntries(List<Fusion.Fused> list, IndexSearcher s, Map<Integer, String> ids) throws IOException {
+        List<RankedList.Entry> entries = new ArrayList<>(list.size());
+        for (int i = 0; i < list.size(); i++) entries.add(new RankedList.Entry(i + 1, chunkId(s, list.get(i).doc(), ids), list.get(i).score()));
+        return entries;
+    }
+
+    private static String chunkId(IndexSearcher s, int doc, Map<Integer, String> ids) throws IOException {
+        String id = ids.get(doc);
+        if (id != null) return id;
+        Document d = s.storedFields().document(doc, java.util.Set.of(DOC_ID, ORDINAL));
+        id = d.get(DOC_ID) + "#" + d.getField(ORDINAL).numericValue().intValue();
+        ids.put(doc, id);
+        return id;
+    }
+
+    private static Query docRecordQuery(String tenant, String docId) {
+        return new BooleanQuery.Builder()
+                .add(new TermQuery(new Term(KIND, DOC)), BooleanClause.Occur.FILTER)
+                .add(new TermQuery(new Term(DOC_KEY, docKey(tenant, docId))), BooleanClause.Occur.FILTER).build();
+    }
+
+    private static String docKey(String tenant, String docId) {
+        return tenant + '\u001f' + docId;
+    }
+
+    private static Document docRecordDocument(DocumentRecord d) {
+        Document doc = new Document();
+        doc.add(new StringField(KIND, DOC, Field.Store.NO));
+        doc.add(new StringField(TENANT, d.tenant(), Field.Store.YES));
+        doc.add(new StringField(DOC_ID, d.docId(), Field.Store.YES));
+        doc.add(new StringField(DOC_KEY, docKey(d.tenant(), d.docId()), Field.Store.NO));
+        doc.add(new StoredField(VERSION, d.version()));
+        doc.add(new StoredField(SOURCE, d.source()));
+        doc.add(new StringField(SOURCE_KW, d.source(), Field.Store.NO));
+        doc.add(new SortedDocValuesField(SOURCE_KW, new BytesRef(d.source())));
+        doc.add(new StoredField(TITLE, d.title()));
+        doc.add(new StoredField(CONTENT_TYPE, d.contentType()));
+        doc.add(new StoredField(BYTES, d.bytes()));
+        doc.add(new StoredField(CHUNKS, d.chunkCount()));
+        doc.add(new StoredField(INGESTED, d.ingestedAtMillis()));
+        doc.add(new StoredField(MODIFIED, d.modifiedAtMillis()));
+        try {
+            doc.add(new StoredField(META, JSON.writeValueAsString(d.metadata())));
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("metadata is not serialisable", e);
+        }
+        return doc;
+    }
+
+    private static Document chunkDocument(ChunkRecord c) {
+        Document doc = new Document();
+        doc.add(new StringField(KIND, CHUNK, Field.Store.NO));
+        doc.add(new StringField(TENANT, c.tenant(), Field.Store.YES));
+        doc.add(new StringField(DOC_ID, c.docId(), Field.Store.YES));
+        doc.add(new StringField(DOC_KEY, docKey(c.tenant(), c.docId()), Field.Store.NO));
+        doc.add(new StoredField(VERSION, c.docVersion()));
+        doc.add(new StoredField(ORDINAL, c.ordinal()));
+        doc.add(new IntPoint(ORDINAL, c.ordinal()));
+        doc.add(new NumericDocValuesField(ORDINAL, c.ordinal()));
+        doc.add(new StoredField(SOURCE, c.source()));
+        doc.add(new StringField(SOURCE_KW, c.source(), Field.Store.NO));
+        doc.add(new SortedDocValuesField(SOURCE_KW, new BytesRef(c.source())));
+        doc.add(new StoredField(TITLE, c.title()));
+        for (String s : c.sectionPath()) doc.add(new StoredField(SECTION, s));
+        doc.add(new StringField(SECTION_KW, c.section(), Field.Store.NO));
+        doc.add(new StoredField(BODY, c.body()));
+        doc.add(new TextField(TEXT, c.indexText(), Field.Store.NO));
+        doc.add(new StoredField(MODEL, c.embedModel()));
+        doc.add(new StoredField(INGESTED, c.ingestedAtMillis()));
+        doc.add(new KnnFloatVectorField(VECTOR, c.vector(), VectorSimilarityFunction.DOT_PRODUCT));
+        return doc;
+    }
+
+    private static ChunkRecord toChunk(Document d, float[] vector) {
+        return new ChunkRecord(d.get(TENANT), d.get(DOC_ID), d.get(VERSION), d.getField(ORDINAL).numericValue().intValue(),
+                d.get(SOURCE), d.get(TITLE), List.of(d.getValues(SECTION)), d.get(BODY), null, d.get(MODEL),
+                d.getField(INGESTED).numericValue().longValue(), vector);
+    }
+
+    private static DocumentRecord toDocument(Document d) {
+        Map<String, String> meta;
+        try {
+            meta = JSON.readValue(d.get(META), new TypeReference<Map<String, String>>() {});
+        } catch (JsonProcessingException e) {
+            meta = Map.of();
+        }
+        return new DocumentRecord(d.get(TENANT), d.get(DOC_ID), d.get(VERSION), d.get(SOURCE), d.get(TITLE), d.get(CONTENT_TYPE),
+                d.getField(BYTES).numericValue().longValue(), d.getField(CHUNKS).numericValue().intValue(),
+                d.getField(INGESTED).numericValue().longValue(), d.getField(MODIFIED).numericValue().longValue(), meta);
+    }
+
+    private <T> T withSearcher(SearcherWork<T> work) {
+        try {
+            IndexSearcher s = searchers.acquire();
+            try {
+                return work.apply(s);
+            } finally {
+                searchers.release(s);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            searchers.close();
+            writer.close();
+            directory.close();
+            analyzer.close();
+            parallel.shutdown();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @FunctionalInterface
+    private interface SearcherWork<T> {
+        T apply(IndexSearcher s) throws IOException;
+    }
+
+    record Scored(int doc, float score) {}
+}

@@ -1,0 +1,14 @@
+package dev.keel.ingest;
+
+import java.util.List;
+
+/** Summary of an ingest run: every document's outcome, chunks written and wall time. */
+public record IngestReport(List<DocumentOutcome> outcomes, long chunksWritten, double seconds) {
+    public long count(DocumentOutcome.Status status) {
+        return outcomes.stream().filter(o -> o.status() == status).count();
+    }
+
+    public List<DocumentOutcome> failures() {
+        return outcomes.stream().filter(o -> o.status() == DocumentOutcome.Status.FAILED).toList();
+    }
+}

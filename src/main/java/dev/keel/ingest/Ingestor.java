@@ -1,0 +1,281 @@
+package dev.keel.ingest;
+
+import dev.keel.config.IngestConfig;
+import dev.keel.embed.Embedder;
+import dev.keel.index.ChunkIndex;
+import dev.keel.index.ChunkRecord;
+import dev.keel.index.DocumentRecord;
+import dev.keel.store.ContentHash;
+import dev.keel.trace.Span;
+import dev.keel.trace.Trace;
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Ingests documents into the index: hash → (unchanged? stop) → parse → chunk → embed → replace.
+ * A document is written whole or not at all; an unchanged document (same content hash) is neither
+ * parsed nor embedded. Chunks of several documents are embedded together in batches. Thread-safe
+ * for concurrent callers; each call's documents are committed before it returns.
+ */
+public final class Ingestor {
+    private final ChunkIndex index;
+    private final Embedder embedder;
+    private final IngestConfig config;
+    private final DocumentParsers parsers = new DocumentParsers();
+    private final Chunker chunker;
+    private final int batchChunks;
+
+    public Ingestor(ChunkIndex index, Embedder embedder, IngestConfig config, int batchChunks) {
+        this.index = index;
+        this.embedder = embedder;
+        this.config = config;
+        this.chunker = new Chunker(config.chunking());
+        this.batchChunks = batchChunks;
+    }
+
+    /** Stable id of a file document: derived from its absolute path. */
+    public static String fileDocId(Path file) {
+        return "f_" + ContentHash.sha256(file.toAbsolutePath().normalize().toString()).substring(0, 16);
+    }
+
+    /** Ingests one document (the HTTP path). Throws nothing for bad input: the outcome says FAILED and why. */
+    public DocumentOutcome ingest(String tenant, SourceDocument doc, Trace trace) {
+        List<DocumentOutcome> out = ingestBatch(tenant, List.of(doc), trace);
+        index.commit();
+        return out.get(0);
+    }
+
+    /**
+     * Ingests files and folders (recursively; hidden entries and unsupported types inside folders are
+     * skipped, but a named file of an unsupported type fails). With {@code sync}, documents previously
+     * ingested from a named folder whose file is gone are deleted.
+     */
+    public IngestReport ingestPaths(String tenant, List<Path> paths, boolean sync, Trace trace, IngestListener listener) {
+        long start = System.nanoTime();
+        List<DocumentOutcome> outcomes = new ArrayList<>();
+        List<Path> files = new ArrayList<>();
+        List<Path> folders = new ArrayList<>();
+        try (Span span = trace.span("scan")) {
+            for (Path p : paths) {
+                Path abs = p.toAbsolutePath().normalize();
+                if (Files.isDirectory(abs)) {
+                    folders.add(abs);
+                    walk(abs, files);
+                } else if (Files.isRegularFile(abs)) {
+                    files.add(abs);
+                } else {
+                    outcomes.add(DocumentOutcome.failed(fileDocId(abs), abs.toString(), DocumentOutcome.ErrorKind.IO, abs + ": no such file or folder"));
+                }
+            }
+            span.attr("files", files.size());
+        }
+        long chunks = 0;
+        List<SourceDocument> pending = new ArrayList<>();
+        long pendingBytes = 0;
+        int done = 0;
+        for (Path file : files) {
+            Optional<SourceDocument> doc = read(file, outcomes);
+            done++;
+            if (doc.isEmpty()) continue;
+            pending.add(doc.get());
+            pendingBytes += doc.get().content().length;
+            if (pending.size() >= 64 || pendingBytes >= 4L * 1024 * 1024) {
+                chunks += flush(tenant, pending, trace, outcomes);
+                pendingBytes = 0;
+                listener.progress(done, files.size(), chunks, (System.nanoTime() - start) / 1e9);
+            }
+        }
+        chunks += flush(tenant, pending, trace, outcomes);
+        if (sync) outcomes.addAll(deleteMissing(tenant, folders, files));
+        index.commit();
+        listener.progress(files.size(), files.size(), chunks, (System.nanoTime() - start) / 1e9);
+        return new IngestReport(outcomes, chunks, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Ingests in-memory documents in batches (datasets, benchmarks), committing at the end. */
+    public IngestReport ingestDocuments(String tenant, List<SourceDocument> docs, Trace trace, IngestListener listener) {
+        long start = System.nanoTime();
+        List<DocumentOutcome> outcomes = new ArrayList<>();
+        long chunks = 0;
+        List<SourceDocument> pending = new ArrayList<>();
+        for (int i = 0; i < docs.size(); i++) {
+            pending.add(docs.get(i));
+            if (pending.size() >= 64) {
+                chunks += flush(tenant, pending, trace, outcomes);
+                listener.progress(i + 1, docs.size(), chunks, (System.nanoTime() - start) / 1e9);
+            }
+        }
+        chunks += flush(tenant, pending, trace, outcomes);
+        index.commit();
+        listener.progress(docs.size(), docs.size(), chunks, (System.nanoTime() - start) / 1e9);
+        return new IngestReport(outcomes, chunks, (System.nanoTime() - start) / 1e9);
+    }
+
+    private long flush(String tenant, List<SourceDocument> pending, Trace trace, List<DocumentOutcome> outcomes) {
+        if (pending.isEmpty()) return 0;
+        List<DocumentOutcome> batch = ingestBatch(tenant, pending, trace);
+        pending.clear();
+        outcomes.addAll(batch);
+        return batch.stream().filter(o -> o.status() == DocumentOutcome.Status.ADDED || o.status() == DocumentOutcome.Status.UPDATED)
+                .mapToLong(DocumentOutcome::chunks).sum();
+    }
+
+    private List<DocumentOutcome> deleteMissing(String tenant, List<Path> folders, List<Path> files) {
+        Set<String> present = new HashSet<>();
+        for (Path f : files) present.add(f.toString());
+        List<DocumentOutcome> out = new ArrayList<>();
+        for (DocumentRecord d : index.documents(tenant, 0, Integer.MAX_VALUE)) {
+            for (Path folder : folders) {
+                if (d.source().startsWith(folder + java.io.File.separator) && !present.contains(d.source())) {
+                    index.delete(tenant, d.docId());
+                    out.add(new DocumentOutcome(d.docId(), d.source(), DocumentOutcome.Status.DELETED, d.chunkCount(), d.version(), null,
+                            DocumentOutcome.ErrorKind.NONE));
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
+    private Optional<SourceDocument> read(Path file, List<DocumentOutcome> outcomes) {
+        String id = fileDocId(file);
+        Optional<DocumentFormat> format = DocumentFormat.ofFileName(file.getFileName().toString());
+        if (format.isEmpty()) {
+            String name = file.getFileName().toString();
+            int dot = name.lastIndexOf('.');
+            outcomes.add(DocumentOutcome.failed(id, file.toString(), DocumentOutcome.ErrorKind.UNSUPPORTED,
+                    new UnsupportedFormatException(dot < 0 ? "(no extension)" : name.substring(dot)).getMessage()));
+            return Optional.empty();
+        }
+        try {
+            long size = Files.size(file);
+            if (size > config.maxFileBytes()) {
+                outcomes.add(DocumentOutcome.failed(id, file.toString(), DocumentOutcome.ErrorKind.TOO_LARGE,
+                        file + ": " + size + " bytes is over the limit of " + config.maxFileBytes() + " (ingest.max_file_bytes)"));
+                return Optional.empty();
+            }
+            return Optional.of(new SourceDocument(id, file.toString(), file.getFileName().toString(), format.get(),
+                    Files.readAllBytes(file), Files.getLastModifiedTime(file).toMillis(), java.util.Map.of(), null));
+        } catch (IOException e) {
+            outcomes.add(DocumentOutcome.failed(id, file.toString(), DocumentOutcome.ErrorKind.IO, file + ": cannot read: " + e.getMessage()));
+            return Optional.empty();
+        }
+    }
+
+    private record Prepared(SourceDocument source, String version, boolean existed, String title, List<Chunker.Draft> drafts, List<String> texts) {}
+
+    private List<DocumentOutcome> ingestBatch(String tenant, List<SourceDocument> docs, Trace trace) {
+        DocumentOutcome[] outcomes = new DocumentOutcome[docs.size()];
+        List<Prepared> prepared = new ArrayList<>();
+        List<Integer> slots = new ArrayList<>();
+        for (int i = 0; i < docs.size(); i++) {
+            SourceDocument doc = docs.get(i);
+            String version = ContentHash.sha256(doc.content());
+            Optional<DocumentRecord> existing = index.document(tenant, doc.docId());
+            if (existing.isPresent() && existing.get().version().equals(version) && existing.get().metadata().equals(doc.metadata())) {
+                outcomes[i] = new DocumentOutcome(doc.docId(), doc.source(), DocumentOutcome.Status.UNCHANGED, existing.get().chunkCount(),
+                        version, null, DocumentOutcome.ErrorKind.NONE);
+                continue;
+            }
+            ParsedDocument parsed;
+            try (Span span = trace.span("parse")) {
+                span.attr("format", doc.format().name().toLowerCase()).attr("bytes", doc.content().length);
+                try {
+                    parsed = parsers.parse(doc.format(), doc.content(), doc.fileName());
+                } catch (DocumentParseException e) {
+                    span.error("unparsable");
+                    outcomes[i] = DocumentOutcome.failed(doc.docId(), doc.source(), DocumentOutcome.ErrorKind.UNPARSABLE, e.getMessage());
+                    continue;
+                } catch (RuntimeException e) {
+                    span.error("parser_crash");
+                    outcomes[i] = DocumentOutcome.failed(doc.docId(), doc.source(), DocumentOutcome.ErrorKind.UNPARSABLE,
+                            doc.fileName() + ": cannot parse: " + e);
+                    continue;
+                }
+            }
+            if (doc.title() != null && !doc.title().isBlank()) parsed = new ParsedDocument(doc.title().strip(), parsed.blocks());
+            List<Chunker.Draft> drafts;
+            try (Span span = trace.span("chunk")) {
+                drafts = chunker.chunk(parsed);
+                span.attr("chunks", drafts.size()).attr("strategy", config.chunking().strategy().name().toLowerCase());
+            }
+            String title = parsed.title();
+            List<String> texts = drafts.stream().map(d -> indexText(title, d)).toList();
+            prepared.add(new Prepared(doc, version, existing.isPresent(), title, drafts, texts));
+            slots.add(i);
+        }
+        if (!prepared.isEmpty()) {
+            List<String> all = prepared.stream().flatMap(p -> p.texts().stream()).toList();
+            List<float[]> vectors = embed(all, trace);
+            int at = 0;
+            long now = System.currentTimeMillis();
+            try (Span span = trace.span("index")) {
+                for (int k = 0; k < prepared.size(); k++) {
+                    Prepared p = prepared.get(k);
+                    SourceDocument d = p.source();
+                    List<ChunkRecord> chunks = new ArrayList<>(p.drafts().size());
+                    for (int j = 0; j < p.drafts().size(); j++) {
+                        Chunker.Draft draft = p.drafts().get(j);
+                        chunks.add(new ChunkRecord(tenant, d.docId(), p.version(), j, d.source(), p.title(), draft.section(), draft.body(),
+                                p.texts().get(j), embedder.modelId(), now, vectors.get(at++)));
+                    }
+                    index.replace(new DocumentRecord(tenant, d.docId(), p.version(), d.source(), p.title(), d.format().mediaType(),
+                            d.content().length, chunks.size(), now, d.modifiedAtMillis(), d.metadata()), chunks);
+                    outcomes[slots.get(k)] = new DocumentOutcome(d.docId(), d.source(),
+                            p.existed() ? DocumentOutcome.Status.UPDATED : DocumentOutcome.Status.ADDED, chunks.size(), p.version(), null,
+                            DocumentOutcome.ErrorKind.NONE);
+                }
+                span.attr("documents", prepared.size()).attr("chunks", all.size());
+            }
+        }
+        return List.of(outcomes);
+    }
+
+    private List<float[]> embed(List<String> texts, Trace trace) {
+        List<float[]> vectors = new ArrayList<>(texts.size());
+        try (Span span = trace.span("embed")) {
+            for (int from = 0; from < texts.size(); from += batchChunks) {
+                vectors.addAll(embedder.embedDocuments(texts.subList(from, Math.min(texts.size(), from + batchChunks))));
+            }
+            span.attr("texts", texts.size()).attr("model", embedder.modelId());
+        }
+        return vectors;
+    }
+
+    /** What BM25 and the embedder see: title and section path first, so an orphaned chunk says where it is from. */
+    static String indexText(String title, Chunker.Draft draft) {
+        StringBuilder sb = new StringBuilder(title);
+        for (String s : draft.section()) sb.append(" › ").append(s);
+        return sb.append("\n\n").append(draft.body()).toString();
+    }
+
+    private static void walk(Path root, List<Path> files) {
+        try {
+            Files.walkFileTree(root, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                    return !dir.equals(root) && dir.getFileName().toString().startsWith(".") ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                    String name = file.getFileName().toString();
+                    if (!name.startsWith(".") && attrs.isRegularFile() && DocumentFormat.ofFileName(name).isPresent()) files.add(file);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot list " + root + ": " + e.getMessage(), e);
+        }
+        files.sort(null);
+    }
+}

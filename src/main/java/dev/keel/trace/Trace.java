@@ -1,0 +1,94 @@
+package dev.keel.trace;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One request's trace: an id, a name, attributes and the spans of its stages. Thread-safe: stages
+ * running in parallel (BM25 and kNN) record into the same trace. Attributes hold sizes, counts,
+ * hashes and decisions, never raw user text.
+ */
+public final class Trace {
+    private final String id;
+    private final String name;
+    private final String tenant;
+    private final Instant started = Instant.now();
+    private final long startNanos = System.nanoTime();
+    private final List<SpanRecord> spans = Collections.synchronizedList(new ArrayList<>());
+    private final Map<String, Object> attributes = Collections.synchronizedMap(new LinkedHashMap<>());
+    private final Traces owner;
+    private volatile double durationMs = -1;
+    private volatile String status = "ok";
+
+    Trace(String id, String name, String tenant, Traces owner) {
+        this.id = id;
+        this.name = name;
+        this.tenant = tenant;
+        this.owner = owner;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public String tenant() {
+        return tenant;
+    }
+
+    /** Opens a span; close it (try-with-resources) to record its duration. */
+    public Span span(String spanName) {
+        return new Span(this, spanName, System.nanoTime());
+    }
+
+    public Trace attr(String key, Object value) {
+        attributes.put(key, value);
+        return this;
+    }
+
+    public void fail(String errorType) {
+        status = "error";
+        attributes.put("error.type", errorType);
+    }
+
+    /** Ends the trace; later spans are still recorded but the duration is fixed. Idempotent. */
+    public void finish() {
+        if (durationMs < 0) {
+            durationMs = (System.nanoTime() - startNanos) / 1e6;
+            owner.finished(this);
+        }
+    }
+
+    public double elapsedMs() {
+        return (System.nanoTime() - startNanos) / 1e6;
+    }
+
+    void record(SpanRecord span) {
+        spans.add(span);
+        owner.spanRecorded(span);
+    }
+
+    long startNanos() {
+        return startNanos;
+    }
+
+    /** An immutable copy suitable for JSON. */
+    public TraceView view() {
+        List<SpanRecord> copy;
+        synchronized (spans) {
+            copy = List.copyOf(spans);
+        }
+        Map<String, Object> attrs;
+        synchronized (attributes) {
+            attrs = Map.copyOf(new LinkedHashMap<>(attributes));
+        }
+        return new TraceView(id, name, tenant, started, durationMs < 0 ? elapsedMs() : durationMs, status, attrs, copy);
+    }
+
+    /** Snapshot of a trace. */
+    public record TraceView(String id, String name, String tenant, Instant started, double durationMs, String status,
+                            Map<String, Object> attributes, List<SpanRecord> spans) {}
+}

@@ -1,0 +1,72 @@
+package dev.keel.trace;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts traces, keeps the most recent ones in memory (bounded by count and age) and turns every
+ * span into Prometheus metrics ({@code keel_stage_seconds{stage}}, {@code keel_traces_total}).
+ * Thread-safe.
+ */
+public final class Traces {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final Cache<String, Trace> recent;
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+    public Traces(int capacity, Duration ttl) {
+        recent = Caffeine.newBuilder().maximumSize(capacity).expireAfterWrite(ttl).build();
+    }
+
+    public Traces() {
+        this(10_000, Duration.ofHours(1));
+    }
+
+    public Trace start(String name, String tenant) {
+        byte[] b = new byte[16];
+        RANDOM.nextBytes(b);
+        Trace t = new Trace(HexFormat.of().formatHex(b), name, tenant, this);
+        recent.put(t.id(), t);
+        return t;
+    }
+
+    /** A recent trace, if still held and owned by {@code tenant}. */
+    public Optional<Trace> find(String id, String tenant) {
+        Trace t = recent.getIfPresent(id);
+        return t != null && t.tenant().equals(tenant) ? Optional.of(t) : Optional.empty();
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    void spanRecorded(SpanRecord span) {
+        Timer.builder("keel.stage").description("Duration of one pipeline stage")
+                .tag("stage", span.name()).tag("status", span.status())
+                .publishPercentileHistogram(false)
+                .register(registry)
+                .record((long) (span.durationMs() * 1e6), TimeUnit.NANOSECONDS);
+    }
+
+    void finished(Trace trace) {
+        Trace.TraceView v = trace.view();
+        Counter.builder("keel.traces").description("Finished traces by name and status")
+                .tag("name", v.name()).tag("status", v.status()).register(registry).increment();
+        Timer.builder("keel.request").description("Duration of a whole traced operation")
+                .tag("name", v.name()).register(registry)
+                .record((long) (v.durationMs() * 1e6), TimeUnit.NANOSECONDS);
+    }
+}

@@ -1,0 +1,81 @@
+package dev.keel.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class KeelConfigTest {
+    @Test
+    void emptyFileGivesDocumentedDefaults() {
+        KeelConfig c = KeelConfig.parse("", k -> null);
+        assertThat(c.server().port()).isEqualTo(8080);
+        assertThat(c.server().host()).isEqualTo("127.0.0.1");
+        assertThat(c.ingest().chunking().strategy()).isEqualTo(ChunkingConfig.Strategy.STRUCTURAL);
+        assertThat(c.ingest().chunking().maxTokens()).isEqualTo(400);
+        assertThat(c.ingest().chunking().overlapTokens()).isEqualTo(50);
+        assertThat(c.search().fusion()).isEqualTo(SearchConfig.Fusion.RRF);
+        assertThat(c.search().rrfK()).isEqualTo(60);
+        assertThat(c.search().candidates()).isEqualTo(50);
+    }
+
+    @Test
+    void readsSettingsAndInterpolatesEnvironment() {
+        KeelConfig c = KeelConfig.parse("""
+                server:
+                  port: ${PORT}
+                  host: ${HOST:-0.0.0.0}
+                search:
+                  fusion: weighted
+                  alpha: 0.3
+                ingest:
+                  chunking:
+                    strategy: fixed
+                    max_tokens: 200
+                    overlap_tokens: 20
+                """, Map.of("PORT", "9090")::get);
+        assertThat(c.server().port()).isEqualTo(9090);
+        assertThat(c.server().host()).isEqualTo("0.0.0.0");
+        assertThat(c.search().fusion()).isEqualTo(SearchConfig.Fusion.WEIGHTED);
+        assertThat(c.search().alpha()).isEqualTo(0.3);
+        assertThat(c.ingest().chunking().strategy()).isEqualTo(ChunkingConfig.Strategy.FIXED);
+    }
+
+    @Test
+    void badValueNamesTheFieldAndTheExpectedForm() {
+        assertThatThrownBy(() -> KeelConfig.parse("search:\n  fusion: magic\n", k -> null))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("search.fusion")
+                .hasMessageContaining("[rrf, weighted]");
+        assertThatThrownBy(() -> KeelConfig.parse("server:\n  port: eighty\n", k -> null))
+                .hasMessageContaining("server.port").hasMessageContaining("whole number");
+        assertThatThrownBy(() -> KeelConfig.parse("server:\n  port: 70000\n", k -> null))
+                .hasMessageContaining("server.port").hasMessageContaining("0 to 65535");
+    }
+
+    @Test
+    void unknownKeyIsRejectedSoTyposDontPassSilently() {
+        assertThatThrownBy(() -> KeelConfig.parse("search:\n  fuzion: rrf\n", k -> null))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("search.fuzion")
+                .hasMessageContaining("unknown setting");
+    }
+
+    @Test
+    void missingEnvironmentVariableIsNamed() {
+        assertThatThrownBy(() -> KeelConfig.parse("server:\n  host: ${KEEL_TEST_UNSET}\n", k -> null))
+                .hasMessageContaining("server.host").hasMessageContaining("KEEL_TEST_UNSET");
+    }
+
+    @Test
+    void overlapMustBeSmallerThanChunkSize() {
+        assertThatThrownBy(() -> KeelConfig.parse("ingest:\n  chunking:\n    max_tokens: 100\n    overlap_tokens: 100\n", k -> null))
+                .hasMessageContaining("ingest.chunking.overlap_tokens");
+    }
+
+    @Test
+    void invalidYamlSaysSo() {
+        assertThatThrownBy(() -> KeelConfig.parse("server: [unclosed", k -> null)).hasMessageContaining("not valid YAML");
+    }
+}

@@ -1,0 +1,206 @@
+package dev.keel.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keel.SampleCorpus;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class HttpApiTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static HttpServer server;
+    private static String base;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() {
+        server = new HttpServer(SampleCorpus.keel());
+        base = "http://127.0.0.1:" + server.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    private HttpResponse<String> send(String method, String path, String contentType, String body, String tenant) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (contentType != null) b.header("Content-Type", contentType);
+        if (tenant != null) b.header("X-Keel-Tenant", tenant);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> postJson(String path, String body, String tenant) throws Exception {
+        return send("POST", path, "application/json", body, tenant);
+    }
+
+    private static JsonNode json(HttpResponse<String> r) throws Exception {
+        return JSON.readTree(r.body());
+    }
+
+    private static void assertError(HttpResponse<String> r, int status, String messagePart) throws Exception {
+        assertThat(r.statusCode()).isEqualTo(status);
+        JsonNode err = json(r).get("error");
+        assertThat(err).isNotNull();
+        assertThat(err.get("type").asText()).isNotBlank();
+        assertThat(err.get("message").asText()).contains(messagePart);
+        assertThat(r.body()).doesNotContain("Exception").doesNotContain("\tat ");
+    }
+
+    @Test
+    void documentLifecycleOverJson() throws Exception {
+        String tenant = "http-" + UUID.randomUUID().toString().substring(0, 8);
+        HttpResponse<String> created = postJson("/v1/documents",
+                "{\"id\":\"handbook\",\"text\":\"# Handbook\\n\\n## Leave\\n\\nEmployees get 28 days of paid leave per year.\",\"metadata\":{\"team\":\"hr\"}}", tenant);
+        assertThat(created.statusCode()).isEqualTo(201);
+        assertThat(created.headers().firstValue("x-keel-trace-id")).isPresent();
+        assertThat(json(created).get("status").asText()).isEqualTo("added");
+
+        HttpResponse<String> again = postJson("/v1/documents", "{\"id\":\"handbook\",\"text\":\"# Handbook\\n\\n## Leave\\n\\nEmployees get 28 days of paid leave per year.\",\"metadata\":{\"team\":\"hr\"}}", tenant);
+        assertThat(again.statusCode()).isEqualTo(200);
+        assertThat(json(again).get("status").asText()).isEqualTo("unchanged");
+
+        JsonNode doc = json(send("GET", "/v1/documents/handbook", null, null, tenant));
+        assertThat(doc.get("title").asText()).isEqualTo("Handbook");
+        assertThat(doc.get("metadata").get("team").asText()).isEqualTo("hr");
+        assertThat(doc.get("chunks").get(0).get("section").asText()).isEqualTo("Leave");
+
+        JsonNode list = json(send("GET", "/v1/documents", null, null, tenant));
+        assertThat(list.get("data")).hasSize(1);
+
+        JsonNode answer = json(postJson("/v1/answer", "{\"question\":\"How many days of paid leave do employees get?\"}", tenant));
+        assertThat(answer.get("answered").asBoolean()).isTrue();
+        assertThat(answer.get("answer").asText()).contains("28 days");
+        assertThat(answer.get("citations").get(0).get("doc_id").asText()).isEqualTo("handbook");
+
+        assertThat(send("GET", "/v1/documents/handbook", null, null, "someone-else").statusCode()).isEqualTo(404);
+        assertThat(send("DELETE", "/v1/documents/handbook", null, null, tenant).statusCode()).isEqualTo(200);
+        assertError(send("GET", "/v1/documents/handbook", null, null, tenant), 404, "handbook");
+        assertError(send("DELETE", "/v1/documents/handbook", null, null, tenant), 404, "handbook");
+    }
+
+    @Test
+    void multipartUploadOfAPdf() throws Exception {
+        String tenant = "upload-" + UUID.randomUUID().toString().substring(0, 8);
+        byte[] pdf = java.nio.file.Files.readAllBytes(SampleCorpus.DOCS.resolve("security-whitepaper.pdf"));
+        HttpResponse<String> r = http.send(multipart("whitepaper.pdf", "application/pdf", pdf, tenant), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        assertThat(json(r).get("chunk_count").asInt()).isPositive();
+    }
+
+    @Test
+    void unsupportedUploadTypeIs415NamingTheType() throws Exception {
+        HttpResponse<String> r = http.send(multipart("tool.exe", "application/octet-stream", new byte[] {77, 90}, "x"), HttpResponse.BodyHandlers.ofString());
+        assertError(r, 415, ".exe");
+    }
+
+    @Test
+    void emptyDocumentIs422NamingTheFile() throws Exception {
+        HttpResponse<String> r = http.send(multipart("blank.md", "text/markdown", "   \n".getBytes(StandardCharsets.UTF_8), "x"), HttpResponse.BodyHandlers.ofString());
+        assertError(r, 422, "blank.md");
+    }
+
+    @Test
+    void malformedJsonIs400NamingTheProblem() throws Exception {
+        assertError(postJson("/v1/search", "{\"query\": ", null), 400, "malformed JSON");
+        assertError(postJson("/v1/search", "{\"query\": 42}", null), 400, "'query' must be a string");
+        assertError(postJson("/v1/search", "{\"query\": \"x\", \"mode\": \"psychic\"}", null), 400, "'mode' must be one of");
+        assertThat(json(postJson("/v1/search", "{\"query\": 42}", null)).get("error").get("param").asText()).isEqualTo("query");
+    }
+
+    @Test
+    void bodyOverTheLimitIs413() throws Exception {
+        String big = "{\"text\":\"" + "a".repeat(1_100_000) + "\"}";
+        assertError(postJson("/v1/documents", big, "x"), 413, "limit");
+    }
+
+    @Test
+    void wrongContentTypeIs415() throws Exception {
+        assertError(send("POST", "/v1/documents", "text/csv", "a,b", "x"), 415, "text/csv");
+    }
+
+    @Test
+    void searchDebugShowsBm25VectorAndFusedLists() throws Exception {
+        JsonNode r = json(postJson("/v1/search", "{\"query\":\"webhook signature verification\",\"debug\":true,\"top_k\":5}", null));
+        assertThat(r.get("data")).hasSize(5);
+        assertThat(r.get("data").get(0).get("source").asText()).endsWith("webhooks.md");
+        for (String list : List.of("bm25", "vector", "fused", "final")) assertThat(r.get("debug").get(list)).isNotEmpty();
+        JsonNode trace = json(send("GET", "/v1/traces/" + r.get("trace_id").asText(), null, null, null));
+        List<String> spans = new ArrayList<>();
+        trace.get("spans").forEach(s -> spans.add(s.get("name").asText()));
+        assertThat(spans).contains("embed_query", "bm25", "knn", "fuse", "retrieve");
+    }
+
+    @Test
+    void answerStreamsSourcesThenDeltasThenDone() throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/v1/answer?stream=true"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"question\":\"How long is the free trial?\"}")).build();
+        HttpResponse<java.io.InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
+        assertThat(r.headers().firstValue("x-accel-buffering")).contains("no");
+        List<String> events = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
+        JsonNode done = null;
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
+            String line, event = null;
+            while ((line = in.readLine()) != null) {
+                if (line.startsWith("event: ")) event = line.substring(7);
+                if (line.startsWith("data: ")) {
+                    events.add(event);
+                    JsonNode data = JSON.readTree(line.substring(6));
+                    if ("delta".equals(event)) text.append(data.get("text").asText());
+                    if ("done".equals(event)) done = data;
+                }
+            }
+        }
+        assertThat(events.get(0)).isEqualTo("sources");
+        assertThat(events.get(events.size() - 1)).isEqualTo("done");
+        assertThat(events).contains("delta");
+        assertThat(done).isNotNull();
+        assertThat(text.toString()).isEqualTo(done.get("answer").asText());
+        assertThat(done.get("citations")).isNotEmpty();
+    }
+
+    @Test
+    void healthAndMetricsEndpoints() throws Exception {
+        assertThat(send("GET", "/health/live", null, null, null).statusCode()).isEqualTo(200);
+        JsonNode ready = json(send("GET", "/health/ready", null, null, null));
+        assertThat(ready.get("status").asText()).isEqualTo("ready");
+        postJson("/v1/search", "{\"query\":\"refunds\"}", null);
+        String metrics = send("GET", "/metrics", null, null, null).body();
+        assertThat(metrics).contains("keel_stage_seconds_count").contains("stage=\"bm25\"");
+    }
+
+    @Test
+    void unknownRouteIs404InErrorShape() throws Exception {
+        assertError(send("GET", "/v1/nothing-here", null, null, null), 404, "/v1/nothing-here");
+    }
+
+    private HttpRequest multipart(String filename, String type, byte[] content, String tenant) {
+        String boundary = "keel" + UUID.randomUUID();
+        var out = new java.io.ByteArrayOutputStream();
+        out.writeBytes(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + filename
+                + "\"\r\nContent-Type: " + type + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        out.writeBytes(content);
+        out.writeBytes(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        return HttpRequest.newBuilder(URI.create(base + "/v1/documents"))
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .header("X-Keel-Tenant", tenant)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(out.toByteArray())).build();
+    }
+}

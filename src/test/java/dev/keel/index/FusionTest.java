@@ -1,0 +1,40 @@
+package dev.keel.index;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class FusionTest {
+    private static LuceneChunkIndex.Scored s(int doc, float score) {
+        return new LuceneChunkIndex.Scored(doc, score);
+    }
+
+    @Test
+    void rrfSumsReciprocalRanksFromBothLists() {
+        List<Fusion.Fused> fused = Fusion.rrf(List.of(s(1, 9), s(2, 5)), List.of(s(2, 0.9f), s(3, 0.8f)), 60);
+        assertThat(fused.get(0).doc()).isEqualTo(2);
+        assertThat(fused.get(0).score()).isCloseTo(1.0 / 62 + 1.0 / 61, within(1e-12));
+        assertThat(fused.get(0).bm25Rank()).isEqualTo(2);
+        assertThat(fused.get(0).vectorRank()).isEqualTo(1);
+        assertThat(fused).extracting(Fusion.Fused::doc).containsExactly(2, 1, 3);
+    }
+
+    @Test
+    void weightedFusionNormalisesEachSideToZeroOne() {
+        List<Fusion.Fused> fused = Fusion.weighted(List.of(s(1, 10), s(2, 0)), List.of(s(2, 1.0f), s(1, 0.5f)), 0.5);
+        Map<Integer, Double> scores = Map.of(fused.get(0).doc(), fused.get(0).score(), fused.get(1).doc(), fused.get(1).score());
+        assertThat(scores.get(1)).isCloseTo(0.5 * 0 + 0.5 * 1, within(1e-9));
+        assertThat(scores.get(2)).isCloseTo(0.5 * 1 + 0.5 * 0, within(1e-9));
+    }
+
+    @Test
+    void mmrSkipsANearDuplicateOfAnAlreadyPickedResult() {
+        float[] a = {1, 0}, aCopy = {1, 0}, b = {0, 1};
+        List<Fusion.Fused> candidates = List.of(new Fusion.Fused(1, 3, 1, 0, 1, 0), new Fusion.Fused(2, 2, 2, 0, 2, 0), new Fusion.Fused(3, 1, 3, 0, 3, 0));
+        List<Fusion.Fused> picked = Fusion.mmr(candidates, Map.of(1, a, 2, aCopy, 3, b), new float[] {0.7f, 0.7f}, 0.5, 2);
+        assertThat(picked).extracting(Fusion.Fused::doc).containsExactly(1, 3);
+    }
+}

@@ -1,0 +1,100 @@
+package dev.keel.index;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.keel.config.SearchConfig;
+import dev.keel.embed.Vectors;
+import dev.keel.trace.Traces;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LuceneChunkIndexTest {
+    private static final int DIM = 8;
+    private final Traces traces = new Traces();
+
+    private static float[] vector(long seed) {
+        Random r = new Random(seed);
+        float[] v = new float[DIM];
+        for (int i = 0; i < DIM; i++) v[i] = (float) r.nextGaussian();
+        return Vectors.normalize(v);
+    }
+
+    private static void put(ChunkIndex index, String tenant, String docId, String version, String... bodies) {
+        List<ChunkRecord> chunks = new ArrayList<>();
+        for (int i = 0; i < bodies.length; i++) {
+            chunks.add(new ChunkRecord(tenant, docId, version, i, "/docs/" + docId + ".md", docId, List.of("S" + i), bodies[i],
+                    docId + "\n\n" + bodies[i], index.embedModel(), 0, vector(bodies[i].hashCode())));
+        }
+        index.replace(new DocumentRecord(tenant, docId, version, "/docs/" + docId + ".md", docId, "text/markdown", 10, chunks.size(), 0, 0, Map.of()), chunks);
+    }
+
+    private static SearchRequest query(String tenant, String text, SearchMode mode) {
+        return new SearchRequest(tenant, text, vector(text.hashCode()), mode, 10, SearchConfig.DEFAULTS, SearchFilters.NONE, true);
+    }
+
+    @Test
+    void searchesNeverReturnAnotherTenantsChunks(@TempDir Path dir) {
+        try (ChunkIndex index = new LuceneChunkIndex(dir, "m1", DIM)) {
+            put(index, "acme", "a", "v1", "refund policy for acme customers");
+            put(index, "globex", "g", "v1", "refund policy for globex customers");
+            for (SearchMode mode : SearchMode.values()) {
+                SearchResult r = index.search(query("acme", "refund policy", mode), traces.start("t", "acme"));
+                assertThat(r.hits()).isNotEmpty().allMatch(h -> h.chunk().tenant().equals("acme"));
+            }
+            assertThat(index.document("globex", "a")).isEmpty();
+        }
+    }
+
+    @Test
+    void replacingADocumentSwapsAllItsChunks(@TempDir Path dir) {
+        try (ChunkIndex index = new LuceneChunkIndex(dir, "m1", DIM)) {
+            put(index, "t", "d", "v1", "one", "two", "three");
+            put(index, "t", "d", "v2", "uno");
+            assertThat(index.chunks("t", "d")).extracting(ChunkRecord::body).containsExactly("uno");
+            assertThat(index.document("t", "d").orElseThrow().version()).isEqualTo("v2");
+            assertThat(index.delete("t", "d")).isTrue();
+            assertThat(index.chunks("t", "d")).isEmpty();
+            assertThat(index.delete("t", "d")).isFalse();
+        }
+    }
+
+    @Test
+    void filtersApplyInsideBothRetrievers(@TempDir Path dir) {
+        try (ChunkIndex index = new LuceneChunkIndex(dir, "m1", DIM)) {
+            put(index, "t", "alpha", "v1", "webhook retries and signatures");
+            put(index, "t", "beta", "v1", "webhook retries and signatures too");
+            SearchRequest req = new SearchRequest("t", "webhook retries", vector(1), SearchMode.HYBRID, 10, SearchConfig.DEFAULTS,
+                    new SearchFilters(null, List.of("beta"), null), false);
+            assertThat(index.search(req, traces.start("t", "t")).hits()).isNotEmpty().allMatch(h -> h.chunk().docId().equals("beta"));
+            SearchRequest bySource = new SearchRequest("t", "webhook", vector(2), SearchMode.VECTOR, 10, SearchConfig.DEFAULTS,
+                    new SearchFilters("/docs/al", List.of(), null), false);
+            assertThat(index.search(bySource, traces.start("t", "t")).hits()).extracting(h -> h.chunk().docId()).containsOnly("alpha");
+        }
+    }
+
+    @Test
+    void debugViewShowsEachRankedList(@TempDir Path dir) {
+        try (ChunkIndex index = new LuceneChunkIndex(dir, "m1", DIM)) {
+            put(index, "t", "d", "v1", "alpha beta", "gamma delta");
+            SearchResult r = index.search(query("t", "alpha", SearchMode.HYBRID), traces.start("t", "t"));
+            assertThat(r.debug()).extracting(RankedList::name).containsExactly("bm25", "vector", "fused", "final");
+            assertThat(r.debug().get(0).entries()).extracting(RankedList.Entry::chunkId).containsExactly("d#0");
+        }
+    }
+
+    @Test
+    void anIndexBuiltWithAnotherModelRefusesToOpenAndSaysToReindex(@TempDir Path dir) {
+        try (ChunkIndex index = new LuceneChunkIndex(dir, "model-a@1", DIM)) {
+            put(index, "t", "d", "v1", "x");
+            index.commit();
+        }
+        assertThatThrownBy(() -> new LuceneChunkIndex(dir, "model-b@2", DIM))
+                .isInstanceOf(IndexException.class).hasMessageContaining("model-a@1").hasMessageContaining("Reindex");
+    }
+}

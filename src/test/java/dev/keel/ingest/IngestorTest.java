@@ -1,0 +1,133 @@
+package dev.keel.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.Keel;
+import dev.keel.SampleCorpus;
+import dev.keel.config.SearchConfig;
+import dev.keel.index.ChunkRecord;
+import dev.keel.index.SearchFilters;
+import dev.keel.index.SearchMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class IngestorTest {
+    private final Keel keel = SampleCorpus.keel();
+
+    private IngestReport ingest(String tenant, boolean sync, Path... paths) {
+        return keel.ingestor().ingestPaths(tenant, List.of(paths), sync, keel.traces().start("ingest", tenant), IngestListener.NONE);
+    }
+
+    @Test
+    void sampleCorpusIngestsEveryFormatWithoutFailures() {
+        IngestReport first = SampleCorpus.firstIngest();
+        assertThat(first.failures()).isEmpty();
+        assertThat(first.count(DocumentOutcome.Status.ADDED)).isGreaterThanOrEqualTo(32);
+        assertThat(first.outcomes()).extracting(DocumentOutcome::source)
+                .anyMatch(s -> s.endsWith(".pdf")).anyMatch(s -> s.endsWith(".html")).anyMatch(s -> s.endsWith(".md"));
+    }
+
+    @Test
+    void everyChunkCarriesItsProvenanceAndModel() {
+        String id = Ingestor.fileDocId(SampleCorpus.DOCS.resolve("refunds.md"));
+        List<ChunkRecord> chunks = keel.index().chunks(Keel.DEFAULT_TENANT, id);
+        assertThat(chunks).isNotEmpty();
+        for (int i = 0; i < chunks.size(); i++) {
+            ChunkRecord c = chunks.get(i);
+            assertThat(c.ordinal()).isEqualTo(i);
+            assertThat(c.tenant()).isEqualTo(Keel.DEFAULT_TENANT);
+            assertThat(c.docVersion()).hasSize(64);
+            assertThat(c.embedModel()).startsWith("bge-small-en-v1.5-q@");
+            assertThat(c.title()).isEqualTo("Refund policy");
+            assertThat(c.ingestedAtMillis()).isPositive();
+        }
+        assertThat(chunks).anyMatch(c -> c.sectionPath().equals(List.of("Annual plans")));
+    }
+
+    @Test
+    void reingestingAnUnchangedCorpusEmbedsNothing() {
+        long before = keel.embedder().computedCount();
+        IngestReport again = ingest(Keel.DEFAULT_TENANT, false, SampleCorpus.DOCS);
+        assertThat(again.count(DocumentOutcome.Status.UNCHANGED)).isEqualTo(again.outcomes().size());
+        assertThat(keel.embedder().computedCount()).isEqualTo(before);
+    }
+
+    @Test
+    void aChangedFileReplacesOnlyItsChunksAndEmbedsOnlyNewText(@TempDir Path dir) throws Exception {
+        String tenant = "changes";
+        Path a = dir.resolve("a.md"), b = dir.resolve("b.md");
+        Files.writeString(a, "# A\n\n## One\n\nThe first fact about zebras.\n\n## Two\n\nThe second fact about zebras.\n");
+        Files.writeString(b, "# B\n\nNothing changes here about giraffes.\n");
+        assertThat(ingest(tenant, false, dir).count(DocumentOutcome.Status.ADDED)).isEqualTo(2);
+        long before = keel.embedder().computedCount();
+        Files.writeString(a, "# A\n\n## One\n\nThe first fact about zebras.\n\n## Two\n\nA brand new fact about okapis.\n");
+        IngestReport r = ingest(tenant, false, dir);
+        assertThat(r.count(DocumentOutcome.Status.UPDATED)).isEqualTo(1);
+        assertThat(r.count(DocumentOutcome.Status.UNCHANGED)).isEqualTo(1);
+        assertThat(keel.embedder().computedCount() - before).as("only the changed chunk is embedded").isEqualTo(1);
+        assertThat(keel.index().chunks(tenant, Ingestor.fileDocId(a))).extracting(ChunkRecord::body)
+                .containsExactly("The first fact about zebras.", "A brand new fact about okapis.");
+    }
+
+    @Test
+    void syncDeletesDocumentsWhoseFilesAreGone(@TempDir Path dir) throws Exception {
+        String tenant = "sync";
+        Path keep = dir.resolve("keep.md"), gone = dir.resolve("gone.md");
+        Files.writeString(keep, "# Keep\n\nThis stays.\n");
+        Files.writeString(gone, "# Gone\n\nThis goes away.\n");
+        ingest(tenant, true, dir);
+        Files.delete(gone);
+        IngestReport r = ingest(tenant, true, dir);
+        assertThat(r.count(DocumentOutcome.Status.DELETED)).isEqualTo(1);
+        assertThat(keel.index().document(tenant, Ingestor.fileDocId(gone))).isEmpty();
+        assertThat(keel.index().document(tenant, Ingestor.fileDocId(keep))).isPresent();
+    }
+
+    @Test
+    void failuresAreReportedWithReasonsAndNothingHalfIndexed(@TempDir Path dir) throws Exception {
+        String tenant = "failures";
+        Path empty = dir.resolve("empty.md"), odd = dir.resolve("tool.exe"), broken = dir.resolve("broken.pdf");
+        Files.writeString(empty, "  \n");
+        Files.writeString(odd, "MZ");
+        Files.writeString(broken, "%PDF-1.4 garbage");
+        IngestReport r = ingest(tenant, false, empty, odd, broken);
+        assertThat(r.failures()).hasSize(3);
+        assertThat(r.failures()).extracting(DocumentOutcome::error).anyMatch(e -> e.contains("empty.md") && e.contains("no text"))
+                .anyMatch(e -> e.contains(".exe") && e.contains("unsupported")).anyMatch(e -> e.contains("broken.pdf"));
+        assertThat(keel.index().documents(tenant, 0, 10)).isEmpty();
+    }
+
+    @Test
+    void concurrentIngestAndSearchesAreSafe(@TempDir Path dir) throws Exception {
+        String tenant = "concurrent";
+        for (int i = 0; i < 20; i++) Files.writeString(dir.resolve("doc" + i + ".md"), "# Doc " + i + "\n\nPenguin fact number " + i + ".\n");
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            Future<IngestReport> writer = pool.submit(() -> ingest(tenant, false, dir));
+            List<Future<Integer>> readers = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                readers.add(pool.submit(() -> {
+                    int seen = 0;
+                    while (!writer.isDone()) {
+                        seen = Math.max(seen, keel.answers().search(tenant, "penguin fact", SearchMode.HYBRID, 50, SearchConfig.DEFAULTS,
+                                SearchFilters.NONE, false, keel.traces().start("s", tenant)).hits().size());
+                    }
+                    return seen;
+                }));
+            }
+            assertThat(writer.get().failures()).isEmpty();
+            for (Future<Integer> r : readers) assertThat(r.get()).isLessThanOrEqualTo(20);
+            assertThat(keel.answers().search(tenant, "penguin fact", SearchMode.HYBRID, 50, SearchConfig.DEFAULTS, SearchFilters.NONE, false,
+                    keel.traces().start("s", tenant)).hits()).hasSize(20);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+}
