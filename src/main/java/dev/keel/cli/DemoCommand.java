@@ -55,7 +55,7 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static Path samples() {
+    static Path samples() {
         String home = System.getenv("KEEL_HOME");
         for (Path p : List.of(Path.of(home == null ? "." : home, "samples", "docs"), Path.of("samples", "docs"))) {
             if (Files.isDirectory(p)) return p.toAbsolutePath().normalize();

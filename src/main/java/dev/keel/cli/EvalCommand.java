@@ -7,14 +7,11 @@ import dev.keel.eval.RetrievalEvaluation;
 import dev.keel.http.Json;
 import dev.keel.index.SearchMode;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -60,15 +57,10 @@ final class EvalCommand implements Runnable {
             KeelConfig cfg = config != null ? KeelConfig.load(config) : KeelConfig.defaults();
             CommonOptions dirs = new CommonOptions();
             dirs.data = data;
-            Path scratch = Files.createTempDirectory("keel-eval-");
             RetrievalEvaluation.Report report;
-            try (Keel keel = Keel.openWithSharedCache(cfg, scratch, dirs.dataDir())) {
+            try (ScratchDir scratch = new ScratchDir("keel-eval-"); Keel keel = Keel.openWithSharedCache(cfg, scratch.path(), dirs.dataDir())) {
                 System.err.printf("%s: %d documents, %d judged queries%n", dataset.name(), dataset.corpus().size(), dataset.queries().size());
                 report = RetrievalEvaluation.run(keel, dataset, modes, cfg.search(), new ProgressBar(System.err, "docs"));
-            } finally {
-                try (Stream<Path> files = Files.walk(scratch)) {
-                    files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                }
             }
             if (json) {
                 Map<String, Object> out = new LinkedHashMap<>();

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "keel", mixinStandardHelpOptions = true, version = "keel 0.1.0",
         description = "Self-hosted AI application server: grounded answers over your documents, offline by default.",
         subcommands = {DemoCommand.class, ServeCommand.class, IngestCommand.class, AskCommand.class, SearchCommand.class,
-                EvalCommand.class, CommandLine.HelpCommand.class})
+                EvalCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -4,7 +4,8 @@ import dev.keel.ingest.IngestListener;
 import java.io.PrintStream;
 
 /**
- * Ingest progress on stderr: a redrawn bar on a terminal, a line every 10% otherwise.
+ * Ingest progress on stderr: a redrawn bar on a terminal (the launcher sets {@code keel.tty}), a line
+ * every 10% otherwise.
  * Shows files, chunks and chunks per second.
  */
 final class ProgressBar implements IngestListener {
@@ -15,7 +16,7 @@ final class ProgressBar implements IngestListener {
 
     ProgressBar(PrintStream out, String label) {
         this.out = out;
-        this.terminal = System.console() != null;
+        this.terminal = Boolean.getBoolean("keel.tty");
         this.label = label;
     }
 

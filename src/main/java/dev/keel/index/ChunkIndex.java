@@ -6,9 +6,9 @@ import java.util.Optional;
 
 /**
  * Stores chunks with their vectors and searches them, per tenant. Implementations are thread-safe:
- * searches run concurrently with writes and never see half a document. {@link #replace} swaps all
- * chunks of one document atomically; {@link #commit} makes writes durable, and a crash before it
- * leaves the previous committed state.
+ * searches run concurrently with writes and never see half a document. {@link #replace} and
+ * {@link #delete} stage a whole document's change atomically; {@link #commit} makes staged changes
+ * durable and visible to searches together, and a crash before it leaves the previous committed state.
  */
 public interface ChunkIndex extends AutoCloseable {
     Optional<DocumentRecord> document(String tenant, String docId);
@@ -18,10 +18,10 @@ public interface ChunkIndex extends AutoCloseable {
     /** Chunks of one document in ordinal order. */
     List<ChunkRecord> chunks(String tenant, String docId);
 
-    /** Replaces the document and all its chunks (visible to searches at once, durable after commit). */
+    /** Replaces the document and all its chunks (visible and durable after {@link #commit}). */
     void replace(DocumentRecord document, List<ChunkRecord> chunks);
 
-    /** Deletes a document and its chunks; false when it did not exist. */
+    /** Deletes a document and its chunks (effective after {@link #commit}); false when it did not exist. */
     boolean delete(String tenant, String docId);
 
     void commit();

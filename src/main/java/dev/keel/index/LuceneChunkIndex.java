@@ -172,7 +172,6 @@ public final class LuceneChunkIndex implements ChunkIndex {
         }
         try {
             writer.updateDocuments(new Term(DOC_KEY, docKey(doc.tenant(), doc.docId())), block);
-            searchers.maybeRefreshBlocking();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -183,7 +182,6 @@ public final class LuceneChunkIndex implements ChunkIndex {
         if (document(tenant, docId).isEmpty()) return false;
         try {
             writer.deleteDocuments(new Term(DOC_KEY, docKey(tenant, docId)));
-            searchers.maybeRefreshBlocking();
             return true;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -194,6 +192,7 @@ public final class LuceneChunkIndex implements ChunkIndex {
     public void commit() {
         try {
             writer.commit();
+            searchers.maybeRefreshBlocking();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -18,7 +18,7 @@ final class DocumentParsers {
             case MARKDOWN -> markdown.parse(decode(content, fileName), fallbackTitle);
             case HTML -> html.parse(decode(content, fileName), fallbackTitle);
             case TEXT -> text(decode(content, fileName), fallbackTitle);
-            case PDF, DOCX -> tika.parse(content, fileName);
+            case PDF, DOCX -> tika.parse(format, content, fileName);
         };
         if (doc.isEmpty()) throw new DocumentParseException(fileName + ": the document contains no text");
         return doc;

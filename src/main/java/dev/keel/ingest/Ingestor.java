@@ -33,6 +33,9 @@ public final class Ingestor {
     private final DocumentParsers parsers = new DocumentParsers();
     private final Chunker chunker;
     private final int batchChunks;
+    /** Long runs commit every so often, so a crash loses at most this much work (each document stays whole either way). */
+    private static final long COMMIT_INTERVAL_NANOS = 15_000_000_000L;
+    private volatile long lastCommitNanos = System.nanoTime();
 
     public Ingestor(ChunkIndex index, Embedder embedder, IngestConfig config, int batchChunks) {
         this.index = index;
@@ -124,6 +127,11 @@ public final class Ingestor {
         if (pending.isEmpty()) return 0;
         List<DocumentOutcome> batch = ingestBatch(tenant, pending, trace);
         pending.clear();
+        long now = System.nanoTime();
+        if (now - lastCommitNanos > COMMIT_INTERVAL_NANOS) {
+            index.commit();
+            lastCommitNanos = now;
+        }
         outcomes.addAll(batch);
         return batch.stream().filter(o -> o.status() == DocumentOutcome.Status.ADDED || o.status() == DocumentOutcome.Status.UPDATED)
                 .mapToLong(DocumentOutcome::chunks).sum();
@@ -209,7 +217,7 @@ public final class Ingestor {
                 span.attr("chunks", drafts.size()).attr("strategy", config.chunking().strategy().name().toLowerCase());
             }
             String title = parsed.title();
-            List<String> texts = drafts.stream().map(d -> indexText(title, d)).toList();
+            List<String> texts = drafts.stream().map(d -> indexText(title, d.section(), d.body())).toList();
             prepared.add(new Prepared(doc, version, existing.isPresent(), title, drafts, texts));
             slots.add(i);
         }
@@ -252,10 +260,10 @@ public final class Ingestor {
     }
 
     /** What BM25 and the embedder see: title and section path first, so an orphaned chunk says where it is from. */
-    static String indexText(String title, Chunker.Draft draft) {
+    public static String indexText(String title, List<String> section, String body) {
         StringBuilder sb = new StringBuilder(title);
-        for (String s : draft.section()) sb.append(" › ").append(s);
-        return sb.append("\n\n").append(draft.body()).toString();
+        for (String s : section) sb.append(" › ").append(s);
+        return sb.append("\n\n").append(body).toString();
     }
 
     private static void walk(Path root, List<Path> files) {

@@ -78,4 +78,16 @@ class KeelConfigTest {
     void invalidYamlSaysSo() {
         assertThatThrownBy(() -> KeelConfig.parse("server: [unclosed", k -> null)).hasMessageContaining("not valid YAML");
     }
+
+    @Test
+    void theDocumentedExampleFileParsesToTheDefaults() throws Exception {
+        KeelConfig example = KeelConfig.load(java.nio.file.Path.of("keel.example.yaml"));
+        KeelConfig defaults = KeelConfig.defaults();
+        assertThat(example.server()).isEqualTo(defaults.server());
+        assertThat(example.ingest()).isEqualTo(defaults.ingest());
+        assertThat(example.search()).isEqualTo(defaults.search());
+        assertThat(example.answer()).isEqualTo(defaults.answer());
+        assertThat(example.embed().model()).isEqualTo(defaults.embed().model());
+        assertThat(example.embed().batchSize()).isEqualTo(defaults.embed().batchSize());
+    }
 }

@@ -32,6 +32,7 @@ class LuceneChunkIndexTest {
                     docId + "\n\n" + bodies[i], index.embedModel(), 0, vector(bodies[i].hashCode())));
         }
         index.replace(new DocumentRecord(tenant, docId, version, "/docs/" + docId + ".md", docId, "text/markdown", 10, chunks.size(), 0, 0, Map.of()), chunks);
+        index.commit();
     }
 
     private static SearchRequest query(String tenant, String text, SearchMode mode) {
@@ -59,6 +60,7 @@ class LuceneChunkIndexTest {
             assertThat(index.chunks("t", "d")).extracting(ChunkRecord::body).containsExactly("uno");
             assertThat(index.document("t", "d").orElseThrow().version()).isEqualTo("v2");
             assertThat(index.delete("t", "d")).isTrue();
+            index.commit();
             assertThat(index.chunks("t", "d")).isEmpty();
             assertThat(index.delete("t", "d")).isFalse();
         }
@@ -92,7 +94,6 @@ class LuceneChunkIndexTest {
     void anIndexBuiltWithAnotherModelRefusesToOpenAndSaysToReindex(@TempDir Path dir) {
         try (ChunkIndex index = new LuceneChunkIndex(dir, "model-a@1", DIM)) {
             put(index, "t", "d", "v1", "x");
-            index.commit();
         }
         assertThatThrownBy(() -> new LuceneChunkIndex(dir, "model-b@2", DIM))
                 .isInstanceOf(IndexException.class).hasMessageContaining("model-a@1").hasMessageContaining("Reindex");

@@ -1,0 +1,127 @@
+package dev.keel.bench;
+
+import dev.keel.config.SearchConfig;
+import dev.keel.index.ChunkIndex;
+import dev.keel.index.ChunkRecord;
+import dev.keel.index.DocumentRecord;
+import dev.keel.index.LuceneChunkIndex;
+import dev.keel.index.SearchFilters;
+import dev.keel.index.SearchMode;
+import dev.keel.index.SearchRequest;
+import dev.keel.trace.Traces;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Search latency of the embedded index, excluding query embedding, at growing sizes. Chunks are
+ * synthetic text with topic-clustered 384-dimensional unit vectors (the real model would need hours
+ * to embed 100k chunks here); queries are precomputed text + vector pairs, so only retrieval and
+ * fusion are timed. After a warm-up pass over every query, the modes are timed interleaved (query by
+ * query), so machine noise falls on all three alike; each size reports hybrid, BM25-only and
+ * vector-only latency from the same run.
+ */
+public final class SearchBench {
+    private static final int DIMENSION = 384, CHUNKS_PER_DOC = 10, TOPICS = 256;
+    private static final String MODEL = "synthetic-clustered@1";
+
+    /** Latency of one mode at one size, in milliseconds. */
+    public record Latency(double p50, double p99, double mean) {}
+
+    /** Results at one index size. */
+    public record SizeResult(int chunks, double buildSeconds, Map<String, Latency> modes) {}
+
+    /** The whole run. */
+    public record Result(List<SizeResult> sizes, double heapMiB, double rssMiB) {}
+
+    private SearchBench() {}
+
+    public static Result run(List<Integer> sizes, int queries, Path work, PrintStream log) throws Exception {
+        SyntheticCorpus corpus = new SyntheticCorpus(7);
+        float[][] centroids = SyntheticCorpus.centroids(11, TOPICS, DIMENSION);
+        Traces traces = new Traces(1_000, java.time.Duration.ofMinutes(1));
+        List<SizeResult> results = new ArrayList<>();
+        try (ChunkIndex index = new LuceneChunkIndex(work.resolve("index"), MODEL, DIMENSION)) {
+            int built = 0;
+            for (int size : sizes) {
+                log.printf("search: building %,d chunks…%n", size);
+                long t0 = System.nanoTime();
+                build(index, corpus, centroids, built / CHUNKS_PER_DOC, size / CHUNKS_PER_DOC);
+                built = size;
+                double buildSeconds = (System.nanoTime() - t0) / 1e9;
+                SearchConfig settings = SearchConfig.DEFAULTS;
+                Map<String, Latency> modes = new LinkedHashMap<>();
+                List<String> texts = new ArrayList<>();
+                List<float[]> vectors = new ArrayList<>();
+                SplittableRandom r = new SplittableRandom(99);
+                for (int q = 0; q < queries; q++) {
+                    texts.add(corpus.query(q));
+                    vectors.add(SyntheticCorpus.clusteredVector(r, centroids, 0.5 / Math.sqrt(DIMENSION)));
+                }
+                List<SearchMode> order = List.of(SearchMode.HYBRID, SearchMode.BM25, SearchMode.VECTOR);
+                for (int q = 0; q < queries; q++) for (SearchMode mode : order) search(index, traces, texts.get(q), vectors.get(q), mode, settings);
+                double[][] ms = new double[order.size()][queries];
+                for (int q = 0; q < queries; q++) {
+                    for (int m = 0; m < order.size(); m++) {
+                        long s = System.nanoTime();
+                        search(index, traces, texts.get(q), vectors.get(q), order.get(m), settings);
+                        ms[m][q] = (System.nanoTime() - s) / 1e6;
+                    }
+                }
+                for (int m = 0; m < order.size(); m++) {
+                    double mean = java.util.Arrays.stream(ms[m]).average().orElse(0);
+                    modes.put(order.get(m).name().toLowerCase(), new Latency(Measurements.percentile(ms[m], 50), Measurements.percentile(ms[m], 99), mean));
+                }
+                results.add(new SizeResult(size, buildSeconds, modes));
+            }
+            return new Result(results, Measurements.heapUsedAfterGcMiB(), Measurements.rssMiB());
+        }
+    }
+
+    private static void search(ChunkIndex index, Traces traces, String text, float[] vector, SearchMode mode, SearchConfig settings) {
+        var trace = traces.start("bench.search", "bench");
+        index.search(new SearchRequest("bench", text, vector, mode, 10, settings, SearchFilters.NONE, false), trace);
+        trace.finish();
+    }
+
+    private static void build(ChunkIndex index, SyntheticCorpus corpus, float[][] centroids, int fromDoc, int toDoc) throws Exception {
+        int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> parts = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int part = t;
+                parts.add(pool.submit(() -> {
+                    for (int d = fromDoc + part; d < toDoc; d += threads) index.replace(document(d), chunks(corpus, centroids, d));
+                    return null;
+                }));
+            }
+            for (Future<?> f : parts) f.get();
+        } finally {
+            pool.shutdown();
+        }
+        index.commit();
+    }
+
+    private static DocumentRecord document(int d) {
+        return new DocumentRecord("bench", "doc" + d, "v1", "/bench/doc" + d + ".md", "Doc " + d, "text/markdown", 0, CHUNKS_PER_DOC, 0, 0, Map.of());
+    }
+
+    private static List<ChunkRecord> chunks(SyntheticCorpus corpus, float[][] centroids, int d) {
+        SplittableRandom r = new SplittableRandom(d);
+        List<ChunkRecord> out = new ArrayList<>(CHUNKS_PER_DOC);
+        for (int i = 0; i < CHUNKS_PER_DOC; i++) {
+            String body = corpus.paragraph(r, 3 + r.nextInt(4));
+            out.add(new ChunkRecord("bench", "doc" + d, "v1", i, "/bench/doc" + d + ".md", "Doc " + d, List.of("Section " + i), body,
+                    "Doc " + d + " › Section " + i + "\n\n" + body, MODEL, 0, SyntheticCorpus.clusteredVector(r, centroids, 1.0 / Math.sqrt(DIMENSION))));
+        }
+        return out;
+    }
+}
