@@ -12,6 +12,13 @@ import picocli.CommandLine.Command;
         subcommands = {DemoCommand.class, ServeCommand.class, IngestCommand.class, AskCommand.class, SearchCommand.class,
                 EvalCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
+    /** Lucene logs through java.util.logging; its start-up notices are not for users. Held so the level sticks. */
+    private static final java.util.logging.Logger LUCENE_LOG = java.util.logging.Logger.getLogger("org.apache.lucene");
+
+    static {
+        LUCENE_LOG.setLevel(java.util.logging.Level.WARNING);
+    }
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 

@@ -41,8 +41,8 @@ public final class HttpServer implements AutoCloseable {
                 staticFiles.directory = "/console";
                 staticFiles.location = io.javalin.http.staticfiles.Location.CLASSPATH;
             });
-            config.routes.before(ctx -> limitBody(ctx, server.maxBodyBytes()));
-            config.routes.beforeMatched(this::begin);
+            config.routes.before(ctx -> begin(ctx, server.maxBodyBytes()));
+            config.routes.beforeMatched(ctx -> trace(ctx).rename(ctx.method() + " " + ctx.endpoint().path));
             config.routes.after(HttpServer::end);
             config.routes.get("/", ctx -> ctx.redirect("/console/"));
             config.routes.get("/health/live", ctx -> json(ctx, 200, Map.of("status", "ok")));
@@ -98,13 +98,11 @@ public final class HttpServer implements AutoCloseable {
         ctx.status(status).contentType("application/json").result(Json.write(body));
     }
 
-    private void begin(Context ctx) {
-        Trace trace = keel.traces().start(ctx.method() + " " + ctx.endpoint().path, tenantOrDefault(ctx));
+    /** Every request gets a trace (renamed to its route once matched) and the body limit is checked before reading. */
+    private void begin(Context ctx, long maxBody) {
+        Trace trace = keel.traces().start(ctx.method() + " unmatched", tenantOrDefault(ctx));
         ctx.attribute(TRACE_ATTR, trace);
         ctx.header("x-keel-trace-id", trace.id());
-    }
-
-    private static void limitBody(Context ctx, long maxBody) {
         long declared = ctx.contentLength();
         if (declared > maxBody) {
             throw new ApiException(413, "request_too_large", "request body of " + declared + " bytes is over the limit of " + maxBody

@@ -34,7 +34,7 @@ import org.apache.lucene.analysis.tokenattributes.CharTermAttribute;
  */
 final class ExtractiveAnswerer {
     static final String NO_ANSWER = "The indexed documents don't answer this question.";
-    private static final int EMBED_CANDIDATES = 8;
+    private static final int EMBED_CANDIDATES = 4;
     private static final double SEMANTIC_WEIGHT = 0.7;
     private static final int MIN_SENTENCE_CHARS = 12;
     private static final Set<String> QUESTION_WORDS = Set.of("how", "often", "many", "much", "long", "what", "what's", "which", "who",

@@ -14,7 +14,7 @@ import java.util.Map;
  */
 public final class Trace {
     private final String id;
-    private final String name;
+    private volatile String name;
     private final String tenant;
     private final Instant started = Instant.now();
     private final long startNanos = System.nanoTime();
@@ -33,6 +33,11 @@ public final class Trace {
 
     public String id() {
         return id;
+    }
+
+    /** Names the trace once its operation is known (e.g. the matched route), before it finishes. */
+    public void rename(String newName) {
+        this.name = newName;
     }
 
     public String tenant() {

@@ -187,8 +187,31 @@ class HttpApiTest {
     }
 
     @Test
-    void unknownRouteIs404InErrorShape() throws Exception {
-        assertError(send("GET", "/v1/nothing-here", null, null, null), 404, "/v1/nothing-here");
+    void unknownRouteIs404InErrorShapeWithATraceId() throws Exception {
+        HttpResponse<String> r = send("GET", "/v1/nothing-here", null, null, null);
+        assertError(r, 404, "/v1/nothing-here");
+        assertThat(r.headers().firstValue("x-keel-trace-id")).isPresent();
+    }
+
+    @Test
+    void mmrDiversifiesSearchResultsOnRequest() throws Exception {
+        JsonNode plain = json(postJson("/v1/search", "{\"query\":\"refund\",\"top_k\":5}", null));
+        JsonNode diverse = json(postJson("/v1/search", "{\"query\":\"refund\",\"top_k\":5,\"mmr\":true,\"mmr_lambda\":0.3}", null));
+        assertThat(diverse.get("data")).hasSize(5);
+        java.util.Set<String> plainDocs = new java.util.HashSet<>(), diverseDocs = new java.util.HashSet<>();
+        plain.get("data").forEach(h -> plainDocs.add(h.get("doc_id").asText()));
+        diverse.get("data").forEach(h -> diverseDocs.add(h.get("doc_id").asText()));
+        assertThat(diverseDocs.size()).isGreaterThanOrEqualTo(plainDocs.size());
+        List<String> spans = new ArrayList<>();
+        json(send("GET", "/v1/traces/" + diverse.get("trace_id").asText(), null, null, null)).get("spans").forEach(s -> spans.add(s.get("name").asText()));
+        assertThat(spans).contains("mmr");
+    }
+
+    @Test
+    void tracesOfOneTenantAreInvisibleToAnother() throws Exception {
+        JsonNode r = json(postJson("/v1/search", "{\"query\":\"refund\"}", "tenant-a"));
+        assertThat(send("GET", "/v1/traces/" + r.get("trace_id").asText(), null, null, "tenant-a").statusCode()).isEqualTo(200);
+        assertThat(send("GET", "/v1/traces/" + r.get("trace_id").asText(), null, null, "tenant-b").statusCode()).isEqualTo(404);
     }
 
     private HttpRequest multipart(String filename, String type, byte[] content, String tenant) {
