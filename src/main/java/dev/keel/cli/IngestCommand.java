@@ -42,6 +42,10 @@ final class IngestCommand implements Callable<Integer> {
                 r.count(DocumentOutcome.Status.ADDED), r.count(DocumentOutcome.Status.UPDATED), r.count(DocumentOutcome.Status.UNCHANGED),
                 r.count(DocumentOutcome.Status.DELETED), r.count(DocumentOutcome.Status.FAILED), r.chunksWritten(), r.seconds());
         for (DocumentOutcome f : r.failures()) out.println("  failed: " + f.error());
+        if (!r.skipped().isEmpty()) {
+            out.println("  skipped files of unsupported types: " + String.join(", ",
+                    r.skipped().entrySet().stream().map(e -> e.getKey() + " ×" + e.getValue()).toList()));
+        }
         return r.failures().isEmpty() ? 0 : 3;
     }
 }

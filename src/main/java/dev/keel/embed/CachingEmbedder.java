@@ -65,6 +65,11 @@ public final class CachingEmbedder implements Embedder {
         return inner.embedQuery(query);
     }
 
+    @Override
+    public void forget(java.util.Collection<String> texts) {
+        cache.removeAll(modelId(), texts.stream().map(ContentHash::sha256).toList());
+    }
+
     /** Texts actually sent to the model since start. */
     public long computedCount() {
         return computed.get();

@@ -152,8 +152,7 @@ final class DocumentRoutes {
     private void delete(Context ctx) {
         String tenant = HttpServer.tenant(ctx);
         String id = ctx.pathParam("id");
-        if (!keel.index().delete(tenant, id)) throw ApiException.notFound("no document with id '" + id + "'");
-        keel.index().commit();
+        if (!keel.ingestor().delete(tenant, id)) throw ApiException.notFound("no document with id '" + id + "'");
         HttpServer.json(ctx, 200, Map.of("id", id, "object", "document", "deleted", true));
     }
 

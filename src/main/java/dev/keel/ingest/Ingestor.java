@@ -67,12 +67,13 @@ public final class Ingestor {
         List<DocumentOutcome> outcomes = new ArrayList<>();
         List<Path> files = new ArrayList<>();
         List<Path> folders = new ArrayList<>();
+        java.util.Map<String, Integer> skipped = new java.util.TreeMap<>();
         try (Span span = trace.span("scan")) {
             for (Path p : paths) {
                 Path abs = p.toAbsolutePath().normalize();
                 if (Files.isDirectory(abs)) {
                     folders.add(abs);
-                    walk(abs, files);
+                    walk(abs, files, skipped);
                 } else if (Files.isRegularFile(abs)) {
                     files.add(abs);
                 } else {
@@ -101,7 +102,7 @@ public final class Ingestor {
         if (sync) outcomes.addAll(deleteMissing(tenant, folders, files));
         index.commit();
         listener.progress(files.size(), files.size(), chunks, (System.nanoTime() - start) / 1e9);
-        return new IngestReport(outcomes, chunks, (System.nanoTime() - start) / 1e9);
+        return new IngestReport(outcomes, chunks, (System.nanoTime() - start) / 1e9, skipped);
     }
 
     /** Ingests in-memory documents in batches (datasets, benchmarks), committing at the end. */
@@ -120,7 +121,19 @@ public final class Ingestor {
         chunks += flush(tenant, pending, trace, outcomes);
         index.commit();
         listener.progress(docs.size(), docs.size(), chunks, (System.nanoTime() - start) / 1e9);
-        return new IngestReport(outcomes, chunks, (System.nanoTime() - start) / 1e9);
+        return new IngestReport(outcomes, chunks, (System.nanoTime() - start) / 1e9, java.util.Map.of());
+    }
+
+    /**
+     * Deletes a document, its chunks and vectors, and forgets the cached embeddings of its chunk texts,
+     * then commits. False when the document does not exist.
+     */
+    public boolean delete(String tenant, String docId) {
+        List<String> texts = index.chunks(tenant, docId).stream().map(c -> indexText(c.title(), c.sectionPath(), c.body())).toList();
+        if (!index.delete(tenant, docId)) return false;
+        index.commit();
+        embedder.forget(texts);
+        return true;
     }
 
     private long flush(String tenant, List<SourceDocument> pending, Trace trace, List<DocumentOutcome> outcomes) {
@@ -144,7 +157,7 @@ public final class Ingestor {
         for (DocumentRecord d : index.documents(tenant, 0, Integer.MAX_VALUE)) {
             for (Path folder : folders) {
                 if (d.source().startsWith(folder + java.io.File.separator) && !present.contains(d.source())) {
-                    index.delete(tenant, d.docId());
+                    delete(tenant, d.docId());
                     out.add(new DocumentOutcome(d.docId(), d.source(), DocumentOutcome.Status.DELETED, d.chunkCount(), d.version(), null,
                             DocumentOutcome.ErrorKind.NONE));
                     break;
@@ -266,7 +279,7 @@ public final class Ingestor {
         return sb.append("\n\n").append(body).toString();
     }
 
-    private static void walk(Path root, List<Path> files) {
+    private static void walk(Path root, List<Path> files, java.util.Map<String, Integer> skipped) {
         try {
             Files.walkFileTree(root, new SimpleFileVisitor<>() {
                 @Override
@@ -277,7 +290,13 @@ public final class Ingestor {
                 @Override
                 public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
                     String name = file.getFileName().toString();
-                    if (!name.startsWith(".") && attrs.isRegularFile() && DocumentFormat.ofFileName(name).isPresent()) files.add(file);
+                    if (name.startsWith(".") || !attrs.isRegularFile()) return FileVisitResult.CONTINUE;
+                    if (DocumentFormat.ofFileName(name).isPresent()) {
+                        files.add(file);
+                    } else {
+                        int dot = name.lastIndexOf('.');
+                        skipped.merge(dot < 0 ? "(no extension)" : name.substring(dot).toLowerCase(java.util.Locale.ROOT), 1, Integer::sum);
+                    }
                     return FileVisitResult.CONTINUE;
                 }
             });

@@ -66,6 +66,21 @@ public final class EmbeddingCache {
         });
     }
 
+    public void removeAll(String model, Collection<String> hashes) {
+        if (hashes.isEmpty()) return;
+        db.withConnection(c -> {
+            try (PreparedStatement ps = c.prepareStatement("DELETE FROM embedding_cache WHERE model = ? AND text_hash = ?")) {
+                for (String h : hashes) {
+                    ps.setString(1, model);
+                    ps.setString(2, h);
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            return null;
+        });
+    }
+
     private static byte[] encode(float[] v) {
         ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         b.asFloatBuffer().put(v);

@@ -77,6 +77,29 @@ class IngestorTest {
     }
 
     @Test
+    void deletingADocumentForgetsItsCachedEmbeddings(@TempDir Path dir) throws Exception {
+        String tenant = "forget";
+        Path doc = dir.resolve("secret.md");
+        Files.writeString(doc, "# Secret\n\nThe launch code is hidden in the orange folder.\n");
+        ingest(tenant, false, doc);
+        assertThat(keel.ingestor().delete(tenant, Ingestor.fileDocId(doc))).isTrue();
+        assertThat(keel.index().document(tenant, Ingestor.fileDocId(doc))).isEmpty();
+        long before = keel.embedder().computedCount();
+        ingest(tenant, false, doc);
+        assertThat(keel.embedder().computedCount() - before).as("the deleted text was embedded again, not read from cache").isEqualTo(1);
+    }
+
+    @Test
+    void foldersSkipUnsupportedFilesAndSayHowMany(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("a.md"), "# A\n\nAlpha.\n");
+        Files.writeString(dir.resolve("data.csv"), "a,b\n");
+        Files.writeString(dir.resolve("more.csv"), "c,d\n");
+        IngestReport r = ingest("skips", false, dir);
+        assertThat(r.failures()).isEmpty();
+        assertThat(r.skipped()).containsEntry(".csv", 2);
+    }
+
+    @Test
     void syncDeletesDocumentsWhoseFilesAreGone(@TempDir Path dir) throws Exception {
         String tenant = "sync";
         Path keep = dir.resolve("keep.md"), gone = dir.resolve("gone.md");
