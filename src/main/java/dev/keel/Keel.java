@@ -4,6 +4,7 @@ import dev.keel.config.KeelConfig;
 import dev.keel.embed.BgeSmallEmbedder;
 import dev.keel.embed.CachingEmbedder;
 import dev.keel.embed.Embedder;
+import dev.keel.gateway.ChatGateway;
 import dev.keel.index.ChunkIndex;
 import dev.keel.index.LuceneChunkIndex;
 import dev.keel.ingest.Ingestor;
@@ -29,6 +30,7 @@ public final class Keel implements AutoCloseable {
     private final Ingestor ingestor;
     private final AnswerEngine answers;
     private final Traces traces;
+    private final ChatGateway gateway;
 
     private Keel(KeelConfig config, Path dataDir, Database database, CachingEmbedder embedder, ChunkIndex index, Traces traces) {
         this.config = config;
@@ -39,6 +41,7 @@ public final class Keel implements AutoCloseable {
         this.traces = traces;
         this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize());
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer());
+        this.gateway = ChatGateway.create(config.gateway(), System::getenv);
     }
 
     /** Opens (or creates) the data directory with the in-process embedding model. */
@@ -94,6 +97,10 @@ public final class Keel implements AutoCloseable {
 
     public AnswerEngine answers() {
         return answers;
+    }
+
+    public ChatGateway gateway() {
+        return gateway;
     }
 
     public Traces traces() {

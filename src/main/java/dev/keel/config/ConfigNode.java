@@ -44,6 +44,32 @@ final class ConfigNode {
         return c;
     }
 
+    /** Keys of a mapping whose entries are user-named (providers, models); each is marked as read. */
+    List<String> keys() {
+        List<String> out = new ArrayList<>();
+        if (node.isObject()) node.fieldNames().forEachRemaining(out::add);
+        seen.addAll(out);
+        return out;
+    }
+
+    /** A list of mappings, each as a child node named {@code key[i]}. */
+    List<ConfigNode> list(String key) {
+        JsonNode v = raw(key);
+        List<ConfigNode> out = new ArrayList<>();
+        if (v == null) return out;
+        if (!v.isArray()) throw new ConfigException(path(key), "expected a list, got " + describe(v));
+        for (int i = 0; i < v.size(); i++) {
+            ConfigNode c = new ConfigNode(path(key) + "[" + i + "]", v.get(i), env);
+            children.add(c);
+            out.add(c);
+        }
+        return out;
+    }
+
+    boolean has(String key) {
+        return node.has(key) && !node.get(key).isNull();
+    }
+
     String string(String key, String fallback) {
         JsonNode v = raw(key);
         if (v == null) return fallback;

@@ -14,10 +14,12 @@ import java.util.function.Function;
  * Immutable; every section has documented defaults so an empty or absent file is valid.
  * String values may reference the environment as {@code ${VAR}} or {@code ${VAR:-default}}.
  */
-public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig embed, SearchConfig search, AnswerConfig answer) {
+public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig embed, SearchConfig search, AnswerConfig answer,
+                         GatewayConfig gateway) {
 
     public static KeelConfig defaults() {
-        return new KeelConfig(ServerConfig.DEFAULTS, IngestConfig.DEFAULTS, EmbedConfig.DEFAULTS, SearchConfig.DEFAULTS, AnswerConfig.DEFAULTS);
+        return new KeelConfig(ServerConfig.DEFAULTS, IngestConfig.DEFAULTS, EmbedConfig.DEFAULTS, SearchConfig.DEFAULTS, AnswerConfig.DEFAULTS,
+                GatewayConfig.EMPTY);
     }
 
     /** Reads a YAML file; a missing file is an error (the user named it). */
@@ -45,20 +47,21 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
                 IngestConfig.read(top.child("ingest")),
                 EmbedConfig.read(top.child("embed")),
                 SearchConfig.read(top.child("search")),
-                AnswerConfig.read(top.child("answer")));
+                AnswerConfig.read(top.child("answer")),
+                GatewayConfig.read(top.child("providers"), top.child("models")));
         top.rejectUnknown();
         return config;
     }
 
     public KeelConfig withServer(ServerConfig s) {
-        return new KeelConfig(s, ingest, embed, search, answer);
+        return new KeelConfig(s, ingest, embed, search, answer, gateway);
     }
 
     public KeelConfig withChunking(ChunkingConfig c) {
-        return new KeelConfig(server, new IngestConfig(c, ingest.maxFileBytes()), embed, search, answer);
+        return new KeelConfig(server, new IngestConfig(c, ingest.maxFileBytes()), embed, search, answer, gateway);
     }
 
     public KeelConfig withSearch(SearchConfig s) {
-        return new KeelConfig(server, ingest, embed, s, answer);
+        return new KeelConfig(server, ingest, embed, s, answer, gateway);
     }
 }

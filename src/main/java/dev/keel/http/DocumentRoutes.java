@@ -1,5 +1,6 @@
 package dev.keel.http;
 
+import dev.keel.model.ApiException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.Keel;

@@ -1,5 +1,6 @@
 package dev.keel.http;
 
+import dev.keel.model.ApiException;
 import dev.keel.Keel;
 import dev.keel.trace.Trace;
 import io.javalin.Javalin;
@@ -28,6 +29,7 @@ public final class HttpServer implements AutoCloseable {
         var server = keel.config().server();
         DocumentRoutes documents = new DocumentRoutes(keel);
         QueryRoutes queries = new QueryRoutes(keel);
+        ChatRoutes chat = new ChatRoutes(keel.gateway());
         app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;
             config.http.maxRequestSize = server.maxBodyBytes();
@@ -51,7 +53,9 @@ public final class HttpServer implements AutoCloseable {
             config.routes.get("/v1/traces/{id}", this::getTrace);
             documents.register(config.routes);
             queries.register(config.routes);
+            chat.register(config.routes);
             config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.type(), e.getMessage(), e.param(), e.code()));
+            config.routes.exception(dev.keel.model.ProviderException.class, (e, ctx) -> ChatRoutes.error(ctx, e));
             config.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(),
                     e.getStatus() == 413 ? "request_too_large" : "invalid_request_error", e.getMessage(), null, null));
             config.routes.exception(Exception.class, (e, ctx) -> {
@@ -146,7 +150,7 @@ public final class HttpServer implements AutoCloseable {
         json(ctx, 200, t.view());
     }
 
-    private static void error(Context ctx, int status, String type, String message, String param, String code) {
+    static void error(Context ctx, int status, String type, String message, String param, String code) {
         Map<String, Object> err = new LinkedHashMap<>();
         err.put("type", type);
         err.put("message", message);

@@ -1,5 +1,6 @@
 package dev.keel.http;
 
+import dev.keel.model.ApiException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;

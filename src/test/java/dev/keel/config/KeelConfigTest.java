@@ -90,4 +90,34 @@ class KeelConfigTest {
         assertThat(example.embed().model()).isEqualTo(defaults.embed().model());
         assertThat(example.embed().batchSize()).isEqualTo(defaults.embed().batchSize());
     }
+
+    @Test
+    void gatewayCatalogReadsProvidersAndModelsAndRejectsUnknownProviders() {
+        KeelConfig c = KeelConfig.parse("""
+                providers:
+                  local:
+                    type: openai
+                    base_url: http://127.0.0.1:11434/v1/
+                    api_key: ${KEY}
+                models:
+                  small:
+                    targets:
+                      - {provider: local, model: llama3.2:3b}
+                """, Map.of("KEY", "secret")::get);
+        assertThat(c.gateway().providers().get("local").baseUrl().toString()).isEqualTo("http://127.0.0.1:11434/v1");
+        assertThat(c.gateway().providers().get("local").toString()).doesNotContain("secret");
+        assertThat(c.gateway().models().get("small").targets()).containsExactly(new ModelConfig.Target("local", "llama3.2:3b"));
+        assertThatThrownBy(() -> KeelConfig.parse("""
+                providers:
+                  local: {type: openai, base_url: "http://127.0.0.1:1/v1"}
+                models:
+                  small:
+                    targets:
+                      - {provider: remote, model: x}
+                """, k -> null)).hasMessageContaining("models.small.targets[0].provider").hasMessageContaining("remote");
+        assertThatThrownBy(() -> KeelConfig.parse("providers:\n  p: {type: openai, base_url: ftp://x}\n", k -> null))
+                .hasMessageContaining("providers.p.base_url");
+        assertThatThrownBy(() -> KeelConfig.parse("providers:\n  p: {type: openai, base_url: http://x, tiemout: 3}\n", k -> null))
+                .hasMessageContaining("providers.p.tiemout");
+    }
 }

@@ -1,6 +1,6 @@
-package dev.keel.http;
+package dev.keel.model;
 
-/** An error for the client, rendered in OpenAI's shape: {@code {"error":{"type","message","param","code"}}}. */
+/** A request refused before any upstream call, rendered by the HTTP layer in OpenAI's error shape {@code {"error":{"type","message","param","code"}}}. */
 public final class ApiException extends RuntimeException {
     private final int status;
     private final String type;

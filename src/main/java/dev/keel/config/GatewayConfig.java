@@ -1,0 +1,31 @@
+package dev.keel.config;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Providers and the model catalog of the OpenAI-compatible gateway. Every target names a declared provider. */
+public record GatewayConfig(Map<String, ProviderConfig> providers, Map<String, ModelConfig> models) {
+    public static final GatewayConfig EMPTY = new GatewayConfig(Map.of(), Map.of());
+
+    public GatewayConfig {
+        providers = Map.copyOf(providers);
+        models = Map.copyOf(models);
+    }
+
+    static GatewayConfig read(ConfigNode providersNode, ConfigNode modelsNode) {
+        Map<String, ProviderConfig> providers = new LinkedHashMap<>();
+        for (String name : providersNode.keys()) providers.put(name, ProviderConfig.read(name, providersNode.child(name)));
+        Map<String, ModelConfig> models = new LinkedHashMap<>();
+        for (String name : modelsNode.keys()) {
+            ModelConfig m = ModelConfig.read(name, modelsNode.child(name));
+            for (int i = 0; i < m.targets().size(); i++) {
+                if (!providers.containsKey(m.targets().get(i).provider())) {
+                    throw new ConfigException("models." + name + ".targets[" + i + "].provider",
+                            "unknown provider '" + m.targets().get(i).provider() + "'; declared: " + providers.keySet());
+                }
+            }
+            models.put(name, m);
+        }
+        return new GatewayConfig(providers, models);
+    }
+}

@@ -1,0 +1,127 @@
+package dev.keel.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.keel.gateway.ChatGateway;
+import dev.keel.model.ChatCompletion;
+import dev.keel.model.ProviderException;
+import dev.keel.provider.ProviderChain;
+import dev.keel.trace.SpanRecord;
+import dev.keel.trace.Trace;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** OpenAI-compatible {@code POST /v1/chat/completions} (JSON or SSE) and {@code GET /v1/models}. */
+final class ChatRoutes {
+    private final ChatGateway gateway;
+
+    ChatRoutes(ChatGateway gateway) {
+        this.gateway = gateway;
+    }
+
+    void register(RoutesConfig routes) {
+        routes.post("/v1/chat/completions", this::complete);
+        routes.get("/v1/models", this::models);
+    }
+
+    private void models(Context ctx) {
+        List<Map<String, Object>> data = gateway.models().stream()
+                .map(m -> Map.<String, Object>of("id", m, "object", "model", "created", 0, "owned_by", "keel")).toList();
+        HttpServer.json(ctx, 200, Map.of("object", "list", "data", data));
+    }
+
+    private void complete(Context ctx) throws IOException {
+        ObjectNode request = Json.object(ctx.body());
+        Trace trace = HttpServer.trace(ctx);
+        if (request.path("stream").asBoolean(false)) {
+            stream(ctx, request, trace);
+            return;
+        }
+        ProviderChain.Served<ChatCompletion> served = gateway.complete(request, trace);
+        headers(ctx, served.provider(), trace);
+        ctx.status(200).contentType("application/json").result(served.value().body().toString());
+    }
+
+    private void stream(Context ctx, ObjectNode request, Trace trace) throws IOException {
+        gateway.check(request);
+        OutputStream[] out = {null};
+        try {
+            ProviderChain.Served<?> served = gateway.stream(request, trace, chunk -> {
+                try {
+                    if (out[0] == null) {
+                        ctx.status(200);
+                        ctx.res().setContentType("text/event-stream; charset=utf-8");
+                        ctx.res().setHeader("Cache-Control", "no-cache");
+                        ctx.res().setHeader("X-Accel-Buffering", "no");
+                        headers(ctx, String.valueOf(trace.view().attributes().get("provider")), trace);
+                        out[0] = ctx.res().getOutputStream();
+                    }
+                    out[0].write(("data: " + chunk + "\n\n").getBytes(StandardCharsets.UTF_8));
+                    out[0].flush();
+                    return true;
+                } catch (IOException e) {
+                    trace.attr("client.disconnected", true);
+                    return false;
+                }
+            });
+            if (out[0] == null) {
+                ctx.status(200).contentType("text/event-stream; charset=utf-8");
+                out[0] = ctx.res().getOutputStream();
+            }
+            trace.attr("provider", served.provider());
+            out[0].write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+            out[0].flush();
+        } catch (ProviderException e) {
+            if (out[0] == null) throw e;
+            trace.fail("stream_interrupted");
+            Map<String, Object> err = new LinkedHashMap<>();
+            err.put("type", "upstream_error");
+            err.put("message", e.getMessage() + " (after the stream started; not retried)");
+            err.put("code", e.kind().name().toLowerCase());
+            try {
+                out[0].write(("data: " + Json.write(Map.of("error", err)) + "\n\n").getBytes(StandardCharsets.UTF_8));
+                out[0].flush();
+            } catch (IOException ignored) {
+                trace.attr("client.disconnected", true);
+            }
+        }
+    }
+
+    private static void headers(Context ctx, String provider, Trace trace) {
+        if (provider != null && !provider.equals("null")) ctx.header("x-keel-provider", provider);
+        double upstream = 0;
+        for (SpanRecord s : trace.view().spans()) if (s.name().equals("provider")) upstream += s.durationMs();
+        ctx.header("x-keel-overhead-ms", String.format(java.util.Locale.ROOT, "%.3f", Math.max(0, trace.elapsedMs() - upstream)));
+    }
+
+    /** Maps a classified provider failure to the client's status and OpenAI error. */
+    static void error(Context ctx, ProviderException e) {
+        int status = switch (e.kind()) {
+            case RATE_LIMITED -> 429;
+            case TIMEOUT -> 504;
+            case BAD_REQUEST, CONTENT_FILTERED -> 400;
+            case UNAVAILABLE -> e.upstreamStatus() == 0 ? 503 : 502;
+            case AUTHENTICATION, MALFORMED_RESPONSE -> 502;
+        };
+        String message = e.getMessage();
+        if (e.kind() == ProviderException.Kind.BAD_REQUEST && e.upstreamBody() != null) {
+            try {
+                JsonNode upstream = Json.MAPPER.readTree(e.upstreamBody());
+                String m = upstream.path("error").path("message").asText("");
+                if (!m.isEmpty()) message = e.provider() + ": " + m;
+            } catch (IOException ignored) {
+                message = e.getMessage();
+            }
+        }
+        if (e.retryAfter() != null) ctx.header("Retry-After", Long.toString(Math.max(1, e.retryAfter().toSeconds())));
+        ctx.header("x-keel-provider", e.provider());
+        HttpServer.error(ctx, status, status == 429 ? "rate_limit_error" : status == 400 ? "invalid_request_error" : "upstream_error",
+                message, null, e.kind().name().toLowerCase());
+    }
+}

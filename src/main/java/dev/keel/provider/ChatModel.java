@@ -1,0 +1,28 @@
+package dev.keel.provider;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.keel.model.ChatCompletion;
+import dev.keel.model.Deadline;
+import dev.keel.model.ProviderException;
+import dev.keel.model.StreamListener;
+import dev.keel.model.Usage;
+
+/**
+ * One upstream chat provider speaking to a pinned model. Requests and responses are in OpenAI's
+ * chat-completions shape; implementations translate their own protocol. Implementations are
+ * thread-safe, never retry (that is {@link ProviderChain}'s job) and classify every failure as a
+ * {@link ProviderException}.
+ */
+public interface ChatModel {
+    /** The provider's configured name, for traces, headers and errors. */
+    String provider();
+
+    /** A complete (non-streamed) response; {@code request} already names the upstream model. */
+    ChatCompletion complete(ObjectNode request, Deadline deadline);
+
+    /**
+     * Streams chunks to {@code listener}; returns the usage if the provider reported it. Fails with
+     * a {@link ProviderException} before the first chunk when nothing was received.
+     */
+    Usage stream(ObjectNode request, Deadline deadline, StreamListener listener);
+}

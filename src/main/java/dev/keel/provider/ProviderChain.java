@@ -1,0 +1,105 @@
+package dev.keel.provider;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.keel.config.ModelConfig;
+import dev.keel.model.ChatCompletion;
+import dev.keel.model.Deadline;
+import dev.keel.model.ProviderException;
+import dev.keel.model.ProviderException.Kind;
+import dev.keel.model.StreamListener;
+import dev.keel.model.Usage;
+import dev.keel.trace.Span;
+import dev.keel.trace.Trace;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Serves a catalog model from its ordered targets: retryable failures (rate limits, 5xx, connection
+ * errors, timeouts) are retried on the same target with exponential backoff and full jitter,
+ * honouring Retry-After, within the request's deadline; then the next target is tried. Bad requests
+ * and content filtering are returned at once (another provider would refuse the same request). A
+ * stream is retried only until its first chunk was delivered. Every attempt is a span. Thread-safe.
+ */
+public final class ProviderChain {
+    private static final Duration BASE_BACKOFF = Duration.ofMillis(100), MAX_BACKOFF = Duration.ofSeconds(5);
+
+    /** Where a served request went. */
+    public record Served<T>(T value, String provider, String upstreamModel, int attempts) {}
+
+    private final Map<String, ChatModel> providers;
+    private final Map<String, Integer> maxRetries;
+
+    public ProviderChain(Map<String, ChatModel> providers, Map<String, Integer> maxRetries) {
+        this.providers = Map.copyOf(providers);
+        this.maxRetries = Map.copyOf(maxRetries);
+    }
+
+    public Served<ChatCompletion> complete(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace) {
+        return run(model, request, deadline, trace, (chat, upstream) -> chat.complete(upstream, deadline), () -> false);
+    }
+
+    public Served<Usage> stream(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace, StreamListener listener) {
+        boolean[] started = {false};
+        StreamListener tracking = chunk -> {
+            started[0] = true;
+            return listener.onChunk(chunk);
+        };
+        return run(model, request, deadline, trace, (chat, upstream) -> chat.stream(upstream, deadline, tracking), () -> started[0]);
+    }
+
+    private interface Call<T> {
+        T apply(ChatModel chat, ObjectNode upstreamRequest);
+    }
+
+    private interface Started {
+        boolean get();
+    }
+
+    private <T> Served<T> run(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace, Call<T> call, Started started) {
+        ProviderException last = null;
+        int attempts = 0;
+        for (ModelConfig.Target target : model.targets()) {
+            ChatModel chat = providers.get(target.provider());
+            ObjectNode upstream = request.deepCopy();
+            upstream.put("model", target.model());
+            int retries = maxRetries.getOrDefault(target.provider(), 2);
+            for (int attempt = 0; attempt <= retries; attempt++) {
+                attempts++;
+                trace.attr("provider", target.provider());
+                try (Span span = trace.span("provider").attr("provider", target.provider()).attr("upstream_model", target.model()).attr("attempt", attempt + 1)) {
+                    try {
+                        T value = call.apply(chat, upstream);
+                        return new Served<>(value, target.provider(), target.model(), attempts);
+                    } catch (ProviderException e) {
+                        span.error(e.kind().name().toLowerCase()).attr("upstream_status", e.upstreamStatus());
+                        last = e;
+                    }
+                }
+                if (started.get() || last.kind() == Kind.BAD_REQUEST || last.kind() == Kind.CONTENT_FILTERED) throw last;
+                if (!last.kind().retryable() || attempt == retries) break;
+                Duration wait = backoff(attempt, last.retryAfter());
+                if (wait.compareTo(deadline.remaining()) >= 0) break;
+                sleep(wait);
+            }
+            if (deadline.expired()) break;
+        }
+        throw last != null ? last : new ProviderException(Kind.UNAVAILABLE, "gateway", 0, "model " + model.name() + " has no usable target", null, null);
+    }
+
+    /** Full jitter: uniform in [0, min(max, base·2^attempt)], or the provider's Retry-After when given. */
+    static Duration backoff(int attempt, Duration retryAfter) {
+        if (retryAfter != null) return retryAfter;
+        long cap = Math.min(MAX_BACKOFF.toMillis(), BASE_BACKOFF.toMillis() << Math.min(attempt, 16));
+        return Duration.ofMillis(ThreadLocalRandom.current().nextLong(cap + 1));
+    }
+
+    private static void sleep(Duration d) {
+        try {
+            Thread.sleep(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ProviderException(Kind.TIMEOUT, "gateway", 0, "interrupted while backing off", null, null);
+        }
+    }
+}

@@ -1,0 +1,258 @@
+package dev.keel.gateway;
+
+import static dev.keel.gateway.FakeLlmServer.ok;
+import static dev.keel.gateway.FakeLlmServer.raw;
+import static dev.keel.gateway.FakeLlmServer.status;
+import static dev.keel.gateway.FakeLlmServer.stream;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keel.Keel;
+import dev.keel.config.KeelConfig;
+import dev.keel.http.HttpServer;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The OpenAI-compatible endpoint against fake providers over real HTTP: shapes, streaming, retries, fallback, errors. */
+class ChatCompletionsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String KEY = "sk-test-secret-123";
+    private static FakeLlmServer primary, secondary;
+    private static Keel keel;
+    private static HttpServer server;
+    private static String base;
+    private static int deadPort;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() throws Exception {
+        primary = new FakeLlmServer();
+        secondary = new FakeLlmServer();
+        try (ServerSocket s = new ServerSocket(0)) {
+            deadPort = s.getLocalPort();
+        }
+        String yaml = """
+                server:
+                  port: 0
+                providers:
+                  primary:
+                    type: openai
+                    base_url: %s
+                    api_key: %s
+                    first_byte_timeout_seconds: 2
+                    max_retries: 2
+                  secondary:
+                    type: openai
+                    base_url: %s
+                    max_retries: 0
+                  dead:
+                    type: openai
+                    base_url: http://127.0.0.1:%d/v1
+                    max_retries: 0
+                models:
+                  fast:
+                    targets:
+                      - {provider: primary, model: upstream-fast-001}
+                  resilient:
+                    targets:
+                      - {provider: primary, model: upstream-a}
+                      - {provider: secondary, model: upstream-b}
+                  unreachable:
+                    targets:
+                      - {provider: dead, model: nothing}
+                """.formatted(primary.baseUrl(), KEY, secondary.baseUrl(), deadPort);
+        keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-chat-"));
+        server = new HttpServer(keel);
+        base = "http://127.0.0.1:" + server.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+        keel.close();
+        primary.close();
+        secondary.close();
+    }
+
+    @BeforeEach
+    void reset() {
+        primary.reset();
+        secondary.reset();
+    }
+
+    private HttpResponse<String> chat(String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions")).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String request(String model, boolean stream) {
+        return "{\"model\":\"" + model + "\",\"stream\":" + stream + ",\"stream_options\":{\"include_usage\":true},"
+                + "\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"Say hello\"}],\"temperature\":0.2}";
+    }
+
+    @Test
+    void completionIsForwardedToThePinnedUpstreamModelAndReturnedInOpenAiShape() throws Exception {
+        primary.then(ok("Hi there!"));
+        HttpResponse<String> r = chat(request("fast", false));
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode body = JSON.readTree(r.body());
+        assertThat(body.get("object").asText()).isEqualTo("chat.completion");
+        assertThat(body.get("model").asText()).isEqualTo("fast");
+        assertThat(body.at("/choices/0/message/content").asText()).isEqualTo("Hi there!");
+        assertThat(body.at("/usage/total_tokens").asInt()).isEqualTo(14);
+        assertThat(r.headers().firstValue("x-keel-provider")).contains("primary");
+        assertThat(r.headers().firstValue("x-keel-trace-id")).isPresent();
+        assertThat(Double.parseDouble(r.headers().firstValue("x-keel-overhead-ms").orElseThrow())).isGreaterThanOrEqualTo(0);
+        FakeLlmServer.Received sent = primary.received.get(0);
+        assertThat(sent.body().get("model").asText()).isEqualTo("upstream-fast-001");
+        assertThat(sent.body().get("temperature").asDouble()).isEqualTo(0.2);
+        assertThat(sent.headers().get("Authorization")).containsExactly("Bearer " + KEY);
+    }
+
+    @Test
+    void streamingForwardsChunksInOrderThenUsageThenDone() throws Exception {
+        primary.then(stream(List.of("Hel", "lo", "!"), -1));
+        HttpResponse<String> r = chat(request("fast", true));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
+        List<String> data = new ArrayList<>();
+        for (String line : r.body().split("\n")) if (line.startsWith("data: ")) data.add(line.substring(6));
+        assertThat(data.get(data.size() - 1)).isEqualTo("[DONE]");
+        StringBuilder text = new StringBuilder();
+        JsonNode usage = null;
+        for (String d : data.subList(0, data.size() - 1)) {
+            JsonNode chunk = JSON.readTree(d);
+            assertThat(chunk.get("model").asText()).isEqualTo("fast");
+            if (chunk.at("/choices/0/delta/content").isTextual()) text.append(chunk.at("/choices/0/delta/content").asText());
+            if (chunk.hasNonNull("usage")) usage = chunk.get("usage");
+        }
+        assertThat(text.toString()).isEqualTo("Hello!");
+        assertThat(usage).isNotNull();
+        assertThat(usage.get("completion_tokens").asInt()).isEqualTo(3);
+    }
+
+    @Test
+    void serverErrorsAreRetriedOnTheSameProvider() throws Exception {
+        primary.then(status(500, "{\"error\":{\"message\":\"boom\"}}", Map.of()), status(502, "bad gateway", Map.of()), ok("recovered"));
+        HttpResponse<String> r = chat(request("fast", false));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(r.body()).at("/choices/0/message/content").asText()).isEqualTo("recovered");
+        assertThat(primary.received).hasSize(3);
+    }
+
+    @Test
+    void rateLimitHonoursRetryAfter() throws Exception {
+        primary.then(status(429, "{\"error\":{\"message\":\"slow down\"}}", Map.of("Retry-After", "0.3")), ok("after waiting"));
+        HttpResponse<String> r = chat(request("fast", false));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(primary.received).hasSize(2);
+        long gapMs = (primary.received.get(1).nanos() - primary.received.get(0).nanos()) / 1_000_000;
+        assertThat(gapMs).isGreaterThanOrEqualTo(290);
+    }
+
+    @Test
+    void whenThePrimaryKeepsFailingTheNextTargetServes() throws Exception {
+        primary.then(status(503, "down", Map.of()));
+        secondary.then(ok("from the fallback"));
+        HttpResponse<String> r = chat(request("resilient", false));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-keel-provider")).contains("secondary");
+        assertThat(primary.received).hasSize(3);
+        assertThat(secondary.received).hasSize(1);
+        assertThat(secondary.received.get(0).body().get("model").asText()).isEqualTo("upstream-b");
+    }
+
+    @Test
+    void badRequestsAreNeverRetriedAndKeepTheUpstreamMessage() throws Exception {
+        primary.then(status(400, "{\"error\":{\"message\":\"Unrecognized request argument supplied: foo\"}}", Map.of()));
+        HttpResponse<String> r = chat(request("resilient", false));
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("primary").contains("Unrecognized request argument");
+        assertThat(primary.received).hasSize(1);
+        assertThat(secondary.received).isEmpty();
+    }
+
+    @Test
+    void garbageFromUpstreamIs502NamingTheProvider() throws Exception {
+        primary.then(raw("this is not json"));
+        HttpResponse<String> r = chat(request("fast", false));
+        assertThat(r.statusCode()).isEqualTo(502);
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("primary").contains("not valid JSON");
+        assertThat(primary.received).as("a malformed answer is not retried on the same provider").hasSize(1);
+        primary.then(raw("{\"id\":\"x\",\"choices\":[]}"));
+        HttpResponse<String> empty = chat(request("fast", false));
+        assertThat(empty.statusCode()).isEqualTo(502);
+        assertThat(JSON.readTree(empty.body()).at("/error/message").asText()).contains("no choices");
+    }
+
+    @Test
+    void aSlowFirstByteTimesOutAs504() throws Exception {
+        CountDownLatch never = new CountDownLatch(1);
+        primary.then(FakeLlmServer.stall(never, 10), FakeLlmServer.stall(never, 10), FakeLlmServer.stall(never, 10));
+        HttpResponse<String> r = chat(request("fast", false));
+        never.countDown();
+        assertThat(r.statusCode()).isEqualTo(504);
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("first-byte timeout");
+    }
+
+    @Test
+    void anUnreachableProviderIs503() throws Exception {
+        HttpResponse<String> r = chat(request("unreachable", false));
+        assertThat(r.statusCode()).isEqualTo(503);
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("dead").contains("connection refused");
+    }
+
+    @Test
+    void aStreamThatBreaksAfterSendingIsNotRetriedAndEndsWithAnErrorEvent() throws Exception {
+        primary.then(stream(List.of("one", "two", "three", "four"), 2));
+        HttpResponse<String> r = chat(request("fast", true));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("\"one\"").contains("\"two\"").doesNotContain("\"three\"").doesNotContain("data: [DONE]");
+        assertThat(r.body()).contains("\"error\"");
+        assertThat(primary.received).hasSize(1);
+    }
+
+    @Test
+    void unknownModelIs404ListingTheCatalog() throws Exception {
+        HttpResponse<String> r = chat(request("gpt-imaginary", false));
+        assertThat(r.statusCode()).isEqualTo(404);
+        JsonNode err = JSON.readTree(r.body()).get("error");
+        assertThat(err.get("message").asText()).contains("gpt-imaginary").contains("fast").contains("resilient");
+        assertThat(err.get("code").asText()).isEqualTo("model_not_found");
+    }
+
+    @Test
+    void invalidRequestsNameTheParam() throws Exception {
+        JsonNode n = JSON.readTree(chat("{\"model\":\"fast\",\"n\":2,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").body());
+        assertThat(n.at("/error/param").asText()).isEqualTo("n");
+        JsonNode role = JSON.readTree(chat("{\"model\":\"fast\",\"messages\":[{\"role\":\"wizard\",\"content\":\"hi\"}]}").body());
+        assertThat(role.at("/error/param").asText()).isEqualTo("messages[0].role");
+        JsonNode temp = JSON.readTree(chat("{\"model\":\"fast\",\"temperature\":\"hot\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").body());
+        assertThat(temp.at("/error/param").asText()).isEqualTo("temperature");
+        assertThat(chat("{\"model\":").statusCode()).isEqualTo(400);
+        assertThat(primary.received).isEmpty();
+    }
+
+    @Test
+    void modelsListsTheCatalogAndNeverTheKeys() throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).build(), HttpResponse.BodyHandlers.ofString());
+        List<String> ids = new ArrayList<>();
+        JSON.readTree(r.body()).get("data").forEach(m -> ids.add(m.get("id").asText()));
+        assertThat(ids).containsExactly("fast", "resilient", "unreachable");
+        assertThat(r.body()).doesNotContain(KEY);
+    }
+}

@@ -1,0 +1,151 @@
+package dev.keel.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A protocol-faithful fake of an OpenAI-compatible provider over real HTTP and SSE, for tests.
+ * Each request takes the next scripted {@link Behavior} (the last one repeats); every request is
+ * recorded with its body, headers and arrival time.
+ */
+final class FakeLlmServer implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What the fake does with one request. */
+    interface Behavior {
+        void respond(HttpExchange ex, JsonNode request) throws IOException;
+    }
+
+    record Received(JsonNode body, Map<String, List<String>> headers, long nanos) {}
+
+    private final HttpServer server;
+    private final ConcurrentLinkedQueue<Behavior> script = new ConcurrentLinkedQueue<>();
+    private volatile Behavior last = ok("Hello from the fake.");
+    final List<Received> received = new CopyOnWriteArrayList<>();
+
+    FakeLlmServer() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.createContext("/v1/chat/completions", ex -> {
+            JsonNode body = JSON.readTree(ex.getRequestBody());
+            received.add(new Received(body, Map.copyOf(ex.getRequestHeaders()), System.nanoTime()));
+            Behavior b = script.poll();
+            if (b == null) b = last;
+            else last = b;
+            try {
+                b.respond(ex, body);
+            } finally {
+                ex.close();
+            }
+        });
+        server.start();
+    }
+
+    String baseUrl() {
+        return "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
+    }
+
+    /** Forgets the script and the recorded requests; answers "ok" until scripted again. */
+    void reset() {
+        script.clear();
+        received.clear();
+        last = ok("Hello from the fake.");
+    }
+
+    FakeLlmServer then(Behavior... behaviors) {
+        script.addAll(List.of(behaviors));
+        return this;
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+
+    static Behavior ok(String content) {
+        return (ex, req) -> send(ex, 200, Map.of(), completion(req.path("model").asText(), content));
+    }
+
+    static Behavior status(int code, String body, Map<String, String> headers) {
+        return (ex, req) -> send(ex, code, headers, body);
+    }
+
+    static Behavior raw(String body) {
+        return (ex, req) -> send(ex, 200, Map.of(), body);
+    }
+
+    /** Answers only after {@code latch} opens (or {@code maxSeconds} pass): a slow first byte. */
+    static Behavior stall(CountDownLatch latch, int maxSeconds) {
+        return (ex, req) -> {
+            try {
+                latch.await(maxSeconds, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            send(ex, 200, Map.of(), completion(req.path("model").asText(), "late"));
+        };
+    }
+
+    /** Streams the words as chunks, then a usage chunk if asked, then [DONE]; or breaks off after {@code breakAfter} chunks. */
+    static Behavior stream(List<String> words, int breakAfter) {
+        return (ex, req) -> {
+            ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, 0);
+            OutputStream out = ex.getResponseBody();
+            String model = req.path("model").asText();
+            for (int i = 0; i < words.size(); i++) {
+                if (i == breakAfter) {
+                    out.flush();
+                    throw new IOException("fake upstream disconnects mid-stream");
+                }
+                String chunk = "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"" + model
+                        + "\",\"choices\":[{\"index\":0,\"delta\":{\"content\":" + JSON.writeValueAsString(words.get(i)) + "},\"finish_reason\":null}]}";
+                out.write(("data: " + chunk + "\n\n").getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            }
+            String end = "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"" + model
+                    + "\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}";
+            out.write(("data: " + end + "\n\n").getBytes(StandardCharsets.UTF_8));
+            if (req.path("stream_options").path("include_usage").asBoolean()) {
+                out.write(("data: {\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"" + model
+                        + "\",\"choices\":[],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":" + words.size() + ",\"total_tokens\":" + (7 + words.size()) + "}}\n\n")
+                        .getBytes(StandardCharsets.UTF_8));
+            }
+            out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        };
+    }
+
+    static String completion(String model, String content) {
+        try {
+            return "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"" + model
+                    + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":" + JSON.writeValueAsString(content)
+                    + "},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":5,\"total_tokens\":14}}";
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void send(HttpExchange ex, int code, Map<String, String> headers, String body) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        headers.forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+        ex.sendResponseHeaders(code, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+}
