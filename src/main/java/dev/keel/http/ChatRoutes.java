@@ -31,8 +31,9 @@ final class ChatRoutes {
     }
 
     private void models(Context ctx) {
-        List<Map<String, Object>> data = gateway.models().stream()
-                .map(m -> Map.<String, Object>of("id", m, "object", "model", "created", 0, "owned_by", "keel")).toList();
+        List<Map<String, Object>> data = new java.util.ArrayList<>(gateway.models().stream()
+                .map(m -> Map.<String, Object>of("id", m, "object", "model", "created", 0, "owned_by", "keel")).toList());
+        data.add(Map.of("id", dev.keel.config.EmbedConfig.BGE_SMALL, "object", "model", "created", 0, "owned_by", "keel-local-embeddings"));
         HttpServer.json(ctx, 200, Map.of("object", "list", "data", data));
     }
 

@@ -8,16 +8,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.keel.Keel;
-import dev.keel.config.KeelConfig;
-import dev.keel.http.HttpServer;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -30,68 +24,28 @@ import org.junit.jupiter.api.Test;
 /** The OpenAI-compatible endpoint against fake providers over real HTTP: shapes, streaming, retries, fallback, errors. */
 class ChatCompletionsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String KEY = "sk-test-secret-123";
+    private static final String KEY = GatewayFixture.KEY;
+    private static GatewayFixture fixture;
     private static FakeLlmServer primary, secondary;
-    private static Keel keel;
-    private static HttpServer server;
     private static String base;
-    private static int deadPort;
     private final HttpClient http = HttpClient.newHttpClient();
 
     @BeforeAll
     static void start() throws Exception {
-        primary = new FakeLlmServer();
-        secondary = new FakeLlmServer();
-        try (ServerSocket s = new ServerSocket(0)) {
-            deadPort = s.getLocalPort();
-        }
-        String yaml = """
-                server:
-                  port: 0
-                providers:
-                  primary:
-                    type: openai
-                    base_url: %s
-                    api_key: %s
-                    first_byte_timeout_seconds: 2
-                    max_retries: 2
-                  secondary:
-                    type: openai
-                    base_url: %s
-                    max_retries: 0
-                  dead:
-                    type: openai
-                    base_url: http://127.0.0.1:%d/v1
-                    max_retries: 0
-                models:
-                  fast:
-                    targets:
-                      - {provider: primary, model: upstream-fast-001}
-                  resilient:
-                    targets:
-                      - {provider: primary, model: upstream-a}
-                      - {provider: secondary, model: upstream-b}
-                  unreachable:
-                    targets:
-                      - {provider: dead, model: nothing}
-                """.formatted(primary.baseUrl(), KEY, secondary.baseUrl(), deadPort);
-        keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-chat-"));
-        server = new HttpServer(keel);
-        base = "http://127.0.0.1:" + server.start();
+        fixture = new GatewayFixture();
+        primary = fixture.primary;
+        secondary = fixture.secondary;
+        base = fixture.base;
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        keel.close();
-        primary.close();
-        secondary.close();
+        fixture.close();
     }
 
     @BeforeEach
     void reset() {
-        primary.reset();
-        secondary.reset();
+        fixture.reset();
     }
 
     private HttpResponse<String> chat(String body) throws Exception {
@@ -252,7 +206,7 @@ class ChatCompletionsTest {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).build(), HttpResponse.BodyHandlers.ofString());
         List<String> ids = new ArrayList<>();
         JSON.readTree(r.body()).get("data").forEach(m -> ids.add(m.get("id").asText()));
-        assertThat(ids).containsExactly("fast", "resilient", "unreachable");
+        assertThat(ids).containsExactly("fast", "resilient", "unreachable", "bge-small-en-v1.5-q");
         assertThat(r.body()).doesNotContain(KEY);
     }
 }

@@ -1,0 +1,70 @@
+package dev.keel.gateway;
+
+import dev.keel.Keel;
+import dev.keel.config.KeelConfig;
+import dev.keel.http.HttpServer;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+
+/** A Keel server whose catalog points at two fake providers and one dead address; shared by the gateway tests. */
+final class GatewayFixture implements AutoCloseable {
+    static final String KEY = "sk-test-secret-123";
+    final FakeLlmServer primary = new FakeLlmServer();
+    final FakeLlmServer secondary = new FakeLlmServer();
+    final Keel keel;
+    final HttpServer server;
+    final String base;
+
+    GatewayFixture() throws Exception {
+        int deadPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            deadPort = s.getLocalPort();
+        }
+        String yaml = """
+                server:
+                  port: 0
+                providers:
+                  primary:
+                    type: openai
+                    base_url: %s
+                    api_key: %s
+                    first_byte_timeout_seconds: 2
+                    max_retries: 2
+                  secondary:
+                    type: openai
+                    base_url: %s
+                    max_retries: 0
+                  dead:
+                    type: openai
+                    base_url: http://127.0.0.1:%d/v1
+                    max_retries: 0
+                models:
+                  fast:
+                    targets:
+                      - {provider: primary, model: upstream-fast-001}
+                  resilient:
+                    targets:
+                      - {provider: primary, model: upstream-a}
+                      - {provider: secondary, model: upstream-b}
+                  unreachable:
+                    targets:
+                      - {provider: dead, model: nothing}
+                """.formatted(primary.baseUrl(), KEY, secondary.baseUrl(), deadPort);
+        keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-chat-"));
+        server = new HttpServer(keel);
+        base = "http://127.0.0.1:" + server.start();
+    }
+
+    void reset() {
+        primary.reset();
+        secondary.reset();
+    }
+
+    @Override
+    public void close() {
+        server.close();
+        keel.close();
+        primary.close();
+        secondary.close();
+    }
+}
