@@ -41,7 +41,7 @@ public final class Keel implements AutoCloseable {
         this.traces = traces;
         this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize());
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer());
-        this.gateway = ChatGateway.create(config.gateway(), System::getenv);
+        this.gateway = ChatGateway.create(config.gateway(), System::getenv, traces.registry());
     }
 
     /** Opens (or creates) the data directory with the in-process embedding model. */

@@ -5,10 +5,10 @@ import java.util.Locale;
 
 /**
  * One upstream LLM provider: its wire protocol, base URL, API key (from the environment, never
- * logged or shown) and timeouts.
+ * logged or shown), timeouts, retries, and how long its circuit breaker stays open.
  */
 public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey, int connectTimeoutSeconds,
-                             int firstByteTimeoutSeconds, int totalTimeoutSeconds, int maxRetries) {
+                             int firstByteTimeoutSeconds, int totalTimeoutSeconds, int maxRetries, int breakerOpenSeconds) {
     public enum Type { OPENAI }
 
     public ProviderConfig {
@@ -39,6 +39,7 @@ public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey,
                 n.integer("connect_timeout_seconds", 5, 1, 300),
                 n.integer("first_byte_timeout_seconds", 30, 1, 3600),
                 n.integer("total_timeout_seconds", 120, 1, 3600),
-                n.integer("max_retries", 2, 0, 10));
+                n.integer("max_retries", 2, 0, 10),
+                n.integer("breaker_open_seconds", 30, 1, 3600));
     }
 }

@@ -11,6 +11,8 @@ import dev.keel.model.Deadline;
 import dev.keel.model.StreamListener;
 import dev.keel.model.Usage;
 import dev.keel.provider.ChatModel;
+import dev.keel.provider.CircuitBreakers;
+import io.micrometer.core.instrument.MeterRegistry;
 import dev.keel.provider.OpenAiChatModel;
 import dev.keel.provider.ProviderChain;
 import dev.keel.trace.Trace;
@@ -36,11 +38,23 @@ public final class ChatGateway {
     private final Map<String, ModelConfig> catalog;
     private final ProviderChain chain;
     private final boolean passthrough;
+    private final CircuitBreakers breakers;
 
-    ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, boolean passthrough) {
+    ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, boolean passthrough) {
         this.catalog = Map.copyOf(catalog);
         this.chain = chain;
+        this.breakers = breakers;
         this.passthrough = passthrough;
+    }
+
+    /** Closes all circuit breakers, forgetting their history. */
+    public void resetBreakers() {
+        breakers.resetAll();
+    }
+
+    /** Provider name → circuit breaker state. */
+    public Map<String, String> providerStates() {
+        return breakers.states();
     }
 
     /**
@@ -48,25 +62,28 @@ public final class ChatGateway {
      * (and optional {@code OPENAI_BASE_URL}) in {@code env} registers an "openai" provider and model
      * names pass through to it, as the OpenAI SDKs do.
      */
-    public static ChatGateway create(GatewayConfig config, Function<String, String> env) {
+    public static ChatGateway create(GatewayConfig config, Function<String, String> env, MeterRegistry registry) {
         Map<String, ProviderConfig> providers = new LinkedHashMap<>(config.providers());
         boolean passthrough = false;
         String key = env.apply("OPENAI_API_KEY");
         if (providers.isEmpty() && key != null && !key.isBlank()) {
             String base = Optional.ofNullable(env.apply("OPENAI_BASE_URL")).filter(s -> !s.isBlank()).orElse("https://api.openai.com/v1");
             providers.put(PASSTHROUGH, new ProviderConfig(PASSTHROUGH, ProviderConfig.Type.OPENAI,
-                    URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base), key, 5, 60, 300, 2));
+                    URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base), key, 5, 60, 300, 2, 30));
             passthrough = true;
         }
         Map<String, ChatModel> models = new LinkedHashMap<>();
         Map<String, Integer> retries = new LinkedHashMap<>();
+        Map<String, Integer> openSeconds = new LinkedHashMap<>();
         providers.forEach((name, p) -> {
             models.put(name, switch (p.type()) {
                 case OPENAI -> new OpenAiChatModel(p);
             });
             retries.put(name, p.maxRetries());
+            openSeconds.put(name, p.breakerOpenSeconds());
         });
-        return new ChatGateway(config.models(), new ProviderChain(models, retries), passthrough);
+        CircuitBreakers breakers = new CircuitBreakers(openSeconds, registry);
+        return new ChatGateway(config.models(), new ProviderChain(models, retries, breakers), breakers, passthrough);
     }
 
     /** Public model names, sorted. */

@@ -138,6 +138,7 @@ public final class HttpServer implements AutoCloseable {
             body.put("status", "ready");
             body.put("chunks", keel.index().chunkCount());
             body.put("embed_model", keel.index().embedModel());
+            body.put("providers", keel.gateway().providerStates());
             json(ctx, 200, body);
         } catch (RuntimeException e) {
             body.put("status", "not_ready");

@@ -13,13 +13,16 @@ import dev.keel.trace.Trace;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 
 /**
  * Serves a catalog model from its ordered targets: retryable failures (rate limits, 5xx, connection
  * errors, timeouts) are retried on the same target with exponential backoff and full jitter,
  * honouring Retry-After, within the request's deadline; then the next target is tried. Bad requests
  * and content filtering are returned at once (another provider would refuse the same request). A
- * stream is retried only until its first chunk was delivered. Every attempt is a span. Thread-safe.
+ * stream is retried only until its first chunk was delivered. A provider whose circuit breaker is
+ * open is skipped without waiting. Every attempt is a span. Thread-safe.
  */
 public final class ProviderChain {
     private static final Duration BASE_BACKOFF = Duration.ofMillis(100), MAX_BACKOFF = Duration.ofSeconds(5);
@@ -29,10 +32,12 @@ public final class ProviderChain {
 
     private final Map<String, ChatModel> providers;
     private final Map<String, Integer> maxRetries;
+    private final CircuitBreakers breakers;
 
-    public ProviderChain(Map<String, ChatModel> providers, Map<String, Integer> maxRetries) {
+    public ProviderChain(Map<String, ChatModel> providers, Map<String, Integer> maxRetries, CircuitBreakers breakers) {
         this.providers = Map.copyOf(providers);
         this.maxRetries = Map.copyOf(maxRetries);
+        this.breakers = breakers;
     }
 
     public Served<ChatCompletion> complete(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace) {
@@ -64,16 +69,30 @@ public final class ProviderChain {
             ObjectNode upstream = request.deepCopy();
             upstream.put("model", target.model());
             int retries = maxRetries.getOrDefault(target.provider(), 2);
+            CircuitBreaker breaker = breakers.of(target.provider());
             for (int attempt = 0; attempt <= retries; attempt++) {
+                if (!breaker.tryAcquirePermission()) {
+                    try (Span span = trace.span("provider").attr("provider", target.provider()).attr("breaker", "open")) {
+                        span.error("circuit_open");
+                    }
+                    last = new ProviderException(Kind.UNAVAILABLE, target.provider(), 0, "circuit breaker open; provider skipped", null, null);
+                    break;
+                }
                 attempts++;
                 trace.attr("provider", target.provider());
+                long start = System.nanoTime();
                 try (Span span = trace.span("provider").attr("provider", target.provider()).attr("upstream_model", target.model()).attr("attempt", attempt + 1)) {
                     try {
                         T value = call.apply(chat, upstream);
+                        breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
                         return new Served<>(value, target.provider(), target.model(), attempts);
                     } catch (ProviderException e) {
+                        breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
                         span.error(e.kind().name().toLowerCase()).attr("upstream_status", e.upstreamStatus());
                         last = e;
+                    } catch (RuntimeException e) {
+                        breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
+                        throw e;
                     }
                 }
                 if (started.get() || last.kind() == Kind.BAD_REQUEST || last.kind() == Kind.CONTENT_FILTERED) throw last;

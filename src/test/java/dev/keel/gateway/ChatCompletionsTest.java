@@ -181,6 +181,54 @@ class ChatCompletionsTest {
     }
 
     @Test
+    void aFailingProviderTripsItsBreakerIsSkippedThenProbedAndRecovers() throws Exception {
+        FakeLlmServer flaky = fixture.flaky;
+        flaky.then(status(500, "down", Map.of()));
+        for (int i = 0; i < 5; i++) {
+            HttpResponse<String> r = chat(request("guarded", false));
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("x-keel-provider")).contains("secondary");
+        }
+        assertThat(flaky.received).hasSize(5);
+        assertThat(ready().at("/providers/flaky").asText()).isEqualTo("open");
+        assertThat(metrics()).contains("keel_provider_breaker_state{provider=\"flaky\"} 2.0");
+
+        HttpResponse<String> skipped = chat(request("guarded", false));
+        assertThat(skipped.headers().firstValue("x-keel-provider")).contains("secondary");
+        assertThat(flaky.received).as("an open breaker skips the provider without calling it").hasSize(5);
+
+        flaky.then(ok("flaky is back"));
+        long until = System.nanoTime() + 15_000_000_000L;
+        String servedBy = "";
+        while (!servedBy.equals("flaky") && System.nanoTime() < until) {
+            servedBy = chat(request("guarded", false)).headers().firstValue("x-keel-provider").orElse("");
+        }
+        assertThat(servedBy).as("after the open period a probe goes through and succeeds").isEqualTo("flaky");
+        assertThat(ready().at("/providers/flaky").asText()).isEqualTo("closed");
+    }
+
+    private JsonNode ready() throws Exception {
+        return JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/health/ready")).build(), HttpResponse.BodyHandlers.ofString()).body());
+    }
+
+    private String metrics() throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    @Test
+    void clientDisconnectCancelsTheUpstreamRequest() throws Exception {
+        CountDownLatch upstreamAborted = new CountDownLatch(1);
+        primary.then(FakeLlmServer.endlessStream(upstreamAborted));
+        HttpResponse<java.io.InputStream> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(request("fast", true))).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        try (java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(r.body(), java.nio.charset.StandardCharsets.UTF_8))) {
+            assertThat(in.readLine()).startsWith("data: ");
+        }
+        assertThat(upstreamAborted.await(20, java.util.concurrent.TimeUnit.SECONDS)).as("upstream saw the cancellation").isTrue();
+    }
+
+    @Test
     void unknownModelIs404ListingTheCatalog() throws Exception {
         HttpResponse<String> r = chat(request("gpt-imaginary", false));
         assertThat(r.statusCode()).isEqualTo(404);
@@ -206,7 +254,7 @@ class ChatCompletionsTest {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).build(), HttpResponse.BodyHandlers.ofString());
         List<String> ids = new ArrayList<>();
         JSON.readTree(r.body()).get("data").forEach(m -> ids.add(m.get("id").asText()));
-        assertThat(ids).containsExactly("fast", "resilient", "unreachable", "bge-small-en-v1.5-q");
+        assertThat(ids).containsExactly("fast", "guarded", "resilient", "unreachable", "bge-small-en-v1.5-q");
         assertThat(r.body()).doesNotContain(KEY);
     }
 }

@@ -129,6 +129,28 @@ final class FakeLlmServer implements AutoCloseable {
         };
     }
 
+    /** Streams a chunk every 20 ms for up to a minute; counts {@code aborted} down when the reader goes away. */
+    static Behavior endlessStream(CountDownLatch aborted) {
+        return (ex, req) -> {
+            ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, 0);
+            OutputStream out = ex.getResponseBody();
+            long until = System.nanoTime() + 60_000_000_000L;
+            try {
+                while (System.nanoTime() < until) {
+                    out.write(("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+                            + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tick \"},\"finish_reason\":null}]}\n\n").getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                    Thread.sleep(20);
+                }
+            } catch (IOException e) {
+                aborted.countDown();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+    }
+
     static String completion(String model, String content) {
         try {
             return "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"" + model

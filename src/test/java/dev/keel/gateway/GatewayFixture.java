@@ -11,6 +11,7 @@ final class GatewayFixture implements AutoCloseable {
     static final String KEY = "sk-test-secret-123";
     final FakeLlmServer primary = new FakeLlmServer();
     final FakeLlmServer secondary = new FakeLlmServer();
+    final FakeLlmServer flaky = new FakeLlmServer();
     final Keel keel;
     final HttpServer server;
     final String base;
@@ -34,6 +35,11 @@ final class GatewayFixture implements AutoCloseable {
                     type: openai
                     base_url: %s
                     max_retries: 0
+                  flaky:
+                    type: openai
+                    base_url: %s
+                    max_retries: 0
+                    breaker_open_seconds: 1
                   dead:
                     type: openai
                     base_url: http://127.0.0.1:%d/v1
@@ -49,7 +55,11 @@ final class GatewayFixture implements AutoCloseable {
                   unreachable:
                     targets:
                       - {provider: dead, model: nothing}
-                """.formatted(primary.baseUrl(), KEY, secondary.baseUrl(), deadPort);
+                  guarded:
+                    targets:
+                      - {provider: flaky, model: flaky-1}
+                      - {provider: secondary, model: upstream-b}
+                """.formatted(primary.baseUrl(), KEY, secondary.baseUrl(), flaky.baseUrl(), deadPort);
         keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-chat-"));
         server = new HttpServer(keel);
         base = "http://127.0.0.1:" + server.start();
@@ -58,6 +68,8 @@ final class GatewayFixture implements AutoCloseable {
     void reset() {
         primary.reset();
         secondary.reset();
+        flaky.reset();
+        keel.gateway().resetBreakers();
     }
 
     @Override
@@ -66,5 +78,6 @@ final class GatewayFixture implements AutoCloseable {
         keel.close();
         primary.close();
         secondary.close();
+        flaky.close();
     }
 }

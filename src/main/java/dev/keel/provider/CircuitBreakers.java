@@ -1,0 +1,59 @@
+package dev.keel.provider;
+
+import dev.keel.model.ProviderException;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One Resilience4j circuit breaker per provider. A breaker opens when half of the last 10 calls
+ * failed (at least 5 calls), or after 5 consecutive slow-or-failed calls in a row fill that
+ * window; while open its provider is skipped without waiting; after the provider's open duration
+ * one probe call is let through (half-open) and closes or re-opens it. Client mistakes (bad
+ * request, content filter) do not count as failures. State is the gauge
+ * {@code keel_provider_breaker_state{provider}} (0 closed, 1 half-open, 2 open). Thread-safe.
+ */
+public final class CircuitBreakers {
+    private final Map<String, CircuitBreaker> breakers = new LinkedHashMap<>();
+
+    public CircuitBreakers(Map<String, Integer> openSeconds, MeterRegistry registry) {
+        openSeconds.forEach((provider, seconds) -> {
+            CircuitBreaker cb = CircuitBreaker.of(provider, CircuitBreakerConfig.custom()
+                    .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                    .slidingWindowSize(10)
+                    .minimumNumberOfCalls(5)
+                    .failureRateThreshold(50)
+                    .waitDurationInOpenState(Duration.ofSeconds(seconds))
+                    .permittedNumberOfCallsInHalfOpenState(1)
+                    .recordException(e -> e instanceof ProviderException p
+                            && p.kind() != ProviderException.Kind.BAD_REQUEST && p.kind() != ProviderException.Kind.CONTENT_FILTERED)
+                    .build());
+            breakers.put(provider, cb);
+            Gauge.builder("keel.provider.breaker.state", cb, b -> switch (b.getState()) {
+                case CLOSED, DISABLED, METRICS_ONLY -> 0;
+                case HALF_OPEN -> 1;
+                case OPEN, FORCED_OPEN -> 2;
+            }).description("Circuit breaker state: 0 closed, 1 half-open, 2 open").tag("provider", provider).register(registry);
+        });
+    }
+
+    CircuitBreaker of(String provider) {
+        return breakers.get(provider);
+    }
+
+    /** Closes every breaker and forgets its history (an operator's "the provider is fixed"). */
+    public void resetAll() {
+        breakers.values().forEach(CircuitBreaker::reset);
+    }
+
+    /** Provider name → breaker state (closed, open, half_open), for readiness details. */
+    public Map<String, String> states() {
+        Map<String, String> out = new LinkedHashMap<>();
+        breakers.forEach((name, cb) -> out.put(name, cb.getState().name().toLowerCase()));
+        return out;
+    }
+}
