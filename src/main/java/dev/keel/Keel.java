@@ -11,6 +11,7 @@ import dev.keel.ingest.Ingestor;
 import dev.keel.rag.AnswerEngine;
 import dev.keel.store.Database;
 import dev.keel.store.EmbeddingCache;
+import dev.keel.store.Ledger;
 import dev.keel.trace.Traces;
 import java.nio.file.Path;
 
@@ -31,6 +32,7 @@ public final class Keel implements AutoCloseable {
     private final AnswerEngine answers;
     private final Traces traces;
     private final ChatGateway gateway;
+    private final Ledger ledger;
 
     private Keel(KeelConfig config, Path dataDir, Database database, CachingEmbedder embedder, ChunkIndex index, Traces traces) {
         this.config = config;
@@ -41,7 +43,8 @@ public final class Keel implements AutoCloseable {
         this.traces = traces;
         this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize());
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer());
-        this.gateway = ChatGateway.create(config.gateway(), System::getenv, traces.registry());
+        this.ledger = new Ledger(database);
+        this.gateway = ChatGateway.create(config.gateway(), System::getenv, traces.registry(), ledger);
     }
 
     /** Opens (or creates) the data directory with the in-process embedding model. */
@@ -103,6 +106,10 @@ public final class Keel implements AutoCloseable {
         return gateway;
     }
 
+    public Ledger ledger() {
+        return ledger;
+    }
+
     public Traces traces() {
         return traces;
     }
@@ -110,6 +117,7 @@ public final class Keel implements AutoCloseable {
     @Override
     public void close() {
         try {
+            ledger.close();
             index.commit();
             index.close();
         } finally {

@@ -10,6 +10,10 @@ import dev.keel.model.ChatCompletion;
 import dev.keel.model.Deadline;
 import dev.keel.model.StreamListener;
 import dev.keel.model.Usage;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.keel.model.ProviderException;
+import dev.keel.provider.Prices;
+import dev.keel.store.Ledger;
 import dev.keel.provider.ChatModel;
 import dev.keel.provider.CircuitBreakers;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -39,13 +43,23 @@ public final class ChatGateway {
     private final ProviderChain chain;
     private final boolean passthrough;
     private final CircuitBreakers breakers;
+    private final Prices prices;
+    private final Ledger ledger;
 
-    ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, boolean passthrough) {
+    ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, boolean passthrough, Prices prices, Ledger ledger) {
         this.catalog = Map.copyOf(catalog);
         this.chain = chain;
         this.breakers = breakers;
         this.passthrough = passthrough;
+        this.prices = prices;
+        this.ledger = ledger;
     }
+
+    /** Who is asking: the tenant and, once keys exist, the key id (null for local use). */
+    public record Caller(String tenant, String keyId) {}
+
+    /** A served non-streamed completion with its usage and cost. */
+    public record Result(ChatCompletion completion, String provider, Usage usage, Prices.Cost cost) {}
 
     /** Closes all circuit breakers, forgetting their history. */
     public void resetBreakers() {
@@ -62,7 +76,7 @@ public final class ChatGateway {
      * (and optional {@code OPENAI_BASE_URL}) in {@code env} registers an "openai" provider and model
      * names pass through to it, as the OpenAI SDKs do.
      */
-    public static ChatGateway create(GatewayConfig config, Function<String, String> env, MeterRegistry registry) {
+    public static ChatGateway create(GatewayConfig config, Function<String, String> env, MeterRegistry registry, Ledger ledger) {
         Map<String, ProviderConfig> providers = new LinkedHashMap<>(config.providers());
         boolean passthrough = false;
         String key = env.apply("OPENAI_API_KEY");
@@ -83,7 +97,7 @@ public final class ChatGateway {
             openSeconds.put(name, p.breakerOpenSeconds());
         });
         CircuitBreakers breakers = new CircuitBreakers(openSeconds, registry);
-        return new ChatGateway(config.models(), new ProviderChain(models, retries, breakers), breakers, passthrough);
+        return new ChatGateway(config.models(), new ProviderChain(models, retries, breakers), breakers, passthrough, Prices.builtIn(), ledger);
     }
 
     /** Public model names, sorted. */
@@ -95,28 +109,85 @@ public final class ChatGateway {
         return passthrough;
     }
 
-    public ProviderChain.Served<ChatCompletion> complete(ObjectNode request, Trace trace) {
+    public Result complete(ObjectNode request, Caller caller, Trace trace) {
         ChatRequestValidator.validate(request);
         ModelConfig model = resolve(request.get("model").asText());
         request.put("stream", false);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
-        ProviderChain.Served<ChatCompletion> served = chain.complete(model, request, Deadline.in(REQUEST_DEADLINE), trace);
-        served.value().body().put("model", model.name());
-        trace.attr("provider", served.provider());
-        return served;
+        long start = System.nanoTime();
+        ProviderChain.Served<ChatCompletion> served;
+        try {
+            served = chain.complete(model, request, Deadline.in(REQUEST_DEADLINE), trace);
+        } catch (ProviderException e) {
+            bill(caller, model, null, Usage.NONE, start, null, statusOf(e), trace);
+            throw e;
+        }
+        ObjectNode body = served.value().body();
+        body.put("model", model.name());
+        Usage usage = served.value().usage().estimated() ? TokenEstimate.of(request, completionText(body)) : served.value().usage();
+        Prices.Cost cost = bill(caller, model, served.target(), usage, start, null, 200, trace);
+        return new Result(served.value(), served.provider(), usage, cost);
     }
 
-    public ProviderChain.Served<Usage> stream(ObjectNode request, Trace trace, StreamListener listener) {
+    /**
+     * Streams a completion to {@code listener}. Usage comes from the provider's final chunk when it
+     * sends one, else it is estimated from the request and the streamed text (and flagged).
+     */
+    public ProviderChain.Served<Usage> stream(ObjectNode request, Caller caller, Trace trace, StreamListener listener) {
         ChatRequestValidator.validate(request);
         ModelConfig model = resolve(request.get("model").asText());
         trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
-        StreamListener renaming = chunk -> {
+        long start = System.nanoTime();
+        long[] firstChunk = {0};
+        StringBuilder text = new StringBuilder();
+        StreamListener metered = chunk -> {
+            if (firstChunk[0] == 0) firstChunk[0] = System.nanoTime();
             chunk.put("model", model.name());
+            for (JsonNode choice : chunk.path("choices")) text.append(choice.path("delta").path("content").asText(""));
             return listener.onChunk(chunk);
         };
-        ProviderChain.Served<Usage> served = chain.stream(model, request, Deadline.in(REQUEST_DEADLINE), trace, renaming);
-        trace.attr("provider", served.provider());
-        return served;
+        Double[] ttft = {null};
+        try {
+            ProviderChain.Served<Usage> served = chain.stream(model, request, Deadline.in(REQUEST_DEADLINE), trace, metered);
+            if (firstChunk[0] != 0) ttft[0] = (firstChunk[0] - start) / 1e6;
+            Usage usage = served.value().estimated() ? TokenEstimate.of(request, text.toString()) : served.value();
+            bill(caller, model, served.target(), usage, start, ttft[0], 200, trace);
+            return new ProviderChain.Served<>(usage, served.target(), served.attempts());
+        } catch (ProviderException e) {
+            if (firstChunk[0] != 0) ttft[0] = (firstChunk[0] - start) / 1e6;
+            Usage partial = text.isEmpty() ? Usage.NONE : TokenEstimate.of(request, text.toString());
+            bill(caller, model, null, partial, start, ttft[0], firstChunk[0] != 0 ? 200 : statusOf(e), trace);
+            throw e;
+        }
+    }
+
+    /** The HTTP status a classified provider failure gives the client. */
+    public static int statusOf(ProviderException e) {
+        return switch (e.kind()) {
+            case RATE_LIMITED -> 429;
+            case TIMEOUT -> 504;
+            case BAD_REQUEST, CONTENT_FILTERED -> 400;
+            case UNAVAILABLE -> e.upstreamStatus() == 0 ? 503 : 502;
+            case AUTHENTICATION, MALFORMED_RESPONSE -> 502;
+        };
+    }
+
+    private Prices.Cost bill(Caller caller, ModelConfig model, ModelConfig.Target target, Usage usage, long startNanos, Double ttftMs,
+                             int status, Trace trace) {
+        Prices.Cost cost = target == null ? new Prices.Cost(0, true) : prices.cost(target, usage);
+        trace.attr("tokens.prompt", usage.promptTokens()).attr("tokens.completion", usage.completionTokens())
+                .attr("tokens.estimated", usage.estimated()).attr("cost_usd", cost.usd());
+        ledger.record(new Ledger.Entry(System.currentTimeMillis(), caller.keyId(), caller.tenant(), model.name(),
+                target == null ? null : target.provider(), target == null ? null : target.model(), usage.promptTokens(),
+                usage.completionTokens(), usage.cachedTokens(), cost.usd(), usage.estimated(), cost.priceKnown(),
+                (System.nanoTime() - startNanos) / 1e6, ttftMs, status, trace.id()));
+        return cost;
+    }
+
+    private static String completionText(ObjectNode body) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonNode choice : body.path("choices")) sb.append(choice.path("message").path("content").asText(""));
+        return sb.toString();
     }
 
     /** Validates without serving, so a streaming response can still answer errors with a status code. */

@@ -3,7 +3,6 @@ package dev.keel.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.gateway.ChatGateway;
-import dev.keel.model.ChatCompletion;
 import dev.keel.model.ProviderException;
 import dev.keel.provider.ProviderChain;
 import dev.keel.trace.SpanRecord;
@@ -44,16 +43,17 @@ final class ChatRoutes {
             stream(ctx, request, trace);
             return;
         }
-        ProviderChain.Served<ChatCompletion> served = gateway.complete(request, trace);
-        headers(ctx, served.provider(), trace);
-        ctx.status(200).contentType("application/json").result(served.value().body().toString());
+        ChatGateway.Result result = gateway.complete(request, caller(ctx), trace);
+        headers(ctx, result.provider(), trace);
+        ctx.header("x-keel-cost-usd", String.format(java.util.Locale.ROOT, "%.8f", result.cost().usd()));
+        ctx.status(200).contentType("application/json").result(result.completion().body().toString());
     }
 
     private void stream(Context ctx, ObjectNode request, Trace trace) throws IOException {
         gateway.check(request);
         OutputStream[] out = {null};
         try {
-            ProviderChain.Served<?> served = gateway.stream(request, trace, chunk -> {
+            ProviderChain.Served<?> served = gateway.stream(request, caller(ctx), trace, chunk -> {
                 try {
                     if (out[0] == null) {
                         ctx.status(200);
@@ -94,6 +94,10 @@ final class ChatRoutes {
         }
     }
 
+    private static ChatGateway.Caller caller(Context ctx) {
+        return new ChatGateway.Caller(HttpServer.tenant(ctx), null);
+    }
+
     private static void headers(Context ctx, String provider, Trace trace) {
         if (provider != null && !provider.equals("null")) ctx.header("x-keel-provider", provider);
         double upstream = 0;
@@ -103,13 +107,7 @@ final class ChatRoutes {
 
     /** Maps a classified provider failure to the client's status and OpenAI error. */
     static void error(Context ctx, ProviderException e) {
-        int status = switch (e.kind()) {
-            case RATE_LIMITED -> 429;
-            case TIMEOUT -> 504;
-            case BAD_REQUEST, CONTENT_FILTERED -> 400;
-            case UNAVAILABLE -> e.upstreamStatus() == 0 ? 503 : 502;
-            case AUTHENTICATION, MALFORMED_RESPONSE -> 502;
-        };
+        int status = ChatGateway.statusOf(e);
         String message = e.getMessage();
         if (e.kind() == ProviderException.Kind.BAD_REQUEST && e.upstreamBody() != null) {
             try {

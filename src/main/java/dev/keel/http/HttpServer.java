@@ -30,6 +30,7 @@ public final class HttpServer implements AutoCloseable {
         DocumentRoutes documents = new DocumentRoutes(keel);
         QueryRoutes queries = new QueryRoutes(keel);
         ChatRoutes chat = new ChatRoutes(keel.gateway());
+        UsageRoutes usage = new UsageRoutes(keel.ledger());
         EmbeddingRoutes embeddings = new EmbeddingRoutes(keel.embedder(), dev.keel.config.EmbedConfig.BGE_SMALL);
         app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;
@@ -56,6 +57,7 @@ public final class HttpServer implements AutoCloseable {
             queries.register(config.routes);
             chat.register(config.routes);
             embeddings.register(config.routes);
+            usage.register(config.routes);
             config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.type(), e.getMessage(), e.param(), e.code()));
             config.routes.exception(dev.keel.model.ProviderException.class, (e, ctx) -> ChatRoutes.error(ctx, e));
             config.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(),

@@ -27,8 +27,12 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 public final class ProviderChain {
     private static final Duration BASE_BACKOFF = Duration.ofMillis(100), MAX_BACKOFF = Duration.ofSeconds(5);
 
-    /** Where a served request went. */
-    public record Served<T>(T value, String provider, String upstreamModel, int attempts) {}
+    /** Where a served request went: the target that answered and how many attempts it took in all. */
+    public record Served<T>(T value, ModelConfig.Target target, int attempts) {
+        public String provider() {
+            return target.provider();
+        }
+    }
 
     private final Map<String, ChatModel> providers;
     private final Map<String, Integer> maxRetries;
@@ -85,7 +89,7 @@ public final class ProviderChain {
                     try {
                         T value = call.apply(chat, upstream);
                         breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-                        return new Served<>(value, target.provider(), target.model(), attempts);
+                        return new Served<>(value, target, attempts);
                     } catch (ProviderException e) {
                         breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
                         span.error(e.kind().name().toLowerCase()).attr("upstream_status", e.upstreamStatus());

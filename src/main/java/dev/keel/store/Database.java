@@ -22,6 +22,28 @@ public final class Database implements AutoCloseable {
               vector BLOB NOT NULL,
               PRIMARY KEY (model, text_hash)
             ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE ledger (
+              id INTEGER PRIMARY KEY,
+              ts INTEGER NOT NULL,
+              key_id TEXT,
+              tenant TEXT NOT NULL,
+              model TEXT NOT NULL,
+              provider TEXT,
+              upstream_model TEXT,
+              prompt_tokens INTEGER NOT NULL,
+              completion_tokens INTEGER NOT NULL,
+              cached_tokens INTEGER NOT NULL,
+              cost_usd REAL NOT NULL,
+              usage_estimated INTEGER NOT NULL,
+              price_known INTEGER NOT NULL,
+              latency_ms REAL NOT NULL,
+              ttft_ms REAL,
+              status INTEGER NOT NULL,
+              trace_id TEXT NOT NULL
+            );
+            CREATE INDEX ledger_tenant_ts ON ledger (tenant, ts)
             """);
 
     private final Connection connection;
@@ -57,7 +79,9 @@ public final class Database implements AutoCloseable {
         for (int i = version; i < MIGRATIONS.size(); i++) {
             c.setAutoCommit(false);
             try (Statement s = c.createStatement()) {
-                s.execute(MIGRATIONS.get(i));
+                for (String statement : MIGRATIONS.get(i).split(";")) {
+                    if (!statement.isBlank()) s.execute(statement);
+                }
                 s.execute("PRAGMA user_version=" + (i + 1));
                 c.commit();
             } catch (SQLException e) {
@@ -76,6 +100,23 @@ public final class Database implements AutoCloseable {
         } catch (SQLException e) {
             throw new StoreException("database error: " + e.getMessage(), e);
         }
+    }
+
+    /** Work in one transaction: committed when it returns, rolled back when it throws. */
+    public synchronized <T> T inTransaction(SqlWork<T> work) {
+        return withConnection(c -> {
+            c.setAutoCommit(false);
+            try {
+                T result = work.apply(c);
+                c.commit();
+                return result;
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
+            }
+        });
     }
 
     @Override

@@ -44,8 +44,7 @@ public final class EmbeddingCache {
 
     public void putAll(String model, Map<String, float[]> vectors) {
         if (vectors.isEmpty()) return;
-        db.withConnection(c -> {
-            c.setAutoCommit(false);
+        db.inTransaction(c -> {
             try (PreparedStatement ps = c.prepareStatement(
                     "INSERT OR REPLACE INTO embedding_cache (model, text_hash, vector) VALUES (?, ?, ?)")) {
                 for (Map.Entry<String, float[]> e : vectors.entrySet()) {
@@ -55,12 +54,6 @@ public final class EmbeddingCache {
                     ps.addBatch();
                 }
                 ps.executeBatch();
-                c.commit();
-            } catch (java.sql.SQLException e) {
-                c.rollback();
-                throw e;
-            } finally {
-                c.setAutoCommit(true);
             }
             return null;
         });

@@ -53,6 +53,52 @@ class ChatCompletionsTest {
                 .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    private HttpResponse<String> chatAs(String tenant, String body) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions")).header("Content-Type", "application/json")
+                .header("X-Keel-Tenant", tenant).POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private JsonNode usage(String tenant, String groupBy) throws Exception {
+        return JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/usage?group_by=" + groupBy)).header("X-Keel-Tenant", tenant).build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+    }
+
+    @Test
+    void costIsComputedFromTheTargetPriceAndLedgeredOncePerRequestDespiteRetries() throws Exception {
+        primary.then(status(500, "boom", Map.of()), ok("third time lucky"));
+        HttpResponse<String> r = chatAs("billing", request("fast", false));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-keel-cost-usd")).contains("0.00001900");
+        assertThat(primary.received).hasSize(2);
+        JsonNode rows = usage("billing", "model").get("data");
+        assertThat(rows).hasSize(1);
+        assertThat(rows.get(0).get("model").asText()).isEqualTo("fast");
+        assertThat(rows.get(0).get("requests").asInt()).isEqualTo(1);
+        assertThat(rows.get(0).get("prompt_tokens").asInt()).isEqualTo(9);
+        assertThat(rows.get(0).get("completion_tokens").asInt()).isEqualTo(5);
+        assertThat(rows.get(0).get("cost_usd").asDouble()).isEqualTo(0.000019);
+        assertThat(usage("someone-else", "model").get("data")).isEmpty();
+    }
+
+    @Test
+    void streamsWithoutProviderUsageAreEstimatedAndFlagged() throws Exception {
+        primary.then(stream(List.of("a few ", "words ", "streamed"), -1));
+        String noUsage = request("fast", true).replace("\"stream_options\":{\"include_usage\":true},", "");
+        assertThat(chatAs("estimates", noUsage).statusCode()).isEqualTo(200);
+        JsonNode row = usage("estimates", "day").get("data").get(0);
+        assertThat(row.get("estimated_usage_requests").asInt()).isEqualTo(1);
+        assertThat(row.get("completion_tokens").asInt()).isPositive();
+        assertThat(row.get("prompt_tokens").asInt()).isGreaterThan(8);
+    }
+
+    @Test
+    void failedRequestsAreLedgeredWithTheirStatus() throws Exception {
+        assertThat(chatAs("failures", request("unreachable", false)).statusCode()).isEqualTo(503);
+        JsonNode row = usage("failures", "model").get("data").get(0);
+        assertThat(row.get("failed_requests").asInt()).isEqualTo(1);
+        assertThat(row.get("cost_usd").asDouble()).isZero();
+    }
+
     private static String request(String model, boolean stream) {
         return "{\"model\":\"" + model + "\",\"stream\":" + stream + ",\"stream_options\":{\"include_usage\":true},"
                 + "\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"Say hello\"}],\"temperature\":0.2}";

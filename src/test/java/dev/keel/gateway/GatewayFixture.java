@@ -47,7 +47,7 @@ final class GatewayFixture implements AutoCloseable {
                 models:
                   fast:
                     targets:
-                      - {provider: primary, model: upstream-fast-001}
+                      - {provider: primary, model: upstream-fast-001, input_per_mtok: 1.0, output_per_mtok: 2.0}
                   resilient:
                     targets:
                       - {provider: primary, model: upstream-a}

@@ -1,0 +1,150 @@
+package dev.keel.store;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The usage ledger: one entry per gateway request (tokens, cost, latency, status), written by a
+ * background thread in batches so the request path never waits on disk; {@link #flush()} waits
+ * until everything recorded so far is stored. Sums are per tenant, grouped by key, model or UTC day.
+ * Thread-safe; closing flushes.
+ */
+public final class Ledger implements AutoCloseable {
+    /** One request. {@code keyId} is null for unauthenticated local use; {@code ttftMs} for streams only. */
+    public record Entry(long tsMillis, String keyId, String tenant, String model, String provider, String upstreamModel,
+                        long promptTokens, long completionTokens, long cachedTokens, double costUsd, boolean usageEstimated,
+                        boolean priceKnown, double latencyMs, Double ttftMs, int status, String traceId) {}
+
+    /** Sums of one group. */
+    public record Row(String group, long requests, long promptTokens, long completionTokens, long cachedTokens, double costUsd,
+                      long estimatedRequests, long unpricedRequests, long failedRequests) {}
+
+    /** Grouping of {@link #usage}. */
+    public enum GroupBy { KEY, MODEL, DAY }
+
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Ledger.class);
+    private final Database db;
+    private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    private final Thread writer;
+
+    public Ledger(Database db) {
+        this.db = db;
+        this.writer = Thread.ofPlatform().name("keel-ledger").daemon(true).start(this::drain);
+    }
+
+    public void record(Entry e) {
+        queue.add(e);
+    }
+
+    /** Blocks until every entry recorded before this call is stored. */
+    public void flush() {
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        queue.add(done);
+        try {
+            if (!done.await(30, TimeUnit.SECONDS)) throw new StoreException("ledger flush timed out", null);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    public List<Row> usage(String tenant, GroupBy groupBy, long fromMillis, long toMillis) {
+        String group = switch (groupBy) {
+            case KEY -> "COALESCE(key_id, 'local')";
+            case MODEL -> "model";
+            case DAY -> "strftime('%Y-%m-%d', ts / 1000, 'unixepoch')";
+        };
+        String sql = "SELECT " + group + " AS g, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens), SUM(cost_usd),"
+                + " SUM(usage_estimated), SUM(1 - price_known), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END)"
+                + " FROM ledger WHERE tenant = ? AND ts >= ? AND ts < ? GROUP BY g ORDER BY g";
+        return db.withConnection(c -> {
+            List<Row> rows = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                ps.setString(1, tenant);
+                ps.setLong(2, fromMillis);
+                ps.setLong(3, toMillis);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        rows.add(new Row(rs.getString(1), rs.getLong(2), rs.getLong(3), rs.getLong(4), rs.getLong(5), rs.getDouble(6),
+                                rs.getLong(7), rs.getLong(8), rs.getLong(9)));
+                    }
+                }
+            }
+            return rows;
+        });
+    }
+
+    /** UTC day of a timestamp, as the DAY grouping names it. */
+    public static String day(long millis) {
+        return DateTimeFormatter.ISO_LOCAL_DATE.withZone(ZoneOffset.UTC).withLocale(Locale.ROOT).format(Instant.ofEpochMilli(millis));
+    }
+
+    private void drain() {
+        List<Object> batch = new ArrayList<>();
+        while (true) {
+            try {
+                batch.add(queue.take());
+            } catch (InterruptedException e) {
+                return;
+            }
+            queue.drainTo(batch, 999);
+            List<Entry> entries = new ArrayList<>();
+            for (Object o : batch) if (o instanceof Entry e) entries.add(e);
+            if (!entries.isEmpty()) {
+                try {
+                    write(entries);
+                } catch (RuntimeException e) {
+                    LOG.error("ledger: {} entries could not be stored: {}", entries.size(), e.getMessage());
+                }
+            }
+            for (Object o : batch) if (o instanceof java.util.concurrent.CountDownLatch l) l.countDown();
+            batch.clear();
+        }
+    }
+
+    private void write(List<Entry> entries) {
+        db.inTransaction(c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO ledger (ts, key_id, tenant, model, provider, upstream_model, prompt_tokens,"
+                    + " completion_tokens, cached_tokens, cost_usd, usage_estimated, price_known, latency_ms, ttft_ms, status, trace_id)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                for (Entry e : entries) {
+                    ps.setLong(1, e.tsMillis());
+                    ps.setString(2, e.keyId());
+                    ps.setString(3, e.tenant());
+                    ps.setString(4, e.model());
+                    ps.setString(5, e.provider());
+                    ps.setString(6, e.upstreamModel());
+                    ps.setLong(7, e.promptTokens());
+                    ps.setLong(8, e.completionTokens());
+                    ps.setLong(9, e.cachedTokens());
+                    ps.setDouble(10, e.costUsd());
+                    ps.setInt(11, e.usageEstimated() ? 1 : 0);
+                    ps.setInt(12, e.priceKnown() ? 1 : 0);
+                    ps.setDouble(13, e.latencyMs());
+                    if (e.ttftMs() == null) ps.setNull(14, java.sql.Types.REAL);
+                    else ps.setDouble(14, e.ttftMs());
+                    ps.setInt(15, e.status());
+                    ps.setString(16, e.traceId());
+                    ps.addBatch();
+                }
+                ps.executeBatch();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void close() {
+        flush();
+        writer.interrupt();
+    }
+}
