@@ -11,6 +11,7 @@ import dev.keel.ingest.Ingestor;
 import dev.keel.rag.AnswerEngine;
 import dev.keel.store.Database;
 import dev.keel.store.EmbeddingCache;
+import dev.keel.store.ApiKeys;
 import dev.keel.store.Ledger;
 import dev.keel.trace.Traces;
 import java.nio.file.Path;
@@ -33,6 +34,7 @@ public final class Keel implements AutoCloseable {
     private final Traces traces;
     private final ChatGateway gateway;
     private final Ledger ledger;
+    private final ApiKeys keys;
 
     private Keel(KeelConfig config, Path dataDir, Database database, CachingEmbedder embedder, ChunkIndex index, Traces traces) {
         this.config = config;
@@ -44,6 +46,7 @@ public final class Keel implements AutoCloseable {
         this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize());
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer());
         this.ledger = new Ledger(database);
+        this.keys = new ApiKeys(database);
         this.gateway = ChatGateway.create(config.gateway(), System::getenv, traces.registry(), ledger);
     }
 
@@ -104,6 +107,10 @@ public final class Keel implements AutoCloseable {
 
     public ChatGateway gateway() {
         return gateway;
+    }
+
+    public ApiKeys keys() {
+        return keys;
     }
 
     public Ledger ledger() {

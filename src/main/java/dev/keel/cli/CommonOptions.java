@@ -27,7 +27,7 @@ final class CommonOptions {
     KeelConfig loadConfig() {
         if (config != null) return KeelConfig.load(config);
         Path local = Path.of("keel.yaml");
-        return Files.isRegularFile(local) ? KeelConfig.load(local) : KeelConfig.defaults();
+        return Files.isRegularFile(local) ? KeelConfig.load(local) : KeelConfig.parse("", System::getenv);
     }
 
     Keel open() {

@@ -66,6 +66,11 @@ final class ConfigNode {
         return out;
     }
 
+    /** An environment variable, for defaults that come from the environment. */
+    String env(String name) {
+        return env.apply(name);
+    }
+
     boolean has(String key) {
         return node.has(key) && !node.get(key).isNull();
     }

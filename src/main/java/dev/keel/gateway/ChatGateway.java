@@ -13,6 +13,7 @@ import dev.keel.model.Usage;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keel.model.ProviderException;
 import dev.keel.provider.Prices;
+import dev.keel.store.ApiKey;
 import dev.keel.store.Ledger;
 import dev.keel.provider.ChatModel;
 import dev.keel.provider.CircuitBreakers;
@@ -38,6 +39,8 @@ import java.util.function.Function;
 public final class ChatGateway {
     static final String PASSTHROUGH = "openai";
     private static final Duration REQUEST_DEADLINE = Duration.ofMinutes(5);
+    /** Output tokens assumed for limits and cost caps when the request sets no max_tokens. */
+    private static final long DEFAULT_OUTPUT_ESTIMATE = 256;
 
     private final Map<String, ModelConfig> catalog;
     private final ProviderChain chain;
@@ -45,18 +48,25 @@ public final class ChatGateway {
     private final CircuitBreakers breakers;
     private final Prices prices;
     private final Ledger ledger;
+    private final Limits limits;
 
-    ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, boolean passthrough, Prices prices, Ledger ledger) {
+    ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, boolean passthrough, Prices prices, Ledger ledger,
+                MeterRegistry registry) {
         this.catalog = Map.copyOf(catalog);
         this.chain = chain;
         this.breakers = breakers;
         this.passthrough = passthrough;
         this.prices = prices;
         this.ledger = ledger;
+        this.limits = new Limits(ledger, registry);
     }
 
-    /** Who is asking: the tenant and, once keys exist, the key id (null for local use). */
-    public record Caller(String tenant, String keyId) {}
+    /** Who is asking: the tenant and the API key (null for open local use). */
+    public record Caller(String tenant, ApiKey key) {
+        public String keyId() {
+            return key == null ? null : key.id();
+        }
+    }
 
     /** A served non-streamed completion with its usage and cost. */
     public record Result(ChatCompletion completion, String provider, Usage usage, Prices.Cost cost) {}
@@ -97,7 +107,7 @@ public final class ChatGateway {
             openSeconds.put(name, p.breakerOpenSeconds());
         });
         CircuitBreakers breakers = new CircuitBreakers(openSeconds, registry);
-        return new ChatGateway(config.models(), new ProviderChain(models, retries, breakers), breakers, passthrough, Prices.builtIn(), ledger);
+        return new ChatGateway(config.models(), new ProviderChain(models, retries, breakers), breakers, passthrough, Prices.builtIn(), ledger, registry);
     }
 
     /** Public model names, sorted. */
@@ -115,17 +125,18 @@ public final class ChatGateway {
         request.put("stream", false);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
         long start = System.nanoTime();
+        Limits.Permit permit = admit(caller, model, request, trace);
         ProviderChain.Served<ChatCompletion> served;
         try {
             served = chain.complete(model, request, Deadline.in(REQUEST_DEADLINE), trace);
         } catch (ProviderException e) {
-            bill(caller, model, null, Usage.NONE, start, null, statusOf(e), trace);
+            bill(caller, model, null, Usage.NONE, start, null, statusOf(e), trace, permit);
             throw e;
         }
         ObjectNode body = served.value().body();
         body.put("model", model.name());
         Usage usage = served.value().usage().estimated() ? TokenEstimate.of(request, completionText(body)) : served.value().usage();
-        Prices.Cost cost = bill(caller, model, served.target(), usage, start, null, 200, trace);
+        Prices.Cost cost = bill(caller, model, served.target(), usage, start, null, 200, trace, permit);
         return new Result(served.value(), served.provider(), usage, cost);
     }
 
@@ -138,6 +149,7 @@ public final class ChatGateway {
         ModelConfig model = resolve(request.get("model").asText());
         trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
         long start = System.nanoTime();
+        Limits.Permit permit = admit(caller, model, request, trace);
         long[] firstChunk = {0};
         StringBuilder text = new StringBuilder();
         StreamListener metered = chunk -> {
@@ -151,12 +163,12 @@ public final class ChatGateway {
             ProviderChain.Served<Usage> served = chain.stream(model, request, Deadline.in(REQUEST_DEADLINE), trace, metered);
             if (firstChunk[0] != 0) ttft[0] = (firstChunk[0] - start) / 1e6;
             Usage usage = served.value().estimated() ? TokenEstimate.of(request, text.toString()) : served.value();
-            bill(caller, model, served.target(), usage, start, ttft[0], 200, trace);
+            bill(caller, model, served.target(), usage, start, ttft[0], 200, trace, permit);
             return new ProviderChain.Served<>(usage, served.target(), served.attempts());
         } catch (ProviderException e) {
             if (firstChunk[0] != 0) ttft[0] = (firstChunk[0] - start) / 1e6;
             Usage partial = text.isEmpty() ? Usage.NONE : TokenEstimate.of(request, text.toString());
-            bill(caller, model, null, partial, start, ttft[0], firstChunk[0] != 0 ? 200 : statusOf(e), trace);
+            bill(caller, model, null, partial, start, ttft[0], firstChunk[0] != 0 ? 200 : statusOf(e), trace, permit);
             throw e;
         }
     }
@@ -172,9 +184,28 @@ public final class ChatGateway {
         };
     }
 
+    /**
+     * Checks the key's model allowance, budgets, per-request cost cap and rate limits before any
+     * upstream call; null permit for open local use.
+     */
+    private Limits.Permit admit(Caller caller, ModelConfig model, ObjectNode request, Trace trace) {
+        if (caller.key() == null) return null;
+        if (!caller.key().allows(model.name())) {
+            throw new ApiException(403, "permission_error", "this API key may not use model '" + model.name() + "'; allowed: " + caller.key().models(),
+                    "model", "model_not_allowed");
+        }
+        long maxOut = request.path("max_completion_tokens").asLong(request.path("max_tokens").asLong(DEFAULT_OUTPUT_ESTIMATE));
+        Usage estimate = TokenEstimate.of(request, "");
+        Usage planned = new Usage(estimate.promptTokens(), maxOut, 0, true);
+        double estimatedCost = prices.cost(model.targets().get(0), planned).usd();
+        trace.attr("estimate.tokens", planned.promptTokens() + maxOut).attr("estimate.cost_usd", estimatedCost);
+        return limits.admit(caller.key(), planned.promptTokens() + maxOut, estimatedCost);
+    }
+
     private Prices.Cost bill(Caller caller, ModelConfig model, ModelConfig.Target target, Usage usage, long startNanos, Double ttftMs,
-                             int status, Trace trace) {
+                             int status, Trace trace, Limits.Permit permit) {
         Prices.Cost cost = target == null ? new Prices.Cost(0, true) : prices.cost(target, usage);
+        if (permit != null) limits.settle(permit, usage.promptTokens() + usage.completionTokens(), cost.usd());
         trace.attr("tokens.prompt", usage.promptTokens()).attr("tokens.completion", usage.completionTokens())
                 .attr("tokens.estimated", usage.estimated()).attr("cost_usd", cost.usd());
         ledger.record(new Ledger.Entry(System.currentTimeMillis(), caller.keyId(), caller.tenant(), model.name(),

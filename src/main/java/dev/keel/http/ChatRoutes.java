@@ -95,7 +95,7 @@ final class ChatRoutes {
     }
 
     private static ChatGateway.Caller caller(Context ctx) {
-        return new ChatGateway.Caller(HttpServer.tenant(ctx), null);
+        return new ChatGateway.Caller(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR));
     }
 
     private static void headers(Context ctx, String provider, Trace trace) {

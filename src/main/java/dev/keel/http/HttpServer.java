@@ -2,6 +2,7 @@ package dev.keel.http;
 
 import dev.keel.model.ApiException;
 import dev.keel.Keel;
+import dev.keel.store.ApiKey;
 import dev.keel.trace.Trace;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -19,6 +20,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class HttpServer implements AutoCloseable {
     static final String TRACE_ATTR = "keel.trace";
+    static final String KEY_ATTR = "keel.key";
     private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
 
     private final Keel keel;
@@ -31,6 +33,7 @@ public final class HttpServer implements AutoCloseable {
         QueryRoutes queries = new QueryRoutes(keel);
         ChatRoutes chat = new ChatRoutes(keel.gateway());
         UsageRoutes usage = new UsageRoutes(keel.ledger());
+        AdminRoutes admin = new AdminRoutes(keel.keys(), server.adminKey());
         EmbeddingRoutes embeddings = new EmbeddingRoutes(keel.embedder(), dev.keel.config.EmbedConfig.BGE_SMALL);
         app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;
@@ -46,6 +49,7 @@ public final class HttpServer implements AutoCloseable {
                 staticFiles.location = io.javalin.http.staticfiles.Location.CLASSPATH;
             });
             config.routes.before(ctx -> begin(ctx, server.maxBodyBytes()));
+            config.routes.before("/v1/*", this::authenticate);
             config.routes.beforeMatched(ctx -> trace(ctx).rename(ctx.method() + " " + ctx.endpoint().path));
             config.routes.after(HttpServer::end);
             config.routes.get("/", ctx -> ctx.redirect("/console/"));
@@ -58,7 +62,11 @@ public final class HttpServer implements AutoCloseable {
             chat.register(config.routes);
             embeddings.register(config.routes);
             usage.register(config.routes);
-            config.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e.status(), e.type(), e.getMessage(), e.param(), e.code()));
+            admin.register(config.routes);
+            config.routes.exception(ApiException.class, (e, ctx) -> {
+                if (e.retryAfterSeconds() > 0) ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
+                error(ctx, e.status(), e.type(), e.getMessage(), e.param(), e.code());
+            });
             config.routes.exception(dev.keel.model.ProviderException.class, (e, ctx) -> ChatRoutes.error(ctx, e));
             config.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(),
                     e.getStatus() == 413 ? "request_too_large" : "invalid_request_error", e.getMessage(), null, null));
@@ -78,6 +86,10 @@ public final class HttpServer implements AutoCloseable {
     /** Starts listening; returns the bound port (useful with port 0). */
     public int start() {
         var server = keel.config().server();
+        if (!server.loopbackOnly() && server.adminKey() == null) {
+            throw new IllegalArgumentException("listening on " + server.host() + " requires KEEL_ADMIN_KEY (or server.admin_key) so API keys can be"
+                    + " created; every /v1 request then needs a key. Bind to 127.0.0.1 for open local use.");
+        }
         app.start(server.host(), server.port());
         return app.port();
     }
@@ -96,6 +108,8 @@ public final class HttpServer implements AutoCloseable {
     }
 
     static String tenant(Context ctx) {
+        ApiKey key = ctx.attribute(KEY_ATTR);
+        if (key != null) return key.tenant();
         String t = ctx.header("X-Keel-Tenant");
         if (t == null || t.isBlank()) return Keel.DEFAULT_TENANT;
         if (!t.matches("[A-Za-z0-9._-]{1,64}")) throw ApiException.badRequest("X-Keel-Tenant must be 1-64 letters, digits, '.', '_' or '-'", "X-Keel-Tenant");
@@ -124,6 +138,36 @@ public final class HttpServer implements AutoCloseable {
         t.attr("http.status", ctx.statusCode());
         if (ctx.statusCode() >= 500) t.fail("http_" + ctx.statusCode());
         t.finish();
+    }
+
+    /**
+     * Resolves the caller's API key. Keys are required unless none was ever created and the server
+     * only listens on this machine (the documented local default).
+     */
+    private void authenticate(Context ctx) {
+        String secret = bearer(ctx);
+        if (!secret.isEmpty()) {
+            ApiKey key = keel.keys().authenticate(secret).orElse(null);
+            if (key != null) {
+                ctx.attribute(KEY_ATTR, key);
+                trace(ctx).attr("key", key.id());
+                trace(ctx).assignTenant(key.tenant());
+                return;
+            }
+            if (keel.keys().anyCreated() || !keel.config().server().loopbackOnly()) {
+                throw new ApiException(401, "authentication_error", "invalid or revoked API key", null, "invalid_api_key");
+            }
+            return;
+        }
+        if (keel.keys().anyCreated() || !keel.config().server().loopbackOnly()) {
+            throw new ApiException(401, "authentication_error", "missing API key: send 'Authorization: Bearer sk-keel-…'", null, "missing_api_key");
+        }
+    }
+
+    /** The bearer token of the Authorization header, or "" when there is none. */
+    static String bearer(Context ctx) {
+        String auth = ctx.header("Authorization");
+        return auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).trim() : "";
     }
 
     private static String tenantOrDefault(Context ctx) {

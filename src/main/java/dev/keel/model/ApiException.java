@@ -6,6 +6,7 @@ public final class ApiException extends RuntimeException {
     private final String type;
     private final String param;
     private final String code;
+    private long retryAfterSeconds;
 
     public ApiException(int status, String type, String message, String param, String code) {
         super(message);
@@ -21,6 +22,17 @@ public final class ApiException extends RuntimeException {
 
     public static ApiException notFound(String message) {
         return new ApiException(404, "not_found_error", message, null, "not_found");
+    }
+
+    /** Adds a Retry-After hint (seconds) for 429s. */
+    public ApiException retryAfter(long seconds) {
+        this.retryAfterSeconds = seconds;
+        return this;
+    }
+
+    /** Seconds the client should wait, or 0. */
+    public long retryAfterSeconds() {
+        return retryAfterSeconds;
     }
 
     public int status() {

@@ -83,6 +83,19 @@ public final class Ledger implements AutoCloseable {
         });
     }
 
+    /** Cost recorded for a key since a time (stored entries only). */
+    public double spentSince(String keyId, long fromMillis) {
+        return db.withConnection(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT COALESCE(SUM(cost_usd), 0) FROM ledger WHERE key_id = ? AND ts >= ?")) {
+                ps.setString(1, keyId);
+                ps.setLong(2, fromMillis);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? rs.getDouble(1) : 0.0;
+                }
+            }
+        });
+    }
+
     /** UTC day of a timestamp, as the DAY grouping names it. */
     public static String day(long millis) {
         return DateTimeFormatter.ISO_LOCAL_DATE.withZone(ZoneOffset.UTC).withLocale(Locale.ROOT).format(Instant.ofEpochMilli(millis));

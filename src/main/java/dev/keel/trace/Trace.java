@@ -15,7 +15,7 @@ import java.util.Map;
 public final class Trace {
     private final String id;
     private volatile String name;
-    private final String tenant;
+    private volatile String tenant;
     private final Instant started = Instant.now();
     private final long startNanos = System.nanoTime();
     private final List<SpanRecord> spans = Collections.synchronizedList(new ArrayList<>());
@@ -38,6 +38,11 @@ public final class Trace {
     /** Names the trace once its operation is known (e.g. the matched route), before it finishes. */
     public void rename(String newName) {
         this.name = newName;
+    }
+
+    /** Binds the trace to the tenant established by authentication. */
+    public void assignTenant(String newTenant) {
+        this.tenant = newTenant;
     }
 
     public String tenant() {

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 /** A Keel server whose catalog points at two fake providers and one dead address; shared by the gateway tests. */
 final class GatewayFixture implements AutoCloseable {
     static final String KEY = "sk-test-secret-123";
+    static final String ADMIN_KEY = "admin-secret-for-tests";
     final FakeLlmServer primary = new FakeLlmServer();
     final FakeLlmServer secondary = new FakeLlmServer();
     final FakeLlmServer flaky = new FakeLlmServer();
@@ -24,6 +25,7 @@ final class GatewayFixture implements AutoCloseable {
         String yaml = """
                 server:
                   port: 0
+                  admin_key: %s
                 providers:
                   primary:
                     type: openai
@@ -59,7 +61,7 @@ final class GatewayFixture implements AutoCloseable {
                     targets:
                       - {provider: flaky, model: flaky-1}
                       - {provider: secondary, model: upstream-b}
-                """.formatted(primary.baseUrl(), KEY, secondary.baseUrl(), flaky.baseUrl(), deadPort);
+                """.formatted(ADMIN_KEY, primary.baseUrl(), KEY, secondary.baseUrl(), flaky.baseUrl(), deadPort);
         keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-chat-"));
         server = new HttpServer(keel);
         base = "http://127.0.0.1:" + server.start();

@@ -1,0 +1,95 @@
+package dev.keel.http;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.keel.model.ApiException;
+import dev.keel.store.ApiKey;
+import dev.keel.store.ApiKeys;
+import dev.keel.store.ContentHash;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code /admin/keys}: create (the secret is returned once), list and revoke client API keys.
+ * Requires {@code Authorization: Bearer <admin key>}; disabled when no admin key is configured.
+ */
+final class AdminRoutes {
+    private final ApiKeys keys;
+    private final byte[] adminKeyHash;
+
+    AdminRoutes(ApiKeys keys, String adminKey) {
+        this.keys = keys;
+        this.adminKeyHash = adminKey == null ? null : ContentHash.sha256(adminKey).getBytes(StandardCharsets.UTF_8);
+    }
+
+    void register(RoutesConfig routes) {
+        routes.before("/admin/*", this::requireAdmin);
+        routes.post("/admin/keys", this::create);
+        routes.get("/admin/keys", this::list);
+        routes.delete("/admin/keys/{id}", this::revoke);
+    }
+
+    private void requireAdmin(Context ctx) {
+        if (adminKeyHash == null) {
+            throw new ApiException(403, "permission_error", "the admin API is disabled: set KEEL_ADMIN_KEY (or server.admin_key)", null, "admin_disabled");
+        }
+        byte[] given = ContentHash.sha256(HttpServer.bearer(ctx)).getBytes(StandardCharsets.UTF_8);
+        if (!MessageDigest.isEqual(given, adminKeyHash)) {
+            throw new ApiException(401, "authentication_error", "the admin API needs 'Authorization: Bearer <admin key>'", null, "invalid_admin_key");
+        }
+    }
+
+    private void create(Context ctx) {
+        ObjectNode body = Json.object(ctx.body());
+        String name = Json.requiredText(body, "name");
+        String tenant = Json.requiredText(body, "tenant");
+        if (!tenant.matches("[A-Za-z0-9._-]{1,64}")) throw ApiException.badRequest("'tenant' must be 1-64 letters, digits, '.', '_' or '-'", "tenant");
+        List<String> models = Json.optionalStrings(body, "models");
+        long rpm = Json.optionalInt(body, "requests_per_minute", 0, 0, 1_000_000);
+        long tpm = Json.optionalInt(body, "tokens_per_minute", 0, 0, 1_000_000_000);
+        double daily = nonNegative(Json.optionalDouble(body, "daily_budget_usd", 0, 1e9));
+        double monthly = nonNegative(Json.optionalDouble(body, "monthly_budget_usd", 0, 1e9));
+        double maxCost = nonNegative(Json.optionalDouble(body, "max_cost_per_request_usd", 0, 1e6));
+        ApiKeys.Created created = keys.create(name, tenant, models, rpm, tpm, daily, monthly, maxCost);
+        Map<String, Object> out = view(created.key());
+        out.put("key", created.secret());
+        HttpServer.json(ctx, 201, out);
+    }
+
+    private void list(Context ctx) {
+        HttpServer.json(ctx, 200, Map.of("object", "list", "data", keys.list().stream().map(AdminRoutes::view).toList()));
+    }
+
+    private void revoke(Context ctx) {
+        String id = ctx.pathParam("id");
+        if (!keys.revoke(id)) throw ApiException.notFound("no active key '" + id + "'");
+        HttpServer.json(ctx, 200, Map.of("id", id, "object", "api_key", "revoked", true));
+    }
+
+    private static double nonNegative(Double v) {
+        return v == null ? 0 : v;
+    }
+
+    private static Map<String, Object> view(ApiKey k) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", k.id());
+        m.put("object", "api_key");
+        m.put("name", k.name());
+        m.put("tenant", k.tenant());
+        m.put("prefix", k.prefix());
+        m.put("models", k.models());
+        m.put("requests_per_minute", k.requestsPerMinute());
+        m.put("tokens_per_minute", k.tokensPerMinute());
+        m.put("daily_budget_usd", k.dailyBudgetUsd());
+        m.put("monthly_budget_usd", k.monthlyBudgetUsd());
+        m.put("max_cost_per_request_usd", k.maxCostPerRequestUsd());
+        m.put("created_at", Instant.ofEpochMilli(k.createdAtMillis()).toString());
+        m.put("revoked_at", k.revokedAtMillis() == null ? null : Instant.ofEpochMilli(k.revokedAtMillis()).toString());
+        return m;
+    }
+}

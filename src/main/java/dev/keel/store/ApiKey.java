@@ -1,0 +1,19 @@
+package dev.keel.store;
+
+import java.util.List;
+
+/**
+ * A client API key's policy (never the key itself): tenant, allowed models (empty = all), rate
+ * limits (0 = unlimited), budgets in USD per UTC day and month and per request (0 = none).
+ */
+public record ApiKey(String id, String name, String tenant, String prefix, List<String> models, long requestsPerMinute,
+                     long tokensPerMinute, double dailyBudgetUsd, double monthlyBudgetUsd, double maxCostPerRequestUsd,
+                     long createdAtMillis, Long revokedAtMillis) {
+    public ApiKey {
+        models = List.copyOf(models);
+    }
+
+    public boolean allows(String model) {
+        return models.isEmpty() || models.contains(model);
+    }
+}

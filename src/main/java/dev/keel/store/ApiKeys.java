@@ -1,0 +1,134 @@
+package dev.keel.store;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.security.SecureRandom;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Client API keys, stored as SHA-256 hashes of 256-bit random secrets: the database never holds a
+ * usable key, and a key is shown exactly once, when created. Thread-safe.
+ */
+public final class ApiKeys {
+    /** A new key: its policy and the secret, to hand to the client once. */
+    public record Created(ApiKey key, String secret) {}
+
+    private static final String PREFIX = "sk-keel-";
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final Database db;
+    private final com.github.benmanes.caffeine.cache.Cache<String, Optional<ApiKey>> byHash =
+            com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(java.time.Duration.ofSeconds(30)).build();
+    private volatile long created;
+
+    public ApiKeys(Database db) {
+        this.db = db;
+        this.created = countAll();
+    }
+
+    public Created create(String name, String tenant, List<String> models, long rpm, long tpm, double daily, double monthly, double maxPerRequest) {
+        byte[] raw = new byte[32];
+        RANDOM.nextBytes(raw);
+        String secret = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+        byte[] idBytes = new byte[8];
+        RANDOM.nextBytes(idBytes);
+        String id = "key_" + java.util.HexFormat.of().formatHex(idBytes);
+        ApiKey key = new ApiKey(id, name, tenant, secret.substring(0, PREFIX.length() + 4), models, rpm, tpm, daily, monthly, maxPerRequest,
+                System.currentTimeMillis(), null);
+        db.withConnection(c -> {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO api_keys (id, name, tenant, key_hash, prefix, models, requests_per_minute,"
+                    + " tokens_per_minute, daily_budget_usd, monthly_budget_usd, max_cost_per_request_usd, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                ps.setString(1, id);
+                ps.setString(2, name);
+                ps.setString(3, tenant);
+                ps.setString(4, ContentHash.sha256(secret));
+                ps.setString(5, key.prefix());
+                ps.setString(6, JSON.writeValueAsString(models));
+                ps.setLong(7, rpm);
+                ps.setLong(8, tpm);
+                ps.setDouble(9, daily);
+                ps.setDouble(10, monthly);
+                ps.setDouble(11, maxPerRequest);
+                ps.setLong(12, key.createdAtMillis());
+                ps.executeUpdate();
+            } catch (JsonProcessingException e) {
+                throw new SQLException(e);
+            }
+            return null;
+        });
+        byHash.invalidateAll();
+        created = countAll();
+        return new Created(key, secret);
+    }
+
+    /** The active key whose secret this is, if any. */
+    public Optional<ApiKey> authenticate(String secret) {
+        if (secret == null || !secret.startsWith(PREFIX)) return Optional.empty();
+        String hash = ContentHash.sha256(secret);
+        return byHash.get(hash, h -> query("WHERE key_hash = ? AND revoked_at IS NULL", h).stream().findFirst());
+    }
+
+    public List<ApiKey> list() {
+        return query("ORDER BY created_at", null);
+    }
+
+    /** Revokes a key; effective for the next request. False when there is no such active key. */
+    public boolean revoke(String id) {
+        boolean revoked = db.withConnection(c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")) {
+                ps.setLong(1, System.currentTimeMillis());
+                ps.setString(2, id);
+                return ps.executeUpdate() == 1;
+            }
+        });
+        byHash.invalidateAll();
+        return revoked;
+    }
+
+    /**
+     * True once any key was ever created, revoked or not: from then on keys are required, so revoking
+     * the last key never reopens the server.
+     */
+    public boolean anyCreated() {
+        return created > 0;
+    }
+
+    private long countAll() {
+        return db.withConnection(c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM api_keys"); ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : 0L;
+            }
+        });
+    }
+
+    private List<ApiKey> query(String where, String arg) {
+        return db.withConnection(c -> {
+            List<ApiKey> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, name, tenant, prefix, models, requests_per_minute, tokens_per_minute,"
+                    + " daily_budget_usd, monthly_budget_usd, max_cost_per_request_usd, created_at, revoked_at FROM api_keys " + where)) {
+                if (arg != null) ps.setString(1, arg);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        List<String> models;
+                        try {
+                            models = JSON.readValue(rs.getString(5), new TypeReference<List<String>>() {});
+                        } catch (JsonProcessingException e) {
+                            throw new SQLException("corrupt models list of key " + rs.getString(1), e);
+                        }
+                        long revoked = rs.getLong(12);
+                        out.add(new ApiKey(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), models, rs.getLong(6), rs.getLong(7),
+                                rs.getDouble(8), rs.getDouble(9), rs.getDouble(10), rs.getLong(11), rs.wasNull() ? null : revoked));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+}

@@ -1,0 +1,150 @@
+package dev.keel.gateway;
+
+import static dev.keel.gateway.FakeLlmServer.ok;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** API keys from the admin API: hashed storage, tenants, model allowances, rate limits, budgets and cost caps. */
+class KeysAndLimitsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static GatewayFixture fixture;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @BeforeAll
+    static void start() throws Exception {
+        fixture = new GatewayFixture();
+    }
+
+    @AfterAll
+    static void stop() {
+        fixture.close();
+    }
+
+    @BeforeEach
+    void reset() {
+        fixture.reset();
+    }
+
+    private HttpResponse<String> send(String method, String path, String bearer, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(fixture.base + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json");
+        if (bearer != null) b.header("Authorization", "Bearer " + bearer);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private String createKey(String json) throws Exception {
+        return created(json).get("key").asText();
+    }
+
+    private JsonNode created(String json) throws Exception {
+        HttpResponse<String> r = send("POST", "/admin/keys", GatewayFixture.ADMIN_KEY, json);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        return JSON.readTree(r.body());
+    }
+
+    private HttpResponse<String> chat(String key, String extra) throws Exception {
+        return send("POST", "/v1/chat/completions", key, "{\"model\":\"fast\"" + extra + ",\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}");
+    }
+
+    @Test
+    void theAdminApiNeedsTheAdminKey() throws Exception {
+        assertThat(send("GET", "/admin/keys", null, null).statusCode()).isEqualTo(401);
+        assertThat(send("GET", "/admin/keys", "wrong", null).statusCode()).isEqualTo(401);
+        assertThat(send("GET", "/admin/keys", GatewayFixture.ADMIN_KEY, null).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void keysAreShownOnceAndStoredOnlyAsHashes() throws Exception {
+        String secret = createKey("{\"name\":\"ci\",\"tenant\":\"acme\"}");
+        assertThat(secret).startsWith("sk-keel-");
+        String listed = send("GET", "/admin/keys", GatewayFixture.ADMIN_KEY, null).body();
+        assertThat(listed).contains("\"tenant\":\"acme\"").doesNotContain(secret);
+        byte[] db = Files.readAllBytes(fixture.keel.dataDir().resolve("keel.db"));
+        byte[] wal = Files.exists(fixture.keel.dataDir().resolve("keel.db-wal")) ? Files.readAllBytes(fixture.keel.dataDir().resolve("keel.db-wal")) : new byte[0];
+        assertThat(new String(db, java.nio.charset.StandardCharsets.ISO_8859_1) + new String(wal, java.nio.charset.StandardCharsets.ISO_8859_1)).doesNotContain(secret);
+    }
+
+    @Test
+    void onceKeysExistRequestsNeedAValidUnrevokedKey() throws Exception {
+        JsonNode key = created("{\"name\":\"app\",\"tenant\":\"acme\"}");
+        String secret = key.get("key").asText(), id = key.get("id").asText();
+        assertThat(chat(null, "").statusCode()).isEqualTo(401);
+        assertThat(chat("sk-keel-forged", "").statusCode()).isEqualTo(401);
+        assertThat(chat(secret, "").statusCode()).isEqualTo(200);
+        assertThat(send("DELETE", "/admin/keys/" + id, GatewayFixture.ADMIN_KEY, null).statusCode()).isEqualTo(200);
+        assertThat(chat(secret, "").statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void theKeyDecidesTheTenant() throws Exception {
+        String a = createKey("{\"name\":\"a\",\"tenant\":\"tenant-a\"}");
+        String b = createKey("{\"name\":\"b\",\"tenant\":\"tenant-b\"}");
+        assertThat(send("POST", "/v1/documents", a, "{\"id\":\"memo\",\"text\":\"Tenant A's memo about the harbour.\"}").statusCode()).isEqualTo(201);
+        assertThat(send("GET", "/v1/documents/memo", a, null).statusCode()).isEqualTo(200);
+        assertThat(send("GET", "/v1/documents/memo", b, null).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void modelsOutsideTheKeysAllowanceAre403() throws Exception {
+        String secret = createKey("{\"name\":\"narrow\",\"tenant\":\"t\",\"models\":[\"resilient\"]}");
+        HttpResponse<String> r = chat(secret, "");
+        assertThat(r.statusCode()).isEqualTo(403);
+        assertThat(fixture.primary.received).isEmpty();
+    }
+
+    @Test
+    void requestsPerMinuteAreLimitedBeforeAnyUpstreamCall() throws Exception {
+        String secret = createKey("{\"name\":\"slow\",\"tenant\":\"t\",\"requests_per_minute\":2}");
+        assertThat(chat(secret, "").statusCode()).isEqualTo(200);
+        assertThat(chat(secret, "").statusCode()).isEqualTo(200);
+        HttpResponse<String> third = chat(secret, "");
+        assertThat(third.statusCode()).isEqualTo(429);
+        assertThat(third.headers().firstValue("Retry-After")).isPresent();
+        assertThat(JSON.readTree(third.body()).at("/error/message").asText()).contains("requests per minute");
+        assertThat(fixture.primary.received).hasSize(2);
+    }
+
+    @Test
+    void tokenEstimatesAreCorrectedByActualUsage() throws Exception {
+        String secret = createKey("{\"name\":\"tokens\",\"tenant\":\"t\",\"tokens_per_minute\":400}");
+        assertThat(chat(secret, ",\"max_tokens\":300").statusCode()).as("estimate ~315 fits the bucket").isEqualTo(200);
+        assertThat(chat(secret, ",\"max_tokens\":300").statusCode()).as("the first request really used 14 tokens").isEqualTo(200);
+        HttpResponse<String> big = chat(secret, ",\"max_tokens\":5000");
+        assertThat(big.statusCode()).as("a request that needs the whole minute's tokens waits for a full bucket").isEqualTo(429);
+        assertThat(JSON.readTree(big.body()).at("/error/message").asText()).contains("tokens per minute");
+        assertThat(fixture.primary.received).hasSize(2);
+    }
+
+    @Test
+    void anExhaustedDailyBudgetIs429NamingTheBudgetAndItsReset() throws Exception {
+        String secret = createKey("{\"name\":\"budget\",\"tenant\":\"t\",\"daily_budget_usd\":0.00003}");
+        assertThat(chat(secret, "").statusCode()).isEqualTo(200);
+        assertThat(chat(secret, "").statusCode()).isEqualTo(200);
+        HttpResponse<String> r = chat(secret, "");
+        assertThat(r.statusCode()).isEqualTo(429);
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("daily budget").contains("resets at");
+        assertThat(fixture.primary.received).hasSize(2);
+    }
+
+    @Test
+    void aRequestEstimatedOverTheCostCapIs400WithTheEstimate() throws Exception {
+        String secret = createKey("{\"name\":\"capped\",\"tenant\":\"t\",\"max_cost_per_request_usd\":0.001}");
+        HttpResponse<String> r = chat(secret, ",\"max_tokens\":100000");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("estimated cost $0.2");
+        assertThat(fixture.primary.received).isEmpty();
+        assertThat(chat(secret, ",\"max_tokens\":100").statusCode()).isEqualTo(200);
+    }
+}
