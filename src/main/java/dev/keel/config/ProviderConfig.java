@@ -9,7 +9,7 @@ import java.util.Locale;
  */
 public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey, int connectTimeoutSeconds,
                              int firstByteTimeoutSeconds, int totalTimeoutSeconds, int maxRetries, int breakerOpenSeconds) {
-    public enum Type { OPENAI }
+    public enum Type { OPENAI, ANTHROPIC }
 
     public ProviderConfig {
         if (name == null || !name.matches("[A-Za-z0-9._-]{1,64}")) throw new ConfigException("providers", "provider names are 1-64 letters, digits, '.', '_' or '-': '" + name + "'");
@@ -23,7 +23,7 @@ public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey,
 
     static ProviderConfig read(String name, ConfigNode n) {
         Type type = n.enumValue("type", Type.class, null);
-        if (type == null) throw new ConfigException(n.path("type"), "required: one of [openai]");
+        if (type == null) throw new ConfigException(n.path("type"), "required: one of [openai, anthropic]");
         String url = n.string("base_url", null);
         if (url == null) throw new ConfigException(n.path("base_url"), "required, e.g. https://api.openai.com/v1");
         URI base;

@@ -15,6 +15,7 @@ import dev.keel.model.ProviderException;
 import dev.keel.provider.Prices;
 import dev.keel.store.ApiKey;
 import dev.keel.store.Ledger;
+import dev.keel.provider.AnthropicChatModel;
 import dev.keel.provider.ChatModel;
 import dev.keel.provider.CircuitBreakers;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -37,7 +38,7 @@ import java.util.function.Function;
  * {@link ProviderChain}. The response carries the public model name. Thread-safe.
  */
 public final class ChatGateway {
-    static final String PASSTHROUGH = "openai";
+    static final String PASSTHROUGH = "openai", PASSTHROUGH_ANTHROPIC = "anthropic";
     private static final Duration REQUEST_DEADLINE = Duration.ofMinutes(5);
     /** Output tokens assumed for limits and cost caps when the request sets no max_tokens. */
     private static final long DEFAULT_OUTPUT_ESTIMATE = 256;
@@ -45,6 +46,7 @@ public final class ChatGateway {
     private final Map<String, ModelConfig> catalog;
     private final ProviderChain chain;
     private final boolean passthrough;
+    private final java.util.Set<String> passthroughProviders;
     private final CircuitBreakers breakers;
     private final Prices prices;
     private final Ledger ledger;
@@ -56,6 +58,7 @@ public final class ChatGateway {
         this.chain = chain;
         this.breakers = breakers;
         this.passthrough = passthrough;
+        this.passthroughProviders = passthrough ? breakers.states().keySet() : java.util.Set.of();
         this.prices = prices;
         this.ledger = ledger;
         this.limits = new Limits(ledger, registry);
@@ -89,12 +92,10 @@ public final class ChatGateway {
     public static ChatGateway create(GatewayConfig config, Function<String, String> env, MeterRegistry registry, Ledger ledger) {
         Map<String, ProviderConfig> providers = new LinkedHashMap<>(config.providers());
         boolean passthrough = false;
-        String key = env.apply("OPENAI_API_KEY");
-        if (providers.isEmpty() && key != null && !key.isBlank()) {
-            String base = Optional.ofNullable(env.apply("OPENAI_BASE_URL")).filter(s -> !s.isBlank()).orElse("https://api.openai.com/v1");
-            providers.put(PASSTHROUGH, new ProviderConfig(PASSTHROUGH, ProviderConfig.Type.OPENAI,
-                    URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base), key, 5, 60, 300, 2, 30));
-            passthrough = true;
+        if (providers.isEmpty()) {
+            passthrough |= fromEnvironment(providers, env, PASSTHROUGH, ProviderConfig.Type.OPENAI, "OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1");
+            passthrough |= fromEnvironment(providers, env, PASSTHROUGH_ANTHROPIC, ProviderConfig.Type.ANTHROPIC, "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
+                    "https://api.anthropic.com/v1");
         }
         Map<String, ChatModel> models = new LinkedHashMap<>();
         Map<String, Integer> retries = new LinkedHashMap<>();
@@ -102,12 +103,23 @@ public final class ChatGateway {
         providers.forEach((name, p) -> {
             models.put(name, switch (p.type()) {
                 case OPENAI -> new OpenAiChatModel(p);
+                case ANTHROPIC -> new AnthropicChatModel(p);
             });
             retries.put(name, p.maxRetries());
             openSeconds.put(name, p.breakerOpenSeconds());
         });
         CircuitBreakers breakers = new CircuitBreakers(openSeconds, registry);
         return new ChatGateway(config.models(), new ProviderChain(models, retries, breakers), breakers, passthrough, Prices.builtIn(), ledger, registry);
+    }
+
+    private static boolean fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,
+                                           ProviderConfig.Type type, String keyVar, String urlVar, String defaultUrl) {
+        String key = env.apply(keyVar);
+        if (key == null || key.isBlank()) return false;
+        String base = Optional.ofNullable(env.apply(urlVar)).filter(s -> !s.isBlank()).orElse(defaultUrl);
+        providers.put(name, new ProviderConfig(name, type, URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base),
+                key, 5, 60, 300, 2, 30));
+        return true;
     }
 
     /** Public model names, sorted. */
@@ -230,9 +242,14 @@ public final class ChatGateway {
     private ModelConfig resolve(String name) {
         ModelConfig m = catalog.get(name);
         if (m != null) return m;
-        if (passthrough) return new ModelConfig(name, List.of(new ModelConfig.Target(PASSTHROUGH, name)));
+        if (passthrough) {
+            boolean claude = name.startsWith("claude");
+            String provider = claude && passthroughProviders.contains(PASSTHROUGH_ANTHROPIC) ? PASSTHROUGH_ANTHROPIC
+                    : passthroughProviders.contains(PASSTHROUGH) ? PASSTHROUGH : PASSTHROUGH_ANTHROPIC;
+            return new ModelConfig(name, List.of(new ModelConfig.Target(provider, name)));
+        }
         throw new ApiException(404, "invalid_request_error", "The model '" + name + "' does not exist"
-                + (catalog.isEmpty() ? "; no models are configured (add providers and models to keel.yaml, or set OPENAI_API_KEY)"
+                + (catalog.isEmpty() ? "; no models are configured (add providers and models to keel.yaml, or set OPENAI_API_KEY / ANTHROPIC_API_KEY)"
                 : "; available: " + models()), "model", "model_not_found");
     }
 }

@@ -15,18 +15,9 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.net.ConnectException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Any OpenAI-compatible {@code /chat/completions} endpoint (OpenAI, vLLM, Ollama's /v1, llama.cpp,
@@ -36,13 +27,12 @@ import java.util.concurrent.TimeoutException;
 public final class OpenAiChatModel implements ChatModel {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final ProviderConfig config;
-    private final HttpClient http;
+    private final ProviderHttp http;
     private final URI endpoint;
 
     public OpenAiChatModel(ProviderConfig config) {
         this.config = config;
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(config.connectTimeoutSeconds()))
-                .followRedirects(HttpClient.Redirect.NEVER).build();
+        this.http = new ProviderHttp(config);
         this.endpoint = URI.create(config.baseUrl() + "/chat/completions");
     }
 
@@ -106,70 +96,15 @@ public final class OpenAiChatModel implements ChatModel {
     }
 
     private HttpResponse<InputStream> send(ObjectNode request, Deadline deadline) {
-        Duration total = min(deadline.remaining(), Duration.ofSeconds(config.totalTimeoutSeconds()));
-        if (total.isZero()) throw new ProviderException(Kind.TIMEOUT, provider(), 0, "no time left before the request deadline", null, null);
-        HttpRequest.Builder b = HttpRequest.newBuilder(endpoint).timeout(total)
-                .header("Content-Type", "application/json")
-                .header("Accept", request.path("stream").asBoolean() ? "text/event-stream" : "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(request.toString()));
-        if (config.apiKey() != null && !config.apiKey().isBlank()) b.header("Authorization", "Bearer " + config.apiKey());
-        CompletableFuture<HttpResponse<InputStream>> future = http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofInputStream());
-        HttpResponse<InputStream> response;
-        try {
-            response = future.get(min(total, Duration.ofSeconds(config.firstByteTimeoutSeconds())).toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            future.cancel(true);
-            throw new ProviderException(Kind.TIMEOUT, provider(), 0, "no response within the first-byte timeout", null, null);
-        } catch (InterruptedException e) {
-            future.cancel(true);
-            Thread.currentThread().interrupt();
-            throw new ProviderException(Kind.TIMEOUT, provider(), 0, "interrupted", null, null);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof HttpTimeoutException) throw new ProviderException(Kind.TIMEOUT, provider(), 0, "timed out", null, null);
-            if (cause instanceof ConnectException) throw new ProviderException(Kind.UNAVAILABLE, provider(), 0, "connection refused", null, null);
-            throw new ProviderException(Kind.UNAVAILABLE, provider(), 0, "transport failure: " + cause.getClass().getSimpleName(), null, null);
-        }
-        int status = response.statusCode();
-        if (status >= 200 && status < 300) return response;
-        String body = readQuietly(response);
-        Duration retryAfter = retryAfter(response);
-        throw switch (status) {
-            case 429 -> new ProviderException(Kind.RATE_LIMITED, provider(), status, "rate limited (429)", retryAfter, null);
-            case 401, 403 -> new ProviderException(Kind.AUTHENTICATION, provider(), status, "the provider rejected Keel's credentials (" + status + ")", null, null);
-            case 408 -> new ProviderException(Kind.TIMEOUT, provider(), status, "upstream timeout (408)", retryAfter, null);
-            default -> status >= 500
-                    ? new ProviderException(Kind.UNAVAILABLE, provider(), status, "upstream error " + status, retryAfter, null)
-                    : new ProviderException(Kind.BAD_REQUEST, provider(), status, "upstream rejected the request (" + status + ")", null, body);
-        };
-    }
-
-    private static Duration retryAfter(HttpResponse<?> response) {
-        return response.headers().firstValue("retry-after").map(v -> {
-            try {
-                return Duration.ofMillis((long) (Double.parseDouble(v.trim()) * 1000));
-            } catch (NumberFormatException e) {
-                return null;
-            }
-        }).orElse(null);
-    }
-
-    private static String readQuietly(HttpResponse<InputStream> response) {
-        try (InputStream in = response.body()) {
-            byte[] bytes = in.readNBytes(16 * 1024);
-            return new String(bytes, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return null;
-        }
+        java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
+        headers.put("Accept", request.path("stream").asBoolean() ? "text/event-stream" : "application/json");
+        if (config.apiKey() != null && !config.apiKey().isBlank()) headers.put("Authorization", "Bearer " + config.apiKey());
+        return http.send(endpoint, headers, request.toString(), deadline);
     }
 
     private static Usage usage(JsonNode u) {
         if (u == null || !u.isObject()) return Usage.NONE;
         return new Usage(u.path("prompt_tokens").asLong(), u.path("completion_tokens").asLong(),
                 u.path("prompt_tokens_details").path("cached_tokens").asLong(), false);
-    }
-
-    private static Duration min(Duration a, Duration b) {
-        return a.compareTo(b) <= 0 ? a : b;
     }
 }

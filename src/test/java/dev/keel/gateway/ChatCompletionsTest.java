@@ -275,6 +275,83 @@ class ChatCompletionsTest {
     }
 
     @Test
+    void anthropicIsTranslatedBothWaysIncludingToolCallsAndCachedUsage() throws Exception {
+        FakeLlmServer anthropic = fixture.anthropic;
+        anthropic.then(FakeLlmServer.anthropic("Let me check.", "get_weather", "{\"city\":\"Oslo\"}", "tool_use"));
+        String body = "{\"model\":\"claude-chat\",\"max_tokens\":200,\"stop\":\"END\",\"messages\":["
+                + "{\"role\":\"system\",\"content\":\"You are terse.\"},"
+                + "{\"role\":\"user\",\"content\":\"Weather in Oslo?\"},"
+                + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_0\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Bergen\\\"}\"}}]},"
+                + "{\"role\":\"tool\",\"tool_call_id\":\"call_0\",\"content\":\"rainy\"}],"
+                + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"Weather by city\","
+                + "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}],\"tool_choice\":\"required\"}";
+        HttpResponse<String> r = chat(body);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode sent = anthropic.received.get(0).body();
+        assertThat(anthropic.received.get(0).headers().get("X-api-key")).containsExactly("sk-ant-test");
+        assertThat(anthropic.received.get(0).headers().get("Anthropic-version")).containsExactly("2023-06-01");
+        assertThat(sent.get("system").asText()).isEqualTo("You are terse.");
+        assertThat(sent.get("model").asText()).isEqualTo("claude-3-5-haiku-20241022");
+        assertThat(sent.get("max_tokens").asInt()).isEqualTo(200);
+        assertThat(sent.at("/stop_sequences/0").asText()).isEqualTo("END");
+        assertThat(sent.at("/messages/1/content/0/type").asText()).isEqualTo("tool_use");
+        assertThat(sent.at("/messages/1/content/0/input/city").asText()).isEqualTo("Bergen");
+        assertThat(sent.at("/messages/2/content/0/type").asText()).isEqualTo("tool_result");
+        assertThat(sent.at("/messages/2/content/0/tool_use_id").asText()).isEqualTo("call_0");
+        assertThat(sent.at("/tools/0/input_schema/properties/city/type").asText()).isEqualTo("string");
+        assertThat(sent.at("/tool_choice/type").asText()).isEqualTo("any");
+        JsonNode out = JSON.readTree(r.body());
+        assertThat(out.get("model").asText()).isEqualTo("claude-chat");
+        assertThat(out.at("/choices/0/message/content").asText()).isEqualTo("Let me check.");
+        assertThat(out.at("/choices/0/finish_reason").asText()).isEqualTo("tool_calls");
+        assertThat(out.at("/choices/0/message/tool_calls/0/function/name").asText()).isEqualTo("get_weather");
+        assertThat(JSON.readTree(out.at("/choices/0/message/tool_calls/0/function/arguments").asText()).get("city").asText()).isEqualTo("Oslo");
+        assertThat(out.at("/usage/prompt_tokens").asInt()).isEqualTo(30);
+        assertThat(out.at("/usage/prompt_tokens_details/cached_tokens").asInt()).isEqualTo(10);
+        assertThat(out.at("/usage/completion_tokens").asInt()).isEqualTo(6);
+    }
+
+    @Test
+    void anthropicStreamsBecomeOpenAiChunks() throws Exception {
+        fixture.anthropic.then(FakeLlmServer.anthropicStream(List.of("Bon", "jour")));
+        HttpResponse<String> r = chat(request("claude-chat", true));
+        assertThat(r.statusCode()).isEqualTo(200);
+        StringBuilder text = new StringBuilder();
+        JsonNode usage = null;
+        String finish = null;
+        for (String line : r.body().split("\n")) {
+            if (!line.startsWith("data: ") || line.equals("data: [DONE]")) continue;
+            JsonNode chunk = JSON.readTree(line.substring(6));
+            text.append(chunk.at("/choices/0/delta/content").asText(""));
+            if (chunk.at("/choices/0/finish_reason").isTextual()) finish = chunk.at("/choices/0/finish_reason").asText();
+            if (chunk.hasNonNull("usage")) usage = chunk.get("usage");
+        }
+        assertThat(text.toString()).isEqualTo("Bonjour");
+        assertThat(finish).isEqualTo("stop");
+        assertThat(usage.get("prompt_tokens").asInt()).isEqualTo(12);
+        assertThat(usage.get("completion_tokens").asInt()).isEqualTo(2);
+        assertThat(r.body()).endsWith("data: [DONE]\n\n");
+    }
+
+    @Test
+    void anthropicOverloadedIsRetried() throws Exception {
+        fixture.anthropic.then(status(529, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}", Map.of()),
+                FakeLlmServer.anthropic("fine now", null, null, "end_turn"));
+        HttpResponse<String> r = chat(request("claude-chat", false));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(r.body()).at("/choices/0/message/content").asText()).isEqualTo("fine now");
+        assertThat(fixture.anthropic.received).hasSize(2);
+    }
+
+    @Test
+    void anthropicBadRequestMessageIsPassedOn() throws Exception {
+        fixture.anthropic.then(status(400, "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"max_tokens: too large\"}}", Map.of()));
+        HttpResponse<String> r = chat(request("claude-chat", false));
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("claude").contains("max_tokens: too large");
+    }
+
+    @Test
     void unknownModelIs404ListingTheCatalog() throws Exception {
         HttpResponse<String> r = chat(request("gpt-imaginary", false));
         assertThat(r.statusCode()).isEqualTo(404);
@@ -300,7 +377,7 @@ class ChatCompletionsTest {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).build(), HttpResponse.BodyHandlers.ofString());
         List<String> ids = new ArrayList<>();
         JSON.readTree(r.body()).get("data").forEach(m -> ids.add(m.get("id").asText()));
-        assertThat(ids).containsExactly("fast", "guarded", "resilient", "unreachable", "bge-small-en-v1.5-q");
+        assertThat(ids).containsExactly("claude-chat", "fast", "guarded", "resilient", "unreachable", "bge-small-en-v1.5-q");
         assertThat(r.body()).doesNotContain(KEY);
     }
 }

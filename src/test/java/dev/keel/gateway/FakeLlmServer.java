@@ -39,19 +39,22 @@ final class FakeLlmServer implements AutoCloseable {
     FakeLlmServer() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-        server.createContext("/v1/chat/completions", ex -> {
-            JsonNode body = JSON.readTree(ex.getRequestBody());
-            received.add(new Received(body, Map.copyOf(ex.getRequestHeaders()), System.nanoTime()));
-            Behavior b = script.poll();
-            if (b == null) b = last;
-            else last = b;
-            try {
-                b.respond(ex, body);
-            } finally {
-                ex.close();
-            }
-        });
+        server.createContext("/v1/messages", this::handle);
+        server.createContext("/v1/chat/completions", this::handle);
         server.start();
+    }
+
+    private void handle(HttpExchange ex) throws IOException {
+        JsonNode body = JSON.readTree(ex.getRequestBody());
+        received.add(new Received(body, Map.copyOf(ex.getRequestHeaders()), System.nanoTime()));
+        Behavior b = script.poll();
+        if (b == null) b = last;
+        else last = b;
+        try {
+            b.respond(ex, body);
+        } finally {
+            ex.close();
+        }
     }
 
     String baseUrl() {
@@ -148,6 +151,46 @@ final class FakeLlmServer implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        };
+    }
+
+    /** An Anthropic Messages response with text and, optionally, one tool_use block. */
+    static Behavior anthropic(String text, String toolName, String toolInputJson, String stopReason) {
+        return (ex, req) -> {
+            StringBuilder content = new StringBuilder("[");
+            if (text != null) content.append("{\"type\":\"text\",\"text\":").append(JSON.writeValueAsString(text)).append("}");
+            if (toolName != null) {
+                if (text != null) content.append(",");
+                content.append("{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"").append(toolName).append("\",\"input\":").append(toolInputJson).append("}");
+            }
+            content.append("]");
+            send(ex, 200, Map.of(), "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"" + req.path("model").asText()
+                    + "\",\"content\":" + content + ",\"stop_reason\":\"" + stopReason + "\",\"usage\":{\"input_tokens\":20,\"output_tokens\":6,"
+                    + "\"cache_read_input_tokens\":10}}");
+        };
+    }
+
+    /** An Anthropic event stream of text deltas. */
+    static Behavior anthropicStream(List<String> words) {
+        return (ex, req) -> {
+            ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, 0);
+            OutputStream out = ex.getResponseBody();
+            StringBuilder sb = new StringBuilder();
+            sb.append("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_s\",\"type\":\"message\",\"role\":\"assistant\",")
+                    .append("\"content\":[],\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n");
+            sb.append("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+            sb.append("event: ping\ndata: {\"type\":\"ping\"}\n\n");
+            for (String w : words) {
+                sb.append("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":")
+                        .append(JSON.writeValueAsString(w)).append("}}\n\n");
+            }
+            sb.append("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n");
+            sb.append("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":")
+                    .append(words.size()).append("}}\n\n");
+            sb.append("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+            out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
+            out.flush();
         };
     }
 

@@ -13,6 +13,7 @@ final class GatewayFixture implements AutoCloseable {
     final FakeLlmServer primary = new FakeLlmServer();
     final FakeLlmServer secondary = new FakeLlmServer();
     final FakeLlmServer flaky = new FakeLlmServer();
+    final FakeLlmServer anthropic = new FakeLlmServer();
     final Keel keel;
     final HttpServer server;
     final String base;
@@ -42,6 +43,11 @@ final class GatewayFixture implements AutoCloseable {
                     base_url: %s
                     max_retries: 0
                     breaker_open_seconds: 1
+                  claude:
+                    type: anthropic
+                    base_url: %s
+                    api_key: sk-ant-test
+                    max_retries: 1
                   dead:
                     type: openai
                     base_url: http://127.0.0.1:%d/v1
@@ -57,11 +63,14 @@ final class GatewayFixture implements AutoCloseable {
                   unreachable:
                     targets:
                       - {provider: dead, model: nothing}
+                  claude-chat:
+                    targets:
+                      - {provider: claude, model: claude-3-5-haiku-20241022}
                   guarded:
                     targets:
                       - {provider: flaky, model: flaky-1}
                       - {provider: secondary, model: upstream-b}
-                """.formatted(ADMIN_KEY, primary.baseUrl(), KEY, secondary.baseUrl(), flaky.baseUrl(), deadPort);
+                """.formatted(ADMIN_KEY, primary.baseUrl(), KEY, secondary.baseUrl(), flaky.baseUrl(), anthropic.baseUrl(), deadPort);
         keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-chat-"));
         server = new HttpServer(keel);
         base = "http://127.0.0.1:" + server.start();
@@ -71,6 +80,7 @@ final class GatewayFixture implements AutoCloseable {
         primary.reset();
         secondary.reset();
         flaky.reset();
+        anthropic.reset();
         keel.gateway().resetBreakers();
     }
 
@@ -81,5 +91,6 @@ final class GatewayFixture implements AutoCloseable {
         primary.close();
         secondary.close();
         flaky.close();
+        anthropic.close();
     }
 }
