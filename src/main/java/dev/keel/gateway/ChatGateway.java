@@ -133,6 +133,7 @@ public final class ChatGateway {
 
     public Result complete(ObjectNode request, Caller caller, Trace trace) {
         ChatRequestValidator.validate(request);
+        Optional<StructuredOutput> shape = StructuredOutput.of(request);
         ModelConfig model = resolve(request.get("model").asText());
         request.put("stream", false);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
@@ -145,9 +146,29 @@ public final class ChatGateway {
             bill(caller, model, null, Usage.NONE, start, null, statusOf(e), trace, permit);
             throw e;
         }
+        Usage usage = usageOf(request, served.value());
+        if (shape.isPresent()) {
+            List<String> problems = shape.get().problems(served.value().body());
+            if (!problems.isEmpty()) {
+                trace.attr("structured_output.retry", true).attr("structured_output.problems", problems.size());
+                ObjectNode again = withFeedback(request, served.value().body(), problems);
+                try {
+                    served = chain.complete(model, again, Deadline.in(REQUEST_DEADLINE), trace);
+                } catch (ProviderException e) {
+                    bill(caller, model, served.target(), usage, start, null, statusOf(e), trace, permit);
+                    throw e;
+                }
+                usage = sum(usage, usageOf(again, served.value()));
+                problems = shape.get().problems(served.value().body());
+                if (!problems.isEmpty()) {
+                    bill(caller, model, served.target(), usage, start, null, 422, trace, permit);
+                    throw new ApiException(422, "invalid_response_error", "the model's reply did not match the requested format after one retry: "
+                            + String.join("; ", problems.subList(0, Math.min(5, problems.size()))), "response_format", "schema_validation_failed");
+                }
+            }
+        }
         ObjectNode body = served.value().body();
         body.put("model", model.name());
-        Usage usage = served.value().usage().estimated() ? TokenEstimate.of(request, completionText(body)) : served.value().usage();
         Prices.Cost cost = bill(caller, model, served.target(), usage, start, null, 200, trace, permit);
         return new Result(served.value(), served.provider(), usage, cost);
     }
@@ -225,6 +246,31 @@ public final class ChatGateway {
                 usage.completionTokens(), usage.cachedTokens(), cost.usd(), usage.estimated(), cost.priceKnown(),
                 (System.nanoTime() - startNanos) / 1e6, ttftMs, status, trace.id()));
         return cost;
+    }
+
+    private static Usage usageOf(ObjectNode request, ChatCompletion completion) {
+        return completion.usage().estimated() ? TokenEstimate.of(request, completionText(completion.body())) : completion.usage();
+    }
+
+    private static Usage sum(Usage a, Usage b) {
+        return new Usage(a.promptTokens() + b.promptTokens(), a.completionTokens() + b.completionTokens(), a.cachedTokens() + b.cachedTokens(),
+                a.estimated() || b.estimated());
+    }
+
+    /** The request again, with the non-conforming reply and what was wrong with it, asking for a corrected reply. */
+    private static ObjectNode withFeedback(ObjectNode request, ObjectNode reply, List<String> problems) {
+        ObjectNode again = request.deepCopy();
+        JsonNode message = reply.path("choices").path(0).path("message");
+        ObjectNode assistant = again.withArray("messages").addObject().put("role", "assistant");
+        assistant.put("content", message.path("content").asText(""));
+        if (message.path("tool_calls").isArray() && !message.path("tool_calls").isEmpty()) assistant.set("tool_calls", message.get("tool_calls"));
+        for (JsonNode call : message.path("tool_calls")) {
+            again.withArray("messages").addObject().put("role", "tool").put("tool_call_id", call.path("id").asText())
+                    .put("content", "error: arguments did not match the tool's parameters schema");
+        }
+        again.withArray("messages").addObject().put("role", "user").put("content",
+                "Your previous reply did not match the required format: " + String.join("; ", problems) + ". Reply again, matching it exactly.");
+        return again;
     }
 
     private static String completionText(ObjectNode body) {

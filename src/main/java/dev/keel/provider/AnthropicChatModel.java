@@ -28,7 +28,8 @@ import java.util.Map;
  * {@code tool_result} blocks; tools, tool_choice, stop and max_tokens are mapped; responses,
  * stop reasons, usage (with cache reads as cached tokens) and streaming events come back as
  * OpenAI completions and chunks. Parameters Anthropic lacks ({@code seed}, penalties,
- * {@code logit_bias}, {@code response_format}) are dropped, as documented. Thread-safe.
+ * {@code logit_bias}) are dropped, as documented; {@code response_format} becomes a system
+ * instruction, and the gateway validates the reply. Thread-safe.
  */
 public final class AnthropicChatModel implements ChatModel {
     static final String VERSION = "2023-06-01";
@@ -156,6 +157,8 @@ public final class AnthropicChatModel implements ChatModel {
                 }
             }
         }
+        String format = formatInstruction(r.path("response_format"));
+        if (format != null) system.append(system.isEmpty() ? "" : "\n\n").append(format);
         if (!system.isEmpty()) out.put("system", system.toString());
         if (r.has("temperature")) out.put("temperature", Math.min(1.0, r.get("temperature").asDouble()));
         if (r.has("top_p")) out.put("top_p", r.get("top_p").asDouble());
@@ -191,6 +194,16 @@ public final class AnthropicChatModel implements ChatModel {
         if (r.hasNonNull("user")) out.putObject("metadata").put("user_id", r.get("user").asText());
         if (stream) out.put("stream", true);
         return out;
+    }
+
+    /** Anthropic cannot enforce OpenAI's response_format, so it is asked for in the system prompt (Keel validates the reply). */
+    static String formatInstruction(JsonNode responseFormat) {
+        return switch (responseFormat.path("type").asText("text")) {
+            case "json_object" -> "Reply with only a JSON object, no prose and no code fences.";
+            case "json_schema" -> "Reply with only JSON, no prose and no code fences, that validates against this JSON Schema: "
+                    + responseFormat.path("json_schema").path("schema");
+            default -> null;
+        };
     }
 
     /** Anthropic message → OpenAI chat.completion. */

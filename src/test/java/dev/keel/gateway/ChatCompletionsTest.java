@@ -344,11 +344,78 @@ class ChatCompletionsTest {
     }
 
     @Test
+    void anthropicIsAskedForJsonInTheSystemPromptAndTheReplyIsValidated() throws Exception {
+        fixture.anthropic.then(FakeLlmServer.anthropic("{\"name\":\"Ada\",\"age\":36}", null, null, "end_turn"));
+        HttpResponse<String> r = chat(structured(PERSON_SCHEMA).replace("\"fast\"", "\"claude-chat\""));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(fixture.anthropic.received.get(0).body().get("system").asText()).contains("JSON Schema").contains("\"age\"");
+    }
+
+    @Test
     void anthropicBadRequestMessageIsPassedOn() throws Exception {
         fixture.anthropic.then(status(400, "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"max_tokens: too large\"}}", Map.of()));
         HttpResponse<String> r = chat(request("claude-chat", false));
         assertThat(r.statusCode()).isEqualTo(400);
         assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("claude").contains("max_tokens: too large");
+    }
+
+    private static final String PERSON_SCHEMA = ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"person\",\"schema\":"
+            + "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"age\":{\"type\":\"integer\"}},\"required\":[\"name\",\"age\"]}}}";
+
+    private static String structured(String extra) {
+        return "{\"model\":\"fast\",\"messages\":[{\"role\":\"user\",\"content\":\"Who?\"}]" + extra + "}";
+    }
+
+    @Test
+    void aReplyThatMissesTheJsonSchemaIsRetriedOnceWithTheErrors() throws Exception {
+        primary.then(ok("{\"name\": \"Ada\"}"), ok("{\"name\": \"Ada\", \"age\": 36}"));
+        HttpResponse<String> r = chat(structured(PERSON_SCHEMA));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(JSON.readTree(r.body()).at("/choices/0/message/content").asText()).get("age").asInt()).isEqualTo(36);
+        assertThat(primary.received).hasSize(2);
+        JsonNode retry = primary.received.get(1).body().get("messages");
+        assertThat(retry.get(retry.size() - 1).get("content").asText()).contains("did not match").contains("age");
+    }
+
+    @Test
+    void aReplyStillInvalidAfterTheRetryIs422WithTheValidationErrors() throws Exception {
+        primary.then(ok("not json at all"), ok("{\"name\": 7, \"age\": \"old\"}"));
+        HttpResponse<String> r = chat(structured(PERSON_SCHEMA));
+        assertThat(r.statusCode()).isEqualTo(422);
+        JsonNode err = JSON.readTree(r.body()).get("error");
+        assertThat(err.get("code").asText()).isEqualTo("schema_validation_failed");
+        assertThat(err.get("message").asText()).contains("name").contains("age");
+        assertThat(primary.received).hasSize(2);
+    }
+
+    @Test
+    void jsonObjectModeAcceptsFencedJsonAndRejectsProse() throws Exception {
+        primary.then(ok("```json\n{\"ok\": true}\n```"));
+        assertThat(chat(structured(",\"response_format\":{\"type\":\"json_object\"}")).statusCode()).isEqualTo(200);
+        primary.then(ok("Sure! Here you go."), ok("Still prose."));
+        assertThat(chat(structured(",\"response_format\":{\"type\":\"json_object\"}")).statusCode()).isEqualTo(422);
+    }
+
+    @Test
+    void toolCallArgumentsAreValidatedAgainstTheToolSchema() throws Exception {
+        primary.then(FakeLlmServer.toolCall("get_weather", "{\"town\":\"Oslo\"}"), FakeLlmServer.toolCall("get_weather", "{\"city\":\"Oslo\"}"));
+        String tools = ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\","
+                + "\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"],\"additionalProperties\":false}}}]";
+        HttpResponse<String> r = chat(structured(tools));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(r.body()).at("/choices/0/message/tool_calls/0/function/arguments").asText()).contains("city");
+        assertThat(primary.received).hasSize(2);
+        JsonNode retry = primary.received.get(1).body().get("messages");
+        assertThat(retry.get(retry.size() - 2).get("role").asText()).isEqualTo("tool");
+    }
+
+    @Test
+    void schemasMayNotReferenceRemoteDocuments() throws Exception {
+        String remote = ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"$ref\":\"http://169.254.169.254/latest\"}}}";
+        HttpResponse<String> r = chat(structured(remote));
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/param").asText()).isEqualTo("response_format");
+        assertThat(primary.received).isEmpty();
     }
 
     @Test

@@ -82,6 +82,14 @@ final class FakeLlmServer implements AutoCloseable {
         return (ex, req) -> send(ex, 200, Map.of(), completion(req.path("model").asText(), content));
     }
 
+    static Behavior toolCall(String name, String argumentsJson) {
+        return (ex, req) -> send(ex, 200, Map.of(), "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":1,\"model\":\""
+                + req.path("model").asText() + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+                + "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"" + name + "\",\"arguments\":"
+                + JSON.writeValueAsString(argumentsJson) + "}}]},\"finish_reason\":\"tool_calls\"}],"
+                + "\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":5,\"total_tokens\":14}}");
+    }
+
     static Behavior status(int code, String body, Map<String, String> headers) {
         return (ex, req) -> send(ex, code, headers, body);
     }
