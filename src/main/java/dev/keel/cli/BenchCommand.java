@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 
 /** {@code keel bench …}: benchmarks that print same-run ratios and absolute figures. Never part of the tests. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer) in throw-away directories.",
-        subcommands = {BenchCommand.Ingest.class, BenchCommand.Search.class, BenchCommand.Answer.class})
+        subcommands = {BenchCommand.Ingest.class, BenchCommand.Search.class, BenchCommand.Answer.class, BenchCommand.Gateway.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -111,6 +111,58 @@ final class BenchCommand implements Runnable {
                     System.out.printf("warm  (%d repeated asks)         p50 %6.2f ms  p99 %6.2f ms%n", r.warmRequests(), r.warmP50(), r.warmP99());
                     System.out.printf("all requests p50 %.2f ms; cold/warm p50 ratio %.1f (target p50 ≤ 50 ms)%n", r.allP50(), r.coldP50() / r.warmP50());
                 }
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "gateway", mixinStandardHelpOptions = true,
+            description = {"Added latency of the gateway (auth, limits, budget, ledger on) vs calling a local fake upstream directly, at fixed rates;",
+                    "maximum throughput side by side with the Portkey gateway (installed with npm on first use); a 50%-failure fault run."})
+    static final class Gateway implements Callable<Integer> {
+        @Option(names = "--rates", split = ",", defaultValue = "500,2000,5000", description = "Offered loads in requests/s (default: ${DEFAULT-VALUE}).")
+        List<Integer> rates;
+
+        @Option(names = "--seconds", defaultValue = "10", description = "Measured seconds per load (default: ${DEFAULT-VALUE}).")
+        int seconds;
+
+        @Option(names = "--concurrency", defaultValue = "64", description = "Callers for maximum throughput (default: ${DEFAULT-VALUE}).")
+        int concurrency;
+
+        @Option(names = "--upstream-latency-ms", defaultValue = "20", description = "Fixed latency of the fake upstream (default: ${DEFAULT-VALUE}).")
+        int latency;
+
+        @Option(names = "--portkey-dir", description = "Where Portkey is (or gets) installed (default: the system temp dir).")
+        Path portkeyDir;
+
+        @Option(names = "--json", description = "Print one JSON object.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            Path portkey = portkeyDir != null ? portkeyDir : Path.of(System.getProperty("java.io.tmpdir"), "keel-bench-portkey");
+            try (ScratchDir scratch = new ScratchDir("keel-bench-")) {
+                dev.keel.bench.GatewayBench.Result r = dev.keel.bench.GatewayBench.run(rates, java.time.Duration.ofSeconds(seconds), concurrency, latency,
+                        scratch.path(), portkey, System.err);
+                if (json) {
+                    System.out.println(Json.write(r));
+                    return 0;
+                }
+                System.out.printf("fake upstream latency %d ms%n", r.upstreamLatencyMs());
+                System.out.printf("%8s %22s %22s %18s %10s%n", "req/s", "direct p50/p99 ms", "keel p50/p99 ms", "added p50/p99 ms", "success");
+                for (dev.keel.bench.GatewayBench.RateResult x : r.rates()) {
+                    System.out.printf("%,8d %10.2f / %8.2f %10.2f / %8.2f %8.2f / %7.2f %9.2f%%  (keel %,.0f req/s = %.0f%% of offered)%n", x.offered(),
+                            x.direct().p50Ms(), x.direct().p99Ms(), x.keel().p50Ms(), x.keel().p99Ms(), x.addedP50Ms(), x.addedP99Ms(),
+                            100 * x.keel().successRate(), x.keel().throughput(), 100 * x.keel().throughput() / x.offered());
+                }
+                r.maxThroughput().forEach((k, v) -> System.out.printf("max throughput %-8s %,10.0f req/s%n", k, v));
+                if (r.maxThroughput().containsKey("portkey")) {
+                    System.out.printf("keel / portkey max throughput: %.2f× (target ≥ 3×)%n", r.maxThroughput().get("keel") / r.maxThroughput().get("portkey"));
+                }
+                System.out.println(r.portkeyNote());
+                System.out.printf("fault run: %d requests, success %.2f%%, ledger rows %d (one per request: %s), upstream calls %d%n", r.fault().requests(),
+                        100 * r.fault().successRate(), r.fault().ledgerRows(), r.fault().ledgerRows() == r.fault().requests() ? "yes" : "NO", r.fault().upstreamCalls());
+                System.out.printf("heap after GC %.0f MiB, RSS %.0f MiB%n", r.heapMiB(), r.rssMiB());
                 return 0;
             }
         }

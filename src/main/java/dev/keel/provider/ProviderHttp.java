@@ -32,7 +32,10 @@ final class ProviderHttp {
 
     ProviderHttp(ProviderConfig config) {
         this.config = config;
+        // Plain-http upstreams (local vLLM, Ollama, llama.cpp) get HTTP/1.1 with keep-alive: the h2c upgrade
+        // dance the JDK attempts by default costs a round trip per request against servers that ignore it.
         this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(config.connectTimeoutSeconds()))
+                .version("http".equals(config.baseUrl().getScheme()) ? HttpClient.Version.HTTP_1_1 : HttpClient.Version.HTTP_2)
                 .followRedirects(HttpClient.Redirect.NEVER).build();
     }
 
