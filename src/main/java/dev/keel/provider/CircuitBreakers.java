@@ -10,9 +10,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * One Resilience4j circuit breaker per provider. A breaker opens when half of the last 10 calls
- * failed (at least 5 calls), or after 5 consecutive slow-or-failed calls in a row fill that
- * window; while open its provider is skipped without waiting; after the provider's open duration
+ * One Resilience4j circuit breaker per provider. A breaker opens when at least half of the calls
+ * of the last 30 seconds failed (with at least 10 calls, so a provider failing 10 times in a row
+ * opens it at once, while a burst of a few errors under heavy traffic does not); while open its
+ * provider is skipped without waiting; after the provider's open duration
  * one probe call is let through (half-open) and closes or re-opens it. Client mistakes (bad
  * request, content filter) do not count as failures. State is the gauge
  * {@code keel_provider_breaker_state{provider}} (0 closed, 1 half-open, 2 open). Thread-safe.
@@ -23,9 +24,9 @@ public final class CircuitBreakers {
     public CircuitBreakers(Map<String, Integer> openSeconds, MeterRegistry registry) {
         openSeconds.forEach((provider, seconds) -> {
             CircuitBreaker cb = CircuitBreaker.of(provider, CircuitBreakerConfig.custom()
-                    .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
-                    .slidingWindowSize(10)
-                    .minimumNumberOfCalls(5)
+                    .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.TIME_BASED)
+                    .slidingWindowSize(30)
+                    .minimumNumberOfCalls(10)
                     .failureRateThreshold(50)
                     .waitDurationInOpenState(Duration.ofSeconds(seconds))
                     .permittedNumberOfCallsInHalfOpenState(1)

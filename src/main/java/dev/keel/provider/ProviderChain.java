@@ -25,6 +25,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
  * open is skipped without waiting. Every attempt is a span. Thread-safe.
  */
 public final class ProviderChain {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ProviderChain.class);
     private static final Duration BASE_BACKOFF = Duration.ofMillis(100), MAX_BACKOFF = Duration.ofSeconds(5);
 
     /** Where a served request went: the target that answered and how many attempts it took in all. */
@@ -91,6 +92,7 @@ public final class ProviderChain {
                         breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
                         return new Served<>(value, target, attempts);
                     } catch (ProviderException e) {
+                        LOG.debug("attempt {} on {} failed: {} ({})", attempt + 1, target.provider(), e.kind(), e.getMessage());
                         breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
                         span.error(e.kind().name().toLowerCase()).attr("upstream_status", e.upstreamStatus());
                         last = e;
