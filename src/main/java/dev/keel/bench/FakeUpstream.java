@@ -25,6 +25,7 @@ final class FakeUpstream implements AutoCloseable {
 
     FakeUpstream(int latencyMs, double failureRate, int stallMs) throws IOException {
         System.setProperty("sun.net.httpserver.nodelay", "true");
+        System.setProperty("sun.net.httpserver.maxIdleConnections", "4096");
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 1024);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/v1/chat/completions", ex -> {
