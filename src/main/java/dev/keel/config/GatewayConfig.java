@@ -26,6 +26,11 @@ public record GatewayConfig(Map<String, ProviderConfig> providers, Map<String, M
             }
             models.put(name, m);
         }
+        for (ModelConfig m : models.values()) {
+            if (m.downgrade() != null && !models.containsKey(m.downgrade())) {
+                throw new ConfigException("models." + m.name() + ".downgrade", "unknown model '" + m.downgrade() + "'; catalog: " + models.keySet());
+            }
+        }
         return new GatewayConfig(providers, models);
     }
 }

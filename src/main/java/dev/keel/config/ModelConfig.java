@@ -1,12 +1,22 @@
 package dev.keel.config;
 
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /**
- * A public model name and the ordered upstream targets that serve it: the first is tried first,
- * the rest are fallbacks.
+ * A public model name and the ordered upstream targets that serve it (the first is tried first, the
+ * rest are fallbacks), its context window in tokens (0 = unknown), what it supports (tools,
+ * json_schema, stream), and optionally a cheaper catalog model to use when a request's estimated
+ * cost is over the key's per-request cap.
  */
-public record ModelConfig(String name, List<Target> targets) {
+public record ModelConfig(String name, List<Target> targets, int contextWindow, Set<Capability> capabilities, String downgrade) {
+    /** Request features a model may lack. */
+    public enum Capability { TOOLS, JSON_SCHEMA, STREAM }
+
+    public ModelConfig(String name, List<Target> targets) {
+        this(name, targets, 0, EnumSet.allOf(Capability.class), null);
+    }
     /**
      * One (provider, pinned upstream model id) pair and, optionally, its price in USD per million
      * tokens (input, output, cached input); null prices fall back to Keel's built-in table.
@@ -19,11 +29,31 @@ public record ModelConfig(String name, List<Target> targets) {
 
     public ModelConfig {
         targets = List.copyOf(targets);
+        capabilities = capabilities.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(capabilities));
+    }
+
+    public boolean supports(Capability c) {
+        return capabilities.contains(c);
     }
 
     static ModelConfig read(String name, ConfigNode n) {
         List<ConfigNode> list = n.list("targets");
         if (list.isEmpty()) throw new ConfigException(n.path("targets"), "at least one {provider, model} target is required");
+        int window = n.integer("context_window", 0, 0, 100_000_000);
+        Set<Capability> caps = EnumSet.allOf(Capability.class);
+        if (n.has("supports")) {
+            caps = EnumSet.noneOf(Capability.class);
+            for (String c : n.string("supports", "").split(",")) {
+                String v = c.strip();
+                if (v.isEmpty()) continue;
+                try {
+                    caps.add(Capability.valueOf(v.toUpperCase(java.util.Locale.ROOT)));
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException(n.path("supports"), "expected a comma-separated list of tools, json_schema, stream; got '" + v + "'");
+                }
+            }
+        }
+        String downgrade = n.string("downgrade", null);
         return new ModelConfig(name, list.stream().map(t -> {
             String provider = t.string("provider", null), model = t.string("model", null);
             if (provider == null) throw new ConfigException(t.path("provider"), "required");
@@ -33,6 +63,6 @@ public record ModelConfig(String name, List<Target> targets) {
             Double cached = t.has("cached_input_per_mtok") ? t.decimal("cached_input_per_mtok", 0, 0, 10_000) : null;
             if ((in == null) != (out == null)) throw new ConfigException(t.path(in == null ? "input_per_mtok" : "output_per_mtok"), "give both input_per_mtok and output_per_mtok");
             return new Target(provider, model, in, out, cached);
-        }).toList());
+        }).toList(), window, caps, downgrade);
     }
 }

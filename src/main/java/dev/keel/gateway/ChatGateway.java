@@ -134,7 +134,7 @@ public final class ChatGateway {
     public Result complete(ObjectNode request, Caller caller, Trace trace) {
         ChatRequestValidator.validate(request);
         Optional<StructuredOutput> shape = StructuredOutput.of(request);
-        ModelConfig model = resolve(request.get("model").asText());
+        ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
         request.put("stream", false);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
         long start = System.nanoTime();
@@ -179,7 +179,7 @@ public final class ChatGateway {
      */
     public ProviderChain.Served<Usage> stream(ObjectNode request, Caller caller, Trace trace, StreamListener listener) {
         ChatRequestValidator.validate(request);
-        ModelConfig model = resolve(request.get("model").asText());
+        ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
         trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
         long start = System.nanoTime();
         Limits.Permit permit = admit(caller, model, request, trace);
@@ -227,12 +227,10 @@ public final class ChatGateway {
             throw new ApiException(403, "permission_error", "this API key may not use model '" + model.name() + "'; allowed: " + caller.key().models(),
                     "model", "model_not_allowed");
         }
-        long maxOut = request.path("max_completion_tokens").asLong(request.path("max_tokens").asLong(DEFAULT_OUTPUT_ESTIMATE));
-        Usage estimate = TokenEstimate.of(request, "");
-        Usage planned = new Usage(estimate.promptTokens(), maxOut, 0, true);
+        Usage planned = planned(request);
         double estimatedCost = prices.cost(model.targets().get(0), planned).usd();
-        trace.attr("estimate.tokens", planned.promptTokens() + maxOut).attr("estimate.cost_usd", estimatedCost);
-        return limits.admit(caller.key(), planned.promptTokens() + maxOut, estimatedCost);
+        trace.attr("estimate.tokens", planned.promptTokens() + planned.completionTokens()).attr("estimate.cost_usd", estimatedCost);
+        return limits.admit(caller.key(), planned.promptTokens() + planned.completionTokens(), estimatedCost);
     }
 
     private Prices.Cost bill(Caller caller, ModelConfig model, ModelConfig.Target target, Usage usage, long startNanos, Double ttftMs,
@@ -282,7 +280,53 @@ public final class ChatGateway {
     /** Validates without serving, so a streaming response can still answer errors with a status code. */
     public void check(ObjectNode request) {
         ChatRequestValidator.validate(request);
-        resolve(request.get("model").asText());
+        checkCapabilities(resolve(request.get("model").asText()), request);
+    }
+
+    /** Refuses requests that use what the model lacks, or that cannot fit its context window. */
+    private static ModelConfig checkCapabilities(ModelConfig model, ObjectNode request) {
+        if (request.path("tools").isArray() && !request.path("tools").isEmpty() && !model.supports(ModelConfig.Capability.TOOLS)) {
+            throw ApiException.badRequest("model '" + model.name() + "' does not support tools", "tools");
+        }
+        if ("json_schema".equals(request.path("response_format").path("type").asText()) && !model.supports(ModelConfig.Capability.JSON_SCHEMA)) {
+            throw ApiException.badRequest("model '" + model.name() + "' does not support response_format json_schema", "response_format");
+        }
+        if (request.path("stream").asBoolean(false) && !model.supports(ModelConfig.Capability.STREAM)) {
+            throw ApiException.badRequest("model '" + model.name() + "' does not support streaming", "stream");
+        }
+        if (model.contextWindow() > 0) {
+            long prompt = TokenEstimate.of(request, "").promptTokens();
+            long output = request.path("max_completion_tokens").asLong(request.path("max_tokens").asLong(0));
+            if (prompt + output > model.contextWindow()) {
+                throw new ApiException(400, "invalid_request_error", "this request needs about " + (prompt + output) + " tokens (" + prompt
+                        + " prompt + " + output + " max output) but model '" + model.name() + "' has a context window of " + model.contextWindow(),
+                        "messages", "context_length_exceeded");
+            }
+        }
+        return model;
+    }
+
+    /**
+     * When the key caps the cost per request and the model names a cheaper downgrade, a request
+     * estimated over the cap goes to the downgrade instead of failing (if that one fits).
+     */
+    private ModelConfig routeForCost(Caller caller, ModelConfig model, ObjectNode request, Trace trace) {
+        if (caller.key() == null || caller.key().maxCostPerRequestUsd() <= 0 || model.downgrade() == null) return model;
+        double cap = caller.key().maxCostPerRequestUsd();
+        if (estimatedCost(model, request) <= cap) return model;
+        ModelConfig cheaper = catalog.get(model.downgrade());
+        if (cheaper == null || !caller.key().allows(cheaper.name()) || estimatedCost(cheaper, request) > cap) return model;
+        trace.attr("route", "downgrade").attr("route.from", model.name()).attr("route.to", cheaper.name());
+        return checkCapabilities(cheaper, request);
+    }
+
+    private double estimatedCost(ModelConfig model, ObjectNode request) {
+        return prices.cost(model.targets().get(0), planned(request)).usd();
+    }
+
+    private static Usage planned(ObjectNode request) {
+        long maxOut = request.path("max_completion_tokens").asLong(request.path("max_tokens").asLong(DEFAULT_OUTPUT_ESTIMATE));
+        return new Usage(TokenEstimate.of(request, "").promptTokens(), maxOut, 0, true);
     }
 
     private ModelConfig resolve(String name) {

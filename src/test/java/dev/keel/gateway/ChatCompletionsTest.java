@@ -419,6 +419,24 @@ class ChatCompletionsTest {
     }
 
     @Test
+    void toolsOnAModelWithoutToolSupportAre400() throws Exception {
+        HttpResponse<String> r = chat("{\"model\":\"pricey\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\"}}}]}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/param").asText()).isEqualTo("tools");
+        assertThat(primary.received).isEmpty();
+    }
+
+    @Test
+    void aRequestThatCannotFitTheContextWindowIs400BeforeAnyCall() throws Exception {
+        HttpResponse<String> r = chat("{\"model\":\"tiny\",\"max_tokens\":100,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("context_length_exceeded");
+        assertThat(primary.received).isEmpty();
+        assertThat(chat("{\"model\":\"tiny\",\"max_tokens\":20,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}").statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void unknownModelIs404ListingTheCatalog() throws Exception {
         HttpResponse<String> r = chat(request("gpt-imaginary", false));
         assertThat(r.statusCode()).isEqualTo(404);
@@ -444,7 +462,7 @@ class ChatCompletionsTest {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).build(), HttpResponse.BodyHandlers.ofString());
         List<String> ids = new ArrayList<>();
         JSON.readTree(r.body()).get("data").forEach(m -> ids.add(m.get("id").asText()));
-        assertThat(ids).containsExactly("claude-chat", "fast", "guarded", "resilient", "unreachable", "bge-small-en-v1.5-q");
+        assertThat(ids).containsExactly("claude-chat", "fast", "guarded", "pricey", "resilient", "tiny", "unreachable", "bge-small-en-v1.5-q");
         assertThat(r.body()).doesNotContain(KEY);
     }
 }

@@ -63,6 +63,15 @@ final class GatewayFixture implements AutoCloseable {
                   unreachable:
                     targets:
                       - {provider: dead, model: nothing}
+                  pricey:
+                    supports: stream, json_schema
+                    downgrade: fast
+                    targets:
+                      - {provider: primary, model: upstream-pricey, input_per_mtok: 100, output_per_mtok: 200}
+                  tiny:
+                    context_window: 64
+                    targets:
+                      - {provider: primary, model: upstream-tiny}
                   claude-chat:
                     targets:
                       - {provider: claude, model: claude-3-5-haiku-20241022}

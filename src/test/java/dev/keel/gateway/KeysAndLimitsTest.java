@@ -147,4 +147,14 @@ class KeysAndLimitsTest {
         assertThat(fixture.primary.received).isEmpty();
         assertThat(chat(secret, ",\"max_tokens\":100").statusCode()).isEqualTo(200);
     }
+
+    @Test
+    void overTheCostCapAModelWithADowngradeRoutesToTheCheaperModel() throws Exception {
+        String secret = createKey("{\"name\":\"thrifty\",\"tenant\":\"t\",\"max_cost_per_request_usd\":0.001}");
+        HttpResponse<String> r = send("POST", "/v1/chat/completions", secret,
+                "{\"model\":\"pricey\",\"max_tokens\":100,\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(JSON.readTree(r.body()).get("model").asText()).isEqualTo("fast");
+        assertThat(fixture.primary.received.get(0).body().get("model").asText()).isEqualTo("upstream-fast-001");
+    }
 }
