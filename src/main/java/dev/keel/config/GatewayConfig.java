@@ -3,16 +3,19 @@ package dev.keel.config;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Providers and the model catalog of the OpenAI-compatible gateway. Every target names a declared provider. */
-public record GatewayConfig(Map<String, ProviderConfig> providers, Map<String, ModelConfig> models) {
-    public static final GatewayConfig EMPTY = new GatewayConfig(Map.of(), Map.of());
+/**
+ * Providers and the model catalog of the OpenAI-compatible gateway (every target names a declared
+ * provider), and where budget warnings are posted ({@code gateway.budget_webhook_url}, optional).
+ */
+public record GatewayConfig(Map<String, ProviderConfig> providers, Map<String, ModelConfig> models, java.net.URI budgetWebhook) {
+    public static final GatewayConfig EMPTY = new GatewayConfig(Map.of(), Map.of(), null);
 
     public GatewayConfig {
         providers = Map.copyOf(providers);
         models = Map.copyOf(models);
     }
 
-    static GatewayConfig read(ConfigNode providersNode, ConfigNode modelsNode) {
+    static GatewayConfig read(ConfigNode providersNode, ConfigNode modelsNode, ConfigNode gatewayNode) {
         Map<String, ProviderConfig> providers = new LinkedHashMap<>();
         for (String name : providersNode.keys()) providers.put(name, ProviderConfig.read(name, providersNode.child(name)));
         Map<String, ModelConfig> models = new LinkedHashMap<>();
@@ -31,6 +34,16 @@ public record GatewayConfig(Map<String, ProviderConfig> providers, Map<String, M
                 throw new ConfigException("models." + m.name() + ".downgrade", "unknown model '" + m.downgrade() + "'; catalog: " + models.keySet());
             }
         }
-        return new GatewayConfig(providers, models);
+        String hook = gatewayNode.string("budget_webhook_url", null);
+        java.net.URI webhook = null;
+        if (hook != null && !hook.isBlank()) {
+            try {
+                webhook = java.net.URI.create(hook);
+                if (webhook.getHost() == null || !("http".equals(webhook.getScheme()) || "https".equals(webhook.getScheme()))) throw new IllegalArgumentException();
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(gatewayNode.path("budget_webhook_url"), "expected an http(s) URL, got '" + hook + "'");
+            }
+        }
+        return new GatewayConfig(providers, models, webhook);
     }
 }

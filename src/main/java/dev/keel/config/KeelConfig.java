@@ -48,7 +48,7 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
                 EmbedConfig.read(top.child("embed")),
                 SearchConfig.read(top.child("search")),
                 AnswerConfig.read(top.child("answer")),
-                GatewayConfig.read(top.child("providers"), top.child("models")));
+                GatewayConfig.read(top.child("providers"), top.child("models"), top.child("gateway")));
         top.rejectUnknown();
         return config;
     }

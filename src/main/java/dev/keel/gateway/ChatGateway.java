@@ -53,7 +53,7 @@ public final class ChatGateway {
     private final Limits limits;
 
     ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, boolean passthrough, Prices prices, Ledger ledger,
-                MeterRegistry registry) {
+                MeterRegistry registry, URI budgetWebhook) {
         this.catalog = Map.copyOf(catalog);
         this.chain = chain;
         this.breakers = breakers;
@@ -61,7 +61,7 @@ public final class ChatGateway {
         this.passthroughProviders = passthrough ? breakers.states().keySet() : java.util.Set.of();
         this.prices = prices;
         this.ledger = ledger;
-        this.limits = new Limits(ledger, registry);
+        this.limits = new Limits(ledger, registry, budgetWebhook);
     }
 
     /** Who is asking: the tenant and the API key (null for open local use). */
@@ -109,7 +109,7 @@ public final class ChatGateway {
             openSeconds.put(name, p.breakerOpenSeconds());
         });
         CircuitBreakers breakers = new CircuitBreakers(openSeconds, registry);
-        return new ChatGateway(config.models(), new ProviderChain(models, retries, breakers), breakers, passthrough, Prices.builtIn(), ledger, registry);
+        return new ChatGateway(config.models(), new ProviderChain(models, retries, breakers), breakers, passthrough, Prices.builtIn(), ledger, registry, config.budgetWebhook());
     }
 
     private static boolean fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * Per-key admission: requests/min and tokens/min token buckets (Bucket4j; tokens are estimated
  * before the call and corrected after it), budgets in USD per UTC day and month, and a maximum
  * estimated cost per request. Every refusal happens before any upstream call. At 80% of a budget
- * Keel logs a warning and counts {@code keel_budget_warnings_total} once per period. Spend starts
+ * Keel logs a warning, counts {@code keel_budget_warnings_total} and posts the optional webhook, once
+ * per period. Spend starts
  * from the ledger and then follows this process's requests. Thread-safe.
  */
 final class Limits {
@@ -31,11 +32,29 @@ final class Limits {
 
     private final Ledger ledger;
     private final MeterRegistry registry;
+    private final java.net.URI webhook;
+    private final java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+            .followRedirects(java.net.http.HttpClient.Redirect.NEVER).build();
     private final ConcurrentHashMap<String, KeyState> states = new ConcurrentHashMap<>();
 
-    Limits(Ledger ledger, MeterRegistry registry) {
+    Limits(Ledger ledger, MeterRegistry registry, java.net.URI webhook) {
         this.ledger = ledger;
         this.registry = registry;
+        this.webhook = webhook;
+    }
+
+    /** Posts a budget warning to the configured webhook, off the request path; failures are logged, not retried. */
+    private void notifyWebhook(ApiKey key, String period, double spent, double budget) {
+        if (webhook == null) return;
+        String body = String.format(Locale.ROOT, "{\"event\":\"budget.threshold\",\"key_id\":\"%s\",\"tenant\":\"%s\",\"period\":\"%s\","
+                + "\"spent_usd\":%.6f,\"budget_usd\":%.6f,\"percent\":%d,\"at\":\"%s\"}", key.id(), key.tenant(), period, spent, budget,
+                Math.round(100 * spent / budget), Instant.now());
+        java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(webhook).timeout(Duration.ofSeconds(10))
+                .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build();
+        http.sendAsync(request, java.net.http.HttpResponse.BodyHandlers.discarding()).whenComplete((r, e) -> {
+            if (e != null) LOG.warn("budget webhook to {} failed: {}", webhook.getHost(), e.toString());
+            else if (r.statusCode() >= 300) LOG.warn("budget webhook to {} answered {}", webhook.getHost(), r.statusCode());
+        });
     }
 
     Permit admit(ApiKey key, long estimatedTokens, double estimatedCostUsd) {
@@ -143,6 +162,7 @@ final class Limits {
                     String.format(Locale.ROOT, "%.4f", spent), budget);
             Counter.builder("keel.budget.warnings").description("Keys that crossed 80% of a budget, once per period")
                     .tag("period", period).register(registry).increment();
+            notifyWebhook(key, period, spent, budget);
         }
 
         private ApiException budget(String period, double budget, LocalDate resets) {

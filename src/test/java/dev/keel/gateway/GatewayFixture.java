@@ -14,6 +14,8 @@ final class GatewayFixture implements AutoCloseable {
     final FakeLlmServer secondary = new FakeLlmServer();
     final FakeLlmServer flaky = new FakeLlmServer();
     final FakeLlmServer anthropic = new FakeLlmServer();
+    final java.util.List<String> webhooks = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final com.sun.net.httpserver.HttpServer webhookServer;
     final Keel keel;
     final HttpServer server;
     final String base;
@@ -23,7 +25,16 @@ final class GatewayFixture implements AutoCloseable {
         try (ServerSocket s = new ServerSocket(0)) {
             deadPort = s.getLocalPort();
         }
+        webhookServer = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        webhookServer.createContext("/hook", ex -> {
+            webhooks.add(new String(ex.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+            ex.sendResponseHeaders(204, -1);
+            ex.close();
+        });
+        webhookServer.start();
         String yaml = """
+                gateway:
+                  budget_webhook_url: http://127.0.0.1:%d/hook
                 server:
                   port: 0
                   admin_key: %s
@@ -79,7 +90,7 @@ final class GatewayFixture implements AutoCloseable {
                     targets:
                       - {provider: flaky, model: flaky-1}
                       - {provider: secondary, model: upstream-b}
-                """.formatted(ADMIN_KEY, primary.baseUrl(), KEY, secondary.baseUrl(), flaky.baseUrl(), anthropic.baseUrl(), deadPort);
+                """.formatted(webhookServer.getAddress().getPort(), ADMIN_KEY, primary.baseUrl(), KEY, secondary.baseUrl(), flaky.baseUrl(), anthropic.baseUrl(), deadPort);
         keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-chat-"));
         server = new HttpServer(keel);
         base = "http://127.0.0.1:" + server.start();
@@ -101,5 +112,6 @@ final class GatewayFixture implements AutoCloseable {
         secondary.close();
         flaky.close();
         anthropic.close();
+        webhookServer.stop(0);
     }
 }

@@ -10,6 +10,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -156,5 +157,20 @@ class KeysAndLimitsTest {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         assertThat(JSON.readTree(r.body()).get("model").asText()).isEqualTo("fast");
         assertThat(fixture.primary.received.get(0).body().get("model").asText()).isEqualTo("upstream-fast-001");
+    }
+
+    @Test
+    void crossingEightyPercentOfABudgetPostsTheWebhookOncePerPeriod() throws Exception {
+        JsonNode key = created("{\"name\":\"watched\",\"tenant\":\"t\",\"daily_budget_usd\":0.0001}");
+        String secret = key.get("key").asText(), id = key.get("id").asText();
+        for (int i = 0; i < 5; i++) chat(secret, "");
+        long until = System.nanoTime() + 10_000_000_000L;
+        while (fixture.webhooks.stream().noneMatch(w -> w.contains(id)) && System.nanoTime() < until) Thread.onSpinWait();
+        List<String> mine = fixture.webhooks.stream().filter(w -> w.contains(id)).toList();
+        assertThat(mine).hasSize(1);
+        JsonNode event = JSON.readTree(mine.get(0));
+        assertThat(event.get("event").asText()).isEqualTo("budget.threshold");
+        assertThat(event.get("period").asText()).isEqualTo("daily");
+        assertThat(event.get("percent").asInt()).isGreaterThanOrEqualTo(80);
     }
 }
