@@ -3,8 +3,8 @@ package dev.keel.cli;
 import dev.keel.config.ConfigException;
 import dev.keel.index.IndexException;
 import dev.keel.store.StoreException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** {@code keel}: the command line. Each subcommand builds what it needs and closes it on exit. */
 @Command(name = "keel", mixinStandardHelpOptions = true, version = "keel 0.1.0",

@@ -1,6 +1,5 @@
 package dev.keel.http;
 
-import dev.keel.model.ApiException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.Keel;
@@ -9,6 +8,7 @@ import dev.keel.index.DocumentRecord;
 import dev.keel.ingest.DocumentFormat;
 import dev.keel.ingest.DocumentOutcome;
 import dev.keel.ingest.SourceDocument;
+import dev.keel.model.ApiException;
 import dev.keel.store.ContentHash;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;

@@ -1,7 +1,7 @@
 package dev.keel.http;
 
-import dev.keel.model.ApiException;
 import dev.keel.Keel;
+import dev.keel.model.ApiException;
 import dev.keel.store.ApiKey;
 import dev.keel.trace.Trace;
 import io.javalin.Javalin;

@@ -1,15 +1,14 @@
 package dev.keel.http;
 
-import dev.keel.model.ApiException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.Keel;
 import dev.keel.config.SearchConfig;
 import dev.keel.index.RankedList;
 import dev.keel.index.SearchFilters;
-import dev.keel.index.SearchHit;
 import dev.keel.index.SearchMode;
 import dev.keel.index.SearchResult;
+import dev.keel.model.ApiException;
 import dev.keel.rag.Answer;
 import dev.keel.rag.AnswerRequest;
 import dev.keel.trace.Trace;

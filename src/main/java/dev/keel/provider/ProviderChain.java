@@ -4,17 +4,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.ModelConfig;
 import dev.keel.model.ChatCompletion;
 import dev.keel.model.Deadline;
-import dev.keel.model.ProviderException;
 import dev.keel.model.ProviderException.Kind;
+import dev.keel.model.ProviderException;
 import dev.keel.model.StreamListener;
 import dev.keel.model.Usage;
 import dev.keel.trace.Span;
 import dev.keel.trace.Trace;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 
 /**
  * Serves a catalog model from its ordered targets: retryable failures (rate limits, 5xx, connection

@@ -2,8 +2,8 @@ package dev.keel.provider;
 
 import dev.keel.config.ProviderConfig;
 import dev.keel.model.Deadline;
-import dev.keel.model.ProviderException;
 import dev.keel.model.ProviderException.Kind;
+import dev.keel.model.ProviderException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;

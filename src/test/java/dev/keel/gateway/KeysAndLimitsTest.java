@@ -1,6 +1,5 @@
 package dev.keel.gateway;
 
-import static dev.keel.gateway.FakeLlmServer.ok;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
