@@ -31,11 +31,14 @@ public final class GatewayBench {
     private static final int PORTKEY_PORT = 8787;
 
     /** Latency and success of one configuration at one load. */
-    public record Stats(double p50Ms, double p99Ms, double successRate, double throughput, Map<String, Long> failures) {
+    /** {@code overheadP50Ms}/{@code overheadP99Ms}: Keel's own {@code x-keel-overhead-ms} (time in Keel, upstream excluded); 0 when direct. */
+    public record Stats(double p50Ms, double p99Ms, double successRate, double throughput, Map<String, Long> failures, double overheadP50Ms,
+                        double overheadP99Ms) {
         static Stats of(LoadGenerator.Run r) {
             double[] l = r.latenciesMs().length == 0 ? new double[] {0} : r.latenciesMs();
+            double[] o = r.overheadMs().length == 0 ? new double[] {0} : r.overheadMs();
             return new Stats(Measurements.percentile(l, 50), Measurements.percentile(l, 99), (double) r.ok() / Math.max(1, r.sent()), r.throughput(),
-                    r.failures());
+                    r.failures(), Measurements.percentile(o, 50), Measurements.percentile(o, 99));
         }
     }
 

@@ -21,13 +21,21 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class LoadGenerator {
     /** Outcome of one run. */
-    record Run(long sent, long ok, long failed, double seconds, double[] latenciesMs, Map<String, Long> failures) {
+    record Run(long sent, long ok, long failed, double seconds, double[] latenciesMs, Map<String, Long> failures, double[] overheadMs) {
         double throughput() {
             return ok / seconds;
         }
     }
 
     private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.LongAdder> failures = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private final ConcurrentLinkedQueue<Double> overheads = new ConcurrentLinkedQueue<>();
+
+    private double[] drainOverheads() {
+        double[] out = overheads.stream().mapToDouble(Double::doubleValue).toArray();
+        overheads.clear();
+        return out;
+    }
 
     private void fail(String why) {
         failures.computeIfAbsent(why, k -> new java.util.concurrent.atomic.LongAdder()).increment();
@@ -66,7 +74,7 @@ final class LoadGenerator {
             done.await(length.toSeconds() + 60, TimeUnit.SECONDS);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        return new Run(total, ok.get(), failed.get(), seconds, latencies.stream().mapToDouble(Double::doubleValue).toArray(), drainFailures());
+        return new Run(total, ok.get(), failed.get(), seconds, latencies.stream().mapToDouble(Double::doubleValue).toArray(), drainFailures(), drainOverheads());
     }
 
     Run closedLoop(URI uri, Map<String, String> headers, String body, int concurrency, Duration length) throws InterruptedException {
@@ -84,7 +92,7 @@ final class LoadGenerator {
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        return new Run(sent.get(), ok.get(), failed.get(), seconds, latencies.stream().mapToDouble(Double::doubleValue).toArray(), drainFailures());
+        return new Run(sent.get(), ok.get(), failed.get(), seconds, latencies.stream().mapToDouble(Double::doubleValue).toArray(), drainFailures(), drainOverheads());
     }
 
     private void sendOnce(URI uri, Map<String, String> headers, String body, ConcurrentLinkedQueue<Double> latencies, AtomicLong ok, AtomicLong failed) {
@@ -92,6 +100,7 @@ final class LoadGenerator {
             long t = System.nanoTime();
             HttpResponse<Void> r = http.send(request(uri, headers, body), HttpResponse.BodyHandlers.discarding());
             latencies.add((System.nanoTime() - t) / 1e6);
+            r.headers().firstValue("x-keel-overhead-ms").ifPresent(v -> overheads.add(Double.parseDouble(v)));
             (r.statusCode() == 200 ? ok : failed).incrementAndGet();
             if (r.statusCode() != 200) fail("http " + r.statusCode());
         } catch (InterruptedException e) {

@@ -154,6 +154,7 @@ final class BenchCommand implements Runnable {
                     System.out.printf("%,8d %10.2f / %8.2f %10.2f / %8.2f %8.2f / %7.2f %9.2f%%  (keel %,.0f req/s = %.0f%% of offered)%n", x.offered(),
                             x.direct().p50Ms(), x.direct().p99Ms(), x.keel().p50Ms(), x.keel().p99Ms(), x.addedP50Ms(), x.addedP99Ms(),
                             100 * x.keel().successRate(), x.keel().throughput(), 100 * x.keel().throughput() / x.offered());
+                    System.out.printf("%8s time inside Keel (x-keel-overhead-ms) p50 %.3f ms, p99 %.3f ms%n", "", x.keel().overheadP50Ms(), x.keel().overheadP99Ms());
                 }
                 r.maxThroughput().forEach((k, v) -> System.out.printf("max throughput %-8s %,10.0f req/s%n", k, v));
                 if (r.maxThroughput().containsKey("portkey")) {
