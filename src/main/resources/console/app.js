@@ -9,10 +9,20 @@ function text(tag, value, cls) {
   return el;
 }
 
+// The key stays in this tab's session storage only.
+$("apikey").value = sessionStorage.getItem("keel.apiKey") || "";
+$("apikey").addEventListener("change", () => {
+  sessionStorage.setItem("keel.apiKey", $("apikey").value.trim());
+  loadStatus();
+  loadDocuments();
+});
+
 async function api(path, body) {
-  const res = await fetch(path, body === undefined ? {} : {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
-  });
+  const headers = {};
+  const key = sessionStorage.getItem("keel.apiKey");
+  if (key) headers["Authorization"] = "Bearer " + key;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(path, body === undefined ? { headers } : { method: "POST", headers, body: JSON.stringify(body) });
   const data = await res.json();
   if (!res.ok) throw new Error(data.error ? data.error.message : res.statusText);
   return data;
