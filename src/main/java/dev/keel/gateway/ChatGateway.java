@@ -45,20 +45,20 @@ public final class ChatGateway {
 
     private final Map<String, ModelConfig> catalog;
     private final ProviderChain chain;
-    private final boolean passthrough;
+    /** Providers registered from the environment; non-empty means model names pass through to them. */
     private final java.util.Set<String> passthroughProviders;
     private final CircuitBreakers breakers;
     private final Prices prices;
     private final Ledger ledger;
     private final Limits limits;
 
-    ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, boolean passthrough, Prices prices, Ledger ledger,
+    ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, java.util.Set<String> passthroughProviders,
+                Prices prices, Ledger ledger,
                 MeterRegistry registry, URI budgetWebhook) {
         this.catalog = Map.copyOf(catalog);
         this.chain = chain;
         this.breakers = breakers;
-        this.passthrough = passthrough;
-        this.passthroughProviders = passthrough ? breakers.states().keySet() : java.util.Set.of();
+        this.passthroughProviders = java.util.Set.copyOf(passthroughProviders);
         this.prices = prices;
         this.ledger = ledger;
         this.limits = new Limits(ledger, registry, budgetWebhook);
@@ -91,12 +91,12 @@ public final class ChatGateway {
      */
     public static ChatGateway create(GatewayConfig config, Function<String, String> env, MeterRegistry registry, Ledger ledger) {
         Map<String, ProviderConfig> providers = new LinkedHashMap<>(config.providers());
-        boolean passthrough = false;
         if (providers.isEmpty()) {
-            passthrough |= fromEnvironment(providers, env, PASSTHROUGH, ProviderConfig.Type.OPENAI, "OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1");
-            passthrough |= fromEnvironment(providers, env, PASSTHROUGH_ANTHROPIC, ProviderConfig.Type.ANTHROPIC, "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
+            fromEnvironment(providers, env, PASSTHROUGH, ProviderConfig.Type.OPENAI, "OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1");
+            fromEnvironment(providers, env, PASSTHROUGH_ANTHROPIC, ProviderConfig.Type.ANTHROPIC, "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
                     "https://api.anthropic.com/v1");
         }
+        java.util.Set<String> passthrough = config.providers().isEmpty() ? providers.keySet() : java.util.Set.of();
         Map<String, ChatModel> models = new LinkedHashMap<>();
         Map<String, Integer> retries = new LinkedHashMap<>();
         Map<String, Integer> openSeconds = new LinkedHashMap<>();
@@ -112,14 +112,13 @@ public final class ChatGateway {
         return new ChatGateway(config.models(), new ProviderChain(models, retries, breakers), breakers, passthrough, Prices.builtIn(), ledger, registry, config.budgetWebhook());
     }
 
-    private static boolean fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,
+    private static void fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,
                                            ProviderConfig.Type type, String keyVar, String urlVar, String defaultUrl) {
         String key = env.apply(keyVar);
-        if (key == null || key.isBlank()) return false;
+        if (key == null || key.isBlank()) return;
         String base = Optional.ofNullable(env.apply(urlVar)).filter(s -> !s.isBlank()).orElse(defaultUrl);
         providers.put(name, new ProviderConfig(name, type, URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base),
                 key, 5, 60, 300, 2, 30));
-        return true;
     }
 
     /** Public model names, sorted. */
@@ -128,7 +127,7 @@ public final class ChatGateway {
     }
 
     public boolean passthrough() {
-        return passthrough;
+        return !passthroughProviders.isEmpty();
     }
 
     public Result complete(ObjectNode request, Caller caller, Trace trace) {
@@ -332,7 +331,7 @@ public final class ChatGateway {
     private ModelConfig resolve(String name) {
         ModelConfig m = catalog.get(name);
         if (m != null) return m;
-        if (passthrough) {
+        if (!passthroughProviders.isEmpty()) {
             boolean claude = name.startsWith("claude");
             String provider = claude && passthroughProviders.contains(PASSTHROUGH_ANTHROPIC) ? PASSTHROUGH_ANTHROPIC
                     : passthroughProviders.contains(PASSTHROUGH) ? PASSTHROUGH : PASSTHROUGH_ANTHROPIC;

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.model.ProviderException;
 import dev.keel.provider.ProviderChain;
-import dev.keel.trace.SpanRecord;
 import dev.keel.trace.Trace;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -60,7 +59,7 @@ final class ChatRoutes {
                         ctx.res().setContentType("text/event-stream; charset=utf-8");
                         ctx.res().setHeader("Cache-Control", "no-cache");
                         ctx.res().setHeader("X-Accel-Buffering", "no");
-                        headers(ctx, String.valueOf(trace.view().attributes().get("provider")), trace);
+                        headers(ctx, (String) trace.attribute("provider"), trace);
                         out[0] = ctx.res().getOutputStream();
                     }
                     out[0].write(("data: " + chunk + "\n\n").getBytes(StandardCharsets.UTF_8));
@@ -99,10 +98,8 @@ final class ChatRoutes {
     }
 
     private static void headers(Context ctx, String provider, Trace trace) {
-        if (provider != null && !provider.equals("null")) ctx.header("x-keel-provider", provider);
-        double upstream = 0;
-        for (SpanRecord s : trace.view().spans()) if (s.name().equals("provider")) upstream += s.durationMs();
-        ctx.header("x-keel-overhead-ms", String.format(java.util.Locale.ROOT, "%.3f", Math.max(0, trace.elapsedMs() - upstream)));
+        if (provider != null) ctx.header("x-keel-provider", provider);
+        ctx.header("x-keel-overhead-ms", String.format(java.util.Locale.ROOT, "%.3f", Math.max(0, trace.elapsedMs() - trace.spanMillis("provider"))));
     }
 
     /** Maps a classified provider failure to the client's status and OpenAI error. */

@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * One chunk as stored: identity (tenant, doc id, doc version, ordinal), provenance (source, title,
  * section path), the embed model that produced its vector, and its text. {@code indexText} is what
- * BM25 and the embedder see: the title and section path, then the body.
+ * BM25 and the embedder see: the title and section path, then the body. Chunks read back from an
+ * index carry neither {@code indexText} nor {@code vector} (both null).
  */
 public record ChunkRecord(String tenant, String docId, String docVersion, int ordinal, String source, String title,
                           List<String> sectionPath, String body, String indexText, String embedModel,

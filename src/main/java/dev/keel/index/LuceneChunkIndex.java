@@ -152,7 +152,7 @@ public final class LuceneChunkIndex implements ChunkIndex {
             TopDocs top = s.search(q, Integer.MAX_VALUE, new Sort(new SortField(ORDINAL, SortField.Type.INT)));
             List<ChunkRecord> out = new ArrayList<>();
             StoredFields sf = s.storedFields();
-            for (ScoreDoc d : top.scoreDocs) out.add(toChunk(sf.document(d.doc), null));
+            for (ScoreDoc d : top.scoreDocs) out.add(toChunk(sf.document(d.doc)));
             return out;
         });
     }
@@ -256,7 +256,7 @@ public final class LuceneChunkIndex implements ChunkIndex {
             List<SearchHit> hits = new ArrayList<>(top.size());
             Map<Integer, String> ids = new HashMap<>();
             for (Fusion.Fused f : top) {
-                ChunkRecord c = toChunk(sf.document(f.doc()), null);
+                ChunkRecord c = toChunk(sf.document(f.doc()));
                 if (!c.tenant().equals(req.tenant())) throw new IllegalStateException("tenant isolation violated");
                 ids.put(f.doc(), c.chunkId());
                 hits.add(new SearchHit(c, f.score(), f.bm25Rank(), f.bm25Score(), f.vectorRank(), f.vectorScore()));
@@ -417,10 +417,10 @@ public final class LuceneChunkIndex implements ChunkIndex {
         return doc;
     }
 
-    private static ChunkRecord toChunk(Document d, float[] vector) {
+    private static ChunkRecord toChunk(Document d) {
         return new ChunkRecord(d.get(TENANT), d.get(DOC_ID), d.get(VERSION), d.getField(ORDINAL).numericValue().intValue(),
                 d.get(SOURCE), d.get(TITLE), List.of(d.getValues(SECTION)), d.get(BODY), null, d.get(MODEL),
-                d.getField(INGESTED).numericValue().longValue(), vector);
+                d.getField(INGESTED).numericValue().longValue(), null);
     }
 
     private static DocumentRecord toDocument(Document d) {

@@ -85,6 +85,32 @@ public final class Trace {
         return startNanos;
     }
 
+    /** An attribute's current value, or null. */
+    public Object attribute(String key) {
+        return attributes.get(key);
+    }
+
+    /** Total duration of the recorded spans with this name, in milliseconds. */
+    public double spanMillis(String spanName) {
+        double total = 0;
+        synchronized (spans) {
+            for (SpanRecord s : spans) if (s.name().equals(spanName)) total += s.durationMs();
+        }
+        return total;
+    }
+
+    String name() {
+        return name;
+    }
+
+    String status() {
+        return status;
+    }
+
+    double durationMs() {
+        return durationMs;
+    }
+
     /** An immutable copy suitable for JSON. */
     public TraceView view() {
         List<SpanRecord> copy;

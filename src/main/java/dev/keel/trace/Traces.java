@@ -10,6 +10,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -22,6 +23,8 @@ public final class Traces {
 
     private final Cache<String, Trace> recent;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final ConcurrentHashMap<String, Timer> stageTimers = new ConcurrentHashMap<>(), requestTimers = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> traceCounters = new ConcurrentHashMap<>();
 
     public Traces(int capacity, Duration ttl) {
         recent = Caffeine.newBuilder().maximumSize(capacity).expireAfterWrite(ttl).build();
@@ -54,19 +57,16 @@ public final class Traces {
     }
 
     void spanRecorded(SpanRecord span) {
-        Timer.builder("keel.stage").description("Duration of one pipeline stage")
-                .tag("stage", span.name()).tag("status", span.status())
-                .publishPercentileHistogram(false)
-                .register(registry)
+        stageTimers.computeIfAbsent(span.name() + '\u0000' + span.status(), k -> Timer.builder("keel.stage")
+                        .description("Duration of one pipeline stage").tag("stage", span.name()).tag("status", span.status()).register(registry))
                 .record((long) (span.durationMs() * 1e6), TimeUnit.NANOSECONDS);
     }
 
     void finished(Trace trace) {
-        Trace.TraceView v = trace.view();
-        Counter.builder("keel.traces").description("Finished traces by name and status")
-                .tag("name", v.name()).tag("status", v.status()).register(registry).increment();
-        Timer.builder("keel.request").description("Duration of a whole traced operation")
-                .tag("name", v.name()).register(registry)
-                .record((long) (v.durationMs() * 1e6), TimeUnit.NANOSECONDS);
+        String name = trace.name(), status = trace.status();
+        traceCounters.computeIfAbsent(name + '\u0000' + status, k -> Counter.builder("keel.traces")
+                .description("Finished traces by name and status").tag("name", name).tag("status", status).register(registry)).increment();
+        requestTimers.computeIfAbsent(name, k -> Timer.builder("keel.request").description("Duration of a whole traced operation")
+                .tag("name", name).register(registry)).record((long) (trace.durationMs() * 1e6), TimeUnit.NANOSECONDS);
     }
 }

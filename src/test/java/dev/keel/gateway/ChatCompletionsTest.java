@@ -16,36 +16,22 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The OpenAI-compatible endpoint against fake providers over real HTTP: shapes, streaming, retries, fallback, errors. */
-class ChatCompletionsTest {
+class ChatCompletionsTest extends GatewayTestBase {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String KEY = GatewayFixture.KEY;
-    private static GatewayFixture fixture;
     private static FakeLlmServer primary, secondary;
     private static String base;
     private final HttpClient http = HttpClient.newHttpClient();
 
     @BeforeAll
-    static void start() throws Exception {
-        fixture = new GatewayFixture();
+    static void aliases() {
         primary = fixture.primary;
         secondary = fixture.secondary;
         base = fixture.base;
-    }
-
-    @AfterAll
-    static void stop() {
-        fixture.close();
-    }
-
-    @BeforeEach
-    void reset() {
-        fixture.reset();
     }
 
     private HttpResponse<String> chat(String body) throws Exception {

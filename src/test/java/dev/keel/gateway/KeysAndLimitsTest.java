@@ -10,31 +10,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** API keys from the admin API: hashed storage, tenants, model allowances, rate limits, budgets and cost caps. */
-class KeysAndLimitsTest {
+class KeysAndLimitsTest extends GatewayTestBase {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static GatewayFixture fixture;
     private final HttpClient http = HttpClient.newHttpClient();
-
-    @BeforeAll
-    static void start() throws Exception {
-        fixture = new GatewayFixture();
-    }
-
-    @AfterAll
-    static void stop() {
-        fixture.close();
-    }
-
-    @BeforeEach
-    void reset() {
-        fixture.reset();
-    }
 
     private HttpResponse<String> send(String method, String path, String bearer, String body) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(fixture.base + path))

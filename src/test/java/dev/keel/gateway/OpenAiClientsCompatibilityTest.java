@@ -17,30 +17,16 @@ import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Clients nobody here wrote, pointed at Keel: the official OpenAI Java SDK and LangChain4j's OpenAI models. */
-class OpenAiClientsCompatibilityTest {
-    private static GatewayFixture fixture;
+class OpenAiClientsCompatibilityTest extends GatewayTestBase {
     private static OpenAIClient openai;
 
     @BeforeAll
-    static void start() throws Exception {
-        fixture = new GatewayFixture();
+    static void client() {
         openai = OpenAIOkHttpClient.builder().baseUrl(fixture.base + "/v1").apiKey("sk-keel-client").maxRetries(0).build();
-    }
-
-    @AfterAll
-    static void stop() {
-        fixture.close();
-    }
-
-    @BeforeEach
-    void reset() {
-        fixture.reset();
     }
 
     @Test
