@@ -124,6 +124,7 @@ public final class Keel implements AutoCloseable {
     @Override
     public void close() {
         try {
+            gateway.close();
             ledger.close();
             index.commit();
             index.close();

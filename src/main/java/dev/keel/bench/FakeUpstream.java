@@ -1,74 +1,92 @@
 package dev.keel.bench;
 
-import com.sun.net.httpserver.HttpServer;
-import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * A local OpenAI-compatible upstream for the gateway benchmark: answers every
- * {@code /v1/chat/completions} after a fixed latency, and optionally fails a share of calls with a
- * mix of 500, 429 (Retry-After 0) and stalls longer than the gateway's first-byte timeout.
- * Loopback only.
+ * {@code POST /v1/chat/completions} after a fixed latency, and optionally fails a share of calls
+ * with a mix of 500, 429 (Retry-After 0) and stalls longer than the gateway's first-byte timeout.
+ * Asynchronous (a timer, not a sleeping thread, per request) so that it costs the shared CPU as
+ * little as possible. Loopback only.
  */
 final class FakeUpstream implements AutoCloseable {
     private static final byte[] BODY = ("{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"bench-upstream\","
             + "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"ok\"},\"finish_reason\":\"stop\"}],"
             + "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":1,\"total_tokens\":13}}").getBytes(StandardCharsets.UTF_8);
+    private static final byte[] ERROR = "{\"error\":{\"message\":\"injected\"}}".getBytes(StandardCharsets.UTF_8);
 
-    private final HttpServer server;
-    private final AtomicLong calls = new AtomicLong();
+    private final Server server;
+    private final ServerConnector connector;
+    private final LongAdder calls = new LongAdder();
 
-    FakeUpstream(int latencyMs, double failureRate, int stallMs) throws IOException {
-        System.setProperty("sun.net.httpserver.nodelay", "true");
-        System.setProperty("sun.net.httpserver.maxIdleConnections", "4096");
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 1024);
-        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
-        server.createContext("/v1/chat/completions", ex -> {
-            calls.incrementAndGet();
-            try (ex) {
-                ex.getRequestBody().readAllBytes();
-                double roll = ThreadLocalRandom.current().nextDouble();
-                if (roll < failureRate / 3) {
-                    reply(ex, 500, "{\"error\":{\"message\":\"injected\"}}".getBytes(StandardCharsets.UTF_8));
-                    return;
+    FakeUpstream(int latencyMs, double failureRate, int stallMs) throws Exception {
+        QueuedThreadPool threads = new QueuedThreadPool(32, 2);
+        threads.setName("fake-upstream");
+        threads.setDaemon(true);
+        server = new Server(threads);
+        connector = new ServerConnector(server, 1, 1);
+        connector.setHost("127.0.0.1");
+        connector.setPort(0);
+        connector.setAcceptQueueSize(4096);
+        connector.setIdleTimeout(120_000);
+        server.addConnector(connector);
+        server.setHandler(new Handler.Abstract.NonBlocking() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) {
+                if (!"/v1/chat/completions".equals(request.getHttpURI().getPath())) {
+                    Response.writeError(request, response, callback, 404);
+                    return true;
                 }
-                if (roll < 2 * failureRate / 3) {
-                    ex.getResponseHeaders().set("Retry-After", "0");
-                    reply(ex, 429, "{\"error\":{\"message\":\"injected\"}}".getBytes(StandardCharsets.UTF_8));
-                    return;
-                }
-                Thread.sleep(roll < failureRate ? stallMs : latencyMs);
-                reply(ex, 200, BODY);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                calls.increment();
+                Content.Source.consumeAll(request, Callback.from(() -> answer(response, callback, latencyMs, failureRate, stallMs), callback::failed));
+                return true;
             }
         });
         server.start();
     }
 
-    private static void reply(com.sun.net.httpserver.HttpExchange ex, int status, byte[] body) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(status, body.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(body);
+    private void answer(Response response, Callback callback, int latencyMs, double failureRate, int stallMs) {
+        double roll = ThreadLocalRandom.current().nextDouble();
+        if (roll < failureRate / 3) {
+            write(response, callback, 500, ERROR);
+        } else if (roll < 2 * failureRate / 3) {
+            response.getHeaders().put(HttpHeader.RETRY_AFTER, "0");
+            write(response, callback, 429, ERROR);
+        } else {
+            server.getScheduler().schedule(() -> write(response, callback, 200, BODY), roll < failureRate ? stallMs : latencyMs, TimeUnit.MILLISECONDS);
         }
     }
 
+    private static void write(Response response, Callback callback, int status, byte[] body) {
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+        response.write(true, ByteBuffer.wrap(body), callback);
+    }
+
     String baseUrl() {
-        return "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
+        return "http://127.0.0.1:" + connector.getLocalPort() + "/v1";
     }
 
     long calls() {
-        return calls.get();
+        return calls.sum();
     }
 
     @Override
-    public void close() {
-        server.stop(0);
+    public void close() throws Exception {
+        server.stop();
     }
 }

@@ -1,44 +1,52 @@
 package dev.keel.bench;
 
-import dev.keel.Keel;
-import dev.keel.config.KeelConfig;
-import dev.keel.http.HttpServer;
-import dev.keel.store.ApiKeys;
-import dev.keel.store.Ledger;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.Socket;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The gateway's cost in latency and throughput: the same load, in the same run, straight to a local
- * fake upstream with fixed latency and through Keel with auth, rate limits, budget and ledger on;
- * maximum throughput side by side with the Portkey gateway (Node) when it is installed; and a
- * fault run where the primary provider fails half its calls.
+ * The gateway's cost in latency, throughput and CPU: the same load, in the same run, straight to a
+ * local fake upstream with fixed latency and through Keel ({@code keel serve} in its own process)
+ * with key auth, rate limits, budget and ledger on; maximum throughput side by side with the
+ * Portkey gateway (Node, installed with npm on first use); and a fault run where the primary
+ * provider fails half its calls. The load generator and the fake upstream share this process.
  */
 public final class GatewayBench {
     private static final String BODY = "{\"model\":\"bench\",\"messages\":[{\"role\":\"user\",\"content\":\"Say ok.\"}],\"max_tokens\":5}";
+    private static final String ADMIN_KEY = "bench-admin-key";
     private static final int PORTKEY_PORT = 8787;
+    private static final Duration WARM_UP = Duration.ofSeconds(2);
+    /** Long enough for the server JVM's JIT to compile the request path before anything is measured. */
+    private static final Duration JIT_WARM_UP = Duration.ofSeconds(15);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Latency and success of one configuration at one load. */
-    /** {@code overheadP50Ms}/{@code overheadP99Ms}: Keel's own {@code x-keel-overhead-ms} (time in Keel, upstream excluded); 0 when direct. */
+    /**
+     * Latency and success of one configuration at one load. {@code overheadP50Ms}/{@code overheadP99Ms}:
+     * Keel's own {@code x-keel-overhead-ms} (time in Keel, upstream excluded), 0 when direct;
+     * {@code serverCpuMsPerRequest}: CPU time the server process used per completed request, 0 when direct.
+     */
     public record Stats(double p50Ms, double p99Ms, double successRate, double throughput, Map<String, Long> failures, double overheadP50Ms,
-                        double overheadP99Ms) {
-        static Stats of(LoadGenerator.Run r) {
+                        double overheadP99Ms, double serverCpuMsPerRequest) {
+        static Stats of(LoadGenerator.Run r, double cpuSeconds) {
             double[] l = r.latenciesMs().length == 0 ? new double[] {0} : r.latenciesMs();
             double[] o = r.overheadMs().length == 0 ? new double[] {0} : r.overheadMs();
-            return new Stats(Measurements.percentile(l, 50), Measurements.percentile(l, 99), (double) r.ok() / Math.max(1, r.sent()), r.throughput(),
-                    r.failures(), Measurements.percentile(o, 50), Measurements.percentile(o, 99));
+            return new Stats(Measurements.percentile(l, 50), Measurements.percentile(l, 99), r.successRate(), r.throughput(), r.failures(),
+                    Measurements.percentile(o, 50), Measurements.percentile(o, 99), cpuSeconds <= 0 ? 0 : cpuSeconds * 1000 / Math.max(1, r.ok()));
         }
     }
 
@@ -53,56 +61,94 @@ public final class GatewayBench {
         }
     }
 
-    /** The fault run. */
+    /** The fault run (null when not run). */
     public record FaultResult(long requests, double successRate, long ledgerRows, long upstreamCalls) {}
 
-    /** The whole run. */
-    public record Result(int upstreamLatencyMs, List<RateResult> rates, Map<String, Double> maxThroughput, FaultResult fault, double heapMiB,
-                         double rssMiB, String portkeyNote) {}
+    /** Memory of a server process at the end of its runs; heap is -1 for a non-JVM server. */
+    public record Footprint(double heapAfterGcMiB, double rssMiB) {}
+
+    /** The whole run; {@code maxThroughput} and {@code footprints} are keyed direct / keel / portkey. */
+    public record Result(int upstreamLatencyMs, List<RateResult> rates, Map<String, Stats> maxThroughput, FaultResult fault,
+                         Map<String, Footprint> footprints, String portkeyNote) {}
 
     private GatewayBench() {}
 
-    public static Result run(List<Integer> rates, Duration perRate, int concurrency, int latencyMs, Path work, Path portkeyDir, PrintStream log)
-            throws Exception {
-        LoadGenerator load = new LoadGenerator();
-        try (FakeUpstream upstream = new FakeUpstream(latencyMs, 0, 0)) {
-            String admin = "bench-admin";
-            KeelConfig config = KeelConfig.parse("""
-                    server: {port: 0, admin_key: %s}
+    /** What a run measures. */
+    public enum Part { RATES, MAX, PORTKEY, FAULTS }
+
+    /** How a run measures: offered loads, seconds per load, callers at maximum throughput, the fake upstream's latency. */
+    public record Options(List<Integer> rates, Duration perRate, int concurrency, int latencyMs, Set<Part> parts, Path portkeyDir,
+                          List<String> serverJvmOptions) {}
+
+    public static Result run(Options o, Path work, PrintStream log) throws Exception {
+        List<Integer> rates = o.parts().contains(Part.RATES) ? o.rates() : List.of();
+        Duration perRate = o.perRate();
+        int concurrency = o.concurrency(), latencyMs = o.latencyMs();
+        Map<String, Stats> max = new LinkedHashMap<>();
+        Map<String, Footprint> footprints = new LinkedHashMap<>();
+        List<RateResult> results = new ArrayList<>();
+        try (LoadGenerator load = new LoadGenerator(); FakeUpstream upstream = new FakeUpstream(latencyMs, 0, 0)) {
+            Path config = Files.writeString(work.resolve("keel-bench.yaml"), """
+                    server: {admin_key: %s}
                     providers:
                       bench: {type: openai, base_url: "%s", max_retries: 2}
                     models:
                       bench:
                         targets:
                           - {provider: bench, model: bench-upstream, input_per_mtok: 1.0, output_per_mtok: 2.0}
-                    """.formatted(admin, upstream.baseUrl()), k -> null);
-            try (Keel keel = Keel.open(config, work.resolve("keel")); HttpServer server = new HttpServer(keel)) {
-                URI keelUri = URI.create("http://127.0.0.1:" + server.start() + "/v1/chat/completions");
+                    """.formatted(ADMIN_KEY, upstream.baseUrl()));
+            log.println("gateway: starting keel serve in its own process…");
+            try (ServerProcess keel = ServerProcess.keel(config, work.resolve("keel"), o.serverJvmOptions())) {
+                URI keelUri = URI.create("http://127.0.0.1:" + keel.port() + "/v1/chat/completions");
                 URI directUri = URI.create(upstream.baseUrl() + "/chat/completions");
-                ApiKeys.Created key = keel.keys().create("bench", "bench", List.of(), 100_000_000, 1_000_000_000, 1e9, 1e9, 10);
-                Map<String, String> auth = Map.of("Authorization", "Bearer " + key.secret());
-                List<RateResult> results = new ArrayList<>();
+                Map<String, String> auth = Map.of("Authorization", "Bearer " + createKey(keel.port(), "bench"));
+                log.println("gateway: warming up both paths…");
+                load.closedLoop(directUri, Map.of(), BODY, concurrency, WARM_UP.multipliedBy(2));
+                load.closedLoop(keelUri, auth, BODY, concurrency, JIT_WARM_UP);
                 for (int rate : rates) {
                     log.printf("gateway: %,d req/s for %d s, direct then through Keel…%n", rate, perRate.toSeconds());
-                    load.fixedRate(directUri, Map.of(), BODY, rate, Duration.ofSeconds(2));
-                    Stats direct = Stats.of(load.fixedRate(directUri, Map.of(), BODY, rate, perRate));
-                    load.fixedRate(keelUri, auth, BODY, rate, Duration.ofSeconds(2));
-                    Stats viaKeel = Stats.of(load.fixedRate(keelUri, auth, BODY, rate, perRate));
-                    results.add(new RateResult(rate, direct, viaKeel));
+                    load.fixedRate(directUri, Map.of(), BODY, rate, WARM_UP);
+                    Stats direct = Stats.of(load.fixedRate(directUri, Map.of(), BODY, rate, perRate), 0);
+                    load.fixedRate(keelUri, auth, BODY, rate, WARM_UP);
+                    double cpu = keel.cpuSeconds();
+                    LoadGenerator.Run viaKeel = load.fixedRate(keelUri, auth, BODY, rate, perRate);
+                    results.add(new RateResult(rate, direct, Stats.of(viaKeel, keel.cpuSeconds() - cpu)));
                 }
-                log.printf("gateway: maximum throughput with %d concurrent callers…%n", concurrency);
-                Map<String, Double> max = new LinkedHashMap<>();
-                max.put("direct", Stats.of(load.closedLoop(directUri, Map.of(), BODY, concurrency, perRate)).throughput());
-                max.put("keel", Stats.of(load.closedLoop(keelUri, auth, BODY, concurrency, perRate)).throughput());
-                String note = portkey(portkeyDir, upstream, load, concurrency, perRate, max, log);
-                FaultResult fault = faults(work, load, latencyMs, log);
-                return new Result(latencyMs, results, max, fault, Measurements.heapUsedAfterGcMiB(), Measurements.rssMiB(), note);
+                if (o.parts().contains(Part.MAX)) {
+                    log.printf("gateway: maximum throughput with %d concurrent callers…%n", concurrency);
+                    max.put("direct", Stats.of(load.closedLoop(directUri, Map.of(), BODY, concurrency, perRate), 0));
+                    double cpu = keel.cpuSeconds();
+                    LoadGenerator.Run viaKeel = load.closedLoop(keelUri, auth, BODY, concurrency, perRate);
+                    max.put("keel", Stats.of(viaKeel, keel.cpuSeconds() - cpu));
+                }
+                footprints.put("keel", new Footprint(keel.heapAfterGcMiB(), keel.rssMiB()));
             }
+            String note = o.parts().contains(Part.PORTKEY) ? portkey(o.portkeyDir(), upstream, load, concurrency, perRate, max, footprints, log)
+                    : "Portkey not measured (not asked for)";
+            FaultResult fault = o.parts().contains(Part.FAULTS) ? faults(work, load, latencyMs, o.serverJvmOptions(), log) : null;
+            return new Result(latencyMs, results, max, fault, footprints, note);
         }
     }
 
-    private static String portkey(Path dir, FakeUpstream upstream, LoadGenerator load, int concurrency, Duration perRate, Map<String, Double> max,
-                                  PrintStream log) throws Exception {
+    /** Creates a client key with limits and budgets high enough not to bind, through the admin API. */
+    private static String createKey(int port, String tenant) throws IOException, InterruptedException {
+        String body = JSON.writeValueAsString(Map.of("name", "bench", "tenant", tenant, "requests_per_minute", 1_000_000,
+                "tokens_per_minute", 1_000_000_000, "daily_budget_usd", 1e9, "monthly_budget_usd", 1e9, "max_cost_per_request_usd", 10));
+        JsonNode created = call(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/admin/keys")).header("Authorization", "Bearer " + ADMIN_KEY)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build());
+        return created.path("key").asText();
+    }
+
+    private static JsonNode call(HttpRequest request) throws IOException, InterruptedException {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() / 100 != 2) throw new IOException(request.uri().getPath() + " answered " + r.statusCode() + ": " + r.body());
+            return JSON.readTree(r.body());
+        }
+    }
+
+    private static String portkey(Path dir, FakeUpstream upstream, LoadGenerator load, int concurrency, Duration perRate, Map<String, Stats> max,
+                                  Map<String, Footprint> footprints, PrintStream log) throws Exception {
         Path script = dir.resolve("node_modules/@portkey-ai/gateway/build/start-server.js");
         if (!Files.isRegularFile(script)) {
             log.println("gateway: installing the Portkey gateway with npm into " + dir + " …");
@@ -116,29 +162,25 @@ public final class GatewayBench {
             }
         }
         if (listening(PORTKEY_PORT)) return "Portkey not measured: port " + PORTKEY_PORT + " is already in use";
-        Process node = new ProcessBuilder("node", script.toString()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        try {
-            long until = System.nanoTime() + 30_000_000_000L;
-            while (!listening(PORTKEY_PORT)) {
-                if (System.nanoTime() > until || !node.isAlive()) return "Portkey not measured: it did not start";
-                Thread.sleep(100);
-            }
+        try (ServerProcess node = ServerProcess.listeningOn(List.of("node", script.toString()), PORTKEY_PORT)) {
             URI uri = URI.create("http://127.0.0.1:" + PORTKEY_PORT + "/v1/chat/completions");
             Map<String, String> headers = Map.of("x-portkey-provider", "openai", "x-portkey-custom-host", upstream.baseUrl(), "Authorization", "Bearer bench");
             log.println("gateway: Portkey maximum throughput…");
-            load.closedLoop(uri, headers, BODY, concurrency, Duration.ofSeconds(2));
-            max.put("portkey", Stats.of(load.closedLoop(uri, headers, BODY, concurrency, perRate)).throughput());
-            return "Portkey @portkey-ai/gateway 1.15.2 on " + version("node");
-        } finally {
-            node.destroy();
-            if (!node.waitFor(10, TimeUnit.SECONDS)) node.destroyForcibly();
+            load.closedLoop(uri, headers, BODY, concurrency, Duration.ofSeconds(5));
+            double cpu = node.cpuSeconds();
+            LoadGenerator.Run run = load.closedLoop(uri, headers, BODY, concurrency, perRate);
+            max.put("portkey", Stats.of(run, node.cpuSeconds() - cpu));
+            footprints.put("portkey", new Footprint(-1, node.rssMiB()));
+            return "Portkey @portkey-ai/gateway 1.15.2 on node " + version("node");
+        } catch (IOException e) {
+            return "Portkey not measured: " + e.getMessage();
         }
     }
 
-    private static FaultResult faults(Path work, LoadGenerator load, int latencyMs, PrintStream log) throws Exception {
+    private static FaultResult faults(Path work, LoadGenerator load, int latencyMs, List<String> jvmOptions, PrintStream log) throws Exception {
         try (FakeUpstream flaky = new FakeUpstream(latencyMs, 0.5, 3_000); FakeUpstream healthy = new FakeUpstream(latencyMs, 0, 0)) {
-            KeelConfig config = KeelConfig.parse("""
-                    server: {port: 0}
+            Path config = Files.writeString(work.resolve("keel-faults.yaml"), """
+                    server: {admin_key: %s}
                     providers:
                       primary: {type: openai, base_url: "%s", max_retries: 2, first_byte_timeout_seconds: 1}
                       backup: {type: openai, base_url: "%s", max_retries: 2}
@@ -147,16 +189,17 @@ public final class GatewayBench {
                         targets:
                           - {provider: primary, model: bench-upstream}
                           - {provider: backup, model: bench-upstream}
-                    """.formatted(flaky.baseUrl(), healthy.baseUrl()), k -> null);
-            try (Keel keel = Keel.open(config, work.resolve("faults")); HttpServer server = new HttpServer(keel)) {
-                URI uri = URI.create("http://127.0.0.1:" + server.start() + "/v1/chat/completions");
-                log.println("gateway: fault run (primary fails 50%: 500 / 429 / stalls past the timeout)…");
-                LoadGenerator.Run run = load.fixedRate(uri, Map.of("X-Keel-Tenant", "faults"), BODY, 100, Duration.ofSeconds(10));
-                keel.ledger().flush();
-                LocalDate today = LocalDate.now(ZoneOffset.UTC);
-                long rows = keel.ledger().usage("faults", Ledger.GroupBy.MODEL, today.minusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli(),
-                        today.plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli()).stream().mapToLong(Ledger.Row::requests).sum();
-                return new FaultResult(run.sent(), (double) run.ok() / run.sent(), rows, flaky.calls() + healthy.calls());
+                    """.formatted(ADMIN_KEY, flaky.baseUrl(), healthy.baseUrl()));
+            log.println("gateway: fault run (primary fails 50%: 500 / 429 / stalls past the timeout)…");
+            try (ServerProcess keel = ServerProcess.keel(config, work.resolve("faults"), jvmOptions)) {
+                String key = createKey(keel.port(), "faults");
+                URI uri = URI.create("http://127.0.0.1:" + keel.port() + "/v1/chat/completions");
+                LoadGenerator.Run run = load.fixedRate(uri, Map.of("Authorization", "Bearer " + key), BODY, 100, Duration.ofSeconds(10));
+                JsonNode usage = call(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + keel.port() + "/v1/usage?group_by=model"))
+                        .header("Authorization", "Bearer " + key).GET().build());
+                long rows = 0;
+                for (JsonNode row : usage.path("data")) rows += row.path("requests").asLong();
+                return new FaultResult(run.sent(), run.successRate(), rows, flaky.calls() + healthy.calls());
             }
         }
     }
@@ -174,9 +217,12 @@ public final class GatewayBench {
             Process p = new ProcessBuilder(command, "--version").redirectErrorStream(true).start();
             String v = new String(p.getInputStream().readAllBytes()).strip();
             p.waitFor(10, TimeUnit.SECONDS);
-            return "node " + v;
-        } catch (IOException | InterruptedException e) {
-            return "node";
+            return v;
+        } catch (IOException e) {
+            return "?";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "?";
         }
     }
 }

@@ -1,121 +1,164 @@
 package dev.keel.bench;
 
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import org.eclipse.jetty.client.BytesRequestContent;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Result;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * Drives one HTTP endpoint with POSTs, either open-loop at a fixed rate (each request leaves on its
- * schedule whether or not earlier ones returned, so queueing shows up as latency) or closed-loop
- * with N concurrent callers for maximum throughput. Bounded in count and time; loopback targets only.
+ * Drives one HTTP endpoint with POSTs on Jetty's asynchronous client (no thread per request, so the
+ * generator takes little of the CPU it shares with what it measures), either open-loop at a fixed
+ * rate or closed-loop with N concurrent callers for maximum throughput. Open-loop latency is
+ * measured from each request's scheduled start, so a stalled server shows up as latency rather than
+ * as fewer requests (no coordinated omission). Bounded in count and time; loopback targets only.
  */
-final class LoadGenerator {
-    /** Outcome of one run. */
+final class LoadGenerator implements AutoCloseable {
+    /** Outcome of one run; {@code overheadMs} are the {@code x-keel-overhead-ms} values seen. */
     record Run(long sent, long ok, long failed, double seconds, double[] latenciesMs, Map<String, Long> failures, double[] overheadMs) {
         double throughput() {
             return ok / seconds;
         }
+
+        double successRate() {
+            return (double) ok / Math.max(1, sent);
+        }
     }
 
-    private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.atomic.LongAdder> failures = new java.util.concurrent.ConcurrentHashMap<>();
+    private final HttpClient http;
 
-    private final ConcurrentLinkedQueue<Double> overheads = new ConcurrentLinkedQueue<>();
-
-    private double[] drainOverheads() {
-        double[] out = overheads.stream().mapToDouble(Double::doubleValue).toArray();
-        overheads.clear();
-        return out;
+    LoadGenerator() throws Exception {
+        QueuedThreadPool threads = new QueuedThreadPool(16, 2);
+        threads.setName("load-generator");
+        threads.setDaemon(true);
+        http = new HttpClient();
+        http.setExecutor(threads);
+        http.setMaxConnectionsPerDestination(8192);
+        http.setMaxRequestsQueuedPerDestination(1 << 20);
+        http.setIdleTimeout(60_000);
+        http.setConnectTimeout(5_000);
+        http.start();
     }
 
-    private void fail(String why) {
-        failures.computeIfAbsent(why, k -> new java.util.concurrent.atomic.LongAdder()).increment();
-    }
-
-    private Map<String, Long> drainFailures() {
-        Map<String, Long> out = new java.util.TreeMap<>();
-        failures.forEach((k, v) -> out.put(k, v.sum()));
-        failures.clear();
-        return out;
-    }
-
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(Executors.newVirtualThreadPerTaskExecutor())
-            .connectTimeout(Duration.ofSeconds(5)).build();
-
+    /** Sends {@code perSecond} requests a second for {@code length}, each on its schedule whatever earlier ones did. */
     Run fixedRate(URI uri, Map<String, String> headers, String body, int perSecond, Duration length) throws InterruptedException {
-        long total = (long) perSecond * length.toSeconds();
+        int total = (int) Math.min(Integer.MAX_VALUE - 8, (long) perSecond * length.toSeconds());
         long intervalNanos = 1_000_000_000L / perSecond;
-        ConcurrentLinkedQueue<Double> latencies = new ConcurrentLinkedQueue<>();
-        AtomicLong ok = new AtomicLong(), failed = new AtomicLong();
-        CountDownLatch done = new CountDownLatch((int) total);
+        Recorder rec = new Recorder(total);
+        CountDownLatch done = new CountDownLatch(total);
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         long start = System.nanoTime();
-        try (ExecutorService senders = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (long i = 0; i < total; i++) {
-                long due = start + i * intervalNanos;
-                long wait = due - System.nanoTime();
-                if (wait > 0) LockSupport.parkNanos(wait);
-                senders.submit(() -> {
-                    try {
-                        sendOnce(uri, headers, body, latencies, ok, failed);
-                    } finally {
-                        done.countDown();
-                    }
-                });
-            }
-            done.await(length.toSeconds() + 60, TimeUnit.SECONDS);
+        for (int i = 0; i < total; i++) {
+            long due = start + i * intervalNanos;
+            long wait = due - System.nanoTime();
+            if (wait > 0) LockSupport.parkNanos(wait);
+            request(uri, headers, bytes).send(result -> {
+                rec.record(result, due);
+                done.countDown();
+            });
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        return new Run(total, ok.get(), failed.get(), seconds, latencies.stream().mapToDouble(Double::doubleValue).toArray(), drainFailures(), drainOverheads());
+        boolean finished = done.await(length.toSeconds() + 60, TimeUnit.SECONDS);
+        return rec.run(total, (System.nanoTime() - start) / 1e9, finished);
     }
 
+    /** {@code concurrency} callers, each sending its next request when the previous one completes, for {@code length}. */
     Run closedLoop(URI uri, Map<String, String> headers, String body, int concurrency, Duration length) throws InterruptedException {
-        ConcurrentLinkedQueue<Double> latencies = new ConcurrentLinkedQueue<>();
-        AtomicLong ok = new AtomicLong(), failed = new AtomicLong(), sent = new AtomicLong();
+        Recorder rec = new Recorder((int) Math.min(1 << 24, 50_000L * Math.max(1, length.toSeconds())));
+        CountDownLatch done = new CountDownLatch(concurrency);
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        AtomicInteger sent = new AtomicInteger();
         long start = System.nanoTime(), end = start + length.toNanos();
-        try (ExecutorService callers = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (int c = 0; c < concurrency; c++) {
-                callers.submit(() -> {
-                    while (System.nanoTime() < end) {
-                        sent.incrementAndGet();
-                        sendOnce(uri, headers, body, latencies, ok, failed);
+        for (int c = 0; c < concurrency; c++) {
+            new Runnable() {
+                @Override
+                public void run() {
+                    long t = System.nanoTime();
+                    if (t >= end) {
+                        done.countDown();
+                        return;
                     }
-                });
+                    sent.incrementAndGet();
+                    request(uri, headers, bytes).send(result -> {
+                        rec.record(result, t);
+                        run();
+                    });
+                }
+            }.run();
+        }
+        boolean finished = done.await(length.toSeconds() + 60, TimeUnit.SECONDS);
+        return rec.run(sent.get(), (System.nanoTime() - start) / 1e9, finished);
+    }
+
+    private Request request(URI uri, Map<String, String> headers, byte[] body) {
+        Request r = http.newRequest(uri).method(HttpMethod.POST).timeout(30, TimeUnit.SECONDS).body(new BytesRequestContent("application/json", body));
+        r.headers(h -> headers.forEach(h::put));
+        return r;
+    }
+
+    /** Latencies and outcomes of one run, recorded from the client's threads. */
+    private static final class Recorder {
+        private final double[] latencies, overheads;
+        private final AtomicInteger nLatency = new AtomicInteger(), nOverhead = new AtomicInteger();
+        private final LongAdder ok = new LongAdder(), failed = new LongAdder();
+        private final ConcurrentHashMap<String, LongAdder> failures = new ConcurrentHashMap<>();
+
+        Recorder(int capacity) {
+            latencies = new double[capacity];
+            overheads = new double[capacity];
+        }
+
+        void record(Result result, long startNanos) {
+            double ms = (System.nanoTime() - startNanos) / 1e6;
+            if (result.isFailed()) {
+                fail(result.getFailure().getClass().getSimpleName());
+                return;
+            }
+            int status = result.getResponse().getStatus();
+            if (status != 200) {
+                fail("http " + status);
+                return;
+            }
+            ok.increment();
+            int i = nLatency.getAndIncrement();
+            if (i < latencies.length) latencies[i] = ms;
+            String overhead = result.getResponse().getHeaders().get("x-keel-overhead-ms");
+            if (overhead != null) {
+                int j = nOverhead.getAndIncrement();
+                if (j < overheads.length) overheads[j] = Double.parseDouble(overhead);
             }
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        return new Run(sent.get(), ok.get(), failed.get(), seconds, latencies.stream().mapToDouble(Double::doubleValue).toArray(), drainFailures(), drainOverheads());
-    }
 
-    private void sendOnce(URI uri, Map<String, String> headers, String body, ConcurrentLinkedQueue<Double> latencies, AtomicLong ok, AtomicLong failed) {
-        try {
-            long t = System.nanoTime();
-            HttpResponse<Void> r = http.send(request(uri, headers, body), HttpResponse.BodyHandlers.discarding());
-            latencies.add((System.nanoTime() - t) / 1e6);
-            r.headers().firstValue("x-keel-overhead-ms").ifPresent(v -> overheads.add(Double.parseDouble(v)));
-            (r.statusCode() == 200 ? ok : failed).incrementAndGet();
-            if (r.statusCode() != 200) fail("http " + r.statusCode());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            failed.incrementAndGet();
-        } catch (Exception e) {
-            failed.incrementAndGet();
-            fail(e.getClass().getSimpleName());
+        private void fail(String why) {
+            failed.increment();
+            failures.computeIfAbsent(why, k -> new LongAdder()).increment();
+        }
+
+        Run run(long sent, double seconds, boolean finished) {
+            Map<String, Long> why = new TreeMap<>();
+            failures.forEach((k, v) -> why.put(k, v.sum()));
+            long unfinished = sent - ok.sum() - failed.sum();
+            if (!finished && unfinished > 0) why.put("no response in time", unfinished);
+            return new Run(sent, ok.sum(), failed.sum() + Math.max(0, unfinished), seconds,
+                    Arrays.copyOf(latencies, Math.min(latencies.length, nLatency.get())), why,
+                    Arrays.copyOf(overheads, Math.min(overheads.length, nOverhead.get())));
         }
     }
 
-    private static HttpRequest request(URI uri, Map<String, String> headers, String body) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body));
-        headers.forEach(b::header);
-        return b.build();
+    @Override
+    public void close() throws Exception {
+        http.stop();
     }
 }

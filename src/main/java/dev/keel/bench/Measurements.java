@@ -26,8 +26,13 @@ public final class Measurements {
 
     /** Resident set size of this process in MiB (Linux), or -1 where /proc is unavailable. */
     public static double rssMiB() {
+        return rssMiB(Path.of("/proc/self/status"));
+    }
+
+    /** Resident set size from a {@code /proc/<pid>/status} file in MiB, or -1 where it is unavailable. */
+    static double rssMiB(Path procStatus) {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            for (String line : Files.readAllLines(procStatus)) {
                 if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0;
             }
         } catch (IOException | NumberFormatException e) {

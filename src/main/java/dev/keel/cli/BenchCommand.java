@@ -120,17 +120,29 @@ final class BenchCommand implements Runnable {
             description = {"Added latency of the gateway (auth, limits, budget, ledger on) vs calling a local fake upstream directly, at fixed rates;",
                     "maximum throughput side by side with the Portkey gateway (installed with npm on first use); a 50%-failure fault run."})
     static final class Gateway implements Callable<Integer> {
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
         @Option(names = "--rates", split = ",", defaultValue = "500,2000,5000", description = "Offered loads in requests/s (default: ${DEFAULT-VALUE}).")
         List<Integer> rates;
 
         @Option(names = "--seconds", defaultValue = "10", description = "Measured seconds per load (default: ${DEFAULT-VALUE}).")
         int seconds;
 
-        @Option(names = "--concurrency", defaultValue = "64", description = "Callers for maximum throughput (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--concurrency", defaultValue = "256",
+                description = "Callers for maximum throughput; with the upstream latency it bounds the rate (256 / 20 ms = 12,800 req/s) (default: ${DEFAULT-VALUE}).")
         int concurrency;
 
         @Option(names = "--upstream-latency-ms", defaultValue = "20", description = "Fixed latency of the fake upstream (default: ${DEFAULT-VALUE}).")
         int latency;
+
+        @Option(names = "--parts", split = ",", defaultValue = "rates,max,portkey,faults",
+                description = "What to measure: rates (fixed loads), max (maximum throughput), portkey, faults (default: ${DEFAULT-VALUE}).")
+        List<String> parts;
+
+        @Option(names = "--server-java-opts", paramLabel = "OPTS",
+                description = "Extra JVM options for the Keel server process, after this JVM's own (e.g. \"-XX:+UseZGC\").")
+        String serverJavaOpts;
 
         @Option(names = "--portkey-dir", description = "Where Portkey is (or gets) installed (default: the system temp dir).")
         Path portkeyDir;
@@ -142,30 +154,50 @@ final class BenchCommand implements Runnable {
         public Integer call() throws Exception {
             Path portkey = portkeyDir != null ? portkeyDir : Path.of(System.getProperty("java.io.tmpdir"), "keel-bench-portkey");
             try (ScratchDir scratch = new ScratchDir("keel-bench-")) {
-                dev.keel.bench.GatewayBench.Result r = dev.keel.bench.GatewayBench.run(rates, java.time.Duration.ofSeconds(seconds), concurrency, latency,
-                        scratch.path(), portkey, System.err);
+                java.util.Set<dev.keel.bench.GatewayBench.Part> what = java.util.EnumSet.noneOf(dev.keel.bench.GatewayBench.Part.class);
+                for (String p : parts) {
+                    try {
+                        what.add(dev.keel.bench.GatewayBench.Part.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT)));
+                    } catch (IllegalArgumentException e) {
+                        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--parts: unknown part '" + p + "' (rates, max, portkey, faults)");
+                    }
+                }
+                dev.keel.bench.GatewayBench.Result r = dev.keel.bench.GatewayBench.run(new dev.keel.bench.GatewayBench.Options(rates,
+                        java.time.Duration.ofSeconds(seconds), concurrency, latency, what, portkey,
+                        serverJavaOpts == null || serverJavaOpts.isBlank() ? List.of() : List.of(serverJavaOpts.trim().split("\\s+"))), scratch.path(), System.err);
                 if (json) {
                     System.out.println(Json.write(r));
                     return 0;
                 }
-                System.out.printf("fake upstream latency %d ms%n", r.upstreamLatencyMs());
-                System.out.printf("%8s %22s %22s %18s %10s%n", "req/s", "direct p50/p99 ms", "keel p50/p99 ms", "added p50/p99 ms", "success");
-                for (dev.keel.bench.GatewayBench.RateResult x : r.rates()) {
-                    System.out.printf("%,8d %10.2f / %8.2f %10.2f / %8.2f %8.2f / %7.2f %9.2f%%  (keel %,.0f req/s = %.0f%% of offered)%n", x.offered(),
-                            x.direct().p50Ms(), x.direct().p99Ms(), x.keel().p50Ms(), x.keel().p99Ms(), x.addedP50Ms(), x.addedP99Ms(),
-                            100 * x.keel().successRate(), x.keel().throughput(), 100 * x.keel().throughput() / x.offered());
-                    System.out.printf("%8s time inside Keel (x-keel-overhead-ms) p50 %.3f ms, p99 %.3f ms%n", "", x.keel().overheadP50Ms(), x.keel().overheadP99Ms());
-                }
-                r.maxThroughput().forEach((k, v) -> System.out.printf("max throughput %-8s %,10.0f req/s%n", k, v));
-                if (r.maxThroughput().containsKey("portkey")) {
-                    System.out.printf("keel / portkey max throughput: %.2f× (target ≥ 3×)%n", r.maxThroughput().get("keel") / r.maxThroughput().get("portkey"));
-                }
-                System.out.println(r.portkeyNote());
-                System.out.printf("fault run: %d requests, success %.2f%%, ledger rows %d (one per request: %s), upstream calls %d%n", r.fault().requests(),
-                        100 * r.fault().successRate(), r.fault().ledgerRows(), r.fault().ledgerRows() == r.fault().requests() ? "yes" : "NO", r.fault().upstreamCalls());
-                System.out.printf("heap after GC %.0f MiB, RSS %.0f MiB%n", r.heapMiB(), r.rssMiB());
+                printGateway(r);
                 return 0;
             }
         }
+    }
+
+    private static void printGateway(dev.keel.bench.GatewayBench.Result r) {
+        System.out.printf("fake upstream latency %d ms; Keel runs as `keel serve` in its own process%n", r.upstreamLatencyMs());
+        System.out.printf("%8s %22s %22s %18s %10s %12s%n", "req/s", "direct p50/p99 ms", "keel p50/p99 ms", "added p50/p99 ms", "success", "keel CPU/req");
+        for (dev.keel.bench.GatewayBench.RateResult x : r.rates()) {
+            System.out.printf("%,8d %10.2f / %8.2f %10.2f / %8.2f %8.2f / %7.2f %9.2f%% %9.3f ms  (keel %,.0f req/s = %.0f%% of offered)%n", x.offered(),
+                    x.direct().p50Ms(), x.direct().p99Ms(), x.keel().p50Ms(), x.keel().p99Ms(), x.addedP50Ms(), x.addedP99Ms(),
+                    100 * x.keel().successRate(), x.keel().serverCpuMsPerRequest(), x.keel().throughput(), 100 * x.keel().throughput() / x.offered());
+            if (!x.keel().failures().isEmpty()) System.out.printf("%8s keel failures: %s%n", "", x.keel().failures());
+            System.out.printf("%8s time inside Keel (x-keel-overhead-ms) p50 %.3f ms, p99 %.3f ms%n", "", x.keel().overheadP50Ms(), x.keel().overheadP99Ms());
+        }
+        r.maxThroughput().forEach((k, v) -> System.out.printf("max throughput %-8s %,10.0f req/s, p50 %.2f ms%s%n", k, v.throughput(), v.p50Ms(),
+                v.serverCpuMsPerRequest() > 0 ? String.format(java.util.Locale.ROOT, ", server CPU %.3f ms/request", v.serverCpuMsPerRequest()) : ""));
+        if (r.maxThroughput().containsKey("portkey")) {
+            double keel = r.maxThroughput().get("keel").throughput(), portkey = r.maxThroughput().get("portkey").throughput();
+            System.out.printf("keel / portkey max throughput: %.2f× (target ≥ 3×)", keel / portkey);
+            double keelCpu = r.maxThroughput().get("keel").serverCpuMsPerRequest(), portkeyCpu = r.maxThroughput().get("portkey").serverCpuMsPerRequest();
+            if (keelCpu > 0 && portkeyCpu > 0) System.out.printf("; CPU per request portkey / keel: %.2f×", portkeyCpu / keelCpu);
+            System.out.println();
+        }
+        System.out.println(r.portkeyNote());
+        if (r.fault() != null) System.out.printf("fault run: %d requests, success %.2f%%, ledger rows %d (one per request: %s), upstream calls %d%n", r.fault().requests(),
+                100 * r.fault().successRate(), r.fault().ledgerRows(), r.fault().ledgerRows() == r.fault().requests() ? "yes" : "NO", r.fault().upstreamCalls());
+        r.footprints().forEach((k, v) -> System.out.printf("%s at the end: %sRSS %.0f MiB%n", k,
+                v.heapAfterGcMiB() >= 0 ? String.format(java.util.Locale.ROOT, "heap after GC %.0f MiB, ", v.heapAfterGcMiB()) : "", v.rssMiB()));
     }
 }

@@ -37,7 +37,7 @@ import java.util.function.Function;
  * the catalog (or passes it through to the zero-config provider), and serves it through the
  * {@link ProviderChain}. The response carries the public model name. Thread-safe.
  */
-public final class ChatGateway {
+public final class ChatGateway implements AutoCloseable {
     static final String PASSTHROUGH = "openai", PASSTHROUGH_ANTHROPIC = "anthropic";
     private static final Duration REQUEST_DEADLINE = Duration.ofMinutes(5);
     /** Output tokens assumed for limits and cost caps when the request sets no max_tokens. */
@@ -340,5 +340,11 @@ public final class ChatGateway {
         throw new ApiException(404, "invalid_request_error", "The model '" + name + "' does not exist"
                 + (catalog.isEmpty() ? "; no models are configured (add providers and models to keel.yaml, or set OPENAI_API_KEY / ANTHROPIC_API_KEY)"
                 : "; available: " + models()), "model", "model_not_found");
+    }
+
+    /** Releases the providers' connections and threads. */
+    @Override
+    public void close() {
+        chain.close();
     }
 }

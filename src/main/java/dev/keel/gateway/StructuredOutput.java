@@ -22,7 +22,7 @@ import java.util.Optional;
  * never fetches anything. Immutable.
  */
 final class StructuredOutput {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
     private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
 
     private final boolean jsonObject;

@@ -45,7 +45,7 @@ final class ChatRoutes {
         ChatGateway.Result result = gateway.complete(request, caller(ctx), trace);
         headers(ctx, result.provider(), trace);
         ctx.header("x-keel-cost-usd", String.format(java.util.Locale.ROOT, "%.8f", result.cost().usd()));
-        ctx.status(200).contentType("application/json").result(result.completion().body().toString());
+        HttpServer.send(ctx, 200, "application/json", Json.bytes(result.completion().body()));
     }
 
     private void stream(Context ctx, ObjectNode request, Trace trace) throws IOException {

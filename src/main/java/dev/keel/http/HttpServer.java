@@ -117,7 +117,23 @@ public final class HttpServer implements AutoCloseable {
     }
 
     static void json(Context ctx, int status, Object body) {
-        ctx.status(status).contentType("application/json").result(Json.write(body));
+        send(ctx, status, "application/json", Json.bytes(body));
+    }
+
+    /**
+     * Writes a whole body straight to the response (with its length, so the connection stays
+     * reusable) rather than through Javalin's result stream, which copies it through a fresh buffer.
+     * A client that has gone away is noted on the trace, not raised.
+     */
+    static void send(Context ctx, int status, String contentType, byte[] body) {
+        ctx.status(status).contentType(contentType);
+        ctx.res().setContentLength(body.length);
+        try {
+            ctx.res().getOutputStream().write(body);
+        } catch (java.io.IOException e) {
+            Trace t = trace(ctx);
+            if (t != null) t.attr("client.disconnected", true);
+        }
     }
 
     /** Every request gets a trace (renamed to its route once matched) and the body limit is checked before reading. */
@@ -207,6 +223,7 @@ public final class HttpServer implements AutoCloseable {
         err.put("code", code);
         Trace t = trace(ctx);
         if (t != null) t.attr("error.type", type);
-        json(ctx, status, Map.of("error", err));
+        // Through Javalin's result, which error handlers may replace (e.g. its default 404 text).
+        ctx.status(status).contentType("application/json").result(Json.write(Map.of("error", err)));
     }
 }

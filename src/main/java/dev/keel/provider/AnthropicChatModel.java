@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -34,7 +33,7 @@ import java.util.Map;
 public final class AnthropicChatModel implements ChatModel {
     static final String VERSION = "2023-06-01";
     private static final int DEFAULT_MAX_TOKENS = 4096;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
 
     private final ProviderConfig config;
     private final ProviderHttp http;
@@ -53,20 +52,21 @@ public final class AnthropicChatModel implements ChatModel {
 
     @Override
     public ChatCompletion complete(ObjectNode request, Deadline deadline) {
-        HttpResponse<InputStream> response = send(toAnthropic(request, false), deadline);
+        ProviderHttp.Reply response = send(toAnthropic(request, false), deadline);
         JsonNode body;
         try (InputStream in = response.body()) {
             body = JSON.readTree(in);
+            ProviderHttp.drain(in);
         } catch (JsonProcessingException e) {
-            throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.statusCode(), "response is not valid JSON", null, null);
+            throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "response is not valid JSON", null, null);
         } catch (IOException e) {
-            throw new ProviderException(Kind.UNAVAILABLE, provider(), response.statusCode(), "connection broke while reading the response", null, null);
+            throw new ProviderException(Kind.UNAVAILABLE, provider(), response.status(), "connection broke while reading the response", null, null);
         }
         if (body == null || !body.path("content").isArray()) {
-            throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.statusCode(), "response has no content", null, null);
+            throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "response has no content", null, null);
         }
         if ("refusal".equals(body.path("stop_reason").asText()) && body.path("content").isEmpty()) {
-            throw new ProviderException(Kind.CONTENT_FILTERED, provider(), response.statusCode(), "the provider refused the completion", null, null);
+            throw new ProviderException(Kind.CONTENT_FILTERED, provider(), response.status(), "the provider refused the completion", null, null);
         }
         Usage usage = usage(body.path("usage"));
         return new ChatCompletion(toOpenAi(body, request.path("model").asText(), usage), provider(), request.path("model").asText(), usage);
@@ -74,7 +74,7 @@ public final class AnthropicChatModel implements ChatModel {
 
     @Override
     public Usage stream(ObjectNode request, Deadline deadline, StreamListener listener) {
-        HttpResponse<InputStream> response = send(toAnthropic(request, true), deadline);
+        ProviderHttp.Reply response = send(toAnthropic(request, true), deadline);
         String model = request.path("model").asText();
         boolean includeUsage = request.path("stream_options").path("include_usage").asBoolean(false);
         StreamState state = new StreamState();
@@ -86,7 +86,7 @@ public final class AnthropicChatModel implements ChatModel {
                 try {
                     event = JSON.readTree(line.substring(5).trim());
                 } catch (JsonProcessingException e) {
-                    throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.statusCode(), "stream event is not valid JSON", null, null);
+                    throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "stream event is not valid JSON", null, null);
                 }
                 ObjectNode chunk = state.translate(event, model, provider());
                 if (chunk != null && !listener.onChunk(chunk)) return state.usage();
@@ -100,14 +100,14 @@ public final class AnthropicChatModel implements ChatModel {
                     return state.usage();
                 }
             }
-            throw new ProviderException(state.started ? Kind.UNAVAILABLE : Kind.MALFORMED_RESPONSE, provider(), response.statusCode(),
+            throw new ProviderException(state.started ? Kind.UNAVAILABLE : Kind.MALFORMED_RESPONSE, provider(), response.status(),
                     "stream ended without message_stop", null, null);
         } catch (IOException e) {
-            throw new ProviderException(Kind.UNAVAILABLE, provider(), response.statusCode(), "stream broke: " + e.getMessage(), null, null);
+            throw new ProviderException(Kind.UNAVAILABLE, provider(), response.status(), "stream broke: " + e.getMessage(), null, null);
         }
     }
 
-    private HttpResponse<InputStream> send(ObjectNode body, Deadline deadline) {
+    private ProviderHttp.Reply send(ObjectNode body, Deadline deadline) {
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put("anthropic-version", VERSION);
         headers.put("Accept", body.path("stream").asBoolean() ? "text/event-stream" : "application/json");
@@ -359,5 +359,10 @@ public final class AnthropicChatModel implements ChatModel {
         Usage usage() {
             return started ? new Usage(input, output, cacheRead, false) : Usage.NONE;
         }
+    }
+
+    @Override
+    public void close() {
+        http.close();
     }
 }

@@ -13,7 +13,7 @@ import dev.keel.model.Usage;
  * thread-safe, never retry (that is {@link ProviderChain}'s job) and classify every failure as a
  * {@link ProviderException}.
  */
-public interface ChatModel {
+public interface ChatModel extends AutoCloseable {
     /** The provider's configured name, for traces, headers and errors. */
     String provider();
 
@@ -25,4 +25,8 @@ public interface ChatModel {
      * a {@link ProviderException} before the first chunk when nothing was received.
      */
     Usage stream(ObjectNode request, Deadline deadline, StreamListener listener);
+
+    /** Releases connections and threads. */
+    @Override
+    default void close() {}
 }

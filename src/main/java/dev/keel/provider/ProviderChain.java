@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  * stream is retried only until its first chunk was delivered. A provider whose circuit breaker is
  * open is skipped without waiting. Every attempt is a span. Thread-safe.
  */
-public final class ProviderChain {
+public final class ProviderChain implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ProviderChain.class);
     private static final Duration BASE_BACKOFF = Duration.ofMillis(100), MAX_BACKOFF = Duration.ofSeconds(5);
 
@@ -126,5 +126,11 @@ public final class ProviderChain {
             Thread.currentThread().interrupt();
             throw new ProviderException(Kind.TIMEOUT, "gateway", 0, "interrupted while backing off", null, null);
         }
+    }
+
+    /** Closes every provider's connections. */
+    @Override
+    public void close() {
+        providers.values().forEach(ChatModel::close);
     }
 }

@@ -6,71 +6,93 @@ import dev.keel.model.ProviderException.Kind;
 import dev.keel.model.ProviderException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.InputStreamResponseListener;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.StringRequestContent;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * The HTTP leg shared by providers: POSTs JSON with the provider's connect, first-byte and total
+ * The HTTP leg shared by providers, on Jetty's asynchronous client (pooled HTTP/1.1 keep-alive
+ * connections, TLS verified). POSTs JSON with the provider's connect, first-byte and total
  * timeouts (bounded by the request deadline), never follows redirects, and classifies statuses and
  * transport failures into {@link ProviderException} kinds (529 "overloaded" counts as unavailable).
- * Thread-safe.
+ * Closing a response's body aborts the exchange, which is how a client disconnect cancels the
+ * upstream call. Thread-safe; {@link #close()} releases the connections and threads.
  */
-final class ProviderHttp {
+final class ProviderHttp implements AutoCloseable {
+    /** In-flight requests per upstream; beyond this they queue (up to {@link #MAX_QUEUED}). */
+    private static final int MAX_CONNECTIONS = 1024, MAX_QUEUED = 16 * 1024;
+    private static final Duration IDLE_CONNECTION = Duration.ofSeconds(20);
+
+    /** A response whose status was 2xx; the caller must close {@code body}. */
+    record Reply(int status, InputStream body) {}
+
     private final ProviderConfig config;
     private final HttpClient http;
 
     ProviderHttp(ProviderConfig config) {
         this.config = config;
-        // Plain-http upstreams (local vLLM, Ollama, llama.cpp) get HTTP/1.1 with keep-alive: the h2c upgrade
-        // dance the JDK attempts by default costs a round trip per request against servers that ignore it.
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(config.connectTimeoutSeconds()))
-                .version("http".equals(config.baseUrl().getScheme()) ? HttpClient.Version.HTTP_1_1 : HttpClient.Version.HTTP_2)
-                .followRedirects(HttpClient.Redirect.NEVER).build();
+        QueuedThreadPool threads = new QueuedThreadPool(64, 2);
+        threads.setName("keel-provider-" + config.name());
+        threads.setDaemon(true);
+        this.http = new HttpClient();
+        http.setExecutor(threads);
+        http.setConnectTimeout(config.connectTimeoutSeconds() * 1000L);
+        http.setIdleTimeout(IDLE_CONNECTION.toMillis());
+        http.setFollowRedirects(false);
+        http.setMaxConnectionsPerDestination(MAX_CONNECTIONS);
+        http.setMaxRequestsQueuedPerDestination(MAX_QUEUED);
+        http.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, "keel"));
+        try {
+            http.start();
+        } catch (Exception e) {
+            throw new IllegalStateException("could not start the HTTP client for provider " + config.name(), e);
+        }
     }
 
     private String provider() {
         return config.name();
     }
 
-    HttpResponse<InputStream> send(URI endpoint, Map<String, String> headers, String body, Deadline deadline) {
+    Reply send(URI endpoint, Map<String, String> headers, String body, Deadline deadline) {
         Duration total = min(deadline.remaining(), Duration.ofSeconds(config.totalTimeoutSeconds()));
         if (total.isZero()) throw new ProviderException(Kind.TIMEOUT, provider(), 0, "no time left before the request deadline", null, null);
-        HttpRequest.Builder b = HttpRequest.newBuilder(endpoint).timeout(total)
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body));
-        headers.forEach(b::header);
-        CompletableFuture<HttpResponse<InputStream>> future = http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofInputStream());
-        HttpResponse<InputStream> response;
+        Request request = http.newRequest(endpoint).method(HttpMethod.POST).timeout(total.toMillis(), TimeUnit.MILLISECONDS)
+                .body(new StringRequestContent("application/json", body, StandardCharsets.UTF_8));
+        request.headers(h -> headers.forEach(h::put));
+        InputStreamResponseListener listener = new InputStreamResponseListener();
+        request.send(listener);
+        Response response;
         try {
-            response = future.get(min(total, Duration.ofSeconds(config.firstByteTimeoutSeconds())).toMillis(), TimeUnit.MILLISECONDS);
+            response = listener.get(min(total, Duration.ofSeconds(config.firstByteTimeoutSeconds())).toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            future.cancel(true);
+            request.abort(e);
             throw new ProviderException(Kind.TIMEOUT, provider(), 0, "no response within the first-byte timeout", null, null);
         } catch (InterruptedException e) {
-            future.cancel(true);
+            request.abort(e);
             Thread.currentThread().interrupt();
             throw new ProviderException(Kind.TIMEOUT, provider(), 0, "interrupted", null, null);
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof HttpTimeoutException) throw new ProviderException(Kind.TIMEOUT, provider(), 0, "timed out", null, null);
-            if (cause instanceof ConnectException) throw new ProviderException(Kind.UNAVAILABLE, provider(), 0, "connection refused", null, null);
-            throw new ProviderException(Kind.UNAVAILABLE, provider(), 0, "transport failure: " + cause.getClass().getSimpleName(), null, null);
+            throw transportFailure(e.getCause());
         }
-        int status = response.statusCode();
-        if (status >= 200 && status < 300) return response;
-        String errorBody = readQuietly(response);
-        Duration retryAfter = retryAfter(response);
+        int status = response.getStatus();
+        if (status >= 200 && status < 300) return new Reply(status, listener.getInputStream());
+        String errorBody = readQuietly(listener.getInputStream());
+        Duration retryAfter = retryAfter(response.getHeaders().get(HttpHeader.RETRY_AFTER));
         throw switch (status) {
             case 429 -> new ProviderException(Kind.RATE_LIMITED, provider(), status, "rate limited (429)", retryAfter, null);
             case 401, 403 -> new ProviderException(Kind.AUTHENTICATION, provider(), status, "the provider rejected Keel's credentials (" + status + ")", null, null);
@@ -82,20 +104,35 @@ final class ProviderHttp {
         };
     }
 
-    static Duration retryAfter(HttpResponse<?> response) {
-        return response.headers().firstValue("retry-after").map(v -> {
-            try {
-                return Duration.ofMillis((long) (Double.parseDouble(v.trim()) * 1000));
-            } catch (NumberFormatException e) {
-                return null;
-            }
-        }).orElse(null);
+    private ProviderException transportFailure(Throwable cause) {
+        if (cause instanceof TimeoutException) return new ProviderException(Kind.TIMEOUT, provider(), 0, "timed out", null, null);
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException) return new ProviderException(Kind.UNAVAILABLE, provider(), 0, "connection refused", null, null);
+        }
+        return new ProviderException(Kind.UNAVAILABLE, provider(), 0, "transport failure: " + cause.getClass().getSimpleName(), null, null);
     }
 
-    private static String readQuietly(HttpResponse<InputStream> response) {
-        try (InputStream in = response.body()) {
-            byte[] bytes = in.readNBytes(16 * 1024);
-            return new String(bytes, StandardCharsets.UTF_8);
+    /** Seconds (possibly fractional) as a duration; null when absent or not a number (HTTP dates are ignored). */
+    static Duration retryAfter(String value) {
+        if (value == null) return null;
+        try {
+            return Duration.ofMillis((long) (Double.parseDouble(value.trim()) * 1000));
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Reads a body to its end (whatever follows the JSON, such as a trailing newline) so that closing
+     * it completes the exchange and keeps the connection for reuse; closing early aborts it.
+     */
+    static void drain(InputStream body) throws IOException {
+        body.transferTo(OutputStream.nullOutputStream());
+    }
+
+    private static String readQuietly(InputStream body) {
+        try (InputStream in = body) {
+            return new String(in.readNBytes(16 * 1024), StandardCharsets.UTF_8);
         } catch (IOException e) {
             return null;
         }
@@ -103,5 +140,14 @@ final class ProviderHttp {
 
     private static Duration min(Duration a, Duration b) {
         return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    @Override
+    public void close() {
+        try {
+            http.stop();
+        } catch (Exception e) {
+            // nothing useful to do on shutdown; connections die with the process
+        }
     }
 }

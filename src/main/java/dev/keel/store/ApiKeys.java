@@ -22,7 +22,7 @@ public final class ApiKeys {
 
     private static final String PREFIX = "sk-keel-";
     private static final SecureRandom RANDOM = new SecureRandom();
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
     private final Database db;
     private final com.github.benmanes.caffeine.cache.Cache<String, Optional<ApiKey>> byHash =
             com.github.benmanes.caffeine.cache.Caffeine.newBuilder().maximumSize(10_000).expireAfterWrite(java.time.Duration.ofSeconds(30)).build();

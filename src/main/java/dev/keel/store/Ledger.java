@@ -34,6 +34,7 @@ public final class Ledger implements AutoCloseable {
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Ledger.class);
     private final Database db;
+    private static final long LINGER_NANOS = 20_000_000L;
     private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
 
@@ -109,7 +110,9 @@ public final class Ledger implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
-            queue.drainTo(batch, 999);
+            // Group commit: let a burst gather instead of waking this thread and committing once per request.
+            if (batch.get(0) instanceof Entry) java.util.concurrent.locks.LockSupport.parkNanos(LINGER_NANOS);
+            queue.drainTo(batch, 4999);
             List<Entry> entries = new ArrayList<>();
             for (Object o : batch) if (o instanceof Entry e) entries.add(e);
             if (!entries.isEmpty()) {

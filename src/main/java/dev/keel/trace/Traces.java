@@ -27,7 +27,8 @@ public final class Traces {
     private final ConcurrentHashMap<String, Counter> traceCounters = new ConcurrentHashMap<>();
 
     public Traces(int capacity, Duration ttl) {
-        recent = Caffeine.newBuilder().maximumSize(capacity).expireAfterWrite(ttl).build();
+        // Maintenance runs on the recording thread: handing it to a pool would wake a thread per request.
+        recent = Caffeine.newBuilder().maximumSize(capacity).expireAfterWrite(ttl).executor(Runnable::run).build();
     }
 
     public Traces() {

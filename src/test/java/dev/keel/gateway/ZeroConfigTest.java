@@ -20,11 +20,10 @@ class ZeroConfigTest {
     @Test
     void environmentKeysRegisterProvidersAndRouteClaudeModelsToAnthropic(@TempDir Path dir) throws Exception {
         try (FakeLlmServer openai = new FakeLlmServer(); FakeLlmServer anthropic = new FakeLlmServer();
-             Database db = Database.open(dir); Ledger ledger = new Ledger(db)) {
+             Database db = Database.open(dir); Ledger ledger = new Ledger(db);
+             ChatGateway gateway = ChatGateway.create(GatewayConfig.EMPTY, Map.of("OPENAI_API_KEY", "sk-o", "OPENAI_BASE_URL", openai.baseUrl(),
+                     "ANTHROPIC_API_KEY", "sk-a", "ANTHROPIC_BASE_URL", anthropic.baseUrl())::get, new Traces().registry(), ledger)) {
             Traces traces = new Traces();
-            Map<String, String> env = Map.of("OPENAI_API_KEY", "sk-o", "OPENAI_BASE_URL", openai.baseUrl(),
-                    "ANTHROPIC_API_KEY", "sk-a", "ANTHROPIC_BASE_URL", anthropic.baseUrl());
-            ChatGateway gateway = ChatGateway.create(GatewayConfig.EMPTY, env::get, traces.registry(), ledger);
             assertThat(gateway.passthrough()).isTrue();
             anthropic.then(FakeLlmServer.anthropic("from claude", null, null, "end_turn"));
             ChatGateway.Result claude = gateway.complete(request("claude-sonnet-4-20250514"), new ChatGateway.Caller("t", null), traces.start("x", "t"));
@@ -38,8 +37,8 @@ class ZeroConfigTest {
 
     @Test
     void withoutKeysOrCatalogThereAreNoModels(@TempDir Path dir) {
-        try (Database db = Database.open(dir); Ledger ledger = new Ledger(db)) {
-            ChatGateway gateway = ChatGateway.create(GatewayConfig.EMPTY, k -> null, new Traces().registry(), ledger);
+        try (Database db = Database.open(dir); Ledger ledger = new Ledger(db);
+             ChatGateway gateway = ChatGateway.create(GatewayConfig.EMPTY, k -> null, new Traces().registry(), ledger)) {
             assertThat(gateway.passthrough()).isFalse();
             assertThat(gateway.models()).isEmpty();
         }
