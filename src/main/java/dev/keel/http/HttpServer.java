@@ -9,6 +9,8 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ServerConnector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +24,7 @@ public final class HttpServer implements AutoCloseable {
     static final String TRACE_ATTR = "keel.trace";
     static final String KEY_ATTR = "keel.key";
     private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
+    private static final int ACCEPT_BACKLOG = 4096;
 
     private final Keel keel;
     private final Javalin app;
@@ -41,6 +44,15 @@ public final class HttpServer implements AutoCloseable {
             config.jetty.multipartConfig.maxFileSize(server.maxBodyBytes(), io.javalin.config.SizeUnit.BYTES);
             config.jetty.multipartConfig.maxTotalRequestSize(server.maxBodyBytes(), io.javalin.config.SizeUnit.BYTES);
             config.jetty.multipartConfig.maxInMemoryFileSize(8 * 1024 * 1024, io.javalin.config.SizeUnit.BYTES);
+            // Our own connector so that the listen backlog is deep: the JVM's default of 50 drops SYNs when
+            // a burst of clients connects at once, and they then wait seconds for TCP's retransmit.
+            config.jetty.addConnector((jetty, http) -> {
+                ServerConnector connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
+                connector.setHost(server.host());
+                connector.setPort(server.port());
+                connector.setAcceptQueueSize(ACCEPT_BACKLOG);
+                return connector;
+            });
             config.startup.showJavalinBanner = false;
             config.startup.showOldJavalinVersionWarning = false;
             config.staticFiles.add(staticFiles -> {
@@ -90,7 +102,7 @@ public final class HttpServer implements AutoCloseable {
             throw new IllegalArgumentException("listening on " + server.host() + " requires KEEL_ADMIN_KEY (or server.admin_key) so API keys can be"
                     + " created; every /v1 request then needs a key. Bind to 127.0.0.1 for open local use.");
         }
-        app.start(server.host(), server.port());
+        app.start();
         return app.port();
     }
 
