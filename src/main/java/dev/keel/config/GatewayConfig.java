@@ -22,9 +22,14 @@ public record GatewayConfig(Map<String, ProviderConfig> providers, Map<String, M
         for (String name : modelsNode.keys()) {
             ModelConfig m = ModelConfig.read(name, modelsNode.child(name));
             for (int i = 0; i < m.targets().size(); i++) {
-                if (!providers.containsKey(m.targets().get(i).provider())) {
+                ProviderConfig p = providers.get(m.targets().get(i).provider());
+                if (p == null) {
                     throw new ConfigException("models." + name + ".targets[" + i + "].provider",
                             "unknown provider '" + m.targets().get(i).provider() + "'; declared: " + providers.keySet());
+                }
+                if (m.kind() == ModelConfig.Kind.EMBEDDING && p.type() != ProviderConfig.Type.OPENAI) {
+                    throw new ConfigException("models." + name + ".targets[" + i + "].provider",
+                            "embedding models need an openai-type provider (an OpenAI-compatible /embeddings endpoint); '" + p.name() + "' is " + p.type().name().toLowerCase());
                 }
             }
             models.put(name, m);

@@ -1,21 +1,27 @@
 package dev.keel.config;
 
+import java.time.Duration;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 
 /**
- * A public model name and the ordered upstream targets that serve it (the first is tried first, the
+ * A public model name, its kind (chat or embedding), and the ordered upstream targets that serve it (the first is tried first, the
  * rest are fallbacks), its context window in tokens (0 = unknown), what it supports (tools,
  * json_schema, stream), and optionally a cheaper catalog model to use when a request's estimated
- * cost is over the key's per-request cap.
+ * cost is over the key's per-request cap. {@code firstByteTimeout} / {@code totalTimeout} override the
+ * providers' own for this model (null: the provider's).
  */
-public record ModelConfig(String name, List<Target> targets, int contextWindow, Set<Capability> capabilities, String downgrade) {
+public record ModelConfig(String name, Kind kind, List<Target> targets, int contextWindow, Set<Capability> capabilities, String downgrade,
+                          Duration firstByteTimeout, Duration totalTimeout) {
+    /** What the model serves: chat completions, or embeddings ({@code /v1/embeddings}). */
+    public enum Kind { CHAT, EMBEDDING }
+
     /** Request features a model may lack. */
     public enum Capability { TOOLS, JSON_SCHEMA, STREAM }
 
     public ModelConfig(String name, List<Target> targets) {
-        this(name, targets, 0, EnumSet.allOf(Capability.class), null);
+        this(name, Kind.CHAT, targets, 0, EnumSet.allOf(Capability.class), null, null, null);
     }
     /**
      * One (provider, pinned upstream model id) pair and, optionally, its price in USD per million
@@ -53,8 +59,11 @@ public record ModelConfig(String name, List<Target> targets, int contextWindow, 
                 }
             }
         }
+        Kind kind = n.enumValue("kind", Kind.class, Kind.CHAT);
         String downgrade = n.string("downgrade", null);
-        return new ModelConfig(name, list.stream().map(t -> {
+        Duration firstByte = n.has("first_byte_timeout_seconds") ? Duration.ofSeconds(n.integer("first_byte_timeout_seconds", 30, 1, 3600)) : null;
+        Duration total = n.has("total_timeout_seconds") ? Duration.ofSeconds(n.integer("total_timeout_seconds", 120, 1, 3600)) : null;
+        return new ModelConfig(name, kind, list.stream().map(t -> {
             String provider = t.string("provider", null), model = t.string("model", null);
             if (provider == null) throw new ConfigException(t.path("provider"), "required");
             if (model == null) throw new ConfigException(t.path("model"), "required");
@@ -63,6 +72,6 @@ public record ModelConfig(String name, List<Target> targets, int contextWindow, 
             Double cached = t.has("cached_input_per_mtok") ? t.decimal("cached_input_per_mtok", 0, 0, 10_000) : null;
             if ((in == null) != (out == null)) throw new ConfigException(t.path(in == null ? "input_per_mtok" : "output_per_mtok"), "give both input_per_mtok and output_per_mtok");
             return new Target(provider, model, in, out, cached);
-        }).toList(), window, caps, downgrade);
+        }).toList(), window, caps, downgrade, firstByte, total);
     }
 }

@@ -9,7 +9,13 @@ import java.util.Locale;
  */
 public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey, int connectTimeoutSeconds,
                              int firstByteTimeoutSeconds, int totalTimeoutSeconds, int maxRetries, int breakerOpenSeconds) {
-    public enum Type { OPENAI, ANTHROPIC }
+    /** Wire protocols; {@code EXTRACTIVE} is the offline answerer over the tenant's documents (no base URL). */
+    public enum Type { OPENAI, ANTHROPIC, EXTRACTIVE }
+
+    /** The offline extractive provider, as registered when no providers are configured. */
+    public static ProviderConfig extractive(String name) {
+        return new ProviderConfig(name, Type.EXTRACTIVE, null, null, 5, 30, 120, 0, 30);
+    }
 
     public ProviderConfig {
         if (name == null || !name.matches("[A-Za-z0-9._-]{1,64}")) throw new ConfigException("providers", "provider names are 1-64 letters, digits, '.', '_' or '-': '" + name + "'");
@@ -23,7 +29,11 @@ public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey,
 
     static ProviderConfig read(String name, ConfigNode n) {
         Type type = n.enumValue("type", Type.class, null);
-        if (type == null) throw new ConfigException(n.path("type"), "required: one of [openai, anthropic]");
+        if (type == null) throw new ConfigException(n.path("type"), "required: one of [openai, anthropic, extractive]");
+        if (type == Type.EXTRACTIVE) {
+            return new ProviderConfig(name, type, null, null, 5, 30, n.integer("total_timeout_seconds", 120, 1, 3600), 0,
+                    n.integer("breaker_open_seconds", 30, 1, 3600));
+        }
         String url = n.string("base_url", null);
         if (url == null) throw new ConfigException(n.path("base_url"), "required, e.g. https://api.openai.com/v1");
         URI base;

@@ -18,6 +18,8 @@ import dev.keel.store.Ledger;
 import dev.keel.provider.AnthropicChatModel;
 import dev.keel.provider.ChatModel;
 import dev.keel.provider.CircuitBreakers;
+import dev.keel.provider.DocumentAnswerer;
+import dev.keel.provider.ExtractiveChatModel;
 import io.micrometer.core.instrument.MeterRegistry;
 import dev.keel.provider.OpenAiChatModel;
 import dev.keel.provider.ProviderChain;
@@ -38,7 +40,9 @@ import java.util.function.Function;
  * {@link ProviderChain}. The response carries the public model name. Thread-safe.
  */
 public final class ChatGateway implements AutoCloseable {
-    static final String PASSTHROUGH = "openai", PASSTHROUGH_ANTHROPIC = "anthropic";
+    static final String PASSTHROUGH = "openai", PASSTHROUGH_ANTHROPIC = "anthropic", BUILT_IN_EXTRACTIVE = "keel";
+    /** The model every zero-config server offers: extractive answers from the caller's documents. */
+    public static final String EXTRACTIVE_MODEL = "keel-extractive";
     private static final Duration REQUEST_DEADLINE = Duration.ofMinutes(5);
     /** Output tokens assumed for limits and cost caps when the request sets no max_tokens. */
     private static final long DEFAULT_OUTPUT_ESTIMATE = 256;
@@ -87,16 +91,24 @@ public final class ChatGateway implements AutoCloseable {
     /**
      * Builds the gateway from configuration. With no providers configured, {@code OPENAI_API_KEY}
      * (and optional {@code OPENAI_BASE_URL}) in {@code env} registers an "openai" provider and model
-     * names pass through to it, as the OpenAI SDKs do.
+     * names pass through to it, as the OpenAI SDKs do (likewise {@code ANTHROPIC_API_KEY}), and the
+     * model {@value #EXTRACTIVE_MODEL} answers from the caller's documents through {@code documents}.
      */
-    public static ChatGateway create(GatewayConfig config, Function<String, String> env, MeterRegistry registry, Ledger ledger) {
+    public static ChatGateway create(GatewayConfig config, Function<String, String> env, MeterRegistry registry, Ledger ledger,
+                                     DocumentAnswerer documents) {
         Map<String, ProviderConfig> providers = new LinkedHashMap<>(config.providers());
+        Map<String, ModelConfig> catalog = new LinkedHashMap<>(config.models());
+        java.util.Set<String> passthrough = new java.util.LinkedHashSet<>();
         if (providers.isEmpty()) {
             fromEnvironment(providers, env, PASSTHROUGH, ProviderConfig.Type.OPENAI, "OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1");
             fromEnvironment(providers, env, PASSTHROUGH_ANTHROPIC, ProviderConfig.Type.ANTHROPIC, "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
                     "https://api.anthropic.com/v1");
+            passthrough.addAll(providers.keySet());
+            // Offline by default: chat with the documents through any OpenAI client, no provider needed.
+            providers.put(BUILT_IN_EXTRACTIVE, ProviderConfig.extractive(BUILT_IN_EXTRACTIVE));
+            catalog.putIfAbsent(EXTRACTIVE_MODEL, new ModelConfig(EXTRACTIVE_MODEL, ModelConfig.Kind.CHAT, List.of(new ModelConfig.Target(BUILT_IN_EXTRACTIVE, "extractive")), 0,
+                    java.util.EnumSet.of(ModelConfig.Capability.STREAM), null, null, null));
         }
-        java.util.Set<String> passthrough = config.providers().isEmpty() ? providers.keySet() : java.util.Set.of();
         Map<String, ChatModel> models = new LinkedHashMap<>();
         Map<String, Integer> retries = new LinkedHashMap<>();
         Map<String, Integer> openSeconds = new LinkedHashMap<>();
@@ -104,12 +116,13 @@ public final class ChatGateway implements AutoCloseable {
             models.put(name, switch (p.type()) {
                 case OPENAI -> new OpenAiChatModel(p);
                 case ANTHROPIC -> new AnthropicChatModel(p);
+                case EXTRACTIVE -> new ExtractiveChatModel(name, documents);
             });
             retries.put(name, p.maxRetries());
             openSeconds.put(name, p.breakerOpenSeconds());
         });
         CircuitBreakers breakers = new CircuitBreakers(openSeconds, registry);
-        return new ChatGateway(config.models(), new ProviderChain(models, retries, breakers), breakers, passthrough, Prices.builtIn(), ledger, registry, config.budgetWebhook());
+        return new ChatGateway(catalog, new ProviderChain(models, retries, breakers), breakers, passthrough, Prices.builtIn(), ledger, registry, config.budgetWebhook());
     }
 
     private static void fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,
@@ -137,7 +150,7 @@ public final class ChatGateway implements AutoCloseable {
         request.put("stream", false);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
         long start = System.nanoTime();
-        Limits.Permit permit = admit(caller, model, request, trace);
+        Limits.Permit permit = admit(caller, model, planned(request), trace);
         ProviderChain.Served<ChatCompletion> served;
         try {
             served = chain.complete(model, request, Deadline.in(REQUEST_DEADLINE), trace);
@@ -181,7 +194,7 @@ public final class ChatGateway implements AutoCloseable {
         ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
         trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
         long start = System.nanoTime();
-        Limits.Permit permit = admit(caller, model, request, trace);
+        Limits.Permit permit = admit(caller, model, planned(request), trace);
         long[] firstChunk = {0};
         StringBuilder text = new StringBuilder();
         StreamListener metered = chunk -> {
@@ -205,6 +218,55 @@ public final class ChatGateway implements AutoCloseable {
         }
     }
 
+    /** Remote embeddings with their usage and cost. */
+    public record Embedded(ObjectNode body, String provider, Usage usage, Prices.Cost cost) {}
+
+    /**
+     * Whether embeddings for {@code name} are served remotely: an embedding model of the catalog, or
+     * any name passed through to the zero-config OpenAI provider.
+     */
+    public boolean servesEmbeddings(String name) {
+        ModelConfig m = catalog.get(name);
+        return m != null ? m.kind() == ModelConfig.Kind.EMBEDDING : passthroughProviders.contains(PASSTHROUGH);
+    }
+
+    /** Embedding model names of the catalog, sorted. */
+    public List<String> embeddingModels() {
+        return catalog.values().stream().filter(m -> m.kind() == ModelConfig.Kind.EMBEDDING).map(ModelConfig::name).sorted().toList();
+    }
+
+    /**
+     * Proxies an OpenAI {@code /v1/embeddings} request to the model's targets (retries, fallback,
+     * breakers as for chat), under the key's allowance, limits and budgets, and ledgers it.
+     */
+    public Embedded embed(ObjectNode request, Caller caller, Trace trace) {
+        String name = request.path("model").asText();
+        ModelConfig model = catalog.get(name);
+        if (model == null && passthroughProviders.contains(PASSTHROUGH)) {
+            model = new ModelConfig(name, ModelConfig.Kind.EMBEDDING, List.of(new ModelConfig.Target(PASSTHROUGH, name)), 0, java.util.Set.of(), null,
+                    null, null);
+        }
+        if (model == null || model.kind() != ModelConfig.Kind.EMBEDDING) {
+            throw new ApiException(404, "invalid_request_error", "'" + name + "' is not an embedding model", "model", "model_not_found");
+        }
+        trace.attr("model", name);
+        long start = System.nanoTime();
+        Usage planned = new Usage(TokenEstimate.ofInput(request.get("input")), 0, 0, true);
+        Limits.Permit permit = admit(caller, model, planned, trace);
+        ProviderChain.Served<dev.keel.model.EmbeddingResult> served;
+        try {
+            served = chain.embed(model, request, Deadline.in(REQUEST_DEADLINE), trace);
+        } catch (ProviderException e) {
+            bill(caller, model, null, Usage.NONE, start, null, statusOf(e), trace, permit);
+            throw e;
+        }
+        Usage usage = served.value().usage().equals(Usage.NONE) ? planned : served.value().usage();
+        ObjectNode body = served.value().body();
+        body.put("model", name);
+        Prices.Cost cost = bill(caller, model, served.target(), usage, start, null, 200, trace, permit);
+        return new Embedded(body, served.provider(), usage, cost);
+    }
+
     /** The HTTP status a classified provider failure gives the client. */
     public static int statusOf(ProviderException e) {
         return switch (e.kind()) {
@@ -220,13 +282,12 @@ public final class ChatGateway implements AutoCloseable {
      * Checks the key's model allowance, budgets, per-request cost cap and rate limits before any
      * upstream call; null permit for open local use.
      */
-    private Limits.Permit admit(Caller caller, ModelConfig model, ObjectNode request, Trace trace) {
+    private Limits.Permit admit(Caller caller, ModelConfig model, Usage planned, Trace trace) {
         if (caller.key() == null) return null;
         if (!caller.key().allows(model.name())) {
             throw new ApiException(403, "permission_error", "this API key may not use model '" + model.name() + "'; allowed: " + caller.key().models(),
                     "model", "model_not_allowed");
         }
-        Usage planned = planned(request);
         double estimatedCost = prices.cost(model.targets().get(0), planned).usd();
         trace.attr("estimate.tokens", planned.promptTokens() + planned.completionTokens()).attr("estimate.cost_usd", estimatedCost);
         return limits.admit(caller.key(), planned.promptTokens() + planned.completionTokens(), estimatedCost);
@@ -284,6 +345,9 @@ public final class ChatGateway implements AutoCloseable {
 
     /** Refuses requests that use what the model lacks, or that cannot fit its context window. */
     private static ModelConfig checkCapabilities(ModelConfig model, ObjectNode request) {
+        if (model.kind() != ModelConfig.Kind.CHAT) {
+            throw ApiException.badRequest("model '" + model.name() + "' is an embedding model; call POST /v1/embeddings", "model");
+        }
         if (request.path("tools").isArray() && !request.path("tools").isEmpty() && !model.supports(ModelConfig.Capability.TOOLS)) {
             throw ApiException.badRequest("model '" + model.name() + "' does not support tools", "tools");
         }

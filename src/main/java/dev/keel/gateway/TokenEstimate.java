@@ -22,4 +22,16 @@ final class TokenEstimate {
         }
         return new Usage(prompt, Tokens.count(completion), 0, true);
     }
+
+    /**
+     * Tokens of an embeddings {@code input}: a string, a list of strings, or pre-tokenised lists of
+     * token ids (counted as they are).
+     */
+    static long ofInput(JsonNode input) {
+        if (input == null || input.isNull()) return 0;
+        if (input.isTextual()) return Tokens.count(input.asText());
+        long n = 0;
+        for (JsonNode item : input) n += item.isTextual() ? Tokens.count(item.asText()) : item.isArray() ? item.size() : 1;
+        return n;
+    }
 }

@@ -93,11 +93,12 @@ final class ChatRoutes {
         }
     }
 
-    private static ChatGateway.Caller caller(Context ctx) {
+    static ChatGateway.Caller caller(Context ctx) {
         return new ChatGateway.Caller(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR));
     }
 
-    private static void headers(Context ctx, String provider, Trace trace) {
+    /** {@code x-keel-provider} and {@code x-keel-overhead-ms} (time in Keel, provider calls excluded). */
+    static void headers(Context ctx, String provider, Trace trace) {
         if (provider != null) ctx.header("x-keel-provider", provider);
         ctx.header("x-keel-overhead-ms", String.format(java.util.Locale.ROOT, "%.3f", Math.max(0, trace.elapsedMs() - trace.spanMillis("provider"))));
     }

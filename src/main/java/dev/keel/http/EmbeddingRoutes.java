@@ -3,6 +3,7 @@ package dev.keel.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.embed.Embedder;
+import dev.keel.gateway.ChatGateway;
 import dev.keel.ingest.Tokens;
 import dev.keel.model.ApiException;
 import dev.keel.trace.Span;
@@ -18,18 +19,21 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * OpenAI-compatible {@code POST /v1/embeddings}, served by the in-process model. {@code model} may
- * be omitted or name the in-process model; {@code input} is a string or a list of up to 256 strings;
+ * OpenAI-compatible {@code POST /v1/embeddings}, served by the in-process model, or proxied through
+ * the gateway when {@code model} names a catalog model of kind embedding (or passes through to the
+ * zero-config OpenAI provider). For the in-process model, {@code model} may be omitted; {@code input} is a string or a list of up to 256 strings;
  * {@code encoding_format} float (default) or base64.
  */
 final class EmbeddingRoutes {
     private static final int MAX_INPUTS = 256, MAX_INPUT_CHARS = 32_000;
     private final Embedder embedder;
     private final String modelName;
+    private final ChatGateway gateway;
 
-    EmbeddingRoutes(Embedder embedder, String modelName) {
+    EmbeddingRoutes(Embedder embedder, String modelName, ChatGateway gateway) {
         this.embedder = embedder;
         this.modelName = modelName;
+        this.gateway = gateway;
     }
 
     void register(RoutesConfig routes) {
@@ -40,8 +44,22 @@ final class EmbeddingRoutes {
         ObjectNode body = Json.object(ctx.body());
         String model = Json.optionalText(body, "model");
         if (model != null && !model.equals(modelName) && !embedder.modelId().equals(model)) {
-            throw new ApiException(404, "invalid_request_error", "The model '" + model + "' does not exist; embeddings are served by '" + modelName + "'",
-                    "model", "model_not_found");
+            if (!gateway.servesEmbeddings(model)) {
+                List<String> available = new ArrayList<>(List.of(modelName));
+                available.addAll(gateway.embeddingModels());
+                throw new ApiException(404, "invalid_request_error", "The model '" + model + "' does not exist; embedding models: " + available,
+                        "model", "model_not_found");
+            }
+            JsonNode input = body.get("input");
+            if (input == null || !(input.isTextual() || input.isArray()) || input.isEmpty() && input.isArray()) {
+                throw ApiException.badRequest("'input' must be a string or a non-empty array (of strings or token ids)", "input");
+            }
+            Trace trace = HttpServer.trace(ctx);
+            ChatGateway.Embedded remote = gateway.embed(body, ChatRoutes.caller(ctx), trace);
+            ChatRoutes.headers(ctx, remote.provider(), trace);
+            ctx.header("x-keel-cost-usd", String.format(java.util.Locale.ROOT, "%.8f", remote.cost().usd()));
+            HttpServer.send(ctx, 200, "application/json", Json.bytes(remote.body()));
+            return;
         }
         List<String> inputs = inputs(body.get("input"));
         String format = Json.optionalText(body, "encoding_format");

@@ -37,7 +37,7 @@ public final class HttpServer implements AutoCloseable {
         ChatRoutes chat = new ChatRoutes(keel.gateway());
         UsageRoutes usage = new UsageRoutes(keel.ledger());
         AdminRoutes admin = new AdminRoutes(keel.keys(), server.adminKey());
-        EmbeddingRoutes embeddings = new EmbeddingRoutes(keel.embedder(), dev.keel.config.EmbedConfig.BGE_SMALL);
+        EmbeddingRoutes embeddings = new EmbeddingRoutes(keel.embedder(), dev.keel.config.EmbedConfig.BGE_SMALL, keel.gateway());
         app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;
             config.http.maxRequestSize = server.maxBodyBytes();

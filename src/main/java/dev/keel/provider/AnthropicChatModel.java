@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.ProviderConfig;
 import dev.keel.model.ChatCompletion;
-import dev.keel.model.Deadline;
+import dev.keel.model.CallContext;
 import dev.keel.model.ProviderException.Kind;
 import dev.keel.model.ProviderException;
 import dev.keel.model.StreamListener;
@@ -51,17 +51,9 @@ public final class AnthropicChatModel implements ChatModel {
     }
 
     @Override
-    public ChatCompletion complete(ObjectNode request, Deadline deadline) {
-        ProviderHttp.Reply response = send(toAnthropic(request, false), deadline);
-        JsonNode body;
-        try (InputStream in = response.body()) {
-            body = JSON.readTree(in);
-            ProviderHttp.drain(in);
-        } catch (JsonProcessingException e) {
-            throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "response is not valid JSON", null, null);
-        } catch (IOException e) {
-            throw new ProviderException(Kind.UNAVAILABLE, provider(), response.status(), "connection broke while reading the response", null, null);
-        }
+    public ChatCompletion complete(ObjectNode request, CallContext call) {
+        ProviderHttp.Reply response = send(toAnthropic(request, false), call);
+        JsonNode body = http.json(response);
         if (body == null || !body.path("content").isArray()) {
             throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "response has no content", null, null);
         }
@@ -73,8 +65,8 @@ public final class AnthropicChatModel implements ChatModel {
     }
 
     @Override
-    public Usage stream(ObjectNode request, Deadline deadline, StreamListener listener) {
-        ProviderHttp.Reply response = send(toAnthropic(request, true), deadline);
+    public Usage stream(ObjectNode request, CallContext call, StreamListener listener) {
+        ProviderHttp.Reply response = send(toAnthropic(request, true), call);
         String model = request.path("model").asText();
         boolean includeUsage = request.path("stream_options").path("include_usage").asBoolean(false);
         StreamState state = new StreamState();
@@ -107,12 +99,12 @@ public final class AnthropicChatModel implements ChatModel {
         }
     }
 
-    private ProviderHttp.Reply send(ObjectNode body, Deadline deadline) {
+    private ProviderHttp.Reply send(ObjectNode body, CallContext call) {
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put("anthropic-version", VERSION);
         headers.put("Accept", body.path("stream").asBoolean() ? "text/event-stream" : "application/json");
         if (config.apiKey() != null && !config.apiKey().isBlank()) headers.put("x-api-key", config.apiKey());
-        return http.send(endpoint, headers, body.toString(), deadline);
+        return http.send(endpoint, headers, body.toString(), call);
     }
 
     /** OpenAI chat request → Anthropic Messages request. */

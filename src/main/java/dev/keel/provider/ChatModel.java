@@ -2,7 +2,8 @@ package dev.keel.provider;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.model.ChatCompletion;
-import dev.keel.model.Deadline;
+import dev.keel.model.CallContext;
+import dev.keel.model.EmbeddingResult;
 import dev.keel.model.ProviderException;
 import dev.keel.model.StreamListener;
 import dev.keel.model.Usage;
@@ -18,13 +19,21 @@ public interface ChatModel extends AutoCloseable {
     String provider();
 
     /** A complete (non-streamed) response; {@code request} already names the upstream model. */
-    ChatCompletion complete(ObjectNode request, Deadline deadline);
+    ChatCompletion complete(ObjectNode request, CallContext call);
 
     /**
      * Streams chunks to {@code listener}; returns the usage if the provider reported it. Fails with
      * a {@link ProviderException} before the first chunk when nothing was received.
      */
-    Usage stream(ObjectNode request, Deadline deadline, StreamListener listener);
+    Usage stream(ObjectNode request, CallContext call, StreamListener listener);
+
+    /**
+     * Embeddings for an OpenAI-shaped {@code /embeddings} request that already names the upstream
+     * model. Providers without an embeddings endpoint refuse (bad request).
+     */
+    default EmbeddingResult embed(ObjectNode request, CallContext call) {
+        throw new ProviderException(ProviderException.Kind.BAD_REQUEST, provider(), 0, "provider '" + provider() + "' does not serve embeddings", null, null);
+    }
 
     /** Releases connections and threads. */
     @Override

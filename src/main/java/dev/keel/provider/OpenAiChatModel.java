@@ -6,7 +6,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.ProviderConfig;
 import dev.keel.model.ChatCompletion;
-import dev.keel.model.Deadline;
+import dev.keel.model.CallContext;
+import dev.keel.model.EmbeddingResult;
 import dev.keel.model.ProviderException.Kind;
 import dev.keel.model.ProviderException;
 import dev.keel.model.StreamListener;
@@ -17,6 +18,7 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
 /**
  * Any OpenAI-compatible {@code /chat/completions} endpoint (OpenAI, vLLM, Ollama's /v1, llama.cpp,
@@ -27,12 +29,13 @@ public final class OpenAiChatModel implements ChatModel {
     private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
     private final ProviderConfig config;
     private final ProviderHttp http;
-    private final URI endpoint;
+    private final URI endpoint, embeddings;
 
     public OpenAiChatModel(ProviderConfig config) {
         this.config = config;
         this.http = new ProviderHttp(config);
         this.endpoint = URI.create(config.baseUrl() + "/chat/completions");
+        this.embeddings = URI.create(config.baseUrl() + "/embeddings");
     }
 
     @Override
@@ -41,17 +44,9 @@ public final class OpenAiChatModel implements ChatModel {
     }
 
     @Override
-    public ChatCompletion complete(ObjectNode request, Deadline deadline) {
-        ProviderHttp.Reply response = send(request, deadline);
-        JsonNode parsed;
-        try (InputStream in = response.body()) {
-            parsed = JSON.readTree(in);
-            ProviderHttp.drain(in);
-        } catch (JsonProcessingException e) {
-            throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "response is not valid JSON", null, null);
-        } catch (IOException e) {
-            throw new ProviderException(Kind.UNAVAILABLE, provider(), response.status(), "connection broke while reading the response: " + e.getMessage(), null, null);
-        }
+    public ChatCompletion complete(ObjectNode request, CallContext call) {
+        ProviderHttp.Reply response = send(request, call);
+        JsonNode parsed = http.json(response);
         if (!(parsed instanceof ObjectNode obj) || !obj.path("choices").isArray() || obj.path("choices").isEmpty()) {
             throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "response has no choices", null, null);
         }
@@ -63,8 +58,20 @@ public final class OpenAiChatModel implements ChatModel {
     }
 
     @Override
-    public Usage stream(ObjectNode request, Deadline deadline, StreamListener listener) {
-        ProviderHttp.Reply response = send(request, deadline);
+    public EmbeddingResult embed(ObjectNode request, CallContext call) {
+        ProviderHttp.Reply response = http.send(embeddings, authorization(Map.of("Accept", "application/json")), request.toString(), call);
+        JsonNode parsed = http.json(response);
+        if (!(parsed instanceof ObjectNode obj) || !obj.path("data").isArray() || obj.path("data").isEmpty()) {
+            throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "response has no embeddings", null, null);
+        }
+        JsonNode u = obj.get("usage");
+        Usage usage = u == null || !u.isObject() ? Usage.NONE : new Usage(u.path("prompt_tokens").asLong(), 0, 0, false);
+        return new EmbeddingResult(obj, provider(), usage);
+    }
+
+    @Override
+    public Usage stream(ObjectNode request, CallContext call, StreamListener listener) {
+        ProviderHttp.Reply response = send(request, call);
         Usage usage = Usage.NONE;
         boolean any = false;
         try (InputStream in = response.body(); BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
@@ -91,11 +98,16 @@ public final class OpenAiChatModel implements ChatModel {
         }
     }
 
-    private ProviderHttp.Reply send(ObjectNode request, Deadline deadline) {
-        java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
-        headers.put("Accept", request.path("stream").asBoolean() ? "text/event-stream" : "application/json");
-        if (config.apiKey() != null && !config.apiKey().isBlank()) headers.put("Authorization", "Bearer " + config.apiKey());
-        return http.send(endpoint, headers, request.toString(), deadline);
+    private ProviderHttp.Reply send(ObjectNode request, CallContext call) {
+        return http.send(endpoint, authorization(Map.of("Accept", request.path("stream").asBoolean() ? "text/event-stream" : "application/json")),
+                request.toString(), call);
+    }
+
+    private Map<String, String> authorization(Map<String, String> headers) {
+        if (config.apiKey() == null || config.apiKey().isBlank()) return headers;
+        Map<String, String> all = new java.util.LinkedHashMap<>(headers);
+        all.put("Authorization", "Bearer " + config.apiKey());
+        return all;
     }
 
     private static Usage usage(JsonNode u) {

@@ -3,6 +3,8 @@ package dev.keel.provider;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.ModelConfig;
 import dev.keel.model.ChatCompletion;
+import dev.keel.model.CallContext;
+import dev.keel.model.EmbeddingResult;
 import dev.keel.model.Deadline;
 import dev.keel.model.ProviderException.Kind;
 import dev.keel.model.ProviderException;
@@ -46,7 +48,12 @@ public final class ProviderChain implements AutoCloseable {
     }
 
     public Served<ChatCompletion> complete(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace) {
-        return run(model, request, deadline, trace, (chat, upstream) -> chat.complete(upstream, deadline), () -> false);
+        return run(model, request, deadline, trace, (chat, upstream) -> chat.complete(upstream, callOf(model, deadline, trace)), () -> false);
+    }
+
+    /** Embeddings through the model's targets, with the same retries, fallbacks and breakers as chat. */
+    public Served<EmbeddingResult> embed(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace) {
+        return run(model, request, deadline, trace, (chat, upstream) -> chat.embed(upstream, callOf(model, deadline, trace)), () -> false);
     }
 
     public Served<Usage> stream(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace, StreamListener listener) {
@@ -55,7 +62,7 @@ public final class ProviderChain implements AutoCloseable {
             started[0] = true;
             return listener.onChunk(chunk);
         };
-        return run(model, request, deadline, trace, (chat, upstream) -> chat.stream(upstream, deadline, tracking), () -> started[0]);
+        return run(model, request, deadline, trace, (chat, upstream) -> chat.stream(upstream, callOf(model, deadline, trace), tracking), () -> started[0]);
     }
 
     private interface Call<T> {
@@ -110,6 +117,10 @@ public final class ProviderChain implements AutoCloseable {
             if (deadline.expired()) break;
         }
         throw last != null ? last : new ProviderException(Kind.UNAVAILABLE, "gateway", 0, "model " + model.name() + " has no usable target", null, null);
+    }
+
+    private static CallContext callOf(ModelConfig model, Deadline deadline, Trace trace) {
+        return new CallContext(deadline, model.firstByteTimeout(), model.totalTimeout(), trace.tenant());
     }
 
     /** Full jitter: uniform in [0, min(max, base·2^attempt)], or the provider's Retry-After when given. */

@@ -1,7 +1,10 @@
 package dev.keel.provider;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keel.config.ProviderConfig;
-import dev.keel.model.Deadline;
+import dev.keel.model.CallContext;
 import dev.keel.model.ProviderException.Kind;
 import dev.keel.model.ProviderException;
 import java.io.IOException;
@@ -28,7 +31,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 /**
  * The HTTP leg shared by providers, on Jetty's asynchronous client (pooled HTTP/1.1 keep-alive
  * connections, TLS verified). POSTs JSON with the provider's connect, first-byte and total
- * timeouts (bounded by the request deadline), never follows redirects, and classifies statuses and
+ * timeouts (the model's overrides win; all bounded by the request deadline), never follows redirects, and classifies statuses and
  * transport failures into {@link ProviderException} kinds (529 "overloaded" counts as unavailable).
  * Closing a response's body aborts the exchange, which is how a client disconnect cancels the
  * upstream call. Thread-safe; {@link #close()} releases the connections and threads.
@@ -41,6 +44,7 @@ final class ProviderHttp implements AutoCloseable {
     /** A response whose status was 2xx; the caller must close {@code body}. */
     record Reply(int status, InputStream body) {}
 
+    private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
     private final ProviderConfig config;
     private final HttpClient http;
 
@@ -68,8 +72,8 @@ final class ProviderHttp implements AutoCloseable {
         return config.name();
     }
 
-    Reply send(URI endpoint, Map<String, String> headers, String body, Deadline deadline) {
-        Duration total = min(deadline.remaining(), Duration.ofSeconds(config.totalTimeoutSeconds()));
+    Reply send(URI endpoint, Map<String, String> headers, String body, CallContext call) {
+        Duration total = min(call.deadline().remaining(), call.total(Duration.ofSeconds(config.totalTimeoutSeconds())));
         if (total.isZero()) throw new ProviderException(Kind.TIMEOUT, provider(), 0, "no time left before the request deadline", null, null);
         Request request = http.newRequest(endpoint).method(HttpMethod.POST).timeout(total.toMillis(), TimeUnit.MILLISECONDS)
                 .body(new StringRequestContent("application/json", body, StandardCharsets.UTF_8));
@@ -78,7 +82,7 @@ final class ProviderHttp implements AutoCloseable {
         request.send(listener);
         Response response;
         try {
-            response = listener.get(min(total, Duration.ofSeconds(config.firstByteTimeoutSeconds())).toMillis(), TimeUnit.MILLISECONDS);
+            response = listener.get(min(total, call.firstByte(Duration.ofSeconds(config.firstByteTimeoutSeconds()))).toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             request.abort(e);
             throw new ProviderException(Kind.TIMEOUT, provider(), 0, "no response within the first-byte timeout", null, null);
@@ -123,10 +127,26 @@ final class ProviderHttp implements AutoCloseable {
     }
 
     /**
+     * A 2xx reply's whole body as JSON (null when empty), the connection kept for reuse. Invalid JSON
+     * is a malformed response; a connection that breaks while reading, unavailable.
+     */
+    JsonNode json(Reply reply) {
+        try (InputStream in = reply.body()) {
+            JsonNode parsed = JSON.readTree(in);
+            drain(in);
+            return parsed;
+        } catch (JsonProcessingException e) {
+            throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), reply.status(), "response is not valid JSON", null, null);
+        } catch (IOException e) {
+            throw new ProviderException(Kind.UNAVAILABLE, provider(), reply.status(), "connection broke while reading the response: " + e.getMessage(), null, null);
+        }
+    }
+
+    /**
      * Reads a body to its end (whatever follows the JSON, such as a trailing newline) so that closing
      * it completes the exchange and keeps the connection for reuse; closing early aborts it.
      */
-    static void drain(InputStream body) throws IOException {
+    private static void drain(InputStream body) throws IOException {
         body.transferTo(OutputStream.nullOutputStream());
     }
 

@@ -1,5 +1,9 @@
 package dev.keel.rag;
 
+import dev.keel.trace.Traces;
+
+import dev.keel.provider.DocumentAnswerer;
+
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.keel.config.AnswerConfig;
@@ -49,6 +53,23 @@ public final class AnswerEngine {
             span.attr("mode", mode.name().toLowerCase()).attr("hits", result.hits().size());
             return result;
         }
+    }
+
+    /**
+     * This engine as the gateway's offline provider: each answer is traced on its own (named
+     * "extractive answer", in the caller's tenant).
+     */
+    public DocumentAnswerer asDocumentAnswerer(Traces traces) {
+        return (tenant, question) -> {
+            Trace trace = traces.start("extractive answer", tenant);
+            try {
+                Answer a = answer(new AnswerRequest(tenant, question, SearchFilters.NONE), trace);
+                return new DocumentAnswerer.Grounded(a.text(), a.answered(), a.citations().stream()
+                        .map(c -> new DocumentAnswerer.Source(c.n(), c.title(), c.source(), c.section())).toList());
+            } finally {
+                trace.finish();
+            }
+        };
     }
 
     public Answer answer(AnswerRequest request, Trace trace) {

@@ -120,4 +120,32 @@ class KeelConfigTest {
         assertThatThrownBy(() -> KeelConfig.parse("providers:\n  p: {type: openai, base_url: http://x, tiemout: 3}\n", k -> null))
                 .hasMessageContaining("providers.p.tiemout");
     }
+
+    @Test
+    void extractiveProvidersNeedNoUrlEmbeddingModelsNeedAnOpenAiProviderAndModelsMayOverrideTimeouts() {
+        KeelConfig c = KeelConfig.parse("""
+                providers:
+                  offline: {type: extractive}
+                  oai: {type: openai, base_url: "http://127.0.0.1:1/v1"}
+                models:
+                  docs:
+                    first_byte_timeout_seconds: 7
+                    targets: [{provider: oai, model: gpt-4o-mini}, {provider: offline, model: extractive}]
+                  vectors:
+                    kind: embedding
+                    targets: [{provider: oai, model: text-embedding-3-small}]
+                """, k -> null);
+        assertThat(c.gateway().providers().get("offline").type()).isEqualTo(ProviderConfig.Type.EXTRACTIVE);
+        assertThat(c.gateway().models().get("docs").firstByteTimeout()).hasSeconds(7);
+        assertThat(c.gateway().models().get("docs").totalTimeout()).isNull();
+        assertThat(c.gateway().models().get("vectors").kind()).isEqualTo(ModelConfig.Kind.EMBEDDING);
+        assertThatThrownBy(() -> KeelConfig.parse("""
+                providers:
+                  offline: {type: extractive}
+                models:
+                  vectors: {kind: embedding, targets: [{provider: offline, model: x}]}
+                """, k -> null)).hasMessageContaining("models.vectors.targets[0].provider").hasMessageContaining("openai-type");
+        assertThatThrownBy(() -> KeelConfig.parse("providers:\n  offline: {type: extractive, base_url: http://x}\n", k -> null))
+                .hasMessageContaining("providers.offline.base_url");
+    }
 }

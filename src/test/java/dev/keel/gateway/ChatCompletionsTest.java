@@ -196,6 +196,55 @@ class ChatCompletionsTest extends GatewayTestBase {
     }
 
     @Test
+    void aModelsOwnFirstByteTimeoutOverridesItsProviders() throws Exception {
+        CountDownLatch never = new CountDownLatch(1);
+        secondary.then(FakeLlmServer.stall(never, 60));
+        long start = System.nanoTime();
+        HttpResponse<String> r = chat(request("patient-but-capped", false));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        never.countDown();
+        assertThat(r.statusCode()).isEqualTo(504);
+        assertThat(seconds).as("the model's 1 s, not the provider's 30 s default").isLessThan(15);
+    }
+
+    @Test
+    void whenEveryRemoteProviderIsDownTheExtractiveAnswererServesAndSaysSo() throws Exception {
+        HttpResponse<String> r = chat(request("docs-with-fallback", false));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-keel-provider")).hasValue("offline");
+        assertThat(JSON.readTree(r.body()).at("/choices/0/message/content").asText()).contains("no language model was used");
+        assertThat(r.headers().firstValue("x-keel-cost-usd")).hasValue("0.00000000");
+    }
+
+    @Test
+    void embeddingModelsOfTheCatalogAreProxiedBilledAndLedgered() throws Exception {
+        primary.then(FakeLlmServer.embeddings());
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/embeddings")).header("Content-Type", "application/json")
+                .header("X-Keel-Tenant", "embedders").POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"remote-embed\",\"input\":[\"a\",\"b\"]}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode body = JSON.readTree(r.body());
+        assertThat(body.get("model").asText()).isEqualTo("remote-embed");
+        assertThat(body.get("data")).hasSize(2);
+        assertThat(body.at("/data/1/embedding/1").asDouble()).isEqualTo(1.0);
+        assertThat(primary.received.get(0).path()).isEqualTo("/v1/embeddings");
+        assertThat(primary.received.get(0).body().get("model").asText()).isEqualTo("text-embedding-3-small");
+        assertThat(r.headers().firstValue("x-keel-provider")).hasValue("primary");
+        assertThat(Double.parseDouble(r.headers().firstValue("x-keel-cost-usd").orElseThrow())).isCloseTo(10 * 0.02 / 1e6, org.assertj.core.data.Offset.offset(1e-12));
+        JsonNode usage = usage("embedders", "model");
+        assertThat(usage.at("/data/0/model").asText()).isEqualTo("remote-embed");
+        assertThat(usage.at("/data/0/prompt_tokens").asLong()).isEqualTo(10);
+
+        HttpResponse<String> chatOnIt = chat(request("remote-embed", false));
+        assertThat(chatOnIt.statusCode()).isEqualTo(400);
+        assertThat(chatOnIt.body()).contains("embedding model");
+        HttpResponse<String> unknown = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/embeddings")).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"fast\",\"input\":\"a\"}")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(unknown.body()).contains("remote-embed").contains("bge-small");
+    }
+
+    @Test
     void anUnreachableProviderIs503() throws Exception {
         HttpResponse<String> r = chat(request("unreachable", false));
         assertThat(r.statusCode()).isEqualTo(503);
@@ -448,7 +497,9 @@ class ChatCompletionsTest extends GatewayTestBase {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/models")).build(), HttpResponse.BodyHandlers.ofString());
         List<String> ids = new ArrayList<>();
         JSON.readTree(r.body()).get("data").forEach(m -> ids.add(m.get("id").asText()));
-        assertThat(ids).containsExactly("claude-chat", "fast", "guarded", "pricey", "resilient", "tiny", "unreachable", "bge-small-en-v1.5-q");
+        assertThat(ids).containsExactly("claude-chat", "docs-with-fallback", "fast", "guarded", "patient-but-capped", "pricey", "remote-embed", "resilient", "tiny",
+                "unreachable",
+                "bge-small-en-v1.5-q");
         assertThat(r.body()).doesNotContain(KEY);
     }
 }

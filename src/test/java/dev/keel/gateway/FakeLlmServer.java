@@ -29,7 +29,7 @@ final class FakeLlmServer implements AutoCloseable {
         void respond(HttpExchange ex, JsonNode request) throws IOException;
     }
 
-    record Received(JsonNode body, Map<String, List<String>> headers, long nanos) {}
+    record Received(JsonNode body, Map<String, List<String>> headers, long nanos, String path) {}
 
     private final HttpServer server;
     private final ConcurrentLinkedQueue<Behavior> script = new ConcurrentLinkedQueue<>();
@@ -41,12 +41,13 @@ final class FakeLlmServer implements AutoCloseable {
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/v1/messages", this::handle);
         server.createContext("/v1/chat/completions", this::handle);
+        server.createContext("/v1/embeddings", this::handle);
         server.start();
     }
 
     private void handle(HttpExchange ex) throws IOException {
         JsonNode body = JSON.readTree(ex.getRequestBody());
-        received.add(new Received(body, Map.copyOf(ex.getRequestHeaders()), System.nanoTime()));
+        received.add(new Received(body, Map.copyOf(ex.getRequestHeaders()), System.nanoTime(), ex.getRequestURI().getPath()));
         Behavior b = script.poll();
         if (b == null) b = last;
         else last = b;
@@ -76,6 +77,21 @@ final class FakeLlmServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+    }
+
+    /** OpenAI's embeddings response: one 3-dimensional vector per input, 5 prompt tokens per input. */
+    static Behavior embeddings() {
+        return (ex, req) -> {
+            JsonNode input = req.path("input");
+            int n = input.isArray() ? input.size() : 1;
+            StringBuilder data = new StringBuilder();
+            for (int i = 0; i < n; i++) {
+                if (i > 0) data.append(',');
+                data.append("{\"object\":\"embedding\",\"index\":").append(i).append(",\"embedding\":[0.1,").append(i).append(",0.3]}");
+            }
+            send(ex, 200, Map.of(), "{\"object\":\"list\",\"model\":\"" + req.path("model").asText() + "\",\"data\":[" + data
+                    + "],\"usage\":{\"prompt_tokens\":" + 5 * n + ",\"total_tokens\":" + 5 * n + "}}");
+        };
     }
 
     static Behavior ok(String content) {

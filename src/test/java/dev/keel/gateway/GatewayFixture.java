@@ -59,6 +59,8 @@ final class GatewayFixture implements AutoCloseable {
                     base_url: %s
                     api_key: sk-ant-test
                     max_retries: 1
+                  offline:
+                    type: extractive
                   dead:
                     type: openai
                     base_url: http://127.0.0.1:%d/v1
@@ -86,6 +88,18 @@ final class GatewayFixture implements AutoCloseable {
                   claude-chat:
                     targets:
                       - {provider: claude, model: claude-3-5-haiku-20241022}
+                  remote-embed:
+                    kind: embedding
+                    targets:
+                      - {provider: primary, model: text-embedding-3-small, input_per_mtok: 0.02, output_per_mtok: 0}
+                  docs-with-fallback:
+                    targets:
+                      - {provider: dead, model: nothing}
+                      - {provider: offline, model: extractive}
+                  patient-but-capped:
+                    first_byte_timeout_seconds: 1
+                    targets:
+                      - {provider: secondary, model: upstream-b}
                   guarded:
                     targets:
                       - {provider: flaky, model: flaky-1}

@@ -9,6 +9,7 @@ import dev.keel.store.Database;
 import dev.keel.store.Ledger;
 import dev.keel.trace.Traces;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,7 +23,7 @@ class ZeroConfigTest {
         try (FakeLlmServer openai = new FakeLlmServer(); FakeLlmServer anthropic = new FakeLlmServer();
              Database db = Database.open(dir); Ledger ledger = new Ledger(db);
              ChatGateway gateway = ChatGateway.create(GatewayConfig.EMPTY, Map.of("OPENAI_API_KEY", "sk-o", "OPENAI_BASE_URL", openai.baseUrl(),
-                     "ANTHROPIC_API_KEY", "sk-a", "ANTHROPIC_BASE_URL", anthropic.baseUrl())::get, new Traces().registry(), ledger)) {
+                     "ANTHROPIC_API_KEY", "sk-a", "ANTHROPIC_BASE_URL", anthropic.baseUrl())::get, new Traces().registry(), ledger, (tenant, q) -> new dev.keel.provider.DocumentAnswerer.Grounded("n/a", false, List.of()))) {
             Traces traces = new Traces();
             assertThat(gateway.passthrough()).isTrue();
             anthropic.then(FakeLlmServer.anthropic("from claude", null, null, "end_turn"));
@@ -36,11 +37,11 @@ class ZeroConfigTest {
     }
 
     @Test
-    void withoutKeysOrCatalogThereAreNoModels(@TempDir Path dir) {
+    void withoutKeysOrCatalogOnlyTheOfflineExtractiveModelIsOffered(@TempDir Path dir) {
         try (Database db = Database.open(dir); Ledger ledger = new Ledger(db);
-             ChatGateway gateway = ChatGateway.create(GatewayConfig.EMPTY, k -> null, new Traces().registry(), ledger)) {
+             ChatGateway gateway = ChatGateway.create(GatewayConfig.EMPTY, k -> null, new Traces().registry(), ledger, (tenant, q) -> new dev.keel.provider.DocumentAnswerer.Grounded("n/a", false, List.of()))) {
             assertThat(gateway.passthrough()).isFalse();
-            assertThat(gateway.models()).isEmpty();
+            assertThat(gateway.models()).containsExactly(ChatGateway.EXTRACTIVE_MODEL);
         }
     }
 

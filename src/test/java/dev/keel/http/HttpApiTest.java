@@ -226,4 +226,50 @@ class HttpApiTest {
                 .header("X-Keel-Tenant", tenant)
                 .POST(HttpRequest.BodyPublishers.ofByteArray(out.toByteArray())).build();
     }
+
+    @Test
+    void theBuiltInExtractiveModelChatsWithTheDocumentsAndCitesThem() throws Exception {
+        JsonNode models = json(send("GET", "/v1/models", null, null, null));
+        assertThat(models.findValuesAsText("id")).contains("keel-extractive");
+
+        HttpResponse<String> r = postJson("/v1/chat/completions", """
+                {"model":"keel-extractive","messages":[{"role":"system","content":"Be brief."},
+                 {"role":"user","content":"How long do I have to request a refund on an annual plan?"}]}""", null);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-keel-provider")).hasValue("keel");
+        JsonNode body = json(r);
+        String content = body.at("/choices/0/message/content").asText();
+        assertThat(content).contains("30 days").contains("Sources:").contains("[1]").contains("refunds.md").contains("no language model was used");
+        assertThat(body.at("/model").asText()).isEqualTo("keel-extractive");
+        assertThat(body.at("/usage/completion_tokens").asLong()).isPositive();
+
+        JsonNode unknown = json(postJson("/v1/chat/completions",
+                "{\"model\":\"keel-extractive\",\"messages\":[{\"role\":\"user\",\"content\":\"What is the phone number of the Orbitly office in Tokyo?\"}]}", null));
+        assertThat(unknown.at("/choices/0/message/content").asText()).contains("don't answer this question").doesNotContain("Sources:");
+
+        HttpResponse<String> tools = postJson("/v1/chat/completions", """
+                {"model":"keel-extractive","messages":[{"role":"user","content":"hi"}],
+                 "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}""", null);
+        assertError(tools, 400, "does not support tools");
+    }
+
+    @Test
+    void theExtractiveModelStreamsItsAnswerInOpenAiChunks() throws Exception {
+        HttpResponse<String> r = postJson("/v1/chat/completions", """
+                {"model":"keel-extractive","stream":true,"stream_options":{"include_usage":true},
+                 "messages":[{"role":"user","content":"Are monthly subscriptions refundable?"}]}""", null);
+        assertThat(r.statusCode()).isEqualTo(200);
+        StringBuilder text = new StringBuilder();
+        boolean usage = false;
+        List<String> events = r.body().lines().filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList();
+        assertThat(events.getLast()).isEqualTo("[DONE]");
+        for (String e : events.subList(0, events.size() - 1)) {
+            JsonNode chunk = JSON.readTree(e);
+            assertThat(chunk.get("object").asText()).isEqualTo("chat.completion.chunk");
+            for (JsonNode c : chunk.path("choices")) text.append(c.path("delta").path("content").asText(""));
+            usage |= chunk.path("usage").path("completion_tokens").asLong() > 0;
+        }
+        assertThat(text.toString()).contains("not refundable").contains("Sources:");
+        assertThat(usage).isTrue();
+    }
 }

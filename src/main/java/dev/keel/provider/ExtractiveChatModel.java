@@ -1,0 +1,133 @@
+package dev.keel.provider;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.keel.ingest.Tokens;
+import dev.keel.model.CallContext;
+import dev.keel.model.ChatCompletion;
+import dev.keel.model.ProviderException;
+import dev.keel.model.ProviderException.Kind;
+import dev.keel.model.StreamListener;
+import dev.keel.model.Usage;
+import java.util.HexFormat;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The offline provider ({@code type: extractive}): answers the last user message from the
+ * caller's tenant's documents with sentences quoted from them and numbered sources, or says that the
+ * documents don't say. No language model is involved, so it is the last resort of a model's chain
+ * when every remote provider is down, and the answer says so. It cannot call tools or follow a
+ * response format (400). Costs nothing; usage is counted in cl100k tokens.
+ */
+public final class ExtractiveChatModel implements ChatModel {
+    static final String NOTE = "(Answered offline by Keel's extractive answerer: quoted from your documents, no language model was used.)";
+    private final String name;
+    private final DocumentAnswerer answerer;
+
+    public ExtractiveChatModel(String name, DocumentAnswerer answerer) {
+        this.name = name;
+        this.answerer = answerer;
+    }
+
+    @Override
+    public String provider() {
+        return name;
+    }
+
+    @Override
+    public ChatCompletion complete(ObjectNode request, CallContext call) {
+        Reply reply = answer(request, call);
+        ObjectNode body = JsonNodeFactory.instance.objectNode();
+        body.put("id", reply.id).put("object", "chat.completion").put("created", System.currentTimeMillis() / 1000).put("model", request.path("model").asText());
+        ObjectNode choice = body.putArray("choices").addObject();
+        choice.put("index", 0);
+        choice.putObject("message").put("role", "assistant").put("content", reply.content);
+        choice.put("finish_reason", "stop");
+        body.set("usage", openAiUsage(reply.usage));
+        return new ChatCompletion(body, name, request.path("model").asText(), reply.usage);
+    }
+
+    @Override
+    public Usage stream(ObjectNode request, CallContext call, StreamListener listener) {
+        Reply reply = answer(request, call);
+        String model = request.path("model").asText();
+        if (!listener.onChunk(chunk(reply.id, model, JsonNodeFactory.instance.objectNode().put("role", "assistant").put("content", ""), null))) return reply.usage;
+        // Sentence by sentence, as a model would stream it.
+        for (String part : reply.content.split("(?<=[.!?)\\n])\\s+")) {
+            if (!listener.onChunk(chunk(reply.id, model, JsonNodeFactory.instance.objectNode().put("content", part + " "), null))) return reply.usage;
+        }
+        if (!listener.onChunk(chunk(reply.id, model, JsonNodeFactory.instance.objectNode(), "stop"))) return reply.usage;
+        if (request.path("stream_options").path("include_usage").asBoolean(false)) {
+            ObjectNode u = chunk(reply.id, model, null, null);
+            u.putArray("choices");
+            u.set("usage", openAiUsage(reply.usage));
+            listener.onChunk(u);
+        }
+        return reply.usage;
+    }
+
+    private record Reply(String id, String content, Usage usage) {}
+
+    private Reply answer(ObjectNode request, CallContext call) {
+        if (request.path("tools").isArray() && !request.path("tools").isEmpty()) {
+            throw new ProviderException(Kind.BAD_REQUEST, name, 400, "the extractive provider cannot call tools", null, null);
+        }
+        String format = request.path("response_format").path("type").asText("text");
+        if (!format.equals("text")) {
+            throw new ProviderException(Kind.BAD_REQUEST, name, 400, "the extractive provider cannot follow response_format " + format, null, null);
+        }
+        String question = lastUserText(request);
+        if (question.isBlank()) throw new ProviderException(Kind.BAD_REQUEST, name, 400, "the extractive provider answers the last user message; there is none", null, null);
+        DocumentAnswerer.Grounded g = answerer.answer(call.tenant(), question);
+        StringBuilder content = new StringBuilder(g.text().strip());
+        if (g.answered() && !g.sources().isEmpty()) {
+            content.append("\n\nSources:");
+            for (DocumentAnswerer.Source s : g.sources()) {
+                content.append("\n[").append(s.n()).append("] ").append(s.title());
+                if (s.section() != null && !s.section().isBlank() && !s.section().equals(s.title())) content.append(" › ").append(s.section());
+                content.append(" (").append(s.source()).append(')');
+            }
+        }
+        content.append("\n\n").append(NOTE);
+        long prompt = 0;
+        for (JsonNode m : request.path("messages")) prompt += Tokens.count(text(m.get("content")));
+        Usage usage = new Usage(prompt, Tokens.count(content.toString()), 0, false);
+        return new Reply("chatcmpl-keel-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()), content.toString(), usage);
+    }
+
+    private static String lastUserText(ObjectNode request) {
+        JsonNode messages = request.path("messages");
+        for (int i = messages.size() - 1; i >= 0; i--) {
+            if ("user".equals(messages.get(i).path("role").asText())) return text(messages.get(i).get("content"));
+        }
+        return "";
+    }
+
+    /** A message's text: the string, or its text parts joined. */
+    private static String text(JsonNode content) {
+        if (content == null || content.isNull()) return "";
+        if (content.isTextual()) return content.asText();
+        StringBuilder sb = new StringBuilder();
+        for (JsonNode part : content) if ("text".equals(part.path("type").asText())) sb.append(part.path("text").asText()).append('\n');
+        return sb.toString().strip();
+    }
+
+    private static ObjectNode chunk(String id, String model, ObjectNode delta, String finish) {
+        ObjectNode c = JsonNodeFactory.instance.objectNode();
+        c.put("id", id).put("object", "chat.completion.chunk").put("created", System.currentTimeMillis() / 1000).put("model", model);
+        if (delta != null) {
+            ObjectNode choice = c.putArray("choices").addObject();
+            choice.put("index", 0);
+            choice.set("delta", delta);
+            if (finish == null) choice.putNull("finish_reason");
+            else choice.put("finish_reason", finish);
+        }
+        return c;
+    }
+
+    private static ObjectNode openAiUsage(Usage u) {
+        return JsonNodeFactory.instance.objectNode().put("prompt_tokens", u.promptTokens()).put("completion_tokens", u.completionTokens())
+                .put("total_tokens", u.promptTokens() + u.completionTokens());
+    }
+}
