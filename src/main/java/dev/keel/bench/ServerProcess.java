@@ -129,8 +129,18 @@ final class ServerProcess implements AutoCloseable {
         Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
         try {
             run(jcmd.toString(), Long.toString(pid()), "GC.run");
-            Matcher m = HEAP_USED.matcher(run(jcmd.toString(), Long.toString(pid()), "GC.heap_info"));
-            return m.find() ? Long.parseLong(m.group(1)) / 1024.0 : -1;
+            // One unindented line per heap (G1's "garbage-first heap") or generation (Parallel's young and old);
+            // indented lines are spaces within them, or metaspace.
+            long usedKiB = 0;
+            boolean any = false;
+            for (String line : run(jcmd.toString(), Long.toString(pid()), "GC.heap_info").lines().toList()) {
+                Matcher m = HEAP_USED.matcher(line);
+                if (!line.isEmpty() && !Character.isWhitespace(line.charAt(0)) && m.find()) {
+                    usedKiB += Long.parseLong(m.group(1));
+                    any = true;
+                }
+            }
+            return any ? usedKiB / 1024.0 : -1;
         } catch (IOException e) {
             return -1;
         } catch (InterruptedException e) {

@@ -189,7 +189,10 @@ public final class ChatGateway implements AutoCloseable {
      * Streams a completion to {@code listener}. Usage comes from the provider's final chunk when it
      * sends one, else it is estimated from the request and the streamed text (and flagged).
      */
-    public ProviderChain.Served<Usage> stream(ObjectNode request, Caller caller, Trace trace, StreamListener listener) {
+    /** A finished stream: who served it, its usage (estimated when the provider sent none) and cost. */
+    public record Streamed(String provider, Usage usage, Prices.Cost cost) {}
+
+    public Streamed stream(ObjectNode request, Caller caller, Trace trace, StreamListener listener) {
         ChatRequestValidator.validate(request);
         ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
         trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
@@ -208,8 +211,8 @@ public final class ChatGateway implements AutoCloseable {
             ProviderChain.Served<Usage> served = chain.stream(model, request, Deadline.in(REQUEST_DEADLINE), trace, metered);
             if (firstChunk[0] != 0) ttft[0] = (firstChunk[0] - start) / 1e6;
             Usage usage = served.value().estimated() ? TokenEstimate.of(request, text.toString()) : served.value();
-            bill(caller, model, served.target(), usage, start, ttft[0], 200, trace, permit);
-            return new ProviderChain.Served<>(usage, served.target(), served.attempts());
+            Prices.Cost cost = bill(caller, model, served.target(), usage, start, ttft[0], 200, trace, permit);
+            return new Streamed(served.provider(), usage, cost);
         } catch (ProviderException e) {
             if (firstChunk[0] != 0) ttft[0] = (firstChunk[0] - start) / 1e6;
             Usage partial = text.isEmpty() ? Usage.NONE : TokenEstimate.of(request, text.toString());

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.model.ProviderException;
-import dev.keel.provider.ProviderChain;
 import dev.keel.trace.Trace;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -52,7 +51,7 @@ final class ChatRoutes {
         gateway.check(request);
         OutputStream[] out = {null};
         try {
-            ProviderChain.Served<?> served = gateway.stream(request, caller(ctx), trace, chunk -> {
+            ChatGateway.Streamed served = gateway.stream(request, caller(ctx), trace, chunk -> {
                 try {
                     if (out[0] == null) {
                         ctx.status(200);
@@ -75,7 +74,9 @@ final class ChatRoutes {
                 out[0] = ctx.res().getOutputStream();
             }
             trace.attr("provider", served.provider());
-            out[0].write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+            // Headers left before the cost was known: it follows as an SSE comment, which clients ignore.
+            out[0].write((": x-keel-cost-usd " + String.format(java.util.Locale.ROOT, "%.8f", served.cost().usd()) + "\n\ndata: [DONE]\n\n")
+                    .getBytes(StandardCharsets.UTF_8));
             out[0].flush();
         } catch (ProviderException e) {
             if (out[0] == null) throw e;

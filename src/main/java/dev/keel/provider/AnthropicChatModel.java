@@ -107,6 +107,22 @@ public final class AnthropicChatModel implements ChatModel {
         return http.send(endpoint, headers, body.toString(), call);
     }
 
+    private static final java.util.regex.Pattern DATA_URL = java.util.regex.Pattern.compile("data:(image/[a-z+.-]+);base64,(.+)", java.util.regex.Pattern.DOTALL);
+
+    /** An OpenAI image part's URL as an Anthropic image block: a base64 data URL inline, an http(s) URL by reference. */
+    static ObjectNode image(String url) {
+        ObjectNode block = JSON.createObjectNode().put("type", "image");
+        java.util.regex.Matcher data = DATA_URL.matcher(url);
+        if (data.matches()) {
+            block.putObject("source").put("type", "base64").put("media_type", data.group(1)).put("data", data.group(2));
+        } else if (url.startsWith("https://") || url.startsWith("http://")) {
+            block.putObject("source").put("type", "url").put("url", url);
+        } else {
+            throw new ProviderException(Kind.BAD_REQUEST, "anthropic", 400, "image_url must be an http(s) URL or a base64 data:image/… URL", null, null);
+        }
+        return block;
+    }
+
     /** OpenAI chat request → Anthropic Messages request. */
     static ObjectNode toAnthropic(ObjectNode r, boolean stream) {
         ObjectNode out = JSON.createObjectNode();
@@ -137,11 +153,12 @@ public final class AnthropicChatModel implements ChatModel {
                     JsonNode content = m.path("content");
                     if (content.isArray()) {
                         for (JsonNode part : content) {
-                            if (!"text".equals(part.path("type").asText())) {
-                                throw new ProviderException(Kind.BAD_REQUEST, "anthropic", 400, "content part type '" + part.path("type").asText()
-                                        + "' is not supported by Keel's Anthropic translation yet", null, null);
+                            switch (part.path("type").asText()) {
+                                case "text" -> append(messages, "user", JSON.createObjectNode().put("type", "text").put("text", part.path("text").asText()));
+                                case "image_url" -> append(messages, "user", image(part.path("image_url").path("url").asText()));
+                                default -> throw new ProviderException(Kind.BAD_REQUEST, "anthropic", 400, "content part type '" + part.path("type").asText()
+                                        + "' has no Anthropic equivalent in Keel's translation (text and image_url do)", null, null);
                             }
-                            append(messages, "user", JSON.createObjectNode().put("type", "text").put("text", part.path("text").asText()));
                         }
                     } else {
                         append(messages, "user", JSON.createObjectNode().put("type", "text").put("text", content.asText()));

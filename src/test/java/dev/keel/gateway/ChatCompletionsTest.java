@@ -129,6 +129,8 @@ class ChatCompletionsTest extends GatewayTestBase {
         assertThat(text.toString()).isEqualTo("Hello!");
         assertThat(usage).isNotNull();
         assertThat(usage.get("completion_tokens").asInt()).isEqualTo(3);
+        String costLine = r.body().lines().filter(l -> l.startsWith(": x-keel-cost-usd ")).findFirst().orElseThrow();
+        assertThat(Double.parseDouble(costLine.substring(": x-keel-cost-usd ".length()))).isPositive();
     }
 
     @Test
@@ -242,6 +244,27 @@ class ChatCompletionsTest extends GatewayTestBase {
                 .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"fast\",\"input\":\"a\"}")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(unknown.statusCode()).isEqualTo(404);
         assertThat(unknown.body()).contains("remote-embed").contains("bge-small");
+    }
+
+    @Test
+    void anthropicGetsImagePartsAsImageBlocks() throws Exception {
+        FakeLlmServer anthropic = fixture.anthropic;
+        anthropic.then(FakeLlmServer.anthropic("A cat.", null, null, "end_turn"));
+        HttpResponse<String> r = chat("""
+                {"model":"claude-chat","messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},
+                  {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}},
+                  {"type":"image_url","image_url":{"url":"https://example.com/cat.jpg"}}]}]}""");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode content = anthropic.received.get(0).body().at("/messages/0/content");
+        assertThat(content.get(0).get("text").asText()).isEqualTo("What is this?");
+        assertThat(content.get(1).at("/source/type").asText()).isEqualTo("base64");
+        assertThat(content.get(1).at("/source/media_type").asText()).isEqualTo("image/png");
+        assertThat(content.get(1).at("/source/data").asText()).isEqualTo("iVBORw0KGgo=");
+        assertThat(content.get(2).at("/source/url").asText()).isEqualTo("https://example.com/cat.jpg");
+        HttpResponse<String> audio = chat("""
+                {"model":"claude-chat","messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]}]}""");
+        assertThat(audio.statusCode()).isEqualTo(400);
+        assertThat(audio.body()).contains("input_audio");
     }
 
     @Test
