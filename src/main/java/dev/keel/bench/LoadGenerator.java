@@ -38,6 +38,7 @@ final class LoadGenerator implements AutoCloseable {
         }
     }
 
+    static final int MAX_CONNECTIONS = 1000;
     private final HttpClient http;
 
     LoadGenerator() throws Exception {
@@ -46,7 +47,9 @@ final class LoadGenerator implements AutoCloseable {
         threads.setDaemon(true);
         http = new HttpClient();
         http.setExecutor(threads);
-        http.setMaxConnectionsPerDestination(8192);
+        // Like an SDK's connection pool (the OpenAI Python SDK allows 1,000): past it, requests wait for a
+        // connection, and that wait counts in their latency, measured from their scheduled start.
+        http.setMaxConnectionsPerDestination(MAX_CONNECTIONS);
         http.setMaxRequestsQueuedPerDestination(1 << 20);
         http.setIdleTimeout(60_000);
         http.setConnectTimeout(5_000);

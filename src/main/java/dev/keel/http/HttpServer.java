@@ -222,9 +222,9 @@ public final class HttpServer implements AutoCloseable {
     }
 
     private void getTrace(Context ctx) {
-        Trace t = keel.traces().find(ctx.pathParam("id"), tenant(ctx))
+        byte[] trace = keel.traces().findJson(ctx.pathParam("id"), tenant(ctx))
                 .orElseThrow(() -> ApiException.notFound("no trace " + ctx.pathParam("id") + " (traces are kept for an hour)"));
-        json(ctx, 200, t.view());
+        send(ctx, 200, "application/json", trace);
     }
 
     static void error(Context ctx, int status, String type, String message, String param, String code) {

@@ -1,11 +1,8 @@
 package dev.keel.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.model.ApiException;
 import java.util.ArrayList;
@@ -13,11 +10,7 @@ import java.util.List;
 
 /** The API's (and the CLI's) JSON: snake_case fields, ISO dates; request parsing errors become 400s naming the problem. */
 public final class Json {
-    public static final ObjectMapper MAPPER = dev.keel.model.Jackson.mapper()
-            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-            .findAndRegisterModules()
-            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+    public static final ObjectMapper MAPPER = dev.keel.model.Jackson.api();
 
     private Json() {}
 

@@ -56,12 +56,14 @@ public final class Trace {
 
     public Trace attr(String key, Object value) {
         attributes.put(key, value);
+        if (durationMs >= 0) owner.keepFinished(this);
         return this;
     }
 
     public void fail(String errorType) {
         status = "error";
         attributes.put("error.type", errorType);
+        if (durationMs >= 0) owner.keepFinished(this);
     }
 
     /** Ends the trace; later spans are still recorded but the duration is fixed. Idempotent. */
@@ -79,6 +81,7 @@ public final class Trace {
     void record(SpanRecord span) {
         spans.add(span);
         owner.spanRecorded(span);
+        if (durationMs >= 0) owner.keepFinished(this);
     }
 
     long startNanos() {

@@ -1,6 +1,8 @@
 package dev.keel.trace;
 
 import com.github.benmanes.caffeine.cache.Cache;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
@@ -21,7 +23,16 @@ import java.util.concurrent.TimeUnit;
 public final class Traces {
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private final Cache<String, Trace> recent;
+    private static final ObjectMapper JSON = dev.keel.model.Jackson.api();
+
+    /**
+     * Running traces as they are; finished ones as their JSON alone. A finished trace is then one
+     * array for the garbage collector to copy instead of a few dozen maps, lists and boxes, which kept
+     * young-generation pauses long under gateway load (every trace outlives a young collection).
+     */
+    private final Cache<String, Object> recent;
+
+    private record Finished(String tenant, byte[] json) {}
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ConcurrentHashMap<String, Timer> stageTimers = new ConcurrentHashMap<>(), requestTimers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> traceCounters = new ConcurrentHashMap<>();
@@ -43,10 +54,25 @@ public final class Traces {
         return t;
     }
 
-    /** A recent trace, if still held and owned by {@code tenant}. */
-    public Optional<Trace> find(String id, String tenant) {
-        Trace t = recent.getIfPresent(id);
-        return t != null && t.tenant().equals(tenant) ? Optional.of(t) : Optional.empty();
+    /** A recent trace as JSON (the API's shape of {@link Trace.TraceView}), if still held and owned by {@code tenant}. */
+    public Optional<byte[]> findJson(String id, String tenant) {
+        Object held = recent.getIfPresent(id);
+        if (held instanceof Finished f) return f.tenant().equals(tenant) ? Optional.of(f.json()) : Optional.empty();
+        if (held instanceof Trace t && t.tenant().equals(tenant)) return Optional.of(json(t));
+        return Optional.empty();
+    }
+
+    private static byte[] json(Trace t) {
+        try {
+            return JSON.writeValueAsBytes(t.view());
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("trace not serialisable", e);
+        }
+    }
+
+    /** Keeps a finished trace (again, when something was recorded after it finished) in its compact form. */
+    void keepFinished(Trace trace) {
+        recent.put(trace.id(), new Finished(trace.tenant(), json(trace)));
     }
 
     public PrometheusMeterRegistry registry() {
@@ -69,5 +95,6 @@ public final class Traces {
                 .description("Finished traces by name and status").tag("name", name).tag("status", status).register(registry)).increment();
         requestTimers.computeIfAbsent(name, k -> Timer.builder("keel.request").description("Duration of a whole traced operation")
                 .tag("name", name).register(registry)).record((long) (trace.durationMs() * 1e6), TimeUnit.NANOSECONDS);
+        keepFinished(trace);
     }
 }
