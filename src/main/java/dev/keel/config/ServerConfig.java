@@ -3,10 +3,11 @@ package dev.keel.config;
 /**
  * HTTP server settings. {@code maxBodyBytes} bounds every request body, including uploads.
  * {@code adminKey} (default: the KEEL_ADMIN_KEY environment variable) guards {@code /admin}; it is
- * never logged or shown.
+ * never logged or shown. {@code maxConcurrentRequests} bounds the {@code /v1} requests in progress; past
+ * it, requests are refused at once (503, Retry-After) rather than queued without bound.
  */
-public record ServerConfig(String host, int port, long maxBodyBytes, int heartbeatSeconds, String adminKey) {
-    public static final ServerConfig DEFAULTS = new ServerConfig("127.0.0.1", 8080, 25L * 1024 * 1024, 15, null);
+public record ServerConfig(String host, int port, long maxBodyBytes, int heartbeatSeconds, String adminKey, int maxConcurrentRequests) {
+    public static final ServerConfig DEFAULTS = new ServerConfig("127.0.0.1", 8080, 25L * 1024 * 1024, 15, null, 4096);
 
     @Override
     public String toString() {
@@ -24,7 +25,8 @@ public record ServerConfig(String host, int port, long maxBodyBytes, int heartbe
                 n.integer("port", DEFAULTS.port, 0, 65535),
                 n.longValue("max_body_bytes", DEFAULTS.maxBodyBytes, 1024, Long.MAX_VALUE),
                 n.integer("heartbeat_seconds", DEFAULTS.heartbeatSeconds, 1, 3600),
-                blankToNull(n.string("admin_key", n.env("KEEL_ADMIN_KEY"))));
+                blankToNull(n.string("admin_key", n.env("KEEL_ADMIN_KEY"))),
+                n.integer("max_concurrent_requests", DEFAULTS.maxConcurrentRequests, 1, 1_000_000));
     }
 
     private static String blankToNull(String s) {
@@ -32,10 +34,10 @@ public record ServerConfig(String host, int port, long maxBodyBytes, int heartbe
     }
 
     public ServerConfig withPort(int newPort) {
-        return new ServerConfig(host, newPort, maxBodyBytes, heartbeatSeconds, adminKey);
+        return new ServerConfig(host, newPort, maxBodyBytes, heartbeatSeconds, adminKey, maxConcurrentRequests);
     }
 
     public ServerConfig withHost(String newHost) {
-        return new ServerConfig(newHost, port, maxBodyBytes, heartbeatSeconds, adminKey);
+        return new ServerConfig(newHost, port, maxBodyBytes, heartbeatSeconds, adminKey, maxConcurrentRequests);
     }
 }

@@ -23,15 +23,18 @@ import org.slf4j.LoggerFactory;
 public final class HttpServer implements AutoCloseable {
     static final String TRACE_ATTR = "keel.trace";
     static final String KEY_ATTR = "keel.key";
+    private static final String PERMIT_ATTR = "keel.permit";
     private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
     private static final int ACCEPT_BACKLOG = 4096;
 
     private final Keel keel;
     private final Javalin app;
+    private final java.util.concurrent.Semaphore inFlight;
 
     public HttpServer(Keel keel) {
         this.keel = keel;
         var server = keel.config().server();
+        this.inFlight = new java.util.concurrent.Semaphore(server.maxConcurrentRequests());
         DocumentRoutes documents = new DocumentRoutes(keel);
         QueryRoutes queries = new QueryRoutes(keel);
         ChatRoutes chat = new ChatRoutes(keel.gateway());
@@ -61,9 +64,10 @@ public final class HttpServer implements AutoCloseable {
                 staticFiles.location = io.javalin.http.staticfiles.Location.CLASSPATH;
             });
             config.routes.before(ctx -> begin(ctx, server.maxBodyBytes()));
+            config.routes.before("/v1/*", this::admit);
             config.routes.before("/v1/*", this::authenticate);
             config.routes.beforeMatched(ctx -> trace(ctx).rename(ctx.method() + " " + ctx.endpoint().path));
-            config.routes.after(HttpServer::end);
+            config.routes.after(this::end);
             config.routes.get("/", ctx -> ctx.redirect("/console/"));
             config.routes.get("/health/live", ctx -> json(ctx, 200, Map.of("status", "ok")));
             config.routes.get("/health/ready", this::ready);
@@ -160,7 +164,23 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
-    private static void end(Context ctx) {
+    /**
+     * Bounds the API requests in progress: past the limit a request is refused at once, cheaply,
+     * instead of queueing until memory and latency run away. Health and metrics stay outside it.
+     */
+    private void admit(Context ctx) {
+        if (!inFlight.tryAcquire()) {
+            throw new ApiException(503, "server_overloaded", "the server is at its limit of " + keel.config().server().maxConcurrentRequests()
+                    + " concurrent requests (server.max_concurrent_requests); retry shortly", null, "overloaded").retryAfter(1);
+        }
+        ctx.attribute(PERMIT_ATTR, Boolean.TRUE);
+    }
+
+    private void end(Context ctx) {
+        if (ctx.attribute(PERMIT_ATTR) != null) {
+            ctx.attribute(PERMIT_ATTR, null);
+            inFlight.release();
+        }
         Trace t = trace(ctx);
         if (t == null) return;
         t.attr("http.status", ctx.statusCode());

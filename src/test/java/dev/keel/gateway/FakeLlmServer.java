@@ -228,7 +228,7 @@ final class FakeLlmServer implements AutoCloseable {
         }
     }
 
-    private static void send(HttpExchange ex, int code, Map<String, String> headers, String body) throws IOException {
+    static void send(HttpExchange ex, int code, Map<String, String> headers, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().set("Content-Type", "application/json");
         headers.forEach((k, v) -> ex.getResponseHeaders().set(k, v));

@@ -1,0 +1,64 @@
+package dev.keel.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.Keel;
+import dev.keel.config.KeelConfig;
+import dev.keel.http.HttpServer;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConcurrencyLimitTest {
+    private static final String BODY = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+
+    @Test
+    void requestsPastTheLimitAreRefusedAtOnceAndThePermitComesBack(@TempDir Path dir) throws Exception {
+        CountDownLatch arrived = new CountDownLatch(1), release = new CountDownLatch(1);
+        try (FakeLlmServer upstream = new FakeLlmServer()) {
+            upstream.then((ex, req) -> {
+                arrived.countDown();
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                FakeLlmServer.send(ex, 200, Map.of(), FakeLlmServer.completion("up", "done"));
+            }, FakeLlmServer.ok("second"));
+            KeelConfig config = KeelConfig.parse("""
+                    server: {port: 0, max_concurrent_requests: 1}
+                    providers:
+                      up: {type: openai, base_url: "%s", max_retries: 0}
+                    models:
+                      m: {targets: [{provider: up, model: up}]}
+                    """.formatted(upstream.baseUrl()), k -> null);
+            try (Keel keel = Keel.open(config, dir); HttpServer server = new HttpServer(keel)) {
+                String base = "http://127.0.0.1:" + server.start();
+                HttpClient http = HttpClient.newHttpClient();
+                HttpRequest chat = HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions")).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(BODY)).build();
+                CompletableFuture<HttpResponse<String>> first = http.sendAsync(chat, HttpResponse.BodyHandlers.ofString());
+                assertThat(arrived.await(30, TimeUnit.SECONDS)).isTrue();
+
+                HttpResponse<String> refused = http.send(chat, HttpResponse.BodyHandlers.ofString());
+                assertThat(refused.statusCode()).isEqualTo(503);
+                assertThat(refused.headers().firstValue("Retry-After")).hasValue("1");
+                assertThat(refused.body()).contains("max_concurrent_requests");
+                assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/health/live")).build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+                        .as("health stays outside the limit").isEqualTo(200);
+
+                release.countDown();
+                assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+                assertThat(http.send(chat, HttpResponse.BodyHandlers.ofString()).statusCode()).as("the permit came back").isEqualTo(200);
+            }
+        }
+    }
+}
