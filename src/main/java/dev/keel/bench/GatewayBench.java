@@ -33,6 +33,13 @@ public final class GatewayBench {
     private static final Duration WARM_UP = Duration.ofSeconds(2);
     /** Long enough for the server JVM's JIT to compile the request path before anything is measured. */
     private static final Duration JIT_WARM_UP = Duration.ofSeconds(15);
+    /**
+     * Before each measured rate, both paths run at that rate this long (the generator and fake upstream are
+     * Java too): switching from saturation (warm-up) or
+     * idleness (the direct run) to a steady rate deoptimises and recompiles hundreds of methods (seen in
+     * -XX:+LogCompilation: ~500 compilations in the first 10 s), and C2 then takes CPU from the requests.
+     */
+    private static final Duration RATE_WARM_UP = Duration.ofSeconds(10);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -107,9 +114,9 @@ public final class GatewayBench {
                 load.closedLoop(keelUri, auth, BODY, concurrency, JIT_WARM_UP);
                 for (int rate : rates) {
                     log.printf("gateway: %,d req/s for %d s, direct then through Keel…%n", rate, perRate.toSeconds());
-                    load.fixedRate(directUri, Map.of(), BODY, rate, WARM_UP);
+                    load.fixedRate(directUri, Map.of(), BODY, rate, RATE_WARM_UP);
                     Stats direct = Stats.of(load.fixedRate(directUri, Map.of(), BODY, rate, perRate), 0);
-                    load.fixedRate(keelUri, auth, BODY, rate, WARM_UP);
+                    load.fixedRate(keelUri, auth, BODY, rate, RATE_WARM_UP);
                     double cpu = keel.cpuSeconds();
                     LoadGenerator.Run viaKeel = load.fixedRate(keelUri, auth, BODY, rate, perRate);
                     results.add(new RateResult(rate, direct, Stats.of(viaKeel, keel.cpuSeconds() - cpu)));
