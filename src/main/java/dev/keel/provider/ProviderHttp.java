@@ -115,6 +115,13 @@ final class ProviderHttp implements AutoCloseable {
         if (cause instanceof TimeoutException) return new ProviderException(Kind.TIMEOUT, provider(), 0, "timed out", null, null);
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof ConnectException) return new ProviderException(Kind.UNAVAILABLE, provider(), 0, "connection refused", null, null);
+            if (t instanceof java.net.UnknownHostException) {
+                return new ProviderException(Kind.UNAVAILABLE, provider(), 0, "unknown host " + config.baseUrl().getHost(), null, null);
+            }
+            if (t instanceof javax.net.ssl.SSLException) {
+                return new ProviderException(Kind.UNAVAILABLE, provider(), 0, "TLS with the provider failed (is its certificate trusted by this JVM?): "
+                        + t.getClass().getSimpleName(), null, null);
+            }
         }
         return new ProviderException(Kind.UNAVAILABLE, provider(), 0, "transport failure: " + cause.getClass().getSimpleName(), null, null);
     }
