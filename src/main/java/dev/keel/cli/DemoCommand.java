@@ -50,7 +50,16 @@ final class DemoCommand implements Callable<Integer> {
                 AskCommand.print(a, System.out);
             }
             System.out.println();
-            if (!noServe) ServeCommand.serve(keel);
+            if (!noServe) {
+                if (keel.gateway().models().contains(dev.keel.gateway.ChatGateway.EXTRACTIVE_MODEL)) {
+                    int port = keel.config().server().port();
+                    System.out.printf("Any OpenAI client can chat with these documents, offline: base URL http://localhost:%d/v1, model %s, e.g.%n"
+                            + "  curl -s localhost:%d/v1/chat/completions -H 'Content-Type: application/json' \\%n"
+                            + "    -d '{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Are monthly plans refundable?\"}]}'%n%n",
+                            port, dev.keel.gateway.ChatGateway.EXTRACTIVE_MODEL, port, dev.keel.gateway.ChatGateway.EXTRACTIVE_MODEL);
+                }
+                ServeCommand.serve(keel);
+            }
         }
         return 0;
     }
