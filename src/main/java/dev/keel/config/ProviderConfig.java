@@ -30,10 +30,7 @@ public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey,
     static ProviderConfig read(String name, ConfigNode n) {
         Type type = n.enumValue("type", Type.class, null);
         if (type == null) throw new ConfigException(n.path("type"), "required: one of [openai, anthropic, extractive]");
-        if (type == Type.EXTRACTIVE) {
-            return new ProviderConfig(name, type, null, null, 5, 30, n.integer("total_timeout_seconds", 120, 1, 3600), 0,
-                    n.integer("breaker_open_seconds", 30, 1, 3600));
-        }
+        if (type == Type.EXTRACTIVE) return extractive(name); // local: no URL, key, timeouts or retries to set
         String url = n.string("base_url", null);
         if (url == null) throw new ConfigException(n.path("base_url"), "required, e.g. https://api.openai.com/v1");
         URI base;

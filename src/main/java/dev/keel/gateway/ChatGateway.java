@@ -185,13 +185,13 @@ public final class ChatGateway implements AutoCloseable {
         return new Result(served.value(), served.provider(), usage, cost);
     }
 
+    /** A finished stream: who served it, its usage (estimated when the provider sent none) and cost. */
+    public record Streamed(String provider, Usage usage, Prices.Cost cost) {}
+
     /**
      * Streams a completion to {@code listener}. Usage comes from the provider's final chunk when it
      * sends one, else it is estimated from the request and the streamed text (and flagged).
      */
-    /** A finished stream: who served it, its usage (estimated when the provider sent none) and cost. */
-    public record Streamed(String provider, Usage usage, Prices.Cost cost) {}
-
     public Streamed stream(ObjectNode request, Caller caller, Trace trace, StreamListener listener) {
         ChatRequestValidator.validate(request);
         ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);

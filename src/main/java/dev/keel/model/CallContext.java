@@ -7,11 +7,6 @@ import java.time.Duration;
  * model's timeout overrides (null: the provider's own) and the tenant the call is made for.
  */
 public record CallContext(Deadline deadline, Duration firstByteTimeout, Duration totalTimeout, String tenant) {
-    /** A call with the provider's own timeouts. */
-    public static CallContext of(Deadline deadline, String tenant) {
-        return new CallContext(deadline, null, null, tenant);
-    }
-
     /** The first-byte timeout: the model's override, else {@code providerDefault}. */
     public Duration firstByte(Duration providerDefault) {
         return firstByteTimeout != null ? firstByteTimeout : providerDefault;

@@ -262,7 +262,8 @@ public final class AnthropicChatModel implements ChatModel {
         return new Usage(u.path("input_tokens").asLong() + cacheRead + cacheWrite, u.path("output_tokens").asLong(), cacheRead, false);
     }
 
-    private static ObjectNode openAiUsage(Usage u) {
+    /** Usage in OpenAI's shape, cached input under {@code prompt_tokens_details}. */
+    static ObjectNode openAiUsage(Usage u) {
         ObjectNode o = JSON.createObjectNode().put("prompt_tokens", u.promptTokens()).put("completion_tokens", u.completionTokens())
                 .put("total_tokens", u.promptTokens() + u.completionTokens());
         o.putObject("prompt_tokens_details").put("cached_tokens", u.cachedTokens());

@@ -44,7 +44,7 @@ public final class ExtractiveChatModel implements ChatModel {
         choice.put("index", 0);
         choice.putObject("message").put("role", "assistant").put("content", reply.content);
         choice.put("finish_reason", "stop");
-        body.set("usage", openAiUsage(reply.usage));
+        body.set("usage", AnthropicChatModel.openAiUsage(reply.usage));
         return new ChatCompletion(body, name, request.path("model").asText(), reply.usage);
     }
 
@@ -61,7 +61,7 @@ public final class ExtractiveChatModel implements ChatModel {
         if (request.path("stream_options").path("include_usage").asBoolean(false)) {
             ObjectNode u = chunk(reply.id, model, null, null);
             u.putArray("choices");
-            u.set("usage", openAiUsage(reply.usage));
+            u.set("usage", AnthropicChatModel.openAiUsage(reply.usage));
             listener.onChunk(u);
         }
         return reply.usage;
@@ -124,10 +124,5 @@ public final class ExtractiveChatModel implements ChatModel {
             else choice.put("finish_reason", finish);
         }
         return c;
-    }
-
-    private static ObjectNode openAiUsage(Usage u) {
-        return JsonNodeFactory.instance.objectNode().put("prompt_tokens", u.promptTokens()).put("completion_tokens", u.completionTokens())
-                .put("total_tokens", u.promptTokens() + u.completionTokens());
     }
 }
