@@ -5,10 +5,14 @@ import java.util.Map;
 
 /**
  * Providers and the model catalog of the OpenAI-compatible gateway (every target names a declared
- * provider), and where budget warnings are posted ({@code gateway.budget_webhook_url}, optional).
+ * provider), where budget warnings are posted ({@code gateway.budget_webhook_url}, optional), and
+ * the output limit assumed for models whose own limit Keel does not know
+ * ({@code gateway.default_max_output_tokens}).
  */
-public record GatewayConfig(Map<String, ProviderConfig> providers, Map<String, ModelConfig> models, java.net.URI budgetWebhook) {
-    public static final GatewayConfig EMPTY = new GatewayConfig(Map.of(), Map.of(), null);
+public record GatewayConfig(Map<String, ProviderConfig> providers, Map<String, ModelConfig> models, java.net.URI budgetWebhook,
+                            int defaultMaxOutputTokens) {
+    static final int DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+    public static final GatewayConfig EMPTY = new GatewayConfig(Map.of(), Map.of(), null, DEFAULT_MAX_OUTPUT_TOKENS);
 
     public GatewayConfig {
         providers = Map.copyOf(providers);
@@ -49,6 +53,7 @@ public record GatewayConfig(Map<String, ProviderConfig> providers, Map<String, M
                 throw new ConfigException(gatewayNode.path("budget_webhook_url"), "expected an http(s) URL, got '" + hook + "'");
             }
         }
-        return new GatewayConfig(providers, models, webhook);
+        return new GatewayConfig(providers, models, webhook,
+                gatewayNode.integer("default_max_output_tokens", DEFAULT_MAX_OUTPUT_TOKENS, 1, 10_000_000));
     }
 }

@@ -25,11 +25,13 @@ public record ModelConfig(String name, Kind kind, List<Target> targets, int cont
     }
     /**
      * One (provider, pinned upstream model id) pair and, optionally, its price in USD per million
-     * tokens (input, output, cached input); null prices fall back to Keel's built-in table.
+     * tokens (input, output, cached input) and the most output tokens it produces per request; nulls
+     * fall back to Keel's built-in table.
      */
-    public record Target(String provider, String model, Double inputPerMTok, Double outputPerMTok, Double cachedInputPerMTok) {
+    public record Target(String provider, String model, Double inputPerMTok, Double outputPerMTok, Double cachedInputPerMTok,
+                         Integer maxOutputTokens) {
         public Target(String provider, String model) {
-            this(provider, model, null, null, null);
+            this(provider, model, null, null, null, null);
         }
     }
 
@@ -71,7 +73,8 @@ public record ModelConfig(String name, Kind kind, List<Target> targets, int cont
             Double out = t.has("output_per_mtok") ? t.decimal("output_per_mtok", 0, 0, 10_000) : null;
             Double cached = t.has("cached_input_per_mtok") ? t.decimal("cached_input_per_mtok", 0, 0, 10_000) : null;
             if ((in == null) != (out == null)) throw new ConfigException(t.path(in == null ? "input_per_mtok" : "output_per_mtok"), "give both input_per_mtok and output_per_mtok");
-            return new Target(provider, model, in, out, cached);
+            Integer maxOutput = t.has("max_output_tokens") ? t.integer("max_output_tokens", 0, 1, 10_000_000) : null;
+            return new Target(provider, model, in, out, cached, maxOutput);
         }).toList(), window, caps, downgrade, firstByte, total);
     }
 }

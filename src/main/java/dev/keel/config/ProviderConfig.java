@@ -5,16 +5,36 @@ import java.util.Locale;
 
 /**
  * One upstream LLM provider: its wire protocol, base URL, API key (from the environment, never
- * logged or shown), timeouts, retries, and how long its circuit breaker stays open.
+ * logged or shown), timeouts, retries, and how long its circuit breaker stays open. Providers
+ * declared in keel.yaml and those registered from the environment share one set of defaults
+ * ({@link #of}).
  */
 public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey, int connectTimeoutSeconds,
                              int firstByteTimeoutSeconds, int totalTimeoutSeconds, int maxRetries, int breakerOpenSeconds) {
     /** Wire protocols; {@code EXTRACTIVE} is the offline answerer over the tenant's documents (no base URL). */
     public enum Type { OPENAI, ANTHROPIC, EXTRACTIVE }
 
-    /** The offline extractive provider, as registered when no providers are configured. */
+    static final int DEFAULT_CONNECT_TIMEOUT_SECONDS = 5;
+    /** A non-streamed reply's first byte is the whole generation: long answers from large models take a minute. */
+    static final int DEFAULT_FIRST_BYTE_TIMEOUT_SECONDS = 60;
+    static final int DEFAULT_TOTAL_TIMEOUT_SECONDS = 300;
+    static final int DEFAULT_MAX_RETRIES = 2;
+    static final int DEFAULT_BREAKER_OPEN_SECONDS = 30;
+
+    /** A provider with the default timeouts, retries and breaker. */
+    public static ProviderConfig of(String name, Type type, URI baseUrl, String apiKey) {
+        return new ProviderConfig(name, type, baseUrl, apiKey, DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_FIRST_BYTE_TIMEOUT_SECONDS,
+                DEFAULT_TOTAL_TIMEOUT_SECONDS, DEFAULT_MAX_RETRIES, DEFAULT_BREAKER_OPEN_SECONDS);
+    }
+
+    /** The offline extractive provider: local, so nothing to retry. */
     public static ProviderConfig extractive(String name) {
-        return new ProviderConfig(name, Type.EXTRACTIVE, null, null, 5, 30, 120, 0, 30);
+        return of(name, Type.EXTRACTIVE, null, null).withMaxRetries(0);
+    }
+
+    private ProviderConfig withMaxRetries(int retries) {
+        return new ProviderConfig(name, type, baseUrl, apiKey, connectTimeoutSeconds, firstByteTimeoutSeconds, totalTimeoutSeconds, retries,
+                breakerOpenSeconds);
     }
 
     public ProviderConfig {
@@ -43,10 +63,10 @@ public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey,
             throw new ConfigException(n.path("base_url"), "expected an http(s) URL, got '" + url + "'");
         }
         return new ProviderConfig(name, type, base, n.string("api_key", null),
-                n.integer("connect_timeout_seconds", 5, 1, 300),
-                n.integer("first_byte_timeout_seconds", 30, 1, 3600),
-                n.integer("total_timeout_seconds", 120, 1, 3600),
-                n.integer("max_retries", 2, 0, 10),
-                n.integer("breaker_open_seconds", 30, 1, 3600));
+                n.integer("connect_timeout_seconds", DEFAULT_CONNECT_TIMEOUT_SECONDS, 1, 300),
+                n.integer("first_byte_timeout_seconds", DEFAULT_FIRST_BYTE_TIMEOUT_SECONDS, 1, 3600),
+                n.integer("total_timeout_seconds", DEFAULT_TOTAL_TIMEOUT_SECONDS, 1, 3600),
+                n.integer("max_retries", DEFAULT_MAX_RETRIES, 0, 10),
+                n.integer("breaker_open_seconds", DEFAULT_BREAKER_OPEN_SECONDS, 1, 3600));
     }
 }

@@ -44,28 +44,21 @@ public final class ChatGateway implements AutoCloseable {
     /** The model every zero-config server offers: extractive answers from the caller's documents. */
     public static final String EXTRACTIVE_MODEL = "keel-extractive";
     private static final Duration REQUEST_DEADLINE = Duration.ofMinutes(5);
-    /** Output tokens assumed for limits and cost caps when the request sets no max_tokens. */
-    private static final long DEFAULT_OUTPUT_ESTIMATE = 256;
 
     private final Map<String, ModelConfig> catalog;
     private final ProviderChain chain;
     /** Providers registered from the environment; non-empty means model names pass through to them. */
     private final java.util.Set<String> passthroughProviders;
     private final CircuitBreakers breakers;
-    private final Prices prices;
-    private final Ledger ledger;
-    private final Limits limits;
+    private final Billing billing;
 
     ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, java.util.Set<String> passthroughProviders,
-                Prices prices, Ledger ledger,
-                MeterRegistry registry, URI budgetWebhook) {
+                Billing billing) {
         this.catalog = Map.copyOf(catalog);
         this.chain = chain;
         this.breakers = breakers;
         this.passthroughProviders = java.util.Set.copyOf(passthroughProviders);
-        this.prices = prices;
-        this.ledger = ledger;
-        this.limits = new Limits(ledger, registry, budgetWebhook);
+        this.billing = billing;
     }
 
     /** Who is asking: the tenant and the API key (null for open local use). */
@@ -122,7 +115,9 @@ public final class ChatGateway implements AutoCloseable {
             openSeconds.put(name, p.breakerOpenSeconds());
         });
         CircuitBreakers breakers = new CircuitBreakers(openSeconds, registry);
-        return new ChatGateway(catalog, new ProviderChain(models, retries, breakers), breakers, passthrough, Prices.builtIn(), ledger, registry, config.budgetWebhook());
+        ProviderChain chain = new ProviderChain(models, retries, breakers);
+        Billing billing = new Billing(Prices.builtIn(), ledger, new Limits(ledger, registry, config.budgetWebhook()), chain, config.defaultMaxOutputTokens());
+        return new ChatGateway(catalog, chain, breakers, passthrough, billing);
     }
 
     private static void fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,
@@ -130,8 +125,7 @@ public final class ChatGateway implements AutoCloseable {
         String key = env.apply(keyVar);
         if (key == null || key.isBlank()) return;
         String base = Optional.ofNullable(env.apply(urlVar)).filter(s -> !s.isBlank()).orElse(defaultUrl);
-        providers.put(name, new ProviderConfig(name, type, URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base),
-                key, 5, 60, 300, 2, 30));
+        providers.put(name, ProviderConfig.of(name, type, URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base), key));
     }
 
     /** Public model names, sorted. */
@@ -149,40 +143,47 @@ public final class ChatGateway implements AutoCloseable {
         ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
         request.put("stream", false);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
-        long start = System.nanoTime();
-        Limits.Permit permit = admit(caller, model, planned(request), trace);
-        ProviderChain.Served<ChatCompletion> served;
+        Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
         try {
-            served = chain.complete(model, request, Deadline.in(REQUEST_DEADLINE), trace);
-        } catch (ProviderException e) {
-            bill(caller, model, null, Usage.NONE, start, null, statusOf(e), trace, permit);
-            throw e;
-        }
-        Usage usage = usageOf(request, served.value());
-        if (shape.isPresent()) {
-            List<String> problems = shape.get().problems(served.value().body());
-            if (!problems.isEmpty()) {
-                trace.attr("structured_output.retry", true).attr("structured_output.problems", problems.size());
-                ObjectNode again = withFeedback(request, served.value().body(), problems);
-                try {
-                    served = chain.complete(model, again, Deadline.in(REQUEST_DEADLINE), trace);
-                } catch (ProviderException e) {
-                    bill(caller, model, served.target(), usage, start, null, statusOf(e), trace, permit);
-                    throw e;
-                }
-                usage = sum(usage, usageOf(again, served.value()));
-                problems = shape.get().problems(served.value().body());
+            ProviderChain.Served<ChatCompletion> served;
+            try {
+                served = chain.complete(model, request, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace);
+            } catch (ProviderException e) {
+                billing.bill(ticket, null, Usage.NONE, null, statusOf(e), trace);
+                throw e;
+            }
+            Usage usage = usageOf(request, served.value());
+            if (shape.isPresent()) {
+                List<String> problems = shape.get().problems(served.value().body());
                 if (!problems.isEmpty()) {
-                    bill(caller, model, served.target(), usage, start, null, 422, trace, permit);
-                    throw new ApiException(422, "invalid_response_error", "the model's reply did not match the requested format after one retry: "
-                            + String.join("; ", problems.subList(0, Math.min(5, problems.size()))), "response_format", "schema_validation_failed");
+                    trace.attr("structured_output.retry", true).attr("structured_output.problems", problems.size());
+                    ObjectNode again = withFeedback(request, served.value().body(), problems);
+                    try {
+                        billing.extend(ticket, again);
+                        served = chain.complete(model, again, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace);
+                    } catch (ProviderException e) {
+                        billing.bill(ticket, served.target(), usage, null, statusOf(e), trace);
+                        throw e;
+                    } catch (ApiException e) {
+                        billing.bill(ticket, served.target(), usage, null, e.status(), trace);
+                        throw e;
+                    }
+                    usage = sum(usage, usageOf(again, served.value()));
+                    problems = shape.get().problems(served.value().body());
+                    if (!problems.isEmpty()) {
+                        billing.bill(ticket, served.target(), usage, null, 422, trace);
+                        throw new ApiException(422, "invalid_response_error", "the model's reply did not match the requested format after one retry: "
+                                + String.join("; ", problems.subList(0, Math.min(5, problems.size()))), "response_format", "schema_validation_failed");
+                    }
                 }
             }
+            ObjectNode body = served.value().body();
+            body.put("model", model.name());
+            Prices.Cost cost = billing.bill(ticket, served.target(), usage, null, 200, trace);
+            return new Result(served.value(), served.provider(), usage, cost);
+        } finally {
+            billing.closeUnbilled(ticket, trace);
         }
-        ObjectNode body = served.value().body();
-        body.put("model", model.name());
-        Prices.Cost cost = bill(caller, model, served.target(), usage, start, null, 200, trace, permit);
-        return new Result(served.value(), served.provider(), usage, cost);
     }
 
     /** A finished stream: who served it, its usage (estimated when the provider sent none) and cost. */
@@ -196,8 +197,7 @@ public final class ChatGateway implements AutoCloseable {
         ChatRequestValidator.validate(request);
         ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
         trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
-        long start = System.nanoTime();
-        Limits.Permit permit = admit(caller, model, planned(request), trace);
+        Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
         long[] firstChunk = {0};
         StringBuilder text = new StringBuilder();
         StreamListener metered = chunk -> {
@@ -206,19 +206,22 @@ public final class ChatGateway implements AutoCloseable {
             for (JsonNode choice : chunk.path("choices")) text.append(choice.path("delta").path("content").asText(""));
             return listener.onChunk(chunk);
         };
-        Double[] ttft = {null};
         try {
-            ProviderChain.Served<Usage> served = chain.stream(model, request, Deadline.in(REQUEST_DEADLINE), trace, metered);
-            if (firstChunk[0] != 0) ttft[0] = (firstChunk[0] - start) / 1e6;
+            ProviderChain.Served<Usage> served = chain.stream(model, request, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace, metered);
             Usage usage = served.value().estimated() ? TokenEstimate.of(request, text.toString()) : served.value();
-            Prices.Cost cost = bill(caller, model, served.target(), usage, start, ttft[0], 200, trace, permit);
+            Prices.Cost cost = billing.bill(ticket, served.target(), usage, ttftMs(ticket, firstChunk[0]), 200, trace);
             return new Streamed(served.provider(), usage, cost);
         } catch (ProviderException e) {
-            if (firstChunk[0] != 0) ttft[0] = (firstChunk[0] - start) / 1e6;
             Usage partial = text.isEmpty() ? Usage.NONE : TokenEstimate.of(request, text.toString());
-            bill(caller, model, null, partial, start, ttft[0], firstChunk[0] != 0 ? 200 : statusOf(e), trace, permit);
+            billing.bill(ticket, null, partial, ttftMs(ticket, firstChunk[0]), firstChunk[0] != 0 ? 200 : statusOf(e), trace);
             throw e;
+        } finally {
+            billing.closeUnbilled(ticket, trace);
         }
+    }
+
+    private static Double ttftMs(Billing.Ticket ticket, long firstChunkNanos) {
+        return firstChunkNanos == 0 ? null : (firstChunkNanos - ticket.startNanos()) / 1e6;
     }
 
     /** Remote embeddings with their usage and cost. */
@@ -253,21 +256,24 @@ public final class ChatGateway implements AutoCloseable {
             throw new ApiException(404, "invalid_request_error", "'" + name + "' is not an embedding model", "model", "model_not_found");
         }
         trace.attr("model", name);
-        long start = System.nanoTime();
-        Usage planned = new Usage(TokenEstimate.ofInput(request.get("input")), 0, 0, true);
-        Limits.Permit permit = admit(caller, model, planned, trace);
-        ProviderChain.Served<dev.keel.model.EmbeddingResult> served;
+        long inputTokens = TokenEstimate.ofInput(request.get("input"));
+        Billing.Ticket ticket = billing.admitEmbedding(caller, model, inputTokens, trace);
         try {
-            served = chain.embed(model, request, Deadline.in(REQUEST_DEADLINE), trace);
-        } catch (ProviderException e) {
-            bill(caller, model, null, Usage.NONE, start, null, statusOf(e), trace, permit);
-            throw e;
+            ProviderChain.Served<dev.keel.model.EmbeddingResult> served;
+            try {
+                served = chain.embed(model, request, Deadline.in(REQUEST_DEADLINE), trace);
+            } catch (ProviderException e) {
+                billing.bill(ticket, null, Usage.NONE, null, statusOf(e), trace);
+                throw e;
+            }
+            Usage usage = served.value().usage().equals(Usage.NONE) ? new Usage(inputTokens, 0, 0, true) : served.value().usage();
+            ObjectNode body = served.value().body();
+            body.put("model", name);
+            Prices.Cost cost = billing.bill(ticket, served.target(), usage, null, 200, trace);
+            return new Embedded(body, served.provider(), usage, cost);
+        } finally {
+            billing.closeUnbilled(ticket, trace);
         }
-        Usage usage = served.value().usage().equals(Usage.NONE) ? planned : served.value().usage();
-        ObjectNode body = served.value().body();
-        body.put("model", name);
-        Prices.Cost cost = bill(caller, model, served.target(), usage, start, null, 200, trace, permit);
-        return new Embedded(body, served.provider(), usage, cost);
     }
 
     /** The HTTP status a classified provider failure gives the client. */
@@ -279,34 +285,6 @@ public final class ChatGateway implements AutoCloseable {
             case UNAVAILABLE -> e.upstreamStatus() == 0 ? 503 : 502;
             case AUTHENTICATION, MALFORMED_RESPONSE -> 502;
         };
-    }
-
-    /**
-     * Checks the key's model allowance, budgets, per-request cost cap and rate limits before any
-     * upstream call; null permit for open local use.
-     */
-    private Limits.Permit admit(Caller caller, ModelConfig model, Usage planned, Trace trace) {
-        if (caller.key() == null) return null;
-        if (!caller.key().allows(model.name())) {
-            throw new ApiException(403, "permission_error", "this API key may not use model '" + model.name() + "'; allowed: " + caller.key().models(),
-                    "model", "model_not_allowed");
-        }
-        double estimatedCost = prices.cost(model.targets().get(0), planned).usd();
-        trace.attr("estimate.tokens", planned.promptTokens() + planned.completionTokens()).attr("estimate.cost_usd", estimatedCost);
-        return limits.admit(caller.key(), planned.promptTokens() + planned.completionTokens(), estimatedCost);
-    }
-
-    private Prices.Cost bill(Caller caller, ModelConfig model, ModelConfig.Target target, Usage usage, long startNanos, Double ttftMs,
-                             int status, Trace trace, Limits.Permit permit) {
-        Prices.Cost cost = target == null ? new Prices.Cost(0, true) : prices.cost(target, usage);
-        if (permit != null) limits.settle(permit, usage.promptTokens() + usage.completionTokens(), cost.usd());
-        trace.attr("tokens.prompt", usage.promptTokens()).attr("tokens.completion", usage.completionTokens())
-                .attr("tokens.estimated", usage.estimated()).attr("cost_usd", cost.usd());
-        ledger.record(new Ledger.Entry(System.currentTimeMillis(), caller.keyId(), caller.tenant(), model.name(),
-                target == null ? null : target.provider(), target == null ? null : target.model(), usage.promptTokens(),
-                usage.completionTokens(), usage.cachedTokens(), cost.usd(), usage.estimated(), cost.priceKnown(),
-                (System.nanoTime() - startNanos) / 1e6, ttftMs, status, trace.id()));
-        return cost;
     }
 
     private static Usage usageOf(ObjectNode request, ChatCompletion completion) {
@@ -387,12 +365,7 @@ public final class ChatGateway implements AutoCloseable {
     }
 
     private double estimatedCost(ModelConfig model, ObjectNode request) {
-        return prices.cost(model.targets().get(0), planned(request)).usd();
-    }
-
-    private static Usage planned(ObjectNode request) {
-        long maxOut = request.path("max_completion_tokens").asLong(request.path("max_tokens").asLong(DEFAULT_OUTPUT_ESTIMATE));
-        return new Usage(TokenEstimate.of(request, "").promptTokens(), maxOut, 0, true);
+        return billing.worstCase(model, request).usd();
     }
 
     private ModelConfig resolve(String name) {

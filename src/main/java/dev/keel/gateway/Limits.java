@@ -17,18 +17,41 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Per-key admission: requests/min and tokens/min token buckets (Bucket4j; tokens are estimated
- * before the call and corrected after it), budgets in USD per UTC day and month, and a maximum
- * estimated cost per request. Every refusal happens before any upstream call. At 80% of a budget
- * Keel logs a warning, counts {@code keel_budget_warnings_total} and posts the optional webhook, once
- * per period. Spend starts
- * from the ledger and then follows this process's requests. Thread-safe.
+ * Per-key admission: requests/min and tokens/min token buckets (Bucket4j), budgets in USD per UTC
+ * day and month, and a maximum cost per request. Budgets are caps: each request reserves its
+ * worst-case cost before the upstream call, atomically against what is spent plus what requests in
+ * flight have reserved, so concurrent requests cannot together pass a budget; settling replaces the
+ * reservation with the real cost (a failure settles at what it cost, usually nothing). Tokens per
+ * minute are reserved the same way and corrected on settling. Every refusal happens before any
+ * upstream call. At 80% of a budget Keel logs a warning, counts {@code keel_budget_warnings_total}
+ * and posts the optional webhook, once per period. Spend starts from the ledger and then follows
+ * this process's requests. Thread-safe.
  */
 final class Limits {
     private static final Logger LOG = LoggerFactory.getLogger(Limits.class);
+    /** Float sums of many small costs drift by far less than this; a reservation that fits up to it fits. */
+    private static final double USD_TOLERANCE = 1e-9;
 
-    /** An admitted request: settle it with what it really used. */
-    record Permit(ApiKey key, long estimatedTokens) {}
+    /**
+     * An admitted request's reservation. Settled exactly once: later settles are ignored, so a
+     * failure path and a final safety net cannot both release it.
+     */
+    static final class Permit {
+        private final ApiKey key;
+        private final long reservedTokens;
+        private double reservedUsd;
+        private boolean settled;
+
+        private Permit(ApiKey key, long reservedTokens, double reservedUsd) {
+            this.key = key;
+            this.reservedTokens = reservedTokens;
+            this.reservedUsd = reservedUsd;
+        }
+
+        synchronized boolean settled() {
+            return settled;
+        }
+    }
 
     private final Ledger ledger;
     private final MeterRegistry registry;
@@ -57,37 +80,67 @@ final class Limits {
         });
     }
 
-    Permit admit(ApiKey key, long estimatedTokens, double estimatedCostUsd) {
+    /**
+     * Admits a request whose worst case is {@code worstTokens} (prompt and output) costing
+     * {@code worstCostUsd}, reserving both; refuses (400 or 429) before any upstream call when it
+     * does not fit.
+     */
+    Permit admit(ApiKey key, long worstTokens, double worstCostUsd) {
         KeyState s = state(key);
-        s.checkBudgets(key);
-        if (key.maxCostPerRequestUsd() > 0 && estimatedCostUsd > key.maxCostPerRequestUsd()) {
+        if (key.maxCostPerRequestUsd() > 0 && worstCostUsd > key.maxCostPerRequestUsd() + USD_TOLERANCE) {
             throw new ApiException(400, "invalid_request_error", String.format(Locale.ROOT,
-                    "estimated cost $%.6f exceeds this key's maximum of $%.6f per request (lower max_tokens or shorten the prompt)",
-                    estimatedCostUsd, key.maxCostPerRequestUsd()), "max_tokens", "max_cost_per_request_exceeded");
+                    "this request can cost up to $%.6f (its prompt plus max_tokens, or the model's output limit when max_tokens is unset),"
+                            + " over this key's maximum of $%.6f per request; set or lower max_tokens, or shorten the prompt",
+                    worstCostUsd, key.maxCostPerRequestUsd()), "max_tokens", "max_cost_per_request_exceeded");
         }
         if (s.requests != null) {
             ConsumptionProbe p = s.requests.tryConsumeAndReturnRemaining(1);
             if (!p.isConsumed()) throw rateLimited("requests per minute", key.requestsPerMinute(), p.getNanosToWaitForRefill());
         }
+        long charged = s.tokens == null ? 0 : Math.min(worstTokens, key.tokensPerMinute());
         if (s.tokens != null) {
-            long want = Math.min(estimatedTokens, key.tokensPerMinute());
-            ConsumptionProbe p = s.tokens.tryConsumeAndReturnRemaining(want);
+            ConsumptionProbe p = s.tokens.tryConsumeAndReturnRemaining(charged);
             if (!p.isConsumed()) {
                 if (s.requests != null) s.requests.addTokens(1);
                 throw rateLimited("tokens per minute", key.tokensPerMinute(), p.getNanosToWaitForRefill());
             }
         }
-        return new Permit(key, estimatedTokens);
+        try {
+            s.reserve(key, worstCostUsd);
+        } catch (ApiException e) {
+            if (s.requests != null) s.requests.addTokens(1);
+            if (charged > 0) s.tokens.addTokens(charged);
+            throw e;
+        }
+        return new Permit(key, charged, worstCostUsd);
     }
 
-    void settle(Permit permit, long actualTokens, double costUsd) {
-        KeyState s = state(permit.key());
-        if (s.tokens != null) {
-            long charged = Math.min(permit.estimatedTokens(), permit.key().tokensPerMinute());
-            if (actualTokens > charged) s.tokens.consumeIgnoringRateLimits(actualTokens - charged);
-            else if (actualTokens < charged) s.tokens.addTokens(charged - actualTokens);
+    /**
+     * Reserves {@code moreUsd} more for an admitted request that makes another upstream call (a
+     * structured-output retry); refuses with 429 when the budget cannot take it.
+     */
+    void extend(Permit permit, double moreUsd) {
+        synchronized (permit) {
+            if (permit.settled) throw new IllegalStateException("permit already settled");
+            state(permit.key).reserve(permit.key, moreUsd);
+            permit.reservedUsd += moreUsd;
         }
-        s.spend(permit.key(), costUsd);
+    }
+
+    /** Replaces the request's reservations with what it really used; only the first call counts. */
+    void settle(Permit permit, long actualTokens, double costUsd) {
+        double reserved;
+        synchronized (permit) {
+            if (permit.settled) return;
+            permit.settled = true;
+            reserved = permit.reservedUsd;
+        }
+        KeyState s = state(permit.key);
+        if (s.tokens != null) {
+            if (actualTokens > permit.reservedTokens) s.tokens.consumeIgnoringRateLimits(actualTokens - permit.reservedTokens);
+            else if (actualTokens < permit.reservedTokens) s.tokens.addTokens(permit.reservedTokens - actualTokens);
+        }
+        s.settle(permit.key, reserved, costUsd);
     }
 
     private static ApiException rateLimited(String what, long limit, long nanosToWait) {
@@ -105,6 +158,8 @@ final class Limits {
         final Bucket tokens;
         private LocalDate day;
         private double dayUsd, monthUsd;
+        /** Worst-case cost of the requests in progress; they settle into whichever day they finish in. */
+        private double reservedUsd;
         private boolean warnedDay, warnedMonth;
 
         KeyState(ApiKey key) {
@@ -114,17 +169,33 @@ final class Limits {
                     .refillGreedy(key.tokensPerMinute(), Duration.ofMinutes(1))).build() : null;
         }
 
-        synchronized void checkBudgets(ApiKey key) {
+        /** Reserves {@code usd} when spent + reserved + usd fits every budget of the key, else refuses. */
+        synchronized void reserve(ApiKey key, double usd) {
             roll(key);
-            if (key.dailyBudgetUsd() > 0 && dayUsd >= key.dailyBudgetUsd()) {
-                throw budget("daily", key.dailyBudgetUsd(), day.plusDays(1));
-            }
-            if (key.monthlyBudgetUsd() > 0 && monthUsd >= key.monthlyBudgetUsd()) {
-                throw budget("monthly", key.monthlyBudgetUsd(), day.withDayOfMonth(1).plusMonths(1));
-            }
+            check(key.dailyBudgetUsd(), dayUsd, usd, "daily", day.plusDays(1));
+            check(key.monthlyBudgetUsd(), monthUsd, usd, "monthly", day.withDayOfMonth(1).plusMonths(1));
+            reservedUsd += usd;
         }
 
-        synchronized void spend(ApiKey key, double usd) {
+        private void check(double budget, double spent, double usd, String period, LocalDate resets) {
+            if (budget <= 0 || spent + reservedUsd + usd <= budget + USD_TOLERANCE) return;
+            if (usd > budget) {
+                throw new ApiException(400, "invalid_request_error", String.format(Locale.ROOT,
+                        "this request can cost up to $%.6f, more than this key's whole %s budget of $%.2f; set or lower max_tokens, or shorten"
+                                + " the prompt", usd, period, budget), "max_tokens", "request_exceeds_budget");
+            }
+            Instant resetAt = resets.atStartOfDay(ZoneOffset.UTC).toInstant();
+            boolean inFlight = spent + usd <= budget + USD_TOLERANCE;
+            String message = String.format(Locale.ROOT, "the %s budget of $%.2f for this key cannot take this request: $%.6f spent, $%.6f reserved by"
+                    + " requests in progress, and this one can cost up to $%.6f; %s", period, budget, spent, reservedUsd, usd,
+                    inFlight ? "retry when requests in progress finish, or lower max_tokens" : "the budget resets at " + resetAt);
+            // While requests in progress hold the room, it frees up in seconds; otherwise only the reset helps.
+            long retryAfter = inFlight ? 1 : Math.max(1, Duration.between(Instant.now(), resetAt).toSeconds());
+            throw new ApiException(429, "budget_exceeded", message, null, "budget_exceeded").retryAfter(retryAfter);
+        }
+
+        synchronized void settle(ApiKey key, double reserved, double usd) {
+            reservedUsd = Math.max(0, reservedUsd - reserved);
             roll(key);
             dayUsd += usd;
             monthUsd += usd;
@@ -163,12 +234,6 @@ final class Limits {
             Counter.builder("keel.budget.warnings").description("Keys that crossed 80% of a budget, once per period")
                     .tag("period", period).register(registry).increment();
             notifyWebhook(key, period, spent, budget);
-        }
-
-        private ApiException budget(String period, double budget, LocalDate resets) {
-            Instant at = resets.atStartOfDay(ZoneOffset.UTC).toInstant();
-            return new ApiException(429, "budget_exceeded", String.format(Locale.ROOT, "the %s budget of $%.2f for this key is used up; it resets at %s",
-                    period, budget, at), null, "budget_exceeded").retryAfter(Math.max(1, Duration.between(Instant.now(), at).toSeconds()));
         }
     }
 }

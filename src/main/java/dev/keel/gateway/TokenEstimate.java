@@ -8,9 +8,53 @@ import dev.keel.model.Usage;
 /**
  * Token counts estimated with cl100k when a provider reports no usage: message contents plus
  * OpenAI's per-message framing (4 tokens each, 3 to prime the reply). Always flagged as estimated.
+ * {@link #promptCeiling} is the generous bound that cost reservations use instead.
  */
 final class TokenEstimate {
+    /** Other tokenizers (Anthropic's, Llama's) count up to about a fifth more than cl100k on English text. */
+    private static final double OTHER_TOKENIZERS_MARGIN = 1.25;
+    /** A high-detail image is billed at up to about 1,600 tokens by Anthropic and 1,100-2,000 by GPT-4o. */
+    static final long IMAGE_TOKENS = 2_000;
+
     private TokenEstimate() {}
+
+    /**
+     * An upper bound of the prompt tokens a provider bills for {@code request}: every string it reads
+     * (message text, names, tool calls and their arguments, tool and response-format schemas) with a
+     * margin for other tokenizers, the message framing, and {@link #IMAGE_TOKENS} per image part.
+     */
+    static long promptCeiling(ObjectNode request) {
+        long framing = 3, text = 0;
+        for (JsonNode m : request.path("messages")) {
+            framing += 4;
+            text += textTokens(m);
+        }
+        for (String field : new String[] {"tools", "functions", "response_format", "tool_choice"}) {
+            JsonNode v = request.get(field);
+            if (v != null && !v.isNull()) text += Tokens.count(v.toString());
+        }
+        return framing + (long) Math.ceil(text * OTHER_TOKENIZERS_MARGIN) + images(request.path("messages"));
+    }
+
+    private static long textTokens(JsonNode node) {
+        if (node.isTextual()) return Tokens.count(node.asText());
+        if (isImage(node)) return 0;
+        long n = 0;
+        for (JsonNode child : node) n += textTokens(child);
+        return n;
+    }
+
+    private static long images(JsonNode node) {
+        if (isImage(node)) return IMAGE_TOKENS;
+        long n = 0;
+        for (JsonNode child : node) n += images(child);
+        return n;
+    }
+
+    private static boolean isImage(JsonNode node) {
+        String type = node.path("type").asText("");
+        return node.isObject() && (type.equals("image_url") || type.equals("input_image") || type.equals("image"));
+    }
 
     static Usage of(ObjectNode request, String completion) {
         long prompt = 3;

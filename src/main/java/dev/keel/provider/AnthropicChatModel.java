@@ -51,6 +51,11 @@ public final class AnthropicChatModel implements ChatModel {
     }
 
     @Override
+    public java.util.OptionalLong defaultMaxOutputTokens() {
+        return java.util.OptionalLong.of(DEFAULT_MAX_TOKENS);
+    }
+
+    @Override
     public ChatCompletion complete(ObjectNode request, CallContext call) {
         ProviderHttp.Reply response = send(toAnthropic(request, false), call);
         JsonNode body = http.json(response);

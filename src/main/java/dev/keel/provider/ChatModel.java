@@ -35,6 +35,15 @@ public interface ChatModel extends AutoCloseable {
         throw new ProviderException(ProviderException.Kind.BAD_REQUEST, provider(), 0, "provider '" + provider() + "' does not serve embeddings", null, null);
     }
 
+    /**
+     * The output-token limit this provider sends upstream when a request sets none (Anthropic's API
+     * requires one), or empty when the upstream model's own limit applies. It bounds what a request
+     * without {@code max_tokens} can cost.
+     */
+    default java.util.OptionalLong defaultMaxOutputTokens() {
+        return java.util.OptionalLong.empty();
+    }
+
     /** Releases connections and threads. */
     @Override
     default void close() {}

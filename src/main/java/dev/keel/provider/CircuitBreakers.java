@@ -14,8 +14,10 @@ import java.util.Map;
  * of the last 30 seconds failed (with at least 10 calls, so a provider failing 10 times in a row
  * opens it at once, while a burst of a few errors under heavy traffic does not); while open its
  * provider is skipped without waiting; after the provider's open duration
- * one probe call is let through (half-open) and closes or re-opens it. Client mistakes (bad
- * request, content filter) do not count as failures. State is the gauge
+ * one probe call is let through (half-open) and closes or re-opens it. Only ill health counts as
+ * failure: 5xx answers, timeouts, connection failures and unreadable replies. Rate limits (429: the provider is well,
+ * this caller is over its quota), credentials, client mistakes and content filters count neither as
+ * failures nor as successes. State is the gauge
  * {@code keel_provider_breaker_state{provider}} (0 closed, 1 half-open, 2 open). Thread-safe.
  */
 public final class CircuitBreakers {
@@ -30,8 +32,8 @@ public final class CircuitBreakers {
                     .failureRateThreshold(50)
                     .waitDurationInOpenState(Duration.ofSeconds(seconds))
                     .permittedNumberOfCallsInHalfOpenState(1)
-                    .recordException(e -> e instanceof ProviderException p
-                            && p.kind() != ProviderException.Kind.BAD_REQUEST && p.kind() != ProviderException.Kind.CONTENT_FILTERED)
+                    .recordException(CircuitBreakers::illHealth)
+                    .ignoreException(e -> !illHealth(e))
                     .build());
             breakers.put(provider, cb);
             Gauge.builder("keel.provider.breaker.state", cb, b -> switch (b.getState()) {
@@ -40,6 +42,14 @@ public final class CircuitBreakers {
                 case OPEN, FORCED_OPEN -> 2;
             }).description("Circuit breaker state: 0 closed, 1 half-open, 2 open").tag("provider", provider).register(registry);
         });
+    }
+
+    /** Unavailable (5xx, connection failures), timeouts and unreadable replies: the provider itself is unwell. */
+    private static boolean illHealth(Throwable e) {
+        return e instanceof ProviderException p && switch (p.kind()) {
+            case UNAVAILABLE, TIMEOUT, MALFORMED_RESPONSE -> true;
+            case RATE_LIMITED, AUTHENTICATION, BAD_REQUEST, CONTENT_FILTERED -> false;
+        };
     }
 
     CircuitBreaker of(String provider) {

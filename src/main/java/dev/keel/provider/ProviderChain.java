@@ -24,7 +24,10 @@ import java.util.concurrent.TimeUnit;
  * honouring Retry-After, within the request's deadline; then the next target is tried. Bad requests
  * and content filtering are returned at once (another provider would refuse the same request). A
  * stream is retried only until its first chunk was delivered. A provider whose circuit breaker is
- * open is skipped without waiting. Every attempt is a span. Thread-safe.
+ * open is skipped without waiting. Every attempt is a span. {@code outputCaps} sets
+ * {@code max_tokens} on the upstream request of the targets it names, when the request has no
+ * output limit of its own (the gateway's way to bound the cost of models whose limit it does not
+ * know). Thread-safe.
  */
 public final class ProviderChain implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ProviderChain.class);
@@ -47,22 +50,25 @@ public final class ProviderChain implements AutoCloseable {
         this.breakers = breakers;
     }
 
-    public Served<ChatCompletion> complete(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace) {
-        return run(model, request, deadline, trace, (chat, upstream) -> chat.complete(upstream, callOf(model, deadline, trace)), () -> false);
+    public Served<ChatCompletion> complete(ModelConfig model, ObjectNode request, Map<ModelConfig.Target, Long> outputCaps, Deadline deadline,
+                                           Trace trace) {
+        return run(model, request, outputCaps, deadline, trace, (chat, upstream) -> chat.complete(upstream, callOf(model, deadline, trace)), () -> false);
     }
 
     /** Embeddings through the model's targets, with the same retries, fallbacks and breakers as chat. */
     public Served<EmbeddingResult> embed(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace) {
-        return run(model, request, deadline, trace, (chat, upstream) -> chat.embed(upstream, callOf(model, deadline, trace)), () -> false);
+        return run(model, request, Map.of(), deadline, trace, (chat, upstream) -> chat.embed(upstream, callOf(model, deadline, trace)), () -> false);
     }
 
-    public Served<Usage> stream(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace, StreamListener listener) {
+    public Served<Usage> stream(ModelConfig model, ObjectNode request, Map<ModelConfig.Target, Long> outputCaps, Deadline deadline, Trace trace,
+                                StreamListener listener) {
         boolean[] started = {false};
         StreamListener tracking = chunk -> {
             started[0] = true;
             return listener.onChunk(chunk);
         };
-        return run(model, request, deadline, trace, (chat, upstream) -> chat.stream(upstream, callOf(model, deadline, trace), tracking), () -> started[0]);
+        return run(model, request, outputCaps, deadline, trace, (chat, upstream) -> chat.stream(upstream, callOf(model, deadline, trace), tracking),
+                () -> started[0]);
     }
 
     private interface Call<T> {
@@ -73,13 +79,22 @@ public final class ProviderChain implements AutoCloseable {
         boolean get();
     }
 
-    private <T> Served<T> run(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace, Call<T> call, Started started) {
+    /** What a provider sends upstream as the output limit of a request that sets none; empty: the model's own. */
+    public java.util.OptionalLong defaultMaxOutputTokens(String provider) {
+        ChatModel chat = providers.get(provider);
+        return chat == null ? java.util.OptionalLong.empty() : chat.defaultMaxOutputTokens();
+    }
+
+    private <T> Served<T> run(ModelConfig model, ObjectNode request, Map<ModelConfig.Target, Long> outputCaps, Deadline deadline, Trace trace,
+                              Call<T> call, Started started) {
         ProviderException last = null;
         int attempts = 0;
         for (ModelConfig.Target target : model.targets()) {
             ChatModel chat = providers.get(target.provider());
             ObjectNode upstream = request.deepCopy();
             upstream.put("model", target.model());
+            Long cap = outputCaps.get(target);
+            if (cap != null && !upstream.hasNonNull("max_tokens") && !upstream.hasNonNull("max_completion_tokens")) upstream.put("max_tokens", cap);
             int retries = maxRetries.getOrDefault(target.provider(), 2);
             CircuitBreaker breaker = breakers.of(target.provider());
             for (int attempt = 0; attempt <= retries; attempt++) {

@@ -20,6 +20,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.InputStreamResponseListener;
+import org.eclipse.jetty.client.ProxyAuthenticationProtocolHandler;
+import org.eclipse.jetty.client.WWWAuthenticationProtocolHandler;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.StringRequestContent;
@@ -69,6 +71,10 @@ final class ProviderHttp implements AutoCloseable {
         } catch (Exception e) {
             throw new IllegalStateException("could not start the HTTP client for provider " + config.name(), e);
         }
+        // Keel authenticates with headers it sets itself: a 401/407 is an answer to classify, not a challenge to
+        // negotiate. Jetty's handlers (installed by start()) throw on a 401 without WWW-Authenticate, as many providers send.
+        http.getProtocolHandlers().remove(WWWAuthenticationProtocolHandler.NAME);
+        http.getProtocolHandlers().remove(ProxyAuthenticationProtocolHandler.NAME);
     }
 
     private String provider() {
@@ -102,7 +108,7 @@ final class ProviderHttp implements AutoCloseable {
         Duration retryAfter = retryAfter(response.getHeaders().get(HttpHeader.RETRY_AFTER));
         throw switch (status) {
             case 429 -> new ProviderException(Kind.RATE_LIMITED, provider(), status, "rate limited (429)", retryAfter, null);
-            case 401, 403 -> new ProviderException(Kind.AUTHENTICATION, provider(), status, "the provider rejected Keel's credentials (" + status + ")", null, null);
+            case 401, 403, 407 -> new ProviderException(Kind.AUTHENTICATION, provider(), status, "the provider rejected Keel's credentials (" + status + ")", null, null);
             case 408 -> new ProviderException(Kind.TIMEOUT, provider(), status, "upstream timeout (408)", retryAfter, null);
             case 529 -> new ProviderException(Kind.UNAVAILABLE, provider(), status, "upstream overloaded (529)", retryAfter, null);
             default -> status >= 500
@@ -163,8 +169,8 @@ final class ProviderHttp implements AutoCloseable {
     private static String readQuietly(InputStream body) {
         try (InputStream in = body) {
             return new String(in.readNBytes(16 * 1024), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return null;
+        } catch (IOException | RuntimeException e) {
+            return null; // the status alone classifies the failure
         }
     }
 

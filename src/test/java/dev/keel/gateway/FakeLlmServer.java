@@ -126,6 +126,25 @@ final class FakeLlmServer implements AutoCloseable {
         };
     }
 
+    /**
+     * Answers once {@code release} opens (or {@code maxSeconds} pass) with a reply that uses the whole
+     * output limit the request set ({@code max_completion_tokens} / {@code max_tokens}): a request that
+     * costs exactly its worst case.
+     */
+    static Behavior spendsItsLimit(CountDownLatch release, int maxSeconds) {
+        return (ex, req) -> {
+            try {
+                release.await(maxSeconds, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            long out = req.path("max_completion_tokens").asLong(req.path("max_tokens").asLong(5));
+            send(ex, 200, Map.of(), "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"" + req.path("model").asText()
+                    + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"long answer\"},\"finish_reason\":\"length\"}],"
+                    + "\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":" + out + ",\"total_tokens\":" + (9 + out) + "}}");
+        };
+    }
+
     /** Streams the words as chunks, then a usage chunk if asked, then [DONE]; or breaks off after {@code breakAfter} chunks. */
     static Behavior stream(List<String> words, int breakAfter) {
         return (ex, req) -> {

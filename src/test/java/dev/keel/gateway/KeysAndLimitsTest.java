@@ -110,10 +110,10 @@ class KeysAndLimitsTest extends GatewayTestBase {
 
     @Test
     void anExhaustedDailyBudgetIs429NamingTheBudgetAndItsReset() throws Exception {
-        String secret = createKey("{\"name\":\"budget\",\"tenant\":\"t\",\"daily_budget_usd\":0.00003}");
-        assertThat(chat(secret, "").statusCode()).isEqualTo(200);
-        assertThat(chat(secret, "").statusCode()).isEqualTo(200);
-        HttpResponse<String> r = chat(secret, "");
+        String secret = createKey("{\"name\":\"budget\",\"tenant\":\"t\",\"daily_budget_usd\":0.00008}");
+        assertThat(chat(secret, ",\"max_tokens\":20").statusCode()).isEqualTo(200);
+        assertThat(chat(secret, ",\"max_tokens\":20").statusCode()).isEqualTo(200);
+        HttpResponse<String> r = chat(secret, ",\"max_tokens\":20");
         assertThat(r.statusCode()).isEqualTo(429);
         assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("daily budget").contains("resets at");
         assertThat(fixture.primary.received).hasSize(2);
@@ -124,7 +124,7 @@ class KeysAndLimitsTest extends GatewayTestBase {
         String secret = createKey("{\"name\":\"capped\",\"tenant\":\"t\",\"max_cost_per_request_usd\":0.001}");
         HttpResponse<String> r = chat(secret, ",\"max_tokens\":100000");
         assertThat(r.statusCode()).isEqualTo(400);
-        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("estimated cost $0.2");
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("can cost up to $0.2");
         assertThat(fixture.primary.received).isEmpty();
         assertThat(chat(secret, ",\"max_tokens\":100").statusCode()).isEqualTo(200);
     }
@@ -141,9 +141,9 @@ class KeysAndLimitsTest extends GatewayTestBase {
 
     @Test
     void crossingEightyPercentOfABudgetPostsTheWebhookOncePerPeriod() throws Exception {
-        JsonNode key = created("{\"name\":\"watched\",\"tenant\":\"t\",\"daily_budget_usd\":0.0001}");
+        JsonNode key = created("{\"name\":\"watched\",\"tenant\":\"t\",\"daily_budget_usd\":0.00009}");
         String secret = key.get("key").asText(), id = key.get("id").asText();
-        for (int i = 0; i < 5; i++) chat(secret, "");
+        for (int i = 0; i < 5; i++) chat(secret, ",\"max_tokens\":10");
         long until = System.nanoTime() + 10_000_000_000L;
         while (fixture.webhooks.stream().noneMatch(w -> w.contains(id)) && System.nanoTime() < until) Thread.onSpinWait();
         List<String> mine = fixture.webhooks.stream().filter(w -> w.contains(id)).toList();

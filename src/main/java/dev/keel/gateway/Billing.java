@@ -1,0 +1,170 @@
+package dev.keel.gateway;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.keel.config.ModelConfig;
+import dev.keel.model.ApiException;
+import dev.keel.model.Usage;
+import dev.keel.provider.Prices;
+import dev.keel.provider.ProviderChain;
+import dev.keel.store.ApiKey;
+import dev.keel.store.Ledger;
+import dev.keel.trace.Trace;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.OptionalLong;
+
+/**
+ * What a gateway request may cost before it runs, and what it did cost after. Before: the worst
+ * case over the model's targets (a ceiling of the prompt at the input price plus the output limit
+ * at the output price), checked against the key's allowance and reserved against its limits and
+ * budgets ({@link Limits}). After: the real usage priced, the reservation settled, and one ledger
+ * row per request whatever the retries and fallbacks. A ticket is billed exactly once; a request
+ * that ends any other way is billed as failed with no usage by {@link #closeUnbilled}. Thread-safe.
+ */
+final class Billing {
+    private final Prices prices;
+    private final Ledger ledger;
+    private final Limits limits;
+    private final ProviderChain chain;
+    private final long defaultMaxOutputTokens;
+
+    Billing(Prices prices, Ledger ledger, Limits limits, ProviderChain chain, long defaultMaxOutputTokens) {
+        this.prices = prices;
+        this.ledger = ledger;
+        this.limits = limits;
+        this.chain = chain;
+        this.defaultMaxOutputTokens = defaultMaxOutputTokens;
+    }
+
+    /**
+     * The most a request can use and cost on any of the model's targets. {@code outputCaps} names
+     * the targets whose output limit Keel does not know, with the limit it assumed for them.
+     */
+    record WorstCase(long tokens, double usd, Map<ModelConfig.Target, Long> outputCaps) {}
+
+    /** An admitted request: its reservation (none for open local use) until it is billed. */
+    static final class Ticket {
+        private final ChatGateway.Caller caller;
+        private final ModelConfig model;
+        private final Limits.Permit permit;
+        private final Map<ModelConfig.Target, Long> outputCaps;
+        private final long startNanos = System.nanoTime();
+        private boolean billed;
+
+        private Ticket(ChatGateway.Caller caller, ModelConfig model, Limits.Permit permit, Map<ModelConfig.Target, Long> outputCaps) {
+            this.caller = caller;
+            this.model = model;
+            this.permit = permit;
+            this.outputCaps = outputCaps;
+        }
+
+        /** Output limits to send upstream for targets whose own limit Keel does not know (budgeted keys only). */
+        Map<ModelConfig.Target, Long> outputCaps() {
+            return outputCaps;
+        }
+
+        long startNanos() {
+            return startNanos;
+        }
+    }
+
+    /** Admits a chat request under the caller's key, reserving its worst case; refuses before any upstream call. */
+    Ticket admitChat(ChatGateway.Caller caller, ModelConfig model, ObjectNode request, Trace trace) {
+        WorstCase worst = worstCase(model, request);
+        ApiKey key = caller.key();
+        boolean capsCost = key != null && (key.dailyBudgetUsd() > 0 || key.monthlyBudgetUsd() > 0 || key.maxCostPerRequestUsd() > 0);
+        return admit(caller, model, worst.tokens(), worst.usd(), capsCost ? worst.outputCaps() : Map.of(), trace);
+    }
+
+    /** Admits an embeddings request of {@code inputTokens}. */
+    Ticket admitEmbedding(ChatGateway.Caller caller, ModelConfig model, long inputTokens, Trace trace) {
+        double usd = 0;
+        for (ModelConfig.Target t : model.targets()) usd = Math.max(usd, prices.cost(t, new Usage(inputTokens, 0, 0, true)).usd());
+        return admit(caller, model, inputTokens, usd, Map.of(), trace);
+    }
+
+    private Ticket admit(ChatGateway.Caller caller, ModelConfig model, long tokens, double usd, Map<ModelConfig.Target, Long> caps, Trace trace) {
+        trace.attr("estimate.max_tokens", tokens).attr("estimate.max_cost_usd", usd);
+        if (caller.key() == null) return new Ticket(caller, model, null, Map.of());
+        if (!caller.key().allows(model.name())) {
+            throw new ApiException(403, "permission_error", "this API key may not use model '" + model.name() + "'; allowed: " + caller.key().models(),
+                    "model", "model_not_allowed");
+        }
+        if (!caps.isEmpty()) trace.attr("output_cap", caps.values().iterator().next());
+        return new Ticket(caller, model, limits.admit(caller.key(), tokens, usd), caps);
+    }
+
+    /**
+     * Reserves the worst case of one more upstream call of an admitted request (a structured-output
+     * retry); refuses with 429 when the key's budget cannot take it.
+     */
+    void extend(Ticket ticket, ObjectNode again) {
+        if (ticket.permit != null) limits.extend(ticket.permit, worstCase(ticket.model, again).usd());
+    }
+
+    /**
+     * The worst case of a chat request: the prompt's ceiling, plus its {@code max_completion_tokens}
+     * / {@code max_tokens}, else the lowest known limit of each target (the model's, the provider's
+     * default, the context window), else {@code gateway.default_max_output_tokens}; priced per target,
+     * the dearest one counting.
+     */
+    WorstCase worstCase(ModelConfig model, ObjectNode request) {
+        long prompt = TokenEstimate.promptCeiling(request);
+        OptionalLong asked = requestedOutput(request);
+        long maxTokens = 0;
+        double maxUsd = 0;
+        Map<ModelConfig.Target, Long> caps = new HashMap<>();
+        for (ModelConfig.Target t : model.targets()) {
+            long output;
+            if (asked.isPresent()) {
+                output = asked.getAsLong();
+            } else {
+                OptionalLong known = min(min(prices.outputLimit(t), chain.defaultMaxOutputTokens(t.provider())),
+                        model.contextWindow() > 0 ? OptionalLong.of(model.contextWindow()) : OptionalLong.empty());
+                output = known.orElse(defaultMaxOutputTokens);
+                if (known.isEmpty()) caps.put(t, defaultMaxOutputTokens);
+            }
+            maxTokens = Math.max(maxTokens, prompt + output);
+            maxUsd = Math.max(maxUsd, prices.cost(t, new Usage(prompt, output, 0, true)).usd());
+        }
+        return new WorstCase(maxTokens, maxUsd, Map.copyOf(caps));
+    }
+
+    /** The output limit the request sets itself, if any. */
+    static OptionalLong requestedOutput(ObjectNode request) {
+        if (request.hasNonNull("max_completion_tokens")) return OptionalLong.of(request.get("max_completion_tokens").asLong());
+        if (request.hasNonNull("max_tokens")) return OptionalLong.of(request.get("max_tokens").asLong());
+        return OptionalLong.empty();
+    }
+
+    private static OptionalLong min(OptionalLong a, OptionalLong b) {
+        if (a.isEmpty()) return b;
+        if (b.isEmpty()) return a;
+        return OptionalLong.of(Math.min(a.getAsLong(), b.getAsLong()));
+    }
+
+    /**
+     * Prices what the request used on {@code target} (null: it reached no provider), settles the
+     * reservation and writes the ledger row; only the first call for a ticket counts.
+     */
+    Prices.Cost bill(Ticket ticket, ModelConfig.Target target, Usage usage, Double ttftMs, int status, Trace trace) {
+        Prices.Cost cost = target == null ? new Prices.Cost(0, true) : prices.cost(target, usage);
+        synchronized (ticket) {
+            if (ticket.billed) return cost;
+            ticket.billed = true;
+        }
+        if (ticket.permit != null) limits.settle(ticket.permit, usage.promptTokens() + usage.completionTokens(), cost.usd());
+        trace.attr("tokens.prompt", usage.promptTokens()).attr("tokens.completion", usage.completionTokens())
+                .attr("tokens.estimated", usage.estimated()).attr("cost_usd", cost.usd());
+        ledger.record(new Ledger.Entry(System.currentTimeMillis(), ticket.caller.keyId(), ticket.caller.tenant(), ticket.model.name(),
+                target == null ? null : target.provider(), target == null ? null : target.model(), usage.promptTokens(),
+                usage.completionTokens(), usage.cachedTokens(), cost.usd(), usage.estimated(), cost.priceKnown(),
+                (System.nanoTime() - ticket.startNanos) / 1e6, ttftMs, status, trace.id()));
+        return cost;
+    }
+
+    /** The safety net for a request that ended without being billed (an unexpected failure): a failed row, the reservation released. */
+    void closeUnbilled(Ticket ticket, Trace trace) {
+        bill(ticket, null, Usage.NONE, null, 500, trace);
+    }
+}

@@ -1,0 +1,188 @@
+package dev.keel.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Budgets, per-request cost caps and tokens per minute are caps, not reports: each request reserves
+ * its worst case before the upstream call, so concurrent requests cannot together pass a limit.
+ * Model "fast" costs $1 per million input and $2 per million output tokens; a request with
+ * {@code max_tokens: 1000} can cost about $0.00201, and the fake upstream uses all of it.
+ */
+class BudgetCapsTest extends GatewayTestBase {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Fits three requests of max_tokens 1000 (3 × ~$0.00201) but not four. */
+    private static final double BUDGET_FOR_THREE = 0.0065;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    private HttpResponse<String> send(String method, String path, String bearer, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(fixture.base + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json");
+        if (bearer != null) b.header("Authorization", "Bearer " + bearer);
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private JsonNode createKey(String json) throws Exception {
+        HttpResponse<String> r = send("POST", "/admin/keys", GatewayFixture.ADMIN_KEY, json);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        return JSON.readTree(r.body());
+    }
+
+    private HttpResponse<String> chat(String key, String extra) throws Exception {
+        return send("POST", "/v1/chat/completions", key, "{\"model\":\"fast\"" + extra + ",\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}");
+    }
+
+    private double spent(String key) throws Exception {
+        fixture.keel.ledger().flush();
+        JsonNode rows = JSON.readTree(send("GET", "/v1/usage?group_by=key", key, null).body()).get("data");
+        double sum = 0;
+        for (JsonNode row : rows) sum += row.get("cost_usd").asDouble();
+        return sum;
+    }
+
+    /**
+     * Sends {@code n} requests at once while the upstream holds every reply, waits until each has
+     * either reached the upstream or been refused, then lets the replies go; returns the statuses.
+     */
+    private List<Integer> concurrently(int n, String key, String extra, int expectUpstream) throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        fixture.primary.then(FakeLlmServer.spendsItsLimit(release, 30));
+        AtomicInteger refused = new AtomicInteger();
+        List<Future<Integer>> results = new ArrayList<>();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < n; i++) {
+                results.add(pool.submit(() -> {
+                    int status = chat(key, extra).statusCode();
+                    if (status != 200) refused.incrementAndGet();
+                    return status;
+                }));
+            }
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (fixture.primary.received.size() + refused.get() < n && System.nanoTime() < until) Thread.onSpinWait();
+            assertThat(fixture.primary.received).as("requests that reached the upstream while all were in flight").hasSize(expectUpstream);
+            release.countDown();
+            List<Integer> statuses = new ArrayList<>();
+            for (Future<Integer> f : results) statuses.add(f.get(30, TimeUnit.SECONDS));
+            return statuses;
+        }
+    }
+
+    @Test
+    void concurrentRequestsAgainstADailyBudgetThatFitsThreeLetExactlyThreeThrough() throws Exception {
+        String key = createKey("{\"name\":\"racing\",\"tenant\":\"race\",\"daily_budget_usd\":" + BUDGET_FOR_THREE + "}").get("key").asText();
+        List<Integer> statuses = concurrently(10, key, ",\"max_tokens\":1000", 3);
+        assertThat(statuses).filteredOn(s -> s == 200).hasSize(3);
+        assertThat(statuses).filteredOn(s -> s == 429).hasSize(7);
+        assertThat(spent(key)).isPositive().isLessThanOrEqualTo(BUDGET_FOR_THREE);
+    }
+
+    @Test
+    void concurrentRequestsAgainstAMonthlyBudgetAreCappedTheSameWay() throws Exception {
+        String key = createKey("{\"name\":\"monthly\",\"tenant\":\"race-m\",\"monthly_budget_usd\":" + BUDGET_FOR_THREE + "}").get("key").asText();
+        List<Integer> statuses = concurrently(6, key, ",\"max_tokens\":1000", 3);
+        assertThat(statuses).filteredOn(s -> s == 200).hasSize(3);
+        assertThat(spent(key)).isLessThanOrEqualTo(BUDGET_FOR_THREE);
+    }
+
+    @Test
+    void concurrentRequestsAgainstTokensPerMinuteReserveTheirWorstCase() throws Exception {
+        String key = createKey("{\"name\":\"tpm\",\"tenant\":\"race-t\",\"tokens_per_minute\":2500}").get("key").asText();
+        List<Integer> statuses = concurrently(8, key, ",\"max_tokens\":1000", 2);
+        assertThat(statuses).filteredOn(s -> s == 200).hasSize(2);
+        assertThat(statuses).filteredOn(s -> s == 429).hasSize(6);
+    }
+
+    @Test
+    void serialRequestsStopAtTheBudgetAndTheWarningFiresBeforeItIsPassed() throws Exception {
+        JsonNode created = createKey("{\"name\":\"serial\",\"tenant\":\"serial\",\"daily_budget_usd\":" + BUDGET_FOR_THREE + "}");
+        String key = created.get("key").asText(), id = created.get("id").asText();
+        fixture.primary.then(FakeLlmServer.spendsItsLimit(new CountDownLatch(0), 1));
+        List<Integer> statuses = new ArrayList<>();
+        for (int i = 0; i < 5; i++) statuses.add(chat(key, ",\"max_tokens\":1000").statusCode());
+        assertThat(statuses).containsExactly(200, 200, 200, 429, 429);
+        assertThat(spent(key)).isLessThanOrEqualTo(BUDGET_FOR_THREE);
+
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (fixture.webhooks.stream().noneMatch(w -> w.contains(id)) && System.nanoTime() < until) Thread.onSpinWait();
+        JsonNode event = JSON.readTree(fixture.webhooks.stream().filter(w -> w.contains(id)).findFirst().orElseThrow());
+        assertThat(event.get("percent").asInt()).isBetween(80, 100);
+    }
+
+    @Test
+    void aRefusalWhileOthersHoldTheBudgetSaysSoAndAsksToRetrySoon() throws Exception {
+        String key = createKey("{\"name\":\"held\",\"tenant\":\"held\",\"daily_budget_usd\":0.003}").get("key").asText();
+        CountDownLatch release = new CountDownLatch(1);
+        fixture.primary.then(FakeLlmServer.spendsItsLimit(release, 30));
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            Future<HttpResponse<String>> first = pool.submit(() -> chat(key, ",\"max_tokens\":1000"));
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (fixture.primary.received.isEmpty() && System.nanoTime() < until) Thread.onSpinWait();
+            HttpResponse<String> second = chat(key, ",\"max_tokens\":1000");
+            assertThat(second.statusCode()).isEqualTo(429);
+            assertThat(second.headers().firstValue("Retry-After")).contains("1");
+            assertThat(JSON.readTree(second.body()).at("/error/message").asText()).contains("reserved by requests in progress");
+            release.countDown();
+            assertThat(first.get(30, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void aFailedRequestReleasesItsReservation() throws Exception {
+        String key = createKey("{\"name\":\"retry\",\"tenant\":\"released\",\"daily_budget_usd\":0.003}").get("key").asText();
+        fixture.primary.then(FakeLlmServer.status(500, "down", Map.of()), FakeLlmServer.status(500, "down", Map.of()),
+                FakeLlmServer.status(500, "down", Map.of()), FakeLlmServer.ok("back"));
+        assertThat(chat(key, ",\"max_tokens\":1000").statusCode()).isEqualTo(502);
+        assertThat(chat(key, ",\"max_tokens\":1000").statusCode()).as("the failure cost nothing and holds nothing").isEqualTo(200);
+    }
+
+    @Test
+    void aRequestThatCouldCostMoreThanTheWholeBudgetIs400AskingForALowerMaxTokens() throws Exception {
+        String key = createKey("{\"name\":\"small\",\"tenant\":\"small\",\"daily_budget_usd\":0.001}").get("key").asText();
+        HttpResponse<String> r = chat(key, ",\"max_tokens\":1000");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("request_exceeds_budget");
+        assertThat(fixture.primary.received).isEmpty();
+    }
+
+    @Test
+    void withoutMaxTokensTheCostCapCountsTheModelsWholeOutputLimit() throws Exception {
+        String key = createKey("{\"name\":\"capped\",\"tenant\":\"capped\",\"max_cost_per_request_usd\":0.005}").get("key").asText();
+        HttpResponse<String> r = chat(key, "");
+        assertThat(r.statusCode()).as("4,096 default output tokens at $2/M is $0.0082").isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/param").asText()).isEqualTo("max_tokens");
+        assertThat(chat(key, ",\"max_tokens\":1000").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void aBudgetedRequestToAModelOfUnknownOutputLimitIsSentWithTheLimitKeelReserved() throws Exception {
+        String key = createKey("{\"name\":\"bounded\",\"tenant\":\"bounded\",\"daily_budget_usd\":5}").get("key").asText();
+        assertThat(chat(key, "").statusCode()).isEqualTo(200);
+        assertThat(fixture.primary.received.get(0).body().get("max_tokens").asInt()).isEqualTo(4096);
+        assertThat(chat(key, ",\"max_tokens\":77").statusCode()).isEqualTo(200);
+        assertThat(fixture.primary.received.get(1).body().get("max_tokens").asInt()).as("the client's own limit is kept").isEqualTo(77);
+    }
+
+    @Test
+    void keysWithoutBudgetsOrCostCapsSendRequestsUnchanged() throws Exception {
+        String key = createKey("{\"name\":\"free\",\"tenant\":\"free\",\"tokens_per_minute\":100000}").get("key").asText();
+        assertThat(chat(key, "").statusCode()).isEqualTo(200);
+        assertThat(fixture.primary.received.get(0).body().has("max_tokens")).isFalse();
+    }
+}
