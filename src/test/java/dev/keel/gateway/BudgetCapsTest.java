@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,22 +26,6 @@ class BudgetCapsTest extends GatewayTestBase {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Fits three requests of max_tokens 1000 (3 × ~$0.00201) but not four. */
     private static final double BUDGET_FOR_THREE = 0.0065;
-    private final HttpClient http = HttpClient.newHttpClient();
-
-    private HttpResponse<String> send(String method, String path, String bearer, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(fixture.base + path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json");
-        if (bearer != null) b.header("Authorization", "Bearer " + bearer);
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private JsonNode createKey(String json) throws Exception {
-        HttpResponse<String> r = send("POST", "/admin/keys", GatewayFixture.ADMIN_KEY, json);
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        return JSON.readTree(r.body());
-    }
-
     private HttpResponse<String> chat(String key, String extra) throws Exception {
         return send("POST", "/v1/chat/completions", key, "{\"model\":\"fast\"" + extra + ",\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}");
     }

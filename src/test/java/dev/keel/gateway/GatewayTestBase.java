@@ -1,5 +1,13 @@
 package dev.keel.gateway;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -7,6 +15,23 @@ import org.junit.jupiter.api.BeforeEach;
 /** One {@link GatewayFixture} per test class, its fakes and breakers reset before each test. */
 abstract class GatewayTestBase {
     static GatewayFixture fixture;
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    /** A JSON request to the fixture's server, with a bearer token when {@code bearer} is not null. */
+    static HttpResponse<String> send(String method, String path, String bearer, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(fixture.base + path))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json");
+        if (bearer != null) b.header("Authorization", "Bearer " + bearer);
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Creates an API key through the admin API; the answer holds its {@code id} and secret {@code key}. */
+    static JsonNode createKey(String json) throws Exception {
+        HttpResponse<String> r = send("POST", "/admin/keys", GatewayFixture.ADMIN_KEY, json);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        return new ObjectMapper().readTree(r.body());
+    }
 
     @BeforeAll
     static void startFixture() throws Exception {

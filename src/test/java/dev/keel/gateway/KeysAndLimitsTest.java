@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.util.List;
@@ -15,24 +12,8 @@ import org.junit.jupiter.api.Test;
 /** API keys from the admin API: hashed storage, tenants, model allowances, rate limits, budgets and cost caps. */
 class KeysAndLimitsTest extends GatewayTestBase {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final HttpClient http = HttpClient.newHttpClient();
-
-    private HttpResponse<String> send(String method, String path, String bearer, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(fixture.base + path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json");
-        if (bearer != null) b.header("Authorization", "Bearer " + bearer);
-        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private String createKey(String json) throws Exception {
-        return created(json).get("key").asText();
-    }
-
-    private JsonNode created(String json) throws Exception {
-        HttpResponse<String> r = send("POST", "/admin/keys", GatewayFixture.ADMIN_KEY, json);
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        return JSON.readTree(r.body());
+    private String createSecret(String json) throws Exception {
+        return createKey(json).get("key").asText();
     }
 
     private HttpResponse<String> chat(String key, String extra) throws Exception {
@@ -48,7 +29,7 @@ class KeysAndLimitsTest extends GatewayTestBase {
 
     @Test
     void keysAreShownOnceAndStoredOnlyAsHashes() throws Exception {
-        String secret = createKey("{\"name\":\"ci\",\"tenant\":\"acme\"}");
+        String secret = createSecret("{\"name\":\"ci\",\"tenant\":\"acme\"}");
         assertThat(secret).startsWith("sk-keel-");
         String listed = send("GET", "/admin/keys", GatewayFixture.ADMIN_KEY, null).body();
         assertThat(listed).contains("\"tenant\":\"acme\"").doesNotContain(secret);
@@ -59,7 +40,7 @@ class KeysAndLimitsTest extends GatewayTestBase {
 
     @Test
     void onceKeysExistRequestsNeedAValidUnrevokedKey() throws Exception {
-        JsonNode key = created("{\"name\":\"app\",\"tenant\":\"acme\"}");
+        JsonNode key = createKey("{\"name\":\"app\",\"tenant\":\"acme\"}");
         String secret = key.get("key").asText(), id = key.get("id").asText();
         assertThat(chat(null, "").statusCode()).isEqualTo(401);
         assertThat(chat("sk-keel-forged", "").statusCode()).isEqualTo(401);
@@ -70,8 +51,8 @@ class KeysAndLimitsTest extends GatewayTestBase {
 
     @Test
     void theKeyDecidesTheTenant() throws Exception {
-        String a = createKey("{\"name\":\"a\",\"tenant\":\"tenant-a\"}");
-        String b = createKey("{\"name\":\"b\",\"tenant\":\"tenant-b\"}");
+        String a = createSecret("{\"name\":\"a\",\"tenant\":\"tenant-a\"}");
+        String b = createSecret("{\"name\":\"b\",\"tenant\":\"tenant-b\"}");
         assertThat(send("POST", "/v1/documents", a, "{\"id\":\"memo\",\"text\":\"Tenant A's memo about the harbour.\"}").statusCode()).isEqualTo(201);
         assertThat(send("GET", "/v1/documents/memo", a, null).statusCode()).isEqualTo(200);
         assertThat(send("GET", "/v1/documents/memo", b, null).statusCode()).isEqualTo(404);
@@ -79,7 +60,7 @@ class KeysAndLimitsTest extends GatewayTestBase {
 
     @Test
     void modelsOutsideTheKeysAllowanceAre403() throws Exception {
-        String secret = createKey("{\"name\":\"narrow\",\"tenant\":\"t\",\"models\":[\"resilient\"]}");
+        String secret = createSecret("{\"name\":\"narrow\",\"tenant\":\"t\",\"models\":[\"resilient\"]}");
         HttpResponse<String> r = chat(secret, "");
         assertThat(r.statusCode()).isEqualTo(403);
         assertThat(fixture.primary.received).isEmpty();
@@ -87,7 +68,7 @@ class KeysAndLimitsTest extends GatewayTestBase {
 
     @Test
     void requestsPerMinuteAreLimitedBeforeAnyUpstreamCall() throws Exception {
-        String secret = createKey("{\"name\":\"slow\",\"tenant\":\"t\",\"requests_per_minute\":2}");
+        String secret = createSecret("{\"name\":\"slow\",\"tenant\":\"t\",\"requests_per_minute\":2}");
         assertThat(chat(secret, "").statusCode()).isEqualTo(200);
         assertThat(chat(secret, "").statusCode()).isEqualTo(200);
         HttpResponse<String> third = chat(secret, "");
@@ -99,7 +80,7 @@ class KeysAndLimitsTest extends GatewayTestBase {
 
     @Test
     void tokenEstimatesAreCorrectedByActualUsage() throws Exception {
-        String secret = createKey("{\"name\":\"tokens\",\"tenant\":\"t\",\"tokens_per_minute\":400}");
+        String secret = createSecret("{\"name\":\"tokens\",\"tenant\":\"t\",\"tokens_per_minute\":400}");
         assertThat(chat(secret, ",\"max_tokens\":300").statusCode()).as("estimate ~315 fits the bucket").isEqualTo(200);
         assertThat(chat(secret, ",\"max_tokens\":300").statusCode()).as("the first request really used 14 tokens").isEqualTo(200);
         HttpResponse<String> big = chat(secret, ",\"max_tokens\":5000");
@@ -110,7 +91,7 @@ class KeysAndLimitsTest extends GatewayTestBase {
 
     @Test
     void anExhaustedDailyBudgetIs429NamingTheBudgetAndItsReset() throws Exception {
-        String secret = createKey("{\"name\":\"budget\",\"tenant\":\"t\",\"daily_budget_usd\":0.00008}");
+        String secret = createSecret("{\"name\":\"budget\",\"tenant\":\"t\",\"daily_budget_usd\":0.00008}");
         assertThat(chat(secret, ",\"max_tokens\":20").statusCode()).isEqualTo(200);
         assertThat(chat(secret, ",\"max_tokens\":20").statusCode()).isEqualTo(200);
         HttpResponse<String> r = chat(secret, ",\"max_tokens\":20");
@@ -121,7 +102,7 @@ class KeysAndLimitsTest extends GatewayTestBase {
 
     @Test
     void aRequestEstimatedOverTheCostCapIs400WithTheEstimate() throws Exception {
-        String secret = createKey("{\"name\":\"capped\",\"tenant\":\"t\",\"max_cost_per_request_usd\":0.001}");
+        String secret = createSecret("{\"name\":\"capped\",\"tenant\":\"t\",\"max_cost_per_request_usd\":0.001}");
         HttpResponse<String> r = chat(secret, ",\"max_tokens\":100000");
         assertThat(r.statusCode()).isEqualTo(400);
         assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("can cost up to $0.2");
@@ -131,7 +112,7 @@ class KeysAndLimitsTest extends GatewayTestBase {
 
     @Test
     void overTheCostCapAModelWithADowngradeRoutesToTheCheaperModel() throws Exception {
-        String secret = createKey("{\"name\":\"thrifty\",\"tenant\":\"t\",\"max_cost_per_request_usd\":0.001}");
+        String secret = createSecret("{\"name\":\"thrifty\",\"tenant\":\"t\",\"max_cost_per_request_usd\":0.001}");
         HttpResponse<String> r = send("POST", "/v1/chat/completions", secret,
                 "{\"model\":\"pricey\",\"max_tokens\":100,\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}]}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
@@ -141,7 +122,7 @@ class KeysAndLimitsTest extends GatewayTestBase {
 
     @Test
     void crossingEightyPercentOfABudgetPostsTheWebhookOncePerPeriod() throws Exception {
-        JsonNode key = created("{\"name\":\"watched\",\"tenant\":\"t\",\"daily_budget_usd\":0.00009}");
+        JsonNode key = createKey("{\"name\":\"watched\",\"tenant\":\"t\",\"daily_budget_usd\":0.00009}");
         String secret = key.get("key").asText(), id = key.get("id").asText();
         for (int i = 0; i < 5; i++) chat(secret, ",\"max_tokens\":10");
         long until = System.nanoTime() + 10_000_000_000L;
