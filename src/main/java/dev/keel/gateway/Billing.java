@@ -70,8 +70,9 @@ final class Billing {
 
     /** Admits a chat request under the caller's key, reserving its worst case; refuses before any upstream call. */
     Ticket admitChat(ChatGateway.Caller caller, ModelConfig model, ObjectNode request, Trace trace) {
-        WorstCase worst = worstCase(model, request);
         ApiKey key = caller.key();
+        if (key == null) return new Ticket(caller, model, null, Map.of());
+        WorstCase worst = worstCase(model, request);
         boolean capsCost = key != null && (key.dailyBudgetUsd() > 0 || key.monthlyBudgetUsd() > 0 || key.maxCostPerRequestUsd() > 0);
         return admit(caller, model, worst.tokens(), worst.usd(), capsCost ? worst.outputCaps() : Map.of(), trace);
     }
