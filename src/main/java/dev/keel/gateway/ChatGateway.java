@@ -51,6 +51,7 @@ public final class ChatGateway implements AutoCloseable {
     private final java.util.Set<String> passthroughProviders;
     private final CircuitBreakers breakers;
     private final Billing billing;
+    private final ModelListing listing;
 
     ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, java.util.Set<String> passthroughProviders,
                 Billing billing) {
@@ -59,6 +60,7 @@ public final class ChatGateway implements AutoCloseable {
         this.breakers = breakers;
         this.passthroughProviders = java.util.Set.copyOf(passthroughProviders);
         this.billing = billing;
+        this.listing = new ModelListing(catalog.keySet(), passthroughProviders);
     }
 
     /** Who is asking: the tenant and the API key (null for open local use). */
@@ -131,6 +133,14 @@ public final class ChatGateway implements AutoCloseable {
     /** Public model names, sorted. */
     public List<String> models() {
         return new ArrayList<>(new TreeSet<>(catalog.keySet()));
+    }
+
+    /** A model a caller may use, and who provides it ("keel" for catalog models, else the zero-config provider). */
+    public record Listed(String id, String ownedBy) {}
+
+    /** The models {@code caller} may use, sorted by id (see {@link ModelListing}). */
+    public List<Listed> available(Caller caller) {
+        return listing.visibleTo(caller.key(), name -> resolve(name).targets().get(0).provider());
     }
 
     public boolean passthrough() {
@@ -281,7 +291,8 @@ public final class ChatGateway implements AutoCloseable {
         return switch (e.kind()) {
             case RATE_LIMITED -> 429;
             case TIMEOUT -> 504;
-            case BAD_REQUEST, CONTENT_FILTERED -> 400;
+            case BAD_REQUEST -> e.modelNotFound() ? 404 : 400;
+            case CONTENT_FILTERED -> 400;
             case UNAVAILABLE -> e.upstreamStatus() == 0 ? 503 : 502;
             case AUTHENTICATION, MALFORMED_RESPONSE -> 502;
         };

@@ -2,20 +2,31 @@ package dev.keel.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.keel.config.EmbedConfig;
 import dev.keel.gateway.ChatGateway;
+import dev.keel.model.ApiException;
+import dev.keel.model.CallContext;
 import dev.keel.model.ProviderException;
+import dev.keel.provider.Prices;
 import dev.keel.trace.Trace;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
-/** OpenAI-compatible {@code POST /v1/chat/completions} (JSON or SSE) and {@code GET /v1/models}. */
+/**
+ * OpenAI-compatible {@code POST /v1/chat/completions} (JSON or SSE), and {@code GET /v1/models[/{id}]}:
+ * the models the caller may use, with Keel's local embedding model.
+ */
 final class ChatRoutes {
+    /** Who {@code GET /v1/models} says provides the in-process embedding model. */
+    private static final String LOCAL_EMBEDDINGS_OWNER = "keel-local-embeddings";
     private final ChatGateway gateway;
 
     ChatRoutes(ChatGateway gateway) {
@@ -25,13 +36,34 @@ final class ChatRoutes {
     void register(RoutesConfig routes) {
         routes.post("/v1/chat/completions", this::complete);
         routes.get("/v1/models", this::models);
+        routes.get("/v1/models/<id>", this::model);
     }
 
     private void models(Context ctx) {
-        List<Map<String, Object>> data = new java.util.ArrayList<>(gateway.models().stream()
-                .map(m -> Map.<String, Object>of("id", m, "object", "model", "created", 0, "owned_by", "keel")).toList());
-        data.add(Map.of("id", dev.keel.config.EmbedConfig.BGE_SMALL, "object", "model", "created", 0, "owned_by", "keel-local-embeddings"));
-        HttpServer.json(ctx, 200, Map.of("object", "list", "data", data));
+        HttpServer.json(ctx, 200, Map.of("object", "list", "data", available(ctx).stream().map(ChatRoutes::openAiModel).toList()));
+    }
+
+    private void model(Context ctx) {
+        String id = ctx.pathParam("id");
+        ChatGateway.Listed model = available(ctx).stream().filter(m -> m.id().equals(id)).findFirst()
+                .orElseThrow(() -> new ApiException(404, "invalid_request_error", "The model '" + id + "' does not exist or this key may not use it",
+                        "model", "model_not_found"));
+        HttpServer.json(ctx, 200, openAiModel(model));
+    }
+
+    private List<ChatGateway.Listed> available(Context ctx) {
+        List<ChatGateway.Listed> models = new ArrayList<>(gateway.available(caller(ctx)));
+        models.add(new ChatGateway.Listed(EmbedConfig.BGE_SMALL, LOCAL_EMBEDDINGS_OWNER));
+        return models;
+    }
+
+    private static Map<String, Object> openAiModel(ChatGateway.Listed m) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("id", m.id());
+        out.put("object", "model");
+        out.put("created", 0);
+        out.put("owned_by", m.ownedBy());
+        return out;
     }
 
     private void complete(Context ctx) throws IOException {
@@ -43,7 +75,7 @@ final class ChatRoutes {
         }
         ChatGateway.Result result = gateway.complete(request, caller(ctx), trace);
         headers(ctx, result.provider(), trace);
-        ctx.header("x-keel-cost-usd", String.format(java.util.Locale.ROOT, "%.8f", result.cost().usd()));
+        ctx.header("x-keel-cost-usd", usd(result.cost()));
         HttpServer.send(ctx, 200, "application/json", Json.bytes(result.completion().body()));
     }
 
@@ -75,7 +107,7 @@ final class ChatRoutes {
             }
             trace.attr("provider", served.provider());
             // Headers left before the cost was known: it follows as an SSE comment, which clients ignore.
-            out[0].write((": x-keel-cost-usd " + String.format(java.util.Locale.ROOT, "%.8f", served.cost().usd()) + "\n\ndata: [DONE]\n\n")
+            out[0].write((": x-keel-cost-usd " + usd(served.cost()) + "\n\ndata: [DONE]\n\n")
                     .getBytes(StandardCharsets.UTF_8));
             out[0].flush();
         } catch (ProviderException e) {
@@ -98,10 +130,24 @@ final class ChatRoutes {
         return new ChatGateway.Caller(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR));
     }
 
-    /** {@code x-keel-provider} and {@code x-keel-overhead-ms} (time in Keel, provider calls excluded). */
+    /**
+     * {@code x-keel-provider}, {@code x-keel-overhead-ms} (time in Keel, provider calls excluded) and
+     * the serving upstream's {@code x-request-id}.
+     */
     static void headers(Context ctx, String provider, Trace trace) {
         if (provider != null) ctx.header("x-keel-provider", provider);
-        ctx.header("x-keel-overhead-ms", String.format(java.util.Locale.ROOT, "%.3f", Math.max(0, trace.elapsedMs() - trace.spanMillis("provider"))));
+        ctx.header("x-keel-overhead-ms", String.format(Locale.ROOT, "%.3f", Math.max(0, trace.elapsedMs() - trace.spanMillis("provider"))));
+        upstreamRequestId(ctx, trace);
+    }
+
+    /** A cost for the {@code x-keel-cost-usd} header. */
+    static String usd(Prices.Cost cost) {
+        return String.format(Locale.ROOT, "%.8f", cost.usd());
+    }
+
+    /** Forwards the request id of the upstream response the trace recorded last, as {@code x-request-id}. */
+    private static void upstreamRequestId(Context ctx, Trace trace) {
+        if (trace != null && trace.attribute(CallContext.UPSTREAM_REQUEST_ID) instanceof String id) ctx.header("x-request-id", id);
     }
 
     /** Maps a classified provider failure to the client's status and OpenAI error. */
@@ -119,6 +165,11 @@ final class ChatRoutes {
         }
         if (e.retryAfter() != null) ctx.header("Retry-After", Long.toString(Math.max(1, e.retryAfter().toSeconds())));
         ctx.header("x-keel-provider", e.provider());
+        upstreamRequestId(ctx, HttpServer.trace(ctx));
+        if (e.modelNotFound()) {
+            HttpServer.error(ctx, status, "invalid_request_error", message, "model", "model_not_found");
+            return;
+        }
         HttpServer.error(ctx, status, status == 429 ? "rate_limit_error" : status == 400 ? "invalid_request_error" : "upstream_error",
                 message, null, e.kind().name().toLowerCase());
     }

@@ -1,11 +1,11 @@
 package dev.keel.http;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.embed.Embedder;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.ingest.Tokens;
 import dev.keel.model.ApiException;
+import dev.keel.model.EmbeddingInput;
 import dev.keel.trace.Span;
 import dev.keel.trace.Trace;
 import io.javalin.config.RoutesConfig;
@@ -21,11 +21,13 @@ import java.util.Map;
 /**
  * OpenAI-compatible {@code POST /v1/embeddings}, served by the in-process model, or proxied through
  * the gateway when {@code model} names a catalog model of kind embedding (or passes through to the
- * zero-config OpenAI provider). For the in-process model, {@code model} may be omitted; {@code input} is a string or a list of up to 256 strings;
+ * zero-config OpenAI provider). For the in-process model, {@code model} may be omitted; {@code input} is a string, a list of up to
+ * 256 strings, or token ids (a list of ints or of lists of ints, cl100k_base, decoded to text; upstream models get them unchanged);
  * {@code encoding_format} float (default) or base64.
  */
 final class EmbeddingRoutes {
-    private static final int MAX_INPUTS = 256, MAX_INPUT_CHARS = 32_000;
+    /** Per request, and per input (characters, or tokens when sent as token ids: OpenAI's limit for its embedding models). */
+    private static final int MAX_INPUTS = 256, MAX_INPUT_CHARS = 32_000, MAX_INPUT_TOKENS = 8_192;
     private final Embedder embedder;
     private final String modelName;
     private final ChatGateway gateway;
@@ -50,18 +52,16 @@ final class EmbeddingRoutes {
                 throw new ApiException(404, "invalid_request_error", "The model '" + model + "' does not exist; embedding models: " + available,
                         "model", "model_not_found");
             }
-            JsonNode input = body.get("input");
-            if (input == null || !(input.isTextual() || input.isArray()) || input.isEmpty() && input.isArray()) {
-                throw ApiException.badRequest("'input' must be a string or a non-empty array (of strings or token ids)", "input");
-            }
+            EmbeddingInput.of(body.get("input")); // the shape only: the upstream gets the input as it came
             Trace trace = HttpServer.trace(ctx);
             ChatGateway.Embedded remote = gateway.embed(body, ChatRoutes.caller(ctx), trace);
             ChatRoutes.headers(ctx, remote.provider(), trace);
-            ctx.header("x-keel-cost-usd", String.format(java.util.Locale.ROOT, "%.8f", remote.cost().usd()));
+            ctx.header("x-keel-cost-usd", ChatRoutes.usd(remote.cost()));
             HttpServer.send(ctx, 200, "application/json", Json.bytes(remote.body()));
             return;
         }
-        List<String> inputs = inputs(body.get("input"));
+        Inputs local = inputs(EmbeddingInput.of(body.get("input")));
+        List<String> inputs = local.texts();
         String format = Json.optionalText(body, "encoding_format");
         if (format != null && !format.equals("float") && !format.equals("base64")) {
             throw ApiException.badRequest("'encoding_format' must be float or base64", "encoding_format");
@@ -73,10 +73,8 @@ final class EmbeddingRoutes {
             vectors = embedder.embedDocuments(inputs);
             span.attr("inputs", inputs.size()).attr("model", embedder.modelId());
         }
-        long tokens = 0;
         List<Map<String, Object>> data = new ArrayList<>(vectors.size());
         for (int i = 0; i < vectors.size(); i++) {
-            tokens += Tokens.count(inputs.get(i));
             Map<String, Object> item = new LinkedHashMap<>();
             item.put("object", "embedding");
             item.put("index", i);
@@ -87,32 +85,47 @@ final class EmbeddingRoutes {
         out.put("object", "list");
         out.put("data", data);
         out.put("model", modelName);
-        out.put("usage", Map.of("prompt_tokens", tokens, "total_tokens", tokens));
+        out.put("usage", Map.of("prompt_tokens", local.tokens(), "total_tokens", local.tokens()));
         ctx.header("x-keel-provider", "local");
         ctx.header("x-keel-cost-usd", "0");
         HttpServer.json(ctx, 200, out);
     }
 
-    private static List<String> inputs(JsonNode input) {
-        if (input == null || input.isNull()) throw ApiException.badRequest("'input' is required", "input");
-        List<String> out = new ArrayList<>();
-        if (input.isTextual()) {
-            out.add(input.asText());
-        } else if (input.isArray()) {
-            for (JsonNode n : input) {
-                if (!n.isTextual()) throw ApiException.badRequest("'input' must be a string or a list of strings (token arrays are not supported)", "input");
-                out.add(n.asText());
+    /** The local model's inputs as text, and their cl100k token count. */
+    private record Inputs(List<String> texts, long tokens) {}
+
+    /** Text as it is; token ids decoded (cl100k_base, as OpenAI's embedding models use) and counted as sent. */
+    private static Inputs inputs(EmbeddingInput input) {
+        List<String> texts = new ArrayList<>();
+        long tokens = 0;
+        switch (input) {
+            case EmbeddingInput.Texts t -> {
+                checkCount(t.texts().size());
+                texts.addAll(t.texts());
+                for (String text : texts) tokens += Tokens.count(text);
             }
-        } else {
-            throw ApiException.badRequest("'input' must be a string or a list of strings", "input");
+            case EmbeddingInput.TokenIds t -> {
+                checkCount(t.inputs().size());
+                for (int[] ids : t.inputs()) {
+                    if (ids.length > MAX_INPUT_TOKENS) throw ApiException.badRequest("an input has more than " + MAX_INPUT_TOKENS + " tokens", "input");
+                    try {
+                        texts.add(Tokens.decode(ids));
+                    } catch (IllegalArgumentException e) {
+                        throw ApiException.badRequest("'input': " + e.getMessage(), "input");
+                    }
+                    tokens += ids.length;
+                }
+            }
         }
-        if (out.isEmpty()) throw ApiException.badRequest("'input' must not be empty", "input");
-        if (out.size() > MAX_INPUTS) throw ApiException.badRequest("'input' has more than " + MAX_INPUTS + " items", "input");
-        for (String s : out) {
+        for (String s : texts) {
             if (s.isEmpty()) throw ApiException.badRequest("'input' must not contain empty strings", "input");
             if (s.length() > MAX_INPUT_CHARS) throw ApiException.badRequest("an input is longer than " + MAX_INPUT_CHARS + " characters", "input");
         }
-        return out;
+        return new Inputs(texts, tokens);
+    }
+
+    private static void checkCount(int inputs) {
+        if (inputs > MAX_INPUTS) throw ApiException.badRequest("'input' has more than " + MAX_INPUTS + " items", "input");
     }
 
     private static String base64(float[] v) {

@@ -38,6 +38,7 @@ public final class HttpServer implements AutoCloseable {
         DocumentRoutes documents = new DocumentRoutes(keel);
         QueryRoutes queries = new QueryRoutes(keel);
         ChatRoutes chat = new ChatRoutes(keel.gateway());
+        ResponseRoutes responses = new ResponseRoutes(new dev.keel.gateway.ResponsesGateway(keel.gateway()), server.heartbeatSeconds());
         UsageRoutes usage = new UsageRoutes(keel.ledger());
         AdminRoutes admin = new AdminRoutes(keel.keys(), server.adminKey());
         EmbeddingRoutes embeddings = new EmbeddingRoutes(keel.embedder(), dev.keel.config.EmbedConfig.BGE_SMALL, keel.gateway());
@@ -76,6 +77,7 @@ public final class HttpServer implements AutoCloseable {
             documents.register(config.routes);
             queries.register(config.routes);
             chat.register(config.routes);
+            responses.register(config.routes);
             embeddings.register(config.routes);
             usage.register(config.routes);
             admin.register(config.routes);

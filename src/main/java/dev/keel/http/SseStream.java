@@ -36,6 +36,11 @@ final class SseStream implements AutoCloseable {
         write("event: " + name + "\ndata: " + Json.write(data) + "\n\n");
     }
 
+    /** A comment line, which SSE clients ignore: metadata known only after the headers left. */
+    void comment(String text) {
+        write(": " + text + "\n\n");
+    }
+
     boolean isOpen() {
         return open;
     }

@@ -7,6 +7,8 @@ import com.knuddels.jtokkit.api.IntArrayList;
 
 /** Token counting and slicing with the cl100k_base encoding (jtokkit). Thread-safe. */
 public final class Tokens {
+    /** The number of ordinary cl100k_base tokens; their ids are 0 to VOCABULARY - 1. */
+    public static final int VOCABULARY = 100_256;
     private static final Encoding ENCODING = Encodings.newDefaultEncodingRegistry().getEncoding(EncodingType.CL100K_BASE);
 
     private Tokens() {}
@@ -17,6 +19,19 @@ public final class Tokens {
 
     static IntArrayList encode(String text) {
         return ENCODING.encodeOrdinary(text);
+    }
+
+    /**
+     * Decodes token ids to text; every id must be an ordinary token of the vocabulary, in
+     * [0, {@value #VOCABULARY}), else an IllegalArgumentException names the first one that is not.
+     */
+    public static String decode(int[] ids) {
+        IntArrayList list = new IntArrayList(ids.length);
+        for (int id : ids) {
+            if (id < 0 || id >= VOCABULARY) throw new IllegalArgumentException("token id " + id + " is not in cl100k_base (0 to " + (VOCABULARY - 1) + ")");
+            list.add(id);
+        }
+        return ENCODING.decode(list);
     }
 
     static String decode(IntArrayList tokens, int from, int to) {

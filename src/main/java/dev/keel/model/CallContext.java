@@ -1,12 +1,18 @@
 package dev.keel.model;
 
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
  * One call to a provider: the request's deadline (shared by its retries and fallbacks), the
- * model's timeout overrides (null: the provider's own) and the tenant the call is made for.
+ * model's timeout overrides (null: the provider's own), the tenant the call is made for, and where
+ * the provider reports the upstream's request id (its {@code x-request-id} response header) as
+ * soon as a response arrives.
  */
-public record CallContext(Deadline deadline, Duration firstByteTimeout, Duration totalTimeout, String tenant) {
+public record CallContext(Deadline deadline, Duration firstByteTimeout, Duration totalTimeout, String tenant, Consumer<String> upstreamRequestId) {
+    /** The trace attribute holding the request id of the latest upstream response of the current attempt. */
+    public static final String UPSTREAM_REQUEST_ID = "upstream.request_id";
+
     /** The first-byte timeout: the model's override, else {@code providerDefault}. */
     public Duration firstByte(Duration providerDefault) {
         return firstByteTimeout != null ? firstByteTimeout : providerDefault;

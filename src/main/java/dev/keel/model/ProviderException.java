@@ -57,6 +57,14 @@ public final class ProviderException extends RuntimeException {
         return retryAfter;
     }
 
+    /**
+     * Whether the upstream does not know the model: a 404 on a model call, which is how OpenAI,
+     * OpenAI-compatible servers and Anthropic answer an unknown or inaccessible model id.
+     */
+    public boolean modelNotFound() {
+        return kind == Kind.BAD_REQUEST && upstreamStatus == 404;
+    }
+
     /** The upstream error body for 4xx pass-through (the client's own mistake), else null. */
     public String upstreamBody() {
         return upstreamBody;

@@ -2,8 +2,11 @@ package dev.keel.model;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-/** Receives a streamed completion's chunks (OpenAI chunk shape) in order, from the calling thread. */
+/**
+ * Receives a stream's JSON events in order, from the calling thread: chat-completion chunks (OpenAI's
+ * chunk shape), or the Responses API events made from them.
+ */
 public interface StreamListener {
-    /** One chunk; returning false cancels the upstream request (the client went away). */
+    /** One chunk or event; returning false cancels the upstream request (the client went away). */
     boolean onChunk(ObjectNode chunk);
 }

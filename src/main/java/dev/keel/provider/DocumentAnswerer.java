@@ -9,6 +9,9 @@ import java.util.List;
  */
 @FunctionalInterface
 public interface DocumentAnswerer {
+    /** The longest question, in characters, that the extractive provider answers (as {@code /v1/answer} does). */
+    int MAX_QUESTION_CHARS = 4_000;
+
     /** The answer with its numbered sources; {@code answered} is false for "the documents don't say". */
     Grounded answer(String tenant, String question);
 

@@ -10,18 +10,26 @@ import dev.keel.model.ProviderException;
 import dev.keel.model.ProviderException.Kind;
 import dev.keel.model.StreamListener;
 import dev.keel.model.Usage;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * The offline provider ({@code type: extractive}): answers the last user message from the
- * caller's tenant's documents with sentences quoted from them and numbered sources, or says that the
- * documents don't say. No language model is involved, so it is the last resort of a model's chain
+ * The offline provider ({@code type: extractive}): answers the last user message (at most
+ * {@link DocumentAnswerer#MAX_QUESTION_CHARS} characters, else 400) from the caller's tenant's
+ * documents with sentences quoted from them and numbered sources, or says that the documents
+ * don't say. Streamed, the text is the same, sentence by sentence. No language model is involved, so it is the last resort of a model's chain
  * when every remote provider is down, and the answer says so. It cannot call tools or follow a
  * response format (400). Costs nothing; usage is counted in cl100k tokens.
  */
 public final class ExtractiveChatModel implements ChatModel {
     static final String NOTE = "(Answered offline by Keel's extractive answerer: quoted from your documents, no language model was used.)";
+    /** Whitespace after a sentence end, a closing parenthesis (a source line) or a line break. */
+    private static final Pattern SENTENCE_GAP = Pattern.compile("(?<=[.!?)\\n])\\s+");
     private final String name;
     private final DocumentAnswerer answerer;
 
@@ -53,9 +61,8 @@ public final class ExtractiveChatModel implements ChatModel {
         Reply reply = answer(request, call);
         String model = request.path("model").asText();
         if (!listener.onChunk(chunk(reply.id, model, JsonNodeFactory.instance.objectNode().put("role", "assistant").put("content", ""), null))) return reply.usage;
-        // Sentence by sentence, as a model would stream it.
-        for (String part : reply.content.split("(?<=[.!?)\\n])\\s+")) {
-            if (!listener.onChunk(chunk(reply.id, model, JsonNodeFactory.instance.objectNode().put("content", part + " "), null))) return reply.usage;
+        for (String part : sentences(reply.content)) {
+            if (!listener.onChunk(chunk(reply.id, model, JsonNodeFactory.instance.objectNode().put("content", part), null))) return reply.usage;
         }
         if (!listener.onChunk(chunk(reply.id, model, JsonNodeFactory.instance.objectNode(), "stop"))) return reply.usage;
         if (request.path("stream_options").path("include_usage").asBoolean(false)) {
@@ -69,6 +76,22 @@ public final class ExtractiveChatModel implements ChatModel {
 
     private record Reply(String id, String content, Usage usage) {}
 
+    /**
+     * Sentence by sentence, as a model would stream it: each piece keeps the whitespace that follows
+     * it (paragraph breaks included), so the pieces concatenate to exactly {@code content}.
+     */
+    private static List<String> sentences(String content) {
+        List<String> out = new ArrayList<>();
+        Matcher gap = SENTENCE_GAP.matcher(content);
+        int start = 0;
+        while (gap.find()) {
+            out.add(content.substring(start, gap.end()));
+            start = gap.end();
+        }
+        if (start < content.length()) out.add(content.substring(start));
+        return out;
+    }
+
     private Reply answer(ObjectNode request, CallContext call) {
         if (request.path("tools").isArray() && !request.path("tools").isEmpty()) {
             throw new ProviderException(Kind.BAD_REQUEST, name, 400, "the extractive provider cannot call tools", null, null);
@@ -79,6 +102,11 @@ public final class ExtractiveChatModel implements ChatModel {
         }
         String question = lastUserText(request);
         if (question.isBlank()) throw new ProviderException(Kind.BAD_REQUEST, name, 400, "the extractive provider answers the last user message; there is none", null, null);
+        if (question.length() > DocumentAnswerer.MAX_QUESTION_CHARS) {
+            throw new ProviderException(Kind.BAD_REQUEST, name, 400, String.format(Locale.ROOT,
+                    "the extractive provider answers the last user message, which may be at most %,d characters (as a /v1/answer question); this one has %,d",
+                    DocumentAnswerer.MAX_QUESTION_CHARS, question.length()), null, null);
+        }
         DocumentAnswerer.Grounded g = answerer.answer(call.tenant(), question);
         StringBuilder content = new StringBuilder(g.text().strip());
         if (g.answered() && !g.sources().isEmpty()) {

@@ -52,12 +52,12 @@ public final class ProviderChain implements AutoCloseable {
 
     public Served<ChatCompletion> complete(ModelConfig model, ObjectNode request, Map<ModelConfig.Target, Long> outputCaps, Deadline deadline,
                                            Trace trace) {
-        return run(model, request, outputCaps, deadline, trace, (chat, upstream) -> chat.complete(upstream, callOf(model, deadline, trace)), () -> false);
+        return run(model, request, outputCaps, deadline, trace, ChatModel::complete, () -> false);
     }
 
     /** Embeddings through the model's targets, with the same retries, fallbacks and breakers as chat. */
     public Served<EmbeddingResult> embed(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace) {
-        return run(model, request, Map.of(), deadline, trace, (chat, upstream) -> chat.embed(upstream, callOf(model, deadline, trace)), () -> false);
+        return run(model, request, Map.of(), deadline, trace, ChatModel::embed, () -> false);
     }
 
     public Served<Usage> stream(ModelConfig model, ObjectNode request, Map<ModelConfig.Target, Long> outputCaps, Deadline deadline, Trace trace,
@@ -67,12 +67,11 @@ public final class ProviderChain implements AutoCloseable {
             started[0] = true;
             return listener.onChunk(chunk);
         };
-        return run(model, request, outputCaps, deadline, trace, (chat, upstream) -> chat.stream(upstream, callOf(model, deadline, trace), tracking),
-                () -> started[0]);
+        return run(model, request, outputCaps, deadline, trace, (chat, upstream, call) -> chat.stream(upstream, call, tracking), () -> started[0]);
     }
 
     private interface Call<T> {
-        T apply(ChatModel chat, ObjectNode upstreamRequest);
+        T apply(ChatModel chat, ObjectNode upstreamRequest, CallContext call);
     }
 
     private interface Started {
@@ -107,10 +106,11 @@ public final class ProviderChain implements AutoCloseable {
                 }
                 attempts++;
                 trace.attr("provider", target.provider());
+                trace.remove(CallContext.UPSTREAM_REQUEST_ID);
                 long start = System.nanoTime();
                 try (Span span = trace.span("provider").attr("provider", target.provider()).attr("upstream_model", target.model()).attr("attempt", attempt + 1)) {
                     try {
-                        T value = call.apply(chat, upstream);
+                        T value = call.apply(chat, upstream, callOf(model, deadline, trace, span));
                         breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
                         return new Served<>(value, target, attempts);
                     } catch (ProviderException e) {
@@ -134,8 +134,12 @@ public final class ProviderChain implements AutoCloseable {
         throw last != null ? last : new ProviderException(Kind.UNAVAILABLE, "gateway", 0, "model " + model.name() + " has no usable target", null, null);
     }
 
-    private static CallContext callOf(ModelConfig model, Deadline deadline, Trace trace) {
-        return new CallContext(deadline, model.firstByteTimeout(), model.totalTimeout(), trace.tenant());
+    /** One attempt's call; the upstream's request id goes on the attempt's span and the trace. */
+    private static CallContext callOf(ModelConfig model, Deadline deadline, Trace trace, Span span) {
+        return new CallContext(deadline, model.firstByteTimeout(), model.totalTimeout(), trace.tenant(), id -> {
+            span.attr(CallContext.UPSTREAM_REQUEST_ID, id);
+            trace.attr(CallContext.UPSTREAM_REQUEST_ID, id);
+        });
     }
 
     /** Full jitter: uniform in [0, min(max, base·2^attempt)], or the provider's Retry-After when given. */

@@ -42,6 +42,9 @@ final class ProviderHttp implements AutoCloseable {
     /** In-flight requests per upstream; beyond this they queue (up to {@link #MAX_QUEUED}). */
     private static final int MAX_CONNECTIONS = 1024, MAX_QUEUED = 16 * 1024;
     private static final Duration IDLE_CONNECTION = Duration.ofSeconds(20);
+    private static final java.util.List<String> REQUEST_ID_HEADERS = java.util.List.of("x-request-id", "request-id");
+    /** A request id worth forwarding to clients: printable ASCII, no spaces, bounded. */
+    private static final java.util.regex.Pattern REQUEST_ID = java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,200}");
 
     /** A response whose status was 2xx; the caller must close {@code body}. */
     record Reply(int status, InputStream body) {}
@@ -103,6 +106,7 @@ final class ProviderHttp implements AutoCloseable {
             throw transportFailure(e.getCause());
         }
         int status = response.getStatus();
+        reportRequestId(response, call);
         if (status >= 200 && status < 300) return new Reply(status, listener.getInputStream());
         String errorBody = readQuietly(listener.getInputStream());
         Duration retryAfter = retryAfter(response.getHeaders().get(HttpHeader.RETRY_AFTER));
@@ -115,6 +119,17 @@ final class ProviderHttp implements AutoCloseable {
                     ? new ProviderException(Kind.UNAVAILABLE, provider(), status, "upstream error " + status, retryAfter, null)
                     : new ProviderException(Kind.BAD_REQUEST, provider(), status, "upstream rejected the request (" + status + ")", null, errorBody);
         };
+    }
+
+    /** Tells the call the upstream's request id (OpenAI's header, else Anthropic's), if it sent a sane one. */
+    private static void reportRequestId(Response response, CallContext call) {
+        for (String header : REQUEST_ID_HEADERS) {
+            String id = response.getHeaders().get(header);
+            if (id != null && REQUEST_ID.matcher(id).matches()) {
+                call.upstreamRequestId().accept(id);
+                return;
+            }
+        }
     }
 
     private ProviderException transportFailure(Throwable cause) {

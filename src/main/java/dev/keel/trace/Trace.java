@@ -60,6 +60,12 @@ public final class Trace {
         return this;
     }
 
+    /** Drops an attribute that no longer holds. */
+    public void remove(String key) {
+        attributes.remove(key);
+        if (durationMs >= 0) owner.keepFinished(this);
+    }
+
     public void fail(String errorType) {
         status = "error";
         attributes.put("error.type", errorType);

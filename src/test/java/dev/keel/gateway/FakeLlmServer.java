@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A protocol-faithful fake of an OpenAI-compatible provider over real HTTP and SSE, for tests.
  * Each request takes the next scripted {@link Behavior} (the last one repeats); every request is
- * recorded with its body, headers and arrival time.
+ * recorded with its body, headers, arrival time and the request id the fake answered with (in
+ * {@code x-request-id}, or Anthropic's {@code request-id} on {@code /v1/messages}).
  */
 final class FakeLlmServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -29,11 +30,12 @@ final class FakeLlmServer implements AutoCloseable {
         void respond(HttpExchange ex, JsonNode request) throws IOException;
     }
 
-    record Received(JsonNode body, Map<String, List<String>> headers, long nanos, String path) {}
+    record Received(JsonNode body, Map<String, List<String>> headers, long nanos, String path, String requestId) {}
 
     private final HttpServer server;
     private final ConcurrentLinkedQueue<Behavior> script = new ConcurrentLinkedQueue<>();
     private volatile Behavior last = ok("Hello from the fake.");
+    private final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
     final List<Received> received = new CopyOnWriteArrayList<>();
 
     FakeLlmServer() throws IOException {
@@ -47,7 +49,10 @@ final class FakeLlmServer implements AutoCloseable {
 
     private void handle(HttpExchange ex) throws IOException {
         JsonNode body = JSON.readTree(ex.getRequestBody());
-        received.add(new Received(body, Map.copyOf(ex.getRequestHeaders()), System.nanoTime(), ex.getRequestURI().getPath()));
+        String path = ex.getRequestURI().getPath();
+        String requestId = "req_" + server.getAddress().getPort() + "_" + requests.incrementAndGet();
+        ex.getResponseHeaders().set(path.endsWith("/messages") ? "request-id" : "x-request-id", requestId);
+        received.add(new Received(body, Map.copyOf(ex.getRequestHeaders()), System.nanoTime(), path, requestId));
         Behavior b = script.poll();
         if (b == null) b = last;
         else last = b;
@@ -171,6 +176,28 @@ final class FakeLlmServer implements AutoCloseable {
                         .getBytes(StandardCharsets.UTF_8));
             }
             out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+            out.flush();
+        };
+    }
+
+    /** Streams one tool call: a chunk with its id and name, then its arguments in the given pieces, then finish_reason tool_calls. */
+    static Behavior streamToolCall(String name, List<String> argumentPieces) {
+        return (ex, req) -> {
+            ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, 0);
+            OutputStream out = ex.getResponseBody();
+            String head = "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"" + req.path("model").asText()
+                    + "\",\"choices\":[{\"index\":0,\"delta\":";
+            StringBuilder sb = new StringBuilder();
+            sb.append("data: ").append(head).append("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_s1\",")
+                    .append("\"type\":\"function\",\"function\":{\"name\":\"").append(name).append("\",\"arguments\":\"\"}}]},\"finish_reason\":null}]}\n\n");
+            for (String piece : argumentPieces) {
+                sb.append("data: ").append(head).append("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":")
+                        .append(JSON.writeValueAsString(piece)).append("}}]},\"finish_reason\":null}]}\n\n");
+            }
+            sb.append("data: ").append(head).append("{},\"finish_reason\":\"tool_calls\"}]}\n\n");
+            sb.append("data: [DONE]\n\n");
+            out.write(sb.toString().getBytes(StandardCharsets.UTF_8));
             out.flush();
         };
     }
