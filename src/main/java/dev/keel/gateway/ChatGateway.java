@@ -158,7 +158,8 @@ public final class ChatGateway implements AutoCloseable {
             ProviderChain.Served<ChatCompletion> served;
             try {
                 served = chain.complete(model, request, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace);
-            } catch (ProviderException e) {
+            } catch (ProviderException failure) {
+                ProviderException e = asSeenByClient(model, failure);
                 billing.bill(ticket, null, Usage.NONE, null, statusOf(e), trace);
                 throw e;
             }
@@ -171,7 +172,8 @@ public final class ChatGateway implements AutoCloseable {
                     try {
                         billing.extend(ticket, again);
                         served = chain.complete(model, again, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace);
-                    } catch (ProviderException e) {
+                    } catch (ProviderException failure) {
+                        ProviderException e = asSeenByClient(model, failure);
                         billing.bill(ticket, served.target(), usage, null, statusOf(e), trace);
                         throw e;
                     } catch (ApiException e) {
@@ -221,7 +223,8 @@ public final class ChatGateway implements AutoCloseable {
             Usage usage = served.value().estimated() ? TokenEstimate.of(request, text.toString()) : served.value();
             Prices.Cost cost = billing.bill(ticket, served.target(), usage, ttftMs(ticket, firstChunk[0]), 200, trace);
             return new Streamed(served.provider(), usage, cost);
-        } catch (ProviderException e) {
+        } catch (ProviderException failure) {
+            ProviderException e = asSeenByClient(model, failure);
             Usage partial = text.isEmpty() ? Usage.NONE : TokenEstimate.of(request, text.toString());
             billing.bill(ticket, null, partial, ttftMs(ticket, firstChunk[0]), firstChunk[0] != 0 ? 200 : statusOf(e), trace);
             throw e;
@@ -272,7 +275,8 @@ public final class ChatGateway implements AutoCloseable {
             ProviderChain.Served<dev.keel.model.EmbeddingResult> served;
             try {
                 served = chain.embed(model, request, Deadline.in(REQUEST_DEADLINE), trace);
-            } catch (ProviderException e) {
+            } catch (ProviderException failure) {
+                ProviderException e = asSeenByClient(model, failure);
                 billing.bill(ticket, null, Usage.NONE, null, statusOf(e), trace);
                 throw e;
             }
@@ -284,6 +288,16 @@ public final class ChatGateway implements AutoCloseable {
         } finally {
             billing.closeUnbilled(ticket, trace);
         }
+    }
+
+    /**
+     * An upstream that does not know the model is the client's 404 only when the client named that
+     * model (passthrough); for a catalog model it is Keel's configuration that names a missing one.
+     */
+    private ProviderException asSeenByClient(ModelConfig model, ProviderException e) {
+        if (!e.modelNotFound() || !catalog.containsKey(model.name())) return e;
+        return new ProviderException(ProviderException.Kind.UNAVAILABLE, e.provider(), e.upstreamStatus(), "the provider has no model named by"
+                + " catalog model '" + model.name() + "' (check models." + model.name() + ".targets)", null, null);
     }
 
     /** The HTTP status a classified provider failure gives the client. */

@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * Serves a catalog model from its ordered targets: retryable failures (rate limits, 5xx, connection
  * errors, timeouts) are retried on the same target with exponential backoff and full jitter,
  * honouring Retry-After, within the request's deadline; then the next target is tried. Bad requests
- * and content filtering are returned at once (another provider would refuse the same request). A
+ * and content filtering are returned at once (another provider would refuse the same request),
+ * except a target's unknown model, which falls back like a failed provider. A
  * stream is retried only until its first chunk was delivered. A provider whose circuit breaker is
  * open is skipped without waiting. Every attempt is a span. {@code outputCaps} sets
  * {@code max_tokens} on the upstream request of the targets it names, when the request has no
@@ -123,7 +124,8 @@ public final class ProviderChain implements AutoCloseable {
                         throw e;
                     }
                 }
-                if (started.get() || last.kind() == Kind.BAD_REQUEST || last.kind() == Kind.CONTENT_FILTERED) throw last;
+                // Another provider would refuse the same request; but an unknown model is this target's own gap.
+                if (started.get() || (last.kind() == Kind.BAD_REQUEST && !last.modelNotFound()) || last.kind() == Kind.CONTENT_FILTERED) throw last;
                 if (!last.kind().retryable() || attempt == retries) break;
                 Duration wait = backoff(attempt, last.retryAfter());
                 if (wait.compareTo(deadline.remaining()) >= 0) break;

@@ -113,6 +113,10 @@ final class ProviderHttp implements AutoCloseable {
         throw switch (status) {
             case 429 -> new ProviderException(Kind.RATE_LIMITED, provider(), status, "rate limited (429)", retryAfter, null);
             case 401, 403, 407 -> new ProviderException(Kind.AUTHENTICATION, provider(), status, "the provider rejected Keel's credentials (" + status + ")", null, null);
+            // OpenAI, Anthropic, vLLM and Ollama all name the model in a 404 for an unknown one; a bare 404 is a wrong base_url.
+            case 404 -> errorBody != null && errorBody.toLowerCase(java.util.Locale.ROOT).contains("model")
+                    ? new ProviderException(Kind.BAD_REQUEST, provider(), status, "the provider does not know this model (404)", null, errorBody)
+                    : new ProviderException(Kind.UNAVAILABLE, provider(), status, "endpoint not found (404); check the provider's base_url", null, null);
             case 408 -> new ProviderException(Kind.TIMEOUT, provider(), status, "upstream timeout (408)", retryAfter, null);
             case 529 -> new ProviderException(Kind.UNAVAILABLE, provider(), status, "upstream overloaded (529)", retryAfter, null);
             default -> status >= 500

@@ -99,20 +99,30 @@ class ClientExpectationsTest extends GatewayTestBase {
     }
 
     @Test
-    void anUpstreamThatDoesNotKnowTheModelIsNotFoundToo() throws Exception {
+    void aCatalogTargetTheUpstreamDoesNotKnowIsKeelsMisconfiguration502NotTheClients404() throws Exception {
         fixture.primary.then(FakeLlmServer.status(404, UPSTREAM_UNKNOWN_MODEL, Map.of()));
-        NotFoundException chat = catchThrowableOfType(NotFoundException.class, () -> openai.chat().completions().create(
-                ChatCompletionCreateParams.builder().model("fast").addUserMessage("hi").build()));
-        assertThat(chat.code()).hasValue("model_not_found");
-        assertThat(chat.param()).hasValue("model");
-        assertThat(chat.getMessage()).contains("upstream-fast-001");
-        NotFoundException responses = catchThrowableOfType(NotFoundException.class, () -> openai.responses().create(
-                ResponseCreateParams.builder().model("fast").input("hi").build()));
-        assertThat(responses.code()).hasValue("model_not_found");
-        NotFoundException embeddings = catchThrowableOfType(NotFoundException.class, () -> openai.embeddings().create(
-                EmbeddingCreateParams.builder().model("remote-embed").input("hi").build()));
-        assertThat(embeddings.code()).hasValue("model_not_found");
-        assertThat(fixture.primary.received).as("not retried").hasSize(3);
+        HttpResponse<String> chat = send("POST", "/v1/chat/completions", "{\"model\":\"fast\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertThat(chat.statusCode()).isEqualTo(502);
+        assertThat(JSON.readTree(chat.body()).at("/error/message").asText()).contains("models.fast.targets");
+        HttpResponse<String> embeddings = send("POST", "/v1/embeddings", "{\"model\":\"remote-embed\",\"input\":\"hi\"}");
+        assertThat(embeddings.statusCode()).isEqualTo(502);
+        assertThat(fixture.primary.received).as("not retried").hasSize(2);
+    }
+
+    @Test
+    void aCatalogTargetTheUpstreamDoesNotKnowFallsBackToTheNextTarget() throws Exception {
+        fixture.primary.then(FakeLlmServer.status(404, UPSTREAM_UNKNOWN_MODEL, Map.of()));
+        HttpResponse<String> r = send("POST", "/v1/chat/completions", "{\"model\":\"resilient\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("x-keel-provider")).contains("secondary");
+    }
+
+    @Test
+    void aBare404IsAWrongBaseUrl502() throws Exception {
+        fixture.primary.then(FakeLlmServer.status(404, "<html><body>Not Found</body></html>", Map.of()));
+        HttpResponse<String> r = send("POST", "/v1/chat/completions", "{\"model\":\"fast\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertThat(r.statusCode()).isEqualTo(502);
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("base_url");
     }
 
     @Test
