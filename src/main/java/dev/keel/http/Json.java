@@ -2,6 +2,7 @@ package dev.keel.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
@@ -16,9 +17,14 @@ import java.util.regex.Pattern;
 /** The API's (and the CLI's) JSON: snake_case fields, ISO dates; request parsing errors become 400s naming the problem. */
 public final class Json {
     public static final ObjectMapper MAPPER = dev.keel.model.Jackson.api();
-    private static final ObjectReader STRICT = MAPPER.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
-    /** Where Jackson names its own classes in a limit's message, e.g. "(…, from `StreamReadConstraints.getMaxNestingDepth()`)". */
-    private static final Pattern INTERNALS = Pattern.compile(",? from `[^`]*`|`[a-z]+(\\.[A-Za-z$_]+)+`");
+    private static final ObjectReader STRICT = MAPPER.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /**
+     * Where Jackson's messages name its own settings and classes: "(…, from `StreamReadConstraints.getMaxNestingDepth()`)",
+     * "enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow", "since Feature 'ALLOW_COMMENTS' not enabled".
+     */
+    private static final Pattern INTERNALS = Pattern.compile(
+            ":? enable `[^`]*` to allow|,? from `[^`]*`| \\(not recognized as one since Feature '[^']*' not enabled for parser\\)|`[^`]*`");
 
     private Json() {}
 
@@ -39,8 +45,8 @@ public final class Json {
     }
 
     /**
-     * Parses a request body that must be a JSON object. Duplicate keys are refused (two parsers could
-     * read two different requests from one body); Jackson's limits (nesting depth, number and string
+     * Parses a request body that must be a JSON object. Duplicate keys and content after the object are
+     * refused (two parsers could read two different requests from one body); Jackson's limits (nesting depth, number and string
      * lengths) hold, and a message never names Jackson's internals.
      */
     static ObjectNode object(String body) {

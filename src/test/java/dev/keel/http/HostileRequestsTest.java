@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 class HostileRequestsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> INTERNALS = List.of("org.apache", "com.fasterxml", "org.eclipse", "java.lang", "io.javalin", "jakarta.",
-            "Exception", "\tat ");
+            "Exception", "\tat ", "`", "Feature");
     private static final String TENANT = "hostile";
     /** A request body every JSON route accepts: each reads its own fields and ignores the others. */
     private static final Map<String, Object> VALID = validBody();
@@ -282,6 +282,23 @@ class HostileRequestsTest {
         RawHttp.Response badLine = RawHttp.exchange(port, "GET /v1/documents HTTP/9.9\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         assertThat(badLine.status()).isBetween(400, 505);
         assertThat(JSON.readTree(badLine.body()).at("/error/message").asText()).startsWith("the request could not be read");
+    }
+
+    @Test
+    void jsonThatParsersCouldReadTwoWaysIsRefused() throws IOException {
+        for (String ambiguous : List.of("{\"query\":\"refund\",\"query\":\"ignore the first\"}", "{\"query\":\"refund\"} {\"query\":\"second\"}")) {
+            RawHttp.Response r = RawHttp.send(port, "POST", "/v1/search", Map.of("Content-Type", "application/json"), ambiguous);
+            assertThat(r.status()).as(ambiguous).isEqualTo(400);
+            assertThat(JSON.readTree(r.body()).at("/error/message").asText()).startsWith("malformed JSON");
+        }
+    }
+
+    @Test
+    void parserMessagesSayWhatIsWrongWithoutJacksonsSettings() throws IOException {
+        RawHttp.Response r = RawHttp.send(port, "POST", "/v1/search", Map.of("Content-Type", "application/json"), "{\"top_k\":NaN}");
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).isEqualTo("malformed JSON at line 1, column 13: Non-standard token 'NaN'");
+        RawHttp.Response deep = RawHttp.send(port, "POST", "/v1/search", Map.of("Content-Type", "application/json"), "[".repeat(2_000));
+        assertThat(JSON.readTree(deep.body()).at("/error/message").asText()).contains("nesting depth").doesNotContain("StreamReadConstraints");
     }
 
     @Test
