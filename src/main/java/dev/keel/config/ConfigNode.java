@@ -82,6 +82,26 @@ final class ConfigNode {
         return interpolate(key, v.asText());
     }
 
+    /**
+     * A list of strings, written as a YAML list or as one comma-separated string (so that a single
+     * {@code ${VAR}} can supply it); blank items are dropped. Empty when absent.
+     */
+    List<String> strings(String key) {
+        JsonNode v = raw(key);
+        List<String> out = new ArrayList<>();
+        if (v == null) return out;
+        List<JsonNode> items = new ArrayList<>();
+        if (v.isArray()) v.forEach(items::add);
+        else items.add(v);
+        for (JsonNode item : items) {
+            if (!item.isValueNode()) throw new ConfigException(path(key), "expected a list of strings, got " + describe(item) + " in it");
+            for (String part : interpolate(key, item.asText()).split(",")) {
+                if (!part.isBlank()) out.add(part.strip());
+            }
+        }
+        return out;
+    }
+
     int integer(String key, int fallback, int min, int max) {
         return (int) longValue(key, fallback, min, max);
     }

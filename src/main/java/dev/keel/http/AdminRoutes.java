@@ -4,11 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.model.ApiException;
 import dev.keel.store.ApiKey;
 import dev.keel.store.ApiKeys;
-import dev.keel.store.ContentHash;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,11 +17,11 @@ import java.util.Map;
  */
 final class AdminRoutes {
     private final ApiKeys keys;
-    private final byte[] adminKeyHash;
+    private final BearerSecret adminKey;
 
-    AdminRoutes(ApiKeys keys, String adminKey) {
+    AdminRoutes(ApiKeys keys, BearerSecret adminKey) {
         this.keys = keys;
-        this.adminKeyHash = adminKey == null ? null : ContentHash.sha256(adminKey).getBytes(StandardCharsets.UTF_8);
+        this.adminKey = adminKey;
     }
 
     void register(RoutesConfig routes) {
@@ -35,11 +32,10 @@ final class AdminRoutes {
     }
 
     private void requireAdmin(Context ctx) {
-        if (adminKeyHash == null) {
+        if (!adminKey.isSet()) {
             throw new ApiException(403, "permission_error", "the admin API is disabled: set KEEL_ADMIN_KEY (or server.admin_key)", null, "admin_disabled");
         }
-        byte[] given = ContentHash.sha256(HttpServer.bearer(ctx)).getBytes(StandardCharsets.UTF_8);
-        if (!MessageDigest.isEqual(given, adminKeyHash)) {
+        if (!adminKey.presentedBy(ctx)) {
             throw new ApiException(401, "authentication_error", "the admin API needs 'Authorization: Bearer <admin key>'", null, "invalid_admin_key");
         }
     }

@@ -25,6 +25,7 @@ import java.util.Map;
  * the models the caller may use, with Keel's local embedding model.
  */
 final class ChatRoutes {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ChatRoutes.class);
     /** Who {@code GET /v1/models} says provides the in-process embedding model. */
     private static final String LOCAL_EMBEDDINGS_OWNER = "keel-local-embeddings";
     private final ChatGateway gateway;
@@ -113,17 +114,29 @@ final class ChatRoutes {
         } catch (ProviderException e) {
             if (out[0] == null) throw e;
             trace.fail("stream_interrupted");
-            Map<String, Object> err = new LinkedHashMap<>();
-            err.put("type", "upstream_error");
-            err.put("message", e.getMessage() + " (after the stream started; not retried)");
-            err.put("code", e.kind().name().toLowerCase());
+            LOG.warn("stream broke after it started (trace {}): {}", trace.id(), e.getMessage());
+            Map<String, Object> err = HttpServer.errorBody("upstream_error", midStreamMessage(e) + " after the stream started; not retried (trace "
+                    + trace.id() + ")", null, e.kind().name().toLowerCase(java.util.Locale.ROOT));
             try {
-                out[0].write(("data: " + Json.write(Map.of("error", err)) + "\n\n").getBytes(StandardCharsets.UTF_8));
+                out[0].write(("data: " + Json.write(err) + "\n\n").getBytes(StandardCharsets.UTF_8));
                 out[0].flush();
             } catch (IOException ignored) {
                 trace.attr("client.disconnected", true);
             }
         }
+    }
+
+    /** A failure mid-stream as the client reads it: its class, not the transport's detail (the log has that). */
+    private static String midStreamMessage(ProviderException e) {
+        return e.provider() + ": " + switch (e.kind()) {
+            case RATE_LIMITED -> "rate limited by the provider";
+            case UNAVAILABLE -> "the connection to the provider failed";
+            case TIMEOUT -> "the provider timed out";
+            case BAD_REQUEST -> "the provider rejected the request";
+            case AUTHENTICATION -> "the provider rejected Keel's credentials";
+            case CONTENT_FILTERED -> "the provider's content filter stopped the completion";
+            case MALFORMED_RESPONSE -> "the provider sent a malformed stream";
+        };
     }
 
     static ChatGateway.Caller caller(Context ctx) {

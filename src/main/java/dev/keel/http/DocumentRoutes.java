@@ -23,10 +23,13 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
-/** {@code /v1/documents}: ingest (JSON or multipart), list, get with chunks, delete. */
+/** {@code /v1/documents}: ingest (JSON or multipart; HttpServer has checked which), list, get with chunks, delete. */
 final class DocumentRoutes {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:@-]{1,128}");
     private static final int MAX_METADATA = 32;
+    /** The one route that takes a {@link #MULTIPART} body (HttpServer refuses it, and any non-JSON body, elsewhere). */
+    static final String UPLOAD_PATH = "/v1/documents";
+    static final String MULTIPART = "multipart/form-data";
 
     private final Keel keel;
 
@@ -35,7 +38,7 @@ final class DocumentRoutes {
     }
 
     void register(RoutesConfig routes) {
-        routes.post("/v1/documents", this::create);
+        routes.post(UPLOAD_PATH, this::create);
         routes.get("/v1/documents", this::list);
         routes.get("/v1/documents/{id}", this::get);
         routes.delete("/v1/documents/{id}", this::delete);
@@ -43,16 +46,7 @@ final class DocumentRoutes {
 
     private void create(Context ctx) throws IOException {
         String tenant = HttpServer.tenant(ctx);
-        String type = ctx.contentType() == null ? "" : ctx.contentType().toLowerCase(Locale.ROOT);
-        SourceDocument doc;
-        if (type.startsWith("multipart/form-data")) {
-            doc = fromMultipart(ctx);
-        } else if (type.startsWith("application/json")) {
-            doc = fromJson(Json.object(ctx.body()));
-        } else {
-            throw new ApiException(415, "invalid_request_error", "unsupported request content type '" + (type.isEmpty() ? "(none)" : type)
-                    + "'; send application/json or multipart/form-data", null, "unsupported_media_type");
-        }
+        SourceDocument doc = Json.mediaType(ctx).equals(MULTIPART) ? fromMultipart(ctx) : fromJson(Json.object(ctx.body()));
         DocumentOutcome outcome = keel.ingestor().ingest(tenant, doc, HttpServer.trace(ctx));
         switch (outcome.status()) {
             case FAILED -> throw switch (outcome.errorKind()) {

@@ -6,9 +6,14 @@ import dev.keel.store.ApiKey;
 import dev.keel.trace.Trace;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
+import io.javalin.router.Endpoint;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
 import org.slf4j.Logger;
@@ -18,7 +23,11 @@ import org.slf4j.LoggerFactory;
  * Keel's HTTP API on Javalin (Jetty 12, virtual threads). Every response carries
  * {@code x-keel-trace-id}; errors use OpenAI's error shape and never include a stack trace.
  * Until API keys arrive, the tenant comes from the {@code X-Keel-Tenant} header (default
- * {@code default}), which is why the server binds to localhost by default.
+ * {@code default}), which is why the server binds to localhost by default; {@link OriginGuard} keeps
+ * other web pages out. Request bodies of {@code POST} routes must be JSON (the document upload also takes
+ * multipart). No metric label comes from client input: requests no route matches share one series.
+ * {@code /metrics} and the details of {@code /health/ready} need {@code server.metrics_token} or the admin key
+ * when a metrics token is set or the server listens beyond loopback.
  */
 public final class HttpServer implements AutoCloseable {
     static final String TRACE_ATTR = "keel.trace";
@@ -26,21 +35,33 @@ public final class HttpServer implements AutoCloseable {
     private static final String PERMIT_ATTR = "keel.permit";
     private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
     private static final int ACCEPT_BACKLOG = 4096;
+    /** The trace name (and metric series) of every request no route matched, whatever its method and path. */
+    static final String UNMATCHED = "unmatched";
+    /** The trace name of every console file served. */
+    private static final String STATIC = "console file";
+    private static final Set<HandlerType> BODY_METHODS = Set.of(HandlerType.POST, HandlerType.PUT, HandlerType.PATCH);
 
     private final Keel keel;
     private final Javalin app;
     private final java.util.concurrent.Semaphore inFlight;
+    private final OriginGuard origins;
+    private final BearerSecret metricsToken, adminKey;
+    private final boolean operationalDetailsOpen;
 
     public HttpServer(Keel keel) {
         this.keel = keel;
         var server = keel.config().server();
         this.inFlight = new java.util.concurrent.Semaphore(server.maxConcurrentRequests());
+        this.origins = new OriginGuard(server);
+        this.metricsToken = BearerSecret.of(server.metricsToken());
+        this.adminKey = BearerSecret.of(server.adminKey());
+        this.operationalDetailsOpen = operationalDetailsOpen(server);
         DocumentRoutes documents = new DocumentRoutes(keel);
         QueryRoutes queries = new QueryRoutes(keel);
         ChatRoutes chat = new ChatRoutes(keel.gateway());
         ResponseRoutes responses = new ResponseRoutes(new dev.keel.gateway.ResponsesGateway(keel.gateway()), server.heartbeatSeconds());
         UsageRoutes usage = new UsageRoutes(keel.ledger());
-        AdminRoutes admin = new AdminRoutes(keel.keys(), server.adminKey());
+        AdminRoutes admin = new AdminRoutes(keel.keys(), adminKey);
         EmbeddingRoutes embeddings = new EmbeddingRoutes(keel.embedder(), dev.keel.config.EmbedConfig.BGE_SMALL, keel.gateway());
         app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;
@@ -57,6 +78,7 @@ public final class HttpServer implements AutoCloseable {
                 connector.setAcceptQueueSize(ACCEPT_BACKLOG);
                 return connector;
             });
+            config.jetty.modifyServer(jetty -> jetty.setErrorHandler(new JsonErrorHandler()));
             config.startup.showJavalinBanner = false;
             config.startup.showOldJavalinVersionWarning = false;
             config.staticFiles.add(staticFiles -> {
@@ -67,12 +89,20 @@ public final class HttpServer implements AutoCloseable {
             config.routes.before(ctx -> begin(ctx, server.maxBodyBytes()));
             config.routes.before("/v1/*", this::admit);
             config.routes.before("/v1/*", this::authenticate);
-            config.routes.beforeMatched(ctx -> trace(ctx).rename(ctx.method() + " " + ctx.endpoint().path));
+            config.routes.beforeMatched(ctx -> {
+                Endpoint route = ctx.endpoints().matchedHttpEndpoint();
+                if (route == null) {
+                    trace(ctx).rename(STATIC);
+                    return;
+                }
+                trace(ctx).rename(route.method.name() + " " + route.path);
+                requireBodyType(ctx, route);
+            });
             config.routes.after(this::end);
             config.routes.get("/", ctx -> ctx.redirect("/console/"));
             config.routes.get("/health/live", ctx -> json(ctx, 200, Map.of("status", "ok")));
             config.routes.get("/health/ready", this::ready);
-            config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(keel.traces().scrape()));
+            config.routes.get("/metrics", this::metrics);
             config.routes.get("/v1/traces/{id}", this::getTrace);
             documents.register(config.routes);
             queries.register(config.routes);
@@ -86,12 +116,8 @@ public final class HttpServer implements AutoCloseable {
                 error(ctx, e.status(), e.type(), e.getMessage(), e.param(), e.code());
             });
             config.routes.exception(dev.keel.model.ProviderException.class, (e, ctx) -> ChatRoutes.error(ctx, e));
-            config.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(),
-                    e.getStatus() == 413 ? "request_too_large" : "invalid_request_error", e.getMessage(), null, null));
-            config.routes.exception(Exception.class, (e, ctx) -> {
-                LOG.error("unhandled error on {} {}", ctx.method(), ctx.path(), e);
-                error(ctx, 500, "server_error", "internal error; see the server log (trace " + ctx.header("x-keel-trace-id") + ")", null, null);
-            });
+            config.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), typeOf(e.getStatus()), e.getMessage(), null, null));
+            config.routes.exception(Exception.class, this::unhandled);
             config.routes.error(404, ctx -> {
                 if (ctx.result() == null || ctx.result().isEmpty() || ctx.result().equals("Endpoint " + ctx.method() + " " + ctx.path() + " not found")) {
                     error(ctx, 404, "not_found_error", "no route " + ctx.method() + " " + ctx.path(), null, "unknown_route");
@@ -154,16 +180,59 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
-    /** Every request gets a trace (renamed to its route once matched) and the body limit is checked before reading. */
+    /**
+     * Every request gets a trace (renamed to its route once matched), passes the {@link OriginGuard} (a CORS
+     * preflight ends there) and has the body limit checked before reading.
+     */
     private void begin(Context ctx, long maxBody) {
-        Trace trace = keel.traces().start(ctx.method() + " unmatched", tenantOrDefault(ctx));
+        Trace trace = keel.traces().start(UNMATCHED, tenantOrDefault(ctx));
         ctx.attribute(TRACE_ATTR, trace);
         ctx.header("x-keel-trace-id", trace.id());
+        if (origins.admit(ctx)) {
+            ctx.skipRemainingHandlers();
+            end(ctx);
+            return;
+        }
         long declared = ctx.contentLength();
         if (declared > maxBody) {
             throw new ApiException(413, "request_too_large", "request body of " + declared + " bytes is over the limit of " + maxBody
                     + " bytes (server.max_body_bytes)", null, "body_too_large");
         }
+    }
+
+    /** A route that takes a body takes JSON; the document upload also multipart. A browser cannot send JSON cross-site without a preflight. */
+    private static void requireBodyType(Context ctx, Endpoint route) {
+        if (!BODY_METHODS.contains(ctx.method())) return;
+        String type = Json.mediaType(ctx);
+        if (Json.isJson(type)) return;
+        boolean upload = route.path.equals(DocumentRoutes.UPLOAD_PATH);
+        if (upload && type.equals(DocumentRoutes.MULTIPART)) return;
+        throw new ApiException(415, "invalid_request_error", "unsupported request content type '" + (type.isEmpty() ? "(none)" : clip(type))
+                + "'; send application/json" + (upload ? " or " + DocumentRoutes.MULTIPART : ""), null, "unsupported_media_type");
+    }
+
+    /**
+     * Anything no route classified. A request Jetty could not read (a malformed multipart body, say) is the
+     * client's error, with its status; anything else is a 500 naming the server's trace, never the exception.
+     */
+    private void unhandled(Exception e, Context ctx) {
+        HttpException unreadable = null;
+        for (Throwable t = e; t != null && unreadable == null; t = t.getCause()) {
+            if (t instanceof HttpException h && h.getCode() >= 400 && h.getCode() < 500) unreadable = h;
+        }
+        if (unreadable != null && unreadable.getCode() == 400 && Json.mediaType(ctx).equals(DocumentRoutes.MULTIPART)) {
+            error(ctx, 400, "invalid_request_error", "malformed " + DocumentRoutes.MULTIPART + " body: check the boundary parameter and the part framing",
+                    null, "malformed_multipart");
+            return;
+        }
+        if (unreadable != null) {
+            int status = unreadable.getCode();
+            error(ctx, status, typeOf(status), JsonErrorHandler.readFailureMessage(status), null, JsonErrorHandler.readFailureCode(status));
+            return;
+        }
+        String traceId = trace(ctx) == null ? "none" : trace(ctx).id();
+        LOG.error("unhandled error on {} {} (trace {})", ctx.method(), ctx.path(), traceId, e);
+        error(ctx, 500, "server_error", "internal error; see the server log (trace " + traceId + ")", null, null);
     }
 
     /**
@@ -228,19 +297,41 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
-    private void ready(Context ctx) {
-        Map<String, Object> body = new LinkedHashMap<>();
-        try {
-            body.put("status", "ready");
-            body.put("chunks", keel.index().chunkCount());
-            body.put("embed_model", keel.index().embedModel());
-            body.put("providers", keel.gateway().providerStates());
-            json(ctx, 200, body);
-        } catch (RuntimeException e) {
-            body.put("status", "not_ready");
-            body.put("reason", e.getMessage());
-            json(ctx, 503, body);
+    /** Metrics and readiness details are open to every caller on loopback, unless a metrics token is set. */
+    static boolean operationalDetailsOpen(dev.keel.config.ServerConfig server) {
+        return server.metricsToken() == null && server.loopbackOnly();
+    }
+
+    /** Whether the caller may read metrics and readiness details. */
+    private boolean mayReadOperationalDetails(Context ctx) {
+        return operationalDetailsOpen || metricsToken.presentedBy(ctx) || adminKey.presentedBy(ctx);
+    }
+
+    private void metrics(Context ctx) {
+        if (!mayReadOperationalDetails(ctx)) {
+            throw new ApiException(401, "authentication_error", "/metrics needs 'Authorization: Bearer <server.metrics_token>' (or the admin key)",
+                    null, "metrics_token_required");
         }
+        send(ctx, 200, "text/plain; version=0.0.4; charset=utf-8", keel.traces().scrape().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** Readiness; its details (chunks, model, provider states, the failure) only for those who may read metrics. */
+    private void ready(Context ctx) {
+        Map<String, Object> body = new LinkedHashMap<>(), details = new LinkedHashMap<>();
+        int status = 200;
+        try {
+            details.put("chunks", keel.index().chunkCount());
+            details.put("embed_model", keel.index().embedModel());
+            details.put("providers", keel.gateway().providerStates());
+            body.put("status", "ready");
+        } catch (RuntimeException e) {
+            status = 503;
+            details.clear();
+            details.put("reason", e.getMessage());
+            body.put("status", "not_ready");
+        }
+        if (mayReadOperationalDetails(ctx)) body.putAll(details);
+        json(ctx, status, body);
     }
 
     private void getTrace(Context ctx) {
@@ -250,14 +341,42 @@ public final class HttpServer implements AutoCloseable {
     }
 
     static void error(Context ctx, int status, String type, String message, String param, String code) {
+        Trace t = trace(ctx);
+        if (t != null) t.attr("error.type", type);
+        // Through Javalin's result, which error handlers may replace (e.g. its default 404 text).
+        ctx.status(status).contentType("application/json").result(Json.write(errorBody(type, message, param, code)));
+    }
+
+    /** The API's error shape, {@code {"error":{"type","message","param","code"}}}. */
+    static Map<String, Object> errorBody(String type, String message, String param, String code) {
         Map<String, Object> err = new LinkedHashMap<>();
         err.put("type", type);
         err.put("message", message);
         err.put("param", param);
         err.put("code", code);
-        Trace t = trace(ctx);
-        if (t != null) t.attr("error.type", type);
-        // Through Javalin's result, which error handlers may replace (e.g. its default 404 text).
-        ctx.status(status).contentType("application/json").result(Json.write(Map.of("error", err)));
+        return Map.of("error", err);
+    }
+
+    /** The error type of a status when nothing more specific is known. */
+    static String typeOf(int status) {
+        return switch (status) {
+            case 401 -> "authentication_error";
+            case 403 -> "permission_error";
+            case 404 -> "not_found_error";
+            case 413 -> "request_too_large";
+            case 429 -> "rate_limit_error";
+            default -> status >= 500 ? "server_error" : "invalid_request_error";
+        };
+    }
+
+    /** Client text quoted in an error message, cut to a readable length. */
+    private static String clip(String s) {
+        return s.length() <= 100 ? s : s.substring(0, 100) + "…";
+    }
+
+    /** Every route, as "METHOD path" (for the hostile-request tests, which probe each one). */
+    List<String> routes() {
+        return app.unsafe.internalRouter.allHttpHandlers().stream().map(p -> p.endpoint).filter(e -> e.method.isHttpMethod())
+                .map((Endpoint e) -> e.method.name() + " " + e.path).toList();
     }
 }

@@ -1,16 +1,30 @@
 package dev.keel.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.model.ApiException;
+import io.javalin.http.Context;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
 
 /** The API's (and the CLI's) JSON: snake_case fields, ISO dates; request parsing errors become 400s naming the problem. */
 public final class Json {
     public static final ObjectMapper MAPPER = dev.keel.model.Jackson.api();
+    private static final ObjectReader STRICT = MAPPER.reader().with(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /**
+     * Where Jackson's messages name its own settings and classes: "(…, from `StreamReadConstraints.getMaxNestingDepth()`)",
+     * "enable `JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow", "since Feature 'ALLOW_COMMENTS' not enabled".
+     */
+    private static final Pattern INTERNALS = Pattern.compile(
+            ":? enable `[^`]*` to allow|,? from `[^`]*`| \\(not recognized as one since Feature '[^']*' not enabled for parser\\)|`[^`]*`");
 
     private Json() {}
 
@@ -30,18 +44,35 @@ public final class Json {
         }
     }
 
-    /** Parses a request body that must be a JSON object. */
+    /**
+     * Parses a request body that must be a JSON object. Duplicate keys and content after the object are
+     * refused (two parsers could read two different requests from one body); Jackson's limits (nesting depth, number and string
+     * lengths) hold, and a message never names Jackson's internals.
+     */
     static ObjectNode object(String body) {
         if (body == null || body.isBlank()) throw ApiException.badRequest("request body is empty; expected a JSON object", null);
         JsonNode node;
         try {
-            node = MAPPER.readTree(body);
+            node = STRICT.readTree(body);
         } catch (JsonProcessingException e) {
             String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-            throw ApiException.badRequest("malformed JSON" + where + ": " + e.getOriginalMessage(), null);
+            throw ApiException.badRequest("malformed JSON" + where + ": " + INTERNALS.matcher(e.getOriginalMessage()).replaceAll(""), null);
         }
         if (!(node instanceof ObjectNode o)) throw ApiException.badRequest("expected a JSON object", null);
         return o;
+    }
+
+    /** The request's media type, lower-case and without parameters; "" when it has none. */
+    static String mediaType(Context ctx) {
+        String type = ctx.contentType();
+        if (type == null) return "";
+        int semicolon = type.indexOf(';');
+        return (semicolon < 0 ? type : type.substring(0, semicolon)).strip().toLowerCase(Locale.ROOT);
+    }
+
+    /** {@code application/json} or a JSON-based {@code application/…+json} type. */
+    static boolean isJson(String mediaType) {
+        return mediaType.equals("application/json") || mediaType.startsWith("application/") && mediaType.endsWith("+json");
     }
 
     static String requiredText(ObjectNode o, String field) {

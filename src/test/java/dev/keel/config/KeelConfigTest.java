@@ -55,6 +55,30 @@ class KeelConfigTest {
     }
 
     @Test
+    void browserFacingServerSettingsAreNormalisedAndBadOnesNameTheField() {
+        ServerConfig s = KeelConfig.parse("""
+                server:
+                  allowed_hosts: ${HOSTS}
+                  cors_origins: [HTTPS://App.Example.com, "http://localhost:3000"]
+                  metrics_token: 0123456789abcdef
+                """, Map.of("HOSTS", "keel.internal, Keel.Example.com")::get).server();
+        assertThat(s.allowedHosts()).containsExactly("keel.internal", "keel.example.com");
+        assertThat(s.corsOrigins()).containsExactly("https://app.example.com", "http://localhost:3000");
+        assertThat(s.metricsToken()).isEqualTo("0123456789abcdef");
+        assertThat(s.toString()).doesNotContain("0123456789abcdef");
+        assertThatThrownBy(() -> KeelConfig.parse("server: {cors_origins: ['*']}", k -> null))
+                .hasMessageContaining("server.cors_origins").hasMessageContaining("wildcard");
+        assertThatThrownBy(() -> KeelConfig.parse("server: {cors_origins: [https://app.example.com/]}", k -> null))
+                .hasMessageContaining("server.cors_origins").hasMessageContaining("https://app.example.com/");
+        assertThatThrownBy(() -> KeelConfig.parse("server: {cors_origins: ['null']}", k -> null)).hasMessageContaining("server.cors_origins");
+        assertThatThrownBy(() -> KeelConfig.parse("server: {allowed_hosts: [http://keel.internal]}", k -> null))
+                .hasMessageContaining("server.allowed_hosts").hasMessageContaining("no scheme");
+        assertThatThrownBy(() -> KeelConfig.parse("server: {allowed_hosts: [{a: b}]}", k -> null)).hasMessageContaining("server.allowed_hosts");
+        assertThatThrownBy(() -> KeelConfig.parse("server: {metrics_token: short}", k -> null))
+                .hasMessageContaining("server.metrics_token").hasMessageContaining("16");
+    }
+
+    @Test
     void unknownKeyIsRejectedSoTyposDontPassSilently() {
         assertThatThrownBy(() -> KeelConfig.parse("search:\n  fuzion: rrf\n", k -> null))
                 .isInstanceOf(ConfigException.class)

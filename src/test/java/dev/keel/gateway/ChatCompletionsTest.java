@@ -285,6 +285,19 @@ class ChatCompletionsTest extends GatewayTestBase {
     }
 
     @Test
+    void aStreamThatBreaksEndsWithAShortClassifiedErrorNamingTheTraceNotTheConnection() throws Exception {
+        primary.then(stream(List.of("one", "two", "three"), 1));
+        HttpResponse<String> r = chat(request("fast", true));
+        String last = r.body().lines().filter(l -> l.startsWith("data: ")).reduce((a, b) -> b).orElseThrow().substring(6);
+        JsonNode error = JSON.readTree(last).get("error");
+        assertThat(error.get("code").asText()).isEqualTo("unavailable");
+        String message = error.get("message").asText();
+        assertThat(message).startsWith("primary: the connection to the provider failed after the stream started")
+                .contains(r.headers().firstValue("x-keel-trace-id").orElseThrow()).hasSizeLessThan(200)
+                .doesNotContain("Exception").doesNotContain("org.eclipse").doesNotContain("java.");
+    }
+
+    @Test
     void aFailingProviderTripsItsBreakerIsSkippedThenProbedAndRecovers() throws Exception {
         FakeLlmServer flaky = fixture.flaky;
         flaky.then(status(500, "down", Map.of()));
