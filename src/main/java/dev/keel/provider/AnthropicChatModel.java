@@ -100,7 +100,7 @@ public final class AnthropicChatModel implements ChatModel {
             throw new ProviderException(state.started ? Kind.UNAVAILABLE : Kind.MALFORMED_RESPONSE, provider(), response.status(),
                     "stream ended without message_stop", null, null);
         } catch (IOException e) {
-            throw new ProviderException(Kind.UNAVAILABLE, provider(), response.status(), "stream broke: " + e.getMessage(), null, null);
+            throw new ProviderException(Kind.UNAVAILABLE, provider(), response.status(), "the connection broke mid-stream", null, null);
         }
     }
 

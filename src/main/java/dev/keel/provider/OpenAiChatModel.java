@@ -94,7 +94,7 @@ public final class OpenAiChatModel implements ChatModel {
             throw new ProviderException(any ? Kind.UNAVAILABLE : Kind.MALFORMED_RESPONSE, provider(), response.status(),
                     "stream ended without [DONE]", null, null);
         } catch (IOException e) {
-            throw new ProviderException(Kind.UNAVAILABLE, provider(), response.status(), "stream broke: " + e.getMessage(), null, null);
+            throw new ProviderException(Kind.UNAVAILABLE, provider(), response.status(), "the connection broke mid-stream", null, null);
         }
     }
 

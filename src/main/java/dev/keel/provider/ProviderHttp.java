@@ -50,6 +50,7 @@ final class ProviderHttp implements AutoCloseable {
     record Reply(int status, InputStream body) {}
 
     private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ProviderHttp.class);
     private final ProviderConfig config;
     private final HttpClient http;
 
@@ -136,7 +137,9 @@ final class ProviderHttp implements AutoCloseable {
         }
     }
 
+    /** Classifies a failure below HTTP; the message names the failure, never library classes (those go to the debug log). */
     private ProviderException transportFailure(Throwable cause) {
+        LOG.debug("transport failure with provider {}", provider(), cause);
         if (cause instanceof TimeoutException) return new ProviderException(Kind.TIMEOUT, provider(), 0, "timed out", null, null);
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof ConnectException) return new ProviderException(Kind.UNAVAILABLE, provider(), 0, "connection refused", null, null);
@@ -144,11 +147,11 @@ final class ProviderHttp implements AutoCloseable {
                 return new ProviderException(Kind.UNAVAILABLE, provider(), 0, "unknown host " + config.baseUrl().getHost(), null, null);
             }
             if (t instanceof javax.net.ssl.SSLException) {
-                return new ProviderException(Kind.UNAVAILABLE, provider(), 0, "TLS with the provider failed (is its certificate trusted by this JVM?): "
-                        + t.getClass().getSimpleName(), null, null);
+                return new ProviderException(Kind.UNAVAILABLE, provider(), 0, "TLS with the provider failed (is its certificate trusted by this JVM?)",
+                        null, null);
             }
         }
-        return new ProviderException(Kind.UNAVAILABLE, provider(), 0, "transport failure: " + cause.getClass().getSimpleName(), null, null);
+        return new ProviderException(Kind.UNAVAILABLE, provider(), 0, "the connection to the provider failed", null, null);
     }
 
     /** Seconds (possibly fractional) as a duration; null when absent or not a number (HTTP dates are ignored). */
@@ -173,7 +176,8 @@ final class ProviderHttp implements AutoCloseable {
         } catch (JsonProcessingException e) {
             throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), reply.status(), "response is not valid JSON", null, null);
         } catch (IOException e) {
-            throw new ProviderException(Kind.UNAVAILABLE, provider(), reply.status(), "connection broke while reading the response: " + e.getMessage(), null, null);
+            LOG.debug("provider {}: connection broke while reading the response", provider(), e);
+            throw new ProviderException(Kind.UNAVAILABLE, provider(), reply.status(), "the connection broke while reading the response", null, null);
         }
     }
 

@@ -74,4 +74,18 @@ class ProviderHealthTest extends GatewayTestBase {
         for (int i = 0; i < 12; i++) assertThat(chatAs("creds", "guarded").statusCode()).isEqualTo(200);
         assertThat(breaker("flaky")).isEqualTo("closed");
     }
+
+    @Test
+    void aReplyCutShortIsClassifiedWithoutNamingLibraryClasses() throws Exception {
+        fixture.primary.then((ex, req) -> {
+            ex.sendResponseHeaders(200, 1_000);
+            ex.getResponseBody().write("{\"id\":\"chatcmpl-cut".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            ex.getResponseBody().flush();
+            throw new java.io.IOException("the fake upstream hangs up mid-body");
+        });
+        HttpResponse<String> r = chatAs("cut", "fast");
+        assertThat(r.statusCode()).isEqualTo(502);
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("primary:")
+                .doesNotContain("Exception").doesNotContain("org.").doesNotContain("java.");
+    }
 }
