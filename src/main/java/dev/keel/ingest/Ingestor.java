@@ -30,7 +30,7 @@ public final class Ingestor {
     private final ChunkIndex index;
     private final Embedder embedder;
     private final IngestConfig config;
-    private final DocumentParsers parsers = new DocumentParsers();
+    private final DocumentParsers parsers;
     private final Chunker chunker;
     private final int batchChunks;
     /** Long runs commit every so often, so a crash loses at most this much work (each document stays whole either way). */
@@ -41,6 +41,7 @@ public final class Ingestor {
         this.index = index;
         this.embedder = embedder;
         this.config = config;
+        this.parsers = new DocumentParsers(config);
         this.chunker = new Chunker(config.chunking());
         this.batchChunks = batchChunks;
     }
@@ -216,6 +217,10 @@ public final class Ingestor {
                     span.error("unparsable");
                     outcomes[i] = DocumentOutcome.failed(doc.docId(), doc.source(), DocumentOutcome.ErrorKind.UNPARSABLE, e.getMessage());
                     continue;
+                } catch (DocumentTooLargeException e) {
+                    span.error("too_large");
+                    outcomes[i] = DocumentOutcome.failed(doc.docId(), doc.source(), DocumentOutcome.ErrorKind.TOO_LARGE, doc.fileName() + ": " + e.getMessage());
+                    continue;
                 } catch (RuntimeException e) {
                     span.error("parser_crash");
                     outcomes[i] = DocumentOutcome.failed(doc.docId(), doc.source(), DocumentOutcome.ErrorKind.UNPARSABLE,
@@ -223,13 +228,17 @@ public final class Ingestor {
                     continue;
                 }
             }
-            if (doc.title() != null && !doc.title().isBlank()) parsed = new ParsedDocument(doc.title().strip(), parsed.blocks());
             List<Chunker.Draft> drafts;
             try (Span span = trace.span("chunk")) {
                 drafts = chunker.chunk(parsed);
                 span.attr("chunks", drafts.size()).attr("strategy", config.chunking().strategy().name().toLowerCase());
             }
-            String title = parsed.title();
+            if (drafts.size() > config.maxChunksPerDocument()) {
+                outcomes[i] = DocumentOutcome.failed(doc.docId(), doc.source(), DocumentOutcome.ErrorKind.TOO_LARGE,
+                        doc.fileName() + ": " + DocumentTooLargeException.chunks(config.maxChunksPerDocument()).getMessage());
+                continue;
+            }
+            String title = shortened(doc.title() != null && !doc.title().isBlank() ? doc.title().strip() : parsed.title(), config.maxTitleChars());
             List<String> texts = drafts.stream().map(d -> indexText(title, d.section(), d.body())).toList();
             prepared.add(new Prepared(doc, version, existing.isPresent(), title, drafts, texts));
             slots.add(i);
@@ -270,6 +279,14 @@ public final class Ingestor {
             span.attr("texts", texts.size()).attr("model", embedder.modelId());
         }
         return vectors;
+    }
+
+    /** The title within {@code max} characters: a longer one is cut (never inside a surrogate pair) and ends with "…". */
+    static String shortened(String title, int max) {
+        if (title.length() <= max) return title;
+        int end = max - 1;
+        if (Character.isHighSurrogate(title.charAt(end - 1))) end--;
+        return title.substring(0, end).stripTrailing() + "…";
     }
 
     /** What BM25 and the embedder see: title and section path first, so an orphaned chunk says where it is from. */

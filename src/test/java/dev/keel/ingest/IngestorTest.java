@@ -19,6 +19,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class IngestorTest {
+    /** Makes a section at least {@code chunking.min_tokens} long, so it is a chunk of its own. */
+    private static final String LONG_ENOUGH_TO_STAND_ALONE = "Field guides describe this in detail, with photographs taken over many years in the wild.";
     private final Keel keel = SampleCorpus.keel();
 
     private IngestReport ingest(String tenant, boolean sync, Path... paths) {
@@ -63,17 +65,18 @@ class IngestorTest {
     void aChangedFileReplacesOnlyItsChunksAndEmbedsOnlyNewText(@TempDir Path dir) throws Exception {
         String tenant = "changes";
         Path a = dir.resolve("a.md"), b = dir.resolve("b.md");
-        Files.writeString(a, "# A\n\n## One\n\nThe first fact about zebras.\n\n## Two\n\nThe second fact about zebras.\n");
+        String zebras = "The first fact about zebras is that no two of them share a pattern of stripes. " + LONG_ENOUGH_TO_STAND_ALONE;
+        String okapis = "A brand new fact about okapis is that they are giraffes that live in the forest. " + LONG_ENOUGH_TO_STAND_ALONE;
+        Files.writeString(a, "# A\n\n## One\n\n" + zebras + "\n\n## Two\n\nThe second fact about zebras. " + LONG_ENOUGH_TO_STAND_ALONE + "\n");
         Files.writeString(b, "# B\n\nNothing changes here about giraffes.\n");
         assertThat(ingest(tenant, false, dir).count(DocumentOutcome.Status.ADDED)).isEqualTo(2);
         long before = keel.embedder().computedCount();
-        Files.writeString(a, "# A\n\n## One\n\nThe first fact about zebras.\n\n## Two\n\nA brand new fact about okapis.\n");
+        Files.writeString(a, "# A\n\n## One\n\n" + zebras + "\n\n## Two\n\n" + okapis + "\n");
         IngestReport r = ingest(tenant, false, dir);
         assertThat(r.count(DocumentOutcome.Status.UPDATED)).isEqualTo(1);
         assertThat(r.count(DocumentOutcome.Status.UNCHANGED)).isEqualTo(1);
         assertThat(keel.embedder().computedCount() - before).as("only the changed chunk is embedded").isEqualTo(1);
-        assertThat(keel.index().chunks(tenant, Ingestor.fileDocId(a))).extracting(ChunkRecord::body)
-                .containsExactly("The first fact about zebras.", "A brand new fact about okapis.");
+        assertThat(keel.index().chunks(tenant, Ingestor.fileDocId(a))).extracting(ChunkRecord::body).containsExactly(zebras, okapis);
     }
 
     @Test
