@@ -8,13 +8,17 @@ import dev.keel.config.SearchConfig;
 import dev.keel.index.ChunkRecord;
 import dev.keel.index.SearchFilters;
 import dev.keel.index.SearchMode;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -128,6 +132,62 @@ class IngestorTest {
         assertThat(r.failures()).extracting(DocumentOutcome::error).anyMatch(e -> e.contains("empty.md") && e.contains("no text"))
                 .anyMatch(e -> e.contains(".exe") && e.contains("unsupported")).anyMatch(e -> e.contains("broken.pdf"));
         assertThat(keel.index().documents(tenant, 0, 10)).isEmpty();
+    }
+
+    /** Runs {@code writers} ingests of {@code docFor(i)} in tenant-chosen-by-caller at once (released together by a latch). */
+    private List<DocumentOutcome> ingestAtOnce(int writers, java.util.function.IntFunction<String> tenantFor,
+                                               java.util.function.IntFunction<SourceDocument> docFor) throws Exception {
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(writers);
+        try {
+            List<Future<DocumentOutcome>> futures = new ArrayList<>();
+            for (int i = 0; i < writers; i++) {
+                int n = i;
+                futures.add(pool.submit(() -> {
+                    start.await();
+                    return keel.ingestor().ingest(tenantFor.apply(n), docFor.apply(n), keel.traces().start("ingest", tenantFor.apply(n)));
+                }));
+            }
+            start.countDown();
+            List<DocumentOutcome> out = new ArrayList<>();
+            for (Future<DocumentOutcome> f : futures) out.add(f.get(120, TimeUnit.SECONDS));
+            return out;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static SourceDocument note(String id, String text) {
+        return new SourceDocument(id, "api:" + id, id + ".md", DocumentFormat.MARKDOWN, text.getBytes(StandardCharsets.UTF_8), 0, Map.of(), null);
+    }
+
+    @Test
+    void concurrentWritesOfOneDocumentAddItOnceAndSeeEachOther() throws Exception {
+        List<DocumentOutcome> outcomes = ingestAtOnce(20, i -> "same-id", i -> note("shared", "# Shared\n\nVersion " + (i % 3) + " of the note."));
+        assertThat(outcomes).filteredOn(o -> o.status() == DocumentOutcome.Status.ADDED).hasSize(1);
+        assertThat(outcomes).extracting(DocumentOutcome::status)
+                .isSubsetOf(DocumentOutcome.Status.ADDED, DocumentOutcome.Status.UPDATED, DocumentOutcome.Status.UNCHANGED);
+        String version = keel.index().document("same-id", "shared").orElseThrow().version();
+        assertThat(keel.index().chunks("same-id", "shared")).singleElement().matches(c -> c.docVersion().equals(version));
+    }
+
+    @Test
+    void concurrentWritesOfOneIdInDifferentTenantsAreEachAddedOnce() throws Exception {
+        List<DocumentOutcome> outcomes = ingestAtOnce(20, i -> "tenant-" + (i % 2), i -> note("same", "# Same\n\nThe same note in tenant " + (i % 2) + "."));
+        for (String tenant : List.of("tenant-0", "tenant-1")) {
+            assertThat(keel.index().chunks(tenant, "same")).singleElement().matches(c -> c.body().endsWith("tenant " + tenant.charAt(7) + "."));
+        }
+        assertThat(outcomes).filteredOn(o -> o.status() == DocumentOutcome.Status.ADDED).hasSize(2);
+        assertThat(outcomes).filteredOn(o -> o.status() == DocumentOutcome.Status.UNCHANGED).hasSize(18);
+    }
+
+    @Test
+    void aSecondVersionOfADocumentInOneRunIsWrittenAfterTheFirst() {
+        String tenant = "twice-in-one-run";
+        IngestReport r = keel.ingestor().ingestDocuments(tenant, List.of(note("n", "# N\n\nFirst."), note("n", "# N\n\nSecond.")),
+                keel.traces().start("ingest", tenant), IngestListener.NONE);
+        assertThat(r.outcomes()).extracting(DocumentOutcome::status).containsExactly(DocumentOutcome.Status.ADDED, DocumentOutcome.Status.UPDATED);
+        assertThat(keel.index().chunks(tenant, "n")).extracting(ChunkRecord::body).containsExactly("Second.");
     }
 
     @Test
