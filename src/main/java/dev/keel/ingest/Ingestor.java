@@ -1,7 +1,7 @@
 package dev.keel.ingest;
 
 import dev.keel.config.IngestConfig;
-import dev.keel.embed.Embedder;
+import dev.keel.embed.CachingEmbedder;
 import dev.keel.index.ChunkIndex;
 import dev.keel.index.ChunkRecord;
 import dev.keel.index.DocumentRecord;
@@ -34,14 +34,14 @@ public final class Ingestor {
     private static final long BATCH_BYTES = 4L * 1024 * 1024;
 
     private final ChunkIndex index;
-    private final Embedder embedder;
+    private final CachingEmbedder embedder;
     private final IngestConfig config;
     private final DocumentParsers parsers;
     private final Chunker chunker;
     private final int batchChunks;
     private final DocumentLocks locks = new DocumentLocks();
 
-    public Ingestor(ChunkIndex index, Embedder embedder, IngestConfig config, int batchChunks) {
+    public Ingestor(ChunkIndex index, CachingEmbedder embedder, IngestConfig config, int batchChunks) {
         this.index = index;
         this.embedder = embedder;
         this.config = config;
@@ -111,15 +111,14 @@ public final class Ingestor {
     }
 
     /**
-     * Deletes a document, its chunks and vectors, and forgets the cached embeddings of its chunk texts,
-     * then commits. False when the document does not exist.
+     * Deletes a document, its chunks and vectors, and the stored embeddings of its chunk texts that no
+     * other document of the tenant uses, then commits. False when the document does not exist.
      */
     public boolean delete(String tenant, String docId) {
         try (DocumentLocks.Held held = locks.lock(tenant, List.of(docId))) {
-            List<String> texts = index.chunks(tenant, docId).stream().map(c -> indexText(c.title(), c.sectionPath(), c.body())).toList();
             if (!index.delete(tenant, docId)) return false;
+            embedder.forgetDocument(tenant, docId);
             index.commit();
-            embedder.forget(texts);
             return true;
         }
     }
@@ -265,7 +264,7 @@ public final class Ingestor {
         }
         if (!prepared.isEmpty()) {
             List<String> all = prepared.stream().flatMap(p -> p.texts().stream()).toList();
-            List<float[]> vectors = embed(all, trace);
+            List<float[]> vectors = embed(tenant, all, trace);
             int at = 0;
             long now = System.currentTimeMillis();
             try (Span span = trace.span("index")) {
@@ -280,6 +279,7 @@ public final class Ingestor {
                     }
                     index.replace(new DocumentRecord(tenant, d.docId(), p.version(), d.source(), p.title(), d.format().mediaType(),
                             d.content().length, chunks.size(), now, d.modifiedAtMillis(), d.metadata()), chunks);
+                    embedder.keepDocument(tenant, d.docId(), p.texts(), chunks.stream().map(ChunkRecord::vector).toList());
                     outcomes[slots.get(k)] = new DocumentOutcome(d.docId(), d.source(),
                             p.existed() ? DocumentOutcome.Status.UPDATED : DocumentOutcome.Status.ADDED, chunks.size(), p.version(), null,
                             DocumentOutcome.ErrorKind.NONE);
@@ -290,11 +290,11 @@ public final class Ingestor {
         return List.of(outcomes);
     }
 
-    private List<float[]> embed(List<String> texts, Trace trace) {
+    private List<float[]> embed(String tenant, List<String> texts, Trace trace) {
         List<float[]> vectors = new ArrayList<>(texts.size());
         try (Span span = trace.span("embed")) {
             for (int from = 0; from < texts.size(); from += batchChunks) {
-                vectors.addAll(embedder.embedDocuments(texts.subList(from, Math.min(texts.size(), from + batchChunks))));
+                vectors.addAll(embedder.embedChunks(tenant, texts.subList(from, Math.min(texts.size(), from + batchChunks))));
             }
             span.attr("texts", texts.size()).attr("model", embedder.modelId());
         }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.keel.SampleCorpus;
 import dev.keel.config.IngestConfig;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,28 +17,18 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntFunction;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** {@code POST /v1/documents} under concurrent writes of one id, and over the ingest limits. */
-class DocumentWritesHttpTest {
+class DocumentWritesHttpTest extends SampleServerTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static HttpServer server;
-    private static String base;
     private final HttpClient http = HttpClient.newHttpClient();
 
-    /** A server that has already ingested over HTTP, so that concurrent requests overlap rather than queue behind warm-up. */
+    /** The server has already ingested over HTTP, so that concurrent requests overlap rather than queue behind warm-up. */
     @BeforeAll
-    static void start() throws Exception {
-        server = new HttpServer(SampleCorpus.keel());
-        base = "http://127.0.0.1:" + server.start();
-        new DocumentWritesHttpTest().http.send(post("warm-up", "warm-up", "# Warm up\n\nFirst request."), HttpResponse.BodyHandlers.discarding());
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
+    static void warmUp() throws Exception {
+        HttpClient.newHttpClient().send(post("warm-up", "warm-up", "# Warm up\n\nFirst request."), HttpResponse.BodyHandlers.discarding());
     }
 
     private static HttpRequest post(String tenant, String id, String text) {

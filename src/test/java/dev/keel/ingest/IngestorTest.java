@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 class IngestorTest {
     /** Makes a section at least {@code chunking.min_tokens} long, so it is a chunk of its own. */
-    private static final String LONG_ENOUGH_TO_STAND_ALONE = "Field guides describe this in detail, with photographs taken over many years in the wild.";
+    private static final String LONG_ENOUGH_TO_STAND_ALONE = "Field guides describe this in detail, with photographs taken over many years in the wild "
+            + "by researchers who followed the same herds across several seasons.";
     private final Keel keel = SampleCorpus.keel();
 
     private IngestReport ingest(String tenant, boolean sync, Path... paths) {
@@ -94,6 +95,52 @@ class IngestorTest {
         long before = keel.embedder().computedCount();
         ingest(tenant, false, doc);
         assertThat(keel.embedder().computedCount() - before).as("the deleted text was embedded again, not read from cache").isEqualTo(1);
+    }
+
+    /** A policy titled "Policy" whose Contact section is the same text in every variant, plus a section of its own. */
+    private static SourceDocument policy(String id, String own) {
+        String text = "## Contact\n\nWrite to the privacy office; it answers within five working days. " + LONG_ENOUGH_TO_STAND_ALONE
+                + "\n\n## Scope\n\n" + own + " " + LONG_ENOUGH_TO_STAND_ALONE + "\n";
+        return new SourceDocument(id, "api:" + id, id + ".md", DocumentFormat.MARKDOWN, text.getBytes(StandardCharsets.UTF_8), 0, Map.of(), "Policy");
+    }
+
+    private DocumentOutcome ingest(String tenant, SourceDocument doc) {
+        return keel.ingestor().ingest(tenant, doc, keel.traces().start("ingest", tenant));
+    }
+
+    @Test
+    void deletingADocumentRemovesItsStoredVectorsButKeepsThoseAnotherDocumentUses() {
+        String tenant = "shared-chunks";
+        long stored = keel.embedder().storedVectors();
+        ingest(tenant, policy("hr", "This policy covers staff records."));
+        ingest(tenant, policy("it", "This policy covers laptops and accounts."));
+        assertThat(keel.embedder().storedVectors() - stored).as("the shared Contact chunk is stored once").isEqualTo(3);
+
+        assertThat(keel.ingestor().delete(tenant, "hr")).isTrue();
+        assertThat(keel.embedder().storedVectors() - stored).as("hr's own chunk is gone, the shared one stays").isEqualTo(2);
+        long computed = keel.embedder().computedCount();
+        ingest(tenant, policy("hr", "This policy covers staff records."));
+        assertThat(keel.embedder().computedCount() - computed).as("only hr's own chunk is embedded again").isEqualTo(1);
+    }
+
+    @Test
+    void anUpdateRemovesTheStoredVectorsOfChunksThatAreGone() {
+        String tenant = "updated-chunks";
+        long stored = keel.embedder().storedVectors();
+        ingest(tenant, policy("travel", "This policy covers trains."));
+        assertThat(ingest(tenant, policy("travel", "This policy covers planes.")).status()).isEqualTo(DocumentOutcome.Status.UPDATED);
+        assertThat(keel.embedder().storedVectors() - stored).isEqualTo(2);
+    }
+
+    @Test
+    void tenantsNeverShareStoredVectors() {
+        long stored = keel.embedder().storedVectors();
+        ingest("store-a", policy("same", "This policy covers everything."));
+        long computed = keel.embedder().computedCount();
+        ingest("store-b", policy("same", "This policy covers everything."));
+        assertThat(keel.embedder().computedCount() - computed).as("tenant b's identical chunks are embedded for b").isEqualTo(2);
+        assertThat(keel.ingestor().delete("store-a", "same")).isTrue();
+        assertThat(keel.embedder().storedVectors() - stored).as("b's vectors outlive a's delete").isEqualTo(2);
     }
 
     @Test
