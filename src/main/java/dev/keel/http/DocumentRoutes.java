@@ -27,6 +27,8 @@ import java.util.regex.Pattern;
 final class DocumentRoutes {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:@-]{1,128}");
     private static final int MAX_METADATA = 32;
+    /** A path or URL; it is stored, and indexed as one term, with every chunk. */
+    private static final int MAX_SOURCE_CHARS = 1024;
 
     private final Keel keel;
 
@@ -68,7 +70,7 @@ final class DocumentRoutes {
     private SourceDocument fromJson(ObjectNode body) {
         String text = Json.requiredText(body, "text");
         String id = Json.optionalText(body, "id");
-        String source = Json.optionalText(body, "source");
+        String source = checkedSource(Json.optionalText(body, "source"), "source");
         String formatName = Json.optionalText(body, "format");
         DocumentFormat format;
         if (formatName != null) {
@@ -92,7 +94,7 @@ final class DocumentRoutes {
     private SourceDocument fromMultipart(Context ctx) throws IOException {
         UploadedFile file = ctx.uploadedFile("file");
         if (file == null) throw ApiException.badRequest("multipart upload needs a 'file' part", "file");
-        String name = file.filename() == null || file.filename().isBlank() ? "upload" : file.filename();
+        String name = file.filename() == null || file.filename().isBlank() ? "upload" : checkedSource(file.filename(), "file");
         DocumentFormat format = DocumentFormat.ofFileName(name)
                 .or(() -> DocumentFormat.ofMediaType(file.contentType()))
                 .orElseThrow(() -> new ApiException(415, "invalid_request_error", "unsupported document type '"
@@ -102,12 +104,19 @@ final class DocumentRoutes {
         try (InputStream in = file.content()) {
             content = in.readAllBytes();
         }
-        String source = ctx.formParam("source");
+        String source = checkedSource(ctx.formParam("source"), "source");
         String metadataJson = ctx.formParam("metadata");
         Map<String, String> metadata = metadataJson == null || metadataJson.isBlank() ? Map.of() : metadata(Json.object(metadataJson));
         String docId = id(ctx.formParam("id"), source != null ? source : name, content);
         return new SourceDocument(docId, source != null ? source : name, name, format, content, System.currentTimeMillis(), metadata,
                 ctx.formParam("title"));
+    }
+
+    private static String checkedSource(String source, String param) {
+        if (source != null && source.length() > MAX_SOURCE_CHARS) {
+            throw ApiException.badRequest("'" + param + "' names a source longer than " + MAX_SOURCE_CHARS + " characters", param);
+        }
+        return source;
     }
 
     private static String id(String requested, String source, byte[] content) {

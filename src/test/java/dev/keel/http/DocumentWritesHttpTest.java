@@ -89,6 +89,15 @@ class DocumentWritesHttpTest extends SampleServerTest {
     }
 
     @Test
+    void aSourceTooLongToStoreWithEveryChunkIs400() throws Exception {
+        ObjectNode body = JSON.createObjectNode().put("id", "long-source").put("text", "# Note\n\nShort text.").put("source", "s".repeat(40_000));
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/documents")).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/param").asText()).isEqualTo("source");
+    }
+
+    @Test
     void aDocumentOverAnIngestLimitIs413NamingTheLimitAndItsKey() throws Exception {
         int limit = IngestConfig.DEFAULTS.maxSectionsPerDocument();
         String tenant = "limit-" + UUID.randomUUID().toString().substring(0, 8);
