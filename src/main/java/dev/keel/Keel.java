@@ -71,7 +71,7 @@ public final class Keel implements AutoCloseable {
     private static Keel open(KeelConfig config, Path dataDir, Path cacheDir, Embedder model) {
         Database db = Database.open(cacheDir);
         try {
-            CachingEmbedder embedder = new CachingEmbedder(model, new EmbeddingCache(db));
+            CachingEmbedder embedder = new CachingEmbedder(model, new EmbeddingCache(db), CachingEmbedder.MEMORY_ENTRIES);
             ChunkIndex index = new LuceneChunkIndex(dataDir.resolve("index"), embedder.modelId(), embedder.dimension());
             return new Keel(config, dataDir, db, embedder, index, new Traces());
         } catch (RuntimeException e) {

@@ -58,7 +58,7 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
     }
 
     public KeelConfig withChunking(ChunkingConfig c) {
-        return new KeelConfig(server, new IngestConfig(c, ingest.maxFileBytes()), embed, search, answer, gateway);
+        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway);
     }
 
     public KeelConfig withSearch(SearchConfig s) {

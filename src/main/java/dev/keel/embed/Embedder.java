@@ -19,9 +19,6 @@ public interface Embedder extends AutoCloseable {
     /** Embeds a search query (with the model's query instruction, if it has one). */
     float[] embedQuery(String query);
 
-    /** Drops any vectors of these texts that this embedder keeps (a deleted document's text must not linger). */
-    default void forget(java.util.Collection<String> texts) {}
-
     @Override
     default void close() {}
 }

@@ -30,6 +30,8 @@ final class DocumentRoutes {
     /** The one route that takes a {@link #MULTIPART} body (HttpServer refuses it, and any non-JSON body, elsewhere). */
     static final String UPLOAD_PATH = "/v1/documents";
     static final String MULTIPART = "multipart/form-data";
+    /** A path or URL; it is stored, and indexed as one term, with every chunk. */
+    private static final int MAX_SOURCE_CHARS = 1024;
 
     private final Keel keel;
 
@@ -62,7 +64,7 @@ final class DocumentRoutes {
     private SourceDocument fromJson(ObjectNode body) {
         String text = Json.requiredText(body, "text");
         String id = Json.optionalText(body, "id");
-        String source = Json.optionalText(body, "source");
+        String source = checkedSource(Json.optionalText(body, "source"), "source");
         String formatName = Json.optionalText(body, "format");
         DocumentFormat format;
         if (formatName != null) {
@@ -86,7 +88,7 @@ final class DocumentRoutes {
     private SourceDocument fromMultipart(Context ctx) throws IOException {
         UploadedFile file = ctx.uploadedFile("file");
         if (file == null) throw ApiException.badRequest("multipart upload needs a 'file' part", "file");
-        String name = file.filename() == null || file.filename().isBlank() ? "upload" : file.filename();
+        String name = file.filename() == null || file.filename().isBlank() ? "upload" : checkedSource(file.filename(), "file");
         DocumentFormat format = DocumentFormat.ofFileName(name)
                 .or(() -> DocumentFormat.ofMediaType(file.contentType()))
                 .orElseThrow(() -> new ApiException(415, "invalid_request_error", "unsupported document type '"
@@ -96,12 +98,19 @@ final class DocumentRoutes {
         try (InputStream in = file.content()) {
             content = in.readAllBytes();
         }
-        String source = ctx.formParam("source");
+        String source = checkedSource(ctx.formParam("source"), "source");
         String metadataJson = ctx.formParam("metadata");
         Map<String, String> metadata = metadataJson == null || metadataJson.isBlank() ? Map.of() : metadata(Json.object(metadataJson));
         String docId = id(ctx.formParam("id"), source != null ? source : name, content);
         return new SourceDocument(docId, source != null ? source : name, name, format, content, System.currentTimeMillis(), metadata,
                 ctx.formParam("title"));
+    }
+
+    private static String checkedSource(String source, String param) {
+        if (source != null && source.length() > MAX_SOURCE_CHARS) {
+            throw ApiException.badRequest("'" + param + "' names a source longer than " + MAX_SOURCE_CHARS + " characters", param);
+        }
+        return source;
     }
 
     private static String id(String requested, String source, byte[] content) {

@@ -1,7 +1,7 @@
 package dev.keel.http;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.keel.embed.Embedder;
+import dev.keel.embed.CachingEmbedder;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.ingest.Tokens;
 import dev.keel.model.ApiException;
@@ -28,11 +28,11 @@ import java.util.Map;
 final class EmbeddingRoutes {
     /** Per request, and per input (characters, or tokens when sent as token ids: OpenAI's limit for its embedding models). */
     private static final int MAX_INPUTS = 256, MAX_INPUT_CHARS = 32_000, MAX_INPUT_TOKENS = 8_192;
-    private final Embedder embedder;
+    private final CachingEmbedder embedder;
     private final String modelName;
     private final ChatGateway gateway;
 
-    EmbeddingRoutes(Embedder embedder, String modelName, ChatGateway gateway) {
+    EmbeddingRoutes(CachingEmbedder embedder, String modelName, ChatGateway gateway) {
         this.embedder = embedder;
         this.modelName = modelName;
         this.gateway = gateway;
@@ -70,7 +70,7 @@ final class EmbeddingRoutes {
         Trace trace = HttpServer.trace(ctx);
         List<float[]> vectors;
         try (Span span = trace.span("embed")) {
-            vectors = embedder.embedDocuments(inputs);
+            vectors = embedder.embedPassages(HttpServer.tenant(ctx), inputs);
             span.attr("inputs", inputs.size()).attr("model", embedder.modelId());
         }
         List<Map<String, Object>> data = new ArrayList<>(vectors.size());

@@ -10,8 +10,8 @@ import java.util.List;
  * strategy (see {@link ChunkingConfig}). Deterministic for a given document and config. Thread-safe.
  */
 final class Chunker {
-    /** A chunk before embedding: its section path and body text. */
-    record Draft(List<String> section, String body) {}
+    /** A chunk before embedding: its section path, body text and (estimated) body tokens. */
+    record Draft(List<String> section, String body, int tokens) {}
 
     private record Unit(List<String> section, String text, int tokens) {}
 
@@ -29,25 +29,74 @@ final class Chunker {
         };
     }
 
+    /** Sections one by one; a run of consecutive sections shorter than {@code minTokens} is packed together. */
     private List<Draft> structural(ParsedDocument doc) {
         List<Draft> out = new ArrayList<>();
+        List<Draft> small = new ArrayList<>();
         List<ParsedDocument.Block> section = new ArrayList<>();
-        for (ParsedDocument.Block b : doc.blocks()) {
-            if (!section.isEmpty() && !section.get(0).headings().equals(b.headings())) {
-                out.addAll(pack(units(section), true));
+        for (int i = 0; i <= doc.blocks().size(); i++) {
+            ParsedDocument.Block b = i < doc.blocks().size() ? doc.blocks().get(i) : null;
+            if (!section.isEmpty() && (b == null || !section.get(0).headings().equals(b.headings()))) {
+                List<Draft> parts = pack(units(section), true);
                 section.clear();
+                if (parts.size() == 1 && parts.get(0).tokens() < config.minTokens()) {
+                    small.add(parts.get(0));
+                } else {
+                    out.addAll(packSections(small));
+                    small.clear();
+                    out.addAll(parts);
+                }
             }
-            section.add(b);
+            if (b != null) section.add(b);
         }
-        if (!section.isEmpty()) out.addAll(pack(units(section), true));
+        out.addAll(packSections(small));
         return out;
+    }
+
+    /**
+     * Packs whole small sections greedily up to {@code maxTokens}. A packed chunk's section is the
+     * path the sections share; each section deeper than that is introduced by its own heading line.
+     */
+    private List<Draft> packSections(List<Draft> sections) {
+        List<Draft> out = new ArrayList<>();
+        List<Draft> group = new ArrayList<>();
+        int tokens = 0;
+        for (Draft d : sections) {
+            int t = d.tokens() + (d.section().isEmpty() ? 0 : Tokens.count(d.section().getLast()) + 1);
+            if (!group.isEmpty() && tokens + 1 + t > config.maxTokens()) {
+                out.add(joined(group, tokens));
+                group.clear();
+                tokens = 0;
+            }
+            tokens += (group.isEmpty() ? 0 : 1) + t;
+            group.add(d);
+        }
+        if (!group.isEmpty()) out.add(joined(group, tokens));
+        return out;
+    }
+
+    private static Draft joined(List<Draft> group, int tokens) {
+        if (group.size() == 1) return group.get(0);
+        List<String> shared = group.get(0).section();
+        for (Draft d : group) {
+            int n = 0;
+            while (n < shared.size() && n < d.section().size() && shared.get(n).equals(d.section().get(n))) n++;
+            shared = shared.subList(0, n);
+        }
+        StringBuilder body = new StringBuilder();
+        for (Draft d : group) {
+            if (!body.isEmpty()) body.append('\n');
+            if (d.section().size() > shared.size()) body.append(d.section().getLast()).append('\n');
+            body.append(d.body());
+        }
+        return new Draft(List.copyOf(shared), body.toString(), tokens);
     }
 
     /** Blocks as packable units: paragraphs, or sentences / token windows of paragraphs that are too long. */
     private List<Unit> units(List<ParsedDocument.Block> blocks) {
         List<Unit> units = new ArrayList<>();
         for (ParsedDocument.Block b : blocks) {
-            int t = Tokens.count(b.text());
+            int t = b.tokens();
             if (t <= config.maxTokens()) {
                 units.add(new Unit(b.headings(), b.text(), t));
                 continue;
@@ -74,7 +123,7 @@ final class Chunker {
             int sep = body.isEmpty() ? 0 : 1;
             if (!body.isEmpty() && tokens + sep + u.tokens() > config.maxTokens()) {
                 String done = body.toString();
-                out.add(new Draft(section, done));
+                out.add(new Draft(section, done, tokens));
                 String overlap = overlapTail(done, config.maxTokens() - u.tokens() - 1);
                 body.setLength(0);
                 body.append(overlap);
@@ -87,7 +136,7 @@ final class Chunker {
             body.append(u.text());
             tokens += sep + u.tokens();
         }
-        if (!body.isEmpty()) out.add(new Draft(section, body.toString()));
+        if (!body.isEmpty()) out.add(new Draft(section, body.toString(), tokens));
         return out;
     }
 
@@ -118,7 +167,7 @@ final class Chunker {
             starts.add(position);
             sections.add(b.headings());
             all.append(b.text());
-            position += Tokens.count(b.text()) + 1;
+            position += b.tokens() + 1;
         }
         IntArrayList tokens = Tokens.encode(all.toString());
         int step = config.maxTokens() - config.overlapTokens();
@@ -127,7 +176,7 @@ final class Chunker {
             int block = 0;
             while (block + 1 < starts.size() && starts.get(block + 1) <= from) block++;
             String text = Tokens.decode(tokens, from, to).strip();
-            if (!text.isEmpty()) out.add(new Draft(sections.get(block), text));
+            if (!text.isEmpty()) out.add(new Draft(sections.get(block), text, to - from));
             if (to == tokens.size()) break;
         }
         return out;

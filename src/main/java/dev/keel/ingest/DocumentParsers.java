@@ -1,31 +1,47 @@
 package dev.keel.ingest;
 
+import dev.keel.config.IngestConfig;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
-/** Parses a document of any supported {@link DocumentFormat}; fails with a reason naming the file. Thread-safe. */
+/**
+ * Parses a document of any supported {@link DocumentFormat} within the ingest limits; fails with a
+ * reason naming the file ({@link DocumentParseException}), or with {@link DocumentTooLargeException}
+ * naming the limit. Thread-safe.
+ */
 final class DocumentParsers {
+    private final IngestConfig limits;
     private final MarkdownParser markdown = new MarkdownParser();
     private final HtmlParser html = new HtmlParser();
-    private final TikaParser tika = new TikaParser(html);
+    private final TikaParser tika;
+
+    DocumentParsers(IngestConfig limits) {
+        this.limits = limits;
+        this.tika = new TikaParser(html, limits);
+    }
 
     ParsedDocument parse(DocumentFormat format, byte[] content, String fileName) {
         String fallbackTitle = baseName(fileName);
-        ParsedDocument doc = switch (format) {
-            case MARKDOWN -> markdown.parse(decode(content, fileName), fallbackTitle);
-            case HTML -> html.parse(decode(content, fileName), fallbackTitle);
-            case TEXT -> text(decode(content, fileName), fallbackTitle);
-            case PDF, DOCX -> tika.parse(format, content, fileName);
-        };
+        BlockCollector out = new BlockCollector(limits);
+        ParsedDocument doc;
+        try {
+            doc = switch (format) {
+                case MARKDOWN -> markdown.parse(decode(content, fileName), fallbackTitle, out);
+                case HTML -> html.parse(decode(content, fileName), fallbackTitle, out);
+                case TEXT -> text(decode(content, fileName), fallbackTitle, out);
+                case PDF, DOCX -> tika.parse(format, content, fileName, out);
+            };
+        } catch (StackOverflowError e) {
+            throw new DocumentParseException(fileName + ": the document nests too deeply to parse");
+        }
         if (doc.isEmpty()) throw new DocumentParseException(fileName + ": the document contains no text");
         return doc;
     }
 
-    private static ParsedDocument text(String text, String title) {
-        BlockCollector out = new BlockCollector();
+    private static ParsedDocument text(String text, String title, BlockCollector out) {
         Arrays.stream(text.replace("\r\n", "\n").split("\n\\s*\n")).forEach(out::paragraph);
         return out.build(title, title);
     }

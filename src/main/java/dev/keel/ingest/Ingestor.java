@@ -1,7 +1,7 @@
 package dev.keel.ingest;
 
 import dev.keel.config.IngestConfig;
-import dev.keel.embed.Embedder;
+import dev.keel.embed.CachingEmbedder;
 import dev.keel.index.ChunkIndex;
 import dev.keel.index.ChunkRecord;
 import dev.keel.index.DocumentRecord;
@@ -24,23 +24,28 @@ import java.util.Set;
  * Ingests documents into the index: hash → (unchanged? stop) → parse → chunk → embed → replace.
  * A document is written whole or not at all; an unchanged document (same content hash) is neither
  * parsed nor embedded. Chunks of several documents are embedded together in batches. Thread-safe
- * for concurrent callers; each call's documents are committed before it returns.
+ * for concurrent callers: writes of one (tenant, document id) are serialised, each seeing the one
+ * before it committed (so of concurrent first writes exactly one is ADDED), while other documents
+ * and tenants proceed in parallel. Every batch is committed before its documents are released.
  */
 public final class Ingestor {
+    /** A batch is written when it holds this many documents or bytes; larger batches embed more efficiently, smaller lose less to a crash. */
+    private static final int BATCH_DOCUMENTS = 64;
+    private static final long BATCH_BYTES = 4L * 1024 * 1024;
+
     private final ChunkIndex index;
-    private final Embedder embedder;
+    private final CachingEmbedder embedder;
     private final IngestConfig config;
-    private final DocumentParsers parsers = new DocumentParsers();
+    private final DocumentParsers parsers;
     private final Chunker chunker;
     private final int batchChunks;
-    /** Long runs commit every so often, so a crash loses at most this much work (each document stays whole either way). */
-    private static final long COMMIT_INTERVAL_NANOS = 15_000_000_000L;
-    private volatile long lastCommitNanos = System.nanoTime();
+    private final DocumentLocks locks = new DocumentLocks();
 
-    public Ingestor(ChunkIndex index, Embedder embedder, IngestConfig config, int batchChunks) {
+    public Ingestor(ChunkIndex index, CachingEmbedder embedder, IngestConfig config, int batchChunks) {
         this.index = index;
         this.embedder = embedder;
         this.config = config;
+        this.parsers = new DocumentParsers(config);
         this.chunker = new Chunker(config.chunking());
         this.batchChunks = batchChunks;
     }
@@ -52,9 +57,7 @@ public final class Ingestor {
 
     /** Ingests one document (the HTTP path). Throws nothing for bad input: the outcome says FAILED and why. */
     public DocumentOutcome ingest(String tenant, SourceDocument doc, Trace trace) {
-        List<DocumentOutcome> out = ingestBatch(tenant, List.of(doc), trace);
-        index.commit();
-        return out.get(0);
+        return write(tenant, List.of(doc), trace).get(0);
     }
 
     /**
@@ -82,72 +85,89 @@ public final class Ingestor {
             }
             span.attr("files", files.size());
         }
-        long chunks = 0;
-        List<SourceDocument> pending = new ArrayList<>();
-        long pendingBytes = 0;
+        Batches batches = new Batches(tenant, trace, outcomes);
         int done = 0;
         for (Path file : files) {
             Optional<SourceDocument> doc = read(file, outcomes);
             done++;
-            if (doc.isEmpty()) continue;
-            pending.add(doc.get());
-            pendingBytes += doc.get().content().length;
-            if (pending.size() >= 64 || pendingBytes >= 4L * 1024 * 1024) {
-                chunks += flush(tenant, pending, trace, outcomes);
-                pendingBytes = 0;
-                listener.progress(done, files.size(), chunks, (System.nanoTime() - start) / 1e9);
-            }
+            if (doc.isPresent() && batches.add(doc.get())) listener.progress(done, files.size(), batches.chunks, (System.nanoTime() - start) / 1e9);
         }
-        chunks += flush(tenant, pending, trace, outcomes);
+        batches.flush();
         if (sync) outcomes.addAll(deleteMissing(tenant, folders, files));
-        index.commit();
-        listener.progress(files.size(), files.size(), chunks, (System.nanoTime() - start) / 1e9);
-        return new IngestReport(outcomes, chunks, (System.nanoTime() - start) / 1e9, skipped);
+        listener.progress(files.size(), files.size(), batches.chunks, (System.nanoTime() - start) / 1e9);
+        return new IngestReport(outcomes, batches.chunks, (System.nanoTime() - start) / 1e9, skipped);
     }
 
-    /** Ingests in-memory documents in batches (datasets, benchmarks), committing at the end. */
+    /** Ingests in-memory documents in batches (datasets, benchmarks). */
     public IngestReport ingestDocuments(String tenant, List<SourceDocument> docs, Trace trace, IngestListener listener) {
         long start = System.nanoTime();
-        List<DocumentOutcome> outcomes = new ArrayList<>();
-        long chunks = 0;
-        List<SourceDocument> pending = new ArrayList<>();
+        Batches batches = new Batches(tenant, trace, new ArrayList<>());
         for (int i = 0; i < docs.size(); i++) {
-            pending.add(docs.get(i));
-            if (pending.size() >= 64) {
-                chunks += flush(tenant, pending, trace, outcomes);
-                listener.progress(i + 1, docs.size(), chunks, (System.nanoTime() - start) / 1e9);
-            }
+            if (batches.add(docs.get(i))) listener.progress(i + 1, docs.size(), batches.chunks, (System.nanoTime() - start) / 1e9);
         }
-        chunks += flush(tenant, pending, trace, outcomes);
-        index.commit();
-        listener.progress(docs.size(), docs.size(), chunks, (System.nanoTime() - start) / 1e9);
-        return new IngestReport(outcomes, chunks, (System.nanoTime() - start) / 1e9, java.util.Map.of());
+        batches.flush();
+        listener.progress(docs.size(), docs.size(), batches.chunks, (System.nanoTime() - start) / 1e9);
+        return new IngestReport(batches.outcomes, batches.chunks, (System.nanoTime() - start) / 1e9, java.util.Map.of());
     }
 
     /**
-     * Deletes a document, its chunks and vectors, and forgets the cached embeddings of its chunk texts,
-     * then commits. False when the document does not exist.
+     * Deletes a document, its chunks and vectors, and the stored embeddings of its chunk texts that no
+     * other document of the tenant uses, then commits. False when the document does not exist.
      */
     public boolean delete(String tenant, String docId) {
-        List<String> texts = index.chunks(tenant, docId).stream().map(c -> indexText(c.title(), c.sectionPath(), c.body())).toList();
-        if (!index.delete(tenant, docId)) return false;
-        index.commit();
-        embedder.forget(texts);
-        return true;
+        try (DocumentLocks.Held held = locks.lock(tenant, List.of(docId))) {
+            if (!index.delete(tenant, docId)) return false;
+            embedder.forgetDocument(tenant, docId);
+            index.commit();
+            return true;
+        }
     }
 
-    private long flush(String tenant, List<SourceDocument> pending, Trace trace, List<DocumentOutcome> outcomes) {
-        if (pending.isEmpty()) return 0;
-        List<DocumentOutcome> batch = ingestBatch(tenant, pending, trace);
-        pending.clear();
-        long now = System.nanoTime();
-        if (now - lastCommitNanos > COMMIT_INTERVAL_NANOS) {
-            index.commit();
-            lastCommitNanos = now;
+    /** Documents gathered into batches of one tenant; a second version of a gathered document goes into the next batch. */
+    private final class Batches {
+        private final String tenant;
+        private final Trace trace;
+        private final List<DocumentOutcome> outcomes;
+        private final List<SourceDocument> pending = new ArrayList<>();
+        private long pendingBytes;
+        private long chunks;
+
+        Batches(String tenant, Trace trace, List<DocumentOutcome> outcomes) {
+            this.tenant = tenant;
+            this.trace = trace;
+            this.outcomes = outcomes;
         }
-        outcomes.addAll(batch);
-        return batch.stream().filter(o -> o.status() == DocumentOutcome.Status.ADDED || o.status() == DocumentOutcome.Status.UPDATED)
-                .mapToLong(DocumentOutcome::chunks).sum();
+
+        /** Adds a document; true when a batch was written. */
+        boolean add(SourceDocument doc) {
+            boolean wrote = false;
+            if (pending.stream().anyMatch(p -> p.docId().equals(doc.docId()))) wrote = flush();
+            pending.add(doc);
+            pendingBytes += doc.content().length;
+            if (pending.size() >= BATCH_DOCUMENTS || pendingBytes >= BATCH_BYTES) wrote |= flush();
+            return wrote;
+        }
+
+        /** Writes the pending documents; true when there were any. */
+        boolean flush() {
+            if (pending.isEmpty()) return false;
+            List<DocumentOutcome> batch = write(tenant, pending, trace);
+            pending.clear();
+            pendingBytes = 0;
+            outcomes.addAll(batch);
+            chunks += batch.stream().filter(o -> o.status() == DocumentOutcome.Status.ADDED || o.status() == DocumentOutcome.Status.UPDATED)
+                    .mapToLong(DocumentOutcome::chunks).sum();
+            return true;
+        }
+    }
+
+    /** Writes documents of distinct ids under their locks, committed before the locks are released. */
+    private List<DocumentOutcome> write(String tenant, List<SourceDocument> docs, Trace trace) {
+        try (DocumentLocks.Held held = locks.lock(tenant, docs.stream().map(SourceDocument::docId).toList())) {
+            List<DocumentOutcome> outcomes = ingestBatch(tenant, docs, trace);
+            index.commit();
+            return outcomes;
+        }
     }
 
     private List<DocumentOutcome> deleteMissing(String tenant, List<Path> folders, List<Path> files) {
@@ -216,6 +236,10 @@ public final class Ingestor {
                     span.error("unparsable");
                     outcomes[i] = DocumentOutcome.failed(doc.docId(), doc.source(), DocumentOutcome.ErrorKind.UNPARSABLE, e.getMessage());
                     continue;
+                } catch (DocumentTooLargeException e) {
+                    span.error("too_large");
+                    outcomes[i] = DocumentOutcome.failed(doc.docId(), doc.source(), DocumentOutcome.ErrorKind.TOO_LARGE, doc.fileName() + ": " + e.getMessage());
+                    continue;
                 } catch (RuntimeException e) {
                     span.error("parser_crash");
                     outcomes[i] = DocumentOutcome.failed(doc.docId(), doc.source(), DocumentOutcome.ErrorKind.UNPARSABLE,
@@ -223,20 +247,24 @@ public final class Ingestor {
                     continue;
                 }
             }
-            if (doc.title() != null && !doc.title().isBlank()) parsed = new ParsedDocument(doc.title().strip(), parsed.blocks());
             List<Chunker.Draft> drafts;
             try (Span span = trace.span("chunk")) {
                 drafts = chunker.chunk(parsed);
                 span.attr("chunks", drafts.size()).attr("strategy", config.chunking().strategy().name().toLowerCase());
             }
-            String title = parsed.title();
+            if (drafts.size() > config.maxChunksPerDocument()) {
+                outcomes[i] = DocumentOutcome.failed(doc.docId(), doc.source(), DocumentOutcome.ErrorKind.TOO_LARGE,
+                        doc.fileName() + ": " + DocumentTooLargeException.chunks(config.maxChunksPerDocument()).getMessage());
+                continue;
+            }
+            String title = shortened(doc.title() != null && !doc.title().isBlank() ? doc.title().strip() : parsed.title(), config.maxTitleChars());
             List<String> texts = drafts.stream().map(d -> indexText(title, d.section(), d.body())).toList();
             prepared.add(new Prepared(doc, version, existing.isPresent(), title, drafts, texts));
             slots.add(i);
         }
         if (!prepared.isEmpty()) {
             List<String> all = prepared.stream().flatMap(p -> p.texts().stream()).toList();
-            List<float[]> vectors = embed(all, trace);
+            List<float[]> vectors = embed(tenant, all, trace);
             int at = 0;
             long now = System.currentTimeMillis();
             try (Span span = trace.span("index")) {
@@ -251,6 +279,7 @@ public final class Ingestor {
                     }
                     index.replace(new DocumentRecord(tenant, d.docId(), p.version(), d.source(), p.title(), d.format().mediaType(),
                             d.content().length, chunks.size(), now, d.modifiedAtMillis(), d.metadata()), chunks);
+                    embedder.keepDocument(tenant, d.docId(), p.texts(), chunks.stream().map(ChunkRecord::vector).toList());
                     outcomes[slots.get(k)] = new DocumentOutcome(d.docId(), d.source(),
                             p.existed() ? DocumentOutcome.Status.UPDATED : DocumentOutcome.Status.ADDED, chunks.size(), p.version(), null,
                             DocumentOutcome.ErrorKind.NONE);
@@ -261,15 +290,23 @@ public final class Ingestor {
         return List.of(outcomes);
     }
 
-    private List<float[]> embed(List<String> texts, Trace trace) {
+    private List<float[]> embed(String tenant, List<String> texts, Trace trace) {
         List<float[]> vectors = new ArrayList<>(texts.size());
         try (Span span = trace.span("embed")) {
             for (int from = 0; from < texts.size(); from += batchChunks) {
-                vectors.addAll(embedder.embedDocuments(texts.subList(from, Math.min(texts.size(), from + batchChunks))));
+                vectors.addAll(embedder.embedChunks(tenant, texts.subList(from, Math.min(texts.size(), from + batchChunks))));
             }
             span.attr("texts", texts.size()).attr("model", embedder.modelId());
         }
         return vectors;
+    }
+
+    /** The title within {@code max} characters: a longer one is cut (never inside a surrogate pair) and ends with "…". */
+    static String shortened(String title, int max) {
+        if (title.length() <= max) return title;
+        int end = max - 1;
+        if (Character.isHighSurrogate(title.charAt(end - 1))) end--;
+        return title.substring(0, end).stripTrailing() + "…";
     }
 
     /** What BM25 and the embedder see: title and section path first, so an orphaned chunk says where it is from. */

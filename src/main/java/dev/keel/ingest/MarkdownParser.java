@@ -29,7 +29,8 @@ import org.jsoup.Jsoup;
 final class MarkdownParser {
     private static final Parser PARSER = Parser.builder().extensions(List.of(TablesExtension.create())).build();
 
-    ParsedDocument parse(String markdown, String fallbackTitle) {
+    /** Walks {@code markdown} into {@code out}. */
+    ParsedDocument parse(String markdown, String fallbackTitle, BlockCollector out) {
         String title = null;
         String body = markdown.replace("\r\n", "\n");
         if (body.startsWith("---\n")) {
@@ -42,7 +43,6 @@ final class MarkdownParser {
                 body = next < 0 ? "" : body.substring(next + 1);
             }
         }
-        BlockCollector out = new BlockCollector();
         for (Node n = PARSER.parse(body).getFirstChild(); n != null; n = n.getNext()) block(n, out);
         return out.build(title, fallbackTitle);
     }

@@ -62,6 +62,26 @@ public final class Database implements AutoCloseable {
               revoked_at INTEGER
             );
             CREATE INDEX ledger_key_ts ON ledger (key_id, ts)
+            """,
+            // The embedding cache becomes per tenant and holds only chunk vectors, with the documents that use
+            // them; the old cache (any text, no tenant) is dropped: it was only a cache.
+            """
+            DROP TABLE embedding_cache;
+            CREATE TABLE embedding_cache (
+              model TEXT NOT NULL,
+              tenant TEXT NOT NULL,
+              text_hash TEXT NOT NULL,
+              vector BLOB NOT NULL,
+              PRIMARY KEY (model, tenant, text_hash)
+            ) WITHOUT ROWID;
+            CREATE TABLE embedding_refs (
+              model TEXT NOT NULL,
+              tenant TEXT NOT NULL,
+              doc_id TEXT NOT NULL,
+              text_hash TEXT NOT NULL,
+              PRIMARY KEY (model, tenant, doc_id, text_hash)
+            ) WITHOUT ROWID;
+            CREATE INDEX embedding_refs_text ON embedding_refs (model, tenant, text_hash)
             """);
 
     private final Connection connection;

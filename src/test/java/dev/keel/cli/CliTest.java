@@ -41,7 +41,10 @@ class CliTest {
         data = tmp.resolve("data");
         docs = tmp.resolve("docs");
         Files.createDirectories(docs);
-        Files.writeString(docs.resolve("office.md"), "# Office guide\n\n## Parking\n\nVisitors park in the north garage on level 2.\n\n## Wi-Fi\n\nThe guest network password changes every Monday.\n");
+        Files.writeString(docs.resolve("office.md"), "# Office guide\n\n## Parking\n\nVisitors park in the north garage on level 2. "
+                + "Reception hands out a day pass for the barrier, and the spaces by the lifts are kept for visitors with a disability.\n\n"
+                + "## Wi-Fi\n\nThe guest network password changes every Monday. "
+                + "Reception prints it on the visitor badge, and the network is separate from the one that staff laptops use.\n");
         Files.writeString(docs.resolve("notes.txt"), "The cafeteria opens at 8 am and closes at 3 pm.\n");
         Run r = run("ingest", docs.toString(), "--data", data.toString());
         assertThat(r.code()).as(r.err()).isZero();

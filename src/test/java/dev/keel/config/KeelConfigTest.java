@@ -116,6 +116,14 @@ class KeelConfigTest {
     }
 
     @Test
+    void ingestLimitsAreReadAndATitleLimitOverLuceneTermSizeIsRefused() {
+        IngestConfig c = KeelConfig.parse("ingest: {max_title_chars: 200, max_sections_per_document: 30, max_chunks_per_document: 40}", k -> null).ingest();
+        assertThat(c).isEqualTo(new IngestConfig(ChunkingConfig.DEFAULTS, IngestConfig.DEFAULTS.maxFileBytes(), 200, 30, 40));
+        assertThatThrownBy(() -> KeelConfig.parse("ingest: {max_title_chars: 5000}", k -> null))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("ingest.max_title_chars");
+    }
+
+    @Test
     void gatewayCatalogReadsProvidersAndModelsAndRejectsUnknownProviders() {
         KeelConfig c = KeelConfig.parse("""
                 providers:

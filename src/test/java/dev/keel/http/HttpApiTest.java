@@ -15,26 +15,11 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class HttpApiTest {
+class HttpApiTest extends SampleServerTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static HttpServer server;
-    private static String base;
     private final HttpClient http = HttpClient.newHttpClient();
-
-    @BeforeAll
-    static void start() {
-        server = new HttpServer(SampleCorpus.keel());
-        base = "http://127.0.0.1:" + server.start();
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     private HttpResponse<String> send(String method, String path, String contentType, String body, String tenant) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
