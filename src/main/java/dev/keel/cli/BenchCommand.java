@@ -12,7 +12,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code keel bench …}: benchmarks that print same-run ratios and absolute figures. Never part of the tests. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer) in throw-away directories.",
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway) in throw-away directories.",
         subcommands = {BenchCommand.Ingest.class, BenchCommand.Search.class, BenchCommand.Answer.class, BenchCommand.Gateway.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
@@ -118,7 +118,7 @@ final class BenchCommand implements Runnable {
 
     @Command(name = "gateway", mixinStandardHelpOptions = true,
             description = {"Added latency of the gateway (auth, limits, budget, ledger on) vs calling a local fake upstream directly, at fixed rates;",
-                    "maximum throughput side by side with the Portkey gateway (installed with npm on first use); a 50%-failure fault run."})
+                    "maximum throughput side by side with the Portkey gateway (installed with npm on first use); a 50%%-failure fault run."})
     static final class Gateway implements Callable<Integer> {
         @picocli.CommandLine.Spec
         picocli.CommandLine.Model.CommandSpec spec;

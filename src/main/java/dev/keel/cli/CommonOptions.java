@@ -31,9 +31,13 @@ final class CommonOptions {
     }
 
     Keel open() {
+        return open(loadConfig());
+    }
+
+    Keel open(KeelConfig config) {
         if (!tenant.matches("[A-Za-z0-9._-]{1,64}")) {
             throw new IllegalArgumentException("--tenant must be 1-64 letters, digits, '.', '_' or '-'");
         }
-        return Keel.open(loadConfig(), dataDir());
+        return Keel.open(config, dataDir());
     }
 }

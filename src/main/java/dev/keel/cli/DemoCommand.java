@@ -26,6 +26,9 @@ final class DemoCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;
 
+    @Mixin
+    ServerOptions listen;
+
     @Option(names = "--docs", paramLabel = "DIR", description = "Documents to ingest (default: the bundled samples/docs).")
     Path docs;
 
@@ -35,7 +38,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         Path folder = docs != null ? docs : samples();
-        try (Keel keel = common.open()) {
+        try (Keel keel = common.open(listen.apply(common.loadConfig()))) {
             System.out.println("Ingesting " + folder + " …");
             Trace trace = keel.traces().start("ingest", common.tenant);
             IngestReport report = keel.ingestor().ingestPaths(common.tenant, List.of(folder), true, trace, new ProgressBar(System.err, "files"));

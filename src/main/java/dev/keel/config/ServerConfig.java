@@ -20,7 +20,8 @@ public record ServerConfig(String host, int port, long maxBodyBytes, int heartbe
     public static final ServerConfig DEFAULTS = new ServerConfig("127.0.0.1", 8080, 25L * 1024 * 1024, 15, null, 4096, List.of(), List.of(), null);
 
     /** Short tokens can be guessed by a scraper-shaped brute force; 16 characters is a floor, not advice. */
-    static final int MIN_METRICS_TOKEN_CHARS = 16;
+    /** Bearer secrets (admin key, metrics token) shorter than this are guessable. */
+    static final int MIN_SECRET_CHARS = 16;
     private static final String LABEL = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
     private static final Pattern HOST_NAME = Pattern.compile(LABEL + "(\\." + LABEL + ")*");
     private static final Pattern ORIGIN = Pattern.compile("https?://(" + HOST_NAME.pattern() + "|\\[[0-9a-f:.]+])(:[0-9]{1,5})?");
@@ -42,20 +43,25 @@ public record ServerConfig(String host, int port, long maxBodyBytes, int heartbe
     }
 
     static ServerConfig read(ConfigNode n) {
-        String metricsToken = blankToNull(n.string("metrics_token", n.env("KEEL_METRICS_TOKEN")));
-        if (metricsToken != null && metricsToken.length() < MIN_METRICS_TOKEN_CHARS) {
-            throw new ConfigException(n.path("metrics_token"), "expected at least " + MIN_METRICS_TOKEN_CHARS + " characters (a random token)");
-        }
         return new ServerConfig(
                 n.string("host", DEFAULTS.host),
                 n.integer("port", DEFAULTS.port, 0, 65535),
                 n.longValue("max_body_bytes", DEFAULTS.maxBodyBytes, 1024, Long.MAX_VALUE),
                 n.integer("heartbeat_seconds", DEFAULTS.heartbeatSeconds, 1, 3600),
-                blankToNull(n.string("admin_key", n.env("KEEL_ADMIN_KEY"))),
+                secret(n, "admin_key", "KEEL_ADMIN_KEY"),
                 n.integer("max_concurrent_requests", DEFAULTS.maxConcurrentRequests, 1, 1_000_000),
                 matching(n, "allowed_hosts", HOST_NAME, "a host name such as keel.example.com (no scheme, port or path)"),
                 matching(n, "cors_origins", ORIGIN, "an origin such as https://app.example.com (scheme, host and optional port; no path)"),
-                metricsToken);
+                secret(n, "metrics_token", "KEEL_METRICS_TOKEN"));
+    }
+
+    /** An optional bearer secret from keel.yaml, else the environment; refused when short enough to guess. */
+    private static String secret(ConfigNode n, String key, String envVar) {
+        String value = blankToNull(n.string(key, n.env(envVar)));
+        if (value != null && value.length() < MIN_SECRET_CHARS) {
+            throw new ConfigException(n.path(key), "expected at least " + MIN_SECRET_CHARS + " characters (a random secret; " + envVar + " is read too)");
+        }
+        return value;
     }
 
     private static List<String> matching(ConfigNode n, String key, Pattern form, String expected) {

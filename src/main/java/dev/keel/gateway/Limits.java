@@ -89,9 +89,9 @@ final class Limits {
         KeyState s = state(key);
         if (key.maxCostPerRequestUsd() > 0 && worstCostUsd > key.maxCostPerRequestUsd() + USD_TOLERANCE) {
             throw new ApiException(400, "invalid_request_error", String.format(Locale.ROOT,
-                    "this request can cost up to $%.6f (its prompt plus max_tokens, or the model's output limit when max_tokens is unset),"
-                            + " over this key's maximum of $%.6f per request; set or lower max_tokens, or shorten the prompt",
-                    worstCostUsd, key.maxCostPerRequestUsd()), "max_tokens", "max_cost_per_request_exceeded");
+                    "this request can cost up to $%s (its prompt plus max_tokens, or the model's output limit when max_tokens is unset),"
+                            + " over this key's maximum of $%s per request; set or lower max_tokens, or shorten the prompt",
+                    usd(worstCostUsd), usd(key.maxCostPerRequestUsd())), "max_tokens", "max_cost_per_request_exceeded");
         }
         if (s.requests != null) {
             ConsumptionProbe p = s.requests.tryConsumeAndReturnRemaining(1);
@@ -143,6 +143,14 @@ final class Limits {
         s.settle(permit.key, reserved, costUsd);
     }
 
+    /** Dollars as people read them: cents for whole amounts, else up to six significant digits ($0.00201, not $0.00). */
+    static String usd(double amount) {
+        String plain = new java.math.BigDecimal(amount).round(new java.math.MathContext(6)).stripTrailingZeros().toPlainString();
+        int dot = plain.indexOf('.');
+        if (dot < 0) return plain + ".00";
+        return plain.length() - dot == 2 ? plain + "0" : plain;
+    }
+
     private static ApiException rateLimited(String what, long limit, long nanosToWait) {
         long seconds = Math.max(1, (long) Math.ceil(nanosToWait / 1e9));
         return new ApiException(429, "rate_limit_error", "rate limit of " + limit + " " + what + " reached for this key; retry in " + seconds + " s",
@@ -181,13 +189,13 @@ final class Limits {
             if (budget <= 0 || spent + reservedUsd + usd <= budget + USD_TOLERANCE) return;
             if (usd > budget) {
                 throw new ApiException(400, "invalid_request_error", String.format(Locale.ROOT,
-                        "this request can cost up to $%.6f, more than this key's whole %s budget of $%.2f; set or lower max_tokens, or shorten"
-                                + " the prompt", usd, period, budget), "max_tokens", "request_exceeds_budget");
+                        "this request can cost up to $%s, more than this key's whole %s budget of $%s; set or lower max_tokens, or shorten"
+                                + " the prompt", usd(usd), period, usd(budget)), "max_tokens", "request_exceeds_budget");
             }
             Instant resetAt = resets.atStartOfDay(ZoneOffset.UTC).toInstant();
             boolean inFlight = spent + usd <= budget + USD_TOLERANCE;
-            String message = String.format(Locale.ROOT, "the %s budget of $%.2f for this key cannot take this request: $%.6f spent, $%.6f reserved by"
-                    + " requests in progress, and this one can cost up to $%.6f; %s", period, budget, spent, reservedUsd, usd,
+            String message = String.format(Locale.ROOT, "the %s budget of $%s for this key cannot take this request: $%s spent, $%s reserved by"
+                    + " requests in progress, and this one can cost up to $%s; %s", period, usd(budget), usd(spent), usd(reservedUsd), usd(usd),
                     inFlight ? "retry when requests in progress finish, or lower max_tokens" : "the budget resets at " + resetAt);
             // While requests in progress hold the room, it frees up in seconds; otherwise only the reset helps.
             long retryAfter = inFlight ? 1 : Math.max(1, Duration.between(Instant.now(), resetAt).toSeconds());

@@ -71,7 +71,8 @@ public final class ResponsesGateway {
         } catch (ApiException e) {
             String param = responsesParam(e.param());
             if (Objects.equals(param, e.param())) throw e;
-            throw new ApiException(e.status(), e.type(), e.getMessage(), param, e.code()).retryAfter(e.retryAfterSeconds());
+            String message = e.getMessage().replace("max_tokens", "max_output_tokens");
+            throw new ApiException(e.status(), e.type(), message, param, e.code()).retryAfter(e.retryAfterSeconds());
         }
     }
 
@@ -79,6 +80,10 @@ public final class ResponsesGateway {
     private static String responsesParam(String chatParam) {
         if (chatParam == null) return null;
         if (chatParam.startsWith("messages")) return "input";
-        return chatParam.equals("response_format") ? "text.format" : chatParam;
+        return switch (chatParam) {
+            case "response_format" -> "text.format";
+            case "max_tokens", "max_completion_tokens" -> "max_output_tokens";
+            default -> chatParam;
+        };
     }
 }

@@ -16,6 +16,8 @@ import java.util.Map;
  * Requires {@code Authorization: Bearer <admin key>}; disabled when no admin key is configured.
  */
 final class AdminRoutes {
+    private static final java.util.Set<String> KEY_FIELDS = new java.util.TreeSet<>(List.of("name", "tenant", "models", "requests_per_minute",
+            "tokens_per_minute", "daily_budget_usd", "monthly_budget_usd", "max_cost_per_request_usd"));
     private final ApiKeys keys;
     private final BearerSecret adminKey;
 
@@ -42,6 +44,12 @@ final class AdminRoutes {
 
     private void create(Context ctx) {
         ObjectNode body = Json.object(ctx.body());
+        // A misspelt limit must not silently create a key without that limit.
+        body.fieldNames().forEachRemaining(field -> {
+            if (!KEY_FIELDS.contains(field)) {
+                throw ApiException.badRequest("unknown field '" + field + "'; a key takes " + KEY_FIELDS, field);
+            }
+        });
         String name = Json.requiredText(body, "name");
         String tenant = Json.requiredText(body, "tenant");
         if (!tenant.matches("[A-Za-z0-9._-]{1,64}")) throw ApiException.badRequest("'tenant' must be 1-64 letters, digits, '.', '_' or '-'", "tenant");

@@ -134,8 +134,21 @@ public final class HttpServer implements AutoCloseable {
             throw new IllegalArgumentException("listening on " + server.host() + " requires KEEL_ADMIN_KEY (or server.admin_key) so API keys can be"
                     + " created; every /v1 request then needs a key. Bind to 127.0.0.1 for open local use.");
         }
+        requirePortFree(server.host(), server.port());
         app.start();
         return app.port();
+    }
+
+    /** A taken port is a user's mistake to name plainly, before Javalin logs it as a startup failure with a stack trace. */
+    private static void requirePortFree(String host, int port) {
+        if (port == 0) return;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new java.net.InetSocketAddress(host, port));
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot listen on " + host + ":" + port + " (" + (e instanceof java.net.BindException
+                    ? "the port is in use, perhaps by another Keel" : "the address is not available here") + "); choose another with --port or server.port");
+        }
     }
 
     public int port() {

@@ -23,7 +23,7 @@ import java.util.Map;
 
 /** {@code POST /v1/search} (retrieval with an optional debug view) and {@code POST /v1/answer} (JSON or SSE). */
 final class QueryRoutes {
-    private static final int MAX_QUERY_CHARS = 4_000;
+    private static final int MAX_QUERY_CHARS = dev.keel.provider.DocumentAnswerer.MAX_QUESTION_CHARS;
     private final Keel keel;
 
     QueryRoutes(Keel keel) {
@@ -65,7 +65,7 @@ final class QueryRoutes {
 
     private void answer(Context ctx) throws IOException {
         ObjectNode body = Json.object(ctx.body());
-        String question = body.has("question") ? query(body, "question") : query(body, "query");
+        String question = body.has("query") && !body.has("question") ? query(body, "query") : query(body, "question");
         Trace trace = HttpServer.trace(ctx);
         trace.attr("question.chars", question.length());
         AnswerRequest request = new AnswerRequest(HttpServer.tenant(ctx), question, filters(body));

@@ -122,9 +122,10 @@ public final class ApiKeys {
                         } catch (JsonProcessingException e) {
                             throw new SQLException("corrupt models list of key " + rs.getString(1), e);
                         }
-                        long revoked = rs.getLong(12);
+                        long revokedAt = rs.getLong(12);
+                        Long revoked = rs.wasNull() ? null : revokedAt;
                         out.add(new ApiKey(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), models, rs.getLong(6), rs.getLong(7),
-                                rs.getDouble(8), rs.getDouble(9), rs.getDouble(10), rs.getLong(11), rs.wasNull() ? null : revoked));
+                                rs.getDouble(8), rs.getDouble(9), rs.getDouble(10), rs.getLong(11), revoked));
                     }
                 }
             }

@@ -76,6 +76,8 @@ class KeelConfigTest {
         assertThatThrownBy(() -> KeelConfig.parse("server: {allowed_hosts: [{a: b}]}", k -> null)).hasMessageContaining("server.allowed_hosts");
         assertThatThrownBy(() -> KeelConfig.parse("server: {metrics_token: short}", k -> null))
                 .hasMessageContaining("server.metrics_token").hasMessageContaining("16");
+        assertThatThrownBy(() -> KeelConfig.parse("", Map.of("KEEL_ADMIN_KEY", "short")::get))
+                .hasMessageContaining("server.admin_key").hasMessageContaining("16").hasMessageContaining("KEEL_ADMIN_KEY");
     }
 
     @Test

@@ -134,4 +134,31 @@ class KeysAndLimitsTest extends GatewayTestBase {
         assertThat(event.get("period").asText()).isEqualTo("daily");
         assertThat(event.get("percent").asInt()).isGreaterThanOrEqualTo(80);
     }
+
+    @Test
+    void listedKeysShowRevocationOnlyOnRevokedKeys() throws Exception {
+        JsonNode active = createKey("{\"name\":\"listed-active\",\"tenant\":\"t\"}");
+        JsonNode revoked = createKey("{\"name\":\"listed-revoked\",\"tenant\":\"t\"}");
+        assertThat(send("DELETE", "/admin/keys/" + revoked.get("id").asText(), GatewayFixture.ADMIN_KEY, null).statusCode()).isEqualTo(200);
+        JsonNode listed = JSON.readTree(send("GET", "/admin/keys", GatewayFixture.ADMIN_KEY, null).body()).get("data");
+        for (JsonNode k : listed) {
+            if (k.get("id").equals(active.get("id"))) assertThat(k.get("revoked_at").isNull()).isTrue();
+            if (k.get("id").equals(revoked.get("id"))) assertThat(k.get("revoked_at").asText()).startsWith("20");
+        }
+    }
+
+    @Test
+    void aMisspeltLimitIsRefusedRatherThanCreatingAKeyWithoutIt() throws Exception {
+        HttpResponse<String> r = send("POST", "/admin/keys", GatewayFixture.ADMIN_KEY, "{\"name\":\"typo\",\"tenant\":\"t\",\"daily_budget\":1}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/param").asText()).isEqualTo("daily_budget");
+    }
+
+    @Test
+    void budgetsInMessagesKeepTheirCents() {
+        assertThat(Limits.usd(0.001)).isEqualTo("0.001");
+        assertThat(Limits.usd(3)).isEqualTo("3.00");
+        assertThat(Limits.usd(2.5)).isEqualTo("2.50");
+        assertThat(Limits.usd(0.00201123456)).isEqualTo("0.00201123");
+    }
 }

@@ -203,7 +203,7 @@ class CrossSiteProtectionTest {
     void beyondLoopbackHostsAreCheckedOnceAllowedHostsAreSetAndMetricsNeedAToken() {
         ServerConfig everywhere = ServerConfig.DEFAULTS.withHost("0.0.0.0");
         assertThat(new OriginGuard(everywhere).acceptsHost("keel.corp.example")).as("keys guard the API; any name may reach it").isTrue();
-        ServerConfig named = KeelConfig.parse("server: {host: 0.0.0.0, admin_key: a, allowed_hosts: 'keel.corp.example, keel'}", k -> null).server();
+        ServerConfig named = KeelConfig.parse("server: {host: 0.0.0.0, admin_key: an-admin-key-long-enough, allowed_hosts: 'keel.corp.example, keel'}", k -> null).server();
         OriginGuard guard = new OriginGuard(named);
         assertThat(guard.acceptsHost("evil.example")).isFalse();
         assertThat(guard.acceptsHost("keel.corp.example:8080")).isTrue();
