@@ -90,6 +90,64 @@ class LuceneChunkIndexTest {
         }
     }
 
+    /** Words the analyser keeps as they are: "w" and a base-26 number written in letters. */
+    private static String word(int n) {
+        StringBuilder w = new StringBuilder("w");
+        for (int i = n; i > 0 || w.length() == 1; i /= 26) w.append((char) ('a' + i % 26));
+        return w.toString();
+    }
+
+    private static String words(int from, int to) {
+        StringBuilder out = new StringBuilder();
+        for (int i = from; i < to; i++) out.append(word(i)).append(' ');
+        return out.toString();
+    }
+
+    @Test
+    void aQueryOfThousandsOfDistinctTermsThatAllOccurReturnsNormallyInEveryMode(@TempDir Path dir) {
+        try (ChunkIndex index = new LuceneChunkIndex(dir, "m1", DIM)) {
+            put(index, "t", "first", "v1", words(0, 1_000), "refund policy " + words(0, 10));
+            put(index, "t", "second", "v1", words(1_000, 2_000));
+            String query = words(0, 2_000) + "refund";
+            for (SearchMode mode : SearchMode.values()) {
+                SearchResult r = index.search(query("t", query, mode), traces.start("t", "t"));
+                assertThat(r.hits()).as(mode.name()).isNotEmpty();
+            }
+            assertThat(index.idf("t", List.of(words(0, 2_000).split(" ")))).hasSize(2_000);
+        }
+    }
+
+    @Test
+    void pastTheTermCapAQueryKeepsItsRarestTerms(@TempDir Path dir) {
+        try (ChunkIndex index = new LuceneChunkIndex(dir, "m1", DIM)) {
+            put(index, "t", "common", "v1", "policy one", "policy two", "policy three");
+            put(index, "t", "rare", "v1", words(0, LuceneChunkIndex.MAX_QUERY_TERMS));
+            SearchResult r = index.search(query("t", "policy " + words(0, LuceneChunkIndex.MAX_QUERY_TERMS), SearchMode.BM25), traces.start("t", "t"));
+            assertThat(r.hits()).as("'policy', in three chunks, is the one term dropped").extracting(h -> h.chunk().chunkId()).containsExactly("rare#0");
+        }
+    }
+
+    @Test
+    void aQueryRepeatingItsTermsThousandsOfTimesReturnsNormally(@TempDir Path dir) {
+        try (ChunkIndex index = new LuceneChunkIndex(dir, "m1", DIM)) {
+            put(index, "t", "d", "v1", "refund policy for annual plans", "webhook retries");
+            String query = "refund webhook ".repeat(1_500);
+            for (SearchMode mode : SearchMode.values()) {
+                assertThat(index.search(query("t", query, mode), traces.start("t", "t")).hits()).as(mode.name()).hasSize(2);
+            }
+        }
+    }
+
+    @Test
+    void aRepeatedQueryTermWeighsAsOftenAsItIsRepeated(@TempDir Path dir) {
+        try (ChunkIndex index = new LuceneChunkIndex(dir, "m1", DIM)) {
+            put(index, "t", "d", "v1", "refund policy", "webhook retries", "refund webhook");
+            double once = index.search(query("t", "refund", SearchMode.BM25), traces.start("t", "t")).hits().get(0).score();
+            double thrice = index.search(query("t", "refund refund refund", SearchMode.BM25), traces.start("t", "t")).hits().get(0).score();
+            assertThat(thrice).isCloseTo(3 * once, org.assertj.core.api.Assertions.within(1e-5));
+        }
+    }
+
     @Test
     void anIndexBuiltWithAnotherModelRefusesToOpenAndSaysToReindex(@TempDir Path dir) {
         try (ChunkIndex index = new LuceneChunkIndex(dir, "model-a@1", DIM)) {
