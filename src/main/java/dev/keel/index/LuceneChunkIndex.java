@@ -89,6 +89,12 @@ public final class LuceneChunkIndex implements ChunkIndex {
      * Lucene refuses queries of over 1,024 clauses, and each clause costs a postings walk.
      */
     static final int MAX_QUERY_TERMS = 256;
+    /**
+     * Characters of a source or section path indexed for filtering (the stored value stays whole).
+     * Lucene refuses a term over 32,766 UTF-8 bytes; prefix filters are at most
+     * {@link SearchFilters#MAX_PREFIX_CHARS} long, so matching them against this much is exact.
+     */
+    private static final int MAX_KEYWORD_CHARS = 1_024;
 
     private final FSDirectory directory;
     private final IndexWriter writer;
@@ -482,8 +488,8 @@ public final class LuceneChunkIndex implements ChunkIndex {
         doc.add(new StringField(DOC_KEY, docKey(d.tenant(), d.docId()), Field.Store.NO));
         doc.add(new StoredField(VERSION, d.version()));
         doc.add(new StoredField(SOURCE, d.source()));
-        doc.add(new StringField(SOURCE_KW, d.source(), Field.Store.NO));
-        doc.add(new SortedDocValuesField(SOURCE_KW, new BytesRef(d.source())));
+        doc.add(new StringField(SOURCE_KW, keyword(d.source()), Field.Store.NO));
+        doc.add(new SortedDocValuesField(SOURCE_KW, new BytesRef(keyword(d.source()))));
         doc.add(new StoredField(TITLE, d.title()));
         doc.add(new StoredField(CONTENT_TYPE, d.contentType()));
         doc.add(new StoredField(BYTES, d.bytes()));
@@ -509,11 +515,11 @@ public final class LuceneChunkIndex implements ChunkIndex {
         doc.add(new IntPoint(ORDINAL, c.ordinal()));
         doc.add(new NumericDocValuesField(ORDINAL, c.ordinal()));
         doc.add(new StoredField(SOURCE, c.source()));
-        doc.add(new StringField(SOURCE_KW, c.source(), Field.Store.NO));
-        doc.add(new SortedDocValuesField(SOURCE_KW, new BytesRef(c.source())));
+        doc.add(new StringField(SOURCE_KW, keyword(c.source()), Field.Store.NO));
+        doc.add(new SortedDocValuesField(SOURCE_KW, new BytesRef(keyword(c.source()))));
         doc.add(new StoredField(TITLE, c.title()));
         for (String s : c.sectionPath()) doc.add(new StoredField(SECTION, s));
-        doc.add(new StringField(SECTION_KW, c.section(), Field.Store.NO));
+        doc.add(new StringField(SECTION_KW, keyword(c.section()), Field.Store.NO));
         doc.add(new StoredField(BODY, c.body()));
         doc.add(new TextField(TEXT, c.indexText(), Field.Store.NO));
         doc.add(new NumericDocValuesField(TEXT_LENGTH, terms(c.indexText()).size()));
@@ -521,6 +527,13 @@ public final class LuceneChunkIndex implements ChunkIndex {
         doc.add(new StoredField(INGESTED, c.ingestedAtMillis()));
         doc.add(new KnnFloatVectorField(VECTOR, c.vector(), VectorSimilarityFunction.DOT_PRODUCT));
         return doc;
+    }
+
+    /** The first {@link #MAX_KEYWORD_CHARS} characters, never ending inside a surrogate pair. */
+    private static String keyword(String value) {
+        if (value.length() <= MAX_KEYWORD_CHARS) return value;
+        int end = Character.isHighSurrogate(value.charAt(MAX_KEYWORD_CHARS - 1)) ? MAX_KEYWORD_CHARS - 1 : MAX_KEYWORD_CHARS;
+        return value.substring(0, end);
     }
 
     private static ChunkRecord toChunk(Document d) {
