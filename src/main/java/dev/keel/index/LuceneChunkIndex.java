@@ -42,8 +42,11 @@ import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.index.ReaderUtil;
+import org.apache.lucene.index.SortedDocValues;
 import org.apache.lucene.index.StoredFields;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.index.VectorSimilarityFunction;
@@ -79,8 +82,13 @@ import org.apache.lucene.util.BytesRef;
 public final class LuceneChunkIndex implements ChunkIndex {
     private static final String KIND = "kind", TENANT = "tenant", DOC_ID = "doc_id", DOC_KEY = "doc_key", VERSION = "version",
             ORDINAL = "ordinal", SOURCE = "source", SOURCE_KW = "source_kw", TITLE = "title", SECTION = "section",
-            SECTION_KW = "section_kw", BODY = "body", TEXT = "text", TEXT_LENGTH = "text_length", VECTOR = "vector", MODEL = "model", INGESTED = "ingested_at",
+            SECTION_KW = "section_kw", BODY = "body", TEXT = "text", VECTOR = "vector", MODEL = "model", INGESTED = "ingested_at",
             MODIFIED = "modified_at", CONTENT_TYPE = "content_type", BYTES = "bytes", CHUNKS = "chunk_count", META = "metadata";
+    /**
+     * Chunk fields added after indexes already existed, under new names (Lucene fixes a field's
+     * structure once per index): exact token count of {@code text}, and the doc id as doc values.
+     */
+    private static final String TEXT_LENGTH = "text_length", DOC_ID_ORDER = "doc_id_order";
     private static final String CHUNK = "chunk", DOC = "doc";
     private static final String MODEL_KEY = "keel.embed_model";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -386,17 +394,51 @@ public final class LuceneChunkIndex implements ChunkIndex {
     private static List<Scored> bestFirst(IndexSearcher s, List<Scored> hits) throws IOException {
         List<Scored> out = new ArrayList<>(hits);
         out.sort(Comparator.comparingDouble(Scored::score).reversed());
-        StoredFields stored = s.storedFields();
         for (int from = 0, to; from < out.size(); from = to) {
             to = from + 1;
             while (to < out.size() && out.get(to).score() == out.get(from).score()) to++;
             if (to - from < 2) continue;
-            Map<Integer, ChunkKey> keys = new HashMap<>();
-            for (Scored tied : out.subList(from, to)) {
-                Document d = stored.document(tied.doc(), Set.of(DOC_ID, ORDINAL));
-                keys.put(tied.doc(), new ChunkKey(d.get(DOC_ID), d.getField(ORDINAL).numericValue().intValue()));
-            }
+            Map<Integer, ChunkKey> keys = chunkKeys(s, out.subList(from, to).stream().map(Scored::doc).toList());
             out.subList(from, to).sort(Comparator.comparing(tied -> keys.get(tied.doc())));
+        }
+        return out;
+    }
+
+    /**
+     * Document id and ordinal of chunks, from doc values (a stored-fields read decompresses a block
+     * of documents); from stored fields for chunks indexed before their doc id had doc values.
+     */
+    private static Map<Integer, ChunkKey> chunkKeys(IndexSearcher s, List<Integer> docs) throws IOException {
+        Map<Integer, ChunkKey> out = new HashMap<>();
+        StoredFields stored = null;
+        for (LeafDocs leafDocs : byLeaf(s, docs)) {
+            LeafReader r = leafDocs.leaf().reader();
+            SortedDocValues ids = r.getSortedDocValues(DOC_ID_ORDER);
+            NumericDocValues ordinals = r.getNumericDocValues(ORDINAL);
+            for (int doc : leafDocs.docs()) {
+                int local = doc - leafDocs.leaf().docBase;
+                if (ids != null && ordinals != null && ids.advanceExact(local) && ordinals.advanceExact(local)) {
+                    out.put(doc, new ChunkKey(ids.lookupOrd(ids.ordValue()).utf8ToString(), (int) ordinals.longValue()));
+                } else {
+                    if (stored == null) stored = s.storedFields();
+                    Document d = stored.document(doc, Set.of(DOC_ID, ORDINAL));
+                    out.put(doc, new ChunkKey(d.get(DOC_ID), d.getField(ORDINAL).numericValue().intValue()));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Top-level doc numbers grouped by the segment holding them, each group in increasing order (as doc values iterate). */
+    private record LeafDocs(LeafReaderContext leaf, List<Integer> docs) {}
+
+    private static List<LeafDocs> byLeaf(IndexSearcher s, List<Integer> docs) {
+        List<LeafReaderContext> leaves = s.getIndexReader().leaves();
+        List<LeafDocs> out = new ArrayList<>();
+        for (int doc : docs.stream().sorted().toList()) {
+            LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(doc, leaves));
+            if (out.isEmpty() || out.get(out.size() - 1).leaf() != leaf) out.add(new LeafDocs(leaf, new ArrayList<>()));
+            out.get(out.size() - 1).docs().add(doc);
         }
         return out;
     }
@@ -431,19 +473,15 @@ public final class LuceneChunkIndex implements ChunkIndex {
     /** The stored float vectors (not their quantised form) of chunks. */
     private Map<Integer, float[]> vectors(IndexSearcher s, List<Integer> docs) throws IOException {
         Map<Integer, float[]> out = new HashMap<>();
-        List<LeafReaderContext> leaves = s.getIndexReader().leaves();
-        List<Integer> sorted = docs.stream().sorted().toList();
-        LeafReaderContext leaf = null;
-        FloatVectorValues values = null;
-        for (int doc : sorted) {
-            LeafReaderContext owner = leaves.get(ReaderUtil.subIndex(doc, leaves));
-            if (owner != leaf) {
-                leaf = owner;
-                values = leaf.reader().getFloatVectorValues(VECTOR);
-            }
-            if (values != null && values.advance(doc - leaf.docBase) == doc - leaf.docBase) {
-                float[] v = values.vectorValue();
-                out.put(doc, Arrays.copyOf(v, v.length));
+        for (LeafDocs leafDocs : byLeaf(s, docs)) {
+            FloatVectorValues values = leafDocs.leaf().reader().getFloatVectorValues(VECTOR);
+            if (values == null) continue;
+            for (int doc : leafDocs.docs()) {
+                int local = doc - leafDocs.leaf().docBase;
+                if (values.advance(local) == local) {
+                    float[] v = values.vectorValue();
+                    out.put(doc, Arrays.copyOf(v, v.length));
+                }
             }
         }
         return out;
@@ -509,6 +547,7 @@ public final class LuceneChunkIndex implements ChunkIndex {
         doc.add(new StringField(KIND, CHUNK, Field.Store.NO));
         doc.add(new StringField(TENANT, c.tenant(), Field.Store.YES));
         doc.add(new StringField(DOC_ID, c.docId(), Field.Store.YES));
+        doc.add(new SortedDocValuesField(DOC_ID_ORDER, new BytesRef(c.docId())));
         doc.add(new StringField(DOC_KEY, docKey(c.tenant(), c.docId()), Field.Store.NO));
         doc.add(new StoredField(VERSION, c.docVersion()));
         doc.add(new StoredField(ORDINAL, c.ordinal()));

@@ -40,18 +40,24 @@ import org.apache.lucene.util.SmallFloat;
  * and length sum are computed once per state of its deletions (cached; deletions only grow, so
  * their count names the state), and a term's document frequency comes straight from the term
  * dictionary when a segment holds only live chunks of that tenant, else from its postings
- * intersected with the tenant's. Chunk lengths are the exact token counts stored at indexing
+ * intersected with the tenant's (cached the same way). Chunk lengths are the exact token counts stored at indexing
  * ({@code lengthField}); chunks indexed before that field existed fall back to their BM25 norm.
  *
  * <p>Thread-safe. Holds no readers: cache entries are keyed by a segment's core identity and are
- * evicted by size.
+ * evicted by size (entries of merged-away segments are never hit again and age out).
  */
 final class TenantStatistics {
     /** Segment × tenant entries kept; each is a few dozen bytes, and a miss costs one pass over the tenant's postings in a segment. */
     private static final int MAX_CACHED_SEGMENT_COUNTS = 100_000;
+    /**
+     * Segment × tenant × term frequencies kept, for segments shared with other tenants (or with
+     * deletions), where a miss intersects the term's postings with the tenant's; about 150 bytes each.
+     */
+    private static final int MAX_CACHED_SEGMENT_TERMS = 200_000;
 
     private final String tenantField, textField, lengthField;
     private final Cache<SegmentKey, Counts> segmentCounts = Caffeine.newBuilder().maximumSize(MAX_CACHED_SEGMENT_COUNTS).build();
+    private final Cache<TermKey, Frequencies> segmentTerms = Caffeine.newBuilder().maximumSize(MAX_CACHED_SEGMENT_TERMS).build();
 
     TenantStatistics(String tenantField, String textField, String lengthField) {
         this.tenantField = tenantField;
@@ -68,8 +74,13 @@ final class TenantStatistics {
         }
     }
 
+    /** A term's document and total frequency over one tenant's live chunks in one segment. */
+    private record Frequencies(long docFreq, long totalTermFreq) {}
+
     /** A segment's core, the number of its deleted documents (which names its live-docs state) and a tenant. */
     private record SegmentKey(Object core, int deleted, String tenant) {}
+
+    private record TermKey(SegmentKey segment, BytesRef term) {}
 
     /** A searcher over {@code reader} whose BM25 statistics for the text field are {@code tenant}'s. Not thread-safe. */
     TenantSearcher searcher(IndexReader reader, String tenant) {
@@ -140,22 +151,42 @@ final class TenantStatistics {
                 totalTermFreq += te.totalTermFreq();
                 continue;
             }
-            PostingsEnum withTerm = te.postings(null, PostingsEnum.FREQS);
+            SegmentKey segment = segmentKey(r, tenant);
+            Frequencies f = segment == null ? computeFrequencies(r, tenant, te)
+                    : segmentTerms.get(new TermKey(segment, BytesRef.deepCopyOf(term)), k -> computeFrequencies(r, tenant, te));
+            docFreq += f.docFreq();
+            totalTermFreq += f.totalTermFreq();
+        }
+        return docFreq == 0 ? Optional.empty() : Optional.of(new TermStatistics(term, docFreq, totalTermFreq));
+    }
+
+    /** The term's frequencies over the tenant's live chunks of a segment: its postings intersected with the tenant's. */
+    private Frequencies computeFrequencies(LeafReader r, String tenant, TermsEnum positioned) {
+        try {
+            PostingsEnum withTerm = positioned.postings(null, PostingsEnum.FREQS);
             DocIdSetIterator both = ConjunctionUtils.intersectIterators(List.of(withTerm, tenantDocs(r, tenant)));
             Bits live = r.getLiveDocs();
+            long docFreq = 0, totalTermFreq = 0;
             for (int doc = both.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = both.nextDoc()) {
                 if (live != null && !live.get(doc)) continue;
                 docFreq++;
                 totalTermFreq += withTerm.freq();
             }
+            return new Frequencies(docFreq, totalTermFreq);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return docFreq == 0 ? Optional.empty() : Optional.of(new TermStatistics(term, docFreq, totalTermFreq));
+    }
+
+    /** Null when the segment has no core identity to cache by. */
+    private static SegmentKey segmentKey(LeafReader r, String tenant) {
+        LeafReader.CacheHelper core = r.getCoreCacheHelper();
+        return core == null ? null : new SegmentKey(core.getKey(), r.numDeletedDocs(), tenant);
     }
 
     private Counts segmentCounts(LeafReader r, String tenant) {
-        LeafReader.CacheHelper core = r.getCoreCacheHelper();
-        if (core == null) return computeSegmentCounts(r, tenant);
-        return segmentCounts.get(new SegmentKey(core.getKey(), r.numDeletedDocs(), tenant), k -> computeSegmentCounts(r, tenant));
+        SegmentKey key = segmentKey(r, tenant);
+        return key == null ? computeSegmentCounts(r, tenant) : segmentCounts.get(key, k -> computeSegmentCounts(r, tenant));
     }
 
     private Counts computeSegmentCounts(LeafReader r, String tenant) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.keel.config.SearchConfig;
 import dev.keel.embed.Vectors;
 import dev.keel.trace.Traces;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -118,6 +119,28 @@ class TenantScoresTest {
         }
         try (ChunkIndex reopened = new LuceneChunkIndex(dir, "m1", DIM)) {
             assertSameView(whatBSees(reopened), before, "after a restart, with every merge done");
+        }
+    }
+
+    /**
+     * Written by LuceneChunkIndex as of commit 9df962b, before per-tenant statistics: tenant b's twelve
+     * documents ({@link #bDocument}, b7 replaced once) and four of tenant a's. Its chunks have no stored
+     * token counts and no doc-id doc values.
+     */
+    private static final String INDEX_BEFORE_TENANT_STATISTICS = "/index-before-tenant-statistics";
+
+    @Test
+    void anIndexWrittenBeforeTenantStatisticsTakesNewChunksAndKeepsTenantsApart(@TempDir Path dir) throws Exception {
+        try (var files = Files.list(Path.of(getClass().getResource(INDEX_BEFORE_TENANT_STATISTICS).toURI()))) {
+            for (Path f : files.toList()) Files.copy(f, dir.resolve(f.getFileName()));
+        }
+        try (ChunkIndex index = new LuceneChunkIndex(dir, "m1", DIM)) {
+            put(index, "b", "b12", "v1", bDocument(12));
+            put(index, "b", "b3", "v2", B3_UPDATED);
+            Map<String, Object> before = whatBSees(index);
+            assertThat(before.get("bm25 " + QUERIES.get(0))).asList().isNotEmpty();
+            tenantAChurns(index);
+            assertSameView(whatBSees(index), before, "in an index written before, while tenant a writes");
         }
     }
 
