@@ -40,8 +40,9 @@ import org.apache.lucene.util.SmallFloat;
  * and length sum are computed once per state of its deletions (cached; deletions only grow, so
  * their count names the state), and a term's document frequency comes straight from the term
  * dictionary when a segment holds only live chunks of that tenant, else from its postings
- * intersected with the tenant's (cached the same way). Chunk lengths are the exact token counts stored at indexing
- * ({@code lengthField}); chunks indexed before that field existed fall back to their BM25 norm.
+ * intersected with the tenant's (cached the same way). Chunk lengths are the exact token counts
+ * stored at indexing ({@code lengthField}); chunks indexed before that field existed fall back to
+ * their BM25 norm.
  *
  * <p>Thread-safe. Holds no readers: cache entries are keyed by a segment's core identity and are
  * evicted by size (entries of merged-away segments are never hit again and age out).
@@ -122,6 +123,7 @@ final class TenantStatistics {
             return c.docCount() == 0 ? null : new CollectionStatistics(field, c.docCount(), c.docCount(), c.sumLength(), c.docCount());
         }
 
+        /** Null (Lucene then builds no scorer) for a term no live chunk of the tenant has; a lexical query keeps none such. */
         @Override
         public TermStatistics termStatistics(Term term, int docFreq, long totalTermFreq) throws IOException {
             if (!term.field().equals(textField)) return super.termStatistics(term, docFreq, totalTermFreq);
@@ -130,7 +132,7 @@ final class TenantStatistics {
     }
 
     /** The tenant's document count and length sum over the text field, summed over segments. */
-    Counts counts(IndexReader reader, String tenant) throws IOException {
+    private Counts counts(IndexReader reader, String tenant) throws IOException {
         Counts total = Counts.NONE;
         for (LeafReaderContext leaf : reader.leaves()) total = total.plus(segmentCounts(leaf.reader(), tenant));
         return total;
