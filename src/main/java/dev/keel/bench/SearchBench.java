@@ -26,7 +26,8 @@ import java.util.concurrent.Future;
  * to embed 100k chunks here); queries are precomputed text + vector pairs, so only retrieval and
  * fusion are timed. After a warm-up pass over every query, the modes are timed interleaved (query by
  * query), so machine noise falls on all three alike; each size reports hybrid, BM25-only and
- * vector-only latency from the same run.
+ * vector-only latency from the same run. With several tenants, documents are dealt round-robin to
+ * them and each query runs for one of them in turn, so every search filters to a share of the index.
  */
 public final class SearchBench {
     private static final int DIMENSION = 384, CHUNKS_PER_DOC = 10, TOPICS = 256;
@@ -43,7 +44,7 @@ public final class SearchBench {
 
     private SearchBench() {}
 
-    public static Result run(List<Integer> sizes, int queries, Path work, PrintStream log) throws Exception {
+    public static Result run(List<Integer> sizes, int queries, int tenants, Path work, PrintStream log) throws Exception {
         SyntheticCorpus corpus = new SyntheticCorpus(7);
         float[][] centroids = SyntheticCorpus.centroids(11, TOPICS, DIMENSION);
         Traces traces = new Traces(1_000, java.time.Duration.ofMinutes(1));
@@ -53,7 +54,7 @@ public final class SearchBench {
             for (int size : sizes) {
                 log.printf("search: building %,d chunks…%n", size);
                 long t0 = System.nanoTime();
-                build(index, corpus, centroids, built / CHUNKS_PER_DOC, size / CHUNKS_PER_DOC);
+                build(index, corpus, centroids, built / CHUNKS_PER_DOC, size / CHUNKS_PER_DOC, tenants);
                 built = size;
                 double buildSeconds = (System.nanoTime() - t0) / 1e9;
                 SearchConfig settings = SearchConfig.DEFAULTS;
@@ -66,12 +67,12 @@ public final class SearchBench {
                     vectors.add(SyntheticCorpus.clusteredVector(r, centroids, 0.5 / Math.sqrt(DIMENSION)));
                 }
                 List<SearchMode> order = List.of(SearchMode.HYBRID, SearchMode.BM25, SearchMode.VECTOR);
-                for (int q = 0; q < queries; q++) for (SearchMode mode : order) search(index, traces, texts.get(q), vectors.get(q), mode, settings);
+                for (int q = 0; q < queries; q++) for (SearchMode mode : order) search(index, traces, tenant(q, tenants), texts.get(q), vectors.get(q), mode, settings);
                 double[][] ms = new double[order.size()][queries];
                 for (int q = 0; q < queries; q++) {
                     for (int m = 0; m < order.size(); m++) {
                         long s = System.nanoTime();
-                        search(index, traces, texts.get(q), vectors.get(q), order.get(m), settings);
+                        search(index, traces, tenant(q, tenants), texts.get(q), vectors.get(q), order.get(m), settings);
                         ms[m][q] = (System.nanoTime() - s) / 1e6;
                     }
                 }
@@ -85,13 +86,17 @@ public final class SearchBench {
         }
     }
 
-    private static void search(ChunkIndex index, Traces traces, String text, float[] vector, SearchMode mode, SearchConfig settings) {
-        var trace = traces.start("bench.search", "bench");
-        index.search(new SearchRequest("bench", text, vector, mode, 10, settings, SearchFilters.NONE, false), trace);
+    private static String tenant(int n, int tenants) {
+        return "bench-" + n % tenants;
+    }
+
+    private static void search(ChunkIndex index, Traces traces, String tenant, String text, float[] vector, SearchMode mode, SearchConfig settings) {
+        var trace = traces.start("bench.search", tenant);
+        index.search(new SearchRequest(tenant, text, vector, mode, 10, settings, SearchFilters.NONE, false), trace);
         trace.finish();
     }
 
-    private static void build(ChunkIndex index, SyntheticCorpus corpus, float[][] centroids, int fromDoc, int toDoc) throws Exception {
+    private static void build(ChunkIndex index, SyntheticCorpus corpus, float[][] centroids, int fromDoc, int toDoc, int tenants) throws Exception {
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
@@ -99,7 +104,7 @@ public final class SearchBench {
             for (int t = 0; t < threads; t++) {
                 int part = t;
                 parts.add(pool.submit(() -> {
-                    for (int d = fromDoc + part; d < toDoc; d += threads) index.replace(document(d), chunks(corpus, centroids, d));
+                    for (int d = fromDoc + part; d < toDoc; d += threads) index.replace(document(tenant(d, tenants), d), chunks(tenant(d, tenants), corpus, centroids, d));
                     return null;
                 }));
             }
@@ -110,16 +115,16 @@ public final class SearchBench {
         index.commit();
     }
 
-    private static DocumentRecord document(int d) {
-        return new DocumentRecord("bench", "doc" + d, "v1", "/bench/doc" + d + ".md", "Doc " + d, "text/markdown", 0, CHUNKS_PER_DOC, 0, 0, Map.of());
+    private static DocumentRecord document(String tenant, int d) {
+        return new DocumentRecord(tenant, "doc" + d, "v1", "/bench/doc" + d + ".md", "Doc " + d, "text/markdown", 0, CHUNKS_PER_DOC, 0, 0, Map.of());
     }
 
-    private static List<ChunkRecord> chunks(SyntheticCorpus corpus, float[][] centroids, int d) {
+    private static List<ChunkRecord> chunks(String tenant, SyntheticCorpus corpus, float[][] centroids, int d) {
         SplittableRandom r = new SplittableRandom(d);
         List<ChunkRecord> out = new ArrayList<>(CHUNKS_PER_DOC);
         for (int i = 0; i < CHUNKS_PER_DOC; i++) {
             String body = corpus.paragraph(r, 3 + r.nextInt(4));
-            out.add(new ChunkRecord("bench", "doc" + d, "v1", i, "/bench/doc" + d + ".md", "Doc " + d, List.of("Section " + i), body,
+            out.add(new ChunkRecord(tenant, "doc" + d, "v1", i, "/bench/doc" + d + ".md", "Doc " + d, List.of("Section " + i), body,
                     "Doc " + d + " › Section " + i + "\n\n" + body, MODEL, 0, SyntheticCorpus.clusteredVector(r, centroids, 1.0 / Math.sqrt(DIMENSION))));
         }
         return out;

@@ -63,14 +63,21 @@ final class BenchCommand implements Runnable {
         @Option(names = "--queries", defaultValue = "1000", description = "Timed queries per mode and size (default: ${DEFAULT-VALUE}).")
         int queries;
 
+        @Option(names = "--tenants", defaultValue = "1", description = "Tenants sharing the index; documents and queries are dealt round-robin (default: ${DEFAULT-VALUE}).")
+        int tenants;
+
         @Option(names = "--json", description = "Print one JSON object.")
         boolean json;
 
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
         @Override
         public Integer call() throws Exception {
+            if (tenants < 1) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--tenants must be at least 1");
             try (ScratchDir scratch = new ScratchDir("keel-bench-")) {
                 Path work = scratch.path();
-                SearchBench.Result r = SearchBench.run(sizes.stream().sorted().toList(), queries, work, System.err);
+                SearchBench.Result r = SearchBench.run(sizes.stream().sorted().toList(), queries, tenants, work, System.err);
                 if (json) {
                     System.out.println(Json.write(r));
                     return 0;

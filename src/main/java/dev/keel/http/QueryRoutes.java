@@ -122,7 +122,11 @@ final class QueryRoutes {
         JsonNode f = body.get("filters");
         if (f == null || f.isNull()) return SearchFilters.NONE;
         if (!(f instanceof ObjectNode o)) throw ApiException.badRequest("'filters' must be an object", "filters");
-        return new SearchFilters(Json.optionalText(o, "source_prefix"), Json.optionalStrings(o, "doc_ids"), Json.optionalText(o, "section_prefix"));
+        try {
+            return new SearchFilters(Json.optionalText(o, "source_prefix"), Json.optionalStrings(o, "doc_ids"), Json.optionalText(o, "section_prefix"));
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(e.getMessage(), "filters");
+        }
     }
 
     private static <E extends Enum<E>> E enumParam(ObjectNode body, String field, Class<E> type, E fallback) {

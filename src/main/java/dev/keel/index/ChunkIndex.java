@@ -9,6 +9,7 @@ import java.util.Optional;
  * searches run concurrently with writes and never see half a document. {@link #replace} and
  * {@link #delete} stage a whole document's change atomically; {@link #commit} makes staged changes
  * durable and visible to searches together, and a crash before it leaves the previous committed state.
+ * What a tenant's search returns, scores included, depends on that tenant's documents only.
  */
 public interface ChunkIndex extends AutoCloseable {
     Optional<DocumentRecord> document(String tenant, String docId);
@@ -29,10 +30,14 @@ public interface ChunkIndex extends AutoCloseable {
     SearchResult search(SearchRequest request, Trace trace);
 
     /**
-     * Inverse document frequency (BM25's formula, over chunks) of already-analysed terms of the
-     * searchable text; a term that occurs nowhere gets the highest weight.
+     * Inverse document frequency (BM25's formula) of already-analysed terms of the searchable text,
+     * over the tenant's current chunks only (another tenant's data never moves it); a term that
+     * occurs in none of them gets the highest weight.
      */
-    java.util.Map<String, Double> idf(java.util.Collection<String> terms);
+    java.util.Map<String, Double> idf(String tenant, java.util.Collection<String> terms);
+
+    /** The terms a text is indexed as for BM25 (analysed: lower-cased, stemmed, stop words dropped), in order; what {@link #idf} takes. */
+    List<String> terms(String text);
 
     /** Number of chunks stored, all tenants. */
     long chunkCount();

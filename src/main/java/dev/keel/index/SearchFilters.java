@@ -8,8 +8,22 @@ import java.util.List;
  */
 public record SearchFilters(String sourcePrefix, List<String> docIds, String sectionPrefix) {
     public static final SearchFilters NONE = new SearchFilters(null, List.of(), null);
+    /**
+     * Longest prefix, in characters. Lucene matches a prefix with an automaton of one state per
+     * UTF-8 byte and refuses one of about 1,000; 256 characters are at most 768 bytes.
+     */
+    public static final int MAX_PREFIX_CHARS = 256;
 
+    /** @throws IllegalArgumentException when a prefix is longer than {@link #MAX_PREFIX_CHARS} */
     public SearchFilters {
         docIds = docIds == null ? List.of() : List.copyOf(docIds);
+        requireShort("source prefix", sourcePrefix);
+        requireShort("section prefix", sectionPrefix);
+    }
+
+    private static void requireShort(String what, String prefix) {
+        if (prefix != null && prefix.length() > MAX_PREFIX_CHARS) {
+            throw new IllegalArgumentException("the " + what + " filter is longer than " + MAX_PREFIX_CHARS + " characters");
+        }
     }
 }

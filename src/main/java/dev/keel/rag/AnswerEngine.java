@@ -30,14 +30,14 @@ public final class AnswerEngine {
     private final SearchConfig search;
     private final AnswerConfig answerConfig;
     private final ExtractiveAnswerer answerer;
-    private final Cache<String, float[]> queryVectors = Caffeine.newBuilder().maximumSize(10_000).build();
+    private final Cache<TenantText, float[]> queryVectors = Caffeine.newBuilder().maximumSize(10_000).build();
 
     public AnswerEngine(ChunkIndex index, Embedder embedder, SearchConfig search, AnswerConfig answerConfig) {
         this.index = index;
         this.embedder = embedder;
         this.search = search;
         this.answerConfig = answerConfig;
-        this.answerer = new ExtractiveAnswerer(embedder, answerConfig, index::idf);
+        this.answerer = new ExtractiveAnswerer(embedder, answerConfig, index);
     }
 
     public SearchConfig searchSettings() {
@@ -47,7 +47,7 @@ public final class AnswerEngine {
     /** Retrieval only. {@code settings} may override the configured fusion, candidates, MMR. */
     public SearchResult search(String tenant, String query, SearchMode mode, int topK, SearchConfig settings, SearchFilters filters,
                                boolean debug, Trace trace) {
-        float[] vector = mode == SearchMode.BM25 ? null : embedQuery(query, trace);
+        float[] vector = mode == SearchMode.BM25 ? null : embedQuery(tenant, query, trace);
         try (Span span = trace.span("retrieve")) {
             SearchResult result = index.search(new SearchRequest(tenant, query, vector, mode, topK, settings, filters, debug), trace);
             span.attr("mode", mode.name().toLowerCase()).attr("hits", result.hits().size());
@@ -73,7 +73,7 @@ public final class AnswerEngine {
     }
 
     public Answer answer(AnswerRequest request, Trace trace) {
-        float[] vector = embedQuery(request.question(), trace);
+        float[] vector = embedQuery(request.tenant(), request.question(), trace);
         SearchResult result;
         try (Span span = trace.span("retrieve")) {
             result = index.search(new SearchRequest(request.tenant(), request.question(), vector, SearchMode.HYBRID,
@@ -83,20 +83,22 @@ public final class AnswerEngine {
         List<SearchHit> context = result.hits().stream().filter(h -> h.chunk().tenant().equals(request.tenant())).toList();
         ExtractiveAnswerer.Extraction e;
         try (Span span = trace.span("answer")) {
-            e = answerer.answer(request.question(), vector, context);
+            e = answerer.answer(request.tenant(), request.question(), vector, context);
             span.attr("answerer", "extractive").attr("answered", e.answered()).attr("support", round(e.support()))
                     .attr("citations", e.citations().size()).attr("sentences_considered", e.considered().size());
         }
         return new Answer(e.text(), e.answered(), e.citations(), context, e.support(), trace.id());
     }
 
-    private float[] embedQuery(String query, Trace trace) {
+    /** The query's vector, cached per tenant (the span says hit or miss, and a tenant must not learn what others asked). */
+    private float[] embedQuery(String tenant, String query, Trace trace) {
         try (Span span = trace.span("embed_query")) {
-            float[] cached = queryVectors.getIfPresent(query);
+            TenantText key = new TenantText(tenant, query);
+            float[] cached = queryVectors.getIfPresent(key);
             span.attr("cache", cached != null ? "hit" : "miss").attr("model", embedder.modelId());
             if (cached != null) return cached;
             float[] v = embedder.embedQuery(query);
-            queryVectors.put(query, v);
+            queryVectors.put(key, v);
             return v;
         }
     }

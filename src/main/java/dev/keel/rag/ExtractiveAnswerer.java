@@ -5,11 +5,10 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.keel.config.AnswerConfig;
 import dev.keel.embed.Embedder;
 import dev.keel.embed.Vectors;
+import dev.keel.index.ChunkIndex;
 import dev.keel.index.ChunkRecord;
 import dev.keel.index.SearchHit;
 import dev.keel.ingest.Sentences;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -18,11 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
-import org.apache.lucene.analysis.Analyzer;
-import org.apache.lucene.analysis.TokenStream;
-import org.apache.lucene.analysis.en.EnglishAnalyzer;
-import org.apache.lucene.analysis.tokenattributes.CharTermAttribute;
 
 /**
  * Offline answers: picks the 1–3 sentences of the retrieved chunks that best support the question,
@@ -44,14 +38,14 @@ final class ExtractiveAnswerer {
     static final double COVERAGE_WEIGHT = 0.5;
 
     private final Embedder embedder;
-    private final Function<Set<String>, Map<String, Double>> idf;
+    private final ChunkIndex index;
     private final AnswerConfig config;
-    private final Analyzer analyzer = new EnglishAnalyzer();
-    private final Cache<String, float[]> sentenceVectors = Caffeine.newBuilder().maximumSize(50_000).build();
+    private final Cache<TenantText, float[]> sentenceVectors = Caffeine.newBuilder().maximumSize(50_000).build();
 
-    ExtractiveAnswerer(Embedder embedder, AnswerConfig config, Function<Set<String>, Map<String, Double>> idf) {
+    /** Terms are analysed as {@code index} analyses them, and weighed by their IDF over the asking tenant's documents. */
+    ExtractiveAnswerer(Embedder embedder, AnswerConfig config, ChunkIndex index) {
         this.embedder = embedder;
-        this.idf = idf;
+        this.index = index;
         this.config = config;
     }
 
@@ -61,20 +55,20 @@ final class ExtractiveAnswerer {
     /** The outcome before trace ids are attached. */
     record Extraction(String text, boolean answered, List<Citation> citations, double support, List<Scored> considered) {}
 
-    Extraction answer(String question, float[] questionVector, List<SearchHit> hits) {
+    Extraction answer(String tenant, String question, float[] questionVector, List<SearchHit> hits) {
         if (hits.isEmpty()) return new Extraction(NO_ANSWER, false, List.of(), 0, List.of());
-        Set<String> queryTerms = new HashSet<>(terms(withoutQuestionWords(question)));
+        Set<String> queryTerms = new HashSet<>(index.terms(withoutQuestionWords(question)));
         List<Scored> candidates = new ArrayList<>();
         List<List<String>> sentenceTerms = new ArrayList<>();
         Set<String> contextTerms = new HashSet<>();
         for (int h = 0; h < hits.size(); h++) {
             ChunkRecord chunk = hits.get(h).chunk();
-            List<String> headingTerms = terms(chunk.title() + " " + chunk.section());
+            List<String> headingTerms = index.terms(chunk.title() + " " + chunk.section());
             contextTerms.addAll(headingTerms);
             List<String> sentences = Sentences.split(chunk.body());
             for (int p = 0; p < sentences.size(); p++) {
                 String s = sentences.get(p);
-                List<String> t = terms(s);
+                List<String> t = index.terms(s);
                 contextTerms.addAll(t);
                 if (s.length() < MIN_SENTENCE_CHARS) continue;
                 List<String> withHeadings = new ArrayList<>(t);
@@ -85,7 +79,7 @@ final class ExtractiveAnswerer {
         }
         if (candidates.isEmpty()) return new Extraction(NO_ANSWER, false, List.of(), 0, List.of());
         int n = candidates.size();
-        Map<String, Double> weight = idf.apply(queryTerms);
+        Map<String, Double> weight = index.idf(tenant, queryTerms);
         double totalWeight = weight.values().stream().mapToDouble(Double::doubleValue).sum();
         double coveredByContext = queryTerms.stream().filter(contextTerms::contains).mapToDouble(weight::get).sum();
         double coverage = totalWeight == 0 ? 0 : coveredByContext / totalWeight;
@@ -100,7 +94,7 @@ final class ExtractiveAnswerer {
         }
         lexical.sort(Comparator.comparingDouble(Scored::score).reversed());
         List<Scored> shortlist = lexical.subList(0, Math.min(EMBED_CANDIDATES, lexical.size()));
-        List<float[]> vectors = vectors(shortlist.stream().map(c -> inContext(hits.get(c.hit()).chunk(), c.text())).toList());
+        List<float[]> vectors = vectors(tenant, shortlist.stream().map(c -> inContext(hits.get(c.hit()).chunk(), c.text())).toList());
         List<Scored> scored = new ArrayList<>(shortlist.size());
         for (int i = 0; i < shortlist.size(); i++) {
             Scored c = shortlist.get(i);
@@ -133,18 +127,19 @@ final class ExtractiveAnswerer {
         return new Extraction(text.toString(), true, List.copyOf(citations.values()), support, scored);
     }
 
-    private List<float[]> vectors(List<String> sentences) {
+    /** Sentence vectors, cached per tenant: how fast a tenant's answer comes must not tell what another tenant asked. */
+    private List<float[]> vectors(String tenant, List<String> sentences) {
         Map<String, float[]> found = new HashMap<>();
         List<String> missing = new ArrayList<>();
         for (String s : sentences) {
-            float[] v = sentenceVectors.getIfPresent(s);
+            float[] v = sentenceVectors.getIfPresent(new TenantText(tenant, s));
             if (v != null) found.put(s, v);
             else if (!missing.contains(s)) missing.add(s);
         }
         if (!missing.isEmpty()) {
             List<float[]> fresh = embedder.embedDocuments(missing);
             for (int i = 0; i < missing.size(); i++) {
-                sentenceVectors.put(missing.get(i), fresh.get(i));
+                sentenceVectors.put(new TenantText(tenant, missing.get(i)), fresh.get(i));
                 found.put(missing.get(i), fresh.get(i));
             }
         }
@@ -166,18 +161,5 @@ final class ExtractiveAnswerer {
             if (!QUESTION_WORDS.contains(bare)) out.append(word).append(' ');
         }
         return out.toString();
-    }
-
-    private List<String> terms(String text) {
-        List<String> out = new ArrayList<>();
-        try (TokenStream ts = analyzer.tokenStream("t", text)) {
-            CharTermAttribute term = ts.addAttribute(CharTermAttribute.class);
-            ts.reset();
-            while (ts.incrementToken()) out.add(term.toString());
-            ts.end();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out;
     }
 }

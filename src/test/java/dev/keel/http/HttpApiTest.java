@@ -131,6 +131,15 @@ class HttpApiTest extends SampleServerTest {
     }
 
     @Test
+    void aPrefixFilterOverTheLimitIs400NamingTheLimit() throws Exception {
+        String prefix = "/".repeat(257);
+        for (String path : List.of("/v1/search", "/v1/answer")) {
+            assertError(postJson(path, "{\"query\":\"refunds\",\"filters\":{\"source_prefix\":\"" + prefix + "\"}}", null), 400,
+                    "longer than 256 characters");
+        }
+    }
+
+    @Test
     void answerStreamsSourcesThenDeltasThenDone() throws Exception {
         HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/v1/answer?stream=true"))
                 .header("Content-Type", "application/json")
