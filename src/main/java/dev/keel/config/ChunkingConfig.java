@@ -10,7 +10,7 @@ package dev.keel.config;
 public record ChunkingConfig(Strategy strategy, int maxTokens, int overlapTokens, int minTokens) {
     public enum Strategy { STRUCTURAL, RECURSIVE, FIXED }
 
-    public static final ChunkingConfig DEFAULTS = new ChunkingConfig(Strategy.STRUCTURAL, 400, 50, 32);
+    public static final ChunkingConfig DEFAULTS = new ChunkingConfig(Strategy.STRUCTURAL, 400, 50, 16);
 
     public ChunkingConfig {
         if (maxTokens < 16) throw new ConfigException("ingest.chunking.max_tokens", "must be at least 16, got " + maxTokens);

@@ -140,7 +140,8 @@ public final class LuceneChunkIndex implements ChunkIndex {
             writer.setLiveCommitData(Map.of(MODEL_KEY, embedModel, "keel.dimension", Integer.toString(dimension)).entrySet());
             searchers = new SearcherManager(writer, null);
         } catch (org.apache.lucene.store.LockObtainFailedException e) {
-            throw new IndexException("the index in " + dir + " is in use by another Keel process; stop it, or use another --data directory", e);
+            throw new IndexException("the index in " + dir + " is in use by another Keel process (a running keel serve or demo: use its HTTP"
+                    + " API, or stop it), or use another --data directory", e);
         } catch (IOException e) {
             throw new IndexException("cannot open the index in " + dir + ": " + e.getMessage(), e);
         }

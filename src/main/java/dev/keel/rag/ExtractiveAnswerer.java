@@ -31,6 +31,13 @@ final class ExtractiveAnswerer {
     private static final int EMBED_CANDIDATES = 4;
     private static final double SEMANTIC_WEIGHT = 0.7;
     private static final int MIN_SENTENCE_CHARS = 12;
+    /**
+     * A line of at most this many words, without digits or any punctuation that ends or joins a
+     * statement, is a heading (packed chunks carry their small sections' headings as lines): it
+     * names a topic but says nothing about it, so it is never quoted as an answer.
+     */
+    private static final int MAX_LABEL_WORDS = 6;
+    private static final java.util.regex.Pattern STATEMENT_MARKS = java.util.regex.Pattern.compile("[.!?:;,\\d]");
     private static final Set<String> QUESTION_WORDS = Set.of("how", "often", "many", "much", "long", "what", "what's", "which", "who",
             "whom", "whose", "when", "where", "why", "do", "does", "did", "can", "could", "should", "would", "may", "might", "i", "i'm",
             "my", "me", "we", "our", "us", "you", "your", "get", "happens", "happen", "there", "any", "some", "need", "want", "please", "tell");
@@ -55,6 +62,10 @@ final class ExtractiveAnswerer {
     /** The outcome before trace ids are attached. */
     record Extraction(String text, boolean answered, List<Citation> citations, double support, List<Scored> considered) {}
 
+    private static boolean isLabel(String line) {
+        return line.split("\\s+").length <= MAX_LABEL_WORDS && !STATEMENT_MARKS.matcher(line).find();
+    }
+
     Extraction answer(String tenant, String question, float[] questionVector, List<SearchHit> hits) {
         if (hits.isEmpty()) return new Extraction(NO_ANSWER, false, List.of(), 0, List.of());
         Set<String> queryTerms = new HashSet<>(index.terms(withoutQuestionWords(question)));
@@ -70,7 +81,7 @@ final class ExtractiveAnswerer {
                 String s = sentences.get(p);
                 List<String> t = index.terms(s);
                 contextTerms.addAll(t);
-                if (s.length() < MIN_SENTENCE_CHARS) continue;
+                if (s.length() < MIN_SENTENCE_CHARS || isLabel(s)) continue;
                 List<String> withHeadings = new ArrayList<>(t);
                 withHeadings.addAll(headingTerms);
                 sentenceTerms.add(withHeadings);

@@ -188,7 +188,16 @@ class HostileRequestsTest {
                 "<script>alert(1)</script>", "\u202Eevil", "x".repeat(100_000), "refund ".repeat(570), List.of(), Map.of(), List.of(Map.of()),
                 List.of("x".repeat(1_000)), java.util.Collections.nCopies(10_000, "x"), deepArray, manyKeys));
         values.add(null);
+        values.add(manyDistinctTerms());
         return values;
+    }
+
+    /** 1,296 distinct two-character terms in under 4,000 characters: past Lucene's 1,024-clause limit, within the query limit. */
+    private static String manyDistinctTerms() {
+        StringBuilder sb = new StringBuilder();
+        String digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+        for (char a : digits.toCharArray()) for (char c : digits.toCharArray()) sb.append(a).append(c).append(' ');
+        return sb.toString().strip();
     }
 
     private static List<Probe> multipartProbes(String target) {
