@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class GatewayBench {
     private static final String BODY = "{\"model\":\"bench\",\"messages\":[{\"role\":\"user\",\"content\":\"Say ok.\"}],\"max_tokens\":5}";
-    private static final String ADMIN_KEY = "bench-admin-key";
+    private static final String ADMIN_KEY = "bench-admin-key-" + java.util.UUID.randomUUID();
     private static final int PORTKEY_PORT = 8787;
     private static final Duration WARM_UP = Duration.ofSeconds(2);
     /** Long enough for the server JVM's JIT to compile the request path before anything is measured. */
