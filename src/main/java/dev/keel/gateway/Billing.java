@@ -73,8 +73,11 @@ final class Billing {
         ApiKey key = caller.key();
         if (key == null) return new Ticket(caller, model, null, Map.of());
         WorstCase worst = worstCase(model, request);
-        boolean capsCost = key != null && (key.dailyBudgetUsd() > 0 || key.monthlyBudgetUsd() > 0 || key.maxCostPerRequestUsd() > 0);
-        return admit(caller, model, worst.tokens(), worst.usd(), capsCost ? worst.outputCaps() : Map.of(), trace);
+        return admit(caller, model, worst.tokens(), worst.usd(), capsCost(key) ? worst.outputCaps() : Map.of(), trace);
+    }
+
+    private static boolean capsCost(ApiKey key) {
+        return key.dailyBudgetUsd() > 0 || key.monthlyBudgetUsd() > 0 || key.maxCostPerRequestUsd() > 0;
     }
 
     /** Admits an embeddings request of {@code inputTokens}. */
@@ -90,6 +93,15 @@ final class Billing {
         if (!caller.key().allows(model.name())) {
             throw new ApiException(403, "permission_error", "this API key may not use model '" + model.name() + "'; allowed: " + caller.key().models(),
                     "model", "model_not_allowed");
+        }
+        if (capsCost(caller.key())) {
+            for (ModelConfig.Target t : model.targets()) {
+                if (prices.priceOf(t) == null) {
+                    throw new ApiException(400, "invalid_request_error", "Keel knows no price for '" + t.model() + "' (provider '" + t.provider()
+                            + "'), so this key's budget or cost cap cannot be enforced on model '" + model.name() + "'; set input_per_mtok and"
+                            + " output_per_mtok on its target in keel.yaml (0 for a free local model)", "model", "price_unknown");
+                }
+            }
         }
         if (!caps.isEmpty()) trace.attr("output_cap", caps.values().iterator().next());
         return new Ticket(caller, model, limits.admit(caller.key(), tokens, usd), caps);
@@ -116,26 +128,28 @@ final class Billing {
         double maxUsd = 0;
         Map<ModelConfig.Target, Long> caps = new HashMap<>();
         for (ModelConfig.Target t : model.targets()) {
-            long output;
-            if (asked.isPresent()) {
-                output = asked.getAsLong();
-            } else {
-                OptionalLong known = min(min(prices.outputLimit(t), chain.defaultMaxOutputTokens(t.provider())),
-                        model.contextWindow() > 0 ? OptionalLong.of(model.contextWindow()) : OptionalLong.empty());
-                output = known.orElse(defaultMaxOutputTokens);
-                if (known.isEmpty()) caps.put(t, defaultMaxOutputTokens);
-            }
+            OptionalLong known = min(min(prices.outputLimit(t), chain.defaultMaxOutputTokens(t.provider())),
+                    model.contextWindow() > 0 ? OptionalLong.of(model.contextWindow()) : OptionalLong.empty());
+            long output = asked.isPresent() ? asked.getAsLong() : known.orElse(defaultMaxOutputTokens);
+            // A server Keel knows nothing about may read only max_tokens: it gets the limit that was reserved.
+            if (known.isEmpty()) caps.put(t, output);
             maxTokens = Math.max(maxTokens, prompt + output);
             maxUsd = Math.max(maxUsd, prices.cost(t, new Usage(prompt, output, 0, true)).usd());
         }
         return new WorstCase(maxTokens, maxUsd, Map.copyOf(caps));
     }
 
-    /** The output limit the request sets itself, if any. */
+    /**
+     * The output limit the request sets itself, if any: the larger of {@code max_completion_tokens}
+     * and {@code max_tokens} when it sets both, since an upstream may honour either one.
+     */
     static OptionalLong requestedOutput(ObjectNode request) {
-        if (request.hasNonNull("max_completion_tokens")) return OptionalLong.of(request.get("max_completion_tokens").asLong());
-        if (request.hasNonNull("max_tokens")) return OptionalLong.of(request.get("max_tokens").asLong());
-        return OptionalLong.empty();
+        OptionalLong completion = request.hasNonNull("max_completion_tokens") ? OptionalLong.of(request.get("max_completion_tokens").asLong())
+                : OptionalLong.empty();
+        OptionalLong legacy = request.hasNonNull("max_tokens") ? OptionalLong.of(request.get("max_tokens").asLong()) : OptionalLong.empty();
+        if (completion.isEmpty()) return legacy;
+        if (legacy.isEmpty()) return completion;
+        return OptionalLong.of(Math.max(completion.getAsLong(), legacy.getAsLong()));
     }
 
     private static OptionalLong min(OptionalLong a, OptionalLong b) {

@@ -364,7 +364,7 @@ public final class ChatGateway implements AutoCloseable {
             throw ApiException.badRequest("model '" + model.name() + "' does not support streaming", "stream");
         }
         if (model.contextWindow() > 0) {
-            long prompt = TokenEstimate.of(request, "").promptTokens();
+            long prompt = TokenEstimate.prompt(request);
             long output = request.path("max_completion_tokens").asLong(request.path("max_tokens").asLong(0));
             if (prompt + output > model.contextWindow()) {
                 throw new ApiException(400, "invalid_request_error", "this request needs about " + (prompt + output) + " tokens (" + prompt

@@ -75,6 +75,8 @@ final class ChatRequestValidator {
     private static void positiveInt(ObjectNode r, String field) {
         JsonNode v = r.get(field);
         if (v == null || v.isNull()) return;
-        if (!v.isIntegralNumber() || v.asLong() < 1) throw ApiException.badRequest("'" + field + "' must be a positive integer", field);
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 1) {
+            throw ApiException.badRequest("'" + field + "' must be a positive integer of at most " + Integer.MAX_VALUE, field);
+        }
     }
 }

@@ -97,7 +97,12 @@ final class Limits {
             ConsumptionProbe p = s.requests.tryConsumeAndReturnRemaining(1);
             if (!p.isConsumed()) throw rateLimited("requests per minute", key.requestsPerMinute(), p.getNanosToWaitForRefill());
         }
-        long charged = s.tokens == null ? 0 : Math.min(worstTokens, key.tokensPerMinute());
+        if (s.tokens != null && worstTokens > key.tokensPerMinute()) {
+            throw new ApiException(400, "invalid_request_error", "this request can use up to " + worstTokens + " tokens (its prompt plus max_tokens, or"
+                    + " the model's output limit when max_tokens is unset), more than this key's " + key.tokensPerMinute() + " tokens per minute;"
+                    + " set or lower max_tokens, or shorten the prompt", "max_tokens", "request_exceeds_rate_limit");
+        }
+        long charged = s.tokens == null ? 0 : worstTokens;
         if (s.tokens != null) {
             ConsumptionProbe p = s.tokens.tryConsumeAndReturnRemaining(charged);
             if (!p.isConsumed()) {

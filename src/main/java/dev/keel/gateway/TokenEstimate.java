@@ -6,9 +6,10 @@ import dev.keel.ingest.Tokens;
 import dev.keel.model.Usage;
 
 /**
- * Token counts estimated with cl100k when a provider reports no usage: message contents plus
- * OpenAI's per-message framing (4 tokens each, 3 to prime the reply). Always flagged as estimated.
- * {@link #promptCeiling} is the generous bound that cost reservations use instead.
+ * Token counts estimated with cl100k: a ceiling of what a provider bills for a prompt (everything
+ * it reads, OpenAI's per-message framing of 4 tokens each and 3 to prime the reply, a margin for
+ * other tokenizers), used to reserve a request's cost and to bill a call whose provider reported no
+ * usage. Always flagged as estimated.
  */
 final class TokenEstimate {
     /** Other tokenizers (Anthropic's, Llama's) count up to about a fifth more than cl100k on English text. */
@@ -24,6 +25,15 @@ final class TokenEstimate {
      * margin for other tokenizers, the message framing, and {@link #IMAGE_TOKENS} per image part.
      */
     static long promptCeiling(ObjectNode request) {
+        return count(request, OTHER_TOKENIZERS_MARGIN);
+    }
+
+    /** The prompt's cl100k count, as {@link #promptCeiling} reads it but without the margin for other tokenizers. */
+    static long prompt(ObjectNode request) {
+        return count(request, 1);
+    }
+
+    private static long count(ObjectNode request, double margin) {
         long framing = 3, text = 0;
         for (JsonNode m : request.path("messages")) {
             framing += 4;
@@ -33,7 +43,7 @@ final class TokenEstimate {
             JsonNode v = request.get(field);
             if (v != null && !v.isNull()) text += Tokens.count(v.toString());
         }
-        return framing + (long) Math.ceil(text * OTHER_TOKENIZERS_MARGIN) + images(request.path("messages"));
+        return framing + (long) Math.ceil(text * margin) + images(request.path("messages"));
     }
 
     private static long textTokens(JsonNode node) {
@@ -56,15 +66,12 @@ final class TokenEstimate {
         return node.isObject() && (type.equals("image_url") || type.equals("input_image") || type.equals("image"));
     }
 
+    /**
+     * Usage estimated for a call whose provider reported none: the prompt at its ceiling, since a
+     * budget must not come out lower than what the provider bills, and the completion counted.
+     */
     static Usage of(ObjectNode request, String completion) {
-        long prompt = 3;
-        for (JsonNode m : request.path("messages")) {
-            prompt += 4;
-            JsonNode content = m.path("content");
-            if (content.isTextual()) prompt += Tokens.count(content.asText());
-            else for (JsonNode part : content) prompt += Tokens.count(part.path("text").asText(""));
-        }
-        return new Usage(prompt, Tokens.count(completion), 0, true);
+        return new Usage(promptCeiling(request), Tokens.count(completion), 0, true);
     }
 
     /**

@@ -42,6 +42,12 @@ final class EmbeddingRoutes {
         routes.post("/v1/embeddings", this::embed);
     }
 
+    /** Whether a passage has anything the local model can embed: a letter, digit, symbol or punctuation mark. */
+    private static boolean hasText(String s) {
+        return s.codePoints().anyMatch(c -> !Character.isWhitespace(c) && !Character.isSpaceChar(c) && !Character.isISOControl(c)
+                && Character.getType(c) != Character.FORMAT);
+    }
+
     private void embed(Context ctx) {
         ObjectNode body = Json.object(ctx.body());
         String model = Json.optionalText(body, "model");
@@ -62,6 +68,11 @@ final class EmbeddingRoutes {
         }
         Inputs local = inputs(EmbeddingInput.of(body.get("input")));
         List<String> inputs = local.texts();
+        for (int i = 0; i < inputs.size(); i++) {
+            if (!hasText(inputs.get(i))) {
+                throw ApiException.badRequest("input " + i + " has no text to embed (only spaces, invisible or control characters)", "input");
+            }
+        }
         String format = Json.optionalText(body, "encoding_format");
         if (format != null && !format.equals("float") && !format.equals("base64")) {
             throw ApiException.badRequest("'encoding_format' must be float or base64", "encoding_format");

@@ -217,6 +217,11 @@ public final class HttpServer implements AutoCloseable {
     private static void requireBodyType(Context ctx, Endpoint route) {
         if (!BODY_METHODS.contains(ctx.method())) return;
         String type = Json.mediaType(ctx);
+        String charset = Json.charset(ctx);
+        if (charset != null && !charset.equalsIgnoreCase("utf-8")) {
+            throw new ApiException(415, "invalid_request_error", "unsupported charset '" + clip(charset) + "'; request bodies are UTF-8", null,
+                    "unsupported_media_type");
+        }
         if (Json.isJson(type)) return;
         boolean upload = route.path.equals(DocumentRoutes.UPLOAD_PATH);
         if (upload && type.equals(DocumentRoutes.MULTIPART)) return;

@@ -64,10 +64,22 @@ public final class Json {
 
     /** The request's media type, lower-case and without parameters; "" when it has none. */
     static String mediaType(Context ctx) {
-        String type = ctx.contentType();
+        // The raw header: Jetty's parsed content type throws on a charset this JVM does not know.
+        String type = ctx.header("Content-Type");
         if (type == null) return "";
         int semicolon = type.indexOf(';');
         return (semicolon < 0 ? type : type.substring(0, semicolon)).strip().toLowerCase(Locale.ROOT);
+    }
+
+    /** The {@code charset} parameter of the request's content type, unquoted, or null. */
+    static String charset(Context ctx) {
+        String type = ctx.header("Content-Type");
+        if (type == null) return null;
+        for (String param : type.split(";")) {
+            int eq = param.indexOf('=');
+            if (eq > 0 && param.substring(0, eq).strip().equalsIgnoreCase("charset")) return param.substring(eq + 1).strip().replace("\"", "");
+        }
+        return null;
     }
 
     /** {@code application/json} or a JSON-based {@code application/…+json} type. */

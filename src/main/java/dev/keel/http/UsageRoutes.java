@@ -63,13 +63,21 @@ final class UsageRoutes {
         HttpServer.json(ctx, 200, out);
     }
 
+    /** Dates outside these years are mistakes, and far enough out they overflow epoch milliseconds. */
+    private static final int MIN_YEAR = 1970, MAX_YEAR = 9999;
+
     private static LocalDate date(Context ctx, String name, LocalDate fallback) {
         String v = ctx.queryParam(name);
         if (v == null) return fallback;
+        LocalDate date;
         try {
-            return LocalDate.parse(v);
+            date = LocalDate.parse(v);
         } catch (DateTimeParseException e) {
             throw ApiException.badRequest("'" + name + "' must be a date like 2026-01-31", name);
         }
+        if (date.getYear() < MIN_YEAR || date.getYear() > MAX_YEAR) {
+            throw ApiException.badRequest("'" + name + "' must be a date between the years " + MIN_YEAR + " and " + MAX_YEAR, name);
+        }
+        return date;
     }
 }

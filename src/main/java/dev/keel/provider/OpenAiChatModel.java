@@ -71,6 +71,9 @@ public final class OpenAiChatModel implements ChatModel {
 
     @Override
     public Usage stream(ObjectNode request, CallContext call, StreamListener listener) {
+        // Usage is what the call is billed at, so it is always asked for; a client that did not ask still gets no usage chunk.
+        boolean clientWantsUsage = request.path("stream_options").path("include_usage").asBoolean(false);
+        if (!clientWantsUsage) request.withObject("stream_options").put("include_usage", true);
         ProviderHttp.Reply response = send(request, call);
         Usage usage = Usage.NONE;
         boolean any = false;
@@ -89,6 +92,8 @@ public final class OpenAiChatModel implements ChatModel {
                 if (!(chunk instanceof ObjectNode obj)) continue;
                 if (obj.hasNonNull("usage")) usage = usage(obj.get("usage"));
                 any = true;
+                boolean usageOnly = obj.hasNonNull("usage") && obj.path("choices").isEmpty();
+                if (usageOnly && !clientWantsUsage) continue;
                 if (!listener.onChunk(obj)) return usage;
             }
             throw new ProviderException(any ? Kind.UNAVAILABLE : Kind.MALFORMED_RESPONSE, provider(), response.status(),

@@ -26,9 +26,9 @@ import java.util.concurrent.TimeUnit;
  * except a target's unknown model, which falls back like a failed provider. A
  * stream is retried only until its first chunk was delivered. A provider whose circuit breaker is
  * open is skipped without waiting. Every attempt is a span. {@code outputCaps} sets
- * {@code max_tokens} on the upstream request of the targets it names, when the request has no
- * output limit of its own (the gateway's way to bound the cost of models whose limit it does not
- * know). Thread-safe.
+ * {@code max_tokens} on the upstream request of the targets it names, when the request does not
+ * set it itself (the gateway's way to bound the cost of models whose limit it does not know, on
+ * servers that may read only that field). Thread-safe.
  */
 public final class ProviderChain implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ProviderChain.class);
@@ -94,7 +94,7 @@ public final class ProviderChain implements AutoCloseable {
             ObjectNode upstream = request.deepCopy();
             upstream.put("model", target.model());
             Long cap = outputCaps.get(target);
-            if (cap != null && !upstream.hasNonNull("max_tokens") && !upstream.hasNonNull("max_completion_tokens")) upstream.put("max_tokens", cap);
+            if (cap != null && !upstream.hasNonNull("max_tokens")) upstream.put("max_tokens", cap);
             int retries = maxRetries.getOrDefault(target.provider(), 2);
             CircuitBreaker breaker = breakers.of(target.provider());
             for (int attempt = 0; attempt <= retries; attempt++) {

@@ -166,4 +166,37 @@ class BudgetCapsTest extends GatewayTestBase {
         assertThat(chat(key, "").statusCode()).isEqualTo(200);
         assertThat(fixture.primary.received.get(0).body().has("max_tokens")).isFalse();
     }
+
+    @Test
+    void aRequestSettingBothOutputLimitsIsReservedAtTheLarger() throws Exception {
+        String key = createKey("{\"name\":\"both\",\"tenant\":\"both\",\"max_cost_per_request_usd\":0.001}").get("key").asText();
+        HttpResponse<String> r = chat(key, ",\"max_completion_tokens\":1,\"max_tokens\":1000");
+        assertThat(r.statusCode()).as("an upstream may honour max_tokens: $0.002 at worst").isEqualTo(400);
+        assertThat(fixture.primary.received).isEmpty();
+    }
+
+    @Test
+    void aModelOfUnknownOutputLimitGetsTheReservedLimitAsMaxTokensWhenTheClientSentOnlyMaxCompletionTokens() throws Exception {
+        String key = createKey("{\"name\":\"modern\",\"tenant\":\"modern\",\"daily_budget_usd\":5}").get("key").asText();
+        assertThat(chat(key, ",\"max_completion_tokens\":50").statusCode()).isEqualTo(200);
+        assertThat(fixture.primary.received.get(0).body().get("max_tokens").asInt()).isEqualTo(50);
+    }
+
+    @Test
+    void aBudgetedKeyIsRefusedAModelWhosePriceKeelDoesNotKnow() throws Exception {
+        String key = createKey("{\"name\":\"unpriced\",\"tenant\":\"unpriced\",\"daily_budget_usd\":5}").get("key").asText();
+        HttpResponse<String> r = send("POST", "/v1/chat/completions", key,
+                "{\"model\":\"resilient\",\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("price_unknown");
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("input_per_mtok");
+        assertThat(fixture.primary.received).isEmpty();
+    }
+
+    @Test
+    void outputLimitsPastWhatALongHoldsAreRefused() throws Exception {
+        HttpResponse<String> r = chat(null, ",\"max_tokens\":18446744073709551617");
+        assertThat(r.statusCode()).isIn(400, 401);
+        assertThat(fixture.primary.received).isEmpty();
+    }
 }

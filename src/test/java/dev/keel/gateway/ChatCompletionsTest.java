@@ -67,10 +67,28 @@ class ChatCompletionsTest extends GatewayTestBase {
     }
 
     @Test
-    void streamsWithoutProviderUsageAreEstimatedAndFlagged() throws Exception {
+    void aStreamIsBilledFromTheProvidersUsageEvenWhenTheClientDidNotAskForIt() throws Exception {
         primary.then(stream(List.of("a few ", "words ", "streamed"), -1));
         String noUsage = request("fast", true).replace("\"stream_options\":{\"include_usage\":true},", "");
-        assertThat(chatAs("estimates", noUsage).statusCode()).isEqualTo(200);
+        HttpResponse<String> r = chatAs("billed-streams", noUsage);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(primary.received.get(0).body().at("/stream_options/include_usage").asBoolean()).as("Keel asks for usage").isTrue();
+        assertThat(r.body()).as("the client, who did not ask, gets no usage chunk").doesNotContain("\"usage\"");
+        JsonNode row = usage("billed-streams", "day").get("data").get(0);
+        assertThat(row.get("estimated_usage_requests").asInt()).isZero();
+        assertThat(row.get("prompt_tokens").asInt()).isEqualTo(7);
+    }
+
+    @Test
+    void streamsWithoutProviderUsageAreEstimatedAndFlagged() throws Exception {
+        primary.then((ex, req) -> {
+            ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, 0);
+            String chunk = "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+                    + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"words without usage\"},\"finish_reason\":\"stop\"}]}";
+            ex.getResponseBody().write(("data: " + chunk + "\n\ndata: [DONE]\n\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        });
+        assertThat(chatAs("estimates", request("fast", true)).statusCode()).isEqualTo(200);
         JsonNode row = usage("estimates", "day").get("data").get(0);
         assertThat(row.get("estimated_usage_requests").asInt()).isEqualTo(1);
         assertThat(row.get("completion_tokens").asInt()).isPositive();

@@ -84,8 +84,8 @@ class KeysAndLimitsTest extends GatewayTestBase {
         assertThat(chat(secret, ",\"max_tokens\":300").statusCode()).as("estimate ~315 fits the bucket").isEqualTo(200);
         assertThat(chat(secret, ",\"max_tokens\":300").statusCode()).as("the first request really used 14 tokens").isEqualTo(200);
         HttpResponse<String> big = chat(secret, ",\"max_tokens\":5000");
-        assertThat(big.statusCode()).as("a request that needs the whole minute's tokens waits for a full bucket").isEqualTo(429);
-        assertThat(JSON.readTree(big.body()).at("/error/message").asText()).contains("tokens per minute");
+        assertThat(big.statusCode()).as("a request that could use more than a minute's tokens can never fit").isEqualTo(400);
+        assertThat(JSON.readTree(big.body()).at("/error/code").asText()).isEqualTo("request_exceeds_rate_limit");
         assertThat(fixture.primary.received).hasSize(2);
     }
 

@@ -59,4 +59,18 @@ class EmbeddingStoreHttpTest extends SampleServerTest {
         embed("embed-two", input);
         assertThat(keel.embedder().computedCount()).isEqualTo(computed + 1);
     }
+
+    @Test
+    void inputsWithNothingToEmbedAre400NamingTheInput() throws Exception {
+        for (String nothing : List.of(" ", "\u200b", "\u00ad", "\u0000", "\t\n")) {
+            ObjectNode body = JSON.createObjectNode();
+            body.putArray("input").add("fine").add(nothing);
+            HttpResponse<String> r = post("/v1/embeddings", Keel.DEFAULT_TENANT, body);
+            assertThat(r.statusCode()).as(nothing).isEqualTo(400);
+            assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("input 1");
+        }
+        ObjectNode space = JSON.createObjectNode();
+        space.putArray("input").addArray().add(220);
+        assertThat(post("/v1/embeddings", Keel.DEFAULT_TENANT, space).statusCode()).as("token 220 decodes to a space").isEqualTo(400);
+    }
 }

@@ -110,7 +110,23 @@ class HttpApiTest extends SampleServerTest {
     @Test
     void bodyOverTheLimitIs413() throws Exception {
         String big = "{\"text\":\"" + "a".repeat(1_100_000) + "\"}";
-        assertError(postJson("/v1/documents", big, "x"), 413, "limit");
+        // Expect: 100-continue, as careful clients send large bodies: the server refuses before the body is sent, so the
+        // client reads the 413 instead of racing the server's close while still writing.
+        HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/v1/documents")).expectContinue(true)
+                .header("Content-Type", "application/json").header("X-Keel-Tenant", "x").POST(HttpRequest.BodyPublishers.ofString(big)).build();
+        assertError(http.send(request, HttpResponse.BodyHandlers.ofString()), 413, "limit");
+    }
+
+    @Test
+    void usageDatesFarOutsideTheEpochAre400NotAnOverflow() throws Exception {
+        assertError(send("GET", "/v1/usage?from=-999999999-01-01", null, null, "x"), 400, "between the years");
+        assertError(send("GET", "/v1/usage?to=%2B999999999-12-31", null, null, "x"), 400, "between the years");
+    }
+
+    @Test
+    void aJsonBodyInACharsetOtherThanUtf8Is415() throws Exception {
+        assertError(send("POST", "/v1/search", "application/json; charset=evil", "{\"query\":\"refund\"}", "x"), 415, "UTF-8");
+        assertThat(send("POST", "/v1/search", "application/json; charset=UTF-8", "{\"query\":\"refund\"}", "x").statusCode()).isEqualTo(200);
     }
 
     @Test
