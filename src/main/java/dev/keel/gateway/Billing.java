@@ -82,9 +82,10 @@ final class Billing {
 
     /** Admits an embeddings request of {@code inputTokens}. */
     Ticket admitEmbedding(ChatGateway.Caller caller, ModelConfig model, long inputTokens, Trace trace) {
+        long ceiling = TokenEstimate.withMargin(inputTokens);
         double usd = 0;
-        for (ModelConfig.Target t : model.targets()) usd = Math.max(usd, prices.cost(t, new Usage(inputTokens, 0, 0, true)).usd());
-        return admit(caller, model, inputTokens, usd, Map.of(), trace);
+        for (ModelConfig.Target t : model.targets()) usd = Math.max(usd, prices.cost(t, new Usage(ceiling, 0, 0, true)).usd());
+        return admit(caller, model, ceiling, usd, Map.of(), trace);
     }
 
     private Ticket admit(ChatGateway.Caller caller, ModelConfig model, long tokens, double usd, Map<ModelConfig.Target, Long> caps, Trace trace) {

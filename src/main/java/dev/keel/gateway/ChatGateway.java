@@ -176,9 +176,11 @@ public final class ChatGateway implements AutoCloseable {
                         ProviderException e = asSeenByClient(model, failure);
                         billing.bill(ticket, served.target(), usage, null, statusOf(e), trace);
                         throw e;
-                    } catch (ApiException e) {
-                        billing.bill(ticket, served.target(), usage, null, e.status(), trace);
-                        throw e;
+                    } catch (ApiException refused) {
+                        billing.bill(ticket, served.target(), usage, null, 422, trace);
+                        throw new ApiException(422, "invalid_response_error", "the model's reply did not match the requested format ("
+                                + String.join("; ", problems.subList(0, Math.min(5, problems.size()))) + "), and a retry was refused: "
+                                + refused.getMessage(), "response_format", "schema_validation_failed");
                     }
                     usage = sum(usage, usageOf(again, served.value()));
                     problems = shape.get().problems(served.value().body());

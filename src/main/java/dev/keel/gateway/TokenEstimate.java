@@ -28,6 +28,11 @@ final class TokenEstimate {
         return count(request, OTHER_TOKENIZERS_MARGIN);
     }
 
+    /** A cl100k count raised by the margin for tokenizers that count more. */
+    static long withMargin(long cl100kTokens) {
+        return (long) Math.ceil(cl100kTokens * OTHER_TOKENIZERS_MARGIN);
+    }
+
     /** The prompt's cl100k count, as {@link #promptCeiling} reads it but without the margin for other tokenizers. */
     static long prompt(ObjectNode request) {
         return count(request, 1);

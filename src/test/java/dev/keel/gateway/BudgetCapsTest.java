@@ -199,4 +199,15 @@ class BudgetCapsTest extends GatewayTestBase {
         assertThat(r.statusCode()).isIn(400, 401);
         assertThat(fixture.primary.received).isEmpty();
     }
+
+    @Test
+    void aStructuredOutputRetryTheBudgetCannotTakeIs422WithTheFormatProblem() throws Exception {
+        String key = createKey("{\"name\":\"retry-json\",\"tenant\":\"retry-json\",\"daily_budget_usd\":0.003}").get("key").asText();
+        fixture.primary.then(FakeLlmServer.ok("not json at all"));
+        HttpResponse<String> r = chat(key, ",\"max_tokens\":1000,\"response_format\":{\"type\":\"json_object\"}");
+        assertThat(r.statusCode()).isEqualTo(422);
+        assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("a retry was refused").contains("daily budget");
+        assertThat(fixture.primary.received).as("no second call").hasSize(1);
+        assertThat(chat(key, ",\"max_tokens\":1000").statusCode()).as("nothing stays reserved").isEqualTo(200);
+    }
 }
