@@ -87,8 +87,8 @@ public final class HttpServer implements AutoCloseable {
                 staticFiles.location = io.javalin.http.staticfiles.Location.CLASSPATH;
             });
             config.routes.before(ctx -> begin(ctx, server.maxBodyBytes()));
-            config.routes.before("/v1/*", this::admit);
             config.routes.before("/v1/*", this::authenticate);
+            config.routes.before("/v1/*", this::admit);
             config.routes.beforeMatched(ctx -> {
                 Endpoint route = ctx.endpoints().matchedHttpEndpoint();
                 if (route == null) {
@@ -258,6 +258,8 @@ public final class HttpServer implements AutoCloseable {
      * instead of queueing until memory and latency run away. Health and metrics stay outside it.
      */
     private void admit(Context ctx) {
+        // A JSON body is read before a slot is taken, so clients that send their bodies slowly cannot hold every slot.
+        if (Json.isJson(Json.mediaType(ctx)) && BODY_METHODS.contains(ctx.method())) ctx.bodyAsBytes();
         if (!inFlight.tryAcquire()) {
             throw new ApiException(503, "server_overloaded", "the server is at its limit of " + keel.config().server().maxConcurrentRequests()
                     + " concurrent requests (server.max_concurrent_requests); retry shortly", null, "overloaded").retryAfter(1);

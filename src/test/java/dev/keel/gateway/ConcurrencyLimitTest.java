@@ -62,6 +62,38 @@ class ConcurrencyLimitTest {
         }
     }
 
+    @Test
+    void clientsSendingTheirBodiesSlowlyHoldNoSlot(@TempDir Path dir) throws Exception {
+        try (FakeLlmServer upstream = new FakeLlmServer()) {
+            KeelConfig config = KeelConfig.parse("""
+                    server: {port: 0, max_concurrent_requests: 2}
+                    providers:
+                      up: {type: openai, base_url: "%s", max_retries: 0}
+                    models:
+                      m: {targets: [{provider: up, model: up}]}
+                    """.formatted(upstream.baseUrl()), k -> null);
+            try (Keel keel = Keel.open(config, dir); HttpServer server = new HttpServer(keel)) {
+                int port = server.start();
+                java.util.List<java.net.Socket> slow = new java.util.ArrayList<>();
+                try {
+                    for (int i = 0; i < 4; i++) {
+                        java.net.Socket s = new java.net.Socket("127.0.0.1", port);
+                        s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                + "Content-Length: 1000\r\n\r\n{").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                        s.getOutputStream().flush();
+                        slow.add(s);
+                    }
+                    HttpRequest chat = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                            .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(BODY)).build();
+                    assertThat(HttpClient.newHttpClient().send(chat, HttpResponse.BodyHandlers.ofString()).statusCode())
+                            .as("four half-sent bodies against a limit of two").isEqualTo(200);
+                } finally {
+                    for (java.net.Socket s : slow) s.close();
+                }
+            }
+        }
+    }
+
     /**
      * The permit is released after the response is written, so a client may read the answer and ask again a
      * moment before it is back: retry a 503 until a deadline.
