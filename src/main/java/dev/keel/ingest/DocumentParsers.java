@@ -29,7 +29,7 @@ final class DocumentParsers {
         ParsedDocument doc;
         try {
             doc = switch (format) {
-                case MARKDOWN -> markdown.parse(decode(content, fileName), fallbackTitle, out);
+                case MARKDOWN -> markdown.parse(shallow(decode(content, fileName), fileName), fallbackTitle, out);
                 case HTML -> html.parse(decode(content, fileName), fallbackTitle, out);
                 case TEXT -> text(decode(content, fileName), fallbackTitle, out);
                 case PDF, DOCX -> tika.parse(format, content, fileName, out);
@@ -39,6 +39,15 @@ final class DocumentParsers {
         }
         if (doc.isEmpty()) throw new DocumentParseException(fileName + ": the document contains no text");
         return doc;
+    }
+
+    private static String shallow(String markdown, String fileName) {
+        int depth = MarkdownParser.deepestNesting(markdown);
+        if (depth > MarkdownParser.MAX_CONTAINER_DEPTH) {
+            throw new DocumentParseException(fileName + ": lists or quotes nest " + depth + " levels deep; at most "
+                    + MarkdownParser.MAX_CONTAINER_DEPTH + " are read");
+        }
+        return markdown;
     }
 
     private static ParsedDocument text(String text, String title, BlockCollector out) {

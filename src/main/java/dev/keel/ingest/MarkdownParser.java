@@ -28,6 +28,44 @@ import org.jsoup.Jsoup;
 /** Markdown (CommonMark + GFM tables) with its heading structure; YAML front matter may give the title. */
 final class MarkdownParser {
     private static final Parser PARSER = Parser.builder().extensions(List.of(TablesExtension.create())).build();
+    /**
+     * Lists and quotes nested deeper than this are refused before parsing: CommonMark's block parser
+     * takes time quadratic in the depth (a megabyte of "- - - …" took minutes), and no document needs them.
+     */
+    static final int MAX_CONTAINER_DEPTH = 64;
+
+    /** The deepest run of list markers and quote marks that opens a line of {@code markdown}. */
+    static int deepestNesting(String markdown) {
+        int deepest = 0, depth = 0, i = 0, n = markdown.length();
+        boolean lineStart = true;
+        while (i < n) {
+            char c = markdown.charAt(i);
+            if (c == '\n') {
+                lineStart = true;
+                depth = 0;
+                i++;
+            } else if (!lineStart) {
+                i++;
+            } else if (c == ' ' || c == '\t') {
+                i++;
+            } else if (c == '>' || ((c == '-' || c == '*' || c == '+') && (i + 1 == n || markdown.charAt(i + 1) == ' '))) {
+                deepest = Math.max(deepest, ++depth);
+                i++;
+            } else if (Character.isDigit(c)) {
+                int j = i;
+                while (j < n && Character.isDigit(markdown.charAt(j))) j++;
+                if (j < n && (markdown.charAt(j) == '.' || markdown.charAt(j) == ')') && (j + 1 == n || markdown.charAt(j + 1) == ' ')) {
+                    deepest = Math.max(deepest, ++depth);
+                    i = j + 1;
+                } else {
+                    lineStart = false;
+                }
+            } else {
+                lineStart = false;
+            }
+        }
+        return deepest;
+    }
 
     /** Walks {@code markdown} into {@code out}. */
     ParsedDocument parse(String markdown, String fallbackTitle, BlockCollector out) {

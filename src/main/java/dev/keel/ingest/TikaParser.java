@@ -27,6 +27,7 @@ import org.xml.sax.SAXException;
  * when its XML nests more than {@value #MAX_DEPTH} levels (decompression bombs). Thread-safe.
  */
 final class TikaParser {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TikaParser.class);
     /** cl100k averages about 4 characters a token in English; text with more characters a token than this is rare. */
     private static final int MAX_CHARS_PER_TOKEN = 8;
     /** Tika's own default for a decompression bomb. */
@@ -77,9 +78,12 @@ final class TikaParser {
         } catch (Exception e) {
             if (WriteLimitReachedException.isWriteLimitReached(e)) throw DocumentTooLargeException.text(maxChars, limits.maxChunksPerDocument());
             if (causedBy(e, RecordFormatException.class)) throw DocumentTooLargeException.part();
-            String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            if (e.getCause() != null && e.getCause().getMessage() != null) reason += " (" + e.getCause().getMessage() + ")";
-            throw new DocumentParseException(fileName + ": cannot parse: " + reason, e);
+            // The parsers' own messages name their classes and settings; the user gets the kind of failure, the log the detail.
+            LOG.debug("{}: the {} parser failed", fileName, format, e);
+            boolean tooDeep = java.util.stream.Stream.iterate((Throwable) e, t -> t != null, Throwable::getCause)
+                    .anyMatch(t -> t.getMessage() != null && t.getMessage().contains("maxElementDepth"));
+            throw new DocumentParseException(fileName + ": cannot parse: " + (tooDeep ? "its XML nests too deeply"
+                    : "the file is damaged or not a valid " + format.name()), e);
         }
         ParsedDocument doc = html.parse(xhtml.toString(), fallback(fileName), out);
         String title = meta.get(TikaCoreProperties.TITLE);

@@ -136,7 +136,21 @@ class DocumentParsersTest {
     @Test
     void markdownNestedTooDeeplyToParseIsUnparsableNotACrash() {
         assertThatThrownBy(() -> parse(DocumentFormat.MARKDOWN, ">".repeat(100_000) + " deep\n", "deep.md"))
-                .isInstanceOf(DocumentParseException.class).hasMessageContaining("deep.md").hasMessageContaining("nests too deeply");
+                .isInstanceOf(DocumentParseException.class).hasMessageContaining("deep.md").hasMessageContaining("100000 levels deep");
+    }
+
+    @Test
+    void deeplyNestedListsAreRefusedBeforeTheParserSpendsQuadraticTimeOnThem() {
+        assertThatThrownBy(() -> parse(DocumentFormat.MARKDOWN, "- ".repeat(500_000) + "x\n", "lists.md"))
+                .isInstanceOf(DocumentParseException.class).hasMessageContaining("lists.md").hasMessageContaining("at most 64");
+        assertThatThrownBy(() -> parse(DocumentFormat.MARKDOWN, "1. ".repeat(100) + "x\n", "ordered.md")).isInstanceOf(DocumentParseException.class);
+    }
+
+    @Test
+    void listsNestedAsDocumentsNestThemAreRead() {
+        String nested = "# Steps\n\n- one\n  - two\n    - three: the deepest step\n> quoted\n> > twice quoted\n1. first\n2. second\n";
+        assertThat(MarkdownParser.deepestNesting(nested)).isEqualTo(2);
+        assertThat(parse(DocumentFormat.MARKDOWN, nested, "steps.md").isEmpty()).isFalse();
     }
 
     @Test
@@ -194,7 +208,10 @@ class DocumentParsersTest {
     @Test
     void corruptPdfFailsNamingTheFileAndTheReason() {
         assertThatThrownBy(() -> parse(DocumentFormat.PDF, "%PDF-1.7 this is not really a pdf", "broken.pdf"))
-                .isInstanceOf(DocumentParseException.class).hasMessageContaining("broken.pdf");
+                .isInstanceOf(DocumentParseException.class).hasMessageContaining("broken.pdf").hasMessageContaining("not a valid PDF")
+                .message().doesNotContain("org.").doesNotContain("Exception").doesNotContain("pdfbox");
+        assertThatThrownBy(() -> parse(DocumentFormat.DOCX, "PK this is not really a docx", "broken.docx"))
+                .isInstanceOf(DocumentParseException.class).message().doesNotContain("org.").doesNotContain("Exception").doesNotContain("poi");
     }
 
     @Test
