@@ -206,7 +206,7 @@ public final class HttpServer implements AutoCloseable {
             end(ctx);
             return;
         }
-        long declared = ctx.contentLength();
+        long declared = ctx.req().getContentLengthLong(); // Javalin's int contentLength() is -1 past 2 GB
         if (declared > maxBody) {
             throw new ApiException(413, "request_too_large", "request body of " + declared + " bytes is over the limit of " + maxBody
                     + " bytes (server.max_body_bytes)", null, "body_too_large");

@@ -118,6 +118,18 @@ class HttpApiTest extends SampleServerTest {
     }
 
     @Test
+    void aDeclaredBodyPastTwoGigabytesIs413AtOnceNotAWaitForTheBody() throws Exception {
+        URI uri = URI.create(base);
+        try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("POST /v1/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 999999999999\r\n\r\n{").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String head = new String(socket.getInputStream().readNBytes(12), java.nio.charset.StandardCharsets.US_ASCII);
+            assertThat(head).isEqualTo("HTTP/1.1 413");
+        }
+    }
+
+    @Test
     void usageDatesFarOutsideTheEpochAre400NotAnOverflow() throws Exception {
         assertError(send("GET", "/v1/usage?from=-999999999-01-01", null, null, "x"), 400, "between the years");
         assertError(send("GET", "/v1/usage?to=%2B999999999-12-31", null, null, "x"), 400, "between the years");
