@@ -323,8 +323,12 @@ public final class HttpServer implements AutoCloseable {
     }
 
     /** Whether the caller may read metrics and readiness details. */
+    /**
+     * Open only on loopback with no token and no API key: once keys make tenants real, an index-wide chunk
+     * count or request counters would let one tenant watch another's activity.
+     */
     private boolean mayReadOperationalDetails(Context ctx) {
-        return operationalDetailsOpen || metricsToken.presentedBy(ctx) || adminKey.presentedBy(ctx);
+        return (operationalDetailsOpen && !keel.keys().anyCreated()) || metricsToken.presentedBy(ctx) || adminKey.presentedBy(ctx);
     }
 
     private void metrics(Context ctx) {

@@ -343,11 +343,11 @@ class ChatCompletionsTest extends GatewayTestBase {
     }
 
     private JsonNode ready() throws Exception {
-        return JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/health/ready")).build(), HttpResponse.BodyHandlers.ofString()).body());
+        return JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/health/ready")).header("Authorization", "Bearer " + GatewayFixture.ADMIN_KEY).build(), HttpResponse.BodyHandlers.ofString()).body());
     }
 
     private String metrics() throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        return http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).header("Authorization", "Bearer " + GatewayFixture.ADMIN_KEY).build(), HttpResponse.BodyHandlers.ofString()).body();
     }
 
     @Test

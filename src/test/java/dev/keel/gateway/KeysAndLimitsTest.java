@@ -161,4 +161,15 @@ class KeysAndLimitsTest extends GatewayTestBase {
         assertThat(Limits.usd(2.5)).isEqualTo("2.50");
         assertThat(Limits.usd(0.00201123456)).isEqualTo("0.00201123");
     }
+
+    @Test
+    void onceKeysExistOperationalDetailsNeedTheAdminKeyOrMetricsToken() throws Exception {
+        createKey("{\"name\":\"ops\",\"tenant\":\"t\"}");
+        JsonNode anonymous = JSON.readTree(send("GET", "/health/ready", null, null).body());
+        assertThat(anonymous.has("chunks")).as("an index-wide count would show one tenant another's ingest").isFalse();
+        assertThat(anonymous.get("status").asText()).isEqualTo("ready");
+        assertThat(send("GET", "/metrics", null, null).statusCode()).isEqualTo(401);
+        assertThat(JSON.readTree(send("GET", "/health/ready", GatewayFixture.ADMIN_KEY, null).body()).has("chunks")).isTrue();
+        assertThat(send("GET", "/metrics", GatewayFixture.ADMIN_KEY, null).statusCode()).isEqualTo(200);
+    }
 }

@@ -25,7 +25,8 @@ class ProviderHealthTest extends GatewayTestBase {
     }
 
     private String breaker(String provider) throws Exception {
-        return JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(fixture.base + "/health/ready")).build(), HttpResponse.BodyHandlers.ofString())
+        return JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(fixture.base + "/health/ready"))
+                .header("Authorization", "Bearer " + GatewayFixture.ADMIN_KEY).build(), HttpResponse.BodyHandlers.ofString())
                 .body()).at("/providers/" + provider).asText();
     }
 
