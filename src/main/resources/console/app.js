@@ -76,13 +76,19 @@ async function loadDocuments() {
       [d.source, d.title, d.chunk_count, d.ingested_at.replace("T", " ").slice(0, 19)].forEach(v => tr.appendChild(text("td", String(v))));
       body.appendChild(tr);
     }
-  } catch (e) { /* shown by status */ }
+  } catch (e) {
+    const row = document.createElement("tr"), cell = text("td", e.message);
+    cell.colSpan = 4;
+    row.appendChild(cell);
+    $("documents").querySelector("tbody").replaceChildren(row);
+  }
 }
 
 async function loadStatus() {
   try {
     const r = await api("/health/ready");
-    $("status").textContent = `${r.chunks} chunks · ${r.embed_model}`;
+    // Once API keys exist, readiness details are for operators only: then just say ready.
+    $("status").textContent = r.chunks === undefined ? r.status : `${r.chunks} chunks · ${r.embed_model}`;
   } catch (e) { $("status").textContent = "not ready: " + e.message; }
 }
 
