@@ -145,12 +145,8 @@ final class Billing {
      * and {@code max_tokens} when it sets both, since an upstream may honour either one.
      */
     static OptionalLong requestedOutput(ObjectNode request) {
-        OptionalLong completion = request.hasNonNull("max_completion_tokens") ? OptionalLong.of(request.get("max_completion_tokens").asLong())
-                : OptionalLong.empty();
-        OptionalLong legacy = request.hasNonNull("max_tokens") ? OptionalLong.of(request.get("max_tokens").asLong()) : OptionalLong.empty();
-        if (completion.isEmpty()) return legacy;
-        if (legacy.isEmpty()) return completion;
-        return OptionalLong.of(Math.max(completion.getAsLong(), legacy.getAsLong()));
+        long completion = request.path("max_completion_tokens").asLong(0), legacy = request.path("max_tokens").asLong(0);
+        return completion <= 0 && legacy <= 0 ? OptionalLong.empty() : OptionalLong.of(Math.max(completion, legacy));
     }
 
     private static OptionalLong min(OptionalLong a, OptionalLong b) {

@@ -367,7 +367,7 @@ public final class ChatGateway implements AutoCloseable {
         }
         if (model.contextWindow() > 0) {
             long prompt = TokenEstimate.prompt(request);
-            long output = request.path("max_completion_tokens").asLong(request.path("max_tokens").asLong(0));
+            long output = Billing.requestedOutput(request).orElse(0);
             if (prompt + output > model.contextWindow()) {
                 throw new ApiException(400, "invalid_request_error", "this request needs about " + (prompt + output) + " tokens (" + prompt
                         + " prompt + " + output + " max output) but model '" + model.name() + "' has a context window of " + model.contextWindow(),

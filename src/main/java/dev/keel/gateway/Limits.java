@@ -47,10 +47,6 @@ final class Limits {
             this.reservedTokens = reservedTokens;
             this.reservedUsd = reservedUsd;
         }
-
-        synchronized boolean settled() {
-            return settled;
-        }
     }
 
     private final Ledger ledger;

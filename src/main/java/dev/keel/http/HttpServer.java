@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * other web pages out. Request bodies of {@code POST} routes must be JSON (the document upload also takes
  * multipart). No metric label comes from client input: requests no route matches share one series.
  * {@code /metrics} and the details of {@code /health/ready} need {@code server.metrics_token} or the admin key
- * when a metrics token is set or the server listens beyond loopback.
+ * when a metrics token is set, any API key exists, or the server listens beyond loopback.
  */
 public final class HttpServer implements AutoCloseable {
     static final String TRACE_ATTR = "keel.trace";
@@ -317,12 +317,11 @@ public final class HttpServer implements AutoCloseable {
         }
     }
 
-    /** Metrics and readiness details are open to every caller on loopback, unless a metrics token is set. */
+    /** Whether the configuration leaves metrics and readiness details open on loopback (until an API key exists). */
     static boolean operationalDetailsOpen(dev.keel.config.ServerConfig server) {
         return server.metricsToken() == null && server.loopbackOnly();
     }
 
-    /** Whether the caller may read metrics and readiness details. */
     /**
      * Open only on loopback with no token and no API key: once keys make tenants real, an index-wide chunk
      * count or request counters would let one tenant watch another's activity.

@@ -194,9 +194,11 @@ class BudgetCapsTest extends GatewayTestBase {
     }
 
     @Test
-    void outputLimitsPastWhatALongHoldsAreRefused() throws Exception {
-        HttpResponse<String> r = chat(null, ",\"max_tokens\":18446744073709551617");
-        assertThat(r.statusCode()).isIn(400, 401);
+    void outputLimitsPastWhatAnIntHoldsAreRefusedRatherThanWrapped() throws Exception {
+        String key = createKey("{\"name\":\"wrap\",\"tenant\":\"wrap\",\"daily_budget_usd\":5}").get("key").asText();
+        HttpResponse<String> r = chat(key, ",\"max_tokens\":18446744073709551617");
+        assertThat(r.statusCode()).as("2^64 + 1 would wrap to a reservation of one token").isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/param").asText()).isEqualTo("max_tokens");
         assertThat(fixture.primary.received).isEmpty();
     }
 

@@ -20,6 +20,17 @@ import org.junit.jupiter.api.io.TempDir;
 class ConcurrencyLimitTest {
     private static final String BODY = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
+    /** One model "m" served by {@code upstream}, at most {@code limit} requests in progress. */
+    private static KeelConfig limitedTo(int limit, FakeLlmServer upstream) {
+        return KeelConfig.parse("""
+                server: {port: 0, max_concurrent_requests: %d}
+                providers:
+                  up: {type: openai, base_url: "%s", max_retries: 0}
+                models:
+                  m: {targets: [{provider: up, model: up}]}
+                """.formatted(limit, upstream.baseUrl()), k -> null);
+    }
+
     @Test
     void requestsPastTheLimitAreRefusedAtOnceAndThePermitComesBack(@TempDir Path dir) throws Exception {
         CountDownLatch arrived = new CountDownLatch(1), release = new CountDownLatch(1);
@@ -33,13 +44,7 @@ class ConcurrencyLimitTest {
                 }
                 FakeLlmServer.send(ex, 200, Map.of(), FakeLlmServer.completion("up", "done"));
             }, FakeLlmServer.ok("second"));
-            KeelConfig config = KeelConfig.parse("""
-                    server: {port: 0, max_concurrent_requests: 1}
-                    providers:
-                      up: {type: openai, base_url: "%s", max_retries: 0}
-                    models:
-                      m: {targets: [{provider: up, model: up}]}
-                    """.formatted(upstream.baseUrl()), k -> null);
+            KeelConfig config = limitedTo(1, upstream);
             try (Keel keel = Keel.open(config, dir); HttpServer server = new HttpServer(keel)) {
                 String base = "http://127.0.0.1:" + server.start();
                 HttpClient http = HttpClient.newHttpClient();
@@ -65,13 +70,7 @@ class ConcurrencyLimitTest {
     @Test
     void clientsSendingTheirBodiesSlowlyHoldNoSlot(@TempDir Path dir) throws Exception {
         try (FakeLlmServer upstream = new FakeLlmServer()) {
-            KeelConfig config = KeelConfig.parse("""
-                    server: {port: 0, max_concurrent_requests: 2}
-                    providers:
-                      up: {type: openai, base_url: "%s", max_retries: 0}
-                    models:
-                      m: {targets: [{provider: up, model: up}]}
-                    """.formatted(upstream.baseUrl()), k -> null);
+            KeelConfig config = limitedTo(2, upstream);
             try (Keel keel = Keel.open(config, dir); HttpServer server = new HttpServer(keel)) {
                 int port = server.start();
                 java.util.List<java.net.Socket> slow = new java.util.ArrayList<>();
