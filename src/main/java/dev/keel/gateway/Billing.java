@@ -49,6 +49,7 @@ final class Billing {
         private final Limits.Permit permit;
         private final Map<ModelConfig.Target, Long> outputCaps;
         private final long startNanos = System.nanoTime();
+        private volatile Ledger.Tags tags = Ledger.Tags.NONE;
         private boolean billed;
 
         private Ticket(ChatGateway.Caller caller, ModelConfig model, Limits.Permit permit, Map<ModelConfig.Target, Long> outputCaps) {
@@ -65,6 +66,15 @@ final class Billing {
 
         long startNanos() {
             return startNanos;
+        }
+
+        /** How the request is being served, written to its ledger row when it is billed. */
+        void tag(Ledger.Tags tags) {
+            this.tags = tags;
+        }
+
+        Ledger.Tags tags() {
+            return tags;
         }
     }
 
@@ -171,7 +181,7 @@ final class Billing {
         ledger.record(new Ledger.Entry(System.currentTimeMillis(), ticket.caller.keyId(), ticket.caller.tenant(), ticket.model.name(),
                 target == null ? null : target.provider(), target == null ? null : target.model(), usage.promptTokens(),
                 usage.completionTokens(), usage.cachedTokens(), cost.usd(), usage.estimated(), cost.priceKnown(),
-                (System.nanoTime() - ticket.startNanos) / 1e6, ttftMs, status, trace.id()));
+                (System.nanoTime() - ticket.startNanos) / 1e6, ttftMs, status, trace.id(), ticket.tags));
         return cost;
     }
 

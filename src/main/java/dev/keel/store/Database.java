@@ -82,6 +82,11 @@ public final class Database implements AutoCloseable {
               PRIMARY KEY (model, tenant, doc_id, text_hash)
             ) WITHOUT ROWID;
             CREATE INDEX embedding_refs_text ON embedding_refs (model, tenant, text_hash)
+            """,
+            """
+            ALTER TABLE ledger ADD COLUMN cache TEXT;
+            ALTER TABLE ledger ADD COLUMN route TEXT;
+            ALTER TABLE ledger ADD COLUMN prompt_hash TEXT
             """);
 
     private final Connection connection;

@@ -19,10 +19,22 @@ import java.util.concurrent.TimeUnit;
  * Thread-safe; closing flushes.
  */
 public final class Ledger implements AutoCloseable {
-    /** One request. {@code keyId} is null for unauthenticated local use; {@code ttftMs} for streams only. */
+    /**
+     * One request. {@code keyId} is null for unauthenticated local use; {@code ttftMs} for streams only;
+     * {@code tags} say how it was served (cache hit, routing decision, prompt template), each may be null.
+     */
     public record Entry(long tsMillis, String keyId, String tenant, String model, String provider, String upstreamModel,
                         long promptTokens, long completionTokens, long cachedTokens, double costUsd, boolean usageEstimated,
-                        boolean priceKnown, double latencyMs, Double ttftMs, int status, String traceId) {}
+                        boolean priceKnown, double latencyMs, Double ttftMs, int status, String traceId, Tags tags) {}
+
+    /**
+     * How a request was served: {@code cache} is {@code hit-exact} or {@code hit-semantic} for an answer
+     * from Keel's cache, {@code route} the router's decision and reason, {@code promptHash} the hash of
+     * the prompt template a grounded answer used.
+     */
+    public record Tags(String cache, String route, String promptHash) {
+        public static final Tags NONE = new Tags(null, null, null);
+    }
 
     /** Sums of one group. */
     public record Row(String group, long requests, long promptTokens, long completionTokens, long cachedTokens, double costUsd,
@@ -130,8 +142,8 @@ public final class Ledger implements AutoCloseable {
     private void write(List<Entry> entries) {
         db.inTransaction(c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO ledger (ts, key_id, tenant, model, provider, upstream_model, prompt_tokens,"
-                    + " completion_tokens, cached_tokens, cost_usd, usage_estimated, price_known, latency_ms, ttft_ms, status, trace_id)"
-                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                    + " completion_tokens, cached_tokens, cost_usd, usage_estimated, price_known, latency_ms, ttft_ms, status, trace_id,"
+                    + " cache, route, prompt_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 for (Entry e : entries) {
                     ps.setLong(1, e.tsMillis());
                     ps.setString(2, e.keyId());
@@ -150,6 +162,9 @@ public final class Ledger implements AutoCloseable {
                     else ps.setDouble(14, e.ttftMs());
                     ps.setInt(15, e.status());
                     ps.setString(16, e.traceId());
+                    ps.setString(17, e.tags().cache());
+                    ps.setString(18, e.tags().route());
+                    ps.setString(19, e.tags().promptHash());
                     ps.addBatch();
                 }
                 ps.executeBatch();
