@@ -239,7 +239,7 @@ final class Limits {
 
         private void warn(ApiKey key, String period, double spent, double budget) {
             LOG.warn("key {} ({}) has used {}% of its {} budget (${} of ${})", key.id(), key.name(), Math.round(100 * spent / budget), period,
-                    String.format(Locale.ROOT, "%.4f", spent), budget);
+                    usd(spent), usd(budget));
             Counter.builder("keel.budget.warnings").description("Keys that crossed 80% of a budget, once per period")
                     .tag("period", period).register(registry).increment();
             notifyWebhook(key, period, spent, budget);
