@@ -14,11 +14,14 @@ import java.nio.file.Path;
 public record RerankConfig(Method method, int candidates, double mmrLambda, Remote remote, Onnx onnx, Expansion expansion) {
     public enum Method { NONE, MMR, REMOTE, ONNX }
 
+    /** Wire shapes of {@code POST {base_url}/rerank}: Cohere's (also Jina's and vLLM's), or TEI's native one. */
+    public enum Api { COHERE, TEI }
+
     /**
-     * A Cohere-compatible rerank server ({@code POST {baseUrl}/rerank}); {@code baseUrl} null when
-     * none is configured. The key is never logged or shown.
+     * A rerank server ({@code POST {baseUrl}/rerank}); {@code baseUrl} null when none is configured.
+     * The key is never logged or shown.
      */
-    public record Remote(URI baseUrl, String apiKey, String model, int timeoutMs) {
+    public record Remote(URI baseUrl, Api api, String apiKey, String model, int timeoutMs) {
         @Override
         public String toString() {
             return "Remote[" + baseUrl + ", " + model + ", " + timeoutMs + " ms]";
@@ -39,7 +42,7 @@ public record RerankConfig(Method method, int candidates, double mmrLambda, Remo
     }
 
     public static final RerankConfig DEFAULTS = new RerankConfig(Method.NONE, 20, 0.7,
-            new Remote(null, null, "rerank-english-v3.0", 2_000), new Onnx(null, 512), new Expansion(null, 0, false, 256));
+            new Remote(null, Api.COHERE, null, "rerank-english-v3.0", 2_000), new Onnx(null, 512), new Expansion(null, 0, false, 256));
 
     /**
      * Reads the {@code rerank} section. The deprecated {@code search.mmr} / {@code search.mmr_lambda}
@@ -68,7 +71,7 @@ public record RerankConfig(Method method, int candidates, double mmrLambda, Remo
     }
 
     private static Remote readRemote(ConfigNode n) {
-        return new Remote(n.httpUrl("base_url"), n.string("api_key", null), n.string("model", DEFAULTS.remote.model()),
+        return new Remote(n.httpUrl("base_url"), n.enumValue("api", Api.class, DEFAULTS.remote.api()), n.string("api_key", null), n.string("model", DEFAULTS.remote.model()),
                 n.integer("timeout_ms", DEFAULTS.remote.timeoutMs(), 50, 60_000));
     }
 

@@ -18,9 +18,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A Cohere-compatible rerank server (Cohere, Jina, vLLM, TEI's Cohere route…): {@code POST
- * {base_url}/rerank} with {@code {model, query, documents, top_n}}, answered by {@code {results:
- * [{index, relevance_score}]}}. One attempt within the configured timeout (connect, first byte and
+ * A rerank server: {@code POST {base_url}/rerank} with Cohere's {@code {model, query, documents,
+ * top_n}} answered by {@code {results: [{index, relevance_score}]}} (Cohere, Jina, vLLM), or with
+ * TEI's {@code {query, texts, truncate}} answered by {@code [{index, score}]}. One attempt within the configured timeout (connect, first byte and
  * body together), a reply of at most {@link #MAX_REPLY_BYTES}; any other outcome is a
  * {@link Reranker.Failure}. Sends the bearer key when one is configured, on the gateway's HTTP client.
  */
@@ -44,9 +44,11 @@ final class RemoteReranker implements Reranker {
 
     @Override
     public List<Ranked> rerank(String query, float[] queryVector, List<SearchHit> candidates, int limit) {
-        ObjectNode body = Jackson.mapper().createObjectNode();
-        body.put("model", config.model()).put("query", query).put("top_n", Math.min(limit, candidates.size()));
-        ArrayNode documents = body.putArray("documents");
+        boolean tei = config.api() == RerankConfig.Api.TEI;
+        ObjectNode body = Jackson.mapper().createObjectNode().put("query", query);
+        if (tei) body.put("truncate", true);
+        else body.put("model", config.model()).put("top_n", Math.min(limit, candidates.size()));
+        ArrayNode documents = body.putArray(tei ? "texts" : "documents");
         for (SearchHit h : candidates) documents.add(documentText(h));
         Map<String, String> headers = config.apiKey() == null || config.apiKey().isBlank() ? Map.of()
                 : Map.of("Authorization", "Bearer " + config.apiKey());
@@ -63,18 +65,18 @@ final class RemoteReranker implements Reranker {
                 case BAD_REQUEST, AUTHENTICATION, CONTENT_FILTERED -> Reason.REJECTED;
             }, e.getMessage());
         }
-        return parse(reply);
+        return parse(tei ? reply : reply == null ? null : reply.get("results"), tei ? "score" : "relevance_score");
     }
 
     /** The results as given; whether their indexes fit the candidates is checked by {@link Rerankers}. */
-    private static List<Ranked> parse(JsonNode reply) {
-        JsonNode results = reply == null ? null : reply.get("results");
-        if (results == null || !results.isArray()) throw new Failure(Reason.MALFORMED, "the reply has no 'results' list");
+    private static List<Ranked> parse(JsonNode results, String scoreField) {
+        if (results == null || !results.isArray()) throw new Failure(Reason.MALFORMED, "the reply has no list of results");
         List<Ranked> out = new ArrayList<>(results.size());
         for (JsonNode r : results) {
-            JsonNode index = r.get("index"), score = r.get("relevance_score");
-            if (index == null || !index.canConvertToInt() || !index.isIntegralNumber() || score == null || !score.isNumber()) {
-                throw new Failure(Reason.MALFORMED, "a result lacks an integer 'index' or a numeric 'relevance_score'");
+            JsonNode index = r.get("index"), score = r.get(scoreField);
+            if (index == null || !index.canConvertToInt() || !index.isIntegralNumber() || score == null || !score.isNumber()
+                    || !Double.isFinite(score.asDouble())) {
+                throw new Failure(Reason.MALFORMED, "a result lacks an integer 'index' or a finite '" + scoreField + "'");
             }
             out.add(new Ranked(index.asInt(), score.asDouble()));
         }
