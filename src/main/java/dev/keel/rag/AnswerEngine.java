@@ -79,7 +79,7 @@ public final class AnswerEngine {
         }
         SearchResult primary = retrieve(tenant, query, searchVector, mode, pool, settings, filters, debug, trace);
         List<SearchHit> candidates = primary.hits();
-        List<RankedList> lists = new ArrayList<>(primary.debug().stream().filter(l -> !l.name().equals("final")).toList());
+        List<RankedList> lists = new ArrayList<>(primary.debug().stream().filter(l -> !l.name().equals("final")).toList()); // empty unless debug
         List<String> alternatives = expansion == null ? List.of() : expansion.alternatives(query, trace);
         if (!alternatives.isEmpty()) {
             List<List<SearchHit>> results = new ArrayList<>(List.of(candidates));
@@ -89,12 +89,13 @@ public final class AnswerEngine {
             }
             List<SearchHit> fused = QueryExpansion.fuse(results, settings.rrfK());
             candidates = fused.subList(0, Math.min(pool, fused.size()));
-            lists.add(ranked("multi_query", candidates));
+            if (debug) lists.add(ranked("multi_query", candidates));
         }
         Rerankers.Outcome outcome = rerankers.rerank(options.rerank(), query, vector, candidates, topK, trace);
+        if (!debug) return new SearchResult(outcome.hits(), List.of());
         if (outcome.reranked() != null) lists.add(outcome.reranked());
         lists.add(ranked("final", outcome.hits()));
-        return new SearchResult(outcome.hits(), debug ? lists : List.of());
+        return new SearchResult(outcome.hits(), lists);
     }
 
     private SearchResult retrieve(String tenant, String query, float[] vector, SearchMode mode, int topK, SearchConfig settings,
