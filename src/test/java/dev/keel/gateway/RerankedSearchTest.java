@@ -129,6 +129,24 @@ class RerankedSearchTest {
     }
 
     @Test
+    void concurrentSearchesEachGetTheirOwnReranking() throws Exception {
+        List<String> queries = List.of("refund policy", "monthly plans", "annual refunds", "cancel any time", "office", "spring paint");
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            List<java.util.concurrent.Future<JsonNode>> results = new ArrayList<>();
+            for (int i = 0; i < 24; i++) {
+                String q = queries.get(i % queries.size());
+                results.add(pool.submit(() -> search("{\"query\":\"" + q + "\",\"top_k\":2,\"debug\":true}")));
+            }
+            for (var f : results) {
+                JsonNode r = f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(docs(r)).containsExactly("zebra", "monthly");
+                assertThat(r.get("debug").has("reranked")).isTrue();
+            }
+        }
+        assertThat(reranker.received).hasSize(24);
+    }
+
+    @Test
     void rerankingNeverBringsInAnotherTenantsChunksOrOnesOutsideTheFilters() throws Exception {
         reranker.reset();
         reranker.then(FakeLlmServer.rerank(text -> text.contains("Rival") || text.contains("Internal") ? 100 : 0));
@@ -286,6 +304,20 @@ class RerankedSearchTest {
         Map<String, JsonNode> spans = spans(hyde);
         assertThat(spans.get("expand_hyde").get("attributes").get("chars").asInt()).isEqualTo(83);
         assertThat(spans).containsKey("embed_hyde");
+    }
+
+    @Test
+    void expansionIsBilledToTheCallersTenantThroughTheGateway() throws Exception {
+        writer.then(FakeLlmServer.ok("zebra crossing"));
+        HttpResponse<String> r = post("/v1/search", "billed-tenant", "{\"query\":\"striped horse\",\"multi_query\":1,\"hyde\":true}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(JSON.readTree(r.body()).get("data")).as("another tenant's zebra is never found").isEmpty();
+        keel.ledger().flush();
+        List<dev.keel.store.Ledger.Row> usage = keel.ledger().usage("billed-tenant", dev.keel.store.Ledger.GroupBy.MODEL, 0, Long.MAX_VALUE);
+        assertThat(usage).singleElement().satisfies(row -> {
+            assertThat(row.group()).isEqualTo("writer");
+            assertThat(row.requests()).isEqualTo(2);
+        });
     }
 
     @Test
