@@ -36,9 +36,8 @@ final class RemoteReranker implements Reranker {
 
     RemoteReranker(RerankConfig.Remote config) {
         this.config = config;
-        int seconds = (int) Math.max(1, Math.ceil(config.timeoutMs() / 1000.0));
-        this.http = new ProviderHttp(new ProviderConfig("rerank", ProviderConfig.Type.OPENAI, config.baseUrl(), config.apiKey(), seconds, seconds,
-                seconds, 0, 1));
+        // The HTTP leg reads only the name, URL and timeouts; each call's CallContext bounds the whole exchange by timeout_ms.
+        this.http = new ProviderHttp(ProviderConfig.of("rerank", ProviderConfig.Type.OPENAI, config.baseUrl(), config.apiKey()));
         this.endpoint = URI.create(config.baseUrl() + "/rerank");
     }
 

@@ -32,12 +32,27 @@ class RemoteRerankerProtocolTest {
     }
 
     private List<String> rerank(RerankConfig.Api api, List<SearchHit> candidates) {
+        return rerank(fake.baseUrl(), api, candidates, traces.start("t", "t"));
+    }
+
+    private List<String> rerank(String baseUrl, RerankConfig.Api api, List<SearchHit> candidates, dev.keel.trace.Trace trace) {
         RerankConfig config = new RerankConfig(RerankConfig.Method.REMOTE, 20, 0.7,
-                new RerankConfig.Remote(URI.create(fake.baseUrl()), api, null, "m", 2_000), RerankConfig.DEFAULTS.onnx(), RerankConfig.DEFAULTS.expansion());
+                new RerankConfig.Remote(URI.create(baseUrl), api, null, "m", 2_000), RerankConfig.DEFAULTS.onnx(), RerankConfig.DEFAULTS.expansion());
         try (Rerankers rerankers = new Rerankers(config, traces.registry())) {
-            return rerankers.rerank(rerankers.defaults(), "q", null, candidates, 2, traces.start("t", "t")).hits().stream()
-                    .map(h -> h.chunk().docId()).toList();
+            return rerankers.rerank(rerankers.defaults(), "q", null, candidates, 2, trace).hits().stream().map(h -> h.chunk().docId()).toList();
         }
+    }
+
+    @Test
+    void anUnreachableServerKeepsTheFusedOrder() throws Exception {
+        int deadPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            deadPort = s.getLocalPort();
+        }
+        dev.keel.trace.Trace trace = traces.start("t", "t");
+        assertThat(rerank("http://127.0.0.1:" + deadPort + "/v1", RerankConfig.Api.COHERE, List.of(hit("a", "first"), hit("b", "second")), trace))
+                .containsExactly("a", "b");
+        assertThat(trace.view().spans()).singleElement().satisfies(s -> assertThat(s.attributes()).containsEntry("error.type", "unavailable"));
     }
 
     @Test
