@@ -9,6 +9,7 @@ import dev.keel.index.ChunkIndex;
 import dev.keel.index.LuceneChunkIndex;
 import dev.keel.ingest.Ingestor;
 import dev.keel.rag.AnswerEngine;
+import dev.keel.rag.Rerankers;
 import dev.keel.store.ApiKeys;
 import dev.keel.store.Database;
 import dev.keel.store.EmbeddingCache;
@@ -18,7 +19,7 @@ import java.nio.file.Path;
 
 /**
  * The application object graph, built by hand from the configuration: metadata database,
- * embedder (with its persistent cache), index, ingestor, answer engine and traces. Owns them all;
+ * embedder (with its persistent cache), index, ingestor, rerankers, answer engine and traces. Owns them all;
  * {@link #close()} commits and releases the data directory.
  */
 public final class Keel implements AutoCloseable {
@@ -35,16 +36,19 @@ public final class Keel implements AutoCloseable {
     private final ChatGateway gateway;
     private final Ledger ledger;
     private final ApiKeys keys;
+    private final Rerankers rerankers;
 
-    private Keel(KeelConfig config, Path dataDir, Database database, CachingEmbedder embedder, ChunkIndex index, Traces traces) {
+    private Keel(KeelConfig config, Path dataDir, Database database, CachingEmbedder embedder, ChunkIndex index, Traces traces,
+                 Rerankers rerankers) {
         this.config = config;
         this.dataDir = dataDir;
         this.database = database;
         this.embedder = embedder;
         this.index = index;
         this.traces = traces;
+        this.rerankers = rerankers;
         this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize());
-        this.answers = new AnswerEngine(index, embedder, config.search(), config.answer());
+        this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers);
         this.ledger = new Ledger(database);
         this.keys = new ApiKeys(database);
         this.gateway = ChatGateway.create(config.gateway(), System::getenv, traces.registry(), ledger, answers.asDocumentAnswerer(traces));
@@ -69,12 +73,21 @@ public final class Keel implements AutoCloseable {
     }
 
     private static Keel open(KeelConfig config, Path dataDir, Path cacheDir, Embedder model) {
+        Traces traces = new Traces();
+        Rerankers rerankers;
+        try {
+            rerankers = new Rerankers(config.rerank(), traces.registry()); // a bad ONNX model directory fails here, before anything opens
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
         Database db = Database.open(cacheDir);
         try {
             CachingEmbedder embedder = new CachingEmbedder(model, new EmbeddingCache(db), CachingEmbedder.MEMORY_ENTRIES);
             ChunkIndex index = new LuceneChunkIndex(dataDir.resolve("index"), embedder.modelId(), embedder.dimension());
-            return new Keel(config, dataDir, db, embedder, index, new Traces());
+            return new Keel(config, dataDir, db, embedder, index, traces, rerankers);
         } catch (RuntimeException e) {
+            rerankers.close();
             db.close();
             model.close();
             throw e;
@@ -125,6 +138,7 @@ public final class Keel implements AutoCloseable {
     public void close() {
         try {
             gateway.close();
+            rerankers.close();
             ledger.close();
             index.commit();
             index.close();

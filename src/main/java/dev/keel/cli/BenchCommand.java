@@ -2,6 +2,7 @@ package dev.keel.cli;
 
 import dev.keel.bench.AnswerBench;
 import dev.keel.bench.IngestBench;
+import dev.keel.bench.RerankBench;
 import dev.keel.bench.SearchBench;
 import dev.keel.http.Json;
 import java.nio.file.Path;
@@ -12,8 +13,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code keel bench …}: benchmarks that print same-run ratios and absolute figures. Never part of the tests. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway) in throw-away directories.",
-        subcommands = {BenchCommand.Ingest.class, BenchCommand.Search.class, BenchCommand.Answer.class, BenchCommand.Gateway.class})
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank) in throw-away directories.",
+        subcommands = {BenchCommand.Ingest.class, BenchCommand.Search.class, BenchCommand.Answer.class, BenchCommand.Gateway.class,
+                BenchCommand.Rerank.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -89,6 +91,34 @@ final class BenchCommand implements Runnable {
                     System.out.printf("%9s hybrid p50 = %.2f× bm25-only, %.2f× vector-only (index built in %.1f s)%n", "", h.p50() / b.p50(), h.p50() / v.p50(), s.buildSeconds());
                 }
                 System.out.printf("heap after GC %.0f MiB, RSS %.0f MiB (targets at 100k: p50 ≤ 5 ms, p99 ≤ 20 ms, heap ≤ 1024 MiB)%n", r.heapMiB(), r.rssMiB());
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "rerank", mixinStandardHelpOptions = true,
+            description = "POST /v1/search on the sample corpus with rerank none, mmr and remote (an instant local reranker): what each adds.")
+    static final class Rerank implements Callable<Integer> {
+        @Option(names = "--rounds", defaultValue = "5", description = "Rounds over the golden questions (default: ${DEFAULT-VALUE}).")
+        int rounds;
+
+        @Option(names = "--candidates", defaultValue = "20", description = "rerank.candidates (default: ${DEFAULT-VALUE}).")
+        int candidates;
+
+        @Option(names = "--json", description = "Print one JSON object.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            try (ScratchDir scratch = new ScratchDir("keel-bench-")) {
+                Path samples = DemoCommand.samples();
+                RerankBench.Result r = RerankBench.run(samples, samples.resolveSibling("golden.jsonl"), rounds, candidates, scratch.path(), System.err);
+                if (json) {
+                    System.out.println(Json.write(r));
+                    return 0;
+                }
+                System.out.printf("%d questions × %d rounds, top_k 5, %d candidates reranked%n", r.questions(), r.rounds(), r.candidates());
+                r.methods().forEach((m, l) -> System.out.printf("%-7s p50 %6.2f ms  p99 %6.2f ms  added p50 %+6.2f ms%n", m, l.p50(), l.p99(), l.addedP50()));
                 return 0;
             }
         }

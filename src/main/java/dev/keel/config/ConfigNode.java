@@ -132,6 +132,21 @@ final class ConfigNode {
         return v;
     }
 
+    /** An http(s) URL without a trailing slash; null when absent. */
+    java.net.URI httpUrl(String key) {
+        String url = string(key, null);
+        if (url == null) return null;
+        try {
+            java.net.URI base = java.net.URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
+            if (base.getScheme() == null || !(base.getScheme().equals("http") || base.getScheme().equals("https")) || base.getHost() == null) {
+                throw new IllegalArgumentException();
+            }
+            return base;
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(path(key), "expected an http(s) URL, got '" + url + "'");
+        }
+    }
+
     boolean bool(String key, boolean fallback) {
         String s = string(key, null);
         if (s == null) return fallback;

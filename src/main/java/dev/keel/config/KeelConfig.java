@@ -15,11 +15,11 @@ import java.util.function.Function;
  * String values may reference the environment as {@code ${VAR}} or {@code ${VAR:-default}}.
  */
 public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig embed, SearchConfig search, AnswerConfig answer,
-                         GatewayConfig gateway) {
+                         GatewayConfig gateway, RerankConfig rerank) {
 
     public static KeelConfig defaults() {
         return new KeelConfig(ServerConfig.DEFAULTS, IngestConfig.DEFAULTS, EmbedConfig.DEFAULTS, SearchConfig.DEFAULTS, AnswerConfig.DEFAULTS,
-                GatewayConfig.EMPTY);
+                GatewayConfig.EMPTY, RerankConfig.DEFAULTS);
     }
 
     /** Reads a YAML file; a missing file is an error (the user named it). */
@@ -42,26 +42,28 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
                     + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")"));
         }
         ConfigNode top = new ConfigNode("", root, env);
+        SearchConfig search = SearchConfig.read(top.child("search"));
         KeelConfig config = new KeelConfig(
                 ServerConfig.read(top.child("server")),
                 IngestConfig.read(top.child("ingest")),
                 EmbedConfig.read(top.child("embed")),
-                SearchConfig.read(top.child("search")),
+                search,
                 AnswerConfig.read(top.child("answer")),
-                GatewayConfig.read(top.child("providers"), top.child("models"), top.child("gateway")));
+                GatewayConfig.read(top.child("providers"), top.child("models"), top.child("gateway")),
+                RerankConfig.read(top.child("rerank"), search));
         top.rejectUnknown();
         return config;
     }
 
     public KeelConfig withServer(ServerConfig s) {
-        return new KeelConfig(s, ingest, embed, search, answer, gateway);
+        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank);
     }
 
     public KeelConfig withChunking(ChunkingConfig c) {
-        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway);
+        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank);
     }
 
     public KeelConfig withSearch(SearchConfig s) {
-        return new KeelConfig(server, ingest, embed, s, answer, gateway);
+        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank);
     }
 }

@@ -51,17 +51,8 @@ public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey,
         Type type = n.enumValue("type", Type.class, null);
         if (type == null) throw new ConfigException(n.path("type"), "required: one of [openai, anthropic, extractive]");
         if (type == Type.EXTRACTIVE) return extractive(name); // local: no URL, key, timeouts or retries to set
-        String url = n.string("base_url", null);
-        if (url == null) throw new ConfigException(n.path("base_url"), "required, e.g. https://api.openai.com/v1");
-        URI base;
-        try {
-            base = URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
-            if (base.getScheme() == null || !(base.getScheme().equals("http") || base.getScheme().equals("https")) || base.getHost() == null) {
-                throw new IllegalArgumentException();
-            }
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(n.path("base_url"), "expected an http(s) URL, got '" + url + "'");
-        }
+        URI base = n.httpUrl("base_url");
+        if (base == null) throw new ConfigException(n.path("base_url"), "required, e.g. https://api.openai.com/v1");
         return new ProviderConfig(name, type, base, n.string("api_key", null),
                 n.integer("connect_timeout_seconds", DEFAULT_CONNECT_TIMEOUT_SECONDS, 1, 300),
                 n.integer("first_byte_timeout_seconds", DEFAULT_FIRST_BYTE_TIMEOUT_SECONDS, 1, 3600),

@@ -3,7 +3,8 @@ package dev.keel.config;
 /**
  * Retrieval settings. Hybrid search takes {@code candidates} hits from BM25 and from the vector
  * index and fuses them with Reciprocal Rank Fusion ({@code rrfK}) or weighted fusion of
- * min-max-normalised scores ({@code alpha} weights the vector side).
+ * min-max-normalised scores ({@code alpha} weights the vector side). {@code mmr} and
+ * {@code mmrLambda} are deprecated aliases, read into {@link RerankConfig}; the index ignores them.
  */
 public record SearchConfig(Fusion fusion, int rrfK, double alpha, int candidates, int topK, boolean mmr, double mmrLambda) {
     public enum Fusion { RRF, WEIGHTED }

@@ -3,6 +3,7 @@ package dev.keel.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.Keel;
+import dev.keel.config.RerankConfig;
 import dev.keel.config.SearchConfig;
 import dev.keel.index.RankedList;
 import dev.keel.index.SearchFilters;
@@ -11,6 +12,9 @@ import dev.keel.index.SearchResult;
 import dev.keel.model.ApiException;
 import dev.keel.rag.Answer;
 import dev.keel.rag.AnswerRequest;
+import dev.keel.rag.QueryExpansion;
+import dev.keel.rag.Rerankers;
+import dev.keel.rag.SearchOptions;
 import dev.keel.trace.Trace;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -45,14 +49,13 @@ final class QueryRoutes {
                 Json.optionalInt(body, "rrf_k", defaults.rrfK(), 1, 10_000),
                 orDefault(Json.optionalDouble(body, "alpha", 0, 1), defaults.alpha()),
                 Json.optionalInt(body, "candidates", defaults.candidates(), 1, 1_000),
-                defaults.topK(),
-                orDefault(Json.optionalBool(body, "mmr"), defaults.mmr()),
-                orDefault(Json.optionalDouble(body, "mmr_lambda", 0, 1), defaults.mmrLambda()));
+                defaults.topK(), defaults.mmr(), defaults.mmrLambda());
         int topK = Json.optionalInt(body, "top_k", defaults.topK(), 1, 100);
         boolean debug = orDefault(Json.optionalBool(body, "debug"), false);
         Trace trace = HttpServer.trace(ctx);
         trace.attr("query.chars", query.length()).attr("mode", mode.name().toLowerCase(Locale.ROOT));
-        SearchResult result = keel.answers().search(HttpServer.tenant(ctx), query, mode, topK, settings, filters(body), debug, trace);
+        SearchOptions options = new SearchOptions(rerank(body), expansion(ctx, body));
+        SearchResult result = keel.answers().search(HttpServer.tenant(ctx), query, mode, topK, settings, filters(body), debug, options, trace);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("object", "search_result");
         out.put("mode", mode.name().toLowerCase(Locale.ROOT));
@@ -110,6 +113,34 @@ final class QueryRoutes {
         }
         if (start < text.length()) out.add(text.substring(start));
         return out;
+    }
+
+    /** {@code rerank}, or the deprecated {@code mmr: true|false}; {@code mmr_lambda} tunes MMR. */
+    private Rerankers.Choice rerank(ObjectNode body) {
+        Rerankers rerankers = keel.answers().rerankers();
+        Rerankers.Choice configured = rerankers.defaults();
+        RerankConfig.Method method = enumParam(body, "rerank", RerankConfig.Method.class, null);
+        Boolean mmr = Json.optionalBool(body, "mmr");
+        if (mmr != null && method != null && mmr != (method == RerankConfig.Method.MMR)) {
+            throw ApiException.badRequest("'mmr' (deprecated) contradicts 'rerank': send only 'rerank'", "mmr");
+        }
+        if (method == null) method = mmr == null ? configured.method() : mmr ? RerankConfig.Method.MMR : RerankConfig.Method.NONE;
+        double lambda = orDefault(Json.optionalDouble(body, "mmr_lambda", 0, 1), configured.mmrLambda());
+        return rerankers.choose(method, lambda, "rerank");
+    }
+
+    /** {@code multi_query} (alternatives, 0 = off) and {@code hyde} override the configured expansion; null when both are off. */
+    private QueryExpansion expansion(Context ctx, ObjectNode body) {
+        RerankConfig.Expansion configured = keel.config().rerank().expansion();
+        QueryExpansion.Settings settings = new QueryExpansion.Settings(
+                Json.optionalInt(body, "multi_query", configured.queries(), 0, RerankConfig.Expansion.MAX_QUERIES),
+                orDefault(Json.optionalBool(body, "hyde"), configured.hyde()));
+        if (!settings.on()) return null;
+        if (configured.model() == null) {
+            throw ApiException.badRequest("query expansion needs a chat model: set rerank.expansion.model in keel.yaml",
+                    settings.hyde() && !body.has("multi_query") ? "hyde" : "multi_query");
+        }
+        return new QueryExpansion(QueryExpansion.through(keel.gateway(), ChatRoutes.caller(ctx), configured.model(), configured.maxTokens()), settings);
     }
 
     private static String query(ObjectNode body, String field) {

@@ -1,13 +1,12 @@
 package dev.keel.index;
 
-import dev.keel.embed.Vectors;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Rank fusion of the BM25 and vector lists, and MMR diversification. Pure functions. */
+/** Rank fusion of the BM25 and vector lists. Pure functions. */
 final class Fusion {
     private Fusion() {}
 
@@ -48,40 +47,6 @@ final class Fusion {
         }
         out.sort(Comparator.comparingDouble(Fused::score).reversed());
         return out;
-    }
-
-    /**
-     * Maximal Marginal Relevance over the fused candidates: repeatedly picks the candidate maximising
-     * λ·relevance − (1−λ)·max similarity to those already picked. Relevance is the fused rank mapped to
-     * (0, 1] so both terms share a scale. Candidates without a vector keep their place by relevance.
-     */
-    static List<Fused> mmr(List<Fused> candidates, Map<Integer, float[]> vectors, float[] query, double lambda, int k) {
-        List<Fused> remaining = new ArrayList<>(candidates);
-        List<Fused> picked = new ArrayList<>();
-        Map<Fused, Double> relevance = new LinkedHashMap<>();
-        for (int i = 0; i < candidates.size(); i++) relevance.put(candidates.get(i), 1.0 - (double) i / candidates.size());
-        while (picked.size() < k && !remaining.isEmpty()) {
-            Fused best = null;
-            double bestScore = Double.NEGATIVE_INFINITY;
-            for (Fused c : remaining) {
-                double redundancy = 0;
-                float[] cv = vectors.get(c.doc());
-                if (cv != null) {
-                    for (Fused p : picked) {
-                        float[] pv = vectors.get(p.doc());
-                        if (pv != null) redundancy = Math.max(redundancy, Vectors.dot(cv, pv));
-                    }
-                }
-                double score = lambda * relevance.get(c) - (1 - lambda) * redundancy;
-                if (score > bestScore) {
-                    bestScore = score;
-                    best = c;
-                }
-            }
-            picked.add(best);
-            remaining.remove(best);
-        }
-        return picked;
     }
 
     private static Map<Integer, double[]> collect(List<LuceneChunkIndex.Scored> bm25, List<LuceneChunkIndex.Scored> vector) {

@@ -274,23 +274,13 @@ public final class LuceneChunkIndex implements ChunkIndex {
                 span.attr("fusion", req.mode() == SearchMode.HYBRID ? req.settings().fusion().name().toLowerCase() : "none")
                         .attr("candidates", fused.size());
             }
-            List<Fusion.Fused> top;
-            if (req.settings().mmr() && req.queryVector() != null) {
-                try (Span span = trace.span("mmr")) {
-                    int pool = Math.min(fused.size(), Math.max(req.topK() * 3, 20));
-                    List<Fusion.Fused> candidates = fused.subList(0, pool);
-                    Map<Integer, float[]> vectors = vectors(s, candidates.stream().map(Fusion.Fused::doc).toList());
-                    top = Fusion.mmr(candidates, vectors, req.queryVector(), req.settings().mmrLambda(), req.topK());
-                    span.attr("pool", pool);
-                }
-            } else {
-                top = fused.subList(0, Math.min(req.topK(), fused.size()));
-            }
+            List<Fusion.Fused> top = fused.subList(0, Math.min(req.topK(), fused.size()));
             StoredFields sf = s.storedFields();
             List<SearchHit> hits = new ArrayList<>(top.size());
             Map<Integer, String> ids = new HashMap<>();
+            Map<Integer, float[]> vectors = vectors(s, top.stream().map(Fusion.Fused::doc).toList());
             for (Fusion.Fused f : top) {
-                ChunkRecord c = toChunk(sf.document(f.doc()));
+                ChunkRecord c = toChunk(sf.document(f.doc())).withVector(vectors.get(f.doc()));
                 if (!c.tenant().equals(req.tenant())) throw new IllegalStateException("tenant isolation violated");
                 ids.put(f.doc(), c.chunkId());
                 hits.add(new SearchHit(c, f.score(), f.bm25Rank(), f.bm25Score(), f.vectorRank(), f.vectorScore()));

@@ -38,7 +38,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * Closing a response's body aborts the exchange, which is how a client disconnect cancels the
  * upstream call. Thread-safe; {@link #close()} releases the connections and threads.
  */
-final class ProviderHttp implements AutoCloseable {
+public final class ProviderHttp implements AutoCloseable {
     /** In-flight requests per upstream; beyond this they queue (up to {@link #MAX_QUEUED}). */
     private static final int MAX_CONNECTIONS = 1024, MAX_QUEUED = 16 * 1024;
     private static final Duration IDLE_CONNECTION = Duration.ofSeconds(20);
@@ -47,14 +47,14 @@ final class ProviderHttp implements AutoCloseable {
     private static final java.util.regex.Pattern REQUEST_ID = java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,200}");
 
     /** A response whose status was 2xx; the caller must close {@code body}. */
-    record Reply(int status, InputStream body) {}
+    public record Reply(int status, InputStream body) {}
 
     private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ProviderHttp.class);
     private final ProviderConfig config;
     private final HttpClient http;
 
-    ProviderHttp(ProviderConfig config) {
+    public ProviderHttp(ProviderConfig config) {
         this.config = config;
         QueuedThreadPool threads = new QueuedThreadPool(64, 2);
         threads.setName("keel-provider-" + config.name());
@@ -85,7 +85,7 @@ final class ProviderHttp implements AutoCloseable {
         return config.name();
     }
 
-    Reply send(URI endpoint, Map<String, String> headers, String body, CallContext call) {
+    public Reply send(URI endpoint, Map<String, String> headers, String body, CallContext call) {
         Duration total = min(call.deadline().remaining(), call.total(Duration.ofSeconds(config.totalTimeoutSeconds())));
         if (total.isZero()) throw new ProviderException(Kind.TIMEOUT, provider(), 0, "no time left before the request deadline", null, null);
         Request request = http.newRequest(endpoint).method(HttpMethod.POST).timeout(total.toMillis(), TimeUnit.MILLISECONDS)
@@ -173,6 +173,25 @@ final class ProviderHttp implements AutoCloseable {
             JsonNode parsed = JSON.readTree(in);
             drain(in);
             return parsed;
+        } catch (JsonProcessingException e) {
+            throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), reply.status(), "response is not valid JSON", null, null);
+        } catch (IOException e) {
+            LOG.debug("provider {}: connection broke while reading the response", provider(), e);
+            throw new ProviderException(Kind.UNAVAILABLE, provider(), reply.status(), "the connection broke while reading the response", null, null);
+        }
+    }
+
+    /**
+     * A 2xx reply's body as JSON when it is at most {@code maxBytes} long; a longer body is a
+     * malformed response and its exchange is aborted, so a hostile upstream cannot fill the heap.
+     */
+    public JsonNode json(Reply reply, int maxBytes) {
+        try (InputStream in = reply.body()) {
+            byte[] bytes = in.readNBytes(maxBytes + 1);
+            if (bytes.length > maxBytes) {
+                throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), reply.status(), "response is longer than " + maxBytes + " bytes", null, null);
+            }
+            return bytes.length == 0 ? null : JSON.readTree(bytes);
         } catch (JsonProcessingException e) {
             throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), reply.status(), "response is not valid JSON", null, null);
         } catch (IOException e) {

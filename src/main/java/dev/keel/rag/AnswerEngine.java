@@ -9,6 +9,8 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.keel.config.AnswerConfig;
 import dev.keel.config.SearchConfig;
 import dev.keel.embed.Embedder;
+import dev.keel.embed.Vectors;
+import dev.keel.index.RankedList;
 import dev.keel.index.ChunkIndex;
 import dev.keel.index.SearchFilters;
 import dev.keel.index.SearchHit;
@@ -17,7 +19,9 @@ import dev.keel.index.SearchRequest;
 import dev.keel.index.SearchResult;
 import dev.keel.trace.Span;
 import dev.keel.trace.Trace;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The query pipeline: embed the query (cached), hybrid retrieve for the tenant, then answer
@@ -30,10 +34,12 @@ public final class AnswerEngine {
     private final SearchConfig search;
     private final AnswerConfig answerConfig;
     private final ExtractiveAnswerer answerer;
+    private final Rerankers rerankers;
     private final Cache<TenantText, float[]> queryVectors = Caffeine.newBuilder().maximumSize(10_000).build();
 
-    public AnswerEngine(ChunkIndex index, Embedder embedder, SearchConfig search, AnswerConfig answerConfig) {
+    public AnswerEngine(ChunkIndex index, Embedder embedder, SearchConfig search, AnswerConfig answerConfig, Rerankers rerankers) {
         this.index = index;
+        this.rerankers = rerankers;
         this.embedder = embedder;
         this.search = search;
         this.answerConfig = answerConfig;
@@ -44,15 +50,79 @@ public final class AnswerEngine {
         return search;
     }
 
-    /** Retrieval only. {@code settings} may override the configured fusion, candidates, MMR. */
+    public Rerankers rerankers() {
+        return rerankers;
+    }
+
+    /** Retrieval only, reranked as configured. {@code settings} may override the configured fusion and candidates. */
     public SearchResult search(String tenant, String query, SearchMode mode, int topK, SearchConfig settings, SearchFilters filters,
                                boolean debug, Trace trace) {
+        return search(tenant, query, mode, topK, settings, filters, debug, new SearchOptions(rerankers.defaults(), null), trace);
+    }
+
+    /**
+     * Retrieval only: expands the query when {@code options} say so (HyDE blends a hypothetical
+     * passage's vector into the query's; multi-query fuses the alternatives' lists with RRF), then
+     * reranks the first candidates down to {@code topK}. The debug view holds the BM25, vector and
+     * fused lists, the multi-query list when there was one, the reranked list when a reranker ran,
+     * and the final list.
+     */
+    public SearchResult search(String tenant, String query, SearchMode mode, int topK, SearchConfig settings, SearchFilters filters,
+                               boolean debug, SearchOptions options, Trace trace) {
+        int pool = rerankers.pool(options.rerank(), topK);
+        QueryExpansion expansion = options.expansion();
         float[] vector = mode == SearchMode.BM25 ? null : embedQuery(tenant, query, trace);
+        float[] searchVector = vector;
+        if (expansion != null && vector != null) {
+            Optional<String> passage = expansion.hypothetical(query, trace);
+            if (passage.isPresent()) searchVector = hydeVector(vector, passage.get(), trace);
+        }
+        SearchResult primary = retrieve(tenant, query, searchVector, mode, pool, settings, filters, debug, trace);
+        List<SearchHit> candidates = primary.hits();
+        List<RankedList> lists = new ArrayList<>(primary.debug().stream().filter(l -> !l.name().equals("final")).toList()); // empty unless debug
+        List<String> alternatives = expansion == null ? List.of() : expansion.alternatives(query, trace);
+        if (!alternatives.isEmpty()) {
+            List<List<SearchHit>> results = new ArrayList<>(List.of(candidates));
+            for (String alternative : alternatives) {
+                float[] v = mode == SearchMode.BM25 ? null : embedQuery(tenant, alternative, trace);
+                results.add(retrieve(tenant, alternative, v, mode, pool, settings, filters, false, trace).hits());
+            }
+            List<SearchHit> fused = QueryExpansion.fuse(results, settings.rrfK());
+            candidates = fused.subList(0, Math.min(pool, fused.size()));
+            if (debug) lists.add(ranked("multi_query", candidates));
+        }
+        Rerankers.Outcome outcome = rerankers.rerank(options.rerank(), query, vector, candidates, topK, trace);
+        if (!debug) return new SearchResult(outcome.hits(), List.of());
+        if (outcome.reranked() != null) lists.add(outcome.reranked());
+        lists.add(ranked("final", outcome.hits()));
+        return new SearchResult(outcome.hits(), lists);
+    }
+
+    private SearchResult retrieve(String tenant, String query, float[] vector, SearchMode mode, int topK, SearchConfig settings,
+                                  SearchFilters filters, boolean debug, Trace trace) {
         try (Span span = trace.span("retrieve")) {
             SearchResult result = index.search(new SearchRequest(tenant, query, vector, mode, topK, settings, filters, debug), trace);
             span.attr("mode", mode.name().toLowerCase()).attr("hits", result.hits().size());
             return result;
         }
+    }
+
+    /** HyDE: the query's vector and the hypothetical passage's, averaged (as HyDE averages the query with its passages). */
+    private float[] hydeVector(float[] query, String passage, Trace trace) {
+        float[] p;
+        try (Span span = trace.span("embed_hyde")) {
+            p = embedder.embedDocuments(List.of(passage)).get(0);
+            span.attr("model", embedder.modelId());
+        }
+        float[] sum = new float[query.length];
+        for (int i = 0; i < sum.length; i++) sum[i] = query[i] + p[i];
+        return Vectors.normalize(sum);
+    }
+
+    private static RankedList ranked(String name, List<SearchHit> hits) {
+        List<RankedList.Entry> entries = new ArrayList<>(hits.size());
+        for (int i = 0; i < hits.size(); i++) entries.add(new RankedList.Entry(i + 1, hits.get(i).chunk().chunkId(), hits.get(i).score()));
+        return new RankedList(name, entries);
     }
 
     /**
@@ -74,13 +144,13 @@ public final class AnswerEngine {
 
     public Answer answer(AnswerRequest request, Trace trace) {
         float[] vector = embedQuery(request.tenant(), request.question(), trace);
-        SearchResult result;
-        try (Span span = trace.span("retrieve")) {
-            result = index.search(new SearchRequest(request.tenant(), request.question(), vector, SearchMode.HYBRID,
-                    answerConfig.contextChunks(), search, request.filters(), false), trace);
-            span.attr("mode", "hybrid").attr("hits", result.hits().size());
-        }
-        List<SearchHit> context = result.hits().stream().filter(h -> h.chunk().tenant().equals(request.tenant())).toList();
+        // rerank: fetch the reranker's pool of candidates, rerank them down to the context size
+        Rerankers.Choice rerank = rerankers.defaults();
+        SearchResult result = retrieve(request.tenant(), request.question(), vector, SearchMode.HYBRID,
+                rerankers.pool(rerank, answerConfig.contextChunks()), search, request.filters(), false, trace);
+        List<SearchHit> reranked = rerankers.rerank(rerank, request.question(), vector, result.hits(), answerConfig.contextChunks(), trace).hits();
+        // end rerank
+        List<SearchHit> context = reranked.stream().filter(h -> h.chunk().tenant().equals(request.tenant())).toList();
         ExtractiveAnswerer.Extraction e;
         try (Span span = trace.span("answer")) {
             e = answerer.answer(request.tenant(), request.question(), vector, context);

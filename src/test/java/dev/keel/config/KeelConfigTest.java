@@ -113,6 +113,7 @@ class KeelConfigTest {
         assertThat(example.ingest()).isEqualTo(defaults.ingest());
         assertThat(example.search()).isEqualTo(defaults.search());
         assertThat(example.answer()).isEqualTo(defaults.answer());
+        assertThat(example.rerank()).isEqualTo(defaults.rerank());
         assertThat(example.embed().model()).isEqualTo(defaults.embed().model());
         assertThat(example.embed().batchSize()).isEqualTo(defaults.embed().batchSize());
     }

@@ -44,6 +44,7 @@ final class FakeLlmServer implements AutoCloseable {
         server.createContext("/v1/messages", this::handle);
         server.createContext("/v1/chat/completions", this::handle);
         server.createContext("/v1/embeddings", this::handle);
+        server.createContext("/v1/rerank", this::handle);
         server.start();
     }
 
@@ -96,6 +97,23 @@ final class FakeLlmServer implements AutoCloseable {
             }
             send(ex, 200, Map.of(), "{\"object\":\"list\",\"model\":\"" + req.path("model").asText() + "\",\"data\":[" + data
                     + "],\"usage\":{\"prompt_tokens\":" + 5 * n + ",\"total_tokens\":" + 5 * n + "}}");
+        };
+    }
+
+    /**
+     * A Cohere-compatible rerank reply ({@code /v1/rerank}): each of the request's {@code documents}
+     * scored by {@code score}, best first, cut to {@code top_n}, as Cohere, Jina, vLLM and TEI answer.
+     */
+    static Behavior rerank(java.util.function.ToDoubleFunction<String> score) {
+        return (ex, req) -> {
+            List<double[]> scored = new java.util.ArrayList<>();
+            for (int i = 0; i < req.path("documents").size(); i++) scored.add(new double[] {i, score.applyAsDouble(req.path("documents").get(i).asText())});
+            scored.sort((a, b) -> Double.compare(b[1], a[1]));
+            StringBuilder results = new StringBuilder();
+            for (double[] s : scored.subList(0, Math.min(scored.size(), req.path("top_n").asInt(scored.size())))) {
+                results.append(results.isEmpty() ? "" : ",").append("{\"index\":").append((int) s[0]).append(",\"relevance_score\":").append(s[1]).append('}');
+            }
+            send(ex, 200, Map.of(), "{\"id\":\"rerank-fake\",\"results\":[" + results + "],\"meta\":{\"billed_units\":{\"search_units\":1}}}");
         };
     }
 

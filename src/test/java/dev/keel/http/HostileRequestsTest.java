@@ -156,7 +156,7 @@ class HostileRequestsTest {
             }
         }
         for (String field : List.of("top_k", "max_tokens", "temperature", "stream", "filters", "metadata", "tools", "response_format", "encoding_format",
-                "dimensions", "mode", "fusion", "alpha", "rrf_k", "candidates", "mmr", "mmr_lambda", "debug", "source", "title", "format", "models",
+                "dimensions", "mode", "fusion", "alpha", "rrf_k", "candidates", "mmr", "mmr_lambda", "rerank", "multi_query", "hyde", "debug", "source", "title", "format", "models",
                 "requests_per_minute", "daily_budget_usd", "n", "stop", "logit_bias", "user", "seed", "tool_choice")) {
             for (Object hostile : wrongTypes()) {
                 Map<String, Object> body = new LinkedHashMap<>(VALID);

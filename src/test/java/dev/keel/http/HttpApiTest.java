@@ -216,7 +216,7 @@ class HttpApiTest extends SampleServerTest {
     }
 
     @Test
-    void mmrDiversifiesSearchResultsOnRequest() throws Exception {
+    void mmrDiversifiesSearchResultsOnRequestAlsoThroughTheDeprecatedFlag() throws Exception {
         JsonNode plain = json(postJson("/v1/search", "{\"query\":\"refund\",\"top_k\":5}", null));
         JsonNode diverse = json(postJson("/v1/search", "{\"query\":\"refund\",\"top_k\":5,\"mmr\":true,\"mmr_lambda\":0.3}", null));
         assertThat(diverse.get("data")).hasSize(5);
@@ -226,7 +226,9 @@ class HttpApiTest extends SampleServerTest {
         assertThat(diverseDocs.size()).isGreaterThanOrEqualTo(plainDocs.size());
         List<String> spans = new ArrayList<>();
         json(send("GET", "/v1/traces/" + diverse.get("trace_id").asText(), null, null, null)).get("spans").forEach(s -> spans.add(s.get("name").asText()));
-        assertThat(spans).contains("mmr");
+        assertThat(spans).contains("rerank");
+        JsonNode viaRerank = json(postJson("/v1/search", "{\"query\":\"refund\",\"top_k\":5,\"rerank\":\"mmr\",\"mmr_lambda\":0.3}", null));
+        assertThat(viaRerank.get("data").findValuesAsText("chunk_id")).isEqualTo(diverse.get("data").findValuesAsText("chunk_id"));
     }
 
     @Test

@@ -29,12 +29,4 @@ class FusionTest {
         assertThat(scores.get(1)).isCloseTo(0.5 * 0 + 0.5 * 1, within(1e-9));
         assertThat(scores.get(2)).isCloseTo(0.5 * 1 + 0.5 * 0, within(1e-9));
     }
-
-    @Test
-    void mmrSkipsANearDuplicateOfAnAlreadyPickedResult() {
-        float[] a = {1, 0}, aCopy = {1, 0}, b = {0, 1};
-        List<Fusion.Fused> candidates = List.of(new Fusion.Fused(1, 3, 1, 0, 1, 0), new Fusion.Fused(2, 2, 2, 0, 2, 0), new Fusion.Fused(3, 1, 3, 0, 3, 0));
-        List<Fusion.Fused> picked = Fusion.mmr(candidates, Map.of(1, a, 2, aCopy, 3, b), new float[] {0.7f, 0.7f}, 0.5, 2);
-        assertThat(picked).extracting(Fusion.Fused::doc).containsExactly(1, 3);
-    }
 }
