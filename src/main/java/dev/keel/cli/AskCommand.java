@@ -24,14 +24,18 @@ final class AskCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "QUESTION")
     String question;
 
-    @Option(names = "--json", description = "Print one JSON object (answer, answered, citations, trace_id, …).")
+    @Option(names = "--json", description = "Print one JSON object (answer, answered, citations, grounding, trace_id, …).")
     boolean json;
+
+    @Option(names = "--model", paramLabel = "MODEL",
+            description = "The chat model that writes the answer from the documents (default: answer.model of keel.yaml; 'extractive': no model).")
+    String model;
 
     @Override
     public Integer call() {
         try (Keel keel = common.open()) {
             Trace trace = keel.traces().start("ask", common.tenant);
-            Answer a = keel.answers().answer(new AnswerRequest(common.tenant, question, SearchFilters.NONE), trace);
+            Answer a = keel.answers().answer(new AnswerRequest(common.tenant, question, SearchFilters.NONE, model, null), trace);
             trace.finish();
             if (json) System.out.println(Json.write(ApiViews.answer(a, trace.elapsedMs())));
             else print(a, System.out);
@@ -41,6 +45,10 @@ final class AskCommand implements Callable<Integer> {
 
     static void print(Answer a, PrintStream out) {
         out.println(a.text());
+        if (a.degraded()) out.println("  (every provider of the model is down: this is the extractive answer)");
+        if (a.grounding() != null && !a.grounding().unsupported().isEmpty()) {
+            out.println("  not supported by the cited documents: " + String.join(" | ", a.grounding().unsupported()));
+        }
         for (Citation c : a.citations()) {
             out.println("  [" + c.n() + "] " + c.source() + (c.section().isEmpty() ? "" : " › " + c.section()));
         }

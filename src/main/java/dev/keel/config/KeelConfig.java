@@ -50,6 +50,7 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
                 AnswerConfig.read(top.child("answer")),
                 GatewayConfig.read(top.child("providers"), top.child("models"), top.child("gateway")));
         top.rejectUnknown();
+        config.answer().checkAgainst(config.gateway());
         return config;
     }
 

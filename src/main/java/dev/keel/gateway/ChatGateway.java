@@ -148,12 +148,18 @@ public final class ChatGateway implements AutoCloseable {
     }
 
     public Result complete(ObjectNode request, Caller caller, Trace trace) {
+        return complete(request, caller, trace, Ledger.Tags.NONE);
+    }
+
+    /** {@link #complete(ObjectNode, Caller, Trace)} with {@code tags} for its ledger row (e.g. the prompt template of a grounded answer). */
+    public Result complete(ObjectNode request, Caller caller, Trace trace, Ledger.Tags tags) {
         ChatRequestValidator.validate(request);
         Optional<StructuredOutput> shape = StructuredOutput.of(request);
         ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
         request.put("stream", false);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
+        ticket.tag(tags);
         try {
             ProviderChain.Served<ChatCompletion> served;
             try {
@@ -208,10 +214,16 @@ public final class ChatGateway implements AutoCloseable {
      * sends one, else it is estimated from the request and the streamed text (and flagged).
      */
     public Streamed stream(ObjectNode request, Caller caller, Trace trace, StreamListener listener) {
+        return stream(request, caller, trace, Ledger.Tags.NONE, listener);
+    }
+
+    /** {@link #stream(ObjectNode, Caller, Trace, StreamListener)} with {@code tags} for its ledger row. */
+    public Streamed stream(ObjectNode request, Caller caller, Trace trace, Ledger.Tags tags, StreamListener listener) {
         ChatRequestValidator.validate(request);
         ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
         trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
+        ticket.tag(tags);
         long[] firstChunk = {0};
         StringBuilder text = new StringBuilder();
         StreamListener metered = chunk -> {
@@ -349,6 +361,20 @@ public final class ChatGateway implements AutoCloseable {
     public void check(ObjectNode request) {
         ChatRequestValidator.validate(request);
         checkCapabilities(resolve(request.get("model").asText()), request);
+    }
+
+    /**
+     * Refuses, as a chat completion would, a model name that names no chat model or that the caller's
+     * key may not use; lets callers that do work before their model call (retrieval) refuse first.
+     */
+    public void checkChatModel(String name, Caller caller) {
+        ModelConfig model = checkCapabilities(resolve(name), com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode());
+        Billing.checkAllowed(caller, model);
+    }
+
+    /** The context window the catalog states for {@code name} in tokens, 0 when unknown. */
+    public int contextWindow(String name) {
+        return resolve(name).contextWindow();
     }
 
     /** Refuses requests that use what the model lacks, or that cannot fit its context window. */

@@ -1,0 +1,178 @@
+package dev.keel.rag;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.keel.config.AnswerConfig;
+import dev.keel.gateway.ChatGateway;
+import dev.keel.index.SearchHit;
+import dev.keel.ingest.Tokens;
+import dev.keel.model.ProviderException;
+import dev.keel.store.Ledger;
+import dev.keel.trace.Span;
+import dev.keel.trace.Trace;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * Answers with a language model, grounded in the retrieved context: refuses without calling the
+ * model when retrieval confidence is under {@code answer.min_confidence}; otherwise packs the context
+ * into the prompt template within the model's window, calls the model through the gateway for the
+ * caller (its key's allowance, limits, budgets and the ledger apply, the row tagged with the
+ * template's hash), then checks the citations and the grounding of every sentence. When every
+ * provider of the model is unavailable or timed out, the extractive answer stands in, marked
+ * degraded; budget, limit and permission refusals stay errors. Thread-safe.
+ */
+final class GroundedAnswerer {
+    /** What Keel answers, without calling the model, when retrieval found too little. */
+    static final String NOT_COVERED = "The indexed documents don't cover this question.";
+    /** A reply that says the context does not answer (the template asks for "I don't know: …"). */
+    private static final Pattern REFUSAL = Pattern.compile("^\\W*(i don'?t know|i do not know|i cannot answer|i can'?t answer"
+            + "|the (provided |given )?(documents|context)( blocks)? (don'?t|do not|does not))", Pattern.CASE_INSENSITIVE);
+    /** Share of the free window given to context counted in cl100k: other tokenizers count up to a fifth more. */
+    private static final double OTHER_TOKENIZERS_SHARE = 0.8;
+    /** OpenAI's framing: 4 tokens per message and 3 to prime the reply, for up to four messages of examples and more. */
+    private static final int FRAMING_TOKENS = 32;
+
+    private final ChatGateway gateway;
+    private final PromptTemplate template;
+    private final AnswerConfig config;
+    private final ContextPacker packer;
+    private final GroundingChecker checker;
+    private final MeterRegistry metrics;
+
+    GroundedAnswerer(ChatGateway gateway, PromptTemplate template, AnswerConfig config, ContextPacker packer, GroundingChecker checker,
+                     MeterRegistry metrics) {
+        this.gateway = gateway;
+        this.template = template;
+        this.config = config;
+        this.packer = packer;
+        this.checker = checker;
+        this.metrics = metrics;
+    }
+
+    /**
+     * The model's answer to {@code request} from {@code context}; {@code offline} is the extractive
+     * answer, whose support is the retrieval confidence and which stands in when the model is down.
+     */
+    Answer answer(AnswerRequest request, String model, List<SearchHit> context, Answer offline, Trace trace, AnswerEvents events, boolean stream) {
+        trace.attr("answer.model", model).attr("confidence", round(offline.support()));
+        if (offline.support() < config.minConfidence()) return refuse("low_confidence", model, context, offline, trace, events);
+        List<ContextPacker.Block> blocks;
+        ObjectNode body;
+        try (Span span = trace.span("prompt")) {
+            int window = gateway.contextWindow(model);
+            int free = (window > 0 ? window : config.defaultContextWindow()) - config.maxOutputTokens() - ownTokens(request.question());
+            int budget = (int) (Math.max(0, free) * OTHER_TOKENIZERS_SHARE);
+            blocks = packer.pack(request.tenant(), context, budget);
+            body = request(model, blocks, request.question(), stream);
+            span.attr("template", template.name()).attr("prompt_hash", template.hash()).attr("budget_tokens", budget).attr("blocks", blocks.size());
+        }
+        trace.attr("prompt.template", template.name()).attr("prompt.hash", template.hash());
+        if (blocks.isEmpty()) return refuse("context_does_not_fit", model, context, offline, trace, events);
+
+        Ledger.Tags tags = new Ledger.Tags(null, null, template.hash());
+        StringBuilder text = new StringBuilder();
+        long start = System.nanoTime();
+        long[] firstToken = {0};
+        boolean[] clientGone = {false};
+        try {
+            if (stream) {
+                gateway.stream(body, request.caller(), trace, tags, chunk -> {
+                    String piece = chunk.path("choices").path(0).path("delta").path("content").asText("");
+                    if (piece.isEmpty()) return true;
+                    if (firstToken[0] == 0) {
+                        firstToken[0] = System.nanoTime();
+                        events.sources(context);
+                    }
+                    text.append(piece);
+                    clientGone[0] = !events.delta(piece);
+                    return !clientGone[0];
+                });
+                if (firstToken[0] == 0) events.sources(context);
+            } else {
+                ChatGateway.Result r = gateway.complete(body, request.caller(), trace, tags);
+                text.append(r.completion().body().path("choices").path(0).path("message").path("content").asText(""));
+            }
+        } catch (ProviderException e) {
+            if (firstToken[0] != 0 || !(e.kind() == ProviderException.Kind.UNAVAILABLE || e.kind() == ProviderException.Kind.TIMEOUT)) throw e;
+            trace.attr("degraded", true).attr("degraded.reason", e.kind().name().toLowerCase(Locale.ROOT) + " (" + e.provider() + ")");
+            count("degraded");
+            AnswerEngine.emit(offline, events);
+            return offline.standingIn();
+        }
+        Double ttftMs = firstToken[0] == 0 ? null : (firstToken[0] - start) / 1e6;
+        if (clientGone[0]) {
+            trace.attr("client.disconnected", true);
+            return new Answer(text.toString(), true, List.of(), context, offline.support(), trace.id(), model, null, false, ttftMs);
+        }
+        return checked(request, model, context, offline, blocks, text.toString(), ttftMs, trace);
+    }
+
+    private Answer checked(AnswerRequest request, String model, List<SearchHit> context, Answer offline, List<ContextPacker.Block> blocks,
+                           String reply, Double ttftMs, Trace trace) {
+        boolean refused = REFUSAL.matcher(reply).find();
+        GroundingChecker.Checked c;
+        try (Span span = trace.span("grounding")) {
+            c = refused ? new GroundingChecker.Checked(reply.strip(), List.of(), new Grounding(1, List.of(), List.of()), 0)
+                    : checker.check(request.tenant(), request.question(), reply, blocks);
+            span.attr("sentences", c.sentences()).attr("unsupported", c.grounding().unsupported().size())
+                    .attr("invalid_citations", c.grounding().invalidCitations().size()).attr("score", c.grounding().score());
+        }
+        List<Citation> citations = new ArrayList<>();
+        for (int n : c.cited()) {
+            ContextPacker.Block b = blocks.get(n - 1);
+            citations.add(new Citation(n, b.chunk().docId(), b.chunk().source(), b.chunk().title(), b.chunk().section(), b.chunk().ordinal()));
+        }
+        count(refused ? "refused" : "answered");
+        metrics.counter("keel_answer_unsupported_sentences_total").increment(c.grounding().unsupported().size());
+        metrics.counter("keel_answer_invalid_citations_total").increment(c.grounding().invalidCitations().size());
+        trace.attr("answered", !refused).attr("grounding.score", c.grounding().score());
+        return new Answer(c.text(), !refused, citations, context, offline.support(), trace.id(), model, c.grounding(), false, ttftMs);
+    }
+
+    private Answer refuse(String reason, String model, List<SearchHit> context, Answer offline, Trace trace, AnswerEvents events) {
+        trace.attr("refused", reason);
+        count(reason);
+        Answer a = new Answer(NOT_COVERED, false, List.of(), context, offline.support(), trace.id(), model, null, false, null);
+        AnswerEngine.emit(a, events);
+        return a;
+    }
+
+    private void count(String outcome) {
+        metrics.counter("keel_answers_total", "answerer", "model", "outcome", outcome).increment();
+    }
+
+    /** The prompt's tokens besides the context blocks: system, examples, the user message around an empty context, framing. */
+    private int ownTokens(String question) {
+        int n = Tokens.count(template.system()) + Tokens.count(template.userMessage("", question)) + FRAMING_TOKENS;
+        for (PromptTemplate.Turn t : template.examples()) n += Tokens.count(t.user()) + Tokens.count(t.assistant());
+        return n;
+    }
+
+    /** The chat request: system, few-shot examples, then the context blocks and the question last. */
+    private ObjectNode request(String model, List<ContextPacker.Block> blocks, String question, boolean stream) {
+        ObjectNode body = JsonNodeFactory.instance.objectNode();
+        body.put("model", model);
+        ArrayNode messages = body.putArray("messages");
+        messages.addObject().put("role", "system").put("content", template.system());
+        for (PromptTemplate.Turn t : template.examples()) {
+            messages.addObject().put("role", "user").put("content", t.user());
+            messages.addObject().put("role", "assistant").put("content", t.assistant());
+        }
+        StringBuilder context = new StringBuilder();
+        for (ContextPacker.Block b : blocks) context.append(context.isEmpty() ? "" : "\n\n").append(b.render());
+        messages.addObject().put("role", "user").put("content", template.userMessage(context.toString(), question));
+        body.put("max_tokens", config.maxOutputTokens());
+        body.put("temperature", 0);
+        body.put("stream", stream);
+        return body;
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
+}

@@ -1,0 +1,97 @@
+package dev.keel.rag;
+
+import dev.keel.config.ConfigException;
+import dev.keel.store.ContentHash;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A grounded-answer prompt template: a system message, optional few-shot examples (user and
+ * assistant turns), and the final user message with the slots {@code {{context}}} and
+ * {@code {{question}}}. Sections start with a line {@code ### system}, {@code ### example.user},
+ * {@code ### example.assistant} or {@code ### user}. The hash (a SHA-256 prefix of the file) names
+ * the exact text in traces and the ledger. Slots are filled in one pass, so text put into one slot
+ * (a document, a question) is never read as another slot. Immutable; a conversation history, when
+ * sessions arrive, becomes one more slot between the context and the question.
+ */
+record PromptTemplate(String name, String hash, String system, List<Turn> examples, String user) {
+    /** Hex digits of the SHA-256 kept as the template's hash: enough to tell versions apart, short in a ledger row. */
+    private static final int HASH_CHARS = 16;
+    private static final Pattern SECTION = Pattern.compile("(?m)^### (system|example\\.user|example\\.assistant|user)[ \\t]*$");
+    private static final Pattern SLOT = Pattern.compile("\\{\\{(context|question)}}");
+
+    /** A few-shot example: what the user sent and what the assistant replied. */
+    record Turn(String user, String assistant) {}
+
+    /**
+     * Loads {@code ref}: the name of a built-in template ({@code prompts/<ref>.txt} in the jar), else a
+     * file path. A missing or malformed template is a configuration error of {@code answer.prompt}.
+     */
+    static PromptTemplate load(String ref) {
+        try (InputStream in = PromptTemplate.class.getResourceAsStream("/prompts/" + ref + ".txt")) {
+            if (in != null) return parse(ref, new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new ConfigException("answer.prompt", "cannot read the built-in template '" + ref + "': " + e.getMessage());
+        }
+        Path file = Path.of(ref);
+        if (!Files.isRegularFile(file)) throw new ConfigException("answer.prompt", "no built-in template or file named '" + ref + "'");
+        try {
+            return parse(file.getFileName().toString(), Files.readString(file));
+        } catch (IOException e) {
+            throw new ConfigException("answer.prompt", "cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
+    static PromptTemplate parse(String name, String text) {
+        Matcher m = SECTION.matcher(text);
+        List<String> kinds = new ArrayList<>();
+        List<int[]> bounds = new ArrayList<>();
+        while (m.find()) {
+            kinds.add(m.group(1));
+            bounds.add(new int[] {m.start(), m.end()});
+        }
+        String system = null, user = null, pendingUser = null;
+        List<Turn> examples = new ArrayList<>();
+        for (int i = 0; i < kinds.size(); i++) {
+            int end = i + 1 < kinds.size() ? bounds.get(i + 1)[0] : text.length();
+            String body = text.substring(bounds.get(i)[1], end).strip();
+            switch (kinds.get(i)) {
+                case "system" -> system = body;
+                case "user" -> user = body;
+                case "example.user" -> pendingUser = body;
+                default -> {
+                    if (pendingUser == null) throw invalid(name, "an example.assistant section must follow an example.user section");
+                    examples.add(new Turn(pendingUser, body));
+                    pendingUser = null;
+                }
+            }
+        }
+        if (system == null || system.isEmpty()) throw invalid(name, "a '### system' section is required");
+        if (user == null || !user.contains("{{context}}") || !user.contains("{{question}}")) {
+            throw invalid(name, "a '### user' section with the slots {{context}} and {{question}} is required");
+        }
+        if (pendingUser != null) throw invalid(name, "an example.user section has no example.assistant reply");
+        String hash = ContentHash.sha256(text).substring(0, HASH_CHARS);
+        return new PromptTemplate(name, hash, system, List.copyOf(examples), user);
+    }
+
+    private static ConfigException invalid(String name, String problem) {
+        return new ConfigException("answer.prompt", "template '" + name + "': " + problem);
+    }
+
+    /** The final user message: the context blocks and the question put into their slots, in one pass. */
+    String userMessage(String context, String question) {
+        Matcher m = SLOT.matcher(user);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) m.appendReplacement(out, Matcher.quoteReplacement(m.group(1).equals("context") ? context : question));
+        m.appendTail(out);
+        return out.toString();
+    }
+}
