@@ -36,6 +36,10 @@ final class GroundingChecker {
     private static final double SEMANTIC_WEIGHT = 0.6;
     /** Context sentences (the lexically closest) compared by embedding with each answer sentence. */
     private static final int EVIDENCE_CANDIDATES = 3;
+    /** A first word used by at most this share of the tenant's chunks reads as a name (of a product, company, place). */
+    private static final double NAME_SHARE = 0.05;
+    /** A term no text is analysed into: its IDF is the weight of a term the tenant's chunks do not contain. */
+    private static final String NO_TERM = "";
     /** A cited id longer than this is no block number (and must not overflow an int). */
     private static final int MAX_ID_DIGITS = 6;
 
@@ -115,7 +119,10 @@ final class GroundingChecker {
         StringBuilder evidenceText = new StringBuilder();
         for (ContextPacker.Block b : evidence) evidenceText.append(b.chunk().title()).append('\n').append(b.chunk().section()).append('\n').append(b.text()).append('\n');
         String known = evidenceText + "\n" + question;
-        if (!numbers(known).containsAll(numbers(claim)) || !words(known).containsAll(names(claim))) return new SentenceCheck(sentence, false, 0);
+        Set<String> knownWords = words(known);
+        if (!numbers(known).containsAll(numbers(claim)) || !knownWords.containsAll(names(claim)) || startsWithForeignName(tenant, claim, knownWords)) {
+            return new SentenceCheck(sentence, false, 0);
+        }
 
         Set<String> unique = new HashSet<>(claimTerms);
         Map<String, Double> idf = index.idf(tenant, unique);
@@ -143,6 +150,24 @@ final class GroundingChecker {
         }
         double support = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical;
         return new SentenceCheck(sentence, support >= minSupport, support);
+    }
+
+    /**
+     * Whether the claim's first word, capitalised as every first word is, is a name the evidence lacks:
+     * absent from it, yet used by a few of the tenant's other chunks (at most {@link #NAME_SHARE} of
+     * them), as names of products, companies or places are; ordinary words are either in many chunks or
+     * in none. Document counts are read back from the index's BM25 IDF, ln(1 + (N - df + 0.5) / (df + 0.5)).
+     */
+    private boolean startsWithForeignName(String tenant, String claim, Set<String> knownWords) {
+        Matcher first = WORD.matcher(claim);
+        if (!first.find() || !Character.isUpperCase(first.group().charAt(0)) || knownWords.contains(first.group().toLowerCase(Locale.ROOT))) return false;
+        List<String> terms = index.terms(first.group());
+        if (terms.size() != 1) return false;
+        Map<String, Double> idf = index.idf(tenant, List.of(terms.get(0), NO_TERM));
+        double unseen = Math.exp(idf.get(NO_TERM)), seen = Math.exp(idf.get(terms.get(0)));
+        if (seen >= unseen) return false;
+        double chunks = (unseen - 2) / 2, df = (chunks + 1 - seen / 2) / seen;
+        return df <= Math.max(1, NAME_SHARE * chunks);
     }
 
     private double overlap(String sentence, Set<String> terms, Map<String, Double> idf) {
