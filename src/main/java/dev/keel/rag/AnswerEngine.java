@@ -53,7 +53,7 @@ public final class AnswerEngine {
         this.answerer = new ExtractiveAnswerer(embedder, answerConfig, index);
         this.gateway = gateway;
         this.checker = new GroundingChecker(index, answerer::vectors, answerConfig.minSentenceSupport());
-        this.grounded = new GroundedAnswerer(gateway, PromptTemplate.load(answerConfig.prompt()), answerConfig,
+        this.grounded = new GroundedAnswerer(gateway, PromptTemplate.load(answerConfig.prompt(), PromptTemplate.ANSWER_SLOTS, "answer.prompt"), answerConfig,
                 new ContextPacker(index, answerConfig.expandBelowTokens()), checker, metrics);
     }
 

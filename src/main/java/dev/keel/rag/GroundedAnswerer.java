@@ -7,6 +7,7 @@ import dev.keel.config.AnswerConfig;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.index.SearchHit;
 import dev.keel.ingest.Tokens;
+import dev.keel.model.ApiException;
 import dev.keel.model.ProviderException;
 import dev.keel.store.Ledger;
 import dev.keel.trace.Span;
@@ -15,6 +16,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -22,7 +25,8 @@ import java.util.regex.Pattern;
  * model when retrieval confidence is under {@code answer.min_confidence}; otherwise packs the context
  * into the prompt template within the model's window, calls the model through the gateway for the
  * caller (its key's allowance, limits, budgets and the ledger apply, the row tagged with the
- * template's hash), then checks the citations and the grounding of every sentence. When every
+ * template's hash), then checks the citations and the grounding of every sentence (and, with
+ * {@code answer.verifier_model}, has that model judge each sentence too). When every
  * provider of the model is unavailable or timed out, the extractive answer stands in, marked
  * degraded; budget, limit and permission refusals stay errors. Thread-safe.
  */
@@ -36,6 +40,11 @@ final class GroundedAnswerer {
     private static final double OTHER_TOKENIZERS_SHARE = 0.8;
     /** OpenAI's framing: 4 tokens per message and 3 to prime the reply, for up to four messages of examples and more. */
     private static final int FRAMING_TOKENS = 32;
+    /** The verifier's built-in prompt template. */
+    private static final String VERIFIER_TEMPLATE = "grounding-verifier.v1";
+    /** A verdict line ("12: UNSUPPORTED") is under 8 cl100k tokens; twice that leaves room for a model's variations. */
+    private static final int VERDICT_TOKENS = 16;
+    private static final Pattern VERDICT = Pattern.compile("(?m)^\\W*(\\d+)\\s*[:.)\\-]\\s*(UNSUPPORTED|SUPPORTED)\\b", Pattern.CASE_INSENSITIVE);
 
     private final ChatGateway gateway;
     private final PromptTemplate template;
@@ -43,11 +52,15 @@ final class GroundedAnswerer {
     private final ContextPacker packer;
     private final GroundingChecker checker;
     private final MeterRegistry metrics;
+    /** The verifier's template, or null when {@code answer.verifier_model} is off. */
+    private final PromptTemplate verifier;
 
     GroundedAnswerer(ChatGateway gateway, PromptTemplate template, AnswerConfig config, ContextPacker packer, GroundingChecker checker,
                      MeterRegistry metrics) {
         this.gateway = gateway;
         this.template = template;
+        this.verifier = config.verifierModel().isEmpty() ? null
+                : PromptTemplate.load(VERIFIER_TEMPLATE, List.of("context", "statements"), "answer.verifier_model");
         this.config = config;
         this.packer = packer;
         this.checker = checker;
@@ -117,11 +130,12 @@ final class GroundedAnswerer {
         boolean refused = REFUSAL.matcher(reply).find();
         GroundingChecker.Checked c;
         try (Span span = trace.span("grounding")) {
-            c = refused ? new GroundingChecker.Checked(reply.strip(), List.of(), new Grounding(1, List.of(), List.of()), 0)
+            c = refused ? new GroundingChecker.Checked(reply.strip(), List.of(), new Grounding(1, List.of(), List.of()), List.of())
                     : checker.check(request.tenant(), request.question(), reply, blocks);
-            span.attr("sentences", c.sentences()).attr("unsupported", c.grounding().unsupported().size())
+            span.attr("sentences", c.sentences().size()).attr("unsupported", c.grounding().unsupported().size())
                     .attr("invalid_citations", c.grounding().invalidCitations().size()).attr("score", c.grounding().score());
         }
+        if (verifier != null && !c.sentences().isEmpty()) c = verified(request, c, blocks, trace);
         List<Citation> citations = new ArrayList<>();
         for (int n : c.cited()) {
             ContextPacker.Block b = blocks.get(n - 1);
@@ -132,6 +146,45 @@ final class GroundedAnswerer {
         metrics.counter("keel_answer_invalid_citations_total").increment(c.grounding().invalidCitations().size());
         trace.attr("answered", !refused).attr("grounding.score", c.grounding().score());
         return new Answer(c.text(), !refused, citations, context, offline.support(), trace.id(), model, c.grounding(), false, ttftMs);
+    }
+
+    /**
+     * The check with the sentences the verifier model calls unsupported added. The verifier is
+     * billed to the caller like the answer; when it fails or is refused, the offline check stands
+     * (the trace says why).
+     */
+    private GroundingChecker.Checked verified(AnswerRequest request, GroundingChecker.Checked c, List<ContextPacker.Block> blocks, Trace trace) {
+        StringBuilder statements = new StringBuilder();
+        for (int i = 0; i < c.sentences().size(); i++) statements.append(i + 1).append(". ").append(c.sentences().get(i)).append('\n');
+        ObjectNode body = JsonNodeFactory.instance.objectNode();
+        body.put("model", config.verifierModel());
+        ArrayNode messages = body.putArray("messages");
+        messages.addObject().put("role", "system").put("content", verifier.system());
+        messages.addObject().put("role", "user").put("content", verifier.userMessage(Map.of("context", render(blocks), "statements", statements.toString())));
+        body.put("max_tokens", VERDICT_TOKENS * (c.sentences().size() + 1));
+        body.put("temperature", 0);
+        String reply;
+        try (Span span = trace.span("verify")) {
+            span.attr("model", config.verifierModel()).attr("prompt_hash", verifier.hash()).attr("statements", c.sentences().size());
+            reply = gateway.complete(body, request.caller(), trace, new Ledger.Tags(null, null, verifier.hash())).completion().body()
+                    .path("choices").path(0).path("message").path("content").asText("");
+        } catch (ProviderException | ApiException e) {
+            trace.attr("verifier.skipped", e instanceof ProviderException p ? p.kind().name().toLowerCase(Locale.ROOT) : ((ApiException) e).code());
+            return c;
+        }
+        List<String> unsupported = new ArrayList<>(c.grounding().unsupported());
+        Matcher m = VERDICT.matcher(reply);
+        int flagged = 0;
+        while (m.find()) {
+            int i = m.group(1).length() > 4 ? 0 : Integer.parseInt(m.group(1));
+            if (i < 1 || i > c.sentences().size() || !m.group(2).equalsIgnoreCase("unsupported")) continue;
+            flagged++;
+            if (!unsupported.contains(c.sentences().get(i - 1))) unsupported.add(c.sentences().get(i - 1));
+        }
+        trace.attr("verifier.unsupported", flagged);
+        List<String> inOrder = c.sentences().stream().filter(unsupported::contains).toList();
+        return new GroundingChecker.Checked(c.text(), c.cited(), GroundingChecker.grounding(c.sentences(), inOrder, c.grounding().invalidCitations()),
+                c.sentences());
     }
 
     private Answer refuse(String reason, String model, List<SearchHit> context, Answer offline, Trace trace, AnswerEvents events) {
@@ -163,13 +216,17 @@ final class GroundedAnswerer {
             messages.addObject().put("role", "user").put("content", t.user());
             messages.addObject().put("role", "assistant").put("content", t.assistant());
         }
-        StringBuilder context = new StringBuilder();
-        for (ContextPacker.Block b : blocks) context.append(context.isEmpty() ? "" : "\n\n").append(b.render());
-        messages.addObject().put("role", "user").put("content", template.userMessage(context.toString(), question));
+        messages.addObject().put("role", "user").put("content", template.userMessage(render(blocks), question));
         body.put("max_tokens", config.maxOutputTokens());
         body.put("temperature", 0);
         body.put("stream", stream);
         return body;
+    }
+
+    private static String render(List<ContextPacker.Block> blocks) {
+        StringBuilder context = new StringBuilder();
+        for (ContextPacker.Block b : blocks) context.append(context.isEmpty() ? "" : "\n\n").append(b.render());
+        return context.toString();
     }
 
     private static double round(double v) {

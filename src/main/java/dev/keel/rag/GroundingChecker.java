@@ -54,8 +54,8 @@ final class GroundingChecker {
         this.minSupport = minSupport;
     }
 
-    /** The answer with invalid markers dropped, the valid block ids it cites (ascending), and its grounding. */
-    record Checked(String text, List<Integer> cited, Grounding grounding, int sentences) {}
+    /** The answer with invalid markers dropped, the valid block ids it cites (ascending), its grounding, and the sentences checked. */
+    record Checked(String text, List<Integer> cited, Grounding grounding, List<String> sentences) {}
 
     /** One answer sentence with the blocks it cites and its support. */
     record SentenceCheck(String sentence, boolean supported, double support) {}
@@ -81,16 +81,20 @@ final class GroundingChecker {
         }
         m.appendTail(clean);
         String text = clean.toString().strip();
-        List<String> unsupported = new ArrayList<>();
-        int checked = 0;
+        List<String> unsupported = new ArrayList<>(), checked = new ArrayList<>();
         for (String sentence : sentencesWithTheirMarkers(text)) {
             SentenceCheck c = checkSentence(tenant, question, sentence, blocks);
             if (c == null) continue;
-            checked++;
+            checked.add(sentence);
             if (!c.supported()) unsupported.add(sentence);
         }
-        double score = checked == 0 ? 1 : (checked - unsupported.size()) / (double) checked;
-        return new Checked(text, List.copyOf(cited), new Grounding(Math.round(score * 1000) / 1000.0, unsupported, List.copyOf(invalid)), checked);
+        return new Checked(text, List.copyOf(cited), grounding(checked, unsupported, List.copyOf(invalid)), List.copyOf(checked));
+    }
+
+    /** The grounding of {@code checked} sentences of which {@code unsupported} are not supported. */
+    static Grounding grounding(List<String> checked, List<String> unsupported, List<Integer> invalid) {
+        double score = checked.isEmpty() ? 1 : (checked.size() - unsupported.size()) / (double) checked.size();
+        return new Grounding(Math.round(score * 1000) / 1000.0, unsupported, invalid);
     }
 
     /** Sentences, each with the markers that follow its full stop ("… night. [1]") moved back onto it. */

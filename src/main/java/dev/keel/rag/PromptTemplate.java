@@ -9,47 +9,51 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A grounded-answer prompt template: a system message, optional few-shot examples (user and
- * assistant turns), and the final user message with the slots {@code {{context}}} and
- * {@code {{question}}}. Sections start with a line {@code ### system}, {@code ### example.user},
- * {@code ### example.assistant} or {@code ### user}. The hash (a SHA-256 prefix of the file) names
- * the exact text in traces and the ledger. Slots are filled in one pass, so text put into one slot
- * (a document, a question) is never read as another slot. Immutable; a conversation history, when
- * sessions arrive, becomes one more slot between the context and the question.
+ * A prompt template: a system message, optional few-shot examples (user and assistant turns), and
+ * the final user message with named slots such as {@code {{context}}} and {@code {{question}}}.
+ * Sections start with a line {@code ### system}, {@code ### example.user}, {@code ### example.assistant}
+ * or {@code ### user}. The hash (a SHA-256 prefix of the file) names the exact text in traces and
+ * the ledger. Slots are filled in one pass, so text put into one slot (a document, a question) is
+ * never read as another slot. Immutable; a conversation history, when sessions arrive, becomes one
+ * more slot of the answer template between the context and the question.
  */
 record PromptTemplate(String name, String hash, String system, List<Turn> examples, String user) {
+    /** The slots of the answer template ({@code answer.prompt}). */
+    static final List<String> ANSWER_SLOTS = List.of("context", "question");
     /** Hex digits of the SHA-256 kept as the template's hash: enough to tell versions apart, short in a ledger row. */
     private static final int HASH_CHARS = 16;
     private static final Pattern SECTION = Pattern.compile("(?m)^### (system|example\\.user|example\\.assistant|user)[ \\t]*$");
-    private static final Pattern SLOT = Pattern.compile("\\{\\{(context|question)}}");
+    private static final Pattern SLOT = Pattern.compile("\\{\\{([a-z_]+)}}");
 
     /** A few-shot example: what the user sent and what the assistant replied. */
     record Turn(String user, String assistant) {}
 
     /**
      * Loads {@code ref}: the name of a built-in template ({@code prompts/<ref>.txt} in the jar), else a
-     * file path. A missing or malformed template is a configuration error of {@code answer.prompt}.
+     * file path; its user section must have the {@code slots}. A missing or malformed template is a
+     * configuration error of {@code field}.
      */
-    static PromptTemplate load(String ref) {
+    static PromptTemplate load(String ref, List<String> slots, String field) {
         try (InputStream in = PromptTemplate.class.getResourceAsStream("/prompts/" + ref + ".txt")) {
-            if (in != null) return parse(ref, new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            if (in != null) return parse(ref, new String(in.readAllBytes(), StandardCharsets.UTF_8), slots, field);
         } catch (IOException e) {
-            throw new ConfigException("answer.prompt", "cannot read the built-in template '" + ref + "': " + e.getMessage());
+            throw new ConfigException(field, "cannot read the built-in template '" + ref + "': " + e.getMessage());
         }
         Path file = Path.of(ref);
-        if (!Files.isRegularFile(file)) throw new ConfigException("answer.prompt", "no built-in template or file named '" + ref + "'");
+        if (!Files.isRegularFile(file)) throw new ConfigException(field, "no built-in template or file named '" + ref + "'");
         try {
-            return parse(file.getFileName().toString(), Files.readString(file));
+            return parse(file.getFileName().toString(), Files.readString(file), slots, field);
         } catch (IOException e) {
-            throw new ConfigException("answer.prompt", "cannot read " + file + ": " + e.getMessage());
+            throw new ConfigException(field, "cannot read " + file + ": " + e.getMessage());
         }
     }
 
-    static PromptTemplate parse(String name, String text) {
+    static PromptTemplate parse(String name, String text, List<String> slots, String field) {
         Matcher m = SECTION.matcher(text);
         List<String> kinds = new ArrayList<>();
         List<int[]> bounds = new ArrayList<>();
@@ -67,31 +71,37 @@ record PromptTemplate(String name, String hash, String system, List<Turn> exampl
                 case "user" -> user = body;
                 case "example.user" -> pendingUser = body;
                 default -> {
-                    if (pendingUser == null) throw invalid(name, "an example.assistant section must follow an example.user section");
+                    if (pendingUser == null) throw invalid(field, name, "an example.assistant section must follow an example.user section");
                     examples.add(new Turn(pendingUser, body));
                     pendingUser = null;
                 }
             }
         }
-        if (system == null || system.isEmpty()) throw invalid(name, "a '### system' section is required");
-        if (user == null || !user.contains("{{context}}") || !user.contains("{{question}}")) {
-            throw invalid(name, "a '### user' section with the slots {{context}} and {{question}} is required");
+        if (system == null || system.isEmpty()) throw invalid(field, name, "a '### system' section is required");
+        String section = user;
+        if (section == null || !slots.stream().allMatch(slot -> section.contains("{{" + slot + "}}"))) {
+            throw invalid(field, name, "a '### user' section with the slots " + slots.stream().map(x -> "{{" + x + "}}").toList() + " is required");
         }
-        if (pendingUser != null) throw invalid(name, "an example.user section has no example.assistant reply");
+        if (pendingUser != null) throw invalid(field, name, "an example.user section has no example.assistant reply");
         String hash = ContentHash.sha256(text).substring(0, HASH_CHARS);
         return new PromptTemplate(name, hash, system, List.copyOf(examples), user);
     }
 
-    private static ConfigException invalid(String name, String problem) {
-        return new ConfigException("answer.prompt", "template '" + name + "': " + problem);
+    private static ConfigException invalid(String field, String name, String problem) {
+        return new ConfigException(field, "template '" + name + "': " + problem);
     }
 
-    /** The final user message: the context blocks and the question put into their slots, in one pass. */
-    String userMessage(String context, String question) {
+    /** The final user message with {@code values} put into their slots in one pass; a slot without a value stays as written. */
+    String userMessage(Map<String, String> values) {
         Matcher m = SLOT.matcher(user);
         StringBuilder out = new StringBuilder();
-        while (m.find()) m.appendReplacement(out, Matcher.quoteReplacement(m.group(1).equals("context") ? context : question));
+        while (m.find()) m.appendReplacement(out, Matcher.quoteReplacement(values.getOrDefault(m.group(1), m.group())));
         m.appendTail(out);
         return out.toString();
+    }
+
+    /** The answer template's user message: the context blocks and the question in their slots. */
+    String userMessage(String context, String question) {
+        return userMessage(Map.of("context", context, "question", question));
     }
 }

@@ -31,23 +31,31 @@ class GroundedPromptTest {
                 Vectors.normalize(new float[] {1, ordinal, 2, 3}));
     }
 
+    private static PromptTemplate parse(String text) {
+        return PromptTemplate.parse("t", text, PromptTemplate.ANSWER_SLOTS, "answer.prompt");
+    }
+
+    private static PromptTemplate load(String ref) {
+        return PromptTemplate.load(ref, PromptTemplate.ANSWER_SLOTS, "answer.prompt");
+    }
+
     private static SearchHit hit(ChunkRecord c) {
         return new SearchHit(c, 1, 0, 0, 0, 0);
     }
 
     @Test
     void slotsAreFilledInOnePassSoADocumentCannotFillTheQuestionSlot() {
-        PromptTemplate t = PromptTemplate.parse("t", "### system\nRules.\n### user\n{{context}}\nQ: {{question}}\n");
+        PromptTemplate t = parse("### system\nRules.\n### user\n{{context}}\nQ: {{question}}\n");
         assertThat(t.userMessage("doc says {{question}} and {{context}}", "why?")).isEqualTo("doc says {{question}} and {{context}}\nQ: why?");
     }
 
     @Test
     void aTemplateWithoutItsSlotsOrWithAnUnansweredExampleNamesAnswerPrompt() {
-        assertThatThrownBy(() -> PromptTemplate.parse("t", "### system\nRules.\n### user\nQ: {{question}}\n"))
+        assertThatThrownBy(() -> parse("### system\nRules.\n### user\nQ: {{question}}\n"))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("answer.prompt").hasMessageContaining("{{context}}");
-        assertThatThrownBy(() -> PromptTemplate.parse("t", "### system\nR\n### example.user\nhi\n### user\n{{context}} {{question}}"))
+        assertThatThrownBy(() -> parse("### system\nR\n### example.user\nhi\n### user\n{{context}} {{question}}"))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("no example.assistant");
-        assertThatThrownBy(() -> PromptTemplate.load(dir.resolve("missing.txt").toString()))
+        assertThatThrownBy(() -> load(dir.resolve("missing.txt").toString()))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("answer.prompt");
     }
 
@@ -55,16 +63,16 @@ class GroundedPromptTest {
     void aTemplateFileIsLoadedAndItsHashChangesWithItsText() throws Exception {
         Path file = dir.resolve("mine.v2.txt");
         Files.writeString(file, "### system\nAnswer from the context.\n### user\n{{context}}\n{{question}}\n");
-        PromptTemplate mine = PromptTemplate.load(file.toString());
+        PromptTemplate mine = load(file.toString());
         assertThat(mine.name()).isEqualTo("mine.v2.txt");
-        assertThat(mine.hash()).hasSize(16).isNotEqualTo(PromptTemplate.load("grounded-answer.v1").hash());
+        assertThat(mine.hash()).hasSize(16).isNotEqualTo(load("grounded-answer.v1").hash());
         Files.writeString(file, "### system\nAnswer from the context only.\n### user\n{{context}}\n{{question}}\n");
-        assertThat(PromptTemplate.load(file.toString()).hash()).isNotEqualTo(mine.hash());
+        assertThat(load(file.toString()).hash()).isNotEqualTo(mine.hash());
     }
 
     @Test
     void theBuiltInTemplateStatesTheRuleFirstAndLastAndHasFewShotExamples() {
-        PromptTemplate t = PromptTemplate.load("grounded-answer.v1");
+        PromptTemplate t = load("grounded-answer.v1");
         assertThat(t.system().lines().filter(l -> !l.isBlank()).toList().get(1)).startsWith("CRITICAL RULE:");
         assertThat(t.system().strip().lines().toList().getLast()).startsWith("CRITICAL RULE (repeated):");
         assertThat(t.examples()).hasSize(2);
