@@ -4,6 +4,8 @@ import dev.keel.Keel;
 import dev.keel.http.ApiViews;
 import dev.keel.http.Json;
 import dev.keel.index.SearchFilters;
+import dev.keel.model.ApiException;
+import dev.keel.model.ProviderException;
 import dev.keel.rag.Answer;
 import dev.keel.rag.AnswerRequest;
 import dev.keel.rag.Citation;
@@ -35,8 +37,15 @@ final class AskCommand implements Callable<Integer> {
     public Integer call() {
         try (Keel keel = common.open()) {
             Trace trace = keel.traces().start("ask", common.tenant);
-            Answer a = keel.answers().answer(new AnswerRequest(common.tenant, question, SearchFilters.NONE, model, null), trace);
-            trace.finish();
+            Answer a;
+            try {
+                a = keel.answers().answer(new AnswerRequest(common.tenant, question, SearchFilters.NONE, model, null), trace);
+            } catch (ApiException | ProviderException e) {
+                System.err.println("keel: " + e.getMessage());
+                return 2;
+            } finally {
+                trace.finish();
+            }
             if (json) System.out.println(Json.write(ApiViews.answer(a, trace.elapsedMs())));
             else print(a, System.out);
             return 0;

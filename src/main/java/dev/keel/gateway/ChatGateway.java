@@ -52,9 +52,12 @@ public final class ChatGateway implements AutoCloseable {
     private final CircuitBreakers breakers;
     private final Billing billing;
     private final ModelListing listing;
+    /** Providers of type extractive: their replies quote the documents; no language model writes them. */
+    private final java.util.Set<String> offlineProviders;
 
     ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, java.util.Set<String> passthroughProviders,
-                Billing billing) {
+                Billing billing, java.util.Set<String> offlineProviders) {
+        this.offlineProviders = java.util.Set.copyOf(offlineProviders);
         this.catalog = Map.copyOf(catalog);
         this.chain = chain;
         this.breakers = breakers;
@@ -119,7 +122,11 @@ public final class ChatGateway implements AutoCloseable {
         CircuitBreakers breakers = new CircuitBreakers(openSeconds, registry);
         ProviderChain chain = new ProviderChain(models, retries, breakers);
         Billing billing = new Billing(Prices.builtIn(), ledger, new Limits(ledger, registry, config.budgetWebhook()), chain, config.defaultMaxOutputTokens());
-        return new ChatGateway(catalog, chain, breakers, passthrough, billing);
+        java.util.Set<String> offline = new java.util.HashSet<>();
+        providers.forEach((name, p) -> {
+            if (p.type() == ProviderConfig.Type.EXTRACTIVE) offline.add(name);
+        });
+        return new ChatGateway(catalog, chain, breakers, passthrough, billing, offline);
     }
 
     private static void fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,
@@ -370,6 +377,11 @@ public final class ChatGateway implements AutoCloseable {
     public void checkChatModel(String name, Caller caller) {
         ModelConfig model = checkCapabilities(resolve(name), com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode());
         Billing.checkAllowed(caller, model);
+    }
+
+    /** Whether {@code provider} is of type extractive: it quotes the caller's documents, no language model answers. */
+    public boolean answersOffline(String provider) {
+        return offlineProviders.contains(provider);
     }
 
     /** The context window the catalog states for {@code name} in tokens, 0 when unknown. */

@@ -92,11 +92,16 @@ final class GroundedAnswerer {
         long start = System.nanoTime();
         long[] firstToken = {0};
         boolean[] clientGone = {false};
+        String[] servedOffline = {null};
         try {
             if (stream) {
                 gateway.stream(body, request.caller(), trace, tags, chunk -> {
                     String piece = chunk.path("choices").path(0).path("delta").path("content").asText("");
                     if (piece.isEmpty()) return true;
+                    if (firstToken[0] == 0 && trace.attribute("provider") instanceof String p && gateway.answersOffline(p)) {
+                        servedOffline[0] = p;
+                        return false;
+                    }
                     if (firstToken[0] == 0) {
                         firstToken[0] = System.nanoTime();
                         events.sources(context);
@@ -105,18 +110,18 @@ final class GroundedAnswerer {
                     clientGone[0] = !events.delta(piece);
                     return !clientGone[0];
                 });
-                if (firstToken[0] == 0) events.sources(context);
+                if (servedOffline[0] == null && firstToken[0] == 0) events.sources(context);
             } else {
                 ChatGateway.Result r = gateway.complete(body, request.caller(), trace, tags);
+                if (gateway.answersOffline(r.provider())) servedOffline[0] = r.provider();
                 text.append(r.completion().body().path("choices").path(0).path("message").path("content").asText(""));
             }
         } catch (ProviderException e) {
             if (firstToken[0] != 0 || !(e.kind() == ProviderException.Kind.UNAVAILABLE || e.kind() == ProviderException.Kind.TIMEOUT)) throw e;
-            trace.attr("degraded", true).attr("degraded.reason", e.kind().name().toLowerCase(Locale.ROOT) + " (" + e.provider() + ")");
-            count("degraded");
-            AnswerEngine.emit(offline, events);
-            return offline.standingIn();
+            return standIn(e.kind().name().toLowerCase(Locale.ROOT) + " (" + e.provider() + ")", offline, trace, events);
         }
+        // The chain's last resort quoted the documents itself, numbering its own sources: Keel's extractive answer says the same, cited.
+        if (servedOffline[0] != null) return standIn("served by the extractive provider " + servedOffline[0], offline, trace, events);
         Double ttftMs = firstToken[0] == 0 ? null : (firstToken[0] - start) / 1e6;
         if (clientGone[0]) {
             trace.attr("client.disconnected", true);
@@ -160,7 +165,9 @@ final class GroundedAnswerer {
         body.put("model", config.verifierModel());
         ArrayNode messages = body.putArray("messages");
         messages.addObject().put("role", "system").put("content", verifier.system());
-        messages.addObject().put("role", "user").put("content", verifier.userMessage(Map.of("context", render(blocks), "statements", statements.toString())));
+        for (String m : verifier.userMessages(Map.of("context", render(blocks), "statements", statements.toString()))) {
+            messages.addObject().put("role", "user").put("content", m);
+        }
         body.put("max_tokens", VERDICT_TOKENS * (c.sentences().size() + 1));
         body.put("temperature", 0);
         String reply;
@@ -187,6 +194,14 @@ final class GroundedAnswerer {
                 c.sentences());
     }
 
+    /** The extractive answer standing in for the model, marked degraded, with the reason in the trace. */
+    private Answer standIn(String reason, Answer offline, Trace trace, AnswerEvents events) {
+        trace.attr("degraded", true).attr("degraded.reason", reason);
+        count("degraded");
+        AnswerEngine.emit(offline, events);
+        return offline.standingIn();
+    }
+
     private Answer refuse(String reason, String model, List<SearchHit> context, Answer offline, Trace trace, AnswerEvents events) {
         trace.attr("refused", reason);
         count(reason);
@@ -201,7 +216,8 @@ final class GroundedAnswerer {
 
     /** The prompt's tokens besides the context blocks: system, examples, the user message around an empty context, framing. */
     private int ownTokens(String question) {
-        int n = Tokens.count(template.system()) + Tokens.count(template.userMessage("", question)) + FRAMING_TOKENS;
+        int n = Tokens.count(template.system()) + FRAMING_TOKENS;
+        for (String m : template.userMessages(Map.of("context", "", "question", question))) n += Tokens.count(m);
         for (PromptTemplate.Turn t : template.examples()) n += Tokens.count(t.user()) + Tokens.count(t.assistant());
         return n;
     }
@@ -216,7 +232,9 @@ final class GroundedAnswerer {
             messages.addObject().put("role", "user").put("content", t.user());
             messages.addObject().put("role", "assistant").put("content", t.assistant());
         }
-        messages.addObject().put("role", "user").put("content", template.userMessage(render(blocks), question));
+        for (String m : template.userMessages(Map.of("context", render(blocks), "question", question))) {
+            messages.addObject().put("role", "user").put("content", m);
+        }
         body.put("max_tokens", config.maxOutputTokens());
         body.put("temperature", 0);
         body.put("stream", stream);

@@ -14,20 +14,22 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A prompt template: a system message, optional few-shot examples (user and assistant turns), and
- * the final user message with named slots such as {@code {{context}}} and {@code {{question}}}.
- * Sections start with a line {@code ### system}, {@code ### example.user}, {@code ### example.assistant}
- * or {@code ### user}. The hash (a SHA-256 prefix of the file) names the exact text in traces and
+ * A prompt template: a system message, optional few-shot examples (user and assistant turns), the
+ * user message, and optionally a last user message of its own, with named slots such as
+ * {@code {{context}}} and {@code {{question}}} in them. Sections start with a line {@code ### system},
+ * {@code ### example.user}, {@code ### example.assistant}, {@code ### user} or {@code ### question}
+ * (the question apart: a provider that reads only the last user message, the extractive one, gets
+ * the question alone). The hash (a SHA-256 prefix of the file) names the exact text in traces and
  * the ledger. Slots are filled in one pass, so text put into one slot (a document, a question) is
  * never read as another slot. Immutable; a conversation history, when sessions arrive, becomes one
  * more slot of the answer template between the context and the question.
  */
-record PromptTemplate(String name, String hash, String system, List<Turn> examples, String user) {
+record PromptTemplate(String name, String hash, String system, List<Turn> examples, String user, String question) {
     /** The slots of the answer template ({@code answer.prompt}). */
     static final List<String> ANSWER_SLOTS = List.of("context", "question");
     /** Hex digits of the SHA-256 kept as the template's hash: enough to tell versions apart, short in a ledger row. */
     private static final int HASH_CHARS = 16;
-    private static final Pattern SECTION = Pattern.compile("(?m)^### (system|example\\.user|example\\.assistant|user)[ \\t]*$");
+    private static final Pattern SECTION = Pattern.compile("(?m)^### (system|example\\.user|example\\.assistant|user|question)[ \\t]*$");
     private static final Pattern SLOT = Pattern.compile("\\{\\{([a-z_]+)}}");
 
     /** A few-shot example: what the user sent and what the assistant replied. */
@@ -61,7 +63,7 @@ record PromptTemplate(String name, String hash, String system, List<Turn> exampl
             kinds.add(m.group(1));
             bounds.add(new int[] {m.start(), m.end()});
         }
-        String system = null, user = null, pendingUser = null;
+        String system = null, user = null, question = null, pendingUser = null;
         List<Turn> examples = new ArrayList<>();
         for (int i = 0; i < kinds.size(); i++) {
             int end = i + 1 < kinds.size() ? bounds.get(i + 1)[0] : text.length();
@@ -69,6 +71,7 @@ record PromptTemplate(String name, String hash, String system, List<Turn> exampl
             switch (kinds.get(i)) {
                 case "system" -> system = body;
                 case "user" -> user = body;
+                case "question" -> question = body;
                 case "example.user" -> pendingUser = body;
                 default -> {
                     if (pendingUser == null) throw invalid(field, name, "an example.assistant section must follow an example.user section");
@@ -78,30 +81,31 @@ record PromptTemplate(String name, String hash, String system, List<Turn> exampl
             }
         }
         if (system == null || system.isEmpty()) throw invalid(field, name, "a '### system' section is required");
-        String section = user;
-        if (section == null || !slots.stream().allMatch(slot -> section.contains("{{" + slot + "}}"))) {
-            throw invalid(field, name, "a '### user' section with the slots " + slots.stream().map(x -> "{{" + x + "}}").toList() + " is required");
+        String messages = user == null ? null : user + (question == null ? "" : question);
+        if (messages == null || !slots.stream().allMatch(slot -> messages.contains("{{" + slot + "}}"))) {
+            throw invalid(field, name, "a '### user' section (and optionally '### question') with the slots "
+                    + slots.stream().map(x -> "{{" + x + "}}").toList() + " is required");
         }
         if (pendingUser != null) throw invalid(field, name, "an example.user section has no example.assistant reply");
         String hash = ContentHash.sha256(text).substring(0, HASH_CHARS);
-        return new PromptTemplate(name, hash, system, List.copyOf(examples), user);
+        return new PromptTemplate(name, hash, system, List.copyOf(examples), user, question);
     }
 
     private static ConfigException invalid(String field, String name, String problem) {
         return new ConfigException(field, "template '" + name + "': " + problem);
     }
 
-    /** The final user message with {@code values} put into their slots in one pass; a slot without a value stays as written. */
-    String userMessage(Map<String, String> values) {
-        Matcher m = SLOT.matcher(user);
+    /** The user message, then the question's own message if the template has one, with {@code values} put into their slots. */
+    List<String> userMessages(Map<String, String> values) {
+        return question == null ? List.of(fill(user, values)) : List.of(fill(user, values), fill(question, values));
+    }
+
+    /** {@code text} with {@code values} put into their slots in one pass; a slot without a value stays as written. */
+    private static String fill(String text, Map<String, String> values) {
+        Matcher m = SLOT.matcher(text);
         StringBuilder out = new StringBuilder();
         while (m.find()) m.appendReplacement(out, Matcher.quoteReplacement(values.getOrDefault(m.group(1), m.group())));
         m.appendTail(out);
         return out.toString();
-    }
-
-    /** The answer template's user message: the context blocks and the question in their slots. */
-    String userMessage(String context, String question) {
-        return userMessage(Map.of("context", context, "question", question));
     }
 }

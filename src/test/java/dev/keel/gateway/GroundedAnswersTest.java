@@ -89,11 +89,14 @@ class GroundedAnswersTest {
                 providers:
                   llm: {type: openai, base_url: "%s", max_retries: 0}
                   dead: {type: openai, base_url: "http://127.0.0.1:%d/v1", max_retries: 0}
+                  offline: {type: extractive}
                 models:
                   writer:
                     targets: [{provider: llm, model: upstream-writer, input_per_mtok: 1.0, output_per_mtok: 2.0}]
                   down:
                     targets: [{provider: dead, model: gone-1}, {provider: dead, model: gone-2}]
+                  down-then-offline:
+                    targets: [{provider: dead, model: gone-1}, {provider: offline, model: extractive}]
                 answer:
                   model: writer
                 """.formatted(llm.baseUrl(), dead);
@@ -147,10 +150,10 @@ class GroundedAnswersTest {
         return JSON.writeValueAsString(Map.of("question", q));
     }
 
-    /** The last user message the fake model received: the context blocks and the question. */
+    /** The last two user messages the fake model received: the context blocks, then the question. */
     private static String prompt(JsonNode request) {
         JsonNode messages = request.get("messages");
-        return messages.get(messages.size() - 1).get("content").asText();
+        return messages.get(messages.size() - 2).get("content").asText() + "\n" + messages.get(messages.size() - 1).get("content").asText();
     }
 
     /** The id of the context block of {@code request} whose text holds {@code phrase}. */
@@ -237,6 +240,35 @@ class GroundedAnswersTest {
     }
 
     @Test
+    void aChainThatFallsBackToTheExtractiveProviderGivesKeelsExtractiveAnswerMarkedDegraded() throws Exception {
+        JsonNode a = ask(acmeKey, "{\"question\":\"" + LEAVE + "\",\"model\":\"down-then-offline\"}");
+        assertThat(a.get("degraded").asBoolean()).isTrue();
+        assertThat(a.get("answer").asText()).contains("28 days").doesNotContain("Sources:");
+        assertThat(a.get("citations").get(0).get("section").asText()).isEqualTo("Paid leave");
+        assertThat(trace(a.get("trace_id").asText(), "acme").get("attributes").get("degraded.reason").asText())
+                .isEqualTo("served by the extractive provider offline");
+    }
+
+    @Test
+    void aStreamWhoseProvidersAreAllDownStreamsTheExtractiveAnswerMarkedDegraded() throws Exception {
+        for (String model : List.of("down", "down-then-offline")) {
+            HttpResponse<String> r = post("/v1/answer?stream=true", acmeKey, "{\"question\":\"" + LEAVE + "\",\"model\":\"" + model + "\"}");
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(events(r.body())).first().isEqualTo("sources");
+            assertThat(events(r.body())).last().isEqualTo("done");
+            JsonNode done = JSON.readTree(r.body().substring(r.body().lastIndexOf("data: ") + 6).strip());
+            assertThat(done.get("degraded").asBoolean()).as(model).isTrue();
+            assertThat(done.get("answer").asText()).contains("28 days");
+        }
+    }
+
+    private static List<String> events(String sse) {
+        List<String> names = new ArrayList<>();
+        for (String frame : sse.split("\n\n")) if (frame.startsWith("event: ")) names.add(frame.substring(7, frame.indexOf('\n')));
+        return names;
+    }
+
+    @Test
     void aKeyOverItsBudgetGets429NotADegradedAnswer() throws Exception {
         String budgeted = key("{\"name\":\"budgeted\",\"tenant\":\"acme\",\"daily_budget_usd\":0.05}");
         llm.then(FakeLlmServer.raw("{\"id\":\"c\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"upstream-writer\",\"choices\":[{\"index\":0,"
@@ -290,7 +322,8 @@ class GroundedAnswersTest {
         assertThat(messages.get(0).get("role").asText()).isEqualTo("system");
         assertThat(system).startsWith("You are Keel").contains("CRITICAL RULE: use only facts");
         assertThat(system.substring(system.lastIndexOf("\n"))).contains("CRITICAL RULE (repeated)");
-        assertThat(prompt(llm.received.get(0).body())).endsWith("Question: " + LEAVE).contains("<context id=\"1\"");
+        assertThat(prompt(llm.received.get(0).body())).endsWith("\nQuestion: " + LEAVE).contains("<context id=\"1\"");
+        assertThat(messages.get(messages.size() - 1).get("content").asText()).as("the question alone, last").isEqualTo("Question: " + LEAVE);
         assertThat(llm.received.get(0).body().get("max_tokens").asInt()).isEqualTo(512);
     }
 

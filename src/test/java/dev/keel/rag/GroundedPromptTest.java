@@ -46,7 +46,8 @@ class GroundedPromptTest {
     @Test
     void slotsAreFilledInOnePassSoADocumentCannotFillTheQuestionSlot() {
         PromptTemplate t = parse("### system\nRules.\n### user\n{{context}}\nQ: {{question}}\n");
-        assertThat(t.userMessage("doc says {{question}} and {{context}}", "why?")).isEqualTo("doc says {{question}} and {{context}}\nQ: why?");
+        assertThat(t.userMessages(Map.of("context", "doc says {{question}} and {{context}}", "question", "why?")))
+                .containsExactly("doc says {{question}} and {{context}}\nQ: why?");
     }
 
     @Test
@@ -76,7 +77,7 @@ class GroundedPromptTest {
         assertThat(t.system().lines().filter(l -> !l.isBlank()).toList().get(1)).startsWith("CRITICAL RULE:");
         assertThat(t.system().strip().lines().toList().getLast()).startsWith("CRITICAL RULE (repeated):");
         assertThat(t.examples()).hasSize(2);
-        assertThat(t.userMessage("C", "Q?").strip()).endsWith("Question: Q?");
+        assertThat(t.userMessages(Map.of("context", "C", "question", "Q?"))).hasSize(2).last().isEqualTo("Question: Q?");
     }
 
     @Test
