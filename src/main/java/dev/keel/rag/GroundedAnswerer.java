@@ -85,7 +85,7 @@ final class GroundedAnswerer {
             span.attr("template", template.name()).attr("prompt_hash", template.hash()).attr("budget_tokens", budget).attr("blocks", blocks.size());
         }
         trace.attr("prompt.template", template.name()).attr("prompt.hash", template.hash());
-        if (blocks.isEmpty()) return refuse("context_does_not_fit", model, context, offline, trace, events);
+        if (blocks.isEmpty()) return refuse(context.isEmpty() ? "no_context" : "context_does_not_fit", model, context, offline, trace, events);
 
         Ledger.Tags tags = new Ledger.Tags(null, null, template.hash());
         StringBuilder text = new StringBuilder();

@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  * capitalised name it states must occur in them (or in the question), and its support, a blend of
  * embedding similarity to the closest context sentences and the IDF-weighted share of its terms the
  * cited text contains, must reach {@code minSupport}. Sentences without content words (a bare "Yes.")
- * are not checked. Thread-safe.
+ * are not checked; sentences past {@link #MAX_CHECKED_SENTENCES} count as unsupported. Thread-safe.
  */
 final class GroundingChecker {
     private static final Pattern MARKER = Pattern.compile("\\s?\\[(\\d+(?:\\s*,\\s*\\d+)*)]");
@@ -40,6 +40,11 @@ final class GroundingChecker {
     private static final double NAME_SHARE = 0.05;
     /** A term no text is analysed into: its IDF is the weight of a term the tenant's chunks do not contain. */
     private static final String NO_TERM = "";
+    /**
+     * Sentences checked per answer; later ones count as unsupported unchecked. Far above what
+     * {@code answer.max_output_tokens} allows, it bounds the embedding work a runaway reply can cause.
+     */
+    static final int MAX_CHECKED_SENTENCES = 100;
     /** A cited id longer than this is no block number (and must not overflow an int). */
     private static final int MAX_ID_DIGITS = 6;
 
@@ -83,6 +88,11 @@ final class GroundingChecker {
         String text = clean.toString().strip();
         List<String> unsupported = new ArrayList<>(), checked = new ArrayList<>();
         for (String sentence : sentencesWithTheirMarkers(text)) {
+            if (checked.size() >= MAX_CHECKED_SENTENCES) {
+                checked.add(sentence);
+                unsupported.add(sentence);
+                continue;
+            }
             SentenceCheck c = checkSentence(tenant, question, sentence, blocks);
             if (c == null) continue;
             checked.add(sentence);

@@ -211,6 +211,14 @@ class GroundedAnswersTest {
     }
 
     @Test
+    void sentencesPastTheCheckingLimitOfARunawayReplyCountAsUnsupported() throws Exception {
+        llm.then(FakeLlmServer.okFrom(r -> ("Employees get 28 days of paid leave per year [" + blockWith(r, "28 days") + "]. ").repeat(130)));
+        JsonNode a = ask(acmeKey, question(LEAVE));
+        assertThat(a.get("grounding").get("unsupported")).hasSize(30);
+        assertThat(a.get("grounding").get("score").asDouble()).isEqualTo(0.769);
+    }
+
+    @Test
     void aModelThatSaysItDoesNotKnowIsPassedThroughAsNotAnswered() throws Exception {
         llm.then(FakeLlmServer.ok("I don't know: the documents don't cover this."));
         JsonNode a = ask(acmeKey, question("How many days of paid leave carry over to the next year at most?"));
