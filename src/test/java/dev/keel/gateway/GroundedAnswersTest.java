@@ -95,6 +95,12 @@ class GroundedAnswersTest {
                     targets: [{provider: llm, model: upstream-writer, input_per_mtok: 1.0, output_per_mtok: 2.0}]
                   down:
                     targets: [{provider: dead, model: gone-1}, {provider: dead, model: gone-2}]
+                  narrow:
+                    context_window: 1150
+                    targets: [{provider: llm, model: upstream-narrow}]
+                  tiny:
+                    context_window: 600
+                    targets: [{provider: llm, model: upstream-tiny}]
                   down-then-offline:
                     targets: [{provider: dead, model: gone-1}, {provider: offline, model: extractive}]
                 answer:
@@ -245,6 +251,22 @@ class GroundedAnswersTest {
         assertThat(a.get("answerer").asText()).isEqualTo("extractive");
         assertThat(a.get("answer").asText()).contains("28 days");
         assertThat(trace(a.get("trace_id").asText(), "acme").get("attributes").get("degraded.reason").asText()).startsWith("unavailable");
+    }
+
+    @Test
+    void theContextIsPackedToTheModelsWindowAndNothingIsSentWhenNoBlockFits() throws Exception {
+        llm.then(FakeLlmServer.ok("I don't know: the documents don't cover this."));
+        ask(acmeKey, question(LEAVE));
+        HttpResponse<String> narrow = post("/v1/answer", acmeKey, "{\"question\":\"" + LEAVE + "\",\"model\":\"narrow\"}");
+        assertThat(narrow.statusCode()).as("the packed prompt passes the gateway's own window check").isEqualTo(200);
+        int wide = prompt(llm.received.get(0).body()).split("<context id=", -1).length - 1;
+        int packed = prompt(llm.received.get(1).body()).split("<context id=", -1).length - 1;
+        assertThat(packed).isPositive().isLessThan(wide);
+        assertThat(prompt(llm.received.get(1).body())).contains("28 days");
+        JsonNode tiny = ask(acmeKey, "{\"question\":\"" + LEAVE + "\",\"model\":\"tiny\"}");
+        assertThat(tiny.get("answered").asBoolean()).isFalse();
+        assertThat(trace(tiny.get("trace_id").asText(), "acme").get("attributes").get("refused").asText()).isEqualTo("context_does_not_fit");
+        assertThat(llm.received).hasSize(2);
     }
 
     @Test
