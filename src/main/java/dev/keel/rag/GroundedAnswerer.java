@@ -9,6 +9,7 @@ import dev.keel.index.SearchHit;
 import dev.keel.ingest.Tokens;
 import dev.keel.model.ApiException;
 import dev.keel.model.ProviderException;
+import dev.keel.model.StreamListener;
 import dev.keel.store.Ledger;
 import dev.keel.trace.Span;
 import dev.keel.trace.Trace;
@@ -88,46 +89,67 @@ final class GroundedAnswerer {
         if (blocks.isEmpty()) return refuse(context.isEmpty() ? "no_context" : "context_does_not_fit", model, context, offline, trace, events);
 
         Ledger.Tags tags = new Ledger.Tags(null, null, template.hash());
-        StringBuilder text = new StringBuilder();
-        long start = System.nanoTime();
-        long[] firstToken = {0};
-        boolean[] clientGone = {false};
-        String[] servedOffline = {null};
+        Reply reply = new Reply(context, events, trace);
         try {
             if (stream) {
-                gateway.stream(body, request.caller(), trace, tags, chunk -> {
-                    String piece = chunk.path("choices").path(0).path("delta").path("content").asText("");
-                    if (piece.isEmpty()) return true;
-                    if (firstToken[0] == 0 && trace.attribute("provider") instanceof String p && gateway.answersOffline(p)) {
-                        servedOffline[0] = p;
-                        return false;
-                    }
-                    if (firstToken[0] == 0) {
-                        firstToken[0] = System.nanoTime();
-                        events.sources(context);
-                    }
-                    text.append(piece);
-                    clientGone[0] = !events.delta(piece);
-                    return !clientGone[0];
-                });
-                if (servedOffline[0] == null && firstToken[0] == 0) events.sources(context);
+                gateway.stream(body, request.caller(), trace, tags, reply);
+                if (reply.servedOffline == null && reply.firstTokenNanos == 0) events.sources(context);
             } else {
                 ChatGateway.Result r = gateway.complete(body, request.caller(), trace, tags);
-                if (gateway.answersOffline(r.provider())) servedOffline[0] = r.provider();
-                text.append(r.completion().body().path("choices").path(0).path("message").path("content").asText(""));
+                if (gateway.answersOffline(r.provider())) reply.servedOffline = r.provider();
+                reply.text.append(r.completion().body().path("choices").path(0).path("message").path("content").asText(""));
             }
         } catch (ProviderException e) {
-            if (firstToken[0] != 0 || !(e.kind() == ProviderException.Kind.UNAVAILABLE || e.kind() == ProviderException.Kind.TIMEOUT)) throw e;
+            if (reply.firstTokenNanos != 0 || !(e.kind() == ProviderException.Kind.UNAVAILABLE || e.kind() == ProviderException.Kind.TIMEOUT)) throw e;
             return standIn(e.kind().name().toLowerCase(Locale.ROOT) + " (" + e.provider() + ")", offline, trace, events);
         }
         // The chain's last resort quoted the documents itself, numbering its own sources: Keel's extractive answer says the same, cited.
-        if (servedOffline[0] != null) return standIn("served by the extractive provider " + servedOffline[0], offline, trace, events);
-        Double ttftMs = firstToken[0] == 0 ? null : (firstToken[0] - start) / 1e6;
-        if (clientGone[0]) {
+        if (reply.servedOffline != null) return standIn("served by the extractive provider " + reply.servedOffline, offline, trace, events);
+        Double ttftMs = reply.firstTokenNanos == 0 ? null : (reply.firstTokenNanos - reply.startNanos) / 1e6;
+        if (reply.clientGone) {
             trace.attr("client.disconnected", true);
-            return new Answer(text.toString(), true, List.of(), context, offline.support(), trace.id(), model, null, false, ttftMs);
+            return new Answer(reply.text.toString(), true, List.of(), context, offline.support(), trace.id(), model, null, false, ttftMs);
         }
-        return checked(request, model, context, offline, blocks, text.toString(), ttftMs, trace);
+        return checked(request, model, context, offline, blocks, reply.text.toString(), ttftMs, trace);
+    }
+
+    /**
+     * The model's reply as it arrives. Streamed: the sources go out with the first token, each piece
+     * as a delta; a stream served by an extractive provider is stopped before anything is sent (Keel's
+     * own extractive answer stands in), as is one whose client went away. Used by one request's thread.
+     */
+    private final class Reply implements StreamListener {
+        private final List<SearchHit> context;
+        private final AnswerEvents events;
+        private final Trace trace;
+        final StringBuilder text = new StringBuilder();
+        final long startNanos = System.nanoTime();
+        long firstTokenNanos;
+        boolean clientGone;
+        String servedOffline;
+
+        Reply(List<SearchHit> context, AnswerEvents events, Trace trace) {
+            this.context = context;
+            this.events = events;
+            this.trace = trace;
+        }
+
+        @Override
+        public boolean onChunk(ObjectNode chunk) {
+            String piece = chunk.path("choices").path(0).path("delta").path("content").asText("");
+            if (piece.isEmpty()) return true;
+            if (firstTokenNanos == 0) {
+                if (trace.attribute("provider") instanceof String p && gateway.answersOffline(p)) {
+                    servedOffline = p;
+                    return false;
+                }
+                firstTokenNanos = System.nanoTime();
+                events.sources(context);
+            }
+            text.append(piece);
+            clientGone = !events.delta(piece);
+            return !clientGone;
+        }
     }
 
     private Answer checked(AnswerRequest request, String model, List<SearchHit> context, Answer offline, List<ContextPacker.Block> blocks,
