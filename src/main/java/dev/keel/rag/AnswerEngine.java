@@ -9,6 +9,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.keel.config.AnswerConfig;
 import dev.keel.config.SearchConfig;
 import dev.keel.embed.Embedder;
+import dev.keel.gateway.ChatGateway;
 import dev.keel.index.ChunkIndex;
 import dev.keel.index.SearchFilters;
 import dev.keel.index.SearchHit;
@@ -17,10 +18,9 @@ import dev.keel.index.SearchRequest;
 import dev.keel.index.SearchResult;
 import dev.keel.trace.Span;
 import dev.keel.trace.Trace;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
 import java.util.List;
-import dev.keel.gateway.ChatGateway;
-import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * The query pipeline: embed the query (cached), hybrid retrieve for the tenant, then answer

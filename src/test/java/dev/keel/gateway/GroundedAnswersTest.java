@@ -379,6 +379,35 @@ class GroundedAnswersTest {
     }
 
     @Test
+    void concurrentAnswersOfTwoTenantsNeverMixTheirContext() throws Exception {
+        llm.then(FakeLlmServer.ok("I don't know: the documents don't cover this."));
+        try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            List<java.util.concurrent.Future<JsonNode>> answers = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                String key = i % 2 == 0 ? acmeKey : rivalKey;
+                answers.add(pool.submit(() -> ask(key, question(LEAVE))));
+            }
+            for (var a : answers) assertThat(a.get(30, TimeUnit.SECONDS).get("answered").asBoolean()).isFalse();
+        }
+        assertThat(llm.received).hasSize(16);
+        for (FakeLlmServer.Received r : llm.received) {
+            String prompt = prompt(r.body());
+            assertThat(prompt.contains("28 days") ^ prompt.contains("99 days")).as(prompt).isTrue();
+            if (prompt.contains("99 days")) assertThat(prompt).doesNotContain("Harbour").doesNotContain("Expense");
+        }
+    }
+
+    @Test
+    void aModelThatIsNotAStringOrIsEmptyIs400() throws Exception {
+        for (String model : List.of("42", "\"\"", "[\"writer\"]")) {
+            HttpResponse<String> r = post("/v1/answer", acmeKey, "{\"question\":\"" + LEAVE + "\",\"model\":" + model + "}");
+            assertThat(r.statusCode()).as(model).isEqualTo(400);
+            assertThat(JSON.readTree(r.body()).get("error").get("param").asText()).isEqualTo("model");
+        }
+        assertThat(llm.received).isEmpty();
+    }
+
+    @Test
     void aStreamSendsSourcesThenTheModelsDeltasThenDoneWithGroundingAndTimeToFirstToken() throws Exception {
         llm.then(FakeLlmServer.stream(List.of("Employees get ", "28 days of paid ", "leave per year [1][8]."), -1));
         HttpResponse<String> r = post("/v1/answer?stream=true", acmeKey, question(LEAVE));
