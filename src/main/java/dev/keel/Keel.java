@@ -48,10 +48,12 @@ public final class Keel implements AutoCloseable {
         this.traces = traces;
         this.rerankers = rerankers;
         this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize());
-        this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers);
         this.ledger = new Ledger(database);
         this.keys = new ApiKeys(database);
-        this.gateway = ChatGateway.create(config.gateway(), System::getenv, traces.registry(), ledger, answers.asDocumentAnswerer(traces));
+        // The gateway's extractive provider answers through the engine, which calls models through the gateway: the engine comes second.
+        this.gateway = ChatGateway.create(config.gateway(), System::getenv, traces.registry(), ledger,
+                (tenant, question) -> answers().asDocumentAnswerer(traces).answer(tenant, question));
+        this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers, gateway, traces.registry());
     }
 
     /** Opens (or creates) the data directory with the in-process embedding model. */

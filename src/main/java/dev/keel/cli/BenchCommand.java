@@ -13,9 +13,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code keel bench …}: benchmarks that print same-run ratios and absolute figures. Never part of the tests. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank) in throw-away directories.",
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank, grounding) in throw-away directories.",
         subcommands = {BenchCommand.Ingest.class, BenchCommand.Search.class, BenchCommand.Answer.class, BenchCommand.Gateway.class,
-                BenchCommand.Rerank.class})
+                BenchCommand.Rerank.class, BenchCommand.Grounding.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -148,6 +148,42 @@ final class BenchCommand implements Runnable {
                     System.out.printf("warm  (%d repeated asks)         p50 %6.2f ms  p99 %6.2f ms%n", r.warmRequests(), r.warmP50(), r.warmP99());
                     System.out.printf("all requests p50 %.2f ms; cold/warm p50 ratio %.1f (target p50 ≤ 50 ms)%n", r.allP50(), r.coldP50() / r.warmP50());
                 }
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "grounding", mixinStandardHelpOptions = true,
+            description = "The grounding check on answers built from the sample docs: unsupported sentences flagged, supported ones flagged wrongly, latency.")
+    static final class Grounding implements Callable<Integer> {
+        @Mixin
+        CommonOptions common;
+
+        @Option(names = "--docs", description = "Corpus to build the answers from (default: the sample docs).")
+        Path docs;
+
+        @Option(names = "--seed", defaultValue = "8", description = "Seed of the sentence choices and edits (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Option(names = "--show-misses", description = "Print every answer the checker misjudged (to stderr).")
+        boolean showMisses;
+
+        @Option(names = "--json", description = "Print one JSON object.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            try (ScratchDir scratch = new ScratchDir("keel-bench-")) {
+                dev.keel.bench.GroundingBench.Result r = dev.keel.bench.GroundingBench.run(docs != null ? docs : DemoCommand.samples(), scratch.path(),
+                        common.loadConfig(), seed, showMisses, System.err);
+                if (json) {
+                    System.out.println(Json.write(r));
+                    return 0;
+                }
+                r.flaggedByKind().forEach((kind, rate) -> System.out.printf("%-44s %4d answers  flagged %5.1f%%%n", kind, r.answersByKind().get(kind), 100 * rate));
+                System.out.printf("unsupported flagged   %5.1f%% of %d (target ≥ 90%%)%n", 100 * r.flaggedUnsupported(), r.unsupported());
+                System.out.printf("supported flagged     %5.1f%% of %d (target ≤ 10%%)%n", 100 * r.flaggedSupported(), r.supported());
+                System.out.printf("checker latency per answer: p50 %.2f ms, p99 %.2f ms, mean %.2f ms%n", r.p50Ms(), r.p99Ms(), r.meanMs());
                 return 0;
             }
         }

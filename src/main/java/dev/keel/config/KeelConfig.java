@@ -52,6 +52,7 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
                 GatewayConfig.read(top.child("providers"), top.child("models"), top.child("gateway")),
                 RerankConfig.read(top.child("rerank"), search));
         top.rejectUnknown();
+        config.answer().checkAgainst(config.gateway());
         return config;
     }
 

@@ -68,9 +68,14 @@ final class Billing {
             return startNanos;
         }
 
-        /** How the request is being served, written to its ledger row when it is billed. */
-        void tag(Ledger.Tags tags) {
-            this.tags = tags;
+        /**
+         * How the request is being served, written to its ledger row when it is billed; a tag given
+         * earlier stays unless this call sets it anew (the caller's prompt hash, then a cache or route).
+         */
+        synchronized void tag(Ledger.Tags more) {
+            Ledger.Tags had = tags;
+            tags = new Ledger.Tags(more.cache() != null ? more.cache() : had.cache(), more.route() != null ? more.route() : had.route(),
+                    more.promptHash() != null ? more.promptHash() : had.promptHash());
         }
 
         Ledger.Tags tags() {
@@ -98,13 +103,18 @@ final class Billing {
         return admit(caller, model, ceiling, usd, Map.of(), trace);
     }
 
-    private Ticket admit(ChatGateway.Caller caller, ModelConfig model, long tokens, double usd, Map<ModelConfig.Target, Long> caps, Trace trace) {
-        trace.attr("estimate.max_tokens", tokens).attr("estimate.max_cost_usd", usd);
-        if (caller.key() == null) return new Ticket(caller, model, null, Map.of());
-        if (!caller.key().allows(model.name())) {
+    /** Refuses (403) a model outside the caller's key's allowance; open local use may use any. */
+    static void checkAllowed(ChatGateway.Caller caller, ModelConfig model) {
+        if (caller.key() != null && !caller.key().allows(model.name())) {
             throw new ApiException(403, "permission_error", "this API key may not use model '" + model.name() + "'; allowed: " + caller.key().models(),
                     "model", "model_not_allowed");
         }
+    }
+
+    private Ticket admit(ChatGateway.Caller caller, ModelConfig model, long tokens, double usd, Map<ModelConfig.Target, Long> caps, Trace trace) {
+        trace.attr("estimate.max_tokens", tokens).attr("estimate.max_cost_usd", usd);
+        if (caller.key() == null) return new Ticket(caller, model, null, Map.of());
+        checkAllowed(caller, model);
         if (capsCost(caller.key())) {
             for (ModelConfig.Target t : model.targets()) {
                 if (prices.priceOf(t) == null) {

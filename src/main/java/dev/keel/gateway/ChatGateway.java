@@ -52,9 +52,12 @@ public final class ChatGateway implements AutoCloseable {
     private final CircuitBreakers breakers;
     private final Billing billing;
     private final ModelListing listing;
+    /** Providers of type extractive: their replies quote the documents; no language model writes them. */
+    private final java.util.Set<String> offlineProviders;
 
     ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, java.util.Set<String> passthroughProviders,
-                Billing billing) {
+                Billing billing, java.util.Set<String> offlineProviders) {
+        this.offlineProviders = java.util.Set.copyOf(offlineProviders);
         this.catalog = Map.copyOf(catalog);
         this.chain = chain;
         this.breakers = breakers;
@@ -119,7 +122,11 @@ public final class ChatGateway implements AutoCloseable {
         CircuitBreakers breakers = new CircuitBreakers(openSeconds, registry);
         ProviderChain chain = new ProviderChain(models, retries, breakers);
         Billing billing = new Billing(Prices.builtIn(), ledger, new Limits(ledger, registry, config.budgetWebhook()), chain, config.defaultMaxOutputTokens());
-        return new ChatGateway(catalog, chain, breakers, passthrough, billing);
+        java.util.Set<String> offline = new java.util.HashSet<>();
+        providers.forEach((name, p) -> {
+            if (p.type() == ProviderConfig.Type.EXTRACTIVE) offline.add(name);
+        });
+        return new ChatGateway(catalog, chain, breakers, passthrough, billing, offline);
     }
 
     private static void fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,
@@ -148,12 +155,18 @@ public final class ChatGateway implements AutoCloseable {
     }
 
     public Result complete(ObjectNode request, Caller caller, Trace trace) {
+        return complete(request, caller, trace, Ledger.Tags.NONE);
+    }
+
+    /** {@link #complete(ObjectNode, Caller, Trace)} with {@code tags} for its ledger row (e.g. the prompt template of a grounded answer). */
+    public Result complete(ObjectNode request, Caller caller, Trace trace, Ledger.Tags tags) {
         ChatRequestValidator.validate(request);
         Optional<StructuredOutput> shape = StructuredOutput.of(request);
         ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
         request.put("stream", false);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
+        ticket.tag(tags);
         try {
             ProviderChain.Served<ChatCompletion> served;
             try {
@@ -208,10 +221,16 @@ public final class ChatGateway implements AutoCloseable {
      * sends one, else it is estimated from the request and the streamed text (and flagged).
      */
     public Streamed stream(ObjectNode request, Caller caller, Trace trace, StreamListener listener) {
+        return stream(request, caller, trace, Ledger.Tags.NONE, listener);
+    }
+
+    /** {@link #stream(ObjectNode, Caller, Trace, StreamListener)} with {@code tags} for its ledger row. */
+    public Streamed stream(ObjectNode request, Caller caller, Trace trace, Ledger.Tags tags, StreamListener listener) {
         ChatRequestValidator.validate(request);
         ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
         trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
+        ticket.tag(tags);
         long[] firstChunk = {0};
         StringBuilder text = new StringBuilder();
         StreamListener metered = chunk -> {
@@ -349,6 +368,25 @@ public final class ChatGateway implements AutoCloseable {
     public void check(ObjectNode request) {
         ChatRequestValidator.validate(request);
         checkCapabilities(resolve(request.get("model").asText()), request);
+    }
+
+    /**
+     * Refuses, as a chat completion would, a model name that names no chat model or that the caller's
+     * key may not use; lets callers that do work before their model call (retrieval) refuse first.
+     */
+    public void checkChatModel(String name, Caller caller) {
+        ModelConfig model = checkCapabilities(resolve(name), com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode());
+        Billing.checkAllowed(caller, model);
+    }
+
+    /** Whether {@code provider} is of type extractive: it quotes the caller's documents, no language model answers. */
+    public boolean answersOffline(String provider) {
+        return offlineProviders.contains(provider);
+    }
+
+    /** The context window the catalog states for {@code name} in tokens, 0 when unknown. */
+    public int contextWindow(String name) {
+        return resolve(name).contextWindow();
     }
 
     /** Refuses requests that use what the model lacks, or that cannot fit its context window. */

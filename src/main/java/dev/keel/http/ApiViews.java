@@ -18,7 +18,13 @@ public final class ApiViews {
         out.put("answered", a.answered());
         out.put("citations", a.citations());
         out.put("support", Math.round(a.support() * 1000) / 1000.0);
-        out.put("answerer", "extractive");
+        out.put("answerer", a.answerer());
+        if (a.grounding() != null) {
+            out.put("grounding", Map.of("score", a.grounding().score(), "unsupported", a.grounding().unsupported(),
+                    "invalid_citations", a.grounding().invalidCitations()));
+        }
+        if (a.degraded()) out.put("degraded", true);
+        if (a.ttftMs() != null) out.put("ttft_ms", Math.round(a.ttftMs() * 1000) / 1000.0);
         out.put("trace_id", a.traceId());
         out.put("took_ms", Math.round(tookMs * 1000) / 1000.0);
         return out;

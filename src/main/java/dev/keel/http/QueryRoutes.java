@@ -7,10 +7,12 @@ import dev.keel.config.RerankConfig;
 import dev.keel.config.SearchConfig;
 import dev.keel.index.RankedList;
 import dev.keel.index.SearchFilters;
+import dev.keel.index.SearchHit;
 import dev.keel.index.SearchMode;
 import dev.keel.index.SearchResult;
 import dev.keel.model.ApiException;
 import dev.keel.rag.Answer;
+import dev.keel.rag.AnswerEvents;
 import dev.keel.rag.AnswerRequest;
 import dev.keel.rag.QueryExpansion;
 import dev.keel.rag.Rerankers;
@@ -69,9 +71,11 @@ final class QueryRoutes {
     private void answer(Context ctx) throws IOException {
         ObjectNode body = Json.object(ctx.body());
         String question = body.has("query") && !body.has("question") ? query(body, "query") : query(body, "question");
+        String model = Json.optionalText(body, "model");
+        if (model != null && model.isBlank()) throw ApiException.badRequest("'model' must not be empty", "model");
         Trace trace = HttpServer.trace(ctx);
         trace.attr("question.chars", question.length());
-        AnswerRequest request = new AnswerRequest(HttpServer.tenant(ctx), question, filters(body));
+        AnswerRequest request = new AnswerRequest(HttpServer.tenant(ctx), question, filters(body), model, ChatRoutes.caller(ctx));
         boolean stream = "true".equalsIgnoreCase(ctx.queryParam("stream")) || Boolean.TRUE.equals(Json.optionalBool(body, "stream"));
         if (!stream) {
             Answer a = keel.answers().answer(request, trace);
@@ -80,39 +84,52 @@ final class QueryRoutes {
             HttpServer.json(ctx, 200, out);
             return;
         }
-        try (SseStream sse = new SseStream(ctx, keel.config().server().heartbeatSeconds())) {
-            Answer a;
-            try {
-                a = keel.answers().answer(request, trace);
-            } catch (RuntimeException e) {
-                trace.fail("answer_failed");
-                sse.event("error", Map.of("error", Map.of("type", "server_error", "message", "answering failed (trace " + trace.id() + ")")));
-                return;
-            }
-            sse.event("sources", Map.of("sources", ApiViews.hits(a.sources())));
-            for (String piece : pieces(a.text())) {
-                if (!sse.isOpen()) {
-                    trace.attr("client.disconnected", true);
-                    return;
-                }
-                sse.event("delta", Map.of("text", piece));
-            }
-            sse.event("done", ApiViews.answer(a, trace.elapsedMs()));
+        SseAnswer events = new SseAnswer(ctx, trace);
+        try {
+            Answer a = keel.answers().stream(request, trace, events);
+            if (events.sse == null) return;
+            events.sse.event("done", ApiViews.answer(a, trace.elapsedMs()));
+        } catch (RuntimeException e) {
+            // Before the stream started the error has its own status; after, the client reads it as an event.
+            if (events.sse == null) throw e;
+            trace.fail("answer_failed");
+            events.sse.event("error", Map.of("error", Map.of("type", "server_error", "message", "answering failed (trace " + trace.id() + ")")));
+        } finally {
+            if (events.sse != null) events.sse.close();
         }
     }
 
-    /** Splits an answer into word groups for streaming; concatenated they equal the answer. */
-    static List<String> pieces(String text) {
-        List<String> out = new ArrayList<>();
-        int start = 0, words = 0;
-        for (int i = 0; i < text.length(); i++) {
-            if (text.charAt(i) == ' ' && ++words % 4 == 0) {
-                out.add(text.substring(start, i + 1));
-                start = i + 1;
-            }
+    /**
+     * An answer streamed as SSE: the stream opens with the {@code sources} event, so a request refused
+     * before the model's first token (budget, limits, unknown model) still gets its HTTP status.
+     */
+    private final class SseAnswer implements AnswerEvents {
+        private final Context ctx;
+        private final Trace trace;
+        SseStream sse;
+
+        SseAnswer(Context ctx, Trace trace) {
+            this.ctx = ctx;
+            this.trace = trace;
         }
-        if (start < text.length()) out.add(text.substring(start));
-        return out;
+
+        @Override
+        public void sources(List<SearchHit> sources) {
+            try {
+                sse = new SseStream(ctx, keel.config().server().heartbeatSeconds());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            sse.event("sources", Map.of("sources", ApiViews.hits(sources)));
+        }
+
+        @Override
+        public boolean delta(String text) {
+            if (sse.isOpen()) sse.event("delta", Map.of("text", text));
+            if (sse.isOpen()) return true;
+            trace.attr("client.disconnected", true);
+            return false;
+        }
     }
 
     /** {@code rerank}, or the deprecated {@code mmr: true|false}; {@code mmr_lambda} tunes MMR. */

@@ -5,6 +5,22 @@ import java.util.List;
 
 /**
  * A grounded answer: text with {@code [n]} markers, whether the documents answered at all, the
- * citations behind the markers, the retrieved sources, and the support score that decided.
+ * citations behind the markers, the retrieved sources, and the support score that decided (the
+ * extractive answerer's; for a model's answer, the retrieval confidence). {@code answerer} is
+ * {@code extractive} or the model that wrote it; {@code grounding} is the check of a model's
+ * sentences against their cited context (null for extractive answers); {@code degraded} means every
+ * provider of the model was down and the extractive answer stands in; {@code ttftMs} is the time to
+ * the model's first token of a streamed answer (else null).
  */
-public record Answer(String text, boolean answered, List<Citation> citations, List<SearchHit> sources, double support, String traceId) {}
+public record Answer(String text, boolean answered, List<Citation> citations, List<SearchHit> sources, double support, String traceId,
+                     String answerer, Grounding grounding, boolean degraded, Double ttftMs) {
+    /** An extractive answer. */
+    public Answer(String text, boolean answered, List<Citation> citations, List<SearchHit> sources, double support, String traceId) {
+        this(text, answered, citations, sources, support, traceId, dev.keel.config.AnswerConfig.EXTRACTIVE, null, false, null);
+    }
+
+    /** This extractive answer standing in for a model whose providers were all down. */
+    Answer standingIn() {
+        return new Answer(text, answered, citations, sources, support, traceId, answerer, grounding, true, ttftMs);
+    }
+}

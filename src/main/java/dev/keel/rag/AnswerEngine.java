@@ -10,6 +10,7 @@ import dev.keel.config.AnswerConfig;
 import dev.keel.config.SearchConfig;
 import dev.keel.embed.Embedder;
 import dev.keel.embed.Vectors;
+import dev.keel.gateway.ChatGateway;
 import dev.keel.index.RankedList;
 import dev.keel.index.ChunkIndex;
 import dev.keel.index.SearchFilters;
@@ -19,14 +20,17 @@ import dev.keel.index.SearchRequest;
 import dev.keel.index.SearchResult;
 import dev.keel.trace.Span;
 import dev.keel.trace.Trace;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * The query pipeline: embed the query (cached), hybrid retrieve for the tenant, then answer
- * extractively with citations, each stage a span of the caller's trace. Context is re-checked
- * against the tenant before it is used. Thread-safe.
+ * extractively with citations, and, when a model is asked for ({@code answer.model} or the
+ * request's), have that model write a grounded answer from the context through the gateway (see
+ * {@link GroundedAnswerer}); each stage a span of the caller's trace. Context is re-checked against
+ * the tenant before it is used. Thread-safe.
  */
 public final class AnswerEngine {
     private final ChunkIndex index;
@@ -36,14 +40,26 @@ public final class AnswerEngine {
     private final ExtractiveAnswerer answerer;
     private final Rerankers rerankers;
     private final Cache<TenantText, float[]> queryVectors = Caffeine.newBuilder().maximumSize(10_000).build();
+    private final ChatGateway gateway;
+    private final GroundingChecker checker;
+    private final GroundedAnswerer grounded;
 
-    public AnswerEngine(ChunkIndex index, Embedder embedder, SearchConfig search, AnswerConfig answerConfig, Rerankers rerankers) {
+    /**
+     * Model calls go through {@code gateway}; answer counters go to {@code metrics}. The prompt
+     * template {@code answer.prompt} is loaded here: a missing or malformed one fails naming it.
+     */
+    public AnswerEngine(ChunkIndex index, Embedder embedder, SearchConfig search, AnswerConfig answerConfig, Rerankers rerankers,
+                        ChatGateway gateway, MeterRegistry metrics) {
         this.index = index;
         this.rerankers = rerankers;
         this.embedder = embedder;
         this.search = search;
         this.answerConfig = answerConfig;
         this.answerer = new ExtractiveAnswerer(embedder, answerConfig, index);
+        this.gateway = gateway;
+        this.checker = new GroundingChecker(index, answerer::vectors, answerConfig.minSentenceSupport());
+        this.grounded = new GroundedAnswerer(gateway, PromptTemplate.load(answerConfig.prompt(), PromptTemplate.ANSWER_SLOTS, "answer.prompt"), answerConfig,
+                new ContextPacker(index, answerConfig.expandBelowTokens()), checker, metrics);
     }
 
     public SearchConfig searchSettings() {
@@ -133,7 +149,7 @@ public final class AnswerEngine {
         return (tenant, question) -> {
             Trace trace = traces.start("extractive answer", tenant);
             try {
-                Answer a = answer(new AnswerRequest(tenant, question, SearchFilters.NONE), trace);
+                Answer a = answer(new AnswerRequest(tenant, question, SearchFilters.NONE, AnswerConfig.EXTRACTIVE, null), trace);
                 return new DocumentAnswerer.Grounded(a.text(), a.answered(), a.citations().stream()
                         .map(c -> new DocumentAnswerer.Source(c.n(), c.title(), c.source(), c.section())).toList());
             } finally {
@@ -142,7 +158,23 @@ public final class AnswerEngine {
         };
     }
 
+    /**
+     * Answers {@code request}. A model that does not exist or that the caller's key may not use is
+     * refused (as for chat completions) before anything else runs.
+     */
     public Answer answer(AnswerRequest request, Trace trace) {
+        return answer(request, trace, AnswerEvents.NONE, false);
+    }
+
+    /** Answers {@code request} as {@link #answer(AnswerRequest, Trace)} does, telling {@code events} the sources and the text as it comes. */
+    public Answer stream(AnswerRequest request, Trace trace, AnswerEvents events) {
+        return answer(request, trace, events, true);
+    }
+
+    private Answer answer(AnswerRequest request, Trace trace, AnswerEvents events, boolean stream) {
+        String model = request.model() != null ? request.model() : answerConfig.model();
+        boolean extractive = answerConfig.extractive(model);
+        if (!extractive) gateway.checkChatModel(model, request.caller());
         float[] vector = embedQuery(request.tenant(), request.question(), trace);
         // rerank: fetch the reranker's pool of candidates, rerank them down to the context size
         Rerankers.Choice rerank = rerankers.defaults();
@@ -157,7 +189,41 @@ public final class AnswerEngine {
             span.attr("answerer", "extractive").attr("answered", e.answered()).attr("support", round(e.support()))
                     .attr("citations", e.citations().size()).attr("sentences_considered", e.considered().size());
         }
-        return new Answer(e.text(), e.answered(), e.citations(), context, e.support(), trace.id());
+        Answer offline = new Answer(e.text(), e.answered(), e.citations(), context, e.support(), trace.id());
+        if (!extractive) return grounded.answer(request, model, context, offline, trace, events, stream);
+        emit(offline, events);
+        return offline;
+    }
+
+    /**
+     * Checks {@code answer}, a text with {@code [n]} markers written from {@code context} (block n is
+     * {@code context.get(n - 1)}), as a model's answer is checked: invalid citations and sentences
+     * their cited context does not support. The grounding benchmark measures the checker with it.
+     */
+    public Grounding checkGrounding(String tenant, String question, String answer, List<SearchHit> context) {
+        List<ContextPacker.Block> blocks = new ArrayList<>();
+        for (SearchHit h : context) blocks.add(new ContextPacker.Block(blocks.size() + 1, h, h.chunk().body()));
+        return checker.check(tenant, question, answer, blocks).grounding();
+    }
+
+    /** A finished answer as events: its sources, then its text in word groups. */
+    static void emit(Answer a, AnswerEvents events) {
+        events.sources(a.sources());
+        for (String piece : pieces(a.text())) if (!events.delta(piece)) return;
+    }
+
+    /** Splits an answer into groups of four words for streaming; concatenated they equal the answer. */
+    static List<String> pieces(String text) {
+        List<String> out = new ArrayList<>();
+        int start = 0, words = 0;
+        for (int i = 0; i < text.length(); i++) {
+            if (text.charAt(i) == ' ' && ++words % 4 == 0) {
+                out.add(text.substring(start, i + 1));
+                start = i + 1;
+            }
+        }
+        if (start < text.length()) out.add(text.substring(start));
+        return out;
     }
 
     /** The query's vector, cached per tenant (the span says hit or miss, and a tenant must not learn what others asked). */

@@ -139,7 +139,7 @@ final class ExtractiveAnswerer {
     }
 
     /** Sentence vectors, cached per tenant: how fast a tenant's answer comes must not tell what another tenant asked. */
-    private List<float[]> vectors(String tenant, List<String> sentences) {
+    List<float[]> vectors(String tenant, List<String> sentences) {
         Map<String, float[]> found = new HashMap<>();
         List<String> missing = new ArrayList<>();
         for (String s : sentences) {

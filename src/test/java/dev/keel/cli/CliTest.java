@@ -74,6 +74,16 @@ class CliTest {
     }
 
     @Test
+    void askWithAModelThatDoesNotExistSaysSoAndTheExtractiveOneAnswers() throws Exception {
+        Run unknown = run("ask", "Where do visitors park?", "--model", "no-such-model", "--data", data.toString());
+        assertThat(unknown.code()).isEqualTo(2);
+        assertThat(unknown.err()).contains("keel: The model 'no-such-model' does not exist");
+        JsonNode a = JSON.readTree(run("ask", "Where do visitors park?", "--model", "extractive", "--json", "--data", data.toString()).out());
+        assertThat(a.get("answerer").asText()).isEqualTo("extractive");
+        assertThat(a.get("answer").asText()).contains("north garage");
+    }
+
+    @Test
     void otherTenantsSeeNothing() throws Exception {
         JsonNode r = JSON.readTree(run("search", "visitors park", "--json", "--tenant", "other", "--data", data.toString()).out());
         assertThat(r.get("data")).isEmpty();

@@ -121,6 +121,11 @@ final class FakeLlmServer implements AutoCloseable {
         return (ex, req) -> send(ex, 200, Map.of(), completion(req.path("model").asText(), content));
     }
 
+    /** Answers with the content {@code writer} makes from the request (e.g. citing the context block that holds a phrase). */
+    static Behavior okFrom(java.util.function.Function<JsonNode, String> writer) {
+        return (ex, req) -> send(ex, 200, Map.of(), completion(req.path("model").asText(), writer.apply(req)));
+    }
+
     static Behavior toolCall(String name, String argumentsJson) {
         return (ex, req) -> send(ex, 200, Map.of(), "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":1,\"model\":\""
                 + req.path("model").asText() + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"

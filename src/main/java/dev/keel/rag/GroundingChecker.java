@@ -1,0 +1,217 @@
+package dev.keel.rag;
+
+import dev.keel.embed.Vectors;
+import dev.keel.index.ChunkIndex;
+import dev.keel.ingest.Sentences;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.BiFunction;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Checks a model's answer against the context blocks it was given. Citation markers {@code [n]}
+ * (also {@code [1, 2]}) that name no block are dropped from the text and reported. Each sentence is
+ * then checked against the blocks it cites (all blocks when it cites none): every number and every
+ * capitalised name it states must occur in them (or in the question), and its support, a blend of
+ * embedding similarity to the closest context sentences and the IDF-weighted share of its terms the
+ * cited text contains, must reach {@code minSupport}. Sentences without content words (a bare "Yes.")
+ * are not checked; sentences past {@link #MAX_CHECKED_SENTENCES} count as unsupported. Thread-safe.
+ */
+final class GroundingChecker {
+    private static final Pattern MARKER = Pattern.compile("\\s?\\[(\\d+(?:\\s*,\\s*\\d+)*)]");
+    private static final Pattern LEADING_MARKERS = Pattern.compile("^(?:\\[\\d+(?:\\s*,\\s*\\d+)*]\\s*)+");
+    private static final Pattern NUMBER = Pattern.compile("\\d+(?:[.,]\\d+)*");
+    private static final Pattern NAME = Pattern.compile("(?<![\\p{L}\\p{N}])\\p{Lu}[\\p{L}\\p{N}]+");
+    private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}]+");
+    /** Share of a sentence's support that comes from embedding similarity; the rest is lexical coverage. */
+    private static final double SEMANTIC_WEIGHT = 0.6;
+    /** Context sentences (the lexically closest) compared by embedding with each answer sentence. */
+    private static final int EVIDENCE_CANDIDATES = 3;
+    /** A first word used by at most this share of the tenant's chunks reads as a name (of a product, company, place). */
+    private static final double NAME_SHARE = 0.05;
+    /** A term no text is analysed into: its IDF is the weight of a term the tenant's chunks do not contain. */
+    private static final String NO_TERM = "";
+    /**
+     * Sentences checked per answer; later ones count as unsupported unchecked. Far above what
+     * {@code answer.max_output_tokens} allows, it bounds the embedding work a runaway reply can cause.
+     */
+    static final int MAX_CHECKED_SENTENCES = 100;
+    /** A cited id longer than this is no block number (and must not overflow an int). */
+    private static final int MAX_ID_DIGITS = 6;
+
+    private final ChunkIndex index;
+    private final BiFunction<String, List<String>, List<float[]>> vectors;
+    private final double minSupport;
+
+    /** {@code vectors} embeds a tenant's sentences (one vector per text, in order), through a cache keyed by tenant. */
+    GroundingChecker(ChunkIndex index, BiFunction<String, List<String>, List<float[]>> vectors, double minSupport) {
+        this.index = index;
+        this.vectors = vectors;
+        this.minSupport = minSupport;
+    }
+
+    /** The answer with invalid markers dropped, the valid block ids it cites (ascending), its grounding, and the sentences checked. */
+    record Checked(String text, List<Integer> cited, Grounding grounding, List<String> sentences) {}
+
+    /** One answer sentence with the blocks it cites and its support. */
+    record SentenceCheck(String sentence, boolean supported, double support) {}
+
+    Checked check(String tenant, String question, String answer, List<ContextPacker.Block> blocks) {
+        Set<Integer> invalid = new LinkedHashSet<>();
+        Set<Integer> cited = new TreeSet<>();
+        Matcher m = MARKER.matcher(answer);
+        StringBuilder clean = new StringBuilder();
+        while (m.find()) {
+            List<String> kept = new ArrayList<>();
+            for (String id : m.group(1).split("\\s*,\\s*")) {
+                int n = id.length() > MAX_ID_DIGITS ? -1 : Integer.parseInt(id);
+                if (n >= 1 && n <= blocks.size()) {
+                    kept.add(Integer.toString(n));
+                    cited.add(n);
+                } else {
+                    invalid.add(n);
+                }
+            }
+            String marker = kept.isEmpty() ? "" : m.group().substring(0, m.group().indexOf('[')) + "[" + String.join(", ", kept) + "]";
+            m.appendReplacement(clean, Matcher.quoteReplacement(marker));
+        }
+        m.appendTail(clean);
+        String text = clean.toString().strip();
+        List<String> unsupported = new ArrayList<>(), checked = new ArrayList<>();
+        for (String sentence : sentencesWithTheirMarkers(text)) {
+            if (checked.size() >= MAX_CHECKED_SENTENCES) {
+                checked.add(sentence);
+                unsupported.add(sentence);
+                continue;
+            }
+            SentenceCheck c = checkSentence(tenant, question, sentence, blocks);
+            if (c == null) continue;
+            checked.add(sentence);
+            if (!c.supported()) unsupported.add(sentence);
+        }
+        return new Checked(text, List.copyOf(cited), grounding(checked, unsupported, List.copyOf(invalid)), List.copyOf(checked));
+    }
+
+    /** The grounding of {@code checked} sentences of which {@code unsupported} are not supported. */
+    static Grounding grounding(List<String> checked, List<String> unsupported, List<Integer> invalid) {
+        double score = checked.isEmpty() ? 1 : (checked.size() - unsupported.size()) / (double) checked.size();
+        return new Grounding(Math.round(score * 1000) / 1000.0, unsupported, invalid);
+    }
+
+    /** Sentences, each with the markers that follow its full stop ("… night. [1]") moved back onto it. */
+    private static List<String> sentencesWithTheirMarkers(String text) {
+        List<String> out = new ArrayList<>();
+        for (String s : Sentences.split(text)) {
+            Matcher lead = LEADING_MARKERS.matcher(s);
+            if (lead.find() && !out.isEmpty()) {
+                out.set(out.size() - 1, out.get(out.size() - 1) + " " + lead.group().strip());
+                s = s.substring(lead.end()).strip();
+            }
+            if (!s.isEmpty()) out.add(s);
+        }
+        return out;
+    }
+
+    /** The sentence's check, or null when it states nothing checkable. */
+    SentenceCheck checkSentence(String tenant, String question, String sentence, List<ContextPacker.Block> blocks) {
+        Set<Integer> ids = new TreeSet<>();
+        Matcher m = MARKER.matcher(sentence);
+        while (m.find()) for (String id : m.group(1).split("\\s*,\\s*")) ids.add(Integer.parseInt(id));
+        String claim = MARKER.matcher(sentence).replaceAll("").strip();
+        List<String> claimTerms = index.terms(claim);
+        if (claimTerms.isEmpty()) return null;
+        List<ContextPacker.Block> evidence = blocks.stream().filter(b -> ids.isEmpty() || ids.contains(b.n())).toList();
+        StringBuilder evidenceText = new StringBuilder();
+        for (ContextPacker.Block b : evidence) evidenceText.append(b.chunk().title()).append('\n').append(b.chunk().section()).append('\n').append(b.text()).append('\n');
+        String known = evidenceText + "\n" + question;
+        Set<String> knownWords = words(known);
+        if (!numbers(known).containsAll(numbers(claim)) || !knownWords.containsAll(names(claim)) || startsWithForeignName(tenant, claim, knownWords)) {
+            return new SentenceCheck(sentence, false, 0);
+        }
+
+        Set<String> unique = new HashSet<>(claimTerms);
+        Map<String, Double> idf = index.idf(tenant, unique);
+        Set<String> evidenceTerms = new HashSet<>(index.terms(evidenceText.toString()));
+        double total = 0, covered = 0;
+        for (String t : unique) {
+            total += idf.get(t);
+            if (evidenceTerms.contains(t)) covered += idf.get(t);
+        }
+        double lexical = total == 0 ? 0 : covered / total;
+
+        List<String> candidates = new ArrayList<>();
+        for (ContextPacker.Block b : evidence) candidates.addAll(Sentences.split(b.text()));
+        Map<String, Double> overlap = new HashMap<>();
+        for (String s : candidates) overlap.computeIfAbsent(s, x -> overlap(x, unique, idf));
+        List<String> closest = overlap.keySet().stream().sorted(Comparator.comparingDouble((String s) -> -overlap.get(s)).thenComparing(s -> s))
+                .limit(EVIDENCE_CANDIDATES).toList();
+        double semantic = 0;
+        if (!closest.isEmpty()) {
+            List<String> texts = new ArrayList<>(closest);
+            texts.add(claim);
+            List<float[]> v = vectors.apply(tenant, texts);
+            float[] c = v.get(v.size() - 1);
+            for (int i = 0; i < closest.size(); i++) semantic = Math.max(semantic, Vectors.dot(c, v.get(i)));
+        }
+        double support = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical;
+        return new SentenceCheck(sentence, support >= minSupport, support);
+    }
+
+    /**
+     * Whether the claim's first word, capitalised as every first word is, is a name the evidence lacks:
+     * absent from it, yet used by a few of the tenant's other chunks (at most {@link #NAME_SHARE} of
+     * them), as names of products, companies or places are; ordinary words are either in many chunks or
+     * in none. Document counts are read back from the index's BM25 IDF, ln(1 + (N - df + 0.5) / (df + 0.5)).
+     */
+    private boolean startsWithForeignName(String tenant, String claim, Set<String> knownWords) {
+        Matcher first = WORD.matcher(claim);
+        if (!first.find() || !Character.isUpperCase(first.group().charAt(0)) || knownWords.contains(first.group().toLowerCase(Locale.ROOT))) return false;
+        List<String> terms = index.terms(first.group());
+        if (terms.size() != 1) return false;
+        Map<String, Double> idf = index.idf(tenant, List.of(terms.get(0), NO_TERM));
+        double unseen = Math.exp(idf.get(NO_TERM)), seen = Math.exp(idf.get(terms.get(0)));
+        if (seen >= unseen) return false;
+        double chunks = (unseen - 2) / 2, df = (chunks + 1 - seen / 2) / seen;
+        return df <= Math.max(1, NAME_SHARE * chunks);
+    }
+
+    private double overlap(String sentence, Set<String> terms, Map<String, Double> idf) {
+        double sum = 0;
+        for (String t : new HashSet<>(index.terms(sentence))) if (terms.contains(t)) sum += idf.get(t);
+        return sum;
+    }
+
+    private static Set<String> numbers(String text) {
+        Set<String> out = new HashSet<>();
+        Matcher m = NUMBER.matcher(text);
+        while (m.find()) out.add(m.group().replace(",", ""));
+        return out;
+    }
+
+    /** Capitalised words other than the sentence's first, lower-cased. */
+    private static Set<String> names(String claim) {
+        Set<String> out = new HashSet<>();
+        Matcher m = NAME.matcher(claim);
+        while (m.find()) {
+            if (!WORD.matcher(claim.substring(0, m.start())).find()) continue;
+            out.add(m.group().toLowerCase(Locale.ROOT));
+        }
+        return out;
+    }
+
+    private static Set<String> words(String text) {
+        Set<String> out = new HashSet<>();
+        Matcher m = WORD.matcher(text);
+        while (m.find()) out.add(m.group().toLowerCase(Locale.ROOT));
+        return out;
+    }
+}
