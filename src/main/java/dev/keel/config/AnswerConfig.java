@@ -5,7 +5,7 @@ package dev.keel.config;
  * and the support score below which Keel says the documents don't answer.
  */
 public record AnswerConfig(int contextChunks, int maxSentences, double minSupport) {
-    public static final AnswerConfig DEFAULTS = new AnswerConfig(5, 3, 0.65);
+    public static final AnswerConfig DEFAULTS = new AnswerConfig(5, 3, 0.60);
 
     static AnswerConfig read(ConfigNode n) {
         return new AnswerConfig(

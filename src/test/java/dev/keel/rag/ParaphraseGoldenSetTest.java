@@ -41,15 +41,15 @@ class ParaphraseGoldenSetTest {
     }
 
     @Test
-    void atLeastFourInTenParaphrasedQuestionsAreAnsweredWithTheExpectedSource() {
-        assertThat(Figures.of(results).rightSourceRate()).as("expected source cited").isGreaterThanOrEqualTo(0.4);
+    void nearlyHalfOfTheParaphrasedQuestionsAreAnsweredWithTheExpectedSource() {
+        assertThat(Figures.of(results).rightSourceRate()).as("expected source cited").isGreaterThanOrEqualTo(0.45);
         assertThat(GoldenQuestions.figures(results, r -> r.split().equals("heldout")).rightSourceRate()).as("held-out")
-                .isGreaterThanOrEqualTo(0.35);
+                .isGreaterThanOrEqualTo(0.4);
     }
 
     @Test
-    void atMostThreeInFourUnanswerableQuestionsInTheCorpusVocabularyAreAnswered() {
-        assertThat(Figures.of(results).unanswerableAnsweredRate()).as("unanswerable answered").isLessThanOrEqualTo(0.75);
+    void atMostFourInFiveUnanswerableQuestionsInTheCorpusVocabularyAreAnswered() {
+        assertThat(Figures.of(results).unanswerableAnsweredRate()).as("unanswerable answered").isLessThanOrEqualTo(0.8);
     }
 
     @Test
