@@ -61,6 +61,17 @@ class ExtractiveAnswersTest {
         assertThat(quoted).as(a.text()).isEqualTo(1);
     }
 
+    @Test
+    void aHowLongQuestionIsAnsweredWithTheSentenceThatStatesADuration() {
+        String tenant = "quantities";
+        Keel keel = SampleCorpus.keel();
+        keel.ingestor().ingest(tenant, markdown("exports", "# Exports\n\n## Download links\n\nAn export's download link stays valid while the "
+                + "export exists, and anyone with the link can download it. Links expire after 7 days.\n"), keel.traces().start("ingest", tenant));
+        Answer a = ask(tenant, "How long does an export's download link stay valid?");
+        assertThat(a.answered()).isTrue();
+        assertThat(a.text()).contains("Links expire after 7 days.");
+    }
+
     private static SourceDocument markdown(String id, String text) {
         return new SourceDocument(id, "api:" + id, id + ".md", DocumentFormat.MARKDOWN, text.getBytes(StandardCharsets.UTF_8), 0, Map.of(), null);
     }
