@@ -48,11 +48,8 @@ class ExtractiveAnswersTest {
     @Test
     void theSameStatementInTwoDocumentsIsQuotedOnce() {
         String tenant = "near-duplicates";
-        Keel keel = SampleCorpus.keel();
-        keel.ingestor().ingest(tenant, markdown("handbook", "# Handbook\n\n## Leave\n\nEvery employee gets 28 days of paid leave per year. "
-                + "Leave requests go to your manager.\n"), keel.traces().start("ingest", tenant));
-        keel.ingestor().ingest(tenant, markdown("faq", "# FAQ\n\n## Holidays\n\nEmployees get 28 days of paid leave per year. "
-                + "Public holidays come on top.\n"), keel.traces().start("ingest", tenant));
+        ingest(tenant, "handbook", "# Handbook\n\n## Leave\n\nEvery employee gets 28 days of paid leave per year. Leave requests go to your manager.\n");
+        ingest(tenant, "faq", "# FAQ\n\n## Holidays\n\nEmployees get 28 days of paid leave per year. Public holidays come on top.\n");
         Answer a = ask(tenant, "How many days of paid leave do employees get?");
         assertThat(a.answered()).isTrue();
         Matcher m = Pattern.compile("28 days").matcher(a.text());
@@ -64,15 +61,17 @@ class ExtractiveAnswersTest {
     @Test
     void aHowLongQuestionIsAnsweredWithTheSentenceThatStatesADuration() {
         String tenant = "quantities";
-        Keel keel = SampleCorpus.keel();
-        keel.ingestor().ingest(tenant, markdown("exports", "# Exports\n\n## Download links\n\nAn export's download link stays valid while the "
-                + "export exists, and anyone with the link can download it. Links expire after 7 days.\n"), keel.traces().start("ingest", tenant));
+        ingest(tenant, "exports", "# Exports\n\n## Download links\n\nAn export's download link stays valid while the export exists, "
+                + "and anyone with the link can download it. Links expire after 7 days.\n");
         Answer a = ask(tenant, "How long does an export's download link stay valid?");
         assertThat(a.answered()).isTrue();
         assertThat(a.text()).contains("Links expire after 7 days.");
     }
 
-    private static SourceDocument markdown(String id, String text) {
-        return new SourceDocument(id, "api:" + id, id + ".md", DocumentFormat.MARKDOWN, text.getBytes(StandardCharsets.UTF_8), 0, Map.of(), null);
+    /** Into a tenant of its own: the shared sample corpus's default tenant stays as the golden-set tests expect it. */
+    private static void ingest(String tenant, String id, String markdown) {
+        Keel keel = SampleCorpus.keel();
+        keel.ingestor().ingest(tenant, new SourceDocument(id, "api:" + id, id + ".md", DocumentFormat.MARKDOWN,
+                markdown.getBytes(StandardCharsets.UTF_8), 0, Map.of(), null), keel.traces().start("ingest", tenant));
     }
 }
