@@ -16,6 +16,7 @@ import java.util.List;
 public final class SampleCorpus {
     public static final Path DOCS = Path.of("samples", "docs").toAbsolutePath();
     public static final Path GOLDEN = Path.of("samples", "golden.jsonl").toAbsolutePath();
+    public static final Path PARAPHRASE = Path.of("samples", "paraphrase.jsonl").toAbsolutePath();
     private static Keel keel;
     private static IngestReport firstIngest;
 

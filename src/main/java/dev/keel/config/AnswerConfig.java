@@ -17,7 +17,7 @@ public record AnswerConfig(int contextChunks, int maxSentences, double minSuppor
     public static final String EXTRACTIVE = "extractive";
     /** The built-in prompt template. */
     public static final String DEFAULT_PROMPT = "grounded-answer.v1";
-    public static final AnswerConfig DEFAULTS = new AnswerConfig(5, 3, 0.56, EXTRACTIVE, DEFAULT_PROMPT, 512, 8192, 0.40, 0.60, 64, "");
+    public static final AnswerConfig DEFAULTS = new AnswerConfig(5, 3, 0.60, EXTRACTIVE, DEFAULT_PROMPT, 512, 8192, 0.40, 0.60, 64, "");
 
     /** Whether {@code name} (null: this configuration's model) selects the extractive answerer. */
     public boolean extractive(String name) {
