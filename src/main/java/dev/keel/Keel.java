@@ -47,7 +47,7 @@ public final class Keel implements AutoCloseable {
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer());
         this.ledger = new Ledger(database);
         this.keys = new ApiKeys(database);
-        this.gateway = ChatGateway.create(config.gateway(), System::getenv, traces.registry(), ledger, answers.asDocumentAnswerer(traces));
+        this.gateway = ChatGateway.create(config.gateway(), config.router(), System::getenv, traces.registry(), ledger, answers.asDocumentAnswerer(traces));
     }
 
     /** Opens (or creates) the data directory with the in-process embedding model. */

@@ -101,10 +101,7 @@ final class Billing {
     private Ticket admit(ChatGateway.Caller caller, ModelConfig model, long tokens, double usd, Map<ModelConfig.Target, Long> caps, Trace trace) {
         trace.attr("estimate.max_tokens", tokens).attr("estimate.max_cost_usd", usd);
         if (caller.key() == null) return new Ticket(caller, model, null, Map.of());
-        if (!caller.key().allows(model.name())) {
-            throw new ApiException(403, "permission_error", "this API key may not use model '" + model.name() + "'; allowed: " + caller.key().models(),
-                    "model", "model_not_allowed");
-        }
+        if (!caller.key().allows(model.name())) throw notAllowed(caller.key(), model.name());
         if (capsCost(caller.key())) {
             for (ModelConfig.Target t : model.targets()) {
                 if (prices.priceOf(t) == null) {
@@ -116,6 +113,12 @@ final class Billing {
         }
         if (!caps.isEmpty()) trace.attr("output_cap", caps.values().iterator().next());
         return new Ticket(caller, model, limits.admit(caller.key(), tokens, usd), caps);
+    }
+
+    /** The 403 for a model outside the key's allowance. */
+    static ApiException notAllowed(ApiKey key, String model) {
+        return new ApiException(403, "permission_error", "this API key may not use model '" + model + "'; allowed: " + key.models(), "model",
+                "model_not_allowed");
     }
 
     /**
