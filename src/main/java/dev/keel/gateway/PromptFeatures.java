@@ -52,13 +52,13 @@ record PromptFeatures(long askTokens, long promptTokens, int questions, int step
     /** Words that open code or queries in the languages people paste most; with symbol density below, they mark code. */
     private static final Pattern CODE_KEYWORDS = Pattern.compile(
             "(?m)^\\s*(def |class |public |private |static |function |fn |func |import |from \\S+ import|#include|package |const |let |var |"
-                    + "SELECT |INSERT |UPDATE |CREATE TABLE|for \\(|if \\(|while \\(|return )");
+                    + "SELECT |INSERT |UPDATE |CREATE TABLE|for \\(|for \\S+ in |if \\(|while \\(|return )");
     /** A fenced block (Markdown) is code in every language. */
     private static final String FENCE = "```";
     /** Lines ending like statements or blocks ({ } ; ) or starting with indentation plus a call: code, whatever the natural language. */
     private static final Pattern CODE_LINE = Pattern.compile("(?m)^.*[;{}]\\s*$");
-    /** At least this many code-like lines (or one keyword line plus one) before a message counts as containing code. */
-    private static final int MIN_CODE_LINES = 3;
+    /** At least this many statement-like lines, or keyword lines (or one of each), before a message counts as containing code. */
+    private static final int MIN_CODE_LINES = 3, MIN_KEYWORD_LINES = 2;
     /** A numbered or bulleted line: each is one more thing asked for. */
     private static final Pattern STEP_LINE = Pattern.compile("(?m)^\\s*(\\d{1,2}[.)]|[-*•]|[a-z][.)])\\s+\\S");
     /**
@@ -114,28 +114,32 @@ record PromptFeatures(long askTokens, long promptTokens, int questions, int step
         return n;
     }
 
-    /** Distinct cues present; a Latin or Cyrillic cue counts only at the start of a word. */
+    /**
+     * Cues present, counted once per place they start (so "compare" matching both "compar" and
+     * "compare" counts once); a Latin or Cyrillic cue counts only at the start of a word.
+     */
     static int reasoningCues(String lower) {
-        int n = 0;
+        java.util.Set<Integer> starts = new java.util.HashSet<>();
         for (String cue : REASONING_CUES) {
-            if (present(lower, cue)) n++;
+            int at = firstAt(lower, cue);
+            if (at >= 0) starts.add(at);
         }
-        return n;
+        return starts.size();
     }
 
-    private static boolean present(String text, String cue) {
+    private static int firstAt(String text, String cue) {
         Character.UnicodeScript script = Character.UnicodeScript.of(cue.codePointAt(0));
         boolean spaced = script == Character.UnicodeScript.LATIN || script == Character.UnicodeScript.CYRILLIC;
         for (int i = text.indexOf(cue); i >= 0; i = text.indexOf(cue, i + 1)) {
-            if (!spaced || i == 0 || !Character.isLetter(text.codePointBefore(i))) return true;
+            if (!spaced || i == 0 || !Character.isLetter(text.codePointBefore(i))) return i;
         }
-        return false;
+        return -1;
     }
 
     static boolean hasCode(String text) {
         if (text.contains(FENCE)) return true;
         int keywords = count(CODE_KEYWORDS, text), lines = count(CODE_LINE, text);
-        return lines >= MIN_CODE_LINES || (keywords >= 1 && lines >= 1) || keywords >= MIN_CODE_LINES;
+        return lines >= MIN_CODE_LINES || keywords >= MIN_KEYWORD_LINES || (keywords >= 1 && lines >= 1);
     }
 
     /** Properties declared anywhere in a JSON Schema, bounded. */

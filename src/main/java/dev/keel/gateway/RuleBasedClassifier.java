@@ -30,8 +30,11 @@ final class RuleBasedClassifier implements ComplexityClassifier {
     static final int SEVERAL_QUESTIONS = 2, MANY_QUESTIONS = 4;
     /** Three or more listed requirements or steps. */
     static final int MANY_STEPS = 3;
-    /** One cue ("why", "explain") is routine; two or more (compare and justify) ask for real reasoning; four for an essay. */
-    static final int SOME_CUES = 1, SEVERAL_CUES = 2, MANY_CUES = 4;
+    /**
+     * One or two cues ("explain why") are routine; three or more (compare, explain, justify) ask for real
+     * reasoning; five or more for an essay-sized analysis, which alone asks for the large tier.
+     */
+    static final int SOME_CUES = 1, SEVERAL_CUES = 3, MANY_CUES = 5;
     /** A schema of this many properties, or this deep, is hard to fill exactly for a small model. */
     static final int LARGE_SCHEMA_PROPERTIES = 8, DEEP_SCHEMA = 3;
     /** A conversation this long needs the earlier turns kept straight. */
@@ -45,7 +48,7 @@ final class RuleBasedClassifier implements ComplexityClassifier {
         score(points, "long-context", f.promptTokens() > LONG_CONTEXT_TOKENS ? 1 : 0);
         score(points, "questions", f.questions() >= MANY_QUESTIONS ? 2 : f.questions() >= SEVERAL_QUESTIONS ? 1 : 0);
         score(points, "steps", f.steps() >= MANY_STEPS ? 1 : 0);
-        score(points, "reasoning", f.reasoningCues() >= MANY_CUES ? 3 : f.reasoningCues() >= SEVERAL_CUES ? 2 : f.reasoningCues() >= SOME_CUES ? 1 : 0);
+        score(points, "reasoning", f.reasoningCues() >= MANY_CUES ? LARGE_POINTS : f.reasoningCues() >= SEVERAL_CUES ? 2 : f.reasoningCues() >= SOME_CUES ? 1 : 0);
         score(points, "code", f.code() ? 2 : 0);
         score(points, "tools", f.tools() > 0 ? 2 : 0);
         score(points, "json-schema", f.schemaProperties() >= LARGE_SCHEMA_PROPERTIES || f.schemaDepth() >= DEEP_SCHEMA ? 2

@@ -302,6 +302,25 @@ class ModelRouterTest {
     }
 
     @Test
+    void autoWithoutTiersIsANotFoundThatSaysHowToConfigureIt() throws Exception {
+        java.nio.file.Path dir = Files.createTempDirectory("keel-no-tiers-");
+        try (dev.keel.store.Database db = dev.keel.store.Database.open(dir); dev.keel.store.Ledger ledger = new dev.keel.store.Ledger(db);
+             ChatGateway plain = ChatGateway.create(dev.keel.config.GatewayConfig.EMPTY, k -> null,
+                     new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), ledger, null)) {
+            ObjectNode request = (ObjectNode) JSON.readTree("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+            dev.keel.model.ApiException e = org.assertj.core.api.Assertions.catchThrowableOfType(dev.keel.model.ApiException.class,
+                    () -> plain.complete(request, new ChatGateway.Caller("t", null), keel.traces().start("t", "t")));
+            assertThat(e.status()).isEqualTo(404);
+            assertThat(e.code()).isEqualTo("model_not_found");
+            assertThat(e.getMessage()).contains("tier: small, medium or large");
+            request.put("stream", true);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> plain.check(request)).isInstanceOf(dev.keel.model.ApiException.class)
+                    .hasMessageContaining("router tiers");
+            assertThat(plain.available(new ChatGateway.Caller("t", null))).extracting(ChatGateway.Listed::id).doesNotContain("auto");
+        }
+    }
+
+    @Test
     void aCallersOwnCheckEscalatesAndItsLabelNeverCarriesText() throws Exception {
         medium.then(FakeLlmServer.ok("Paris is the capital [1]."));
         ObjectNode request = (ObjectNode) JSON.readTree("{\"model\":\"auto\",\"messages\":[{\"role\":\"user\",\"content\":\"" + SIMPLE + "\"}]}");
