@@ -141,7 +141,7 @@ public final class ChatGateway implements AutoCloseable {
         CircuitBreakers breakers = new CircuitBreakers(openSeconds, registry);
         ProviderChain chain = new ProviderChain(models, retries, breakers);
         Billing billing = new Billing(Prices.builtIn(), ledger, new Limits(ledger, registry, config.budgetWebhook()), chain, config.defaultMaxOutputTokens());
-        return new ChatGateway(catalog, chain, breakers, passthrough, billing, new ModelRouter(catalog, new RuleBasedClassifier(), routing, billing));
+        return new ChatGateway(catalog, chain, breakers, passthrough, billing, new ModelRouter(catalog, new RuleBasedClassifier(), routing, billing, registry));
     }
 
     private static void fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,

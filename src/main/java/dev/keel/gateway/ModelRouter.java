@@ -9,11 +9,14 @@ import dev.keel.store.ApiKey;
 import dev.keel.store.Ledger;
 import dev.keel.trace.Span;
 import dev.keel.trace.Trace;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -36,7 +39,7 @@ final class ModelRouter {
     /** The check a reply fails when it does not match the requested JSON format or tool schema. */
     static final String INVALID_JSON = "invalid-json";
     /** Codes of refusals by a key's limits: an escalation they refuse leaves the reply already paid for. */
-    private static final java.util.Set<String> LIMIT_CODES = java.util.Set.of("budget_exceeded", "request_exceeds_budget",
+    private static final Set<String> LIMIT_CODES = Set.of("budget_exceeded", "request_exceeds_budget",
             "max_cost_per_request_exceeded", "rate_limit_exceeded", "request_exceeds_rate_limit");
 
     private final Map<ModelConfig.Tier, ModelConfig> tiers;
@@ -45,8 +48,9 @@ final class ModelRouter {
     private final SessionTiers sessions;
     private final RouterConfig config;
     private final Billing billing;
+    private final MeterRegistry registry;
 
-    ModelRouter(Map<String, ModelConfig> catalog, ComplexityClassifier classifier, RouterConfig config, Billing billing) {
+    ModelRouter(Map<String, ModelConfig> catalog, ComplexityClassifier classifier, RouterConfig config, Billing billing, MeterRegistry registry) {
         Map<ModelConfig.Tier, ModelConfig> byTier = new EnumMap<>(ModelConfig.Tier.class);
         for (ModelConfig m : catalog.values()) if (m.tier() != null && m.kind() == ModelConfig.Kind.CHAT) byTier.put(m.tier(), m);
         this.tiers = byTier;
@@ -54,6 +58,7 @@ final class ModelRouter {
         this.config = config;
         this.sessions = new SessionTiers(config);
         this.billing = billing;
+        this.registry = registry;
     }
 
     /** Whether {@code model} is the router's to serve. */
@@ -104,7 +109,9 @@ final class ModelRouter {
      * use, and records it in the trace; refuses (404, 403, 400) when no tier can serve it.
      */
     Decision route(ObjectNode request, ChatGateway.Caller caller, Trace trace) {
-        return route(request, caller, trace, usable(request, caller));
+        Decision d = route(request, caller, trace, usable(request, caller));
+        count(d, "streamed");
+        return d;
     }
 
     private Decision route(ObjectNode request, ChatGateway.Caller caller, Trace trace, List<ModelConfig> usable) {
@@ -154,8 +161,8 @@ final class ModelRouter {
             priced &= r.cost().priceKnown();
             Optional<String> failed = failure(request, r, shape, check);
             trace.attr("route.attempt." + attempt, d.tier().label() + ":" + failed.orElse("ok"));
-            if (failed.isEmpty()) return finish(d, r, spent, priced, caller, trace, attempt);
-            if (next == null) return finish(d.noted("failed=" + failed.get()), r, spent, priced, caller, trace, attempt);
+            if (failed.isEmpty()) return finish(d, "passed", r, spent, priced, caller, trace, attempt);
+            if (next == null) return finish(d.noted("failed=" + failed.get()), "failed", r, spent, priced, caller, trace, attempt);
             Optional<String> refused = Optional.empty();
             ApiKey key = caller.key();
             if (key != null && key.maxCostPerRequestUsd() > 0 && spent + billing.worstCase(next, request).usd() > key.maxCostPerRequestUsd()) {
@@ -171,11 +178,13 @@ final class ModelRouter {
             if (refused.isPresent()) {
                 trace.attr("route.escalation_refused", refused.get());
                 if (failed.get().equals(INVALID_JSON)) {
+                    count(d, "refused");
                     throw new ApiException(422, "invalid_response_error", "the " + d.tier().label() + " tier's reply did not match the requested"
                             + " format, and escalating to the " + next.tier().label() + " tier was refused by this key's limits (" + refused.get() + ")",
                             "response_format", "schema_validation_failed");
                 }
-                return finish(d.noted("failed=" + failed.get() + "; escalation=" + refused.get()), r, spent, priced, caller, trace, attempt);
+                return finish(d.noted("failed=" + failed.get() + "; escalation=" + refused.get()), "refused", r, spent, priced, caller, trace,
+                        attempt);
             }
             d = d.escalated(next, failed.get());
             record(trace, d);
@@ -183,9 +192,10 @@ final class ModelRouter {
     }
 
     /** The served reply with the whole route's cost; an escalated session keeps its tier. */
-    private ChatGateway.Result finish(Decision d, ChatGateway.Result last, double spent, boolean priced, ChatGateway.Caller caller, Trace trace,
-                                      int attempts) {
+    private ChatGateway.Result finish(Decision d, String outcome, ChatGateway.Result last, double spent, boolean priced, ChatGateway.Caller caller,
+                                      Trace trace, int attempts) {
         record(trace, d);
+        count(d, outcome);
         trace.attr("route.attempts", attempts);
         if (d.chain().size() > 1) sessions.raise(caller.tenant(), caller.session(), d.tier());
         return new ChatGateway.Result(last.completion(), last.provider(), last.usage(), new Prices.Cost(spent, priced));
@@ -232,6 +242,16 @@ final class ModelRouter {
     private static ModelConfig atOrAbove(List<ModelConfig> usable, ModelConfig.Tier tier) {
         for (ModelConfig m : usable) if (m.tier().compareTo(tier) >= 0) return m;
         return null;
+    }
+
+    /**
+     * Counts a routed request in {@code keel_router_requests_total}: the tier it started on, the tier
+     * that served it, and how it ended (passed its checks, failed them on the last tier, escalation
+     * refused by the key's limits, or streamed unchecked).
+     */
+    private void count(Decision d, String outcome) {
+        Counter.builder("keel.router.requests").description("Requests to the model 'auto', by first and serving tier and outcome")
+                .tag("first", d.chain().get(0).label()).tag("tier", d.tier().label()).tag("outcome", outcome).register(registry).increment();
     }
 
     private static void record(Trace trace, Decision d) {

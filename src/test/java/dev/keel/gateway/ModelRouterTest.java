@@ -165,6 +165,8 @@ class ModelRouterTest {
                 "tier-medium | small->medium; reason=refusal | paid=true");
         // 14 tokens at $0.25 + 14 at $1.50 per million: the header carries the whole route's cost.
         assertThat(Double.parseDouble(r.headers().firstValue("x-keel-cost-usd").orElseThrow())).isCloseTo(14 * 1.75e-6, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(send("GET", "/metrics", ADMIN_KEY, null).body())
+                .containsPattern("keel_router_requests_total\\{first=\"small\",outcome=\"passed\",tier=\"medium\"} [1-9]");
     }
 
     @Test
@@ -289,6 +291,16 @@ class ModelRouterTest {
         assertThat(r.body()).contains("\"model\":\"tier-small\"").contains("data: [DONE]");
         assertThat(medium.received).isEmpty();
         assertThat(ledger(r)).containsExactly("tier-small | small; reason=short-simple | paid=true");
+    }
+
+    @Test
+    void aResponsesStreamCarriesTheRouteToo() throws Exception {
+        small.then(FakeLlmServer.stream(List.of("Paris."), Integer.MAX_VALUE));
+        HttpResponse<String> r = send("POST", "/v1/responses", key("responses-stream", ""), "{\"model\":\"auto\",\"stream\":true,\"input\":\""
+                + SIMPLE + "\"}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(route(r)).isEqualTo("small; reason=short-simple");
+        assertThat(r.body()).contains("response.completed");
     }
 
     @Test
