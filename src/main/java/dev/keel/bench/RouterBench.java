@@ -43,7 +43,8 @@ public final class RouterBench {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One way of serving the mix: what it cost, how many replies passed, and where requests ended up. */
-    public record Run(String name, double costUsd, double passRate, long upstreamCalls, Map<String, Long> finalTiers, long escalated) {}
+    public record Run(String name, double costUsd, double passRate, long upstreamCalls, Map<String, Long> finalTiers, long escalated,
+                      Map<String, Double> costByModel) {}
 
     /** The three runs, and how the classifier's first pick compares with the labels. */
     public record Result(int requests, Map<Integer, Long> levels, Run allLarge, Run routed, Run routeOnly, long underRouted, long overRouted) {
@@ -119,8 +120,10 @@ public final class RouterBench {
             trace.finish();
         }
         ledger.flush();
-        double cost = ledger.usage(name, Ledger.GroupBy.MODEL, 0, Long.MAX_VALUE).stream().mapToDouble(Ledger.Row::costUsd).sum();
-        return new Run(name, cost, (double) passed / mix.size(), calls.get() - callsBefore, finalTiers, escalated);
+        Map<String, Double> byModel = new java.util.TreeMap<>();
+        for (Ledger.Row row : ledger.usage(name, Ledger.GroupBy.MODEL, 0, Long.MAX_VALUE)) byModel.put(row.group(), row.costUsd());
+        double cost = byModel.values().stream().mapToDouble(Double::doubleValue).sum();
+        return new Run(name, cost, (double) passed / mix.size(), calls.get() - callsBefore, finalTiers, escalated, byModel);
     }
 
     private static boolean passes(RouterMix.Item item, ObjectNode body) {

@@ -75,6 +75,9 @@ final class RouterMix {
             new Template(1, Kind.TEXT, true, r -> "Why is the sky blue in " + pick(r, COUNTRIES) + " at noon?"),
             new Template(1, Kind.TEXT, true, r -> "Explain what " + pick(r, ACRONYMS) + " stands for."),
             new Template(1, Kind.JSON, false, r -> "Return the ISO 3166 alpha-2 code of " + pick(r, COUNTRIES) + " as JSON."),
+            // Simple requests the rules over-rate: a lookup through a tool, a short comparison of two facts.
+            new Template(1, Kind.TOOL, false, r -> "What's the weather in " + pick(r, COUNTRIES) + "'s capital today?"),
+            simple(r -> "Compare the populations of " + pick(r, COUNTRIES) + " and " + pick(r, COUNTRIES) + ": which is larger?"),
             // Level 2: a mid-sized model's work. Some look simple to the rules (short, one cue) and must escalate.
             medium(true, r -> {
                 String[] p = pick(r, PAIRS).split("\\|");

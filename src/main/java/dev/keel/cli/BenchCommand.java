@@ -209,6 +209,8 @@ final class BenchCommand implements Runnable {
                     System.out.printf("%-18s %12.6f %9.1f%% %9.1f%% %8d %10d  %s%n", run.name(), run.costUsd(), 100 * run.costUsd() / r.allLarge().costUsd(),
                             100 * run.passRate(), run.upstreamCalls(), run.escalated(), run.finalTiers());
                 }
+                System.out.printf("auto's cost by tier model: %s%n", r.routed().costByModel().entrySet().stream()
+                        .map(e -> String.format(java.util.Locale.ROOT, "%s $%.4f", e.getKey(), e.getValue())).toList());
                 System.out.printf("classifier's first pick vs label: %d below (escalated), %d above (overpaid)%n", r.underRouted(), r.overRouted());
                 System.out.printf("auto costs %.1f%% of all-large at pass rate %.1f%% vs %.1f%% (target ≤ 35%% at equal pass rate)%n", 100 * r.costRatio(),
                         100 * r.routed().passRate(), 100 * r.allLarge().passRate());

@@ -38,9 +38,12 @@ final class ModelRouter {
     private static final Pattern LABEL = Pattern.compile("[a-z0-9+-]{1,64}");
     /** The check a reply fails when it does not match the requested JSON format or tool schema. */
     static final String INVALID_JSON = "invalid-json";
-    /** Codes of refusals by a key's limits: an escalation they refuse leaves the reply already paid for. */
+    /**
+     * Codes of admission refusals by a key's limits (and of a budgeted key meeting a tier whose price
+     * Keel does not know): an escalation they refuse leaves the reply already paid for.
+     */
     private static final Set<String> LIMIT_CODES = Set.of("budget_exceeded", "request_exceeds_budget",
-            "max_cost_per_request_exceeded", "rate_limit_exceeded", "request_exceeds_rate_limit");
+            "max_cost_per_request_exceeded", "rate_limit_exceeded", "request_exceeds_rate_limit", "price_unknown");
 
     private final Map<ModelConfig.Tier, ModelConfig> tiers;
     private final ComplexityClassifier classifier;
