@@ -241,6 +241,9 @@ class ModelRouterTest {
         assertThat(route(auto(acme, SIMPLE, "x-keel-session-id", "conv-42"))).isEqualTo("small->medium; reason=refusal");
 
         assertThat(route(auto(acme, SIMPLE, "x-keel-session-id", "conv-42"))).isEqualTo("medium; reason=session");
+        medium.then(FakeLlmServer.stream(List.of("Paris."), Integer.MAX_VALUE));
+        assertThat(route(send("POST", "/v1/chat/completions", acme, "{\"model\":\"auto\",\"stream\":true,\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"" + SIMPLE + "\"}]}", "x-keel-session-id", "conv-42"))).isEqualTo("medium; reason=session");
         assertThat(route(auto(globex, SIMPLE, "x-keel-session-id", "conv-42"))).isEqualTo("small; reason=short-simple");
         assertThat(route(auto(acme, SIMPLE, "x-keel-session-id", "conv-43"))).isEqualTo("small; reason=short-simple");
         assertThat(route(auto(acme, SIMPLE))).isEqualTo("small; reason=short-simple");

@@ -26,6 +26,14 @@ class SessionTiersTest {
     }
 
     @Test
+    void anotherTenantsFloodOfSessionsNeverEvictsThisTenants() {
+        SessionTiers small = new SessionTiers(new RouterConfig(true, RouterConfig.DEFAULTS.sessionTtl(), 2));
+        small.raise("acme", "kept", Tier.MEDIUM);
+        for (int i = 0; i < 10_000; i++) small.raise("attacker", "s" + i, Tier.LARGE);
+        assertThat(small.tier("acme", "kept")).contains(Tier.MEDIUM);
+    }
+
+    @Test
     void noSessionIdMeansNothingIsKept() {
         sessions.raise("acme", null, Tier.LARGE);
         assertThat(sessions.tier("acme", null)).isEmpty();
