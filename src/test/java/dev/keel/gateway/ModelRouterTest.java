@@ -220,6 +220,35 @@ class ModelRouterTest {
     }
 
     @Test
+    void concurrentEscalationsReserveTheirWorstCaseSoTogetherTheyNeverPassTheBudget() throws Exception {
+        // Each medium call can cost ~$0.0015 and does (it spends its whole max_tokens): the budget takes at most two of them,
+        // and every other request gets its small reply with the refused escalation named, or a 429 when the budget is held.
+        double budget = 0.0035;
+        String key = key("racing-escalations", ",\"daily_budget_usd\":" + budget);
+        small.then(FakeLlmServer.ok(REFUSAL));
+        medium.then(FakeLlmServer.spendsItsLimit(new java.util.concurrent.CountDownLatch(0), 1));
+        List<java.util.concurrent.Future<HttpResponse<String>>> futures = new ArrayList<>();
+        try (java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < 10; i++) {
+                futures.add(pool.submit(() -> send("POST", "/v1/chat/completions", key, "{\"model\":\"auto\",\"max_tokens\":1000,\"messages\":"
+                        + "[{\"role\":\"user\",\"content\":\"" + SIMPLE + "\"}]}")));
+            }
+        }
+        List<String> routes = new ArrayList<>();
+        for (var f : futures) {
+            HttpResponse<String> r = f.get();
+            assertThat(r.statusCode()).as(r.body()).isIn(200, 429);
+            if (r.statusCode() == 200) routes.add(route(r));
+        }
+        assertThat(routes).isNotEmpty().allMatch(r -> r.startsWith("small->medium") || r.endsWith("escalation=budget_exceeded"));
+        assertThat(routes).filteredOn(r -> r.startsWith("small->medium")).hasSizeLessThanOrEqualTo(2);
+        keel.ledger().flush();
+        double spent = 0;
+        for (JsonNode row : JSON.readTree(send("GET", "/v1/usage?group_by=key", key, null).body()).get("data")) spent += row.get("cost_usd").asDouble();
+        assertThat(spent).isPositive().isLessThanOrEqualTo(budget);
+    }
+
+    @Test
     void aPerRequestCostCapCountsWhatTheRouteSpentAlready() throws Exception {
         // The medium tier's worst case (~1,016 tokens at $1.50 per million, ~$0.00152) fits the cap alone, not after the
         // small tier's 409 tokens (~$0.0001).
