@@ -195,8 +195,12 @@ final class BenchCommand implements Runnable {
         @Option(names = "--json", description = "Print one JSON object.")
         boolean json;
 
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
         @Override
         public Integer call() throws Exception {
+            if (requests < 20) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--requests must be at least 20 (one complex request)");
             try (ScratchDir scratch = new ScratchDir("keel-bench-")) {
                 dev.keel.bench.RouterBench.Result r = dev.keel.bench.RouterBench.run(requests, seed, scratch.path(), System.err);
                 if (json) {
