@@ -51,7 +51,7 @@ public final class Keel implements AutoCloseable {
         this.ledger = new Ledger(database);
         this.keys = new ApiKeys(database);
         // The gateway's extractive provider answers through the engine, which calls models through the gateway: the engine comes second.
-        this.gateway = ChatGateway.create(config.gateway(), System::getenv, traces.registry(), ledger,
+        this.gateway = ChatGateway.create(config.gateway(), config.router(), System::getenv, traces.registry(), ledger,
                 (tenant, question) -> answers().asDocumentAnswerer(traces).answer(tenant, question));
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers, gateway, traces.registry());
     }

@@ -13,9 +13,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code keel bench …}: benchmarks that print same-run ratios and absolute figures. Never part of the tests. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank, grounding) in throw-away directories.",
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank, grounding, router) in throw-away directories.",
         subcommands = {BenchCommand.Ingest.class, BenchCommand.Search.class, BenchCommand.Answer.class, BenchCommand.Gateway.class,
-                BenchCommand.Rerank.class, BenchCommand.Grounding.class})
+                BenchCommand.Rerank.class, BenchCommand.Grounding.class,
+                BenchCommand.Router.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -243,6 +244,46 @@ final class BenchCommand implements Runnable {
                     return 0;
                 }
                 printGateway(r);
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "router", mixinStandardHelpOptions = true,
+            description = "Cost and pass rate of \"model\": \"auto\" vs sending everything to the large tier, on a labelled 70/25/5 mix against fake tier models.")
+    static final class Router implements Callable<Integer> {
+        @Option(names = "--requests", defaultValue = "2000", description = "Requests in the mix (default: ${DEFAULT-VALUE}).")
+        int requests;
+
+        @Option(names = "--seed", defaultValue = "8", description = "Seed of the generated mix (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Option(names = "--json", description = "Print one JSON object.")
+        boolean json;
+
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            if (requests < 20) throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--requests must be at least 20 (one complex request)");
+            try (ScratchDir scratch = new ScratchDir("keel-bench-")) {
+                dev.keel.bench.RouterBench.Result r = dev.keel.bench.RouterBench.run(requests, seed, scratch.path(), System.err);
+                if (json) {
+                    System.out.println(Json.write(r));
+                    return 0;
+                }
+                System.out.printf("%d requests, by level %s; %s%n", r.requests(), r.levels(), dev.keel.bench.RouterBench.prices());
+                System.out.printf("%-18s %12s %10s %10s %8s %10s  %s%n", "", "cost USD", "vs large", "pass rate", "calls", "escalated", "final tiers");
+                for (dev.keel.bench.RouterBench.Run run : List.of(r.allLarge(), r.routed(), r.routeOnly())) {
+                    System.out.printf("%-18s %12.6f %9.1f%% %9.1f%% %8d %10d  %s%n", run.name(), run.costUsd(), 100 * run.costUsd() / r.allLarge().costUsd(),
+                            100 * run.passRate(), run.upstreamCalls(), run.escalated(), run.finalTiers());
+                }
+                System.out.printf("auto's cost by tier model: %s%n", r.routed().costByModel().entrySet().stream()
+                        .map(e -> String.format(java.util.Locale.ROOT, "%s $%.4f", e.getKey(), e.getValue())).toList());
+                System.out.printf("classifier's first pick vs label: %d below (escalated), %d above (overpaid)%n", r.underRouted(), r.overRouted());
+                System.out.printf("auto costs %.1f%% of all-large at pass rate %.1f%% vs %.1f%% (target ≤ 35%% at equal pass rate)%n", 100 * r.costRatio(),
+                        100 * r.routed().passRate(), 100 * r.allLarge().passRate());
                 return 0;
             }
         }

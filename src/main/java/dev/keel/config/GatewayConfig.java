@@ -23,8 +23,14 @@ public record GatewayConfig(Map<String, ProviderConfig> providers, Map<String, M
         Map<String, ProviderConfig> providers = new LinkedHashMap<>();
         for (String name : providersNode.keys()) providers.put(name, ProviderConfig.read(name, providersNode.child(name)));
         Map<String, ModelConfig> models = new LinkedHashMap<>();
+        Map<ModelConfig.Tier, String> tiers = new java.util.EnumMap<>(ModelConfig.Tier.class);
         for (String name : modelsNode.keys()) {
+            if (ModelConfig.AUTO.equals(name)) throw new ConfigException("models." + name, "'auto' is reserved for the router's virtual model");
             ModelConfig m = ModelConfig.read(name, modelsNode.child(name));
+            if (m.tier() != null && tiers.putIfAbsent(m.tier(), name) != null) {
+                throw new ConfigException("models." + name + ".tier", "tier '" + m.tier().label() + "' is already model '" + tiers.get(m.tier())
+                        + "'; each tier names one model");
+            }
             for (int i = 0; i < m.targets().size(); i++) {
                 ProviderConfig p = providers.get(m.targets().get(i).provider());
                 if (p == null) {

@@ -15,11 +15,11 @@ import java.util.function.Function;
  * String values may reference the environment as {@code ${VAR}} or {@code ${VAR:-default}}.
  */
 public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig embed, SearchConfig search, AnswerConfig answer,
-                         GatewayConfig gateway, RerankConfig rerank) {
+                         GatewayConfig gateway, RerankConfig rerank, RouterConfig router) {
 
     public static KeelConfig defaults() {
         return new KeelConfig(ServerConfig.DEFAULTS, IngestConfig.DEFAULTS, EmbedConfig.DEFAULTS, SearchConfig.DEFAULTS, AnswerConfig.DEFAULTS,
-                GatewayConfig.EMPTY, RerankConfig.DEFAULTS);
+                GatewayConfig.EMPTY, RerankConfig.DEFAULTS, RouterConfig.DEFAULTS);
     }
 
     /** Reads a YAML file; a missing file is an error (the user named it). */
@@ -50,21 +50,22 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
                 search,
                 AnswerConfig.read(top.child("answer")),
                 GatewayConfig.read(top.child("providers"), top.child("models"), top.child("gateway")),
-                RerankConfig.read(top.child("rerank"), search));
+                RerankConfig.read(top.child("rerank"), search),
+                RouterConfig.read(top.child("router")));
         top.rejectUnknown();
         config.answer().checkAgainst(config.gateway());
         return config;
     }
 
     public KeelConfig withServer(ServerConfig s) {
-        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank);
+        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank, router);
     }
 
     public KeelConfig withChunking(ChunkingConfig c) {
-        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank);
+        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank, router);
     }
 
     public KeelConfig withSearch(SearchConfig s) {
-        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank);
+        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router);
     }
 }

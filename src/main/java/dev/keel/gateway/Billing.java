@@ -105,10 +105,7 @@ final class Billing {
 
     /** Refuses (403) a model outside the caller's key's allowance; open local use may use any. */
     static void checkAllowed(ChatGateway.Caller caller, ModelConfig model) {
-        if (caller.key() != null && !caller.key().allows(model.name())) {
-            throw new ApiException(403, "permission_error", "this API key may not use model '" + model.name() + "'; allowed: " + caller.key().models(),
-                    "model", "model_not_allowed");
-        }
+        if (caller.key() != null && !caller.key().allows(model.name())) throw notAllowed(caller.key(), model.name());
     }
 
     private Ticket admit(ChatGateway.Caller caller, ModelConfig model, long tokens, double usd, Map<ModelConfig.Target, Long> caps, Trace trace) {
@@ -126,6 +123,12 @@ final class Billing {
         }
         if (!caps.isEmpty()) trace.attr("output_cap", caps.values().iterator().next());
         return new Ticket(caller, model, limits.admit(caller.key(), tokens, usd), caps);
+    }
+
+    /** The 403 for a model outside the key's allowance. */
+    static ApiException notAllowed(ApiKey key, String model) {
+        return new ApiException(403, "permission_error", "this API key may not use model '" + model + "'; allowed: " + key.models(), "model",
+                "model_not_allowed");
     }
 
     /**

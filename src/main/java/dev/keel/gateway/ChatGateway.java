@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.GatewayConfig;
 import dev.keel.config.ModelConfig;
 import dev.keel.config.ProviderConfig;
+import dev.keel.config.RouterConfig;
 import dev.keel.model.ChatCompletion;
+import dev.keel.model.ChatText;
 import dev.keel.model.Deadline;
 import dev.keel.model.StreamListener;
 import dev.keel.model.Usage;
@@ -54,20 +56,34 @@ public final class ChatGateway implements AutoCloseable {
     private final ModelListing listing;
     /** Providers of type extractive: their replies quote the documents; no language model writes them. */
     private final java.util.Set<String> offlineProviders;
+    private final ModelRouter router;
 
     ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, java.util.Set<String> passthroughProviders,
-                Billing billing, java.util.Set<String> offlineProviders) {
+                Billing billing, java.util.Set<String> offlineProviders, ModelRouter router) {
         this.offlineProviders = java.util.Set.copyOf(offlineProviders);
+        this.router = router;
         this.catalog = Map.copyOf(catalog);
         this.chain = chain;
         this.breakers = breakers;
         this.passthroughProviders = java.util.Set.copyOf(passthroughProviders);
         this.billing = billing;
-        this.listing = new ModelListing(catalog.keySet(), passthroughProviders);
+        List<String> listed = new ArrayList<>(catalog.keySet());
+        if (router.enabled()) listed.add(ModelConfig.AUTO);
+        this.listing = new ModelListing(listed, passthroughProviders);
     }
 
-    /** Who is asking: the tenant and the API key (null for open local use). */
-    public record Caller(String tenant, ApiKey key) {
+    /** The trace attribute holding the router's decision, as sent in {@code x-keel-route}. */
+    public static final String ROUTE_ATTRIBUTE = "route.decision";
+
+    /**
+     * Who is asking: the tenant, the API key (null for open local use) and the client's session id
+     * (null: none), which keeps an escalated router tier for the session's next requests.
+     */
+    public record Caller(String tenant, ApiKey key, String session) {
+        public Caller(String tenant, ApiKey key) {
+            this(tenant, key, null);
+        }
+
         public String keyId() {
             return key == null ? null : key.id();
         }
@@ -93,6 +109,12 @@ public final class ChatGateway implements AutoCloseable {
      * model {@value #EXTRACTIVE_MODEL} answers from the caller's documents through {@code documents}.
      */
     public static ChatGateway create(GatewayConfig config, Function<String, String> env, MeterRegistry registry, Ledger ledger,
+                                     DocumentAnswerer documents) {
+        return create(config, RouterConfig.DEFAULTS, env, registry, ledger, documents);
+    }
+
+    /** As {@link #create(GatewayConfig, Function, MeterRegistry, Ledger, DocumentAnswerer)}, with the router's settings. */
+    public static ChatGateway create(GatewayConfig config, RouterConfig routing, Function<String, String> env, MeterRegistry registry, Ledger ledger,
                                      DocumentAnswerer documents) {
         Map<String, ProviderConfig> providers = new LinkedHashMap<>(config.providers());
         Map<String, ModelConfig> catalog = new LinkedHashMap<>(config.models());
@@ -126,7 +148,8 @@ public final class ChatGateway implements AutoCloseable {
         providers.forEach((name, p) -> {
             if (p.type() == ProviderConfig.Type.EXTRACTIVE) offline.add(name);
         });
-        return new ChatGateway(catalog, chain, breakers, passthrough, billing, offline);
+        return new ChatGateway(catalog, chain, breakers, passthrough, billing, offline,
+                new ModelRouter(catalog, new RuleBasedClassifier(), routing, billing, registry));
     }
 
     private static void fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,
@@ -155,18 +178,33 @@ public final class ChatGateway implements AutoCloseable {
     }
 
     public Result complete(ObjectNode request, Caller caller, Trace trace) {
-        return complete(request, caller, trace, Ledger.Tags.NONE);
+        return complete(request, caller, trace, Ledger.Tags.NONE, EscalationCheck.NONE);
     }
 
-    /** {@link #complete(ObjectNode, Caller, Trace)} with {@code tags} for its ledger row (e.g. the prompt template of a grounded answer). */
-    public Result complete(ObjectNode request, Caller caller, Trace trace, Ledger.Tags tags) {
+    /**
+     * Serves a non-streamed completion with {@code tags} on its ledger rows (e.g. the prompt template
+     * of a grounded answer); for the model {@value ModelConfig#AUTO}, {@code check} is run on each
+     * reply after the router's own checks and escalates the request when it fails.
+     */
+    public Result complete(ObjectNode request, Caller caller, Trace trace, Ledger.Tags tags, EscalationCheck check) {
         ChatRequestValidator.validate(request);
-        Optional<StructuredOutput> shape = StructuredOutput.of(request);
-        ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
-        request.put("stream", false);
-        trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
+        String name = request.get("model").asText();
+        if (router.routes(name)) return router.complete(request, caller, trace, tags, check, this);
+        ModelConfig model = routeForCost(caller, checkCapabilities(resolve(name), request), request, trace);
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
         ticket.tag(tags);
+        return serve(ticket, model, request, trace, true);
+    }
+
+    /**
+     * Calls {@code model} for an admitted request and bills it. With {@code fixShape}, a reply that
+     * breaks the requested format is retried once with the problems, then refused (422); without,
+     * it is returned as it is (the router escalates instead).
+     */
+    Result serve(Billing.Ticket ticket, ModelConfig model, ObjectNode request, Trace trace, boolean fixShape) {
+        Optional<StructuredOutput> shape = fixShape ? StructuredOutput.of(request) : Optional.empty();
+        request.put("stream", false);
+        trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
         try {
             ProviderChain.Served<ChatCompletion> served;
             try {
@@ -227,10 +265,13 @@ public final class ChatGateway implements AutoCloseable {
     /** {@link #stream(ObjectNode, Caller, Trace, StreamListener)} with {@code tags} for its ledger row. */
     public Streamed stream(ObjectNode request, Caller caller, Trace trace, Ledger.Tags tags, StreamListener listener) {
         ChatRequestValidator.validate(request);
-        ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
+        String name = request.get("model").asText();
+        ModelRouter.Decision routed = router.routes(name) ? router.route(request, caller, trace) : null;
+        ModelConfig model = routed != null ? routed.model() : routeForCost(caller, checkCapabilities(resolve(name), request), request, trace);
         trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
         ticket.tag(tags);
+        if (routed != null) ticket.tag(new Ledger.Tags(null, routed.header(), null));
         long[] firstChunk = {0};
         StringBuilder text = new StringBuilder();
         StreamListener metered = chunk -> {
@@ -334,7 +375,7 @@ public final class ChatGateway implements AutoCloseable {
     }
 
     private static Usage usageOf(ObjectNode request, ChatCompletion completion) {
-        return completion.usage().estimated() ? TokenEstimate.of(request, completionText(completion.body())) : completion.usage();
+        return completion.usage().estimated() ? TokenEstimate.of(request, ChatText.reply(completion.body())) : completion.usage();
     }
 
     private static Usage sum(Usage a, Usage b) {
@@ -358,16 +399,12 @@ public final class ChatGateway implements AutoCloseable {
         return again;
     }
 
-    private static String completionText(ObjectNode body) {
-        StringBuilder sb = new StringBuilder();
-        for (JsonNode choice : body.path("choices")) sb.append(choice.path("message").path("content").asText(""));
-        return sb.toString();
-    }
-
     /** Validates without serving, so a streaming response can still answer errors with a status code. */
     public void check(ObjectNode request) {
         ChatRequestValidator.validate(request);
-        checkCapabilities(resolve(request.get("model").asText()), request);
+        String name = request.get("model").asText();
+        if (router.routes(name)) router.requireTiers();
+        else checkCapabilities(resolve(name), request);
     }
 
     /**
@@ -391,28 +428,35 @@ public final class ChatGateway implements AutoCloseable {
 
     /** Refuses requests that use what the model lacks, or that cannot fit its context window. */
     private static ModelConfig checkCapabilities(ModelConfig model, ObjectNode request) {
+        Optional<ApiException> unfit = incompatibility(model, request);
+        if (unfit.isPresent()) throw unfit.get();
+        return model;
+    }
+
+    /** Why {@code model} cannot serve {@code request} (a feature it lacks, a context window too small), if it cannot. */
+    static Optional<ApiException> incompatibility(ModelConfig model, ObjectNode request) {
         if (model.kind() != ModelConfig.Kind.CHAT) {
-            throw ApiException.badRequest("model '" + model.name() + "' is an embedding model; call POST /v1/embeddings", "model");
+            return Optional.of(ApiException.badRequest("model '" + model.name() + "' is an embedding model; call POST /v1/embeddings", "model"));
         }
         if (request.path("tools").isArray() && !request.path("tools").isEmpty() && !model.supports(ModelConfig.Capability.TOOLS)) {
-            throw ApiException.badRequest("model '" + model.name() + "' does not support tools", "tools");
+            return Optional.of(ApiException.badRequest("model '" + model.name() + "' does not support tools", "tools"));
         }
         if ("json_schema".equals(request.path("response_format").path("type").asText()) && !model.supports(ModelConfig.Capability.JSON_SCHEMA)) {
-            throw ApiException.badRequest("model '" + model.name() + "' does not support response_format json_schema", "response_format");
+            return Optional.of(ApiException.badRequest("model '" + model.name() + "' does not support response_format json_schema", "response_format"));
         }
         if (request.path("stream").asBoolean(false) && !model.supports(ModelConfig.Capability.STREAM)) {
-            throw ApiException.badRequest("model '" + model.name() + "' does not support streaming", "stream");
+            return Optional.of(ApiException.badRequest("model '" + model.name() + "' does not support streaming", "stream"));
         }
         if (model.contextWindow() > 0) {
             long prompt = TokenEstimate.prompt(request);
             long output = Billing.requestedOutput(request).orElse(0);
             if (prompt + output > model.contextWindow()) {
-                throw new ApiException(400, "invalid_request_error", "this request needs about " + (prompt + output) + " tokens (" + prompt
-                        + " prompt + " + output + " max output) but model '" + model.name() + "' has a context window of " + model.contextWindow(),
-                        "messages", "context_length_exceeded");
+                return Optional.of(new ApiException(400, "invalid_request_error", "this request needs about " + (prompt + output) + " tokens ("
+                        + prompt + " prompt + " + output + " max output) but model '" + model.name() + "' has a context window of "
+                        + model.contextWindow(), "messages", "context_length_exceeded"));
             }
         }
-        return model;
+        return Optional.empty();
     }
 
     /**

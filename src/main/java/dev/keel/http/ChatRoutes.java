@@ -28,6 +28,11 @@ final class ChatRoutes {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ChatRoutes.class);
     /** Who {@code GET /v1/models} says provides the in-process embedding model. */
     private static final String LOCAL_EMBEDDINGS_OWNER = "keel-local-embeddings";
+    /** The header a client names its conversation with, so the router keeps an escalated tier for it. */
+    static final String SESSION_HEADER = "x-keel-session-id";
+    /** Room for a UUID, a hash or an application's own id; not for a document. */
+    private static final int MAX_SESSION_ID_CHARS = 128;
+    private static final java.util.regex.Pattern SESSION_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1," + MAX_SESSION_ID_CHARS + "}");
     private final ChatGateway gateway;
 
     ChatRoutes(ChatGateway gateway) {
@@ -139,16 +144,23 @@ final class ChatRoutes {
         };
     }
 
+    /** The caller of a gateway request; the session id comes from {@value #SESSION_HEADER} (400 when malformed). */
     static ChatGateway.Caller caller(Context ctx) {
-        return new ChatGateway.Caller(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR));
+        String session = ctx.header(SESSION_HEADER);
+        if (session != null && !SESSION_ID.matcher(session).matches()) {
+            throw ApiException.badRequest(SESSION_HEADER + " must be 1 to " + MAX_SESSION_ID_CHARS + " characters of letters, digits and . _ : -",
+                    SESSION_HEADER);
+        }
+        return new ChatGateway.Caller(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), session);
     }
 
     /**
-     * {@code x-keel-provider}, {@code x-keel-overhead-ms} (time in Keel, provider calls excluded) and
-     * the serving upstream's {@code x-request-id}.
+     * {@code x-keel-provider}, {@code x-keel-route} (the router's decision, for {@code auto}),
+     * {@code x-keel-overhead-ms} (time in Keel, provider calls excluded) and the serving upstream's {@code x-request-id}.
      */
     static void headers(Context ctx, String provider, Trace trace) {
         if (provider != null) ctx.header("x-keel-provider", provider);
+        if (trace.attribute(ChatGateway.ROUTE_ATTRIBUTE) instanceof String route) ctx.header("x-keel-route", route);
         ctx.header("x-keel-overhead-ms", String.format(Locale.ROOT, "%.3f", Math.max(0, trace.elapsedMs() - trace.spanMillis("provider"))));
         upstreamRequestId(ctx, trace);
     }

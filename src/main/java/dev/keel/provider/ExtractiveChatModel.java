@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.ingest.Tokens;
+import dev.keel.model.ChatText;
 import dev.keel.model.CallContext;
 import dev.keel.model.ChatCompletion;
 import dev.keel.model.ProviderException;
@@ -100,7 +101,7 @@ public final class ExtractiveChatModel implements ChatModel {
         if (!format.equals("text")) {
             throw new ProviderException(Kind.BAD_REQUEST, name, 400, "the extractive provider cannot follow response_format " + format, null, null);
         }
-        String question = lastUserText(request);
+        String question = ChatText.lastUser(request);
         if (question.isBlank()) throw new ProviderException(Kind.BAD_REQUEST, name, 400, "the extractive provider answers the last user message; there is none", null, null);
         if (question.length() > DocumentAnswerer.MAX_QUESTION_CHARS) {
             throw new ProviderException(Kind.BAD_REQUEST, name, 400, String.format(Locale.ROOT,
@@ -119,26 +120,9 @@ public final class ExtractiveChatModel implements ChatModel {
         }
         content.append("\n\n").append(NOTE);
         long prompt = 0;
-        for (JsonNode m : request.path("messages")) prompt += Tokens.count(text(m.get("content")));
+        for (JsonNode m : request.path("messages")) prompt += Tokens.count(ChatText.of(m.get("content")));
         Usage usage = new Usage(prompt, Tokens.count(content.toString()), 0, false);
         return new Reply("chatcmpl-keel-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()), content.toString(), usage);
-    }
-
-    private static String lastUserText(ObjectNode request) {
-        JsonNode messages = request.path("messages");
-        for (int i = messages.size() - 1; i >= 0; i--) {
-            if ("user".equals(messages.get(i).path("role").asText())) return text(messages.get(i).get("content"));
-        }
-        return "";
-    }
-
-    /** A message's text: the string, or its text parts joined. */
-    private static String text(JsonNode content) {
-        if (content == null || content.isNull()) return "";
-        if (content.isTextual()) return content.asText();
-        StringBuilder sb = new StringBuilder();
-        for (JsonNode part : content) if ("text".equals(part.path("type").asText())) sb.append(part.path("text").asText()).append('\n');
-        return sb.toString().strip();
     }
 
     private static ObjectNode chunk(String id, String model, ObjectNode delta, String finish) {

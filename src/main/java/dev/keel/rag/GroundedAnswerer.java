@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.AnswerConfig;
 import dev.keel.gateway.ChatGateway;
+import dev.keel.gateway.EscalationCheck;
 import dev.keel.index.SearchHit;
 import dev.keel.ingest.Tokens;
 import dev.keel.model.ApiException;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -46,6 +48,11 @@ final class GroundedAnswerer {
     /** A verdict line ("12: UNSUPPORTED") is under 8 cl100k tokens; twice that leaves room for a model's variations. */
     private static final int VERDICT_TOKENS = 16;
     private static final Pattern VERDICT = Pattern.compile("(?m)^\\W*(\\d+)\\s*[:.)\\-]\\s*(UNSUPPORTED|SUPPORTED)\\b", Pattern.CASE_INSENSITIVE);
+
+    /** A routed answer with fewer than half of its sentences supported is worth a larger model's try. */
+    static final double ESCALATE_BELOW_GROUNDING = 0.5;
+    /** The router's label for an answer escalated by {@link #ESCALATE_BELOW_GROUNDING}. */
+    static final String LOW_GROUNDING = "low-grounding";
 
     private final ChatGateway gateway;
     private final PromptTemplate template;
@@ -95,7 +102,7 @@ final class GroundedAnswerer {
                 gateway.stream(body, request.caller(), trace, tags, reply);
                 if (reply.servedOffline == null && reply.firstTokenNanos == 0) events.sources(context);
             } else {
-                ChatGateway.Result r = gateway.complete(body, request.caller(), trace, tags);
+                ChatGateway.Result r = gateway.complete(body, request.caller(), trace, tags, groundingCheck(request, blocks));
                 if (gateway.answersOffline(r.provider())) reply.servedOffline = r.provider();
                 reply.text.append(r.completion().body().path("choices").path(0).path("message").path("content").asText(""));
             }
@@ -152,6 +159,20 @@ final class GroundedAnswerer {
         }
     }
 
+    /**
+     * For {@code answer.model: auto}: a reply whose grounding score is under
+     * {@value #ESCALATE_BELOW_GROUNDING} makes the router re-ask a larger tier. Refusals are left
+     * to the router's own check.
+     */
+    private EscalationCheck groundingCheck(AnswerRequest request, List<ContextPacker.Block> blocks) {
+        return (sent, completion) -> {
+            String text = completion.path("choices").path(0).path("message").path("content").asText("");
+            if (REFUSAL.matcher(text).find()) return Optional.empty();
+            double score = checker.check(request.tenant(), request.question(), text, blocks).grounding().score();
+            return score < ESCALATE_BELOW_GROUNDING ? Optional.of(LOW_GROUNDING) : Optional.empty();
+        };
+    }
+
     private Answer checked(AnswerRequest request, String model, List<SearchHit> context, Answer offline, List<ContextPacker.Block> blocks,
                            String reply, Double ttftMs, Trace trace) {
         boolean refused = REFUSAL.matcher(reply).find();
@@ -195,7 +216,7 @@ final class GroundedAnswerer {
         String reply;
         try (Span span = trace.span("verify")) {
             span.attr("model", config.verifierModel()).attr("prompt_hash", verifier.hash()).attr("statements", c.sentences().size());
-            reply = gateway.complete(body, request.caller(), trace, new Ledger.Tags(null, null, verifier.hash())).completion().body()
+            reply = gateway.complete(body, request.caller(), trace, new Ledger.Tags(null, null, verifier.hash()), EscalationCheck.NONE).completion().body()
                     .path("choices").path(0).path("message").path("content").asText("");
         } catch (ProviderException | ApiException e) {
             trace.attr("verifier.skipped", e instanceof ProviderException p ? p.kind().name().toLowerCase(Locale.ROOT) : ((ApiException) e).code());

@@ -1,0 +1,21 @@
+package dev.keel.config;
+
+import java.time.Duration;
+
+/**
+ * The model router behind {@code "model": "auto"} ({@code router:} in keel.yaml): whether a reply
+ * that fails a check is re-asked on the next tier ({@code escalate}), and how long and how many
+ * sessions per tenant keep the tier they were escalated to ({@code session_ttl_minutes} since the
+ * session's last request, {@code max_sessions_per_tenant}, the least recently used going first).
+ * The tiers themselves are the catalog models' {@code tier}.
+ */
+public record RouterConfig(boolean escalate, Duration sessionTtl, int maxSessionsPerTenant) {
+    public static final RouterConfig DEFAULTS = new RouterConfig(true, Duration.ofMinutes(60), 10_000);
+
+    static RouterConfig read(ConfigNode n) {
+        return new RouterConfig(
+                n.bool("escalate", DEFAULTS.escalate),
+                Duration.ofMinutes(n.integer("session_ttl_minutes", (int) DEFAULTS.sessionTtl.toMinutes(), 1, 7 * 24 * 60)),
+                n.integer("max_sessions_per_tenant", DEFAULTS.maxSessionsPerTenant, 1, 1_000_000));
+    }
+}
