@@ -9,6 +9,7 @@ import dev.keel.index.ChunkIndex;
 import dev.keel.index.LuceneChunkIndex;
 import dev.keel.ingest.Ingestor;
 import dev.keel.rag.AnswerEngine;
+import dev.keel.rag.Sessions;
 import dev.keel.rag.Rerankers;
 import dev.keel.store.ApiKeys;
 import dev.keel.store.Database;
@@ -53,7 +54,8 @@ public final class Keel implements AutoCloseable {
         // The gateway's extractive provider answers through the engine, which calls models through the gateway: the engine comes second.
         this.gateway = ChatGateway.create(config.gateway(), config.router(), System::getenv, traces.registry(), ledger,
                 (tenant, question) -> answers().asDocumentAnswerer(traces).answer(tenant, question));
-        this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers, gateway, traces.registry());
+        this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers, gateway, new Sessions(config.sessions()),
+                traces.registry());
     }
 
     /** Opens (or creates) the data directory with the in-process embedding model. */

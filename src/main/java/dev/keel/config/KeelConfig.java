@@ -15,11 +15,11 @@ import java.util.function.Function;
  * String values may reference the environment as {@code ${VAR}} or {@code ${VAR:-default}}.
  */
 public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig embed, SearchConfig search, AnswerConfig answer,
-                         GatewayConfig gateway, RerankConfig rerank, RouterConfig router) {
+                         GatewayConfig gateway, RerankConfig rerank, RouterConfig router, SessionConfig sessions) {
 
     public static KeelConfig defaults() {
         return new KeelConfig(ServerConfig.DEFAULTS, IngestConfig.DEFAULTS, EmbedConfig.DEFAULTS, SearchConfig.DEFAULTS, AnswerConfig.DEFAULTS,
-                GatewayConfig.EMPTY, RerankConfig.DEFAULTS, RouterConfig.DEFAULTS);
+                GatewayConfig.EMPTY, RerankConfig.DEFAULTS, RouterConfig.DEFAULTS, SessionConfig.DEFAULTS);
     }
 
     /** Reads a YAML file; a missing file is an error (the user named it). */
@@ -51,21 +51,22 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
                 AnswerConfig.read(top.child("answer")),
                 GatewayConfig.read(top.child("providers"), top.child("models"), top.child("gateway")),
                 RerankConfig.read(top.child("rerank"), search),
-                RouterConfig.read(top.child("router")));
+                RouterConfig.read(top.child("router")),
+                SessionConfig.read(top.child("sessions")));
         top.rejectUnknown();
         config.answer().checkAgainst(config.gateway());
         return config;
     }
 
     public KeelConfig withServer(ServerConfig s) {
-        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank, router);
+        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank, router, sessions);
     }
 
     public KeelConfig withChunking(ChunkingConfig c) {
-        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank, router);
+        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank, router, sessions);
     }
 
     public KeelConfig withSearch(SearchConfig s) {
-        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router);
+        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router, sessions);
     }
 }

@@ -24,6 +24,7 @@ public final class ApiViews {
                     "invalid_citations", a.grounding().invalidCitations()));
         }
         if (a.degraded()) out.put("degraded", true);
+        if (a.rewrittenQuestion() != null) out.put("rewritten_question", a.rewrittenQuestion());
         if (a.ttftMs() != null) out.put("ttft_ms", Math.round(a.ttftMs() * 1000) / 1000.0);
         out.put("trace_id", a.traceId());
         out.put("took_ms", Math.round(tookMs * 1000) / 1000.0);

@@ -8,6 +8,7 @@ import dev.keel.model.ApiException;
 import dev.keel.model.CallContext;
 import dev.keel.model.ProviderException;
 import dev.keel.provider.Prices;
+import dev.keel.rag.Sessions;
 import dev.keel.trace.Trace;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
@@ -31,8 +32,6 @@ final class ChatRoutes {
     /** The header a client names its conversation with, so the router keeps an escalated tier for it. */
     static final String SESSION_HEADER = "x-keel-session-id";
     /** Room for a UUID, a hash or an application's own id; not for a document. */
-    private static final int MAX_SESSION_ID_CHARS = 128;
-    private static final java.util.regex.Pattern SESSION_ID = java.util.regex.Pattern.compile("[A-Za-z0-9._:-]{1," + MAX_SESSION_ID_CHARS + "}");
     private final ChatGateway gateway;
 
     ChatRoutes(ChatGateway gateway) {
@@ -146,10 +145,13 @@ final class ChatRoutes {
 
     /** The caller of a gateway request; the session id comes from {@value #SESSION_HEADER} (400 when malformed). */
     static ChatGateway.Caller caller(Context ctx) {
-        String session = ctx.header(SESSION_HEADER);
-        if (session != null && !SESSION_ID.matcher(session).matches()) {
-            throw ApiException.badRequest(SESSION_HEADER + " must be 1 to " + MAX_SESSION_ID_CHARS + " characters of letters, digits and . _ : -",
-                    SESSION_HEADER);
+        return caller(ctx, ctx.header(SESSION_HEADER), SESSION_HEADER);
+    }
+
+    /** The caller in session {@code session} (null: none), read from {@code field}; a malformed id is a 400 naming it. */
+    static ChatGateway.Caller caller(Context ctx, String session, String field) {
+        if (session != null && !Sessions.isValidId(session)) {
+            throw ApiException.badRequest(field + " must be " + Sessions.ID_RULE, field);
         }
         return new ChatGateway.Caller(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), session);
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.Keel;
 import dev.keel.config.RerankConfig;
 import dev.keel.config.SearchConfig;
+import dev.keel.gateway.ChatGateway;
 import dev.keel.index.RankedList;
 import dev.keel.index.SearchFilters;
 import dev.keel.index.SearchHit;
@@ -75,7 +76,10 @@ final class QueryRoutes {
         if (model != null && model.isBlank()) throw ApiException.badRequest("'model' must not be empty", "model");
         Trace trace = HttpServer.trace(ctx);
         trace.attr("question.chars", question.length());
-        AnswerRequest request = new AnswerRequest(HttpServer.tenant(ctx), question, filters(body), model, ChatRoutes.caller(ctx));
+        String session = Json.optionalText(body, "session_id");
+        if (session == null) session = ctx.header(ChatRoutes.SESSION_HEADER);
+        ChatGateway.Caller caller = ChatRoutes.caller(ctx, session, body.has("session_id") ? "session_id" : ChatRoutes.SESSION_HEADER);
+        AnswerRequest request = new AnswerRequest(HttpServer.tenant(ctx), question, filters(body), model, caller, session);
         boolean stream = "true".equalsIgnoreCase(ctx.queryParam("stream")) || Boolean.TRUE.equals(Json.optionalBool(body, "stream"));
         if (!stream) {
             Answer a = keel.answers().answer(request, trace);

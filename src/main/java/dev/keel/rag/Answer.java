@@ -13,7 +13,12 @@ import java.util.List;
  * the model's first token of a streamed answer (else null).
  */
 public record Answer(String text, boolean answered, List<Citation> citations, List<SearchHit> sources, double support, String traceId,
-                     String answerer, Grounding grounding, boolean degraded, Double ttftMs) {
+                     String answerer, Grounding grounding, boolean degraded, Double ttftMs, String rewrittenQuestion) {
+    public Answer(String text, boolean answered, List<Citation> citations, List<SearchHit> sources, double support, String traceId,
+                  String answerer, Grounding grounding, boolean degraded, Double ttftMs) {
+        this(text, answered, citations, sources, support, traceId, answerer, grounding, degraded, ttftMs, null);
+    }
+
     /** An extractive answer. */
     public Answer(String text, boolean answered, List<Citation> citations, List<SearchHit> sources, double support, String traceId) {
         this(text, answered, citations, sources, support, traceId, dev.keel.config.AnswerConfig.EXTRACTIVE, null, false, null);
@@ -21,6 +26,11 @@ public record Answer(String text, boolean answered, List<Citation> citations, Li
 
     /** This extractive answer standing in for a model whose providers were all down. */
     Answer standingIn() {
-        return new Answer(text, answered, citations, sources, support, traceId, answerer, grounding, true, ttftMs);
+        return new Answer(text, answered, citations, sources, support, traceId, answerer, grounding, true, ttftMs, rewrittenQuestion);
+    }
+
+    /** This answer, given to a follow-up that was read as {@code standalone}. */
+    Answer rewrittenFrom(String standalone) {
+        return new Answer(text, answered, citations, sources, support, traceId, answerer, grounding, degraded, ttftMs, standalone);
     }
 }

@@ -10,6 +10,8 @@ import dev.keel.config.AnswerConfig;
 import dev.keel.config.SearchConfig;
 import dev.keel.embed.Embedder;
 import dev.keel.embed.Vectors;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.index.RankedList;
 import dev.keel.index.ChunkIndex;
@@ -43,14 +45,18 @@ public final class AnswerEngine {
     private final ChatGateway gateway;
     private final GroundingChecker checker;
     private final GroundedAnswerer grounded;
+    private final Sessions sessions;
+    private final FollowUpRewriter rewriter;
 
     /**
      * Model calls go through {@code gateway}; answer counters go to {@code metrics}. The prompt
      * template {@code answer.prompt} is loaded here: a missing or malformed one fails naming it.
      */
     public AnswerEngine(ChunkIndex index, Embedder embedder, SearchConfig search, AnswerConfig answerConfig, Rerankers rerankers,
-                        ChatGateway gateway, MeterRegistry metrics) {
+                        ChatGateway gateway, Sessions sessions, MeterRegistry metrics) {
         this.index = index;
+        this.sessions = sessions;
+        this.rewriter = new FollowUpRewriter(index);
         this.rerankers = rerankers;
         this.embedder = embedder;
         this.search = search;
@@ -171,10 +177,35 @@ public final class AnswerEngine {
         return answer(request, trace, events, true);
     }
 
-    private Answer answer(AnswerRequest request, Trace trace, AnswerEvents events, boolean stream) {
-        String model = request.model() != null ? request.model() : answerConfig.model();
+    private Answer answer(AnswerRequest asked, Trace trace, AnswerEvents events, boolean stream) {
+        String model = asked.model() != null ? asked.model() : answerConfig.model();
         boolean extractive = answerConfig.extractive(model);
-        if (!extractive) gateway.checkChatModel(model, request.caller());
+        if (!extractive) gateway.checkChatModel(model, asked.caller());
+        if (asked.sessionId() == null) return answer(asked, model, Conversation.EMPTY, trace, events, stream);
+        Conversation history = sessions.get(asked.tenant(), asked.sessionId());
+        FollowUpRewriter.Rewrite rewrite;
+        try (Span span = trace.span("rewrite")) {
+            rewrite = extractive ? rewriter.rewrite(asked.question(), history)
+                    : rewriter.rewrite(asked.question(), history, (system, user) -> generate(model, system, user, asked.caller(), trace));
+            span.attr("turns", history.turns().size()).attr("summary", !history.summary().isEmpty()).attr("follow_up", rewrite.followUp())
+                    .attr("method", rewrite.method()).attr("standalone.chars", rewrite.standalone().length());
+        }
+        Answer a = answer(asked.asking(rewrite.standalone()), model, history, trace, events, stream);
+        sessions.record(asked.tenant(), asked.sessionId(), new Conversation.Turn(asked.question(), rewrite.standalone(), a.text()));
+        return rewrite.standalone().equals(asked.question()) ? a : a.rewrittenFrom(rewrite.standalone());
+    }
+
+    /** One reply of {@code model} to a system and a user message, billed to {@code caller} (rewriting follow-ups). */
+    private String generate(String model, String system, String user, ChatGateway.Caller caller, Trace trace) {
+        ObjectNode body = JsonNodeFactory.instance.objectNode();
+        body.put("model", model).put("temperature", 0).put("max_tokens", FollowUpRewriter.MAX_REWRITE_TOKENS);
+        body.putArray("messages").add(JsonNodeFactory.instance.objectNode().put("role", "system").put("content", system))
+                .add(JsonNodeFactory.instance.objectNode().put("role", "user").put("content", user));
+        return gateway.complete(body, caller, trace).completion().text();
+    }
+
+    private Answer answer(AnswerRequest request, String model, Conversation history, Trace trace, AnswerEvents events, boolean stream) {
+        boolean extractive = answerConfig.extractive(model);
         float[] vector = embedQuery(request.tenant(), request.question(), trace);
         // rerank: fetch the reranker's pool of candidates, rerank them down to the context size
         Rerankers.Choice rerank = rerankers.defaults();
@@ -190,7 +221,7 @@ public final class AnswerEngine {
                     .attr("citations", e.citations().size()).attr("sentences_considered", e.considered().size());
         }
         Answer offline = new Answer(e.text(), e.answered(), e.citations(), context, e.support(), trace.id());
-        if (!extractive) return grounded.answer(request, model, context, offline, trace, events, stream);
+        if (!extractive) return grounded.answer(request, model, history, context, offline, trace, events, stream);
         emit(offline, events);
         return offline;
     }

@@ -32,6 +32,8 @@ final class FollowUpRewriter {
     private static final int MIN_CONTENT_TERMS = 2;
     /** The longest rewrite accepted from a model: a question, not an essay (or an injected instruction). */
     static final int MAX_REWRITE_CHARS = 1_000;
+    /** Output tokens a model may spend on a rewrite: a long question fits, an essay is cut (and then refused as a rewrite). */
+    static final int MAX_REWRITE_TOKENS = 200;
     private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}']+");
 
     static final String REWRITE_INSTRUCTIONS = """

@@ -54,6 +54,9 @@ final class GroundedAnswerer {
     /** The router's label for an answer escalated by {@link #ESCALATE_BELOW_GROUNDING}. */
     static final String LOW_GROUNDING = "low-grounding";
 
+    /** Introduces the conversation so far: background for the question, never a source of facts. */
+    static final String HISTORY_PREAMBLE = "The conversation so far, for reference only (answer from the context blocks, not from it):\n";
+
     private final ChatGateway gateway;
     private final PromptTemplate template;
     private final AnswerConfig config;
@@ -79,17 +82,18 @@ final class GroundedAnswerer {
      * The model's answer to {@code request} from {@code context}; {@code offline} is the extractive
      * answer, whose support is the retrieval confidence and which stands in when the model is down.
      */
-    Answer answer(AnswerRequest request, String model, List<SearchHit> context, Answer offline, Trace trace, AnswerEvents events, boolean stream) {
+    Answer answer(AnswerRequest request, String model, Conversation history, List<SearchHit> context, Answer offline, Trace trace, AnswerEvents events,
+                  boolean stream) {
         trace.attr("answer.model", model).attr("confidence", round(offline.support()));
         if (offline.support() < config.minConfidence()) return refuse("low_confidence", model, context, offline, trace, events);
         List<ContextPacker.Block> blocks;
         ObjectNode body;
         try (Span span = trace.span("prompt")) {
             int window = gateway.contextWindow(model);
-            int free = (window > 0 ? window : config.defaultContextWindow()) - config.maxOutputTokens() - ownTokens(request.question());
+            int free = (window > 0 ? window : config.defaultContextWindow()) - config.maxOutputTokens() - ownTokens(request.question(), history);
             int budget = (int) (Math.max(0, free) * OTHER_TOKENIZERS_SHARE);
             blocks = packer.pack(request.tenant(), context, budget);
-            body = request(model, blocks, request.question(), stream);
+            body = request(model, blocks, history, request.question(), stream);
             span.attr("template", template.name()).attr("prompt_hash", template.hash()).attr("budget_tokens", budget).attr("blocks", blocks.size());
         }
         trace.attr("prompt.template", template.name()).attr("prompt.hash", template.hash());
@@ -258,15 +262,16 @@ final class GroundedAnswerer {
     }
 
     /** The prompt's tokens besides the context blocks: system, examples, the user message around an empty context, framing. */
-    private int ownTokens(String question) {
+    private int ownTokens(String question, Conversation history) {
         int n = Tokens.count(template.system()) + FRAMING_TOKENS;
+        if (!history.isEmpty()) n += Tokens.count(HISTORY_PREAMBLE + FollowUpRewriter.conversationText(history));
         for (String m : template.userMessages(Map.of("context", "", "question", question))) n += Tokens.count(m);
         for (PromptTemplate.Turn t : template.examples()) n += Tokens.count(t.user()) + Tokens.count(t.assistant());
         return n;
     }
 
-    /** The chat request: system, few-shot examples, then the context blocks and the question last. */
-    private ObjectNode request(String model, List<ContextPacker.Block> blocks, String question, boolean stream) {
+    /** The chat request: system, few-shot examples, then the context blocks, the conversation so far and the question last. */
+    private ObjectNode request(String model, List<ContextPacker.Block> blocks, Conversation history, String question, boolean stream) {
         ObjectNode body = JsonNodeFactory.instance.objectNode();
         body.put("model", model);
         ArrayNode messages = body.putArray("messages");
@@ -275,8 +280,13 @@ final class GroundedAnswerer {
             messages.addObject().put("role", "user").put("content", t.user());
             messages.addObject().put("role", "assistant").put("content", t.assistant());
         }
-        for (String m : template.userMessages(Map.of("context", render(blocks), "question", question))) {
-            messages.addObject().put("role", "user").put("content", m);
+        List<String> user = template.userMessages(Map.of("context", render(blocks), "question", question));
+        for (int i = 0; i < user.size(); i++) {
+            // The conversation goes between the context and the question, which stays last.
+            if (i == user.size() - 1 && !history.isEmpty()) {
+                messages.addObject().put("role", "user").put("content", HISTORY_PREAMBLE + FollowUpRewriter.conversationText(history));
+            }
+            messages.addObject().put("role", "user").put("content", user.get(i));
         }
         body.put("max_tokens", config.maxOutputTokens());
         body.put("temperature", 0);

@@ -22,6 +22,8 @@ import java.util.regex.Pattern;
 public final class Sessions {
     /** Session ids are opaque to Keel but bounded and printable, so they are safe as keys and in traces. */
     private static final Pattern VALID_ID = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
+    /** The rule of {@link #isValidId}, for error messages. */
+    public static final String ID_RULE = "1 to 128 characters of letters, digits and . _ : -";
     /** A remembered answer is cut to this: enough for the context of a follow-up, bounded per turn. */
     static final int MAX_REMEMBERED_CHARS = 2_000;
 
