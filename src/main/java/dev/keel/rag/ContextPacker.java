@@ -16,12 +16,15 @@ import java.util.regex.Pattern;
  * placed most relevant first and last, least relevant in the middle (where long-context models
  * attend least). A chunk shorter than {@code expandBelowTokens} is joined by its neighbours of the
  * same section (same tenant and document). Block text is untrusted: anything shaped like a markup
- * tag is defused so that a document cannot close its block or open another. Only chunks of the
+ * bracket is defused so that a document cannot close its block or open another. Only chunks of the
  * asking tenant ever enter a block. Thread-safe.
  */
 final class ContextPacker {
-    /** {@code <} opening or closing anything tag-like ({@code </context>}, {@code <system>}, also with fullwidth brackets). */
-    private static final Pattern TAG_OPENER = Pattern.compile("[<\uFF1C\uFE64](?=\\s*/?\\s*\\p{L})");
+    /**
+     * Every {@code <} and its look-alikes (fullwidth, small, CJK and mathematical angle brackets): a
+     * tag can hide invisible or combining characters after its bracket, so no bracket is left to open one.
+     */
+    private static final Pattern TAG_OPENER = Pattern.compile("[<\uFF1C\uFE64\u3008\u2329\u27E8\u276C\u2770\u29FC]");
     /** What a defused {@code <} becomes: it reads the same to a person, not as markup. */
     private static final String DEFUSED = "\u2039";
 

@@ -68,24 +68,13 @@ final class GroundingChecker {
     Checked check(String tenant, String question, String answer, List<ContextPacker.Block> blocks) {
         Set<Integer> invalid = new LinkedHashSet<>();
         Set<Integer> cited = new TreeSet<>();
-        Matcher m = MARKER.matcher(answer);
-        StringBuilder clean = new StringBuilder();
-        while (m.find()) {
-            List<String> kept = new ArrayList<>();
-            for (String id : m.group(1).split("\\s*,\\s*")) {
-                int n = id.length() > MAX_ID_DIGITS ? -1 : Integer.parseInt(id);
-                if (n >= 1 && n <= blocks.size()) {
-                    kept.add(Integer.toString(n));
-                    cited.add(n);
-                } else {
-                    invalid.add(n);
-                }
-            }
-            String marker = kept.isEmpty() ? "" : m.group().substring(0, m.group().indexOf('[')) + "[" + String.join(", ", kept) + "]";
-            m.appendReplacement(clean, Matcher.quoteReplacement(marker));
-        }
-        m.appendTail(clean);
-        String text = clean.toString().strip();
+        // Dropping a marker can join its neighbours into a new one ("[1[99]2]" → "[12]"): drop until none is left to drop.
+        String text = answer, before;
+        do {
+            before = text;
+            text = dropInvalidMarkers(before, blocks.size(), cited, invalid);
+        } while (!text.equals(before));
+        text = text.strip();
         List<String> unsupported = new ArrayList<>(), checked = new ArrayList<>();
         for (String sentence : sentencesWithTheirMarkers(text)) {
             if (checked.size() >= MAX_CHECKED_SENTENCES) {
@@ -99,6 +88,33 @@ final class GroundingChecker {
             if (!c.supported()) unsupported.add(sentence);
         }
         return new Checked(text, List.copyOf(cited), grounding(checked, unsupported, List.copyOf(invalid)), List.copyOf(checked));
+    }
+
+    /** {@code text} with the ids of markers that name no block (of {@code blocks}) removed, noting valid and invalid ids. */
+    private static String dropInvalidMarkers(String text, int blocks, Set<Integer> cited, Set<Integer> invalid) {
+        Matcher m = MARKER.matcher(text);
+        StringBuilder clean = new StringBuilder();
+        while (m.find()) {
+            List<String> kept = new ArrayList<>();
+            for (String id : m.group(1).split("\\s*,\\s*")) {
+                int n = blockId(id);
+                if (n >= 1 && n <= blocks) {
+                    kept.add(Integer.toString(n));
+                    cited.add(n);
+                } else {
+                    invalid.add(n);
+                }
+            }
+            String marker = kept.isEmpty() ? "" : m.group().substring(0, m.group().indexOf('[')) + "[" + String.join(", ", kept) + "]";
+            m.appendReplacement(clean, Matcher.quoteReplacement(marker));
+        }
+        m.appendTail(clean);
+        return clean.toString();
+    }
+
+    /** A marker's id as a number, -1 when it is too long to be one. */
+    private static int blockId(String digits) {
+        return digits.length() > MAX_ID_DIGITS ? -1 : Integer.parseInt(digits);
     }
 
     /** The grounding of {@code checked} sentences of which {@code unsupported} are not supported. */
@@ -125,7 +141,7 @@ final class GroundingChecker {
     SentenceCheck checkSentence(String tenant, String question, String sentence, List<ContextPacker.Block> blocks) {
         Set<Integer> ids = new TreeSet<>();
         Matcher m = MARKER.matcher(sentence);
-        while (m.find()) for (String id : m.group(1).split("\\s*,\\s*")) ids.add(Integer.parseInt(id));
+        while (m.find()) for (String id : m.group(1).split("\\s*,\\s*")) ids.add(blockId(id));
         String claim = MARKER.matcher(sentence).replaceAll("").strip();
         List<String> claimTerms = index.terms(claim);
         if (claimTerms.isEmpty()) return null;

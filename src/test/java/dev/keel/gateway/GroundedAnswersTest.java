@@ -199,6 +199,17 @@ class GroundedAnswersTest {
     }
 
     @Test
+    void markersNestedToFormNewIdsWhenTheInnerOnesAreDroppedAreDroppedToo() throws Exception {
+        llm.then(FakeLlmServer.okFrom(r -> "Employees get 28 days of paid leave per year [1[99999999999]0000000000][[9999999]"
+                + blockWith(r, "28 days") + "] [9[77]9]."));
+        JsonNode a = ask(acmeKey, question(LEAVE));
+        String answer = a.get("answer").asText();
+        assertThat(answer).doesNotContain("[10000").doesNotContain("[99]").doesNotContain("[9999999]");
+        for (JsonNode c : a.get("citations")) assertThat(c.get("n").asInt()).isBetween(1, 5);
+        assertThat(a.get("grounding").get("invalid_citations").size()).isGreaterThanOrEqualTo(3);
+    }
+
+    @Test
     void sentencesTheCitedContextDoesNotSupportAreFlagged() throws Exception {
         double before = keel.traces().registry().counter("keel_answer_unsupported_sentences_total").count();
         llm.then(FakeLlmServer.okFrom(r -> {
