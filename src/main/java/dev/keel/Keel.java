@@ -4,8 +4,11 @@ import dev.keel.config.KeelConfig;
 import dev.keel.embed.BgeSmallEmbedder;
 import dev.keel.embed.CachingEmbedder;
 import dev.keel.embed.Embedder;
+import dev.keel.gateway.CaffeineResponseCache;
 import dev.keel.gateway.ChatGateway;
+import dev.keel.gateway.GatewayCache;
 import dev.keel.index.ChunkIndex;
+import dev.keel.index.DocumentRecord;
 import dev.keel.index.LuceneChunkIndex;
 import dev.keel.ingest.Ingestor;
 import dev.keel.rag.AnswerEngine;
@@ -18,7 +21,7 @@ import java.nio.file.Path;
 
 /**
  * The application object graph, built by hand from the configuration: metadata database,
- * embedder (with its persistent cache), index, ingestor, answer engine and traces. Owns them all;
+ * embedder (with its persistent cache), index, ingestor, answer engine, response caches, gateway and traces. Owns them all;
  * {@link #close()} commits and releases the data directory.
  */
 public final class Keel implements AutoCloseable {
@@ -33,6 +36,7 @@ public final class Keel implements AutoCloseable {
     private final AnswerEngine answers;
     private final Traces traces;
     private final ChatGateway gateway;
+    private final GatewayCache cache;
     private final Ledger ledger;
     private final ApiKeys keys;
 
@@ -47,7 +51,9 @@ public final class Keel implements AutoCloseable {
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer());
         this.ledger = new Ledger(database);
         this.keys = new ApiKeys(database);
-        this.gateway = ChatGateway.create(config.gateway(), System::getenv, traces.registry(), ledger, answers.asDocumentAnswerer(traces));
+        this.cache = new GatewayCache(config.cache(), new CaffeineResponseCache(config.cache()), embedder,
+                (tenant, docId) -> index.document(tenant, docId).map(DocumentRecord::version), traces.registry());
+        this.gateway = ChatGateway.create(config.gateway(), System::getenv, traces.registry(), ledger, answers.asDocumentAnswerer(traces), cache);
     }
 
     /** Opens (or creates) the data directory with the in-process embedding model. */
@@ -107,6 +113,11 @@ public final class Keel implements AutoCloseable {
 
     public ChatGateway gateway() {
         return gateway;
+    }
+
+    /** The response caches of chat completions, responses and answers. */
+    public GatewayCache cache() {
+        return cache;
     }
 
     public ApiKeys keys() {

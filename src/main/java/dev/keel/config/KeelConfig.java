@@ -15,11 +15,11 @@ import java.util.function.Function;
  * String values may reference the environment as {@code ${VAR}} or {@code ${VAR:-default}}.
  */
 public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig embed, SearchConfig search, AnswerConfig answer,
-                         GatewayConfig gateway) {
+                         GatewayConfig gateway, CacheConfig cache) {
 
     public static KeelConfig defaults() {
         return new KeelConfig(ServerConfig.DEFAULTS, IngestConfig.DEFAULTS, EmbedConfig.DEFAULTS, SearchConfig.DEFAULTS, AnswerConfig.DEFAULTS,
-                GatewayConfig.EMPTY);
+                GatewayConfig.EMPTY, CacheConfig.DEFAULTS);
     }
 
     /** Reads a YAML file; a missing file is an error (the user named it). */
@@ -48,20 +48,21 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
                 EmbedConfig.read(top.child("embed")),
                 SearchConfig.read(top.child("search")),
                 AnswerConfig.read(top.child("answer")),
-                GatewayConfig.read(top.child("providers"), top.child("models"), top.child("gateway")));
+                GatewayConfig.read(top.child("providers"), top.child("models"), top.child("gateway")),
+                CacheConfig.read(top.child("cache")));
         top.rejectUnknown();
         return config;
     }
 
     public KeelConfig withServer(ServerConfig s) {
-        return new KeelConfig(s, ingest, embed, search, answer, gateway);
+        return new KeelConfig(s, ingest, embed, search, answer, gateway, cache);
     }
 
     public KeelConfig withChunking(ChunkingConfig c) {
-        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway);
+        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, cache);
     }
 
     public KeelConfig withSearch(SearchConfig s) {
-        return new KeelConfig(server, ingest, embed, s, answer, gateway);
+        return new KeelConfig(server, ingest, embed, s, answer, gateway, cache);
     }
 }

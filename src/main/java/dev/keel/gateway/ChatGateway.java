@@ -52,15 +52,17 @@ public final class ChatGateway implements AutoCloseable {
     private final CircuitBreakers breakers;
     private final Billing billing;
     private final ModelListing listing;
+    private final ChatCaching caching;
 
     ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, java.util.Set<String> passthroughProviders,
-                Billing billing) {
+                Billing billing, ChatCaching caching) {
         this.catalog = Map.copyOf(catalog);
         this.chain = chain;
         this.breakers = breakers;
         this.passthroughProviders = java.util.Set.copyOf(passthroughProviders);
         this.billing = billing;
         this.listing = new ModelListing(catalog.keySet(), passthroughProviders);
+        this.caching = caching;
     }
 
     /** Who is asking: the tenant and the API key (null for open local use). */
@@ -91,6 +93,12 @@ public final class ChatGateway implements AutoCloseable {
      */
     public static ChatGateway create(GatewayConfig config, Function<String, String> env, MeterRegistry registry, Ledger ledger,
                                      DocumentAnswerer documents) {
+        return create(config, env, registry, ledger, documents, GatewayCache.disabled(registry));
+    }
+
+    /** As {@link #create(GatewayConfig, Function, MeterRegistry, Ledger, DocumentAnswerer)}, serving and storing responses through {@code cache}. */
+    public static ChatGateway create(GatewayConfig config, Function<String, String> env, MeterRegistry registry, Ledger ledger,
+                                     DocumentAnswerer documents, GatewayCache cache) {
         Map<String, ProviderConfig> providers = new LinkedHashMap<>(config.providers());
         Map<String, ModelConfig> catalog = new LinkedHashMap<>(config.models());
         java.util.Set<String> passthrough = new java.util.LinkedHashSet<>();
@@ -119,7 +127,9 @@ public final class ChatGateway implements AutoCloseable {
         CircuitBreakers breakers = new CircuitBreakers(openSeconds, registry);
         ProviderChain chain = new ProviderChain(models, retries, breakers);
         Billing billing = new Billing(Prices.builtIn(), ledger, new Limits(ledger, registry, config.budgetWebhook()), chain, config.defaultMaxOutputTokens());
-        return new ChatGateway(catalog, chain, breakers, passthrough, billing);
+        java.util.Set<String> documentProviders = new java.util.HashSet<>(providers.keySet());
+        documentProviders.removeIf(name -> providers.get(name).type() != ProviderConfig.Type.EXTRACTIVE);
+        return new ChatGateway(catalog, chain, breakers, passthrough, billing, new ChatCaching(cache, billing, documentProviders));
     }
 
     private static void fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,
@@ -151,10 +161,13 @@ public final class ChatGateway implements AutoCloseable {
         ChatRequestValidator.validate(request);
         Optional<StructuredOutput> shape = StructuredOutput.of(request);
         ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
+        GatewayCache.Probe probe = caching.probe(caller, model.name(), request);
         request.put("stream", false);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
         try {
+            Optional<Result> cached = caching.complete(probe, ticket, model.name(), trace);
+            if (cached.isPresent()) return cached.get();
             ProviderChain.Served<ChatCompletion> served;
             try {
                 served = chain.complete(model, request, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace);
@@ -194,6 +207,7 @@ public final class ChatGateway implements AutoCloseable {
             ObjectNode body = served.value().body();
             body.put("model", model.name());
             Prices.Cost cost = billing.bill(ticket, served.target(), usage, null, 200, trace);
+            caching.remember(probe, served.provider(), body, cost, trace);
             return new Result(served.value(), served.provider(), usage, cost);
         } finally {
             billing.closeUnbilled(ticket, trace);
@@ -210,20 +224,25 @@ public final class ChatGateway implements AutoCloseable {
     public Streamed stream(ObjectNode request, Caller caller, Trace trace, StreamListener listener) {
         ChatRequestValidator.validate(request);
         ModelConfig model = routeForCost(caller, checkCapabilities(resolve(request.get("model").asText()), request), request, trace);
+        GatewayCache.Probe probe = caching.probe(caller, model.name(), request);
         trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
+        ChatCaching.Recorder recorder = caching.recorder(listener);
         long[] firstChunk = {0};
         StringBuilder text = new StringBuilder();
         StreamListener metered = chunk -> {
             if (firstChunk[0] == 0) firstChunk[0] = System.nanoTime();
             chunk.put("model", model.name());
             for (JsonNode choice : chunk.path("choices")) text.append(choice.path("delta").path("content").asText(""));
-            return listener.onChunk(chunk);
+            return recorder.onChunk(chunk);
         };
         try {
+            Optional<Streamed> cached = caching.stream(probe, ticket, model.name(), request, trace, listener);
+            if (cached.isPresent()) return cached.get();
             ProviderChain.Served<Usage> served = chain.stream(model, request, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace, metered);
             Usage usage = served.value().estimated() ? TokenEstimate.of(request, text.toString()) : served.value();
             Prices.Cost cost = billing.bill(ticket, served.target(), usage, ttftMs(ticket, firstChunk[0]), 200, trace);
+            caching.remember(probe, recorder, served.provider(), model.name(), usage, cost, trace);
             return new Streamed(served.provider(), usage, cost);
         } catch (ProviderException failure) {
             ProviderException e = asSeenByClient(model, failure);
