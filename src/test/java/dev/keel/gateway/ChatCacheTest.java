@@ -262,6 +262,17 @@ class ChatCacheTest extends GatewayTestBase {
     }
 
     @Test
+    void aHugeRequestIsCachedByItsHashButNeverComparedByEmbedding() throws Exception {
+        String key = key("");
+        String huge = "Summarise this log: " + "line of text ".repeat(40_000);
+        chat(key, request(huge));
+        assertThat(cacheHeader(chat(key, request(huge)))).isEqualTo("hit-exact");
+        // Past the embedding window two messages differing only at the end would look identical: no semantic lookup for them.
+        assertThat(cacheHeader(chat(key, request(huge + "and one more line")))).isEqualTo("miss");
+        assertThat(fixture.primary.received).hasSize(2);
+    }
+
+    @Test
     void concurrentIdenticalMissesAllSucceedAndLeaveOneUsableEntry() throws Exception {
         String key = key("");
         fixture.primary.then(ok("Same answer for all."));
