@@ -232,6 +232,26 @@ class ChatCacheTest extends GatewayTestBase {
     }
 
     @Test
+    void aStreamedResponsesHitComesBackAsTheResponsesEventStream() throws Exception {
+        String key = key("");
+        fixture.primary.then(ok("Ships on Monday."));
+        ObjectNode r = JSON.createObjectNode().put("model", "fast").put("temperature", 0).put("input", "Which day does it ship?");
+        post("/v1/responses", key, r);
+        HttpResponse<String> hit = post("/v1/responses", key, r.put("stream", true));
+        assertThat(cacheHeader(hit)).isEqualTo("hit-exact");
+        assertThat(hit.body()).contains("event: response.output_text.delta").contains("Ships on Monday.").contains("event: response.completed");
+        assertThat(fixture.primary.received).hasSize(1);
+    }
+
+    @Test
+    void answersOfTheExtractiveProviderAreNotStoredSinceTheyDependOnDocumentsThatChange() throws Exception {
+        String key = key("");
+        ObjectNode r = request("What does the memo say?").put("model", "docs-with-fallback");
+        assertThat(chat(key, r).statusCode()).isEqualTo(200);
+        assertThat(cacheHeader(chat(key, r))).isEqualTo("miss");
+    }
+
+    @Test
     void hitsCostNothingInTheLedgerAreTaggedThereAndStillCountAgainstTheRequestRate() throws Exception {
         String key = key(",\"requests_per_minute\":3");
         chat(key, request("Tag me?"));
