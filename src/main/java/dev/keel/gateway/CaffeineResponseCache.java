@@ -3,6 +3,7 @@ package dev.keel.gateway;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.keel.config.CacheConfig;
 import dev.keel.embed.Vectors;
 import java.time.Duration;
@@ -27,8 +28,14 @@ public final class CaffeineResponseCache implements ResponseCache {
     private final ConcurrentHashMap<Key, Set<Key>> scopes = new ConcurrentHashMap<>();
 
     public CaffeineResponseCache(CacheConfig config) {
-        exact = Caffeine.newBuilder().maximumSize(config.exact().maxEntries()).expireAfterWrite(Duration.ofSeconds(config.exact().ttlSeconds())).build();
-        similar = Caffeine.newBuilder().maximumSize(config.semantic().maxEntries())
+        this(config, Ticker.systemTicker());
+    }
+
+    /** With the clock that times entries out (tests pass one they move). */
+    CaffeineResponseCache(CacheConfig config, Ticker ticker) {
+        exact = Caffeine.newBuilder().ticker(ticker).maximumSize(config.exact().maxEntries())
+                .expireAfterWrite(Duration.ofSeconds(config.exact().ttlSeconds())).build();
+        similar = Caffeine.newBuilder().ticker(ticker).maximumSize(config.semantic().maxEntries())
                 .expireAfterWrite(Duration.ofSeconds(config.semantic().ttlSeconds()))
                 .executor(Runnable::run)
                 .<Key, Scoped>removalListener((key, value, cause) -> unindex(key, value, cause))

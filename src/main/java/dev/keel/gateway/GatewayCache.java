@@ -147,7 +147,8 @@ public final class GatewayCache {
         if (off.isPresent()) return new Off("chat", off.get());
         JsonNode last = request.path("messages").path(request.path("messages").size() - 1);
         String question = "user".equals(last.path("role").asText()) ? text(last.path("content")) : null;
-        return probe("chat", tenant, model, "", request, question, last);
+        return new On("chat", tenant, hash("exact", tenant, model, "", request, null),
+                semanticScope(question) ? hash("scope", tenant, model, "", request, last) : null, question, embedder);
     }
 
     /**
@@ -164,12 +165,6 @@ public final class GatewayCache {
         withoutQuestion.remove(List.of("question", "query"));
         return new On("answer", tenant, hash("exact", tenant, "answer", settings, body, null),
                 semanticScope(question) ? hash("scope", tenant, "answer", settings, withoutQuestion, null) : null, question, embedder);
-    }
-
-    private Probe probe(String surface, String tenant, String model, String settings, ObjectNode request, String question, JsonNode questionNode) {
-        boolean semantic = question != null && semanticScope(question);
-        return new On(surface, tenant, hash("exact", tenant, model, settings, request, null),
-                semantic ? hash("scope", tenant, model, settings, request, questionNode) : null, question, embedder);
     }
 
     private boolean semanticScope(String question) {

@@ -14,6 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
@@ -67,6 +68,20 @@ class CaffeineResponseCacheTest {
         assertThat(hit.similarity()).isGreaterThan(0.99);
         assertThat(cache.nearest("a", "s", () -> unit(-1, 0), 0.9)).isEmpty();
         assertThat(cache.nearest("a", "other-scope", () -> unit(1, 0), 0.0)).isEmpty();
+    }
+
+    @Test
+    void entriesLiveForTheirTablesTimeToLiveOnly() {
+        AtomicLong nanos = new AtomicLong();
+        CacheConfig config = new CacheConfig(new CacheConfig.Exact(true, 60, 100), new CacheConfig.Semantic(true, 0.95, 120, 100), 1024);
+        ResponseCache timed = new CaffeineResponseCache(config, nanos::get);
+        timed.putExact("a", "k", entry("x"));
+        timed.putSimilar("a", "s", "k", unit(1, 0), entry("x"));
+        nanos.addAndGet(TimeUnit.SECONDS.toNanos(61));
+        assertThat(timed.exact("a", "k")).isEmpty();
+        assertThat(timed.nearest("a", "s", () -> unit(1, 0), 0.5)).isPresent();
+        nanos.addAndGet(TimeUnit.SECONDS.toNanos(60));
+        assertThat(timed.nearest("a", "s", () -> unit(1, 0), 0.5)).isEmpty();
     }
 
     @Test
