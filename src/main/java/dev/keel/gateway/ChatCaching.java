@@ -83,6 +83,11 @@ final class ChatCaching {
         cache.store(probe, bytes(body), cost.usd(), List.of(), trace);
     }
 
+    /** Ends the request's lead of identical requests in flight, if it leads (see {@link GatewayCache#release}). */
+    void release(GatewayCache.Probe probe) {
+        cache.release(probe);
+    }
+
     /** Watches a stream on its way to the client, so that a completed one can be stored. */
     Recorder recorder(StreamListener client) {
         return new Recorder(client);

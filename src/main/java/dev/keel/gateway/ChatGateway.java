@@ -211,6 +211,7 @@ public final class ChatGateway implements AutoCloseable {
             return new Result(served.value(), served.provider(), usage, cost);
         } finally {
             billing.closeUnbilled(ticket, trace);
+            caching.release(probe);
         }
     }
 
@@ -251,6 +252,7 @@ public final class ChatGateway implements AutoCloseable {
             throw e;
         } finally {
             billing.closeUnbilled(ticket, trace);
+            caching.release(probe);
         }
     }
 

@@ -18,11 +18,18 @@ import java.io.UncheckedIOException;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What may be cached, under which keys, and whether a cached entry may still be served; the
@@ -34,8 +41,10 @@ import java.util.TreeSet;
  * not change the output); the semantic scope hashes the same without the last user message, which
  * alone is compared by embedding. Every key and scope starts with the tenant, so one tenant's
  * entries are never served to, compared with, or timed by another's requests. An entry built from
- * documents is served only while each of them still has the version it had. Metrics: requests by
- * surface and result, the USD the hits saved, lookup latency. Thread-safe.
+ * documents is served only while each of them still has the version it had. Identical chat misses in
+ * flight together reach the provider once: the first leads, the others wait for its stored response.
+ * Metrics: requests by surface and result, the USD the hits saved, lookup latency, requests waiting.
+ * Thread-safe.
  */
 public final class GatewayCache {
     /** The trace attribute holding {@code hit-exact}, {@code hit-semantic}, {@code miss} or {@code off}; the routes send it as {@code x-keel-cache}. */
@@ -49,6 +58,11 @@ public final class GatewayCache {
     private static final Set<String> NOT_OUTPUT = Set.of("stream", "stream_options", "user", "metadata", "cache", "store", "prompt_cache_key",
             "prompt_cache_retention", "safety_identifier", "service_tier", "parallel_tool_calls");
     private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
+    /**
+     * How long a chat request waits for an identical one in flight before it asks the provider itself:
+     * long enough for a typical completion, short enough that a stuck first request does not hold the rest.
+     */
+    static final Duration FOLLOW_TIMEOUT = Duration.ofSeconds(30);
 
     /** How a cached response was found; {@link #header} is the {@code x-keel-cache} value and the ledger tag. */
     public enum Kind {
@@ -79,19 +93,25 @@ public final class GatewayCache {
     /** Not cacheable; {@code reason} goes to the trace. */
     public record Off(String surface, String reason) implements Probe {}
 
-    /** Cacheable under {@code key}; {@code scope} and {@code question} are null when there is no semantic lookup. */
+    /**
+     * Cacheable under {@code key}; {@code scope} and {@code question} are null when there is no semantic
+     * lookup. A chat probe whose lookup missed may lead: identical requests then wait for its response.
+     */
     public static final class On implements Probe {
         private final String surface, tenant, key, scope, question;
         private final Embedder embedder;
+        private final boolean singleFlight;
         private float[] vector;
+        private CompletableFuture<Void> leading;
 
-        private On(String surface, String tenant, String key, String scope, String question, Embedder embedder) {
+        private On(String surface, String tenant, String key, String scope, String question, Embedder embedder, boolean singleFlight) {
             this.surface = surface;
             this.tenant = tenant;
             this.key = key;
             this.scope = scope;
             this.question = question;
             this.embedder = embedder;
+            this.singleFlight = singleFlight;
         }
 
         @Override
@@ -114,6 +134,8 @@ public final class GatewayCache {
     private final Embedder embedder;
     private final DocumentVersions versions;
     private final MeterRegistry registry;
+    private final ConcurrentHashMap<List<String>, CompletableFuture<Void>> flights = new ConcurrentHashMap<>();
+    private final AtomicInteger waiting;
 
     /** {@code embedder} may be null when the semantic cache is off. */
     public GatewayCache(CacheConfig config, ResponseCache store, Embedder embedder, DocumentVersions versions, MeterRegistry registry) {
@@ -123,6 +145,7 @@ public final class GatewayCache {
         this.embedder = embedder;
         this.versions = versions;
         this.registry = registry;
+        this.waiting = registry.gauge("keel.cache.waiting", new AtomicInteger());
     }
 
     /** A cache that caches nothing (every request is {@code off}). */
@@ -148,7 +171,7 @@ public final class GatewayCache {
         JsonNode last = request.path("messages").path(request.path("messages").size() - 1);
         String question = "user".equals(last.path("role").asText()) ? text(last.path("content")) : null;
         return new On("chat", tenant, hash("exact", tenant, model, "", request, null),
-                semanticScope(question) ? hash("scope", tenant, model, "", request, last) : null, question, embedder);
+                semanticScope(question) ? hash("scope", tenant, model, "", request, last) : null, question, embedder, true);
     }
 
     /**
@@ -164,7 +187,7 @@ public final class GatewayCache {
         ObjectNode withoutQuestion = body.deepCopy();
         withoutQuestion.remove(List.of("question", "query"));
         return new On("answer", tenant, hash("exact", tenant, "answer", settings, body, null),
-                semanticScope(question) ? hash("scope", tenant, "answer", settings, withoutQuestion, null) : null, question, embedder);
+                semanticScope(question) ? hash("scope", tenant, "answer", settings, withoutQuestion, null) : null, question, embedder, false);
     }
 
     private boolean semanticScope(String question) {
@@ -217,10 +240,11 @@ public final class GatewayCache {
         Optional<Hit> hit;
         try (Span span = trace.span("cache")) {
             hit = find(on, span);
+            sample.stop(registry.timer("keel.cache.lookup", "surface", on.surface));
+            if (hit.isEmpty() && on.singleFlight && config.exact().enabled()) hit = follow(on, span);
             span.attr("result", hit.map(h -> h.kind().header()).orElse("miss"));
             hit.ifPresent(h -> span.attr("similarity", Math.round(h.similarity() * 1000) / 1000.0));
         }
-        sample.stop(registry.timer("keel.cache.lookup", "surface", on.surface));
         String result = hit.map(h -> h.kind().header()).orElse("miss");
         trace.attr(TRACE_ATTR, result);
         count(on.surface, result);
@@ -238,6 +262,41 @@ public final class GatewayCache {
             if (s.isPresent() && current(on.tenant, s.get().key(), s.get().entry(), span)) return Optional.of(hit(Kind.SEMANTIC, s.get().entry(), s.get().similarity()));
         }
         return Optional.empty();
+    }
+
+    /**
+     * After a miss: leads when no identical request is in flight, else waits (at most
+     * {@link #FOLLOW_TIMEOUT}) for that one to finish and looks again.
+     */
+    private Optional<Hit> follow(On on, Span span) {
+        CompletableFuture<Void> mine = new CompletableFuture<>();
+        CompletableFuture<Void> theirs = flights.putIfAbsent(List.of(on.tenant, on.key), mine);
+        if (theirs == null) {
+            on.leading = mine;
+            return Optional.empty();
+        }
+        waiting.incrementAndGet();
+        try {
+            theirs.get(FOLLOW_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            span.attr("waited_out", true);
+        } finally {
+            waiting.decrementAndGet();
+        }
+        span.attr("waited", true);
+        return store.exact(on.tenant, on.key).map(e -> hit(Kind.EXACT, e, 1));
+    }
+
+    /**
+     * Ends a request's lead, if it leads: requests waiting for it look again (and, finding nothing,
+     * ask the provider themselves). Idempotent; call it when the request ends, however it ends.
+     */
+    public void release(Probe probe) {
+        if (!(probe instanceof On on) || on.leading == null) return;
+        flights.remove(List.of(on.tenant, on.key), on.leading);
+        on.leading.complete(null);
     }
 
     /** Whether every document the entry was built from still has that version; a stale entry is removed. */
@@ -274,6 +333,7 @@ public final class GatewayCache {
         if (config.exact().enabled()) store.putExact(on.tenant, on.key, entry);
         if (on.scope != null) store.putSimilar(on.tenant, on.scope, on.key, on.vector(), entry);
         trace.attr("cache.stored", "yes");
+        release(on);
     }
 
     private void count(String surface, String result) {
