@@ -163,10 +163,8 @@ public final class GatewayCache {
      * of it, so it never goes upstream, and decides whether the request may be cached.
      */
     Probe chat(String tenant, ApiKey key, String model, ObjectNode request) {
-        boolean optedOut = optedOut(request);
+        Optional<String> off = switchedOff(request, key).or(() -> nondeterministic(request));
         request.remove("cache");
-        Optional<String> off = !enabled() ? Optional.of("disabled") : optedOut ? Optional.of("request") : key != null && !key.cache() ? Optional.of("key")
-                : nondeterministic(request);
         if (off.isPresent()) return new Off("chat", off.get());
         JsonNode last = request.path("messages").path(request.path("messages").size() - 1);
         String question = "user".equals(last.path("role").asText()) ? text(last.path("content")) : null;
@@ -180,9 +178,7 @@ public final class GatewayCache {
      * answer (the answerer's settings, a prompt template's hash).
      */
     public Probe answer(String tenant, ApiKey key, String settings, ObjectNode body, String question) {
-        boolean optedOut = optedOut(body);
-        Optional<String> off = !enabled() ? Optional.of("disabled") : optedOut ? Optional.of("request") : key != null && !key.cache() ? Optional.of("key")
-                : body.hasNonNull("session_id") ? Optional.of("session") : Optional.empty();
+        Optional<String> off = switchedOff(body, key).or(() -> body.hasNonNull("session_id") ? Optional.of("session") : Optional.empty());
         if (off.isPresent()) return new Off("answer", off.get());
         ObjectNode withoutQuestion = body.deepCopy();
         withoutQuestion.remove(List.of("question", "query"));
@@ -194,11 +190,16 @@ public final class GatewayCache {
         return config.semantic().enabled() && question != null && !question.isBlank() && question.length() <= SEMANTIC_MAX_CHARS;
     }
 
-    private static boolean optedOut(ObjectNode body) {
+    /** Why no request like this one is cached here: caches off, the body's {@code "cache": "off"}, the key's policy. */
+    private Optional<String> switchedOff(ObjectNode body, ApiKey key) {
         JsonNode c = body.get("cache");
-        if (c == null || c.isNull()) return false;
-        if (c.isTextual() && (c.asText().equals("off") || c.asText().equals("on"))) return c.asText().equals("off");
-        throw ApiException.badRequest("'cache' must be \"off\" (do not cache this request) or \"on\"", "cache");
+        if (c != null && !c.isNull() && !(c.isTextual() && (c.asText().equals("off") || c.asText().equals("on")))) {
+            throw ApiException.badRequest("'cache' must be \"off\" (do not cache this request) or \"on\"", "cache");
+        }
+        if (!enabled()) return Optional.of("disabled");
+        if (c != null && c.asText().equals("off")) return Optional.of("request");
+        if (key != null && !key.cache()) return Optional.of("key");
+        return Optional.empty();
     }
 
     /** Why a chat request's output may differ between two identical calls, if it may. */
