@@ -4,8 +4,11 @@ import dev.keel.config.KeelConfig;
 import dev.keel.embed.BgeSmallEmbedder;
 import dev.keel.embed.CachingEmbedder;
 import dev.keel.embed.Embedder;
+import dev.keel.gateway.CaffeineResponseCache;
 import dev.keel.gateway.ChatGateway;
+import dev.keel.gateway.GatewayCache;
 import dev.keel.index.ChunkIndex;
+import dev.keel.index.DocumentRecord;
 import dev.keel.index.LuceneChunkIndex;
 import dev.keel.ingest.Ingestor;
 import dev.keel.rag.AnswerEngine;
@@ -20,7 +23,7 @@ import java.nio.file.Path;
 
 /**
  * The application object graph, built by hand from the configuration: metadata database,
- * embedder (with its persistent cache), index, ingestor, rerankers, answer engine and traces. Owns them all;
+ * embedder (with its persistent cache), index, ingestor, rerankers, answer engine, response caches, gateway and traces. Owns them all;
  * {@link #close()} commits and releases the data directory.
  */
 public final class Keel implements AutoCloseable {
@@ -35,6 +38,7 @@ public final class Keel implements AutoCloseable {
     private final AnswerEngine answers;
     private final Traces traces;
     private final ChatGateway gateway;
+    private final GatewayCache cache;
     private final Ledger ledger;
     private final ApiKeys keys;
     private final Rerankers rerankers;
@@ -51,9 +55,11 @@ public final class Keel implements AutoCloseable {
         this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize());
         this.ledger = new Ledger(database);
         this.keys = new ApiKeys(database);
+        this.cache = new GatewayCache(config.cache(), new CaffeineResponseCache(config.cache()), embedder,
+                (tenant, docId) -> index.document(tenant, docId).map(DocumentRecord::version), traces.registry());
         // The gateway's extractive provider answers through the engine, which calls models through the gateway: the engine comes second.
         this.gateway = ChatGateway.create(config.gateway(), config.router(), System::getenv, traces.registry(), ledger,
-                (tenant, question) -> answers().asDocumentAnswerer(traces).answer(tenant, question));
+                (tenant, question) -> answers().asDocumentAnswerer(traces).answer(tenant, question), cache);
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers, gateway, new Sessions(config.sessions()),
                 traces.registry());
     }
@@ -124,6 +130,11 @@ public final class Keel implements AutoCloseable {
 
     public ChatGateway gateway() {
         return gateway;
+    }
+
+    /** The response caches of chat completions, responses and answers. */
+    public GatewayCache cache() {
+        return cache;
     }
 
     public ApiKeys keys() {

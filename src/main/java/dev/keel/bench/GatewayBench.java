@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class GatewayBench {
     private static final String BODY = "{\"model\":\"bench\",\"messages\":[{\"role\":\"user\",\"content\":\"Say ok.\"}],\"max_tokens\":5}";
-    private static final String ADMIN_KEY = "bench-admin-key-" + java.util.UUID.randomUUID();
+    static final String ADMIN_KEY = "bench-admin-key-" + java.util.UUID.randomUUID();
     private static final int PORTKEY_PORT = 8787;
     private static final Duration WARM_UP = Duration.ofSeconds(2);
     /** Long enough for the server JVM's JIT to compile the request path before anything is measured. */
@@ -138,7 +138,7 @@ public final class GatewayBench {
     }
 
     /** Creates a client key with limits and budgets high enough not to bind, through the admin API. */
-    private static String createKey(int port, String tenant) throws IOException, InterruptedException {
+    static String createKey(int port, String tenant) throws IOException, InterruptedException {
         String body = JSON.writeValueAsString(Map.of("name", "bench", "tenant", tenant, "requests_per_minute", 1_000_000,
                 "tokens_per_minute", 1_000_000_000, "daily_budget_usd", 1e9, "monthly_budget_usd", 1e9, "max_cost_per_request_usd", 10));
         JsonNode created = call(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/admin/keys")).header("Authorization", "Bearer " + ADMIN_KEY)

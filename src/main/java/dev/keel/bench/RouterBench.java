@@ -8,6 +8,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.keel.config.KeelConfig;
 import dev.keel.config.RouterConfig;
 import dev.keel.gateway.ChatGateway;
+import dev.keel.gateway.GatewayCache;
 import dev.keel.ingest.Tokens;
 import dev.keel.model.ApiException;
 import dev.keel.store.Database;
@@ -77,9 +78,11 @@ public final class RouterBench {
         KeelConfig config = KeelConfig.parse(yaml, k -> null);
         Traces traces = new Traces();
         try (Database db = Database.open(work); Ledger ledger = new Ledger(db);
-             ChatGateway escalating = ChatGateway.create(config.gateway(), RouterConfig.DEFAULTS, k -> null, new SimpleMeterRegistry(), ledger, null);
+             ChatGateway escalating = ChatGateway.create(config.gateway(), RouterConfig.DEFAULTS, k -> null, new SimpleMeterRegistry(), ledger, null,
+                     GatewayCache.disabled(new SimpleMeterRegistry()));
              ChatGateway routing = ChatGateway.create(config.gateway(), new RouterConfig(false, RouterConfig.DEFAULTS.sessionTtl(),
-                     RouterConfig.DEFAULTS.maxSessionsPerTenant()), k -> null, new SimpleMeterRegistry(), ledger, null)) {
+                     RouterConfig.DEFAULTS.maxSessionsPerTenant()), k -> null, new SimpleMeterRegistry(), ledger, null,
+                     GatewayCache.disabled(new SimpleMeterRegistry()))) {
             log.printf("router: %d requests (%s by level)%n", mix.size(), levels);
             Run large = replay("all large", mix, escalating, "tier-large", traces, calls, ledger, null);
             long[] misroutes = new long[2];

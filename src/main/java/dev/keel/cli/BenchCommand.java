@@ -13,10 +13,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code keel bench …}: benchmarks that print same-run ratios and absolute figures. Never part of the tests. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank, grounding, router) in throw-away directories.",
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank, grounding, router, cache) in throw-away directories.",
         subcommands = {BenchCommand.Ingest.class, BenchCommand.Search.class, BenchCommand.Answer.class, BenchCommand.Gateway.class,
                 BenchCommand.Rerank.class, BenchCommand.Grounding.class,
-                BenchCommand.Router.class})
+                BenchCommand.Router.class, BenchCommand.Cache.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -313,5 +313,50 @@ final class BenchCommand implements Runnable {
                 100 * r.fault().successRate(), r.fault().ledgerRows(), r.fault().ledgerRows() == r.fault().requests() ? "yes" : "NO", r.fault().upstreamCalls());
         r.footprints().forEach((k, v) -> System.out.printf("%s at the end: %sRSS %.0f MiB%n", k,
                 v.heapAfterGcMiB() >= 0 ? String.format(java.util.Locale.ROOT, "heap after GC %.0f MiB, ", v.heapAfterGcMiB()) : "", v.rssMiB()));
+    }
+
+    @Command(name = "cache", mixinStandardHelpOptions = true,
+            description = "Exact hits, semantic hits (paraphrases) and misses of the response caches, end to end over HTTP against keel serve and a fake upstream.")
+    static final class Cache implements Callable<Integer> {
+        @Option(names = "--questions", defaultValue = "200", description = "Measured questions per phase, at most 240 (default: ${DEFAULT-VALUE}).")
+        int questions;
+
+        @Option(names = "--upstream-latency-ms", defaultValue = "200", description = "Fixed latency of the fake upstream (default: ${DEFAULT-VALUE}).")
+        int latency;
+
+        @Option(names = "--server-java-opts", paramLabel = "OPTS", description = "Extra JVM options for the Keel server process.")
+        String serverJavaOpts;
+
+        @Option(names = "--json", description = "Print one JSON object.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            try (ScratchDir scratch = new ScratchDir("keel-bench-")) {
+                dev.keel.bench.CacheBench.Result r = dev.keel.bench.CacheBench.run(questions, latency,
+                        jvmOptions(serverJavaOpts), scratch.path(), System.err);
+                if (json) {
+                    System.out.println(Json.write(r));
+                    return 0;
+                }
+                System.out.printf("fake upstream latency %d ms; keel serve in its own process, default caches; one request at a time%n", r.upstreamLatencyMs());
+                printPhase("miss", r.miss());
+                printPhase("exact hit", r.exact());
+                printPhase("semantic hit", r.semantic());
+                System.out.printf("miss p50 / semantic hit p50 = %.0f×, / exact hit p50 = %.0f× (target: semantic hit p50 ≤ 5 ms)%n",
+                        r.miss().p50Ms() / r.semantic().p50Ms(), r.miss().p50Ms() / r.exact().p50Ms());
+                return 0;
+            }
+        }
+
+        private static void printPhase(String name, dev.keel.bench.CacheBench.Phase p) {
+            System.out.printf("%-13s p50 %7.2f ms  p99 %7.2f ms  mean %7.2f ms  inside Keel p50 %6.2f ms  (%d requests, served as %s)%n", name, p.p50Ms(),
+                    p.p99Ms(), p.meanMs(), p.insideKeelP50Ms(), p.requests(), p.served());
+        }
+    }
+
+    /** {@code --server-java-opts} as a list of JVM options (none when absent). */
+    private static List<String> jvmOptions(String opts) {
+        return opts == null || opts.isBlank() ? List.of() : List.of(opts.trim().split("\\s+"));
     }
 }

@@ -15,11 +15,12 @@ import java.util.function.Function;
  * String values may reference the environment as {@code ${VAR}} or {@code ${VAR:-default}}.
  */
 public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig embed, SearchConfig search, AnswerConfig answer,
-                         GatewayConfig gateway, RerankConfig rerank, RouterConfig router, SessionConfig sessions) {
+                         GatewayConfig gateway, RerankConfig rerank, RouterConfig router, SessionConfig sessions,
+                         CacheConfig cache) {
 
     public static KeelConfig defaults() {
         return new KeelConfig(ServerConfig.DEFAULTS, IngestConfig.DEFAULTS, EmbedConfig.DEFAULTS, SearchConfig.DEFAULTS, AnswerConfig.DEFAULTS,
-                GatewayConfig.EMPTY, RerankConfig.DEFAULTS, RouterConfig.DEFAULTS, SessionConfig.DEFAULTS);
+                GatewayConfig.EMPTY, RerankConfig.DEFAULTS, RouterConfig.DEFAULTS, SessionConfig.DEFAULTS, CacheConfig.DEFAULTS);
     }
 
     /** Reads a YAML file; a missing file is an error (the user named it). */
@@ -52,21 +53,22 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
                 GatewayConfig.read(top.child("providers"), top.child("models"), top.child("gateway")),
                 RerankConfig.read(top.child("rerank"), search),
                 RouterConfig.read(top.child("router")),
-                SessionConfig.read(top.child("sessions")));
+                SessionConfig.read(top.child("sessions")),
+                CacheConfig.read(top.child("cache")));
         top.rejectUnknown();
         config.answer().checkAgainst(config.gateway());
         return config;
     }
 
     public KeelConfig withServer(ServerConfig s) {
-        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank, router, sessions);
+        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank, router, sessions, cache);
     }
 
     public KeelConfig withChunking(ChunkingConfig c) {
-        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank, router, sessions);
+        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank, router, sessions, cache);
     }
 
     public KeelConfig withSearch(SearchConfig s) {
-        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router, sessions);
+        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router, sessions, cache);
     }
 }

@@ -68,6 +68,10 @@ final class Billing {
             return startNanos;
         }
 
+        ChatGateway.Caller caller() {
+            return caller;
+        }
+
         /**
          * How the request is being served, written to its ledger row when it is billed; a tag given
          * earlier stays unless this call sets it anew (the caller's prompt hash, then a cache or route).

@@ -57,9 +57,10 @@ public final class ChatGateway implements AutoCloseable {
     /** Providers of type extractive: their replies quote the documents; no language model writes them. */
     private final java.util.Set<String> offlineProviders;
     private final ModelRouter router;
+    private final ChatCaching caching;
 
     ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, java.util.Set<String> passthroughProviders,
-                Billing billing, java.util.Set<String> offlineProviders, ModelRouter router) {
+                Billing billing, java.util.Set<String> offlineProviders, ModelRouter router, ChatCaching caching) {
         this.offlineProviders = java.util.Set.copyOf(offlineProviders);
         this.router = router;
         this.catalog = Map.copyOf(catalog);
@@ -70,6 +71,7 @@ public final class ChatGateway implements AutoCloseable {
         List<String> listed = new ArrayList<>(catalog.keySet());
         if (router.enabled()) listed.add(ModelConfig.AUTO);
         this.listing = new ModelListing(listed, passthroughProviders);
+        this.caching = caching;
     }
 
     /** The trace attribute holding the router's decision, as sent in {@code x-keel-route}. */
@@ -110,12 +112,15 @@ public final class ChatGateway implements AutoCloseable {
      */
     public static ChatGateway create(GatewayConfig config, Function<String, String> env, MeterRegistry registry, Ledger ledger,
                                      DocumentAnswerer documents) {
-        return create(config, RouterConfig.DEFAULTS, env, registry, ledger, documents);
+        return create(config, RouterConfig.DEFAULTS, env, registry, ledger, documents, GatewayCache.disabled(registry));
     }
 
-    /** As {@link #create(GatewayConfig, Function, MeterRegistry, Ledger, DocumentAnswerer)}, with the router's settings. */
+    /**
+     * As {@link #create(GatewayConfig, Function, MeterRegistry, Ledger, DocumentAnswerer)}, with the
+     * router's settings, serving and storing responses through {@code cache}.
+     */
     public static ChatGateway create(GatewayConfig config, RouterConfig routing, Function<String, String> env, MeterRegistry registry, Ledger ledger,
-                                     DocumentAnswerer documents) {
+                                     DocumentAnswerer documents, GatewayCache cache) {
         Map<String, ProviderConfig> providers = new LinkedHashMap<>(config.providers());
         Map<String, ModelConfig> catalog = new LinkedHashMap<>(config.models());
         java.util.Set<String> passthrough = new java.util.LinkedHashSet<>();
@@ -149,7 +154,7 @@ public final class ChatGateway implements AutoCloseable {
             if (p.type() == ProviderConfig.Type.EXTRACTIVE) offline.add(name);
         });
         return new ChatGateway(catalog, chain, breakers, passthrough, billing, offline,
-                new ModelRouter(catalog, new RuleBasedClassifier(), routing, billing, registry));
+                new ModelRouter(catalog, new RuleBasedClassifier(), routing, billing, registry), new ChatCaching(cache, billing, offline));
     }
 
     private static void fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,
@@ -203,9 +208,12 @@ public final class ChatGateway implements AutoCloseable {
      */
     Result serve(Billing.Ticket ticket, ModelConfig model, ObjectNode request, Trace trace, boolean fixShape) {
         Optional<StructuredOutput> shape = fixShape ? StructuredOutput.of(request) : Optional.empty();
+        GatewayCache.Probe probe = caching.probe(ticket.caller(), model.name(), request);
         request.put("stream", false);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
         try {
+            Optional<Result> cached = caching.complete(probe, ticket, model.name(), trace);
+            if (cached.isPresent()) return cached.get();
             ProviderChain.Served<ChatCompletion> served;
             try {
                 served = chain.complete(model, request, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace);
@@ -245,9 +253,11 @@ public final class ChatGateway implements AutoCloseable {
             ObjectNode body = served.value().body();
             body.put("model", model.name());
             Prices.Cost cost = billing.bill(ticket, served.target(), usage, null, 200, trace);
+            caching.remember(probe, served.provider(), body, cost, trace);
             return new Result(served.value(), served.provider(), usage, cost);
         } finally {
             billing.closeUnbilled(ticket, trace);
+            caching.release(probe);
         }
     }
 
@@ -268,22 +278,27 @@ public final class ChatGateway implements AutoCloseable {
         String name = request.get("model").asText();
         ModelRouter.Decision routed = router.routes(name) ? router.route(request, caller, trace) : null;
         ModelConfig model = routed != null ? routed.model() : routeForCost(caller, checkCapabilities(resolve(name), request), request, trace);
+        GatewayCache.Probe probe = caching.probe(caller, model.name(), request);
         trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
         ticket.tag(tags);
         if (routed != null) ticket.tag(new Ledger.Tags(null, routed.header(), null));
+        ChatCaching.Recorder recorder = caching.recorder(listener);
         long[] firstChunk = {0};
         StringBuilder text = new StringBuilder();
         StreamListener metered = chunk -> {
             if (firstChunk[0] == 0) firstChunk[0] = System.nanoTime();
             chunk.put("model", model.name());
             for (JsonNode choice : chunk.path("choices")) text.append(choice.path("delta").path("content").asText(""));
-            return listener.onChunk(chunk);
+            return recorder.onChunk(chunk);
         };
         try {
+            Optional<Streamed> cached = caching.stream(probe, ticket, model.name(), request, trace, listener);
+            if (cached.isPresent()) return cached.get();
             ProviderChain.Served<Usage> served = chain.stream(model, request, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace, metered);
             Usage usage = served.value().estimated() ? TokenEstimate.of(request, text.toString()) : served.value();
             Prices.Cost cost = billing.bill(ticket, served.target(), usage, ttftMs(ticket, firstChunk[0]), 200, trace);
+            caching.remember(probe, recorder, served.provider(), model.name(), usage, cost, trace);
             return new Streamed(served.provider(), usage, cost);
         } catch (ProviderException failure) {
             ProviderException e = asSeenByClient(model, failure);
@@ -292,6 +307,7 @@ public final class ChatGateway implements AutoCloseable {
             throw e;
         } finally {
             billing.closeUnbilled(ticket, trace);
+            caching.release(probe);
         }
     }
 
@@ -418,7 +434,7 @@ public final class ChatGateway implements AutoCloseable {
 
     /** Whether {@code provider} is of type extractive: it quotes the caller's documents, no language model answers. */
     public boolean answersOffline(String provider) {
-        return offlineProviders.contains(provider);
+        return provider != null && offlineProviders.contains(provider);
     }
 
     /** The context window the catalog states for {@code name} in tokens, 0 when unknown. */

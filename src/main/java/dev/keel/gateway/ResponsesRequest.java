@@ -22,9 +22,9 @@ record ResponsesRequest(ObjectNode chat, ObjectNode echo) {
     private static final int MAX_QUOTED = 64;
     private static final Set<String> MESSAGE_ROLES = Set.of("user", "assistant", "system", "developer");
     private static final Set<String> TOOL_CHOICES = Set.of("auto", "none", "required");
-    /** Parameters copied to the chat request unchanged (same name and meaning there). */
+    /** Parameters copied to the chat request unchanged (same name and meaning there); {@code cache} is Keel's own. */
     private static final Set<String> SAME_IN_CHAT = Set.of("temperature", "top_p", "user", "prompt_cache_key", "prompt_cache_retention",
-            "safety_identifier", "service_tier");
+            "safety_identifier", "service_tier", "cache");
     /** Parameters that need state or machinery Keel does not have, and why. */
     private static final Map<String, String> UNSUPPORTED = Map.of(
             "previous_response_id", "Keel does not store responses ('store' is always false): send the whole conversation in 'input'",

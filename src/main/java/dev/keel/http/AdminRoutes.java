@@ -17,7 +17,7 @@ import java.util.Map;
  */
 final class AdminRoutes {
     private static final java.util.Set<String> KEY_FIELDS = new java.util.TreeSet<>(List.of("name", "tenant", "models", "requests_per_minute",
-            "tokens_per_minute", "daily_budget_usd", "monthly_budget_usd", "max_cost_per_request_usd"));
+            "tokens_per_minute", "daily_budget_usd", "monthly_budget_usd", "max_cost_per_request_usd", "cache"));
     private final ApiKeys keys;
     private final BearerSecret adminKey;
 
@@ -59,7 +59,8 @@ final class AdminRoutes {
         double daily = nonNegative(Json.optionalDouble(body, "daily_budget_usd", 0, 1e9));
         double monthly = nonNegative(Json.optionalDouble(body, "monthly_budget_usd", 0, 1e9));
         double maxCost = nonNegative(Json.optionalDouble(body, "max_cost_per_request_usd", 0, 1e6));
-        ApiKeys.Created created = keys.create(name, tenant, models, rpm, tpm, daily, monthly, maxCost);
+        boolean cache = !Boolean.FALSE.equals(Json.optionalBool(body, "cache"));
+        ApiKeys.Created created = keys.create(name, tenant, models, rpm, tpm, daily, monthly, maxCost, cache);
         Map<String, Object> out = view(created.key());
         out.put("key", created.secret());
         HttpServer.json(ctx, 201, out);
@@ -92,6 +93,7 @@ final class AdminRoutes {
         m.put("daily_budget_usd", k.dailyBudgetUsd());
         m.put("monthly_budget_usd", k.monthlyBudgetUsd());
         m.put("max_cost_per_request_usd", k.maxCostPerRequestUsd());
+        m.put("cache", k.cache());
         m.put("created_at", Instant.ofEpochMilli(k.createdAtMillis()).toString());
         m.put("revoked_at", k.revokedAtMillis() == null ? null : Instant.ofEpochMilli(k.revokedAtMillis()).toString());
         return m;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.EmbedConfig;
 import dev.keel.gateway.ChatGateway;
+import dev.keel.gateway.GatewayCache;
 import dev.keel.model.ApiException;
 import dev.keel.model.CallContext;
 import dev.keel.model.ProviderException;
@@ -110,7 +111,7 @@ final class ChatRoutes {
                 ctx.status(200).contentType("text/event-stream; charset=utf-8");
                 out[0] = ctx.res().getOutputStream();
             }
-            trace.attr("provider", served.provider());
+            if (served.provider() != null) trace.attr("provider", served.provider());
             // Headers left before the cost was known: it follows as an SSE comment, which clients ignore.
             out[0].write((": x-keel-cost-usd " + usd(served.cost()) + "\n\ndata: [DONE]\n\n")
                     .getBytes(StandardCharsets.UTF_8));
@@ -158,13 +159,20 @@ final class ChatRoutes {
 
     /**
      * {@code x-keel-provider}, {@code x-keel-route} (the router's decision, for {@code auto}),
-     * {@code x-keel-overhead-ms} (time in Keel, provider calls excluded) and the serving upstream's {@code x-request-id}.
+     * {@code x-keel-overhead-ms} (time in Keel, provider calls excluded), {@code x-keel-cache} and the
+     * serving upstream's {@code x-request-id}.
      */
     static void headers(Context ctx, String provider, Trace trace) {
         if (provider != null) ctx.header("x-keel-provider", provider);
         if (trace.attribute(ChatGateway.ROUTE_ATTRIBUTE) instanceof String route) ctx.header("x-keel-route", route);
+        cacheHeader(ctx, trace);
         ctx.header("x-keel-overhead-ms", String.format(Locale.ROOT, "%.3f", Math.max(0, trace.elapsedMs() - trace.spanMillis("provider"))));
         upstreamRequestId(ctx, trace);
+    }
+
+    /** {@code x-keel-cache}: how the cache served the request ({@code hit-exact}, {@code hit-semantic}, {@code miss}, {@code off}), if it looked. */
+    static void cacheHeader(Context ctx, Trace trace) {
+        if (trace.attribute(GatewayCache.TRACE_ATTR) instanceof String c) ctx.header("x-keel-cache", c);
     }
 
     /** A cost for the {@code x-keel-cost-usd} header. */

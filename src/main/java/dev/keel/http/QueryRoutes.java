@@ -6,6 +6,7 @@ import dev.keel.Keel;
 import dev.keel.config.RerankConfig;
 import dev.keel.config.SearchConfig;
 import dev.keel.gateway.ChatGateway;
+import dev.keel.gateway.GatewayCache;
 import dev.keel.index.RankedList;
 import dev.keel.index.SearchFilters;
 import dev.keel.index.SearchHit;
@@ -27,14 +28,19 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /** {@code POST /v1/search} (retrieval with an optional debug view) and {@code POST /v1/answer} (JSON or SSE). */
 final class QueryRoutes {
     private static final int MAX_QUERY_CHARS = dev.keel.provider.DocumentAnswerer.MAX_QUESTION_CHARS;
     private final Keel keel;
+    /** What shapes an answer besides the request and the documents: a changed setting must not serve answers made under the old one. */
+    private final String answerSettings;
 
     QueryRoutes(Keel keel) {
         this.keel = keel;
+        this.answerSettings = dev.keel.store.ContentHash.sha256(keel.config().answer() + "|" + keel.config().search() + "|" + keel.config().rerank()
+                + "|" + keel.answers().promptHash());
     }
 
     void register(RoutesConfig routes) {
@@ -81,10 +87,22 @@ final class QueryRoutes {
         ChatGateway.Caller caller = ChatRoutes.caller(ctx, session, body.has("session_id") ? "session_id" : ChatRoutes.SESSION_HEADER);
         AnswerRequest request = new AnswerRequest(HttpServer.tenant(ctx), question, filters(body), model, caller, session);
         boolean stream = "true".equalsIgnoreCase(ctx.queryParam("stream")) || Boolean.TRUE.equals(Json.optionalBool(body, "stream"));
+        // cache: serve a cached answer; a fresh one is remembered below (README "Caches"). Not in a conversation, whose turns it would skip.
+        keel.answers().checkModel(request);
+        GatewayCache.Probe probe = session != null ? new GatewayCache.Off("answer", "session")
+                : keel.cache().answer(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), answerSettings, body, question);
+        Optional<GatewayCache.Hit> hit = keel.cache().lookup(probe, trace);
+        ChatRoutes.cacheHeader(ctx, trace);
+        if (hit.isPresent()) {
+            CachedAnswers.send(ctx, hit.get().body(), stream, keel.config().server().heartbeatSeconds(), trace);
+            return;
+        }
+        // end cache
         if (!stream) {
             Answer a = keel.answers().answer(request, trace);
             Map<String, Object> out = ApiViews.answer(a, trace.elapsedMs());
             out.put("sources", ApiViews.hits(a.sources()));
+            CachedAnswers.remember(keel.cache(), probe, a, out, trace);
             HttpServer.json(ctx, 200, out);
             return;
         }
@@ -92,7 +110,10 @@ final class QueryRoutes {
         try {
             Answer a = keel.answers().stream(request, trace, events);
             if (events.sse == null) return;
-            events.sse.event("done", ApiViews.answer(a, trace.elapsedMs()));
+            Map<String, Object> done = ApiViews.answer(a, trace.elapsedMs());
+            events.sse.event("done", done);
+            done.put("sources", ApiViews.hits(a.sources()));
+            CachedAnswers.remember(keel.cache(), probe, a, done, trace);
         } catch (RuntimeException e) {
             // Before the stream started the error has its own status; after, the client reads it as an event.
             if (events.sse == null) throw e;

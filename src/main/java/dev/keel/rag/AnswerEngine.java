@@ -177,10 +177,28 @@ public final class AnswerEngine {
         return answer(request, trace, events, true);
     }
 
+    /**
+     * Refuses, as {@link #answer} would before any work, a model that does not exist or that the
+     * caller's key may not use; callers that may answer without the engine (from a cache) check first.
+     */
+    public void checkModel(AnswerRequest request) {
+        String model = modelOf(request);
+        if (!answerConfig.extractive(model)) gateway.checkChatModel(model, request.caller());
+    }
+
+    /** The hash of the prompt template that grounded answers use. */
+    public String promptHash() {
+        return grounded.promptHash();
+    }
+
+    private String modelOf(AnswerRequest request) {
+        return request.model() != null ? request.model() : answerConfig.model();
+    }
+
     private Answer answer(AnswerRequest asked, Trace trace, AnswerEvents events, boolean stream) {
-        String model = asked.model() != null ? asked.model() : answerConfig.model();
+        checkModel(asked);
+        String model = modelOf(asked);
         boolean extractive = answerConfig.extractive(model);
-        if (!extractive) gateway.checkChatModel(model, asked.caller());
         if (asked.sessionId() == null) return answer(asked, model, Conversation.EMPTY, trace, events, stream);
         Conversation history = sessions.get(asked.tenant(), asked.sessionId());
         FollowUpRewriter.Rewrite rewrite;
@@ -244,7 +262,7 @@ public final class AnswerEngine {
     }
 
     /** Splits an answer into groups of four words for streaming; concatenated they equal the answer. */
-    static List<String> pieces(String text) {
+    public static List<String> pieces(String text) {
         List<String> out = new ArrayList<>();
         int start = 0, words = 0;
         for (int i = 0; i < text.length(); i++) {

@@ -78,6 +78,10 @@ final class GroundedAnswerer {
         this.metrics = metrics;
     }
 
+    String promptHash() {
+        return template.hash();
+    }
+
     /**
      * The model's answer to {@code request} from {@code context}; {@code offline} is the extractive
      * answer, whose support is the retrieval confidence and which stands in when the model is down.

@@ -87,6 +87,10 @@ public final class Database implements AutoCloseable {
             ALTER TABLE ledger ADD COLUMN cache TEXT;
             ALTER TABLE ledger ADD COLUMN route TEXT;
             ALTER TABLE ledger ADD COLUMN prompt_hash TEXT
+            """,
+            // A key may forbid Keel's response caches for its requests (user-specific answers).
+            """
+            ALTER TABLE api_keys ADD COLUMN cache INTEGER NOT NULL DEFAULT 1
             """);
 
     private final Connection connection;

@@ -89,6 +89,15 @@ class KeelConfigTest {
     }
 
     @Test
+    void cacheSettingsAreReadAndABadOneIsNamed() {
+        CacheConfig c = KeelConfig.parse("cache: {max_entry_bytes: 4096, exact: {enabled: false, ttl_seconds: 60}, semantic: {threshold: 0.9, max_entries: 5}}",
+                k -> null).cache();
+        assertThat(c).isEqualTo(new CacheConfig(new CacheConfig.Exact(false, 60, 10_000), new CacheConfig.Semantic(true, 0.9, 3600, 5), 4096));
+        assertThatThrownBy(() -> KeelConfig.parse("cache: {semantic: {threshold: 0.5}}", k -> null)).hasMessageContaining("cache.semantic.threshold");
+        assertThatThrownBy(() -> KeelConfig.parse("cache: {exact: {ttl: 5}}", k -> null)).hasMessageContaining("cache.exact.ttl");
+    }
+
+    @Test
     void missingEnvironmentVariableIsNamed() {
         assertThatThrownBy(() -> KeelConfig.parse("server:\n  host: ${KEEL_TEST_UNSET}\n", k -> null))
                 .hasMessageContaining("server.host").hasMessageContaining("KEEL_TEST_UNSET");
@@ -114,6 +123,7 @@ class KeelConfigTest {
         assertThat(example.search()).isEqualTo(defaults.search());
         assertThat(example.answer()).isEqualTo(defaults.answer());
         assertThat(example.rerank()).isEqualTo(defaults.rerank());
+        assertThat(example.cache()).isEqualTo(defaults.cache());
         assertThat(example.embed().model()).isEqualTo(defaults.embed().model());
         assertThat(example.embed().batchSize()).isEqualTo(defaults.embed().batchSize());
     }

@@ -43,6 +43,7 @@ class AnswerVerifierTest {
                   writer: {targets: [{provider: writer, model: upstream-writer}]}
                   checker: {targets: [{provider: verifier, model: upstream-checker}]}
                 answer: {model: writer, verifier_model: checker}
+                cache: {exact: {enabled: false}, semantic: {enabled: false}}   # every test scripts its own replies to the same question
                 """.formatted(writer.baseUrl(), verifier.baseUrl());
         keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-verifier-"));
         keel.ingestor().ingest(Keel.DEFAULT_TENANT, new SourceDocument("handbook", "api:handbook", "handbook.md", DocumentFormat.MARKDOWN, """

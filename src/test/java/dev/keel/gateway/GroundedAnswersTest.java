@@ -105,6 +105,7 @@ class GroundedAnswersTest {
                     targets: [{provider: dead, model: gone-1}, {provider: offline, model: extractive}]
                 answer:
                   model: writer
+                cache: {exact: {enabled: false}, semantic: {enabled: false}}   # every test scripts its own replies to the same question
                 """.formatted(llm.baseUrl(), dead);
         keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-grounded-"));
         keel.ingestor().ingest("acme", markdown("handbook", HANDBOOK), keel.traces().start("ingest", "acme"));

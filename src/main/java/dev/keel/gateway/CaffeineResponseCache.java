@@ -1,0 +1,92 @@
+package dev.keel.gateway;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.keel.config.CacheConfig;
+import dev.keel.embed.Vectors;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * The in-process {@link ResponseCache}: two Caffeine caches (exact and semantic, each with its own
+ * size bound and time to live from {@link CacheConfig}) and an index of each (tenant, scope)'s
+ * entries. A nearest lookup scans only its own tenant's scope, so its cost never depends on
+ * another tenant's entries. Thread-safe.
+ */
+public final class CaffeineResponseCache implements ResponseCache {
+    private record Key(String tenant, String key) {}
+
+    private record Scoped(Key scope, float[] vector, Entry entry) {}
+
+    private final Cache<Key, Entry> exact;
+    private final Cache<Key, Scoped> similar;
+    private final ConcurrentHashMap<Key, Set<Key>> scopes = new ConcurrentHashMap<>();
+
+    public CaffeineResponseCache(CacheConfig config) {
+        this(config, Ticker.systemTicker());
+    }
+
+    /** With the clock that times entries out (tests pass one they move). */
+    CaffeineResponseCache(CacheConfig config, Ticker ticker) {
+        exact = Caffeine.newBuilder().ticker(ticker).maximumSize(config.exact().maxEntries())
+                .expireAfterWrite(Duration.ofSeconds(config.exact().ttlSeconds())).build();
+        similar = Caffeine.newBuilder().ticker(ticker).maximumSize(config.semantic().maxEntries())
+                .expireAfterWrite(Duration.ofSeconds(config.semantic().ttlSeconds()))
+                .executor(Runnable::run)
+                .<Key, Scoped>removalListener((key, value, cause) -> unindex(key, value, cause))
+                .build();
+    }
+
+    @Override
+    public Optional<Entry> exact(String tenant, String key) {
+        return Optional.ofNullable(exact.getIfPresent(new Key(tenant, key)));
+    }
+
+    @Override
+    public Optional<Similar> nearest(String tenant, String scope, Supplier<float[]> vector, double threshold) {
+        Set<Key> members = scopes.get(new Key(tenant, scope));
+        if (members == null || members.isEmpty()) return Optional.empty();
+        float[] query = vector.get();
+        Similar best = null;
+        for (Key k : members) {
+            Scoped s = similar.getIfPresent(k);
+            if (s == null || s.vector.length != query.length) continue;
+            double cosine = Vectors.dot(query, s.vector);
+            if (cosine >= threshold && (best == null || cosine > best.similarity())) best = new Similar(k.key(), s.entry, cosine);
+        }
+        return Optional.ofNullable(best);
+    }
+
+    @Override
+    public void putExact(String tenant, String key, Entry entry) {
+        exact.put(new Key(tenant, key), entry);
+    }
+
+    @Override
+    public void putSimilar(String tenant, String scope, String key, float[] vector, Entry entry) {
+        Key id = new Key(tenant, key), at = new Key(tenant, scope);
+        similar.put(id, new Scoped(at, vector.clone(), entry));
+        scopes.computeIfAbsent(at, s -> ConcurrentHashMap.newKeySet()).add(id);
+    }
+
+    @Override
+    public void remove(String tenant, String key) {
+        Key id = new Key(tenant, key);
+        exact.invalidate(id);
+        similar.invalidate(id);
+    }
+
+    /** Drops an evicted, expired or removed entry from its scope's index (a replaced one keeps its place: same key, same scope). */
+    private void unindex(Key id, Scoped value, RemovalCause cause) {
+        if (value == null || cause == RemovalCause.REPLACED) return;
+        scopes.computeIfPresent(value.scope, (s, members) -> {
+            if (!similar.asMap().containsKey(id)) members.remove(id);
+            return members.isEmpty() ? null : members;
+        });
+    }
+}

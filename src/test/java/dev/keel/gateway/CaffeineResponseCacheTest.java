@@ -1,0 +1,122 @@
+package dev.keel.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keel.config.CacheConfig;
+import dev.keel.embed.Vectors;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+
+/** The {@link ResponseCache} contract on the in-process store: tenant scoping, nearest lookup, removal, concurrent use. */
+class CaffeineResponseCacheTest {
+    private final ResponseCache cache = new CaffeineResponseCache(CacheConfig.DEFAULTS);
+
+    private static ResponseCache.Entry entry(String body) {
+        return new ResponseCache.Entry(body.getBytes(StandardCharsets.UTF_8), 0.01, List.of());
+    }
+
+    private static float[] unit(float... v) {
+        return Vectors.normalize(v);
+    }
+
+    private static String body(Optional<ResponseCache.Entry> e) {
+        return e.map(x -> new String(x.body(), StandardCharsets.UTF_8)).orElse("none");
+    }
+
+    @Test
+    void oneTenantsEntriesAreInvisibleToAnotherUnderTheSameKeyScopeAndVector() {
+        cache.putExact("a", "k", entry("A's answer"));
+        cache.putSimilar("a", "scope", "k", unit(1, 0), entry("A's answer"));
+        assertThat(cache.exact("b", "k")).isEmpty();
+        assertThat(cache.nearest("b", "scope", () -> unit(1, 0), 0.5)).isEmpty();
+        cache.remove("b", "k");
+        assertThat(body(cache.exact("a", "k"))).isEqualTo("A's answer");
+    }
+
+    @Test
+    void aTenantWithNothingInTheScopeNeverHasItsQueryEmbedded() {
+        cache.putSimilar("a", "scope", "k", unit(1, 0), entry("A"));
+        AtomicInteger embedded = new AtomicInteger();
+        Supplier<float[]> vector = () -> {
+            embedded.incrementAndGet();
+            return unit(1, 0);
+        };
+        assertThat(cache.nearest("b", "scope", vector, 0.5)).isEmpty();
+        assertThat(embedded).hasValue(0);
+        assertThat(cache.nearest("a", "scope", vector, 0.5)).isPresent();
+        assertThat(embedded).hasValue(1);
+    }
+
+    @Test
+    void nearestReturnsTheMostSimilarEntryAtOrAboveTheThresholdOnly() {
+        cache.putSimilar("a", "s", "far", unit(0, 1), entry("far"));
+        cache.putSimilar("a", "s", "near", unit(1, 0.1f), entry("near"));
+        cache.putSimilar("a", "s", "nearer", unit(1, 0.01f), entry("nearer"));
+        ResponseCache.Similar hit = cache.nearest("a", "s", () -> unit(1, 0), 0.9).orElseThrow();
+        assertThat(hit.key()).isEqualTo("nearer");
+        assertThat(hit.similarity()).isGreaterThan(0.99);
+        assertThat(cache.nearest("a", "s", () -> unit(-1, 0), 0.9)).isEmpty();
+        assertThat(cache.nearest("a", "other-scope", () -> unit(1, 0), 0.0)).isEmpty();
+    }
+
+    @Test
+    void entriesLiveForTheirTablesTimeToLiveOnly() {
+        AtomicLong nanos = new AtomicLong();
+        CacheConfig config = new CacheConfig(new CacheConfig.Exact(true, 60, 100), new CacheConfig.Semantic(true, 0.95, 120, 100), 1024);
+        ResponseCache timed = new CaffeineResponseCache(config, nanos::get);
+        timed.putExact("a", "k", entry("x"));
+        timed.putSimilar("a", "s", "k", unit(1, 0), entry("x"));
+        nanos.addAndGet(TimeUnit.SECONDS.toNanos(61));
+        assertThat(timed.exact("a", "k")).isEmpty();
+        assertThat(timed.nearest("a", "s", () -> unit(1, 0), 0.5)).isPresent();
+        nanos.addAndGet(TimeUnit.SECONDS.toNanos(60));
+        assertThat(timed.nearest("a", "s", () -> unit(1, 0), 0.5)).isEmpty();
+    }
+
+    @Test
+    void removeForgetsAnEntryInBothTables() {
+        cache.putExact("a", "k", entry("x"));
+        cache.putSimilar("a", "s", "k", unit(1, 0), entry("x"));
+        cache.remove("a", "k");
+        assertThat(cache.exact("a", "k")).isEmpty();
+        assertThat(cache.nearest("a", "s", () -> unit(1, 0), 0.5)).isEmpty();
+    }
+
+    @Test
+    void concurrentPutsRemovesAndLookupsOfOneScopeNeverFailOrMixEntries() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<?>> work = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            int thread = t;
+            work.add(pool.submit(() -> {
+                start.await();
+                for (int i = 0; i < 2_000; i++) {
+                    String key = "k" + (i % 50);
+                    cache.putSimilar("a", "s", key, unit(1, i % 50), entry(key));
+                    cache.putExact("a", key, entry(key));
+                    if (thread % 2 == 0) cache.remove("a", key);
+                    cache.nearest("a", "s", () -> unit(1, 7), 0.99).ifPresent(h -> assertThat(new String(h.entry().body(), StandardCharsets.UTF_8)).isEqualTo(h.key()));
+                    cache.exact("a", key).ifPresent(e -> assertThat(new String(e.body(), StandardCharsets.UTF_8)).isEqualTo(key));
+                }
+                return null;
+            }));
+        }
+        start.countDown();
+        for (Future<?> f : work) f.get(60, TimeUnit.SECONDS);
+        pool.shutdown();
+        cache.putSimilar("a", "s", "k7", unit(1, 7), entry("k7"));
+        assertThat(cache.nearest("a", "s", () -> unit(1, 7), 0.999).map(ResponseCache.Similar::key)).contains("k7");
+    }
+}
