@@ -456,7 +456,7 @@ public final class LuceneChunkIndex implements ChunkIndex {
         }
         long count = Math.max(1, own.counts(TEXT).docCount());
         ToDoubleFunction<String> idf = t -> bm25Idf(count, own.term(new Term(TEXT, t)).map(TermStatistics::docFreq).orElse(0L));
-        return RelevanceModel.expansion(docs, idf, max, queryTerms, MAX_QUERY_TERMS - queryTerms.size());
+        return RelevanceModel.expansion(docs, idf, bm25Idf(count, 1), max, queryTerms, MAX_QUERY_TERMS - queryTerms.size());
     }
 
     /**

@@ -1,9 +1,11 @@
 package dev.keel.index;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.function.ToDoubleFunction;
 
@@ -28,11 +30,15 @@ final class RelevanceModel {
     record FeedbackDoc(double score, List<String> terms) {}
 
     /**
-     * At most {@code max} terms, heaviest first (ties by term), {@code idf} giving each term's IDF, of which at most {@code room} are not
-     * among {@code queryTerms} (so the expanded query keeps its term cap). Terms without a letter
+     * At most {@code max} terms, heaviest first (ties by term), of which at most {@code room} are not
+     * among {@code queryTerms} (so the expanded query keeps its term cap). {@code idf} gives a term's
+     * IDF, at most {@code maxIdf}: terms are weighed in order of their model weight, and once that
+     * weight times {@code maxIdf} cannot reach the {@code max}-th weight found, the rest are not
+     * looked up (each lookup seeks every segment's term dictionary). Terms without a letter
      * (numbers, codes) are skipped: a number shared by the top chunks says little about the topic.
      */
-    static List<ExpansionTerm> expansion(List<FeedbackDoc> docs, ToDoubleFunction<String> idf, int max, Set<String> queryTerms, int room) {
+    static List<ExpansionTerm> expansion(List<FeedbackDoc> docs, ToDoubleFunction<String> idf, double maxIdf, int max, Set<String> queryTerms,
+                                         int room) {
         Map<String, Double> model = new HashMap<>();
         for (FeedbackDoc d : docs) {
             if (d.terms().isEmpty() || !(d.score() > 0)) continue;
@@ -43,9 +49,21 @@ final class RelevanceModel {
                 if (usable(t)) model.merge(t, f * perTerm, Double::sum);
             });
         }
-        model.replaceAll((t, w) -> w * idf.applyAsDouble(t));
-        List<Map.Entry<String, Double>> ranked = new ArrayList<>(model.entrySet());
-        ranked.sort(Map.Entry.<String, Double>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()));
+        Comparator<Map.Entry<String, Double>> heaviestFirst = Map.Entry.<String, Double>comparingByValue().reversed()
+                .thenComparing(Map.Entry.comparingByKey());
+        List<Map.Entry<String, Double>> byModel = new ArrayList<>(model.entrySet());
+        byModel.sort(heaviestFirst);
+        boolean roomForAll = room >= max;
+        PriorityQueue<Double> topWeights = new PriorityQueue<>();
+        List<Map.Entry<String, Double>> ranked = new ArrayList<>();
+        for (Map.Entry<String, Double> e : byModel) {
+            if (roomForAll && topWeights.size() == max && e.getValue() * maxIdf < topWeights.peek()) break;
+            double weight = e.getValue() * idf.applyAsDouble(e.getKey());
+            ranked.add(Map.entry(e.getKey(), weight));
+            topWeights.add(weight);
+            if (topWeights.size() > max) topWeights.poll();
+        }
+        ranked.sort(heaviestFirst);
         List<Map.Entry<String, Double>> kept = new ArrayList<>();
         int newTerms = 0;
         for (Map.Entry<String, Double> e : ranked) {

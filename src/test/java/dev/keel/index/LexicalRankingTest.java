@@ -178,7 +178,7 @@ class LexicalRankingTest {
     void theRelevanceModelWeighsTermsByFrequencyInScoredChunks() {
         List<ExpansionTerm> terms = RelevanceModel.expansion(List.of(
                 new RelevanceModel.FeedbackDoc(2.0, List.of("nozzl", "nozzl", "thrust", "2024")),
-                new RelevanceModel.FeedbackDoc(1.0, List.of("thrust", "exhaust"))), t -> 1.0, 10, Set.of(), 10);
+                new RelevanceModel.FeedbackDoc(1.0, List.of("thrust", "exhaust"))), t -> 1.0, 1.0, 10, Set.of(), 10);
         // nozzl 2·2/4 = 1.0; thrust 2·1/4 + 1·1/2 = 1.0; exhaust 0.5; "2024" has no letter. Total 2.5.
         assertThat(terms).containsExactly(new ExpansionTerm("nozzl", 0.4), new ExpansionTerm("thrust", 0.4), new ExpansionTerm("exhaust", 0.2));
     }
@@ -186,14 +186,27 @@ class LexicalRankingTest {
     @Test
     void theRelevanceModelPrefersTermsFewChunksHold() {
         List<RelevanceModel.FeedbackDoc> docs = List.of(new RelevanceModel.FeedbackDoc(1.0, List.of("system", "system", "nozzl")));
-        List<ExpansionTerm> terms = RelevanceModel.expansion(docs, t -> t.equals("system") ? 0.1 : 2.0, 1, Set.of(), 10);
+        List<ExpansionTerm> terms = RelevanceModel.expansion(docs, t -> t.equals("system") ? 0.1 : 2.0, 2.0, 1, Set.of(), 10);
         assertThat(terms).extracting(ExpansionTerm::term).containsExactly("nozzl");
+    }
+
+    @Test
+    void theRelevanceModelLooksUpNoIdfOnceNoLighterTermCouldMakeTheCut() {
+        List<RelevanceModel.FeedbackDoc> docs = List.of(new RelevanceModel.FeedbackDoc(1.0, List.of("a1", "a1", "a1", "a1", "b1", "b1", "c1")));
+        List<String> lookedUp = new java.util.ArrayList<>();
+        List<ExpansionTerm> terms = RelevanceModel.expansion(docs, t -> {
+            lookedUp.add(t);
+            return t.equals("b1") ? 3.0 : 1.0;
+        }, 3.0, 1, Set.of(), 10);
+        // a1 4/7·1, then b1 2/7·3 = 6/7 takes the lead; c1 at most 1/7·3 < 6/7, so it is never looked up.
+        assertThat(terms).extracting(ExpansionTerm::term).containsExactly("b1");
+        assertThat(lookedUp).containsExactly("a1", "b1");
     }
 
     @Test
     void theRelevanceModelAddsNoNewTermBeyondTheRoomLeft() {
         List<RelevanceModel.FeedbackDoc> docs = List.of(new RelevanceModel.FeedbackDoc(1.0, List.of("engin", "nozzl", "thrust")));
-        assertThat(RelevanceModel.expansion(docs, t -> 1.0, 10, Set.of("engin"), 0)).extracting(ExpansionTerm::term).containsExactly("engin");
-        assertThat(RelevanceModel.expansion(docs, t -> 1.0, 10, Set.of("engin"), 1)).extracting(ExpansionTerm::term).containsExactly("engin", "nozzl");
+        assertThat(RelevanceModel.expansion(docs, t -> 1.0, 1.0, 10, Set.of("engin"), 0)).extracting(ExpansionTerm::term).containsExactly("engin");
+        assertThat(RelevanceModel.expansion(docs, t -> 1.0, 1.0, 10, Set.of("engin"), 1)).extracting(ExpansionTerm::term).containsExactly("engin", "nozzl");
     }
 }
