@@ -6,9 +6,4 @@ import java.util.List;
  * Final hits, plus (when debug was asked) the BM25, vector, fused and final lists and the terms
  * pseudo-relevance feedback added to the BM25 query (empty without feedback).
  */
-public record SearchResult(List<SearchHit> hits, List<RankedList> debug, List<ExpansionTerm> expansion) {
-    /** A result without feedback terms. */
-    public SearchResult(List<SearchHit> hits, List<RankedList> debug) {
-        this(hits, debug, List.of());
-    }
-}
+public record SearchResult(List<SearchHit> hits, List<RankedList> debug, List<ExpansionTerm> expansion) {}
