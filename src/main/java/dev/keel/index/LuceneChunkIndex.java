@@ -24,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.ToDoubleFunction;
+import java.util.stream.Collectors;
 import org.apache.lucene.analysis.Analyzer;
 import org.apache.lucene.analysis.TokenStream;
 import org.apache.lucene.analysis.en.EnglishAnalyzer;
@@ -318,7 +319,7 @@ public final class LuceneChunkIndex implements ChunkIndex {
             List<RankedList> debug = List.of();
             if (req.debug()) {
                 debug = List.of(
-                        new RankedList("bm25", bm25Entries(lexicalSide, s, ids)),
+                        new RankedList("bm25", bm25Entries(lexicalSide, top.stream().map(Fusion.Fused::doc).collect(Collectors.toSet()), s, ids)),
                         ranked("vector", semantic, s, ids),
                         new RankedList("fused", rankedEntries(fused.stream().limit(n).toList(), s, ids)),
                         new RankedList("final", rankedEntries(top, s, ids)));
@@ -619,16 +620,21 @@ public final class LuceneChunkIndex implements ChunkIndex {
     }
 
     /**
-     * The BM25 list with each hit's score split into its additive parts (title, body, and with
-     * feedback, prf), scored by the same tenant searcher; only asked for by the debug view.
+     * The BM25 list for the debug view; the entries of chunks in the final list ({@code explained})
+     * carry their score split into its additive parts (title, body, and with feedback, prf), scored by
+     * the same tenant searcher. Only those: each split explains every clause of the query, so splitting
+     * all candidates of a long query would let a debug request cost far more than a search.
      */
-    private List<RankedList.Entry> bm25Entries(Lexical lexical, IndexSearcher s, Map<Integer, String> ids) throws IOException {
+    private List<RankedList.Entry> bm25Entries(Lexical lexical, Set<Integer> explained, IndexSearcher s, Map<Integer, String> ids)
+            throws IOException {
         List<RankedList.Entry> entries = new ArrayList<>(lexical.hits().size());
         for (int i = 0; i < lexical.hits().size(); i++) {
             Scored hit = lexical.hits().get(i);
             Map<String, Double> parts = new LinkedHashMap<>();
-            for (Map.Entry<String, Query> part : lexical.parts().entrySet()) {
-                parts.put(part.getKey(), (double) lexical.searcher().explain(part.getValue(), hit.doc()).getValue().floatValue());
+            if (explained.contains(hit.doc())) {
+                for (Map.Entry<String, Query> part : lexical.parts().entrySet()) {
+                    parts.put(part.getKey(), (double) lexical.searcher().explain(part.getValue(), hit.doc()).getValue().floatValue());
+                }
             }
             entries.add(new RankedList.Entry(i + 1, chunkId(s, hit.doc(), ids), hit.score(), parts));
         }

@@ -109,6 +109,18 @@ class LexicalRankingTest {
         }
     }
 
+    @Test
+    void onlyTheBm25EntriesOfFinalHitsCarryTheirParts(@TempDir Path dir) {
+        try (ChunkIndex index = new LuceneChunkIndex(dir, "m1", DIM)) {
+            titleAndBodyMatches(index);
+            SearchRequest topOne = new SearchRequest("t", "turbine", vector("turbine"), SearchMode.BM25, 1, weights(3, 1), SearchFilters.NONE, true);
+            List<RankedList.Entry> bm25 = index.search(topOne, traces.start("t", "t")).debug().get(0).entries();
+            assertThat(bm25).extracting(RankedList.Entry::chunkId).containsExactly("in-title#0", "in-body#0");
+            assertThat(bm25.get(0).parts()).containsOnlyKeys("title", "body");
+            assertThat(bm25.get(1).parts()).isEmpty();
+        }
+    }
+
     /** Tenant t's engine notes: two mention "engine" with "nozzle" and "thrust"; a third only the latter. */
     private static void engineNotes(ChunkIndex index, String tenant) {
         put(index, tenant, "n1", "Propulsion", List.of(), "The engine nozzle shapes the thrust of the exhaust.");
