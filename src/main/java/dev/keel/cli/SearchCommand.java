@@ -56,6 +56,7 @@ final class SearchCommand implements Callable<Integer> {
                 out.put("mode", mode);
                 out.put("data", ApiViews.hits(r.hits()));
                 if (debug) for (RankedList l : r.debug()) out.put("debug_" + l.name(), l.entries());
+                if (debug && !r.expansion().isEmpty()) out.put("debug_prf_terms", r.expansion());
                 out.put("trace_id", trace.id());
                 System.out.println(Json.write(out));
                 return 0;
@@ -68,12 +69,23 @@ final class SearchCommand implements Callable<Integer> {
                 System.out.println("    " + (text.length() > 160 ? text.substring(0, 160) + "…" : text));
             }
             if (debug) {
+                if (!r.expansion().isEmpty()) {
+                    System.out.println("-- prf terms: " + String.join(" ", r.expansion().stream()
+                            .map(t -> String.format(java.util.Locale.ROOT, "%s %.3f", t.term(), t.weight())).toList()));
+                }
                 for (RankedList l : r.debug()) {
                     System.out.println("-- " + l.name());
-                    l.entries().stream().limit(topK).forEach(e -> System.out.printf("   %2d  %.4f  %s%n", e.rank(), e.score(), e.chunkId()));
+                    l.entries().stream().limit(topK).forEach(e -> System.out.printf("   %2d  %.4f  %s%s%n", e.rank(), e.score(), e.chunkId(), parts(e)));
                 }
             }
             return 0;
         }
+    }
+
+    /** A BM25 entry's score parts, e.g. "  (title 1.20 + body 3.40)"; empty for other lists. */
+    private static String parts(RankedList.Entry e) {
+        if (e.parts().isEmpty()) return "";
+        return e.parts().entrySet().stream().map(p -> String.format(java.util.Locale.ROOT, "%s %.2f", p.getKey(), p.getValue()))
+                .collect(java.util.stream.Collectors.joining(" + ", "  (", ")"));
     }
 }

@@ -35,6 +35,13 @@ public final class RetrievalEvaluation {
 
     public static Report run(Keel keel, BeirDataset data, List<SearchMode> modes, SearchConfig settings, IngestListener progress) {
         long start = System.nanoTime();
+        int documents = ingest(keel, data, progress);
+        double ingestSeconds = (System.nanoTime() - start) / 1e9;
+        return new Report(data.name(), documents, data.queries().size(), evaluate(keel, data, modes, settings), ingestSeconds);
+    }
+
+    /** Ingests the corpus (title + text; documents with neither are skipped) into {@link #TENANT}; returns how many went in. */
+    public static int ingest(Keel keel, BeirDataset data, IngestListener progress) {
         Trace trace = keel.traces().start("eval.ingest", TENANT);
         List<SourceDocument> docs = new ArrayList<>();
         for (BeirDataset.Doc d : data.corpus()) {
@@ -45,9 +52,12 @@ public final class RetrievalEvaluation {
         }
         keel.ingestor().ingestDocuments(TENANT, docs, trace, progress);
         trace.finish();
-        double ingestSeconds = (System.nanoTime() - start) / 1e9;
-        SearchConfig deep = new SearchConfig(settings.fusion(), settings.rrfK(), settings.alpha(), Math.max(DEPTH, settings.candidates()),
-                DEPTH, settings.mmr(), settings.mmrLambda());
+        return docs.size();
+    }
+
+    /** Searches every judged query of an ingested dataset in each mode, {@value #DEPTH} deep, and averages the metrics per mode. */
+    public static Map<String, ModeResult> evaluate(Keel keel, BeirDataset data, List<SearchMode> modes, SearchConfig settings) {
+        SearchConfig deep = settings.withDepth(Math.max(DEPTH, settings.candidates()), DEPTH);
         Map<String, ModeResult> results = new LinkedHashMap<>();
         for (SearchMode mode : modes) {
             double ndcg = 0, r10 = 0, r100 = 0, mrr = 0, latency = 0;
@@ -69,6 +79,6 @@ public final class RetrievalEvaluation {
             int n = Math.max(1, data.queries().size());
             results.put(mode.name().toLowerCase(), new ModeResult(ndcg / n, r10 / n, r100 / n, mrr / n, latency / n));
         }
-        return new Report(data.name(), docs.size(), data.queries().size(), results, ingestSeconds);
+        return results;
     }
 }

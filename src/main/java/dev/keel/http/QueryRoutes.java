@@ -58,7 +58,9 @@ final class QueryRoutes {
                 Json.optionalInt(body, "rrf_k", defaults.rrfK(), 1, 10_000),
                 orDefault(Json.optionalDouble(body, "alpha", 0, 1), defaults.alpha()),
                 Json.optionalInt(body, "candidates", defaults.candidates(), 1, 1_000),
-                defaults.topK(), defaults.mmr(), defaults.mmrLambda());
+                defaults.topK(), defaults.mmr(), defaults.mmrLambda(),
+                defaults.titleWeight(), defaults.bodyWeight(),
+                orDefault(Json.optionalBool(body, "prf"), defaults.prf()), defaults.prfDocs(), defaults.prfTerms(), defaults.prfWeight());
         int topK = Json.optionalInt(body, "top_k", defaults.topK(), 1, 100);
         boolean debug = orDefault(Json.optionalBool(body, "debug"), false);
         Trace trace = HttpServer.trace(ctx);
@@ -69,7 +71,7 @@ final class QueryRoutes {
         out.put("object", "search_result");
         out.put("mode", mode.name().toLowerCase(Locale.ROOT));
         out.put("data", ApiViews.hits(result.hits()));
-        if (debug) out.put("debug", debugView(result.debug()));
+        if (debug) out.put("debug", debugView(result));
         out.put("trace_id", trace.id());
         out.put("took_ms", round(trace.elapsedMs()));
         HttpServer.json(ctx, 200, out);
@@ -211,9 +213,10 @@ final class QueryRoutes {
         throw ApiException.badRequest("'" + field + "' must be one of " + names + ", got '" + v + "'", field);
     }
 
-    private static Map<String, Object> debugView(List<RankedList> lists) {
+    private static Map<String, Object> debugView(SearchResult result) {
         Map<String, Object> out = new LinkedHashMap<>();
-        for (RankedList l : lists) out.put(l.name(), l.entries());
+        for (RankedList l : result.debug()) out.put(l.name(), l.entries());
+        if (!result.expansion().isEmpty()) out.put("prf_terms", result.expansion());
         return out;
     }
 

@@ -24,4 +24,16 @@ public record ChunkRecord(String tenant, String docId, String docVersion, int or
     public String section() {
         return String.join(" › ", sectionPath);
     }
+
+    /** What BM25 and the embedder see: title and section path first, so an orphaned chunk says where it is from. */
+    public static String indexText(String title, List<String> section, String body) {
+        return titleText(title, section) + "\n\n" + body;
+    }
+
+    /** A chunk's title as BM25's title field holds it: its document's title, then its section path. */
+    public static String titleText(String title, List<String> section) {
+        StringBuilder sb = new StringBuilder(title);
+        for (String s : section) sb.append(" › ").append(s);
+        return sb.toString();
+    }
 }

@@ -3,6 +3,7 @@ package dev.keel.index;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keel.config.SearchConfig;
 import dev.keel.trace.Span;
 import dev.keel.trace.Trace;
 import java.io.IOException;
@@ -22,6 +23,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.ToDoubleFunction;
+import java.util.stream.Collectors;
 import org.apache.lucene.analysis.Analyzer;
 import org.apache.lucene.analysis.TokenStream;
 import org.apache.lucene.analysis.en.EnglishAnalyzer;
@@ -67,12 +70,18 @@ import org.apache.lucene.search.TermStatistics;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.store.FSDirectory;
 import org.apache.lucene.util.BytesRef;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The embedded index: one Lucene directory holding, per document, a catalogue entry and its chunks
- * as one block, so replacing or deleting a document is atomic. BM25 runs over an English-analysed
- * field; vectors live in an int8-quantised HNSW graph. The embed model id is stored in the commit
- * and checked on open: an index built with another model refuses to open.
+ * as one block, so replacing or deleting a document is atomic. BM25 runs over two English-analysed
+ * fields, a chunk's title (document title and section path) and its body, weighted and added, with
+ * optional RM3 pseudo-relevance feedback from the tenant's own top hits; vectors live in an
+ * int8-quantised HNSW graph. The embed model id is stored in the commit and checked on open: an
+ * index built with another model refuses to open. So is the index format: an index of an older
+ * format is rewritten from its stored chunks and vectors on open (no re-embedding), in one commit,
+ * so a crash during it leaves the old index to be rewritten at the next open.
  *
  * <p>All tenants share the directory, but a search's scores are the tenant's own: BM25 uses the
  * tenant's statistics ({@link TenantStatistics}), vector hits are rescored with their float vectors,
@@ -89,9 +98,18 @@ public final class LuceneChunkIndex implements ChunkIndex {
      * structure once per index): exact token count of {@code text}, and the doc id as doc values.
      */
     private static final String TEXT_LENGTH = "text_length", DOC_ID_ORDER = "doc_id_order";
+    /** The BM25 fields of format 2 (the combined {@code text} field stays for {@link #idf} and term selection), with their token counts. */
+    private static final String TITLE_TERMS = "title_terms", BODY_TERMS = "body_terms",
+            TITLE_TERMS_LENGTH = "title_terms_length", BODY_TERMS_LENGTH = "body_terms_length";
     private static final String CHUNK = "chunk", DOC = "doc";
-    private static final String MODEL_KEY = "keel.embed_model";
+    private static final String MODEL_KEY = "keel.embed_model", FORMAT_KEY = "keel.index_format";
+    /**
+     * The index format this code writes and reads: 1 (no marker) had one BM25 field; 2 adds the title
+     * and body fields. Raise it whenever chunks need fields that older chunks lack.
+     */
+    static final int FORMAT = 2;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = LoggerFactory.getLogger(LuceneChunkIndex.class);
     /**
      * Distinct terms a BM25 query keeps: the rarest in the tenant's chunks (the most informative).
      * Lucene refuses queries of over 1,024 clauses, and each clause costs a postings walk.
@@ -108,7 +126,8 @@ public final class LuceneChunkIndex implements ChunkIndex {
     private final IndexWriter writer;
     private final SearcherManager searchers;
     private final Analyzer analyzer = new EnglishAnalyzer();
-    private final TenantStatistics statistics = new TenantStatistics(TENANT, TEXT, TEXT_LENGTH);
+    private final TenantStatistics statistics = new TenantStatistics(TENANT,
+            Map.of(TEXT, TEXT_LENGTH, TITLE_TERMS, TITLE_TERMS_LENGTH, BODY_TERMS, BODY_TERMS_LENGTH));
     private final String embedModel;
     private final ExecutorService parallel = Executors.newVirtualThreadPerTaskExecutor();
 
@@ -117,14 +136,21 @@ public final class LuceneChunkIndex implements ChunkIndex {
         try {
             Files.createDirectories(dir);
             directory = FSDirectory.open(dir);
+            int format = FORMAT;
             if (DirectoryReader.indexExists(directory)) {
                 try (DirectoryReader r = DirectoryReader.open(directory)) {
-                    String built = r.getIndexCommit().getUserData().get(MODEL_KEY);
+                    Map<String, String> commit = r.getIndexCommit().getUserData();
+                    String built = commit.get(MODEL_KEY);
                     if (built != null && !built.equals(embedModel)) {
                         throw new IndexException("the index in " + dir + " was built with embedding model " + built
                                 + " but this Keel embeds with " + embedModel
                                 + "; vectors of different models can't be mixed. Reindex: move " + dir
                                 + " away and run 'keel ingest' on your documents again.");
+                    }
+                    format = format(commit.get(FORMAT_KEY));
+                    if (format > FORMAT) {
+                        throw new IndexException("the index in " + dir + " has format " + format + ", written by a newer Keel; this Keel reads"
+                                + " format " + FORMAT + " and older. Run the newer Keel, or move " + dir + " away and run 'keel ingest' again.");
                     }
                 }
             }
@@ -137,8 +163,10 @@ public final class LuceneChunkIndex implements ChunkIndex {
             });
             cfg.setRAMBufferSizeMB(64);
             writer = new IndexWriter(directory, cfg);
-            writer.setLiveCommitData(Map.of(MODEL_KEY, embedModel, "keel.dimension", Integer.toString(dimension)).entrySet());
+            writer.setLiveCommitData(Map.of(MODEL_KEY, embedModel, "keel.dimension", Integer.toString(dimension),
+                    FORMAT_KEY, Integer.toString(FORMAT)).entrySet());
             searchers = new SearcherManager(writer, null);
+            if (format < FORMAT) rewriteOrClose(dir, format);
         } catch (org.apache.lucene.store.LockObtainFailedException e) {
             throw new IndexException("the index in " + dir + " is in use by another Keel process (a running keel serve or demo: use its HTTP"
                     + " API, or stop it), or use another --data directory", e);
@@ -235,14 +263,18 @@ public final class LuceneChunkIndex implements ChunkIndex {
     public Map<String, Double> idf(String tenant, Collection<String> terms) {
         return withSearcher(s -> {
             TenantStatistics.TenantSearcher own = statistics.searcher(s.getIndexReader(), tenant);
-            long n = Math.max(1, own.counts().docCount());
+            long n = Math.max(1, own.counts(TEXT).docCount());
             Map<String, Double> out = new HashMap<>();
             for (String t : terms) {
-                long df = own.term(new BytesRef(t)).map(TermStatistics::docFreq).orElse(0L);
-                out.put(t, Math.log(1 + (n - df + 0.5) / (df + 0.5)));
+                out.put(t, bm25Idf(n, own.term(new Term(TEXT, t)).map(TermStatistics::docFreq).orElse(0L)));
             }
             return out;
         });
+    }
+
+    /** BM25's inverse document frequency of a term in {@code df} of {@code n} chunks. */
+    private static double bm25Idf(long n, long df) {
+        return Math.log(1 + (n - df + 0.5) / (df + 0.5));
     }
 
     @Override
@@ -255,25 +287,14 @@ public final class LuceneChunkIndex implements ChunkIndex {
         return withSearcher(s -> {
             Query filter = filterQuery(req);
             int n = Math.max(req.settings().candidates(), req.topK());
-            CompletableFuture<List<Scored>> bm25 = req.mode() == SearchMode.VECTOR ? CompletableFuture.completedFuture(List.of())
+            CompletableFuture<Lexical> bm25 = req.mode() == SearchMode.VECTOR ? CompletableFuture.completedFuture(Lexical.NONE)
                     : CompletableFuture.supplyAsync(() -> bm25(s, req, filter, n, trace), parallel);
             CompletableFuture<List<Scored>> knn = req.mode() == SearchMode.BM25 ? CompletableFuture.completedFuture(List.of())
                     : CompletableFuture.supplyAsync(() -> knn(s, req.queryVector(), filter, n, trace), parallel);
-            List<Scored> lexical = bm25.join();
+            Lexical lexicalSide = bm25.join();
             List<Scored> semantic = knn.join();
-
-            List<Fusion.Fused> fused;
-            try (Span span = trace.span("fuse")) {
-                fused = switch (req.mode()) {
-                    case BM25 -> Fusion.single(lexical, true);
-                    case VECTOR -> Fusion.single(semantic, false);
-                    case HYBRID -> req.settings().fusion() == dev.keel.config.SearchConfig.Fusion.RRF
-                            ? Fusion.rrf(lexical, semantic, req.settings().rrfK())
-                            : Fusion.weighted(lexical, semantic, req.settings().alpha());
-                };
-                span.attr("fusion", req.mode() == SearchMode.HYBRID ? req.settings().fusion().name().toLowerCase() : "none")
-                        .attr("candidates", fused.size());
-            }
+            List<Scored> lexical = lexicalSide.hits();
+            List<Fusion.Fused> fused = fuse(req, lexical, semantic, trace);
             List<Fusion.Fused> top = fused.subList(0, Math.min(req.topK(), fused.size()));
             StoredFields sf = s.storedFields();
             List<SearchHit> hits = new ArrayList<>(top.size());
@@ -288,55 +309,165 @@ public final class LuceneChunkIndex implements ChunkIndex {
             List<RankedList> debug = List.of();
             if (req.debug()) {
                 debug = List.of(
-                        ranked("bm25", lexical, s, ids),
+                        new RankedList("bm25", bm25Entries(lexicalSide, top.stream().map(Fusion.Fused::doc).collect(Collectors.toSet()), s, ids)),
                         ranked("vector", semantic, s, ids),
                         new RankedList("fused", rankedEntries(fused.stream().limit(n).toList(), s, ids)),
                         new RankedList("final", rankedEntries(top, s, ids)));
             }
-            return new SearchResult(hits, debug);
+            return new SearchResult(hits, debug, req.debug() ? lexicalSide.expansion() : List.of());
         });
     }
 
-    /** BM25 over the tenant's chunks, scored with the tenant's own statistics. */
-    private List<Scored> bm25(IndexSearcher s, SearchRequest req, Query filter, int n, Trace trace) {
+    /**
+     * What the BM25 side found: hits best first, the query they were scored by as its additive parts
+     * (for the debug view), and the feedback terms that joined it (empty without feedback).
+     */
+    private record Lexical(List<Scored> hits, Map<String, Double> terms, Map<String, Query> parts, TenantStatistics.TenantSearcher searcher,
+                           List<ExpansionTerm> expansion) {
+        static final Lexical NONE = new Lexical(List.of(), Map.of(), Map.of(), null, List.of());
+    }
+
+    private List<Fusion.Fused> fuse(SearchRequest req, List<Scored> lexical, List<Scored> semantic, Trace trace) {
+        try (Span span = trace.span("fuse")) {
+            List<Fusion.Fused> fused = switch (req.mode()) {
+                case BM25 -> Fusion.single(lexical, true);
+                case VECTOR -> Fusion.single(semantic, false);
+                case HYBRID -> req.settings().fusion() == SearchConfig.Fusion.RRF
+                        ? Fusion.rrf(lexical, semantic, req.settings().rrfK())
+                        : Fusion.weighted(lexical, semantic, req.settings().alpha());
+            };
+            span.attr("fusion", req.mode() == SearchMode.HYBRID ? req.settings().fusion().name().toLowerCase() : "none")
+                    .attr("candidates", fused.size());
+            return fused;
+        }
+    }
+
+    /**
+     * BM25 over the tenant's chunks, scored with the tenant's own statistics: the weighted sum of the
+     * title and body fields' scores; with feedback on, a second pass adds the RM3 terms of the first
+     * pass's top chunks.
+     */
+    private Lexical bm25(IndexSearcher s, SearchRequest req, Query filter, int n, Trace trace) {
         try (Span span = trace.span("bm25")) {
             TenantStatistics.TenantSearcher own = statistics.searcher(s.getIndexReader(), req.tenant());
-            Query text = lexicalQuery(own, req.query(), span);
-            if (text == null) {
+            Map<String, Double> original = queryTerms(own, req.query(), span);
+            if (original.isEmpty()) {
                 span.attr("hits", 0).attr("note", "no query term occurs in the tenant's documents");
-                return List.of();
+                return Lexical.NONE;
             }
-            Query q = new BooleanQuery.Builder().add(text, BooleanClause.Occur.MUST).add(filter, BooleanClause.Occur.FILTER).build();
-            List<Scored> out = bestFirst(s, scored(own.search(q, n)));
-            span.attr("hits", out.size());
-            return out;
+            Map<String, Query> parts = fieldParts(own, original, 1, req.settings());
+            List<Scored> hits = bestFirst(s, scored(own.search(filtered(parts, filter), n)));
+            span.attr("hits", hits.size());
+            Lexical first = new Lexical(hits, original, parts, own, List.of());
+            SearchConfig settings = req.settings();
+            if (!settings.prf() || settings.prfWeight() == 0 || hits.isEmpty()) return first;
+            return feedback(s, req, filter, n, first, hits.subList(0, Math.min(settings.prfDocs(), hits.size())), trace);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     /**
+     * The second BM25 pass of pseudo-relevance feedback: the query's terms, weighted 1 − prfWeight,
+     * plus the feedback chunks' RM3 terms, weighted prfWeight × the query's total term weight (so the
+     * scale of scores stays that of the first pass). The first pass when no feedback term is found.
+     */
+    private Lexical feedback(IndexSearcher s, SearchRequest req, Query filter, int n, Lexical first, List<Scored> feedbackDocs, Trace trace)
+            throws IOException {
+        SearchConfig settings = req.settings();
+        try (Span prf = trace.span("prf")) {
+            List<ExpansionTerm> expansion = expansion(s, first.searcher(), req.tenant(), feedbackDocs, first.terms().keySet(), settings.prfTerms());
+            prf.attr("docs", feedbackDocs.size()).attr("terms", expansion.size());
+            if (expansion.isEmpty()) return first;
+            double queryWeight = first.terms().values().stream().mapToDouble(Double::doubleValue).sum();
+            Map<String, Query> expanded = fieldParts(first.searcher(), first.terms(), 1 - settings.prfWeight(), settings);
+            Map<String, Double> feedback = new LinkedHashMap<>();
+            for (ExpansionTerm t : expansion) feedback.put(t.term(), settings.prfWeight() * queryWeight * t.weight());
+            expanded.put("prf", sum(fieldParts(first.searcher(), feedback, 1, settings).values()));
+            List<Scored> hits = bestFirst(s, scored(first.searcher().search(filtered(expanded, filter), n)));
+            prf.attr("hits", hits.size());
+            return new Lexical(hits, first.terms(), expanded, first.searcher(), expansion);
+        }
+    }
+
+    /**
+     * One query per BM25 field of non-zero weight: each term's clause boosted by its weight × the
+     * field's weight × {@code scale}. Their sum is the lexical query; each alone, a field's share of a score.
+     */
+    private static Map<String, Query> fieldParts(TenantStatistics.TenantSearcher own, Map<String, Double> terms, double scale,
+                                                 SearchConfig settings) {
+        Map<String, Query> parts = new LinkedHashMap<>();
+        if (settings.titleWeight() > 0) parts.put("title", fieldQuery(own, TITLE_TERMS, terms, scale * settings.titleWeight()));
+        if (settings.bodyWeight() > 0) parts.put("body", fieldQuery(own, BODY_TERMS, terms, scale * settings.bodyWeight()));
+        return parts;
+    }
+
+    /**
+     * The field's clauses for the terms the tenant's chunks have in that field. Lucene cannot score a
+     * term that has no statistics (the tenant's) where a segment has it (another tenant's), and such a
+     * clause could match no chunk of the tenant anyway.
+     */
+    private static Query fieldQuery(TenantStatistics.TenantSearcher own, String field, Map<String, Double> terms, double scale) {
+        BooleanQuery.Builder b = new BooleanQuery.Builder();
+        terms.forEach((t, w) -> {
+            Term fieldTerm = new Term(field, t);
+            if (own.term(fieldTerm).isEmpty()) return;
+            Query term = new TermQuery(fieldTerm);
+            double boost = w * scale;
+            b.add(boost == 1 ? term : new BoostQuery(term, (float) boost), BooleanClause.Occur.SHOULD);
+        });
+        return b.build();
+    }
+
+    private static Query sum(Collection<Query> parts) {
+        BooleanQuery.Builder b = new BooleanQuery.Builder();
+        for (Query p : parts) b.add(p, BooleanClause.Occur.SHOULD);
+        return b.build();
+    }
+
+    private static Query filtered(Map<String, Query> parts, Query filter) {
+        return new BooleanQuery.Builder().add(sum(parts.values()), BooleanClause.Occur.MUST).add(filter, BooleanClause.Occur.FILTER).build();
+    }
+
+    /**
+     * RM3's relevance model over the feedback chunks (all of the searching tenant: they are its own
+     * filtered hits, and are checked again here), keeping at most {@code max} terms and, with the
+     * query's own terms, at most {@link #MAX_QUERY_TERMS} distinct ones.
+     */
+    private List<ExpansionTerm> expansion(IndexSearcher s, TenantStatistics.TenantSearcher own, String tenant, List<Scored> feedbackDocs,
+                                          Set<String> queryTerms, int max) throws IOException {
+        StoredFields stored = s.storedFields();
+        List<RelevanceModel.FeedbackDoc> docs = new ArrayList<>(feedbackDocs.size());
+        for (Scored d : feedbackDocs) {
+            Document doc = stored.document(d.doc(), Set.of(TENANT, TITLE, SECTION, BODY));
+            if (!tenant.equals(doc.get(TENANT))) throw new IllegalStateException("tenant isolation violated");
+            List<String> words = new ArrayList<>(terms(ChunkRecord.titleText(doc.get(TITLE), List.of(doc.getValues(SECTION)))));
+            words.addAll(terms(doc.get(BODY)));
+            docs.add(new RelevanceModel.FeedbackDoc(d.score(), words));
+        }
+        long count = Math.max(1, own.counts(TEXT).docCount());
+        ToDoubleFunction<String> idf = t -> bm25Idf(count, own.term(new Term(TEXT, t)).map(TermStatistics::docFreq).orElse(0L));
+        return RelevanceModel.expansion(docs, idf, bm25Idf(count, 1), max, queryTerms, MAX_QUERY_TERMS - queryTerms.size());
+    }
+
+    /**
      * The query's distinct terms that occur in the tenant's chunks, at most {@link #MAX_QUERY_TERMS}
-     * of them (the rarest; ties by term, so the choice is stable), each boosted by how often the
-     * query repeats it; null when none is left. Terms no chunk of the tenant contains could match
+     * of them (the rarest; ties by term, so the choice is stable), each weighted by how often the
+     * query repeats it; empty when none is left. Terms no chunk of the tenant contains could match
      * nothing, so dropping them changes no score.
      */
-    private Query lexicalQuery(TenantStatistics.TenantSearcher own, String query, Span span) {
+    private Map<String, Double> queryTerms(TenantStatistics.TenantSearcher own, String query, Span span) {
         record Candidate(String term, int occurrences, long docFreq) {}
         Map<String, Integer> occurrences = new LinkedHashMap<>();
         for (String t : terms(query)) occurrences.merge(t, 1, Integer::sum);
         List<Candidate> present = new ArrayList<>();
-        occurrences.forEach((t, count) -> own.term(new BytesRef(t)).ifPresent(st -> present.add(new Candidate(t, count, st.docFreq()))));
+        occurrences.forEach((t, count) -> own.term(new Term(TEXT, t)).ifPresent(st -> present.add(new Candidate(t, count, st.docFreq()))));
         present.sort(Comparator.comparingLong(Candidate::docFreq).thenComparing(Candidate::term));
         List<Candidate> kept = present.subList(0, Math.min(MAX_QUERY_TERMS, present.size()));
         span.attr("query_terms", occurrences.size()).attr("terms_used", kept.size());
-        if (kept.isEmpty()) return null;
-        BooleanQuery.Builder b = new BooleanQuery.Builder();
-        for (Candidate c : kept) {
-            Query term = new TermQuery(new Term(TEXT, c.term()));
-            b.add(c.occurrences() == 1 ? term : new BoostQuery(term, c.occurrences()), BooleanClause.Occur.SHOULD);
-        }
-        return b.build();
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (Candidate c : kept) out.put(c.term(), (double) c.occurrences());
+        return out;
     }
 
     @Override
@@ -478,6 +609,28 @@ public final class LuceneChunkIndex implements ChunkIndex {
         return out;
     }
 
+    /**
+     * The BM25 list for the debug view; the entries of chunks in the final list ({@code explained})
+     * carry their score split into its additive parts (title, body, and with feedback, prf), scored by
+     * the same tenant searcher. Only those: each split explains every clause of the query, so splitting
+     * all candidates of a long query would let a debug request cost far more than a search.
+     */
+    private List<RankedList.Entry> bm25Entries(Lexical lexical, Set<Integer> explained, IndexSearcher s, Map<Integer, String> ids)
+            throws IOException {
+        List<RankedList.Entry> entries = new ArrayList<>(lexical.hits().size());
+        for (int i = 0; i < lexical.hits().size(); i++) {
+            Scored hit = lexical.hits().get(i);
+            Map<String, Double> parts = new LinkedHashMap<>();
+            if (explained.contains(hit.doc())) {
+                for (Map.Entry<String, Query> part : lexical.parts().entrySet()) {
+                    parts.put(part.getKey(), (double) lexical.searcher().explain(part.getValue(), hit.doc()).getValue().floatValue());
+                }
+            }
+            entries.add(new RankedList.Entry(i + 1, chunkId(s, hit.doc(), ids), hit.score(), parts));
+        }
+        return entries;
+    }
+
     private RankedList ranked(String name, List<Scored> list, IndexSearcher s, Map<Integer, String> ids) throws IOException {
         List<RankedList.Entry> entries = new ArrayList<>(list.size());
         for (int i = 0; i < list.size(); i++) entries.add(new RankedList.Entry(i + 1, chunkId(s, list.get(i).doc(), ids), list.get(i).score()));
@@ -497,6 +650,63 @@ public final class LuceneChunkIndex implements ChunkIndex {
         id = d.get(DOC_ID) + "#" + d.getField(ORDINAL).numericValue().intValue();
         ids.put(doc, id);
         return id;
+    }
+
+    /** The format named in a commit; 1 when it names none (indexes written before formats were marked). */
+    private static int format(String marker) {
+        if (marker == null) return 1;
+        try {
+            return Integer.parseInt(marker);
+        } catch (NumberFormatException e) {
+            throw new IndexException("the index's format marker '" + marker + "' is not a number; the index was not written by Keel");
+        }
+    }
+
+    private void rewriteOrClose(Path dir, int from) throws IOException {
+        try {
+            rewrite(from);
+        } catch (IOException | RuntimeException e) {
+            searchers.close();
+            writer.rollback();
+            directory.close();
+            throw new IndexException("cannot rewrite the index in " + dir + " from format " + from + " to " + FORMAT + ": " + e.getMessage()
+                    + "; it is unchanged. Move " + dir + " away and run 'keel ingest' on your documents again.", e);
+        }
+    }
+
+    /**
+     * Rewrites every document of an index of an older format from what it stores (catalogue entry,
+     * chunk texts, float vectors): chunks gain the fields of this format, no vector is recomputed.
+     * One commit at the end, so a crash midway leaves the old index, rewritten again at the next open.
+     */
+    private void rewrite(int from) throws IOException {
+        IndexSearcher s = searchers.acquire();
+        try {
+            Query catalogue = new TermQuery(new Term(KIND, DOC));
+            TopDocs docs = s.search(catalogue, Math.max(1, s.count(catalogue)));
+            StoredFields stored = s.storedFields();
+            for (ScoreDoc d : docs.scoreDocs) {
+                DocumentRecord doc = toDocument(stored.document(d.doc));
+                Query ofDoc = new BooleanQuery.Builder()
+                        .add(new TermQuery(new Term(KIND, CHUNK)), BooleanClause.Occur.FILTER)
+                        .add(new TermQuery(new Term(DOC_KEY, docKey(doc.tenant(), doc.docId()))), BooleanClause.Occur.FILTER).build();
+                TopDocs top = s.search(ofDoc, Math.max(1, s.count(ofDoc)), new Sort(new SortField(ORDINAL, SortField.Type.INT)));
+                Map<Integer, float[]> vectors = vectors(s, Arrays.stream(top.scoreDocs).map(c -> c.doc).toList());
+                List<Document> block = new ArrayList<>(top.scoreDocs.length + 1);
+                block.add(docRecordDocument(doc));
+                for (ScoreDoc c : top.scoreDocs) {
+                    ChunkRecord old = toChunk(stored.document(c.doc));
+                    block.add(chunkDocument(new ChunkRecord(old.tenant(), old.docId(), old.docVersion(), old.ordinal(), old.source(), old.title(),
+                            old.sectionPath(), old.body(), ChunkRecord.indexText(old.title(), old.sectionPath(), old.body()), old.embedModel(),
+                            old.ingestedAtMillis(), vectors.get(c.doc))));
+                }
+                writer.updateDocuments(new Term(DOC_KEY, docKey(doc.tenant(), doc.docId())), block);
+            }
+            LOG.info("rewrote the index from format {} to {}: {} documents, no re-embedding", from, FORMAT, docs.scoreDocs.length);
+        } finally {
+            searchers.release(s);
+        }
+        commit();
     }
 
     private static Query docRecordQuery(String tenant, String docId) {
@@ -553,6 +763,11 @@ public final class LuceneChunkIndex implements ChunkIndex {
         doc.add(new StoredField(BODY, c.body()));
         doc.add(new TextField(TEXT, c.indexText(), Field.Store.NO));
         doc.add(new NumericDocValuesField(TEXT_LENGTH, terms(c.indexText()).size()));
+        String title = ChunkRecord.titleText(c.title(), c.sectionPath());
+        doc.add(new TextField(TITLE_TERMS, title, Field.Store.NO));
+        doc.add(new NumericDocValuesField(TITLE_TERMS_LENGTH, terms(title).size()));
+        doc.add(new TextField(BODY_TERMS, c.body(), Field.Store.NO));
+        doc.add(new NumericDocValuesField(BODY_TERMS_LENGTH, terms(c.body()).size()));
         doc.add(new StoredField(MODEL, c.embedModel()));
         doc.add(new StoredField(INGESTED, c.ingestedAtMillis()));
         doc.add(new KnnFloatVectorField(VECTOR, c.vector(), VectorSimilarityFunction.DOT_PRODUCT));

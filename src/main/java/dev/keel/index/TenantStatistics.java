@@ -26,7 +26,7 @@ import org.apache.lucene.util.BytesRef;
 import org.apache.lucene.util.SmallFloat;
 
 /**
- * BM25 statistics of one tenant's live chunks: document count, total length, and each term's
+ * BM25 statistics of one tenant's live chunks, per text field: document count, total length, and each term's
  * document and total frequency, counted over that tenant's chunks that are not deleted, and over
  * nothing else. They equal the statistics of an index that holds only that tenant's current
  * documents, so nothing another tenant writes, updates or deletes — nor when Lucene merges it away —
@@ -41,8 +41,8 @@ import org.apache.lucene.util.SmallFloat;
  * their count names the state), and a term's document frequency comes straight from the term
  * dictionary when a segment holds only live chunks of that tenant, else from its postings
  * intersected with the tenant's (cached the same way). Chunk lengths are the exact token counts
- * stored at indexing ({@code lengthField}); chunks indexed before that field existed fall back to
- * their BM25 norm.
+ * stored at indexing (each text field's length field); chunks indexed before that existed fall back
+ * to their BM25 norm. Every text field is covered alike: no field's statistics are Lucene's.
  *
  * <p>Thread-safe. Holds no readers: cache entries are keyed by a segment's core identity and are
  * evicted by size (entries of merged-away segments are never hit again and age out).
@@ -56,17 +56,18 @@ final class TenantStatistics {
      */
     private static final int MAX_CACHED_SEGMENT_TERMS = 200_000;
 
-    private final String tenantField, textField, lengthField;
+    private final String tenantField;
+    /** Text fields whose statistics are the tenant's, each with the doc-values field holding its exact token count. */
+    private final Map<String, String> lengthFields;
     private final Cache<SegmentKey, Counts> segmentCounts = Caffeine.newBuilder().maximumSize(MAX_CACHED_SEGMENT_COUNTS).build();
     private final Cache<TermKey, Frequencies> segmentTerms = Caffeine.newBuilder().maximumSize(MAX_CACHED_SEGMENT_TERMS).build();
 
-    TenantStatistics(String tenantField, String textField, String lengthField) {
+    TenantStatistics(String tenantField, Map<String, String> lengthFields) {
         this.tenantField = tenantField;
-        this.textField = textField;
-        this.lengthField = lengthField;
+        this.lengthFields = Map.copyOf(lengthFields);
     }
 
-    /** Document count and total token count of the text field over one tenant's live chunks. */
+    /** Document count and total token count of a text field over one tenant's live chunks. */
     record Counts(long docCount, long sumLength) {
         static final Counts NONE = new Counts(0, 0);
 
@@ -78,12 +79,12 @@ final class TenantStatistics {
     /** A term's document and total frequency over one tenant's live chunks in one segment. */
     private record Frequencies(long docFreq, long totalTermFreq) {}
 
-    /** A segment's core, the number of its deleted documents (which names its live-docs state) and a tenant. */
-    private record SegmentKey(Object core, int deleted, String tenant) {}
+    /** A segment's core, the number of its deleted documents (which names its live-docs state), a tenant and a text field. */
+    private record SegmentKey(Object core, int deleted, String tenant, String field) {}
 
     private record TermKey(SegmentKey segment, BytesRef term) {}
 
-    /** A searcher over {@code reader} whose BM25 statistics for the text field are {@code tenant}'s. Not thread-safe. */
+    /** A searcher over {@code reader} whose BM25 statistics for the text fields are {@code tenant}'s. Not thread-safe. */
     TenantSearcher searcher(IndexReader reader, String tenant) {
         return new TenantSearcher(reader, tenant);
     }
@@ -91,21 +92,27 @@ final class TenantStatistics {
     /** The searcher: Lucene asks it for statistics when it builds a term query's scorer. */
     final class TenantSearcher extends IndexSearcher {
         private final String tenant;
-        private final Map<BytesRef, Optional<TermStatistics>> terms = new HashMap<>();
-        private Counts counts;
+        private final Map<Term, Optional<TermStatistics>> terms = new HashMap<>();
+        private final Map<String, Counts> counts = new HashMap<>();
 
         private TenantSearcher(IndexReader reader, String tenant) {
             super(reader);
             this.tenant = tenant;
         }
 
-        Counts counts() throws IOException {
-            if (counts == null) counts = TenantStatistics.this.counts(getIndexReader(), tenant);
-            return counts;
+        /** The tenant's document count and length sum of a text field. */
+        Counts counts(String field) {
+            return counts.computeIfAbsent(field, f -> {
+                try {
+                    return TenantStatistics.this.counts(getIndexReader(), tenant, f);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
         }
 
-        /** The tenant's statistics of a term of the text field; empty when none of its live chunks contains it. */
-        Optional<TermStatistics> term(BytesRef term) {
+        /** The tenant's statistics of a term of a text field; empty when none of its live chunks contains it. */
+        Optional<TermStatistics> term(Term term) {
             return terms.computeIfAbsent(term, t -> {
                 try {
                     return ofTerm(getIndexReader(), tenant, t);
@@ -117,8 +124,8 @@ final class TenantStatistics {
 
         @Override
         public CollectionStatistics collectionStatistics(String field) throws IOException {
-            if (!field.equals(textField)) return super.collectionStatistics(field);
-            Counts c = counts();
+            if (!lengthFields.containsKey(field)) return super.collectionStatistics(field);
+            Counts c = counts(field);
             // maxDoc and sumDocFreq are not read by BM25; these are the smallest values CollectionStatistics accepts.
             return c.docCount() == 0 ? null : new CollectionStatistics(field, c.docCount(), c.docCount(), c.sumLength(), c.docCount());
         }
@@ -126,34 +133,36 @@ final class TenantStatistics {
         /** Null (Lucene then builds no scorer) for a term no live chunk of the tenant has; a lexical query keeps none such. */
         @Override
         public TermStatistics termStatistics(Term term, int docFreq, long totalTermFreq) throws IOException {
-            if (!term.field().equals(textField)) return super.termStatistics(term, docFreq, totalTermFreq);
-            return term(term.bytes()).orElse(null);
+            if (!lengthFields.containsKey(term.field())) return super.termStatistics(term, docFreq, totalTermFreq);
+            return term(term).orElse(null);
         }
     }
 
-    /** The tenant's document count and length sum over the text field, summed over segments. */
-    private Counts counts(IndexReader reader, String tenant) throws IOException {
+    /** The tenant's document count and length sum over a text field, summed over segments. */
+    private Counts counts(IndexReader reader, String tenant, String field) throws IOException {
         Counts total = Counts.NONE;
-        for (LeafReaderContext leaf : reader.leaves()) total = total.plus(segmentCounts(leaf.reader(), tenant));
+        for (LeafReaderContext leaf : reader.leaves()) total = total.plus(segmentCounts(leaf.reader(), tenant, field));
         return total;
     }
 
-    private Optional<TermStatistics> ofTerm(IndexReader reader, String tenant, BytesRef term) throws IOException {
+    private Optional<TermStatistics> ofTerm(IndexReader reader, String tenant, Term fieldTerm) throws IOException {
+        String field = fieldTerm.field();
+        BytesRef term = fieldTerm.bytes();
         long docFreq = 0, totalTermFreq = 0;
         for (LeafReaderContext leaf : reader.leaves()) {
             LeafReader r = leaf.reader();
-            Terms text = r.terms(textField);
+            Terms text = r.terms(field);
             if (text == null) continue;
             TermsEnum te = text.iterator();
             if (!te.seekExact(term)) continue;
-            Counts own = segmentCounts(r, tenant);
+            Counts own = segmentCounts(r, tenant, field);
             if (own.docCount() == 0) continue;
             if (!r.hasDeletions() && own.docCount() == text.getDocCount()) {
                 docFreq += te.docFreq();
                 totalTermFreq += te.totalTermFreq();
                 continue;
             }
-            SegmentKey segment = segmentKey(r, tenant);
+            SegmentKey segment = segmentKey(r, tenant, field);
             Frequencies f = segment == null ? computeFrequencies(r, tenant, te)
                     : segmentTerms.get(new TermKey(segment, BytesRef.deepCopyOf(term)), k -> computeFrequencies(r, tenant, te));
             docFreq += f.docFreq();
@@ -181,23 +190,23 @@ final class TenantStatistics {
     }
 
     /** Null when the segment has no core identity to cache by. */
-    private static SegmentKey segmentKey(LeafReader r, String tenant) {
+    private static SegmentKey segmentKey(LeafReader r, String tenant, String field) {
         LeafReader.CacheHelper core = r.getCoreCacheHelper();
-        return core == null ? null : new SegmentKey(core.getKey(), r.numDeletedDocs(), tenant);
+        return core == null ? null : new SegmentKey(core.getKey(), r.numDeletedDocs(), tenant, field);
     }
 
-    private Counts segmentCounts(LeafReader r, String tenant) {
-        SegmentKey key = segmentKey(r, tenant);
-        return key == null ? computeSegmentCounts(r, tenant) : segmentCounts.get(key, k -> computeSegmentCounts(r, tenant));
+    private Counts segmentCounts(LeafReader r, String tenant, String field) {
+        SegmentKey key = segmentKey(r, tenant, field);
+        return key == null ? computeSegmentCounts(r, tenant, field) : segmentCounts.get(key, k -> computeSegmentCounts(r, tenant, field));
     }
 
-    private Counts computeSegmentCounts(LeafReader r, String tenant) {
+    private Counts computeSegmentCounts(LeafReader r, String tenant, String field) {
         try {
             PostingsEnum docs = tenantDocs(r, tenant);
             if (docs == null) return Counts.NONE;
             Bits live = r.getLiveDocs();
-            NumericDocValues lengths = r.getNumericDocValues(lengthField);
-            NumericDocValues norms = r.getNormValues(textField);
+            NumericDocValues lengths = r.getNumericDocValues(lengthFields.get(field));
+            NumericDocValues norms = r.getNormValues(field);
             long docCount = 0, sumLength = 0;
             for (int doc = docs.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = docs.nextDoc()) {
                 if (live != null && !live.get(doc)) continue;
@@ -213,7 +222,7 @@ final class TenantStatistics {
         }
     }
 
-    /** Token count of a chunk's text: stored exactly, or (chunks indexed before lengths were stored) decoded from its norm; 0 for catalogue entries. */
+    /** Token count of a chunk's text field: stored exactly, or (chunks indexed before lengths were stored) decoded from its norm; 0 for catalogue entries. */
     private static long length(int doc, NumericDocValues lengths, NumericDocValues norms) throws IOException {
         if (lengths != null && lengths.advanceExact(doc)) return lengths.longValue();
         if (norms != null && norms.advanceExact(doc)) return SmallFloat.byte4ToInt((byte) norms.longValue());

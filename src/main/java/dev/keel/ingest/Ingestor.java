@@ -309,11 +309,9 @@ public final class Ingestor {
         return title.substring(0, end).stripTrailing() + "…";
     }
 
-    /** What BM25 and the embedder see: title and section path first, so an orphaned chunk says where it is from. */
+    /** What BM25 and the embedder see (see {@link ChunkRecord#indexText}). */
     public static String indexText(String title, List<String> section, String body) {
-        StringBuilder sb = new StringBuilder(title);
-        for (String s : section) sb.append(" › ").append(s);
-        return sb.append("\n\n").append(body).toString();
+        return ChunkRecord.indexText(title, section, body);
     }
 
     private static void walk(Path root, List<Path> files, java.util.Map<String, Integer> skipped) {

@@ -114,10 +114,10 @@ public final class AnswerEngine {
             if (debug) lists.add(ranked("multi_query", candidates));
         }
         Rerankers.Outcome outcome = rerankers.rerank(options.rerank(), query, vector, candidates, topK, trace);
-        if (!debug) return new SearchResult(outcome.hits(), List.of());
+        if (!debug) return new SearchResult(outcome.hits(), List.of(), List.of());
         if (outcome.reranked() != null) lists.add(outcome.reranked());
         lists.add(ranked("final", outcome.hits()));
-        return new SearchResult(outcome.hits(), lists);
+        return new SearchResult(outcome.hits(), lists, primary.expansion());
     }
 
     private SearchResult retrieve(String tenant, String query, float[] vector, SearchMode mode, int topK, SearchConfig settings,

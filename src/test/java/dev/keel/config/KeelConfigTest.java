@@ -15,7 +15,7 @@ class KeelConfigTest {
         assertThat(c.ingest().chunking().strategy()).isEqualTo(ChunkingConfig.Strategy.STRUCTURAL);
         assertThat(c.ingest().chunking().maxTokens()).isEqualTo(400);
         assertThat(c.ingest().chunking().overlapTokens()).isEqualTo(50);
-        assertThat(c.search().fusion()).isEqualTo(SearchConfig.Fusion.RRF);
+        assertThat(c.search().fusion()).isEqualTo(SearchConfig.Fusion.WEIGHTED);
         assertThat(c.search().rrfK()).isEqualTo(60);
         assertThat(c.search().candidates()).isEqualTo(50);
     }

@@ -159,6 +159,18 @@ class HttpApiTest extends SampleServerTest {
     }
 
     @Test
+    void searchDebugSplitsBm25ScoresByFieldAndShowsTheFeedbackTerms() throws Exception {
+        JsonNode r = json(postJson("/v1/search", "{\"query\":\"webhook signature verification\",\"debug\":true,\"prf\":true}", null));
+        JsonNode top = r.get("debug").get("bm25").get(0);
+        assertThat(top.get("parts").get("title").asDouble() + top.get("parts").get("body").asDouble() + top.get("parts").get("prf").asDouble())
+                .isCloseTo(top.get("score").asDouble(), org.assertj.core.api.Assertions.within(1e-3));
+        assertThat(r.get("debug").get("prf_terms")).isNotEmpty();
+        assertThat(r.get("debug").get("prf_terms").get(0).has("term")).isTrue();
+        assertThat(r.get("debug").get("vector").get(0).has("parts")).as("only BM25 entries have parts").isFalse();
+        assertError(postJson("/v1/search", "{\"query\":\"webhook\",\"prf\":\"yes\"}", null), 400, "prf");
+    }
+
+    @Test
     void aPrefixFilterOverTheLimitIs400NamingTheLimit() throws Exception {
         String prefix = "/".repeat(257);
         for (String path : List.of("/v1/search", "/v1/answer")) {

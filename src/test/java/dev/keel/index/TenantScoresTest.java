@@ -17,7 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Nothing another tenant writes, updates or deletes moves a tenant's scores: BM25 (term and
- * collection statistics), vector, both fusions, and the IDF the extractive answerer weighs with.
+ * collection statistics of the title and body fields), vector, both fusions, pseudo-relevance
+ * feedback (its terms and scores), and the IDF the extractive answerer weighs with.
  */
 class TenantScoresTest {
     private static final int DIM = 16;
@@ -30,7 +31,10 @@ class TenantScoresTest {
             "Invoices are issued in the currency of the billing address and can be exported as PDF.",
             "Audit logs can be exported as JSON lines and are kept for one year.",
             "Single sign-on supports SAML and OIDC providers for enterprise plans.");
+    private static final SearchConfig RRF = new SearchConfig(SearchConfig.Fusion.RRF, 60, 0.5, 50, 10, false, 0.7).withPrf(false);
     private static final SearchConfig WEIGHTED = new SearchConfig(SearchConfig.Fusion.WEIGHTED, 60, 0.5, 50, 10, false, 0.7);
+    private static final SearchConfig PRF = RRF.withPrf(true);
+    private static final SearchConfig TITLE_HEAVY = new SearchConfig(SearchConfig.Fusion.RRF, 60, 0.5, 50, 10, false, 0.7, 3, 0.5, false, 10, 10, 0.5);
 
     private final Traces traces = new Traces();
 
@@ -85,10 +89,15 @@ class TenantScoresTest {
     private Map<String, Object> whatBSees(ChunkIndex index) {
         Map<String, Object> seen = new LinkedHashMap<>();
         for (String q : QUERIES) {
-            seen.put("bm25 " + q, hits(index, q, SearchMode.BM25, SearchConfig.DEFAULTS));
+            seen.put("bm25 " + q, hits(index, q, SearchMode.BM25, RRF));
             seen.put("vector " + q, hits(index, q, SearchMode.VECTOR, SearchConfig.DEFAULTS));
-            seen.put("hybrid rrf " + q, hits(index, q, SearchMode.HYBRID, SearchConfig.DEFAULTS));
+            seen.put("hybrid rrf " + q, hits(index, q, SearchMode.HYBRID, RRF));
             seen.put("hybrid weighted " + q, hits(index, q, SearchMode.HYBRID, WEIGHTED));
+            seen.put("bm25 title-heavy " + q, hits(index, q, SearchMode.BM25, TITLE_HEAVY));
+            seen.put("bm25 prf " + q, hits(index, q, SearchMode.BM25, PRF));
+            seen.put("hybrid prf " + q, hits(index, q, SearchMode.HYBRID, PRF));
+            seen.put("prf terms " + q, index.search(new SearchRequest("b", q, vector(q), SearchMode.HYBRID, 10, PRF, SearchFilters.NONE, true),
+                    traces.start("t", "b")).expansion());
         }
         seen.put("idf", index.idf("b", List.of("refund", "polici", "webhook", "secret", "invoic", "audit", "sso", "zzz")));
         return seen;
@@ -140,6 +149,25 @@ class TenantScoresTest {
             assertThat(before.get("bm25 " + QUERIES.get(0))).asList().isNotEmpty();
             tenantAChurns(index);
             assertSameView(whatBSees(index), before, "in an index written before, while tenant a writes");
+        }
+    }
+
+    @Test
+    void anIndexOfTheFirstFormatIsRewrittenOnOpenSoItsOldChunksGainTheTitleField(@TempDir Path dir) throws Exception {
+        try (var files = Files.list(Path.of(getClass().getResource(INDEX_BEFORE_TENANT_STATISTICS).toURI()))) {
+            for (Path f : files.toList()) Files.copy(f, dir.resolve(f.getFileName()));
+        }
+        SearchConfig titleOnly = new SearchConfig(SearchConfig.Fusion.RRF, 60, 0.5, 50, 10, false, 0.7, 1, 0, false, 10, 10, 0.5);
+        Map<String, Object> rewritten;
+        try (ChunkIndex index = new LuceneChunkIndex(dir, "m1", DIM)) {
+            assertThat(hits(index, "b7", SearchMode.BM25, titleOnly)).as("b7 is a title only").extracting(Seen::chunkId)
+                    .isNotEmpty().allMatch(id -> id.startsWith("b7#"));
+            assertThat(index.chunks("b", "b11")).hasSize(bDocument(11).size());
+            assertThat(hits(index, QUERIES.get(0), SearchMode.VECTOR, SearchConfig.DEFAULTS)).as("vectors kept").isNotEmpty();
+            rewritten = whatBSees(index);
+        }
+        try (ChunkIndex reopened = new LuceneChunkIndex(dir, "m1", DIM)) {
+            assertSameView(whatBSees(reopened), rewritten, "reopened after the rewrite");
         }
     }
 
