@@ -41,6 +41,9 @@ final class FollowUpRewriter {
             references with what they refer to, keep the language and the intent, do not answer it. If it is already \
             self-contained, return it unchanged. Reply with the question only, on one line.""";
 
+    /** How an offline rewrite joins a follow-up to the question it follows. */
+    private static final String FOLLOW_UP_TO = " (follow-up to: ";
+
     private final ChunkIndex index;
     private final Set<String> askingTerms;
 
@@ -53,7 +56,7 @@ final class FollowUpRewriter {
     Rewrite rewrite(String question, Conversation history) {
         if (history.turns().isEmpty()) return new Rewrite(question, false, "none");
         if (!refersBack(question)) return new Rewrite(question, false, "kept");
-        return new Rewrite(question + " (follow-up to: " + history.last().standalone() + ")", true, "appended");
+        return new Rewrite(question + FOLLOW_UP_TO + subject(history.last().standalone()) + ")", true, "appended");
     }
 
     /**
@@ -74,6 +77,15 @@ final class FollowUpRewriter {
             return new Rewrite(offline.standalone(), offline.followUp(), "model-fallback");
         }
         return new Rewrite(line, !line.equals(question), "model");
+    }
+
+    /**
+     * The question a standalone one is about: an offline rewrite's own subject, so a chain of
+     * follow-ups refers to the question that started it instead of nesting one inside another.
+     */
+    private static String subject(String standalone) {
+        int at = standalone.indexOf(FOLLOW_UP_TO);
+        return at < 0 || !standalone.endsWith(")") ? standalone : standalone.substring(at + FOLLOW_UP_TO.length(), standalone.length() - 1);
     }
 
     /** The conversation as the model reads it: the summary of older turns, then the recent ones. */

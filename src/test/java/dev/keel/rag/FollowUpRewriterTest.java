@@ -47,6 +47,13 @@ class FollowUpRewriterTest {
     }
 
     @Test
+    void aChainOfFollowUpsRefersToTheQuestionThatStartedItWithoutNesting() {
+        Conversation chain = new Conversation(List.of(HISTORY.turns().get(0), new Conversation.Turn("And admin keys?",
+                "And admin keys? (follow-up to: How do I rotate API keys?)", "Admins rotate them the same way [1].")), "");
+        assertThat(rewriter.rewrite("Why?", chain).standalone()).isEqualTo("Why? (follow-up to: How do I rotate API keys?)");
+    }
+
+    @Test
     void aSelfContainedQuestionIsKeptAsAsked() {
         FollowUpRewriter.Rewrite r = rewriter.rewrite("Which embedding model does Keel use offline?", HISTORY);
         assertThat(r.followUp()).isFalse();
