@@ -19,9 +19,10 @@ import java.util.OptionalLong;
  * case over the model's targets (a ceiling of the prompt at the input price plus the output limit
  * at the output price), checked against the key's allowance, reserved in the client request's
  * {@link RequestCost} against the key's cost cap per request (with what the request's other calls
- * spent and reserved) and against its limits and budgets ({@link Limits}). After: the real usage priced, the reservation settled, and one ledger
- * row per request whatever the retries and fallbacks. A ticket is billed exactly once; a request
- * that ends any other way is billed as failed with no usage by {@link #closeUnbilled}. Thread-safe.
+ * spent and reserved) and against its limits and budgets ({@link Limits}). After: the real usage
+ * priced, the reservations settled, and one ledger row per call whatever the retries and
+ * fallbacks. A ticket is billed exactly once; a call that ends any other way is billed as failed
+ * with no usage by {@link #closeUnbilled}. Thread-safe.
  */
 final class Billing {
     private final Prices prices;

@@ -28,8 +28,9 @@ import java.util.regex.Pattern;
  * caller's {@link EscalationCheck}) is asked again on the next usable tier, at most once per tier.
  * Each call is admitted, reserved and billed like a request of its own (its own ledger row, tagged
  * with the route so far), all in the client request's {@link RequestCost}, so the key's cost cap
- * per request caps the whole route, retries included; when the key's limits refuse an escalation, the last reply is returned
- * (a reply that breaks a requested JSON format is never returned: that is a 422). Streams are routed
+ * per request caps the whole route, retries included; when the key's limits refuse an escalation,
+ * the last reply is returned (a reply that breaks a requested JSON format is never returned: that
+ * is a 422). Streams are routed
  * but never escalated: their bytes are the client's as they arrive. Every decision is in the
  * trace, the ledger and {@code x-keel-route}, as fixed labels only. Thread-safe.
  */
