@@ -10,16 +10,19 @@ import dev.keel.store.ApiKey;
 import dev.keel.store.Ledger;
 import dev.keel.trace.Trace;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
 
 /**
  * What a gateway request may cost before it runs, and what it did cost after. Before: the worst
  * case over the model's targets (a ceiling of the prompt at the input price plus the output limit
- * at the output price), checked against the key's allowance and reserved against its limits and
- * budgets ({@link Limits}). After: the real usage priced, the reservation settled, and one ledger
- * row per request whatever the retries and fallbacks. A ticket is billed exactly once; a request
- * that ends any other way is billed as failed with no usage by {@link #closeUnbilled}. Thread-safe.
+ * at the output price), checked against the key's allowance, reserved in the client request's
+ * {@link RequestCost} against the key's cost cap per request (with what the request's other calls
+ * spent and reserved) and against its limits and budgets ({@link Limits}). After: the real usage
+ * priced, the reservations settled, and one ledger row per call whatever the retries and
+ * fallbacks. A ticket is billed exactly once; a call that ends any other way is billed as failed
+ * with no usage by {@link #closeUnbilled}. Thread-safe.
  */
 final class Billing {
     private final Prices prices;
@@ -48,6 +51,8 @@ final class Billing {
         private final ModelConfig model;
         private final Limits.Permit permit;
         private final Map<ModelConfig.Target, Long> outputCaps;
+        /** What this call holds reserved in its request's {@link RequestCost}; guarded by the ticket. */
+        private double requestReservedUsd;
         private final long startNanos = System.nanoTime();
         private volatile Ledger.Tags tags = Ledger.Tags.NONE;
         private boolean billed;
@@ -126,7 +131,35 @@ final class Billing {
             }
         }
         if (!caps.isEmpty()) trace.attr("output_cap", caps.values().iterator().next());
-        return new Ticket(caller, model, limits.admit(caller.key(), tokens, usd), caps);
+        reserveInRequest(caller, usd);
+        Limits.Permit permit;
+        try {
+            permit = limits.admit(caller.key(), tokens, usd);
+        } catch (RuntimeException e) {
+            caller.cost().release(usd);
+            throw e;
+        }
+        Ticket ticket = new Ticket(caller, model, permit, caps);
+        ticket.requestReservedUsd = usd;
+        return ticket;
+    }
+
+    /**
+     * Reserves a call's worst case in its client request, refusing (400) when the request's calls
+     * together could pass the key's maximum cost per request.
+     */
+    private static void reserveInRequest(ChatGateway.Caller caller, double usd) {
+        double cap = caller.key().maxCostPerRequestUsd();
+        double before = caller.cost().committedUsd();
+        if (caller.cost().tryReserve(usd, cap)) return;
+        String message = before <= 0 || usd > cap
+                ? String.format(Locale.ROOT, "this request can cost up to $%s (its prompt plus max_tokens, or the model's output limit when max_tokens"
+                        + " is unset), over this key's maximum of $%s per request; set or lower max_tokens, or shorten the prompt",
+                        Limits.usd(usd), Limits.usd(cap))
+                : String.format(Locale.ROOT, "this model call can cost up to $%s and this request's earlier model calls spent or reserved $%s,"
+                        + " together over this key's maximum of $%s per request; lower max_tokens, or ask for fewer model calls in one request"
+                        + " (query expansion, verification)", Limits.usd(usd), Limits.usd(before), Limits.usd(cap));
+        throw new ApiException(400, "invalid_request_error", message, "max_tokens", "max_cost_per_request_exceeded");
     }
 
     /** The 403 for a model outside the key's allowance. */
@@ -137,10 +170,22 @@ final class Billing {
 
     /**
      * Reserves the worst case of one more upstream call of an admitted request (a structured-output
-     * retry); refuses with 429 when the key's budget cannot take it.
+     * retry); refuses with 400 when the request's calls together could pass the key's cost cap per
+     * request, with 429 when the key's budget cannot take it.
      */
     void extend(Ticket ticket, ObjectNode again) {
-        if (ticket.permit != null) limits.extend(ticket.permit, worstCase(ticket.model, again).usd());
+        if (ticket.permit == null) return;
+        double more = worstCase(ticket.model, again).usd();
+        reserveInRequest(ticket.caller, more);
+        try {
+            limits.extend(ticket.permit, more);
+        } catch (RuntimeException e) {
+            ticket.caller.cost().release(more);
+            throw e;
+        }
+        synchronized (ticket) {
+            ticket.requestReservedUsd += more;
+        }
     }
 
     /**
@@ -188,10 +233,13 @@ final class Billing {
      */
     Prices.Cost bill(Ticket ticket, ModelConfig.Target target, Usage usage, Double ttftMs, int status, Trace trace) {
         Prices.Cost cost = target == null ? new Prices.Cost(0, true) : prices.cost(target, usage);
+        double requestReserved;
         synchronized (ticket) {
             if (ticket.billed) return cost;
             ticket.billed = true;
+            requestReserved = ticket.requestReservedUsd;
         }
+        ticket.caller.cost().settle(requestReserved, cost.usd());
         if (ticket.permit != null) limits.settle(ticket.permit, usage.promptTokens() + usage.completionTokens(), cost.usd());
         trace.attr("tokens.prompt", usage.promptTokens()).attr("tokens.completion", usage.completionTokens())
                 .attr("tokens.estimated", usage.estimated()).attr("cost_usd", cost.usd());

@@ -78,10 +78,16 @@ public final class ChatGateway implements AutoCloseable {
     public static final String ROUTE_ATTRIBUTE = "route.decision";
 
     /**
-     * Who is asking: the tenant, the API key (null for open local use) and the client's session id
-     * (null: none), which keeps an escalated router tier for the session's next requests.
+     * Who is asking: the tenant, the API key (null for open local use), the client's session id
+     * (null: none), which keeps an escalated router tier for the session's next requests, and the
+     * client request's {@link RequestCost}, shared by every model call made for that request.
      */
-    public record Caller(String tenant, ApiKey key, String session) {
+    public record Caller(String tenant, ApiKey key, String session, RequestCost cost) {
+        /** A caller of a request of its own (a new {@link RequestCost}). */
+        public Caller(String tenant, ApiKey key, String session) {
+            this(tenant, key, session, new RequestCost());
+        }
+
         public Caller(String tenant, ApiKey key) {
             this(tenant, key, null);
         }
@@ -476,15 +482,16 @@ public final class ChatGateway implements AutoCloseable {
     }
 
     /**
-     * When the key caps the cost per request and the model names a cheaper downgrade, a request
-     * estimated over the cap goes to the downgrade instead of failing (if that one fits).
+     * When the key caps the cost per request and the model names a cheaper downgrade, a call
+     * estimated over what the cap leaves of the request (after its earlier calls) goes to the
+     * downgrade instead of failing (if that one fits).
      */
     private ModelConfig routeForCost(Caller caller, ModelConfig model, ObjectNode request, Trace trace) {
         if (caller.key() == null || caller.key().maxCostPerRequestUsd() <= 0 || model.downgrade() == null) return model;
-        double cap = caller.key().maxCostPerRequestUsd();
-        if (estimatedCost(model, request) <= cap) return model;
+        double room = caller.key().maxCostPerRequestUsd() - caller.cost().committedUsd();
+        if (estimatedCost(model, request) <= room) return model;
         ModelConfig cheaper = catalog.get(model.downgrade());
-        if (cheaper == null || !caller.key().allows(cheaper.name()) || estimatedCost(cheaper, request) > cap) return model;
+        if (cheaper == null || !caller.key().allows(cheaper.name()) || estimatedCost(cheaper, request) > room) return model;
         trace.attr("route", "downgrade").attr("route.from", model.name()).attr("route.to", cheaper.name());
         return checkCapabilities(cheaper, request);
     }

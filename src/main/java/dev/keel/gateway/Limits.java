@@ -17,8 +17,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Per-key admission: requests/min and tokens/min token buckets (Bucket4j), budgets in USD per UTC
- * day and month, and a maximum cost per request. Budgets are caps: each request reserves its
+ * Per-key admission: requests/min and tokens/min token buckets (Bucket4j) and budgets in USD per UTC
+ * day and month (the maximum cost per request is the request's own, see {@link RequestCost}). Budgets are caps: each request reserves its
  * worst-case cost before the upstream call, atomically against what is spent plus what requests in
  * flight have reserved, so concurrent requests cannot together pass a budget; settling replaces the
  * reservation with the real cost (a failure settles at what it cost, usually nothing). Tokens per
@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
 final class Limits {
     private static final Logger LOG = LoggerFactory.getLogger(Limits.class);
     /** Float sums of many small costs drift by far less than this; a reservation that fits up to it fits. */
-    private static final double USD_TOLERANCE = 1e-9;
+    static final double USD_TOLERANCE = 1e-9;
 
     /**
      * An admitted request's reservation. Settled exactly once: later settles are ignored, so a
@@ -83,12 +83,6 @@ final class Limits {
      */
     Permit admit(ApiKey key, long worstTokens, double worstCostUsd) {
         KeyState s = state(key);
-        if (key.maxCostPerRequestUsd() > 0 && worstCostUsd > key.maxCostPerRequestUsd() + USD_TOLERANCE) {
-            throw new ApiException(400, "invalid_request_error", String.format(Locale.ROOT,
-                    "this request can cost up to $%s (its prompt plus max_tokens, or the model's output limit when max_tokens is unset),"
-                            + " over this key's maximum of $%s per request; set or lower max_tokens, or shorten the prompt",
-                    usd(worstCostUsd), usd(key.maxCostPerRequestUsd())), "max_tokens", "max_cost_per_request_exceeded");
-        }
         if (s.requests != null) {
             ConsumptionProbe p = s.requests.tryConsumeAndReturnRemaining(1);
             if (!p.isConsumed()) throw rateLimited("requests per minute", key.requestsPerMinute(), p.getNanosToWaitForRefill());

@@ -27,8 +27,10 @@ import java.util.regex.Pattern;
  * tier. A reply that fails a check ({@link ReplyChecks}, invalid JSON for a requested format, the
  * caller's {@link EscalationCheck}) is asked again on the next usable tier, at most once per tier.
  * Each call is admitted, reserved and billed like a request of its own (its own ledger row, tagged
- * with the route so far); when the key's limits refuse an escalation, the last reply is returned
- * (a reply that breaks a requested JSON format is never returned: that is a 422). Streams are routed
+ * with the route so far), all in the client request's {@link RequestCost}, so the key's cost cap
+ * per request caps the whole route, retries included; when the key's limits refuse an escalation,
+ * the last reply is returned (a reply that breaks a requested JSON format is never returned: that
+ * is a 422). Streams are routed
  * but never escalated: their bytes are the client's as they arrive. Every decision is in the
  * trace, the ledger and {@code x-keel-route}, as fixed labels only. Thread-safe.
  */
@@ -126,7 +128,7 @@ final class ModelRouter {
         trace.attr("route.classified", c.tier().label()).attr("route.classified_reason", label(c.reason()));
         ModelConfig.Tier wanted = c.tier();
         String reason = label(c.reason());
-        Optional<ModelConfig.Tier> pinned = sessions.tier(caller.tenant(), caller.session());
+        Optional<ModelConfig.Tier> pinned = sessions.tier(caller.tenant(), caller.keyId(), caller.session());
         if (pinned.isPresent() && pinned.get().compareTo(wanted) > 0) {
             wanted = pinned.get();
             reason = "session";
@@ -168,16 +170,11 @@ final class ModelRouter {
             if (failed.isEmpty()) return finish(d, "passed", r, spent, priced, caller, trace, attempt);
             if (next == null) return finish(d.noted("failed=" + failed.get()), "failed", r, spent, priced, caller, trace, attempt);
             Optional<String> refused = Optional.empty();
-            ApiKey key = caller.key();
-            if (key != null && key.maxCostPerRequestUsd() > 0 && spent + billing.worstCase(next, request).usd() > key.maxCostPerRequestUsd()) {
-                refused = Optional.of("max_cost_per_request_exceeded");
-            } else {
-                try {
-                    ticket = billing.admitChat(caller, next, request, trace);
-                } catch (ApiException e) {
-                    if (!LIMIT_CODES.contains(e.code())) throw e;
-                    refused = Optional.of(e.code());
-                }
+            try {
+                ticket = billing.admitChat(caller, next, request, trace);
+            } catch (ApiException e) {
+                if (!LIMIT_CODES.contains(e.code())) throw e;
+                refused = Optional.of(e.code());
             }
             if (refused.isPresent()) {
                 trace.attr("route.escalation_refused", refused.get());
@@ -201,7 +198,7 @@ final class ModelRouter {
         record(trace, d);
         count(d, outcome);
         trace.attr("route.attempts", attempts);
-        if (d.chain().size() > 1) sessions.raise(caller.tenant(), caller.session(), d.tier());
+        if (d.chain().size() > 1) sessions.raise(caller.tenant(), caller.keyId(), caller.session(), d.tier());
         return new ChatGateway.Result(last.completion(), last.provider(), last.usage(), new Prices.Cost(spent, priced));
     }
 

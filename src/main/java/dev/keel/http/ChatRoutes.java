@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.EmbedConfig;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.gateway.GatewayCache;
+import dev.keel.gateway.RequestCost;
 import dev.keel.model.ApiException;
 import dev.keel.model.CallContext;
 import dev.keel.model.ProviderException;
@@ -32,6 +33,7 @@ final class ChatRoutes {
     private static final String LOCAL_EMBEDDINGS_OWNER = "keel-local-embeddings";
     /** The header a client names its conversation with, so the router keeps an escalated tier for it. */
     static final String SESSION_HEADER = "x-keel-session-id";
+    private static final String COST_ATTR = "keel.request-cost";
     /** Room for a UUID, a hash or an application's own id; not for a document. */
     private final ChatGateway gateway;
 
@@ -154,7 +156,17 @@ final class ChatRoutes {
         if (session != null && !Sessions.isValidId(session)) {
             throw ApiException.badRequest(field + " must be " + Sessions.ID_RULE, field);
         }
-        return new ChatGateway.Caller(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), session);
+        return new ChatGateway.Caller(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), session, cost(ctx));
+    }
+
+    /** The HTTP request's {@link RequestCost}: one per request, shared by every caller made for it. */
+    static RequestCost cost(Context ctx) {
+        RequestCost cost = ctx.attribute(COST_ATTR);
+        if (cost == null) {
+            cost = new RequestCost();
+            ctx.attribute(COST_ATTR, cost);
+        }
+        return cost;
     }
 
     /**
@@ -177,7 +189,27 @@ final class ChatRoutes {
 
     /** A cost for the {@code x-keel-cost-usd} header. */
     static String usd(Prices.Cost cost) {
-        return String.format(Locale.ROOT, "%.8f", cost.usd());
+        return usd(cost.usd());
+    }
+
+    /** {@code x-keel-cost-usd}: what the request's model calls cost together, when it made any. */
+    static void costHeader(Context ctx) {
+        RequestCost cost = cost(ctx);
+        if (cost.anyCalls()) ctx.header("x-keel-cost-usd", usd(cost.spentUsd()));
+    }
+
+    /** {@code event} with {@code cost_usd}, the request's model calls' cost, when it made any: a stream's headers left before the cost was known. */
+    static Map<String, Object> withCost(Context ctx, Map<String, Object> event) {
+        RequestCost cost = cost(ctx);
+        if (!cost.anyCalls()) return event;
+        Map<String, Object> out = new LinkedHashMap<>(event);
+        out.put("cost_usd", cost.spentUsd());
+        return out;
+    }
+
+    /** Dollars as {@code x-keel-cost-usd} writes them. */
+    static String usd(double usd) {
+        return String.format(Locale.ROOT, "%.8f", usd);
     }
 
     /** Forwards the request id of the upstream response the trace recorded last, as {@code x-request-id}. */

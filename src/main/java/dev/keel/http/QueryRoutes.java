@@ -74,6 +74,7 @@ final class QueryRoutes {
         if (debug) out.put("debug", debugView(result));
         out.put("trace_id", trace.id());
         out.put("took_ms", round(trace.elapsedMs()));
+        ChatRoutes.costHeader(ctx);
         HttpServer.json(ctx, 200, out);
     }
 
@@ -105,6 +106,7 @@ final class QueryRoutes {
             Map<String, Object> out = ApiViews.answer(a, trace.elapsedMs());
             out.put("sources", ApiViews.hits(a.sources()));
             CachedAnswers.remember(keel.cache(), probe, a, out, trace);
+            ChatRoutes.costHeader(ctx);
             HttpServer.json(ctx, 200, out);
             return;
         }
@@ -113,7 +115,7 @@ final class QueryRoutes {
             Answer a = keel.answers().stream(request, trace, events);
             if (events.sse == null) return;
             Map<String, Object> done = ApiViews.answer(a, trace.elapsedMs());
-            events.sse.event("done", done);
+            events.sse.event("done", ChatRoutes.withCost(ctx, done));
             done.put("sources", ApiViews.hits(a.sources()));
             CachedAnswers.remember(keel.cache(), probe, a, done, trace);
         } catch (RuntimeException e) {

@@ -42,6 +42,9 @@ public interface ChunkIndex extends AutoCloseable {
     /** Number of chunks stored, all tenants. */
     long chunkCount();
 
+    /** Number of committed chunks of {@code tenant}; 0 tells a caller there is nothing to search before it pays for a search aid. */
+    long chunkCount(String tenant);
+
     String embedModel();
 
     @Override

@@ -283,6 +283,13 @@ public final class LuceneChunkIndex implements ChunkIndex {
     }
 
     @Override
+    public long chunkCount(String tenant) {
+        return withSearcher(s -> (long) s.count(new BooleanQuery.Builder()
+                .add(new TermQuery(new Term(KIND, CHUNK)), BooleanClause.Occur.FILTER)
+                .add(new TermQuery(new Term(TENANT, tenant)), BooleanClause.Occur.FILTER).build()));
+    }
+
+    @Override
     public SearchResult search(SearchRequest req, Trace trace) {
         return withSearcher(s -> {
             Query filter = filterQuery(req);

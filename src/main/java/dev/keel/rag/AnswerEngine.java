@@ -92,7 +92,7 @@ public final class AnswerEngine {
     public SearchResult search(String tenant, String query, SearchMode mode, int topK, SearchConfig settings, SearchFilters filters,
                                boolean debug, SearchOptions options, Trace trace) {
         int pool = rerankers.pool(options.rerank(), topK);
-        QueryExpansion expansion = options.expansion();
+        QueryExpansion expansion = options.expansion() != null && QueryExpansion.worthwhile(index, tenant, trace) ? options.expansion() : null;
         float[] vector = mode == SearchMode.BM25 ? null : embedQuery(tenant, query, trace);
         float[] searchVector = vector;
         if (expansion != null && vector != null) {

@@ -2,6 +2,7 @@ package dev.keel.rag;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.gateway.ChatGateway;
+import dev.keel.index.ChunkIndex;
 import dev.keel.index.SearchHit;
 import dev.keel.model.ApiException;
 import dev.keel.model.Jackson;
@@ -79,6 +80,17 @@ public final class QueryExpansion {
                     .add(Jackson.mapper().createObjectNode().put("role", "user").put("content", input));
             return gateway.complete(request, caller, trace).completion().text();
         };
+    }
+
+    /**
+     * Whether expanding a query of {@code tenant} can help: not when the tenant has no chunks, where
+     * the search finds nothing whatever the query and the expansion would be paid for in vain (the
+     * trace says {@code expansion.skipped: no_documents}).
+     */
+    static boolean worthwhile(ChunkIndex index, String tenant, Trace trace) {
+        if (index.chunkCount(tenant) > 0) return true;
+        trace.attr("expansion.skipped", "no_documents");
+        return false;
     }
 
     /** Up to {@code settings.queries} distinct alternatives to {@code query}, none equal to it; empty when off or on failure. */

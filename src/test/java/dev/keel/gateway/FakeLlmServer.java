@@ -166,11 +166,21 @@ final class FakeLlmServer implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            long out = req.path("max_completion_tokens").asLong(req.path("max_tokens").asLong(5));
-            send(ex, 200, Map.of(), "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"" + req.path("model").asText()
-                    + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"long answer\"},\"finish_reason\":\"length\"}],"
-                    + "\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":" + out + ",\"total_tokens\":" + (9 + out) + "}}");
+            send(ex, 200, Map.of(), limitSpent(req, "long answer", "length"));
         };
+    }
+
+    /** Answers {@code content} at once with usage of the whole output limit the request set: each call costs exactly its worst case. */
+    static Behavior spendsItsLimit(String content) {
+        return (ex, req) -> send(ex, 200, Map.of(), limitSpent(req, content, "stop"));
+    }
+
+    private static String limitSpent(JsonNode req, String content, String finishReason) throws IOException {
+        long out = req.path("max_completion_tokens").asLong(req.path("max_tokens").asLong(5));
+        return "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"" + req.path("model").asText()
+                + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":" + JSON.writeValueAsString(content)
+                + "},\"finish_reason\":\"" + finishReason + "\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":" + out
+                + ",\"total_tokens\":" + (9 + out) + "}}";
     }
 
     /** Streams the words as chunks, then a usage chunk if asked, then [DONE]; or breaks off after {@code breakAfter} chunks. */

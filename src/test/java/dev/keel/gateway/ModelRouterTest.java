@@ -265,8 +265,8 @@ class ModelRouterTest {
     }
 
     @Test
-    void anEscalatedSessionStartsItsNextRequestOnTheEscalatedTierButOnlyForItsOwnTenant() throws Exception {
-        String acme = key("acme", ""), globex = key("globex", "");
+    void anEscalatedSessionStartsItsNextRequestOnTheEscalatedTierButOnlyForItsOwnTenantAndKey() throws Exception {
+        String acme = key("acme", ""), globex = key("globex", ""), otherAcmeKey = key("acme", "");
         small.then(FakeLlmServer.ok(REFUSAL), FakeLlmServer.ok("The capital of France is Paris."));
         assertThat(route(auto(acme, SIMPLE, "x-keel-session-id", "conv-42"))).isEqualTo("small->medium; reason=refusal");
 
@@ -275,6 +275,8 @@ class ModelRouterTest {
         assertThat(route(send("POST", "/v1/chat/completions", acme, "{\"model\":\"auto\",\"stream\":true,\"messages\":[{\"role\":\"user\","
                 + "\"content\":\"" + SIMPLE + "\"}]}", "x-keel-session-id", "conv-42"))).isEqualTo("medium; reason=session");
         assertThat(route(auto(globex, SIMPLE, "x-keel-session-id", "conv-42"))).isEqualTo("small; reason=short-simple");
+        assertThat(route(auto(otherAcmeKey, SIMPLE, "x-keel-session-id", "conv-42"))).as("another key of the tenant, charged for the tier")
+                .isEqualTo("small; reason=short-simple");
         assertThat(route(auto(acme, SIMPLE, "x-keel-session-id", "conv-43"))).isEqualTo("small; reason=short-simple");
         assertThat(route(auto(acme, SIMPLE))).isEqualTo("small; reason=short-simple");
     }

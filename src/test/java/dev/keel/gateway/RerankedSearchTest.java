@@ -308,10 +308,11 @@ class RerankedSearchTest {
 
     @Test
     void expansionIsBilledToTheCallersTenantThroughTheGateway() throws Exception {
+        ingest("billed-tenant", "lunch", "public/lunch.md", "# Lunch\n\nLunch is served at noon.");
         writer.then(FakeLlmServer.ok("zebra crossing"));
         HttpResponse<String> r = post("/v1/search", "billed-tenant", "{\"query\":\"striped horse\",\"multi_query\":1,\"hyde\":true}");
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        assertThat(JSON.readTree(r.body()).get("data")).as("another tenant's zebra is never found").isEmpty();
+        assertThat(docs(JSON.readTree(r.body()))).as("another tenant's zebra is never found").containsOnly("lunch");
         keel.ledger().flush();
         List<dev.keel.store.Ledger.Row> usage = keel.ledger().usage("billed-tenant", dev.keel.store.Ledger.GroupBy.MODEL, 0, Long.MAX_VALUE);
         assertThat(usage).singleElement().satisfies(row -> {
