@@ -1,5 +1,8 @@
 package dev.keel.config;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * Answering: how many retrieved chunks are read, the extractive answerer's sentences and support
  * threshold, and grounded generation with a language model: {@code model} ({@value #EXTRACTIVE}
@@ -49,8 +52,8 @@ public record AnswerConfig(int contextChunks, int maxSentences, double minSuppor
      * The chat models this configuration calls, by field ({@code answer.model} unless extractive,
      * {@code answer.verifier_model} when set), for a check against what the gateway serves.
      */
-    public java.util.Map<String, String> chatModels() {
-        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+    public Map<String, String> chatModels() {
+        Map<String, String> out = new LinkedHashMap<>();
         if (!extractive(null)) out.put("answer.model", model);
         if (!verifierModel.isEmpty()) out.put("answer.verifier_model", verifierModel);
         return out;
