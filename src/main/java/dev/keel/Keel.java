@@ -60,6 +60,13 @@ public final class Keel implements AutoCloseable {
         // The gateway's extractive provider answers through the engine, which calls models through the gateway: the engine comes second.
         this.gateway = ChatGateway.create(config.gateway(), config.router(), System::getenv, traces.registry(), ledger,
                 (tenant, question) -> answers().asDocumentAnswerer(traces).answer(tenant, question), cache);
+        try {
+            config.answer().chatModels().forEach(gateway::checkConfigured); // names that pass through are known only now
+        } catch (RuntimeException e) {
+            gateway.close();
+            ledger.close();
+            throw e;
+        }
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers, gateway, new Sessions(config.sessions()),
                 traces.registry());
     }
@@ -92,11 +99,13 @@ public final class Keel implements AutoCloseable {
             throw e;
         }
         Database db = Database.open(cacheDir);
+        ChunkIndex index = null;
         try {
             CachingEmbedder embedder = new CachingEmbedder(model, new EmbeddingCache(db), CachingEmbedder.MEMORY_ENTRIES);
-            ChunkIndex index = new LuceneChunkIndex(dataDir.resolve("index"), embedder.modelId(), embedder.dimension());
+            index = new LuceneChunkIndex(dataDir.resolve("index"), embedder.modelId(), embedder.dimension());
             return new Keel(config, dataDir, db, embedder, index, traces, rerankers);
         } catch (RuntimeException e) {
+            if (index != null) index.close();
             rerankers.close();
             db.close();
             model.close();

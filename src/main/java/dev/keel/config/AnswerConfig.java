@@ -1,9 +1,13 @@
 package dev.keel.config;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * Answering: how many retrieved chunks are read, the extractive answerer's sentences and support
  * threshold, and grounded generation with a language model: {@code model} ({@value #EXTRACTIVE}
- * keeps Keel offline; any other value is a catalog or pass-through chat model of the gateway), the
+ * keeps Keel offline; any other value is a catalog or pass-through chat model of the gateway, or
+ * {@code auto} for the router's tiers), the
  * prompt template ({@code prompt}: a built-in name or a file), the output tokens reserved for the
  * answer, the context window assumed when the catalog states none, the retrieval confidence below
  * which Keel refuses without calling the model, the support each answer sentence needs from its
@@ -45,17 +49,33 @@ public record AnswerConfig(int contextChunks, int maxSentences, double minSuppor
     }
 
     /**
+     * The chat models this configuration calls, by field ({@code answer.model} unless extractive,
+     * {@code answer.verifier_model} when set), for a check against what the gateway serves.
+     */
+    public Map<String, String> chatModels() {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (!extractive(null)) out.put("answer.model", model);
+        if (!verifierModel.isEmpty()) out.put("answer.verifier_model", verifierModel);
+        return out;
+    }
+
+    /**
      * With providers declared in keel.yaml model names do not pass through, so {@code answer.model}
-     * and {@code answer.verifier_model} must be chat models of the catalog.
+     * and {@code answer.verifier_model} must be chat models of the catalog, or {@value ModelConfig#AUTO}
+     * when catalog models have router tiers.
      */
     void checkAgainst(GatewayConfig gateway) {
         if (gateway.providers().isEmpty()) return;
-        checkModel("answer.model", extractive(null) ? null : model, gateway);
-        checkModel("answer.verifier_model", verifierModel.isEmpty() ? null : verifierModel, gateway);
+        chatModels().forEach((field, name) -> checkModel(field, name, gateway));
     }
 
     private static void checkModel(String field, String name, GatewayConfig gateway) {
-        if (name == null) return;
+        if (name.equals(ModelConfig.AUTO)) {
+            if (gateway.models().values().stream().noneMatch(m -> m.tier() != null && m.kind() == ModelConfig.Kind.CHAT)) {
+                throw new ConfigException(field, "'auto' needs router tiers: set tier: small, medium or large on catalog chat models");
+            }
+            return;
+        }
         ModelConfig m = gateway.models().get(name);
         if (m == null) throw new ConfigException(field, "unknown model '" + name + "'; catalog: " + new java.util.TreeSet<>(gateway.models().keySet()));
         if (m.kind() != ModelConfig.Kind.CHAT) throw new ConfigException(field, "'" + name + "' is an embedding model; a chat model is needed");

@@ -164,7 +164,7 @@ final class Billing {
 
     /** The 403 for a model outside the key's allowance. */
     static ApiException notAllowed(ApiKey key, String model) {
-        return new ApiException(403, "permission_error", "this API key may not use model '" + model + "'; allowed: " + key.models(), "model",
+        return new ApiException(403, "permission_error", "this API key may not use model '" + ChatGateway.shown(model) + "'; allowed: " + key.models(), "model",
                 "model_not_allowed");
     }
 

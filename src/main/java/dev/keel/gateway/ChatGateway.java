@@ -3,6 +3,7 @@ package dev.keel.gateway;
 import dev.keel.model.ApiException;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.keel.config.ConfigException;
 import dev.keel.config.GatewayConfig;
 import dev.keel.config.ModelConfig;
 import dev.keel.config.ProviderConfig;
@@ -35,6 +36,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The OpenAI-compatible chat path: validates the request, resolves the public model name through
@@ -46,6 +49,9 @@ public final class ChatGateway implements AutoCloseable {
     /** The model every zero-config server offers: extractive answers from the caller's documents. */
     public static final String EXTRACTIVE_MODEL = "keel-extractive";
     private static final Duration REQUEST_DEADLINE = Duration.ofMinutes(5);
+    /** Model names a client sent are quoted up to this length, so an error never echoes a large body. */
+    private static final int MAX_SHOWN_NAME = 200;
+    private static final Logger LOG = LoggerFactory.getLogger(ChatGateway.class);
 
     private final Map<String, ModelConfig> catalog;
     private final ProviderChain chain;
@@ -58,9 +64,12 @@ public final class ChatGateway implements AutoCloseable {
     private final java.util.Set<String> offlineProviders;
     private final ModelRouter router;
     private final ChatCaching caching;
+    /** What to configure for models beyond the built-in one, when no provider is configured (null: providers are). */
+    private final String setupHint;
 
     ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, java.util.Set<String> passthroughProviders,
-                Billing billing, java.util.Set<String> offlineProviders, ModelRouter router, ChatCaching caching) {
+                Billing billing, java.util.Set<String> offlineProviders, ModelRouter router, ChatCaching caching, String setupHint) {
+        this.setupHint = setupHint;
         this.offlineProviders = java.util.Set.copyOf(offlineProviders);
         this.router = router;
         this.catalog = Map.copyOf(catalog);
@@ -130,11 +139,19 @@ public final class ChatGateway implements AutoCloseable {
         Map<String, ProviderConfig> providers = new LinkedHashMap<>(config.providers());
         Map<String, ModelConfig> catalog = new LinkedHashMap<>(config.models());
         java.util.Set<String> passthrough = new java.util.LinkedHashSet<>();
+        String setupHint = null;
         if (providers.isEmpty()) {
-            fromEnvironment(providers, env, PASSTHROUGH, ProviderConfig.Type.OPENAI, "OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1");
+            List<String> hints = new ArrayList<>();
+            fromEnvironment(providers, env, PASSTHROUGH, ProviderConfig.Type.OPENAI, "OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1")
+                    .ifPresent(hints::add);
             fromEnvironment(providers, env, PASSTHROUGH_ANTHROPIC, ProviderConfig.Type.ANTHROPIC, "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
-                    "https://api.anthropic.com/v1");
+                    "https://api.anthropic.com/v1").ifPresent(hints::add);
+            hints.forEach(LOG::warn);
             passthrough.addAll(providers.keySet());
+            if (passthrough.isEmpty()) {
+                hints.add("no providers are configured (add providers and models to keel.yaml, or set OPENAI_API_KEY / ANTHROPIC_API_KEY)");
+                setupHint = String.join("; ", hints);
+            }
             // Offline by default: chat with the documents through any OpenAI client, no provider needed.
             providers.put(BUILT_IN_EXTRACTIVE, ProviderConfig.extractive(BUILT_IN_EXTRACTIVE));
             catalog.putIfAbsent(EXTRACTIVE_MODEL, new ModelConfig(EXTRACTIVE_MODEL, ModelConfig.Kind.CHAT, List.of(new ModelConfig.Target(BUILT_IN_EXTRACTIVE, "extractive")), 0,
@@ -160,15 +177,24 @@ public final class ChatGateway implements AutoCloseable {
             if (p.type() == ProviderConfig.Type.EXTRACTIVE) offline.add(name);
         });
         return new ChatGateway(catalog, chain, breakers, passthrough, billing, offline,
-                new ModelRouter(catalog, new RuleBasedClassifier(), routing, billing, registry), new ChatCaching(cache, billing, offline));
+                new ModelRouter(catalog, new RuleBasedClassifier(), routing, billing, registry), new ChatCaching(cache, billing, offline), setupHint);
     }
 
-    private static void fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,
-                                           ProviderConfig.Type type, String keyVar, String urlVar, String defaultUrl) {
+    /**
+     * Registers provider {@code name} when {@code keyVar} is set; a base URL set without the key
+     * (typical for Ollama or vLLM, which ignore the key) registers nothing, and the hint says so.
+     */
+    private static Optional<String> fromEnvironment(Map<String, ProviderConfig> providers, Function<String, String> env, String name,
+                                                    ProviderConfig.Type type, String keyVar, String urlVar, String defaultUrl) {
         String key = env.apply(keyVar);
-        if (key == null || key.isBlank()) return;
-        String base = Optional.ofNullable(env.apply(urlVar)).filter(s -> !s.isBlank()).orElse(defaultUrl);
+        Optional<String> url = Optional.ofNullable(env.apply(urlVar)).filter(s -> !s.isBlank());
+        if (key == null || key.isBlank()) {
+            return url.map(u -> urlVar + " is set but " + keyVar + " is not, so no " + name + " provider is registered: set " + keyVar
+                    + " too (any value for servers that ignore it, such as Ollama or vLLM)");
+        }
+        String base = url.orElse(defaultUrl);
         providers.put(name, ProviderConfig.of(name, type, URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base), key));
+        return Optional.empty();
     }
 
     /** Public model names, sorted. */
@@ -181,7 +207,7 @@ public final class ChatGateway implements AutoCloseable {
 
     /** The models {@code caller} may use, sorted by id (see {@link ModelListing}). */
     public List<Listed> available(Caller caller) {
-        return listing.visibleTo(caller.key(), name -> resolve(name).targets().get(0).provider());
+        return listing.visibleTo(caller.key(), name -> resolve(name, caller).targets().get(0).provider());
     }
 
     public boolean passthrough() {
@@ -201,7 +227,7 @@ public final class ChatGateway implements AutoCloseable {
         ChatRequestValidator.validate(request);
         String name = request.get("model").asText();
         if (router.routes(name)) return router.complete(request, caller, trace, tags, check, this);
-        ModelConfig model = routeForCost(caller, checkCapabilities(resolve(name), request), request, trace);
+        ModelConfig model = routeForCost(caller, checkCapabilities(resolve(name, caller), request), request, trace);
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
         ticket.tag(tags);
         return serve(ticket, model, request, trace, true);
@@ -283,7 +309,7 @@ public final class ChatGateway implements AutoCloseable {
         ChatRequestValidator.validate(request);
         String name = request.get("model").asText();
         ModelRouter.Decision routed = router.routes(name) ? router.route(request, caller, trace) : null;
-        ModelConfig model = routed != null ? routed.model() : routeForCost(caller, checkCapabilities(resolve(name), request), request, trace);
+        ModelConfig model = routed != null ? routed.model() : routeForCost(caller, checkCapabilities(resolve(name, caller), request), request, trace);
         GatewayCache.Probe probe = caching.probe(caller, model.name(), request);
         trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
@@ -350,7 +376,7 @@ public final class ChatGateway implements AutoCloseable {
                     null, null);
         }
         if (model == null || model.kind() != ModelConfig.Kind.EMBEDDING) {
-            throw new ApiException(404, "invalid_request_error", "'" + name + "' is not an embedding model", "model", "model_not_found");
+            throw new ApiException(404, "invalid_request_error", "'" + shown(name) + "' is not an embedding model", "model", "model_not_found");
         }
         trace.attr("model", name);
         long inputTokens = TokenEstimate.ofInput(request.get("input"));
@@ -422,20 +448,47 @@ public final class ChatGateway implements AutoCloseable {
     }
 
     /** Validates without serving, so a streaming response can still answer errors with a status code. */
-    public void check(ObjectNode request) {
+    public void check(ObjectNode request, Caller caller) {
         ChatRequestValidator.validate(request);
         String name = request.get("model").asText();
         if (router.routes(name)) router.requireTiers();
-        else checkCapabilities(resolve(name), request);
+        else checkCapabilities(resolve(name, caller), request);
     }
 
     /**
      * Refuses, as a chat completion would, a model name that names no chat model or that the caller's
-     * key may not use; lets callers that do work before their model call (retrieval) refuse first.
+     * key may not use ({@value ModelConfig#AUTO}: no tiers, or a key that does not allow it); lets
+     * callers that do work before their model call (retrieval) refuse first.
      */
     public void checkChatModel(String name, Caller caller) {
-        ModelConfig model = checkCapabilities(resolve(name), com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode());
+        if (router.routes(name)) {
+            router.requireTiers();
+            if (caller.key() != null && !caller.key().allows(ModelConfig.AUTO)) throw Billing.notAllowed(caller.key(), ModelConfig.AUTO);
+            return;
+        }
+        ModelConfig model = checkCapabilities(resolve(name, caller), com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode());
         Billing.checkAllowed(caller, model);
+    }
+
+    /**
+     * Refuses at startup a chat model that {@code field} of keel.yaml names and that no configured
+     * provider serves, with what to configure.
+     */
+    public void checkConfigured(String field, String name) {
+        try {
+            checkChatModel(name, new Caller("", null));
+        } catch (ApiException e) {
+            throw new ConfigException(field, e.getMessage());
+        }
+    }
+
+    /**
+     * Whether catalog model {@code name} is first served by an extractive provider: its replies quote
+     * the caller's documents, and no language model writes them.
+     */
+    public boolean quotesDocuments(String name) {
+        ModelConfig m = catalog.get(name);
+        return m != null && answersOffline(m.targets().get(0).provider());
     }
 
     /** Whether {@code provider} is of type extractive: it quotes the caller's documents, no language model answers. */
@@ -443,9 +496,15 @@ public final class ChatGateway implements AutoCloseable {
         return provider != null && offlineProviders.contains(provider);
     }
 
-    /** The context window the catalog states for {@code name} in tokens, 0 when unknown. */
-    public int contextWindow(String name) {
-        return resolve(name).contextWindow();
+    /**
+     * The context window the catalog states for {@code name} in tokens, 0 when unknown; for
+     * {@value ModelConfig#AUTO}, the smallest among the tiers {@code caller} may reach, so a prompt
+     * made for it fits whichever tier serves it.
+     */
+    public int contextWindow(String name, Caller caller) {
+        if (!router.routes(name)) return resolve(name, caller).contextWindow();
+        return router.tiers().stream().filter(m -> caller.key() == null || caller.key().allows(m.name()))
+                .mapToInt(ModelConfig::contextWindow).filter(w -> w > 0).min().orElse(0);
     }
 
     /** Refuses requests that use what the model lacks, or that cannot fit its context window. */
@@ -500,7 +559,8 @@ public final class ChatGateway implements AutoCloseable {
         return billing.worstCase(model, request).usd();
     }
 
-    private ModelConfig resolve(String name) {
+    /** The catalog model {@code name}, or a passthrough one; else 404 with the models {@code caller} may use and what to configure. */
+    private ModelConfig resolve(String name, Caller caller) {
         ModelConfig m = catalog.get(name);
         if (m != null) return m;
         if (!passthroughProviders.isEmpty()) {
@@ -509,9 +569,14 @@ public final class ChatGateway implements AutoCloseable {
                     : passthroughProviders.contains(PASSTHROUGH) ? PASSTHROUGH : PASSTHROUGH_ANTHROPIC;
             return new ModelConfig(name, List.of(new ModelConfig.Target(provider, name)));
         }
-        throw new ApiException(404, "invalid_request_error", "The model '" + name + "' does not exist"
-                + (catalog.isEmpty() ? "; no models are configured (add providers and models to keel.yaml, or set OPENAI_API_KEY / ANTHROPIC_API_KEY)"
-                : "; available: " + models()), "model", "model_not_found");
+        throw new ApiException(404, "invalid_request_error", "The model '" + shown(name) + "' does not exist"
+                + (setupHint == null ? "" : "; " + setupHint) + "; available: " + available(caller).stream().map(Listed::id).toList(),
+                "model", "model_not_found");
+    }
+
+    /** A client's model name as errors quote it: cut short past {@value #MAX_SHOWN_NAME} characters. */
+    static String shown(String name) {
+        return name.length() <= MAX_SHOWN_NAME ? name : name.substring(0, MAX_SHOWN_NAME) + "…";
     }
 
     /** Releases the providers' connections and threads. */

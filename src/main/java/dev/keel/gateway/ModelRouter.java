@@ -76,6 +76,11 @@ final class ModelRouter {
         return !tiers.isEmpty();
     }
 
+    /** The tier models, cheapest first. */
+    java.util.Collection<ModelConfig> tiers() {
+        return tiers.values();
+    }
+
     /** A routing decision: the model to call, and the route as recorded ({@code small->medium; reason=refusal}). */
     record Decision(ModelConfig model, List<ModelConfig.Tier> chain, String reason, String detail) {
         String header() {

@@ -88,7 +88,7 @@ final class ChatRoutes {
     }
 
     private void stream(Context ctx, ObjectNode request, Trace trace) throws IOException {
-        gateway.check(request);
+        gateway.check(request, caller(ctx));
         OutputStream[] out = {null};
         try {
             ChatGateway.Streamed served = gateway.stream(request, caller(ctx), trace, chunk -> {

@@ -29,9 +29,10 @@ import java.util.regex.Pattern;
  * into the prompt template within the model's window, calls the model through the gateway for the
  * caller (its key's allowance, limits, budgets and the ledger apply, the row tagged with the
  * template's hash), then checks the citations and the grounding of every sentence (and, with
- * {@code answer.verifier_model}, has that model judge each sentence too). When every
- * provider of the model is unavailable or timed out, the extractive answer stands in, marked
- * degraded; budget, limit and permission refusals stay errors. Thread-safe.
+ * {@code answer.verifier_model}, has that model judge each sentence too). A model whose first
+ * provider is extractive is answered by the extractive answerer. When every provider of the model
+ * is unavailable or timed out, or the chain falls back to an extractive provider, the extractive
+ * answer stands in, marked degraded; budget, limit and permission refusals stay errors. Thread-safe.
  */
 final class GroundedAnswerer {
     /** What Keel answers, without calling the model, when retrieval found too little. */
@@ -89,11 +90,16 @@ final class GroundedAnswerer {
     Answer answer(AnswerRequest request, String model, Conversation history, List<SearchHit> context, Answer offline, Trace trace, AnswerEvents events,
                   boolean stream) {
         trace.attr("answer.model", model).attr("confidence", round(offline.support()));
+        if (gateway.quotesDocuments(model)) {
+            // Its first provider would quote the documents itself: Keel's extractive answer says the same, cited, and nothing is down.
+            AnswerEngine.emit(offline, events);
+            return offline;
+        }
         if (offline.support() < config.minConfidence()) return refuse("low_confidence", model, context, offline, trace, events);
         List<ContextPacker.Block> blocks;
         ObjectNode body;
         try (Span span = trace.span("prompt")) {
-            int window = gateway.contextWindow(model);
+            int window = gateway.contextWindow(model, request.caller());
             int free = (window > 0 ? window : config.defaultContextWindow()) - config.maxOutputTokens() - ownTokens(request.question(), history);
             int budget = (int) (Math.max(0, free) * OTHER_TOKENIZERS_SHARE);
             blocks = packer.pack(request.tenant(), context, budget);

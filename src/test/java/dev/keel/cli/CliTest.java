@@ -84,6 +84,15 @@ class CliTest {
     }
 
     @Test
+    void askWithTheBuiltInOfflineModelAnswersFromTheDocumentsWithoutSayingAnythingIsDown() throws Exception {
+        Run r = run("ask", "Where do visitors park?", "--model", "keel-extractive", "--data", data.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("north garage").doesNotContain("is down");
+        JsonNode a = JSON.readTree(run("ask", "Where do visitors park?", "--model", "keel-extractive", "--json", "--data", data.toString()).out());
+        assertThat(a.has("degraded")).isFalse();
+    }
+
+    @Test
     void otherTenantsSeeNothing() throws Exception {
         JsonNode r = JSON.readTree(run("search", "visitors park", "--json", "--tenant", "other", "--data", data.toString()).out());
         assertThat(r.get("data")).isEmpty();

@@ -46,8 +46,8 @@ class GroundedAnswersTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final Pattern BLOCK = Pattern.compile("<context id=\"(\\d+)\"[^\\n]*\\n(.*?)\\n</context>", Pattern.DOTALL);
-    private static final String LEAVE = "How many days of paid leave do employees get?";
-    private static final String HANDBOOK = """
+    static final String LEAVE = "How many days of paid leave do employees get?";
+    static final String HANDBOOK = """
             # Employee handbook
 
             ## Paid leave
@@ -103,6 +103,8 @@ class GroundedAnswersTest {
                     targets: [{provider: llm, model: upstream-tiny}]
                   down-then-offline:
                     targets: [{provider: dead, model: gone-1}, {provider: offline, model: extractive}]
+                  offline-first:
+                    targets: [{provider: offline, model: extractive}, {provider: llm, model: upstream-writer}]
                 answer:
                   model: writer
                 cache: {exact: {enabled: false}, semantic: {enabled: false}}   # every test scripts its own replies to the same question
@@ -164,7 +166,7 @@ class GroundedAnswersTest {
     }
 
     /** The id of the context block of {@code request} whose text holds {@code phrase}. */
-    private static String blockWith(JsonNode request, String phrase) {
+    static String blockWith(JsonNode request, String phrase) {
         Matcher m = BLOCK.matcher(prompt(request));
         while (m.find()) if (m.group(2).contains(phrase)) return m.group(1);
         throw new AssertionError("no context block holds '" + phrase + "' in: " + prompt(request));
@@ -292,6 +294,21 @@ class GroundedAnswersTest {
     }
 
     @Test
+    void aModelFirstServedByAnExtractiveProviderGivesTheExtractiveAnswerNotDegraded() throws Exception {
+        JsonNode a = ask(acmeKey, "{\"question\":\"" + LEAVE + "\",\"model\":\"offline-first\"}");
+        assertThat(a.has("degraded")).isFalse();
+        assertThat(a.get("answerer").asText()).isEqualTo("extractive");
+        assertThat(a.get("answer").asText()).contains("28 days");
+        assertThat(a.get("citations").get(0).get("section").asText()).isEqualTo("Paid leave");
+        assertThat(trace(a.get("trace_id").asText(), "acme").get("attributes").has("degraded")).isFalse();
+        HttpResponse<String> streamed = post("/v1/answer?stream=true", acmeKey, "{\"question\":\"" + LEAVE + "\",\"model\":\"offline-first\"}");
+        JsonNode done = JSON.readTree(streamed.body().substring(streamed.body().lastIndexOf("data: ") + 6).strip());
+        assertThat(done.has("degraded")).isFalse();
+        assertThat(done.get("answer").asText()).contains("28 days");
+        assertThat(llm.received).isEmpty();
+    }
+
+    @Test
     void aStreamWhoseProvidersAreAllDownStreamsTheExtractiveAnswerMarkedDegraded() throws Exception {
         for (String model : List.of("down", "down-then-offline")) {
             HttpResponse<String> r = post("/v1/answer?stream=true", acmeKey, "{\"question\":\"" + LEAVE + "\",\"model\":\"" + model + "\"}");
@@ -328,6 +345,9 @@ class GroundedAnswersTest {
         HttpResponse<String> unknown = post("/v1/answer", acmeKey, "{\"question\":\"" + LEAVE + "\",\"model\":\"no-such-model\"}");
         assertThat(unknown.statusCode()).isEqualTo(404);
         assertThat(JSON.readTree(unknown.body()).get("error").get("code").asText()).isEqualTo("model_not_found");
+        HttpResponse<String> unknownToTheKey = post("/v1/answer", onlyOtherModelsKey, "{\"question\":\"" + LEAVE + "\",\"model\":\"no-such-model\"}");
+        assertThat(JSON.readTree(unknownToTheKey.body()).get("error").get("message").asText()).as("only what the key may use")
+                .endsWith("available: [down]");
         HttpResponse<String> notAllowed = post("/v1/answer", onlyOtherModelsKey, question(LEAVE));
         assertThat(notAllowed.statusCode()).isEqualTo(403);
         assertThat(JSON.readTree(notAllowed.body()).get("error").get("code").asText()).isEqualTo("model_not_allowed");

@@ -361,7 +361,7 @@ class ModelRouterTest {
             assertThat(e.code()).isEqualTo("model_not_found");
             assertThat(e.getMessage()).contains("tier: small, medium or large");
             request.put("stream", true);
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> plain.check(request)).isInstanceOf(dev.keel.model.ApiException.class)
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> plain.check(request, new ChatGateway.Caller("t", null))).isInstanceOf(dev.keel.model.ApiException.class)
                     .hasMessageContaining("router tiers");
             assertThat(plain.available(new ChatGateway.Caller("t", null))).extracting(ChatGateway.Listed::id).doesNotContain("auto");
         }

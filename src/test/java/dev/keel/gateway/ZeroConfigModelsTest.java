@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.GatewayConfig;
 import dev.keel.config.ModelConfig;
+import dev.keel.model.ApiException;
 import dev.keel.model.ProviderException;
 import dev.keel.provider.DocumentAnswerer;
 import dev.keel.provider.Prices;
@@ -60,6 +61,21 @@ class ZeroConfigModelsTest {
                     0, 0, 0, 0, 0, 0, null, true);
             assertThat(gateway.available(new ChatGateway.Caller("t", key))).containsExactly(new ChatGateway.Listed("claude-haiku-4-5", "anthropic"),
                     new ChatGateway.Listed("gpt-5-nano", "openai"), new ChatGateway.Listed(ChatGateway.EXTRACTIVE_MODEL, "keel"));
+        }
+    }
+
+    @Test
+    void aPassedThroughNameOutsideTheKeysAllowanceIsQuotedCutShort(@TempDir Path dir) throws Exception {
+        try (FakeLlmServer openai = new FakeLlmServer(); Database db = Database.open(dir); Ledger ledger = new Ledger(db);
+             ChatGateway gateway = gateway(ledger, openai, null)) {
+            ApiKey key = new ApiKey("key_1", "app", "t", "sk-keel-ab", List.of("gpt-4o"), 0, 0, 0, 0, 0, 0, null, true);
+            ObjectNode request = JSON.createObjectNode().put("model", "m".repeat(1_000_000));
+            request.putArray("messages").addObject().put("role", "user").put("content", "hi");
+            ApiException e = catchThrowableOfType(ApiException.class,
+                    () -> gateway.complete(request, new ChatGateway.Caller("t", key), new Traces().start("x", "t")));
+            assertThat(e.status()).isEqualTo(403);
+            assertThat(e.getMessage()).contains("'" + "m".repeat(200) + "…'").hasSizeLessThan(1000);
+            assertThat(openai.received).isEmpty();
         }
     }
 

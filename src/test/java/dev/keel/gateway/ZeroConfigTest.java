@@ -1,10 +1,18 @@
 package dev.keel.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.keel.Keel;
+import dev.keel.config.ConfigException;
 import dev.keel.config.GatewayConfig;
+import dev.keel.config.KeelConfig;
+import dev.keel.model.ApiException;
+import dev.keel.provider.DocumentAnswerer;
 import dev.keel.store.Database;
 import dev.keel.store.Ledger;
 import dev.keel.trace.Traces;
@@ -17,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** With no catalog, provider keys in the environment register providers and model names pass through, as the SDKs do. */
 class ZeroConfigTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final DocumentAnswerer NO_DOCUMENTS = (tenant, question) -> new DocumentAnswerer.Grounded("n/a", false, List.of());
 
     @Test
     void environmentKeysRegisterProvidersAndRouteClaudeModelsToAnthropic(@TempDir Path dir) throws Exception {
@@ -43,6 +52,47 @@ class ZeroConfigTest {
             assertThat(gateway.passthrough()).isFalse();
             assertThat(gateway.models()).containsExactly(ChatGateway.EXTRACTIVE_MODEL);
         }
+    }
+
+    @Test
+    void aBaseUrlWithoutAKeySaysThatTheKeyMustBeSetInTheNotFound(@TempDir Path dir) throws Exception {
+        try (Database db = Database.open(dir); Ledger ledger = new Ledger(db);
+             ChatGateway gateway = ChatGateway.create(GatewayConfig.EMPTY, Map.of("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")::get,
+                     new Traces().registry(), ledger, NO_DOCUMENTS)) {
+            ApiException e = catchThrowableOfType(ApiException.class,
+                    () -> gateway.complete(request("llama3.2"), new ChatGateway.Caller("t", null), new Traces().start("x", "t")));
+            assertThat(e.status()).isEqualTo(404);
+            assertThat(e.getMessage()).contains("OPENAI_BASE_URL is set but OPENAI_API_KEY is not").contains("any value for servers that ignore it")
+                    .endsWith("available: [" + ChatGateway.EXTRACTIVE_MODEL + "]");
+        }
+    }
+
+    @Test
+    void anUnknownModelsNameIsQuotedCutShort(@TempDir Path dir) throws Exception {
+        try (Database db = Database.open(dir); Ledger ledger = new Ledger(db);
+             ChatGateway gateway = ChatGateway.create(GatewayConfig.EMPTY, k -> null, new Traces().registry(), ledger, NO_DOCUMENTS)) {
+            ApiException e = catchThrowableOfType(ApiException.class,
+                    () -> gateway.complete(request("m".repeat(1_000_000)), new ChatGateway.Caller("t", null), new Traces().start("x", "t")));
+            assertThat(e.status()).isEqualTo(404);
+            assertThat(e.getMessage()).contains("'" + "m".repeat(200) + "…'").hasSizeLessThan(1000).contains("no providers are configured");
+        }
+    }
+
+    @Test
+    void anAnswerModelThatNoProviderServesFailsAtStartupNamingTheField(@TempDir Path dir) {
+        try (Database db = Database.open(dir); Ledger ledger = new Ledger(db);
+             ChatGateway gateway = ChatGateway.create(GatewayConfig.EMPTY, k -> null, new Traces().registry(), ledger, NO_DOCUMENTS)) {
+            assertThatThrownBy(() -> gateway.checkConfigured("answer.model", "gpt-4o-mini")).isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith("answer.model: ").hasMessageContaining("add providers and models to keel.yaml");
+            gateway.checkConfigured("answer.model", ChatGateway.EXTRACTIVE_MODEL);
+        }
+    }
+
+    @Test
+    void keelRefusesToStartWithAnAnswerModelThatNoProviderServes(@TempDir Path dir) {
+        assumeTrue(System.getenv("OPENAI_API_KEY") == null && System.getenv("ANTHROPIC_API_KEY") == null, "no provider keys in the environment");
+        assertThatThrownBy(() -> Keel.open(KeelConfig.parse("answer: {model: gpt-4o-mini}", k -> null), dir)).isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("answer.model: ");
     }
 
     private static ObjectNode request(String model) throws Exception {
