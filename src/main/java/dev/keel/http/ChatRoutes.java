@@ -132,7 +132,7 @@ final class ChatRoutes {
     }
 
     /** A failure mid-stream as the client reads it: its class, not the transport's detail (the log has that). */
-    private static String midStreamMessage(ProviderException e) {
+    static String midStreamMessage(ProviderException e) {
         return e.provider() + ": " + switch (e.kind()) {
             case RATE_LIMITED -> "rate limited by the provider";
             case UNAVAILABLE -> "the connection to the provider failed";
