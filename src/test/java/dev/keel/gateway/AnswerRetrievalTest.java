@@ -7,7 +7,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keel.Keel;
 import dev.keel.config.KeelConfig;
 import dev.keel.http.HttpServer;
+import dev.keel.index.SearchFilters;
+import dev.keel.rag.AnswerRequest;
+import dev.keel.trace.Trace;
 import dev.keel.store.Ledger;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -20,6 +24,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * {@code POST /v1/answer} retrieves as {@code /v1/search} does: the query expansion configured in
@@ -158,5 +163,30 @@ class AnswerRetrievalTest {
         JsonNode json = JSON.readTree(cached.body());
         assertThat(json.get("answer").asText()).isEqualTo(doneEvent.get("answer").asText());
         assertThat(json.has("ttft_ms")).isFalse();
+    }
+
+    @Test
+    @Timeout(60) // were the provider's retrieval to expand, each level would call it again (and wait for its identical twin in flight)
+    void anExpansionModelThatFallsBackToTheExtractiveProviderDoesNotExpandAgain() throws Exception {
+        int dead;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            dead = socket.getLocalPort();
+        }
+        String yaml = """
+                providers:
+                  dead: {type: openai, base_url: "http://127.0.0.1:%d/v1", max_retries: 0}
+                  offline: {type: extractive}
+                models:
+                  writer: {targets: [{provider: dead, model: gone}, {provider: offline, model: extractive}]}
+                rerank:
+                  expansion: {model: writer, queries: 2, hyde: true}
+                """.formatted(dead);
+        try (Keel local = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-answer-offline-expansion-"))) {
+            Trace trace = local.traces().start("answer", ACME);
+            var answer = local.answers().answer(new AnswerRequest(ACME, "When is the zebra crossing repainted?", SearchFilters.NONE), trace);
+            assertThat(answer.answered()).as("nothing indexed").isFalse();
+            long expansions = trace.view().spans().stream().filter(s -> s.name().startsWith("expand_")).count();
+            assertThat(expansions).as("the request's own multi-query and HyDE").isEqualTo(2);
+        }
     }
 }
