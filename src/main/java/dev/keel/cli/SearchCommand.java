@@ -54,7 +54,7 @@ final class SearchCommand implements Callable<Integer> {
             if (json) {
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("mode", mode);
-                out.put("data", ApiViews.hits(r.hits()));
+                out.put("data", ApiViews.hits(r.hits(), r.rerankScores()));
                 if (debug) for (RankedList l : r.debug()) out.put("debug_" + l.name(), l.entries());
                 if (debug && !r.expansion().isEmpty()) out.put("debug_prf_terms", r.expansion());
                 out.put("trace_id", trace.id());

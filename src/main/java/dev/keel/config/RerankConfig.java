@@ -9,7 +9,7 @@ import java.nio.file.Path;
  * keeps the fused order, {@code mmr} diversifies (Maximal Marginal Relevance, {@code mmrLambda}),
  * {@code remote} asks a Cohere-compatible {@code /rerank} server, {@code onnx} runs a local
  * cross-encoder from a model directory. {@code expansion} adds LLM-written queries (multi-query)
- * or a hypothetical answer passage (HyDE) to a search; both are off by default.
+ * or a hypothetical answer passage (HyDE) to a search or an answer's retrieval; both are off by default.
  */
 public record RerankConfig(Method method, int candidates, double mmrLambda, Remote remote, Onnx onnx, Expansion expansion) {
     public enum Method { NONE, MMR, REMOTE, ONNX }

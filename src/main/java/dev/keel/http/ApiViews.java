@@ -11,6 +11,11 @@ import java.util.Map;
 public final class ApiViews {
     private ApiViews() {}
 
+    /**
+     * An answer's JSON: {@code refused} (the reason) only when Keel declined without calling the model,
+     * {@code grounding} (score, unsupported, invalid_citations, in that order) only for a model's checked
+     * answer. Never {@code ttft_ms}, which only a stream's {@code done} event carries ({@link #streamed}).
+     */
     public static Map<String, Object> answer(Answer a, double tookMs) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("object", "answer");
@@ -19,19 +24,34 @@ public final class ApiViews {
         out.put("citations", a.citations());
         out.put("support", Math.round(a.support() * 1000) / 1000.0);
         out.put("answerer", a.answerer());
+        if (a.refused() != null) out.put("refused", a.refused());
         if (a.grounding() != null) {
-            out.put("grounding", Map.of("score", a.grounding().score(), "unsupported", a.grounding().unsupported(),
-                    "invalid_citations", a.grounding().invalidCitations()));
+            Map<String, Object> grounding = new LinkedHashMap<>();
+            grounding.put("score", a.grounding().score());
+            grounding.put("unsupported", a.grounding().unsupported());
+            grounding.put("invalid_citations", a.grounding().invalidCitations());
+            out.put("grounding", grounding);
         }
         if (a.degraded()) out.put("degraded", true);
         if (a.rewrittenQuestion() != null) out.put("rewritten_question", a.rewrittenQuestion());
-        if (a.ttftMs() != null) out.put("ttft_ms", Math.round(a.ttftMs() * 1000) / 1000.0);
         out.put("trace_id", a.traceId());
         out.put("took_ms", Math.round(tookMs * 1000) / 1000.0);
         return out;
     }
 
+    /** A stream's {@code done} event: {@code view} of {@code a} plus {@code ttft_ms} when a model streamed tokens. */
+    public static Map<String, Object> streamed(Map<String, Object> view, Answer a) {
+        Map<String, Object> out = new LinkedHashMap<>(view);
+        if (a.ttftMs() != null) out.put("ttft_ms", Math.round(a.ttftMs() * 1000) / 1000.0);
+        return out;
+    }
+
     public static List<Map<String, Object>> hits(List<SearchHit> hits) {
+        return hits(hits, Map.of());
+    }
+
+    /** Search hits; a hit a reranker scored carries {@code rerank_score} ({@code rerankScores} by chunk id) next to its fused {@code score}. */
+    public static List<Map<String, Object>> hits(List<SearchHit> hits, Map<String, Double> rerankScores) {
         List<Map<String, Object>> out = new ArrayList<>(hits.size());
         for (int i = 0; i < hits.size(); i++) {
             SearchHit h = hits.get(i);
@@ -44,6 +64,8 @@ public final class ApiViews {
             m.put("section", h.chunk().section());
             m.put("chunk", h.chunk().ordinal());
             m.put("score", h.score());
+            Double rerankScore = rerankScores.get(h.chunk().chunkId());
+            if (rerankScore != null) m.put("rerank_score", rerankScore);
             m.put("bm25", h.bm25Rank() == 0 ? null : Map.of("rank", h.bm25Rank(), "score", h.bm25Score()));
             m.put("vector", h.vectorRank() == 0 ? null : Map.of("rank", h.vectorRank(), "score", h.vectorScore()));
             m.put("text", h.chunk().body());

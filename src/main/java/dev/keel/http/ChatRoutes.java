@@ -134,7 +134,7 @@ final class ChatRoutes {
     }
 
     /** A failure mid-stream as the client reads it: its class, not the transport's detail (the log has that). */
-    private static String midStreamMessage(ProviderException e) {
+    static String midStreamMessage(ProviderException e) {
         return e.provider() + ": " + switch (e.kind()) {
             case RATE_LIMITED -> "rate limited by the provider";
             case UNAVAILABLE -> "the connection to the provider failed";
@@ -176,7 +176,7 @@ final class ChatRoutes {
      */
     static void headers(Context ctx, String provider, Trace trace) {
         if (provider != null) ctx.header("x-keel-provider", provider);
-        if (trace.attribute(ChatGateway.ROUTE_ATTRIBUTE) instanceof String route) ctx.header("x-keel-route", route);
+        routeHeader(ctx, trace);
         cacheHeader(ctx, trace);
         ctx.header("x-keel-overhead-ms", String.format(Locale.ROOT, "%.3f", Math.max(0, trace.elapsedMs() - trace.spanMillis("provider"))));
         upstreamRequestId(ctx, trace);
@@ -190,6 +190,11 @@ final class ChatRoutes {
     /** A cost for the {@code x-keel-cost-usd} header. */
     static String usd(Prices.Cost cost) {
         return usd(cost.usd());
+    }
+
+    /** {@code x-keel-route}: the router's decision, when the request was routed ({@code auto}). */
+    static void routeHeader(Context ctx, Trace trace) {
+        if (trace.attribute(ChatGateway.ROUTE_ATTRIBUTE) instanceof String route) ctx.header("x-keel-route", route);
     }
 
     /** {@code x-keel-cost-usd}: what the request's model calls cost together, when it made any. */

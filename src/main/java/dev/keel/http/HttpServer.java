@@ -338,7 +338,7 @@ public final class HttpServer implements AutoCloseable {
         send(ctx, 200, "text/plain; version=0.0.4; charset=utf-8", keel.traces().scrape().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
-    /** Readiness; its details (chunks, model, provider states, the failure) only for those who may read metrics. */
+    /** Readiness; its details (chunks, model, provider states, reranker fallbacks, the failure) only for those who may read metrics. */
     private void ready(Context ctx) {
         Map<String, Object> body = new LinkedHashMap<>(), details = new LinkedHashMap<>();
         int status = 200;
@@ -346,6 +346,8 @@ public final class HttpServer implements AutoCloseable {
             details.put("chunks", keel.index().chunkCount());
             details.put("embed_model", keel.index().embedModel());
             details.put("providers", keel.gateway().providerStates());
+            Map<String, Object> reranker = keel.answers().rerankers().health();
+            if (!reranker.isEmpty()) details.put("reranker", reranker);
             body.put("status", "ready");
         } catch (RuntimeException e) {
             status = 503;

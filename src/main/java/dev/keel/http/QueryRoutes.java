@@ -13,6 +13,7 @@ import dev.keel.index.SearchHit;
 import dev.keel.index.SearchMode;
 import dev.keel.index.SearchResult;
 import dev.keel.model.ApiException;
+import dev.keel.model.ProviderException;
 import dev.keel.rag.Answer;
 import dev.keel.rag.AnswerEvents;
 import dev.keel.rag.AnswerRequest;
@@ -32,6 +33,7 @@ import java.util.Optional;
 
 /** {@code POST /v1/search} (retrieval with an optional debug view) and {@code POST /v1/answer} (JSON or SSE). */
 final class QueryRoutes {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(QueryRoutes.class);
     private static final int MAX_QUERY_CHARS = dev.keel.provider.DocumentAnswerer.MAX_QUESTION_CHARS;
     private final Keel keel;
     /** What shapes an answer besides the request and the documents: a changed setting must not serve answers made under the old one. */
@@ -70,7 +72,7 @@ final class QueryRoutes {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("object", "search_result");
         out.put("mode", mode.name().toLowerCase(Locale.ROOT));
-        out.put("data", ApiViews.hits(result.hits()));
+        out.put("data", ApiViews.hits(result.hits(), result.rerankScores()));
         if (debug) out.put("debug", debugView(result));
         out.put("trace_id", trace.id());
         out.put("took_ms", round(trace.elapsedMs()));
@@ -107,6 +109,7 @@ final class QueryRoutes {
             out.put("sources", ApiViews.hits(a.sources()));
             CachedAnswers.remember(keel.cache(), probe, a, out, trace);
             ChatRoutes.costHeader(ctx);
+            ChatRoutes.routeHeader(ctx, trace);
             HttpServer.json(ctx, 200, out);
             return;
         }
@@ -115,17 +118,30 @@ final class QueryRoutes {
             Answer a = keel.answers().stream(request, trace, events);
             if (events.sse == null) return;
             Map<String, Object> done = ApiViews.answer(a, trace.elapsedMs());
-            events.sse.event("done", ChatRoutes.withCost(ctx, done));
+            events.sse.event("done", ChatRoutes.withCost(ctx, ApiViews.streamed(done, a)));
             done.put("sources", ApiViews.hits(a.sources()));
             CachedAnswers.remember(keel.cache(), probe, a, done, trace);
         } catch (RuntimeException e) {
             // Before the stream started the error has its own status; after, the client reads it as an event.
             if (events.sse == null) throw e;
-            trace.fail("answer_failed");
-            events.sse.event("error", Map.of("error", Map.of("type", "server_error", "message", "answering failed (trace " + trace.id() + ")")));
+            events.sse.event("error", midStreamError(e, trace));
         } finally {
             if (events.sse != null) events.sse.close();
         }
+    }
+
+    /** A failure after the answer's stream started, as its {@code error} event: classified like a chat stream's, the detail in the log. */
+    private static Map<String, Object> midStreamError(RuntimeException e, Trace trace) {
+        if (e instanceof ProviderException p) {
+            trace.fail("stream_interrupted");
+            LOG.warn("answer stream broke after it started (trace {}): {}", trace.id(), p.getMessage());
+            return HttpServer.errorBody("upstream_error", ChatRoutes.midStreamMessage(p) + " after the stream started; not retried (trace "
+                    + trace.id() + ")", null, p.kind().name().toLowerCase(Locale.ROOT));
+        }
+        trace.fail("answer_failed");
+        if (e instanceof ApiException a) return HttpServer.errorBody(a.type(), a.getMessage() + " (after the stream started)", a.param(), a.code());
+        LOG.error("answer failed after its stream started (trace {})", trace.id(), e);
+        return HttpServer.errorBody("server_error", "internal error after the stream started; see the server log (trace " + trace.id() + ")", null, null);
     }
 
     /**
@@ -144,6 +160,7 @@ final class QueryRoutes {
 
         @Override
         public void sources(List<SearchHit> sources) {
+            ChatRoutes.routeHeader(ctx, trace);
             try {
                 sse = new SseStream(ctx, keel.config().server().heartbeatSeconds());
             } catch (IOException e) {
@@ -186,7 +203,7 @@ final class QueryRoutes {
             throw ApiException.badRequest("query expansion needs a chat model: set rerank.expansion.model in keel.yaml",
                     settings.hyde() && !body.has("multi_query") ? "hyde" : "multi_query");
         }
-        return new QueryExpansion(QueryExpansion.through(keel.gateway(), ChatRoutes.caller(ctx), configured.model(), configured.maxTokens()), settings);
+        return keel.answers().expansion(settings, ChatRoutes.caller(ctx));
     }
 
     private static String query(ObjectNode body, String field) {

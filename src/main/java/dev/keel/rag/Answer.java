@@ -10,13 +10,15 @@ import java.util.List;
  * {@code extractive} or the model that wrote it; {@code grounding} is the check of a model's
  * sentences against their cited context (null for extractive answers); {@code degraded} means every
  * provider of the model was down and the extractive answer stands in; {@code ttftMs} is the time to
- * the model's first token of a streamed answer (else null).
+ * the model's first token of a streamed answer (else null); {@code refused} is why Keel declined
+ * without calling the model {@code answerer} names ({@code low_confidence}, {@code no_context},
+ * {@code context_does_not_fit}; else null).
  */
 public record Answer(String text, boolean answered, List<Citation> citations, List<SearchHit> sources, double support, String traceId,
-                     String answerer, Grounding grounding, boolean degraded, Double ttftMs, String rewrittenQuestion) {
+                     String answerer, Grounding grounding, boolean degraded, Double ttftMs, String rewrittenQuestion, String refused) {
     public Answer(String text, boolean answered, List<Citation> citations, List<SearchHit> sources, double support, String traceId,
                   String answerer, Grounding grounding, boolean degraded, Double ttftMs) {
-        this(text, answered, citations, sources, support, traceId, answerer, grounding, degraded, ttftMs, null);
+        this(text, answered, citations, sources, support, traceId, answerer, grounding, degraded, ttftMs, null, null);
     }
 
     /** An extractive answer. */
@@ -26,11 +28,16 @@ public record Answer(String text, boolean answered, List<Citation> citations, Li
 
     /** This extractive answer standing in for a model whose providers were all down. */
     Answer standingIn() {
-        return new Answer(text, answered, citations, sources, support, traceId, answerer, grounding, true, ttftMs, rewrittenQuestion);
+        return new Answer(text, answered, citations, sources, support, traceId, answerer, grounding, true, ttftMs, rewrittenQuestion, refused);
+    }
+
+    /** This answer, Keel's refusal for {@code reason} without a model call. */
+    Answer refusedBecause(String reason) {
+        return new Answer(text, answered, citations, sources, support, traceId, answerer, grounding, degraded, ttftMs, rewrittenQuestion, reason);
     }
 
     /** This answer, given to a follow-up that was read as {@code standalone}. */
     Answer rewrittenFrom(String standalone) {
-        return new Answer(text, answered, citations, sources, support, traceId, answerer, grounding, degraded, ttftMs, standalone);
+        return new Answer(text, answered, citations, sources, support, traceId, answerer, grounding, degraded, ttftMs, standalone, refused);
     }
 }

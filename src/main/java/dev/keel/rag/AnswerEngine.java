@@ -7,6 +7,7 @@ import dev.keel.provider.DocumentAnswerer;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.keel.config.AnswerConfig;
+import dev.keel.config.RerankConfig;
 import dev.keel.config.SearchConfig;
 import dev.keel.embed.Embedder;
 import dev.keel.embed.Vectors;
@@ -28,7 +29,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The query pipeline: embed the query (cached), hybrid retrieve for the tenant, then answer
+ * The query pipeline: embed the query (cached), hybrid retrieve for the tenant — expanded and
+ * reranked as configured, the one retrieval routine of searches and answers — then answer
  * extractively with citations, and, when a model is asked for ({@code answer.model} or the
  * request's), have that model write a grounded answer from the context through the gateway (see
  * {@link GroundedAnswerer}); each stage a span of the caller's trace. Context is re-checked against
@@ -87,10 +89,34 @@ public final class AnswerEngine {
      * passage's vector into the query's; multi-query fuses the alternatives' lists with RRF), then
      * reranks the first candidates down to {@code topK}. The debug view holds the BM25, vector and
      * fused lists, the multi-query list when there was one, the reranked list when a reranker ran,
-     * and the final list.
+     * and the final list. Answers retrieve the same way.
      */
     public SearchResult search(String tenant, String query, SearchMode mode, int topK, SearchConfig settings, SearchFilters filters,
                                boolean debug, SearchOptions options, Trace trace) {
+        return retrieval(tenant, query, mode, topK, settings, filters, debug, options, trace).result();
+    }
+
+    /**
+     * Query expansion with {@code settings}, each generation asking the configured
+     * {@code rerank.expansion.model} through the gateway on behalf of {@code caller} (billed, limited
+     * and traced like its chat completions); null when {@code settings} turn nothing on.
+     */
+    public QueryExpansion expansion(QueryExpansion.Settings settings, ChatGateway.Caller caller) {
+        RerankConfig.Expansion configured = rerankers.config().expansion();
+        return settings.on() ? new QueryExpansion(QueryExpansion.through(gateway, caller, configured.model(), configured.maxTokens()), settings) : null;
+    }
+
+    /** How answers for {@code caller} retrieve: the configured reranking and query expansion. */
+    private SearchOptions configuredOptions(ChatGateway.Caller caller) {
+        RerankConfig.Expansion configured = rerankers.config().expansion();
+        return new SearchOptions(rerankers.defaults(), expansion(new QueryExpansion.Settings(configured.queries(), configured.hyde()), caller));
+    }
+
+    /** What one retrieval found, and the query's own vector (null for BM25 only), which the extractive answerer reads. */
+    private record Retrieval(SearchResult result, float[] queryVector) {}
+
+    private Retrieval retrieval(String tenant, String query, SearchMode mode, int topK, SearchConfig settings, SearchFilters filters,
+                                boolean debug, SearchOptions options, Trace trace) {
         int pool = rerankers.pool(options.rerank(), topK);
         QueryExpansion expansion = options.expansion() != null && QueryExpansion.worthwhile(index, tenant, trace) ? options.expansion() : null;
         float[] vector = mode == SearchMode.BM25 ? null : embedQuery(tenant, query, trace);
@@ -114,10 +140,10 @@ public final class AnswerEngine {
             if (debug) lists.add(ranked("multi_query", candidates));
         }
         Rerankers.Outcome outcome = rerankers.rerank(options.rerank(), query, vector, candidates, topK, trace);
-        if (!debug) return new SearchResult(outcome.hits(), List.of(), List.of());
+        if (!debug) return new Retrieval(new SearchResult(outcome.hits(), List.of(), List.of(), outcome.scores()), vector);
         if (outcome.reranked() != null) lists.add(outcome.reranked());
         lists.add(ranked("final", outcome.hits()));
-        return new SearchResult(outcome.hits(), lists, primary.expansion());
+        return new Retrieval(new SearchResult(outcome.hits(), lists, primary.expansion(), outcome.scores()), vector);
     }
 
     private SearchResult retrieve(String tenant, String query, float[] vector, SearchMode mode, int topK, SearchConfig settings,
@@ -149,13 +175,15 @@ public final class AnswerEngine {
 
     /**
      * This engine as the gateway's offline provider: each answer is traced on its own (named
-     * "extractive answer", in the caller's tenant).
+     * "extractive answer", in the caller's tenant) and retrieves without query expansion, whose model
+     * calls could reach this provider again.
      */
     public DocumentAnswerer asDocumentAnswerer(Traces traces) {
         return (tenant, question) -> {
             Trace trace = traces.start("extractive answer", tenant);
             try {
-                Answer a = answer(new AnswerRequest(tenant, question, SearchFilters.NONE, AnswerConfig.EXTRACTIVE, null), trace);
+                AnswerRequest request = new AnswerRequest(tenant, question, SearchFilters.NONE, AnswerConfig.EXTRACTIVE, null);
+                Answer a = answer(request, new SearchOptions(rerankers.defaults(), null), trace, AnswerEvents.NONE, false);
                 return new DocumentAnswerer.Grounded(a.text(), a.answered(), a.citations().stream()
                         .map(c -> new DocumentAnswerer.Source(c.n(), c.title(), c.source(), c.section())).toList());
             } finally {
@@ -169,12 +197,12 @@ public final class AnswerEngine {
      * refused (as for chat completions) before anything else runs.
      */
     public Answer answer(AnswerRequest request, Trace trace) {
-        return answer(request, trace, AnswerEvents.NONE, false);
+        return answer(request, configuredOptions(request.caller()), trace, AnswerEvents.NONE, false);
     }
 
     /** Answers {@code request} as {@link #answer(AnswerRequest, Trace)} does, telling {@code events} the sources and the text as it comes. */
     public Answer stream(AnswerRequest request, Trace trace, AnswerEvents events) {
-        return answer(request, trace, events, true);
+        return answer(request, configuredOptions(request.caller()), trace, events, true);
     }
 
     /**
@@ -195,11 +223,11 @@ public final class AnswerEngine {
         return request.model() != null ? request.model() : answerConfig.model();
     }
 
-    private Answer answer(AnswerRequest asked, Trace trace, AnswerEvents events, boolean stream) {
+    private Answer answer(AnswerRequest asked, SearchOptions options, Trace trace, AnswerEvents events, boolean stream) {
         checkModel(asked);
         String model = modelOf(asked);
-        boolean extractive = answerConfig.extractive(model);
-        if (asked.sessionId() == null) return answer(asked, model, Conversation.EMPTY, trace, events, stream);
+        boolean extractive = answerConfig.extractive(model) || gateway.quotesDocuments(model);
+        if (asked.sessionId() == null) return answer(asked, options, model, Conversation.EMPTY, trace, events, stream);
         Conversation history = sessions.get(asked.tenant(), asked.sessionId());
         FollowUpRewriter.Rewrite rewrite;
         try (Span span = trace.span("rewrite")) {
@@ -208,7 +236,7 @@ public final class AnswerEngine {
             span.attr("turns", history.turns().size()).attr("summary", !history.summary().isEmpty()).attr("follow_up", rewrite.followUp())
                     .attr("method", rewrite.method()).attr("standalone.chars", rewrite.standalone().length());
         }
-        Answer a = answer(asked.asking(rewrite.standalone()), model, history, trace, events, stream);
+        Answer a = answer(asked.asking(rewrite.standalone()), options, model, history, trace, events, stream);
         sessions.record(asked.tenant(), asked.sessionId(), new Conversation.Turn(asked.question(), rewrite.standalone(), a.text()));
         return rewrite.standalone().equals(asked.question()) ? a : a.rewrittenFrom(rewrite.standalone());
     }
@@ -222,16 +250,13 @@ public final class AnswerEngine {
         return gateway.complete(body, caller, trace).completion().text();
     }
 
-    private Answer answer(AnswerRequest request, String model, Conversation history, Trace trace, AnswerEvents events, boolean stream) {
+    private Answer answer(AnswerRequest request, SearchOptions options, String model, Conversation history, Trace trace, AnswerEvents events,
+                          boolean stream) {
         boolean extractive = answerConfig.extractive(model);
-        float[] vector = embedQuery(request.tenant(), request.question(), trace);
-        // rerank: fetch the reranker's pool of candidates, rerank them down to the context size
-        Rerankers.Choice rerank = rerankers.defaults();
-        SearchResult result = retrieve(request.tenant(), request.question(), vector, SearchMode.HYBRID,
-                rerankers.pool(rerank, answerConfig.contextChunks()), search, request.filters(), false, trace);
-        List<SearchHit> reranked = rerankers.rerank(rerank, request.question(), vector, result.hits(), answerConfig.contextChunks(), trace).hits();
-        // end rerank
-        List<SearchHit> context = reranked.stream().filter(h -> h.chunk().tenant().equals(request.tenant())).toList();
+        Retrieval retrieved = retrieval(request.tenant(), request.question(), SearchMode.HYBRID, answerConfig.contextChunks(), search,
+                request.filters(), false, options, trace);
+        float[] vector = retrieved.queryVector();
+        List<SearchHit> context = retrieved.result().hits().stream().filter(h -> h.chunk().tenant().equals(request.tenant())).toList();
         ExtractiveAnswerer.Extraction e;
         try (Span span = trace.span("answer")) {
             e = answerer.answer(request.tenant(), request.question(), vector, context);

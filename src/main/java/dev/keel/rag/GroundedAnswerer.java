@@ -262,7 +262,7 @@ final class GroundedAnswerer {
     private Answer refuse(String reason, String model, List<SearchHit> context, Answer offline, Trace trace, AnswerEvents events) {
         trace.attr("refused", reason);
         count(reason);
-        Answer a = new Answer(NOT_COVERED, false, List.of(), context, offline.support(), trace.id(), model, null, false, null);
+        Answer a = new Answer(NOT_COVERED, false, List.of(), context, offline.support(), trace.id(), model, null, false, null).refusedBecause(reason);
         AnswerEngine.emit(a, events);
         return a;
     }

@@ -130,6 +130,7 @@ class AutoAnswersTest {
         String traceId = a.get("trace_id").asText();
         JsonNode trace = JSON.readTree(keel.traces().findJson(traceId, "acme").orElseThrow());
         assertThat(trace.get("attributes").get(ChatGateway.ROUTE_ATTRIBUTE).asText()).isEqualTo("small->medium; reason=low-grounding");
+        assertThat(r.headers().firstValue("x-keel-route")).hasValue("small->medium; reason=low-grounding");
         assertThat(ledger(traceId)).containsExactly("tier-small | small; reason=short-simple", "tier-medium | small->medium; reason=low-grounding");
         assertThat(small.received).hasSize(1);
         assertThat(medium.received).hasSize(1);

@@ -189,6 +189,18 @@ class GroundedAnswersTest {
         assertThat(a.get("grounding").get("score").asDouble()).isEqualTo(1.0);
         assertThat(a.get("grounding").get("unsupported")).isEmpty();
         assertThat(a.has("degraded")).isFalse();
+        assertThat(a.has("refused")).isFalse();
+        assertThat(a.has("ttft_ms")).as("only a stream's done event has it").isFalse();
+    }
+
+    @Test
+    void groundingKeysComeInAFixedOrder() throws Exception {
+        llm.then(FakeLlmServer.okFrom(r -> "Employees get 28 days of paid leave per year [" + blockWith(r, "28 days") + "]."));
+        for (int i = 0; i < 3; i++) {
+            List<String> keys = new ArrayList<>();
+            ask(acmeKey, question(LEAVE)).get("grounding").fieldNames().forEachRemaining(keys::add);
+            assertThat(keys).containsExactly("score", "unsupported", "invalid_citations");
+        }
     }
 
     @Test
@@ -254,6 +266,9 @@ class GroundedAnswersTest {
         assertThat(a.get("answered").asBoolean()).isFalse();
         assertThat(a.get("answer").asText()).isEqualTo("The indexed documents don't cover this question.");
         assertThat(llm.received).isEmpty();
+        assertThat(a.get("refused").asText()).as("no model wrote this").isEqualTo("low_confidence");
+        assertThat(a.get("answerer").asText()).as("the model asked for").isEqualTo("writer");
+        assertThat(a.has("grounding")).isFalse();
         assertThat(trace(a.get("trace_id").asText(), "acme").get("attributes").get("refused").asText()).isEqualTo("low_confidence");
         assertThat(ledgerRows(a.get("trace_id").asText())).isEmpty();
     }
@@ -460,6 +475,19 @@ class GroundedAnswersTest {
         assertThat(done.get("ttft_ms").asDouble()).isPositive();
         assertThat(done.get("grounding").get("invalid_citations").toString()).isEqualTo("[8]");
         assertThat(done.get("answer").asText()).isEqualTo("Employees get 28 days of paid leave per year [1].");
+    }
+
+    @Test
+    void aModelStreamThatBreaksAfterItStartedEndsWithAClassifiedErrorEvent() throws Exception {
+        llm.then(FakeLlmServer.stream(List.of("Employees get ", "28 days of paid ", "leave per year [1]."), 2));
+        HttpResponse<String> r = post("/v1/answer?stream=true", acmeKey, question(LEAVE));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(events(r.body())).startsWith("sources", "delta").endsWith("error").doesNotContain("done");
+        JsonNode error = JSON.readTree(r.body().substring(r.body().lastIndexOf("data: ") + 6).strip()).get("error");
+        assertThat(error.get("type").asText()).isEqualTo("upstream_error");
+        assertThat(error.get("code").asText()).isEqualTo("unavailable");
+        assertThat(error.get("message").asText()).startsWith("llm: the connection to the provider failed after the stream started")
+                .contains("trace ");
     }
 
     @Test

@@ -117,6 +117,11 @@ class RerankedSearchTest {
         assertThat(debug.get("reranked").get(0).get("chunk_id").asText()).isEqualTo("zebra#0");
         assertThat(debug.get("reranked").get(0).get("score").asDouble()).isEqualTo(0.9);
         assertThat(debug.get("final").findValuesAsText("chunk_id")).containsExactly("zebra#0", "monthly#0", docs(reranked).get(2) + "#0");
+        assertThat(reranked.get("data").get(0).get("rerank_score").asDouble()).as("the reranker's score next to the fused one").isEqualTo(0.9);
+        JsonNode fusedZebra = null;
+        for (JsonNode e : debug.get("fused")) if (e.get("chunk_id").asText().equals("zebra#0")) fusedZebra = e;
+        assertThat(reranked.get("data").get(0).get("score").asDouble()).as("score stays the fused score").isEqualTo(fusedZebra.get("score").asDouble());
+        assertThat(fused.get("data").get(0).has("rerank_score")).isFalse();
         assertThat(spans(reranked).get("rerank").get("attributes").get("outcome").asText()).isEqualTo("reranked");
 
         FakeLlmServer.Received call = reranker.received.get(reranker.received.size() - 1);
@@ -211,6 +216,20 @@ class RerankedSearchTest {
         assertThat(span.get("attributes").get("error.type").asText()).isEqualTo(reason);
         assertThat(span.get("attributes").get("outcome").asText()).isEqualTo("fallback_fused_order");
         assertThat(fallbacks(reason)).isEqualTo(before + 1);
+    }
+
+    @Test
+    void readinessShowsTheRerankersFallbacksAndItsLastFailure() throws Exception {
+        reranker.reset();
+        reranker.then(FakeLlmServer.status(503, "{\"error\":\"overloaded\"}", Map.of()));
+        search("{\"query\":\"refund policy\",\"top_k\":3}");
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/health/ready")).build(), HttpResponse.BodyHandlers.ofString());
+        JsonNode health = JSON.readTree(r.body()).get("reranker");
+        assertThat(health.get("method").asText()).isEqualTo("remote");
+        assertThat(health.get("fallbacks").asLong()).isPositive();
+        assertThat(health.get("last_fallback").get("reason").asText()).isEqualTo("unavailable");
+        assertThat(health.get("last_fallback").get("detail").asText()).contains("503").doesNotContain("refund");
+        assertThat(health.get("last_fallback").get("at").asText()).isNotEmpty();
     }
 
     private static double fallbacks(String reason) {

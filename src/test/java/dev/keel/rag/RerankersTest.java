@@ -4,6 +4,9 @@ import static dev.keel.rag.MmrRerankerTest.hit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.keel.config.RerankConfig;
 import dev.keel.config.RerankConfig.Method;
 import dev.keel.index.SearchHit;
@@ -11,8 +14,11 @@ import dev.keel.model.ApiException;
 import dev.keel.trace.SpanRecord;
 import dev.keel.trace.Trace;
 import dev.keel.trace.Traces;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.LoggerFactory;
 import org.junit.jupiter.api.Test;
 
 class RerankersTest {
@@ -127,5 +133,45 @@ class RerankersTest {
             assertThat(e.getMessage()).contains("rerank.remote.base_url");
         });
         assertThatThrownBy(() -> rerankers.choose(Method.ONNX, 0.7, "rerank")).hasMessageContaining("rerank.onnx.model_dir");
+    }
+
+    @Test
+    void fallbacksAreLoggedOncePerReasonAMinuteWithoutTheQueryAndShownForReadiness() {
+        AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T10:00:00Z"));
+        Reranker.Reason[] reason = {Reranker.Reason.TIMEOUT};
+        Rerankers rerankers = new Rerankers(RerankConfig.DEFAULTS, traces.registry(), Map.of(Method.REMOTE, (q, v, c, k) -> {
+            throw new Reranker.Failure(reason[0], "upstream error 503");
+        }), now::get);
+        assertThat(rerankers.health()).as("a configured remote reranker is reported though the default is none").isNotEmpty();
+        Logger logger = (Logger) LoggerFactory.getLogger(Rerankers.class);
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        logger.addAppender(log);
+        try {
+            Rerankers.Choice remote = rerankers.choose(Method.REMOTE, 0.7, "rerank");
+            rerankers.rerank(remote, "what is my colleague's salary", null, fused, 2, traces.start("t", "t"));
+            now.set(now.get().plusSeconds(30));
+            rerankers.rerank(remote, "what is my colleague's salary", null, fused, 2, traces.start("t", "t"));
+            reason[0] = Reranker.Reason.UNAVAILABLE;
+            rerankers.rerank(remote, "what is my colleague's salary", null, fused, 2, traces.start("t", "t"));
+            reason[0] = Reranker.Reason.TIMEOUT;
+            now.set(now.get().plus(Rerankers.WARN_INTERVAL));
+            rerankers.rerank(remote, "what is my colleague's salary", null, fused, 2, traces.start("t", "t"));
+        } finally {
+            logger.detachAppender(log);
+        }
+        assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage).hasSize(3).allSatisfy(line -> assertThat(line)
+                .contains("remote reranker failed").contains("upstream error 503").doesNotContain("salary"));
+        assertThat(log.list.get(1).getFormattedMessage()).contains("unavailable");
+        assertThat(log.list).allSatisfy(e -> assertThat(e.getLevel().toString()).isEqualTo("WARN"));
+        Map<String, Object> health = rerankers.health();
+        assertThat(health).containsEntry("method", "none").containsEntry("fallbacks", 4L);
+        assertThat(health.get("last_fallback")).isEqualTo(Map.of("method", "remote", "reason", "timeout", "detail", "upstream error 503",
+                "at", "2026-01-01T10:01:30Z"));
+    }
+
+    @Test
+    void readinessHasNoRerankerDetailsWhenOnlyTheFusedOrderIsPossible() {
+        assertThat(new Rerankers(RerankConfig.DEFAULTS, traces.registry()).health()).isEmpty();
     }
 }
