@@ -3,7 +3,7 @@ package dev.keel.config;
 /**
  * Conversation memory of {@code /v1/answer} sessions: how many recent turns are kept verbatim, how
  * many tokens the summary of older turns may take, how long an idle session lives and how many
- * sessions are kept at most (the least recently used are forgotten first).
+ * typical sessions each tenant's pool holds (the least recently used are forgotten first).
  */
 public record SessionConfig(int turns, int summaryTokens, int idleMinutes, int maxSessions) {
     public static final SessionConfig DEFAULTS = new SessionConfig(6, 400, 60, 10_000);

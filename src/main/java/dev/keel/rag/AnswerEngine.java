@@ -228,7 +228,7 @@ public final class AnswerEngine {
         String model = modelOf(asked);
         boolean extractive = answerConfig.extractive(model) || gateway.quotesDocuments(model);
         if (asked.sessionId() == null) return answer(asked, options, model, Conversation.EMPTY, trace, events, stream);
-        Conversation history = sessions.get(asked.tenant(), asked.sessionId());
+        Conversation history = sessions.get(asked.tenant(), asked.caller().keyId(), asked.sessionId());
         FollowUpRewriter.Rewrite rewrite;
         try (Span span = trace.span("rewrite")) {
             rewrite = extractive ? rewriter.rewrite(asked.question(), history)
@@ -237,7 +237,10 @@ public final class AnswerEngine {
                     .attr("method", rewrite.method()).attr("standalone.chars", rewrite.standalone().length());
         }
         Answer a = answer(asked.asking(rewrite.standalone()), options, model, history, trace, events, stream);
-        sessions.record(asked.tenant(), asked.sessionId(), new Conversation.Turn(asked.question(), rewrite.standalone(), a.text()));
+        // A stream its client left holds a cut, unchecked answer: not something to build the next turn on.
+        if (trace.attribute("client.disconnected") == null) {
+            sessions.record(asked.tenant(), asked.caller().keyId(), asked.sessionId(), new Conversation.Turn(asked.question(), rewrite.standalone(), a.text()));
+        }
         return rewrite.standalone().equals(asked.question()) ? a : a.rewrittenFrom(rewrite.standalone());
     }
 

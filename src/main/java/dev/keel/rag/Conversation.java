@@ -20,6 +20,13 @@ public record Conversation(List<Turn> turns, String summary) {
         return turns.isEmpty() && summary.isEmpty();
     }
 
+    /** Characters remembered: what the conversation weighs in its tenant's pool. */
+    int chars() {
+        int n = summary.length();
+        for (Turn t : turns) n += t.question().length() + t.standalone().length() + t.answer().length();
+        return n;
+    }
+
     /** The latest turn; only on a non-empty conversation. */
     Turn last() {
         return turns.get(turns.size() - 1);

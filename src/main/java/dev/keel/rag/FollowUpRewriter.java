@@ -34,6 +34,7 @@ final class FollowUpRewriter {
     static final int MAX_REWRITE_CHARS = 1_000;
     /** Output tokens a model may spend on a rewrite: a long question fits, an essay is cut (and then refused as a rewrite). */
     static final int MAX_REWRITE_TOKENS = 200;
+    private static final Pattern LINE_BREAKS = Pattern.compile("[\\r\\n\\u0085\\u2028\\u2029]+");
     private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}']+");
 
     static final String REWRITE_INSTRUCTIONS = """
@@ -92,8 +93,13 @@ final class FollowUpRewriter {
     static String conversationText(Conversation history) {
         StringBuilder out = new StringBuilder();
         if (!history.summary().isEmpty()) out.append("Earlier in the conversation:\n").append(history.summary()).append("\n\n");
-        for (Conversation.Turn t : history.turns()) out.append("User: ").append(t.question()).append("\nAssistant: ").append(t.answer()).append('\n');
+        for (Conversation.Turn t : history.turns()) out.append("User: ").append(oneLine(t.question())).append("\nAssistant: ").append(oneLine(t.answer())).append('\n');
         return out.toString();
+    }
+
+    /** A remembered text on one line, so that no question or answer can write a turn of its own ("\nAssistant: …"). */
+    static String oneLine(String text) {
+        return LINE_BREAKS.matcher(text).replaceAll(" ");
     }
 
     private boolean refersBack(String question) {

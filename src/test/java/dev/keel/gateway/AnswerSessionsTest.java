@@ -46,7 +46,7 @@ class AnswerSessionsTest {
     static FakeLlmServer llm;
     static Keel keel;
     static HttpServer server;
-    static String base, acmeKey, rivalKey;
+    static String base, acmeKey, acmeOtherKey, rivalKey;
 
     @BeforeAll
     static void start() throws Exception {
@@ -69,6 +69,7 @@ class AnswerSessionsTest {
         base = "http://127.0.0.1:" + server.start();
         acmeKey = key("{\"name\":\"acme\",\"tenant\":\"acme\"}");
         rivalKey = key("{\"name\":\"rival\",\"tenant\":\"rival\"}");
+        acmeOtherKey = key("{\"name\":\"acme-2\",\"tenant\":\"acme\"}");
     }
 
     @AfterAll
@@ -161,6 +162,16 @@ class AnswerSessionsTest {
         assertThat(a.has("rewritten_question")).isFalse();
         assertThat(llm.received).hasSize(1);
         assertThat(llm.received.get(0).body().toString()).doesNotContain("paid leave do employees get").doesNotContain("conversation so far");
+    }
+
+    @Test
+    void anotherKeyOfTheSameTenantNeitherReadsNorWritesTheConversation() throws Exception {
+        String s = session();
+        ask(acmeKey, "How many days of paid leave do employees get per year?", s, "extractive");
+        JsonNode other = ask(acmeOtherKey, "And how much of it carries over?", s, "extractive");
+        assertThat(other.has("rewritten_question")).as("the other key's turn has no history").isFalse();
+        JsonNode own = ask(acmeKey, "And how much of it carries over?", s, "extractive");
+        assertThat(own.get("rewritten_question").asText()).endsWith("(follow-up to: How many days of paid leave do employees get per year?)");
     }
 
     @Test
