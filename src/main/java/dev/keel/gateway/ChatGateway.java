@@ -457,8 +457,12 @@ public final class ChatGateway implements AutoCloseable {
 
     /** Marks the model call just made for {@code trace} as the one that wrote its grounded answer (before a verifier's call). */
     public static void markAnswerCall(Trace trace) {
-        trace.attr(ANSWER_MODEL_ATTRIBUTE, trace.attribute("model")).attr(ANSWER_MAX_TOKENS_ATTRIBUTE, trace.attribute("estimate.max_tokens"))
-                .attr(ANSWER_MAX_USD_ATTRIBUTE, trace.attribute("estimate.max_cost_usd"));
+        for (String[] copy : new String[][] {{"model", ANSWER_MODEL_ATTRIBUTE}, {"estimate.max_tokens", ANSWER_MAX_TOKENS_ATTRIBUTE},
+                {"estimate.max_cost_usd", ANSWER_MAX_USD_ATTRIBUTE}}) {
+            // A call without a key reserves nothing, so it records no estimate.
+            Object value = trace.attribute(copy[0]);
+            if (value != null) trace.attr(copy[1], value);
+        }
     }
 
     /**
