@@ -96,6 +96,7 @@ final class Billing {
     Ticket admitChat(ChatGateway.Caller caller, ModelConfig model, ObjectNode request, Trace trace) {
         ApiKey key = caller.key();
         if (key == null) return new Ticket(caller, model, null, Map.of());
+        checkAllowed(caller, model);
         WorstCase worst = worstCase(model, request);
         return admit(caller, model, worst.tokens(), worst.usd(), capsCost(key) ? worst.outputCaps() : Map.of(), trace);
     }
@@ -109,7 +110,17 @@ final class Billing {
         long ceiling = TokenEstimate.withMargin(inputTokens);
         double usd = 0;
         for (ModelConfig.Target t : model.targets()) usd = Math.max(usd, prices.cost(t, new Usage(ceiling, 0, 0, true)).usd());
+        checkAllowed(caller, model);
         return admit(caller, model, ceiling, usd, Map.of(), trace);
+    }
+
+    /**
+     * Admits a cached {@code /v1/answer} as its model call was admitted: {@code tokens} and {@code usd}
+     * (that call's worst case; 0 for an answer no model wrote) through the key's rate limits, cost cap
+     * and budgets. The caller checks that the key allows {@code model}.
+     */
+    Ticket admitCachedAnswer(ChatGateway.Caller caller, ModelConfig model, long tokens, double usd, Trace trace) {
+        return admit(caller, model, tokens, usd, Map.of(), trace);
     }
 
     /** Refuses (403) a model outside the caller's key's allowance; open local use may use any. */
@@ -120,7 +131,6 @@ final class Billing {
     private Ticket admit(ChatGateway.Caller caller, ModelConfig model, long tokens, double usd, Map<ModelConfig.Target, Long> caps, Trace trace) {
         trace.attr("estimate.max_tokens", tokens).attr("estimate.max_cost_usd", usd);
         if (caller.key() == null) return new Ticket(caller, model, null, Map.of());
-        checkAllowed(caller, model);
         if (capsCost(caller.key())) {
             for (ModelConfig.Target t : model.targets()) {
                 if (prices.priceOf(t) == null) {

@@ -132,7 +132,7 @@ final class ChatCaching {
     }
 
     /** $0 and the cache tag in the ledger; the admitted reservation is released. */
-    private Prices.Cost billHit(Billing.Ticket ticket, GatewayCache.Hit hit, Trace trace) {
+    Prices.Cost billHit(Billing.Ticket ticket, GatewayCache.Hit hit, Trace trace) {
         Ledger.Tags t = ticket.tags();
         ticket.tag(new Ledger.Tags(hit.kind().header(), t.route(), t.promptHash()));
         trace.attr("cache.saved_usd", hit.savedUsd());

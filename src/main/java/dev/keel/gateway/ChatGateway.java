@@ -447,6 +447,48 @@ public final class ChatGateway implements AutoCloseable {
         return again;
     }
 
+    /**
+     * Trace attributes of the model call that wrote a grounded answer: the catalog model that served
+     * it (a router tier, a downgrade) and the worst case it was admitted with. A cached copy of the
+     * answer is served and admitted by them ({@link #mayServeCachedAnswer}, {@link #billCachedAnswer}).
+     */
+    public static final String ANSWER_MODEL_ATTRIBUTE = "answer.served_by", ANSWER_MAX_TOKENS_ATTRIBUTE = "answer.max_tokens",
+            ANSWER_MAX_USD_ATTRIBUTE = "answer.max_cost_usd";
+
+    /** Marks the model call just made for {@code trace} as the one that wrote its grounded answer (before a verifier's call). */
+    public static void markAnswerCall(Trace trace) {
+        for (String[] copy : new String[][] {{"model", ANSWER_MODEL_ATTRIBUTE}, {"estimate.max_tokens", ANSWER_MAX_TOKENS_ATTRIBUTE},
+                {"estimate.max_cost_usd", ANSWER_MAX_USD_ATTRIBUTE}}) {
+            // A call without a key reserves nothing, so it records no estimate.
+            Object value = trace.attribute(copy[0]);
+            if (value != null) trace.attr(copy[1], value);
+        }
+    }
+
+    /**
+     * Whether {@code caller} could have got an answer that {@code servedBy} wrote (null: no model did)
+     * in a call costing up to {@code maxUsd} (NaN: not known, made without a key): its key allows that
+     * model and its cost cap per request admits the call.
+     */
+    public boolean mayServeCachedAnswer(Caller caller, String servedBy, double maxUsd) {
+        ApiKey key = caller.key();
+        if (key == null || servedBy == null) return true;
+        if (Double.isNaN(maxUsd) || !key.allows(servedBy)) return false;
+        return key.maxCostPerRequestUsd() <= 0 || caller.cost().committedUsd() + maxUsd <= key.maxCostPerRequestUsd() + Limits.USD_TOLERANCE;
+    }
+
+    /**
+     * Admits and bills a cached answer that {@link #mayServeCachedAnswer} let through, as a chat hit
+     * is: the worst case of the call that wrote it passes the key's rate limits and budgets (429 as
+     * for a fresh request), then it is billed $0 with the cache tag in the ledger. {@code requested}
+     * names the ledger row's model when no model wrote the answer.
+     */
+    public void billCachedAnswer(Caller caller, String requested, String servedBy, long maxTokens, double maxUsd, GatewayCache.Hit hit,
+                                 Trace trace) {
+        ModelConfig model = servedBy == null ? new ModelConfig(requested, List.of()) : resolve(servedBy, caller);
+        caching.billHit(billing.admitCachedAnswer(caller, model, maxTokens, Double.isNaN(maxUsd) ? 0 : maxUsd, trace), hit, trace);
+    }
+
     /** Validates without serving, so a streaming response can still answer errors with a status code. */
     public void check(ObjectNode request, Caller caller) {
         ChatRequestValidator.validate(request);

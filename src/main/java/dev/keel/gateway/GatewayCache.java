@@ -30,6 +30,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 
 /**
  * What may be cached, under which keys, and whether a cached entry may still be served; the
@@ -231,6 +232,11 @@ public final class GatewayCache {
      * result in the trace ({@value #TRACE_ATTR}), a {@code cache} span and the metrics.
      */
     public Optional<Hit> lookup(Probe probe, Trace trace) {
+        return lookup(probe, trace, h -> true);
+    }
+
+    /** {@link #lookup(Probe, Trace)} counting an entry that {@code servable} rejects (this caller may not have it) as a miss. */
+    public Optional<Hit> lookup(Probe probe, Trace trace, Predicate<Hit> servable) {
         if (!(probe instanceof On on)) {
             Off off = (Off) probe;
             trace.attr(TRACE_ATTR, "off").attr("cache.reason", off.reason());
@@ -240,9 +246,9 @@ public final class GatewayCache {
         Timer.Sample sample = Timer.start(registry);
         Optional<Hit> hit;
         try (Span span = trace.span("cache")) {
-            hit = find(on, span);
+            hit = find(on, span, servable);
             sample.stop(registry.timer("keel.cache.lookup", "surface", on.surface));
-            if (hit.isEmpty() && on.singleFlight && config.exact().enabled()) hit = follow(on, span);
+            if (hit.isEmpty() && on.singleFlight && config.exact().enabled()) hit = follow(on, span).filter(servable);
             span.attr("result", hit.map(h -> h.kind().header()).orElse("miss"));
             hit.ifPresent(h -> span.attr("similarity", Math.round(h.similarity() * 1000) / 1000.0));
         }
@@ -253,14 +259,16 @@ public final class GatewayCache {
         return hit;
     }
 
-    private Optional<Hit> find(On on, Span span) {
+    private Optional<Hit> find(On on, Span span, Predicate<Hit> servable) {
         if (config.exact().enabled()) {
             Optional<ResponseCache.Entry> e = store.exact(on.tenant, on.key);
-            if (e.isPresent() && current(on.tenant, on.key, e.get(), span)) return Optional.of(hit(Kind.EXACT, e.get(), 1));
+            Optional<Hit> h = e.filter(entry -> current(on.tenant, on.key, entry, span)).map(entry -> hit(Kind.EXACT, entry, 1)).filter(servable);
+            if (h.isPresent()) return h;
         }
         if (on.scope != null) {
             Optional<ResponseCache.Similar> s = store.nearest(on.tenant, on.scope, on::vector, config.semantic().threshold());
-            if (s.isPresent() && current(on.tenant, s.get().key(), s.get().entry(), span)) return Optional.of(hit(Kind.SEMANTIC, s.get().entry(), s.get().similarity()));
+            return s.filter(similar -> current(on.tenant, similar.key(), similar.entry(), span))
+                    .map(similar -> hit(Kind.SEMANTIC, similar.entry(), similar.similarity())).filter(servable);
         }
         return Optional.empty();
     }

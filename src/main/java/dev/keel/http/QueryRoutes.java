@@ -96,12 +96,13 @@ final class QueryRoutes {
         keel.answers().checkModel(request);
         GatewayCache.Probe probe = session != null ? new GatewayCache.Off("answer", "session")
                 : keel.cache().answer(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), answerSettings, body, question);
-        Optional<GatewayCache.Hit> hit = keel.cache().lookup(probe, trace);
-        ChatRoutes.cacheHeader(ctx, trace);
+        Optional<GatewayCache.Hit> hit = keel.cache().lookup(probe, trace, h -> CachedAnswers.servable(keel.gateway(), caller, h));
         if (hit.isPresent()) {
-            CachedAnswers.send(ctx, hit.get().body(), stream, keel.config().server().heartbeatSeconds(), trace);
+            CachedAnswers.send(ctx, keel.gateway(), caller, model != null ? model : keel.config().answer().model(), hit.get(), stream,
+                    keel.config().server().heartbeatSeconds(), trace);
             return;
         }
+        ChatRoutes.cacheHeader(ctx, trace);
         // end cache
         if (!stream) {
             Answer a = keel.answers().answer(request, trace);

@@ -124,6 +124,7 @@ final class GroundedAnswerer {
             if (reply.firstTokenNanos != 0 || !(e.kind() == ProviderException.Kind.UNAVAILABLE || e.kind() == ProviderException.Kind.TIMEOUT)) throw e;
             return standIn(e.kind().name().toLowerCase(Locale.ROOT) + " (" + e.provider() + ")", offline, trace, events);
         }
+        ChatGateway.markAnswerCall(trace);
         // The chain's last resort quoted the documents itself, numbering its own sources: Keel's extractive answer says the same, cited.
         if (reply.servedOffline != null) return standIn("served by the extractive provider " + reply.servedOffline, offline, trace, events);
         Double ttftMs = reply.firstTokenNanos == 0 ? null : (reply.firstTokenNanos - reply.startNanos) / 1e6;

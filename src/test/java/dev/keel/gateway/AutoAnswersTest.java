@@ -7,26 +7,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keel.Keel;
 import dev.keel.config.ConfigException;
 import dev.keel.config.KeelConfig;
-import dev.keel.http.HttpServer;
 import dev.keel.index.SearchFilters;
-import dev.keel.ingest.DocumentFormat;
-import dev.keel.ingest.SourceDocument;
 import dev.keel.rag.Answer;
 import dev.keel.rag.AnswerRequest;
 import dev.keel.store.ApiKey;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,8 +25,6 @@ import org.junit.jupiter.api.Test;
 class AutoAnswersTest {
     private static final String LEAVE = GroundedAnswersTest.LEAVE;
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-    private static final String ADMIN_KEY = "admin-secret-for-auto-answers";
     private static final int SMALL_WINDOW = 3000, MEDIUM_WINDOW = 16000;
     private static final String TIERS = """
             providers:
@@ -58,29 +42,22 @@ class AutoAnswersTest {
             """;
 
     static FakeLlmServer small, medium;
+    static ServedKeel served;
     static Keel keel;
-    static HttpServer server;
-    static String base;
 
     @BeforeAll
     static void start() throws Exception {
         small = new FakeLlmServer();
         medium = new FakeLlmServer();
-        String yaml = "server: {port: 0, admin_key: " + ADMIN_KEY + "}\n"
-                + TIERS.formatted(small.baseUrl(), medium.baseUrl(), SMALL_WINDOW, MEDIUM_WINDOW)
-                + "answer: {model: auto}\ncache: {exact: {enabled: false}, semantic: {enabled: false}}\n";
-        keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-auto-answers-"));
-        keel.ingestor().ingest("acme", new SourceDocument("handbook", "api:handbook", "handbook.md", DocumentFormat.MARKDOWN,
-                GroundedAnswersTest.HANDBOOK.getBytes(StandardCharsets.UTF_8), 0, Map.of(), null), keel.traces().start("ingest", "acme"));
-        keel.index().commit();
-        server = new HttpServer(keel);
-        base = "http://127.0.0.1:" + server.start();
+        served = new ServedKeel(TIERS.formatted(small.baseUrl(), medium.baseUrl(), SMALL_WINDOW, MEDIUM_WINDOW)
+                + "answer: {model: auto}\ncache: {exact: {enabled: false}, semantic: {enabled: false}}\n");
+        keel = served.keel;
+        served.ingestHandbook("acme");
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        keel.close();
+        served.close();
         small.close();
         medium.close();
     }
@@ -92,28 +69,11 @@ class AutoAnswersTest {
     }
 
     private static String key(String models) throws Exception {
-        HttpResponse<String> r = post("/admin/keys", ADMIN_KEY, "{\"name\":\"k\",\"tenant\":\"acme\",\"models\":" + models + "}");
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        return JSON.readTree(r.body()).get("key").asText();
+        return served.key("acme", ",\"models\":" + models);
     }
 
     private static HttpResponse<String> post(String path, String bearer, String body) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
-                .header("Authorization", "Bearer " + bearer).POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    /** The ledger rows of one trace, in order: model and route. */
-    private static List<String> ledger(String traceId) throws Exception {
-        keel.ledger().flush();
-        List<String> rows = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + keel.dataDir().resolve("keel.db"));
-             PreparedStatement ps = c.prepareStatement("SELECT model, route FROM ledger WHERE trace_id = ? ORDER BY rowid")) {
-            ps.setString(1, traceId);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) rows.add(rs.getString(1) + " | " + rs.getString(2));
-            }
-        }
-        return rows;
+        return served.post(path, bearer, body);
     }
 
     @Test
@@ -131,7 +91,7 @@ class AutoAnswersTest {
         JsonNode trace = JSON.readTree(keel.traces().findJson(traceId, "acme").orElseThrow());
         assertThat(trace.get("attributes").get(ChatGateway.ROUTE_ATTRIBUTE).asText()).isEqualTo("small->medium; reason=low-grounding");
         assertThat(r.headers().firstValue("x-keel-route")).hasValue("small->medium; reason=low-grounding");
-        assertThat(ledger(traceId)).containsExactly("tier-small | small; reason=short-simple", "tier-medium | small->medium; reason=low-grounding");
+        assertThat(served.ledger(traceId, "model, route")).containsExactly("tier-small | small; reason=short-simple", "tier-medium | small->medium; reason=low-grounding");
         assertThat(small.received).hasSize(1);
         assertThat(medium.received).hasSize(1);
     }
