@@ -39,9 +39,13 @@ final class ChatCaching {
         this.documentProviders = Set.copyOf(documentProviders);
     }
 
-    /** See {@link GatewayCache#chat}: takes the {@code cache} field out of the request. */
+    /**
+     * See {@link GatewayCache#chat}: takes the {@code cache} field out of the request; off for a call
+     * made on behalf of a client request that opted out (an answer's model calls).
+     */
     GatewayCache.Probe probe(ChatGateway.Caller caller, String model, ObjectNode request) {
-        return cache.chat(caller.tenant(), caller.key(), model, request);
+        GatewayCache.Probe probe = cache.chat(caller.tenant(), caller.key(), model, request);
+        return caller.cacheOff() ? new GatewayCache.Off("chat", "request") : probe;
     }
 
     /** The cached completion for an admitted request, billed as a hit; empty on a miss. */

@@ -91,10 +91,19 @@ public final class ChatGateway implements AutoCloseable {
      * (null: none), which keeps an escalated router tier for the session's next requests, and the
      * client request's {@link RequestCost}, shared by every model call made for that request.
      */
-    public record Caller(String tenant, ApiKey key, String session, RequestCost cost) {
+    public record Caller(String tenant, ApiKey key, String session, RequestCost cost, boolean cacheOff) {
+        public Caller(String tenant, ApiKey key, String session, RequestCost cost) {
+            this(tenant, key, session, cost, false);
+        }
+
         /** A caller of a request of its own (a new {@link RequestCost}). */
         public Caller(String tenant, ApiKey key, String session) {
             this(tenant, key, session, new RequestCost());
+        }
+
+        /** This caller for a request marked user-specific ({@code "cache": "off"}): none of its model calls read or write the caches. */
+        public Caller withoutCache() {
+            return new Caller(tenant, key, session, cost, true);
         }
 
         public Caller(String tenant, ApiKey key) {

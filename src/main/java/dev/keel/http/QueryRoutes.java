@@ -89,7 +89,9 @@ final class QueryRoutes {
         trace.attr("question.chars", question.length());
         String session = Json.optionalText(body, "session_id");
         if (session == null) session = ctx.header(ChatRoutes.SESSION_HEADER);
-        ChatGateway.Caller caller = ChatRoutes.caller(ctx, session, body.has("session_id") ? "session_id" : ChatRoutes.SESSION_HEADER);
+        ChatGateway.Caller asking = ChatRoutes.caller(ctx, session, body.has("session_id") ? "session_id" : ChatRoutes.SESSION_HEADER);
+        // A user-specific answer: its model calls (answer, rewrite, expansion, verifier) skip the caches too.
+        ChatGateway.Caller caller = "off".equals(body.path("cache").asText(null)) ? asking.withoutCache() : asking;
         AnswerRequest request = new AnswerRequest(HttpServer.tenant(ctx), question, filters(body), model, caller, session);
         boolean stream = "true".equalsIgnoreCase(ctx.queryParam("stream")) || Boolean.TRUE.equals(Json.optionalBool(body, "stream"));
         // cache: serve a cached answer; a fresh one is remembered below (README "Caches"). Not in a conversation, whose turns it would skip.

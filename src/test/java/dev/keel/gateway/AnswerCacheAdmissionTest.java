@@ -173,4 +173,18 @@ class AnswerCacheAdmissionTest {
         assertThat(cache(after)).isEqualTo("miss");
         assertThat(JSON.readTree(after.body()).path("degraded").asBoolean()).isFalse();
     }
+
+    @Test
+    void aUserSpecificAnswerNeitherReadsNorWritesTheModelCallsCacheEither() throws Exception {
+        String key = key(tenant(), "");
+        medium.then(grounded(), grounded(), grounded());
+        HttpResponse<String> first = ask(key, "tier-medium", ",\"cache\":\"off\"");
+        assertThat(cache(first)).isEqualTo("off");
+        HttpResponse<String> second = ask(key, "tier-medium", ",\"cache\":\"off\"");
+        assertThat(cache(second)).isEqualTo("off");
+        assertThat(medium.received).as("the second opted-out answer asked the model again").hasSize(2);
+        HttpResponse<String> shared = ask(key, "tier-medium");
+        assertThat(cache(shared)).isEqualTo("miss");
+        assertThat(medium.received).as("nothing the opted-out answers got was stored").hasSize(3);
+    }
 }
