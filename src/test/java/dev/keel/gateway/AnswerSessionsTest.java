@@ -5,16 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keel.Keel;
-import dev.keel.config.KeelConfig;
-import dev.keel.http.HttpServer;
-import dev.keel.ingest.DocumentFormat;
-import dev.keel.ingest.SourceDocument;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
@@ -30,52 +22,33 @@ import org.junit.jupiter.api.Test;
  */
 class AnswerSessionsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-    private static final String HANDBOOK = """
-            # Employee handbook
-
-            ## Paid leave
-
-            Employees get 28 days of paid leave per year. Unused leave of up to 5 days carries over to the next year.
-
-            ## Expenses
-
-            Expense reports are due within 30 days of purchase. Receipts over 25 EUR must be attached to the report.
-            """;
 
     static FakeLlmServer llm;
+    static ServedKeel served;
     static Keel keel;
-    static HttpServer server;
-    static String base, acmeKey, acmeOtherKey, rivalKey;
+    static String acmeKey, acmeOtherKey, rivalKey;
 
     @BeforeAll
     static void start() throws Exception {
         llm = new FakeLlmServer();
-        String yaml = """
-                server: {port: 0, admin_key: admin-secret-for-tests}
+        served = new ServedKeel("""
                 providers:
                   llm: {type: openai, base_url: "%s", max_retries: 0}
                 models:
                   writer:
                     targets: [{provider: llm, model: upstream-writer, input_per_mtok: 1.0, output_per_mtok: 2.0}]
-                """.formatted(llm.baseUrl());
-        keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-sessions-"));
-        for (String tenant : new String[] {"acme", "rival"}) {
-            keel.ingestor().ingest(tenant, new SourceDocument("handbook", "api:handbook", "handbook.md", DocumentFormat.MARKDOWN,
-                    HANDBOOK.getBytes(StandardCharsets.UTF_8), 0, Map.of(), null), keel.traces().start("ingest", tenant));
-        }
-        keel.index().commit();
-        server = new HttpServer(keel);
-        base = "http://127.0.0.1:" + server.start();
-        acmeKey = key("{\"name\":\"acme\",\"tenant\":\"acme\"}");
-        rivalKey = key("{\"name\":\"rival\",\"tenant\":\"rival\"}");
-        acmeOtherKey = key("{\"name\":\"acme-2\",\"tenant\":\"acme\"}");
+                """.formatted(llm.baseUrl()));
+        keel = served.keel;
+        served.ingestHandbook("acme");
+        served.ingestHandbook("rival");
+        acmeKey = served.key("acme", "");
+        rivalKey = served.key("rival", "");
+        acmeOtherKey = served.key("acme", "");
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        keel.close();
+        served.close();
         llm.close();
     }
 
@@ -84,15 +57,8 @@ class AnswerSessionsTest {
         llm.reset();
     }
 
-    private static String key(String json) throws Exception {
-        HttpResponse<String> r = post("admin-secret-for-tests", "/admin/keys", json);
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        return JSON.readTree(r.body()).get("key").asText();
-    }
-
     private static HttpResponse<String> post(String bearer, String path, String body) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
-                .header("Authorization", "Bearer " + bearer).POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return served.post(path, bearer, body);
     }
 
     private static JsonNode ask(String bearer, String question, String session, String model) throws Exception {
