@@ -5,19 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keel.Keel;
-import dev.keel.config.KeelConfig;
-import dev.keel.http.HttpServer;
-import dev.keel.ingest.DocumentFormat;
-import dev.keel.ingest.SourceDocument;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -36,20 +26,17 @@ import org.junit.jupiter.api.Test;
  */
 class RequestCostTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-    private static final String ADMIN = "admin-secret-for-cost-tests", ACME = "acme";
+    private static final String ACME = "acme";
     private static final String QUESTION = "How much paid leave do employees get?";
     private static final String ANSWER = "Employees get 28 days of paid leave per year [1]. Unused leave of up to 5 days carries over to the next year [1].";
     static FakeLlmServer upstream;
+    static ServedKeel served;
     static Keel keel;
-    static HttpServer server;
-    static String base;
 
     @BeforeAll
     static void start() throws Exception {
         upstream = new FakeLlmServer();
-        String yaml = """
-                server: {port: 0, admin_key: %s}
+        served = new ServedKeel("""
                 providers:
                   fake: {type: openai, base_url: "%s", max_retries: 0}
                 models:
@@ -58,24 +45,14 @@ class RequestCostTest {
                 answer: {model: writer, verifier_model: writer, max_output_tokens: 200}
                 rerank: {method: none, expansion: {model: writer, max_tokens: 200}}
                 cache: {exact: {enabled: false}, semantic: {enabled: false}}
-                """.formatted(ADMIN, upstream.baseUrl());
-        keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-cost-"));
-        keel.ingestor().ingest(ACME, new SourceDocument("handbook", "api:handbook", "handbook.md", DocumentFormat.MARKDOWN, """
-                # Employee handbook
-
-                ## Paid leave
-
-                Employees get 28 days of paid leave per year. Unused leave of up to 5 days carries over to the next year.
-                """.getBytes(StandardCharsets.UTF_8), 0, Map.of(), null), keel.traces().start("ingest", ACME));
-        keel.index().commit();
-        server = new HttpServer(keel);
-        base = "http://127.0.0.1:" + server.start();
+                """.formatted(upstream.baseUrl()));
+        keel = served.keel;
+        served.ingestHandbook(ACME);
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        keel.close();
+        served.close();
         upstream.close();
     }
 
@@ -85,15 +62,12 @@ class RequestCostTest {
     }
 
     private static HttpResponse<String> post(String path, String key, String body) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json").header("Authorization", "Bearer " + key)
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return served.post(path, key, body);
     }
 
     /** A key of {@code tenant} whose requests may cost {@code cap} dollars each (0: no cap). */
     private static String key(String tenant, double cap) throws Exception {
-        HttpResponse<String> r = post("/admin/keys", ADMIN, "{\"name\":\"k\",\"tenant\":\"" + tenant + "\",\"max_cost_per_request_usd\":" + cap + "}");
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        return JSON.readTree(r.body()).get("key").asText();
+        return served.key(tenant, ",\"max_cost_per_request_usd\":" + cap);
     }
 
     private static JsonNode trace(HttpResponse<String> r, String tenant) throws Exception {
