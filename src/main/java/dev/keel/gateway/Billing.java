@@ -86,10 +86,6 @@ final class Billing {
             tags = new Ledger.Tags(more.cache() != null ? more.cache() : had.cache(), more.route() != null ? more.route() : had.route(),
                     more.promptHash() != null ? more.promptHash() : had.promptHash());
         }
-
-        Ledger.Tags tags() {
-            return tags;
-        }
     }
 
     /** Admits a chat request under the caller's key, reserving its worst case; refuses before any upstream call. */

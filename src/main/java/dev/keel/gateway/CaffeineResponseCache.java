@@ -71,7 +71,13 @@ public final class CaffeineResponseCache implements ResponseCache {
     public void putSimilar(String tenant, String scope, String key, float[] vector, Entry entry) {
         Key id = new Key(tenant, key), at = new Key(tenant, scope);
         similar.put(id, new Scoped(at, vector.clone(), entry));
-        scopes.computeIfAbsent(at, s -> ConcurrentHashMap.newKeySet()).add(id);
+        // Indexed under the scope map's lock, as unindex runs, and only while still cached: an entry evicted meanwhile stays out.
+        scopes.compute(at, (s, members) -> {
+            if (!similar.asMap().containsKey(id)) return members;
+            Set<Key> indexed = members == null ? ConcurrentHashMap.newKeySet() : members;
+            indexed.add(id);
+            return indexed;
+        });
     }
 
     @Override

@@ -44,8 +44,7 @@ final class ChatCaching {
      * made on behalf of a client request that opted out (an answer's model calls).
      */
     GatewayCache.Probe probe(ChatGateway.Caller caller, String model, ObjectNode request) {
-        GatewayCache.Probe probe = cache.chat(caller.tenant(), caller.key(), model, request);
-        return caller.cacheOff() ? new GatewayCache.Off("chat", "request") : probe;
+        return cache.chat(caller.tenant(), caller.key(), model, request, caller.cacheOff());
     }
 
     /** The cached completion for an admitted request, billed as a hit; empty on a miss. */
@@ -137,8 +136,7 @@ final class ChatCaching {
 
     /** $0 and the cache tag in the ledger; the admitted reservation is released. */
     Prices.Cost billHit(Billing.Ticket ticket, GatewayCache.Hit hit, Trace trace) {
-        Ledger.Tags t = ticket.tags();
-        ticket.tag(new Ledger.Tags(hit.kind().header(), t.route(), t.promptHash()));
+        ticket.tag(new Ledger.Tags(hit.kind().header(), null, null));
         trace.attr("cache.saved_usd", hit.savedUsd());
         return billing.bill(ticket, null, NOTHING, null, 200, trace);
     }

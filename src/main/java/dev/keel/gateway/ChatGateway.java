@@ -249,10 +249,12 @@ public final class ChatGateway implements AutoCloseable {
      */
     Result serve(Billing.Ticket ticket, ModelConfig model, ObjectNode request, Trace trace, boolean fixShape) {
         Optional<StructuredOutput> shape = fixShape ? StructuredOutput.of(request) : Optional.empty();
-        GatewayCache.Probe probe = caching.probe(ticket.caller(), model.name(), request);
         request.put("stream", false);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
+        GatewayCache.Probe probe = new GatewayCache.Off("chat", "refused");
         try {
+            // Inside the try: a refused probe (a bad "cache" field) must still release the admitted reservation.
+            probe = caching.probe(ticket.caller(), model.name(), request);
             Optional<Result> cached = caching.complete(probe, ticket, model.name(), trace);
             if (cached.isPresent()) return cached.get();
             ProviderChain.Served<ChatCompletion> served;

@@ -163,8 +163,9 @@ public final class GatewayCache {
      * A chat-completions request (after the model is resolved): takes Keel's {@code cache} field out
      * of it, so it never goes upstream, and decides whether the request may be cached.
      */
-    Probe chat(String tenant, ApiKey key, String model, ObjectNode request) {
-        Optional<String> off = switchedOff(request, key).or(() -> nondeterministic(request));
+    Probe chat(String tenant, ApiKey key, String model, ObjectNode request, boolean optedOut) {
+        Optional<String> off = switchedOff(request, key).or(() -> optedOut ? Optional.of("request") : Optional.empty())
+                .or(() -> nondeterministic(request));
         request.remove("cache");
         if (off.isPresent()) return new Off("chat", off.get());
         JsonNode last = request.path("messages").path(request.path("messages").size() - 1);
@@ -281,6 +282,13 @@ public final class GatewayCache {
         CompletableFuture<Void> mine = new CompletableFuture<>();
         CompletableFuture<Void> theirs = flights.putIfAbsent(List.of(on.tenant, on.key), mine);
         if (theirs == null) {
+            // The identical request before this one may have stored its reply between this one's miss and now.
+            Optional<Hit> stored = store.exact(on.tenant, on.key).map(e -> hit(Kind.EXACT, e, 1));
+            if (stored.isPresent()) {
+                flights.remove(List.of(on.tenant, on.key), mine);
+                mine.complete(null);
+                return stored;
+            }
             on.leading = mine;
             return Optional.empty();
         }

@@ -70,7 +70,7 @@ final class CachedAnswers {
      * whose grounding was checked, or an extractive one), and no provider stood in for the model.
      */
     static boolean storable(Answer answer, Trace trace) {
-        if (!answer.answered() || answer.degraded() || Boolean.TRUE.equals(trace.attribute("client.disconnected"))) return false;
+        if (!answer.answered() || answer.degraded() || Boolean.TRUE.equals(trace.attribute(Trace.CLIENT_DISCONNECTED))) return false;
         return answer.grounding() != null || AnswerConfig.EXTRACTIVE.equals(answer.answerer());
     }
 

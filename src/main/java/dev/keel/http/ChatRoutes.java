@@ -105,7 +105,7 @@ final class ChatRoutes {
                     out[0].flush();
                     return true;
                 } catch (IOException e) {
-                    trace.attr("client.disconnected", true);
+                    trace.attr(Trace.CLIENT_DISCONNECTED, true);
                     return false;
                 }
             });
@@ -128,7 +128,7 @@ final class ChatRoutes {
                 out[0].write(("data: " + Json.write(err) + "\n\n").getBytes(StandardCharsets.UTF_8));
                 out[0].flush();
             } catch (IOException ignored) {
-                trace.attr("client.disconnected", true);
+                trace.attr(Trace.CLIENT_DISCONNECTED, true);
             }
         }
     }

@@ -189,7 +189,7 @@ public final class HttpServer implements AutoCloseable {
             ctx.res().getOutputStream().write(body);
         } catch (java.io.IOException e) {
             Trace t = trace(ctx);
-            if (t != null) t.attr("client.disconnected", true);
+            if (t != null) t.attr(Trace.CLIENT_DISCONNECTED, true);
         }
     }
 

@@ -96,11 +96,11 @@ final class QueryRoutes {
         boolean stream = "true".equalsIgnoreCase(ctx.queryParam("stream")) || Boolean.TRUE.equals(Json.optionalBool(body, "stream"));
         // cache: serve a cached answer; a fresh one is remembered below (README "Caches"). Not in a conversation, whose turns it would skip.
         keel.answers().checkModel(request);
-        GatewayCache.Probe probe = session != null ? new GatewayCache.Off("answer", "session")
-                : keel.cache().answer(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), answerSettings, body, question);
+        GatewayCache.Probe asked = keel.cache().answer(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), answerSettings, body, question);
+        GatewayCache.Probe probe = session != null ? new GatewayCache.Off("answer", "session") : asked;
         Optional<GatewayCache.Hit> hit = keel.cache().lookup(probe, trace, h -> CachedAnswers.servable(keel.gateway(), caller, h));
         if (hit.isPresent()) {
-            CachedAnswers.send(ctx, keel.gateway(), caller, model != null ? model : keel.config().answer().model(), hit.get(), stream,
+            CachedAnswers.send(ctx, keel.gateway(), caller, keel.answers().modelOf(request), hit.get(), stream,
                     keel.config().server().heartbeatSeconds(), trace);
             return;
         }
@@ -176,7 +176,7 @@ final class QueryRoutes {
         public boolean delta(String text) {
             if (sse.isOpen()) sse.event("delta", Map.of("text", text));
             if (sse.isOpen()) return true;
-            trace.attr("client.disconnected", true);
+            trace.attr(Trace.CLIENT_DISCONNECTED, true);
             return false;
         }
     }

@@ -47,7 +47,7 @@ final class ResponseRoutes {
                 if (sse[0] == null) sse[0] = open(ctx, trace);
                 if (sse[0] != null) sse[0].event(event.path("type").asText(), event);
                 if (sse[0] != null && sse[0].isOpen()) return true;
-                trace.attr("client.disconnected", true);
+                trace.attr(Trace.CLIENT_DISCONNECTED, true);
                 return false;
             });
             if (sse[0] != null) sse[0].comment("x-keel-cost-usd " + ChatRoutes.usd(served.cost()));

@@ -11,8 +11,6 @@ import dev.keel.config.RerankConfig;
 import dev.keel.config.SearchConfig;
 import dev.keel.embed.Embedder;
 import dev.keel.embed.Vectors;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.index.RankedList;
 import dev.keel.index.ChunkIndex;
@@ -139,7 +137,7 @@ public final class AnswerEngine {
             candidates = fused.subList(0, Math.min(pool, fused.size()));
             if (debug) lists.add(ranked("multi_query", candidates));
         }
-        Rerankers.Outcome outcome = rerankers.rerank(options.rerank(), query, vector, candidates, topK, trace);
+        Rerankers.Outcome outcome = rerankers.rerank(options.rerank(), query, candidates, topK, trace);
         if (!debug) return new Retrieval(new SearchResult(outcome.hits(), List.of(), List.of(), outcome.scores()), vector);
         if (outcome.reranked() != null) lists.add(outcome.reranked());
         lists.add(ranked("final", outcome.hits()));
@@ -219,7 +217,8 @@ public final class AnswerEngine {
         return grounded.promptHash();
     }
 
-    private String modelOf(AnswerRequest request) {
+    /** The model that answers {@code request}: its own, else {@code answer.model}. */
+    public String modelOf(AnswerRequest request) {
         return request.model() != null ? request.model() : answerConfig.model();
     }
 
@@ -232,25 +231,17 @@ public final class AnswerEngine {
         FollowUpRewriter.Rewrite rewrite;
         try (Span span = trace.span("rewrite")) {
             rewrite = extractive ? rewriter.rewrite(asked.question(), history)
-                    : rewriter.rewrite(asked.question(), history, (system, user) -> generate(model, system, user, asked.caller(), trace));
+                    : rewriter.rewrite(asked.question(), history, (system, user) ->
+                            QueryExpansion.through(gateway, asked.caller(), model, FollowUpRewriter.MAX_REWRITE_TOKENS).generate(system, user, trace));
             span.attr("turns", history.turns().size()).attr("summary", !history.summary().isEmpty()).attr("follow_up", rewrite.followUp())
                     .attr("method", rewrite.method()).attr("standalone.chars", rewrite.standalone().length());
         }
         Answer a = answer(asked.asking(rewrite.standalone()), options, model, history, trace, events, stream);
         // A stream its client left holds a cut, unchecked answer: not something to build the next turn on.
-        if (trace.attribute("client.disconnected") == null) {
+        if (trace.attribute(Trace.CLIENT_DISCONNECTED) == null) {
             sessions.record(asked.tenant(), asked.caller().keyId(), asked.sessionId(), new Conversation.Turn(asked.question(), rewrite.standalone(), a.text()));
         }
         return rewrite.standalone().equals(asked.question()) ? a : a.rewrittenFrom(rewrite.standalone());
-    }
-
-    /** One reply of {@code model} to a system and a user message, billed to {@code caller} (rewriting follow-ups). */
-    private String generate(String model, String system, String user, ChatGateway.Caller caller, Trace trace) {
-        ObjectNode body = JsonNodeFactory.instance.objectNode();
-        body.put("model", model).put("temperature", 0).put("max_tokens", FollowUpRewriter.MAX_REWRITE_TOKENS);
-        body.putArray("messages").add(JsonNodeFactory.instance.objectNode().put("role", "system").put("content", system))
-                .add(JsonNodeFactory.instance.objectNode().put("role", "user").put("content", user));
-        return gateway.complete(body, caller, trace).completion().text();
     }
 
     private Answer answer(AnswerRequest request, SearchOptions options, String model, Conversation history, Trace trace, AnswerEvents events,

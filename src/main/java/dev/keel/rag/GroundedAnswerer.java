@@ -129,7 +129,7 @@ final class GroundedAnswerer {
         if (reply.servedOffline != null) return standIn("served by the extractive provider " + reply.servedOffline, offline, trace, events);
         Double ttftMs = reply.firstTokenNanos == 0 ? null : (reply.firstTokenNanos - reply.startNanos) / 1e6;
         if (reply.clientGone) {
-            trace.attr("client.disconnected", true);
+            trace.attr(Trace.CLIENT_DISCONNECTED, true);
             return new Answer(reply.text.toString(), true, List.of(), context, offline.support(), trace.id(), model, null, false, ttftMs);
         }
         return checked(request, model, context, offline, blocks, reply.text.toString(), ttftMs, trace);

@@ -21,7 +21,7 @@ final class MmrReranker implements Reranker {
     }
 
     @Override
-    public List<Ranked> rerank(String query, float[] queryVector, List<SearchHit> candidates, int limit) {
+    public List<Ranked> rerank(String query, List<SearchHit> candidates, int limit) {
         int n = candidates.size();
         boolean[] taken = new boolean[n];
         List<Ranked> picked = new ArrayList<>();

@@ -62,7 +62,7 @@ final class OnnxCrossEncoderReranker implements Reranker {
     }
 
     @Override
-    public List<Ranked> rerank(String query, float[] queryVector, List<SearchHit> candidates, int limit) {
+    public List<Ranked> rerank(String query, List<SearchHit> candidates, int limit) {
         if (candidates.isEmpty()) return List.of();
         Encoding[] pairs = new Encoding[candidates.size()];
         int width = 0;

@@ -21,8 +21,8 @@ import java.util.regex.Pattern;
  * (the question apart: a provider that reads only the last user message, the extractive one, gets
  * the question alone). The hash (a SHA-256 prefix of the file) names the exact text in traces and
  * the ledger. Slots are filled in one pass, so text put into one slot (a document, a question) is
- * never read as another slot. Immutable; a conversation history, when sessions arrive, becomes one
- * more slot of the answer template between the context and the question.
+ * never read as another slot. Immutable; a conversation's history is not a slot: the answerer sends it
+ * as a message of its own between the context and the question.
  */
 record PromptTemplate(String name, String hash, String system, List<Turn> examples, String user, String question) {
     /** The slots of the answer template ({@code answer.prompt}). */

@@ -65,10 +65,6 @@ public final class QueryExpansion {
         this.settings = settings;
     }
 
-    public Settings settings() {
-        return settings;
-    }
-
     /**
      * A generator that asks the catalog chat model {@code model} through the gateway as {@code caller}
      * (billed, limited and traced like any chat completion), at temperature 0 and at most {@code maxTokens}.

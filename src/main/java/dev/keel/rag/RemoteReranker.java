@@ -42,7 +42,7 @@ final class RemoteReranker implements Reranker {
     }
 
     @Override
-    public List<Ranked> rerank(String query, float[] queryVector, List<SearchHit> candidates, int limit) {
+    public List<Ranked> rerank(String query, List<SearchHit> candidates, int limit) {
         boolean tei = config.api() == RerankConfig.Api.TEI;
         ObjectNode body = Jackson.mapper().createObjectNode().put("query", query);
         if (tei) body.put("truncate", true);

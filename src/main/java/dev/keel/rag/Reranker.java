@@ -34,11 +34,10 @@ public interface Reranker extends AutoCloseable {
     }
 
     /**
-     * The best {@code limit} candidates for {@code query}, best first. {@code queryVector} is the
-     * query's embedding (null for a BM25-only search); candidates carry their chunk vectors when the
-     * index returned them.
+     * The best {@code limit} candidates for {@code query}, best first; candidates carry their chunk
+     * vectors when the index returned them.
      */
-    List<Ranked> rerank(String query, float[] queryVector, List<SearchHit> candidates, int limit);
+    List<Ranked> rerank(String query, List<SearchHit> candidates, int limit);
 
     @Override
     default void close() {}

@@ -139,14 +139,14 @@ public final class Rerankers implements AutoCloseable {
      * Reorders the fused {@code candidates} (best first) and cuts them to {@code topK}. Never returns
      * a hit that is not among the candidates; on any failure returns the fused order.
      */
-    public Outcome rerank(Choice choice, String query, float[] queryVector, List<SearchHit> candidates, int topK, Trace trace) {
+    public Outcome rerank(Choice choice, String query, List<SearchHit> candidates, int topK, Trace trace) {
         List<SearchHit> fused = candidates.subList(0, Math.min(topK, candidates.size()));
         if (!choice.reorders() || candidates.isEmpty()) return new Outcome(fused, null);
         Reranker reranker = choice.method() == Method.MMR ? new MmrReranker(choice.mmrLambda()) : configured.get(choice.method());
         try (Span span = trace.span("rerank")) {
             span.attr("method", name(choice.method())).attr("candidates", candidates.size());
             try {
-                List<Reranker.Ranked> ranked = checked(reranker.rerank(query, queryVector, candidates, topK), candidates.size());
+                List<Reranker.Ranked> ranked = checked(reranker.rerank(query, candidates, topK), candidates.size());
                 List<SearchHit> hits = new ArrayList<>(topK);
                 List<RankedList.Entry> entries = new ArrayList<>(ranked.size());
                 boolean[] used = new boolean[candidates.size()];
@@ -164,7 +164,7 @@ public final class Rerankers implements AutoCloseable {
             } catch (Reranker.Failure e) {
                 return fallback(choice, span, e.reason(), e.getMessage(), fused);
             } catch (RuntimeException e) {
-                return fallback(choice, span, Reranker.Reason.ERROR, "unexpected failure", fused);
+                return fallback(choice, span, Reranker.Reason.ERROR, "unexpected " + e.getClass().getSimpleName(), fused);
             }
         }
     }

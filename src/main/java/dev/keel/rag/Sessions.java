@@ -34,7 +34,7 @@ public final class Sessions {
     /** Tenants with conversations in memory at once; the least recently active go first past it. */
     static final int MAX_TENANTS = 10_000;
 
-    /** One conversation: its tenant, the key that holds it (null in open local use) and its id. */
+    /** One conversation within its tenant's pool: the key that holds it (null in open local use) and its id. */
     private record SessionKey(String keyId, String sessionId) {}
 
     private final SessionConfig config;

@@ -13,6 +13,8 @@ import java.util.Map;
  * hashes and decisions, never raw user text.
  */
 public final class Trace {
+    /** Attribute set when the client went away before its response was complete. */
+    public static final String CLIENT_DISCONNECTED = "client.disconnected";
     private final String id;
     private volatile String name;
     private volatile String tenant;

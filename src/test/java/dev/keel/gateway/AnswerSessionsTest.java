@@ -149,6 +149,9 @@ class AnswerSessionsTest {
         }
         HttpResponse<String> r = post(acmeKey, "/v1/answer", "{\"question\":\"How much leave?\",\"session_id\":42}");
         assertThat(r.statusCode()).isEqualTo(400);
+        HttpResponse<String> badCache = post(acmeKey, "/v1/answer", "{\"question\":\"How much leave?\",\"session_id\":\"s-1\",\"cache\":\"maybe\"}");
+        assertThat(badCache.statusCode()).as("a conversation's answer still checks its cache field").isEqualTo(400);
+        assertThat(JSON.readTree(badCache.body()).at("/error/param").asText()).isEqualTo("cache");
     }
 
     @Test

@@ -134,6 +134,14 @@ class BudgetCapsTest extends GatewayTestBase {
     }
 
     @Test
+    void aRequestRefusedForItsCacheFieldAfterAdmissionHoldsNothing() throws Exception {
+        String key = createKey("{\"name\":\"bad-cache\",\"tenant\":\"bad-cache\",\"daily_budget_usd\":0.003}").get("key").asText();
+        for (int i = 0; i < 3; i++) assertThat(chat(key, ",\"max_tokens\":1000,\"cache\":5").statusCode()).isEqualTo(400);
+        fixture.primary.then(FakeLlmServer.ok("fine"));
+        assertThat(chat(key, ",\"max_tokens\":1000").statusCode()).as("the refused requests reserve nothing").isEqualTo(200);
+    }
+
+    @Test
     void aRequestThatCouldCostMoreThanTheWholeBudgetIs400AskingForALowerMaxTokens() throws Exception {
         String key = createKey("{\"name\":\"small\",\"tenant\":\"small\",\"daily_budget_usd\":0.001}").get("key").asText();
         HttpResponse<String> r = chat(key, ",\"max_tokens\":1000");

@@ -39,7 +39,7 @@ class RemoteRerankerProtocolTest {
         RerankConfig config = new RerankConfig(RerankConfig.Method.REMOTE, 20, 0.7,
                 new RerankConfig.Remote(URI.create(baseUrl), api, null, "m", 2_000), RerankConfig.DEFAULTS.onnx(), RerankConfig.DEFAULTS.expansion());
         try (Rerankers rerankers = new Rerankers(config, traces.registry())) {
-            return rerankers.rerank(rerankers.defaults(), "q", null, candidates, 2, trace).hits().stream().map(h -> h.chunk().docId()).toList();
+            return rerankers.rerank(rerankers.defaults(), "q", candidates, 2, trace).hits().stream().map(h -> h.chunk().docId()).toList();
         }
     }
 

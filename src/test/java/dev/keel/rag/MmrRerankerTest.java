@@ -14,7 +14,7 @@ class MmrRerankerTest {
     }
 
     private static List<Integer> picked(double lambda, List<SearchHit> candidates, int k) {
-        return new MmrReranker(lambda).rerank("q", null, candidates, k).stream().map(Reranker.Ranked::index).toList();
+        return new MmrReranker(lambda).rerank("q", candidates, k).stream().map(Reranker.Ranked::index).toList();
     }
 
     @Test

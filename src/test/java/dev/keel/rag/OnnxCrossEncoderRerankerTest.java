@@ -26,7 +26,7 @@ class OnnxCrossEncoderRerankerTest {
         TinyCrossEncoder.write(dir, List.of("[UNK]", "zebra", "refund"), new float[] {0, 5, 1});
         try (OnnxCrossEncoderReranker reranker = new OnnxCrossEncoderReranker(new RerankConfig.Onnx(dir, 64))) {
             List<SearchHit> candidates = List.of(doc("a", "nothing here"), doc("b", "refund refund"), doc("c", "Zebra crossing"), doc("d", "one refund"));
-            List<Reranker.Ranked> ranked = reranker.rerank("refund", null, candidates, 3);
+            List<Reranker.Ranked> ranked = reranker.rerank("refund", candidates, 3);
             assertThat(ranked).extracting(Reranker.Ranked::index).containsExactly(2, 1, 3);
             assertThat(ranked.get(0).score()).isEqualTo(6.0);
         }
@@ -36,7 +36,7 @@ class OnnxCrossEncoderRerankerTest {
     void truncatesEachPairToMaxTokens(@TempDir Path dir) throws Exception {
         TinyCrossEncoder.write(dir, List.of("[UNK]", "zebra"), new float[] {0, 1});
         try (OnnxCrossEncoderReranker reranker = new OnnxCrossEncoderReranker(new RerankConfig.Onnx(dir, 16))) {
-            List<Reranker.Ranked> ranked = reranker.rerank("q", null, List.of(doc("a", "zebra ".repeat(500))), 1);
+            List<Reranker.Ranked> ranked = reranker.rerank("q", List.of(doc("a", "zebra ".repeat(500))), 1);
             assertThat(ranked.get(0).score()).isLessThanOrEqualTo(16.0);
         }
     }
@@ -47,7 +47,7 @@ class OnnxCrossEncoderRerankerTest {
         RerankConfig config = new RerankConfig(RerankConfig.Method.ONNX, 20, 0.7, RerankConfig.DEFAULTS.remote(), new RerankConfig.Onnx(dir, 64),
                 RerankConfig.DEFAULTS.expansion());
         try (Rerankers rerankers = new Rerankers(config, new dev.keel.trace.Traces().registry())) {
-            Rerankers.Outcome o = rerankers.rerank(rerankers.defaults(), "q", null, List.of(doc("a", "plain"), doc("b", "zebra")), 2,
+            Rerankers.Outcome o = rerankers.rerank(rerankers.defaults(), "q", List.of(doc("a", "plain"), doc("b", "zebra")), 2,
                     new dev.keel.trace.Traces().start("t", "t"));
             assertThat(o.hits()).extracting(h -> h.chunk().docId()).containsExactly("b", "a");
         }

@@ -39,7 +39,7 @@ class RerankersTest {
     }
 
     private Rerankers.Outcome rerank(Rerankers rerankers, Trace trace, int topK) {
-        return rerankers.rerank(rerankers.choose(Method.REMOTE, 0.7, "rerank"), "q", null, fused, topK, trace);
+        return rerankers.rerank(rerankers.choose(Method.REMOTE, 0.7, "rerank"), "q", fused, topK, trace);
     }
 
     private double fallbacks(String reason) {
@@ -49,9 +49,9 @@ class RerankersTest {
 
     @Test
     void noneKeepsTheFusedOrderCutToTopKWithoutASpan() {
-        Rerankers rerankers = with((q, v, c, k) -> List.of());
+        Rerankers rerankers = with((q, c, k) -> List.of());
         Trace trace = traces.start("t", "t");
-        Rerankers.Outcome o = rerankers.rerank(rerankers.defaults(), "q", null, fused, 2, trace);
+        Rerankers.Outcome o = rerankers.rerank(rerankers.defaults(), "q", fused, 2, trace);
         assertThat(docs(o.hits())).containsExactly("a", "b");
         assertThat(o.reranked()).isNull();
         assertThat(trace.view().spans()).isEmpty();
@@ -60,7 +60,7 @@ class RerankersTest {
     @Test
     void aRerankerReordersTheCandidatesAndTheDebugListCarriesItsScores() {
         Trace trace = traces.start("t", "t");
-        Rerankers.Outcome o = rerank(with((q, v, c, k) -> List.of(new Reranker.Ranked(3, 0.9), new Reranker.Ranked(0, 0.5), new Reranker.Ranked(2, 0.1))),
+        Rerankers.Outcome o = rerank(with((q, c, k) -> List.of(new Reranker.Ranked(3, 0.9), new Reranker.Ranked(0, 0.5), new Reranker.Ranked(2, 0.1))),
                 trace, 3);
         assertThat(docs(o.hits())).containsExactly("d", "a", "c");
         assertThat(o.reranked().name()).isEqualTo("reranked");
@@ -70,7 +70,7 @@ class RerankersTest {
 
     @Test
     void aRerankerThatReturnsFewerLeavesTheRestInFusedOrder() {
-        Rerankers.Outcome o = rerank(with((q, v, c, k) -> List.of(new Reranker.Ranked(2, 1))), traces.start("t", "t"), 3);
+        Rerankers.Outcome o = rerank(with((q, c, k) -> List.of(new Reranker.Ranked(2, 1))), traces.start("t", "t"), 3);
         assertThat(docs(o.hits())).containsExactly("c", "a", "b");
     }
 
@@ -78,7 +78,7 @@ class RerankersTest {
     void anIndexOutsideTheCandidatesKeepsTheFusedOrderAndSaysWhy() {
         Trace trace = traces.start("t", "t");
         double before = fallbacks("invalid_indexes");
-        Rerankers.Outcome o = rerank(with((q, v, c, k) -> List.of(new Reranker.Ranked(1, 1), new Reranker.Ranked(4, 0.5))), trace, 3);
+        Rerankers.Outcome o = rerank(with((q, c, k) -> List.of(new Reranker.Ranked(1, 1), new Reranker.Ranked(4, 0.5))), trace, 3);
         assertThat(docs(o.hits())).containsExactly("a", "b", "c");
         assertThat(o.reranked()).isNull();
         assertThat(span(trace).status()).isEqualTo("error");
@@ -88,8 +88,8 @@ class RerankersTest {
 
     @Test
     void aNegativeOrRepeatedIndexKeepsTheFusedOrder() {
-        assertThat(docs(rerank(with((q, v, c, k) -> List.of(new Reranker.Ranked(-1, 1))), traces.start("t", "t"), 2).hits())).containsExactly("a", "b");
-        assertThat(docs(rerank(with((q, v, c, k) -> List.of(new Reranker.Ranked(2, 1), new Reranker.Ranked(2, 0.5))), traces.start("t", "t"), 2).hits()))
+        assertThat(docs(rerank(with((q, c, k) -> List.of(new Reranker.Ranked(-1, 1))), traces.start("t", "t"), 2).hits())).containsExactly("a", "b");
+        assertThat(docs(rerank(with((q, c, k) -> List.of(new Reranker.Ranked(2, 1), new Reranker.Ranked(2, 0.5))), traces.start("t", "t"), 2).hits()))
                 .containsExactly("a", "b");
     }
 
@@ -97,7 +97,7 @@ class RerankersTest {
     void aFailingRerankerKeepsTheFusedOrderWithItsReason() {
         Trace trace = traces.start("t", "t");
         double before = fallbacks("timeout");
-        Rerankers.Outcome o = rerank(with((q, v, c, k) -> {
+        Rerankers.Outcome o = rerank(with((q, c, k) -> {
             throw new Reranker.Failure(Reranker.Reason.TIMEOUT, "no response within the first-byte timeout");
         }), trace, 2);
         assertThat(docs(o.hits())).containsExactly("a", "b");
@@ -108,7 +108,7 @@ class RerankersTest {
     @Test
     void anUnexpectedExceptionKeepsTheFusedOrderWithoutItsMessage() {
         Trace trace = traces.start("t", "t");
-        Rerankers.Outcome o = rerank(with((q, v, c, k) -> {
+        Rerankers.Outcome o = rerank(with((q, c, k) -> {
             throw new IllegalStateException("secret customer text");
         }), trace, 2);
         assertThat(docs(o.hits())).containsExactly("a", "b");
@@ -118,7 +118,7 @@ class RerankersTest {
 
     @Test
     void fetchesTheConfiguredCandidatesOnlyWhenReordering() {
-        Rerankers rerankers = with((q, v, c, k) -> List.of());
+        Rerankers rerankers = with((q, c, k) -> List.of());
         assertThat(rerankers.pool(rerankers.defaults(), 5)).isEqualTo(5);
         assertThat(rerankers.pool(rerankers.choose(Method.MMR, 0.5, "rerank"), 5)).isEqualTo(RerankConfig.DEFAULTS.candidates());
         assertThat(rerankers.pool(rerankers.choose(Method.MMR, 0.5, "rerank"), 50)).isEqualTo(50);
@@ -139,7 +139,7 @@ class RerankersTest {
     void fallbacksAreLoggedOncePerReasonAMinuteWithoutTheQueryAndShownForReadiness() {
         AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-01-01T10:00:00Z"));
         Reranker.Reason[] reason = {Reranker.Reason.TIMEOUT};
-        Rerankers rerankers = new Rerankers(RerankConfig.DEFAULTS, traces.registry(), Map.of(Method.REMOTE, (q, v, c, k) -> {
+        Rerankers rerankers = new Rerankers(RerankConfig.DEFAULTS, traces.registry(), Map.of(Method.REMOTE, (q, c, k) -> {
             throw new Reranker.Failure(reason[0], "upstream error 503");
         }), now::get);
         assertThat(rerankers.health()).as("a configured remote reranker is reported though the default is none").isNotEmpty();
@@ -149,14 +149,14 @@ class RerankersTest {
         logger.addAppender(log);
         try {
             Rerankers.Choice remote = rerankers.choose(Method.REMOTE, 0.7, "rerank");
-            rerankers.rerank(remote, "what is my colleague's salary", null, fused, 2, traces.start("t", "t"));
+            rerankers.rerank(remote, "what is my colleague's salary", fused, 2, traces.start("t", "t"));
             now.set(now.get().plusSeconds(30));
-            rerankers.rerank(remote, "what is my colleague's salary", null, fused, 2, traces.start("t", "t"));
+            rerankers.rerank(remote, "what is my colleague's salary", fused, 2, traces.start("t", "t"));
             reason[0] = Reranker.Reason.UNAVAILABLE;
-            rerankers.rerank(remote, "what is my colleague's salary", null, fused, 2, traces.start("t", "t"));
+            rerankers.rerank(remote, "what is my colleague's salary", fused, 2, traces.start("t", "t"));
             reason[0] = Reranker.Reason.TIMEOUT;
             now.set(now.get().plus(Rerankers.WARN_INTERVAL));
-            rerankers.rerank(remote, "what is my colleague's salary", null, fused, 2, traces.start("t", "t"));
+            rerankers.rerank(remote, "what is my colleague's salary", fused, 2, traces.start("t", "t"));
         } finally {
             logger.detachAppender(log);
         }
