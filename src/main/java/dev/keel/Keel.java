@@ -7,6 +7,7 @@ import dev.keel.embed.Embedder;
 import dev.keel.gateway.CaffeineResponseCache;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.gateway.GatewayCache;
+import dev.keel.guard.Guard;
 import dev.keel.index.ChunkIndex;
 import dev.keel.index.DocumentRecord;
 import dev.keel.index.LuceneChunkIndex;
@@ -39,6 +40,7 @@ public final class Keel implements AutoCloseable {
     private final Traces traces;
     private final ChatGateway gateway;
     private final GatewayCache cache;
+    private final Guard guard;
     private final Ledger ledger;
     private final ApiKeys keys;
     private final Rerankers rerankers;
@@ -55,6 +57,7 @@ public final class Keel implements AutoCloseable {
         this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize());
         this.ledger = new Ledger(database);
         this.keys = new ApiKeys(database);
+        this.guard = Guard.create(config.guard(), embedder);
         this.cache = new GatewayCache(config.cache(), new CaffeineResponseCache(config.cache()), embedder,
                 (tenant, docId) -> index.document(tenant, docId).map(DocumentRecord::version), traces.registry());
         // The gateway's extractive provider answers through the engine, which calls models through the gateway: the engine comes second.
@@ -139,6 +142,11 @@ public final class Keel implements AutoCloseable {
 
     public ChatGateway gateway() {
         return gateway;
+    }
+
+    /** The guardrails: injection, PII and output checks. */
+    public Guard guard() {
+        return guard;
     }
 
     /** The response caches of chat completions, responses and answers. */

@@ -16,11 +16,12 @@ import java.util.function.Function;
  */
 public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig embed, SearchConfig search, AnswerConfig answer,
                          GatewayConfig gateway, RerankConfig rerank, RouterConfig router, SessionConfig sessions,
-                         CacheConfig cache) {
+                         CacheConfig cache, GuardConfig guard) {
 
     public static KeelConfig defaults() {
         return new KeelConfig(ServerConfig.DEFAULTS, IngestConfig.DEFAULTS, EmbedConfig.DEFAULTS, SearchConfig.DEFAULTS, AnswerConfig.DEFAULTS,
-                GatewayConfig.EMPTY, RerankConfig.DEFAULTS, RouterConfig.DEFAULTS, SessionConfig.DEFAULTS, CacheConfig.DEFAULTS);
+                GatewayConfig.EMPTY, RerankConfig.DEFAULTS, RouterConfig.DEFAULTS, SessionConfig.DEFAULTS, CacheConfig.DEFAULTS,
+                GuardConfig.DEFAULTS);
     }
 
     /** Reads a YAML file; a missing file is an error (the user named it). */
@@ -54,21 +55,22 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
                 RerankConfig.read(top.child("rerank"), search),
                 RouterConfig.read(top.child("router")),
                 SessionConfig.read(top.child("sessions")),
-                CacheConfig.read(top.child("cache")));
+                CacheConfig.read(top.child("cache")),
+                GuardConfig.read(top.child("guard")));
         top.rejectUnknown();
         config.answer().checkAgainst(config.gateway());
         return config;
     }
 
     public KeelConfig withServer(ServerConfig s) {
-        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank, router, sessions, cache);
+        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard);
     }
 
     public KeelConfig withChunking(ChunkingConfig c) {
-        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank, router, sessions, cache);
+        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank, router, sessions, cache, guard);
     }
 
     public KeelConfig withSearch(SearchConfig s) {
-        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router, sessions, cache);
+        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router, sessions, cache, guard);
     }
 }

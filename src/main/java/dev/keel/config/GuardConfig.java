@@ -1,0 +1,130 @@
+package dev.keel.config;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Guardrails: the input guard (prompt injection scored 0..1 against a threshold per profile, PII
+ * actions per entity type), the output guard (PII, secrets and system-prompt canary leaks in what
+ * a model writes; what to do with an answer's unsupported sentences), the scan of ingested chunks
+ * for indirect injection, an optional topic allow-list, and which profile each tenant's callers get.
+ * {@code strict} is for anonymous or untrusted callers, {@code trusted} for keys or tenants marked so.
+ */
+public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii, Output output, Indirect indirect, Topics topics,
+                          Map<String, Profile> tenants) {
+    /** The two guard profiles: which injection threshold applies. */
+    public enum Profile { STRICT, TRUSTED }
+
+    /** What the guard does with a detected PII entity of one type. */
+    public enum Action {
+        /** Leave it as it is. */
+        ALLOW,
+        /** Refuse the request with a message and a next step. */
+        BLOCK,
+        /** Replace it by a placeholder ({@code <EMAIL_1>}) the model sees; the reply gets the original back. */
+        REDACT,
+        /** Send the request, unchanged, only to providers marked {@code private} in the catalog. */
+        PRIVATE
+    }
+
+    /** What the answer path does with sentences the grounding check found unsupported. */
+    public enum GroundingAction { BLOCK, FLAG, PASS }
+
+    /** What retrieval does with chunks flagged at ingest as carrying instructions. */
+    public enum IndirectPolicy { EXCLUDE, WRAP }
+
+    /** Injection score thresholds at or above which a request is blocked, and the decoding depth. */
+    public record Input(double strictThreshold, double trustedThreshold, Profile defaultProfile, int maxDecodeDepth) {}
+
+    /** The output guard: PII actions (same types as the input), the canary check and grounding. */
+    public record Output(boolean enabled, Map<String, Action> pii, boolean canary, GroundingAction grounding) {}
+
+    /** The ingest scan for instructions hidden in documents, and how flagged chunks reach a prompt. */
+    public record Indirect(boolean scan, IndirectPolicy policy, double threshold) {}
+
+    /** An allow-list of topics (empty: every topic); a request less similar than threshold to all is refused. */
+    public record Topics(List<Topic> allow, double threshold) {
+        public Topics {
+            allow = List.copyOf(allow);
+        }
+    }
+
+    /** One allowed topic: a name for messages and traces, and the description requests are compared to. */
+    public record Topic(String name, String description) {}
+
+    /** The entity types the PII detectors report, named as Microsoft Presidio names them (and SECRET). */
+    public static final List<String> PII_TYPES = List.of("EMAIL_ADDRESS", "PHONE_NUMBER", "US_SSN", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS",
+            "SECRET");
+
+    private static final Map<String, Action> DEFAULT_PII = defaultPii();
+
+    public static final GuardConfig DEFAULTS = new GuardConfig(true,
+            new Input(0.5, 0.85, Profile.STRICT, 3),
+            DEFAULT_PII,
+            new Output(true, DEFAULT_PII, true, GroundingAction.FLAG),
+            new Indirect(true, IndirectPolicy.WRAP, 0.5),
+            new Topics(List.of(), 0.5),
+            Map.of());
+
+    public GuardConfig {
+        pii = Map.copyOf(pii);
+        tenants = Map.copyOf(tenants);
+    }
+
+    /** The profile of a tenant's callers when their key names none. */
+    public Profile profileOf(String tenant) {
+        return tenants.getOrDefault(tenant, input.defaultProfile());
+    }
+
+    private static Map<String, Action> defaultPii() {
+        Map<String, Action> m = new LinkedHashMap<>();
+        for (String type : PII_TYPES) m.put(type, Action.REDACT);
+        m.put("IP_ADDRESS", Action.ALLOW); // addresses are common in technical questions and rarely identify a person alone
+        return m;
+    }
+
+    static GuardConfig read(ConfigNode n) {
+        ConfigNode in = n.child("input"), out = n.child("output"), ind = n.child("indirect"), top = n.child("topics");
+        Input input = new Input(
+                in.decimal("strict_threshold", DEFAULTS.input.strictThreshold, 0, 1),
+                in.decimal("trusted_threshold", DEFAULTS.input.trustedThreshold, 0, 1),
+                profile(in, "default_profile", DEFAULTS.input.defaultProfile),
+                in.integer("max_decode_depth", DEFAULTS.input.maxDecodeDepth, 0, 8));
+        if (input.trustedThreshold < input.strictThreshold) {
+            throw new ConfigException(in.path("trusted_threshold"), "must be at least strict_threshold (" + input.strictThreshold + ")");
+        }
+        Map<String, Action> pii = actions(n.child("pii"), DEFAULT_PII);
+        Output output = new Output(out.bool("enabled", DEFAULTS.output.enabled), actions(out.child("pii"), pii),
+                out.bool("canary", DEFAULTS.output.canary),
+                out.enumValue("grounding", GroundingAction.class, DEFAULTS.output.grounding));
+        Indirect indirect = new Indirect(ind.bool("scan", DEFAULTS.indirect.scan),
+                ind.enumValue("policy", IndirectPolicy.class, DEFAULTS.indirect.policy),
+                ind.decimal("threshold", DEFAULTS.indirect.threshold, 0, 1));
+        List<Topic> allow = top.list("allow").stream().map(t -> {
+            Topic topic = new Topic(t.string("name", "").strip(), t.string("description", "").strip());
+            if (topic.name().isEmpty()) throw new ConfigException(t.path("name"), "a topic needs a name");
+            if (topic.description().isEmpty()) throw new ConfigException(t.path("description"), "a topic needs a description to compare requests with");
+            t.rejectUnknown();
+            return topic;
+        }).toList();
+        Topics topics = new Topics(allow, top.decimal("threshold", DEFAULTS.topics.threshold, 0, 1));
+        ConfigNode ten = n.child("tenants");
+        Map<String, Profile> tenants = new LinkedHashMap<>();
+        for (String tenant : ten.keys()) tenants.put(tenant, profile(ten, tenant, input.defaultProfile));
+        return new GuardConfig(n.bool("enabled", DEFAULTS.enabled), input, pii, output, indirect, topics, tenants);
+    }
+
+    private static Profile profile(ConfigNode n, String key, Profile fallback) {
+        return n.enumValue(key, Profile.class, fallback);
+    }
+
+    private static Map<String, Action> actions(ConfigNode n, Map<String, Action> fallback) {
+        Map<String, Action> out = new LinkedHashMap<>(fallback);
+        for (String type : n.keys()) {
+            if (!PII_TYPES.contains(type)) throw new ConfigException(n.path(type), "unknown entity type; expected one of " + PII_TYPES);
+            out.put(type, n.enumValue(type, Action.class, fallback.get(type)));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,113 @@
+package dev.keel.guard;
+
+import dev.keel.config.GuardConfig;
+import dev.keel.embed.Embedder;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.TreeSet;
+
+/**
+ * Keel's guardrails over one text at a time. Input texts are scored for prompt injection (after
+ * normalising and decoding them) and scanned for PII; output texts are scanned for PII, secrets and
+ * the canary token Keel places in system prompts. Each detected entity gets its type's action from
+ * the configuration. Thread-safe; never throws on any text; holds no per-request state (a request's
+ * placeholders live in its {@link Redaction}).
+ */
+public final class Guard {
+    /** Which way a text flows: from a caller to a model, or from a model to a caller. */
+    public enum Direction { INPUT, OUTPUT }
+
+    private static final int CANARY_BYTES = 8;
+
+    private final GuardConfig config;
+    private final InjectionDetector injection;
+    private final PiiDetector pii;
+    private final String canary;
+
+    Guard(GuardConfig config, InjectionDetector injection, PiiDetector pii) {
+        this.config = config;
+        this.injection = injection;
+        this.pii = pii;
+        byte[] random = new byte[CANARY_BYTES];
+        new SecureRandom().nextBytes(random);
+        this.canary = "keel-canary-" + HexFormat.of().formatHex(random);
+    }
+
+    /** The guard of a configuration, with the in-process embedder for its semantic layers. */
+    public static Guard create(GuardConfig config, Embedder embedder) {
+        return new Guard(config, text -> InjectionDetector.Assessment.NONE, text -> List.of());
+    }
+
+    public GuardConfig config() {
+        return config;
+    }
+
+    /** The token placed in system prompts; its appearance in an output is a system-prompt leak. */
+    public String canary() {
+        return canary;
+    }
+
+    /** Checks one text under a profile; {@code redaction} collects the placeholders of the request. */
+    public GuardResult check(String text, Direction direction, GuardConfig.Profile profile, Redaction redaction) {
+        List<GuardSignal> signals = new ArrayList<>();
+        TreeSet<String> categories = new TreeSet<>();
+        double score = 0;
+        if (direction == Direction.INPUT) {
+            InjectionDetector.Assessment a = injection.assess(text);
+            score = a.score();
+            signals.addAll(a.signals());
+            if (score >= threshold(profile)) {
+                a.signals().forEach(s -> categories.add(s.category()));
+                return new GuardResult(new GuardVerdict.Block("prompt_injection",
+                        "This request looks like an attempt to override the assistant's instructions, so it was not sent. "
+                                + "Rephrase it as a plain question; if it is legitimate, ask your administrator for a trusted key."),
+                        score, List.copyOf(categories), List.of(), signals, false);
+            }
+        } else if (config.output().canary() && text.contains(canary)) {
+            signals.add(new GuardSignal("canary", "system_prompt_leak", 1));
+            return new GuardResult(new GuardVerdict.Block("system_prompt_leak",
+                    "The reply was withheld because it repeated the assistant's hidden instructions. Ask the question again in other words."),
+                    1, List.of("system_prompt_leak"), List.of(), signals, false);
+        }
+        List<PiiEntity> entities = pii.detect(text);
+        var actions = direction == Direction.INPUT ? config.pii() : config.output().pii();
+        List<PiiEntity> redact = new ArrayList<>();
+        boolean privateOnly = false;
+        for (PiiEntity e : entities) {
+            GuardConfig.Action action = actions.getOrDefault(e.type(), GuardConfig.Action.ALLOW);
+            signals.add(new GuardSignal("pii", e.type(), 1));
+            if (action != GuardConfig.Action.ALLOW) categories.add(e.type());
+            switch (action) {
+                case BLOCK -> {
+                    return new GuardResult(new GuardVerdict.Block(e.type().equals("SECRET") ? "secret_detected" : "pii_blocked",
+                            "The text contains " + describe(e.type()) + ", which this service does not accept. Remove it and try again."),
+                            score, List.copyOf(categories), entities, signals, false);
+                }
+                case REDACT -> redact.add(e);
+                case PRIVATE -> privateOnly = true;
+                case ALLOW -> { }
+            }
+        }
+        GuardVerdict verdict = redact.isEmpty() ? new GuardVerdict.Allow() : new GuardVerdict.Redact(redaction.redact(text, redact), redaction);
+        return new GuardResult(verdict, score, List.copyOf(categories), entities, signals, privateOnly);
+    }
+
+    private double threshold(GuardConfig.Profile profile) {
+        return profile == GuardConfig.Profile.TRUSTED ? config.input().trustedThreshold() : config.input().strictThreshold();
+    }
+
+    private static String describe(String type) {
+        return switch (type) {
+            case "SECRET" -> "a credential or secret key";
+            case "EMAIL_ADDRESS" -> "an email address";
+            case "PHONE_NUMBER" -> "a phone number";
+            case "US_SSN" -> "a social security number";
+            case "CREDIT_CARD" -> "a credit card number";
+            case "IBAN_CODE" -> "a bank account number (IBAN)";
+            case "IP_ADDRESS" -> "an IP address";
+            default -> "personal data (" + type + ")";
+        };
+    }
+}

@@ -1,0 +1,17 @@
+package dev.keel.guard;
+
+import java.util.List;
+
+/**
+ * Scores how likely a text is a prompt injection or jailbreak, in [0, 1], with each layer's signal.
+ * Thread-safe; never throws on any input (hostile text is its normal input); bounded in time by the
+ * text's length.
+ */
+interface InjectionDetector {
+    Assessment assess(String text);
+
+    /** The combined score and the layers' signals behind it. */
+    record Assessment(double score, List<GuardSignal> signals) {
+        static final Assessment NONE = new Assessment(0, List.of());
+    }
+}
