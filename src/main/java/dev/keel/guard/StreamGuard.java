@@ -10,18 +10,22 @@ import java.util.function.Predicate;
  * The output guard over one streamed reply. Text deltas go in as the model wrote them (with the
  * request's placeholders); what comes out is the text the client may see so far: placeholders put
  * back even when a delta splits one, and, with output checks on, entities redacted by policy and
- * the stream stopped on a block. It holds back the last {@value #WINDOW} characters until more text
- * or the end arrives, so an entity or the canary up to that length is caught before any of it is
- * shown; a longer entity may be partly shown before it is recognised. Not thread-safe: one stream
- * owns it. Holds raw PII (restored text), so it is never logged.
+ * the stream stopped on a block. It holds back the text that may still grow into an entity or the
+ * canary: the last word, and before it the words that look like groups of a spaced number (digits,
+ * '@', short upper-case groups such as an IBAN's), at most the last {@value #WINDOW} characters; so
+ * an entity or the canary up to that length is caught before any of it is shown, and a longer one
+ * may be partly shown before it is recognised. Not thread-safe: one stream owns it. Holds raw PII
+ * (restored text), so it is never logged.
  */
 public final class StreamGuard {
     /**
-     * Characters held back: longer than the canary (28) and the structured entities (an IBAN with
-     * spaces is 42, most email addresses fit), short enough that the client waits for about a dozen
-     * tokens at most (see README "In the request pipeline" for what it costs in time to first token).
+     * The most characters held back: longer than the canary (28) and the structured entities (an
+     * IBAN with spaces is 42, most email addresses fit); a word or run of number groups longer than
+     * this is released from its start while it still grows.
      */
     public static final int WINDOW = 64;
+    /** An upper-case group up to this length may be part of a spaced IBAN ({@code GB82 WEST 1234}). */
+    private static final int MAX_LETTER_GROUP = 4;
     /** The longest placeholder a request hands out ({@code <CREDIT_CARD_99999>}); a longer run after '<' is plain text. */
     private static final int MAX_PLACEHOLDER = 24;
 
@@ -103,7 +107,7 @@ public final class StreamGuard {
         String text = held.toString();
         // A look-ahead over text that may still grow: its placeholders are not the ones the client gets.
         GuardResult whole = guard.checkOutput(text, new Redaction(), supplied);
-        int cut = all ? text.length() : Math.max(0, text.length() - WINDOW);
+        int cut = all ? text.length() : growing(text);
         for (PiiEntity e : whole.entities()) if (e.start() < cut && e.end() > cut) cut = e.start();
         if (cut > 0 && Character.isHighSurrogate(text.charAt(cut - 1))) cut--;
         if (whole.verdict() instanceof GuardVerdict.Block) return shown(whole, "");
@@ -111,6 +115,35 @@ public final class StreamGuard {
         String shown = text.substring(0, cut);
         held.delete(0, cut);
         return shown(guard.checkOutput(shown, outputPlaceholders, supplied), shown);
+    }
+
+    /** Where the text that may still grow into an entity starts: the last word and the number-like groups before it. */
+    private static int growing(String text) {
+        int floor = Math.max(0, text.length() - WINDOW);
+        int start = wordStart(text, text.length(), floor);
+        while (start - 1 > floor && text.charAt(start - 1) == ' ' && !Character.isWhitespace(text.charAt(start - 2))) {
+            int previous = wordStart(text, start - 1, floor);
+            if (!groupLike(text, previous, start - 1)) break;
+            start = previous;
+        }
+        return start;
+    }
+
+    private static int wordStart(String text, int end, int floor) {
+        int i = end;
+        while (i > floor && !Character.isWhitespace(text.charAt(i - 1))) i--;
+        return i;
+    }
+
+    /** Whether {@code text[from, to)} may be a group of a spaced entity: it has a digit or '@', or is a short upper-case group. */
+    private static boolean groupLike(String text, int from, int to) {
+        boolean upper = to - from <= MAX_LETTER_GROUP;
+        for (int i = from; i < to; i++) {
+            char c = text.charAt(i);
+            if (Character.isDigit(c) || c == '@' || c == '+') return true;
+            upper &= Character.isUpperCase(c);
+        }
+        return upper && to > from;
     }
 
     /** What the client sees of {@code text} under {@code result}, recording what the guard did. */
