@@ -141,12 +141,14 @@ final class QueryRoutes {
     }
 
     /** The message of an answer withheld for its unsupported sentences. */
+    static final String UNGROUNDED_CODE = "ungrounded_answer";
     static final String UNGROUNDED = "The answer was withheld because parts of it are not supported by your documents. Ask a narrower question,"
             + " or add the documents that cover it.";
 
     /**
      * {@code guard.output.grounding}: an answer with unsupported sentences is withheld ({@code block},
-     * code {@code ungrounded_answer}) or passes; {@link #view} drops the grounding report under {@code pass}.
+     * code {@code ungrounded_answer}) or passes; {@link #view} drops the grounding report under {@code pass}
+     * and from a withheld answer (it quotes the withheld sentences).
      */
     private Answer underGroundingPolicy(Answer a, Trace trace) {
         GuardConfig guard = keel.config().guard();
@@ -154,13 +156,13 @@ final class QueryRoutes {
             return a;
         }
         trace.attr("guard.output.grounding", "block");
-        return a.withheld(UNGROUNDED, "ungrounded_answer");
+        return a.withheld(UNGROUNDED, UNGROUNDED_CODE);
     }
 
     private Map<String, Object> view(Answer a, Trace trace) {
         Map<String, Object> out = ApiViews.answer(a, trace.elapsedMs());
         GuardConfig guard = keel.config().guard();
-        if (guard.enabled() && guard.output().grounding() == GroundingAction.PASS) out.remove("grounding");
+        if (guard.enabled() && guard.output().grounding() == GroundingAction.PASS || UNGROUNDED_CODE.equals(a.refused())) out.remove("grounding");
         return out;
     }
 
