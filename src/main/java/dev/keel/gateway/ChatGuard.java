@@ -201,7 +201,8 @@ final class ChatGuard {
 
         /** {@code client} behind the stream's output guard (see {@link GuardedStream}). */
         GuardedStream stream(StreamListener client, Trace trace) {
-            return new GuardedStream(client, new StreamGuard(checks == null ? guard : checks, redaction, supplied, checks != null), trace);
+            return new GuardedStream(client, new StreamGuard(checks == null ? guard : checks, redaction, supplied, checks != null), redaction,
+                    trace);
         }
     }
 
@@ -216,14 +217,18 @@ final class ChatGuard {
     final class GuardedStream implements StreamListener {
         private final StreamListener client;
         private final StreamGuard window;
+        private final Redaction redaction;
+        /** Tool-call index → the placeholders restored in its streamed arguments (a placeholder may span argument deltas). */
+        private final Map<Integer, StreamGuard> arguments = new TreeMap<>();
         private final Trace trace;
         private final long start = System.nanoTime();
         private ObjectNode template;
         private boolean ended;
 
-        private GuardedStream(StreamListener client, StreamGuard window, Trace trace) {
+        private GuardedStream(StreamListener client, StreamGuard window, Redaction redaction, Trace trace) {
             this.client = client;
             this.window = window;
+            this.redaction = redaction;
             this.trace = trace;
         }
 
@@ -239,6 +244,7 @@ final class ChatGuard {
             if (last) shown += window.finish();
             if (window.blocked() != null) return block();
             if (choice.path("delta") instanceof ObjectNode d) {
+                restoreArguments(d, last);
                 if (d.path("content").isTextual() || !shown.isEmpty()) d.put("content", shown);
                 boolean says = !shown.isEmpty() || last || d.size() > 1 || d.size() == 1 && !d.has("content");
                 if (!says && chunk.path("choices").size() == 1 && !chunk.has("usage")) return true;
@@ -250,6 +256,22 @@ final class ChatGuard {
         /** Whether the guard let the whole stream pass as the model wrote it (placeholders aside): only such a stream is cached. */
         boolean clean() {
             return window.verdict().equals("allow");
+        }
+
+        /** Restores the placeholders in the delta's tool-call arguments; the last delta gets what each call still held. */
+        private void restoreArguments(ObjectNode delta, boolean last) {
+            if (redaction.isEmpty()) return;
+            for (JsonNode call : delta.path("tool_calls")) {
+                if (call.path("function") instanceof ObjectNode f && f.path("arguments").isTextual()) {
+                    f.put("arguments", arguments.computeIfAbsent(call.path("index").asInt(0),
+                            i -> new StreamGuard(null, redaction, value -> false, false)).accept(f.get("arguments").asText()));
+                }
+            }
+            if (!last) return;
+            arguments.forEach((index, held) -> {
+                String rest = held.finish();
+                if (!rest.isEmpty()) delta.withArray("tool_calls").addObject().put("index", index).putObject("function").put("arguments", rest);
+            });
         }
 
         /** Sends what is still held back when the upstream ended without a finishing chunk. */

@@ -106,6 +106,30 @@ class GuardedChatTest {
     }
 
     @Test
+    void placeholdersInStreamedToolCallArgumentsAreRestored() {
+        g.publicUpstream.then(FakeLlmServer.streamToolCall("send_mail", List.of("{\"to\":\"<EMA", "IL_1>\",\"subject\":\"hi\"}")));
+
+        List<ObjectNode> chunks = g.stream(request("chat", "user", "Send a hello to ann@example.com"));
+
+        StringBuilder arguments = new StringBuilder();
+        for (ObjectNode c : chunks) {
+            for (var call : c.path("choices").path(0).path("delta").path("tool_calls")) arguments.append(call.path("function").path("arguments").asText(""));
+        }
+        assertThat(arguments.toString()).isEqualTo("{\"to\":\"ann@example.com\",\"subject\":\"hi\"}");
+    }
+
+    @Test
+    void toolCallArgumentsInAReplyAreRestored() {
+        g.publicUpstream.then(FakeLlmServer.toolCall("send_mail", "{\"to\":\"<EMAIL_1>\"}"));
+
+        ObjectNode body = g.gateway.complete(request("chat", "user", "Send a note to ann@example.com"), GuardedGateway.caller(), g.trace())
+                .completion().body();
+
+        assertThat(body.path("choices").path(0).path("message").path("tool_calls").path(0).path("function").path("arguments").asText())
+                .isEqualTo("{\"to\":\"ann@example.com\"}");
+    }
+
+    @Test
     void aCachedReplyHoldsPlaceholdersAndIsRestoredWithTheCurrentRequestsValues() {
         g.publicUpstream.then(FakeLlmServer.okFrom(req -> "Noted: <EMAIL_1> is the contact."));
 
