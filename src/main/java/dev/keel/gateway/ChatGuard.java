@@ -83,7 +83,7 @@ final class ChatGuard {
             if (!(messages.get(i) instanceof ObjectNode message)) continue;
             boolean scored = SCORED_ROLES.contains(message.path("role").asText());
             String param = "messages[" + i + "]";
-            rewriteText(message, text -> {
+            UnaryOperator<String> check = text -> {
                 GuardResult r = scored ? guard.check(text, Guard.Direction.INPUT, profile, redaction) : guard.checkPii(text, redaction);
                 d.add(r);
                 if (r.verdict() instanceof GuardVerdict.Block b) {
@@ -91,7 +91,12 @@ final class ChatGuard {
                     throw new ApiException(400, "invalid_request_error", b.message(), param, b.code());
                 }
                 return r.verdict() instanceof GuardVerdict.Redact red ? red.text() : text;
-            });
+            };
+            rewriteText(message, check);
+            // Earlier tool calls in the conversation carry arguments the model will read again.
+            for (JsonNode call : message.path("tool_calls")) {
+                if (call.path("function") instanceof ObjectNode f && f.path("arguments").isTextual()) f.put("arguments", check.apply(f.get("arguments").asText()));
+            }
         }
         record(trace, "input", d, start);
         ChatGateway.Caller passed = caller.withGuard(new GuardPass(profile, redaction, d.privateOnly));
