@@ -62,7 +62,7 @@ public final class Keel implements AutoCloseable {
                 (tenant, docId) -> index.document(tenant, docId).map(DocumentRecord::version), traces.registry());
         // The gateway's extractive provider answers through the engine, which calls models through the gateway: the engine comes second.
         this.gateway = ChatGateway.create(config.gateway(), config.router(), System::getenv, traces.registry(), ledger,
-                (tenant, question) -> answers().asDocumentAnswerer(traces).answer(tenant, question), cache);
+                (tenant, question) -> answers().asDocumentAnswerer(traces).answer(tenant, question), cache, guard);
         try {
             config.answer().chatModels().forEach(gateway::checkConfigured); // names that pass through are known only now
         } catch (RuntimeException e) {

@@ -79,10 +79,10 @@ public final class RouterBench {
         Traces traces = new Traces();
         try (Database db = Database.open(work); Ledger ledger = new Ledger(db);
              ChatGateway escalating = ChatGateway.create(config.gateway(), RouterConfig.DEFAULTS, k -> null, new SimpleMeterRegistry(), ledger, null,
-                     GatewayCache.disabled(new SimpleMeterRegistry()));
+                     GatewayCache.disabled(new SimpleMeterRegistry()), null);
              ChatGateway routing = ChatGateway.create(config.gateway(), new RouterConfig(false, RouterConfig.DEFAULTS.sessionTtl(),
                      RouterConfig.DEFAULTS.maxSessionsPerTenant()), k -> null, new SimpleMeterRegistry(), ledger, null,
-                     GatewayCache.disabled(new SimpleMeterRegistry()))) {
+                     GatewayCache.disabled(new SimpleMeterRegistry()), null)) {
             log.printf("router: %d requests (%s by level)%n", mix.size(), levels);
             Run large = replay("all large", mix, escalating, "tier-large", traces, calls, ledger, null);
             long[] misroutes = new long[2];

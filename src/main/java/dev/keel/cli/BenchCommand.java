@@ -8,15 +8,16 @@ import dev.keel.http.Json;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import dev.keel.guard.StreamGuard;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code keel bench …}: benchmarks that print same-run ratios and absolute figures. Never part of the tests. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank, grounding, router, cache) in throw-away directories.",
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank, grounding, router, cache, stream-window) in throw-away directories.",
         subcommands = {BenchCommand.Ingest.class, BenchCommand.Search.class, BenchCommand.Answer.class, BenchCommand.Gateway.class,
                 BenchCommand.Rerank.class, BenchCommand.Grounding.class,
-                BenchCommand.Router.class, BenchCommand.Cache.class})
+                BenchCommand.Router.class, BenchCommand.Cache.class, BenchCommand.StreamWindow.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -284,6 +285,36 @@ final class BenchCommand implements Runnable {
                 System.out.printf("classifier's first pick vs label: %d below (escalated), %d above (overpaid)%n", r.underRouted(), r.overRouted());
                 System.out.printf("auto costs %.1f%% of all-large at pass rate %.1f%% vs %.1f%% (target ≤ 35%% at equal pass rate)%n", 100 * r.costRatio(),
                         100 * r.routed().passRate(), 100 * r.allLarge().passRate());
+                return 0;
+            }
+        }
+    }
+
+    @Command(name = "stream-window", mixinStandardHelpOptions = true,
+            description = "What the streaming output guard's hold-back costs in time to first token, on seeded synthetic replies (in process).")
+    static final class StreamWindow implements Callable<Integer> {
+        @Option(names = "--replies", defaultValue = "2000", description = "Synthetic replies (default: ${DEFAULT-VALUE}).")
+        int replies;
+
+        @Option(names = "--token-ms", defaultValue = "20", description = "Assumed time between a model's tokens, ms (default: ${DEFAULT-VALUE}, 50 tokens/s).")
+        double tokenMs;
+
+        @Option(names = "--json", description = "Print one JSON object.")
+        boolean json;
+
+        @Override
+        public Integer call() {
+            try (dev.keel.embed.BgeSmallEmbedder embedder = new dev.keel.embed.BgeSmallEmbedder(1)) {
+                dev.keel.bench.StreamWindowBench.Result r = dev.keel.bench.StreamWindowBench.run(replies, 9, tokenMs, embedder);
+                if (json) {
+                    System.out.println(Json.write(r));
+                    return 0;
+                }
+                System.out.printf("%d replies; deltas before the first visible text: p50 %.0f, p99 %.0f with output checks (restore only: p50 %.0f;"
+                        + " a fixed %d-character window: p50 %.0f)%n", r.replies(), r.heldP50(), r.heldP99(), r.restoreOnlyP50(), StreamGuard.WINDOW,
+                        r.fixedWindowHeldP50());
+                System.out.printf("added time to first token at %.0f ms/token: p50 %.0f ms, p99 %.0f ms; guard CPU per delta p50 %.1f µs, p99 %.1f µs%n",
+                        r.tokenMs(), r.addedTtftP50Ms(), r.addedTtftP99Ms(), r.cpuPerDeltaP50Us(), r.cpuPerDeltaP99Us());
                 return 0;
             }
         }

@@ -58,6 +58,11 @@ public record ModelConfig(String name, Kind kind, List<Target> targets, int cont
         capabilities = capabilities.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(capabilities));
     }
 
+    /** This model served by {@code only} (a subset of its targets, e.g. the private ones). */
+    public ModelConfig withTargets(List<Target> only) {
+        return new ModelConfig(name, kind, only, contextWindow, capabilities, downgrade, firstByteTimeout, totalTimeout, tier);
+    }
+
     public boolean supports(Capability c) {
         return capabilities.contains(c);
     }

@@ -7,10 +7,12 @@ import java.util.Locale;
  * One upstream LLM provider: its wire protocol, base URL, API key (from the environment, never
  * logged or shown), timeouts, retries, and how long its circuit breaker stays open. Providers
  * declared in keel.yaml and those registered from the environment share one set of defaults
- * ({@link #of}).
+ * ({@link #of}). A provider marked {@code private} (self-hosted, or under a data agreement) is the
+ * only kind a request carrying an entity under the guard's {@code private} policy may reach.
  */
 public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey, int connectTimeoutSeconds,
-                             int firstByteTimeoutSeconds, int totalTimeoutSeconds, int maxRetries, int breakerOpenSeconds) {
+                             int firstByteTimeoutSeconds, int totalTimeoutSeconds, int maxRetries, int breakerOpenSeconds,
+                             boolean privateProvider) {
     /** Wire protocols; {@code EXTRACTIVE} is the offline answerer over the tenant's documents (no base URL). */
     public enum Type { OPENAI, ANTHROPIC, EXTRACTIVE }
 
@@ -24,17 +26,14 @@ public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey,
     /** A provider with the default timeouts, retries and breaker. */
     public static ProviderConfig of(String name, Type type, URI baseUrl, String apiKey) {
         return new ProviderConfig(name, type, baseUrl, apiKey, DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_FIRST_BYTE_TIMEOUT_SECONDS,
-                DEFAULT_TOTAL_TIMEOUT_SECONDS, DEFAULT_MAX_RETRIES, DEFAULT_BREAKER_OPEN_SECONDS);
+                DEFAULT_TOTAL_TIMEOUT_SECONDS, DEFAULT_MAX_RETRIES, DEFAULT_BREAKER_OPEN_SECONDS, false);
     }
 
-    /** The offline extractive provider: local, so nothing to retry. */
+    /** The offline extractive provider: local, so nothing to retry, and private (it quotes the caller's own documents). */
     public static ProviderConfig extractive(String name) {
-        return of(name, Type.EXTRACTIVE, null, null).withMaxRetries(0);
-    }
-
-    private ProviderConfig withMaxRetries(int retries) {
-        return new ProviderConfig(name, type, baseUrl, apiKey, connectTimeoutSeconds, firstByteTimeoutSeconds, totalTimeoutSeconds, retries,
-                breakerOpenSeconds);
+        ProviderConfig p = of(name, Type.EXTRACTIVE, null, null);
+        return new ProviderConfig(name, p.type, null, null, p.connectTimeoutSeconds, p.firstByteTimeoutSeconds, p.totalTimeoutSeconds, 0,
+                p.breakerOpenSeconds, true);
     }
 
     public ProviderConfig {
@@ -58,6 +57,7 @@ public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey,
                 n.integer("first_byte_timeout_seconds", DEFAULT_FIRST_BYTE_TIMEOUT_SECONDS, 1, 3600),
                 n.integer("total_timeout_seconds", DEFAULT_TOTAL_TIMEOUT_SECONDS, 1, 3600),
                 n.integer("max_retries", DEFAULT_MAX_RETRIES, 0, 10),
-                n.integer("breaker_open_seconds", DEFAULT_BREAKER_OPEN_SECONDS, 1, 3600));
+                n.integer("breaker_open_seconds", DEFAULT_BREAKER_OPEN_SECONDS, 1, 3600),
+                n.bool("private", false));
     }
 }

@@ -16,6 +16,7 @@ import dev.keel.model.Usage;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keel.model.ProviderException;
 import dev.keel.provider.Prices;
+import dev.keel.guard.Guard;
 import dev.keel.store.ApiKey;
 import dev.keel.store.Ledger;
 import dev.keel.provider.AnthropicChatModel;
@@ -66,10 +67,16 @@ public final class ChatGateway implements AutoCloseable {
     private final ChatCaching caching;
     /** What to configure for models beyond the built-in one, when no provider is configured (null: providers are). */
     private final String setupHint;
+    private final ChatGuard guard;
+    /** Providers marked private in keel.yaml: the only ones a request under a PRIVATE policy may reach. */
+    private final java.util.Set<String> privateProviders;
 
     ChatGateway(Map<String, ModelConfig> catalog, ProviderChain chain, CircuitBreakers breakers, java.util.Set<String> passthroughProviders,
-                Billing billing, java.util.Set<String> offlineProviders, ModelRouter router, ChatCaching caching, String setupHint) {
+                Billing billing, java.util.Set<String> offlineProviders, ModelRouter router, ChatCaching caching, String setupHint, ChatGuard guard,
+                java.util.Set<String> privateProviders) {
         this.setupHint = setupHint;
+        this.guard = guard;
+        this.privateProviders = java.util.Set.copyOf(privateProviders);
         this.offlineProviders = java.util.Set.copyOf(offlineProviders);
         this.router = router;
         this.catalog = Map.copyOf(catalog);
@@ -91,9 +98,9 @@ public final class ChatGateway implements AutoCloseable {
      * (null: none), which keeps an escalated router tier for the session's next requests, and the
      * client request's {@link RequestCost}, shared by every model call made for that request.
      */
-    public record Caller(String tenant, ApiKey key, String session, RequestCost cost, boolean cacheOff) {
+    public record Caller(String tenant, ApiKey key, String session, RequestCost cost, boolean cacheOff, GuardPass guard) {
         public Caller(String tenant, ApiKey key, String session, RequestCost cost) {
-            this(tenant, key, session, cost, false);
+            this(tenant, key, session, cost, false, null);
         }
 
         /** A caller of a request of its own (a new {@link RequestCost}). */
@@ -103,7 +110,12 @@ public final class ChatGateway implements AutoCloseable {
 
         /** This caller for a request marked user-specific ({@code "cache": "off"}): none of its model calls read or write the caches. */
         public Caller withoutCache() {
-            return new Caller(tenant, key, session, cost, true);
+            return new Caller(tenant, key, session, cost, true, guard);
+        }
+
+        /** This caller once the input guard passed its request (see {@link GuardPass}). */
+        Caller withGuard(GuardPass pass) {
+            return new Caller(tenant, key, session, cost, cacheOff, pass);
         }
 
         public Caller(String tenant, ApiKey key) {
@@ -136,15 +148,16 @@ public final class ChatGateway implements AutoCloseable {
      */
     public static ChatGateway create(GatewayConfig config, Function<String, String> env, MeterRegistry registry, Ledger ledger,
                                      DocumentAnswerer documents) {
-        return create(config, RouterConfig.DEFAULTS, env, registry, ledger, documents, GatewayCache.disabled(registry));
+        return create(config, RouterConfig.DEFAULTS, env, registry, ledger, documents, GatewayCache.disabled(registry), null);
     }
 
     /**
      * As {@link #create(GatewayConfig, Function, MeterRegistry, Ledger, DocumentAnswerer)}, with the
-     * router's settings, serving and storing responses through {@code cache}.
+     * router's settings, serving and storing responses through {@code cache}, with {@code guard} on
+     * its input and output (null: none).
      */
     public static ChatGateway create(GatewayConfig config, RouterConfig routing, Function<String, String> env, MeterRegistry registry, Ledger ledger,
-                                     DocumentAnswerer documents, GatewayCache cache) {
+                                     DocumentAnswerer documents, GatewayCache cache, Guard guard) {
         Map<String, ProviderConfig> providers = new LinkedHashMap<>(config.providers());
         Map<String, ModelConfig> catalog = new LinkedHashMap<>(config.models());
         java.util.Set<String> passthrough = new java.util.LinkedHashSet<>();
@@ -185,8 +198,13 @@ public final class ChatGateway implements AutoCloseable {
         providers.forEach((name, p) -> {
             if (p.type() == ProviderConfig.Type.EXTRACTIVE) offline.add(name);
         });
+        java.util.Set<String> privates = new java.util.HashSet<>();
+        providers.forEach((name, p) -> {
+            if (p.privateProvider()) privates.add(name);
+        });
         return new ChatGateway(catalog, chain, breakers, passthrough, billing, offline,
-                new ModelRouter(catalog, new RuleBasedClassifier(), routing, billing, registry), new ChatCaching(cache, billing, offline), setupHint);
+                new ModelRouter(catalog, new RuleBasedClassifier(), routing, billing, registry), new ChatCaching(cache, billing, offline), setupHint,
+                new ChatGuard(guard, registry), privates);
     }
 
     /**
@@ -234,9 +252,10 @@ public final class ChatGateway implements AutoCloseable {
      */
     public Result complete(ObjectNode request, Caller caller, Trace trace, Ledger.Tags tags, EscalationCheck check) {
         ChatRequestValidator.validate(request);
+        caller = guard.screen(request, caller, trace);
         String name = request.get("model").asText();
         if (router.routes(name)) return router.complete(request, caller, trace, tags, check, this);
-        ModelConfig model = routeForCost(caller, checkCapabilities(resolve(name, caller), request), request, trace);
+        ModelConfig model = privateOnly(caller, routeForCost(caller, checkCapabilities(resolve(name, caller), request), request, trace));
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
         ticket.tag(tags);
         return serve(ticket, model, request, trace, true);
@@ -250,13 +269,16 @@ public final class ChatGateway implements AutoCloseable {
     Result serve(Billing.Ticket ticket, ModelConfig model, ObjectNode request, Trace trace, boolean fixShape) {
         Optional<StructuredOutput> shape = fixShape ? StructuredOutput.of(request) : Optional.empty();
         request.put("stream", false);
+        ChatGuard.ReplyGuard output = guard.reply(ticket.caller(), request);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
         GatewayCache.Probe probe = new GatewayCache.Off("chat", "refused");
         try {
             // Inside the try: a refused probe (a bad "cache" field) must still release the admitted reservation.
             probe = caching.probe(ticket.caller(), model.name(), request);
+            model = privateOnly(ticket.caller(), model);
             Optional<Result> cached = caching.complete(probe, ticket, model.name(), trace);
-            if (cached.isPresent()) return cached.get();
+            if (cached.isPresent()) return guarded(cached.get(), output, trace);
+            guard.placeCanary(request);
             ProviderChain.Served<ChatCompletion> served;
             try {
                 served = chain.complete(model, request, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace);
@@ -296,8 +318,10 @@ public final class ChatGateway implements AutoCloseable {
             ObjectNode body = served.value().body();
             body.put("model", model.name());
             Prices.Cost cost = billing.bill(ticket, served.target(), usage, null, 200, trace);
-            caching.remember(probe, served.provider(), body, cost, trace);
-            return new Result(served.value(), served.provider(), usage, cost);
+            Result result = guarded(new Result(served.value(), served.provider(), usage, cost), output, trace);
+            // The model's own text holds placeholders, never the caller's values; a reply the output guard acted on is not stored.
+            if (!output.acted()) caching.remember(probe, served.provider(), body, cost, trace);
+            return result;
         } finally {
             billing.closeUnbilled(ticket, trace);
             caching.release(probe);
@@ -318,15 +342,18 @@ public final class ChatGateway implements AutoCloseable {
     /** {@link #stream(ObjectNode, Caller, Trace, StreamListener)} with {@code tags} for its ledger row. */
     public Streamed stream(ObjectNode request, Caller caller, Trace trace, Ledger.Tags tags, StreamListener listener) {
         ChatRequestValidator.validate(request);
+        caller = guard.screen(request, caller, trace);
         String name = request.get("model").asText();
         ModelRouter.Decision routed = router.routes(name) ? router.route(request, caller, trace) : null;
-        ModelConfig model = routed != null ? routed.model() : routeForCost(caller, checkCapabilities(resolve(name, caller), request), request, trace);
+        ModelConfig model = privateOnly(caller, routed != null ? routed.model()
+                : routeForCost(caller, checkCapabilities(resolve(name, caller), request), request, trace));
+        ChatGuard.GuardedStream guarded = guard.reply(caller, request).stream(listener, trace);
         GatewayCache.Probe probe = caching.probe(caller, model.name(), request);
         trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
         ticket.tag(tags);
         if (routed != null) ticket.tag(new Ledger.Tags(null, routed.header(), null));
-        ChatCaching.Recorder recorder = caching.recorder(listener);
+        ChatCaching.Recorder recorder = caching.recorder(guarded);
         long[] firstChunk = {0};
         StringBuilder text = new StringBuilder();
         StreamListener metered = chunk -> {
@@ -336,12 +363,17 @@ public final class ChatGateway implements AutoCloseable {
             return recorder.onChunk(chunk);
         };
         try {
-            Optional<Streamed> cached = caching.stream(probe, ticket, model.name(), request, trace, listener);
-            if (cached.isPresent()) return cached.get();
+            Optional<Streamed> cached = caching.stream(probe, ticket, model.name(), request, trace, guarded);
+            if (cached.isPresent()) {
+                guarded.end();
+                return cached.get();
+            }
+            guard.placeCanary(request);
             ProviderChain.Served<Usage> served = chain.stream(model, request, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace, metered);
+            guarded.end();
             Usage usage = served.value().estimated() ? TokenEstimate.of(request, text.toString()) : served.value();
             Prices.Cost cost = billing.bill(ticket, served.target(), usage, ttftMs(ticket, firstChunk[0]), 200, trace);
-            caching.remember(probe, recorder, served.provider(), model.name(), usage, cost, trace);
+            if (guarded.clean()) caching.remember(probe, recorder, served.provider(), model.name(), usage, cost, trace);
             return new Streamed(served.provider(), usage, cost);
         } catch (ProviderException failure) {
             ProviderException e = asSeenByClient(model, failure);
@@ -351,6 +383,46 @@ public final class ChatGateway implements AutoCloseable {
         } finally {
             billing.closeUnbilled(ticket, trace);
             caching.release(probe);
+        }
+    }
+
+    /** {@code result} with its completion as the client gets it (placeholders restored, output checked). */
+    private static Result guarded(Result result, ChatGuard.ReplyGuard output, Trace trace) {
+        ChatCompletion c = result.completion();
+        return new Result(new ChatCompletion(output.finish(c.body(), trace), c.provider(), c.upstreamModel(), c.usage()), result.provider(),
+                result.usage(), result.cost());
+    }
+
+    /**
+     * {@code model} with only the targets of private providers when the caller's request carries an
+     * entity under the PRIVATE policy; refused when the model has none.
+     */
+    private ModelConfig privateOnly(Caller caller, ModelConfig model) {
+        if (caller.guard() == null || !caller.guard().privateOnly()) return model;
+        List<ModelConfig.Target> targets = model.targets().stream().filter(t -> privateProviders.contains(t.provider())).toList();
+        if (targets.isEmpty()) {
+            throw new ApiException(400, "invalid_request_error", "This request contains personal data that the guard.pii policy 'private' lets"
+                    + " only providers marked 'private: true' see, and model '" + model.name() + "' has none; use a model served by a private"
+                    + " provider or remove the data.", "messages", "private_provider_required");
+        }
+        return targets.equals(model.targets()) ? model : model.withTargets(targets);
+    }
+
+    /**
+     * Checks an answer's question (and conversation) once at the answer's entry, as a chat request's
+     * messages are checked: a refusal is the same 400; the answer's model calls go out with the
+     * returned caller, so the documents in their prompts are not scored as the caller's input, and
+     * the returned question has placeholders for redacted entities.
+     */
+    public Screened screenQuestion(String question, Caller caller, Trace trace) {
+        return guard.screenQuestion(question, caller, trace);
+    }
+
+    /** An answer's question as the answer path uses it, and its caller with the input guard's pass. */
+    public record Screened(String question, Caller caller) {
+        /** {@code text} (an answer) with the question's placeholders given their values back. */
+        public String restore(String text) {
+            return caller.guard() == null ? text : caller.guard().redaction().restore(text);
         }
     }
 

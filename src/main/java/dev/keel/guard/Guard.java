@@ -51,10 +51,31 @@ public final class Guard {
 
     /** Checks one text under a profile; {@code redaction} collects the placeholders of the request. */
     public GuardResult check(String text, Direction direction, GuardConfig.Profile profile, Redaction redaction) {
+        return check(text, direction, profile, redaction, direction == Direction.INPUT, value -> false);
+    }
+
+    /**
+     * Checks text a caller wrote that is not a request to the model (a system prompt, an earlier
+     * assistant turn): the input's PII actions apply, the injection score does not.
+     */
+    public GuardResult checkPii(String text, Redaction redaction) {
+        return check(text, Direction.INPUT, GuardConfig.Profile.STRICT, redaction, false, value -> false);
+    }
+
+    /**
+     * Checks what a model wrote; an entity whose value {@code supplied} accepts (the caller's own, or
+     * one in the documents the model was given) is no leak and gets no action.
+     */
+    public GuardResult checkOutput(String text, Redaction redaction, java.util.function.Predicate<String> supplied) {
+        return check(text, Direction.OUTPUT, GuardConfig.Profile.STRICT, redaction, false, supplied);
+    }
+
+    private GuardResult check(String text, Direction direction, GuardConfig.Profile profile, Redaction redaction, boolean scoreInjection,
+                              java.util.function.Predicate<String> supplied) {
         List<GuardSignal> signals = new ArrayList<>();
         TreeSet<String> categories = new TreeSet<>();
         double score = 0;
-        if (direction == Direction.INPUT) {
+        if (scoreInjection) {
             InjectionDetector.Assessment a = injection.assess(text);
             score = a.score();
             signals.addAll(a.signals());
@@ -65,7 +86,8 @@ public final class Guard {
                                 + "Rephrase it as a plain question; if it is legitimate, ask your administrator for a trusted key."),
                         score, List.copyOf(categories), List.of(), signals, false);
             }
-        } else if (config.output().canary() && text.contains(canary)) {
+        }
+        if (direction == Direction.OUTPUT && config.output().canary() && text.contains(canary)) {
             signals.add(new GuardSignal("canary", "system_prompt_leak", 1));
             return new GuardResult(new GuardVerdict.Block("system_prompt_leak",
                     "The reply was withheld because it repeated the assistant's hidden instructions. Ask the question again in other words."),
@@ -76,13 +98,16 @@ public final class Guard {
         List<PiiEntity> redact = new ArrayList<>();
         boolean privateOnly = false;
         for (PiiEntity e : entities) {
-            GuardConfig.Action action = actions.getOrDefault(e.type(), GuardConfig.Action.ALLOW);
+            GuardConfig.Action action = supplied.test(text.substring(e.start(), e.end())) ? GuardConfig.Action.ALLOW
+                    : actions.getOrDefault(e.type(), GuardConfig.Action.ALLOW);
             signals.add(new GuardSignal("pii", e.type(), 1));
             if (action != GuardConfig.Action.ALLOW) categories.add(e.type());
             switch (action) {
                 case BLOCK -> {
                     return new GuardResult(new GuardVerdict.Block(e.type().equals("SECRET") ? "secret_detected" : "pii_blocked",
-                            "The text contains " + describe(e.type()) + ", which this service does not accept. Remove it and try again."),
+                            direction == Direction.INPUT
+                                    ? "The text contains " + describe(e.type()) + ", which this service does not accept. Remove it and try again."
+                                    : "The reply was withheld because it contained " + describe(e.type()) + ". Ask again without asking for it."),
                             score, List.copyOf(categories), entities, signals, false);
                 }
                 case REDACT -> redact.add(e);

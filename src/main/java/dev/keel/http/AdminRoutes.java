@@ -1,6 +1,8 @@
 package dev.keel.http;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.keel.config.GuardConfig;
 import dev.keel.model.ApiException;
 import dev.keel.store.ApiKey;
 import dev.keel.store.ApiKeys;
@@ -12,12 +14,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code /admin/keys}: create (the secret is returned once), list and revoke client API keys.
+ * {@code /admin/keys}: create (the secret is returned once), list and revoke client API keys; a key
+ * may name its guard profile ({@code strict} or {@code trusted}).
  * Requires {@code Authorization: Bearer <admin key>}; disabled when no admin key is configured.
  */
 final class AdminRoutes {
     private static final java.util.Set<String> KEY_FIELDS = new java.util.TreeSet<>(List.of("name", "tenant", "models", "requests_per_minute",
-            "tokens_per_minute", "daily_budget_usd", "monthly_budget_usd", "max_cost_per_request_usd", "cache"));
+            "tokens_per_minute", "daily_budget_usd", "monthly_budget_usd", "max_cost_per_request_usd", "cache",
+            "guard_profile"));
     private final ApiKeys keys;
     private final BearerSecret adminKey;
 
@@ -60,7 +64,7 @@ final class AdminRoutes {
         double monthly = nonNegative(Json.optionalDouble(body, "monthly_budget_usd", 0, 1e9));
         double maxCost = nonNegative(Json.optionalDouble(body, "max_cost_per_request_usd", 0, 1e6));
         boolean cache = !Boolean.FALSE.equals(Json.optionalBool(body, "cache"));
-        ApiKeys.Created created = keys.create(name, tenant, models, rpm, tpm, daily, monthly, maxCost, cache);
+        ApiKeys.Created created = keys.create(name, tenant, models, rpm, tpm, daily, monthly, maxCost, cache, guardProfile(body));
         Map<String, Object> out = view(created.key());
         out.put("key", created.secret());
         HttpServer.json(ctx, 201, out);
@@ -74,6 +78,18 @@ final class AdminRoutes {
         String id = ctx.pathParam("id");
         if (!keys.revoke(id)) throw ApiException.notFound("no active key '" + id + "'");
         HttpServer.json(ctx, 200, Map.of("id", id, "object", "api_key", "revoked", true));
+    }
+
+    /** The key's {@code guard_profile}: strict, trusted, or absent (null: its tenant's). */
+    private static GuardConfig.Profile guardProfile(ObjectNode body) {
+        JsonNode p = body.get("guard_profile");
+        if (p == null || p.isNull()) return null;
+        return switch (p.isTextual() ? p.asText() : "") {
+            case "strict" -> GuardConfig.Profile.STRICT;
+            case "trusted" -> GuardConfig.Profile.TRUSTED;
+            default -> throw ApiException.badRequest("'guard_profile' must be \"strict\" or \"trusted\" (or absent: the tenant's profile)",
+                    "guard_profile");
+        };
     }
 
     private static double nonNegative(Double v) {
@@ -94,6 +110,7 @@ final class AdminRoutes {
         m.put("monthly_budget_usd", k.monthlyBudgetUsd());
         m.put("max_cost_per_request_usd", k.maxCostPerRequestUsd());
         m.put("cache", k.cache());
+        m.put("guard_profile", k.guardProfile() == null ? null : k.guardProfile().name().toLowerCase(java.util.Locale.ROOT));
         m.put("created_at", Instant.ofEpochMilli(k.createdAtMillis()).toString());
         m.put("revoked_at", k.revokedAtMillis() == null ? null : Instant.ofEpochMilli(k.revokedAtMillis()).toString());
         return m;

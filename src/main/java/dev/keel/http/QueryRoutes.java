@@ -3,6 +3,8 @@ package dev.keel.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.Keel;
+import dev.keel.config.GuardConfig;
+import dev.keel.config.GuardConfig.GroundingAction;
 import dev.keel.config.RerankConfig;
 import dev.keel.config.SearchConfig;
 import dev.keel.gateway.ChatGateway;
@@ -90,14 +92,18 @@ final class QueryRoutes {
         String session = Json.optionalText(body, "session_id");
         if (session == null) session = ctx.header(ChatRoutes.SESSION_HEADER);
         ChatGateway.Caller asking = ChatRoutes.caller(ctx, session, body.has("session_id") ? "session_id" : ChatRoutes.SESSION_HEADER);
+        // The input guard checks the question once, here; the answer's model calls carry its pass (README "In the request pipeline").
+        ChatGateway.Screened screened = keel.gateway().screenQuestion(question, asking, trace);
+        boolean redacted = !screened.question().equals(question);
         // A user-specific answer: its model calls (answer, rewrite, expansion, verifier) skip the caches too.
-        ChatGateway.Caller caller = "off".equals(body.path("cache").asText(null)) ? asking.withoutCache() : asking;
-        AnswerRequest request = new AnswerRequest(HttpServer.tenant(ctx), question, filters(body), model, caller, session);
+        ChatGateway.Caller caller = "off".equals(body.path("cache").asText(null)) ? screened.caller().withoutCache() : screened.caller();
+        AnswerRequest request = new AnswerRequest(HttpServer.tenant(ctx), screened.question(), filters(body), model, caller, session);
         boolean stream = "true".equalsIgnoreCase(ctx.queryParam("stream")) || Boolean.TRUE.equals(Json.optionalBool(body, "stream"));
         // cache: serve a cached answer; a fresh one is remembered below (README "Caches"). Not in a conversation, whose turns it would skip.
         keel.answers().checkModel(request);
         GatewayCache.Probe asked = keel.cache().answer(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), answerSettings, body, question);
-        GatewayCache.Probe probe = session != null ? new GatewayCache.Off("answer", "session") : asked;
+        // A redacted question's answer holds the caller's own values: no other caller may be served it.
+        GatewayCache.Probe probe = session != null ? new GatewayCache.Off("answer", "session") : redacted ? new GatewayCache.Off("answer", "guard") : asked;
         Optional<GatewayCache.Hit> hit = keel.cache().lookup(probe, trace, h -> CachedAnswers.servable(keel.gateway(), caller, h));
         if (hit.isPresent()) {
             CachedAnswers.send(ctx, keel.gateway(), caller, keel.answers().modelOf(request), hit.get(), stream,
@@ -107,8 +113,8 @@ final class QueryRoutes {
         ChatRoutes.cacheHeader(ctx, trace);
         // end cache
         if (!stream) {
-            Answer a = keel.answers().answer(request, trace);
-            Map<String, Object> out = ApiViews.answer(a, trace.elapsedMs());
+            Answer a = underGroundingPolicy(keel.answers().answer(request, trace), trace);
+            Map<String, Object> out = view(a, trace);
             out.put("sources", ApiViews.hits(a.sources()));
             CachedAnswers.remember(keel.cache(), probe, a, out, trace);
             ChatRoutes.costHeader(ctx);
@@ -116,11 +122,12 @@ final class QueryRoutes {
             HttpServer.json(ctx, 200, out);
             return;
         }
-        SseAnswer events = new SseAnswer(ctx, trace);
+        SseAnswer events = new SseAnswer(ctx, trace, keel.config().guard().enabled() && keel.config().guard().output().grounding() == GroundingAction.BLOCK);
         try {
-            Answer a = keel.answers().stream(request, trace, events);
+            Answer a = underGroundingPolicy(keel.answers().stream(request, trace, events), trace);
             if (events.sse == null) return;
-            Map<String, Object> done = ApiViews.answer(a, trace.elapsedMs());
+            events.release(a);
+            Map<String, Object> done = view(a, trace);
             events.sse.event("done", ChatRoutes.withCost(ctx, ApiViews.streamed(done, a)));
             done.put("sources", ApiViews.hits(a.sources()));
             CachedAnswers.remember(keel.cache(), probe, a, done, trace);
@@ -131,6 +138,32 @@ final class QueryRoutes {
         } finally {
             if (events.sse != null) events.sse.close();
         }
+    }
+
+    /** The message of an answer withheld for its unsupported sentences. */
+    static final String UNGROUNDED_CODE = "ungrounded_answer";
+    static final String UNGROUNDED = "The answer was withheld because parts of it are not supported by your documents. Ask a narrower question,"
+            + " or add the documents that cover it.";
+
+    /**
+     * {@code guard.output.grounding}: an answer with unsupported sentences is withheld ({@code block},
+     * code {@code ungrounded_answer}) or passes; {@link #view} drops the grounding report under {@code pass}
+     * and from a withheld answer (it quotes the withheld sentences).
+     */
+    private Answer underGroundingPolicy(Answer a, Trace trace) {
+        GuardConfig guard = keel.config().guard();
+        if (!guard.enabled() || guard.output().grounding() != GroundingAction.BLOCK || a.grounding() == null || a.grounding().unsupported().isEmpty()) {
+            return a;
+        }
+        trace.attr("guard.output.grounding", "block");
+        return a.withheld(UNGROUNDED, UNGROUNDED_CODE);
+    }
+
+    private Map<String, Object> view(Answer a, Trace trace) {
+        Map<String, Object> out = ApiViews.answer(a, trace.elapsedMs());
+        GuardConfig guard = keel.config().guard();
+        if (guard.enabled() && guard.output().grounding() == GroundingAction.PASS || UNGROUNDED_CODE.equals(a.refused())) out.remove("grounding");
+        return out;
     }
 
     /** A failure after the answer's stream started, as its {@code error} event: classified like a chat stream's, the detail in the log. */
@@ -154,11 +187,19 @@ final class QueryRoutes {
     private final class SseAnswer implements AnswerEvents {
         private final Context ctx;
         private final Trace trace;
+        /** Under grounding: block the text waits for the check ({@link #release}), so a withheld answer is never shown. */
+        private final StringBuilder held;
         SseStream sse;
 
-        SseAnswer(Context ctx, Trace trace) {
+        SseAnswer(Context ctx, Trace trace, boolean holdUntilChecked) {
             this.ctx = ctx;
             this.trace = trace;
+            this.held = holdUntilChecked ? new StringBuilder() : null;
+        }
+
+        /** Sends the held text of the checked answer {@code a}: its own text, or the guard's message in its place. */
+        void release(Answer a) {
+            if (held != null && sse.isOpen()) sse.event("delta", Map.of("text", a.refused() != null ? a.text() : held.toString()));
         }
 
         @Override
@@ -174,7 +215,8 @@ final class QueryRoutes {
 
         @Override
         public boolean delta(String text) {
-            if (sse.isOpen()) sse.event("delta", Map.of("text", text));
+            if (held != null) held.append(text);
+            else if (sse.isOpen()) sse.event("delta", Map.of("text", text));
             if (sse.isOpen()) return true;
             trace.attr(Trace.CLIENT_DISCONNECTED, true);
             return false;

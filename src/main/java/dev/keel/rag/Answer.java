@@ -12,7 +12,8 @@ import java.util.List;
  * provider of the model was down and the extractive answer stands in; {@code ttftMs} is the time to
  * the model's first token of a streamed answer (else null); {@code refused} is why Keel declined
  * without calling the model {@code answerer} names ({@code low_confidence}, {@code no_context},
- * {@code context_does_not_fit}; else null).
+ * {@code context_does_not_fit}), or {@code ungrounded_answer} when the guard withheld a model's
+ * answer for its unsupported sentences ({@code guard.output.grounding: block}); else null.
  */
 public record Answer(String text, boolean answered, List<Citation> citations, List<SearchHit> sources, double support, String traceId,
                      String answerer, Grounding grounding, boolean degraded, Double ttftMs, String rewrittenQuestion, String refused) {
@@ -34,6 +35,11 @@ public record Answer(String text, boolean answered, List<Citation> citations, Li
     /** This answer, Keel's refusal for {@code reason} without a model call. */
     Answer refusedBecause(String reason) {
         return new Answer(text, answered, citations, sources, support, traceId, answerer, grounding, degraded, ttftMs, rewrittenQuestion, reason);
+    }
+
+    /** This answer withheld by the guard for {@code code}: {@code message} in its place, no citations. */
+    public Answer withheld(String message, String code) {
+        return new Answer(message, false, List.of(), sources, support, traceId, answerer, grounding, degraded, ttftMs, rewrittenQuestion, code);
     }
 
     /** This answer, given to a follow-up that was read as {@code standalone}. */

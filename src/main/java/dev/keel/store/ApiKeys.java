@@ -3,6 +3,7 @@ package dev.keel.store;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keel.config.GuardConfig;
 import java.security.SecureRandom;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -34,7 +35,7 @@ public final class ApiKeys {
     }
 
     public Created create(String name, String tenant, List<String> models, long rpm, long tpm, double daily, double monthly, double maxPerRequest,
-                          boolean cache) {
+                          boolean cache, GuardConfig.Profile guardProfile) {
         byte[] raw = new byte[32];
         RANDOM.nextBytes(raw);
         String secret = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
@@ -42,10 +43,11 @@ public final class ApiKeys {
         RANDOM.nextBytes(idBytes);
         String id = "key_" + java.util.HexFormat.of().formatHex(idBytes);
         ApiKey key = new ApiKey(id, name, tenant, secret.substring(0, PREFIX.length() + 4), models, rpm, tpm, daily, monthly, maxPerRequest,
-                System.currentTimeMillis(), null, cache);
+                System.currentTimeMillis(), null, cache, guardProfile);
         db.withConnection(c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO api_keys (id, name, tenant, key_hash, prefix, models, requests_per_minute,"
-                    + " tokens_per_minute, daily_budget_usd, monthly_budget_usd, max_cost_per_request_usd, created_at, cache) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                    + " tokens_per_minute, daily_budget_usd, monthly_budget_usd, max_cost_per_request_usd, created_at, cache, guard_profile)"
+                    + " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
                 ps.setString(1, id);
                 ps.setString(2, name);
                 ps.setString(3, tenant);
@@ -59,6 +61,7 @@ public final class ApiKeys {
                 ps.setDouble(11, maxPerRequest);
                 ps.setLong(12, key.createdAtMillis());
                 ps.setInt(13, cache ? 1 : 0);
+                ps.setString(14, guardProfile == null ? null : guardProfile.name());
                 ps.executeUpdate();
             } catch (JsonProcessingException e) {
                 throw new SQLException(e);
@@ -114,7 +117,7 @@ public final class ApiKeys {
         return db.withConnection(c -> {
             List<ApiKey> out = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT id, name, tenant, prefix, models, requests_per_minute, tokens_per_minute,"
-                    + " daily_budget_usd, monthly_budget_usd, max_cost_per_request_usd, created_at, revoked_at, cache FROM api_keys " + where)) {
+                    + " daily_budget_usd, monthly_budget_usd, max_cost_per_request_usd, created_at, revoked_at, cache, guard_profile FROM api_keys " + where)) {
                 if (arg != null) ps.setString(1, arg);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
@@ -127,7 +130,8 @@ public final class ApiKeys {
                         long revokedAt = rs.getLong(12);
                         Long revoked = rs.wasNull() ? null : revokedAt;
                         out.add(new ApiKey(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), models, rs.getLong(6), rs.getLong(7),
-                                rs.getDouble(8), rs.getDouble(9), rs.getDouble(10), rs.getLong(11), revoked, rs.getInt(13) != 0));
+                                rs.getDouble(8), rs.getDouble(9), rs.getDouble(10), rs.getLong(11), revoked, rs.getInt(13) != 0,
+                                rs.getString(14) == null ? null : GuardConfig.Profile.valueOf(rs.getString(14))));
                     }
                 }
             }

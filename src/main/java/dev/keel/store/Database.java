@@ -91,6 +91,10 @@ public final class Database implements AutoCloseable {
             // A key may forbid Keel's response caches for its requests (user-specific answers).
             """
             ALTER TABLE api_keys ADD COLUMN cache INTEGER NOT NULL DEFAULT 1
+            """,
+            // A key may name its guard profile (STRICT or TRUSTED); NULL: its tenant's.
+            """
+            ALTER TABLE api_keys ADD COLUMN guard_profile TEXT
             """);
 
     private final Connection connection;

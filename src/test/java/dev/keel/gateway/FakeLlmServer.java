@@ -213,6 +213,11 @@ final class FakeLlmServer implements AutoCloseable {
         };
     }
 
+    /** Streams the reply {@code writer} makes from the request, a word per chunk (see {@link #stream}). */
+    static Behavior streamFrom(java.util.function.Function<JsonNode, String> writer) {
+        return (ex, req) -> stream(List.of(writer.apply(req).split("(?<= )")), -1).respond(ex, req);
+    }
+
     /** Streams one tool call: a chunk with its id and name, then its arguments in the given pieces, then finish_reason tool_calls. */
     static Behavior streamToolCall(String name, List<String> argumentPieces) {
         return (ex, req) -> {

@@ -82,7 +82,7 @@ class ResponsesApiTest extends GatewayTestBase {
         JsonNode sent = fixture.primary.received.get(0).body();
         assertThat(sent.get("model").asText()).isEqualTo("upstream-fast-001");
         assertThat(sent.at("/messages/0/role").asText()).isEqualTo("system");
-        assertThat(sent.at("/messages/0/content").asText()).isEqualTo("Be brief.");
+        assertThat(sent.at("/messages/0/content").asText()).as("after the guard's canary line").endsWith("\n\nBe brief.");
         assertThat(sent.at("/messages/1/role").asText()).isEqualTo("user");
         assertThat(sent.at("/messages/1/content").asText()).isEqualTo("Say hello");
         assertThat(sent.get("max_completion_tokens").asInt()).isEqualTo(50);
@@ -150,7 +150,7 @@ class ResponsesApiTest extends GatewayTestBase {
 
     @Test
     void aStreamIsTheDocumentedEventSequenceWithSequenceNumbers() throws Exception {
-        fixture.primary.then(FakeLlmServer.stream(List.of("Hel", "lo"), -1));
+        fixture.primary.then(FakeLlmServer.stream(List.of("Hello", " there"), -1));
         HttpResponse<String> r = post("events", "{\"model\":\"fast\",\"input\":\"Hi\",\"stream\":true}");
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/event-stream");
@@ -169,8 +169,8 @@ class ResponsesApiTest extends GatewayTestBase {
             assertThat(data.get(i).get("sequence_number").asInt()).isEqualTo(i);
         }
         assertThat(data.get(0).at("/response/status").asText()).isEqualTo("in_progress");
-        assertThat(data.get(6).get("text").asText()).isEqualTo("Hello");
-        assertThat(data.get(9).at("/response/output/0/content/0/text").asText()).isEqualTo("Hello");
+        assertThat(data.get(6).get("text").asText()).isEqualTo("Hello there");
+        assertThat(data.get(9).at("/response/output/0/content/0/text").asText()).isEqualTo("Hello there");
         assertThat(data.get(9).at("/response/id").asText()).isEqualTo(data.get(0).at("/response/id").asText());
         assertThat(r.body()).contains(": x-keel-cost-usd ").doesNotContain("[DONE]");
     }
@@ -256,7 +256,7 @@ class ResponsesApiTest extends GatewayTestBase {
                 .input("Hello").build());
         assertThat(text(blocking)).isEqualTo("Bonjour");
         assertThat(blocking.usage().orElseThrow().inputTokensDetails().cachedTokens()).isEqualTo(10);
-        assertThat(fixture.anthropic.received.get(0).body().get("system").asText()).isEqualTo("Speak French.");
+        assertThat(fixture.anthropic.received.get(0).body().get("system").asText()).as("after the guard's canary line").endsWith("\n\nSpeak French.");
         ResponseAccumulator accumulator = ResponseAccumulator.create();
         try (StreamResponse<ResponseStreamEvent> stream = openai.responses().createStreaming(ResponseCreateParams.builder().model("claude-chat")
                 .input("Hello").build())) {
@@ -319,7 +319,7 @@ class ResponsesApiTest extends GatewayTestBase {
 
     @Test
     void aStreamThatBreaksAfterStartingEndsWithResponseFailedAndAShortReason() throws Exception {
-        fixture.primary.then(FakeLlmServer.stream(List.of("one", "two", "three"), 2));
+        fixture.primary.then(FakeLlmServer.stream(List.of("one ", "two ", "three "), 2));
         HttpResponse<String> r = post("broken", "{\"model\":\"fast\",\"input\":\"Count\",\"stream\":true}");
         assertThat(r.statusCode()).isEqualTo(200);
         List<JsonNode> data = new ArrayList<>();

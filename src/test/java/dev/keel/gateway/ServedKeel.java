@@ -27,7 +27,7 @@ import java.util.Map;
  * admin key), for tests that call it over HTTP with keys they create and read its ledger.
  */
 final class ServedKeel implements AutoCloseable {
-    private static final String ADMIN_KEY = "admin-secret-for-served-keel";
+    static final String ADMIN_KEY = "admin-secret-for-served-keel";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
     final Keel keel;
