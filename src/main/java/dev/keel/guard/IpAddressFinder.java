@@ -13,7 +13,7 @@ import java.util.regex.Pattern;
 final class IpAddressFinder implements PiiScanner.Finder {
     private static final String OCTET = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
     private static final Pattern V4 = Pattern.compile("(?<![\\w.])" + OCTET + "(?:\\." + OCTET + "){3}(?![\\w]|\\.\\d)");
-    private static final Pattern VERSION_BEFORE = Pattern.compile("(?i)(?:version|ver\\.?|release)\\s*$");
+    private static final Pattern VERSION_BEFORE = Pattern.compile("(?i)(?:version|ver\\.?|release|section|chapter|§)\\s*$");
 
     /** The longest textual IPv6 address: eight groups with an embedded IPv4 address. */
     private static final int MAX_V6 = 45;

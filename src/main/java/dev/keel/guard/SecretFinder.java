@@ -32,29 +32,36 @@ final class SecretFinder implements PiiScanner.Finder {
     /** An unterminated PEM block is taken to the end of its base64 body, at most this far. */
     private static final int MAX_PEM = 65_536;
 
-    private record Rule(Pattern pattern, int group, Predicate<String> accept) {}
+    /**
+     * One secret shape: the pattern, the group that is the secret, a check on its value, and lower-case words of which the text
+     * must contain one for the pattern to be worth running (a substring search is far cheaper than a regex scan).
+     */
+    private record Rule(List<String> hints, Pattern pattern, int group, Predicate<String> accept) {}
 
     private static final String B = "(?<![A-Za-z0-9_-])";   // starts a token
     private static final String E = "(?![A-Za-z0-9_-])";    // ends a token
+    private static final List<String> ASSIGNMENT_HINTS = List.of("pass", "pwd", "secret", "token", "key", "credential");
 
     private static final List<Rule> RULES = List.of(
-            rule(B + "(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z0-9]{16}" + E),
-            rule(B + "gh[pousr]_[A-Za-z0-9]{36,251}+" + E),
-            rule(B + "github_pat_[A-Za-z0-9_]{22,244}+" + E),
-            rule(B + "glpat-[A-Za-z0-9_-]{20,255}+" + E),
-            rule(B + "xox[abprse]-[A-Za-z0-9-]{10,255}+" + E),
-            rule("https://hooks\\.slack\\.com/(?:services|workflows)/[A-Za-z0-9_/-]{20,255}+"),
-            rule(B + "[sr]k_(?:live|test)_[A-Za-z0-9]{16,247}+" + E),
-            new Rule(Pattern.compile(B + "sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,255}+" + E), 0, SecretFinder::randomLooking),
-            rule(B + "AIza[0-9A-Za-z_-]{35}" + E),
-            rule(B + "eyJ[A-Za-z0-9_-]{8,8192}+\\.[A-Za-z0-9_-]{8,65536}+\\.[A-Za-z0-9_-]{0,8192}+" + E),
-            new Rule(Pattern.compile("(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,19}+://[^\\s:@/?#]{0,128}+:([^\\s@/?#]{1,256}+)@"), 1,
-                    SecretFinder::notPlaceholder),
-            new Rule(Pattern.compile("(?:(?<![A-Za-z0-9])|(?<=[a-z])(?=[A-Z]))(?i:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|"
-                    + "access[_-]?key|auth[_-]?token|credentials?|private[_-]?key|client[_-]?secret|secret[_-]?key)"
+            rule(List.of("akia", "asia", "abia", "acca", "agpa", "aida", "aipa", "anpa", "anva", "aroa", "apka"),
+                    B + "(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)[A-Z0-9]{16}" + E),
+            rule(List.of("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), B + "gh[pousr]_[A-Za-z0-9]{36,251}+" + E),
+            rule(List.of("github_pat_"), B + "github_pat_[A-Za-z0-9_]{22,244}+" + E),
+            rule(List.of("glpat-"), B + "glpat-[A-Za-z0-9_-]{20,255}+" + E),
+            rule(List.of("xox"), B + "xox[abprse]-[A-Za-z0-9-]{10,255}+" + E),
+            rule(List.of("hooks.slack.com"), "https://hooks\\.slack\\.com/(?:services|workflows)/[A-Za-z0-9_/-]{20,255}+"),
+            rule(List.of("k_live_", "k_test_"), B + "[sr]k_(?:live|test)_[A-Za-z0-9]{16,247}+" + E),
+            new Rule(List.of("sk-"), Pattern.compile(B + "sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,255}+" + E), 0,
+                    SecretFinder::randomLooking),
+            rule(List.of("aiza"), B + "AIza[0-9A-Za-z_-]{35}" + E),
+            rule(List.of("eyj"), B + "eyJ[A-Za-z0-9_-]{8,8192}+\\.[A-Za-z0-9_-]{8,65536}+\\.[A-Za-z0-9_-]{0,8192}+" + E),
+            new Rule(List.of("://"), Pattern.compile("(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,19}+://[^\\s:@/?#]{0,128}+:([^\\s@/?#]{1,256}+)@"),
+                    1, SecretFinder::notPlaceholder),
+            new Rule(ASSIGNMENT_HINTS, Pattern.compile("(?:(?<![A-Za-z0-9])|(?<=[a-z])(?=[A-Z]))(?i:pass(?:word|wd|phrase)?|pwd|secret|token|"
+                    + "api[_-]?key|apikey|access[_-]?key|auth[_-]?token|credentials?|private[_-]?key|client[_-]?secret|secret[_-]?key)"
                     + "(?:[_.-][A-Za-z0-9_.-]{0,31}+)?[\"']?\\s{0,4}+(?::=|=>|[:=]|(?<=\\s)(?i:is|was)\\s)\\s{0,4}+[\"'`]?"
                     + "([^\\s\"'`,;<>(){}\\[\\]]{1,256}+)"), 1, SecretFinder::credentialLike),
-            new Rule(Pattern.compile("(?i)(?<![A-Za-z0-9])(?:bearer|basic)\\s{1,4}+([A-Za-z0-9._~+/-]{16,4096}+=*+)"), 1,
+            new Rule(List.of("bearer", "basic"), Pattern.compile("(?i)(?<![A-Za-z0-9])(?:bearer|basic)\\s{1,4}+([A-Za-z0-9._~+/-]{16,4096}+=*+)"), 1,
                     SecretFinder::randomLooking));
 
     private static final Pattern AWS_SECRET = Pattern.compile("(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])");
@@ -64,25 +71,27 @@ final class SecretFinder implements PiiScanner.Finder {
             "(?i)(?:[$%<{*]|x{3,}|\\.{3,}).*|.*[>}]|(?:your|example|sample|dummy|fake)[_-].*|"
                     + "pass(?:word)?|passwd|pwd|secret|token|changeme|redacted|hidden|none|null|undefined|true|false");
 
-    private static Rule rule(String regex) {
-        return new Rule(Pattern.compile(regex), 0, SecretFinder::notRepetitive);
+    private static Rule rule(List<String> hints, String regex) {
+        return new Rule(hints, Pattern.compile(regex), 0, SecretFinder::notRepetitive);
     }
 
     @Override
     public void find(String text, List<PiiEntity> out) {
+        String lower = text.toLowerCase(Locale.ROOT); // only searched for hints: its indices are never used
         for (Rule r : RULES) {
+            if (r.hints.stream().noneMatch(lower::contains)) continue;
             Matcher m = r.pattern.matcher(text);
             while (m.find()) {
                 if (r.accept.test(m.group(r.group))) out.add(new PiiEntity("SECRET", m.start(r.group), m.end(r.group)));
             }
         }
-        Matcher m = AWS_SECRET.matcher(text);
+        Matcher m = AWS_SECRET.matcher(lower.contains("aws") || lower.contains("secret") ? text : "");
         while (m.find()) {
             if (mixedCase(m.group()) && AWS_CONTEXT_WORD.matcher(text).region(Math.max(0, m.start() - AWS_CONTEXT), m.start()).find()) {
                 out.add(new PiiEntity("SECRET", m.start(), m.end()));
             }
         }
-        findPem(text, out);
+        if (lower.contains("-----begin")) findPem(text, out);
     }
 
     private static void findPem(String text, List<PiiEntity> out) {

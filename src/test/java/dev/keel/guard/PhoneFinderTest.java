@@ -45,8 +45,15 @@ class PhoneFinderTest {
     @Test
     void datesTimesOrderNumbersVersionsAndIpsAreNotPhoneNumbers() {
         assertThat(found("On 2023-11-29, 29/11/2023 or 11.29.2023 at 12:30:45; order 4155552671; invoice INV-2023-004211; "
-                + "ticket #4155552671; version 10.15.7.1234; 1700000000 seconds; 20231129; bad card 4111 1111 1111 1112"))
+                + "ticket #4155552671; version 10.15.7.1234; 1700000000 seconds; 20231129; bad card 4111 1111 1111 1112; "
+                + "the 2024-2025 budget; room 1234 5678"))
                 .isEmpty();
+    }
+
+    @Test
+    void onlyALabelRightBeforeTheDigitsMakesThemAnotherKindOfNumber() {
+        assertThat(found("Customer service: (415) 555-2671; account manager 020 7946 0958; Order no. 020 7946 0958"))
+                .containsExactly("PHONE_NUMBER:(415) 555-2671", "PHONE_NUMBER:020 7946 0958");
     }
 
     @Test
