@@ -43,6 +43,12 @@ class PhoneFinderTest {
     }
 
     @Test
+    void aClosingParenthesisAfterANumberIsNotPartOfIt() {
+        assertThat(found("Ann (+44 20 7946 0958) and Bob (020 7946 0958)")).containsExactly("PHONE_NUMBER:+44 20 7946 0958",
+                "PHONE_NUMBER:020 7946 0958");
+    }
+
+    @Test
     void datesTimesOrderNumbersVersionsAndIpsAreNotPhoneNumbers() {
         assertThat(found("On 2023-11-29, 29/11/2023 or 11.29.2023 at 12:30:45; order 4155552671; invoice INV-2023-004211; "
                 + "ticket #4155552671; version 10.15.7.1234; 1700000000 seconds; 20231129; bad card 4111 1111 1111 1112; "
