@@ -139,6 +139,30 @@ class PiiScannerTest {
     }
 
     @Test
+    void randomTextsOfEntityCharactersNeverThrowAndAlwaysGiveSortedDisjointSpansInsideTheText() {
+        String alphabet = "0123456789      +-.()@:/_=#%abcdefxyzABCDEFXYZ\n\t'\"<>{}[]０１２ –é😀";
+        Random random = new Random(11);
+        for (int run = 0; run < 2_000; run++) {
+            StringBuilder text = new StringBuilder();
+            int length = random.nextInt(200);
+            while (text.length() < length) text.append(alphabet.charAt(random.nextInt(alphabet.length())));
+            List<PiiEntity> entities = SCANNER.detect(text.toString());
+            int end = 0;
+            for (PiiEntity e : entities) {
+                assertThat(e.start()).isGreaterThanOrEqualTo(end);
+                assertThat(e.end()).isGreaterThan(e.start()).isLessThanOrEqualTo(text.length());
+                end = e.end();
+            }
+        }
+    }
+
+    @Test
+    void entitiesNextToEmojiAndSurrogatePairsKeepTheirSpans() {
+        String text = "😀+44 20 7946 0958😀 😀4111 1111 1111 1111😀";
+        assertThat(found(text)).containsExactly("PHONE_NUMBER:+44 20 7946 0958", "CREDIT_CARD:4111 1111 1111 1111");
+    }
+
+    @Test
     void anEmptyTextHasNoEntities() {
         assertThat(SCANNER.detect("")).isEmpty();
     }
