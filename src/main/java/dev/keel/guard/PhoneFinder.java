@@ -10,10 +10,10 @@ import java.util.regex.Pattern;
  * Finds phone numbers with libphonenumber: a number must be valid for its country
  * ({@link PhoneNumberUtil#isValidNumber}, what {@code Leniency.VALID} checks): numbers with a
  * {@code +} country code in any region, national formats in the configured regions. Runs of digits
- * and phone punctuation are read whole ({@code parse}, about ten times cheaper than
- * {@code findNumbers} and linear in the text), and numbers are dropped when the digits
- * are something else: part of a longer number (a card, an account: more digits in the run), a date, a time, an SSN, a dotted IPv4
- * or version, an ISBN, or a number labelled as an order, invoice, ticket, reference…; digits without any
+ * and phone punctuation of bounded length are read whole ({@code parse}: cheaper than the search of
+ * {@code findNumbers}, and linear in the text), and numbers are dropped when the digits are something
+ * else: part of a longer number (a card, an account: more digits in the run), a date, an SSN, a dotted
+ * IPv4 or version, an ISBN, or a number labelled as an order, invoice, ticket, reference…; digits without any
  * separator count only with a trunk {@code 0}, as a North American number, or after a phone word, and a national
  * number without a trunk {@code 0} or a phone word needs nine digits.
  */
@@ -39,7 +39,7 @@ final class PhoneFinder implements PiiScanner.Finder {
     private static final Pattern OTHER_NUMBER_LABEL = Pattern.compile(
             "(?i)\\b(?:order|invoice|inv|ref|reference|tracking|ticket|isbn|serial|sku|account|acct|iban|version|build|patent|id|"
                     + "transaction|confirmation|booking|case|lot|zip|postal code|po)\\s*(?:number|num\\.?|no\\.?|nr\\.?|id)?\\s*[:#]?\\s*#?\\s*$"
-                    + "|(?i)\\b(?:part|item|product|model|customer|member|policy|tax|vat|employee|student)\\s*(?:number|num\\.?|no\\.?|nr\\.?|id|#)"
+                    + "|\\b(?:part|item|product|model|customer|member|policy|tax|vat|employee|student)\\s*(?:number|num\\.?|no\\.?|nr\\.?|id|#)"
                     + "\\s*[:#]?\\s*$");
 
     /** How many trailing words a {@code +} run may lose before it is given up: what follows a number is rarely longer. */
@@ -87,7 +87,7 @@ final class PhoneFinder implements PiiScanner.Finder {
         String run = text.substring(start, trimmed);
         if (run.charAt(0) != '+') {
             if (digits(text, start, trimmed) > MAX_DIGITS || DATE.matcher(run).matches() || SSN_SHAPE.matcher(run).matches()
-                    || DOTTED_QUAD.matcher(run).matches()) {
+                    || DOTTED_QUAD.matcher(run).matches() || isbn(run)) {
                 return;
             }
             for (String region : regions) {
@@ -115,7 +115,7 @@ final class PhoneFinder implements PiiScanner.Finder {
         try {
             Phonenumber.PhoneNumber number = util.parse(run, region);
             boolean valid = region.equals(INTERNATIONAL) ? util.isValidNumber(number) : util.isValidNumberForRegion(number, region);
-            if (valid && plausible(text, start, end, run, number.getCountryCode())) out.add(new PiiEntity("PHONE_NUMBER", start, end));
+            if (valid && plausible(text, start, run, number.getCountryCode())) out.add(new PiiEntity("PHONE_NUMBER", start, end));
             return valid;
         } catch (NumberParseException notANumberOfThisRegion) {
             return false;
@@ -137,8 +137,9 @@ final class PhoneFinder implements PiiScanner.Finder {
         return n;
     }
 
-    private static boolean plausible(String text, int s, int e, String raw, int countryCode) {
-        if (gluedToAWord(text, s) || DATE.matcher(raw).matches() || SSN_SHAPE.matcher(raw).matches() || DOTTED_QUAD.matcher(raw).matches() || isbn(raw)) return false;
+    /** Whether a valid number {@code raw} at {@code s} reads as a phone number in its context. */
+    private static boolean plausible(String text, int s, String raw, int countryCode) {
+        if (gluedToAWord(text, s)) return false;
         int windowStart = Math.max(0, s - CONTEXT_WINDOW);
         if (OTHER_NUMBER_LABEL.matcher(text).region(windowStart, s).find()) return false;
         boolean phoneWord = PHONE_WORD.matcher(text).region(windowStart, s).find();

@@ -27,6 +27,8 @@ final class SecretFinder implements PiiScanner.Finder {
     private static final int MIN_VALUE = 8;
     /** Below this many bits per character an assigned value is a word or a repeated pattern, not a key. */
     private static final double MIN_ENTROPY = 2.5;
+    /** Generated tokens carry about 4 bits per character (62 symbols); below 3 a token is mostly words ({@code Bearer my-session-cookie}). */
+    private static final double MIN_TOKEN_ENTROPY = 3.0;
     /** How far before a bare 40-character string "aws" or "secret" must appear for it to be an AWS secret key. */
     private static final int AWS_CONTEXT = 80;
     /** An unterminated PEM block is taken to the end of its base64 body, at most this far. */
@@ -135,7 +137,7 @@ final class SecretFinder implements PiiScanner.Finder {
             letter |= Character.isLetter(token.charAt(i));
             digit |= Character.isDigit(token.charAt(i));
         }
-        return letter && digit && entropy(token) >= MIN_ENTROPY + 0.5;
+        return letter && digit && entropy(token) >= MIN_TOKEN_ENTROPY;
     }
 
     private static boolean notPlaceholder(String value) {

@@ -8,9 +8,10 @@ import org.junit.jupiter.api.Test;
 
 class PhoneRegionsConfigTest {
     @Test
-    void theExampleFileDocumentsTheDefaultRegions() throws Exception {
-        assertThat(KeelConfig.load(Path.of("keel.example.yaml")).guard().phoneRegions()).isEqualTo(GuardConfig.DEFAULTS.phoneRegions())
-                .contains("US", "GB", "DE", "FR", "IN");
+    void theExampleFileDocumentsTheDefaultRegionsAndEveryOtherGuardDefault() throws Exception {
+        GuardConfig example = KeelConfig.load(Path.of("keel.example.yaml")).guard();
+        assertThat(example.phoneRegions()).contains("US", "GB", "DE", "FR", "IN");
+        assertThat(example).isEqualTo(GuardConfig.DEFAULTS);
     }
 
     @Test

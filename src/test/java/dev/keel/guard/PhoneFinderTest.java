@@ -16,6 +16,12 @@ class PhoneFinderTest {
     }
 
     @Test
+    void northAmericanNumbersWithTheLeadingOneAndTollFreeNumbers() {
+        assertThat(found("dial 1-415-555-2671 or 1 (800) 555-0199 or +1-800-555-0199")).containsExactly("PHONE_NUMBER:1-415-555-2671",
+                "PHONE_NUMBER:1 (800) 555-0199", "PHONE_NUMBER:+1-800-555-0199");
+    }
+
+    @Test
     void europeanNumbersNationalAndInternational() {
         assertThat(found("UK 020 7946 0958, +44 20 7946 0958; DE 030 12345678, +49 30 12345678; FR 01 42 68 53 00, +33 1 42 68 53 00; "
                 + "ES 912 345 678; IT 06 1234 5678; NL 020 123 4567"))
