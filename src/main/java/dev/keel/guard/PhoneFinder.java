@@ -31,6 +31,8 @@ final class PhoneFinder implements PiiScanner.Finder {
 
     private static final Pattern DATE = Pattern.compile(
             "\\(?\\d{4}[-./]\\d{1,2}[-./]\\d{1,2}\\)?|\\(?\\d{1,2}[-./]\\d{1,2}[-./](?:\\d{2}|\\d{4})\\)?");
+    /** A year-first date starting a run ("2023-04-03 01" in a table): no phone number starts like that. */
+    private static final Pattern LEADING_DATE = Pattern.compile("\\d{4}[-./]\\d{1,2}[-./]\\d{1,2}");
     private static final Pattern SSN_SHAPE = Pattern.compile("\\d{3}-\\d{2}-\\d{4}");
     private static final Pattern DOTTED_QUAD = Pattern.compile("\\d{1,3}(?:\\.\\d{1,3}){3}");
     private static final Pattern PHONE_WORD = Pattern.compile(
@@ -42,6 +44,8 @@ final class PhoneFinder implements PiiScanner.Finder {
                     + "|\\b(?:part|item|product|model|customer|member|policy|tax|vat|employee|student)\\s*(?:number|num\\.?|no\\.?|nr\\.?|id|#)"
                     + "\\s*[:#]?\\s*$");
 
+    /** Digits that may stand before a parenthesised area code: a trunk or country prefix such as "1 (800)". */
+    private static final int MAX_PREFIX_BEFORE_AREA_CODE = 2;
     /** How many trailing words a {@code +} run may lose before it is given up: what follows a number is rarely longer. */
     private static final int MAX_SHORTENINGS = 3;
     /** The unknown region: libphonenumber then reads only numbers with a country code. */
@@ -86,10 +90,7 @@ final class PhoneFinder implements PiiScanner.Finder {
         if (start >= trimmed) return;
         String run = text.substring(start, trimmed);
         if (run.charAt(0) != '+') {
-            if (digits(text, start, trimmed) > MAX_DIGITS || DATE.matcher(run).matches() || SSN_SHAPE.matcher(run).matches()
-                    || DOTTED_QUAD.matcher(run).matches() || isbn(run)) {
-                return;
-            }
+            if (digits(text, start, trimmed) > MAX_DIGITS || notNationalShape(run)) return;
             for (String region : regions) {
                 if (readAs(text, start, trimmed, region, out)) return;
             }
@@ -109,7 +110,7 @@ final class PhoneFinder implements PiiScanner.Finder {
      * {@code out} when it is also plausible in its context.
      */
     private boolean readAs(String text, int start, int end, String region, List<PiiEntity> out) {
-        boolean glued = start > 0 && Character.isLetter(text.charAt(start - 1)) || end < text.length() && Character.isLetter(text.charAt(end));
+        boolean glued = start > 0 && gluing(text.charAt(start - 1)) || end < text.length() && gluing(text.charAt(end));
         if (glued) return false;
         String run = text.substring(start, end);
         try {
@@ -120,6 +121,18 @@ final class PhoneFinder implements PiiScanner.Finder {
         } catch (NumberParseException notANumberOfThisRegion) {
             return false;
         }
+    }
+
+    /**
+     * A national run that is something else: a date, an SSN, a dotted quad, an ISBN, a parenthesis after more than a trunk or
+     * country digit ("542-50 (1968)": pages and a year; an area code comes first, "1 (800) 555-0199"), or dots mixed with other separators ("0.823 0.012").
+     */
+    private static boolean notNationalShape(String run) {
+        int open = run.indexOf('(');
+        boolean lateParenthesis = open >= 0 && digits(run, 0, open) > MAX_PREFIX_BEFORE_AREA_CODE;
+        boolean dotsMixed = run.indexOf('.') >= 0 && (run.indexOf(' ') >= 0 || run.indexOf('-') >= 0);
+        return lateParenthesis || dotsMixed || DATE.matcher(run).matches() || LEADING_DATE.matcher(run).lookingAt() || SSN_SHAPE.matcher(run).matches()
+                || DOTTED_QUAD.matcher(run).matches() || isbn(run);
     }
 
     /** Where the digits of {@code text[start, end)} end: trailing separators dropped, a closing parenthesis kept if one opened. */
@@ -168,6 +181,11 @@ final class PhoneFinder implements PiiScanner.Finder {
             return sum % 11 == 0;
         }
         return false;
+    }
+
+    /** A letter or URL punctuation right next to the digits: they are part of a word, a path or a query ("/e/075678398926/"). */
+    private static boolean gluing(char c) {
+        return Character.isLetter(c) || "/=_&?#%@".indexOf(c) >= 0;
     }
 
     private static boolean isRunChar(char c) {

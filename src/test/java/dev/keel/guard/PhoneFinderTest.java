@@ -58,7 +58,8 @@ class PhoneFinderTest {
     void datesTimesOrderNumbersVersionsAndIpsAreNotPhoneNumbers() {
         assertThat(found("On 2023-11-29, 29/11/2023 or 11.29.2023 at 12:30:45; order 4155552671; invoice INV-2023-004211; "
                 + "ticket #4155552671; version 10.15.7.1234; 1700000000 seconds; 20231129; bad card 4111 1111 1111 1112; "
-                + "the 2024-2025 budget; room 1234 5678"))
+                + "the 2024-2025 budget; room 1234 5678; <td>2023-04-03 01</td>; https://shop.example.com/e/075678398926/?itm=3; "
+                + "?id=4155552671&x=1; Aslib Proceedings 20, 542-50 (1968); an average value of 0.823 0.012"))
                 .isEmpty();
     }
 

@@ -1,16 +1,24 @@
 package dev.keel.guard;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keel.config.GuardConfig;
+import java.io.IOException;
+import Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 
 /**
  * Times {@code detect()} of the shipped PII detector on short prompts and on 10,000-character texts
  * and prints p50/p99 per call (a measurement, not a test: absolute times vary on shared machines).
- * Run after {@code mvn test-compile}: {@code java -cp target/classes:target/test-classes:CLASSPATH
- * dev.keel.guard.PiiDetectionTiming}. {@code keel bench guard} times the same path through
- * {@code Guard.check(text, OUTPUT, …)}.
+ * Given JSONL files, it also counts what it finds in their {@code text} fields: on benign corpora
+ * every finding is a false alarm or a real entity to check by hand. Run after {@code mvn
+ * test-compile}: {@code java -cp target/classes:target/test-classes:CLASSPATH
+ * dev.keel.guard.PiiDetectionTiming [FILE.jsonl…]}. {@code keel bench guard} times the same path
+ * through {@code Guard.check(text, OUTPUT, …)}.
  */
 final class PiiDetectionTiming {
     private static final int WARMUP = 3_000, RUNS = 5_000, LONG_RUNS = 500;
@@ -25,13 +33,30 @@ final class PiiDetectionTiming {
             "export OPENAI_API_KEY=sk-proj-abc123DEF456ghi789JKL012mno345 then run the script",
             "What does 'you are now enrolled' mean in the benefits letter I received yesterday?");
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws IOException {
         PiiScanner scanner = PiiScanner.of(GuardConfig.DEFAULTS.phoneRegions());
         String doc = longText(new Random(42));
         for (int i = 0; i < WARMUP; i++) scanner.detect(PROMPTS.get(i % PROMPTS.size()));
         for (int i = 0; i < LONG_RUNS / 5; i++) scanner.detect(doc);
         report("short prompt (" + PROMPTS.stream().mapToInt(String::length).sum() / PROMPTS.size() + " chars avg)", scanner, PROMPTS, RUNS);
         report("10k-char text (" + scanner.detect(doc).size() + " entities)", scanner, List.of(doc), LONG_RUNS);
+        if (args.length > 0) count(scanner, args);
+    }
+
+    private static void count(PiiScanner scanner, String[] files) throws IOException {
+        ObjectMapper json = new ObjectMapper();
+        Map<String, Integer> byType = new TreeMap<>();
+        int texts = 0;
+        long chars = 0;
+        for (String file : files) {
+            for (String line : Files.readAllLines(Path.of(file))) {
+                String text = json.readTree(line).path("text").asText();
+                texts++;
+                chars += text.length();
+                for (PiiEntity e : scanner.detect(text)) byType.merge(e.type(), 1, Integer::sum);
+            }
+        }
+        System.out.printf("%d texts, %d characters: %s%n", texts, chars, byType);
     }
 
     private static void report(String name, PiiScanner scanner, List<String> texts, int runs) {
