@@ -3,7 +3,7 @@ package dev.keel.guard;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keel.config.GuardConfig;
 import java.io.IOException;
-import Files;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
