@@ -1,18 +1,21 @@
 package dev.keel.config;
 
+import com.google.i18n.phonenumbers.PhoneNumberUtil;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
  * Guardrails: the input guard (prompt injection scored 0..1 against a threshold per profile, PII
  * actions per entity type), the output guard (PII, secrets and system-prompt canary leaks in what
  * a model writes; what to do with an answer's unsupported sentences), the scan of ingested chunks
- * for indirect injection, an optional topic allow-list, and which profile each tenant's callers get.
+ * for indirect injection, an optional topic allow-list, which profile each tenant's callers get, and
+ * the regions whose national phone formats (numbers written without a {@code +} country code) count.
  * {@code strict} is for anonymous or untrusted callers, {@code trusted} for keys or tenants marked so.
  */
 public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii, Output output, Indirect indirect, Topics topics,
-                          Map<String, Profile> tenants) {
+                          Map<String, Profile> tenants, List<String> phoneRegions) {
     /** The two guard profiles: which injection threshold applies. */
     public enum Profile { STRICT, TRUSTED }
 
@@ -59,17 +62,22 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
 
     private static final Map<String, Action> DEFAULT_PII = defaultPii();
 
+    /** Where most of Keel's users and their customers write numbers without a country code. */
+    private static final List<String> DEFAULT_PHONE_REGIONS = List.of("US", "GB", "DE", "FR", "IN", "BR", "JP", "AU", "CA", "ES", "IT", "NL");
+
     public static final GuardConfig DEFAULTS = new GuardConfig(true,
             new Input(0.5, 0.85, Profile.STRICT, 3),
             DEFAULT_PII,
             new Output(true, DEFAULT_PII, true, GroundingAction.FLAG),
             new Indirect(true, IndirectPolicy.WRAP, 0.5),
             new Topics(List.of(), 0.5),
-            Map.of());
+            Map.of(),
+            DEFAULT_PHONE_REGIONS);
 
     public GuardConfig {
         pii = Map.copyOf(pii);
         tenants = Map.copyOf(tenants);
+        phoneRegions = List.copyOf(phoneRegions);
     }
 
     /** The profile of a tenant's callers when their key names none. */
@@ -112,7 +120,18 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
         ConfigNode ten = n.child("tenants");
         Map<String, Profile> tenants = new LinkedHashMap<>();
         for (String tenant : ten.keys()) tenants.put(tenant, profile(ten, tenant, input.defaultProfile));
-        return new GuardConfig(n.bool("enabled", DEFAULTS.enabled), input, pii, output, indirect, topics, tenants);
+        return new GuardConfig(n.bool("enabled", DEFAULTS.enabled), input, pii, output, indirect, topics, tenants, phoneRegions(n));
+    }
+
+    private static List<String> phoneRegions(ConfigNode n) {
+        if (!n.has("phone_regions")) return DEFAULTS.phoneRegions;
+        List<String> regions = n.strings("phone_regions").stream().map(r -> r.toUpperCase(Locale.ROOT)).distinct().toList();
+        for (String region : regions) {
+            if (!PhoneNumberUtil.getInstance().getSupportedRegions().contains(region)) {
+                throw new ConfigException(n.path("phone_regions"), "unknown region '" + region + "'; expected ISO 3166 codes such as US, GB, DE");
+            }
+        }
+        return regions;
     }
 
     private static Profile profile(ConfigNode n, String key, Profile fallback) {

@@ -37,7 +37,7 @@ public final class Guard {
 
     /** The guard of a configuration, with the in-process embedder for its semantic layers. */
     public static Guard create(GuardConfig config, Embedder embedder) {
-        return new Guard(config, text -> InjectionDetector.Assessment.NONE, text -> List.of());
+        return new Guard(config, text -> InjectionDetector.Assessment.NONE, PiiScanner.of(config.phoneRegions()));
     }
 
     public GuardConfig config() {
