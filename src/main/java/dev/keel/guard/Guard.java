@@ -24,12 +24,18 @@ public final class Guard {
     private final GuardConfig config;
     private final InjectionDetector injection;
     private final PiiDetector pii;
+    private final TopicScope topics;
     private final String canary;
 
     Guard(GuardConfig config, InjectionDetector injection, PiiDetector pii) {
+        this(config, injection, pii, TopicScope.NONE);
+    }
+
+    Guard(GuardConfig config, InjectionDetector injection, PiiDetector pii, TopicScope topics) {
         this.config = config;
         this.injection = injection;
         this.pii = pii;
+        this.topics = topics;
         byte[] random = new byte[CANARY_BYTES];
         new SecureRandom().nextBytes(random);
         this.canary = "keel-canary-" + HexFormat.of().formatHex(random);
@@ -37,7 +43,7 @@ public final class Guard {
 
     /** The guard of a configuration, with the in-process embedder for its semantic layers. */
     public static Guard create(GuardConfig config, Embedder embedder) {
-        return new Guard(config, text -> InjectionDetector.Assessment.NONE, text -> List.of());
+        return new Guard(config, text -> InjectionDetector.Assessment.NONE, text -> List.of(), new TopicScope(config.topics(), embedder));
     }
 
     public GuardConfig config() {
@@ -47,6 +53,14 @@ public final class Guard {
     /** The token placed in system prompts; its appearance in an output is a system-prompt leak. */
     public String canary() {
         return canary;
+    }
+
+    /**
+     * The injection score of a document's text in [0, 1], whatever the profile: what the ingest scan
+     * compares with {@code guard.indirect.threshold}. Never throws; holds on to nothing.
+     */
+    public double injectionScore(String text) {
+        return injection.assess(text).score();
     }
 
     /** Checks one text under a profile; {@code redaction} collects the placeholders of the request. */
@@ -64,6 +78,13 @@ public final class Guard {
                         "This request looks like an attempt to override the assistant's instructions, so it was not sent. "
                                 + "Rephrase it as a plain question; if it is legitimate, ask your administrator for a trusted key."),
                         score, List.copyOf(categories), List.of(), signals, false);
+            }
+            if (topics.active()) {
+                TopicScope.Fit fit = topics.fit(text);
+                signals.add(new GuardSignal("topic", fit.closest().name(), fit.similarity()));
+                if (!fit.inScope()) {
+                    return new GuardResult(new GuardVerdict.Block("off_topic", topics.refusal()), score, List.of("off_topic"), List.of(), signals, false);
+                }
             }
         } else if (config.output().canary() && text.contains(canary)) {
             signals.add(new GuardSignal("canary", "system_prompt_leak", 1));
