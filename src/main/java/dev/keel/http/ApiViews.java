@@ -1,5 +1,7 @@
 package dev.keel.http;
 
+import dev.keel.guard.GuardResult;
+import dev.keel.guard.GuardVerdict;
 import dev.keel.index.SearchHit;
 import dev.keel.rag.Answer;
 import java.util.ArrayList;
@@ -44,6 +46,32 @@ public final class ApiViews {
         Map<String, Object> out = new LinkedHashMap<>(view);
         if (a.ttftMs() != null) out.put("ttft_ms", Math.round(a.ttftMs() * 1000) / 1000.0);
         return out;
+    }
+
+    /**
+     * A guard verdict as the check API and {@code keel guard scan} show it: {@code verdict},
+     * {@code categories}, {@code score}, {@code entities} ({@code {type, start, end}}, UTF-16 offsets,
+     * end exclusive, never the value) and, for a block, its {@code code}.
+     */
+    public static Map<String, Object> guard(GuardResult r) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("verdict", r.verdict().name());
+        out.put("categories", r.categories());
+        out.put("score", round4(r.score()));
+        out.put("entities", r.entities().stream().map(e -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("type", e.type());
+            m.put("start", e.start());
+            m.put("end", e.end());
+            return m;
+        }).toList());
+        if (r.verdict() instanceof GuardVerdict.Block b) out.put("code", b.code());
+        return out;
+    }
+
+    /** A score rounded to four decimals, as guard views show scores. */
+    static double round4(double v) {
+        return Math.round(v * 10_000) / 10_000.0;
     }
 
     public static List<Map<String, Object>> hits(List<SearchHit> hits) {

@@ -226,7 +226,8 @@ final class QueryRoutes {
         }
     }
 
-    private static <E extends Enum<E>> E enumParam(ObjectNode body, String field, Class<E> type, E fallback) {
+    /** An optional enum field, matched without regard to case; a value that names none is a 400 listing them. */
+    static <E extends Enum<E>> E enumParam(ObjectNode body, String field, Class<E> type, E fallback) {
         String v = Json.optionalText(body, field);
         if (v == null) return fallback;
         for (E e : type.getEnumConstants()) if (e.name().equalsIgnoreCase(v)) return e;
