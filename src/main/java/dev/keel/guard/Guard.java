@@ -19,6 +19,12 @@ public final class Guard {
     /** Which way a text flows: from a caller to a model, or from a model to a caller. */
     public enum Direction { INPUT, OUTPUT }
 
+    /**
+     * Longest text the check API and {@code keel guard scan} accept, in UTF-16 code units: a long
+     * prompt with its context (some 25,000 tokens). Every detector's time grows with the text, so a
+     * bound keeps one request from holding a core.
+     */
+    public static final int MAX_CHECK_CHARS = 100_000;
     private static final int CANARY_BYTES = 8;
 
     private final GuardConfig config;

@@ -23,11 +23,6 @@ import java.util.Set;
  * categories and the score.
  */
 final class GuardRoutes {
-    /**
-     * Longest text checked, in UTF-16 code units: a long prompt with its context (some 25,000 tokens);
-     * every detector's time grows with the text, so a bound keeps one request from holding a core.
-     */
-    static final int MAX_TEXT_CHARS = 100_000;
     private static final Set<String> FIELDS = Set.of("text", "direction", "profile");
 
     private final Guard guard;
@@ -48,8 +43,8 @@ final class GuardRoutes {
         }
         String text = Json.optionalText(body, "text");
         if (text == null) throw ApiException.badRequest("'text' is required", "text");
-        if (text.length() > MAX_TEXT_CHARS) {
-            throw new ApiException(413, "request_too_large", "'text' is " + text.length() + " characters, over the limit of " + MAX_TEXT_CHARS
+        if (text.length() > Guard.MAX_CHECK_CHARS) {
+            throw new ApiException(413, "request_too_large", "'text' is " + text.length() + " characters, over the limit of " + Guard.MAX_CHECK_CHARS
                     + "; check it in parts", "text", "text_too_large");
         }
         Guard.Direction direction = QueryRoutes.enumParam(body, "direction", Guard.Direction.class, Guard.Direction.INPUT);

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keel.Keel;
 import dev.keel.config.KeelConfig;
+import dev.keel.guard.Guard;
 import dev.keel.guard.TestGuards;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -145,13 +146,13 @@ class GuardCheckHttpTest {
     @Test
     void anEmptyTextIsAllowedAndATextOverTheLimitIsRefusedWith413() throws Exception {
         assertThat(ok("default", Map.of("text", "")).get("verdict").asText()).isEqualTo("allow");
-        assertThat(ok("default", Map.of("text", "x".repeat(GuardRoutes.MAX_TEXT_CHARS))).get("verdict").asText()).isEqualTo("allow");
+        assertThat(ok("default", Map.of("text", "x".repeat(Guard.MAX_CHECK_CHARS))).get("verdict").asText()).isEqualTo("allow");
 
-        JsonNode e = error(check("default", JSON.writeValueAsString(Map.of("text", "x".repeat(GuardRoutes.MAX_TEXT_CHARS + 1)))), 413);
+        JsonNode e = error(check("default", JSON.writeValueAsString(Map.of("text", "x".repeat(Guard.MAX_CHECK_CHARS + 1)))), 413);
 
         assertThat(e.get("code").asText()).isEqualTo("text_too_large");
         assertThat(e.get("param").asText()).isEqualTo("text");
-        assertThat(e.get("message").asText()).contains(Integer.toString(GuardRoutes.MAX_TEXT_CHARS));
+        assertThat(e.get("message").asText()).contains(Integer.toString(Guard.MAX_CHECK_CHARS));
     }
 
     @Test
