@@ -57,7 +57,7 @@ public final class Keel implements AutoCloseable {
         this.traces = traces;
         this.rerankers = rerankers;
         this.guard = guards.apply(config.guard(), embedder);
-        this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize());
+        this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize(), guard);
         this.ledger = new Ledger(database);
         this.keys = new ApiKeys(database);
         this.cache = new GatewayCache(config.cache(), new CaffeineResponseCache(config.cache()), embedder,
@@ -73,7 +73,7 @@ public final class Keel implements AutoCloseable {
             throw e;
         }
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers, gateway, new Sessions(config.sessions()),
-                traces.registry());
+                traces.registry(), guard);
     }
 
     /** Opens (or creates) the data directory with the in-process embedding model. */

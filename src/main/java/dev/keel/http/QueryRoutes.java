@@ -72,7 +72,7 @@ final class QueryRoutes {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("object", "search_result");
         out.put("mode", mode.name().toLowerCase(Locale.ROOT));
-        out.put("data", ApiViews.hits(result.hits(), result.rerankScores()));
+        out.put("data", ApiViews.hits(result.hits(), result.rerankScores(), debug));
         if (debug) out.put("debug", debugView(result));
         out.put("trace_id", trace.id());
         out.put("took_ms", round(trace.elapsedMs()));
