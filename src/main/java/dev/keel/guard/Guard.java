@@ -10,7 +10,8 @@ import java.util.TreeSet;
 
 /**
  * Keel's guardrails over one text at a time. Input texts are scored for prompt injection (after
- * normalising and decoding them) and scanned for PII; output texts are scanned for PII, secrets and
+ * normalising and decoding them), compared with the allowed topics when {@code guard.topics.allow}
+ * names any, and scanned for PII; output texts are scanned for PII, secrets and
  * the canary token Keel places in system prompts. Each detected entity gets its type's action from
  * the configuration. Thread-safe; never throws on any text; holds no per-request state (a request's
  * placeholders live in its {@link Redaction}).
