@@ -160,7 +160,12 @@ final class GuardScan {
         if (text.asText().length() > Guard.MAX_CHECK_CHARS) {
             return error(line.number(), "text is longer than " + Guard.MAX_CHECK_CHARS + " characters");
         }
-        GuardResult r = guard.check(text.asText(), options.direction(), options.profile(), new Redaction());
+        GuardResult r;
+        try {
+            r = guard.check(text.asText(), options.direction(), options.profile(), new Redaction());
+        } catch (RuntimeException e) {
+            return error(line.number(), "the guard failed on this line (" + e.getClass().getSimpleName() + ")"); // its message may quote the text
+        }
         Map<String, Object> view = new LinkedHashMap<>();
         view.put("line", line.number());
         view.putAll(ApiViews.guard(r));

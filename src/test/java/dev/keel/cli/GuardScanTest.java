@@ -112,6 +112,21 @@ class GuardScanTest {
     }
 
     @Test
+    void aLineTheGuardFailsOnGetsAnErrorWithoutItsTextAndTheScanGoesOn() throws Exception {
+        byte[] in = utf8("{\"text\":\"fine\"}\n{\"text\":\"BOOM " + EMAIL + "\"}\n{\"text\":\"fine again\"}\n");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+        new GuardScan(TestGuards.throwingOn("BOOM"), OPTIONS, 2).run(new ByteArrayInputStream(in), in.length,
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+
+        List<String> lines = out.toString(StandardCharsets.UTF_8).lines().toList();
+        assertThat(lines).hasSize(3);
+        assertThat(JSON.readTree(lines.get(1)).get("reason").asText()).isEqualTo("the guard failed on this line (IllegalStateException)");
+        assertThat(JSON.readTree(lines.get(2)).get("verdict").asText()).isEqualTo("allow");
+        assertThat(out.toString(StandardCharsets.UTF_8)).doesNotContain("example.com");
+    }
+
+    @Test
     void labelsGiveTheDetectionAndFalsePositiveRates() throws Exception {
         String in = String.join("\n",
                 "{\"text\":\"" + TestGuards.INJECTION + "\",\"label\":1}",

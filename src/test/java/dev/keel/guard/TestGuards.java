@@ -35,6 +35,14 @@ public final class TestGuards {
         return TestGuards::flagging;
     }
 
+    /** A guard whose injection detector breaks its contract and throws, quoting the text, on texts containing {@code marker}. */
+    public static Guard throwingOn(String marker) {
+        return new Guard(GuardConfig.DEFAULTS, text -> {
+            if (text.contains(marker)) throw new IllegalStateException("detector bug on: " + text);
+            return InjectionDetector.Assessment.NONE;
+        }, text -> List.of());
+    }
+
     public static GuardConfig withTopics(GuardConfig c, List<GuardConfig.Topic> topics) {
         return new GuardConfig(c.enabled(), c.input(), c.pii(), c.output(), c.indirect(), new GuardConfig.Topics(topics, c.topics().threshold()),
                 c.tenants());
