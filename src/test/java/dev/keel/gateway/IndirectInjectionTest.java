@@ -240,6 +240,28 @@ class IndirectInjectionTest {
     }
 
     @Test
+    void theDocumentsApiCountsFlaggedChunksAndShowsEachChunksScan() throws Exception {
+        try (HttpServer server = new HttpServer(wrap)) {
+            String base = "http://127.0.0.1:" + server.start();
+            HttpClient http = HttpClient.newHttpClient();
+            HttpResponse<String> created = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/documents")).header("Content-Type", "application/json")
+                    .header("X-Keel-Tenant", "api").POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(Map.of("id", "policy", "text", POLICY,
+                            "format", "markdown")))).build(), HttpResponse.BodyHandlers.ofString());
+            JsonNode doc = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/documents/policy")).header("X-Keel-Tenant", "api").build(),
+                    HttpResponse.BodyHandlers.ofString()).body());
+
+            assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+            assertThat(JSON.readTree(created.body()).get("flagged_chunks").asInt()).isEqualTo(1);
+            assertThat(doc.get("flagged_chunks").asInt()).isEqualTo(1);
+            assertThat(doc.get("chunks")).anySatisfy(c -> {
+                assertThat(c.get("section").asText()).isEqualTo("Admin console");
+                assertThat(c.get("injection").get("flagged").asBoolean()).isTrue();
+                assertThat(c.get("injection").get("score").asDouble()).isEqualTo(TestGuards.ATTACK_SCORE);
+            });
+        }
+    }
+
+    @Test
     void anIndexWrittenWithoutTheScanReadsAsNotFlaggedUntilItsDocumentsAreIngestedAgain() throws Exception {
         Path dir = Files.createTempDirectory("keel-unscanned-");
         try (Keel before = Keel.open(KeelConfig.parse("ingest: {chunking: {min_tokens: 0}}\nguard: {indirect: {scan: false}}", k -> null), dir,
