@@ -178,6 +178,32 @@ class GuardCheckHttpTest {
     }
 
     @Test
+    void withKeysTheProfileIsTheKeysTenantsWhateverTheTenantHeaderSays() throws Exception {
+        try (Keel keyed = Keel.open(KeelConfig.parse("""
+                server: {port: 0, admin_key: admin-secret-for-guard-checks}
+                guard: {input: {trusted_threshold: 0.99}, tenants: {vip: trusted}}
+                """, k -> null), Files.createTempDirectory("keel-guard-keys-"), TestGuards.flagging());
+             HttpServer keyedServer = new HttpServer(keyed)) {
+            String url = "http://127.0.0.1:" + keyedServer.start();
+            HttpResponse<String> created = HTTP.send(HttpRequest.newBuilder(URI.create(url + "/admin/keys")).header("Content-Type", "application/json")
+                    .header("Authorization", "Bearer admin-secret-for-guard-checks")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"k\",\"tenant\":\"default\"}")).build(), HttpResponse.BodyHandlers.ofString());
+            String key = JSON.readTree(created.body()).get("key").asText();
+            String body = JSON.writeValueAsString(Map.of("text", TestGuards.INJECTION));
+
+            HttpResponse<String> anonymous = HTTP.send(HttpRequest.newBuilder(URI.create(url + "/v1/guard/check")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> spoofing = HTTP.send(HttpRequest.newBuilder(URI.create(url + "/v1/guard/check")).header("Content-Type", "application/json")
+                    .header("Authorization", "Bearer " + key).header("X-Keel-Tenant", "vip")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+
+            assertThat(error(anonymous, 401).get("code").asText()).isEqualTo("missing_api_key");
+            assertThat(spoofing.statusCode()).as(spoofing.body()).isEqualTo(200);
+            assertThat(JSON.readTree(spoofing.body()).get("verdict").asText()).as("the key's tenant is strict").isEqualTo("block");
+        }
+    }
+
+    @Test
     void anotherTenantCannotReadACheck() throws Exception {
         JsonNode r = ok("tenant-a", Map.of("text", "Mail " + EMAIL));
 
