@@ -67,7 +67,13 @@ final class GuardRoutes {
             case GuardVerdict.Block block -> out.put("message", block.message());
             case GuardVerdict.Allow allow -> { }
         }
-        out.put("signals", r.signals().stream().map(s -> Map.of("layer", s.layer(), "category", s.category(), "score", ApiViews.round4(s.score()))).toList());
+        out.put("signals", r.signals().stream().map(s -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("layer", s.layer());
+            m.put("category", s.category());
+            m.put("score", ApiViews.round4(s.score()));
+            return m;
+        }).toList());
         if (r.privateOnly()) out.put("private_only", true);
         out.put("trace_id", trace.id());
         return out;

@@ -89,7 +89,7 @@ class GuardCheckHttpTest {
         assertThat(r.get("message").asText()).contains("Rephrase");
         assertThat(r.get("categories")).extracting(JsonNode::asText).containsExactly("instruction_override");
         assertThat(r.get("score").asDouble()).isEqualTo(TestGuards.ATTACK_SCORE);
-        assertThat(r.get("signals").get(0).get("layer").asText()).isEqualTo("pattern");
+        assertThat(r.get("signals").get(0).toString()).isEqualTo("{\"layer\":\"pattern\",\"category\":\"instruction_override\",\"score\":0.97}");
     }
 
     @Test
