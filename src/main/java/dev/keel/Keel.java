@@ -1,5 +1,6 @@
 package dev.keel;
 
+import dev.keel.config.GuardConfig;
 import dev.keel.config.KeelConfig;
 import dev.keel.embed.BgeSmallEmbedder;
 import dev.keel.embed.CachingEmbedder;
@@ -21,6 +22,7 @@ import dev.keel.store.EmbeddingCache;
 import dev.keel.store.Ledger;
 import dev.keel.trace.Traces;
 import java.nio.file.Path;
+import java.util.function.BiFunction;
 
 /**
  * The application object graph, built by hand from the configuration: metadata database,
@@ -46,7 +48,7 @@ public final class Keel implements AutoCloseable {
     private final Rerankers rerankers;
 
     private Keel(KeelConfig config, Path dataDir, Database database, CachingEmbedder embedder, ChunkIndex index, Traces traces,
-                 Rerankers rerankers) {
+                 Rerankers rerankers, BiFunction<GuardConfig, Embedder, Guard> guards) {
         this.config = config;
         this.dataDir = dataDir;
         this.database = database;
@@ -54,10 +56,10 @@ public final class Keel implements AutoCloseable {
         this.index = index;
         this.traces = traces;
         this.rerankers = rerankers;
-        this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize());
+        this.guard = guards.apply(config.guard(), embedder);
+        this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize(), guard);
         this.ledger = new Ledger(database);
         this.keys = new ApiKeys(database);
-        this.guard = Guard.create(config.guard(), embedder);
         this.cache = new GatewayCache(config.cache(), new CaffeineResponseCache(config.cache()), embedder,
                 (tenant, docId) -> index.document(tenant, docId).map(DocumentRecord::version), traces.registry());
         // The gateway's extractive provider answers through the engine, which calls models through the gateway: the engine comes second.
@@ -71,7 +73,7 @@ public final class Keel implements AutoCloseable {
             throw e;
         }
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers, gateway, new Sessions(config.sessions()),
-                traces.registry());
+                traces.registry(), guard);
     }
 
     /** Opens (or creates) the data directory with the in-process embedding model. */
@@ -81,7 +83,12 @@ public final class Keel implements AutoCloseable {
 
     /** Opens the data directory with a given embedder (benchmarks use a synthetic one for scale). */
     public static Keel open(KeelConfig config, Path dataDir, Embedder model) {
-        return open(config, dataDir, dataDir, model);
+        return open(config, dataDir, dataDir, model, Guard::create);
+    }
+
+    /** Opens the data directory with the in-process embedding model and the guard {@code guards} makes (tests plug in detectors of their own). */
+    public static Keel open(KeelConfig config, Path dataDir, BiFunction<GuardConfig, Embedder, Guard> guards) {
+        return open(config, dataDir, dataDir, new BgeSmallEmbedder(config.embed().threads()), guards);
     }
 
     /**
@@ -89,10 +96,10 @@ public final class Keel implements AutoCloseable {
      * {@code cacheDir}: evaluations re-run without re-embedding.
      */
     public static Keel openWithSharedCache(KeelConfig config, Path scratchDir, Path cacheDir) {
-        return open(config, scratchDir, cacheDir, new BgeSmallEmbedder(config.embed().threads()));
+        return open(config, scratchDir, cacheDir, new BgeSmallEmbedder(config.embed().threads()), Guard::create);
     }
 
-    private static Keel open(KeelConfig config, Path dataDir, Path cacheDir, Embedder model) {
+    private static Keel open(KeelConfig config, Path dataDir, Path cacheDir, Embedder model, BiFunction<GuardConfig, Embedder, Guard> guards) {
         Traces traces = new Traces();
         Rerankers rerankers;
         try {
@@ -106,7 +113,7 @@ public final class Keel implements AutoCloseable {
         try {
             CachingEmbedder embedder = new CachingEmbedder(model, new EmbeddingCache(db), CachingEmbedder.MEMORY_ENTRIES);
             index = new LuceneChunkIndex(dataDir.resolve("index"), embedder.modelId(), embedder.dimension());
-            return new Keel(config, dataDir, db, embedder, index, traces, rerankers);
+            return new Keel(config, dataDir, db, embedder, index, traces, rerankers, guards);
         } catch (RuntimeException e) {
             if (index != null) index.close();
             rerankers.close();

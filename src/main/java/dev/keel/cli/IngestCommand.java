@@ -38,9 +38,9 @@ final class IngestCommand implements Callable<Integer> {
     }
 
     static int summarize(IngestReport r, PrintStream out) {
-        out.printf("added %d · updated %d · unchanged %d · deleted %d · failed %d — %d chunks written in %.1fs%n",
+        out.printf("added %d · updated %d · unchanged %d · deleted %d · failed %d — %d chunks written in %.1fs, %d flagged as possible prompt injection%n",
                 r.count(DocumentOutcome.Status.ADDED), r.count(DocumentOutcome.Status.UPDATED), r.count(DocumentOutcome.Status.UNCHANGED),
-                r.count(DocumentOutcome.Status.DELETED), r.count(DocumentOutcome.Status.FAILED), r.chunksWritten(), r.seconds());
+                r.count(DocumentOutcome.Status.DELETED), r.count(DocumentOutcome.Status.FAILED), r.chunksWritten(), r.seconds(), r.chunksFlagged());
         for (DocumentOutcome f : r.failures()) out.println("  failed: " + f.error());
         if (!r.skipped().isEmpty()) {
             out.println("  skipped files of unsupported types: " + String.join(", ",

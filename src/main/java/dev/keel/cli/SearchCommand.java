@@ -4,6 +4,7 @@ import dev.keel.Keel;
 import dev.keel.config.SearchConfig;
 import dev.keel.http.ApiViews;
 import dev.keel.http.Json;
+import dev.keel.index.InjectionFlag;
 import dev.keel.index.RankedList;
 import dev.keel.index.SearchFilters;
 import dev.keel.index.SearchHit;
@@ -54,7 +55,7 @@ final class SearchCommand implements Callable<Integer> {
             if (json) {
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("mode", mode);
-                out.put("data", ApiViews.hits(r.hits(), r.rerankScores()));
+                out.put("data", ApiViews.hits(r.hits(), r.rerankScores(), debug));
                 if (debug) for (RankedList l : r.debug()) out.put("debug_" + l.name(), l.entries());
                 if (debug && !r.expansion().isEmpty()) out.put("debug_prf_terms", r.expansion());
                 out.put("trace_id", trace.id());
@@ -67,6 +68,7 @@ final class SearchCommand implements Callable<Integer> {
                         h.chunk().section().isEmpty() ? "" : " › " + h.chunk().section(), h.chunk().chunkId());
                 String text = h.chunk().body().replace('\n', ' ');
                 System.out.println("    " + (text.length() > 160 ? text.substring(0, 160) + "…" : text));
+                if (h.chunk().injection().flagged() || debug) System.out.println("    " + injection(h.chunk().injection()));
             }
             if (debug) {
                 if (!r.expansion().isEmpty()) {
@@ -80,6 +82,13 @@ final class SearchCommand implements Callable<Integer> {
             }
             return 0;
         }
+    }
+
+    /** A hit's injection scan, e.g. "FLAGGED as possible prompt injection (score 0.970)" or "injection score 0.012". */
+    private static String injection(InjectionFlag flag) {
+        if (!flag.scanned()) return "injection: not scanned (ingested before the scan or with it off)";
+        return String.format(java.util.Locale.ROOT, flag.flagged() ? "FLAGGED as possible prompt injection (score %.3f)" : "injection score %.3f",
+                flag.score());
     }
 
     /** A BM25 entry's score parts, e.g. "  (title 1.20 + body 3.40)"; empty for other lists. */

@@ -10,7 +10,8 @@ import java.util.TreeSet;
 
 /**
  * Keel's guardrails over one text at a time. Input texts are scored for prompt injection (after
- * normalising and decoding them) and scanned for PII; output texts are scanned for PII, secrets and
+ * normalising and decoding them), compared with the allowed topics when {@code guard.topics.allow}
+ * names any, and scanned for PII; output texts are scanned for PII, secrets and
  * the canary token Keel places in system prompts. Each detected entity gets its type's action from
  * the configuration. Thread-safe; never throws on any text; holds no per-request state (a request's
  * placeholders live in its {@link Redaction}).
@@ -19,17 +20,29 @@ public final class Guard {
     /** Which way a text flows: from a caller to a model, or from a model to a caller. */
     public enum Direction { INPUT, OUTPUT }
 
+    /**
+     * Longest text the check API and {@code keel guard scan} accept, in UTF-16 code units: a long
+     * prompt with its context (some 25,000 tokens). Every detector's time grows with the text, so a
+     * bound keeps one request from holding a core.
+     */
+    public static final int MAX_CHECK_CHARS = 100_000;
     private static final int CANARY_BYTES = 8;
 
     private final GuardConfig config;
     private final InjectionDetector injection;
     private final PiiDetector pii;
+    private final TopicScope topics;
     private final String canary;
 
     Guard(GuardConfig config, InjectionDetector injection, PiiDetector pii) {
+        this(config, injection, pii, TopicScope.NONE);
+    }
+
+    Guard(GuardConfig config, InjectionDetector injection, PiiDetector pii, TopicScope topics) {
         this.config = config;
         this.injection = injection;
         this.pii = pii;
+        this.topics = topics;
         byte[] random = new byte[CANARY_BYTES];
         new SecureRandom().nextBytes(random);
         this.canary = "keel-canary-" + HexFormat.of().formatHex(random);
@@ -37,7 +50,8 @@ public final class Guard {
 
     /** The guard of a configuration, with the in-process embedder for its semantic layers. */
     public static Guard create(GuardConfig config, Embedder embedder) {
-        return new Guard(config, text -> InjectionDetector.Assessment.NONE, PiiScanner.of(config.phoneRegions()));
+        return new Guard(config, text -> InjectionDetector.Assessment.NONE, PiiScanner.of(config.phoneRegions()),
+                new TopicScope(config.topics(), embedder));
     }
 
     public GuardConfig config() {
@@ -47,6 +61,14 @@ public final class Guard {
     /** The token placed in system prompts; its appearance in an output is a system-prompt leak. */
     public String canary() {
         return canary;
+    }
+
+    /**
+     * The injection score of a document's text in [0, 1], whatever the profile: what the ingest scan
+     * compares with {@code guard.indirect.threshold}. Never throws; holds on to nothing.
+     */
+    public double injectionScore(String text) {
+        return injection.assess(text).score();
     }
 
     /** Checks one text under a profile; {@code redaction} collects the placeholders of the request. */
@@ -85,6 +107,13 @@ public final class Guard {
                         "This request looks like an attempt to override the assistant's instructions, so it was not sent. "
                                 + "Rephrase it as a plain question; if it is legitimate, ask your administrator for a trusted key."),
                         score, List.copyOf(categories), List.of(), signals, false);
+            }
+            if (topics.active()) {
+                TopicScope.Fit fit = topics.fit(text);
+                signals.add(new GuardSignal("topic", fit.closest().name(), fit.similarity()));
+                if (!fit.inScope()) {
+                    return new GuardResult(new GuardVerdict.Block("off_topic", topics.refusal()), score, List.of("off_topic"), List.of(), signals, false);
+                }
             }
         }
         if (direction == Direction.OUTPUT && config.output().canary() && text.contains(canary)) {

@@ -1,5 +1,8 @@
 package dev.keel.http;
 
+import dev.keel.guard.GuardResult;
+import dev.keel.guard.GuardVerdict;
+import dev.keel.index.InjectionFlag;
 import dev.keel.index.SearchHit;
 import dev.keel.rag.Answer;
 import java.util.ArrayList;
@@ -46,12 +49,49 @@ public final class ApiViews {
         return out;
     }
 
-    public static List<Map<String, Object>> hits(List<SearchHit> hits) {
-        return hits(hits, Map.of());
+    /**
+     * A guard verdict as the check API and {@code keel guard scan} show it: {@code verdict},
+     * {@code categories}, {@code score}, {@code entities} ({@code {type, start, end}}, UTF-16 offsets,
+     * end exclusive, never the value) and, for a block, its {@code code}.
+     */
+    public static Map<String, Object> guard(GuardResult r) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("verdict", r.verdict().name());
+        out.put("categories", r.categories());
+        out.put("score", round4(r.score()));
+        out.put("entities", r.entities().stream().map(e -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("type", e.type());
+            m.put("start", e.start());
+            m.put("end", e.end());
+            return m;
+        }).toList());
+        if (r.verdict() instanceof GuardVerdict.Block b) out.put("code", b.code());
+        return out;
     }
 
-    /** Search hits; a hit a reranker scored carries {@code rerank_score} ({@code rerankScores} by chunk id) next to its fused {@code score}. */
-    public static List<Map<String, Object>> hits(List<SearchHit> hits, Map<String, Double> rerankScores) {
+    /** A score rounded to four decimals, as guard views show scores. */
+    static double round4(double v) {
+        return Math.round(v * 10_000) / 10_000.0;
+    }
+
+    /** A chunk's injection scan: {@code flagged} and its {@code score} (null when the chunk was not scanned). */
+    static Map<String, Object> injection(InjectionFlag flag) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("flagged", flag.flagged());
+        m.put("score", flag.scanned() ? round4(flag.score()) : null);
+        return m;
+    }
+
+    public static List<Map<String, Object>> hits(List<SearchHit> hits) {
+        return hits(hits, Map.of(), false);
+    }
+
+    /**
+     * Search hits; a hit a reranker scored carries {@code rerank_score} ({@code rerankScores} by chunk id) next to its fused {@code score}.
+     * Every hit says whether the ingest scan {@code flagged} it as carrying instructions; with {@code debug} also its {@code injection} scan.
+     */
+    public static List<Map<String, Object>> hits(List<SearchHit> hits, Map<String, Double> rerankScores, boolean debug) {
         List<Map<String, Object>> out = new ArrayList<>(hits.size());
         for (int i = 0; i < hits.size(); i++) {
             SearchHit h = hits.get(i);
@@ -69,6 +109,8 @@ public final class ApiViews {
             m.put("bm25", h.bm25Rank() == 0 ? null : Map.of("rank", h.bm25Rank(), "score", h.bm25Score()));
             m.put("vector", h.vectorRank() == 0 ? null : Map.of("rank", h.vectorRank(), "score", h.vectorScore()));
             m.put("text", h.chunk().body());
+            m.put("flagged", h.chunk().injection().flagged());
+            if (debug) m.put("injection", injection(h.chunk().injection()));
             out.add(m);
         }
         return out;

@@ -169,6 +169,7 @@ final class DocumentRoutes {
         m.put("content_type", d.contentType());
         m.put("bytes", d.bytes());
         m.put("chunk_count", d.chunkCount());
+        m.put("flagged_chunks", d.scanned() ? d.flaggedChunks() : null);
         m.put("version", d.version());
         m.put("ingested_at", Instant.ofEpochMilli(d.ingestedAtMillis()).toString());
         m.put("modified_at", Instant.ofEpochMilli(d.modifiedAtMillis()).toString());
@@ -183,6 +184,7 @@ final class DocumentRoutes {
         m.put("source", o.source());
         m.put("status", o.status().name().toLowerCase(Locale.ROOT));
         m.put("chunk_count", o.chunks());
+        m.put("flagged_chunks", o.flaggedChunks());
         m.put("version", o.version());
         m.put("trace_id", HttpServer.trace(ctx).id());
         return m;
@@ -194,6 +196,7 @@ final class DocumentRoutes {
         m.put("section", c.section());
         m.put("text", c.body());
         m.put("embed_model", c.embedModel());
+        m.put("injection", ApiViews.injection(c.injection()));
         return m;
     }
 

@@ -62,6 +62,7 @@ public final class HttpServer implements AutoCloseable {
         ResponseRoutes responses = new ResponseRoutes(new dev.keel.gateway.ResponsesGateway(keel.gateway()), server.heartbeatSeconds());
         UsageRoutes usage = new UsageRoutes(keel.ledger());
         AdminRoutes admin = new AdminRoutes(keel.keys(), adminKey);
+        GuardRoutes guards = new GuardRoutes(keel.guard());
         EmbeddingRoutes embeddings = new EmbeddingRoutes(keel.embedder(), dev.keel.config.EmbedConfig.BGE_SMALL, keel.gateway());
         app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;
@@ -109,6 +110,7 @@ public final class HttpServer implements AutoCloseable {
             chat.register(config.routes);
             responses.register(config.routes);
             embeddings.register(config.routes);
+            guards.register(config.routes);
             usage.register(config.routes);
             admin.register(config.routes);
             config.routes.exception(ApiException.class, (e, ctx) -> {

@@ -74,7 +74,7 @@ final class QueryRoutes {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("object", "search_result");
         out.put("mode", mode.name().toLowerCase(Locale.ROOT));
-        out.put("data", ApiViews.hits(result.hits(), result.rerankScores()));
+        out.put("data", ApiViews.hits(result.hits(), result.rerankScores(), debug));
         if (debug) out.put("debug", debugView(result));
         out.put("trace_id", trace.id());
         out.put("took_ms", round(trace.elapsedMs()));
@@ -268,7 +268,8 @@ final class QueryRoutes {
         }
     }
 
-    private static <E extends Enum<E>> E enumParam(ObjectNode body, String field, Class<E> type, E fallback) {
+    /** An optional enum field, matched without regard to case; a value that names none is a 400 listing them. */
+    static <E extends Enum<E>> E enumParam(ObjectNode body, String field, Class<E> type, E fallback) {
         String v = Json.optionalText(body, field);
         if (v == null) return fallback;
         for (E e : type.getEnumConstants()) if (e.name().equalsIgnoreCase(v)) return e;

@@ -7,14 +7,29 @@ import java.util.List;
  * section path), the embed model that produced its vector, and its text. {@code indexText} is what
  * BM25 and the embedder see: the title and section path, then the body. Chunks read back from an
  * index carry no {@code indexText} (null), and a {@code vector} only in search hits (for rerankers).
+ * {@code injection} is what the ingest scan for instructions aimed at a model found in it.
  */
 public record ChunkRecord(String tenant, String docId, String docVersion, int ordinal, String source, String title,
                           List<String> sectionPath, String body, String indexText, String embedModel,
-                          long ingestedAtMillis, float[] vector) {
+                          long ingestedAtMillis, float[] vector, InjectionFlag injection) {
+
+    /** A chunk the injection scan has not seen. */
+    public ChunkRecord(String tenant, String docId, String docVersion, int ordinal, String source, String title, List<String> sectionPath,
+                       String body, String indexText, String embedModel, long ingestedAtMillis, float[] vector) {
+        this(tenant, docId, docVersion, ordinal, source, title, sectionPath, body, indexText, embedModel, ingestedAtMillis, vector,
+                InjectionFlag.NOT_SCANNED);
+    }
 
     /** This chunk with {@code v} as its vector. */
     public ChunkRecord withVector(float[] v) {
-        return new ChunkRecord(tenant, docId, docVersion, ordinal, source, title, sectionPath, body, indexText, embedModel, ingestedAtMillis, v);
+        return new ChunkRecord(tenant, docId, docVersion, ordinal, source, title, sectionPath, body, indexText, embedModel, ingestedAtMillis, v,
+                injection);
+    }
+
+    /** This chunk with {@code text} as its body (what an answer may quote of it). */
+    public ChunkRecord withBody(String text) {
+        return new ChunkRecord(tenant, docId, docVersion, ordinal, source, title, sectionPath, text, indexText, embedModel, ingestedAtMillis, vector,
+                injection);
     }
 
     public String chunkId() {

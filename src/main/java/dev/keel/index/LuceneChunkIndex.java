@@ -101,6 +101,13 @@ public final class LuceneChunkIndex implements ChunkIndex {
     /** The BM25 fields of format 2 (the combined {@code text} field stays for {@link #idf} and term selection), with their token counts. */
     private static final String TITLE_TERMS = "title_terms", BODY_TERMS = "body_terms",
             TITLE_TERMS_LENGTH = "title_terms_length", BODY_TERMS_LENGTH = "body_terms_length";
+    /**
+     * What the injection scan found, stored only for scanned chunks and documents (older ones lack the
+     * fields and read as not scanned): a chunk's score, the indexed mark of a flagged chunk (for the
+     * exclude filter), and a document's count of flagged chunks.
+     */
+    private static final String INJECTION_SCORE = "injection_score", FLAGGED = "injection_flagged", FLAGGED_CHUNKS = "flagged_chunks";
+    private static final String FLAGGED_MARK = "1";
     private static final String CHUNK = "chunk", DOC = "doc";
     private static final String MODEL_KEY = "keel.embed_model", FORMAT_KEY = "keel.index_format";
     /**
@@ -596,6 +603,7 @@ public final class LuceneChunkIndex implements ChunkIndex {
         if (f.sectionPrefix() != null && !f.sectionPrefix().isEmpty()) {
             b.add(new PrefixQuery(new Term(SECTION_KW, f.sectionPrefix())), BooleanClause.Occur.FILTER);
         }
+        if (f.withoutFlagged()) b.add(new TermQuery(new Term(FLAGGED, FLAGGED_MARK)), BooleanClause.Occur.MUST_NOT);
         return b.build();
     }
 
@@ -705,7 +713,7 @@ public final class LuceneChunkIndex implements ChunkIndex {
                     ChunkRecord old = toChunk(stored.document(c.doc));
                     block.add(chunkDocument(new ChunkRecord(old.tenant(), old.docId(), old.docVersion(), old.ordinal(), old.source(), old.title(),
                             old.sectionPath(), old.body(), ChunkRecord.indexText(old.title(), old.sectionPath(), old.body()), old.embedModel(),
-                            old.ingestedAtMillis(), vectors.get(c.doc))));
+                            old.ingestedAtMillis(), vectors.get(c.doc), old.injection())));
                 }
                 writer.updateDocuments(new Term(DOC_KEY, docKey(doc.tenant(), doc.docId())), block);
             }
@@ -742,6 +750,7 @@ public final class LuceneChunkIndex implements ChunkIndex {
         doc.add(new StoredField(CHUNKS, d.chunkCount()));
         doc.add(new StoredField(INGESTED, d.ingestedAtMillis()));
         doc.add(new StoredField(MODIFIED, d.modifiedAtMillis()));
+        if (d.scanned()) doc.add(new StoredField(FLAGGED_CHUNKS, d.flaggedChunks()));
         try {
             doc.add(new StoredField(META, JSON.writeValueAsString(d.metadata())));
         } catch (JsonProcessingException e) {
@@ -778,6 +787,8 @@ public final class LuceneChunkIndex implements ChunkIndex {
         doc.add(new StoredField(MODEL, c.embedModel()));
         doc.add(new StoredField(INGESTED, c.ingestedAtMillis()));
         doc.add(new KnnFloatVectorField(VECTOR, c.vector(), VectorSimilarityFunction.DOT_PRODUCT));
+        if (c.injection().scanned()) doc.add(new StoredField(INJECTION_SCORE, c.injection().score()));
+        if (c.injection().flagged()) doc.add(new StringField(FLAGGED, FLAGGED_MARK, Field.Store.YES));
         return doc;
     }
 
@@ -791,7 +802,14 @@ public final class LuceneChunkIndex implements ChunkIndex {
     private static ChunkRecord toChunk(Document d) {
         return new ChunkRecord(d.get(TENANT), d.get(DOC_ID), d.get(VERSION), d.getField(ORDINAL).numericValue().intValue(),
                 d.get(SOURCE), d.get(TITLE), List.of(d.getValues(SECTION)), d.get(BODY), null, d.get(MODEL),
-                d.getField(INGESTED).numericValue().longValue(), null);
+                d.getField(INGESTED).numericValue().longValue(), null, injection(d));
+    }
+
+    /** A stored chunk's scan: flagged as it was when written (by the threshold then in force). */
+    private static InjectionFlag injection(Document d) {
+        var score = d.getField(INJECTION_SCORE);
+        if (score == null) return InjectionFlag.NOT_SCANNED;
+        return new InjectionFlag(true, score.numericValue().doubleValue(), FLAGGED_MARK.equals(d.get(FLAGGED)));
     }
 
     private static DocumentRecord toDocument(Document d) {
@@ -803,7 +821,8 @@ public final class LuceneChunkIndex implements ChunkIndex {
         }
         return new DocumentRecord(d.get(TENANT), d.get(DOC_ID), d.get(VERSION), d.get(SOURCE), d.get(TITLE), d.get(CONTENT_TYPE),
                 d.getField(BYTES).numericValue().longValue(), d.getField(CHUNKS).numericValue().intValue(),
-                d.getField(INGESTED).numericValue().longValue(), d.getField(MODIFIED).numericValue().longValue(), meta);
+                d.getField(INGESTED).numericValue().longValue(), d.getField(MODIFIED).numericValue().longValue(), meta,
+                d.getField(FLAGGED_CHUNKS) == null ? DocumentRecord.NOT_SCANNED : d.getField(FLAGGED_CHUNKS).numericValue().intValue());
     }
 
     private <T> T withSearcher(SearcherWork<T> work) {

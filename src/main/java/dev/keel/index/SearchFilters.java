@@ -4,15 +4,26 @@ import java.util.List;
 
 /**
  * Metadata filters applied inside both retrievers (never after them, so top-N stays full).
- * Null or empty members do not filter.
+ * Null or empty members do not filter; {@code withoutFlagged} leaves out chunks the ingest scan
+ * flagged as carrying instructions (what answers retrieve under {@code guard.indirect.policy: exclude}).
  */
-public record SearchFilters(String sourcePrefix, List<String> docIds, String sectionPrefix) {
+public record SearchFilters(String sourcePrefix, List<String> docIds, String sectionPrefix, boolean withoutFlagged) {
     public static final SearchFilters NONE = new SearchFilters(null, List.of(), null);
     /**
      * Longest prefix, in characters. Lucene matches a prefix with an automaton of one state per
      * UTF-8 byte and refuses one of about 1,000; 256 characters are at most 768 bytes.
      */
     public static final int MAX_PREFIX_CHARS = 256;
+
+    /** A caller's filters: flagged chunks stay in. */
+    public SearchFilters(String sourcePrefix, List<String> docIds, String sectionPrefix) {
+        this(sourcePrefix, docIds, sectionPrefix, false);
+    }
+
+    /** These filters, leaving out flagged chunks too. */
+    public SearchFilters excludingFlagged() {
+        return new SearchFilters(sourcePrefix, docIds, sectionPrefix, true);
+    }
 
     /** @throws IllegalArgumentException when a prefix is longer than {@link #MAX_PREFIX_CHARS} */
     public SearchFilters {

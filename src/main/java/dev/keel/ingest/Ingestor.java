@@ -2,9 +2,11 @@ package dev.keel.ingest;
 
 import dev.keel.config.IngestConfig;
 import dev.keel.embed.CachingEmbedder;
+import dev.keel.guard.Guard;
 import dev.keel.index.ChunkIndex;
 import dev.keel.index.ChunkRecord;
 import dev.keel.index.DocumentRecord;
+import dev.keel.index.InjectionFlag;
 import dev.keel.store.ContentHash;
 import dev.keel.trace.Span;
 import dev.keel.trace.Trace;
@@ -21,9 +23,12 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Ingests documents into the index: hash → (unchanged? stop) → parse → chunk → embed → replace.
+ * Ingests documents into the index: hash → (unchanged? stop) → parse → chunk → scan → embed → replace.
  * A document is written whole or not at all; an unchanged document (same content hash) is neither
- * parsed nor embedded. Chunks of several documents are embedded together in batches. Thread-safe
+ * parsed nor embedded nor scanned again. The scan (on with {@code guard.enabled} and
+ * {@code guard.indirect.scan}) scores every chunk for instructions aimed at a model and flags those
+ * at or above {@code guard.indirect.threshold}; a changed document's chunks whose text is unchanged
+ * keep their scores. A document written without the scan counts as changed once the scan is on. Chunks of several documents are embedded together in batches. Thread-safe
  * for concurrent callers: writes of one (tenant, document id) are serialised, each seeing the one
  * before it committed (so of concurrent first writes exactly one is ADDED), while other documents
  * and tenants proceed in parallel. Every batch is committed before its documents are released.
@@ -40,9 +45,11 @@ public final class Ingestor {
     private final Chunker chunker;
     private final int batchChunks;
     private final DocumentLocks locks = new DocumentLocks();
+    private final Guard guard;
 
-    public Ingestor(ChunkIndex index, CachingEmbedder embedder, IngestConfig config, int batchChunks) {
+    public Ingestor(ChunkIndex index, CachingEmbedder embedder, IngestConfig config, int batchChunks, Guard guard) {
         this.index = index;
+        this.guard = guard;
         this.embedder = embedder;
         this.config = config;
         this.parsers = new DocumentParsers(config);
@@ -95,7 +102,7 @@ public final class Ingestor {
         batches.flush();
         if (sync) outcomes.addAll(deleteMissing(tenant, folders, files));
         listener.progress(files.size(), files.size(), batches.chunks, (System.nanoTime() - start) / 1e9);
-        return new IngestReport(outcomes, batches.chunks, (System.nanoTime() - start) / 1e9, skipped);
+        return new IngestReport(outcomes, batches.chunks, batches.flagged, (System.nanoTime() - start) / 1e9, skipped);
     }
 
     /** Ingests in-memory documents in batches (datasets, benchmarks). */
@@ -107,7 +114,7 @@ public final class Ingestor {
         }
         batches.flush();
         listener.progress(docs.size(), docs.size(), batches.chunks, (System.nanoTime() - start) / 1e9);
-        return new IngestReport(batches.outcomes, batches.chunks, (System.nanoTime() - start) / 1e9, java.util.Map.of());
+        return new IngestReport(batches.outcomes, batches.chunks, batches.flagged, (System.nanoTime() - start) / 1e9, java.util.Map.of());
     }
 
     /**
@@ -131,6 +138,7 @@ public final class Ingestor {
         private final List<SourceDocument> pending = new ArrayList<>();
         private long pendingBytes;
         private long chunks;
+        private long flagged;
 
         Batches(String tenant, Trace trace, List<DocumentOutcome> outcomes) {
             this.tenant = tenant;
@@ -155,8 +163,10 @@ public final class Ingestor {
             pending.clear();
             pendingBytes = 0;
             outcomes.addAll(batch);
-            chunks += batch.stream().filter(o -> o.status() == DocumentOutcome.Status.ADDED || o.status() == DocumentOutcome.Status.UPDATED)
-                    .mapToLong(DocumentOutcome::chunks).sum();
+            List<DocumentOutcome> written = batch.stream()
+                    .filter(o -> o.status() == DocumentOutcome.Status.ADDED || o.status() == DocumentOutcome.Status.UPDATED).toList();
+            chunks += written.stream().mapToLong(DocumentOutcome::chunks).sum();
+            flagged += written.stream().mapToLong(DocumentOutcome::flaggedChunks).sum();
             return true;
         }
     }
@@ -179,7 +189,7 @@ public final class Ingestor {
                 if (d.source().startsWith(folder + java.io.File.separator) && !present.contains(d.source())) {
                     delete(tenant, d.docId());
                     out.add(new DocumentOutcome(d.docId(), d.source(), DocumentOutcome.Status.DELETED, d.chunkCount(), d.version(), null,
-                            DocumentOutcome.ErrorKind.NONE));
+                            DocumentOutcome.ErrorKind.NONE, 0));
                     break;
                 }
             }
@@ -222,9 +232,10 @@ public final class Ingestor {
             SourceDocument doc = docs.get(i);
             String version = ContentHash.sha256(doc.content());
             Optional<DocumentRecord> existing = index.document(tenant, doc.docId());
-            if (existing.isPresent() && existing.get().version().equals(version) && existing.get().metadata().equals(doc.metadata())) {
+            if (existing.isPresent() && existing.get().version().equals(version) && existing.get().metadata().equals(doc.metadata())
+                    && (existing.get().scanned() || !scanning())) {
                 outcomes[i] = new DocumentOutcome(doc.docId(), doc.source(), DocumentOutcome.Status.UNCHANGED, existing.get().chunkCount(),
-                        version, null, DocumentOutcome.ErrorKind.NONE);
+                        version, null, DocumentOutcome.ErrorKind.NONE, Math.max(0, existing.get().flaggedChunks()));
                 continue;
             }
             ParsedDocument parsed;
@@ -264,6 +275,7 @@ public final class Ingestor {
         }
         if (!prepared.isEmpty()) {
             List<String> all = prepared.stream().flatMap(p -> p.texts().stream()).toList();
+            List<List<InjectionFlag>> flags = scan(tenant, prepared, trace);
             List<float[]> vectors = embed(tenant, all, trace);
             int at = 0;
             long now = System.currentTimeMillis();
@@ -272,22 +284,69 @@ public final class Ingestor {
                     Prepared p = prepared.get(k);
                     SourceDocument d = p.source();
                     List<ChunkRecord> chunks = new ArrayList<>(p.drafts().size());
+                    List<InjectionFlag> docFlags = flags.get(k);
                     for (int j = 0; j < p.drafts().size(); j++) {
                         Chunker.Draft draft = p.drafts().get(j);
                         chunks.add(new ChunkRecord(tenant, d.docId(), p.version(), j, d.source(), p.title(), draft.section(), draft.body(),
-                                p.texts().get(j), embedder.modelId(), now, vectors.get(at++)));
+                                p.texts().get(j), embedder.modelId(), now, vectors.get(at++), docFlags.get(j)));
                     }
+                    int flagged = scanning() ? (int) docFlags.stream().filter(InjectionFlag::flagged).count() : DocumentRecord.NOT_SCANNED;
                     index.replace(new DocumentRecord(tenant, d.docId(), p.version(), d.source(), p.title(), d.format().mediaType(),
-                            d.content().length, chunks.size(), now, d.modifiedAtMillis(), d.metadata()), chunks);
+                            d.content().length, chunks.size(), now, d.modifiedAtMillis(), d.metadata(), flagged), chunks);
                     embedder.keepDocument(tenant, d.docId(), p.texts(), chunks.stream().map(ChunkRecord::vector).toList());
                     outcomes[slots.get(k)] = new DocumentOutcome(d.docId(), d.source(),
                             p.existed() ? DocumentOutcome.Status.UPDATED : DocumentOutcome.Status.ADDED, chunks.size(), p.version(), null,
-                            DocumentOutcome.ErrorKind.NONE);
+                            DocumentOutcome.ErrorKind.NONE, Math.max(0, flagged));
                 }
                 span.attr("documents", prepared.size()).attr("chunks", all.size());
             }
         }
         return List.of(outcomes);
+    }
+
+    private boolean scanning() {
+        return guard.config().enabled() && guard.config().indirect().scan();
+    }
+
+    /**
+     * Each prepared document's chunk flags, in order: a chunk whose text the document's previous
+     * version had keeps that score (judged by today's threshold), any other is scored by the guard.
+     * All {@link InjectionFlag#NOT_SCANNED} when the scan is off. The span holds counts only, never text.
+     */
+    private List<List<InjectionFlag>> scan(String tenant, List<Prepared> prepared, Trace trace) {
+        List<List<InjectionFlag>> out = new ArrayList<>(prepared.size());
+        if (!scanning()) {
+            for (Prepared p : prepared) out.add(java.util.Collections.nCopies(p.texts().size(), InjectionFlag.NOT_SCANNED));
+            return out;
+        }
+        double threshold = guard.config().indirect().threshold();
+        int scored = 0, kept = 0, flagged = 0;
+        try (Span span = trace.span("scan")) {
+            for (Prepared p : prepared) {
+                java.util.Map<String, Double> previous = new java.util.HashMap<>();
+                if (p.existed()) {
+                    for (ChunkRecord c : index.chunks(tenant, p.source().docId())) {
+                        if (c.injection().scanned()) previous.put(ChunkRecord.indexText(c.title(), c.sectionPath(), c.body()), c.injection().score());
+                    }
+                }
+                List<InjectionFlag> flags = new ArrayList<>(p.texts().size());
+                for (String text : p.texts()) {
+                    Double score = previous.get(text);
+                    if (score == null) {
+                        score = guard.injectionScore(text);
+                        scored++;
+                    } else {
+                        kept++;
+                    }
+                    InjectionFlag flag = InjectionFlag.scanned(score, threshold);
+                    if (flag.flagged()) flagged++;
+                    flags.add(flag);
+                }
+                out.add(flags);
+            }
+            span.attr("chunks", scored + kept).attr("scored", scored).attr("kept", kept).attr("flagged", flagged);
+        }
+        return out;
     }
 
     private List<float[]> embed(String tenant, List<String> texts, Trace trace) {

@@ -12,6 +12,7 @@ import dev.keel.config.SearchConfig;
 import dev.keel.embed.Embedder;
 import dev.keel.embed.Vectors;
 import dev.keel.gateway.ChatGateway;
+import dev.keel.guard.Guard;
 import dev.keel.index.RankedList;
 import dev.keel.index.ChunkIndex;
 import dev.keel.index.SearchFilters;
@@ -47,14 +48,17 @@ public final class AnswerEngine {
     private final GroundedAnswerer grounded;
     private final Sessions sessions;
     private final FollowUpRewriter rewriter;
+    private final UntrustedChunks untrusted;
 
     /**
-     * Model calls go through {@code gateway}; answer counters go to {@code metrics}. The prompt
-     * template {@code answer.prompt} is loaded here: a missing or malformed one fails naming it.
+     * Model calls go through {@code gateway}; answer counters go to {@code metrics}; chunks flagged at
+     * ingest reach answers as {@code guard}'s {@code indirect.policy} says. The prompt template
+     * {@code answer.prompt} is loaded here: a missing or malformed one fails naming it.
      */
     public AnswerEngine(ChunkIndex index, Embedder embedder, SearchConfig search, AnswerConfig answerConfig, Rerankers rerankers,
-                        ChatGateway gateway, Sessions sessions, MeterRegistry metrics) {
+                        ChatGateway gateway, Sessions sessions, MeterRegistry metrics, Guard guard) {
         this.index = index;
+        this.untrusted = new UntrustedChunks(guard);
         this.sessions = sessions;
         this.rewriter = new FollowUpRewriter(index);
         this.rerankers = rerankers;
@@ -248,12 +252,12 @@ public final class AnswerEngine {
                           boolean stream) {
         boolean extractive = answerConfig.extractive(model);
         Retrieval retrieved = retrieval(request.tenant(), request.question(), SearchMode.HYBRID, answerConfig.contextChunks(), search,
-                request.filters(), false, options, trace);
+                untrusted.retrieving(request.filters()), false, options, trace);
         float[] vector = retrieved.queryVector();
-        List<SearchHit> context = retrieved.result().hits().stream().filter(h -> h.chunk().tenant().equals(request.tenant())).toList();
+        List<SearchHit> context = untrusted.context(retrieved.result().hits().stream().filter(h -> h.chunk().tenant().equals(request.tenant())).toList());
         ExtractiveAnswerer.Extraction e;
         try (Span span = trace.span("answer")) {
-            e = answerer.answer(request.tenant(), request.question(), vector, context);
+            e = answerer.answer(request.tenant(), request.question(), vector, untrusted.quotable(context));
             span.attr("answerer", "extractive").attr("answered", e.answered()).attr("support", round(e.support()))
                     .attr("citations", e.citations().size()).attr("sentences_considered", e.considered().size());
         }

@@ -16,8 +16,10 @@ import java.util.regex.Pattern;
  * placed most relevant first and last, least relevant in the middle (where long-context models
  * attend least). A chunk shorter than {@code expandBelowTokens} is joined by its neighbours of the
  * same section (same tenant and document). Block text is untrusted: anything shaped like a markup
- * bracket is defused so that a document cannot close its block or open another. Only chunks of the
- * asking tenant ever enter a block. Thread-safe.
+ * bracket is defused so that a document cannot close its block or open another. A chunk the ingest
+ * scan flagged as carrying instructions is shown inside an {@code <untrusted-data>} wrapper that the
+ * template's system rule tells the model never to obey, and is never joined to a neighbour's block.
+ * Only chunks of the asking tenant ever enter a block. Thread-safe.
  */
 final class ContextPacker {
     /**
@@ -27,6 +29,8 @@ final class ContextPacker {
     private static final Pattern TAG_OPENER = Pattern.compile("[<\uFF1C\uFE64\u3008\u2329\u27E8\u276C\u2770\u29FC]");
     /** What a defused {@code <} becomes: it reads the same to a person, not as markup. */
     private static final String DEFUSED = "\u2039";
+    /** The wrapper of a flagged chunk's text; the template's system rule names it. Defused text cannot close it. */
+    static final String UNTRUSTED_OPEN = "<untrusted-data reason=\"possible prompt injection\">\n", UNTRUSTED_CLOSE = "\n</untrusted-data>";
 
     /** One numbered block of the prompt's context: the hit it came from and the text shown. */
     record Block(int n, SearchHit hit, String text) {
@@ -34,11 +38,12 @@ final class ContextPacker {
             return hit.chunk();
         }
 
-        /** The block as the prompt shows it, tagged with its citation id. */
+        /** The block as the prompt shows it, tagged with its citation id; a flagged chunk's text wrapped as untrusted data. */
         String render() {
             ChunkRecord c = hit.chunk();
+            String body = c.injection().flagged() ? UNTRUSTED_OPEN + defuse(text) + UNTRUSTED_CLOSE : defuse(text);
             return "<context id=\"" + n + "\" title=\"" + attribute(c.title()) + "\" section=\"" + attribute(c.section()) + "\" source=\""
-                    + attribute(c.source()) + "\">\n" + defuse(text) + "\n</context>";
+                    + attribute(c.source()) + "\">\n" + body + "\n</context>";
         }
     }
 
@@ -83,7 +88,7 @@ final class ContextPacker {
         String after = "";
         for (ChunkRecord c : index.chunks(tenant, chunk.docId())) {
             boolean adjacent = Math.abs(c.ordinal() - chunk.ordinal()) == 1 && c.tenant().equals(tenant) && c.sectionPath().equals(chunk.sectionPath())
-                    && !retrieved.contains(c.chunkId());
+                    && !retrieved.contains(c.chunkId()) && !c.injection().flagged() && !chunk.injection().flagged();
             if (adjacent && c.ordinal() < chunk.ordinal()) text.append(c.body()).append('\n');
             if (adjacent && c.ordinal() > chunk.ordinal()) after = "\n" + c.body();
         }

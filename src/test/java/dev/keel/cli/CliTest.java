@@ -109,6 +109,19 @@ class CliTest {
     }
 
     @Test
+    void searchShowsEachHitsInjectionScanWithDebugAndIngestCountsFlaggedChunks() throws Exception {
+        Run text = run("search", "cafeteria opening hours", "--debug", "--data", data.toString());
+        JsonNode json = JSON.readTree(run("search", "cafeteria opening hours", "--debug", "--json", "--data", data.toString()).out());
+        Run plain = run("search", "cafeteria opening hours", "--data", data.toString());
+
+        assertThat(text.out()).contains("    injection score 0.000");
+        assertThat(plain.out()).doesNotContain("injection");
+        assertThat(json.get("data").get(0).get("flagged").asBoolean()).isFalse();
+        assertThat(json.get("data").get(0).get("injection").get("score").asDouble()).isZero();
+        assertThat(run("ingest", docs.toString(), "--data", data.toString()).out()).contains(", 0 flagged as possible prompt injection");
+    }
+
+    @Test
     void reingestReportsUnchanged() {
         Run r = run("ingest", docs.toString(), "--data", data.toString());
         assertThat(r.out()).contains("unchanged 2");

@@ -134,7 +134,8 @@ class GroundedAnswersTest {
         llm.reset();
     }
 
-    private static SourceDocument markdown(String id, String text) {
+    /** A Markdown document with id {@code id}, ingested through the API's path. */
+    static SourceDocument markdown(String id, String text) {
         return new SourceDocument(id, "api:" + id, id + ".md", DocumentFormat.MARKDOWN, text.getBytes(StandardCharsets.UTF_8), 0, Map.of(), null);
     }
 

@@ -16,7 +16,7 @@ class IngestLimitsTest {
     private static final int MAX_SECTIONS = 20, MAX_CHUNKS = 3;
     private final Keel keel = SampleCorpus.keel();
     private final Ingestor ingestor = new Ingestor(keel.index(), keel.embedder(),
-            new IngestConfig(ChunkingConfig.DEFAULTS, 1 << 20, 512, MAX_SECTIONS, MAX_CHUNKS), 32);
+            new IngestConfig(ChunkingConfig.DEFAULTS, 1 << 20, 512, MAX_SECTIONS, MAX_CHUNKS), 32, keel.guard());
 
     private static SourceDocument markdown(String id, String text, String title) {
         return new SourceDocument(id, "api:" + id, id + ".md", DocumentFormat.MARKDOWN, text.getBytes(StandardCharsets.UTF_8), 0, Map.of(), title);
