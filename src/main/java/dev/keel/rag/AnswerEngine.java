@@ -226,8 +226,10 @@ public final class AnswerEngine {
         return request.model() != null ? request.model() : answerConfig.model();
     }
 
-    private Answer answer(AnswerRequest asked, SearchOptions options, Trace trace, AnswerEvents events, boolean stream) {
-        checkModel(asked);
+    private Answer answer(AnswerRequest request, SearchOptions options, Trace trace, AnswerEvents events, boolean stream) {
+        checkModel(request);
+        // Callers other than /v1/answer (keel ask, embedders of the engine) have not passed the input guard yet; a passed caller is not checked twice.
+        AnswerRequest asked = request.screened(gateway.screenQuestion(request.question(), request.caller(), trace));
         String model = modelOf(asked);
         boolean extractive = answerConfig.extractive(model) || gateway.quotesDocuments(model);
         if (asked.sessionId() == null) return answer(asked, options, model, Conversation.EMPTY, trace, events, stream);

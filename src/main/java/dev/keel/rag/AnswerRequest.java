@@ -21,6 +21,11 @@ public record AnswerRequest(String tenant, String question, SearchFilters filter
         this(tenant, question, filters, model, caller, null);
     }
 
+    /** The same request as the input guard passed it: its question (placeholders for redacted values) and caller. */
+    AnswerRequest screened(ChatGateway.Screened screened) {
+        return new AnswerRequest(tenant, screened.question(), filters, model, screened.caller(), sessionId);
+    }
+
     /** The same request asking {@code standalone} instead (a follow-up rewritten). */
     AnswerRequest asking(String standalone) {
         return new AnswerRequest(tenant, standalone, filters, model, caller, sessionId);
