@@ -9,8 +9,10 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -21,7 +23,7 @@ import java.util.regex.Pattern;
  * libphonenumber-valid phone numbers, Luhn-valid card numbers, checksum-valid IBANs, SSNs in the
  * issued ranges, documentation IP ranges, random-looking fake tokens), and hard negatives that look
  * like PII but are not. Spans are computed while the text is built, never written by hand. The
- * values come from one seeded {@link Random}, so the output is the same on every run.
+ * values come from seeded {@link Random}s, one per group, so the output is the same on every run.
  */
 final class RedTeamPiiCases {
     /** A template slot: {@code {TYPE}} or {@code {TYPE:variant}}; {@code NOT} is a look-alike that is no entity. */
@@ -30,11 +32,14 @@ final class RedTeamPiiCases {
     private static final String BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     private static final PhoneNumberUtil PHONES = PhoneNumberUtil.getInstance();
 
-    private final Random random;
+    private final long seed;
+    /** One stream per group, so rows appended to a group leave every other row as it was. */
+    private final Map<String, Random> streams = new HashMap<>();
     private final List<PiiCase> cases = new ArrayList<>();
+    private Random random;
 
     private RedTeamPiiCases(long seed) {
-        random = new Random(seed);
+        this.seed = seed;
     }
 
     static List<PiiCase> generate(long seed) {
@@ -271,6 +276,7 @@ final class RedTeamPiiCases {
     // ---- building
 
     private void add(String group, String template) {
+        random = streams.computeIfAbsent(group, g -> new Random(seed + g.hashCode()));
         StringBuilder text = new StringBuilder();
         List<Entity> entities = new ArrayList<>();
         Matcher m = SLOT.matcher(template);

@@ -5,11 +5,14 @@ import dev.keel.guard.RedTeamAttackSeeds.Seed;
 import dev.keel.guard.RedTeamSuite.PiiCase;
 import java.io.IOException;
 import java.net.URLEncoder;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Collections;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,7 +29,7 @@ import java.util.function.Function;
  * {@link #main} from the project directory after changing a seed, and review the diff.
  */
 final class RedTeamSuiteGenerator {
-    /** Seeds of the two random streams (encodings, PII values); changing one rewrites the generated rows. */
+    /** Seeds of the random streams (encodings, PII values); changing one rewrites the generated rows. */
     static final long ENCODING_SEED = 9, PII_SEED = 20_251_129;
     /** Encoded variants per encoding technique: with 11 techniques this keeps each above ten rows. */
     private static final int VARIANTS_PER_ENCODING = 12;
@@ -52,32 +55,51 @@ final class RedTeamSuiteGenerator {
         return files;
     }
 
+    /**
+     * The seeds as written, then for each encoding the {@value #VARIANTS_PER_ENCODING} short seeds that
+     * rank first by a hash of encoding and text. A variant's text depends only on its seed and encoding,
+     * and its id names the seed, so adding seeds changes few generated rows and renames none.
+     */
     private static List<Map<String, Object>> attacks() {
         List<Map<String, Object>> rows = new ArrayList<>();
         Map<String, Integer> counters = new LinkedHashMap<>();
-        List<Seed> seeds = RedTeamAttackSeeds.all();
-        for (Seed s : seeds) rows.add(attack(counters, s.technique(), s));
-        List<Seed> encodable = new ArrayList<>(seeds.stream()
+        Map<Seed, String> ids = new LinkedHashMap<>();
+        for (Seed s : RedTeamAttackSeeds.all()) {
+            String id = "%s-%03d".formatted(s.technique(), counters.merge(s.technique(), 1, Integer::sum));
+            ids.put(s, id);
+            rows.add(attack("atk-" + id, s));
+        }
+        List<Seed> encodable = ids.keySet().stream()
                 .filter(s -> ENCODABLE.contains(s.technique()) && s.text().length() <= MAX_ENCODED_SEED_CHARS && !s.text().contains("\n"))
-                .toList());
-        Random random = new Random(ENCODING_SEED);
-        Collections.shuffle(encodable, random);
-        int next = 0;
+                .toList();
         for (Encoding e : encodings()) {
-            for (int i = 0; i < VARIANTS_PER_ENCODING; i++) {
-                Seed seed = encodable.get(next++ % encodable.size());
-                rows.add(attack(counters, e.technique(), new Seed(e.technique(), seed.persona(), seed.lang(), e.apply(seed.text(), random))));
-            }
+            encodable.stream().sorted(Comparator.comparingLong(s -> stableHash(e.technique() + "\n" + s.text())))
+                    .limit(VARIANTS_PER_ENCODING)
+                    .sorted(Comparator.comparing(ids::get))
+                    .forEach(s -> {
+                        Random random = new Random(ENCODING_SEED ^ stableHash(e.technique() + "\n" + s.text()));
+                        rows.add(attack("atk-" + e.technique() + "-" + ids.get(s),
+                                new Seed(e.technique(), s.persona(), s.lang(), e.apply(s.text(), random))));
+                    });
         }
         return rows;
     }
 
-    private static Map<String, Object> attack(Map<String, Integer> counters, String technique, Seed s) {
+    /** The first eight bytes of the text's SHA-256: the same on every JVM, unlike {@code hashCode} of a record. */
+    private static long stableHash(String text) {
+        try {
+            return ByteBuffer.wrap(MessageDigest.getInstance("SHA-256").digest(utf8(text))).getLong();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    private static Map<String, Object> attack(String id, Seed s) {
         Map<String, Object> row = new LinkedHashMap<>();
-        row.put("id", "atk-%s-%03d".formatted(technique, counters.merge(technique, 1, Integer::sum)));
+        row.put("id", id);
         row.put("text", s.text());
         row.put("label", 1);
-        row.put("technique", technique);
+        row.put("technique", s.technique());
         row.put("persona", s.persona());
         row.put("lang", s.lang());
         return row;

@@ -57,10 +57,17 @@ class RedTeamSuiteIntegrityTest {
     }
 
     @Test
+    void theSuitesReadmeStatesTheCurrentTotals() throws IOException {
+        String readme = Files.readString(RedTeamSuite.DIR.resolve("README.md"), StandardCharsets.UTF_8);
+        assertThat(readme).contains("`attacks.jsonl` — " + attacks.size() + " ", "`benign.jsonl` — " + benign.size() + " ",
+                "`pii.jsonl` — " + pii.size() + " ");
+    }
+
+    @Test
     void everyIdIsUniqueAcrossTheSuite() {
         List<String> ids = Stream.of(attacks.stream().map(Attack::id), benign.stream().map(Benign::id), pii.stream().map(PiiCase::id))
                 .flatMap(s -> s).toList();
-        assertThat(ids).doesNotHaveDuplicates().allMatch(id -> id.matches("[a-z]+-[a-z0-9_]+-\\d{3}"));
+        assertThat(ids).doesNotHaveDuplicates().allMatch(id -> id.matches("[a-z]+(-[a-z0-9_]+)+-\\d{3}"));
     }
 
     @Test
