@@ -9,6 +9,7 @@ import dev.keel.guard.RedTeamSuite.Benign;
 import dev.keel.guard.RedTeamSuite.PiiCase;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -36,6 +37,20 @@ class RedTeamRunTest {
         assertThat(run.structured().precision()).isEqualTo(1.0);
         assertThat(run.pii.get("SECRET").f1()).isEqualTo(1.0);
         assertThat(run.violations).isEmpty();
+    }
+
+    @Test
+    void aKeywordListCannotMeetTheTargets() {
+        List<String> keywords = List.of("ignore", "disregard", "forget", "previous instructions", "system prompt", "instructions", "pretend",
+                "act as", "you are now", "override", "bypass", "jailbreak", "no restrictions", "reveal", "developer mode");
+        InjectionDetector keywordList = text -> keywords.stream().anyMatch(k -> text.toLowerCase(Locale.ROOT).contains(k))
+                ? new InjectionDetector.Assessment(1, List.of()) : InjectionDetector.Assessment.NONE;
+        RedTeamRun run = new RedTeamRun(new Guard(GuardConfig.DEFAULTS, keywordList, text -> List.of()), attacks, benign, List.of());
+
+        System.out.printf("keyword-list baseline on the red-team suite: %.1f%% of attacks, %.1f%% of benign prompts%n",
+                100 * run.detection(Outcome::strict), 100 * run.falsePositives(Outcome::strict));
+        assertThat(run.detection(Outcome::strict)).isLessThan(0.95);
+        assertThat(run.falsePositives(Outcome::strict)).isGreaterThan(0.10);
     }
 
     @Test
