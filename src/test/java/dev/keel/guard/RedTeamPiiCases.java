@@ -53,6 +53,7 @@ final class RedTeamPiiCases {
         g.secrets();
         g.mixed();
         g.negatives();
+        g.records();
         return List.copyOf(g.cases);
     }
 
@@ -271,6 +272,25 @@ final class RedTeamPiiCases {
             "Employee id {NOT:ssn_666}.",
         };
         for (String s : bad) add("neg", s);
+    }
+
+    /** PII the way it sits in data a model reads or writes: JSON, CSV, logs, headers, YAML. */
+    private void records() {
+        String[] t = {
+            "{\"customer\": {\"email\": \"{EMAIL_ADDRESS}\", \"phone\": \"{PHONE_NUMBER:us}\"}}",
+            "id,name,email,phone\n17,Ann Example,{EMAIL_ADDRESS},{PHONE_NUMBER:gb}\n18,Bo Example,{EMAIL_ADDRESS},{PHONE_NUMBER:de}",
+            "2024-03-15T10:22:01Z INFO login ok user={EMAIL_ADDRESS} ip={IP_ADDRESS:v4} session=4f1c",
+            "2024-03-15T10:22:07Z WARN payment declined card={CREDIT_CARD:visa} order=ORD-88123",
+            "X-Forwarded-For: {IP_ADDRESS:v4}, {IP_ADDRESS:v4}",
+            "billing:\n  iban: {IBAN_CODE:FR_grouped}\n  contact: {EMAIL_ADDRESS}",
+            "| name | ssn |\n|---|---|\n| A. Example | {US_SSN:dashed} |",
+            "{\"level\":\"error\",\"msg\":\"auth failed\",\"token\":\"{SECRET:github}\",\"remote\":\"{IP_ADDRESS:v6_short}\"}",
+            "UPDATE customers SET phone = '{PHONE_NUMBER:fr}', iban = '{IBAN_CODE:ES_compact}' WHERE id = 42;",
+            "env:\n  - name: STRIPE_KEY\n    value: {SECRET:stripe}\n  - name: ADMIN_EMAIL\n    value: {EMAIL_ADDRESS}",
+            "From: {EMAIL_ADDRESS}\nTo: {EMAIL_ADDRESS}\nSubject: my new number is {PHONE_NUMBER:au}",
+            "<tr><td>{PHONE_NUMBER:jp}</td><td>{EMAIL_ADDRESS}</td></tr>",
+        };
+        for (String s : t) add("records", s);
     }
 
     // ---- building
