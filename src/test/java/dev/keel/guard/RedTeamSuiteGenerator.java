@@ -36,6 +36,15 @@ final class RedTeamSuiteGenerator {
     /** Seeds longer than this stay plain: encoding a page of text is not how these attacks look. */
     private static final int MAX_ENCODED_SEED_CHARS = 240;
 
+    /** Most but not all letters obfuscated: real attacks leave some plain so the text stays readable to a model. */
+    private static final double SWAP_SHARE = 0.7;
+    /** Zero-width characters after about every second letter; bidi controls sparser, as they reorder what a reviewer sees. */
+    private static final double ZERO_WIDTH_SHARE = 0.5, BIDI_SHARE = 0.35;
+    /** Latin letters and the Cyrillic or Greek look-alikes that replace them, position by position. */
+    static final String LATIN = "aceopxyisjABEHKMOPTXC",
+            LOOK_ALIKES = "\u0430\u0441\u0435\u043E\u0440\u0445\u0443\u0456\u0455\u0458\u0410\u0412\u0415\u041D\u041A\u041C\u041E\u0420\u0422\u0425\u0421";
+    static final String ZERO_WIDTH = "\u200B\u200C\u200D\u2060\uFEFF", BIDI = "\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069\u200E\u200F";
+
     private static final List<String> ENCODABLE = List.of("direct_override", "system_prompt_extraction", "tool_abuse", "role_play");
 
     private RedTeamSuiteGenerator() {}
@@ -220,8 +229,8 @@ final class RedTeamSuiteGenerator {
                     default -> base64(hex(t));
                 }, r)),
                 new Encoding("homoglyphs", RedTeamSuiteGenerator::homoglyphs),
-                new Encoding("zero_width", (t, r) -> interleave(t, r, 0.5, "\u200B\u200C\u200D\u2060\uFEFF")),
-                new Encoding("bidi", (t, r) -> interleave(t, r, 0.35, "\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069\u200E\u200F")),
+                new Encoding("zero_width", (t, r) -> interleave(t, r, ZERO_WIDTH_SHARE, ZERO_WIDTH)),
+                new Encoding("bidi", (t, r) -> interleave(t, r, BIDI_SHARE, BIDI)),
                 new Encoding("leetspeak", RedTeamSuiteGenerator::leetspeak),
                 new Encoding("spaced_letters", RedTeamSuiteGenerator::spaced));
     }
@@ -280,13 +289,11 @@ final class RedTeamSuiteGenerator {
 
     /** Latin letters swapped for look-alikes: Cyrillic/Greek, fullwidth or mathematical bold, one style per text. */
     static String homoglyphs(String s, Random r) {
-        String latin = "aceopxyisjABEHKMOPTXC";
-        String cyrillic = "\u0430\u0441\u0435\u043E\u0440\u0445\u0443\u0456\u0455\u0458\u0410\u0412\u0415\u041D\u041A\u041C\u041E\u0420\u0422\u0425\u0421";
         int style = r.nextInt(3);
         StringBuilder out = new StringBuilder();
         for (char c : s.toCharArray()) {
             boolean letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-            if (style == 0 && latin.indexOf(c) >= 0 && r.nextDouble() < 0.7) out.append(cyrillic.charAt(latin.indexOf(c)));
+            if (style == 0 && LATIN.indexOf(c) >= 0 && r.nextDouble() < SWAP_SHARE) out.append(LOOK_ALIKES.charAt(LATIN.indexOf(c)));
             else if (style == 1 && letter) out.append((char) (c + 0xFEE0));
             else if (style == 2 && letter) out.appendCodePoint((c >= 'a' ? 0x1D41A + (c - 'a') : 0x1D400 + (c - 'A')));
             else out.append(c);
@@ -309,7 +316,7 @@ final class RedTeamSuiteGenerator {
         StringBuilder out = new StringBuilder();
         for (char c : s.toCharArray()) {
             int i = from.indexOf(c);
-            out.append(i >= 0 && r.nextDouble() < 0.7 ? to.charAt(i) : c);
+            out.append(i >= 0 && r.nextDouble() < SWAP_SHARE ? to.charAt(i) : c);
         }
         return out.toString();
     }

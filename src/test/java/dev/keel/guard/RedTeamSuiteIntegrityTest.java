@@ -9,17 +9,22 @@ import dev.keel.guard.RedTeamSuite.Benign;
 import dev.keel.guard.RedTeamSuite.Entity;
 import dev.keel.guard.RedTeamSuite.PiiCase;
 import java.io.IOException;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.Normalizer;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -42,6 +47,8 @@ class RedTeamSuiteIntegrityTest {
     private static final Pattern HEX_GROUP = Pattern.compile("[0-9a-fA-F]{1,4}");
     private static final Pattern CARD_LIKE = Pattern.compile("\\d{4}([ -]?\\d{4}){3}");
     private static final Pattern IBAN_LIKE = Pattern.compile("[A-Z]{2}\\d{2}( ?[A-Z0-9]{4}){3,7}( ?[A-Z0-9]{1,3})?");
+    private static final Pattern BASE64_RUN = Pattern.compile("[A-Za-z0-9+/]{16,}={0,2}");
+    private static final Pattern HEX_RUN = Pattern.compile("[0-9a-f]{2}( ?[0-9a-f]{2}){7,}");
     private static final Pattern SSN_LIKE = Pattern.compile("\\b\\d{3}-\\d{2}-\\d{4}\\b");
 
     private final List<Attack> attacks = RedTeamSuite.attacks();
@@ -79,6 +86,31 @@ class RedTeamSuiteIntegrityTest {
         Map<String, Long> byPersona = count(attacks.stream().map(Attack::persona));
         assertThat(byPersona.keySet()).containsExactlyInAnyOrderElementsOf(PERSONAS);
         assertThat(byPersona.values()).allMatch(n -> n >= 40);
+    }
+
+    @Test
+    void everyReversiblyEncodedAttackDecodesToItsSeed() {
+        Map<String, String> seeds = attacks.stream().collect(Collectors.toMap(Attack::id, Attack::text));
+        int checked = 0;
+        for (Attack a : attacks) {
+            String seedId = "atk-" + a.id().substring(("atk-" + a.technique() + "-").length());
+            if (!seeds.containsKey(seedId) || seedId.equals(a.id())) continue;
+            String seed = seeds.get(seedId);
+            String decoded = switch (a.technique()) {
+                case "base64" -> decodeRuns(a.text(), BASE64_RUN, t -> new String(Base64.getDecoder().decode(t), StandardCharsets.UTF_8));
+                case "hex" -> decodeRuns(a.text(), HEX_RUN, t -> new String(HexFormat.of().parseHex(t.replace(" ", "")), StandardCharsets.UTF_8));
+                case "rot13" -> RedTeamSuiteGenerator.rot13(a.text());
+                case "url_encoding" -> URLDecoder.decode(a.text(), StandardCharsets.UTF_8);
+                case "html_entities" -> unescapeHtml(a.text());
+                case "homoglyphs" -> foldLookAlikes(Normalizer.normalize(a.text(), Normalizer.Form.NFKC));
+                case "zero_width", "bidi" -> a.text().replaceAll("[" + RedTeamSuiteGenerator.ZERO_WIDTH + RedTeamSuiteGenerator.BIDI + "]", "");
+                default -> null;
+            };
+            if (decoded == null) continue;
+            assertThat(decoded).as(a.id()).contains(seed);
+            checked++;
+        }
+        assertThat(checked).isEqualTo(12 * 8);
     }
 
     @Test
@@ -232,6 +264,42 @@ class RedTeamSuiteIntegrityTest {
         boolean before = e.start() > 0 && Character.isLetterOrDigit(text.charAt(e.start() - 1));
         boolean after = e.end() < text.length() && Character.isLetterOrDigit(text.charAt(e.end()));
         return before || after;
+    }
+
+    /** {@code text} with each run of {@code run} replaced by its decoding, when it decodes. */
+    private static String decodeRuns(String text, Pattern run, Function<String, String> decode) {
+        StringBuilder out = new StringBuilder();
+        Matcher m = run.matcher(text);
+        while (m.find()) {
+            String replacement;
+            try {
+                replacement = decode.apply(m.group().strip());
+            } catch (IllegalArgumentException notEncoded) {
+                replacement = m.group();
+            }
+            m.appendReplacement(out, Matcher.quoteReplacement(replacement));
+        }
+        return m.appendTail(out).toString();
+    }
+
+    private static String unescapeHtml(String text) {
+        Matcher m = Pattern.compile("&#(x?)([0-9a-fA-F]+);|&(amp|lt|gt|quot);").matcher(text);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String c = m.group(3) != null ? Map.of("amp", "&", "lt", "<", "gt", ">", "quot", "\"").get(m.group(3))
+                    : Character.toString(Integer.parseInt(m.group(2), m.group(1).isEmpty() ? 10 : 16));
+            m.appendReplacement(out, Matcher.quoteReplacement(c));
+        }
+        return m.appendTail(out).toString();
+    }
+
+    private static String foldLookAlikes(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        for (char c : text.toCharArray()) {
+            int i = RedTeamSuiteGenerator.LOOK_ALIKES.indexOf(c);
+            out.append(i >= 0 ? RedTeamSuiteGenerator.LATIN.charAt(i) : c);
+        }
+        return out.toString();
     }
 
     private static Map<String, Long> count(Stream<String> values) {
