@@ -56,6 +56,8 @@ final class RedTeamRun {
     final Map<Benign, Outcome> benign = new LinkedHashMap<>();
     final Map<String, Counts> pii = new TreeMap<>();
     final List<String> violations = new ArrayList<>();
+    /** Nanoseconds of each strict input check, for the report only: CI never gates on absolute times. */
+    private final List<Long> strictNanos = new ArrayList<>();
     private final int piiCases;
     private final long millis;
 
@@ -88,9 +90,11 @@ final class RedTeamRun {
     }
 
     /** Blocked as a prompt injection; a PII redaction is not a detection. */
-    private static Outcome outcome(Guard guard, String text) {
-        return new Outcome(injection(guard.check(text, Guard.Direction.INPUT, Profile.STRICT, new Redaction())),
-                injection(guard.check(text, Guard.Direction.INPUT, Profile.TRUSTED, new Redaction())));
+    private Outcome outcome(Guard guard, String text) {
+        long started = System.nanoTime();
+        boolean strict = injection(guard.check(text, Guard.Direction.INPUT, Profile.STRICT, new Redaction()));
+        strictNanos.add(System.nanoTime() - started);
+        return new Outcome(strict, injection(guard.check(text, Guard.Direction.INPUT, Profile.TRUSTED, new Redaction())));
     }
 
     private static boolean injection(GuardResult r) {
@@ -145,6 +149,12 @@ final class RedTeamRun {
     String report() {
         StringBuilder out = new StringBuilder("\n=== red-team suite (src/test/resources/guard/redteam) ===\n");
         out.append("%d attacks, %d benign prompts, %d PII cases through the guard in %d ms%n".formatted(attacks.size(), benign.size(), piiCases, millis));
+        if (!strictNanos.isEmpty()) {
+            List<Long> sorted = strictNanos.stream().sorted().toList();
+            out.append("input check (strict), this run on this machine: p50 %.2f ms, p99 %.2f ms, max %.2f ms%n".formatted(
+                    sorted.get(sorted.size() / 2) / 1e6, sorted.get((int) Math.ceil(sorted.size() * 0.99) - 1) / 1e6,
+                    sorted.get(sorted.size() - 1) / 1e6));
+        }
         out.append("%-40s %6s %8s %8s%n".formatted("injection", "n", "strict", "trusted"));
         line(out, "detection rate, all attacks", attacks.values());
         section(out, "  technique ", attacks, Attack::technique);
