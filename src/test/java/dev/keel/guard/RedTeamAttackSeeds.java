@@ -4,8 +4,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The hand-written attacks of the red-team suite, written for Keel without reference to any public
- * attack set or to the guard's detectors. Three personas: {@code curious} (probing what the assistant
+ * The hand-written attacks of the red-team suite, written for Keel in its own words and without
+ * reference to the guard's detectors; the role-play seeds follow well-known public jailbreak archetypes
+ * (DAN, developer mode, the "grandma" story) without copying their text. Three personas: {@code curious} (probing what the assistant
  * will do), {@code malicious} (after data, actions or harm) and {@code naive} (a user who wants help
  * and asks the assistant to drop its rules, or pastes something hostile without seeing it).
  * {@link RedTeamSuiteGenerator} derives the encoded variants from the short English ones.
