@@ -127,8 +127,8 @@ public final class Guard {
         List<PiiEntity> redact = new ArrayList<>();
         boolean privateOnly = false;
         for (PiiEntity e : entities) {
-            GuardConfig.Action action = supplied.test(text.substring(e.start(), e.end())) ? GuardConfig.Action.ALLOW
-                    : actions.getOrDefault(e.type(), GuardConfig.Action.ALLOW);
+            GuardConfig.Action action = actions.getOrDefault(e.type(), GuardConfig.Action.ALLOW);
+            if (action != GuardConfig.Action.ALLOW && supplied.test(text.substring(e.start(), e.end()))) action = GuardConfig.Action.ALLOW;
             signals.add(new GuardSignal("pii", e.type(), 1));
             if (action != GuardConfig.Action.ALLOW) categories.add(e.type());
             switch (action) {
