@@ -1,5 +1,6 @@
 package dev.keel.guard;
 
+import dev.keel.config.ConfigException;
 import dev.keel.config.GuardConfig;
 import dev.keel.embed.Embedder;
 import java.security.SecureRandom;
@@ -37,7 +38,21 @@ public final class Guard {
 
     /** The guard of a configuration, with the in-process embedder for its semantic layers. */
     public static Guard create(GuardConfig config, Embedder embedder) {
-        return new Guard(config, text -> InjectionDetector.Assessment.NONE, text -> List.of());
+        return new Guard(config, injectionDetector(config, embedder), text -> List.of());
+    }
+
+    /** The layered injection detector with the shipped patterns, model and exemplars (plus the configured ones). */
+    static LayeredInjectionDetector injectionDetector(GuardConfig config, Embedder embedder) {
+        List<AttackExemplars.Exemplar> exemplars = new ArrayList<>(AttackExemplars.shipped());
+        config.input().exemplars().ifPresent(file -> {
+            try {
+                exemplars.addAll(AttackExemplars.read(file));
+            } catch (RuntimeException e) {
+                throw new ConfigException("guard.input.exemplars", e.getMessage());
+            }
+        });
+        return new LayeredInjectionDetector(InjectionPatterns.shipped(), InjectionModel.shipped(), new AttackExemplars(exemplars, embedder), embedder,
+                config.input().maxDecodeDepth());
     }
 
     public GuardConfig config() {
