@@ -40,8 +40,12 @@ public final class InjectionTrainer {
     private static final double BENIGN_AT_HALF = 0.01;
     /** Logit units between the 1% benign quantile and 0.5, so the quantile's own row scores below. */
     private static final double CALIBRATION_MARGIN = 1e-3;
-    /** Attacks whose cheap score falls below the band's floor are missed without a second look: 2% at most. */
-    private static final double MISSED_ATTACKS_BELOW_BAND = 0.02;
+    /**
+     * Cheap scores below this are not worth an embedding. It is the latency budget's choice: on the
+     * red-team suite, against the attacks' 2% quantile (0.02), it embedded 60% fewer texts (15% of the
+     * benign ones) for 2.7 points of detection at the strict threshold.
+     */
+    private static final double BAND_FLOOR = 0.15;
     /** Benign texts above the band's ceiling are blocked without a second look: 0.5% at most. */
     private static final double BLOCKED_BENIGN_ABOVE_BAND = 0.005;
 
@@ -76,6 +80,10 @@ public final class InjectionTrainer {
             for (String source : rows.stream().map(Row::source).distinct().sorted().toList()) {
                 List<Row> train = rows.stream().filter(r -> !r.source.equals(source)).toList();
                 List<Row> test = rows.stream().filter(r -> r.source.equals(source)).toList();
+                if (train.stream().mapToInt(Row::label).distinct().count() < 2) {
+                    log.printf("held out %s: not scored, the other sources lack attacks or benign rows%n", source);
+                    continue;
+                }
                 InjectionModel m = fit(train, seed, embedder.modelId());
                 heldOut.add(score(source, test, m, threshold));
                 log.printf("held out %-55s %s%n", source, describe(heldOut.getLast()));
@@ -198,14 +206,10 @@ public final class InjectionTrainer {
         }
         LogisticRegression.Fit cheap = calibrated(LogisticRegression.fit(cheapX, ys, InjectionModel.CHEAP_FEATURES, STACKER, seed), cheapX, ys);
         LogisticRegression.Fit full = calibrated(LogisticRegression.fit(fullX, ys, InjectionModel.FULL_FEATURES, STACKER, seed), fullX, ys);
-        double[] attackScores = new double[n], benignScores = new double[n];
-        int a = 0, b = 0;
-        for (int i = 0; i < n; i++) {
-            double s = cheap.probability(cheapX.get(i));
-            if (ys.get(i) == 1) attackScores[a++] = s;
-            else benignScores[b++] = s;
-        }
-        float low = (float) Math.min(0.5, quantile(Arrays.copyOf(attackScores, a), MISSED_ATTACKS_BELOW_BAND));
+        double[] benignScores = new double[n];
+        int b = 0;
+        for (int i = 0; i < n; i++) if (ys.get(i) == 0) benignScores[b++] = cheap.probability(cheapX.get(i));
+        float low = (float) BAND_FLOOR;
         float high = (float) Math.max(0.5, quantile(Arrays.copyOf(benignScores, b), 1 - BLOCKED_BENIGN_ABOVE_BAND));
         LogisticRegression.Fit ng = fitNgram(rows, seed), em = fitEmbedding(rows, seed);
         return new InjectionModel(embedModelId, ng.weights(), ng.bias(), em.weights(), em.bias(), withBias(cheap), withBias(full), low, high);

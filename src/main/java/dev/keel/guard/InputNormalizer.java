@@ -167,8 +167,9 @@ final class InputNormalizer {
     }
 
     /**
-     * Joins runs of single letters separated by spaces or dots ("i g n o r e", "i.g.n.o.r.e") into
-     * words; a wider gap (two or more spaces, or a slash) between two letters keeps a word break.
+     * Joins runs of single letters separated by spaces or punctuation ("i g n o r e", "i.g.n.o.r.e",
+     * "i-g-n-o-r-e a-l-l") into words. A word break is kept where the gap differs from the one between
+     * letters: a space when letters are joined by punctuation, two spaces or a slash when by one space.
      */
     private static String joinSpacedLetters(String text) {
         StringBuilder out = new StringBuilder(text.length());
@@ -179,13 +180,20 @@ final class InputNormalizer {
                 out.append(text.charAt(i++));
                 continue;
             }
-            for (int j = i; j < runEnd; j++) {
+            boolean punctuationJoins = text.charAt(i + 1) != ' ';
+            int j = i;
+            while (j < runEnd) {
                 char c = text.charAt(j);
                 if (Character.isLetter(c)) {
                     out.append(c);
-                } else if (c == '/' || (c == ' ' && j + 1 < runEnd && text.charAt(j + 1) == ' ')) {
-                    if (out.charAt(out.length() - 1) != ' ') out.append(' ');
+                    j++;
+                    continue;
                 }
+                int gapStart = j;
+                while (j < runEnd && !Character.isLetter(text.charAt(j))) j++;
+                String gap = text.substring(gapStart, j);
+                boolean wordBreak = punctuationJoins ? gap.indexOf(' ') >= 0 : gap.length() >= 2 || gap.indexOf('/') >= 0;
+                if (wordBreak) out.append(' ');
             }
             i = runEnd;
         }
