@@ -36,7 +36,7 @@ public final class Guard {
         this.canary = "keel-canary-" + HexFormat.of().formatHex(random);
     }
 
-    /** The guard of a configuration, with the in-process embedder for its semantic layers. */
+    /** The guard of a configuration, with the in-process embedder for its semantic layers (null: without them). */
     public static Guard create(GuardConfig config, Embedder embedder) {
         return new Guard(config, injectionDetector(config, embedder), text -> List.of());
     }

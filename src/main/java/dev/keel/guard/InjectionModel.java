@@ -26,6 +26,13 @@ record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias
     /** Probabilities are clamped before taking logits so a certain layer cannot swamp the others. */
     private static final double CLAMP = 1e-4;
 
+    /**
+     * Characters of a text the embedding layers read (head and tail): the cascade's p99 is the
+     * embedding of long texts, and 800 characters (~200 tokens) cost half of bge's 512-token limit.
+     */
+    static final int EMBED_CHARS = 800;
+    private static final int EMBED_TAIL_CHARS = 200;
+
     static final int CHEAP_FEATURES = 2;
     static final int FULL_FEATURES = 4;
 
@@ -43,6 +50,12 @@ record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias
         double z = ngramBias;
         for (int k = 0; k < x.index().length; k++) z += ngramWeights[x.index()[k]] * x.value()[k];
         return sigmoid(z);
+    }
+
+    /** The part of a text that is embedded, in training and at run time alike. */
+    static String embeddingInput(String text) {
+        if (text.length() <= EMBED_CHARS) return text;
+        return text.substring(0, EMBED_CHARS - EMBED_TAIL_CHARS) + "\n" + text.substring(text.length() - EMBED_TAIL_CHARS);
     }
 
     double embedProbability(float[] vector) {

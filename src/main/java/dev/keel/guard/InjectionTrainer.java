@@ -163,7 +163,7 @@ public final class InjectionTrainer {
         List<Row> rows = new ArrayList<>(texts.size());
         for (int start = 0; start < texts.size(); start += EMBED_BATCH) {
             List<String> batch = texts.subList(start, Math.min(texts.size(), start + EMBED_BATCH));
-            List<float[]> vectors = embedder.embedDocuments(batch.stream().map(TextFeatures::window).toList());
+            List<float[]> vectors = embedder.embedDocuments(batch.stream().map(InjectionModel::embeddingInput).toList());
             for (int i = 0; i < batch.size(); i++) {
                 String t = batch.get(i);
                 Map<String, Double> categories = new java.util.TreeMap<>(patterns.match(t));

@@ -67,7 +67,7 @@ final class LayeredInjectionDetector implements InjectionDetector {
         }
         double score = main.score;
         if (embed && embedder != null && main.score >= model.uncertainLow() && main.score < model.uncertainHigh()) {
-            float[] vector = embedder.embedDocuments(List.of(TextFeatures.window(plain))).getFirst();
+            float[] vector = embedder.embedDocuments(List.of(InjectionModel.embeddingInput(plain))).getFirst();
             double embedded = model.embedProbability(vector);
             AttackExemplars.Nearest nearest = exemplars.nearest(vector);
             if (embedded >= SIGNAL_FLOOR) signals.add(new GuardSignal("classifier", "embedding", embedded));

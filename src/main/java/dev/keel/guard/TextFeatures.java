@@ -64,7 +64,7 @@ final class TextFeatures {
         return new Sparse(index, value);
     }
 
-    /** The part of a text that is featurised and embedded: all of it, or its head and tail. */
+    /** The part of a text that is featurised: all of it, or its head and tail. */
     static String window(String text) {
         if (text.length() <= MAX_CHARS) return text;
         return text.substring(0, MAX_CHARS - TAIL_CHARS) + "\n" + text.substring(text.length() - TAIL_CHARS);
