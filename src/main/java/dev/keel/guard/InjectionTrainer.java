@@ -166,9 +166,8 @@ public final class InjectionTrainer {
             List<float[]> vectors = embedder.embedDocuments(batch.stream().map(InjectionModel::embeddingInput).toList());
             for (int i = 0; i < batch.size(); i++) {
                 String t = batch.get(i);
-                Map<String, Double> categories = new java.util.TreeMap<>(patterns.match(t));
-                patterns.match(InputNormalizer.fold(t)).forEach((c, s) -> categories.merge(c, s, Math::max));
-                rows.add(new Row(sources.get(start + i), labels.get(start + i), InjectionPatterns.combine(categories), TextFeatures.of(t),
+                double pattern = InjectionPatterns.combine(LayeredInjectionDetector.patternCategories(patterns, t, InputNormalizer.fold(t)));
+                rows.add(new Row(sources.get(start + i), labels.get(start + i), pattern, TextFeatures.of(t),
                         vectors.get(i), exemplars.nearest(vectors.get(i)).similarity()));
             }
             if ((start / EMBED_BATCH) % 20 == 0) log.printf("  %d/%d%n", start + batch.size(), texts.size());

@@ -200,6 +200,27 @@ final class InputNormalizer {
         return out.toString();
     }
 
+    /**
+     * The letters of every spaced-out run in a normalised text, lower-cased and without any break
+     * ("i g n o r e a l l" → "ignoreall"), runs separated by a space; empty when there is none. Word
+     * breaks are lost when every gap is the same, so phrases are looked for in this form too.
+     */
+    static String spacedOutLetters(String normalized) {
+        StringBuilder out = new StringBuilder();
+        int i = 0;
+        while (i < normalized.length()) {
+            int runEnd = spacedRunEnd(normalized, i);
+            if (runEnd < 0) {
+                i++;
+                continue;
+            }
+            if (!out.isEmpty()) out.append(' ');
+            for (int j = i; j < runEnd; j++) if (Character.isLetter(normalized.charAt(j))) out.append(Character.toLowerCase(normalized.charAt(j)));
+            i = runEnd;
+        }
+        return out.toString();
+    }
+
     /** The end of a spaced-out run starting at {@code i}, or -1 when none starts there. */
     private static int spacedRunEnd(String text, int i) {
         int n = text.length();

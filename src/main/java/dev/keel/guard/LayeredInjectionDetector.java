@@ -26,6 +26,17 @@ final class LayeredInjectionDetector implements InjectionDetector {
     /** Layer signals below this score are not reported: they would only list every layer on every text. */
     private static final double SIGNAL_FLOOR = 0.5;
 
+    /**
+     * Attack phrases as they read once spaced-out letters are joined without breaks. Nobody spaces out
+     * these words letter by letter except to slip them past a filter, so one is strong evidence.
+     */
+    private static final List<String> SPACED_OUT_PHRASES = List.of("ignoreallprevious", "ignorepreviousinstructions", "ignoreyourinstructions",
+            "ignoreyourrules", "ignoretheabove", "disregardallprevious", "disregardprevious", "disregardyour", "forgetallprevious", "forgetyourinstructions",
+            "forgetyourrules", "forgeteverything", "systemprompt", "yourinstructions", "initialinstructions", "hiddeninstructions",
+            "doanythingnow", "developermode", "norestrictions", "withoutrestrictions", "nofilters", "jailbreak", "revealyour", "newinstructions");
+    /** The pattern weight of a spaced-out attack phrase. */
+    private static final double SPACED_OUT_WEIGHT = 0.85;
+
     private final InjectionPatterns patterns;
     private final InjectionModel model;
     private final AttackExemplars exemplars;
@@ -81,14 +92,20 @@ final class LayeredInjectionDetector implements InjectionDetector {
     /** The cheap layers' view of one text: pattern categories (text and folded view) and the n-gram classifier. */
     private Cheap cheap(String normalized) {
         String folded = InputNormalizer.fold(normalized);
-        Map<String, Double> categories = new TreeMap<>(patterns.match(normalized));
+        Map<String, Double> categories = patternCategories(patterns, normalized, folded);
         double ngram = model.ngramProbability(TextFeatures.of(normalized));
-        if (!folded.equals(normalized)) {
-            patterns.match(folded).forEach((c, s) -> categories.merge(c, s, Math::max));
-            ngram = Math.max(ngram, model.ngramProbability(TextFeatures.of(folded)));
-        }
+        if (!folded.equals(normalized)) ngram = Math.max(ngram, model.ngramProbability(TextFeatures.of(folded)));
         double pattern = InjectionPatterns.combine(categories);
         return new Cheap(categories, pattern, ngram, model.cheapScore(pattern, ngram));
+    }
+
+    /** The pattern layer's categories for a normalised text and its folded view, spaced-out phrases included. */
+    static Map<String, Double> patternCategories(InjectionPatterns patterns, String normalized, String folded) {
+        Map<String, Double> categories = new TreeMap<>(patterns.match(normalized));
+        if (!folded.equals(normalized)) patterns.match(folded).forEach((c, s) -> categories.merge(c, s, Math::max));
+        String spaced = InputNormalizer.spacedOutLetters(normalized);
+        if (!spaced.isEmpty() && SPACED_OUT_PHRASES.stream().anyMatch(spaced::contains)) categories.merge("obfuscation", SPACED_OUT_WEIGHT, Math::max);
+        return categories;
     }
 
     private record Cheap(Map<String, Double> categories, double pattern, double ngram, double score) {

@@ -69,6 +69,12 @@ class InputNormalizerTest {
     }
 
     @Test
+    void spacedOutLettersAreAlsoGivenWithoutAnyBreak() {
+        assertThat(InputNormalizer.spacedOutLetters("ok s h o w  y o u r r u l e s and x.y.z")).isEqualTo("showyourrules xyz");
+        assertThat(InputNormalizer.spacedOutLetters("no runs here")).isEmpty();
+    }
+
+    @Test
     void shortRunsOfSingleLettersStayAsTheyAre() {
         assertThat(InputNormalizer.fold("plan a or b today")).isEqualTo("plan a or b today");
     }
