@@ -1,6 +1,7 @@
 package dev.keel.cli;
 
 import dev.keel.bench.AnswerBench;
+import dev.keel.bench.GuardBench;
 import dev.keel.bench.IngestBench;
 import dev.keel.bench.RerankBench;
 import dev.keel.bench.SearchBench;
@@ -14,10 +15,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code keel bench …}: benchmarks that print same-run ratios and absolute figures. Never part of the tests. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank, grounding, router, cache, stream-window) in throw-away directories.",
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank, grounding, router, cache, stream-window, guard) in throw-away directories.",
         subcommands = {BenchCommand.Ingest.class, BenchCommand.Search.class, BenchCommand.Answer.class, BenchCommand.Gateway.class,
                 BenchCommand.Rerank.class, BenchCommand.Grounding.class,
-                BenchCommand.Router.class, BenchCommand.Cache.class, BenchCommand.StreamWindow.class})
+                BenchCommand.Router.class, BenchCommand.Cache.class, BenchCommand.StreamWindow.class, BenchCommand.GuardLatency.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -55,6 +56,49 @@ final class BenchCommand implements Runnable {
                 }
                 return 0;
             }
+        }
+    }
+
+    @Command(name = "guard", mixinStandardHelpOptions = true,
+            description = "Input guard latency (Guard.check) over a mix of benign and attack texts, with and without the embedding layers; scan throughput.")
+    static final class GuardLatency implements Callable<Integer> {
+        @Mixin
+        CommonOptions common;
+
+        @Option(names = "--texts", defaultValue = "3000", description = "Texts in the generated mix (default: ${DEFAULT-VALUE}).")
+        int texts;
+
+        @Option(names = "--texts-file", description = "JSONL file whose \"text\" fields replace the generated mix.")
+        Path data;
+
+        @Option(names = "--seed", defaultValue = "9", description = "Seed of the generated mix (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Option(names = "--json", description = "Print one JSON object.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            dev.keel.config.KeelConfig config = common.loadConfig();
+            try (dev.keel.embed.BgeSmallEmbedder embedder = new dev.keel.embed.BgeSmallEmbedder(config.embed().threads())) {
+                GuardBench.Result r = GuardBench.run(config.guard(), embedder, texts, data, seed, System.err);
+                if (json) {
+                    System.out.println(Json.write(r));
+                    return 0;
+                }
+                System.out.printf("%d texts; %.1f%% blocked under the strict profile%n", r.texts(), 100 * r.blockedShare());
+                System.out.printf("%-28s %8s %8s %8s %8s%n", "Guard.check on input", "p50 ms", "p95 ms", "p99 ms", "mean ms");
+                print("every layer (cascade)", r.full());
+                print("cheap layers only", r.cheapOnly());
+                print("one embedding, for scale", r.embeddingAlone());
+                System.out.printf("every layer / cheap only: p50 %.2f×, p99 %.2f× (targets: p50 ≤ 2 ms, p99 ≤ 10 ms)%n", r.p50Ratio(), r.p99Ratio());
+                System.out.printf("scan: %,.0f lines/min on one thread, %,.0f on %d threads%n", r.linesPerMinuteOneThread(), r.linesPerMinuteAllCores(), r.threads());
+                return 0;
+            }
+        }
+
+        private static void print(String name, GuardBench.Latency l) {
+            System.out.printf("%-28s %8.2f %8.2f %8.2f %8.2f%n", name, l.p50(), l.p95(), l.p99(), l.mean());
         }
     }
 

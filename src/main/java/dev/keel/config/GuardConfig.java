@@ -1,10 +1,13 @@
 package dev.keel.config;
 
 import com.google.i18n.phonenumbers.PhoneNumberUtil;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Guardrails: the input guard (prompt injection scored 0..1 against a threshold per profile, PII
@@ -37,8 +40,11 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
     /** What retrieval does with chunks flagged at ingest as carrying instructions. */
     public enum IndirectPolicy { EXCLUDE, WRAP }
 
-    /** Injection score thresholds at or above which a request is blocked, and the decoding depth. */
-    public record Input(double strictThreshold, double trustedThreshold, Profile defaultProfile, int maxDecodeDepth) {}
+    /**
+     * Injection score thresholds at or above which a request is blocked, the decoding depth, and an
+     * optional file of attack exemplars (category TAB text per line) added to the shipped ones.
+     */
+    public record Input(double strictThreshold, double trustedThreshold, Profile defaultProfile, int maxDecodeDepth, Optional<Path> exemplars) {}
 
     /** The output guard: PII actions (same types as the input), the canary check and grounding. */
     public record Output(boolean enabled, Map<String, Action> pii, boolean canary, GroundingAction grounding) {}
@@ -66,7 +72,7 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
     private static final List<String> DEFAULT_PHONE_REGIONS = List.of("US", "GB", "DE", "FR", "IN", "BR", "JP", "AU", "CA", "ES", "IT", "NL");
 
     public static final GuardConfig DEFAULTS = new GuardConfig(true,
-            new Input(0.5, 0.85, Profile.STRICT, 3),
+            new Input(0.5, 0.85, Profile.STRICT, 3, Optional.empty()),
             DEFAULT_PII,
             new Output(true, DEFAULT_PII, true, GroundingAction.FLAG),
             new Indirect(true, IndirectPolicy.WRAP, 0.5),
@@ -98,7 +104,11 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
                 in.decimal("strict_threshold", DEFAULTS.input.strictThreshold, 0, 1),
                 in.decimal("trusted_threshold", DEFAULTS.input.trustedThreshold, 0, 1),
                 profile(in, "default_profile", DEFAULTS.input.defaultProfile),
-                in.integer("max_decode_depth", DEFAULTS.input.maxDecodeDepth, 0, 8));
+                in.integer("max_decode_depth", DEFAULTS.input.maxDecodeDepth, 0, 8),
+                Optional.ofNullable(in.string("exemplars", null)).filter(s -> !s.isBlank()).map(Path::of));
+        if (input.exemplars.isPresent() && !Files.isReadable(input.exemplars.get())) {
+            throw new ConfigException(in.path("exemplars"), "no readable file at " + input.exemplars.get().toAbsolutePath());
+        }
         if (input.trustedThreshold < input.strictThreshold) {
             throw new ConfigException(in.path("trusted_threshold"), "must be at least strict_threshold (" + input.strictThreshold + ")");
         }

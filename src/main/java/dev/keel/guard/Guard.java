@@ -1,5 +1,6 @@
 package dev.keel.guard;
 
+import dev.keel.config.ConfigException;
 import dev.keel.config.GuardConfig;
 import dev.keel.embed.Embedder;
 import java.security.SecureRandom;
@@ -48,10 +49,24 @@ public final class Guard {
         this.canary = "keel-canary-" + HexFormat.of().formatHex(random);
     }
 
-    /** The guard of a configuration, with the in-process embedder for its semantic layers. */
+    /** The guard of a configuration, with the in-process embedder for its semantic layers (null: without them). */
     public static Guard create(GuardConfig config, Embedder embedder) {
-        return new Guard(config, text -> InjectionDetector.Assessment.NONE, PiiScanner.of(config.phoneRegions()),
+        return new Guard(config, injectionDetector(config, embedder), PiiScanner.of(config.phoneRegions()),
                 new TopicScope(config.topics(), embedder));
+    }
+
+    /** The layered injection detector with the shipped patterns, model and exemplars (plus the configured ones). */
+    static LayeredInjectionDetector injectionDetector(GuardConfig config, Embedder embedder) {
+        List<AttackExemplars.Exemplar> exemplars = new ArrayList<>(AttackExemplars.shipped());
+        config.input().exemplars().ifPresent(file -> {
+            try {
+                exemplars.addAll(AttackExemplars.read(file));
+            } catch (RuntimeException e) {
+                throw new ConfigException("guard.input.exemplars", e.getMessage());
+            }
+        });
+        return new LayeredInjectionDetector(InjectionPatterns.shipped(), InjectionModel.shipped(), new AttackExemplars(exemplars, embedder), embedder,
+                config.input().maxDecodeDepth());
     }
 
     public GuardConfig config() {

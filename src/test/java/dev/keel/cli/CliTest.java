@@ -114,10 +114,10 @@ class CliTest {
         JsonNode json = JSON.readTree(run("search", "cafeteria opening hours", "--debug", "--json", "--data", data.toString()).out());
         Run plain = run("search", "cafeteria opening hours", "--data", data.toString());
 
-        assertThat(text.out()).contains("    injection score 0.000");
+        assertThat(text.out()).containsPattern("\n    injection score 0\\.\\d{3}\n");
         assertThat(plain.out()).doesNotContain("injection");
         assertThat(json.get("data").get(0).get("flagged").asBoolean()).isFalse();
-        assertThat(json.get("data").get(0).get("injection").get("score").asDouble()).isZero();
+        assertThat(json.get("data").get(0).get("injection").get("score").asDouble()).isBetween(0.0, 0.5);
         assertThat(run("ingest", docs.toString(), "--data", data.toString()).out()).contains(", 0 flagged as possible prompt injection");
     }
 

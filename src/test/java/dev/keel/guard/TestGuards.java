@@ -2,12 +2,9 @@ package dev.keel.guard;
 
 import dev.keel.config.GuardConfig;
 import dev.keel.embed.Embedder;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.BiFunction;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Guards for tests of what is built around the detectors (check API, scan command, ingest flags,
@@ -21,7 +18,7 @@ public final class TestGuards {
     public static final double ATTACK_SCORE = 0.97;
     private static final List<String> PHRASES = List.of("ignore previous instructions", "ignore all previous instructions",
             "disregard your instructions");
-    private static final Pattern EMAIL = Pattern.compile("[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+");
+    private static final PiiDetector PII = PiiScanner.of(GuardConfig.DEFAULTS.phoneRegions());
 
     private TestGuards() {}
 
@@ -57,9 +54,6 @@ public final class TestGuards {
     }
 
     private static List<PiiEntity> emails(String text) {
-        List<PiiEntity> out = new ArrayList<>();
-        Matcher m = EMAIL.matcher(text);
-        while (m.find()) out.add(new PiiEntity("EMAIL_ADDRESS", m.start(), m.end()));
-        return out;
+        return PII.detect(text).stream().filter(e -> e.type().equals("EMAIL_ADDRESS")).toList();
     }
 }

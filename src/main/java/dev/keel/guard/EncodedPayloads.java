@@ -1,0 +1,211 @@
+package dev.keel.guard;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Finds text hidden in a text by encoding: base64, hex, ROT13, URL percent-encoding, HTML entities and
+ * {@code \}{@code uXXXX} escapes, decoded recursively up to a depth. A decoded layer is kept only when it
+ * is readable text (valid UTF-8, mostly printable; for ROT13, more English than the original), so
+ * image data or hashes yield nothing. Work is bounded whatever the input: candidates, decoded
+ * characters and layers are capped. Thread-safe (stateless).
+ */
+final class EncodedPayloads {
+    /** A decoded layer: the chain of encodings that hid it ({@code base64}, {@code base64/rot13}) and its text. */
+    record Layer(String encoding, String text) {}
+
+    /** Layers returned at most per text, all depths together: more is an attack on the guard itself. */
+    static final int MAX_LAYERS = 16;
+    /** Characters of one encoded candidate that are decoded; a longer blob is decoded from its start. */
+    static final int MAX_CANDIDATE_CHARS = 16_384;
+    /** Decoded characters per text, all layers together: bounds the detector's work on hostile input. */
+    static final int MAX_DECODED_CHARS = 65_536;
+    /** Candidates examined per text: a page of short base64-looking words must not cost more than a few. */
+    private static final int MAX_CANDIDATES = 32;
+    /** Shortest encoded run worth decoding: 16 base64 characters are 12 bytes, a short instruction. */
+    private static final int MIN_ENCODED_CHARS = 16;
+    /** Share of printable characters a decoded layer needs to count as text. */
+    private static final double MIN_PRINTABLE = 0.9;
+    /** Percent or entity escapes a text needs before it is decoded as a whole. */
+    private static final int MIN_ESCAPES = 3;
+
+    private static final Pattern BASE64 = Pattern.compile("[A-Za-z0-9+/_-]{" + MIN_ENCODED_CHARS + ",}+={0,2}");
+    private static final Pattern HEX = Pattern.compile("(?:(?:\\\\x|0x)?[0-9A-Fa-f]{2}[ ,:]?+){8,}+");
+    private static final Pattern PERCENT = Pattern.compile("%[0-9A-Fa-f]{2}");
+    private static final Pattern ENTITY = Pattern.compile("&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[a-zA-Z]{2,8});");
+    private static final Pattern UNICODE_ESCAPE = Pattern.compile("\\\\u([0-9A-Fa-f]{4})");
+    private static final Pattern WORD = Pattern.compile("[a-z]+");
+    /** Frequent English words: ROT13 text has few, its decoding many. */
+    private static final Set<String> COMMON = Set.of("the", "and", "you", "your", "all", "to", "of", "is", "are", "a", "in", "for", "this",
+            "that", "it", "me", "my", "with", "what", "be", "now", "not", "do", "tell", "say", "how", "instructions", "ignore", "previous",
+            "system", "prompt", "password", "secret");
+
+    private EncodedPayloads() {}
+
+    /** The readable layers hidden in {@code text}, breadth first, up to {@code maxDepth} nested encodings. */
+    static List<Layer> decode(String text, int maxDepth) {
+        List<Layer> out = new ArrayList<>();
+        List<Layer> frontier = List.of(new Layer("", text));
+        int[] budget = {MAX_DECODED_CHARS};
+        for (int depth = 0; depth < maxDepth && !frontier.isEmpty(); depth++) {
+            List<Layer> next = new ArrayList<>();
+            for (Layer parent : frontier) {
+                for (Layer child : decodeOnce(parent.text(), budget)) {
+                    if (out.size() >= MAX_LAYERS) return out;
+                    Layer named = new Layer(parent.encoding().isEmpty() ? child.encoding() : parent.encoding() + "/" + child.encoding(), child.text());
+                    out.add(named);
+                    next.add(named);
+                }
+            }
+            frontier = next;
+        }
+        return out;
+    }
+
+    private static List<Layer> decodeOnce(String text, int[] budget) {
+        List<Layer> out = new ArrayList<>();
+        int candidates = 0;
+        Matcher m = BASE64.matcher(text);
+        while (m.find() && candidates++ < MAX_CANDIDATES && budget[0] > 0) {
+            add(out, "base64", base64(clip(m.group())), budget);
+        }
+        m = HEX.matcher(text);
+        while (m.find() && candidates++ < MAX_CANDIDATES && budget[0] > 0) {
+            add(out, "hex", hex(clip(m.group())), budget);
+        }
+        if (budget[0] > 0 && count(PERCENT, text) >= MIN_ESCAPES) add(out, "url", percent(clip(text)), budget);
+        if (budget[0] > 0 && count(ENTITY, text) >= MIN_ESCAPES) add(out, "html", entities(clip(text)), budget);
+        if (budget[0] > 0 && count(UNICODE_ESCAPE, text) >= MIN_ESCAPES) add(out, "unicode", unicodeEscapes(clip(text)), budget);
+        if (budget[0] > 0) {
+            String rot = rot13(clip(text));
+            if (englishWords(rot) > Math.max(1, englishWords(clip(text)))) add(out, "rot13", rot, budget);
+        }
+        return out;
+    }
+
+    private static void add(List<Layer> out, String encoding, String decoded, int[] budget) {
+        if (decoded == null || decoded.isBlank()) return;
+        String kept = decoded.length() > budget[0] ? decoded.substring(0, budget[0]) : decoded;
+        budget[0] -= kept.length();
+        out.add(new Layer(encoding, kept));
+    }
+
+    private static String clip(String s) {
+        return s.length() > MAX_CANDIDATE_CHARS ? s.substring(0, MAX_CANDIDATE_CHARS) : s;
+    }
+
+    private static int count(Pattern p, String text) {
+        Matcher m = p.matcher(text);
+        int n = 0;
+        while (n < MIN_ESCAPES && m.find()) n++;
+        return n;
+    }
+
+    private static String base64(String token) {
+        String s = token.replace('-', '+').replace('_', '/').replace("=", "");
+        s = s.substring(0, s.length() - (s.length() % 4 == 1 ? 1 : 0));
+        try {
+            return readable(Base64.getDecoder().decode(s + "==".substring(0, (4 - s.length() % 4) % 4)));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static String hex(String run) {
+        String digits = run.replaceAll("\\\\x|0x|[ ,:]", "");
+        if (digits.length() % 2 == 1) digits = digits.substring(0, digits.length() - 1);
+        byte[] bytes = new byte[digits.length() / 2];
+        for (int i = 0; i < bytes.length; i++) bytes[i] = (byte) Integer.parseInt(digits, 2 * i, 2 * i + 2, 16);
+        return readable(bytes);
+    }
+
+    private static String percent(String text) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '%' && i + 2 < text.length() && hexDigit(text.charAt(i + 1)) && hexDigit(text.charAt(i + 2))) {
+                bytes.write(Integer.parseInt(text, i + 1, i + 3, 16));
+                i += 2;
+            } else {
+                bytes.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        return readable(bytes.toByteArray());
+    }
+
+    private static String entities(String text) {
+        Matcher m = ENTITY.matcher(text);
+        StringBuilder out = new StringBuilder(text.length());
+        while (m.find()) {
+            String e = m.group();
+            String rep = switch (e.toLowerCase(java.util.Locale.ROOT)) {
+                case "&lt;" -> "<";
+                case "&gt;" -> ">";
+                case "&amp;" -> "&";
+                case "&quot;" -> "\"";
+                case "&apos;" -> "'";
+                case "&nbsp;" -> " ";
+                default -> e.startsWith("&#") ? codePoint(e.charAt(2) == 'x' || e.charAt(2) == 'X'
+                        ? Integer.parseInt(e, 3, e.length() - 1, 16) : Integer.parseInt(e, 2, e.length() - 1, 10), e) : e;
+            };
+            m.appendReplacement(out, Matcher.quoteReplacement(rep));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+
+    private static String unicodeEscapes(String text) {
+        return UNICODE_ESCAPE.matcher(text).replaceAll(r -> Matcher.quoteReplacement(String.valueOf((char) Integer.parseInt(r.group(1), 16))));
+    }
+
+    private static String codePoint(int cp, String fallback) {
+        return Character.isValidCodePoint(cp) ? new String(Character.toChars(cp)) : fallback;
+    }
+
+    static String rot13(String text) {
+        char[] out = text.toCharArray();
+        for (int i = 0; i < out.length; i++) {
+            char c = out[i];
+            if (c >= 'a' && c <= 'z') out[i] = (char) ('a' + (c - 'a' + 13) % 26);
+            else if (c >= 'A' && c <= 'Z') out[i] = (char) ('A' + (c - 'A' + 13) % 26);
+        }
+        return new String(out);
+    }
+
+    private static int englishWords(String text) {
+        Matcher m = WORD.matcher(text.toLowerCase(java.util.Locale.ROOT));
+        int n = 0;
+        while (m.find()) if (COMMON.contains(m.group())) n++;
+        return n;
+    }
+
+    private static boolean hexDigit(char c) {
+        return Character.digit(c, 16) >= 0;
+    }
+
+    /** The bytes as text when they are valid UTF-8 and mostly printable; otherwise null. */
+    private static String readable(byte[] bytes) {
+        if (bytes.length < MIN_ENCODED_CHARS / 2) return null;
+        String s;
+        try {
+            s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
+        int printable = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!Character.isISOControl(c) || c == '\n' || c == '\r' || c == '\t') printable++;
+        }
+        return printable >= MIN_PRINTABLE * s.length() ? s : null;
+    }
+}

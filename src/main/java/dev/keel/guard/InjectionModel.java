@@ -1,0 +1,144 @@
+package dev.keel.guard;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+
+/**
+ * The trained part of the injection detector, as shipped in {@code guard/injection-model.bin} and
+ * written by {@link InjectionTrainer}: a logistic regression over {@link TextFeatures} (the n-gram
+ * classifier), one over the embedding of the text (the embedding classifier, valid only for vectors
+ * of {@link #embedModelId}), and two small stackers that turn the layers' outputs into the one score:
+ * the cheap stacker (patterns, n-grams) and the full stacker (patterns, n-grams, embedding classifier,
+ * similarity to the nearest attack exemplar). Texts whose cheap score falls in
+ * [{@link #uncertainLow}, {@link #uncertainHigh}) are worth the embedding. Immutable.
+ */
+record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias, float[] embedWeights, float embedBias,
+                      float[] cheapStack, float[] fullStack, float uncertainLow, float uncertainHigh) {
+    static final String RESOURCE = "/guard/injection-model.bin";
+    private static final int MAGIC = 0x4B47494D; // "KGIM"
+    private static final int VERSION = 1;
+    /** Probabilities are clamped before taking logits so a certain layer cannot swamp the others. */
+    private static final double CLAMP = 1e-4;
+
+    /**
+     * Characters of a text the embedding layers read (head and tail): the cascade's p99 is the
+     * embedding of long texts, and 800 characters (~200 tokens) cost half of bge's 512-token limit.
+     */
+    static final int EMBED_CHARS = 800;
+    private static final int EMBED_TAIL_CHARS = 200;
+
+    static final int CHEAP_FEATURES = 2;
+    static final int FULL_FEATURES = 4;
+
+    /** The shipped model. */
+    static InjectionModel shipped() {
+        try (InputStream in = InjectionModel.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) throw new IllegalStateException("missing resource " + RESOURCE);
+            return read(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    double ngramProbability(TextFeatures.Sparse x) {
+        double z = ngramBias;
+        for (int k = 0; k < x.index().length; k++) z += ngramWeights[x.index()[k]] * x.value()[k];
+        return sigmoid(z);
+    }
+
+    /** The part of a text that is embedded, in training and at run time alike. */
+    static String embeddingInput(String text) {
+        if (text.length() <= EMBED_CHARS) return text;
+        return text.substring(0, EMBED_CHARS - EMBED_TAIL_CHARS) + "\n" + text.substring(text.length() - EMBED_TAIL_CHARS);
+    }
+
+    double embedProbability(float[] vector) {
+        double z = embedBias;
+        for (int i = 0; i < vector.length; i++) z += embedWeights[i] * vector[i];
+        return sigmoid(z);
+    }
+
+    /** The score from the cheap layers alone. */
+    double cheapScore(double pattern, double ngram) {
+        return stack(cheapStack, cheapFeatures(pattern, ngram));
+    }
+
+    /** The score from every layer. */
+    double fullScore(double pattern, double ngram, double embed, double nearest) {
+        return stack(fullStack, fullFeatures(pattern, ngram, embed, nearest));
+    }
+
+    static float[] cheapFeatures(double pattern, double ngram) {
+        return new float[] {(float) pattern, (float) logit(ngram)};
+    }
+
+    static float[] fullFeatures(double pattern, double ngram, double embed, double nearest) {
+        return new float[] {(float) pattern, (float) logit(ngram), (float) logit(embed), (float) nearest};
+    }
+
+    private static double stack(float[] w, float[] x) {
+        double z = w[x.length];
+        for (int i = 0; i < x.length; i++) z += w[i] * x[i];
+        return sigmoid(z);
+    }
+
+    static double sigmoid(double z) {
+        return 1 / (1 + Math.exp(-z));
+    }
+
+    static double logit(double p) {
+        double q = Math.max(CLAMP, Math.min(1 - CLAMP, p));
+        return Math.log(q / (1 - q));
+    }
+
+    void write(OutputStream out) throws IOException {
+        DataOutputStream d = new DataOutputStream(new BufferedOutputStream(out));
+        d.writeInt(MAGIC);
+        d.writeInt(VERSION);
+        d.writeUTF(embedModelId);
+        writeFloats(d, ngramWeights);
+        d.writeFloat(ngramBias);
+        writeFloats(d, embedWeights);
+        d.writeFloat(embedBias);
+        writeFloats(d, cheapStack);
+        writeFloats(d, fullStack);
+        d.writeFloat(uncertainLow);
+        d.writeFloat(uncertainHigh);
+        d.flush();
+    }
+
+    static InjectionModel read(InputStream in) throws IOException {
+        DataInputStream d = new DataInputStream(new BufferedInputStream(in));
+        if (d.readInt() != MAGIC) throw new IOException("not a Keel injection model");
+        int version = d.readInt();
+        if (version != VERSION) throw new IOException("injection model version " + version + ", expected " + VERSION);
+        String embedModelId = d.readUTF();
+        float[] ngram = readFloats(d);
+        if (ngram.length != TextFeatures.DIMENSIONS) throw new IOException("n-gram weights have " + ngram.length + " dimensions, expected " + TextFeatures.DIMENSIONS);
+        float ngramBias = d.readFloat();
+        float[] embed = readFloats(d);
+        float embedBias = d.readFloat();
+        float[] cheap = readFloats(d), full = readFloats(d);
+        if (cheap.length != CHEAP_FEATURES + 1 || full.length != FULL_FEATURES + 1) throw new IOException("malformed stacker weights");
+        return new InjectionModel(embedModelId, ngram, ngramBias, embed, embedBias, cheap, full, d.readFloat(), d.readFloat());
+    }
+
+    private static void writeFloats(DataOutputStream d, float[] v) throws IOException {
+        d.writeInt(v.length);
+        for (float x : v) d.writeFloat(x);
+    }
+
+    private static float[] readFloats(DataInputStream d) throws IOException {
+        int n = d.readInt();
+        if (n < 0 || n > TextFeatures.DIMENSIONS) throw new IOException("malformed weight vector of length " + n);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = d.readFloat();
+        return v;
+    }
+}
