@@ -5,6 +5,7 @@ import dev.keel.model.ApiException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.ConfigException;
 import dev.keel.config.GatewayConfig;
+import dev.keel.config.GuardConfig;
 import dev.keel.config.ModelConfig;
 import dev.keel.config.ProviderConfig;
 import dev.keel.config.RouterConfig;
@@ -406,6 +407,11 @@ public final class ChatGateway implements AutoCloseable {
                     + " provider or remove the data.", "messages", "private_provider_required");
         }
         return targets.equals(model.targets()) ? model : model.withTargets(targets);
+    }
+
+    /** The guard profile the pipeline applies to {@code caller}: its key's, else its tenant's, else the default; strict without a key. */
+    public GuardConfig.Profile guardProfile(Caller caller) {
+        return guard.profileOf(caller);
     }
 
     /**

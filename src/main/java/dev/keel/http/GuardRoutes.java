@@ -2,6 +2,7 @@ package dev.keel.http;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.GuardConfig;
+import dev.keel.gateway.ChatGateway;
 import dev.keel.guard.Guard;
 import dev.keel.guard.GuardResult;
 import dev.keel.guard.GuardVerdict;
@@ -26,9 +27,11 @@ final class GuardRoutes {
     private static final Set<String> FIELDS = Set.of("text", "direction", "profile");
 
     private final Guard guard;
+    private final ChatGateway gateway;
 
-    GuardRoutes(Guard guard) {
+    GuardRoutes(Guard guard, ChatGateway gateway) {
         this.guard = guard;
+        this.gateway = gateway;
     }
 
     void register(RoutesConfig routes) {
@@ -48,7 +51,7 @@ final class GuardRoutes {
                     + "; check it in parts", "text", "text_too_large");
         }
         Guard.Direction direction = QueryRoutes.enumParam(body, "direction", Guard.Direction.class, Guard.Direction.INPUT);
-        GuardConfig.Profile profile = QueryRoutes.enumParam(body, "profile", GuardConfig.Profile.class, guard.config().profileOf(HttpServer.tenant(ctx)));
+        GuardConfig.Profile profile = QueryRoutes.enumParam(body, "profile", GuardConfig.Profile.class, gateway.guardProfile(ChatRoutes.caller(ctx)));
         GuardResult r = guard.check(text, direction, profile, new Redaction());
         Trace trace = HttpServer.trace(ctx);
         trace.attr("text.chars", text.length()).attr("guard.direction", lower(direction)).attr("guard.profile", lower(profile))

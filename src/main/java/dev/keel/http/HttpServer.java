@@ -62,7 +62,7 @@ public final class HttpServer implements AutoCloseable {
         ResponseRoutes responses = new ResponseRoutes(new dev.keel.gateway.ResponsesGateway(keel.gateway()), server.heartbeatSeconds());
         UsageRoutes usage = new UsageRoutes(keel.ledger());
         AdminRoutes admin = new AdminRoutes(keel.keys(), adminKey);
-        GuardRoutes guards = new GuardRoutes(keel.guard());
+        GuardRoutes guards = new GuardRoutes(keel.guard(), keel.gateway());
         EmbeddingRoutes embeddings = new EmbeddingRoutes(keel.embedder(), dev.keel.config.EmbedConfig.BGE_SMALL, keel.gateway());
         app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;

@@ -115,9 +115,9 @@ class GuardCheckHttpTest {
     }
 
     @Test
-    void theProfileDefaultsToTheCallersTenantAndMayBeNamed() throws Exception {
+    void withoutKeysTheProfileIsStrictAsInTheRequestPipelineAndMayBeNamed() throws Exception {
         assertThat(ok("default", Map.of("text", TestGuards.INJECTION)).get("verdict").asText()).isEqualTo("block");
-        assertThat(ok("vip", Map.of("text", TestGuards.INJECTION)).get("verdict").asText()).isEqualTo("allow");
+        assertThat(ok("vip", Map.of("text", TestGuards.INJECTION)).get("verdict").asText()).as("a tenant header is not authentication").isEqualTo("block");
         assertThat(ok("vip", Map.of("text", TestGuards.INJECTION, "profile", "strict")).get("verdict").asText()).isEqualTo("block");
         assertThat(ok("default", Map.of("text", TestGuards.INJECTION, "profile", "trusted")).get("verdict").asText()).isEqualTo("allow");
     }
@@ -200,7 +200,27 @@ class GuardCheckHttpTest {
             assertThat(error(anonymous, 401).get("code").asText()).isEqualTo("missing_api_key");
             assertThat(spoofing.statusCode()).as(spoofing.body()).isEqualTo(200);
             assertThat(JSON.readTree(spoofing.body()).get("verdict").asText()).as("the key's tenant is strict").isEqualTo("block");
+            assertThat(checkWith(url, createKey(url, "{\"name\":\"v\",\"tenant\":\"vip\"}"), body)).as("the key's tenant is trusted").isEqualTo("allow");
+            assertThat(checkWith(url, createKey(url, "{\"name\":\"t\",\"tenant\":\"default\",\"guard_profile\":\"trusted\"}"), body))
+                    .as("the key's own profile wins").isEqualTo("allow");
+            assertThat(checkWith(url, createKey(url, "{\"name\":\"s\",\"tenant\":\"vip\",\"guard_profile\":\"strict\"}"), body))
+                    .as("the key's own profile wins over its tenant's").isEqualTo("block");
         }
+    }
+
+    private static String createKey(String url, String json) throws Exception {
+        HttpResponse<String> created = HTTP.send(HttpRequest.newBuilder(URI.create(url + "/admin/keys")).header("Content-Type", "application/json")
+                .header("Authorization", "Bearer admin-secret-for-guard-checks").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        return JSON.readTree(created.body()).get("key").asText();
+    }
+
+    private static String checkWith(String url, String key, String body) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url + "/v1/guard/check")).header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + key).POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body()).get("verdict").asText();
     }
 
     @Test
