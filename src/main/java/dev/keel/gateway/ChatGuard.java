@@ -111,7 +111,12 @@ final class ChatGuard {
         if (!on() || caller.guard() != null) return new ChatGateway.Screened(question, caller);
         ObjectNode request = dev.keel.model.Jackson.mapper().createObjectNode();
         request.putArray("messages").addObject().put("role", "user").put("content", question);
-        ChatGateway.Caller passed = screen(request, caller, trace);
+        ChatGateway.Caller passed;
+        try {
+            passed = screen(request, caller, trace);
+        } catch (ApiException e) {
+            throw e.withParam("question");
+        }
         return new ChatGateway.Screened(request.path("messages").path(0).path("content").asText(), passed);
     }
 

@@ -71,8 +71,9 @@ public final class ResponsesGateway {
         } catch (ApiException e) {
             String param = responsesParam(e.param());
             if (Objects.equals(param, e.param())) throw e;
-            String message = e.getMessage().replace("max_tokens", "max_output_tokens");
-            throw new ApiException(e.status(), e.type(), message, param, e.code()).retryAfter(e.retryAfterSeconds());
+            if (!e.getMessage().contains("max_tokens")) throw e.withParam(param);
+            throw new ApiException(e.status(), e.type(), e.getMessage().replace("max_tokens", "max_output_tokens"), param, e.code())
+                    .retryAfter(e.retryAfterSeconds());
         }
     }
 

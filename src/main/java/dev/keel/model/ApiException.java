@@ -30,6 +30,11 @@ public final class ApiException extends RuntimeException {
         return this;
     }
 
+    /** The same error naming another request field (an endpoint whose fields differ from the layer that refused). */
+    public ApiException withParam(String param) {
+        return new ApiException(status, type, getMessage(), param, code).retryAfter(retryAfterSeconds);
+    }
+
     /** Seconds the client should wait, or 0. */
     public long retryAfterSeconds() {
         return retryAfterSeconds;
