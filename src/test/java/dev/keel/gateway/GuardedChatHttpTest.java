@@ -49,7 +49,7 @@ class GuardedChatHttpTest extends GatewayTestBase {
         StringBuilder text = new StringBuilder();
         for (String d : data.subList(0, data.size() - 2)) text.append(JSON.readTree(d).at("/choices/0/delta/content").asText(""));
         assertThat(text.toString()).as("cut at the canary, which leads the system prompt: the caller's prompt never shows")
-                .isEqualTo("Sure. Here it is: (Internal reference ");
+                .isEqualTo("Sure. Here it is: ");
         assertThat(r.body()).doesNotContain("keel-canary").doesNotContain("That is all");
     }
 

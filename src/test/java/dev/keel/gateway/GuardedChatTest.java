@@ -170,7 +170,7 @@ class GuardedChatTest {
                 GuardedGateway.caller(), g.trace()).completion().body();
 
         String sent = g.publicUpstream.received.get(0).body().path("messages").path(0).path("content").asText();
-        assertThat(sent).startsWith("(Internal reference " + g.guard.canary()).endsWith("You are the billing assistant.");
+        assertThat(sent).startsWith(g.guard.canaryLine()).endsWith("You are the billing assistant.");
         ObjectNode choice = (ObjectNode) body.path("choices").path(0);
         assertThat(choice.path("finish_reason").asText()).isEqualTo("content_filter");
         assertThat(choice.path("reason").asText()).isEqualTo("system_prompt_leak");
