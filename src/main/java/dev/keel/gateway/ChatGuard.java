@@ -366,13 +366,10 @@ final class ChatGuard {
         }
         trace.attr("guard." + direction + ".verdict", d.verdict);
         registry.timer("keel.guard.latency", "direction", direction).record(java.time.Duration.ofNanos(nanos));
-        if (d.categories.isEmpty()) {
-            registry.counter("keel.guard.decisions", "direction", direction, "verdict", d.verdict, "category", "none").increment();
-        }
-        for (String c : d.categories) {
-            registry.counter("keel.guard.decisions", "direction", direction, "verdict", d.verdict, "category",
-                    LABEL.matcher(c).matches() ? c : "other").increment();
-        }
+        // One count per decision, so a sum by verdict counts requests; the label is its first category.
+        String category = d.categories.isEmpty() ? "none" : d.categories.iterator().next();
+        registry.counter("keel.guard.decisions", "direction", direction, "verdict", d.verdict, "category",
+                LABEL.matcher(category).matches() ? category : "other").increment();
     }
 
     /** Replaces the message's text (a string, or each text part) by {@code rewrite} of it. */

@@ -28,6 +28,10 @@ public final class Guard {
      */
     public static final int MAX_CHECK_CHARS = 100_000;
     private static final int CANARY_BYTES = 8;
+    /** The layer name of the learned classifiers, whose signals name the classifier rather than a category. */
+    private static final String CLASSIFIER_LAYER = "classifier";
+    /** The category of a block that only the classifiers explain. */
+    private static final String INJECTION_CATEGORY = "injection";
 
     private final GuardConfig config;
     private final InjectionDetector injection;
@@ -125,10 +129,11 @@ public final class Guard {
             score = a.score();
             signals.addAll(a.signals());
             if (score >= threshold(profile)) {
-                a.signals().forEach(s -> categories.add(s.category()));
-                return new GuardResult(new GuardVerdict.Block("prompt_injection",
-                        "This request looks like an attempt to override the assistant's instructions, so it was not sent. "
-                                + "Rephrase it as a plain question; if it is legitimate, ask your administrator for a trusted key."),
+                // Classifier signals name the classifier, not an attack category.
+                a.signals().stream().filter(s -> !s.layer().equals(CLASSIFIER_LAYER)).forEach(s -> categories.add(s.category()));
+                if (categories.isEmpty()) categories.add(INJECTION_CATEGORY);
+                return new GuardResult(new GuardVerdict.Block("prompt_injection", injectionMessage(categories)
+                        + " Rephrase it as a plain question; if it is legitimate, ask your administrator for a trusted key."),
                         score, List.copyOf(categories), List.of(), signals, false);
             }
             if (topics.active()) {
@@ -169,6 +174,20 @@ public final class Guard {
         }
         GuardVerdict verdict = redact.isEmpty() ? new GuardVerdict.Allow() : new GuardVerdict.Redact(redaction.redact(text, redact), redaction);
         return new GuardResult(verdict, score, List.copyOf(categories), entities, signals, privateOnly);
+    }
+
+    /** What an injection refusal tells the user, by the most telling category found. */
+    private static String injectionMessage(java.util.Set<String> categories) {
+        if (categories.contains("system_prompt_extraction")) {
+            return "This request looks like an attempt to make the assistant reveal its hidden instructions, so it was not sent.";
+        }
+        if (categories.contains("tool_abuse")) {
+            return "This request looks like an attempt to make the assistant use its tools or send data in ways it was not asked to, so it was not sent.";
+        }
+        if (categories.contains("role_play")) {
+            return "This request looks like an attempt to make the assistant play a role that drops its rules, so it was not sent.";
+        }
+        return "This request looks like an attempt to override the assistant's instructions, so it was not sent.";
     }
 
     private double threshold(GuardConfig.Profile profile) {
