@@ -41,10 +41,15 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
     public enum IndirectPolicy { EXCLUDE, WRAP }
 
     /**
-     * Injection score thresholds at or above which a request is blocked, the decoding depth, and an
-     * optional file of attack exemplars (category TAB text per line) added to the shipped ones.
+     * Injection score thresholds at or above which a request is blocked, the decoding depth, an
+     * optional file of attack exemplars (category TAB text per line) added to the shipped ones, and
+     * the most characters of message text one request may have the guard scan.
      */
-    public record Input(double strictThreshold, double trustedThreshold, Profile defaultProfile, int maxDecodeDepth, Optional<Path> exemplars) {}
+    public record Input(double strictThreshold, double trustedThreshold, Profile defaultProfile, int maxDecodeDepth, Optional<Path> exemplars,
+                        int maxChars) {}
+
+    /** Some 50,000 tokens: room for a long prompt with its context, while the guard's time (which grows with the text) stays bounded per request. */
+    private static final int DEFAULT_MAX_CHARS = 200_000;
 
     /** The output guard: PII actions (same types as the input), the canary check and grounding. */
     public record Output(boolean enabled, Map<String, Action> pii, boolean canary, GroundingAction grounding) {}
@@ -72,7 +77,7 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
     private static final List<String> DEFAULT_PHONE_REGIONS = List.of("US", "GB", "DE", "FR", "IN", "BR", "JP", "AU", "CA", "ES", "IT", "NL");
 
     public static final GuardConfig DEFAULTS = new GuardConfig(true,
-            new Input(0.5, 0.85, Profile.STRICT, 3, Optional.empty()),
+            new Input(0.5, 0.85, Profile.STRICT, 3, Optional.empty(), DEFAULT_MAX_CHARS),
             DEFAULT_PII,
             new Output(true, DEFAULT_PII, true, GroundingAction.FLAG),
             new Indirect(true, IndirectPolicy.WRAP, 0.5),
@@ -105,7 +110,8 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
                 in.decimal("trusted_threshold", DEFAULTS.input.trustedThreshold, 0, 1),
                 profile(in, "default_profile", DEFAULTS.input.defaultProfile),
                 in.integer("max_decode_depth", DEFAULTS.input.maxDecodeDepth, 0, 8),
-                Optional.ofNullable(in.string("exemplars", null)).filter(s -> !s.isBlank()).map(Path::of));
+                Optional.ofNullable(in.string("exemplars", null)).filter(s -> !s.isBlank()).map(Path::of),
+                in.integer("max_chars", DEFAULTS.input.maxChars, 1, Integer.MAX_VALUE));
         if (input.exemplars.isPresent() && !Files.isReadable(input.exemplars.get())) {
             throw new ConfigException(in.path("exemplars"), "no readable file at " + input.exemplars.get().toAbsolutePath());
         }

@@ -253,30 +253,32 @@ public final class ChatGateway implements AutoCloseable {
      */
     public Result complete(ObjectNode request, Caller caller, Trace trace, Ledger.Tags tags, EscalationCheck check) {
         ChatRequestValidator.validate(request);
-        caller = guard.screen(request, caller, trace);
         String name = request.get("model").asText();
         if (router.routes(name)) return router.complete(request, caller, trace, tags, check, this);
-        ModelConfig model = privateOnly(caller, routeForCost(caller, checkCapabilities(resolve(name, caller), request), request, trace));
+        ModelConfig model = routeForCost(caller, checkCapabilities(resolve(name, caller), request), request, trace);
         Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
         ticket.tag(tags);
         return serve(ticket, model, request, trace, true);
     }
 
     /**
-     * Calls {@code model} for an admitted request and bills it. With {@code fixShape}, a reply that
-     * breaks the requested format is retried once with the problems, then refused (422); without,
-     * it is returned as it is (the router escalates instead).
+     * Calls {@code model} for an admitted request and bills it: the input guard checks the request
+     * first (once admitted, so a refused request has counted against the key's rate limit and costs
+     * nothing). With {@code fixShape}, a reply that breaks the requested format is retried once with
+     * the problems, then refused (422); without, it is returned as it is (the router escalates instead).
      */
     Result serve(Billing.Ticket ticket, ModelConfig model, ObjectNode request, Trace trace, boolean fixShape) {
         Optional<StructuredOutput> shape = fixShape ? StructuredOutput.of(request) : Optional.empty();
         request.put("stream", false);
-        ChatGuard.ReplyGuard output = guard.reply(ticket.caller(), request);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
         GatewayCache.Probe probe = new GatewayCache.Off("chat", "refused");
         try {
+            Caller caller = orRefused(ticket, trace, () -> guard.screen(request, ticket.caller(), trace));
+            ModelConfig admitted = model;
+            model = orRefused(ticket, trace, () -> privateOnly(caller, admitted));
+            ChatGuard.ReplyGuard output = guard.reply(caller, request);
             // Inside the try: a refused probe (a bad "cache" field) must still release the admitted reservation.
-            probe = caching.probe(ticket.caller(), model.name(), request);
-            model = privateOnly(ticket.caller(), model);
+            probe = caching.probe(caller, model.name(), request);
             Optional<Result> cached = caching.complete(probe, ticket, model.name(), trace);
             if (cached.isPresent()) return guarded(cached.get(), output, trace);
             guard.placeCanary(request);
@@ -343,27 +345,30 @@ public final class ChatGateway implements AutoCloseable {
     /** {@link #stream(ObjectNode, Caller, Trace, StreamListener)} with {@code tags} for its ledger row. */
     public Streamed stream(ObjectNode request, Caller caller, Trace trace, Ledger.Tags tags, StreamListener listener) {
         ChatRequestValidator.validate(request);
-        caller = guard.screen(request, caller, trace);
         String name = request.get("model").asText();
         ModelRouter.Decision routed = router.routes(name) ? router.route(request, caller, trace) : null;
-        ModelConfig model = privateOnly(caller, routed != null ? routed.model()
-                : routeForCost(caller, checkCapabilities(resolve(name, caller), request), request, trace));
-        ChatGuard.GuardedStream guarded = guard.reply(caller, request).stream(listener, trace);
-        GatewayCache.Probe probe = caching.probe(caller, model.name(), request);
-        trace.attr("model", model.name()).attr("stream", true).attr("messages", request.get("messages").size());
-        Billing.Ticket ticket = billing.admitChat(caller, model, request, trace);
+        ModelConfig admitted = routed != null ? routed.model() : routeForCost(caller, checkCapabilities(resolve(name, caller), request), request, trace);
+        trace.attr("model", admitted.name()).attr("stream", true).attr("messages", request.get("messages").size());
+        Billing.Ticket ticket = billing.admitChat(caller, admitted, request, trace);
         ticket.tag(tags);
         if (routed != null) ticket.tag(new Ledger.Tags(null, routed.header(), null));
-        ChatCaching.Recorder recorder = caching.recorder(guarded);
         long[] firstChunk = {0};
         StringBuilder text = new StringBuilder();
-        StreamListener metered = chunk -> {
-            if (firstChunk[0] == 0) firstChunk[0] = System.nanoTime();
-            chunk.put("model", model.name());
-            for (JsonNode choice : chunk.path("choices")) text.append(choice.path("delta").path("content").asText(""));
-            return recorder.onChunk(chunk);
-        };
+        GatewayCache.Probe probe = new GatewayCache.Off("chat", "refused");
+        ModelConfig model = admitted;
         try {
+            Caller screened = orRefused(ticket, trace, () -> guard.screen(request, ticket.caller(), trace));
+            model = orRefused(ticket, trace, () -> privateOnly(screened, admitted));
+            String shownModel = model.name();
+            ChatGuard.GuardedStream guarded = guard.reply(screened, request).stream(listener, trace);
+            probe = caching.probe(screened, model.name(), request);
+            ChatCaching.Recorder recorder = caching.recorder(guarded);
+            StreamListener metered = chunk -> {
+                if (firstChunk[0] == 0) firstChunk[0] = System.nanoTime();
+                chunk.put("model", shownModel);
+                for (JsonNode choice : chunk.path("choices")) text.append(choice.path("delta").path("content").asText(""));
+                return recorder.onChunk(chunk);
+            };
             Optional<Streamed> cached = caching.stream(probe, ticket, model.name(), request, trace, guarded);
             if (cached.isPresent()) {
                 guarded.end();
@@ -384,6 +389,19 @@ public final class ChatGateway implements AutoCloseable {
         } finally {
             billing.closeUnbilled(ticket, trace);
             caching.release(probe);
+        }
+    }
+
+    /**
+     * What {@code step} gives for an admitted request; a refusal on the way (the input guard, a
+     * private-only policy) is billed as such (nothing spent, the reservation released) and rethrown.
+     */
+    private <T> T orRefused(Billing.Ticket ticket, Trace trace, java.util.function.Supplier<T> step) {
+        try {
+            return step.get();
+        } catch (ApiException refused) {
+            billing.bill(ticket, null, Usage.NONE, null, refused.status(), trace);
+            throw refused;
         }
     }
 

@@ -29,16 +29,27 @@ import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /**
- * The guard on the chat path. Before the router and the cache, {@link #screen} checks every message
- * text a model would see (injection scoring on what the caller asks and on tool results, which are
- * untrusted; PII on all) and refuses or redacts; {@link #reply} restores the placeholders in what the
- * model wrote and runs the output checks on it. Each pass records a span ({@code guard.input},
- * {@code guard.output}) with its verdict, score, categories, layers and entity counts, never text,
- * and counts {@code keel_guard_decisions_total}. Thread-safe.
+ * The guard on the chat path. After admission and before the router and the cache, {@link #screen}
+ * checks every message text a model would see (every content part that carries a string
+ * {@code text}, whatever its type; injection scoring on what the caller wrote as the user or as the
+ * assistant and on tool results, which are untrusted; PII on all) and refuses or redacts, refusing
+ * unscanned a request with more than {@code guard.input.max_chars} of text; {@link #reply} restores
+ * the placeholders in what the model wrote (never a SECRET into a tool call's arguments) and runs the
+ * output checks on every choice's content, reasoning and refusal and on its tool calls' arguments.
+ * Each pass records a span ({@code guard.input}, {@code guard.output}) over its work with its verdict,
+ * score, categories, layers and entity counts, never text, and counts
+ * {@code keel_guard_decisions_total}. Thread-safe.
  */
 final class ChatGuard {
-    /** Roles whose text is a request to the model or untrusted data in the conversation, scored for injection. */
-    private static final Set<String> SCORED_ROLES = Set.of("user", "tool", "function");
+    /**
+     * Roles whose text is a request to the model or untrusted data in the conversation, scored for
+     * injection; an assistant turn is the caller's text too (a forged earlier turn is an injection).
+     */
+    private static final Set<String> SCORED_ROLES = Set.of("user", "assistant", "tool", "function");
+    /** The fields of a reply message (and of a stream's delta) that carry text the model wrote. */
+    private static final List<String> REPLY_TEXT = List.of("content", "reasoning_content", "refusal");
+    /** The type whose placeholders a tool call's arguments never get back: a credential must not leave through a call the model chose. */
+    private static final String KEPT_FROM_TOOLS = "SECRET";
     /** Roles whose text instructs the model; the canary goes into the first of them. */
     private static final Set<String> SYSTEM_ROLES = Set.of("system", "developer");
     /** Metric labels take category names the detectors define in code; anything else is counted as "other". */
@@ -74,33 +85,61 @@ final class ChatGuard {
      */
     ChatGateway.Caller screen(ObjectNode request, ChatGateway.Caller caller, Trace trace) {
         if (!on() || caller.guard() != null) return caller;
+        Span span = trace.span("guard.input");
+        long start = System.nanoTime();
+        Decision d = new Decision();
+        JsonNode messages = request.path("messages");
+        long chars = textChars(messages);
+        int max = guard.config().input().maxChars();
+        if (chars > max) {
+            d.verdict = "block";
+            d.code = "guard_text_too_large";
+            record(span, trace, "input", d, start);
+            throw new ApiException(413, "invalid_request_error", "The messages carry " + chars + " characters of text, more than the "
+                    + max + " the guard checks per request (guard.input.max_chars); send less text.", "messages", "guard_text_too_large");
+        }
         GuardConfig.Profile profile = profileOf(caller);
         Redaction redaction = new Redaction();
-        Decision d = new Decision();
-        long start = System.nanoTime();
-        JsonNode messages = request.path("messages");
         for (int i = 0; i < messages.size(); i++) {
             if (!(messages.get(i) instanceof ObjectNode message)) continue;
             boolean scored = SCORED_ROLES.contains(message.path("role").asText());
             String param = "messages[" + i + "]";
-            UnaryOperator<String> check = text -> {
-                GuardResult r = scored ? guard.check(text, Guard.Direction.INPUT, profile, redaction) : guard.checkPii(text, redaction);
-                d.add(r);
-                if (r.verdict() instanceof GuardVerdict.Block b) {
-                    record(trace, "input", d, start);
-                    throw new ApiException(400, "invalid_request_error", b.message(), param, b.code());
-                }
-                return r.verdict() instanceof GuardVerdict.Redact red ? red.text() : text;
-            };
-            rewriteText(message, check);
+            UnaryOperator<String> pii = checking(text -> guard.checkPii(text, redaction), d, span, trace, start, param);
+            rewriteText(message, scored ? checking(text -> guard.check(text, Guard.Direction.INPUT, profile, redaction), d, span, trace, start, param) : pii);
             // Earlier tool calls in the conversation carry arguments the model will read again.
             for (JsonNode call : message.path("tool_calls")) {
-                if (call.path("function") instanceof ObjectNode f && f.path("arguments").isTextual()) f.put("arguments", check.apply(f.get("arguments").asText()));
+                if (call.path("function") instanceof ObjectNode f && f.path("arguments").isTextual()) f.put("arguments", pii.apply(f.get("arguments").asText()));
             }
         }
-        record(trace, "input", d, start);
+        record(span, trace, "input", d, start);
         ChatGateway.Caller passed = caller.withGuard(new GuardPass(profile, redaction, d.privateOnly));
         return d.privateOnly ? passed.withoutCache() : passed;
+    }
+
+    /** A text's check that adds its result to {@code d}: the text as the model gets it, or the refusal (400 naming {@code param}). */
+    private UnaryOperator<String> checking(java.util.function.Function<String, GuardResult> check, Decision d, Span span, Trace trace, long start,
+                                           String param) {
+        return text -> {
+            GuardResult r = check.apply(text);
+            d.add(r);
+            if (r.verdict() instanceof GuardVerdict.Block b) {
+                record(span, trace, "input", d, start);
+                throw new ApiException(400, "invalid_request_error", b.message(), param, b.code());
+            }
+            return r.verdict() instanceof GuardVerdict.Redact red ? red.text() : text;
+        };
+    }
+
+    /** The characters of message text the guard would scan: every string content, text part and tool call's arguments. */
+    private static long textChars(JsonNode messages) {
+        long chars = 0;
+        for (JsonNode m : messages) {
+            JsonNode content = m.path("content");
+            if (content.isTextual()) chars += content.asText().length();
+            if (content.isArray()) for (JsonNode part : content) if (part.path("text").isTextual()) chars += part.get("text").asText().length();
+            for (JsonNode call : m.path("tool_calls")) if (call.path("function").path("arguments").isTextual()) chars += call.path("function").path("arguments").asText().length();
+        }
+        return chars;
     }
 
     /**
@@ -122,14 +161,19 @@ final class ChatGuard {
 
     /**
      * Puts the canary in the request's system prompt (first system or developer message with text), as
-     * a first line that asks the model never to repeat it (the prompt's own last words stay last);
-     * nothing when there is no system prompt or the canary check is off.
+     * a first line that asks the model never to repeat it (the prompt's own last words stay last; in
+     * a prompt of parts, a first text part); nothing when there is no system prompt or the canary check is off.
      */
     void placeCanary(ObjectNode request) {
         if (!on() || !guard.config().output().enabled() || !guard.config().output().canary()) return;
         for (JsonNode m : request.path("messages")) {
-            if (m instanceof ObjectNode message && SYSTEM_ROLES.contains(m.path("role").asText()) && m.path("content").isTextual()) {
+            if (!(m instanceof ObjectNode message) || !SYSTEM_ROLES.contains(m.path("role").asText())) continue;
+            if (m.path("content").isTextual()) {
                 message.put("content", guard.canaryLine() + message.get("content").asText());
+                return;
+            }
+            if (m.path("content") instanceof ArrayNode parts && !parts.isEmpty()) {
+                parts.insertObject(0).put("type", "text").put("text", guard.canaryLine());
                 return;
             }
         }
@@ -162,42 +206,66 @@ final class ChatGuard {
         }
 
         /**
-         * A completion as the client gets it: a copy with the placeholders restored and each choice's
-         * text checked (new entities redacted by policy; a block replaces the text with the guard's
-         * message, {@code finish_reason} {@value ChatGuard#CONTENT_FILTER} and the code in {@code reason}).
+         * A completion as the client gets it: a copy with the placeholders restored (no SECRET in tool
+         * calls' arguments) and each choice's content, reasoning, refusal and tool-call arguments
+         * checked (new entities redacted by policy; a block replaces the choice's message with the
+         * guard's message, {@code finish_reason} {@value ChatGuard#CONTENT_FILTER} and the code in {@code reason}).
          */
         ObjectNode finish(ObjectNode body, Trace trace) {
             ObjectNode out = body.deepCopy();
             if (checks == null && redaction.isEmpty()) return out;
-            Decision d = new Decision();
+            Span span = checks == null ? null : trace.span("guard.output");
             long start = System.nanoTime();
+            Decision d = new Decision();
+            Redaction found = new Redaction();
+            Redaction forTools = redaction.without(KEPT_FROM_TOOLS);
             for (JsonNode c : out.path("choices")) {
                 if (!(c instanceof ObjectNode choice) || !(choice.get("message") instanceof ObjectNode message)) continue;
+                GuardVerdict.Block block = null;
+                for (String field : REPLY_TEXT) {
+                    if (message.path(field).isTextual()) {
+                        GuardVerdict.Block b = checked(message, field, redaction, found, d);
+                        if (block == null) block = b;
+                    }
+                }
                 for (JsonNode call : message.path("tool_calls")) {
                     if (call.path("function") instanceof ObjectNode f && f.path("arguments").isTextual()) {
-                        f.put("arguments", redaction.restore(f.get("arguments").asText()));
+                        GuardVerdict.Block b = checked(f, "arguments", forTools, found, d);
+                        if (block == null) block = b;
                     }
                 }
-                if (!message.path("content").isTextual()) continue;
-                String text = redaction.restore(message.get("content").asText());
-                if (checks == null) {
-                    message.put("content", text);
-                    continue;
-                }
-                GuardResult r = checks.checkOutput(text, new Redaction(), supplied);
-                d.add(r);
-                acted |= !(r.verdict() instanceof GuardVerdict.Allow);
-                switch (r.verdict()) {
-                    case GuardVerdict.Block b -> {
-                        message.put("content", b.message());
-                        choice.put("finish_reason", CONTENT_FILTER).put("reason", b.code());
-                    }
-                    case GuardVerdict.Redact red -> message.put("content", red.text());
-                    case GuardVerdict.Allow a -> message.put("content", text);
+                if (block != null) {
+                    String role = message.path("role").asText("assistant");
+                    message.removeAll();
+                    message.put("role", role).put("content", block.message());
+                    choice.put("finish_reason", CONTENT_FILTER).put("reason", block.code());
                 }
             }
-            if (checks != null) record(trace, "output", d, start);
+            if (span != null) record(span, trace, "output", d, start);
             return out;
+        }
+
+        /** Restores {@code node.field} with {@code placeholders} and checks it in place; the block when the text must be withheld. */
+        private GuardVerdict.Block checked(ObjectNode node, String field, Redaction placeholders, Redaction found, Decision d) {
+            String text = placeholders.restore(node.get(field).asText());
+            if (checks == null) {
+                node.put(field, text);
+                return null;
+            }
+            GuardResult r = checks.checkOutput(text, found, supplied);
+            d.add(r);
+            acted |= !(r.verdict() instanceof GuardVerdict.Allow);
+            return switch (r.verdict()) {
+                case GuardVerdict.Block b -> b;
+                case GuardVerdict.Redact red -> {
+                    node.put(field, red.text());
+                    yield null;
+                }
+                case GuardVerdict.Allow a -> {
+                    node.put(field, text);
+                    yield null;
+                }
+            };
         }
 
         /**
@@ -210,98 +278,143 @@ final class ChatGuard {
 
         /** {@code client} behind the stream's output guard (see {@link GuardedStream}). */
         GuardedStream stream(StreamListener client, Trace trace) {
-            return new GuardedStream(client, new StreamGuard(checks == null ? guard : checks, redaction, supplied, checks != null), redaction,
-                    trace);
+            return new GuardedStream(client, checks, redaction, supplied, trace);
         }
     }
 
     /**
-     * Passes a stream's chunks to the client through a {@link StreamGuard}: each chunk's text is what
-     * the guard releases (chunks left with nothing to say are dropped), the text still held goes out
-     * before the chunk that ends the stream, and a block sends a last chunk with the guard's message,
+     * Passes a stream's chunks to the client through one {@link StreamGuard} per choice and text field
+     * ({@code content}, {@code reasoning_content}, {@code refusal}) and per tool call's arguments (which
+     * never get a SECRET back): each delta's text is what its guard releases (chunks left with nothing
+     * to say are dropped), a choice's held text goes out with the chunk that finishes it (or at the
+     * stream's end), and a block anywhere sends a last chunk with the guard's message,
      * {@code finish_reason} {@value ChatGuard#CONTENT_FILTER} and the code in {@code reason}, then
      * cancels the upstream. Chunks are copied: the caller's own copy (the cache's recording) keeps the
-     * model's text.
+     * model's text. Its span records the guard's own time ({@code work_ms}), not the stream's.
      */
     final class GuardedStream implements StreamListener {
         private final StreamListener client;
-        private final StreamGuard window;
-        private final Redaction redaction;
-        /** Tool-call index → the placeholders restored in its streamed arguments (a placeholder may span argument deltas). */
-        private final Map<Integer, StreamGuard> arguments = new TreeMap<>();
+        /** The output checks; null: placeholders restored only. */
+        private final Guard checks;
+        private final Redaction redaction, forTools;
+        private final Predicate<String> supplied;
+        /** "choice/field" or "choice/tool/index" → the guard of a text still open; closed when its choice finishes. */
+        private final Map<String, StreamGuard> open = new java.util.LinkedHashMap<>();
+        private final List<StreamGuard> all = new java.util.ArrayList<>();
         private final Trace trace;
-        private final long start = System.nanoTime();
+        private long workNanos;
         private ObjectNode template;
         /** The stream's end was seen (its span recorded); after a block nothing more goes to the client. */
         private boolean ended, blocked;
 
-        private GuardedStream(StreamListener client, StreamGuard window, Redaction redaction, Trace trace) {
+        private GuardedStream(StreamListener client, Guard checks, Redaction redaction, Predicate<String> supplied, Trace trace) {
             this.client = client;
-            this.window = window;
+            this.checks = checks;
             this.redaction = redaction;
+            this.forTools = redaction.without(KEPT_FROM_TOOLS);
+            this.supplied = supplied;
             this.trace = trace;
         }
 
         @Override
         public boolean onChunk(ObjectNode upstream) {
             if (blocked) return false;
+            long begin = System.nanoTime();
             ObjectNode chunk = upstream.deepCopy();
             if (template == null) template = chunk;
-            JsonNode choice = chunk.path("choices").path(0);
-            boolean last = choice.hasNonNull("finish_reason");
-            String delta = choice.path("delta").path("content").asText("");
-            String shown = window.accept(delta);
-            if (last) shown += window.finish();
-            if (window.blocked() != null) return block();
-            if (choice.path("delta") instanceof ObjectNode d) {
-                restoreArguments(d, last);
-                if (d.path("content").isTextual() || !shown.isEmpty()) d.put("content", shown);
-                boolean says = !shown.isEmpty() || last || d.size() > 1 || d.size() == 1 && !d.has("content");
-                if (!says && chunk.path("choices").size() == 1 && !chunk.has("usage")) return true;
+            boolean says = chunk.has("usage") || chunk.path("choices").isEmpty();
+            for (JsonNode c : chunk.path("choices")) {
+                if (!(c instanceof ObjectNode choice) || !(choice.get("delta") instanceof ObjectNode delta)) {
+                    says = true;
+                    continue;
+                }
+                int index = choice.path("index").asInt(0);
+                boolean last = choice.hasNonNull("finish_reason");
+                boolean choiceSays = last;
+                for (String field : REPLY_TEXT) {
+                    String key = index + "/" + field;
+                    if (!delta.path(field).isTextual() && !open.containsKey(key)) continue;
+                    StreamGuard window = window(key, redaction);
+                    String shown = window.accept(delta.path(field).asText(""));
+                    if (last) shown += close(key);
+                    if (window.blocked() != null) return block(window.blocked(), begin);
+                    if (delta.path(field).isTextual() || !shown.isEmpty()) delta.put(field, shown);
+                    choiceSays |= !shown.isEmpty();
+                }
+                for (JsonNode call : delta.path("tool_calls")) {
+                    if (!(call.path("function") instanceof ObjectNode f) || !f.path("arguments").isTextual()) continue;
+                    StreamGuard window = window(index + "/tool/" + call.path("index").asInt(0), forTools);
+                    f.put("arguments", window.accept(f.get("arguments").asText()));
+                    if (window.blocked() != null) return block(window.blocked(), begin);
+                }
+                if (last) {
+                    for (String key : List.copyOf(open.keySet())) {
+                        if (!key.startsWith(index + "/tool/")) continue;
+                        String rest = close(key);
+                        if (all.stream().anyMatch(w -> w.blocked() != null)) return block(firstBlock(), begin);
+                        if (!rest.isEmpty()) {
+                            delta.withArray("tool_calls").addObject().put("index", Integer.parseInt(key.substring(key.lastIndexOf('/') + 1)))
+                                    .putObject("function").put("arguments", rest);
+                        }
+                    }
+                }
+                for (var names = delta.fieldNames(); names.hasNext(); ) choiceSays |= !REPLY_TEXT.contains(names.next());
+                says |= choiceSays;
             }
-            if (last) finishSpan();
+            workNanos += System.nanoTime() - begin;
+            if (!says) return true;
             return client.onChunk(chunk);
+        }
+
+        private StreamGuard window(String key, Redaction placeholders) {
+            return open.computeIfAbsent(key, k -> {
+                StreamGuard w = new StreamGuard(checks, placeholders, supplied, checks != null);
+                all.add(w);
+                return w;
+            });
+        }
+
+        private String close(String key) {
+            StreamGuard w = open.remove(key);
+            return w == null ? "" : w.finish();
+        }
+
+        private GuardVerdict.Block firstBlock() {
+            return all.stream().map(StreamGuard::blocked).filter(java.util.Objects::nonNull).findFirst().orElseThrow();
         }
 
         /** Whether the guard let the whole stream pass as the model wrote it (placeholders aside): only such a stream is cached. */
         boolean clean() {
-            return window.verdict().equals("allow");
+            return all.stream().allMatch(w -> w.verdict().equals("allow"));
         }
 
-        /** Restores the placeholders in the delta's tool-call arguments; the last delta gets what each call still held. */
-        private void restoreArguments(ObjectNode delta, boolean last) {
-            if (redaction.isEmpty()) return;
-            for (JsonNode call : delta.path("tool_calls")) {
-                if (call.path("function") instanceof ObjectNode f && f.path("arguments").isTextual()) {
-                    f.put("arguments", arguments.computeIfAbsent(call.path("index").asInt(0),
-                            i -> new StreamGuard(null, redaction, value -> false, false)).accept(f.get("arguments").asText()));
-                }
-            }
-            if (!last) return;
-            arguments.forEach((index, held) -> {
-                String rest = held.finish();
-                if (!rest.isEmpty()) delta.withArray("tool_calls").addObject().put("index", index).putObject("function").put("arguments", rest);
-            });
-        }
-
-        /** Sends what is still held back when the upstream ended without a finishing chunk. */
+        /** Sends what is still held back when the upstream ended without finishing its choices, and records the span. */
         void end() {
             if (ended || template == null) return;
-            String rest = window.finish();
-            if (window.blocked() != null) {
-                block();
-                return;
+            long begin = System.nanoTime();
+            List<ObjectNode> rest = new java.util.ArrayList<>();
+            for (String key : List.copyOf(open.keySet())) {
+                String text = close(key);
+                if (all.stream().anyMatch(w -> w.blocked() != null)) {
+                    block(firstBlock(), begin);
+                    return;
+                }
+                if (text.isEmpty()) continue;
+                String[] at = key.split("/");
+                ObjectNode chunk = head();
+                ObjectNode delta = chunk.putArray("choices").addObject().put("index", Integer.parseInt(at[0])).putNull("finish_reason").putObject("delta");
+                if (at.length == 2) delta.put(at[1], text);
+                else delta.putArray("tool_calls").addObject().put("index", Integer.parseInt(at[2])).putObject("function").put("arguments", text);
+                rest.add(chunk);
             }
+            workNanos += System.nanoTime() - begin;
             finishSpan();
-            if (rest.isEmpty()) return;
-            ObjectNode chunk = head();
-            chunk.putArray("choices").addObject().put("index", 0).putNull("finish_reason").putObject("delta").put("content", rest);
-            client.onChunk(chunk);
+            rest.forEach(client::onChunk);
         }
 
-        private boolean block() {
+        private boolean block(GuardVerdict.Block b, long begin) {
             blocked = true;
-            GuardVerdict.Block b = window.blocked();
+            workNanos += System.nanoTime() - begin;
             ObjectNode chunk = head();
             ObjectNode choice = chunk.putArray("choices").addObject().put("index", 0);
             choice.putObject("delta").put("content", b.message());
@@ -320,13 +433,17 @@ final class ChatGuard {
         private void finishSpan() {
             if (ended) return;
             ended = true;
-            if (guard == null || !guard.config().output().enabled() || !guard.config().enabled()) return;
+            if (checks == null) return;
             Decision d = new Decision();
-            d.verdict = window.verdict();
-            d.categories.addAll(window.categories());
-            d.entities.putAll(window.redactedEntities());
-            if (window.blocked() != null) d.code = window.blocked().code();
-            record(trace, "output", d, start);
+            for (StreamGuard w : all) {
+                if (w.verdict().equals("block") || w.verdict().equals("redact") && d.verdict.equals("allow")) d.verdict = w.verdict();
+                d.categories.addAll(w.categories());
+                w.redactedEntities().forEach((type, n) -> d.entities.merge(type, n, Integer::sum));
+                if (w.blocked() != null) d.code = w.blocked().code();
+            }
+            Span span = trace.span("guard.output");
+            span.attr("work_ms", workNanos / 1e6);
+            record(span, trace, "output", d, System.nanoTime() - workNanos);
         }
     }
 
@@ -357,9 +474,10 @@ final class ChatGuard {
         }
     }
 
-    private void record(Trace trace, String direction, Decision d, long startNanos) {
+    /** Closes {@code span} (opened when the work began) with the decision; the latency timer gets the time since {@code startNanos}. */
+    private void record(Span opened, Trace trace, String direction, Decision d, long startNanos) {
         long nanos = System.nanoTime() - startNanos;
-        try (Span span = trace.span("guard." + direction)) {
+        try (Span span = opened) {
             span.attr("verdict", d.verdict).attr("score", Math.round(d.score * 1000) / 1000.0).attr("categories", List.copyOf(d.categories))
                     .attr("layers", List.copyOf(d.layers)).attr("entities", Map.copyOf(d.entities)).attr("private_only", d.privateOnly);
             if (d.code != null) span.attr("code", d.code);
@@ -372,7 +490,7 @@ final class ChatGuard {
                 LABEL.matcher(category).matches() ? category : "other").increment();
     }
 
-    /** Replaces the message's text (a string, or each text part) by {@code rewrite} of it. */
+    /** Replaces the message's text (a string, or each part's string {@code text}, whatever the part's type) by {@code rewrite} of it. */
     private static void rewriteText(ObjectNode message, UnaryOperator<String> rewrite) {
         JsonNode content = message.get("content");
         if (content == null) return;
@@ -382,7 +500,8 @@ final class ChatGuard {
         }
         if (content instanceof ArrayNode parts) {
             for (JsonNode p : parts) {
-                if (p instanceof ObjectNode part && "text".equals(part.path("type").asText()) && part.path("text").isTextual()) {
+                // Any part type: what a provider reads as text (input_text, a translation that joins every part's text) is checked.
+                if (p instanceof ObjectNode part && part.path("text").isTextual()) {
                     part.put("text", rewrite.apply(part.get("text").asText()));
                 }
             }

@@ -41,6 +41,19 @@ public final class Redaction {
         return out;
     }
 
+    /**
+     * A copy that restores every placeholder but those of {@code type}: what a model writes where a
+     * value of that type must not go back (a SECRET into a tool call the model chose) keeps its placeholder.
+     */
+    public Redaction without(String type) {
+        Redaction copy = new Redaction();
+        String prefix = "<" + label(type) + "_";
+        byPlaceholder.forEach((placeholder, value) -> {
+            if (!placeholder.startsWith(prefix)) copy.byPlaceholder.put(placeholder, value);
+        });
+        return copy;
+    }
+
     public boolean isEmpty() {
         return byPlaceholder.isEmpty();
     }

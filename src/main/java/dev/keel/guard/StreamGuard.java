@@ -14,8 +14,13 @@ import java.util.function.Predicate;
  * canary: the last word, and before it the words that look like groups of a spaced number (digits,
  * '@', short upper-case groups such as an IBAN's), at most the last {@value #WINDOW} characters; so
  * an entity or the canary up to that length is caught before any of it is shown, and a longer one
- * may be partly shown before it is recognised. Not thread-safe: one stream owns it. Holds raw PII
- * (restored text), so it is never logged.
+ * may be partly shown before it is recognised. A secret that is longer or needs its cue is held
+ * whole: a PEM block up to its END line, a word that may be a token ({@code eyJ…}, a URL that may
+ * carry a password) or a long word right after a secret's label, each up to {@value #SECRET_HOLD}
+ * characters. Every check also reads the last {@value #CONTEXT} characters already shown, so a
+ * label released before its value ({@code pwd: }, {@code Bearer }, {@code SSN: }) still marks the
+ * value: the stream redacts as the whole text would be redacted. Not thread-safe: one stream owns
+ * it. Holds raw PII (restored text), so it is never logged.
  */
 public final class StreamGuard {
     /**
@@ -28,6 +33,19 @@ public final class StreamGuard {
     private static final int MAX_LETTER_GROUP = 4;
     /** The longest placeholder a request hands out ({@code <CREDIT_CARD_99999>}); a longer run after '<' is plain text. */
     private static final int MAX_PLACEHOLDER = 24;
+    /**
+     * The most characters held for one secret: a 4096-bit RSA private key in PEM is about 3,300; a
+     * longer run is released (the detector still redacts an unterminated PEM body or a token it sees whole).
+     */
+    public static final int SECRET_HOLD = 8192;
+    /** Shown text re-read by each check: the labels a context-dependent entity keys on sit within a few words of it. */
+    static final int CONTEXT = 256;
+    /** How far before a long word a secret's label is looked for ({@code aws_secret_access_key = }). */
+    private static final int LABEL_REACH = 48;
+    /** Lower-case words that label a secret's value (those the secret detector keys on). */
+    private static final List<String> SECRET_LABELS = List.of("pass", "pwd", "secret", "token", "key", "credential", "bearer", "basic", "aws",
+            "auth");
+    private static final java.util.regex.Pattern PEM_END = java.util.regex.Pattern.compile("-----END [A-Z0-9 ]{1,64}-----");
 
     private final Guard guard;
     private final Redaction placeholders;
@@ -36,6 +54,8 @@ public final class StreamGuard {
     private final boolean checks;
     private final StringBuilder unrestored = new StringBuilder();
     private final StringBuilder held = new StringBuilder();
+    /** The last {@value #CONTEXT} characters shown, as shown (placeholders in place of what was redacted). */
+    private final StringBuilder context = new StringBuilder();
     private final TreeSet<String> categories = new TreeSet<>();
     private final Map<String, Integer> acted = new TreeMap<>();
     private GuardVerdict.Block blocked;
@@ -105,16 +125,58 @@ public final class StreamGuard {
             return out;
         }
         String text = held.toString();
+        int offset = context.length();
+        String read = context + text;
+        int cut = all ? text.length() : Math.min(growing(text), Math.max(0, openSecret(read) - offset));
+        if (cut == 0 && !all) return "";
         // A look-ahead over text that may still grow: its placeholders are not the ones the client gets.
-        GuardResult whole = guard.checkOutput(text, new Redaction(), supplied);
-        int cut = all ? text.length() : growing(text);
-        for (PiiEntity e : whole.entities()) if (e.start() < cut && e.end() > cut) cut = e.start();
-        if (cut > 0 && Character.isHighSurrogate(text.charAt(cut - 1))) cut--;
+        GuardResult whole = guard.checkOutput(read, new Redaction(), supplied);
         if (whole.verdict() instanceof GuardVerdict.Block) return shown(whole, "");
+        for (PiiEntity e : whole.entities()) if (e.start() < cut + offset && e.end() > cut + offset) cut = Math.max(0, e.start() - offset);
+        if (cut > 0 && Character.isHighSurrogate(text.charAt(cut - 1))) cut--;
         if (cut == 0) return "";
         String shown = text.substring(0, cut);
         held.delete(0, cut);
-        return shown(guard.checkOutput(shown, outputPlaceholders, supplied), shown);
+        String out = shownAfter(shown);
+        context.append(out);
+        if (context.length() > CONTEXT) context.delete(0, context.length() - CONTEXT);
+        return out;
+    }
+
+    /** What the client sees of {@code shown}, checked after the context it follows; alone when an entity straddles the two. */
+    private String shownAfter(String shown) {
+        String before = context.toString();
+        GuardResult r = guard.checkOutput(before + shown, outputPlaceholders, supplied);
+        if (r.verdict() instanceof GuardVerdict.Redact red && !red.text().startsWith(before)) return shown(guard.checkOutput(shown, outputPlaceholders, supplied), shown);
+        if (r.verdict() instanceof GuardVerdict.Redact red) {
+            categories.addAll(r.categories());
+            for (PiiEntity e : r.entities()) if (e.start() >= before.length() && r.categories().contains(e.type())) acted.merge(e.type(), 1, Integer::sum);
+            redacted = true;
+            return red.text().substring(before.length());
+        }
+        return shown(r, shown);
+    }
+
+    /**
+     * Where a secret that is still arriving starts in {@code text} (its length when none): an open
+     * PEM block, or a last word that may be a token, a URL with a password, or the value after a
+     * secret's label; none once it has grown past {@value #SECRET_HOLD} characters.
+     */
+    static int openSecret(String text) {
+        int floor = Math.max(0, text.length() - SECRET_HOLD);
+        int pem = text.lastIndexOf("-----BEGIN");
+        if (pem >= floor && !PEM_END.matcher(text).region(pem, text.length()).find()) return pem;
+        int word = wordStart(text, text.length(), floor);
+        if (word == floor && floor > 0 || word == text.length()) return text.length();
+        String last = text.substring(word);
+        if (last.contains("eyJ") || last.contains("://") || last.length() > WINDOW && labelled(text, word)) return word;
+        return text.length();
+    }
+
+    /** Whether a secret's label ends within {@value #LABEL_REACH} characters before {@code at}. */
+    private static boolean labelled(String text, int at) {
+        String before = text.substring(Math.max(0, at - LABEL_REACH), at).toLowerCase(java.util.Locale.ROOT);
+        return SECRET_LABELS.stream().anyMatch(before::contains);
     }
 
     /** Where the text that may still grow into an entity starts: the last word and the number-like groups before it. */

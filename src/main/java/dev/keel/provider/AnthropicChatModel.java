@@ -288,7 +288,8 @@ public final class AnthropicChatModel implements ChatModel {
     private static String text(JsonNode content) {
         if (content.isTextual()) return content.asText();
         StringBuilder sb = new StringBuilder();
-        for (JsonNode part : content) sb.append(part.path("text").asText(""));
+        // Only string texts: exactly what the input guard checked (a number or object under "text" is not text).
+        for (JsonNode part : content) if (part.path("text").isTextual()) sb.append(part.get("text").asText());
         return sb.toString();
     }
 

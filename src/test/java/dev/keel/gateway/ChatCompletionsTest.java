@@ -442,6 +442,15 @@ class ChatCompletionsTest extends GatewayTestBase {
     }
 
     @Test
+    void anthropicGetsOnlyTheStringTextsOfASystemPromptOfPartsWhichTheGuardChecked() throws Exception {
+        fixture.anthropic.then(FakeLlmServer.anthropic("Hi.", null, null, "end_turn"));
+        HttpResponse<String> r = chat("{\"model\":\"claude-chat\",\"messages\":[{\"role\":\"system\",\"content\":[{\"type\":\"text\","
+                + "\"text\":\"Be brief.\"},{\"type\":\"note\",\"text\":4111111111111111}]},{\"role\":\"user\",\"content\":\"Hi\"}]}");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(fixture.anthropic.received.get(0).body().get("system").asText()).endsWith("Be brief.").doesNotContain("4111");
+    }
+
+    @Test
     void anthropicBadRequestMessageIsPassedOn() throws Exception {
         fixture.anthropic.then(status(400, "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\",\"message\":\"max_tokens: too large\"}}", Map.of()));
         HttpResponse<String> r = chat(request("claude-chat", false));

@@ -240,6 +240,22 @@ final class FakeLlmServer implements AutoCloseable {
         };
     }
 
+    /** Streams one chunk per element, each element the chunk's {@code choices} array as JSON, then [DONE]: choices and fields as scripted. */
+    static Behavior streamChoices(List<String> choicesJson) {
+        return (ex, req) -> {
+            ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, 0);
+            StringBuilder sb = new StringBuilder();
+            for (String choices : choicesJson) {
+                sb.append("data: {\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"")
+                        .append(req.path("model").asText()).append("\",\"choices\":").append(choices).append("}\n\n");
+            }
+            sb.append("data: [DONE]\n\n");
+            ex.getResponseBody().write(sb.toString().getBytes(StandardCharsets.UTF_8));
+            ex.getResponseBody().flush();
+        };
+    }
+
     /** Streams a chunk every 20 ms for up to a minute; counts {@code aborted} down when the reader goes away. */
     static Behavior endlessStream(CountDownLatch aborted) {
         return (ex, req) -> {

@@ -222,8 +222,9 @@ class ResponsesApiTest extends GatewayTestBase {
                 .build())) {
             events = events(stream, accumulator);
         }
-        assertThat(events.stream().filter(ResponseStreamEvent::isFunctionCallArgumentsDelta).map(e -> e.asFunctionCallArgumentsDelta().delta()))
-                .containsExactly("{\"ci", "ty\":\"Os", "lo\"}");
+        // The output guard re-cuts the arguments (it holds back what may still grow into an entity): their deltas add up to them.
+        assertThat(String.join("", events.stream().filter(ResponseStreamEvent::isFunctionCallArgumentsDelta)
+                .map(e -> e.asFunctionCallArgumentsDelta().delta()).toList())).isEqualTo("{\"city\":\"Oslo\"}");
         assertThat(events.stream().filter(ResponseStreamEvent::isFunctionCallArgumentsDone).findFirst().orElseThrow()
                 .asFunctionCallArgumentsDone().arguments()).isEqualTo("{\"city\":\"Oslo\"}");
         ResponseFunctionToolCall call = events.getLast().asCompleted().response().output().getFirst().asFunctionCall();
