@@ -36,6 +36,16 @@ final class LayeredInjectionDetector implements InjectionDetector {
             "doanythingnow", "developermode", "norestrictions", "withoutrestrictions", "nofilters", "jailbreak", "revealyour", "newinstructions");
     /** The pattern weight of a spaced-out attack phrase. */
     private static final double SPACED_OUT_WEIGHT = 0.85;
+    /**
+     * Texts up to this long with no pattern evidence are judged by the learned layers only when they are
+     * confident: a short request with none of the phrasings of an attack (addressing the model to override,
+     * extract or role-play) is usually a question about the user's own world that merely shares an
+     * attack's vocabulary (password, admin, delete, system). Longer texts keep the plain score: a
+     * role-play jailbreak without a known phrasing is long, and that is where the classifiers earn their place.
+     */
+    static final int SHORT_TEXT_CHARS = 300;
+    /** The learned score a short text without pattern evidence needs to reach the strict threshold 0.5. */
+    static final double LEARNED_ONLY_CONFIDENCE = 0.9;
 
     private final InjectionPatterns patterns;
     private final InjectionModel model;
@@ -72,9 +82,10 @@ final class LayeredInjectionDetector implements InjectionDetector {
         main.report("pattern", signals);
         double decoded = 0;
         for (EncodedPayloads.Layer layer : EncodedPayloads.decode(plain, maxDecodeDepth)) {
-            Cheap view = cheap(InputNormalizer.normalize(layer.text()));
+            String decodedText = InputNormalizer.normalize(layer.text());
+            Cheap view = cheap(decodedText);
             view.report("decoded:" + layer.encoding(), signals);
-            decoded = Math.max(decoded, view.score);
+            decoded = Math.max(decoded, withoutPatternEvidence(view.score, view.pattern, decodedText.length()));
         }
         double score = main.score;
         if (embed && embedder != null && main.score >= model.uncertainLow() && main.score < model.uncertainHigh()) {
@@ -85,7 +96,7 @@ final class LayeredInjectionDetector implements InjectionDetector {
             if (nearest.similarity() >= SIGNAL_FLOOR) signals.add(new GuardSignal("exemplar", nearest.category(), clamp(nearest.similarity())));
             score = model.fullScore(main.pattern, main.ngram, embedded, nearest.similarity());
         }
-        score = Math.max(score, decoded);
+        score = Math.max(withoutPatternEvidence(score, main.pattern, plain.length()), decoded);
         return new Assessment(clamp(score), signals);
     }
 
@@ -97,6 +108,17 @@ final class LayeredInjectionDetector implements InjectionDetector {
         if (!folded.equals(normalized)) ngram = Math.max(ngram, model.ngramProbability(TextFeatures.of(folded)));
         double pattern = InjectionPatterns.combine(categories);
         return new Cheap(categories, pattern, ngram, model.cheapScore(pattern, ngram));
+    }
+
+    /**
+     * The score of a text of {@code chars} characters whose pattern layer scored {@code pattern}: unchanged
+     * unless the text is short and matched no pattern; then rescaled (monotone, piecewise linear) so the
+     * learned layers reach 0.5 only at {@link #LEARNED_ONLY_CONFIDENCE}. The trainer measures with it too.
+     */
+    static double withoutPatternEvidence(double score, double pattern, int chars) {
+        if (pattern > 0 || chars > SHORT_TEXT_CHARS) return score;
+        if (score < LEARNED_ONLY_CONFIDENCE) return 0.5 * score / LEARNED_ONLY_CONFIDENCE;
+        return 0.5 + 0.5 * (score - LEARNED_ONLY_CONFIDENCE) / (1 - LEARNED_ONLY_CONFIDENCE);
     }
 
     /** The pattern layer's categories for a normalised text and its folded view, spaced-out phrases included. */

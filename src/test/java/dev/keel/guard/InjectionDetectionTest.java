@@ -141,4 +141,51 @@ class InjectionDetectionTest {
         assertThat(d.assess(ATTACK).score()).isGreaterThanOrEqualTo(STRICT);
         assertThat(d.assess("What time is it in Tokyo?").score()).isLessThan(STRICT);
     }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "Where can I change my account password?",
+            "How do I reset my password?",
+            "I forgot my password, what should I do?",
+            "I mistyped my password a bunch of times and now I'm shut out, can support help?",
+            "How do I wipe everything you hold about one of our end users?",
+            "Are we allowed to pen test you?",
+            "How do I give a colleague admin rights to our workspace?",
+            "Can I delete all my old invoices at once?",
+            "Where do I find the system requirements for the desktop app?",
+            "Who do I ask to rotate the API secret for our integration?",
+            "Can you explain what prompt injection is?",
+            "Wie kann ich mein Passwort zurücksetzen?",
+            "¿Cómo elimino mi cuenta y todos mis datos?"})
+    void ordinaryQuestionsThatShareAnAttacksVocabularyPassStrict(String question) {
+        assertThat(DETECTOR.assess(question).score()).as(question).isLessThan(STRICT);
+    }
+
+    @Test
+    void everyBenignHandbookQuestionInTheSamplesPassesStrict() throws java.io.IOException {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        List<String> questions = new java.util.ArrayList<>();
+        for (String file : List.of("samples/golden.jsonl", "samples/paraphrase.jsonl")) {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of(file))) {
+                if (!line.isBlank()) questions.add(json.readTree(line).get("question").asText());
+            }
+        }
+        List<String> blocked = questions.stream().filter(q -> DETECTOR.assess(q).score() >= STRICT).toList();
+        blocked.forEach(q -> System.out.println("blocked benign sample question: " + q));
+
+        assertThat(questions).hasSizeGreaterThan(150);
+        assertThat(blocked).isEmpty();
+    }
+
+    @Test
+    void aShortTextWithoutPatternEvidenceNeedsConfidentLearnedLayersToBeBlocked() {
+        int shortText = LayeredInjectionDetector.SHORT_TEXT_CHARS;
+        double confident = LayeredInjectionDetector.LEARNED_ONLY_CONFIDENCE;
+
+        assertThat(LayeredInjectionDetector.withoutPatternEvidence(0.8, 0, shortText)).isLessThan(0.5);
+        assertThat(LayeredInjectionDetector.withoutPatternEvidence(confident, 0, shortText)).isEqualTo(0.5);
+        assertThat(LayeredInjectionDetector.withoutPatternEvidence(0.99, 0, shortText)).isGreaterThan(0.5).isLessThanOrEqualTo(1.0);
+        assertThat(LayeredInjectionDetector.withoutPatternEvidence(0.8, 0.35, shortText)).isEqualTo(0.8);
+        assertThat(LayeredInjectionDetector.withoutPatternEvidence(0.8, 0, shortText + 1)).isEqualTo(0.8);
+    }
 }
