@@ -223,8 +223,8 @@ public final class InjectionTrainer {
             double ng = m.ngramProbability(r.features), em = m.embedProbability(r.vector);
             double rawCheap = m.cheapScore(r.pattern, ng);
             boolean uncertain = rawCheap >= m.uncertainLow() && rawCheap < m.uncertainHigh();
-            double cheap = LayeredInjectionDetector.withoutPatternEvidence(rawCheap, r.pattern, r.chars);
-            double full = LayeredInjectionDetector.withoutPatternEvidence(m.fullScore(r.pattern, ng, em, r.nearest), r.pattern, r.chars);
+            double cheap = Math.max(LayeredInjectionDetector.patternFloor(r.pattern), LayeredInjectionDetector.withoutPatternEvidence(rawCheap, r.pattern, r.chars));
+            double full = Math.max(LayeredInjectionDetector.patternFloor(r.pattern), LayeredInjectionDetector.withoutPatternEvidence(m.fullScore(r.pattern, ng, em, r.nearest), r.pattern, r.chars));
             if (uncertain) escalated++;
             double[] scores = {cheap, full, uncertain ? full : cheap};
             for (int k = 0; k < 3; k++) if (scores[k] >= threshold) hits[k][r.label]++;

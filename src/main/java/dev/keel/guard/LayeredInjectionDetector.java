@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * Prompt-injection detection in layers, cheapest first. Every text is normalised
@@ -12,7 +13,8 @@ import java.util.TreeMap;
  * layer and the n-gram classifier score the text, its folded view and every decoded layer, and the
  * cheap stacker of {@link InjectionModel} turns those into a score. Only when that score is uncertain
  * is the text embedded, and the full stacker adds the embedding classifier and the similarity to the
- * nearest {@link AttackExemplars attack exemplar}. Signals name the layer ({@code pattern},
+ * nearest {@link AttackExemplars attack exemplar}. Strong pattern evidence is a floor under the score
+ * ({@link #PATTERN_FLOOR_MIN}). Signals name the layer ({@code pattern},
  * {@code classifier}, {@code exemplar}, or {@code decoded:ENCODING} for what a decoded layer showed)
  * and the category, never text. Work is bounded: at most {@link #MAX_SCAN_CHARS} characters of a text
  * are read (its head and tail), the decoder has its own caps, and the embedding reads a window.
@@ -34,6 +36,36 @@ final class LayeredInjectionDetector implements InjectionDetector {
             "ignoreyourrules", "ignoretheabove", "disregardallprevious", "disregardprevious", "disregardyour", "forgetallprevious", "forgetyourinstructions",
             "forgetyourrules", "forgeteverything", "systemprompt", "yourinstructions", "initialinstructions", "hiddeninstructions",
             "doanythingnow", "developermode", "norestrictions", "withoutrestrictions", "nofilters", "jailbreak", "revealyour", "newinstructions");
+    /**
+     * Words of a text that talks about attacks or phrases (a security note, a question about wording) rather
+     * than makes one: only such a text gets the mention discount, so a bare quoted order to the model does not.
+     */
+    private static final Pattern DISCUSSES_ATTACKS = Pattern.compile("\\b(prompt[- ]injections?|injection attacks?|jailbreak(s|ing)?|attacks?|attackers?"
+            + "|phishing|scams?|examples?|e\\.g\\.|such as|for instance|phrases?|wording|detects?|detection|detectors?|guardrails?|filters?|blocks?|flag(s|ged)?"
+            + "|red[- ]team(ing)?|awareness|classifiers?|test cases?|means?|meaning|said|says|wrote|quote[ds]?|called|labell?ed)\\b",
+            Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CHARACTER_CLASS);
+    /** Quoted spans (straight, curly, guillemets, low-high German, backticks), each on one line and bounded. */
+    private static final Pattern QUOTED = Pattern.compile("\"[^\"\n]{1,300}\"|(?<!\\w)'[^'\n]{1,300}'(?!\\w)|“[^”\n]{1,300}”|‘[^’\n]{1,300}’"
+            + "|«[^»\n]{1,300}»|„[^“”\n]{1,300}[“”]|`[^`\n]{1,300}`");
+    /** The share of its weight a pattern keeps when it matches only inside quotation marks of a text about attacks. */
+    private static final double MENTION_WEIGHT = 0.5;
+    /**
+     * Pattern evidence from this weight up is a floor under the score: the patterns file keeps weights below 0.5
+     * for phrasings that only add to other evidence, and the classifiers, trained on sets where few attacks use
+     * the stronger phrasings, must not talk them down. (On the red-team suite a floor from 0.75 instead of 0.5
+     * lost 6 points of detection for no fewer false positives.)
+     */
+    static final double PATTERN_FLOOR_MIN = 0.5;
+    /**
+     * A question about the asker's own world ("can I ignore the previous invoice?", "my teacher said to
+     * disregard the instructions"): the asker, not the model, is the one who would ignore or delete. In such a
+     * text that does not address the model outside quotation marks, patterns count at {@link #MENTION_WEIGHT}.
+     */
+    private static final Pattern ASKERS_OWN_WORLD = Pattern.compile("\\b((can|could|should|may|must|might|do|did|shall) (i|we)|is it (ok|okay|safe|fine|allowed|legal)"
+            + "( for (me|us))? to|(told|asked|wants|wanted|instructed|reminded) (me|us)|said (to|we should|i should)|(my|our) (teacher|manager|boss|doctor|landlord|colleague|lawyer"
+            + "|professor|client|team lead|coach|bank|school|employer|company|it department|hr))\\b", Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CHARACTER_CLASS);
+    /** The model addressed: "you", "your" (outside quotation marks). */
+    private static final Pattern ADDRESSES_MODEL = Pattern.compile("\\b(you|your|yours|yourself|u|ur)\\b", Pattern.CASE_INSENSITIVE);
     /** The pattern weight of a spaced-out attack phrase. */
     private static final double SPACED_OUT_WEIGHT = 0.85;
     /**
@@ -85,7 +117,7 @@ final class LayeredInjectionDetector implements InjectionDetector {
             String decodedText = InputNormalizer.normalize(layer.text());
             Cheap view = cheap(decodedText);
             view.report("decoded:" + layer.encoding(), signals);
-            decoded = Math.max(decoded, withoutPatternEvidence(view.score, view.pattern, decodedText.length()));
+            decoded = Math.max(decoded, Math.max(withoutPatternEvidence(view.score, view.pattern, decodedText.length()), patternFloor(view.pattern)));
         }
         double score = main.score;
         if (embed && embedder != null && main.score >= model.uncertainLow() && main.score < model.uncertainHigh()) {
@@ -96,7 +128,7 @@ final class LayeredInjectionDetector implements InjectionDetector {
             if (nearest.similarity() >= SIGNAL_FLOOR) signals.add(new GuardSignal("exemplar", nearest.category(), clamp(nearest.similarity())));
             score = model.fullScore(main.pattern, main.ngram, embedded, nearest.similarity());
         }
-        score = Math.max(withoutPatternEvidence(score, main.pattern, plain.length()), decoded);
+        score = Math.max(Math.max(withoutPatternEvidence(score, main.pattern, plain.length()), patternFloor(main.pattern)), decoded);
         return new Assessment(clamp(score), signals);
     }
 
@@ -111,6 +143,14 @@ final class LayeredInjectionDetector implements InjectionDetector {
     }
 
     /**
+     * The least score that pattern evidence alone gives: itself when it reaches {@link #PATTERN_FLOOR_MIN},
+     * else nothing (weaker patterns are seen in honest text and only add to the other layers' evidence).
+     */
+    static double patternFloor(double pattern) {
+        return pattern >= PATTERN_FLOOR_MIN ? pattern : 0;
+    }
+
+    /**
      * The score of a text of {@code chars} characters whose pattern layer scored {@code pattern}: unchanged
      * unless the text is short and matched no pattern; then rescaled (monotone, piecewise linear) so the
      * learned layers reach 0.5 only at {@link #LEARNED_ONLY_CONFIDENCE}. The trainer measures with it too.
@@ -121,12 +161,25 @@ final class LayeredInjectionDetector implements InjectionDetector {
         return 0.5 + 0.5 * (score - LEARNED_ONLY_CONFIDENCE) / (1 - LEARNED_ONLY_CONFIDENCE);
     }
 
-    /** The pattern layer's categories for a normalised text and its folded view, spaced-out phrases included. */
+    /**
+     * The pattern layer's categories for a normalised text and its folded view, spaced-out phrases included.
+     * In a text that talks about attacks ({@link #DISCUSSES_ATTACKS}), a phrase inside quotation marks is a
+     * mention, not a use: what matches only there counts at {@link #MENTION_WEIGHT} of its weight; so does every
+     * match in a question about the asker's own world ({@link #ASKERS_OWN_WORLD}) that does not address the model.
+     */
     static Map<String, Double> patternCategories(InjectionPatterns patterns, String normalized, String folded) {
         Map<String, Double> categories = new TreeMap<>(patterns.match(normalized));
         if (!folded.equals(normalized)) patterns.match(folded).forEach((c, s) -> categories.merge(c, s, Math::max));
         String spaced = InputNormalizer.spacedOutLetters(normalized);
         if (!spaced.isEmpty() && SPACED_OUT_PHRASES.stream().anyMatch(spaced::contains)) categories.merge("obfuscation", SPACED_OUT_WEIGHT, Math::max);
+        if (categories.isEmpty()) return categories;
+        String unquoted = QUOTED.matcher(normalized).replaceAll(" ");
+        if (ASKERS_OWN_WORLD.matcher(unquoted).find() && !ADDRESSES_MODEL.matcher(unquoted).find()) {
+            categories.replaceAll((c, s) -> s * MENTION_WEIGHT);
+        } else if (!unquoted.equals(normalized) && DISCUSSES_ATTACKS.matcher(normalized).find()) {
+            Map<String, Double> used = patterns.match(unquoted);
+            categories.replaceAll((c, s) -> Math.max(used.getOrDefault(c, 0.0), s * MENTION_WEIGHT));
+        }
         return categories;
     }
 
