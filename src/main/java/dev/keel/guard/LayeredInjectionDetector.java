@@ -64,6 +64,13 @@ final class LayeredInjectionDetector implements InjectionDetector {
     private static final Pattern ASKERS_OWN_WORLD = Pattern.compile("\\b((can|could|should|may|must|might|do|did|shall) (i|we)|is it (ok|okay|safe|fine|allowed|legal)"
             + "( for (me|us))? to|(told|asked|wants|wanted|instructed|reminded) (me|us)|said (to|we should|i should)|(my|our) (teacher|manager|boss|doctor|landlord|colleague|lawyer"
             + "|professor|client|team lead|coach|bank|school|employer|company|it department|hr))\\b", Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CHARACTER_CLASS);
+    /**
+     * Advice against an action ("never share your password", "do not click the link"), up to the end of its
+     * clause (or a ", but"/", then" turn): a policy or a warning, not an order. What matches only inside such a clause is discounted like a mention.
+     */
+    private static final Pattern NEGATED_ADVICE = Pattern.compile("\\b(never|do not|don't|dont|must not|mustn't|should not|shouldn't|shall not|may not|cannot|can't|will never)"
+            + "\\s+(ever\\s+)?(share|reveal|send|give|tell|disclose|post|email|forward|click|open|enter|type|delete|disable|run|execute|paste|upload|write down|store"
+            + "|reuse|show|print|repeat|expose|leak)\\b(?:(?!,\\s*(but|and|then|instead|now|just|so)\\b)[^.!?\\n;]){0,120}", Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CHARACTER_CLASS);
     /** The model addressed: "you", "your" (outside quotation marks). */
     private static final Pattern ADDRESSES_MODEL = Pattern.compile("\\b(you|your|yours|yourself|u|ur)\\b", Pattern.CASE_INSENSITIVE);
     /** The pattern weight of a spaced-out attack phrase. */
@@ -165,7 +172,8 @@ final class LayeredInjectionDetector implements InjectionDetector {
      * The pattern layer's categories for a normalised text and its folded view, spaced-out phrases included.
      * In a text that talks about attacks ({@link #DISCUSSES_ATTACKS}), a phrase inside quotation marks is a
      * mention, not a use: what matches only there counts at {@link #MENTION_WEIGHT} of its weight; so does every
-     * match in a question about the asker's own world ({@link #ASKERS_OWN_WORLD}) that does not address the model.
+     * match in a question about the asker's own world ({@link #ASKERS_OWN_WORLD}) that does not address the model,
+     * and what matches only inside advice against an action ({@link #NEGATED_ADVICE}).
      */
     static Map<String, Double> patternCategories(InjectionPatterns patterns, String normalized, String folded) {
         Map<String, Double> categories = new TreeMap<>(patterns.match(normalized));
@@ -176,11 +184,18 @@ final class LayeredInjectionDetector implements InjectionDetector {
         String unquoted = QUOTED.matcher(normalized).replaceAll(" ");
         if (ASKERS_OWN_WORLD.matcher(unquoted).find() && !ADDRESSES_MODEL.matcher(unquoted).find()) {
             categories.replaceAll((c, s) -> s * MENTION_WEIGHT);
-        } else if (!unquoted.equals(normalized) && DISCUSSES_ATTACKS.matcher(normalized).find()) {
-            Map<String, Double> used = patterns.match(unquoted);
-            categories.replaceAll((c, s) -> Math.max(used.getOrDefault(c, 0.0), s * MENTION_WEIGHT));
+            return categories;
         }
+        if (!unquoted.equals(normalized) && DISCUSSES_ATTACKS.matcher(normalized).find()) discountOutside(patterns, unquoted, categories);
+        String unadvised = NEGATED_ADVICE.matcher(normalized).replaceAll(" ");
+        if (!unadvised.equals(normalized)) discountOutside(patterns, unadvised, categories);
         return categories;
+    }
+
+    /** Categories that {@code view} (the text with some spans taken out) does not match keep {@link #MENTION_WEIGHT} of their weight. */
+    private static void discountOutside(InjectionPatterns patterns, String view, Map<String, Double> categories) {
+        Map<String, Double> used = patterns.match(view);
+        categories.replaceAll((c, s) -> Math.min(s, Math.max(used.getOrDefault(c, 0.0), s * MENTION_WEIGHT)));
     }
 
     private record Cheap(Map<String, Double> categories, double pattern, double ngram, double score) {
