@@ -62,7 +62,7 @@ public final class InjectionTrainer {
     /** A trained model and its leave-one-source-out figures at {@code threshold}. */
     public record Report(byte[] model, double threshold, List<SourceResult> heldOut) {}
 
-    private record Row(String source, int label, double pattern, TextFeatures.Sparse features, float[] vector, double nearest) {}
+    private record Row(String source, int label, int chars, double pattern, TextFeatures.Sparse features, float[] vector, double nearest) {}
 
     private InjectionTrainer() {}
 
@@ -167,7 +167,7 @@ public final class InjectionTrainer {
             for (int i = 0; i < batch.size(); i++) {
                 String t = batch.get(i);
                 double pattern = InjectionPatterns.combine(LayeredInjectionDetector.patternCategories(patterns, t, InputNormalizer.fold(t)));
-                rows.add(new Row(sources.get(start + i), labels.get(start + i), pattern, TextFeatures.of(t),
+                rows.add(new Row(sources.get(start + i), labels.get(start + i), t.length(), pattern, TextFeatures.of(t),
                         vectors.get(i), exemplars.nearest(vectors.get(i)).similarity()));
             }
             if ((start / EMBED_BATCH) % 20 == 0) log.printf("  %d/%d%n", start + batch.size(), texts.size());
@@ -221,8 +221,10 @@ public final class InjectionTrainer {
         for (Row r : test) {
             count[r.label]++;
             double ng = m.ngramProbability(r.features), em = m.embedProbability(r.vector);
-            double cheap = m.cheapScore(r.pattern, ng), full = m.fullScore(r.pattern, ng, em, r.nearest);
-            boolean uncertain = cheap >= m.uncertainLow() && cheap < m.uncertainHigh();
+            double rawCheap = m.cheapScore(r.pattern, ng);
+            boolean uncertain = rawCheap >= m.uncertainLow() && rawCheap < m.uncertainHigh();
+            double cheap = Math.max(LayeredInjectionDetector.patternFloor(r.pattern), LayeredInjectionDetector.withoutPatternEvidence(rawCheap, r.pattern, r.chars));
+            double full = Math.max(LayeredInjectionDetector.patternFloor(r.pattern), LayeredInjectionDetector.withoutPatternEvidence(m.fullScore(r.pattern, ng, em, r.nearest), r.pattern, r.chars));
             if (uncertain) escalated++;
             double[] scores = {cheap, full, uncertain ? full : cheap};
             for (int k = 0; k < 3; k++) if (scores[k] >= threshold) hits[k][r.label]++;

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * Prompt-injection detection in layers, cheapest first. Every text is normalised
@@ -12,7 +13,8 @@ import java.util.TreeMap;
  * layer and the n-gram classifier score the text, its folded view and every decoded layer, and the
  * cheap stacker of {@link InjectionModel} turns those into a score. Only when that score is uncertain
  * is the text embedded, and the full stacker adds the embedding classifier and the similarity to the
- * nearest {@link AttackExemplars attack exemplar}. Signals name the layer ({@code pattern},
+ * nearest {@link AttackExemplars attack exemplar}. Strong pattern evidence is a floor under the score
+ * ({@link #PATTERN_FLOOR_MIN}). Signals name the layer ({@code pattern},
  * {@code classifier}, {@code exemplar}, or {@code decoded:ENCODING} for what a decoded layer showed)
  * and the category, never text. Work is bounded: at most {@link #MAX_SCAN_CHARS} characters of a text
  * are read (its head and tail), the decoder has its own caps, and the embedding reads a window.
@@ -34,8 +36,55 @@ final class LayeredInjectionDetector implements InjectionDetector {
             "ignoreyourrules", "ignoretheabove", "disregardallprevious", "disregardprevious", "disregardyour", "forgetallprevious", "forgetyourinstructions",
             "forgetyourrules", "forgeteverything", "systemprompt", "yourinstructions", "initialinstructions", "hiddeninstructions",
             "doanythingnow", "developermode", "norestrictions", "withoutrestrictions", "nofilters", "jailbreak", "revealyour", "newinstructions");
+    /**
+     * Words of a text that talks about attacks or phrases (a security note, a question about wording) rather
+     * than makes one: only such a text gets the mention discount, so a bare quoted order to the model does not.
+     */
+    private static final Pattern DISCUSSES_ATTACKS = Pattern.compile("\\b(prompt[- ]injections?|injection attacks?|jailbreak(s|ing)?|attacks?|attackers?"
+            + "|phishing|scams?|examples?|e\\.g\\.|such as|for instance|phrases?|wording|detects?|detection|detectors?|guardrails?|filters?|blocks?|flag(s|ged)?"
+            + "|red[- ]team(ing)?|awareness|classifiers?|test cases?|means?|meaning|said|says|wrote|quote[ds]?|called|labell?ed)\\b",
+            Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CHARACTER_CLASS);
+    /** Quoted spans (straight, curly, guillemets, low-high German, backticks), each on one line and bounded. */
+    private static final Pattern QUOTED = Pattern.compile("\"[^\"\n]{1,300}\"|(?<!\\w)'[^'\n]{1,300}'(?!\\w)|“[^”\n]{1,300}”|‘[^’\n]{1,300}’"
+            + "|«[^»\n]{1,300}»|„[^“”\n]{1,300}[“”]|`[^`\n]{1,300}`");
+    /** The share of its weight a pattern keeps when it matches only inside quotation marks of a text about attacks. */
+    private static final double MENTION_WEIGHT = 0.5;
+    /**
+     * Pattern evidence from this weight up is a floor under the score: the patterns file keeps weights below 0.5
+     * for phrasings that only add to other evidence, and the classifiers, trained on sets where few attacks use
+     * the stronger phrasings, must not talk them down. (On the red-team suite a floor from 0.75 instead of 0.5
+     * lost 6 points of detection for no fewer false positives.)
+     */
+    static final double PATTERN_FLOOR_MIN = 0.5;
+    /**
+     * A question about the asker's own world ("can I ignore the previous invoice?", "my teacher said to
+     * disregard the instructions"): the asker, not the model, is the one who would ignore or delete. In such a
+     * text that does not address the model outside quotation marks, patterns count at {@link #MENTION_WEIGHT}.
+     */
+    private static final Pattern ASKERS_OWN_WORLD = Pattern.compile("\\b((can|could|should|may|must|might|do|did|shall) (i|we)|is it (ok|okay|safe|fine|allowed|legal)"
+            + "( for (me|us))? to|(told|asked|wants|wanted|instructed|reminded) (me|us)|said (to|we should|i should)|(my|our) (teacher|manager|boss|doctor|landlord|colleague|lawyer"
+            + "|professor|client|team lead|coach|bank|school|employer|company|it department|hr))\\b", Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CHARACTER_CLASS);
+    /**
+     * Advice against an action ("never share your password", "do not click the link"), up to the end of its
+     * clause (or a ", but"/", then" turn): a policy or a warning, not an order. What matches only inside such a clause is discounted like a mention.
+     */
+    private static final Pattern NEGATED_ADVICE = Pattern.compile("\\b(never|do not|don't|dont|must not|mustn't|should not|shouldn't|shall not|may not|cannot|can't|will never)"
+            + "\\s+(ever\\s+)?(share|reveal|send|give|tell|disclose|post|email|forward|click|open|enter|type|delete|disable|run|execute|paste|upload|write down|store"
+            + "|reuse|show|print|repeat|expose|leak)\\b(?:(?!,\\s*(but|and|then|instead|now|just|so)\\b)[^.!?\\n;]){0,120}", Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CHARACTER_CLASS);
+    /** The model addressed: "you", "your" (outside quotation marks). */
+    private static final Pattern ADDRESSES_MODEL = Pattern.compile("\\b(you|your|yours|yourself|u|ur)\\b", Pattern.CASE_INSENSITIVE);
     /** The pattern weight of a spaced-out attack phrase. */
     private static final double SPACED_OUT_WEIGHT = 0.85;
+    /**
+     * Texts up to this long with no pattern evidence are judged by the learned layers only when they are
+     * confident: a short request with none of the phrasings of an attack (addressing the model to override,
+     * extract or role-play) is usually a question about the user's own world that merely shares an
+     * attack's vocabulary (password, admin, delete, system). Longer texts keep the plain score: a
+     * role-play jailbreak without a known phrasing is long, and that is where the classifiers earn their place.
+     */
+    static final int SHORT_TEXT_CHARS = 300;
+    /** The learned score a short text without pattern evidence needs to reach the strict threshold 0.5. */
+    static final double LEARNED_ONLY_CONFIDENCE = 0.9;
 
     private final InjectionPatterns patterns;
     private final InjectionModel model;
@@ -72,9 +121,10 @@ final class LayeredInjectionDetector implements InjectionDetector {
         main.report("pattern", signals);
         double decoded = 0;
         for (EncodedPayloads.Layer layer : EncodedPayloads.decode(plain, maxDecodeDepth)) {
-            Cheap view = cheap(InputNormalizer.normalize(layer.text()));
+            String decodedText = InputNormalizer.normalize(layer.text());
+            Cheap view = cheap(decodedText);
             view.report("decoded:" + layer.encoding(), signals);
-            decoded = Math.max(decoded, view.score);
+            decoded = Math.max(decoded, Math.max(withoutPatternEvidence(view.score, view.pattern, decodedText.length()), patternFloor(view.pattern)));
         }
         double score = main.score;
         if (embed && embedder != null && main.score >= model.uncertainLow() && main.score < model.uncertainHigh()) {
@@ -85,7 +135,7 @@ final class LayeredInjectionDetector implements InjectionDetector {
             if (nearest.similarity() >= SIGNAL_FLOOR) signals.add(new GuardSignal("exemplar", nearest.category(), clamp(nearest.similarity())));
             score = model.fullScore(main.pattern, main.ngram, embedded, nearest.similarity());
         }
-        score = Math.max(score, decoded);
+        score = Math.max(Math.max(withoutPatternEvidence(score, main.pattern, plain.length()), patternFloor(main.pattern)), decoded);
         return new Assessment(clamp(score), signals);
     }
 
@@ -99,13 +149,53 @@ final class LayeredInjectionDetector implements InjectionDetector {
         return new Cheap(categories, pattern, ngram, model.cheapScore(pattern, ngram));
     }
 
-    /** The pattern layer's categories for a normalised text and its folded view, spaced-out phrases included. */
+    /**
+     * The least score that pattern evidence alone gives: itself when it reaches {@link #PATTERN_FLOOR_MIN},
+     * else nothing (weaker patterns are seen in honest text and only add to the other layers' evidence).
+     */
+    static double patternFloor(double pattern) {
+        return pattern >= PATTERN_FLOOR_MIN ? pattern : 0;
+    }
+
+    /**
+     * The score of a text of {@code chars} characters whose pattern layer scored {@code pattern}: unchanged
+     * unless the text is short and matched no pattern; then rescaled (monotone, piecewise linear) so the
+     * learned layers reach 0.5 only at {@link #LEARNED_ONLY_CONFIDENCE}. The trainer measures with it too.
+     */
+    static double withoutPatternEvidence(double score, double pattern, int chars) {
+        if (pattern > 0 || chars > SHORT_TEXT_CHARS) return score;
+        if (score < LEARNED_ONLY_CONFIDENCE) return 0.5 * score / LEARNED_ONLY_CONFIDENCE;
+        return 0.5 + 0.5 * (score - LEARNED_ONLY_CONFIDENCE) / (1 - LEARNED_ONLY_CONFIDENCE);
+    }
+
+    /**
+     * The pattern layer's categories for a normalised text and its folded view, spaced-out phrases included.
+     * In a text that talks about attacks ({@link #DISCUSSES_ATTACKS}), a phrase inside quotation marks is a
+     * mention, not a use: what matches only there counts at {@link #MENTION_WEIGHT} of its weight; so does every
+     * match in a question about the asker's own world ({@link #ASKERS_OWN_WORLD}) that does not address the model,
+     * and what matches only inside advice against an action ({@link #NEGATED_ADVICE}).
+     */
     static Map<String, Double> patternCategories(InjectionPatterns patterns, String normalized, String folded) {
         Map<String, Double> categories = new TreeMap<>(patterns.match(normalized));
         if (!folded.equals(normalized)) patterns.match(folded).forEach((c, s) -> categories.merge(c, s, Math::max));
         String spaced = InputNormalizer.spacedOutLetters(normalized);
         if (!spaced.isEmpty() && SPACED_OUT_PHRASES.stream().anyMatch(spaced::contains)) categories.merge("obfuscation", SPACED_OUT_WEIGHT, Math::max);
+        if (categories.isEmpty()) return categories;
+        String unquoted = QUOTED.matcher(normalized).replaceAll(" ");
+        if (ASKERS_OWN_WORLD.matcher(unquoted).find() && !ADDRESSES_MODEL.matcher(unquoted).find()) {
+            categories.replaceAll((c, s) -> s * MENTION_WEIGHT);
+            return categories;
+        }
+        if (!unquoted.equals(normalized) && DISCUSSES_ATTACKS.matcher(normalized).find()) discountOutside(patterns, unquoted, categories);
+        String unadvised = NEGATED_ADVICE.matcher(normalized).replaceAll(" ");
+        if (!unadvised.equals(normalized)) discountOutside(patterns, unadvised, categories);
         return categories;
+    }
+
+    /** Categories that {@code view} (the text with some spans taken out) does not match keep {@link #MENTION_WEIGHT} of their weight. */
+    private static void discountOutside(InjectionPatterns patterns, String view, Map<String, Double> categories) {
+        Map<String, Double> used = patterns.match(view);
+        categories.replaceAll((c, s) -> Math.min(s, Math.max(used.getOrDefault(c, 0.0), s * MENTION_WEIGHT)));
     }
 
     private record Cheap(Map<String, Double> categories, double pattern, double ngram, double score) {
