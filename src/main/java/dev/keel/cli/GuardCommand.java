@@ -27,7 +27,8 @@ final class GuardCommand implements Runnable {
 
     @Command(name = "train", mixinStandardHelpOptions = true,
             description = "Train the injection classifier on labelled JSONL files ({\"text\",\"label\":0|1}; each file is one source) "
-                    + "and print leave-one-source-out figures. The output replaces src/main/resources/guard/injection-model.bin.")
+                    + "and print leave-one-source-out figures. Write --out to src/main/resources/guard/injection-model.bin to ship the model "
+                    + "(--data here names training folders, not a Keel data directory).")
     static final class Train implements Callable<Integer> {
         @Option(names = "--data", required = true, description = "Directory searched for *.jsonl files; repeat for several.")
         List<Path> data;
