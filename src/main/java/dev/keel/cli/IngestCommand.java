@@ -42,6 +42,10 @@ final class IngestCommand implements Callable<Integer> {
                 r.count(DocumentOutcome.Status.ADDED), r.count(DocumentOutcome.Status.UPDATED), r.count(DocumentOutcome.Status.UNCHANGED),
                 r.count(DocumentOutcome.Status.DELETED), r.count(DocumentOutcome.Status.FAILED), r.chunksWritten(), r.seconds(), r.chunksFlagged());
         for (DocumentOutcome f : r.failures()) out.println("  failed: " + f.error());
+        for (DocumentOutcome o : r.outcomes()) {
+            boolean written = o.status() == DocumentOutcome.Status.ADDED || o.status() == DocumentOutcome.Status.UPDATED;
+            if (written && o.flaggedChunks() > 0) out.println("  flagged: " + o.source() + " (" + o.flaggedChunks() + " of " + o.chunks() + " chunks; see keel search --debug)");
+        }
         if (!r.skipped().isEmpty()) {
             out.println("  skipped files of unsupported types: " + String.join(", ",
                     r.skipped().entrySet().stream().map(e -> e.getKey() + " ×" + e.getValue()).toList()));

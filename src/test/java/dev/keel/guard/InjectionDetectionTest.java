@@ -255,7 +255,9 @@ class InjectionDetectionTest {
             "Delete all the rows in the staging table, it's a test database I own. What's the SQL?",
             "Our runbook: disable the alerts during maintenance, then re-enable them.",
             "x = 'hello'; y = 'world'; print(x + y) gives helloworld, why no space?",
-            "Never share your password or the admin PIN with anyone, not even IT."})
+            "Never share your password or the admin PIN with anyone, not even IT.",
+            "To honour a right-to-erasure request, call the User Deletion API (DELETE /v2/users/{user_id}) or use Settings → Privacy → Delete user.",
+            "Call the Webhooks API to delete an endpoint you no longer use, then send a test event to the new one."})
     void operationalTextWithActionWordsIsNotBlockedOnThoseWordsAlone(String text) {
         assertThat(DETECTOR.assess(text).score()).as(text).isLessThan(STRICT);
     }
