@@ -28,6 +28,8 @@ public final class Guard {
      */
     public static final int MAX_CHECK_CHARS = 100_000;
     private static final int CANARY_BYTES = 8;
+    /** Overlap of the windows a long text is read in: longer than any attack sentence, so none is cut in two. */
+    private static final int WINDOW_OVERLAP_CHARS = 2_000;
     /** The layer name of the learned classifiers, whose signals name the classifier rather than a category. */
     private static final String CLASSIFIER_LAYER = "classifier";
     /** The category of a block that only the classifiers explain. */
@@ -95,7 +97,24 @@ public final class Guard {
      * compares with {@code guard.indirect.threshold}. Never throws; holds on to nothing.
      */
     public double injectionScore(String text) {
-        return injection.assess(text).score();
+        return assessInjection(text).score();
+    }
+
+    /**
+     * The detector reads a bounded window of a text (its head and tail); a longer text is read in
+     * overlapping windows and its worst window counts, so an attack cannot hide in the middle of a
+     * long message. The pipeline bounds the text a request may have scanned ({@code guard.input.max_chars}).
+     */
+    private InjectionDetector.Assessment assessInjection(String text) {
+        int window = LayeredInjectionDetector.MAX_SCAN_CHARS;
+        if (text.length() <= window) return injection.assess(text);
+        InjectionDetector.Assessment worst = InjectionDetector.Assessment.NONE;
+        for (int at = 0; ; at += window - WINDOW_OVERLAP_CHARS) {
+            int end = Math.min(text.length(), at + window);
+            InjectionDetector.Assessment a = injection.assess(text.substring(at, end));
+            if (a.score() > worst.score()) worst = a;
+            if (end == text.length()) return worst;
+        }
     }
 
     /** Checks one text under a profile; {@code redaction} collects the placeholders of the request. */
@@ -125,7 +144,7 @@ public final class Guard {
         TreeSet<String> categories = new TreeSet<>();
         double score = 0;
         if (scoreInjection) {
-            InjectionDetector.Assessment a = injection.assess(text);
+            InjectionDetector.Assessment a = assessInjection(text);
             score = a.score();
             signals.addAll(a.signals());
             if (score >= threshold(profile)) {
