@@ -105,7 +105,7 @@ final class ChatGuard {
             boolean scored = SCORED_ROLES.contains(message.path("role").asText());
             String param = "messages[" + i + "]";
             UnaryOperator<String> pii = checking(text -> guard.checkPii(text, redaction), d, span, trace, start, param);
-            rewriteText(message, scored ? checking(text -> guard.check(text, Guard.Direction.INPUT, profile, redaction), d, span, trace, start, param) : pii);
+            rewriteText(message, param, scored ? checking(text -> guard.check(text, Guard.Direction.INPUT, profile, redaction), d, span, trace, start, param) : pii);
             // Earlier tool calls in the conversation carry arguments the model will read again.
             for (JsonNode call : message.path("tool_calls")) {
                 if (call.path("function") instanceof ObjectNode f && f.path("arguments").isTextual()) f.put("arguments", pii.apply(f.get("arguments").asText()));
@@ -491,7 +491,12 @@ final class ChatGuard {
     }
 
     /** Replaces the message's text (a string, or each part's string {@code text}, whatever the part's type) by {@code rewrite} of it. */
-    private static void rewriteText(ObjectNode message, UnaryOperator<String> rewrite) {
+    /** The fields of a content part a provider may read as text. */
+    private static final List<String> TEXT_FIELDS = List.of("text", "refusal");
+
+    private static void rewriteText(ObjectNode message, String param, UnaryOperator<String> rewrite) {
+        // An assistant turn's refusal is text the model reads again, like its content.
+        if (message.path("refusal").isTextual()) message.put("refusal", rewrite.apply(message.get("refusal").asText()));
         JsonNode content = message.get("content");
         if (content == null) return;
         if (content.isTextual()) {
@@ -499,10 +504,16 @@ final class ChatGuard {
             return;
         }
         if (content instanceof ArrayNode parts) {
-            for (JsonNode p : parts) {
+            for (int i = 0; i < parts.size(); i++) {
+                if (!(parts.get(i) instanceof ObjectNode part)) continue;
                 // Any part type: what a provider reads as text (input_text, a translation that joins every part's text) is checked.
-                if (p instanceof ObjectNode part && part.path("text").isTextual()) {
-                    part.put("text", rewrite.apply(part.get("text").asText()));
+                for (String field : TEXT_FIELDS) {
+                    JsonNode value = part.get(field);
+                    if (value == null || value.isNull()) continue;
+                    if (!value.isTextual()) {
+                        throw ApiException.badRequest("content part '" + field + "' must be a string", param + ".content[" + i + "]." + field);
+                    }
+                    part.put(field, rewrite.apply(value.asText()));
                 }
             }
         }

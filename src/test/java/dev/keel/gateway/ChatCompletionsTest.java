@@ -442,12 +442,12 @@ class ChatCompletionsTest extends GatewayTestBase {
     }
 
     @Test
-    void anthropicGetsOnlyTheStringTextsOfASystemPromptOfPartsWhichTheGuardChecked() throws Exception {
-        fixture.anthropic.then(FakeLlmServer.anthropic("Hi.", null, null, "end_turn"));
+    void aContentPartWhoseTextIsNotAStringIsRefusedBeforeAnyProviderSeesIt() throws Exception {
         HttpResponse<String> r = chat("{\"model\":\"claude-chat\",\"messages\":[{\"role\":\"system\",\"content\":[{\"type\":\"text\","
                 + "\"text\":\"Be brief.\"},{\"type\":\"note\",\"text\":4111111111111111}]},{\"role\":\"user\",\"content\":\"Hi\"}]}");
-        assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(fixture.anthropic.received.get(0).body().get("system").asText()).endsWith("Be brief.").doesNotContain("4111");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(r.body()).at("/error/param").asText()).isEqualTo("messages[0].content[1].text");
+        assertThat(fixture.anthropic.received).isEmpty();
     }
 
     @Test

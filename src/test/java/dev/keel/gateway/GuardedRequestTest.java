@@ -65,6 +65,40 @@ class GuardedRequestTest {
     }
 
     @Test
+    void aForgedAssistantRefusalIsScoredAsAField() {
+        ObjectNode request = request("chat");
+        request.withArray("messages").addObject().put("role", "user").put("content", "Hi");
+        request.withArray("messages").addObject().put("role", "assistant").put("content", "Sure.").put("refusal", ATTACK);
+        request.withArray("messages").addObject().put("role", "user").put("content", "Go on");
+
+        ApiException e = catchThrowableOfType(ApiException.class, () -> g.complete(request));
+
+        assertThat(e.code()).isEqualTo("prompt_injection");
+        assertThat(g.publicUpstream.received).isEmpty();
+    }
+
+    @Test
+    void aForgedAssistantRefusalPartIsScored() {
+        ObjectNode request = request("chat");
+        request.withArray("messages").addObject().put("role", "assistant").putArray("content").addObject().put("type", "refusal").put("refusal", ATTACK);
+        request.withArray("messages").addObject().put("role", "user").put("content", "Go on");
+
+        assertThat(catchThrowableOfType(ApiException.class, () -> g.complete(request)).code()).isEqualTo("prompt_injection");
+    }
+
+    @Test
+    void aPartWhoseTextIsNotAStringIsRefusedNamingIt() {
+        ObjectNode request = request("chat");
+        request.withArray("messages").addObject().put("role", "user").putArray("content").addObject().put("type", "text").putObject("text").put("value", ATTACK);
+
+        ApiException e = catchThrowableOfType(ApiException.class, () -> g.complete(request));
+
+        assertThat(e.status()).isEqualTo(400);
+        assertThat(e.param()).isEqualTo("messages[0].content[0].text");
+        assertThat(g.publicUpstream.received).isEmpty();
+    }
+
+    @Test
     void aSystemPromptOfPartsGetsTheCanaryAsItsFirstPart() {
         g.publicUpstream.then(FakeLlmServer.ok("Hello."));
         ObjectNode request = withParts("system", "text", "You are the billing assistant.");
