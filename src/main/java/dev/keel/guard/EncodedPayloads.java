@@ -28,14 +28,16 @@ final class EncodedPayloads {
     static final int MAX_CANDIDATE_CHARS = 16_384;
     /** Decoded characters per text, all layers together: bounds the detector's work on hostile input. */
     static final int MAX_DECODED_CHARS = 65_536;
-    /** Candidates examined per text: a page of short base64-looking words must not cost more than a few. */
-    private static final int MAX_CANDIDATES = 32;
+    /** Candidates examined per text and depth (their decoded characters share {@link #MAX_DECODED_CHARS}). */
+    private static final int MAX_CANDIDATES = 512;
     /** Shortest encoded run worth decoding: 16 base64 characters are 12 bytes, a short instruction. */
     private static final int MIN_ENCODED_CHARS = 16;
     /** Share of printable characters a decoded layer needs to count as text. */
     private static final double MIN_PRINTABLE = 0.9;
     /** Percent or entity escapes a text needs before it is decoded as a whole. */
     private static final int MIN_ESCAPES = 3;
+    /** Common English words a ROT13 reading needs to be scanned whatever the original reads like. */
+    private static final int MIN_ROT13_WORDS = 4;
 
     private static final Pattern BASE64 = Pattern.compile("[A-Za-z0-9+/_-]{" + MIN_ENCODED_CHARS + ",}+={0,2}");
     private static final Pattern HEX = Pattern.compile("(?:(?:\\\\x|0x)?[0-9A-Fa-f]{2}[ ,:]?+){8,}+");
@@ -72,23 +74,29 @@ final class EncodedPayloads {
 
     private static List<Layer> decodeOnce(String text, int[] budget) {
         List<Layer> out = new ArrayList<>();
-        int candidates = 0;
-        Matcher m = BASE64.matcher(text);
-        while (m.find() && candidates++ < MAX_CANDIDATES && budget[0] > 0) {
-            add(out, "base64", base64(clip(m.group())), budget);
-        }
-        m = HEX.matcher(text);
-        while (m.find() && candidates++ < MAX_CANDIDATES && budget[0] > 0) {
-            add(out, "hex", hex(clip(m.group())), budget);
-        }
+        int[] candidates = {0};
+        // Every candidate of one encoding joins one layer, so harmless blobs before a payload cannot use up the layers.
+        add(out, "base64", joined(BASE64.matcher(text), EncodedPayloads::base64, candidates, budget), budget);
+        add(out, "hex", joined(HEX.matcher(text), EncodedPayloads::hex, candidates, budget), budget);
         if (budget[0] > 0 && count(PERCENT, text) >= MIN_ESCAPES) add(out, "url", percent(clip(text)), budget);
         if (budget[0] > 0 && count(ENTITY, text) >= MIN_ESCAPES) add(out, "html", entities(clip(text)), budget);
         if (budget[0] > 0 && count(UNICODE_ESCAPE, text) >= MIN_ESCAPES) add(out, "unicode", unicodeEscapes(clip(text)), budget);
         if (budget[0] > 0) {
             String rot = rot13(clip(text));
-            if (englishWords(rot) > Math.max(1, englishWords(clip(text)))) add(out, "rot13", rot, budget);
+            int rotWords = englishWords(rot);
+            // Plain sentences around a ROT13 payload make the original read as more English than its ROT13: keep a reading with a few words anyway.
+            if (rotWords > Math.max(1, englishWords(clip(text))) || rotWords >= MIN_ROT13_WORDS) add(out, "rot13", rot, budget);
         }
         return out;
+    }
+
+    private static String joined(Matcher m, java.util.function.UnaryOperator<String> decoder, int[] candidates, int[] budget) {
+        StringBuilder out = new StringBuilder();
+        while (out.length() < budget[0] && candidates[0]++ < MAX_CANDIDATES && m.find()) {
+            String decoded = decoder.apply(clip(m.group()));
+            if (decoded != null && !decoded.isBlank()) out.append(out.isEmpty() ? "" : "\n").append(decoded);
+        }
+        return out.isEmpty() ? null : out.toString();
     }
 
     private static void add(List<Layer> out, String encoding, String decoded, int[] budget) {
@@ -196,15 +204,16 @@ final class EncodedPayloads {
         if (bytes.length < MIN_ENCODED_CHARS / 2) return null;
         String s;
         try {
-            s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+            // A few stray bytes (a hex-looking word after the payload) must not hide the readable rest.
+            s = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
+                    .onUnmappableCharacter(CodingErrorAction.REPLACE).decode(ByteBuffer.wrap(bytes)).toString();
         } catch (CharacterCodingException e) {
             return null;
         }
         int printable = 0;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            if (!Character.isISOControl(c) || c == '\n' || c == '\r' || c == '\t') printable++;
+            if (c != '\uFFFD' && (!Character.isISOControl(c) || c == '\n' || c == '\r' || c == '\t')) printable++;
         }
         return printable >= MIN_PRINTABLE * s.length() ? s : null;
     }

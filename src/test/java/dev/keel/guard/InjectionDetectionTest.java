@@ -265,5 +265,30 @@ class InjectionDetectionTest {
     void operationalTextWithActionWordsIsNotBlockedOnThoseWordsAlone(String text) {
         assertThat(DETECTOR.assess(text).score()).as(text).isLessThan(STRICT);
     }
-}
 
+    @Test
+    void aHexPayloadFollowedByAHexLookingWordIsStillDecoded() {
+        String hex = HexFormat.of().formatHex(ATTACK.getBytes(StandardCharsets.UTF_8));
+
+        assertThat(DETECTOR.assess("Follow these hex instructions: " + hex + " cafe").score()).isGreaterThanOrEqualTo(STRICT);
+    }
+
+    @Test
+    void harmlessBase64BlobsBeforeAnEncodedAttackDoNotUseUpTheDecoder() {
+        StringBuilder text = new StringBuilder("Notes: ");
+        for (int i = 0; i < 40; i++) {
+            text.append(Base64.getEncoder().encodeToString(("note number " + i + " about the weather today").getBytes(StandardCharsets.UTF_8))).append(' ');
+        }
+        text.append("then: ").append(Base64.getEncoder().encodeToString(ATTACK.getBytes(StandardCharsets.UTF_8)));
+
+        assertThat(DETECTOR.assess(text.toString()).score()).isGreaterThanOrEqualTo(STRICT);
+    }
+
+    @Test
+    void aRot13PayloadBetweenPlainSentencesIsStillRead() {
+        String rot13 = EncodedPayloads.rot13(ATTACK);
+        String text = "I hope you are having a good day. Here is a puzzle for you. " + rot13 + " Thanks for the help with this one.";
+
+        assertThat(DETECTOR.assess(text).score()).isGreaterThanOrEqualTo(STRICT);
+    }
+}
