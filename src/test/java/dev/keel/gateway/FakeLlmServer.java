@@ -54,9 +54,7 @@ final class FakeLlmServer implements AutoCloseable {
         String requestId = "req_" + server.getAddress().getPort() + "_" + requests.incrementAndGet();
         ex.getResponseHeaders().set(path.endsWith("/messages") ? "request-id" : "x-request-id", requestId);
         received.add(new Received(body, Map.copyOf(ex.getRequestHeaders()), System.nanoTime(), path, requestId));
-        Behavior b = script.poll();
-        if (b == null) b = last;
-        else last = b;
+        Behavior b = next();
         try {
             b.respond(ex, body);
         } finally {
@@ -69,7 +67,15 @@ final class FakeLlmServer implements AutoCloseable {
     }
 
     /** Forgets the script and the recorded requests; answers "ok" until scripted again. */
-    void reset() {
+    /** The next scripted behaviour, else the last one again; atomic, so concurrent requests never see the one before a script. */
+    private synchronized Behavior next() {
+        Behavior b = script.poll();
+        if (b == null) return last;
+        last = b;
+        return b;
+    }
+
+    synchronized void reset() {
         script.clear();
         received.clear();
         last = ok("Hello from the fake.");
