@@ -105,7 +105,10 @@ final class ChatGuard {
             boolean scored = SCORED_ROLES.contains(message.path("role").asText());
             String param = "messages[" + i + "]";
             UnaryOperator<String> pii = checking(text -> guard.checkPii(text, redaction), d, span, trace, start, param);
-            rewriteText(message, param, scored ? checking(text -> guard.check(text, Guard.Direction.INPUT, profile, redaction), d, span, trace, start, param) : pii);
+            boolean asked = message.path("role").asText().equals("user");
+            UnaryOperator<String> scoring = checking(text -> asked ? guard.check(text, Guard.Direction.INPUT, profile, redaction)
+                    : guard.checkUntrusted(text, profile, redaction), d, span, trace, start, param);
+            rewriteText(message, param, scored ? scoring : pii);
             // Earlier tool calls in the conversation carry arguments the model will read again.
             for (JsonNode call : message.path("tool_calls")) {
                 if (call.path("function") instanceof ObjectNode f && f.path("arguments").isTextual()) f.put("arguments", pii.apply(f.get("arguments").asText()));

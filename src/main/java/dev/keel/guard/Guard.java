@@ -119,7 +119,16 @@ public final class Guard {
 
     /** Checks one text under a profile; {@code redaction} collects the placeholders of the request. */
     public GuardResult check(String text, Direction direction, GuardConfig.Profile profile, Redaction redaction) {
-        return check(text, direction, profile, redaction, direction == Direction.INPUT, value -> false);
+        return check(text, direction, profile, redaction, direction == Direction.INPUT, direction == Direction.INPUT, value -> false);
+    }
+
+    /**
+     * Checks text that reaches the model on a caller's behalf without being the caller's request (a tool
+     * result, an earlier assistant turn): scored for injection and PII like input, but not held to the
+     * topic allow-list, which is about what the caller asks.
+     */
+    public GuardResult checkUntrusted(String text, GuardConfig.Profile profile, Redaction redaction) {
+        return check(text, Direction.INPUT, profile, redaction, true, false, value -> false);
     }
 
     /**
@@ -127,7 +136,7 @@ public final class Guard {
      * assistant turn): the input's PII actions apply, the injection score does not.
      */
     public GuardResult checkPii(String text, Redaction redaction) {
-        return check(text, Direction.INPUT, GuardConfig.Profile.STRICT, redaction, false, value -> false);
+        return check(text, Direction.INPUT, GuardConfig.Profile.STRICT, redaction, false, false, value -> false);
     }
 
     /**
@@ -135,11 +144,11 @@ public final class Guard {
      * one in the documents the model was given) is no leak and gets no action.
      */
     public GuardResult checkOutput(String text, Redaction redaction, java.util.function.Predicate<String> supplied) {
-        return check(text, Direction.OUTPUT, GuardConfig.Profile.STRICT, redaction, false, supplied);
+        return check(text, Direction.OUTPUT, GuardConfig.Profile.STRICT, redaction, false, false, supplied);
     }
 
     private GuardResult check(String text, Direction direction, GuardConfig.Profile profile, Redaction redaction, boolean scoreInjection,
-                              java.util.function.Predicate<String> supplied) {
+                              boolean checkTopic, java.util.function.Predicate<String> supplied) {
         List<GuardSignal> signals = new ArrayList<>();
         TreeSet<String> categories = new TreeSet<>();
         double score = 0;
@@ -155,7 +164,7 @@ public final class Guard {
                         + " Rephrase it as a plain question; if it is legitimate, ask your administrator for a trusted key."),
                         score, List.copyOf(categories), List.of(), signals, false);
             }
-            if (topics.active()) {
+            if (checkTopic && topics.active()) {
                 TopicScope.Fit fit = topics.fit(text);
                 signals.add(new GuardSignal("topic", fit.closest().name(), fit.similarity()));
                 if (!fit.inScope()) {

@@ -58,6 +58,15 @@ class TopicScopeTest {
     }
 
     @Test
+    void toolResultsAndEarlierAssistantTurnsAreNotHeldToTheTopics() {
+        Guard guard = Guard.create(SCOPED, EMBEDDER);
+
+        assertThat(guard.checkUntrusted("Weather in Paris: 18 degrees and sunny.", GuardConfig.Profile.STRICT, new Redaction()).verdict())
+                .isInstanceOf(GuardVerdict.Allow.class);
+        assertThat(check(guard, "Weather in Paris: 18 degrees and sunny.", Guard.Direction.INPUT).verdict()).isInstanceOf(GuardVerdict.Block.class);
+    }
+
+    @Test
     void repliesAreNotHeldToTheTopics() {
         Guard guard = Guard.create(SCOPED, EMBEDDER);
 
