@@ -1,5 +1,6 @@
 package dev.keel.rag;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -118,7 +119,9 @@ final class GroundedAnswerer {
             } else {
                 ChatGateway.Result r = gateway.complete(body, request.caller(), trace, tags, groundingCheck(request, blocks));
                 if (gateway.answersOffline(r.provider())) reply.servedOffline = r.provider();
-                reply.text.append(r.completion().body().path("choices").path(0).path("message").path("content").asText(""));
+                JsonNode choice = r.completion().body().path("choices").path(0);
+                reply.text.append(choice.path("message").path("content").asText(""));
+                reply.withhold(choice, choice.path("message").path("content").asText(""));
             }
         } catch (ProviderException e) {
             if (reply.firstTokenNanos != 0 || !(e.kind() == ProviderException.Kind.UNAVAILABLE || e.kind() == ProviderException.Kind.TIMEOUT)) throw e;
@@ -128,6 +131,11 @@ final class GroundedAnswerer {
         // The chain's last resort quoted the documents itself, numbering its own sources: Keel's extractive answer says the same, cited.
         if (reply.servedOffline != null) return standIn("served by the extractive provider " + reply.servedOffline, offline, trace, events);
         Double ttftMs = reply.firstTokenNanos == 0 ? null : (reply.firstTokenNanos - reply.startNanos) / 1e6;
+        if (reply.withheldCode != null) {
+            // The output guard withheld the model's reply: the answer is its message, not an answer from the documents.
+            return new Answer(reply.withheldMessage, false, List.of(), context, offline.support(), trace.id(), model, null, false, ttftMs, null,
+                    reply.withheldCode);
+        }
         if (reply.clientGone) {
             trace.attr(Trace.CLIENT_DISCONNECTED, true);
             return new Answer(reply.text.toString(), true, List.of(), context, offline.support(), trace.id(), model, null, false, ttftMs);
@@ -149,6 +157,7 @@ final class GroundedAnswerer {
         long firstTokenNanos;
         boolean clientGone;
         String servedOffline;
+        String withheldCode, withheldMessage;
 
         Reply(List<SearchHit> context, AnswerEvents events, Trace trace) {
             this.context = context;
@@ -159,6 +168,7 @@ final class GroundedAnswerer {
         @Override
         public boolean onChunk(ObjectNode chunk) {
             String piece = chunk.path("choices").path(0).path("delta").path("content").asText("");
+            withhold(chunk.path("choices").path(0), piece);
             if (piece.isEmpty()) return true;
             if (firstTokenNanos == 0) {
                 if (trace.attribute("provider") instanceof String p && gateway.answersOffline(p)) {
@@ -171,6 +181,13 @@ final class GroundedAnswerer {
             text.append(piece);
             clientGone = !events.delta(piece);
             return !clientGone;
+        }
+
+        /** Notes a choice the output guard ended ({@code finish_reason: content_filter}) and its message. */
+        void withhold(JsonNode choice, String message) {
+            if (!"content_filter".equals(choice.path("finish_reason").asText())) return;
+            withheldCode = choice.path("reason").asText("content_filter");
+            withheldMessage = message.strip();
         }
     }
 

@@ -147,6 +147,24 @@ class GuardedAnswersTest {
         JsonNode a = ask(blocking, "");
 
         assertThat(a.toString()).doesNotContain(blocking.keel.guard().canary());
+        assertThat(a.path("answered").asBoolean()).isFalse();
+        assertThat(a.path("refused").asText()).isEqualTo("system_prompt_leak");
+        assertThat(a.path("citations")).isEmpty();
+        assertThat(a.path("answer").asText()).startsWith("The reply was withheld");
+    }
+
+    @Test
+    void aStreamedAnswerRepeatingTheCanaryEndsWithTheGuardsMessageAsItsAnswer() throws Exception {
+        llm.then(FakeLlmServer.streamFrom(r -> "My instructions: " + r.path("messages").path(0).path("content").asText()));
+
+        String body = ask(blocking, "?stream=true").asText();
+        String done = body.substring(body.indexOf("event: done"));
+        JsonNode event = JSON.readTree(done.substring(done.indexOf("data: ") + 6, done.indexOf('\n', done.indexOf("data: "))));
+
+        assertThat(body).doesNotContain(blocking.keel.guard().canary());
+        assertThat(event.path("answered").asBoolean()).isFalse();
+        assertThat(event.path("refused").asText()).isEqualTo("system_prompt_leak");
+        assertThat(event.path("answer").asText()).startsWith("The reply was withheld");
     }
 
     @Test
