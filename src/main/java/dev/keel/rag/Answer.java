@@ -13,7 +13,8 @@ import java.util.List;
  * the model's first token of a streamed answer (else null); {@code refused} is why Keel declined
  * without calling the model {@code answerer} names ({@code low_confidence}, {@code no_context},
  * {@code context_does_not_fit}), or {@code ungrounded_answer} when the guard withheld a model's
- * answer for its unsupported sentences ({@code guard.output.grounding: block}); else null.
+ * answer for its unsupported sentences ({@code guard.output.grounding: block}), or the output
+ * guard's code when it withheld the model's reply ({@code system_prompt_leak}…); else null.
  */
 public record Answer(String text, boolean answered, List<Citation> citations, List<SearchHit> sources, double support, String traceId,
                      String answerer, Grounding grounding, boolean degraded, Double ttftMs, String rewrittenQuestion, String refused) {
