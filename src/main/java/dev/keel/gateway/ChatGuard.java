@@ -109,10 +109,7 @@ final class ChatGuard {
             UnaryOperator<String> scoring = checking(text -> asked ? guard.check(text, Guard.Direction.INPUT, profile, redaction)
                     : guard.checkUntrusted(text, profile, redaction), d, span, trace, start, param);
             rewriteText(message, param, scored ? scoring : pii);
-            // Earlier tool calls in the conversation carry arguments the model will read again.
-            for (JsonNode call : message.path("tool_calls")) {
-                if (call.path("function") instanceof ObjectNode f && f.path("arguments").isTextual()) f.put("arguments", pii.apply(f.get("arguments").asText()));
-            }
+            rewriteToolArguments(message, pii);
         }
         record(span, trace, "input", d, start);
         ChatGateway.Caller passed = caller.withGuard(new GuardPass(profile, redaction, d.privateOnly));
@@ -133,16 +130,26 @@ final class ChatGuard {
         };
     }
 
-    /** The characters of message text the guard would scan: every string content, text part and tool call's arguments. */
+    /** The characters of message text the guard would scan: the same texts {@link #rewriteText} and {@link #rewriteToolArguments} read. */
     private static long textChars(JsonNode messages) {
-        long chars = 0;
-        for (JsonNode m : messages) {
-            JsonNode content = m.path("content");
-            if (content.isTextual()) chars += content.asText().length();
-            if (content.isArray()) for (JsonNode part : content) if (part.path("text").isTextual()) chars += part.get("text").asText().length();
-            for (JsonNode call : m.path("tool_calls")) if (call.path("function").path("arguments").isTextual()) chars += call.path("function").path("arguments").asText().length();
+        long[] chars = {0};
+        UnaryOperator<String> count = text -> {
+            chars[0] += text.length();
+            return text;
+        };
+        for (int i = 0; i < messages.size(); i++) {
+            if (!(messages.get(i) instanceof ObjectNode message)) continue;
+            rewriteText(message, "messages[" + i + "]", count);
+            rewriteToolArguments(message, count);
         }
-        return chars;
+        return chars[0];
+    }
+
+    /** Earlier tool calls in the conversation carry arguments the model will read again. */
+    private static void rewriteToolArguments(ObjectNode message, UnaryOperator<String> rewrite) {
+        for (JsonNode call : message.path("tool_calls")) {
+            if (call.path("function") instanceof ObjectNode f && f.path("arguments").isTextual()) f.put("arguments", rewrite.apply(f.get("arguments").asText()));
+        }
     }
 
     /**

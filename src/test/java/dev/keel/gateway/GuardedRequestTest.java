@@ -125,6 +125,18 @@ class GuardedRequestTest {
     }
 
     @Test
+    void aRefusalCountsTowardsTheTextTheGuardScans() {
+        ObjectNode request = request("chat");
+        request.withArray("messages").addObject().put("role", "assistant").put("content", "Sure.").put("refusal", "word ".repeat(MAX_CHARS));
+        request.withArray("messages").addObject().put("role", "user").put("content", "Go on");
+
+        ApiException e = catchThrowableOfType(ApiException.class, () -> g.complete(request));
+
+        assertThat(e.status()).isEqualTo(413);
+        assertThat(e.code()).isEqualTo("guard_text_too_large");
+    }
+
+    @Test
     void aRequestOverTheKeysRateLimitIsRefusedBeforeTheGuardReadsIt() {
         ApiKey key = new ApiKey("k-guard-rpm", "rpm", "acme", "kl_x", List.of(), 1, 0, 0, 0, 0, 0, null, false, null);
         ChatGateway.Caller caller = new ChatGateway.Caller("acme", key);
