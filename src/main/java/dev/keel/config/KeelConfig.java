@@ -16,12 +16,13 @@ import java.util.function.Function;
  */
 public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig embed, SearchConfig search, AnswerConfig answer,
                          GatewayConfig gateway, RerankConfig rerank, RouterConfig router, SessionConfig sessions,
-                         CacheConfig cache, GuardConfig guard) {
+                         CacheConfig cache, GuardConfig guard, StoreConfig store, RedisConfig redis, IndexConfig index,
+                         TelemetryConfig telemetry) {
 
     public static KeelConfig defaults() {
         return new KeelConfig(ServerConfig.DEFAULTS, IngestConfig.DEFAULTS, EmbedConfig.DEFAULTS, SearchConfig.DEFAULTS, AnswerConfig.DEFAULTS,
                 GatewayConfig.EMPTY, RerankConfig.DEFAULTS, RouterConfig.DEFAULTS, SessionConfig.DEFAULTS, CacheConfig.DEFAULTS,
-                GuardConfig.DEFAULTS);
+                GuardConfig.DEFAULTS, StoreConfig.DEFAULTS, RedisConfig.DEFAULTS, IndexConfig.DEFAULTS, TelemetryConfig.DEFAULTS);
     }
 
     /** Reads a YAML file; a missing file is an error (the user named it). */
@@ -56,21 +57,25 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
                 RouterConfig.read(top.child("router")),
                 SessionConfig.read(top.child("sessions")),
                 CacheConfig.read(top.child("cache")),
-                GuardConfig.read(top.child("guard")));
+                GuardConfig.read(top.child("guard")),
+                StoreConfig.read(top.child("store")),
+                RedisConfig.read(top.child("redis")),
+                IndexConfig.read(top.child("index")),
+                TelemetryConfig.read(top.child("telemetry")));
         top.rejectUnknown();
         config.answer().checkAgainst(config.gateway());
         return config;
     }
 
     public KeelConfig withServer(ServerConfig s) {
-        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard);
+        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry);
     }
 
     public KeelConfig withChunking(ChunkingConfig c) {
-        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank, router, sessions, cache, guard);
+        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry);
     }
 
     public KeelConfig withSearch(SearchConfig s) {
-        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router, sessions, cache, guard);
+        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry);
     }
 }
