@@ -237,10 +237,20 @@ class ReplicasOnRedisTest {
             closed = s.getLocalPort();
         }
         String url = "redis://:" + REDIS_PASSWORD + "@127.0.0.1:" + closed;
-        assertThatThrownBy(() -> Keel.open(KeelConfig.parse(yaml(url), k -> null), Files.createTempDirectory("keel-no-redis-")))
-                .isInstanceOf(StoreException.class)
-                .hasMessageContaining("Redis at redis://127.0.0.1:" + closed)
-                .hasMessageContaining("redis.url")
-                .satisfies(e -> assertThat(e.getMessage()).doesNotContain(REDIS_PASSWORD));
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.addAppender(log);
+        try {
+            assertThatThrownBy(() -> Keel.open(KeelConfig.parse(yaml(url), k -> null), Files.createTempDirectory("keel-no-redis-")))
+                    .isInstanceOf(StoreException.class)
+                    .hasMessageContaining("Redis at redis://127.0.0.1:" + closed)
+                    .hasMessageContaining("redis.url")
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain(REDIS_PASSWORD));
+        } finally {
+            root.detachAppender(log);
+        }
+        assertThat(log.list).noneMatch(e -> e.getFormattedMessage().contains(REDIS_PASSWORD)
+                || e.getThrowableProxy() != null && String.valueOf(e.getThrowableProxy().getMessage()).contains(REDIS_PASSWORD));
     }
 }
