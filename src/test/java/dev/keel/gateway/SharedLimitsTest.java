@@ -180,6 +180,32 @@ class SharedLimitsTest {
     }
 
     @Test
+    void aSettleThatCannotReachRedisDoesNotFailTheRequestAndItsReservationLapses() {
+        RedisConfig shortLease = config(RedisConfig.OnFailure.CLOSED, RedisConfig.OnFailure.OPEN, 1);
+        Limits cutOff = replica(shortLease, new SimpleMeterRegistry()), other = replica(shortLease, new SimpleMeterRegistry());
+        ApiKey key = key(0, 1000, 0.003, 0);
+        Limits.Permit permit = cutOff.admit(key, 500, WORST_USD);
+        connections.remove(0).close(); // this replica loses Redis mid-request
+        cutOff.settle(permit, 20, 0.0001);
+        assertThat(admits(other, key)).as("still reserved").isFalse();
+        await("the lease to lapse", () -> admits(other, key));
+    }
+
+    @Test
+    void anExtraReservationOnOneReplicaCountsWhatAnotherHolds() {
+        Limits a = replica(), b = replica();
+        ApiKey key = key(0, 0, 0.005, 0);
+        Limits.Permit first = a.admit(key, 10, WORST_USD);
+        Limits.Permit second = b.admit(key, 10, WORST_USD);
+        ApiException e = catchThrowableOfType(ApiException.class, () -> a.extend(first, WORST_USD));
+        assertThat(e.code()).isEqualTo("budget_exceeded");
+        assertThat(e.getMessage()).contains("$0.00402 reserved by requests in progress");
+        b.settle(second, 10, 0);
+        a.extend(first, WORST_USD);
+        assertThat(admits(b, key)).as("the first request now holds $0.00402 of $0.005").isFalse();
+    }
+
+    @Test
     void spendSoFarStartsFromTheLedgerWhenRedisHasNoFigureForThePeriod() {
         ApiKey key = key(0, 0, BUDGET_FOR_THREE, 0);
         ledger.record(new Ledger.Entry(System.currentTimeMillis(), key.id(), "t", "fast", "primary", "upstream", 9, 1000, 0, 0.005, false, true, 1,
