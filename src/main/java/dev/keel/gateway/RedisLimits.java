@@ -124,7 +124,7 @@ final class RedisLimits implements LimitStore {
 
     /**
      * KEYS: tpm, day, month, held, held-usd, warned-day, warned-month. ARGV: permit, tpm cap, reserved
-     * tokens, actual tokens, cost, daily, monthly, day end, month end, day seed, month seed, bucket idle.
+     * tokens, actual tokens, cost, daily, monthly, day end, month end, day seed, month seed, bucket idle, warning share.
      * Replies {seed} | {ok, day crossed 0/1, day spent, month crossed 0/1, month spent}.
      */
     private static final Redis.Script SETTLE = new Redis.Script(BUCKET + """
@@ -144,8 +144,9 @@ final class RedisLimits implements LimitStore {
             local day = tonumber(redis.call('INCRBYFLOAT', KEYS[2], ARGV[5]))
             local month = tonumber(redis.call('INCRBYFLOAT', KEYS[3], ARGV[5]))
             local day_crossed, month_crossed = 0, 0
-            if daily > 0 and day >= 0.8 * daily and redis.call('SET', KEYS[6], '1', 'PXAT', ARGV[8], 'NX') then day_crossed = 1 end
-            if monthly > 0 and month >= 0.8 * monthly and redis.call('SET', KEYS[7], '1', 'PXAT', ARGV[9], 'NX') then month_crossed = 1 end
+            local share = tonumber(ARGV[13])
+            if daily > 0 and day >= share * daily and redis.call('SET', KEYS[6], '1', 'PXAT', ARGV[8], 'NX') then day_crossed = 1 end
+            if monthly > 0 and month >= share * monthly and redis.call('SET', KEYS[7], '1', 'PXAT', ARGV[9], 'NX') then month_crossed = 1 end
             return {'ok', day_crossed, tostring(day), month_crossed, tostring(month)}
             """);
 
@@ -265,7 +266,7 @@ final class RedisLimits implements LimitStore {
                         Long.toString(actualTokens), number(costUsd), number(key.dailyBudgetUsd()), number(key.monthlyBudgetUsd()),
                         p.end(Limits.DAILY), p.end(Limits.MONTHLY)));
                 args.addAll(seeds);
-                args.add(Long.toString(BUCKET_IDLE_MILLIS));
+                args.addAll(List.of(Long.toString(BUCKET_IDLE_MILLIS), number(Limits.WARNING_SHARE)));
                 return args;
             });
         } catch (Redis.RedisUnavailableException e) {
