@@ -23,6 +23,8 @@ public record RedisConfig(String url, OnFailure budgets, OnFailure rateLimits, i
      */
     static final int DEFAULT_LEASE_SECONDS = 900;
 
+    private static final int MAX_PORT = 65_535;
+
     public static final RedisConfig DEFAULTS = new RedisConfig(null, OnFailure.CLOSED, OnFailure.OPEN, 500, DEFAULT_LEASE_SECONDS);
 
     /** True when shared state lives in Redis. */
@@ -55,7 +57,8 @@ public record RedisConfig(String url, OnFailure budgets, OnFailure rateLimits, i
             URI u = new URI(url.strip());
             boolean scheme = "redis".equals(u.getScheme()) || "rediss".equals(u.getScheme());
             String path = u.getPath() == null ? "" : u.getPath();
-            if (!scheme || u.getHost() == null || !(path.isEmpty() || path.matches("/\\d{1,2}")) || u.getQuery() != null) {
+            if (!scheme || u.getHost() == null || u.getPort() == 0 || u.getPort() > MAX_PORT || !(path.isEmpty() || path.matches("/\\d{1,2}"))
+                    || u.getQuery() != null) {
                 throw new ConfigException(n.path("url"), expected);
             }
             return u.toString();

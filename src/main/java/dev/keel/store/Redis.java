@@ -83,7 +83,10 @@ public final class Redis implements AutoCloseable {
         } catch (RuntimeException e) {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
             resources.shutdown(0, 2, TimeUnit.SECONDS);
-            throw new StoreException("Redis at " + config.address() + " cannot be reached (redis.url): " + reason(e), null);
+            String reason = reason(e);
+            String credentials = java.net.URI.create(config.url()).getRawUserInfo();
+            if (credentials != null && !credentials.isEmpty()) reason = reason.replace(credentials, "****"); // a parser may quote the URL
+            throw new StoreException("Redis at " + config.address() + " cannot be reached (redis.url): " + reason, null);
         }
     }
 

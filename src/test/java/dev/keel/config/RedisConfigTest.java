@@ -23,7 +23,7 @@ class RedisConfigTest {
 
     @Test
     void aMalformedUrlNamesTheFieldWithoutRepeatingIt() {
-        for (String bad : new String[] {"http://cache:6379", "redis://:secret-pw@", "redis://:secret-pw@cache/db0", "redis://:secret-pw@ca che", "redis://:secret@pw@cache"}) {
+        for (String bad : new String[] {"http://cache:6379", "redis://:secret-pw@", "redis://:secret-pw@cache/db0", "redis://:secret-pw@ca che", "redis://:secret@pw@cache", "redis://:secret-pw@cache:99999"}) {
             assertThatThrownBy(() -> KeelConfig.parse("redis: {url: \"" + bad + "\"}", k -> null)).isInstanceOf(ConfigException.class)
                     .hasMessageContaining("redis.url").satisfies(e -> assertThat(e.getMessage()).doesNotContain("secret-pw"));
         }
