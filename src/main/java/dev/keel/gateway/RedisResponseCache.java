@@ -85,10 +85,28 @@ public final class RedisResponseCache implements ResponseCache {
         }
     }
 
-    /** {@code keel:cache:<bytes>:<tenant><bytes>:<key>}: a length prefix ends each part wherever its own colons are. */
+    /**
+     * {@code keel:cache:<bytes>:<tenant><bytes>:<key>}: a length prefix ends each part wherever its own
+     * colons are. Strings UTF-8 cannot hold (lone surrogates, which it would turn into '?') are written
+     * as UTF-16 hex under {@code keel:cache-utf16:} instead, so they cannot meet a well-formed one.
+     */
     static byte[] redisKey(String tenant, String key) {
+        if (!utf8RoundTrips(tenant) || !utf8RoundTrips(key)) {
+            return ("keel:cache-utf16:" + utf16Hex(tenant) + ":" + utf16Hex(key)).getBytes(StandardCharsets.US_ASCII);
+        }
         byte[] t = tenant.getBytes(StandardCharsets.UTF_8), k = key.getBytes(StandardCharsets.UTF_8);
         return ("keel:cache:" + t.length + ":" + tenant + k.length + ":" + key).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static boolean utf8RoundTrips(String s) {
+        return new String(s.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8).equals(s);
+    }
+
+    /** Four hex digits per UTF-16 unit, lone surrogates included (a charset encoder would replace them). */
+    private static String utf16Hex(String s) {
+        StringBuilder hex = new StringBuilder(s.length() * 4);
+        for (int i = 0; i < s.length(); i++) hex.append(java.util.HexFormat.of().toHexDigits(s.charAt(i)));
+        return hex.toString();
     }
 
     static byte[] encode(Entry entry) {
