@@ -68,6 +68,7 @@ public final class Keel implements AutoCloseable {
         this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize(), guard);
         this.ledger = new Ledger(database);
         this.keys = new ApiKeys(database);
+        // Shared: exact entries in Redis, the semantic table still in this process (RedisResponseCache composes the two).
         ResponseCache inProcess = new CaffeineResponseCache(config.cache());
         this.cache = new GatewayCache(config.cache(), redis == null ? inProcess : new RedisResponseCache(redis, config.cache(), inProcess), embedder,
                 (tenant, docId) -> index.document(tenant, docId).map(DocumentRecord::version), traces.registry());
