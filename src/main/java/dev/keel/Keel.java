@@ -8,6 +8,9 @@ import dev.keel.embed.Embedder;
 import dev.keel.gateway.CaffeineResponseCache;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.gateway.GatewayCache;
+import dev.keel.gateway.LimitStore;
+import dev.keel.gateway.RedisResponseCache;
+import dev.keel.gateway.ResponseCache;
 import dev.keel.guard.Guard;
 import dev.keel.index.ChunkIndex;
 import dev.keel.index.DocumentRecord;
@@ -20,14 +23,17 @@ import dev.keel.store.ApiKeys;
 import dev.keel.store.Database;
 import dev.keel.store.EmbeddingCache;
 import dev.keel.store.Ledger;
+import dev.keel.store.Redis;
 import dev.keel.trace.Traces;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.function.BiFunction;
 
 /**
  * The application object graph, built by hand from the configuration: metadata database,
  * embedder (with its persistent cache), index, ingestor, rerankers, answer engine, response caches, gateway and traces. Owns them all;
- * {@link #close()} commits and releases the data directory.
+ * {@link #close()} commits and releases the data directory. With {@code redis.url} set, rate limits, budgets and the exact
+ * response cache live in Redis, shared with the other replicas; without it, in this process.
  */
 public final class Keel implements AutoCloseable {
     public static final String DEFAULT_TENANT = "default";
@@ -46,9 +52,10 @@ public final class Keel implements AutoCloseable {
     private final Ledger ledger;
     private final ApiKeys keys;
     private final Rerankers rerankers;
+    private final Redis redis;
 
     private Keel(KeelConfig config, Path dataDir, Database database, CachingEmbedder embedder, ChunkIndex index, Traces traces,
-                 Rerankers rerankers, BiFunction<GuardConfig, Embedder, Guard> guards) {
+                 Rerankers rerankers, BiFunction<GuardConfig, Embedder, Guard> guards, Redis redis) {
         this.config = config;
         this.dataDir = dataDir;
         this.database = database;
@@ -56,15 +63,19 @@ public final class Keel implements AutoCloseable {
         this.index = index;
         this.traces = traces;
         this.rerankers = rerankers;
+        this.redis = redis;
         this.guard = guards.apply(config.guard(), embedder);
         this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize(), guard);
         this.ledger = new Ledger(database);
         this.keys = new ApiKeys(database);
-        this.cache = new GatewayCache(config.cache(), new CaffeineResponseCache(config.cache()), embedder,
+        // Shared: exact entries in Redis, the semantic table still in this process (RedisResponseCache composes the two).
+        ResponseCache inProcess = new CaffeineResponseCache(config.cache());
+        this.cache = new GatewayCache(config.cache(), redis == null ? inProcess : new RedisResponseCache(redis, config.cache(), inProcess), embedder,
                 (tenant, docId) -> index.document(tenant, docId).map(DocumentRecord::version), traces.registry());
+        LimitStore limits = redis == null ? LimitStore.inProcess(ledger) : LimitStore.redis(redis, config.redis(), ledger);
         // The gateway's extractive provider answers through the engine, which calls models through the gateway: the engine comes second.
         this.gateway = ChatGateway.create(config.gateway(), config.router(), System::getenv, traces.registry(), ledger,
-                (tenant, question) -> answers().asDocumentAnswerer(traces).answer(tenant, question), cache, guard);
+                (tenant, question) -> answers().asDocumentAnswerer(traces).answer(tenant, question), cache, guard, limits);
         try {
             config.answer().chatModels().forEach(gateway::checkConfigured); // names that pass through are known only now
         } catch (RuntimeException e) {
@@ -110,11 +121,14 @@ public final class Keel implements AutoCloseable {
         }
         Database db = Database.open(cacheDir);
         ChunkIndex index = null;
+        Redis redis = null;
         try {
             CachingEmbedder embedder = new CachingEmbedder(model, new EmbeddingCache(db), CachingEmbedder.MEMORY_ENTRIES);
             index = new LuceneChunkIndex(dataDir.resolve("index"), embedder.modelId(), embedder.dimension());
-            return new Keel(config, dataDir, db, embedder, index, traces, rerankers, guards);
+            if (config.redis().shared()) redis = Redis.open(config.redis(), traces.registry());
+            return new Keel(config, dataDir, db, embedder, index, traces, rerankers, guards, redis);
         } catch (RuntimeException e) {
+            if (redis != null) redis.close();
             if (index != null) index.close();
             rerankers.close();
             db.close();
@@ -173,6 +187,11 @@ public final class Keel implements AutoCloseable {
         return traces;
     }
 
+    /** The shared Redis, when {@code redis.url} is set. */
+    public Optional<Redis> redis() {
+        return Optional.ofNullable(redis);
+    }
+
     @Override
     public void close() {
         try {
@@ -182,6 +201,7 @@ public final class Keel implements AutoCloseable {
             index.commit();
             index.close();
         } finally {
+            if (redis != null) redis.close();
             embedder.close();
             database.close();
         }

@@ -15,10 +15,11 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code keel bench …}: benchmarks that print same-run ratios and absolute figures. Never part of the tests. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank, grounding, router, cache, stream-window, guard) in throw-away directories.",
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank, grounding, router, cache, stream-window, guard, limits) in throw-away directories.",
         subcommands = {BenchCommand.Ingest.class, BenchCommand.Search.class, BenchCommand.Answer.class, BenchCommand.Gateway.class,
                 BenchCommand.Rerank.class, BenchCommand.Grounding.class,
-                BenchCommand.Router.class, BenchCommand.Cache.class, BenchCommand.StreamWindow.class, BenchCommand.GuardLatency.class})
+                BenchCommand.Router.class, BenchCommand.Cache.class, BenchCommand.StreamWindow.class, BenchCommand.GuardLatency.class,
+                BenchCommand.SharedLimits.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -427,6 +428,42 @@ final class BenchCommand implements Runnable {
         private static void printPhase(String name, dev.keel.bench.CacheBench.Phase p) {
             System.out.printf("%-13s p50 %7.2f ms  p99 %7.2f ms  mean %7.2f ms  inside Keel p50 %6.2f ms  (%d requests, served as %s)%n", name, p.p50Ms(),
                     p.p99Ms(), p.meanMs(), p.insideKeelP50Ms(), p.requests(), p.served());
+        }
+    }
+
+    @Command(name = "limits", mixinStandardHelpOptions = true,
+            description = "Admission (admit + settle) throughput of one replica with limits in process vs in a Redis you name (same run).")
+    static final class SharedLimits implements Callable<Integer> {
+        @Option(names = "--redis", required = true, paramLabel = "URL", description = "Redis to measure against, e.g. redis://127.0.0.1:6379 (keys keel:{key_bench_…}: are left to expire).")
+        String redis;
+
+        @Option(names = "--pairs", defaultValue = "20000", description = "Admit + settle pairs per phase (default: ${DEFAULT-VALUE}).")
+        int pairs;
+
+        @Option(names = "--threads", defaultValue = "16", description = "Concurrent callers (default: ${DEFAULT-VALUE}).")
+        int threads;
+
+        @Option(names = "--keys", defaultValue = "50", description = "API keys the load is spread over (default: ${DEFAULT-VALUE}).")
+        int keys;
+
+        @Option(names = "--json", description = "Print one JSON object.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            try (ScratchDir scratch = new ScratchDir("keel-bench-")) {
+                dev.keel.bench.LimitsBench.Result r = dev.keel.bench.LimitsBench.run(redis, pairs, threads, keys, scratch.path());
+                if (json) {
+                    System.out.println(Json.write(r));
+                    return 0;
+                }
+                System.out.printf("%d threads over %d budgeted, rate-limited keys; one admit + settle per request%n", r.threads(), r.keys());
+                for (dev.keel.bench.LimitsBench.Phase p : List.of(r.inProcess(), r.redis())) {
+                    System.out.printf("%-10s %9.0f pairs/s  p50 %6.2f ms  p99 %6.2f ms  (%d pairs)%n", p.store(), p.pairsPerSecond(), p.p50Ms(), p.p99Ms(), p.pairs());
+                }
+                System.out.printf("redis / in-process throughput = %.3f%n", r.redis().pairsPerSecond() / r.inProcess().pairsPerSecond());
+                return 0;
+            }
         }
     }
 

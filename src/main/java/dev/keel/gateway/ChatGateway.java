@@ -159,6 +159,15 @@ public final class ChatGateway implements AutoCloseable {
      */
     public static ChatGateway create(GatewayConfig config, RouterConfig routing, Function<String, String> env, MeterRegistry registry, Ledger ledger,
                                      DocumentAnswerer documents, GatewayCache cache, Guard guard) {
+        return create(config, routing, env, registry, ledger, documents, cache, guard, LimitStore.inProcess(ledger));
+    }
+
+    /**
+     * As {@link #create(GatewayConfig, RouterConfig, Function, MeterRegistry, Ledger, DocumentAnswerer, GatewayCache, Guard)},
+     * with the keys' rate limits and budgets counted in {@code limits} (shared by replicas when it is Redis's).
+     */
+    public static ChatGateway create(GatewayConfig config, RouterConfig routing, Function<String, String> env, MeterRegistry registry, Ledger ledger,
+                                     DocumentAnswerer documents, GatewayCache cache, Guard guard, LimitStore limits) {
         Map<String, ProviderConfig> providers = new LinkedHashMap<>(config.providers());
         Map<String, ModelConfig> catalog = new LinkedHashMap<>(config.models());
         java.util.Set<String> passthrough = new java.util.LinkedHashSet<>();
@@ -194,7 +203,7 @@ public final class ChatGateway implements AutoCloseable {
         });
         CircuitBreakers breakers = new CircuitBreakers(openSeconds, registry);
         ProviderChain chain = new ProviderChain(models, retries, breakers);
-        Billing billing = new Billing(Prices.builtIn(), ledger, new Limits(ledger, registry, config.budgetWebhook()), chain, config.defaultMaxOutputTokens());
+        Billing billing = new Billing(Prices.builtIn(), ledger, new Limits(limits, registry, config.budgetWebhook()), chain, config.defaultMaxOutputTokens());
         java.util.Set<String> offline = new java.util.HashSet<>();
         providers.forEach((name, p) -> {
             if (p.type() == ProviderConfig.Type.EXTRACTIVE) offline.add(name);

@@ -3,8 +3,6 @@ package dev.keel.gateway;
 import dev.keel.model.ApiException;
 import dev.keel.store.ApiKey;
 import dev.keel.store.Ledger;
-import io.github.bucket4j.Bucket;
-import io.github.bucket4j.ConsumptionProbe;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -12,25 +10,28 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.Locale;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Per-key admission: requests/min and tokens/min token buckets (Bucket4j) and budgets in USD per UTC
- * day and month (the maximum cost per request is the request's own, see {@link RequestCost}). Budgets are caps: each request reserves its
- * worst-case cost before the upstream call, atomically against what is spent plus what requests in
- * flight have reserved, so concurrent requests cannot together pass a budget; settling replaces the
- * reservation with the real cost (a failure settles at what it cost, usually nothing). Tokens per
- * minute are reserved the same way and corrected on settling. Every refusal happens before any
- * upstream call. At 80% of a budget Keel logs a warning, counts {@code keel_budget_warnings_total}
- * and posts the optional webhook, once per period. Spend starts from the ledger and then follows
- * this process's requests. Thread-safe.
+ * Per-key admission: requests/min and tokens/min token buckets and budgets in USD per UTC day and
+ * month (the maximum cost per request is the request's own, see {@link RequestCost}). Budgets are
+ * caps: each request reserves its worst-case cost before the upstream call, atomically against what
+ * is spent plus what requests in flight have reserved, so concurrent requests cannot together pass a
+ * budget; settling replaces the reservation with the real cost (a failure settles at what it cost,
+ * usually nothing). Tokens per minute are reserved the same way and corrected on settling. Every
+ * refusal happens before any upstream call. At 80% of a budget Keel logs a warning, counts
+ * {@code keel_budget_warnings_total} and posts the optional webhook, once per period. The counters
+ * live in a {@link LimitStore}: this process's memory, or Redis shared by every replica. Thread-safe.
  */
 final class Limits {
     private static final Logger LOG = LoggerFactory.getLogger(Limits.class);
     /** Float sums of many small costs drift by far less than this; a reservation that fits up to it fits. */
     static final double USD_TOLERANCE = 1e-9;
+    /** The share of a budget at which Keel warns, once per period. */
+    static final double WARNING_SHARE = 0.8;
+    static final String DAILY = "daily", MONTHLY = "monthly";
 
     /**
      * An admitted request's reservation. Settled exactly once: later settles are ignored, so a
@@ -38,26 +39,26 @@ final class Limits {
      */
     static final class Permit {
         private final ApiKey key;
-        private final long reservedTokens;
+        /** Names the reservation in a shared store, where other replicas' permits live too. */
+        private final String id = UUID.randomUUID().toString();
+        private long reservedTokens;
         private double reservedUsd;
         private boolean settled;
 
-        private Permit(ApiKey key, long reservedTokens, double reservedUsd) {
+        private Permit(ApiKey key, double reservedUsd) {
             this.key = key;
-            this.reservedTokens = reservedTokens;
             this.reservedUsd = reservedUsd;
         }
     }
 
-    private final Ledger ledger;
+    private final LimitStore store;
     private final MeterRegistry registry;
     private final java.net.URI webhook;
     private final java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
             .followRedirects(java.net.http.HttpClient.Redirect.NEVER).build();
-    private final ConcurrentHashMap<String, KeyState> states = new ConcurrentHashMap<>();
 
-    Limits(Ledger ledger, MeterRegistry registry, java.net.URI webhook) {
-        this.ledger = ledger;
+    Limits(LimitStore store, MeterRegistry registry, java.net.URI webhook) {
+        this.store = store;
         this.registry = registry;
         this.webhook = webhook;
     }
@@ -78,36 +79,13 @@ final class Limits {
 
     /**
      * Admits a request whose worst case is {@code worstTokens} (prompt and output) costing
-     * {@code worstCostUsd}, reserving both; refuses (400 or 429) before any upstream call when it
-     * does not fit.
+     * {@code worstCostUsd}, reserving both; refuses (400 or 429; 503 when shared limits cannot be
+     * checked and the policy says closed) before any upstream call when it does not fit.
      */
     Permit admit(ApiKey key, long worstTokens, double worstCostUsd) {
-        KeyState s = state(key);
-        if (s.requests != null) {
-            ConsumptionProbe p = s.requests.tryConsumeAndReturnRemaining(1);
-            if (!p.isConsumed()) throw rateLimited("requests per minute", key.requestsPerMinute(), p.getNanosToWaitForRefill());
-        }
-        if (s.tokens != null && worstTokens > key.tokensPerMinute()) {
-            throw new ApiException(400, "invalid_request_error", "this request can use up to " + worstTokens + " tokens (its prompt plus max_tokens, or"
-                    + " the model's output limit when max_tokens is unset), more than this key's " + key.tokensPerMinute() + " tokens per minute;"
-                    + " set or lower max_tokens, or shorten the prompt", "max_tokens", "request_exceeds_rate_limit");
-        }
-        long charged = s.tokens == null ? 0 : worstTokens;
-        if (s.tokens != null) {
-            ConsumptionProbe p = s.tokens.tryConsumeAndReturnRemaining(charged);
-            if (!p.isConsumed()) {
-                if (s.requests != null) s.requests.addTokens(1);
-                throw rateLimited("tokens per minute", key.tokensPerMinute(), p.getNanosToWaitForRefill());
-            }
-        }
-        try {
-            s.reserve(key, worstCostUsd);
-        } catch (ApiException e) {
-            if (s.requests != null) s.requests.addTokens(1);
-            if (charged > 0) s.tokens.addTokens(charged);
-            throw e;
-        }
-        return new Permit(key, charged, worstCostUsd);
+        Permit permit = new Permit(key, worstCostUsd);
+        permit.reservedTokens = store.admit(key, permit.id, worstTokens, worstCostUsd);
+        return permit;
     }
 
     /**
@@ -117,7 +95,7 @@ final class Limits {
     void extend(Permit permit, double moreUsd) {
         synchronized (permit) {
             if (permit.settled) throw new IllegalStateException("permit already settled");
-            state(permit.key).reserve(permit.key, moreUsd);
+            store.extend(permit.key, permit.id, moreUsd);
             permit.reservedUsd += moreUsd;
         }
     }
@@ -130,12 +108,9 @@ final class Limits {
             permit.settled = true;
             reserved = permit.reservedUsd;
         }
-        KeyState s = state(permit.key);
-        if (s.tokens != null) {
-            if (actualTokens > permit.reservedTokens) s.tokens.consumeIgnoringRateLimits(actualTokens - permit.reservedTokens);
-            else if (actualTokens < permit.reservedTokens) s.tokens.addTokens(permit.reservedTokens - actualTokens);
+        for (LimitStore.Crossing c : store.settle(permit.key, permit.id, permit.reservedTokens, actualTokens, reserved, costUsd)) {
+            warn(permit.key, c.period(), c.spentUsd(), c.budgetUsd());
         }
-        s.settle(permit.key, reserved, costUsd);
     }
 
     /** Dollars as people read them: cents for whole amounts, else up to six significant digits ($0.00201, not $0.00). */
@@ -146,97 +121,68 @@ final class Limits {
         return plain.length() - dot == 2 ? plain + "0" : plain;
     }
 
-    private static ApiException rateLimited(String what, long limit, long nanosToWait) {
+    static ApiException rateLimited(String what, long limit, long nanosToWait) {
         long seconds = Math.max(1, (long) Math.ceil(nanosToWait / 1e9));
         return new ApiException(429, "rate_limit_error", "rate limit of " + limit + " " + what + " reached for this key; retry in " + seconds + " s",
                 null, "rate_limit_exceeded").retryAfter(seconds);
     }
 
-    private KeyState state(ApiKey key) {
-        return states.computeIfAbsent(key.id(), id -> new KeyState(key));
+    /** The 400 for a request that could use more tokens than the key's whole minute. */
+    static ApiException overTokensPerMinute(ApiKey key, long worstTokens) {
+        return new ApiException(400, "invalid_request_error", "this request can use up to " + worstTokens + " tokens (its prompt plus max_tokens, or"
+                + " the model's output limit when max_tokens is unset), more than this key's " + key.tokensPerMinute() + " tokens per minute;"
+                + " set or lower max_tokens, or shorten the prompt", "max_tokens", "request_exceeds_rate_limit");
     }
 
-    private final class KeyState {
-        final Bucket requests;
-        final Bucket tokens;
-        private LocalDate day;
-        private double dayUsd, monthUsd;
-        /** Worst-case cost of the requests in progress; they settle into whichever day they finish in. */
-        private double reservedUsd;
-        private boolean warnedDay, warnedMonth;
-
-        KeyState(ApiKey key) {
-            requests = key.requestsPerMinute() > 0 ? Bucket.builder().addLimit(l -> l.capacity(key.requestsPerMinute())
-                    .refillGreedy(key.requestsPerMinute(), Duration.ofMinutes(1))).build() : null;
-            tokens = key.tokensPerMinute() > 0 ? Bucket.builder().addLimit(l -> l.capacity(key.tokensPerMinute())
-                    .refillGreedy(key.tokensPerMinute(), Duration.ofMinutes(1))).build() : null;
+    /**
+     * Refuses {@code usd} more when {@code spent + reserved + usd} passes {@code budget} (0: none) of
+     * {@code period} containing {@code today}: 400 when the request alone passes the whole budget,
+     * else 429 with the figures and when to retry.
+     */
+    static void checkBudget(double budget, double spent, double reserved, double usd, String period, LocalDate today) {
+        if (budget <= 0 || spent + reserved + usd <= budget + USD_TOLERANCE) return;
+        if (usd > budget) {
+            throw new ApiException(400, "invalid_request_error", String.format(Locale.ROOT,
+                    "this request can cost up to $%s, more than this key's whole %s budget of $%s; set or lower max_tokens, or shorten"
+                            + " the prompt", usd(usd), period, usd(budget)), "max_tokens", "request_exceeds_budget");
         }
+        Instant resetAt = periodEnd(period, today);
+        boolean inFlight = spent + usd <= budget + USD_TOLERANCE;
+        String message = String.format(Locale.ROOT, "the %s budget of $%s for this key cannot take this request: $%s spent, $%s reserved by"
+                + " requests in progress, and this one can cost up to $%s; %s", period, usd(budget), usd(spent), usd(reserved), usd(usd),
+                inFlight ? "retry when requests in progress finish, or lower max_tokens" : "the budget resets at " + resetAt);
+        // While requests in progress hold the room, it frees up in seconds; otherwise only the reset helps.
+        long retryAfter = inFlight ? 1 : Math.max(1, Duration.between(Instant.now(), resetAt).toSeconds());
+        throw new ApiException(429, "budget_exceeded", message, null, "budget_exceeded").retryAfter(retryAfter);
+    }
 
-        /** Reserves {@code usd} when spent + reserved + usd fits every budget of the key, else refuses. */
-        synchronized void reserve(ApiKey key, double usd) {
-            roll(key);
-            check(key.dailyBudgetUsd(), dayUsd, usd, "daily", day.plusDays(1));
-            check(key.monthlyBudgetUsd(), monthUsd, usd, "monthly", day.withDayOfMonth(1).plusMonths(1));
-            reservedUsd += usd;
-        }
+    /** True when {@code spent} has reached the warning share of {@code budget} (0: none). */
+    static boolean warns(double budget, double spent) {
+        return budget > 0 && spent >= WARNING_SHARE * budget;
+    }
 
-        private void check(double budget, double spent, double usd, String period, LocalDate resets) {
-            if (budget <= 0 || spent + reservedUsd + usd <= budget + USD_TOLERANCE) return;
-            if (usd > budget) {
-                throw new ApiException(400, "invalid_request_error", String.format(Locale.ROOT,
-                        "this request can cost up to $%s, more than this key's whole %s budget of $%s; set or lower max_tokens, or shorten"
-                                + " the prompt", usd(usd), period, usd(budget)), "max_tokens", "request_exceeds_budget");
-            }
-            Instant resetAt = resets.atStartOfDay(ZoneOffset.UTC).toInstant();
-            boolean inFlight = spent + usd <= budget + USD_TOLERANCE;
-            String message = String.format(Locale.ROOT, "the %s budget of $%s for this key cannot take this request: $%s spent, $%s reserved by"
-                    + " requests in progress, and this one can cost up to $%s; %s", period, usd(budget), usd(spent), usd(reservedUsd), usd(usd),
-                    inFlight ? "retry when requests in progress finish, or lower max_tokens" : "the budget resets at " + resetAt);
-            // While requests in progress hold the room, it frees up in seconds; otherwise only the reset helps.
-            long retryAfter = inFlight ? 1 : Math.max(1, Duration.between(Instant.now(), resetAt).toSeconds());
-            throw new ApiException(429, "budget_exceeded", message, null, "budget_exceeded").retryAfter(retryAfter);
-        }
+    /** The first day of the {@code period} containing {@code today}. */
+    static LocalDate periodStart(String period, LocalDate today) {
+        return DAILY.equals(period) ? today : today.withDayOfMonth(1);
+    }
 
-        synchronized void settle(ApiKey key, double reserved, double usd) {
-            reservedUsd = Math.max(0, reservedUsd - reserved);
-            roll(key);
-            dayUsd += usd;
-            monthUsd += usd;
-            if (!warnedDay && key.dailyBudgetUsd() > 0 && dayUsd >= 0.8 * key.dailyBudgetUsd()) {
-                warnedDay = true;
-                warn(key, "daily", dayUsd, key.dailyBudgetUsd());
-            }
-            if (!warnedMonth && key.monthlyBudgetUsd() > 0 && monthUsd >= 0.8 * key.monthlyBudgetUsd()) {
-                warnedMonth = true;
-                warn(key, "monthly", monthUsd, key.monthlyBudgetUsd());
-            }
-        }
+    /** When the {@code period} containing {@code today} ends (the budget resets). */
+    static Instant periodEnd(String period, LocalDate today) {
+        LocalDate next = DAILY.equals(period) ? today.plusDays(1) : today.withDayOfMonth(1).plusMonths(1);
+        return next.atStartOfDay(ZoneOffset.UTC).toInstant();
+    }
 
-        private void roll(ApiKey key) {
-            LocalDate today = LocalDate.now(ZoneOffset.UTC);
-            if (today.equals(day)) return;
-            boolean newMonth = day == null || today.getMonthValue() != day.getMonthValue() || today.getYear() != day.getYear();
-            if (day == null) {
-                long monthStart = today.withDayOfMonth(1).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
-                long dayStart = today.atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
-                ledger.flush();
-                monthUsd = ledger.spentSince(key.id(), monthStart);
-                dayUsd = ledger.spentSince(key.id(), dayStart);
-            } else {
-                dayUsd = 0;
-                if (newMonth) monthUsd = 0;
-            }
-            if (newMonth) warnedMonth = false;
-            warnedDay = false;
-            day = today;
-        }
+    /** What the ledger holds as spent by {@code key} in the {@code period} containing {@code today}. */
+    static double spentSince(Ledger ledger, ApiKey key, String period, LocalDate today) {
+        ledger.flush();
+        return ledger.spentSince(key.id(), periodStart(period, today).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli());
+    }
 
-        private void warn(ApiKey key, String period, double spent, double budget) {
-            LOG.warn("key {} ({}) has used {}% of its {} budget (${} of ${})", key.id(), key.name(), Math.round(100 * spent / budget), period,
-                    usd(spent), usd(budget));
-            Counter.builder("keel.budget.warnings").description("Keys that crossed 80% of a budget, once per period")
-                    .tag("period", period).register(registry).increment();
-            notifyWebhook(key, period, spent, budget);
-        }
+    private void warn(ApiKey key, String period, double spent, double budget) {
+        LOG.warn("key {} ({}) has used {}% of its {} budget (${} of ${})", key.id(), key.name(), Math.round(100 * spent / budget), period,
+                usd(spent), usd(budget));
+        Counter.builder("keel.budget.warnings").description("Keys that crossed 80% of a budget, once per period")
+                .tag("period", period).register(registry).increment();
+        notifyWebhook(key, period, spent, budget);
     }
 }

@@ -350,6 +350,8 @@ public final class HttpServer implements AutoCloseable {
             details.put("providers", keel.gateway().providerStates());
             Map<String, Object> reranker = keel.answers().rerankers().health();
             if (!reranker.isEmpty()) details.put("reranker", reranker);
+            // Redis down does not take a replica out of rotation: every replica shares it, and the limits' policies decide what still runs.
+            keel.redis().ifPresent(r -> details.put("redis", Map.of("status", r.reachable() ? "up" : "down", "address", r.address())));
             body.put("status", "ready");
         } catch (RuntimeException e) {
             status = 503;

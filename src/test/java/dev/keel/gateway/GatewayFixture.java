@@ -21,6 +21,11 @@ final class GatewayFixture implements AutoCloseable {
     final String base;
 
     GatewayFixture() throws Exception {
+        this("");
+    }
+
+    /** With {@code moreYaml} (top-level sections such as {@code redis:}) added to the configuration. */
+    GatewayFixture(String moreYaml) throws Exception {
         int deadPort;
         try (ServerSocket s = new ServerSocket(0)) {
             deadPort = s.getLocalPort();
@@ -104,7 +109,8 @@ final class GatewayFixture implements AutoCloseable {
                     targets:
                       - {provider: flaky, model: flaky-1}
                       - {provider: secondary, model: upstream-b}
-                """.formatted(webhookServer.getAddress().getPort(), ADMIN_KEY, primary.baseUrl(), KEY, secondary.baseUrl(), flaky.baseUrl(), anthropic.baseUrl(), deadPort);
+                """.formatted(webhookServer.getAddress().getPort(), ADMIN_KEY, primary.baseUrl(), KEY, secondary.baseUrl(), flaky.baseUrl(), anthropic.baseUrl(), deadPort)
+                + moreYaml;
         keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-chat-"));
         server = new HttpServer(keel);
         base = "http://127.0.0.1:" + server.start();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keel.engines.RedisServer;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -11,10 +12,15 @@ import java.net.http.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.TestInfo;
 
-/** One {@link GatewayFixture} per test class, its fakes and breakers reset before each test. */
+/**
+ * One {@link GatewayFixture} per test class, its fakes and breakers reset before each test; with a
+ * real Redis of its own for classes marked {@link OnRedis}.
+ */
 abstract class GatewayTestBase {
     static GatewayFixture fixture;
+    private static RedisServer redis;
     private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     /** A JSON request to the fixture's server, with a bearer token when {@code bearer} is not null. */
@@ -33,14 +39,27 @@ abstract class GatewayTestBase {
         return new ObjectMapper().readTree(r.body());
     }
 
+    /** Marks a subclass that runs its superclass's tests with limits, budgets and the exact cache in a real Redis. */
+    interface OnRedis {}
+
     @BeforeAll
-    static void startFixture() throws Exception {
-        fixture = new GatewayFixture();
+    static void startFixture(TestInfo info) throws Exception {
+        if (info.getTestClass().filter(OnRedis.class::isAssignableFrom).isPresent()) {
+            redis = RedisServer.open();
+            fixture = new GatewayFixture("redis: {url: \"" + redis.url() + "\"}\n");
+        } else {
+            fixture = new GatewayFixture();
+        }
     }
 
     @AfterAll
     static void stopFixture() {
-        fixture.close();
+        try {
+            fixture.close();
+        } finally {
+            if (redis != null) redis.close();
+            redis = null;
+        }
     }
 
     @BeforeEach

@@ -1,0 +1,331 @@
+package dev.keel.gateway;
+
+import dev.keel.config.RedisConfig;
+import dev.keel.model.ApiException;
+import dev.keel.store.ApiKey;
+import dev.keel.store.Ledger;
+import dev.keel.store.Redis;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@link LimitStore} shared by replicas: each key's buckets, spend per period and reservations
+ * are Redis keys under {@code keel:{keyId}:} (one hash slot), and admit, extend and settle are each
+ * one Lua script, so concurrent requests on any replicas are admitted one at a time against the same
+ * figures. Buckets refill continuously on Redis's clock; period spend keys expire when their period
+ * ends (plus {@link #PERIOD_GRACE_MILLIS}); a reservation is a lease that lapses after
+ * {@code redis.reservation_lease_seconds}, so a replica that dies mid-request cannot hold a budget
+ * forever. When Redis fails or times out, a key whose limits the policy keeps closed is refused with
+ * 503 {@code limits_unavailable}; otherwise the request is admitted unchecked.
+ */
+final class RedisLimits implements LimitStore {
+    private static final Logger LOG = LoggerFactory.getLogger(RedisLimits.class);
+    /** Replicas name periods by their own clocks: a replica a little behind still finds the period it names. */
+    private static final long PERIOD_GRACE_MILLIS = 3_600_000;
+    /** A bucket untouched this long has refilled completely, so its key can go. */
+    private static final long BUCKET_IDLE_MILLIS = 120_000;
+    /** Seconds a client refused for an unreachable Redis should wait: reconnection takes about one. */
+    private static final long UNAVAILABLE_RETRY_SECONDS = 2;
+    private static final String SEED = "seed";
+
+    /** Refills a bucket {capacity per minute} to now on Redis's clock; returns tokens and the time. */
+    private static final String BUCKET = """
+            local function now_ms()
+              local t = redis.call('TIME')
+              return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+            end
+            local function level(key, cap, now)
+              local v = redis.call('HMGET', key, 't', 'ts')
+              local tokens, ts = tonumber(v[1]), tonumber(v[2])
+              if tokens == nil or ts == nil then return cap end
+              return math.min(cap, tokens + math.max(0, now - ts) * cap / 60000)
+            end
+            local function store_level(key, tokens, now, idle)
+              redis.call('HSET', key, 't', string.format('%.17g', tokens), 'ts', now)
+              redis.call('PEXPIRE', key, idle)
+            end
+            -- Seeds absent period keys from the caller's ledger figures, or asks for them.
+            local function seeded(day, month, day_seed, month_seed, day_end, month_end)
+              if redis.call('EXISTS', day) == 1 and redis.call('EXISTS', month) == 1 then return true end
+              if day_seed == '' then return false end
+              redis.call('SET', day, day_seed, 'PXAT', day_end, 'NX')
+              redis.call('SET', month, month_seed, 'PXAT', month_end, 'NX')
+              return true
+            end
+            -- Drops lapsed leases; returns the USD the live ones hold.
+            local function held(zset, hash, now)
+              local lapsed = redis.call('ZRANGEBYSCORE', zset, '-inf', now)
+              for _, id in ipairs(lapsed) do redis.call('HDEL', hash, id) end
+              if #lapsed > 0 then redis.call('ZREMRANGEBYSCORE', zset, '-inf', now) end
+              local sum = 0
+              for _, v in ipairs(redis.call('HVALS', hash)) do sum = sum + tonumber(v) end
+              return sum
+            end
+            local function over(budget, spent, reserved, usd, tol)
+              return budget > 0 and spent + reserved + usd > budget + tol
+            end
+            """;
+
+    /**
+     * KEYS: rpm, tpm, day, month, held (zset of leases), held-usd (hash). ARGV: permit, rpm cap, tpm cap,
+     * tokens, usd, daily, monthly, lease ms, day end, month end, day seed, month seed, tolerance, bucket idle.
+     * Replies {ok} | {seed} | {rpm, wait ms} | {tpm, wait ms} | {budget, period, spent, reserved}.
+     */
+    private static final Redis.Script ADMIT = new Redis.Script(BUCKET + """
+            local rpm_cap, tpm_cap, n, usd = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+            local daily, monthly, tol = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[13])
+            local budgeted = daily > 0 or monthly > 0
+            if budgeted and not seeded(KEYS[3], KEYS[4], ARGV[11], ARGV[12], ARGV[9], ARGV[10]) then return {'seed'} end
+            local now = now_ms()
+            local rpm, tpm
+            if rpm_cap > 0 then
+              rpm = level(KEYS[1], rpm_cap, now)
+              if rpm < 1 then return {'rpm', tostring(math.ceil((1 - rpm) * 60000 / rpm_cap))} end
+            end
+            if tpm_cap > 0 then
+              tpm = level(KEYS[2], tpm_cap, now)
+              if tpm < n then return {'tpm', tostring(math.ceil((n - tpm) * 60000 / tpm_cap))} end
+            end
+            if budgeted then
+              local reserved = held(KEYS[5], KEYS[6], now)
+              local day, month = tonumber(redis.call('GET', KEYS[3]) or '0'), tonumber(redis.call('GET', KEYS[4]) or '0')
+              if over(daily, day, reserved, usd, tol) then return {'budget', 'daily', tostring(day), tostring(reserved)} end
+              if over(monthly, month, reserved, usd, tol) then return {'budget', 'monthly', tostring(month), tostring(reserved)} end
+              redis.call('HSET', KEYS[6], ARGV[1], tostring(usd))
+              redis.call('ZADD', KEYS[5], now + tonumber(ARGV[8]), ARGV[1])
+              redis.call('PEXPIRE', KEYS[5], ARGV[8])
+              redis.call('PEXPIRE', KEYS[6], ARGV[8])
+            end
+            if rpm_cap > 0 then store_level(KEYS[1], rpm - 1, now, ARGV[14]) end
+            if tpm_cap > 0 then store_level(KEYS[2], tpm - n, now, ARGV[14]) end
+            return {'ok'}
+            """);
+
+    /** KEYS: day, month, held, held-usd. ARGV: permit, usd, daily, monthly, lease ms, day end, month end, day seed, month seed, tolerance. */
+    private static final Redis.Script EXTEND = new Redis.Script(BUCKET + """
+            local usd, daily, monthly, tol = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[10])
+            if not seeded(KEYS[1], KEYS[2], ARGV[8], ARGV[9], ARGV[6], ARGV[7]) then return {'seed'} end
+            local now = now_ms()
+            local reserved = held(KEYS[3], KEYS[4], now)
+            local day, month = tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(redis.call('GET', KEYS[2]) or '0')
+            if over(daily, day, reserved, usd, tol) then return {'budget', 'daily', tostring(day), tostring(reserved)} end
+            if over(monthly, month, reserved, usd, tol) then return {'budget', 'monthly', tostring(month), tostring(reserved)} end
+            redis.call('HINCRBYFLOAT', KEYS[4], ARGV[1], ARGV[2])
+            redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[1])
+            redis.call('PEXPIRE', KEYS[3], ARGV[5])
+            redis.call('PEXPIRE', KEYS[4], ARGV[5])
+            return {'ok'}
+            """);
+
+    /**
+     * KEYS: tpm, day, month, held, held-usd, warned-day, warned-month. ARGV: permit, tpm cap, reserved
+     * tokens, actual tokens, cost, daily, monthly, day end, month end, day seed, month seed, bucket idle, warning share.
+     * Replies {seed} | {ok, day crossed 0/1, day spent, month crossed 0/1, month spent}.
+     */
+    private static final Redis.Script SETTLE = new Redis.Script(BUCKET + """
+            local tpm_cap, daily, monthly = tonumber(ARGV[2]), tonumber(ARGV[6]), tonumber(ARGV[7])
+            local budgeted = daily > 0 or monthly > 0
+            if budgeted and not seeded(KEYS[2], KEYS[3], ARGV[10], ARGV[11], ARGV[8], ARGV[9]) then return {'seed'} end
+            local now = now_ms()
+            if tpm_cap > 0 then
+              local unused = tonumber(ARGV[3]) - tonumber(ARGV[4])
+              local tokens = level(KEYS[1], tpm_cap, now) + unused
+              if unused > 0 then tokens = math.min(tpm_cap, tokens) end
+              store_level(KEYS[1], tokens, now, ARGV[12])
+            end
+            if not budgeted then return {'ok', 0, '0', 0, '0'} end
+            redis.call('HDEL', KEYS[5], ARGV[1])
+            redis.call('ZREM', KEYS[4], ARGV[1])
+            local day = tonumber(redis.call('INCRBYFLOAT', KEYS[2], ARGV[5]))
+            local month = tonumber(redis.call('INCRBYFLOAT', KEYS[3], ARGV[5]))
+            local day_crossed, month_crossed = 0, 0
+            local share = tonumber(ARGV[13])
+            if daily > 0 and day >= share * daily and redis.call('SET', KEYS[6], '1', 'PXAT', ARGV[8], 'NX') then day_crossed = 1 end
+            if monthly > 0 and month >= share * monthly and redis.call('SET', KEYS[7], '1', 'PXAT', ARGV[9], 'NX') then month_crossed = 1 end
+            return {'ok', day_crossed, tostring(day), month_crossed, tostring(month)}
+            """);
+
+    private final Redis redis;
+    private final RedisConfig config;
+    private final Ledger ledger;
+
+    RedisLimits(Redis redis, RedisConfig config, Ledger ledger) {
+        this.redis = redis;
+        this.config = config;
+        this.ledger = ledger;
+    }
+
+    /** The keys and period figures of one key on one day. */
+    private record Period(ApiKey key, LocalDate today) {
+        static Period now(ApiKey key) {
+            return new Period(key, LocalDate.now(ZoneOffset.UTC));
+        }
+
+        String prefix() {
+            return "keel:{" + key.id() + "}:";
+        }
+
+        String day() {
+            return prefix() + "spent:day:" + today;
+        }
+
+        String month() {
+            return prefix() + "spent:month:" + yearMonth();
+        }
+
+        String warnedDay() {
+            return prefix() + "warned:day:" + today;
+        }
+
+        String warnedMonth() {
+            return prefix() + "warned:month:" + yearMonth();
+        }
+
+        private String yearMonth() {
+            return today.toString().substring(0, 7);
+        }
+
+        String end(String period) {
+            return Long.toString(Limits.periodEnd(period, today).toEpochMilli() + PERIOD_GRACE_MILLIS);
+        }
+    }
+
+    @Override
+    public long admit(ApiKey key, String permitId, long worstTokens, double worstUsd) {
+        boolean rated = key.requestsPerMinute() > 0 || key.tokensPerMinute() > 0;
+        if (!rated && !budgeted(key)) return 0;
+        if (key.tokensPerMinute() > 0 && worstTokens > key.tokensPerMinute()) throw Limits.overTokensPerMinute(key, worstTokens);
+        Period p = Period.now(key);
+        // A request that could pass a whole budget never fits: refused without touching Redis (no figures needed).
+        Limits.checkBudget(key.dailyBudgetUsd(), 0, 0, worstUsd, Limits.DAILY, p.today);
+        Limits.checkBudget(key.monthlyBudgetUsd(), 0, 0, worstUsd, Limits.MONTHLY, p.today);
+        long tokens = key.tokensPerMinute() > 0 ? worstTokens : 0;
+        List<Object> reply;
+        try {
+            reply = seeded("admit", ADMIT, p, List.of(p.prefix() + "rpm", p.prefix() + "tpm", p.day(), p.month(), p.prefix() + "held",
+                    p.prefix() + "held-usd"), seeds -> {
+                List<String> args = new ArrayList<>(List.of(permitId, Long.toString(key.requestsPerMinute()), Long.toString(key.tokensPerMinute()),
+                        Long.toString(tokens), number(worstUsd), number(key.dailyBudgetUsd()), number(key.monthlyBudgetUsd()), leaseMillis(),
+                        p.end(Limits.DAILY), p.end(Limits.MONTHLY)));
+                args.addAll(seeds);
+                args.addAll(List.of(number(Limits.USD_TOLERANCE), Long.toString(BUCKET_IDLE_MILLIS)));
+                return args;
+            });
+        } catch (Redis.RedisUnavailableException e) {
+            boolean closed = budgeted(key) && config.budgets() == RedisConfig.OnFailure.CLOSED
+                    || rated && config.rateLimits() == RedisConfig.OnFailure.CLOSED;
+            if (closed) throw unavailable(key);
+            LOG.warn("admitting a request of key {} unchecked: {}", key.id(), e.getMessage());
+            return 0;
+        }
+        switch ((String) reply.get(0)) {
+            case "ok" -> {
+                return tokens;
+            }
+            case "rpm" -> throw Limits.rateLimited("requests per minute", key.requestsPerMinute(), millis(reply.get(1)) * 1_000_000);
+            case "tpm" -> throw Limits.rateLimited("tokens per minute", key.tokensPerMinute(), millis(reply.get(1)) * 1_000_000);
+            default -> throw budgetRefusal(key, p, reply, worstUsd);
+        }
+    }
+
+    @Override
+    public void extend(ApiKey key, String permitId, double moreUsd) {
+        if (!budgeted(key)) return;
+        Period p = Period.now(key);
+        List<Object> reply;
+        try {
+            reply = seeded("extend", EXTEND, p, List.of(p.day(), p.month(), p.prefix() + "held", p.prefix() + "held-usd"), seeds -> {
+                List<String> args = new ArrayList<>(List.of(permitId, number(moreUsd), number(key.dailyBudgetUsd()), number(key.monthlyBudgetUsd()),
+                        leaseMillis(), p.end(Limits.DAILY), p.end(Limits.MONTHLY)));
+                args.addAll(seeds);
+                args.add(number(Limits.USD_TOLERANCE));
+                return args;
+            });
+        } catch (Redis.RedisUnavailableException e) {
+            if (config.budgets() == RedisConfig.OnFailure.CLOSED) throw unavailable(key);
+            LOG.warn("extending a reservation of key {} unchecked: {}", key.id(), e.getMessage());
+            return;
+        }
+        if (!"ok".equals(reply.get(0))) throw budgetRefusal(key, p, reply, moreUsd);
+    }
+
+    @Override
+    public List<Crossing> settle(ApiKey key, String permitId, long reservedTokens, long actualTokens, double reservedUsd, double costUsd) {
+        if (key.tokensPerMinute() <= 0 && !budgeted(key)) return List.of();
+        Period p = Period.now(key);
+        List<Object> reply;
+        try {
+            reply = seeded("settle", SETTLE, p, List.of(p.prefix() + "tpm", p.day(), p.month(), p.prefix() + "held", p.prefix() + "held-usd",
+                    p.warnedDay(), p.warnedMonth()), seeds -> {
+                List<String> args = new ArrayList<>(List.of(permitId, Long.toString(key.tokensPerMinute()), Long.toString(reservedTokens),
+                        Long.toString(actualTokens), number(costUsd), number(key.dailyBudgetUsd()), number(key.monthlyBudgetUsd()),
+                        p.end(Limits.DAILY), p.end(Limits.MONTHLY)));
+                args.addAll(seeds);
+                args.addAll(List.of(Long.toString(BUCKET_IDLE_MILLIS), number(Limits.WARNING_SHARE)));
+                return args;
+            });
+        } catch (Redis.RedisUnavailableException e) {
+            // The ledger has the cost; the reservation lapses with its lease.
+            LOG.warn("could not settle a request of key {} in Redis: {}", key.id(), e.getMessage());
+            return List.of();
+        }
+        List<Crossing> crossed = new ArrayList<>(2);
+        if (((Long) reply.get(1)) == 1) crossed.add(new Crossing(Limits.DAILY, Double.parseDouble((String) reply.get(2)), key.dailyBudgetUsd()));
+        if (((Long) reply.get(3)) == 1) crossed.add(new Crossing(Limits.MONTHLY, Double.parseDouble((String) reply.get(4)), key.monthlyBudgetUsd()));
+        return crossed;
+    }
+
+    /**
+     * Runs a script without seeds first; when Redis has no figure for the period it asks for them, and
+     * the script runs again with the ledger's (a concurrent seeding by another replica wins: SET NX).
+     */
+    private List<Object> seeded(String operation, Redis.Script script, Period p, List<String> keys,
+                                java.util.function.Function<List<String>, List<String>> args) {
+        List<Object> reply = redis.script(operation, script, keys, args.apply(List.of("", "")));
+        if (!SEED.equals(reply.get(0))) return reply;
+        List<String> seeds = List.of(number(Limits.spentSince(ledger, p.key, Limits.DAILY, p.today)),
+                number(Limits.spentSince(ledger, p.key, Limits.MONTHLY, p.today)));
+        return redis.script(operation, script, keys, args.apply(seeds));
+    }
+
+    private static ApiException budgetRefusal(ApiKey key, Period p, List<Object> reply, double usd) {
+        String period = (String) reply.get(1);
+        double budget = Limits.DAILY.equals(period) ? key.dailyBudgetUsd() : key.monthlyBudgetUsd();
+        try {
+            Limits.checkBudget(budget, Double.parseDouble((String) reply.get(2)), Double.parseDouble((String) reply.get(3)), usd, period, p.today);
+        } catch (ApiException e) {
+            return e;
+        }
+        // Redis's sum and Java's differ in the last bits: refuse with the message of a full budget.
+        return new ApiException(429, "budget_exceeded", "the " + period + " budget of $" + Limits.usd(budget)
+                + " for this key cannot take this request; retry when requests in progress finish", null, "budget_exceeded").retryAfter(1);
+    }
+
+    private ApiException unavailable(ApiKey key) {
+        String what = budgeted(key) && config.budgets() == RedisConfig.OnFailure.CLOSED ? "budgets" : "rate limits";
+        return new ApiException(503, "service_unavailable", "this key's " + what + " cannot be checked: the shared limit store is unreachable"
+                + " from this server; retry shortly", null, "limits_unavailable").retryAfter(UNAVAILABLE_RETRY_SECONDS);
+    }
+
+    private static boolean budgeted(ApiKey key) {
+        return key.dailyBudgetUsd() > 0 || key.monthlyBudgetUsd() > 0;
+    }
+
+    private String leaseMillis() {
+        return Long.toString(config.reservationLeaseSeconds() * 1000L);
+    }
+
+    /** A double as Lua's tonumber reads it back exactly. */
+    private static String number(double v) {
+        return String.format(Locale.ROOT, "%.17g", v);
+    }
+
+    private static long millis(Object reply) {
+        return Long.parseLong((String) reply);
+    }
+}
