@@ -108,7 +108,7 @@ public final class Keel implements AutoCloseable {
             model.close();
             throw e;
         }
-        Database db = Database.open(cacheDir);
+        Database db = Database.open(config.store(), cacheDir);
         ChunkIndex index = null;
         try {
             CachingEmbedder embedder = new CachingEmbedder(model, new EmbeddingCache(db), CachingEmbedder.MEMORY_ENTRIES);

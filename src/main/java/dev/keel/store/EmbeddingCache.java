@@ -70,8 +70,8 @@ public final class EmbeddingCache {
                 bind(ps, model, tenant, docId);
                 ps.executeUpdate();
             }
-            try (PreparedStatement vector = c.prepareStatement("INSERT OR IGNORE INTO embedding_cache (model, tenant, text_hash, vector) VALUES (?, ?, ?, ?)");
-                 PreparedStatement ref = c.prepareStatement("INSERT OR IGNORE INTO embedding_refs (model, tenant, doc_id, text_hash) VALUES (?, ?, ?, ?)")) {
+            try (PreparedStatement vector = c.prepareStatement("INSERT INTO embedding_cache (model, tenant, text_hash, vector) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING");
+                 PreparedStatement ref = c.prepareStatement("INSERT INTO embedding_refs (model, tenant, doc_id, text_hash) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
                 for (Map.Entry<String, float[]> e : vectors.entrySet()) {
                     bind(vector, model, tenant, e.getKey());
                     vector.setBytes(4, encode(e.getValue()));
