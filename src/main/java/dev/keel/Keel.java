@@ -20,12 +20,15 @@ import dev.keel.store.ApiKeys;
 import dev.keel.store.Database;
 import dev.keel.store.EmbeddingCache;
 import dev.keel.store.Ledger;
+import dev.keel.store.TraceArchive;
 import dev.keel.trace.Traces;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.function.BiFunction;
 
 /**
- * The application object graph, built by hand from the configuration: metadata database,
+ * The application object graph, built by hand from the configuration: metadata database (embedded, or the
+ * shared PostgreSQL of {@code store.url}, which then also keeps finished traces for the other replicas),
  * embedder (with its persistent cache), index, ingestor, rerankers, answer engine, response caches, gateway and traces. Owns them all;
  * {@link #close()} commits and releases the data directory.
  */
@@ -46,12 +49,16 @@ public final class Keel implements AutoCloseable {
     private final Ledger ledger;
     private final ApiKeys keys;
     private final Rerankers rerankers;
+    /** Finished traces in the shared store, for the other replicas; null with the embedded store (traces stay in memory). */
+    private final TraceArchive traceArchive;
 
     private Keel(KeelConfig config, Path dataDir, Database database, CachingEmbedder embedder, ChunkIndex index, Traces traces,
                  Rerankers rerankers, BiFunction<GuardConfig, Embedder, Guard> guards) {
         this.config = config;
         this.dataDir = dataDir;
         this.database = database;
+        this.traceArchive = database.shared() ? new TraceArchive(database, Duration.ofMinutes(config.store().traceRetentionMinutes())) : null;
+        if (traceArchive != null) traces.archiveTo(traceArchive);
         this.embedder = embedder;
         this.index = index;
         this.traces = traces;
@@ -70,6 +77,7 @@ public final class Keel implements AutoCloseable {
         } catch (RuntimeException e) {
             gateway.close();
             ledger.close();
+            if (traceArchive != null) traceArchive.close();
             throw e;
         }
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers, gateway, new Sessions(config.sessions()),
@@ -173,12 +181,18 @@ public final class Keel implements AutoCloseable {
         return traces;
     }
 
+    /** The metadata database: embedded, or the shared PostgreSQL of {@code store.url}. */
+    public Database database() {
+        return database;
+    }
+
     @Override
     public void close() {
         try {
             gateway.close();
             rerankers.close();
             ledger.close();
+            if (traceArchive != null) traceArchive.close();
             index.commit();
             index.close();
         } finally {

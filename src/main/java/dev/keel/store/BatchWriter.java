@@ -12,7 +12,8 @@ import java.util.function.Consumer;
 /**
  * Writes items off the caller's thread: one background thread takes what was added, lets a burst
  * gather, and hands it to {@code write} as one batch. A failed batch is logged and dropped (the
- * request that produced it has long been answered). {@link #flush()} waits until everything added
+ * request that produced it has long been answered); so is an item added while {@code capacity} items
+ * wait (a store that stopped answering must not take the process's memory with it). {@link #flush()} waits until everything added
  * before it was handed over; closing flushes. Thread-safe.
  */
 final class BatchWriter<T> implements AutoCloseable {
@@ -25,25 +26,27 @@ final class BatchWriter<T> implements AutoCloseable {
     private final String what;
     private final Class<T> type;
     private final Consumer<List<T>> write;
-    private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Object> queue;
     private final Thread writer;
 
-    BatchWriter(String what, Class<T> type, Consumer<List<T>> write) {
+    BatchWriter(String what, Class<T> type, int capacity, Consumer<List<T>> write) {
         this.what = what;
         this.type = type;
         this.write = write;
+        this.queue = new LinkedBlockingQueue<>(capacity);
         this.writer = Thread.ofPlatform().name("keel-" + what).daemon(true).start(this::drain);
     }
 
-    void add(T item) {
-        queue.add(item);
+    /** Queues an item; false when {@code capacity} items already wait (the item is dropped). */
+    boolean add(T item) {
+        return queue.offer(item);
     }
 
     /** Blocks until every item added before this call was written (or its batch failed). */
     void flush() {
         CountDownLatch done = new CountDownLatch(1);
-        queue.add(done);
         try {
+            queue.put(done);
             if (!done.await(FLUSH_TIMEOUT_SECONDS, TimeUnit.SECONDS)) throw new StoreException(what + " flush timed out", null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

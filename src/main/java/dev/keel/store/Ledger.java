@@ -46,7 +46,7 @@ public final class Ledger implements AutoCloseable {
 
     public Ledger(Database db) {
         this.db = db;
-        this.writer = new BatchWriter<>("ledger", Entry.class, this::write);
+        this.writer = new BatchWriter<>("ledger", Entry.class, Integer.MAX_VALUE, this::write);
     }
 
     public void record(Entry e) {
