@@ -3,6 +3,7 @@ package dev.keel.store;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.keel.config.StoreConfig;
+import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Properties;
@@ -68,7 +69,9 @@ final class PostgresDatabase extends Database {
         try (Connection c = pool.getConnection()) {
             return work.apply(c);
         } catch (SQLException e) {
-            throw new StoreException("database error (PostgreSQL at " + address + "): " + e.getMessage(), e);
+            // A failed batch's own message repeats the statement with every value: say what the server said instead.
+            String message = e instanceof BatchUpdateException && e.getNextException() != null ? e.getNextException().getMessage() : e.getMessage();
+            throw new StoreException("database error (PostgreSQL at " + address + "): " + message, e);
         }
     }
 

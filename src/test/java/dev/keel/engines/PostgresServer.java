@@ -28,7 +28,8 @@ import org.junit.jupiter.api.Assumptions;
  * 18000–19999, password authentication for a superuser with a random password. Run as the
  * {@code postgres} user when the tests run as root (PostgreSQL refuses root). Without the binaries the
  * test is skipped, unless {@code CI=true}, where that is a failure. {@link #close()} (and a shutdown hook,
- * should the JVM exit first) stops the server and deletes the directory. Durability is off (fsync): data is scratch.
+ * should the JVM exit first) stops the server and deletes the directory. fsync is off: {@link #stop()} and
+ * {@link #restart()} keep every commit, only a machine crash would lose some (the data is scratch).
  * Typical use: one server per test class ({@code @BeforeAll}), one {@link #createDatabase} per test.
  */
 public final class PostgresServer implements AutoCloseable {
@@ -158,7 +159,7 @@ public final class PostgresServer implements AutoCloseable {
 
     /** Starts on {@code candidate}; false when it did not come up (the port was taken meanwhile). */
     private boolean start(int candidate) throws IOException, InterruptedException {
-        String options = "-p " + candidate + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+        String options = "-p " + candidate + " -k " + dir + " -c listen_addresses=127.0.0.1 -c fsync=off"
                 + " -c full_page_writes=off -c max_connections=200";
         Process p = new ProcessBuilder(pgCtl("start", "-w", "-t", String.valueOf(START_TIMEOUT_SECONDS), "-l", dir.resolve("server.log").toString(),
                 "-o", options)).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
