@@ -21,6 +21,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * A real PostgreSQL for tests: Debian's binaries ({@code /usr/lib/postgresql/N/bin}, else {@code pg_ctl}
@@ -30,9 +33,31 @@ import org.junit.jupiter.api.Assumptions;
  * test is skipped, unless {@code CI=true}, where that is a failure. {@link #close()} (and a shutdown hook,
  * should the JVM exit first) stops the server and deletes the directory. fsync is off: {@link #stop()} and
  * {@link #restart()} keep every commit, only a machine crash would lose some (the data is scratch).
- * Typical use: one server per test class ({@code @BeforeAll}), one {@link #createDatabase} per test.
+ * Typical use: one server per test class ({@link PerClass}), one {@link #storeConfig()} (a new database) per test.
  */
 public final class PostgresServer implements AutoCloseable {
+    /**
+     * One server for a test class, started before its first test and stopped after its last:
+     * {@code @RegisterExtension static final PostgresServer.PerClass POSTGRES = new PostgresServer.PerClass();}
+     */
+    public static final class PerClass implements BeforeAllCallback, AfterAllCallback {
+        private PostgresServer server;
+
+        @Override
+        public void beforeAll(ExtensionContext context) throws Exception {
+            server = start();
+        }
+
+        @Override
+        public void afterAll(ExtensionContext context) {
+            if (server != null) server.close();
+        }
+
+        public PostgresServer server() {
+            return server;
+        }
+    }
+
     public static final String USER = "keel";
     private static final int FIRST_PORT = 18_000, LAST_PORT = 19_999, PORT_ATTEMPTS = 20;
     private static final int START_TIMEOUT_SECONDS = 60;

@@ -15,30 +15,21 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** What replicas sharing one PostgreSQL see of each other's keys and traces, and how an unreachable one fails. */
 class SharedStoreTest {
     private static final Path NO_DATA_DIR = Path.of("unused");
-    private static PostgresServer postgres;
+    @RegisterExtension
+    static final PostgresServer.PerClass POSTGRES = new PostgresServer.PerClass();
     private StoreConfig config;
     private Database replica1, replica2;
 
-    @BeforeAll
-    static void startPostgres() throws Exception {
-        postgres = PostgresServer.start();
-    }
-
-    @AfterAll
-    static void stopPostgres() {
-        if (postgres != null) postgres.close();
-    }
 
     private void openReplicas() {
-        config = postgres.storeConfig();
+        config = POSTGRES.server().storeConfig();
         replica1 = Database.open(config, NO_DATA_DIR);
         replica2 = Database.open(config, NO_DATA_DIR);
     }
@@ -112,7 +103,7 @@ class SharedStoreTest {
 
     @Test
     void aWrongPasswordIsReportedWithoutIt() {
-        StoreConfig good = postgres.storeConfig();
+        StoreConfig good = POSTGRES.server().storeConfig();
         StoreConfig wrong = StoreConfig.postgres(good.url(), good.user(), "not-" + good.password(), 2, 2_000, 60);
         assertThatThrownBy(() -> Database.open(wrong, NO_DATA_DIR)).isInstanceOf(StoreException.class)
                 .hasMessageContaining(good.address()).hasMessageContaining("password authentication failed")
@@ -125,8 +116,8 @@ class SharedStoreTest {
         Database.Health health = replica1.health();
         assertThat(health.kind()).isEqualTo("postgresql");
         assertThat(health.reachable()).isTrue();
-        assertThat(health.address()).isEqualTo("127.0.0.1:" + postgres.port() + config.url().substring(config.url().lastIndexOf('/')));
-        assertThat(health.toString()).doesNotContain(postgres.password());
+        assertThat(health.address()).isEqualTo("127.0.0.1:" + POSTGRES.server().port() + config.url().substring(config.url().lastIndexOf('/')));
+        assertThat(health.toString()).doesNotContain(POSTGRES.server().password());
     }
 
     @Test
