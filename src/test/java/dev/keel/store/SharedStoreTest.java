@@ -66,7 +66,7 @@ class SharedStoreTest {
 
     @Test
     void theDefaultSharedCacheTimeIsTheDocumentedBound() {
-        assertThat(ApiKeys.SHARED_CACHE_TTL).isEqualTo(Duration.ofSeconds(5));
+        assertThat(ApiKeys.SHARED_CACHE_TTL).isEqualTo(Duration.ofSeconds(1));
     }
 
     @Test
