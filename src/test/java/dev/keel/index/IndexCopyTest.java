@@ -29,6 +29,7 @@ class IndexCopyTest {
         return Vectors.normalize(v);
     }
 
+    /** Stages a document as the ingestor writes it (index text from title, section and body), without committing: the copy must commit. */
     private static void put(ChunkIndex index, String tenant, String docId, String version, String... bodies) {
         List<ChunkRecord> chunks = new ArrayList<>();
         for (int i = 0; i < bodies.length; i++) {
@@ -38,8 +39,11 @@ class IndexCopyTest {
         index.replace(new DocumentRecord(tenant, docId, version, "/docs/" + docId + ".md", docId, "text/markdown", 10, chunks.size(), 0, 0, Map.of()), chunks);
     }
 
+    /** More documents than two commit stretches, two tenants, and a tenant whose only document was deleted. */
     private static void corpus(ChunkIndex index) {
-        for (int d = 0; d < 2 * IndexCopy.COMMIT_EVERY + 7; d++) put(index, "acme", "doc-" + d, "v1", "refund policy" + " filler".repeat(d) + " " + d, "shipping rule " + d); // lengths differ: no tied scores
+        for (int d = 0; d < 2 * IndexCopy.COMMIT_EVERY + 7; d++) {
+            put(index, "acme", "doc-" + d, "v1", "refund policy" + " filler".repeat(d) + " " + d, "shipping rule " + d); // lengths differ: no tied scores
+        }
         put(index, "globex", "g", "v1", "refund policy for globex customers");
         put(index, "gone", "x", "v1", "deleted before the copy");
         index.commit();
