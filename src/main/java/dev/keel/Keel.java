@@ -116,7 +116,14 @@ public final class Keel implements AutoCloseable {
             model.close();
             throw e;
         }
-        Database db = Database.open(config.store(), cacheDir);
+        Database db;
+        try {
+            db = Database.open(config.store(), cacheDir); // an unreachable shared store fails here, naming its address
+        } catch (RuntimeException e) {
+            rerankers.close();
+            model.close();
+            throw e;
+        }
         ChunkIndex index = null;
         try {
             CachingEmbedder embedder = new CachingEmbedder(model, new EmbeddingCache(db), CachingEmbedder.MEMORY_ENTRIES);

@@ -1,6 +1,7 @@
 package dev.keel.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,6 +11,7 @@ import dev.keel.config.StoreConfig;
 import dev.keel.engines.Await;
 import dev.keel.engines.PostgresServer;
 import dev.keel.store.ApiKeys;
+import dev.keel.store.StoreException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -139,6 +141,19 @@ class SharedStoreReplicasTest {
         }
         Await.until(Duration.ofSeconds(30), "replica two is ready again", () -> status(two, "/health/ready", ADMIN) == 200);
         assertThat(two.send("GET", "/v1/usage", cached, null).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    @Order(6)
+    void aReplicaWhoseStoreCannotBeReachedRefusesToStartNamingItsAddressButNotThePassword() throws Exception {
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        String yaml = "store: {url: 'postgres://keel:hunter2@127.0.0.1:" + closed + "/keel', timeout_ms: 2000}\n";
+        assertThatThrownBy(() -> Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-replica-")))
+                .isInstanceOf(StoreException.class).hasMessageContaining("cannot reach PostgreSQL at 127.0.0.1:" + closed + "/keel")
+                .hasMessageNotContaining("hunter2");
     }
 
     private static int status(Replica replica, String path, String bearer) {

@@ -89,6 +89,34 @@ class SharedStoreTest {
     }
 
     @Test
+    void replicasStartingTogetherOnAnEmptyDatabaseMigrateItOnce() throws Exception {
+        StoreConfig fresh = POSTGRES.server().storeConfig(); // a new, empty database
+        List<CompletableFuture<Database>> starting = java.util.stream.IntStream.range(0, 3)
+                .mapToObj(i -> CompletableFuture.supplyAsync(() -> Database.open(fresh, NO_DATA_DIR))).toList();
+        List<Database> started = new java.util.ArrayList<>();
+        try {
+            for (CompletableFuture<Database> f : starting) started.add(f.get(60, TimeUnit.SECONDS));
+            long applied = started.getFirst().withConnection(c -> {
+                try (var rs = c.createStatement().executeQuery("SELECT count(*) FROM flyway_schema_history WHERE success")) {
+                    return rs.next() ? rs.getLong(1) : -1L;
+                }
+            });
+            assertThat(applied).as("V7, V8, V9 once each").isEqualTo(3);
+        } finally {
+            started.forEach(Database::close);
+        }
+    }
+
+    @Test
+    void aSharedDatabaseMigratedByANewerKeelIsRefused() {
+        openReplicas();
+        replica1.withConnection(c -> c.createStatement().executeUpdate("INSERT INTO flyway_schema_history (installed_rank, version, description, type, script,"
+                + " checksum, installed_by, execution_time, success) VALUES (100, '10', 'from the future', 'SQL', 'V10__future.sql', 0, 'keel', 1, true)"));
+        assertThatThrownBy(() -> Database.open(config, NO_DATA_DIR)).isInstanceOf(StoreException.class)
+                .hasMessageContaining("database schema version 10 is newer than this Keel (9); upgrade Keel");
+    }
+
+    @Test
     void anUnreachableServerFailsFastNamingItsAddressButNotThePassword() throws Exception {
         int closedPort;
         try (ServerSocket s = new ServerSocket(0)) {
