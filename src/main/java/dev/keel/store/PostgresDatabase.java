@@ -57,6 +57,7 @@ final class PostgresDatabase extends Database {
         p.setProperty("loginTimeout", String.valueOf(seconds));
         p.setProperty("socketTimeout", String.valueOf(Math.max(seconds, MIN_SOCKET_TIMEOUT_SECONDS)));
         p.setProperty("tcpKeepAlive", "true");
+        p.setProperty("reWriteBatchedInserts", "true"); // a ledger or trace batch becomes a few multi-row INSERTs, not one round trip per row
         p.setProperty("ApplicationName", "keel");
         return p;
     }
