@@ -20,8 +20,9 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
         description = {"Copy an embedded installation (API keys, usage ledger, embedding cache) into a shared PostgreSQL.",
-                "Stop the server that uses DIR first. Safe to run again after an interruption: it continues where it stopped,",
-                "copying nothing twice. The password comes from --config's store.password, else $PGPASSWORD, never the command line."})
+                "Stop the server that uses DIR first.",
+                "Safe to run again after an interruption: it continues where it stopped, copying nothing twice.",
+                "The password comes from --config's store.password, else $PGPASSWORD, else the URL (where other users can read it)."})
 final class MigrateCommand implements Callable<Integer> {
     private static final String SQLITE = "sqlite:";
 
