@@ -33,9 +33,9 @@ public final class ApiKeys {
     /** Only this process changes an embedded database's keys, and it invalidates the cache when it does: the TTL only bounds memory. */
     private static final Duration LOCAL_CACHE_TTL = Duration.ofSeconds(30);
     /**
-     * How long a revocation made on another replica may go unnoticed. A lookup by hash costs p50 0.03 ms,
-     * p99 3 ms on PostgreSQL over loopback (KeyLookupTiming), so each replica re-reading each active key
-     * once a second costs nothing measurable; a shorter bound is not worth a query per request.
+     * How long a revocation made on another replica may go unnoticed. A lookup by hash costs p50 0.04 ms,
+     * p99 0.07–3 ms (by machine load) on PostgreSQL over loopback (StoreTiming), so each replica re-reading
+     * each active key once a second costs nothing measurable; a shorter bound is not worth a query per request.
      */
     public static final Duration SHARED_CACHE_TTL = Duration.ofSeconds(1);
     private static final int CACHED_KEYS = 10_000;
