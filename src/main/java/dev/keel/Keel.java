@@ -24,13 +24,16 @@ import dev.keel.store.Database;
 import dev.keel.store.EmbeddingCache;
 import dev.keel.store.Ledger;
 import dev.keel.store.Redis;
+import dev.keel.store.TraceArchive;
 import dev.keel.trace.Traces;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.function.BiFunction;
 
 /**
- * The application object graph, built by hand from the configuration: metadata database,
+ * The application object graph, built by hand from the configuration: metadata database (embedded, or the
+ * shared PostgreSQL of {@code store.url}, which then also keeps finished traces for the other replicas),
  * embedder (with its persistent cache), index, ingestor, rerankers, answer engine, response caches, gateway and traces. Owns them all;
  * {@link #close()} commits and releases the data directory. With {@code redis.url} set, rate limits, budgets and the exact
  * response cache live in Redis, shared with the other replicas; without it, in this process.
@@ -53,12 +56,16 @@ public final class Keel implements AutoCloseable {
     private final ApiKeys keys;
     private final Rerankers rerankers;
     private final Redis redis;
+    /** Finished traces in the shared store, for the other replicas; null with the embedded store (traces stay in memory). */
+    private final TraceArchive traceArchive;
 
     private Keel(KeelConfig config, Path dataDir, Database database, CachingEmbedder embedder, ChunkIndex index, Traces traces,
                  Rerankers rerankers, BiFunction<GuardConfig, Embedder, Guard> guards, Redis redis) {
         this.config = config;
         this.dataDir = dataDir;
         this.database = database;
+        this.traceArchive = database.shared() ? new TraceArchive(database, Duration.ofMinutes(config.store().traceRetentionMinutes())) : null;
+        if (traceArchive != null) traces.archiveTo(traceArchive);
         this.embedder = embedder;
         this.index = index;
         this.traces = traces;
@@ -81,6 +88,7 @@ public final class Keel implements AutoCloseable {
         } catch (RuntimeException e) {
             gateway.close();
             ledger.close();
+            if (traceArchive != null) traceArchive.close();
             throw e;
         }
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers, gateway, new Sessions(config.sessions()),
@@ -119,7 +127,14 @@ public final class Keel implements AutoCloseable {
             model.close();
             throw e;
         }
-        Database db = Database.open(cacheDir);
+        Database db;
+        try {
+            db = Database.open(config.store(), cacheDir); // an unreachable shared store fails here, naming its address
+        } catch (RuntimeException e) {
+            rerankers.close();
+            model.close();
+            throw e;
+        }
         ChunkIndex index = null;
         Redis redis = null;
         try {
@@ -192,12 +207,18 @@ public final class Keel implements AutoCloseable {
         return Optional.ofNullable(redis);
     }
 
+    /** The metadata database: embedded, or the shared PostgreSQL of {@code store.url}. */
+    public Database database() {
+        return database;
+    }
+
     @Override
     public void close() {
         try {
             gateway.close();
             rerankers.close();
             ledger.close();
+            if (traceArchive != null) traceArchive.close();
             index.commit();
             index.close();
         } finally {

@@ -1,21 +1,91 @@
 package dev.keel.config;
 
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
 /**
  * Where metadata lives (API keys, the usage ledger, the embedding cache, traces): the embedded
- * SQLite database in the data directory when {@code url} is absent, else a shared PostgreSQL
- * ({@code postgres://host:port/db} or {@code jdbc:postgresql://…}) that several replicas use
- * together. {@code user} and {@code password} usually come from the environment ({@code ${PGPASSWORD}}).
+ * SQLite database in the data directory when {@code url} is absent, else a shared PostgreSQL that
+ * several replicas use together. {@code url} is then always a {@code jdbc:postgresql://} URL without
+ * credentials (a {@code postgres://user:password@host:port/db} URL is accepted and its user and
+ * password moved to {@code user} and {@code password}, which usually come from the environment:
+ * {@code ${PGPASSWORD}}). {@code timeoutMs} bounds connecting and waiting for a pooled connection,
+ * and each statement's wait for the server (at least 30 s); {@code traceRetentionMinutes} how long shared traces stay answerable. {@link #toString()}
+ * never shows the password.
  */
-public record StoreConfig(String url, String user, String password, int poolSize) {
-    public static final StoreConfig DEFAULTS = new StoreConfig(null, null, null, 10);
+public record StoreConfig(String url, String user, String password, int poolSize, int timeoutMs, int traceRetentionMinutes) {
+    /** As long as the in-memory trace view keeps a trace, so a trace is answerable as long on every replica. */
+    private static final int DEFAULT_TRACE_RETENTION_MINUTES = 60;
+    public static final StoreConfig DEFAULTS = new StoreConfig(null, null, null, 10, 10_000, DEFAULT_TRACE_RETENTION_MINUTES);
+
+    private static final Pattern POSTGRES_URL = Pattern.compile("(?:jdbc:)?postgres(?:ql)?://(?:([^@/?]*)@)?([^/?]+)(/[^?]*)?(?:\\?(.*))?");
 
     /** True when the store is shared (PostgreSQL), false for the embedded SQLite file. */
     public boolean shared() {
         return url != null;
     }
 
+    /** Host(s), port and database of a shared store, for messages and readiness: never the user or password. */
+    public String address() {
+        if (url == null) return "embedded";
+        Matcher m = POSTGRES_URL.matcher(url);
+        if (!m.matches()) throw new IllegalStateException("store url not normalised");
+        return m.group(2) + (m.group(3) == null ? "" : m.group(3));
+    }
+
+    /**
+     * A shared store at {@code url} ({@code postgres://…}, {@code postgresql://…} or
+     * {@code jdbc:postgresql://…}); credentials in the URL (user info, or {@code user}/{@code password}
+     * parameters) are used where {@code user}/{@code password} are null and removed from the URL.
+     */
+    public static StoreConfig postgres(String url, String user, String password, int poolSize, int timeoutMs, int traceRetentionMinutes) {
+        Matcher m = POSTGRES_URL.matcher(url.strip());
+        if (!m.matches()) {
+            throw new ConfigException("store.url", "expected postgres://[user[:password]@]host[:port]/database or jdbc:postgresql://host[:port]/database, got '"
+                    + url.replaceAll("//[^@/]*@", "//…@").replaceAll("(?i)password=[^&]*", "password=…") + "'");
+        }
+        String urlUser = null, urlPassword = null;
+        if (m.group(1) != null) {
+            String[] info = m.group(1).split(":", 2);
+            urlUser = decode(info[0]);
+            if (info.length == 2) urlPassword = decode(info[1]);
+        }
+        List<String> params = new ArrayList<>();
+        if (m.group(4) != null) {
+            for (String p : m.group(4).split("&")) {
+                String name = p.split("=", 2)[0];
+                String value = p.contains("=") ? decode(p.substring(p.indexOf('=') + 1)) : "";
+                if (name.equals("user")) urlUser = value;
+                else if (name.equals("password")) urlPassword = value;
+                else if (!p.isEmpty()) params.add(p);
+            }
+        }
+        if (m.group(3) == null || m.group(3).length() < 2) throw new ConfigException("store.url", "names no database: expected …/database after the host");
+        String jdbc = "jdbc:postgresql://" + m.group(2) + m.group(3) + (params.isEmpty() ? "" : "?" + String.join("&", params));
+        return new StoreConfig(jdbc, user != null ? user : urlUser, password != null ? password : urlPassword, poolSize, timeoutMs, traceRetentionMinutes);
+    }
+
+    @Override
+    public String toString() {
+        return "StoreConfig[url=" + url + ", user=" + user + ", password=" + (password == null ? null : "…") + ", poolSize=" + poolSize
+                + ", timeoutMs=" + timeoutMs + ", traceRetentionMinutes=" + traceRetentionMinutes + "]";
+    }
+
+    private static String decode(String s) {
+        return URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+    }
+
     static StoreConfig read(ConfigNode n) {
-        return new StoreConfig(n.string("url", null), n.string("user", null), n.string("password", null),
-                n.integer("pool_size", DEFAULTS.poolSize, 1, 1_000));
+        int poolSize = n.integer("pool_size", DEFAULTS.poolSize, 1, 1_000);
+        int timeoutMs = n.integer("timeout_ms", DEFAULTS.timeoutMs, 100, 600_000);
+        int retention = n.integer("trace_retention_minutes", DEFAULTS.traceRetentionMinutes, 1, 60 * 24 * 366);
+        String url = n.string("url", null);
+        String user = n.string("user", null), password = n.string("password", null);
+        if (url == null || url.isBlank()) return new StoreConfig(null, user, password, poolSize, timeoutMs, retention);
+        return postgres(url, user, password, poolSize, timeoutMs, retention);
     }
 }

@@ -3,6 +3,8 @@ package dev.keel.http;
 import dev.keel.Keel;
 import dev.keel.model.ApiException;
 import dev.keel.store.ApiKey;
+import dev.keel.store.Database;
+import dev.keel.store.StoreException;
 import dev.keel.trace.Trace;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -119,6 +121,7 @@ public final class HttpServer implements AutoCloseable {
             });
             config.routes.exception(dev.keel.model.ProviderException.class, (e, ctx) -> ChatRoutes.error(ctx, e));
             config.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), typeOf(e.getStatus()), e.getMessage(), null, null));
+            config.routes.exception(StoreException.class, this::storeUnavailable);
             config.routes.exception(Exception.class, this::unhandled);
             config.routes.error(404, ctx -> {
                 if (ctx.result() == null || ctx.result().isEmpty() || ctx.result().equals("Endpoint " + ctx.method() + " " + ctx.path() + " not found")) {
@@ -235,6 +238,13 @@ public final class HttpServer implements AutoCloseable {
      * Anything no route classified. A request Jetty could not read (a malformed multipart body, say) is the
      * client's error, with its status; anything else is a 500 naming the server's trace, never the exception.
      */
+    /** The metadata store failed (a shared one is down or timed out): the client may retry; what failed is in the log, not the response. */
+    private void storeUnavailable(StoreException e, Context ctx) {
+        String traceId = trace(ctx) == null ? "none" : trace(ctx).id();
+        LOG.error("store error on {} {} (trace {}): {}", ctx.method(), ctx.path(), traceId, e.getMessage());
+        error(ctx, 503, typeOf(503), "the metadata store is unavailable; retry later (trace " + traceId + ")", null, "store_unavailable");
+    }
+
     private void unhandled(Exception e, Context ctx) {
         HttpException unreadable = null;
         for (Throwable t = e; t != null && unreadable == null; t = t.getCause()) {
@@ -348,6 +358,11 @@ public final class HttpServer implements AutoCloseable {
             details.put("chunks", keel.index().chunkCount());
             details.put("embed_model", keel.index().embedModel());
             details.put("providers", keel.gateway().providerStates());
+            if (keel.database().shared()) {
+                Database.Health store = keel.database().health();
+                details.put("store", Map.of("kind", store.kind(), "address", store.address(), "reachable", store.reachable()));
+                if (!store.reachable()) throw new IllegalStateException("the store (" + store.kind() + " at " + store.address() + ") does not answer");
+            }
             Map<String, Object> reranker = keel.answers().rerankers().health();
             if (!reranker.isEmpty()) details.put("reranker", reranker);
             // Redis down does not take a replica out of rotation: every replica shares it, and the limits' policies decide what still runs.

@@ -19,6 +19,15 @@ public interface ChunkIndex extends AutoCloseable {
     /** Chunks of one document in ordinal order. */
     List<ChunkRecord> chunks(String tenant, String docId);
 
+    /**
+     * Chunks of one document as {@link #replace} takes them, index text and vector included: with
+     * {@link #tenants} and {@link #documents} it moves a whole index into another one without re-embedding.
+     */
+    List<ChunkRecord> export(String tenant, String docId);
+
+    /** Tenants that have committed documents, in order. */
+    List<String> tenants();
+
     /** Replaces the document and all its chunks (visible and durable after {@link #commit}). */
     void replace(DocumentRecord document, List<ChunkRecord> chunks);
 

@@ -214,14 +214,54 @@ public final class LuceneChunkIndex implements ChunkIndex {
     @Override
     public List<ChunkRecord> chunks(String tenant, String docId) {
         return withSearcher(s -> {
-            Query q = new BooleanQuery.Builder()
-                    .add(new TermQuery(new Term(KIND, CHUNK)), BooleanClause.Occur.FILTER)
-                    .add(new TermQuery(new Term(DOC_KEY, docKey(tenant, docId))), BooleanClause.Occur.FILTER).build();
-            TopDocs top = s.search(q, Integer.MAX_VALUE, new Sort(new SortField(ORDINAL, SortField.Type.INT)));
+            TopDocs top = s.search(chunksOf(tenant, docId), Integer.MAX_VALUE, new Sort(new SortField(ORDINAL, SortField.Type.INT)));
             List<ChunkRecord> out = new ArrayList<>();
             StoredFields sf = s.storedFields();
             for (ScoreDoc d : top.scoreDocs) out.add(toChunk(sf.document(d.doc)));
             return out;
+        });
+    }
+
+    @Override
+    public List<ChunkRecord> export(String tenant, String docId) {
+        return withSearcher(s -> exported(s, chunksOf(tenant, docId)));
+    }
+
+    /** The chunks {@code ofDoc} matches in ordinal order, with their index text rebuilt from what is stored and their float vectors. */
+    private List<ChunkRecord> exported(IndexSearcher s, Query ofDoc) throws IOException {
+        TopDocs top = s.search(ofDoc, Math.max(1, s.count(ofDoc)), new Sort(new SortField(ORDINAL, SortField.Type.INT)));
+        Map<Integer, float[]> vectors = vectors(s, Arrays.stream(top.scoreDocs).map(c -> c.doc).toList());
+        StoredFields stored = s.storedFields();
+        List<ChunkRecord> out = new ArrayList<>(top.scoreDocs.length);
+        for (ScoreDoc c : top.scoreDocs) {
+            ChunkRecord old = toChunk(stored.document(c.doc));
+            out.add(new ChunkRecord(old.tenant(), old.docId(), old.docVersion(), old.ordinal(), old.source(), old.title(), old.sectionPath(), old.body(),
+                    ChunkRecord.indexText(old.title(), old.sectionPath(), old.body()), old.embedModel(), old.ingestedAtMillis(), vectors.get(c.doc),
+                    old.injection()));
+        }
+        return out;
+    }
+
+    @Override
+    public List<String> tenants() {
+        return withSearcher(s -> {
+            java.util.TreeSet<String> out = new java.util.TreeSet<>();
+            for (org.apache.lucene.index.LeafReaderContext leaf : s.getIndexReader().leaves()) {
+                org.apache.lucene.index.Terms terms = leaf.reader().terms(TENANT);
+                if (terms == null) continue;
+                org.apache.lucene.index.TermsEnum it = terms.iterator();
+                for (BytesRef t = it.next(); t != null; t = it.next()) out.add(t.utf8ToString());
+            }
+            // A term outlives its deleted documents until segments merge: keep tenants that still have one.
+            out.removeIf(tenant -> {
+                try {
+                    return s.count(new BooleanQuery.Builder().add(new TermQuery(new Term(KIND, DOC)), BooleanClause.Occur.FILTER)
+                            .add(new TermQuery(new Term(TENANT, tenant)), BooleanClause.Occur.FILTER).build()) == 0;
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            return List.copyOf(out);
         });
     }
 
@@ -702,19 +742,9 @@ public final class LuceneChunkIndex implements ChunkIndex {
             StoredFields stored = s.storedFields();
             for (ScoreDoc d : docs.scoreDocs) {
                 DocumentRecord doc = toDocument(stored.document(d.doc));
-                Query ofDoc = new BooleanQuery.Builder()
-                        .add(new TermQuery(new Term(KIND, CHUNK)), BooleanClause.Occur.FILTER)
-                        .add(new TermQuery(new Term(DOC_KEY, docKey(doc.tenant(), doc.docId()))), BooleanClause.Occur.FILTER).build();
-                TopDocs top = s.search(ofDoc, Math.max(1, s.count(ofDoc)), new Sort(new SortField(ORDINAL, SortField.Type.INT)));
-                Map<Integer, float[]> vectors = vectors(s, Arrays.stream(top.scoreDocs).map(c -> c.doc).toList());
-                List<Document> block = new ArrayList<>(top.scoreDocs.length + 1);
+                List<Document> block = new ArrayList<>();
                 block.add(docRecordDocument(doc));
-                for (ScoreDoc c : top.scoreDocs) {
-                    ChunkRecord old = toChunk(stored.document(c.doc));
-                    block.add(chunkDocument(new ChunkRecord(old.tenant(), old.docId(), old.docVersion(), old.ordinal(), old.source(), old.title(),
-                            old.sectionPath(), old.body(), ChunkRecord.indexText(old.title(), old.sectionPath(), old.body()), old.embedModel(),
-                            old.ingestedAtMillis(), vectors.get(c.doc), old.injection())));
-                }
+                for (ChunkRecord c : exported(s, chunksOf(doc.tenant(), doc.docId()))) block.add(chunkDocument(c));
                 writer.updateDocuments(new Term(DOC_KEY, docKey(doc.tenant(), doc.docId())), block);
             }
             LOG.info("rewrote the index from format {} to {}: {} documents, no re-embedding", from, FORMAT, docs.scoreDocs.length);
@@ -722,6 +752,12 @@ public final class LuceneChunkIndex implements ChunkIndex {
             searchers.release(s);
         }
         commit();
+    }
+
+    private static Query chunksOf(String tenant, String docId) {
+        return new BooleanQuery.Builder()
+                .add(new TermQuery(new Term(KIND, CHUNK)), BooleanClause.Occur.FILTER)
+                .add(new TermQuery(new Term(DOC_KEY, docKey(tenant, docId))), BooleanClause.Occur.FILTER).build();
     }
 
     private static Query docRecordQuery(String tenant, String docId) {

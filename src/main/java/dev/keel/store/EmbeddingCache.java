@@ -20,6 +20,9 @@ import java.util.Set;
  * changed chunks, and survives index rebuilds. A vector is stored only as part of a document
  * ({@link #keep}) and removed as soon as no document of its tenant references it, so the cache holds
  * exactly the chunks that exist; tenants never share entries. Thread-safe; each call is one transaction.
+ * On a shared database, two replicas changing documents with a chunk text in common at the same moment
+ * may leave a reference whose vector the other removed: that chunk misses the cache once and is
+ * embedded again; a lookup never returns a vector of another text, model or tenant.
  */
 public final class EmbeddingCache {
     private static final int LOOKUP_BATCH = 500;
@@ -70,8 +73,8 @@ public final class EmbeddingCache {
                 bind(ps, model, tenant, docId);
                 ps.executeUpdate();
             }
-            try (PreparedStatement vector = c.prepareStatement("INSERT OR IGNORE INTO embedding_cache (model, tenant, text_hash, vector) VALUES (?, ?, ?, ?)");
-                 PreparedStatement ref = c.prepareStatement("INSERT OR IGNORE INTO embedding_refs (model, tenant, doc_id, text_hash) VALUES (?, ?, ?, ?)")) {
+            try (PreparedStatement vector = c.prepareStatement("INSERT INTO embedding_cache (model, tenant, text_hash, vector) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING");
+                 PreparedStatement ref = c.prepareStatement("INSERT INTO embedding_refs (model, tenant, doc_id, text_hash) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")) {
                 for (Map.Entry<String, float[]> e : vectors.entrySet()) {
                     bind(vector, model, tenant, e.getKey());
                     vector.setBytes(4, encode(e.getValue()));

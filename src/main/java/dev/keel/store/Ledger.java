@@ -8,13 +8,10 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The usage ledger: one entry per gateway request (tokens, cost, latency, status), written by a
- * background thread in batches so the request path never waits on disk; {@link #flush()} waits
+ * background thread in batches so the request path never waits on the database; {@link #flush()} waits
  * until everything recorded so far is stored. Sums are per tenant, grouped by key, model or UTC day.
  * Thread-safe; closing flushes.
  */
@@ -44,37 +41,28 @@ public final class Ledger implements AutoCloseable {
     public enum GroupBy { KEY, MODEL, DAY }
 
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Ledger.class);
     private final Database db;
-    private static final long LINGER_NANOS = 20_000_000L;
-    private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
-    private final Thread writer;
+    private final BatchWriter<Entry> writer;
 
     public Ledger(Database db) {
         this.db = db;
-        this.writer = Thread.ofPlatform().name("keel-ledger").daemon(true).start(this::drain);
+        this.writer = new BatchWriter<>("ledger", Entry.class, Integer.MAX_VALUE, this::write);
     }
 
     public void record(Entry e) {
-        queue.add(e);
+        writer.add(e);
     }
 
     /** Blocks until every entry recorded before this call is stored. */
     public void flush() {
-        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-        queue.add(done);
-        try {
-            if (!done.await(30, TimeUnit.SECONDS)) throw new StoreException("ledger flush timed out", null);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        writer.flush();
     }
 
     public List<Row> usage(String tenant, GroupBy groupBy, long fromMillis, long toMillis) {
         String group = switch (groupBy) {
             case KEY -> "COALESCE(key_id, 'local')";
             case MODEL -> "model";
-            case DAY -> "strftime('%Y-%m-%d', ts / 1000, 'unixepoch')";
+            case DAY -> db.dialect().utcDay("ts");
         };
         String sql = "SELECT " + group + " AS g, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens), SUM(cost_usd),"
                 + " SUM(usage_estimated), SUM(1 - price_known), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END)"
@@ -114,31 +102,6 @@ public final class Ledger implements AutoCloseable {
         return DateTimeFormatter.ISO_LOCAL_DATE.withZone(ZoneOffset.UTC).withLocale(Locale.ROOT).format(Instant.ofEpochMilli(millis));
     }
 
-    private void drain() {
-        List<Object> batch = new ArrayList<>();
-        while (true) {
-            try {
-                batch.add(queue.take());
-            } catch (InterruptedException e) {
-                return;
-            }
-            // Group commit: let a burst gather instead of waking this thread and committing once per request.
-            if (batch.get(0) instanceof Entry) java.util.concurrent.locks.LockSupport.parkNanos(LINGER_NANOS);
-            queue.drainTo(batch, 4999);
-            List<Entry> entries = new ArrayList<>();
-            for (Object o : batch) if (o instanceof Entry e) entries.add(e);
-            if (!entries.isEmpty()) {
-                try {
-                    write(entries);
-                } catch (RuntimeException e) {
-                    LOG.error("ledger: {} entries could not be stored: {}", entries.size(), e.getMessage());
-                }
-            }
-            for (Object o : batch) if (o instanceof java.util.concurrent.CountDownLatch l) l.countDown();
-            batch.clear();
-        }
-    }
-
     private void write(List<Entry> entries) {
         db.inTransaction(c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO ledger (ts, key_id, tenant, model, provider, upstream_model, prompt_tokens,"
@@ -158,7 +121,7 @@ public final class Ledger implements AutoCloseable {
                     ps.setInt(11, e.usageEstimated() ? 1 : 0);
                     ps.setInt(12, e.priceKnown() ? 1 : 0);
                     ps.setDouble(13, e.latencyMs());
-                    if (e.ttftMs() == null) ps.setNull(14, java.sql.Types.REAL);
+                    if (e.ttftMs() == null) ps.setNull(14, java.sql.Types.DOUBLE);
                     else ps.setDouble(14, e.ttftMs());
                     ps.setInt(15, e.status());
                     ps.setString(16, e.traceId());
@@ -175,7 +138,6 @@ public final class Ledger implements AutoCloseable {
 
     @Override
     public void close() {
-        flush();
-        writer.interrupt();
+        writer.close();
     }
 }

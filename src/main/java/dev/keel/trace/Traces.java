@@ -33,6 +33,18 @@ public final class Traces {
     private final Cache<String, Object> recent;
 
     private record Finished(String tenant, byte[] json) {}
+
+    /**
+     * Where finished traces also go, so that other replicas can answer for them: {@code save} must not
+     * block (it runs on the request's thread), {@code find} returns a trace only to its own tenant.
+     */
+    public interface Archive {
+        void save(String id, String tenant, byte[] json);
+
+        Optional<byte[]> find(String id, String tenant);
+    }
+
+    private volatile Archive archive;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final ConcurrentHashMap<String, Timer> stageTimers = new ConcurrentHashMap<>(), requestTimers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> traceCounters = new ConcurrentHashMap<>();
@@ -54,12 +66,18 @@ public final class Traces {
         return t;
     }
 
-    /** A recent trace as JSON (the API's shape of {@link Trace.TraceView}), if still held and owned by {@code tenant}. */
+    /** Also keeps every finished trace in {@code archive}, and asks it for the traces this process does not hold. */
+    public void archiveTo(Archive archive) {
+        this.archive = archive;
+    }
+
+    /** A recent trace as JSON (the API's shape of {@link Trace.TraceView}), if still held (here or in the archive) and owned by {@code tenant}. */
     public Optional<byte[]> findJson(String id, String tenant) {
         Object held = recent.getIfPresent(id);
         if (held instanceof Finished f) return f.tenant().equals(tenant) ? Optional.of(f.json()) : Optional.empty();
-        if (held instanceof Trace t && t.tenant().equals(tenant)) return Optional.of(json(t));
-        return Optional.empty();
+        if (held instanceof Trace t) return t.tenant().equals(tenant) ? Optional.of(json(t)) : Optional.empty();
+        Archive shared = archive;
+        return shared == null ? Optional.empty() : shared.find(id, tenant);
     }
 
     private static byte[] json(Trace t) {
@@ -72,7 +90,10 @@ public final class Traces {
 
     /** Keeps a finished trace (again, when something was recorded after it finished) in its compact form. */
     void keepFinished(Trace trace) {
-        recent.put(trace.id(), new Finished(trace.tenant(), json(trace)));
+        byte[] json = json(trace);
+        recent.put(trace.id(), new Finished(trace.tenant(), json));
+        Archive shared = archive;
+        if (shared != null) shared.save(trace.id(), trace.tenant(), json);
     }
 
     public PrometheusMeterRegistry registry() {
