@@ -20,13 +20,15 @@ import dev.keel.store.ApiKeys;
 import dev.keel.store.Database;
 import dev.keel.store.EmbeddingCache;
 import dev.keel.store.Ledger;
+import dev.keel.trace.OpenTelemetryExport;
 import dev.keel.trace.Traces;
 import java.nio.file.Path;
 import java.util.function.BiFunction;
 
 /**
  * The application object graph, built by hand from the configuration: metadata database,
- * embedder (with its persistent cache), index, ingestor, rerankers, answer engine, response caches, gateway and traces. Owns them all;
+ * embedder (with its persistent cache), index, ingestor, rerankers, answer engine, response caches, gateway and traces (with their
+ * OpenTelemetry export when {@code telemetry.otlp.endpoint} is set). Owns them all;
  * {@link #close()} commits and releases the data directory.
  */
 public final class Keel implements AutoCloseable {
@@ -100,12 +102,13 @@ public final class Keel implements AutoCloseable {
     }
 
     private static Keel open(KeelConfig config, Path dataDir, Path cacheDir, Embedder model, BiFunction<GuardConfig, Embedder, Guard> guards) {
-        Traces traces = new Traces();
+        Traces traces = new Traces(OpenTelemetryExport.create(config.telemetry()));
         Rerankers rerankers;
         try {
             rerankers = new Rerankers(config.rerank(), traces.registry()); // a bad ONNX model directory fails here, before anything opens
         } catch (RuntimeException e) {
             model.close();
+            traces.close();
             throw e;
         }
         Database db = Database.open(cacheDir);
@@ -119,6 +122,7 @@ public final class Keel implements AutoCloseable {
             rerankers.close();
             db.close();
             model.close();
+            traces.close();
             throw e;
         }
     }
@@ -184,6 +188,7 @@ public final class Keel implements AutoCloseable {
         } finally {
             embedder.close();
             database.close();
+            traces.close(); // last: the spans of everything above are exported, then the SDK stops
         }
     }
 }

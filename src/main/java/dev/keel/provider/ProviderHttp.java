@@ -90,7 +90,10 @@ public final class ProviderHttp implements AutoCloseable {
         if (total.isZero()) throw new ProviderException(Kind.TIMEOUT, provider(), 0, "no time left before the request deadline", null, null);
         Request request = http.newRequest(endpoint).method(HttpMethod.POST).timeout(total.toMillis(), TimeUnit.MILLISECONDS)
                 .body(new StringRequestContent("application/json", body, StandardCharsets.UTF_8));
-        request.headers(h -> headers.forEach(h::put));
+        request.headers(h -> {
+            headers.forEach(h::put);
+            call.traceHeaders().forEach(h::put);
+        });
         InputStreamResponseListener listener = new InputStreamResponseListener();
         request.send(listener);
         Response response;
