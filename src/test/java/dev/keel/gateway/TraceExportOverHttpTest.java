@@ -26,8 +26,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Keel's traces reach a real OTLP/HTTP receiver over the wire, continue a caller's W3C trace
- * context, and hand it on to the provider — for chat completions (blocking and streamed) and
- * grounded answers; a collector that is down costs requests nothing.
+ * context, and hand it on to the provider — for chat completions (blocking and streamed),
+ * embeddings and grounded answers; a collector that is down costs requests nothing.
  */
 class TraceExportOverHttpTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -56,6 +56,9 @@ class TraceExportOverHttpTest {
                 models:
                   writer:
                     targets: [{provider: llm, model: upstream-writer, input_per_mtok: 1.0, output_per_mtok: 2.0}]
+                  vectors:
+                    kind: embedding
+                    targets: [{provider: llm, model: upstream-vectors}]
                 answer: {model: writer}
                 cache: {exact: {enabled: false}, semantic: {enabled: false}}
                 telemetry:
@@ -184,6 +187,27 @@ class TraceExportOverHttpTest {
         assertThat(named(spans, "retrieve").durationMs()).isPositive();
         assertThat(upstreamTraceparent()).isEqualTo("00-" + keelId + "-" + named(spans, "chat upstream-writer").spanId() + "-01");
         assertCarriesNoUserText(spans);
+    }
+
+    @Test
+    void anEmbeddingsCallIsAnEmbeddingsSpanWithItsTraceparentUpstream() throws Exception {
+        llm.then(FakeLlmServer.embeddings());
+        HttpResponse<String> r = send("POST", "/v1/embeddings", acmeKey, "{\"model\":\"vectors\",\"input\":[\"" + USER_TEXT + "\"]}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        String keelId = r.headers().firstValue("x-keel-trace-id").orElseThrow();
+        List<ReceivedSpan> spans = receiver.await(keelId, hasSpans("embeddings upstream-vectors"), EXPORTED_WITHIN);
+        ReceivedSpan provider = named(spans, "embeddings upstream-vectors");
+        assertThat(provider.attributes()).containsEntry("gen_ai.operation.name", "embeddings").containsEntry("gen_ai.request.model", "upstream-vectors");
+        assertThat(upstreamTraceparent()).isEqualTo("00-" + keelId + "-" + provider.spanId() + "-01");
+        assertCarriesNoUserText(spans);
+    }
+
+    @Test
+    void aTracestateSplitOverSeveralHeaderLinesReachesTheProviderAsOneList() throws Exception {
+        HttpResponse<String> r = send("POST", "/v1/chat/completions", acmeKey, chat(false), "traceparent", "00-" + "6".repeat(32) + "-" + CALLER_SPAN + "-01",
+                "tracestate", "a=1", "tracestate", "b=2");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(llm.received.getFirst().headers().get("Tracestate")).containsExactly("a=1,b=2");
     }
 
     @Test
