@@ -55,6 +55,7 @@ public final class OpenTelemetryExport implements AutoCloseable {
     private static final Duration SHUTDOWN_WAIT = Duration.ofSeconds(10);
     private static final AttributeKey<String> SERVICE_NAME = AttributeKey.stringKey("service.name");
     private static final AttributeKey<String> SERVICE_INSTANCE = AttributeKey.stringKey("service.instance.id");
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OpenTelemetryExport.class);
 
     private final SdkTracerProvider provider;
     private final Tracer tracer;
@@ -124,28 +125,51 @@ public final class OpenTelemetryExport implements AutoCloseable {
                 : io.opentelemetry.api.trace.TraceFlags.getDefault(), io.opentelemetry.api.trace.TraceState.getDefault());
     }
 
-    /** Exports a finished trace: its root span and the stages recorded so far. */
+    /**
+     * Exports a finished trace: its root span and the stages recorded so far. Runs on the request's
+     * thread, so whatever fails here is counted and logged at debug level, never thrown.
+     */
     void export(Trace trace) {
         if (!exporting() || !trace.context().isSampled()) return;
         Trace.TraceView view = trace.view();
-        if (!admit(1 + view.spans().size())) return;
-        long start = epochNanos(view.started());
-        Context parent = trace.parent().isValid() ? Context.root().with(io.opentelemetry.api.trace.Span.wrap(trace.parent())) : Context.root();
-        boolean server = GenAiAttributes.isHttp(view.attributes());
-        SpanBuilder root = tracer.spanBuilder(view.name()).setParent(parent).setSpanKind(server ? SpanKind.SERVER : SpanKind.INTERNAL)
-                .setStartTimestamp(start, TimeUnit.NANOSECONDS).setAllAttributes(GenAiAttributes.ofTrace(view));
-        io.opentelemetry.api.trace.Span span = ids.start(root, trace.context().getTraceId(), trace.context().getSpanId());
-        if (view.status().equals("error")) span.setStatus(StatusCode.ERROR);
-        span.end(start + nanos(view.durationMs()), TimeUnit.NANOSECONDS);
-        Context inRoot = Context.root().with(span);
-        for (SpanRecord stage : view.spans()) exportStage(inRoot, trace.context().getTraceId(), start, stage);
+        int total = 1 + view.spans().size(), handed = 0;
+        if (!admit(total)) return;
+        try {
+            long start = epochNanos(view.started());
+            Context parent = trace.parent().isValid() ? Context.root().with(io.opentelemetry.api.trace.Span.wrap(trace.parent())) : Context.root();
+            boolean server = GenAiAttributes.isHttp(view.attributes());
+            SpanBuilder root = tracer.spanBuilder(view.name()).setParent(parent).setSpanKind(server ? SpanKind.SERVER : SpanKind.INTERNAL)
+                    .setStartTimestamp(start, TimeUnit.NANOSECONDS).setAllAttributes(GenAiAttributes.ofTrace(view));
+            io.opentelemetry.api.trace.Span span = ids.start(root, trace.context().getTraceId(), trace.context().getSpanId());
+            if (view.status().equals("error")) span.setStatus(StatusCode.ERROR);
+            span.end(start + nanos(view.durationMs()), TimeUnit.NANOSECONDS);
+            handed++;
+            Context inRoot = Context.root().with(span);
+            for (SpanRecord stage : view.spans()) {
+                exportStage(inRoot, trace.context().getTraceId(), start, stage);
+                handed++;
+            }
+        } catch (RuntimeException e) {
+            notHanded(total - handed, e);
+        }
     }
 
-    /** Exports a stage recorded after its trace was exported, as a child of the trace's root span. */
+    /** Exports a stage recorded after its trace was exported, as a child of the trace's root span; never throws. */
     void exportLate(Trace trace, SpanRecord stage) {
         if (!exporting() || !trace.context().isSampled() || !admit(1)) return;
-        exportStage(Context.root().with(io.opentelemetry.api.trace.Span.wrap(trace.context())), trace.context().getTraceId(),
-                epochNanos(trace.started()), stage);
+        try {
+            exportStage(Context.root().with(io.opentelemetry.api.trace.Span.wrap(trace.context())), trace.context().getTraceId(),
+                    epochNanos(trace.started()), stage);
+        } catch (RuntimeException e) {
+            notHanded(1, e);
+        }
+    }
+
+    /** Spans that never reached the queue: their room is given back and they count as failed. */
+    private void notHanded(int spans, RuntimeException cause) {
+        queued.addAndGet(-spans);
+        failed.add(spans);
+        LOG.debug("could not hand {} spans to OpenTelemetry export", spans, cause);
     }
 
     private void exportStage(Context parent, String traceId, long traceStart, SpanRecord stage) {

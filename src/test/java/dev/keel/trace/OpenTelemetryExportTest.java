@@ -193,6 +193,25 @@ class OpenTelemetryExportTest {
         }
     }
 
+    /** Keel's trace view serialises it; its text form fails. */
+    record Unprintable(int n) {
+        @Override
+        public String toString() {
+            throw new IllegalStateException("cannot be printed");
+        }
+    }
+
+    @Test
+    void anAttributeExportCannotConvertNeverFailsTheTraceAndIsCountedAsLost() {
+        Trace trace = traces.start("t", "acme");
+        try (Span s = trace.span("stage")) {
+            s.attr("odd", new Unprintable(1));
+        }
+        trace.finish();
+        assertThat(exported()).extracting(SpanData::getName).containsExactly("t");
+        assertThat(traces.exportHealth()).containsEntry("spans_dropped", 1L);
+    }
+
     @Test
     void aStageThatEndsAfterItsTraceIsExportedAsAChildOfTheRoot() {
         Trace trace = traces.start("stream", "acme");
