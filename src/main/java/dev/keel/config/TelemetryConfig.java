@@ -6,7 +6,7 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * OpenTelemetry export of traces over OTLP/HTTP (protobuf), off unless {@code otlpEndpoint} is set
+ * OpenTelemetry export of traces over OTLP/HTTP (protobuf), off unless {@code otlpEndpoint} is set (not blank)
  * (e.g. {@code http://collector:4318}; {@code /v1/traces} is appended unless the path already ends
  * with it). Spans carry the GenAI semantic conventions; the built-in trace view works either way.
  * {@code headers} go with every export (collector auth, from {@code ${ENV}}); they never appear in
@@ -61,8 +61,13 @@ public record TelemetryConfig(String otlpEndpoint, Map<String, String> headers, 
                 otlp.integer("timeout_ms", DEFAULTS.timeoutMs, 100, 60_000));
     }
 
-    /** An http(s) URL with no credentials, query or fragment: credentials belong in headers, which are never logged. */
+    /**
+     * An http(s) URL with no credentials, query or fragment: credentials belong in headers, which are never logged.
+     * Blank means off, so that {@code ${OTEL_EXPORTER_OTLP_ENDPOINT:-}} turns export on only where the variable is set.
+     */
     private static String endpoint(ConfigNode otlp) {
+        String raw = otlp.string("endpoint", null);
+        if (raw == null || raw.isBlank()) return null;
         URI uri = otlp.httpUrl("endpoint");
         if (uri == null) return null;
         if (uri.getRawUserInfo() != null) {

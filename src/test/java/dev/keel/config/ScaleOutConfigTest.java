@@ -61,6 +61,13 @@ class ScaleOutConfigTest {
     }
 
     @Test
+    void aBlankTelemetryEndpointLeavesExportOffSoAnUnsetVariableCanStandForIt() {
+        String yaml = "telemetry: {otlp: {endpoint: \"${OTEL_EXPORTER_OTLP_ENDPOINT:-}\"}}";
+        assertThat(KeelConfig.parse(yaml, k -> null).telemetry().exporting()).isFalse();
+        assertThat(KeelConfig.parse(yaml, Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318")::get).telemetry().otlpEndpoint()).isEqualTo("http://c:4318");
+    }
+
+    @Test
     void telemetryEndpointAlreadyNamingTheTracesPathIsKept() {
         assertThat(KeelConfig.parse("telemetry: {otlp: {endpoint: http://c:4318/v1/traces}}", k -> null).telemetry().tracesUri())
                 .hasToString("http://c:4318/v1/traces");
