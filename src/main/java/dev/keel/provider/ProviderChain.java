@@ -1,5 +1,6 @@
 package dev.keel.provider;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.ModelConfig;
 import dev.keel.model.ChatCompletion;
@@ -13,7 +14,6 @@ import dev.keel.model.Usage;
 import dev.keel.trace.Span;
 import dev.keel.trace.Trace;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
-import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
