@@ -53,9 +53,12 @@ class TraceExportOverHttpTest {
                 server: {port: 0, admin_key: %s}
                 providers:
                   llm: {type: openai, base_url: "%s", max_retries: 0}
+                  claude: {type: anthropic, base_url: "%s", api_key: not-a-real-key, max_retries: 0}
                 models:
                   writer:
                     targets: [{provider: llm, model: upstream-writer, input_per_mtok: 1.0, output_per_mtok: 2.0}]
+                  claude:
+                    targets: [{provider: claude, model: claude-upstream}]
                   vectors:
                     kind: embedding
                     targets: [{provider: llm, model: upstream-vectors}]
@@ -66,7 +69,7 @@ class TraceExportOverHttpTest {
                   otlp:
                     endpoint: %s
                     headers: {Authorization: "Bearer ${OTLP_TOKEN}"}
-                """.formatted(ADMIN, llm.baseUrl(), receiver.endpoint());
+                """.formatted(ADMIN, llm.baseUrl(), llm.baseUrl(), receiver.endpoint());
         keel = Keel.open(KeelConfig.parse(yaml, Map.of("OTLP_TOKEN", COLLECTOR_TOKEN)::get), Files.createTempDirectory("keel-otel-"));
         keel.ingestor().ingest("acme", GroundedAnswersTest.markdown("handbook", GroundedAnswersTest.HANDBOOK), keel.traces().start("ingest", "acme"));
         keel.index().commit();
@@ -190,6 +193,18 @@ class TraceExportOverHttpTest {
     }
 
     @Test
+    void anAnthropicCallCarriesTheTraceparentAndNamesItsProtocol() throws Exception {
+        llm.then(FakeLlmServer.anthropic("Hello.", null, null, "end_turn"));
+        HttpResponse<String> r = send("POST", "/v1/chat/completions", acmeKey, chat(false).replace("\"writer\"", "\"claude\""));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        String keelId = r.headers().firstValue("x-keel-trace-id").orElseThrow();
+        ReceivedSpan provider = named(receiver.await(keelId, hasSpans("chat claude-upstream"), EXPORTED_WITHIN), "chat claude-upstream");
+        assertThat(provider.attributes()).containsEntry("gen_ai.provider.name", "anthropic").containsEntry("gen_ai.usage.output_tokens", 6L);
+        assertThat(llm.received.getFirst().path()).isEqualTo("/v1/messages");
+        assertThat(upstreamTraceparent()).isEqualTo("00-" + keelId + "-" + provider.spanId() + "-01");
+    }
+
+    @Test
     void anEmbeddingsCallIsAnEmbeddingsSpanWithItsTraceparentUpstream() throws Exception {
         llm.then(FakeLlmServer.embeddings());
         HttpResponse<String> r = send("POST", "/v1/embeddings", acmeKey, "{\"model\":\"vectors\",\"input\":[\"" + USER_TEXT + "\"]}");
@@ -232,13 +247,17 @@ class TraceExportOverHttpTest {
                 new String[] {"traceparent", "00-" + "a".repeat(4000) + "-" + CALLER_SPAN + "-01"},
                 new String[] {"traceparent", CALLER, "traceparent", "00-" + "5".repeat(32) + "-" + CALLER_SPAN + "-01"},
                 new String[] {"traceparent", "00-" + CALLER_TRACE.toUpperCase() + "-" + CALLER_SPAN + "-01", "tracestate", "=,=,k=v\tx"});
+        List<String> keelIds = new java.util.ArrayList<>();
         for (String[] headers : hostile) {
-            llm.reset();
             HttpResponse<String> r = send("POST", "/v1/chat/completions", acmeKey, chat(false), headers);
             assertThat(r.statusCode()).as(String.join(" ", headers)).isEqualTo(200);
             String keelId = r.headers().firstValue("x-keel-trace-id").orElseThrow();
-            assertThat(upstreamTraceparent()).as(String.join(" ", headers)).startsWith("00-" + keelId + "-");
-            assertThat(llm.received.getFirst().headers()).doesNotContainKey("Tracestate");
+            FakeLlmServer.Received upstream = llm.received.getLast();
+            assertThat(upstream.headers().get("Traceparent").getFirst()).as(String.join(" ", headers)).startsWith("00-" + keelId + "-");
+            assertThat(upstream.headers()).doesNotContainKey("Tracestate");
+            keelIds.add(keelId);
+        }
+        for (String keelId : keelIds) {
             assertThat(receiver.await(keelId, hasSpans("POST /v1/chat/completions"), EXPORTED_WITHIN))
                     .filteredOn(s -> s.name().startsWith("POST")).extracting(ReceivedSpan::parentSpanId).containsExactly("");
         }
