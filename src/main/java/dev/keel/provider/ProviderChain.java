@@ -72,11 +72,38 @@ public final class ProviderChain implements AutoCloseable {
     public Served<Usage> stream(ModelConfig model, ObjectNode request, Map<ModelConfig.Target, Long> outputCaps, Deadline deadline, Trace trace,
                                 StreamListener listener) {
         boolean[] started = {false};
+        ReplySummary reply = new ReplySummary();
         StreamListener tracking = chunk -> {
             started[0] = true;
+            reply.see(chunk);
             return listener.onChunk(chunk);
         };
-        return run(CHAT, model, request, outputCaps, deadline, trace, (chat, upstream, call) -> chat.stream(upstream, call, tracking), () -> started[0]);
+        Served<StreamEnd> served = run(CHAT, model, request, outputCaps, deadline, trace,
+                (chat, upstream, call) -> new StreamEnd(chat.stream(upstream, call, tracking), reply), () -> started[0]);
+        return new Served<>(served.value().usage(), served.target(), served.attempts());
+    }
+
+    /** A finished stream: its usage and what its chunks said about the reply. */
+    private record StreamEnd(Usage usage, ReplySummary reply) {}
+
+    /** What a reply says about itself (the model that answered, why it stopped), read from its body or its chunks; bounded. */
+    private static final class ReplySummary {
+        private String model = "";
+        private final List<String> finishReasons = new ArrayList<>();
+
+        ReplySummary see(JsonNode completionOrChunk) {
+            if (model.isEmpty()) model = clip(completionOrChunk.path("model").asText(""));
+            for (JsonNode choice : completionOrChunk.path("choices")) {
+                String reason = choice.path("finish_reason").asText("");
+                if (!reason.isEmpty() && finishReasons.size() < MAX_FINISH_REASONS) finishReasons.add(clip(reason));
+            }
+            return this;
+        }
+
+        void describe(Span span) {
+            if (!model.isEmpty()) span.attr("gen_ai.response.model", model);
+            if (!finishReasons.isEmpty()) span.attr("gen_ai.response.finish_reasons", List.copyOf(finishReasons));
+        }
     }
 
     private interface Call<T> {
@@ -168,16 +195,12 @@ public final class ProviderChain implements AutoCloseable {
         switch (value) {
             case ChatCompletion c -> {
                 describeUsage(span, c.usage());
-                String model = c.body().path("model").asText("");
-                if (!model.isEmpty()) span.attr("gen_ai.response.model", clip(model));
-                List<String> reasons = new ArrayList<>();
-                for (JsonNode choice : c.body().path("choices")) {
-                    String reason = choice.path("finish_reason").asText("");
-                    if (!reason.isEmpty() && reasons.size() < MAX_FINISH_REASONS) reasons.add(clip(reason));
-                }
-                if (!reasons.isEmpty()) span.attr("gen_ai.response.finish_reasons", List.copyOf(reasons));
+                new ReplySummary().see(c.body()).describe(span);
             }
-            case Usage u -> describeUsage(span, u);
+            case StreamEnd s -> {
+                describeUsage(span, s.usage());
+                s.reply().describe(span);
+            }
             default -> { }
         }
     }

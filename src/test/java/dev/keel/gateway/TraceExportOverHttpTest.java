@@ -172,7 +172,8 @@ class TraceExportOverHttpTest {
         List<ReceivedSpan> spans = receiver.await("1".repeat(32), hasSpans("POST /v1/chat/completions", "chat upstream-writer"), EXPORTED_WITHIN);
         ReceivedSpan provider = named(spans, "chat upstream-writer");
         assertThat(named(spans, "POST /v1/chat/completions").attributes()).containsEntry("keel.stream", true);
-        assertThat(provider.attributes()).containsEntry("gen_ai.operation.name", "chat");
+        assertThat(provider.attributes()).containsEntry("gen_ai.operation.name", "chat").containsEntry("gen_ai.response.model", "upstream-writer")
+                .containsEntry("gen_ai.response.finish_reasons", List.of("stop"));
         assertThat(upstreamTraceparent()).isEqualTo("00-" + "1".repeat(32) + "-" + provider.spanId() + "-01");
         assertCarriesNoUserText(spans);
     }
