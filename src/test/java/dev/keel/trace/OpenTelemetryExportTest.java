@@ -151,6 +151,41 @@ class OpenTelemetryExportTest {
     }
 
     @Test
+    void tracesFinishedOnManyThreadsAtOnceKeepTheirOwnIdsAndParents() throws Exception {
+        int threads = 8, perThread = 50;
+        java.util.concurrent.ConcurrentHashMap<String, String> providerSpanOfTrace = new java.util.concurrent.ConcurrentHashMap<>();
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(threads)) {
+            CountDownLatch go = new CountDownLatch(1);
+            for (int t = 0; t < threads; t++) {
+                pool.submit(() -> {
+                    go.await();
+                    for (int i = 0; i < perThread; i++) {
+                        Trace trace = traces.start("t", "acme");
+                        try (Span s = trace.span("provider")) {
+                            String parent = s.propagationHeaders().get("traceparent");
+                            providerSpanOfTrace.put(trace.id(), parent.substring(36, 52));
+                        }
+                        trace.finish();
+                    }
+                    return null;
+                });
+            }
+            go.countDown();
+        }
+        List<SpanData> spans = exported();
+        assertThat(spans).hasSize(2 * threads * perThread);
+        assertThat(spans).extracting(SpanData::getSpanId).doesNotHaveDuplicates();
+        Map<String, SpanData> roots = new java.util.HashMap<>();
+        spans.stream().filter(s -> s.getName().equals("t")).forEach(s -> roots.put(s.getTraceId(), s));
+        assertThat(roots).hasSize(threads * perThread);
+        for (SpanData s : spans) {
+            if (s.getName().equals("t")) continue;
+            assertThat(s.getParentSpanId()).isEqualTo(roots.get(s.getTraceId()).getSpanId());
+            assertThat(s.getSpanId()).as("the id the provider was told").isEqualTo(providerSpanOfTrace.get(s.getTraceId()));
+        }
+    }
+
+    @Test
     void malformedOrHostileTraceparentsAreIgnored() {
         List<String> hostile = List.of("", "garbage", "00-" + CALLER_TRACE + "-" + CALLER_SPAN, "00-00000000000000000000000000000000-" + CALLER_SPAN + "-01",
                 "00-" + CALLER_TRACE + "-0000000000000000-01", "00-" + CALLER_TRACE.toUpperCase() + "-" + CALLER_SPAN + "-01",
