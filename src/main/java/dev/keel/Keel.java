@@ -25,6 +25,7 @@ import dev.keel.store.EmbeddingCache;
 import dev.keel.store.Ledger;
 import dev.keel.store.Redis;
 import dev.keel.store.TraceArchive;
+import dev.keel.trace.OpenTelemetryExport;
 import dev.keel.trace.Traces;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -34,7 +35,8 @@ import java.util.function.BiFunction;
 /**
  * The application object graph, built by hand from the configuration: metadata database (embedded, or the
  * shared PostgreSQL of {@code store.url}, which then also keeps finished traces for the other replicas),
- * embedder (with its persistent cache), index, ingestor, rerankers, answer engine, response caches, gateway and traces. Owns them all;
+ * embedder (with its persistent cache), index, ingestor, rerankers, answer engine, response caches, gateway and traces (with their
+ * OpenTelemetry export when {@code telemetry.otlp.endpoint} is set). Owns them all;
  * {@link #close()} commits and releases the data directory. With {@code redis.url} set, rate limits, budgets and the exact
  * response cache live in Redis, shared with the other replicas; without it, in this process.
  */
@@ -119,12 +121,13 @@ public final class Keel implements AutoCloseable {
     }
 
     private static Keel open(KeelConfig config, Path dataDir, Path cacheDir, Embedder model, BiFunction<GuardConfig, Embedder, Guard> guards) {
-        Traces traces = new Traces();
+        Traces traces = new Traces(OpenTelemetryExport.create(config.telemetry()));
         Rerankers rerankers;
         try {
             rerankers = new Rerankers(config.rerank(), traces.registry()); // a bad ONNX model directory fails here, before anything opens
         } catch (RuntimeException e) {
             model.close();
+            traces.close();
             throw e;
         }
         Database db;
@@ -148,6 +151,7 @@ public final class Keel implements AutoCloseable {
             rerankers.close();
             db.close();
             model.close();
+            traces.close();
             throw e;
         }
     }
@@ -225,6 +229,7 @@ public final class Keel implements AutoCloseable {
             if (redis != null) redis.close();
             embedder.close();
             database.close();
+            traces.close(); // last: the spans of everything above are exported, then the SDK stops
         }
     }
 }

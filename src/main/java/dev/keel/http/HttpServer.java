@@ -199,11 +199,12 @@ public final class HttpServer implements AutoCloseable {
     }
 
     /**
-     * Every request gets a trace (renamed to its route once matched), passes the {@link OriginGuard} (a CORS
-     * preflight ends there) and has the body limit checked before reading.
+     * Every request gets a trace (renamed to its route once matched; continuing the caller's W3C trace
+     * context when it sent one), passes the {@link OriginGuard} (a CORS preflight ends there) and has the
+     * body limit checked before reading.
      */
     private void begin(Context ctx, long maxBody) {
-        Trace trace = keel.traces().start(UNMATCHED, tenantOrDefault(ctx));
+        Trace trace = keel.traces().start(UNMATCHED, tenantOrDefault(ctx), traceparent(ctx), tracestate(ctx));
         ctx.attribute(TRACE_ATTR, trace);
         ctx.header("x-keel-trace-id", trace.id());
         if (origins.admit(ctx)) {
@@ -216,6 +217,20 @@ public final class HttpServer implements AutoCloseable {
             throw new ApiException(413, "request_too_large", "request body of " + declared + " bytes is over the limit of " + maxBody
                     + " bytes (server.max_body_bytes)", null, "body_too_large");
         }
+    }
+
+    /** The caller's {@code traceparent}; none when it sent several, which W3C Trace Context makes invalid. */
+    private static String traceparent(Context ctx) {
+        java.util.Enumeration<String> values = ctx.req().getHeaders("traceparent");
+        if (values == null || !values.hasMoreElements()) return null;
+        String first = values.nextElement();
+        return values.hasMoreElements() ? null : first;
+    }
+
+    /** The caller's {@code tracestate}, its header lines joined as one list (as the specification allows). */
+    private static String tracestate(Context ctx) {
+        java.util.Enumeration<String> values = ctx.req().getHeaders("tracestate");
+        return values == null || !values.hasMoreElements() ? null : String.join(",", java.util.Collections.list(values));
     }
 
     /** A route that takes a body takes JSON; the document upload also multipart. A browser cannot send JSON cross-site without a preflight. */
@@ -350,7 +365,10 @@ public final class HttpServer implements AutoCloseable {
         send(ctx, 200, "text/plain; version=0.0.4; charset=utf-8", keel.traces().scrape().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
-    /** Readiness; its details (chunks, model, provider states, reranker fallbacks, the failure) only for those who may read metrics. */
+    /**
+     * Readiness; its details (chunks, model, provider states, reranker fallbacks, span export, the failure) only for those who may
+     * read metrics. A collector that is down does not make Keel unready: export is best-effort.
+     */
     private void ready(Context ctx) {
         Map<String, Object> body = new LinkedHashMap<>(), details = new LinkedHashMap<>();
         int status = 200;
@@ -367,6 +385,8 @@ public final class HttpServer implements AutoCloseable {
             if (!reranker.isEmpty()) details.put("reranker", reranker);
             // Redis down does not take a replica out of rotation: every replica shares it, and the limits' policies decide what still runs.
             keel.redis().ifPresent(r -> details.put("redis", Map.of("status", r.reachable() ? "up" : "down", "address", r.address())));
+            Map<String, Object> telemetry = keel.traces().exportHealth();
+            if (!telemetry.isEmpty()) details.put("telemetry", telemetry);
             body.put("status", "ready");
         } catch (RuntimeException e) {
             status = 503;

@@ -1,15 +1,19 @@
 package dev.keel.model;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
  * One call to a provider: the request's deadline (shared by its retries and fallbacks), the
  * model's timeout overrides (null: the provider's own), the tenant the call is made for, and where
  * the provider reports the upstream's request id (its {@code x-request-id} response header) as
- * soon as a response arrives.
+ * soon as a response arrives. {@code traceHeaders} are the W3C trace context headers
+ * ({@code traceparent}, {@code tracestate}) that name the call's span as the upstream's parent;
+ * empty when the request has no trace context.
  */
-public record CallContext(Deadline deadline, Duration firstByteTimeout, Duration totalTimeout, String tenant, Consumer<String> upstreamRequestId) {
+public record CallContext(Deadline deadline, Duration firstByteTimeout, Duration totalTimeout, String tenant, Consumer<String> upstreamRequestId,
+                          Map<String, String> traceHeaders) {
     /** The trace attribute holding the request id of the latest upstream response of the current attempt. */
     public static final String UPSTREAM_REQUEST_ID = "upstream.request_id";
 

@@ -51,6 +51,11 @@ public final class AnthropicChatModel implements ChatModel {
     }
 
     @Override
+    public String genAiProvider() {
+        return "anthropic";
+    }
+
+    @Override
     public java.util.OptionalLong defaultMaxOutputTokens() {
         return java.util.OptionalLong.of(DEFAULT_MAX_TOKENS);
     }

@@ -18,6 +18,12 @@ public interface ChatModel extends AutoCloseable {
     /** The provider's configured name, for traces, headers and errors. */
     String provider();
 
+    /**
+     * The protocol family it speaks, as OpenTelemetry's {@code gen_ai.provider.name} ({@code openai},
+     * {@code anthropic}…); an OpenAI-compatible server (vLLM, Ollama) reports {@code openai}.
+     */
+    String genAiProvider();
+
     /** A complete (non-streamed) response; {@code request} already names the upstream model. */
     ChatCompletion complete(ObjectNode request, CallContext call);
 

@@ -45,6 +45,11 @@ public final class ExtractiveChatModel implements ChatModel {
     }
 
     @Override
+    public String genAiProvider() {
+        return "keel.extractive";
+    }
+
+    @Override
     public ChatCompletion complete(ObjectNode request, CallContext call) {
         Reply reply = answer(request, call);
         ObjectNode body = JsonNodeFactory.instance.objectNode();

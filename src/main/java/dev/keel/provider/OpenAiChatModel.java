@@ -44,6 +44,11 @@ public final class OpenAiChatModel implements ChatModel {
     }
 
     @Override
+    public String genAiProvider() {
+        return "openai";
+    }
+
+    @Override
     public ChatCompletion complete(ObjectNode request, CallContext call) {
         ProviderHttp.Reply response = send(request, call);
         JsonNode parsed = http.json(response);

@@ -1,5 +1,6 @@
 package dev.keel.provider;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.ModelConfig;
 import dev.keel.model.ChatCompletion;
@@ -14,6 +15,8 @@ import dev.keel.trace.Span;
 import dev.keel.trace.Trace;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -25,7 +28,9 @@ import java.util.concurrent.TimeUnit;
  * and content filtering are returned at once (another provider would refuse the same request),
  * except a target's unknown model, which falls back like a failed provider. A
  * stream is retried only until its first chunk was delivered. A provider whose circuit breaker is
- * open is skipped without waiting. Every attempt is a span. {@code outputCaps} sets
+ * open is skipped without waiting. Every attempt is a span, with the GenAI semantic conventions'
+ * attributes (operation, provider, sampling settings, response model, finish reasons, token usage;
+ * never content), whose W3C trace context goes upstream in {@code traceparent}. {@code outputCaps} sets
  * {@code max_tokens} on the upstream request of the targets it names, when the request does not
  * set it itself (the gateway's way to bound the cost of models whose limit it does not know, on
  * servers that may read only that field). Thread-safe.
@@ -33,6 +38,9 @@ import java.util.concurrent.TimeUnit;
 public final class ProviderChain implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ProviderChain.class);
     private static final Duration BASE_BACKOFF = Duration.ofMillis(100), MAX_BACKOFF = Duration.ofSeconds(5);
+    /** What an upstream may put on a span: a model name or a few finish reasons, not a body's worth. */
+    private static final int MAX_UPSTREAM_CHARS = 200, MAX_FINISH_REASONS = 16;
+    private static final String CHAT = "chat", EMBEDDINGS = "embeddings";
 
     /** Where a served request went: the target that answered and how many attempts it took in all. */
     public record Served<T>(T value, ModelConfig.Target target, int attempts) {
@@ -53,22 +61,49 @@ public final class ProviderChain implements AutoCloseable {
 
     public Served<ChatCompletion> complete(ModelConfig model, ObjectNode request, Map<ModelConfig.Target, Long> outputCaps, Deadline deadline,
                                            Trace trace) {
-        return run(model, request, outputCaps, deadline, trace, ChatModel::complete, () -> false);
+        return run(CHAT, model, request, outputCaps, deadline, trace, ChatModel::complete, () -> false);
     }
 
     /** Embeddings through the model's targets, with the same retries, fallbacks and breakers as chat. */
     public Served<EmbeddingResult> embed(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace) {
-        return run(model, request, Map.of(), deadline, trace, ChatModel::embed, () -> false);
+        return run(EMBEDDINGS, model, request, Map.of(), deadline, trace, ChatModel::embed, () -> false);
     }
 
     public Served<Usage> stream(ModelConfig model, ObjectNode request, Map<ModelConfig.Target, Long> outputCaps, Deadline deadline, Trace trace,
                                 StreamListener listener) {
         boolean[] started = {false};
+        ReplySummary reply = new ReplySummary();
         StreamListener tracking = chunk -> {
             started[0] = true;
+            reply.see(chunk);
             return listener.onChunk(chunk);
         };
-        return run(model, request, outputCaps, deadline, trace, (chat, upstream, call) -> chat.stream(upstream, call, tracking), () -> started[0]);
+        Served<StreamEnd> served = run(CHAT, model, request, outputCaps, deadline, trace,
+                (chat, upstream, call) -> new StreamEnd(chat.stream(upstream, call, tracking), reply), () -> started[0]);
+        return new Served<>(served.value().usage(), served.target(), served.attempts());
+    }
+
+    /** A finished stream: its usage and what its chunks said about the reply. */
+    private record StreamEnd(Usage usage, ReplySummary reply) {}
+
+    /** What a reply says about itself (the model that answered, why it stopped), read from its body or its chunks; bounded. */
+    private static final class ReplySummary {
+        private String model = "";
+        private final List<String> finishReasons = new ArrayList<>();
+
+        ReplySummary see(JsonNode completionOrChunk) {
+            if (model.isEmpty()) model = clip(completionOrChunk.path("model").asText(""));
+            for (JsonNode choice : completionOrChunk.path("choices")) {
+                String reason = choice.path("finish_reason").asText("");
+                if (!reason.isEmpty() && finishReasons.size() < MAX_FINISH_REASONS) finishReasons.add(clip(reason));
+            }
+            return this;
+        }
+
+        void describe(Span span) {
+            if (!model.isEmpty()) span.attr("gen_ai.response.model", model);
+            if (!finishReasons.isEmpty()) span.attr("gen_ai.response.finish_reasons", List.copyOf(finishReasons));
+        }
     }
 
     private interface Call<T> {
@@ -85,7 +120,7 @@ public final class ProviderChain implements AutoCloseable {
         return chat == null ? java.util.OptionalLong.empty() : chat.defaultMaxOutputTokens();
     }
 
-    private <T> Served<T> run(ModelConfig model, ObjectNode request, Map<ModelConfig.Target, Long> outputCaps, Deadline deadline, Trace trace,
+    private <T> Served<T> run(String operation, ModelConfig model, ObjectNode request, Map<ModelConfig.Target, Long> outputCaps, Deadline deadline, Trace trace,
                               Call<T> call, Started started) {
         ProviderException last = null;
         int attempts = 0;
@@ -110,9 +145,11 @@ public final class ProviderChain implements AutoCloseable {
                 trace.remove(CallContext.UPSTREAM_REQUEST_ID);
                 long start = System.nanoTime();
                 try (Span span = trace.span("provider").attr("provider", target.provider()).attr("upstream_model", target.model()).attr("attempt", attempt + 1)) {
+                    describeRequest(span, operation, chat, upstream);
                     try {
                         T value = call.apply(chat, upstream, callOf(model, deadline, trace, span));
                         breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+                        describeResult(span, value);
                         return new Served<>(value, target, attempts);
                     } catch (ProviderException e) {
                         LOG.debug("attempt {} on {} failed: {} ({})", attempt + 1, target.provider(), e.kind(), e.getMessage());
@@ -141,7 +178,40 @@ public final class ProviderChain implements AutoCloseable {
         return new CallContext(deadline, model.firstByteTimeout(), model.totalTimeout(), trace.tenant(), id -> {
             span.attr(CallContext.UPSTREAM_REQUEST_ID, id);
             trace.attr(CallContext.UPSTREAM_REQUEST_ID, id);
-        });
+        }, span.propagationHeaders());
+    }
+
+    /** The call as the GenAI conventions describe it: numbers and names only, never the messages. */
+    private static void describeRequest(Span span, String operation, ChatModel chat, ObjectNode upstream) {
+        span.attr("gen_ai.operation.name", operation).attr("gen_ai.provider.name", chat.genAiProvider());
+        JsonNode max = upstream.hasNonNull("max_tokens") ? upstream.get("max_tokens") : upstream.path("max_completion_tokens");
+        if (max.isIntegralNumber()) span.attr("gen_ai.request.max_tokens", max.asLong());
+        if (upstream.path("temperature").isNumber()) span.attr("gen_ai.request.temperature", upstream.get("temperature").asDouble());
+        if (upstream.path("top_p").isNumber()) span.attr("gen_ai.request.top_p", upstream.get("top_p").asDouble());
+    }
+
+    /** What came back: the model that answered, why it stopped and the tokens it counted. */
+    private static void describeResult(Span span, Object value) {
+        switch (value) {
+            case ChatCompletion c -> {
+                describeUsage(span, c.usage());
+                new ReplySummary().see(c.body()).describe(span);
+            }
+            case StreamEnd s -> {
+                describeUsage(span, s.usage());
+                s.reply().describe(span);
+            }
+            default -> { }
+        }
+    }
+
+    private static void describeUsage(Span span, Usage usage) {
+        if (usage == null || usage.promptTokens() + usage.completionTokens() == 0) return;
+        span.attr("gen_ai.usage.input_tokens", usage.promptTokens()).attr("gen_ai.usage.output_tokens", usage.completionTokens());
+    }
+
+    private static String clip(String upstreamText) {
+        return upstreamText.length() <= MAX_UPSTREAM_CHARS ? upstreamText : upstreamText.substring(0, MAX_UPSTREAM_CHARS);
     }
 
     /** Full jitter: uniform in [0, min(max, base·2^attempt)], or the provider's Retry-After when given. */

@@ -35,6 +35,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  * connections, TLS verified). POSTs JSON with the provider's connect, first-byte and total
  * timeouts (the model's overrides win; all bounded by the request deadline), never follows redirects, and classifies statuses and
  * transport failures into {@link ProviderException} kinds (529 "overloaded" counts as unavailable).
+ * Every request carries the call's W3C trace context headers, if it has any.
  * Closing a response's body aborts the exchange, which is how a client disconnect cancels the
  * upstream call. Thread-safe; {@link #close()} releases the connections and threads.
  */
@@ -90,7 +91,10 @@ public final class ProviderHttp implements AutoCloseable {
         if (total.isZero()) throw new ProviderException(Kind.TIMEOUT, provider(), 0, "no time left before the request deadline", null, null);
         Request request = http.newRequest(endpoint).method(HttpMethod.POST).timeout(total.toMillis(), TimeUnit.MILLISECONDS)
                 .body(new StringRequestContent("application/json", body, StandardCharsets.UTF_8));
-        request.headers(h -> headers.forEach(h::put));
+        request.headers(h -> {
+            headers.forEach(h::put);
+            call.traceHeaders().forEach(h::put);
+        });
         InputStreamResponseListener listener = new InputStreamResponseListener();
         request.send(listener);
         Response response;

@@ -1,5 +1,6 @@
 package dev.keel.trace;
 
+import io.opentelemetry.api.trace.SpanContext;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -10,7 +11,8 @@ import java.util.Map;
 /**
  * One request's trace: an id, a name, attributes and the spans of its stages. Thread-safe: stages
  * running in parallel (BM25 and kNN) record into the same trace. Attributes hold sizes, counts,
- * hashes and decisions, never raw user text.
+ * hashes and decisions, never raw user text. Its W3C trace context ({@link #context()}) is what
+ * OpenTelemetry export and outgoing calls use; Keel's own {@link #id()} is always Keel's, never a caller's.
  */
 public final class Trace {
     /** Attribute set when the client went away before its response was complete. */
@@ -23,14 +25,17 @@ public final class Trace {
     private final List<SpanRecord> spans = Collections.synchronizedList(new ArrayList<>());
     private final Map<String, Object> attributes = Collections.synchronizedMap(new LinkedHashMap<>());
     private final Traces owner;
+    private final SpanContext context, parent;
     private volatile double durationMs = -1;
     private volatile String status = "ok";
 
-    Trace(String id, String name, String tenant, Traces owner) {
+    Trace(String id, String name, String tenant, Traces owner, SpanContext context, SpanContext parent) {
         this.id = id;
         this.name = name;
         this.tenant = tenant;
         this.owner = owner;
+        this.context = context;
+        this.parent = parent;
     }
 
     public String id() {
@@ -53,7 +58,7 @@ public final class Trace {
 
     /** Opens a span; close it (try-with-resources) to record its duration. */
     public Span span(String spanName) {
-        return new Span(this, spanName, System.nanoTime());
+        return new Span(this, spanName, System.nanoTime(), context.isValid() ? W3cTraceContext.newSpanId() : null);
     }
 
     public Trace attr(String key, Object value) {
@@ -89,11 +94,28 @@ public final class Trace {
     void record(SpanRecord span) {
         spans.add(span);
         owner.spanRecorded(span);
-        if (durationMs >= 0) owner.keepFinished(this);
+        if (durationMs >= 0) owner.recordedAfterFinish(this, span);
     }
 
     long startNanos() {
         return startNanos;
+    }
+
+    Instant started() {
+        return started;
+    }
+
+    /**
+     * The trace's W3C context: its OpenTelemetry trace id, the span id of its root span, the sampling
+     * flag and the caller's tracestate; invalid when neither export nor a caller gave it one.
+     */
+    SpanContext context() {
+        return context;
+    }
+
+    /** The caller's span this trace continues, or an invalid context when it started here. */
+    SpanContext parent() {
+        return parent;
     }
 
     /** An attribute's current value, or null. */

@@ -8,6 +8,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.opentelemetry.api.trace.SpanContext;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -16,11 +17,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Starts traces, keeps the most recent ones in memory (bounded by count and age) and turns every
- * span into Prometheus metrics ({@code keel_stage_seconds{stage}}, {@code keel_traces_total}).
- * Thread-safe.
+ * Starts traces, keeps the most recent ones in memory (bounded by count and age), turns every
+ * span into Prometheus metrics ({@code keel_stage_seconds{stage}}, {@code keel_traces_total}) and
+ * hands finished traces to its {@link OpenTelemetryExport}. Keel's trace ids are always its own
+ * random ones: a caller's {@code traceparent} sets the OpenTelemetry trace a request joins, never
+ * which Keel trace it reads or writes. Thread-safe; {@link #close()} flushes and stops the export.
  */
-public final class Traces {
+public final class Traces implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private static final ObjectMapper JSON = dev.keel.model.Jackson.api();
@@ -49,21 +52,48 @@ public final class Traces {
     private final ConcurrentHashMap<String, Timer> stageTimers = new ConcurrentHashMap<>(), requestTimers = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counter> traceCounters = new ConcurrentHashMap<>();
 
-    public Traces(int capacity, Duration ttl) {
+    private final OpenTelemetryExport export;
+
+    public Traces(int capacity, Duration ttl, OpenTelemetryExport export) {
         // Maintenance runs on the recording thread: handing it to a pool would wake a thread per request.
         recent = Caffeine.newBuilder().maximumSize(capacity).expireAfterWrite(ttl).executor(Runnable::run).build();
+        this.export = export;
+        export.bindTo(registry);
+    }
+
+    public Traces(int capacity, Duration ttl) {
+        this(capacity, ttl, OpenTelemetryExport.off());
+    }
+
+    public Traces(OpenTelemetryExport export) {
+        this(10_000, Duration.ofHours(1), export);
     }
 
     public Traces() {
-        this(10_000, Duration.ofHours(1));
+        this(OpenTelemetryExport.off());
     }
 
     public Trace start(String name, String tenant) {
+        return start(name, tenant, null, null);
+    }
+
+    /**
+     * A trace of a request whose caller may have sent W3C {@code traceparent} / {@code tracestate}
+     * headers (null when absent; malformed ones are ignored): its spans then continue the caller's trace.
+     */
+    public Trace start(String name, String tenant, String traceparent, String tracestate) {
         byte[] b = new byte[16];
         RANDOM.nextBytes(b);
-        Trace t = new Trace(HexFormat.of().formatHex(b), name, tenant, this);
+        String id = HexFormat.of().formatHex(b);
+        SpanContext caller = W3cTraceContext.parse(traceparent, tracestate);
+        Trace t = new Trace(id, name, tenant, this, export.begin(id, caller), caller);
         recent.put(t.id(), t);
         return t;
+    }
+
+    /** The export's state for readiness (empty when it is off); never its headers. */
+    public java.util.Map<String, Object> exportHealth() {
+        return export.health();
     }
 
     /** Also keeps every finished trace in {@code archive}, and asks it for the traces this process does not hold. */
@@ -104,6 +134,12 @@ public final class Traces {
         return registry.scrape();
     }
 
+    /** A span that ended after its trace did (a stream's last stage): kept, and exported on its own. */
+    void recordedAfterFinish(Trace trace, SpanRecord span) {
+        keepFinished(trace);
+        export.exportLate(trace, span);
+    }
+
     void spanRecorded(SpanRecord span) {
         stageTimers.computeIfAbsent(span.name() + '\u0000' + span.status(), k -> Timer.builder("keel.stage")
                         .description("Duration of one pipeline stage").tag("stage", span.name()).tag("status", span.status()).register(registry))
@@ -117,5 +153,12 @@ public final class Traces {
         requestTimers.computeIfAbsent(name, k -> Timer.builder("keel.request").description("Duration of a whole traced operation")
                 .tag("name", name).register(registry)).record((long) (trace.durationMs() * 1e6), TimeUnit.NANOSECONDS);
         keepFinished(trace);
+        export.export(trace);
+    }
+
+    /** Exports what is queued and stops the export; traces are still kept and metered afterwards. */
+    @Override
+    public void close() {
+        export.close();
     }
 }

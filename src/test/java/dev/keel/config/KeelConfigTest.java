@@ -124,6 +124,7 @@ class KeelConfigTest {
         assertThat(example.answer()).isEqualTo(defaults.answer());
         assertThat(example.rerank()).isEqualTo(defaults.rerank());
         assertThat(example.cache()).isEqualTo(defaults.cache());
+        assertThat(example.telemetry()).isEqualTo(defaults.telemetry());
         assertThat(example.embed().model()).isEqualTo(defaults.embed().model());
         assertThat(example.embed().batchSize()).isEqualTo(defaults.embed().batchSize());
     }

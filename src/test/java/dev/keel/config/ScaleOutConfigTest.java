@@ -42,6 +42,58 @@ class ScaleOutConfigTest {
     }
 
     @Test
+    void telemetryReadsHeadersFromTheEnvironmentAndNeverPrintsThem() {
+        TelemetryConfig t = KeelConfig.parse("""
+                telemetry:
+                  service_name: keel-eu
+                  sample_ratio: 0.25
+                  otlp:
+                    endpoint: https://otlp.example.com:4318/
+                    headers: {Authorization: "Bearer ${OTLP_TOKEN}"}
+                    timeout_ms: 2000
+                """, Map.of("OTLP_TOKEN", "tok-s3cret")::get).telemetry();
+        assertThat(t.headers()).containsEntry("Authorization", "Bearer tok-s3cret");
+        assertThat(t.tracesUri()).hasToString("https://otlp.example.com:4318/v1/traces");
+        assertThat(t.sampleRatio()).isEqualTo(0.25);
+        assertThat(t.timeoutMs()).isEqualTo(2000);
+        assertThat(t.serviceName()).isEqualTo("keel-eu");
+        assertThat(t.toString()).contains("Authorization").doesNotContain("s3cret");
+    }
+
+    @Test
+    void aBlankTelemetryEndpointLeavesExportOffSoAnUnsetVariableCanStandForIt() {
+        String yaml = "telemetry: {otlp: {endpoint: \"${OTEL_EXPORTER_OTLP_ENDPOINT:-}\"}}";
+        assertThat(KeelConfig.parse(yaml, k -> null).telemetry().exporting()).isFalse();
+        assertThat(KeelConfig.parse(yaml, Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318")::get).telemetry().otlpEndpoint()).isEqualTo("http://c:4318");
+    }
+
+    @Test
+    void telemetryEndpointAlreadyNamingTheTracesPathIsKept() {
+        assertThat(KeelConfig.parse("telemetry: {otlp: {endpoint: http://c:4318/v1/traces}}", k -> null).telemetry().tracesUri())
+                .hasToString("http://c:4318/v1/traces");
+    }
+
+    @Test
+    void telemetryRefusesCredentialsInTheEndpointWithoutEchoingThem() {
+        assertThatThrownBy(() -> KeelConfig.parse("telemetry: {otlp: {endpoint: \"http://user:hunter2@collector:4318\"}}", k -> null))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("telemetry.otlp.endpoint").hasMessageContaining("headers")
+                .hasMessageNotContaining("hunter2");
+    }
+
+    @Test
+    void telemetryBadValuesNameTheirField() {
+        assertThatThrownBy(() -> KeelConfig.parse("telemetry: {otlp: {endpoint: ftp://c}}", k -> null)).hasMessageContaining("telemetry.otlp.endpoint");
+        assertThatThrownBy(() -> KeelConfig.parse("telemetry: {sample_ratio: 1.5}", k -> null)).hasMessageContaining("telemetry.sample_ratio");
+        assertThatThrownBy(() -> KeelConfig.parse("telemetry: {otlp: {timeout_ms: 5}}", k -> null)).hasMessageContaining("telemetry.otlp.timeout_ms");
+        assertThatThrownBy(() -> KeelConfig.parse("telemetry: {otlp: {headers: {\"bad name\": x}}}", k -> null))
+                .hasMessageContaining("telemetry.otlp.headers.bad name");
+        assertThatThrownBy(() -> KeelConfig.parse("telemetry: {otlp: {headers: {X-Token: \"${T}\"}}}", Map.of("T", "sec\r\nret")::get))
+                .hasMessageContaining("telemetry.otlp.headers.X-Token").hasMessageNotContaining("sec\r");
+        assertThatThrownBy(() -> KeelConfig.parse("telemetry: {otlp: {endpoint: http://c:4318, tiemout_ms: 5}}", k -> null))
+                .hasMessageContaining("telemetry.otlp.tiemout_ms");
+    }
+
+    @Test
     void solrIndexWithoutAddressNamesTheField() {
         assertThatThrownBy(() -> KeelConfig.parse("index: {kind: solr}", k -> null))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("index.solr.urls");
