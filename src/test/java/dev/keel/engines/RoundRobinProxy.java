@@ -24,7 +24,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * to the next replica in turn; a replica that refuses the connection (stopped or killed) is skipped
  * for that request, which is then sent to the next one — safe because the refused replica never
  * received it, the same rule as nginx's {@code proxy_next_upstream error}. Anything else (a status, a
- * reset mid-response) goes back to the client as it is. Streams responses through unbuffered.
+ * reset mid-response) goes back to the client as it is. Each request opens its own connection, so a
+ * refused connection always means the replica never saw the request (a pooled connection to a killed
+ * replica would fail after sending, when a retry could no longer be known to be safe). Streams
+ * responses through unbuffered.
  */
 public final class RoundRobinProxy implements AutoCloseable {
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "content-length", "host", "transfer-encoding", "upgrade", "keep-alive",
@@ -33,7 +36,6 @@ public final class RoundRobinProxy implements AutoCloseable {
 
     private final List<String> replicas;
     private final AtomicInteger next = new AtomicInteger();
-    private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).version(HttpClient.Version.HTTP_1_1).build();
     private final HttpServer server;
 
     public RoundRobinProxy(List<String> replicaBaseUrls) throws IOException {
@@ -61,18 +63,23 @@ public final class RoundRobinProxy implements AutoCloseable {
                     if (!HOP_BY_HOP.contains(name.toLowerCase(java.util.Locale.ROOT))) values.forEach(v -> request.header(name, v));
                 });
                 HttpResponse<InputStream> response;
+                HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).version(HttpClient.Version.HTTP_1_1).build();
                 try {
                     response = client.send(request.build(), HttpResponse.BodyHandlers.ofInputStream());
                 } catch (ConnectException e) {
+                    client.close();
                     continue; // never reached that replica: the next one may take it
                 } catch (HttpTimeoutException e) {
+                    client.close();
                     exchange.sendResponseHeaders(504, -1);
                     return;
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                    client.close();
                     exchange.sendResponseHeaders(503, -1);
                     return;
                 } catch (IOException e) {
+                    client.close();
                     exchange.sendResponseHeaders(502, -1);
                     return;
                 }
@@ -82,7 +89,7 @@ public final class RoundRobinProxy implements AutoCloseable {
                     }
                 });
                 exchange.sendResponseHeaders(response.statusCode(), 0);
-                try (InputStream in = response.body(); OutputStream out = exchange.getResponseBody()) {
+                try (client; InputStream in = response.body(); OutputStream out = exchange.getResponseBody()) {
                     byte[] buffer = new byte[8192];
                     for (int n; (n = in.read(buffer)) > 0; ) {
                         out.write(buffer, 0, n);
