@@ -347,6 +347,8 @@ public final class HttpServer implements AutoCloseable {
         try {
             details.put("chunks", keel.index().chunkCount());
             details.put("embed_model", keel.index().embedModel());
+            Map<String, Object> index = keel.index().health();
+            if (!index.isEmpty()) details.put("index", index);
             details.put("providers", keel.gateway().providerStates());
             Map<String, Object> reranker = keel.answers().rerankers().health();
             if (!reranker.isEmpty()) details.put("reranker", reranker);
