@@ -206,10 +206,9 @@ public final class SolrChunkIndex implements ChunkIndex {
 
     @Override
     public Map<String, Double> idf(String tenant, Collection<String> terms) {
-        long n = Math.max(1, chunkCount(tenant));
-        Map<String, Long> df = docFreqs(tenant, terms);
+        DocFreqs df = docFreqs(tenant, terms);
         Map<String, Double> out = new LinkedHashMap<>();
-        for (String t : terms) out.put(t, QueryTerms.bm25Idf(n, df.getOrDefault(t, 0L)));
+        for (String t : terms) out.put(t, QueryTerms.bm25Idf(df.chunks(), df.of(t)));
         return out;
     }
 
@@ -314,8 +313,8 @@ public final class SolrChunkIndex implements ChunkIndex {
     private Lexical bm25(SearchRequest req, Map<String, Object> filter, int n, Hits seen, Trace trace) {
         try (Span span = trace.span("bm25")) {
             List<String> analysed = terms(req.query());
-            Map<String, Long> df = docFreqs(req.tenant(), analysed);
-            Map<String, Double> original = QueryTerms.select(analysed, t -> df.getOrDefault(t, 0L), span);
+            DocFreqs df = docFreqs(req.tenant(), analysed);
+            Map<String, Double> original = QueryTerms.select(analysed, df::of, span);
             if (original.isEmpty()) {
                 span.attr("hits", 0).attr("note", "no query term occurs in the tenant's documents");
                 return Lexical.NONE;
@@ -348,9 +347,8 @@ public final class SolrChunkIndex implements ChunkIndex {
             docs.add(RelevanceModel.FeedbackDoc.of(d.path("score").asDouble(), d.path(TITLE).asText(), strings(d.path(SECTION)),
                     d.path(BODY).asText(), this::terms));
         }
-        long count = Math.max(1, chunkCount(tenant));
-        Map<String, Long> df = docFreqs(tenant, RelevanceModel.candidates(docs));
-        return RelevanceModel.expansion(docs, t -> QueryTerms.bm25Idf(count, df.getOrDefault(t, 0L)), QueryTerms.bm25Idf(count, 1), max,
+        DocFreqs df = docFreqs(tenant, RelevanceModel.candidates(docs));
+        return RelevanceModel.expansion(docs, t -> QueryTerms.bm25Idf(df.chunks(), df.of(t)), QueryTerms.bm25Idf(df.chunks(), 1), max,
                 queryTerms, QueryTerms.MAX_QUERY_TERMS - queryTerms.size());
     }
 
@@ -446,15 +444,24 @@ public final class SolrChunkIndex implements ChunkIndex {
         return sb.append(']').toString();
     }
 
+    /** The tenant's chunk count (at least 1, as BM25's IDF takes it) and the document frequencies of some terms (absent: 0). */
+    private record DocFreqs(long chunks, Map<String, Long> frequencies) {
+        long of(String term) {
+            return frequencies.getOrDefault(term, 0L);
+        }
+    }
+
     /**
      * Document frequencies of analysed terms in the tenant's chunks ({@code text} field), asked as
-     * {@code docfreq} pseudo-fields whose terms travel as parameters (so no term is parsed as syntax).
-     * Terms no chunk has are absent. Counts include the tenant's replaced chunks Solr has not yet merged away.
+     * {@code docfreq} pseudo-fields whose terms travel as parameters (so no term is parsed as syntax),
+     * with the number of chunks in the same reply. Counts include the tenant's replaced chunks Solr
+     * has not yet merged away.
      */
-    private Map<String, Long> docFreqs(String tenant, Collection<String> terms) {
+    private DocFreqs docFreqs(String tenant, Collection<String> terms) {
         List<String> distinct = terms.stream().distinct().toList();
         Map<String, Long> out = new ConcurrentHashMap<>();
-        for (int from = 0; from < distinct.size(); from += DOC_FREQ_BATCH) {
+        long chunks = 0;
+        for (int from = 0; from == 0 || from < distinct.size(); from += DOC_FREQ_BATCH) {
             List<String> batch = distinct.subList(from, Math.min(distinct.size(), from + DOC_FREQ_BATCH));
             Map<String, Object> params = new LinkedHashMap<>();
             StringBuilder fields = new StringBuilder(ID);
@@ -462,15 +469,17 @@ public final class SolrChunkIndex implements ChunkIndex {
                 params.put("t" + i, batch.get(i));
                 fields.append(",df").append(i).append(":docfreq(").append(TEXT).append(",$t").append(i).append(')');
             }
-            JsonNode docs = select(tenant, Map.of("query", term(KIND, CHUNK), "limit", 1, "fields", fields.toString(), "params", params))
-                    .path("response").path("docs");
-            if (docs.isEmpty()) return Map.of();
+            JsonNode response = select(tenant, Map.of("query", term(KIND, CHUNK), "filter", List.of(term(TENANT, tenant)), "limit", 1,
+                    "fields", fields.toString(), "params", params)).path("response");
+            chunks = response.path("numFound").asLong();
+            JsonNode docs = response.path("docs");
+            if (docs.isEmpty()) break;
             for (int i = 0; i < batch.size(); i++) {
                 long df = docs.get(0).path("df" + i).asLong();
                 if (df > 0) out.put(batch.get(i), df);
             }
         }
-        return out;
+        return new DocFreqs(Math.max(1, chunks), out);
     }
 
     /** A select on the tenant's collection; a tenant without a collection has nothing, so the reply is empty. */

@@ -38,6 +38,8 @@ import org.eclipse.jetty.http.HttpMethod;
 final class SolrHttp implements AutoCloseable {
     /** Largest reply read: a page of chunks with their vectors is a few MiB; anything near this is a bug, not data. */
     private static final int MAX_REPLY_BYTES = 64 * 1024 * 1024;
+    /** Longest piece of Solr's error message passed on: enough for its reason, not a stack trace. */
+    private static final int MAX_MESSAGE_CHARS = 500;
     private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
 
     /** A node: its URL without credentials (safe to show) and the Authorization header its credentials make (null without). */
@@ -105,7 +107,7 @@ final class SolrHttp implements AutoCloseable {
             throw new IllegalArgumentException("cannot write a Solr request", e);
         }
         Reply reply = send(HttpMethod.POST, path, query, "application/json", json);
-        return reply.status() == 404 ? Optional.empty() : Optional.of(reply.json());
+        return reply.status() == 404 ? Optional.empty() : Optional.of(reply.orThrow());
     }
 
     /** GETs {@code path} with {@code query} parameters and returns the JSON reply. */
@@ -123,7 +125,7 @@ final class SolrHttp implements AutoCloseable {
         /** The JSON of a 2xx reply; else an {@link IndexException} with Solr's message. */
         JsonNode orThrow() {
             if (status / 100 == 2 && json != null) return json;
-            String message = json != null && json.path("error").path("msg").isTextual() ? json.path("error").path("msg").asText()
+            String message = json != null && json.path("error").path("msg").isTextual() ? readable(json.path("error").path("msg").asText())
                     : status / 100 == 2 ? "a reply that is not JSON" : reason;
             throw new IndexException("Solr at " + node.url() + " answered " + status + " to " + describe(method, path) + ": " + message);
         }
@@ -177,6 +179,19 @@ final class SolrHttp implements AutoCloseable {
             json = null;
         }
         return new Reply(node, method, path, reply.getStatus(), reply.getReason(), json);
+    }
+
+    /**
+     * The line of Solr's message that says what went wrong: a replica's own message rather than the
+     * leader's wrapper around it, cut at {@link #MAX_MESSAGE_CHARS}.
+     */
+    static String readable(String solrMessage) {
+        String remote = "Remote error message: ";
+        int at = solrMessage.indexOf(remote);
+        String message = (at >= 0 ? solrMessage.substring(at + remote.length()) : solrMessage).strip();
+        int eol = message.indexOf('\n');
+        if (eol >= 0) message = message.substring(0, eol);
+        return message.length() <= MAX_MESSAGE_CHARS ? message : message.substring(0, MAX_MESSAGE_CHARS) + "…";
     }
 
     private static String describe(HttpMethod method, String path) {

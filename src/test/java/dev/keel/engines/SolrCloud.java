@@ -29,7 +29,8 @@ import org.junit.jupiter.api.Assumptions;
  * JVM shutdown hook does the same if a test run dies first, and the child also stops by itself when
  * the test JVM is killed (its input ends). Without Maven or the dependencies the test is skipped,
  * unless {@code CI=true}, where it fails. Use one per test class: {@link #start()} in
- * {@code @BeforeAll}, close in {@code @AfterAll}.
+ * {@code @BeforeAll}, close in {@code @AfterAll} (closing twice is harmless, so a test may close it
+ * early to take Solr away).
  */
 public final class SolrCloud implements AutoCloseable {
     private static final Path PROJECT = Path.of("src/test/solr-node");
@@ -208,6 +209,7 @@ public final class SolrCloud implements AutoCloseable {
     }
 
     private static void delete(Path dir) {
+        if (!Files.exists(dir)) return;
         try (Stream<Path> files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {
