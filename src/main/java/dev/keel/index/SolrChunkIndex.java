@@ -67,7 +67,8 @@ import org.apache.lucene.analysis.en.EnglishAnalyzer;
  * commit replays it on restart, so a staged change survives rather than rolls back; and a commit by
  * any Keel replica makes every staged change of that tenant visible. A tenant's BM25 statistics
  * count its own replaced chunks until Solr merges them away (never another tenant's). The
- * embedding model is checked on every chunk written; a collection records nothing else about it.
+ * embedding model is checked on every chunk written, and a collection's marker document names the
+ * model of its vectors: a Keel of another model refuses to use it (as the embedded index refuses to open).
  *
  * <p>Thread-safe. Owns its HTTP client; {@link #close()} releases it.
  */
@@ -78,6 +79,8 @@ public final class SolrChunkIndex implements ChunkIndex {
             INGESTED = "ingested_at", MODIFIED = "modified_at", CONTENT_TYPE = "content_type", BYTES = "bytes", CHUNKS = "chunk_count",
             META = "metadata", FLAGGED_CHUNKS = "flagged_chunks", INJECTION_SCORE = "injection_score", FLAGGED = "injection_flagged";
     private static final String CHUNK = "chunk", DOC = "doc", FLAGGED_MARK = "1";
+    /** A collection's marker document, naming the embedding model of its vectors. */
+    private static final String MODEL_MARKER = "m:embed_model", META_KIND = "meta";
     /** Stored fields of a chunk as search reads them, without its vector (fetched for the final hits only). */
     private static final String CHUNK_FIELDS = String.join(",", TENANT, DOC_ID, VERSION, ORDINAL, SOURCE, TITLE, SECTION, BODY, MODEL, INGESTED,
             INJECTION_SCORE, FLAGGED);
@@ -90,6 +93,8 @@ public final class SolrChunkIndex implements ChunkIndex {
     private static final int TENANT_HASH_HEX = 32;
     /** Chunks read per page when listing a document's chunks. */
     private static final int CHUNK_PAGE = 500;
+    /** Collections counted by one request (named in its URL, which must stay well under Jetty's 8 KiB). */
+    private static final int COLLECTIONS_PER_COUNT = 50;
     /** Document frequencies asked per request (one pseudo-field each). */
     private static final int DOC_FREQ_BATCH = 512;
     private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
@@ -101,6 +106,8 @@ public final class SolrChunkIndex implements ChunkIndex {
     private final Analyzer analyzer = new EnglishAnalyzer();
     /** Collections known to exist (created or seen by this process). */
     private final Set<String> existing = ConcurrentHashMap.newKeySet();
+    /** Collections whose embedding model this process checked: it is {@link #embedModel}. */
+    private final Set<String> modelChecked = ConcurrentHashMap.newKeySet();
     /** Collections written to since their last commit. */
     private final Set<String> staged = ConcurrentHashMap.newKeySet();
     private final ExecutorService parallel = Executors.newVirtualThreadPerTaskExecutor();
@@ -220,10 +227,13 @@ public final class SolrChunkIndex implements ChunkIndex {
     @Override
     public long chunkCount() {
         List<String> collections = keelCollections();
-        if (collections.isEmpty()) return 0;
-        JsonNode reply = solr.postJson("/" + collections.get(0) + "/select", Map.of("collection", String.join(",", collections)),
-                Map.of("query", term(KIND, CHUNK), "limit", 0));
-        return reply.path("response").path("numFound").asLong();
+        long total = 0;
+        for (int from = 0; from < collections.size(); from += COLLECTIONS_PER_COUNT) {
+            List<String> batch = collections.subList(from, Math.min(collections.size(), from + COLLECTIONS_PER_COUNT));
+            total += solr.postJson("/" + batch.get(0) + "/select", Map.of("collection", String.join(",", batch)),
+                    Map.of("query", term(KIND, CHUNK), "limit", 0)).path("response").path("numFound").asLong();
+        }
+        return total;
     }
 
     @Override
@@ -487,6 +497,7 @@ public final class SolrChunkIndex implements ChunkIndex {
         String collection = collection(tenant);
         Optional<JsonNode> reply = solr.postJsonUnlessMissing("/" + collection + "/select", Map.of(), request);
         if (reply.isEmpty() && existing.contains(collection)) throw new IndexException("Solr lost the collection " + collection);
+        if (reply.isPresent()) checkModel(collection);
         return reply.orElseGet(JSON::createObjectNode);
     }
 
@@ -513,7 +524,28 @@ public final class SolrChunkIndex implements ChunkIndex {
             }
         }
         existing.add(collection);
+        checkModel(collection);
         return collection;
+    }
+
+    /**
+     * Checks, once per collection and process, that the collection holds vectors of this Keel's
+     * embedding model (its marker document says which; a collection without one gets it): results of
+     * another model's vectors would be noise, as the embedded index refuses to open in that case.
+     */
+    private void checkModel(String collection) {
+        if (modelChecked.contains(collection)) return;
+        JsonNode docs = solr.postJson("/" + collection + "/select", Map.of(), Map.of("query", term(ID, MODEL_MARKER), "fields", MODEL, "limit", 1))
+                .path("response").path("docs");
+        if (docs.isEmpty()) {
+            solr.postJson("/" + collection + "/update", Map.of("wt", "json", "commit", "true"),
+                    List.of(Map.of(ID, MODEL_MARKER, KIND, META_KIND, MODEL, embedModel)));
+        } else if (!docs.get(0).path(MODEL).asText().equals(embedModel)) {
+            throw new IndexException("the Solr collection " + collection + " was built with embedding model " + docs.get(0).path(MODEL).asText()
+                    + " but this Keel embeds with " + embedModel + "; vectors of different models can't be mixed. Reindex: set"
+                    + " index.solr.collection_prefix to a new name (or delete Keel's collections) and run 'keel ingest' on your documents again.");
+        }
+        modelChecked.add(collection);
     }
 
     /** The cluster's collections that are Keel's (by prefix). */
@@ -529,6 +561,7 @@ public final class SolrChunkIndex implements ChunkIndex {
     public void deleteCollections() {
         for (String c : keelCollections()) solr.get("/admin/collections", Map.of("action", "DELETE", "name", c, "wt", "json"));
         existing.clear();
+        modelChecked.clear();
         staged.clear();
     }
 

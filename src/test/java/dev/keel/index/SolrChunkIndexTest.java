@@ -270,4 +270,32 @@ class SolrChunkIndexTest {
             assertThat(index.chunkCount("newcomer")).isEqualTo(4);
         }
     }
+
+    @Test
+    void aCollectionOfAnotherEmbeddingModelIsRefused() {
+        put(index, "modelled", "d", "v1", "vectors of model m1");
+        try (SolrChunkIndex other = new SolrChunkIndex(config("contract"), "m2", DIM)) {
+            assertThatThrownBy(() -> other.search(query("modelled", "vectors", SearchMode.HYBRID), traces.start("t", "modelled")))
+                    .isInstanceOf(IndexException.class).hasMessageContaining("built with embedding model m1").hasMessageContaining("embeds with m2");
+            assertThat(other.chunkCount("brand-new-tenant")).as("a tenant without a collection has nothing to refuse").isZero();
+        }
+    }
+
+    @Test
+    void aSolrThatAcceptsButNeverAnswersTimesOut() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0)) {
+            Thread.ofVirtual().start(() -> {
+                try {
+                    silent.accept();
+                } catch (java.io.IOException closed) {
+                    // the test is over
+                }
+            });
+            IndexConfig hanging = new IndexConfig(IndexConfig.Kind.SOLR, List.of("http://127.0.0.1:" + silent.getLocalPort() + "/solr"), "x", 1, 500);
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> new SolrChunkIndex(hanging, "m1", DIM)).isInstanceOf(IndexException.class)
+                    .hasMessageContaining("did not answer").hasMessageContaining("within 500 ms");
+            assertThat((System.nanoTime() - start) / 1e9).isLessThan(10);
+        }
+    }
 }
