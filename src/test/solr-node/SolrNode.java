@@ -12,7 +12,8 @@ import org.apache.solr.embedded.JettySolrRunner;
  * ZooKeeper, all under the directory given as the only argument. Prints one line
  * {@code SOLR_NODES url,url} once every node is live (and {@code SOLR_FAILED message} if it cannot
  * start), then runs until its standard input ends (the test closed it, or died), and shuts the
- * nodes and ZooKeeper down before exiting. Run by {@code dev.keel.engines.SolrCloud} with Java's source launcher (no build step).
+ * nodes and ZooKeeper down before exiting. A line {@code stop N} on its input stops node N (0-based,
+ * in the order printed) and is answered {@code SOLR_STOPPED N}. Run by {@code dev.keel.engines.SolrCloud} with Java's source launcher (no build step).
  */
 public final class SolrNode {
     private static final int NODES = Integer.getInteger("keel.solr.nodes", 2);
@@ -33,8 +34,13 @@ public final class SolrNode {
             System.out.println("SOLR_NODES " + urls);
             System.out.flush();
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            while (in.readLine() != null) {
-                // Any line is ignored: only the end of input stops the cluster.
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                if (line.startsWith("stop ")) {
+                    int node = Integer.parseInt(line.substring(5).strip());
+                    cluster.stopJettySolrRunner(node);
+                    System.out.println("SOLR_STOPPED " + node);
+                    System.out.flush();
+                }
             }
         } finally {
             cluster.shutdown();

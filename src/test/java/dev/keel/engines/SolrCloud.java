@@ -9,10 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 
@@ -46,12 +45,14 @@ public final class SolrCloud implements AutoCloseable {
     private final Path dir;
     private final Process process;
     private final Thread reaper = new Thread(this::stop, "solr-cloud-reaper");
+    private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
     private volatile List<String> nodeUrls = List.of();
 
     private SolrCloud(Path dir, Process process) {
         this.dir = dir;
         this.process = process;
         Runtime.getRuntime().addShutdownHook(reaper);
+        Thread.ofVirtual().name("solr-cloud-output").start(this::readOutput);
     }
 
     /** Starts a cluster of two nodes and returns once both are live. */
@@ -73,7 +74,9 @@ public final class SolrCloud implements AutoCloseable {
         }
         SolrCloud cloud = new SolrCloud(dir, process);
         try {
-            cloud.nodeUrls = awaitNodes(process, dir);
+            String line = cloud.awaitLine(START_TIMEOUT_SECONDS, "starting");
+            if (!line.startsWith("SOLR_NODES ")) throw new IllegalStateException("SolrCloud said '" + line + "' while starting");
+            cloud.nodeUrls = List.of(line.substring("SOLR_NODES ".length()).split(","));
             return cloud;
         } catch (RuntimeException e) {
             cloud.close();
@@ -86,32 +89,45 @@ public final class SolrCloud implements AutoCloseable {
         return nodeUrls;
     }
 
-    /** Reads the child's output until it names its nodes (or fails, or time runs out). */
-    private static List<String> awaitNodes(Process process, Path dir) {
-        BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-        CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
-            try {
-                for (String l = out.readLine(); l != null; l = out.readLine()) {
-                    if (l.startsWith("SOLR_NODES ") || l.startsWith("SOLR_FAILED ")) return l;
-                }
-                return "SOLR_FAILED the JVM exited";
-            } catch (IOException e) {
-                return "SOLR_FAILED " + e;
-            }
-        });
-        String result;
+    /** The child's next line starting with {@code SOLR_} (or a failure line if it exits first), waiting at most {@code seconds}. */
+    private String awaitLine(long seconds, String doing) {
+        String line;
         try {
-            result = line.get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("SolrCloud did not start within " + START_TIMEOUT_SECONDS + " s; see " + dir.resolve("solr.log"));
+            line = lines.poll(seconds, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while SolrCloud started", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e.getCause());
+            throw new IllegalStateException("interrupted while SolrCloud was " + doing, e);
         }
-        if (result.startsWith("SOLR_FAILED ")) throw new IllegalStateException("SolrCloud failed to start: " + result.substring(12) + "; " + tail(dir));
-        return List.of(result.substring("SOLR_NODES ".length()).split(","));
+        if (line == null) throw new IllegalStateException("SolrCloud was not done " + doing + " within " + seconds + " s; see " + dir.resolve("solr.log"));
+        if (line.startsWith("SOLR_FAILED ")) throw new IllegalStateException("SolrCloud failed " + doing + ": " + line.substring(12) + "; " + tail(dir));
+        return line;
+    }
+
+    /** Copies the child's protocol lines (those starting with SOLR_) into {@link #lines}; ends with a failure line when the child exits. */
+    private void readOutput() {
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String l = out.readLine(); l != null; l = out.readLine()) {
+                if (l.startsWith("SOLR_")) lines.add(l);
+            }
+        } catch (IOException e) {
+            lines.add("SOLR_FAILED " + e);
+        }
+        lines.add("SOLR_FAILED the JVM exited");
+    }
+
+    /**
+     * Stops node {@code index} (of {@link #nodeUrls()}) and returns once it is down; the others keep
+     * running, so collections with a replica elsewhere stay available (after a leader election).
+     */
+    public synchronized void stopNode(int index) {
+        try {
+            process.getOutputStream().write(("stop " + index + "\n").getBytes(StandardCharsets.UTF_8));
+            process.getOutputStream().flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot reach the SolrCloud JVM", e);
+        }
+        String line = awaitLine(STOP_TIMEOUT_SECONDS, "stopping node " + index);
+        if (!line.equals("SOLR_STOPPED " + index)) throw new IllegalStateException("SolrCloud answered '" + line + "' to stopping node " + index);
     }
 
     /** The child project's classpath, resolved by Maven the first time (and again when its pom changed). */
