@@ -28,6 +28,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.ToDoubleFunction;
 import java.util.function.ToIntFunction;
 import java.util.regex.Pattern;
@@ -93,6 +95,8 @@ public final class SolrChunkIndex implements ChunkIndex {
     private static final int TENANT_HASH_HEX = 32;
     /** Chunks read per page when listing a document's chunks. */
     private static final int CHUNK_PAGE = 500;
+    /** Between two looks at a collection another Keel is creating: replicas take a second or so to become active. */
+    private static final long ACTIVE_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     /** Collections counted by one request (named in its URL, which must stay well under Jetty's 8 KiB). */
     private static final int COLLECTIONS_PER_COUNT = 50;
     /** Document frequencies asked per request (one pseudo-field each). */
@@ -510,7 +514,10 @@ public final class SolrChunkIndex implements ChunkIndex {
         }
     }
 
-    /** The tenant's collection, created (one shard, Keel's configset) when it does not exist yet; another Keel creating it too is fine. */
+    /**
+     * The tenant's collection, created (one shard, Keel's configset) when it does not exist yet, and
+     * active; another Keel creating it at the same time is fine.
+     */
     private String ensureCollection(String tenant) {
         String collection = collection(tenant);
         if (existing.contains(collection)) return collection;
@@ -523,6 +530,7 @@ public final class SolrChunkIndex implements ChunkIndex {
                 if (!keelCollections().contains(collection)) throw e;
             }
         }
+        awaitActive(collection);
         existing.add(collection);
         checkModel(collection);
         return collection;
@@ -546,6 +554,28 @@ public final class SolrChunkIndex implements ChunkIndex {
                     + " index.solr.collection_prefix to a new name (or delete Keel's collections) and run 'keel ingest' on your documents again.");
         }
         modelChecked.add(collection);
+    }
+
+    /**
+     * Waits (at most {@code index.solr.timeout_ms}) until every replica of the collection is active (one
+     * look when it is; another Keel may still be creating it), so a first write does not meet a shard
+     * without a leader.
+     */
+    private void awaitActive(String collection) {
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.timeoutMs());
+        while (true) {
+            JsonNode shards = solr.get("/admin/collections", Map.of("action", "CLUSTERSTATUS", "collection", collection, "wt", "json"))
+                    .path("cluster").path("collections").path(collection).path("shards");
+            boolean active = !shards.isEmpty();
+            for (JsonNode shard : shards) {
+                for (JsonNode replica : shard.path("replicas")) active &= "active".equals(replica.path("state").asText());
+            }
+            if (active) return;
+            if (System.nanoTime() > until) {
+                throw new IndexException("the Solr collection " + collection + " was not active within " + config.timeoutMs() + " ms");
+            }
+            LockSupport.parkNanos(ACTIVE_POLL_NANOS);
+        }
     }
 
     /** The cluster's collections that are Keel's (by prefix). */

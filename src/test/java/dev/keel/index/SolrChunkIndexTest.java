@@ -298,4 +298,16 @@ class SolrChunkIndexTest {
             assertThat((System.nanoTime() - start) / 1e9).isLessThan(10);
         }
     }
+
+    @Test
+    void aCollectionAnotherKeelIsStillCreatingIsWaitedFor() throws Exception {
+        String collection = index.collection("latecomer");
+        java.net.http.HttpResponse<String> created = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(cloud.nodeUrls().get(1) + "/admin/collections?action=CREATE&name=" + collection
+                        + "&numShards=1&replicationFactor=2&collection.configName=keel-v1-" + DIM + "&async=latecomer")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(200);
+        put(index, "latecomer", "d", "v1", "written while the collection was being created");
+        assertThat(index.chunkCount("latecomer")).isEqualTo(1);
+    }
 }
