@@ -130,15 +130,23 @@ public final class SolrCloud implements AutoCloseable {
         if (!line.equals("SOLR_STOPPED " + index)) throw new IllegalStateException("SolrCloud answered '" + line + "' to stopping node " + index);
     }
 
-    /** The child project's classpath, resolved by Maven the first time (and again when its pom changed). */
+    /** The child project's classpath, resolved by Maven the first time (and again when its pom changed or a jar it names is gone). */
     private static String classpath() {
         try {
             Path pom = PROJECT.resolve("pom.xml");
-            if (!Files.exists(CLASSPATH) || Files.getLastModifiedTime(CLASSPATH).compareTo(Files.getLastModifiedTime(pom)) < 0) resolve();
+            if (!Files.exists(CLASSPATH) || Files.getLastModifiedTime(CLASSPATH).compareTo(Files.getLastModifiedTime(pom)) < 0 || !complete()) resolve();
             return Files.readString(CLASSPATH).strip();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Whether every jar the cached classpath names is still there (a cleaned Maven repository empties it). */
+    private static boolean complete() throws IOException {
+        for (String jar : Files.readString(CLASSPATH).strip().split(java.io.File.pathSeparator)) {
+            if (!Files.exists(Path.of(jar))) return false;
+        }
+        return true;
     }
 
     private static void resolve() throws IOException {
