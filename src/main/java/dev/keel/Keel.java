@@ -1,6 +1,7 @@
 package dev.keel;
 
 import dev.keel.config.GuardConfig;
+import dev.keel.config.IndexConfig;
 import dev.keel.config.KeelConfig;
 import dev.keel.embed.BgeSmallEmbedder;
 import dev.keel.embed.CachingEmbedder;
@@ -15,6 +16,7 @@ import dev.keel.guard.Guard;
 import dev.keel.index.ChunkIndex;
 import dev.keel.index.DocumentRecord;
 import dev.keel.index.LuceneChunkIndex;
+import dev.keel.index.SolrChunkIndex;
 import dev.keel.ingest.Ingestor;
 import dev.keel.rag.AnswerEngine;
 import dev.keel.rag.Sessions;
@@ -142,7 +144,7 @@ public final class Keel implements AutoCloseable {
         Redis redis = null;
         try {
             CachingEmbedder embedder = new CachingEmbedder(model, new EmbeddingCache(db), CachingEmbedder.MEMORY_ENTRIES);
-            index = new LuceneChunkIndex(dataDir.resolve("index"), embedder.modelId(), embedder.dimension());
+            index = openIndex(config.index(), dataDir, embedder);
             if (config.redis().shared()) redis = Redis.open(config.redis(), traces.registry());
             return new Keel(config, dataDir, db, embedder, index, traces, rerankers, guards, redis);
         } catch (RuntimeException e) {
@@ -154,6 +156,14 @@ public final class Keel implements AutoCloseable {
             traces.close();
             throw e;
         }
+    }
+
+    /** The configured index: the embedded one in the data directory (the default), or Keel's collections on SolrCloud. */
+    private static ChunkIndex openIndex(IndexConfig config, Path dataDir, Embedder embedder) {
+        return switch (config.kind()) {
+            case LUCENE -> new LuceneChunkIndex(dataDir.resolve("index"), embedder.modelId(), embedder.dimension());
+            case SOLR -> new SolrChunkIndex(config, embedder.modelId(), embedder.dimension());
+        };
     }
 
     public KeelConfig config() {

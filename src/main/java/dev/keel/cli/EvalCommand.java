@@ -1,11 +1,13 @@
 package dev.keel.cli;
 
 import dev.keel.Keel;
+import dev.keel.config.IndexConfig;
 import dev.keel.config.KeelConfig;
 import dev.keel.eval.BeirDataset;
 import dev.keel.eval.RetrievalEvaluation;
 import dev.keel.http.Json;
 import dev.keel.index.SearchMode;
+import dev.keel.index.SolrChunkIndex;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -29,7 +31,9 @@ final class EvalCommand implements Runnable {
 
     @Command(name = "retrieval", mixinStandardHelpOptions = true,
             description = {"Ingest a BEIR dataset into a throw-away index and print nDCG@10, Recall@10, Recall@100 and MRR@10 per mode.",
-                    "Embeddings are cached in the data directory, so a second run skips embedding."})
+                    "Embeddings are cached in the data directory, so a second run skips embedding.",
+                    "The index is the one --config names (index.kind): with solr, throw-away collections on that SolrCloud,",
+                    "deleted afterwards."})
     static final class Retrieval implements Callable<Integer> {
         @Option(names = "--beir", required = true, paramLabel = "DIR", description = "Folder with corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv.")
         Path beir;
@@ -57,14 +61,21 @@ final class EvalCommand implements Runnable {
             KeelConfig cfg = config != null ? KeelConfig.load(config) : KeelConfig.defaults();
             CommonOptions dirs = new CommonOptions();
             dirs.data = data;
+            if (cfg.index().kind() == IndexConfig.Kind.SOLR) cfg = cfg.withIndex(cfg.index().withCollectionPrefix(throwAwayPrefix(cfg.index())));
             RetrievalEvaluation.Report report;
             try (ScratchDir scratch = new ScratchDir("keel-eval-"); Keel keel = Keel.openWithSharedCache(cfg, scratch.path(), dirs.dataDir())) {
-                System.err.printf("%s: %d documents, %d judged queries%n", dataset.name(), dataset.corpus().size(), dataset.queries().size());
-                report = RetrievalEvaluation.run(keel, dataset, modes, cfg.search(), new ProgressBar(System.err, "docs"));
+                System.err.printf("%s: %d documents, %d judged queries, %s index%n", dataset.name(), dataset.corpus().size(), dataset.queries().size(),
+                        cfg.index().kind().name().toLowerCase(java.util.Locale.ROOT));
+                try {
+                    report = RetrievalEvaluation.run(keel, dataset, modes, cfg.search(), new ProgressBar(System.err, "docs"));
+                } finally {
+                    if (keel.index() instanceof SolrChunkIndex solr) solr.deleteCollections();
+                }
             }
             if (json) {
                 Map<String, Object> out = new LinkedHashMap<>();
                 out.put("dataset", report.dataset());
+                out.put("index", cfg.index().kind().name().toLowerCase(java.util.Locale.ROOT));
                 out.put("split", split);
                 out.put("documents", report.documents());
                 out.put("queries", report.queries());
@@ -80,6 +91,11 @@ final class EvalCommand implements Runnable {
                         name, r.ndcgAt10(), r.recallAt10(), r.recallAt100(), r.mrrAt10(), r.meanLatencyMs()));
             }
             return 0;
+        }
+
+        /** The configured prefix with a random suffix: the evaluation's collections never meet a tenant's. */
+        private static String throwAwayPrefix(IndexConfig index) {
+            return index.collectionPrefix() + "-eval-" + java.util.HexFormat.of().toHexDigits(java.util.concurrent.ThreadLocalRandom.current().nextInt());
         }
 
         private static double round(double v) {

@@ -1,5 +1,12 @@
 package dev.keel.cli;
 
+import dev.keel.config.IndexConfig;
+import dev.keel.embed.BgeSmallEmbedder;
+import dev.keel.index.ChunkIndex;
+import dev.keel.index.IndexCopy;
+import dev.keel.index.LuceneChunkIndex;
+import dev.keel.index.SolrChunkIndex;
+
 import dev.keel.config.ConfigException;
 import dev.keel.config.KeelConfig;
 import dev.keel.config.StoreConfig;
@@ -19,7 +26,8 @@ import picocli.CommandLine.Option;
  * usage ledger and embedding cache into a shared PostgreSQL, with progress; resumable (see {@link StoreCopy}).
  */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
-        description = {"Copy an embedded installation (API keys, usage ledger, embedding cache) into a shared PostgreSQL.",
+        description = {"Copy an embedded installation (API keys, usage ledger, embedding cache) into a shared PostgreSQL,",
+                "and its index into SolrCloud when --config sets index.kind: solr.",
                 "Stop the server that uses DIR first.",
                 "Safe to run again after an interruption: it continues where it stopped, copying nothing twice.",
                 "The password comes from --config's store.password, else $PGPASSWORD, else the URL (where other users can read it)."})
@@ -50,9 +58,33 @@ final class MigrateCommand implements Callable<Integer> {
             err.println("migrate: " + dir + " → PostgreSQL " + target.address());
             long rows = StoreCopy.copy(source, destination, SQLITE + dir.resolve("keel.db").toRealPath(), batchSize, new TableProgress(err));
             System.out.printf("migrated: %d rows copied by this run; keys, ledger and embedding cache of %s are in PostgreSQL %s%n", rows, dir, target.address());
+            if (indexTarget().kind() == IndexConfig.Kind.SOLR) copyIndex(dir.resolve("index"), indexTarget(), err);
             return 0;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private IndexConfig indexTarget() {
+        return config == null ? IndexConfig.DEFAULTS : KeelConfig.load(config).index();
+    }
+
+    /** The embedded index into Keel's SolrCloud collections, vectors and all (no re-embedding); resumable as {@link IndexCopy} is. */
+    private static void copyIndex(Path source, IndexConfig solr, PrintStream err) {
+        if (!Files.isDirectory(source)) {
+            err.println("migrate: no embedded index in " + source + "; nothing to copy into SolrCloud");
+            return;
+        }
+        String model;
+        int dimension;
+        try (BgeSmallEmbedder embedder = new BgeSmallEmbedder(1)) {
+            model = embedder.modelId();
+            dimension = embedder.dimension();
+        }
+        try (ChunkIndex from = new LuceneChunkIndex(source, model, dimension); ChunkIndex to = new SolrChunkIndex(solr, model, dimension)) {
+            err.println("migrate: index " + source + " → SolrCloud (index.solr.urls)");
+            long docs = IndexCopy.copy(from, to, p -> err.printf("  index %-24s %,d documents seen, %,d copied%n", p.tenant(), p.seen(), p.copied()));
+            System.out.printf("migrated: %d documents copied into SolrCloud by this run%n", docs);
         }
     }
 

@@ -78,4 +78,8 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
     public KeelConfig withSearch(SearchConfig s) {
         return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry);
     }
+
+    public KeelConfig withIndex(IndexConfig i) {
+        return new KeelConfig(server, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, i, telemetry);
+    }
 }

@@ -120,6 +120,11 @@ public final class HttpServer implements AutoCloseable {
                 error(ctx, e.status(), e.type(), e.getMessage(), e.param(), e.code());
             });
             config.routes.exception(dev.keel.model.ProviderException.class, (e, ctx) -> ChatRoutes.error(ctx, e));
+            config.routes.exception(dev.keel.index.IndexException.class, (e, ctx) -> {
+                // The details (engine, node address) are the operator's: logged, not shown to callers.
+                LOG.warn("index unavailable: {}", e.getMessage());
+                error(ctx, 503, typeOf(503), "the search index is unavailable; try again shortly", null, "index_unavailable");
+            });
             config.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), typeOf(e.getStatus()), e.getMessage(), null, null));
             config.routes.exception(StoreException.class, this::storeUnavailable);
             config.routes.exception(Exception.class, this::unhandled);
@@ -375,6 +380,8 @@ public final class HttpServer implements AutoCloseable {
         try {
             details.put("chunks", keel.index().chunkCount());
             details.put("embed_model", keel.index().embedModel());
+            Map<String, Object> index = keel.index().health();
+            if (!index.isEmpty()) details.put("index", index);
             details.put("providers", keel.gateway().providerStates());
             if (keel.database().shared()) {
                 Database.Health store = keel.database().health();

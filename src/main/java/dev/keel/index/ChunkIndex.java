@@ -56,6 +56,14 @@ public interface ChunkIndex extends AutoCloseable {
 
     String embedModel();
 
+    /**
+     * What readiness reports about the engine behind the index (empty for the embedded one); never a
+     * credential. Throws {@link IndexException} when the engine cannot be reached.
+     */
+    default java.util.Map<String, Object> health() {
+        return java.util.Map.of();
+    }
+
     @Override
     void close();
 }

@@ -32,6 +32,19 @@ public record ChunkRecord(String tenant, String docId, String docVersion, int or
                 injection);
     }
 
+    /**
+     * Checks that this chunk may be written as part of {@code doc} into an index of {@code indexModel}.
+     *
+     * @throws IllegalArgumentException when it belongs to another document
+     * @throws IndexException when another embedding model made its vector
+     */
+    void requireWritable(DocumentRecord doc, String indexModel) {
+        if (!tenant.equals(doc.tenant()) || !docId.equals(doc.docId())) {
+            throw new IllegalArgumentException("chunk " + chunkId() + " does not belong to document " + doc.docId());
+        }
+        if (!embedModel.equals(indexModel)) throw new IndexException("chunk embedded with " + embedModel + " cannot enter an index of " + indexModel);
+    }
+
     public String chunkId() {
         return docId + "#" + ordinal;
     }

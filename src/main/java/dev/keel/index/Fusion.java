@@ -1,28 +1,50 @@
 package dev.keel.index;
 
+import dev.keel.config.SearchConfig;
+import dev.keel.trace.Span;
+import dev.keel.trace.Trace;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Rank fusion of the BM25 and vector lists. Pure functions. */
+/** Rank fusion of the BM25 and vector lists, shared by every index. Pure functions (but for the span they record). */
 final class Fusion {
     private Fusion() {}
 
+    /** A hit of one retriever: {@code doc} names it within one search (a Lucene doc number, or a number the index gives it), best first. */
+    record Scored(int doc, float score) {}
+
+    /** The request's mode applied: one list alone, or both fused as the settings say; records the "fuse" span. */
+    static List<Fused> fuse(SearchRequest req, List<Scored> lexical, List<Scored> semantic, Trace trace) {
+        try (Span span = trace.span("fuse")) {
+            List<Fused> fused = switch (req.mode()) {
+                case BM25 -> single(lexical, true);
+                case VECTOR -> single(semantic, false);
+                case HYBRID -> req.settings().fusion() == SearchConfig.Fusion.RRF
+                        ? rrf(lexical, semantic, req.settings().rrfK())
+                        : weighted(lexical, semantic, req.settings().alpha());
+            };
+            span.attr("fusion", req.mode() == SearchMode.HYBRID ? req.settings().fusion().name().toLowerCase() : "none")
+                    .attr("candidates", fused.size());
+            return fused;
+        }
+    }
+
     record Fused(int doc, double score, int bm25Rank, double bm25Score, int vectorRank, double vectorScore) {}
 
-    static List<Fused> single(List<LuceneChunkIndex.Scored> list, boolean lexical) {
+    static List<Fused> single(List<Scored> list, boolean lexical) {
         List<Fused> out = new ArrayList<>(list.size());
         for (int i = 0; i < list.size(); i++) {
-            LuceneChunkIndex.Scored s = list.get(i);
+            Scored s = list.get(i);
             out.add(lexical ? new Fused(s.doc(), s.score(), i + 1, s.score(), 0, 0) : new Fused(s.doc(), s.score(), 0, 0, i + 1, s.score()));
         }
         return out;
     }
 
     /** Reciprocal Rank Fusion: score = Σ 1 / (k + rank). Ties keep BM25 order first. */
-    static List<Fused> rrf(List<LuceneChunkIndex.Scored> bm25, List<LuceneChunkIndex.Scored> vector, int k) {
+    static List<Fused> rrf(List<Scored> bm25, List<Scored> vector, int k) {
         Map<Integer, double[]> acc = collect(bm25, vector);
         List<Fused> out = new ArrayList<>(acc.size());
         for (Map.Entry<Integer, double[]> e : acc.entrySet()) {
@@ -35,7 +57,7 @@ final class Fusion {
     }
 
     /** Weighted fusion of min-max-normalised scores: alpha × vector + (1 − alpha) × BM25. */
-    static List<Fused> weighted(List<LuceneChunkIndex.Scored> bm25, List<LuceneChunkIndex.Scored> vector, double alpha) {
+    static List<Fused> weighted(List<Scored> bm25, List<Scored> vector, double alpha) {
         Map<Integer, double[]> acc = collect(bm25, vector);
         double[] lex = range(bm25), sem = range(vector);
         List<Fused> out = new ArrayList<>(acc.size());
@@ -49,7 +71,7 @@ final class Fusion {
         return out;
     }
 
-    private static Map<Integer, double[]> collect(List<LuceneChunkIndex.Scored> bm25, List<LuceneChunkIndex.Scored> vector) {
+    private static Map<Integer, double[]> collect(List<Scored> bm25, List<Scored> vector) {
         Map<Integer, double[]> acc = new LinkedHashMap<>();
         for (int i = 0; i < bm25.size(); i++) {
             double[] a = acc.computeIfAbsent(bm25.get(i).doc(), d -> new double[4]);
@@ -64,9 +86,9 @@ final class Fusion {
         return acc;
     }
 
-    private static double[] range(List<LuceneChunkIndex.Scored> list) {
+    private static double[] range(List<Scored> list) {
         double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
-        for (LuceneChunkIndex.Scored s : list) {
+        for (Scored s : list) {
             min = Math.min(min, s.score());
             max = Math.max(max, s.score());
         }

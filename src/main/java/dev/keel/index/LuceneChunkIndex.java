@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keel.config.SearchConfig;
+import dev.keel.index.Fusion.Scored;
 import dev.keel.trace.Span;
 import dev.keel.trace.Trace;
 import java.io.IOException;
@@ -26,9 +27,7 @@ import java.util.concurrent.Executors;
 import java.util.function.ToDoubleFunction;
 import java.util.stream.Collectors;
 import org.apache.lucene.analysis.Analyzer;
-import org.apache.lucene.analysis.TokenStream;
 import org.apache.lucene.analysis.en.EnglishAnalyzer;
-import org.apache.lucene.analysis.tokenattributes.CharTermAttribute;
 import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.apache.lucene.codecs.lucene912.Lucene912Codec;
 import org.apache.lucene.codecs.lucene99.Lucene99HnswScalarQuantizedVectorsFormat;
@@ -117,17 +116,8 @@ public final class LuceneChunkIndex implements ChunkIndex {
     static final int FORMAT = 2;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Logger LOG = LoggerFactory.getLogger(LuceneChunkIndex.class);
-    /**
-     * Distinct terms a BM25 query keeps: the rarest in the tenant's chunks (the most informative).
-     * Lucene refuses queries of over 1,024 clauses, and each clause costs a postings walk.
-     */
-    static final int MAX_QUERY_TERMS = 256;
-    /**
-     * Characters of a source or section path indexed for filtering (the stored value stays whole).
-     * Lucene refuses a term over 32,766 UTF-8 bytes; prefix filters are at most
-     * {@link SearchFilters#MAX_PREFIX_CHARS} long, so matching them against this much is exact.
-     */
-    private static final int MAX_KEYWORD_CHARS = 1_024;
+    /** Distinct terms a BM25 query keeps (see {@link QueryTerms#MAX_QUERY_TERMS}). */
+    static final int MAX_QUERY_TERMS = QueryTerms.MAX_QUERY_TERMS;
 
     private final FSDirectory directory;
     private final IndexWriter writer;
@@ -270,12 +260,7 @@ public final class LuceneChunkIndex implements ChunkIndex {
         List<Document> block = new ArrayList<>(chunks.size() + 1);
         block.add(docRecordDocument(doc));
         for (ChunkRecord c : chunks) {
-            if (!c.tenant().equals(doc.tenant()) || !c.docId().equals(doc.docId())) {
-                throw new IllegalArgumentException("chunk " + c.chunkId() + " does not belong to document " + doc.docId());
-            }
-            if (!c.embedModel().equals(embedModel)) {
-                throw new IndexException("chunk embedded with " + c.embedModel() + " cannot enter an index of " + embedModel);
-            }
+            c.requireWritable(doc, embedModel);
             block.add(chunkDocument(c));
         }
         try {
@@ -313,15 +298,10 @@ public final class LuceneChunkIndex implements ChunkIndex {
             long n = Math.max(1, own.counts(TEXT).docCount());
             Map<String, Double> out = new HashMap<>();
             for (String t : terms) {
-                out.put(t, bm25Idf(n, own.term(new Term(TEXT, t)).map(TermStatistics::docFreq).orElse(0L)));
+                out.put(t, QueryTerms.bm25Idf(n, own.term(new Term(TEXT, t)).map(TermStatistics::docFreq).orElse(0L)));
             }
             return out;
         });
-    }
-
-    /** BM25's inverse document frequency of a term in {@code df} of {@code n} chunks. */
-    private static double bm25Idf(long n, long df) {
-        return Math.log(1 + (n - df + 0.5) / (df + 0.5));
     }
 
     @Override
@@ -348,7 +328,7 @@ public final class LuceneChunkIndex implements ChunkIndex {
             Lexical lexicalSide = bm25.join();
             List<Scored> semantic = knn.join();
             List<Scored> lexical = lexicalSide.hits();
-            List<Fusion.Fused> fused = fuse(req, lexical, semantic, trace);
+            List<Fusion.Fused> fused = Fusion.fuse(req, lexical, semantic, trace);
             List<Fusion.Fused> top = fused.subList(0, Math.min(req.topK(), fused.size()));
             StoredFields sf = s.storedFields();
             List<SearchHit> hits = new ArrayList<>(top.size());
@@ -379,21 +359,6 @@ public final class LuceneChunkIndex implements ChunkIndex {
     private record Lexical(List<Scored> hits, Map<String, Double> terms, Map<String, Query> parts, TenantStatistics.TenantSearcher searcher,
                            List<ExpansionTerm> expansion) {
         static final Lexical NONE = new Lexical(List.of(), Map.of(), Map.of(), null, List.of());
-    }
-
-    private List<Fusion.Fused> fuse(SearchRequest req, List<Scored> lexical, List<Scored> semantic, Trace trace) {
-        try (Span span = trace.span("fuse")) {
-            List<Fusion.Fused> fused = switch (req.mode()) {
-                case BM25 -> Fusion.single(lexical, true);
-                case VECTOR -> Fusion.single(semantic, false);
-                case HYBRID -> req.settings().fusion() == SearchConfig.Fusion.RRF
-                        ? Fusion.rrf(lexical, semantic, req.settings().rrfK())
-                        : Fusion.weighted(lexical, semantic, req.settings().alpha());
-            };
-            span.attr("fusion", req.mode() == SearchMode.HYBRID ? req.settings().fusion().name().toLowerCase() : "none")
-                    .attr("candidates", fused.size());
-            return fused;
-        }
     }
 
     /**
@@ -433,10 +398,8 @@ public final class LuceneChunkIndex implements ChunkIndex {
             List<ExpansionTerm> expansion = expansion(s, first.searcher(), req.tenant(), feedbackDocs, first.terms().keySet(), settings.prfTerms());
             prf.attr("docs", feedbackDocs.size()).attr("terms", expansion.size());
             if (expansion.isEmpty()) return first;
-            double queryWeight = first.terms().values().stream().mapToDouble(Double::doubleValue).sum();
             Map<String, Query> expanded = fieldParts(first.searcher(), first.terms(), 1 - settings.prfWeight(), settings);
-            Map<String, Double> feedback = new LinkedHashMap<>();
-            for (ExpansionTerm t : expansion) feedback.put(t.term(), settings.prfWeight() * queryWeight * t.weight());
+            Map<String, Double> feedback = QueryTerms.feedbackWeights(first.terms(), expansion, settings.prfWeight());
             expanded.put("prf", sum(fieldParts(first.searcher(), feedback, 1, settings).values()));
             List<Scored> hits = bestFirst(s, scored(first.searcher().search(filtered(expanded, filter), n)));
             prf.attr("hits", hits.size());
@@ -495,47 +458,21 @@ public final class LuceneChunkIndex implements ChunkIndex {
         for (Scored d : feedbackDocs) {
             Document doc = stored.document(d.doc(), Set.of(TENANT, TITLE, SECTION, BODY));
             if (!tenant.equals(doc.get(TENANT))) throw new IllegalStateException("tenant isolation violated");
-            List<String> words = new ArrayList<>(terms(ChunkRecord.titleText(doc.get(TITLE), List.of(doc.getValues(SECTION)))));
-            words.addAll(terms(doc.get(BODY)));
-            docs.add(new RelevanceModel.FeedbackDoc(d.score(), words));
+            docs.add(RelevanceModel.FeedbackDoc.of(d.score(), doc.get(TITLE), List.of(doc.getValues(SECTION)), doc.get(BODY), this::terms));
         }
         long count = Math.max(1, own.counts(TEXT).docCount());
-        ToDoubleFunction<String> idf = t -> bm25Idf(count, own.term(new Term(TEXT, t)).map(TermStatistics::docFreq).orElse(0L));
-        return RelevanceModel.expansion(docs, idf, bm25Idf(count, 1), max, queryTerms, MAX_QUERY_TERMS - queryTerms.size());
+        ToDoubleFunction<String> idf = t -> QueryTerms.bm25Idf(count, own.term(new Term(TEXT, t)).map(TermStatistics::docFreq).orElse(0L));
+        return RelevanceModel.expansion(docs, idf, QueryTerms.bm25Idf(count, 1), max, queryTerms, MAX_QUERY_TERMS - queryTerms.size());
     }
 
-    /**
-     * The query's distinct terms that occur in the tenant's chunks, at most {@link #MAX_QUERY_TERMS}
-     * of them (the rarest; ties by term, so the choice is stable), each weighted by how often the
-     * query repeats it; empty when none is left. Terms no chunk of the tenant contains could match
-     * nothing, so dropping them changes no score.
-     */
+    /** The query's terms as {@link QueryTerms#select} keeps them, by the tenant's document frequencies. */
     private Map<String, Double> queryTerms(TenantStatistics.TenantSearcher own, String query, Span span) {
-        record Candidate(String term, int occurrences, long docFreq) {}
-        Map<String, Integer> occurrences = new LinkedHashMap<>();
-        for (String t : terms(query)) occurrences.merge(t, 1, Integer::sum);
-        List<Candidate> present = new ArrayList<>();
-        occurrences.forEach((t, count) -> own.term(new Term(TEXT, t)).ifPresent(st -> present.add(new Candidate(t, count, st.docFreq()))));
-        present.sort(Comparator.comparingLong(Candidate::docFreq).thenComparing(Candidate::term));
-        List<Candidate> kept = present.subList(0, Math.min(MAX_QUERY_TERMS, present.size()));
-        span.attr("query_terms", occurrences.size()).attr("terms_used", kept.size());
-        Map<String, Double> out = new LinkedHashMap<>();
-        for (Candidate c : kept) out.put(c.term(), (double) c.occurrences());
-        return out;
+        return QueryTerms.select(terms(query), t -> own.term(new Term(TEXT, t)).map(TermStatistics::docFreq).orElse(0L), span);
     }
 
     @Override
     public List<String> terms(String text) {
-        List<String> out = new ArrayList<>();
-        try (TokenStream ts = analyzer.tokenStream(TEXT, text)) {
-            CharTermAttribute term = ts.addAttribute(CharTermAttribute.class);
-            ts.reset();
-            while (ts.incrementToken()) out.add(term.toString());
-            ts.end();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out;
+        return QueryTerms.analyse(analyzer, text);
     }
 
     /**
@@ -778,8 +715,8 @@ public final class LuceneChunkIndex implements ChunkIndex {
         doc.add(new StringField(DOC_KEY, docKey(d.tenant(), d.docId()), Field.Store.NO));
         doc.add(new StoredField(VERSION, d.version()));
         doc.add(new StoredField(SOURCE, d.source()));
-        doc.add(new StringField(SOURCE_KW, keyword(d.source()), Field.Store.NO));
-        doc.add(new SortedDocValuesField(SOURCE_KW, new BytesRef(keyword(d.source()))));
+        doc.add(new StringField(SOURCE_KW, SearchFilters.keyword(d.source()), Field.Store.NO));
+        doc.add(new SortedDocValuesField(SOURCE_KW, new BytesRef(SearchFilters.keyword(d.source()))));
         doc.add(new StoredField(TITLE, d.title()));
         doc.add(new StoredField(CONTENT_TYPE, d.contentType()));
         doc.add(new StoredField(BYTES, d.bytes()));
@@ -807,11 +744,11 @@ public final class LuceneChunkIndex implements ChunkIndex {
         doc.add(new IntPoint(ORDINAL, c.ordinal()));
         doc.add(new NumericDocValuesField(ORDINAL, c.ordinal()));
         doc.add(new StoredField(SOURCE, c.source()));
-        doc.add(new StringField(SOURCE_KW, keyword(c.source()), Field.Store.NO));
-        doc.add(new SortedDocValuesField(SOURCE_KW, new BytesRef(keyword(c.source()))));
+        doc.add(new StringField(SOURCE_KW, SearchFilters.keyword(c.source()), Field.Store.NO));
+        doc.add(new SortedDocValuesField(SOURCE_KW, new BytesRef(SearchFilters.keyword(c.source()))));
         doc.add(new StoredField(TITLE, c.title()));
         for (String s : c.sectionPath()) doc.add(new StoredField(SECTION, s));
-        doc.add(new StringField(SECTION_KW, keyword(c.section()), Field.Store.NO));
+        doc.add(new StringField(SECTION_KW, SearchFilters.keyword(c.section()), Field.Store.NO));
         doc.add(new StoredField(BODY, c.body()));
         doc.add(new TextField(TEXT, c.indexText(), Field.Store.NO));
         doc.add(new NumericDocValuesField(TEXT_LENGTH, terms(c.indexText()).size()));
@@ -826,13 +763,6 @@ public final class LuceneChunkIndex implements ChunkIndex {
         if (c.injection().scanned()) doc.add(new StoredField(INJECTION_SCORE, c.injection().score()));
         if (c.injection().flagged()) doc.add(new StringField(FLAGGED, FLAGGED_MARK, Field.Store.YES));
         return doc;
-    }
-
-    /** The first {@link #MAX_KEYWORD_CHARS} characters, never ending inside a surrogate pair. */
-    private static String keyword(String value) {
-        if (value.length() <= MAX_KEYWORD_CHARS) return value;
-        int end = Character.isHighSurrogate(value.charAt(MAX_KEYWORD_CHARS - 1)) ? MAX_KEYWORD_CHARS - 1 : MAX_KEYWORD_CHARS;
-        return value.substring(0, end);
     }
 
     private static ChunkRecord toChunk(Document d) {
@@ -892,5 +822,4 @@ public final class LuceneChunkIndex implements ChunkIndex {
         T apply(IndexSearcher s) throws IOException;
     }
 
-    record Scored(int doc, float score) {}
 }

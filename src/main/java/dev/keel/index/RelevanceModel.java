@@ -3,10 +3,12 @@ package dev.keel.index;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -27,7 +29,24 @@ final class RelevanceModel {
     private RelevanceModel() {}
 
     /** A feedback chunk: its first-pass score and its analysed terms, title and body, in order. */
-    record FeedbackDoc(double score, List<String> terms) {}
+    record FeedbackDoc(double score, List<String> terms) {
+        /** A chunk's title text (title and section path, as BM25's title field holds it) and body, analysed by {@code analyse}. */
+        static FeedbackDoc of(double score, String title, List<String> sectionPath, String body, Function<String, List<String>> analyse) {
+            List<String> words = new ArrayList<>(analyse.apply(ChunkRecord.titleText(title, sectionPath)));
+            words.addAll(analyse.apply(body));
+            return new FeedbackDoc(score, words);
+        }
+    }
+
+    /** Every term {@link #expansion} may look up the IDF of (an index that fetches IDFs remotely fetches these at once). */
+    static Set<String> candidates(List<FeedbackDoc> docs) {
+        Set<String> out = new HashSet<>();
+        for (FeedbackDoc d : docs) {
+            if (!(d.score() > 0)) continue;
+            for (String t : d.terms()) if (usable(t)) out.add(t);
+        }
+        return out;
+    }
 
     /**
      * At most {@code max} terms, heaviest first (ties by term), of which at most {@code room} are not

@@ -15,6 +15,13 @@ public record SearchFilters(String sourcePrefix, List<String> docIds, String sec
      */
     public static final int MAX_PREFIX_CHARS = 256;
 
+    /**
+     * Characters of a source or section path an index matches prefix filters against (the stored
+     * value stays whole): more than {@link #MAX_PREFIX_CHARS}, so matching is exact, and far below
+     * the 32,766 UTF-8 bytes Lucene allows in a term.
+     */
+    static final int MAX_KEYWORD_CHARS = 1_024;
+
     /** A caller's filters: flagged chunks stay in. */
     public SearchFilters(String sourcePrefix, List<String> docIds, String sectionPrefix) {
         this(sourcePrefix, docIds, sectionPrefix, false);
@@ -30,6 +37,13 @@ public record SearchFilters(String sourcePrefix, List<String> docIds, String sec
         docIds = docIds == null ? List.of() : List.copyOf(docIds);
         requireShort("source prefix", sourcePrefix);
         requireShort("section prefix", sectionPrefix);
+    }
+
+    /** What an index matches prefixes against: the first {@link #MAX_KEYWORD_CHARS} characters, never ending inside a surrogate pair. */
+    static String keyword(String value) {
+        if (value.length() <= MAX_KEYWORD_CHARS) return value;
+        int end = Character.isHighSurrogate(value.charAt(MAX_KEYWORD_CHARS - 1)) ? MAX_KEYWORD_CHARS - 1 : MAX_KEYWORD_CHARS;
+        return value.substring(0, end);
     }
 
     private static void requireShort(String what, String prefix) {

@@ -8,8 +8,8 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class FusionTest {
-    private static LuceneChunkIndex.Scored s(int doc, float score) {
-        return new LuceneChunkIndex.Scored(doc, score);
+    private static Fusion.Scored s(int doc, float score) {
+        return new Fusion.Scored(doc, score);
     }
 
     @Test
