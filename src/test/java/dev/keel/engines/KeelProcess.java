@@ -69,8 +69,10 @@ public final class KeelProcess implements AutoCloseable {
             }
         } catch (IOException e) {
             listening.completeExceptionally(e);
+        } finally {
+            // Output ended: the process is gone or going; a start that never listened fails now, not at its timeout.
+            listening.completeExceptionally(new IllegalStateException("keel serve stopped before it listened"));
         }
-        listening.completeExceptionally(new IllegalStateException("keel serve exited with " + process.exitValue()));
     }
 
     /** {@code http://host:port} of this replica. */
