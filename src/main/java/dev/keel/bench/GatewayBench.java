@@ -25,6 +25,8 @@ import java.util.concurrent.TimeUnit;
  * with key auth, rate limits, budget and ledger on; maximum throughput side by side with the
  * Portkey gateway (Node, installed with npm on first use); and a fault run where the primary
  * provider fails half its calls. The load generator and the fake upstream share this process.
+ * With shared engines named (Redis, PostgreSQL), a second Keel over them is measured at maximum
+ * throughput in the same run, after the embedded one, so the cost of sharing reads as a ratio.
  */
 public final class GatewayBench {
     private static final String BODY = "{\"model\":\"bench\",\"messages\":[{\"role\":\"user\",\"content\":\"Say ok.\"}],\"max_tokens\":5}";
@@ -83,9 +85,14 @@ public final class GatewayBench {
     /** What a run measures. */
     public enum Part { RATES, MAX, PORTKEY, FAULTS }
 
-    /** How a run measures: offered loads, seconds per load, callers at maximum throughput, the fake upstream's latency. */
+    /**
+     * How a run measures: offered loads, seconds per load, callers at maximum throughput, the fake upstream's latency;
+     * {@code sharedEngines}: {@code keel.yaml} sections ({@code redis:}, {@code store:}) of a second Keel measured at
+     * maximum throughput as {@code keel-shared}, empty for none; {@code guards}: false turns Keel's guards off
+     * ({@code guard.enabled: false}) to show what they cost per request.
+     */
     public record Options(List<Integer> rates, Duration perRate, int concurrency, int latencyMs, Set<Part> parts, Path portkeyDir,
-                          List<String> serverJvmOptions) {}
+                          List<String> serverJvmOptions, String sharedEngines, boolean guards) {}
 
     public static Result run(Options o, Path work, PrintStream log) throws Exception {
         List<Integer> rates = o.parts().contains(Part.RATES) ? o.rates() : List.of();
@@ -103,7 +110,7 @@ public final class GatewayBench {
                       bench:
                         targets:
                           - {provider: bench, model: bench-upstream, input_per_mtok: 1.0, output_per_mtok: 2.0}
-                    """.formatted(ADMIN_KEY, upstream.baseUrl()));
+                    """.formatted(ADMIN_KEY, upstream.baseUrl()) + (o.guards() ? "" : "guard: {enabled: false}\n"));
             log.println("gateway: starting keel serve in its own process…");
             try (ServerProcess keel = ServerProcess.keel(config, work.resolve("keel"), o.serverJvmOptions())) {
                 URI keelUri = URI.create("http://127.0.0.1:" + keel.port() + "/v1/chat/completions");
@@ -129,6 +136,20 @@ public final class GatewayBench {
                     max.put("keel", Stats.of(viaKeel, keel.cpuSeconds() - cpu));
                 }
                 footprints.put("keel", new Footprint(keel.heapAfterGcMiB(), keel.rssMiB()));
+            }
+            if (o.parts().contains(Part.MAX) && !o.sharedEngines().isBlank()) {
+                Path shared = Files.writeString(work.resolve("keel-bench-shared.yaml"), Files.readString(config) + o.sharedEngines());
+                log.println("gateway: starting keel serve over the shared engines…");
+                try (ServerProcess keel = ServerProcess.keel(shared, work.resolve("keel-shared"), o.serverJvmOptions())) {
+                    URI keelUri = URI.create("http://127.0.0.1:" + keel.port() + "/v1/chat/completions");
+                    Map<String, String> auth = Map.of("Authorization", "Bearer " + createKey(keel.port(), "bench"));
+                    load.closedLoop(keelUri, auth, BODY, concurrency, JIT_WARM_UP);
+                    log.printf("gateway: maximum throughput over the shared engines with %d concurrent callers…%n", concurrency);
+                    double cpu = keel.cpuSeconds();
+                    LoadGenerator.Run viaKeel = load.closedLoop(keelUri, auth, BODY, concurrency, perRate);
+                    max.put("keel-shared", Stats.of(viaKeel, keel.cpuSeconds() - cpu));
+                    footprints.put("keel-shared", new Footprint(keel.heapAfterGcMiB(), keel.rssMiB()));
+                }
             }
             String note = o.parts().contains(Part.PORTKEY) ? portkey(o.portkeyDir(), upstream, load, concurrency, perRate, max, footprints, log)
                     : "Portkey not measured (not asked for)";

@@ -179,6 +179,13 @@ final class BenchCommand implements Runnable {
         @Option(names = "--rounds", defaultValue = "5", description = "Warm rounds over the golden questions (default: ${DEFAULT-VALUE}).")
         int rounds;
 
+        @Option(names = "--callers", defaultValue = "0",
+                description = "Concurrent callers for answers per second, new then repeated questions (default: ${DEFAULT-VALUE}: not measured).")
+        int callers;
+
+        @Option(names = "--seconds", defaultValue = "20", description = "Seconds per throughput phase (default: ${DEFAULT-VALUE}).")
+        int seconds;
+
         @Option(names = "--json", description = "Print one JSON object.")
         boolean json;
 
@@ -187,13 +194,18 @@ final class BenchCommand implements Runnable {
             try (ScratchDir scratch = new ScratchDir("keel-bench-")) {
                 Path work = scratch.path();
                 Path samples = DemoCommand.samples();
-                AnswerBench.Result r = AnswerBench.run(samples, samples.resolveSibling("golden.jsonl"), rounds, work, common.loadConfig(), System.err);
+                AnswerBench.Result r = AnswerBench.run(samples, samples.resolveSibling("golden.jsonl"), rounds, callers,
+                        java.time.Duration.ofSeconds(seconds), work, common.loadConfig(), System.err);
                 if (json) {
                     System.out.println(Json.write(r));
                 } else {
                     System.out.printf("cold  (%d questions, first ask)   p50 %6.2f ms  p99 %6.2f ms%n", r.questions(), r.coldP50(), r.coldP99());
                     System.out.printf("warm  (%d repeated asks)         p50 %6.2f ms  p99 %6.2f ms%n", r.warmRequests(), r.warmP50(), r.warmP99());
                     System.out.printf("all requests p50 %.2f ms; cold/warm p50 ratio %.1f (target p50 ≤ 50 ms)%n", r.allP50(), r.coldP50() / r.warmP50());
+                    for (AnswerBench.Throughput t : r.throughput()) {
+                        System.out.printf("%s, %d callers: %.1f answers/s, p50 %.1f ms, process CPU %.1f ms/answer (%d answers); mean ms per answer by stage: %s%n",
+                                t.kind(), t.callers(), t.answersPerSecond(), t.p50Ms(), t.cpuMsPerAnswer(), t.answers(), stages(t.stageMeanMs()));
+                    }
                 }
                 return 0;
             }
@@ -267,6 +279,17 @@ final class BenchCommand implements Runnable {
         @Option(names = "--portkey-dir", description = "Where Portkey is (or gets) installed (default: the system temp dir).")
         Path portkeyDir;
 
+        @Option(names = "--no-guard", description = "Run Keel with guard.enabled: false (the input guard embeds every request's text).")
+        boolean noGuard;
+
+        @Option(names = "--redis", paramLabel = "URL",
+                description = "Also measure maximum throughput of a Keel with limits, budgets and exact cache in this Redis (same run), e.g. redis://127.0.0.1:18379.")
+        String redis;
+
+        @Option(names = "--store", paramLabel = "URL",
+                description = "Also put that Keel's keys, ledger and traces in this PostgreSQL, e.g. postgres://keel@127.0.0.1:18432/keel (password: $PGPASSWORD when set).")
+        String store;
+
         @Option(names = "--json", description = "Print one JSON object.")
         boolean json;
 
@@ -284,7 +307,7 @@ final class BenchCommand implements Runnable {
                 }
                 dev.keel.bench.GatewayBench.Result r = dev.keel.bench.GatewayBench.run(new dev.keel.bench.GatewayBench.Options(rates,
                         java.time.Duration.ofSeconds(seconds), concurrency, latency, what, portkey,
-                        serverJavaOpts == null || serverJavaOpts.isBlank() ? List.of() : List.of(serverJavaOpts.trim().split("\\s+"))), scratch.path(), System.err);
+                        jvmOptions(serverJavaOpts), sharedEngines(redis, store, System::getenv), !noGuard), scratch.path(), System.err);
                 if (json) {
                     System.out.println(Json.write(r));
                     return 0;
@@ -375,7 +398,7 @@ final class BenchCommand implements Runnable {
             if (!x.keel().failures().isEmpty()) System.out.printf("%8s keel failures: %s%n", "", x.keel().failures());
             System.out.printf("%8s time inside Keel (x-keel-overhead-ms) p50 %.3f ms, p99 %.3f ms%n", "", x.keel().overheadP50Ms(), x.keel().overheadP99Ms());
         }
-        r.maxThroughput().forEach((k, v) -> System.out.printf("max throughput %-8s %,10.0f req/s, p50 %.2f ms%s%n", k, v.throughput(), v.p50Ms(),
+        r.maxThroughput().forEach((k, v) -> System.out.printf("max throughput %-11s %,10.0f req/s, p50 %.2f ms%s%n", k, v.throughput(), v.p50Ms(),
                 v.serverCpuMsPerRequest() > 0 ? String.format(java.util.Locale.ROOT, ", server CPU %.3f ms/request", v.serverCpuMsPerRequest()) : ""));
         if (r.maxThroughput().containsKey("portkey")) {
             double keel = r.maxThroughput().get("keel").throughput(), portkey = r.maxThroughput().get("portkey").throughput();
@@ -383,6 +406,11 @@ final class BenchCommand implements Runnable {
             double keelCpu = r.maxThroughput().get("keel").serverCpuMsPerRequest(), portkeyCpu = r.maxThroughput().get("portkey").serverCpuMsPerRequest();
             if (keelCpu > 0 && portkeyCpu > 0) System.out.printf("; CPU per request portkey / keel: %.2f×", portkeyCpu / keelCpu);
             System.out.println();
+        }
+        if (r.maxThroughput().containsKey("keel-shared")) {
+            dev.keel.bench.GatewayBench.Stats keel = r.maxThroughput().get("keel"), shared = r.maxThroughput().get("keel-shared");
+            System.out.printf("keel-shared / keel max throughput: %.2f×; CPU per request %.2f×%n", shared.throughput() / keel.throughput(),
+                    shared.serverCpuMsPerRequest() / keel.serverCpuMsPerRequest());
         }
         System.out.println(r.portkeyNote());
         if (r.fault() != null) System.out.printf("fault run: %d requests, success %.2f%%, ledger rows %d (one per request: %s), upstream calls %d%n", r.fault().requests(),
@@ -440,8 +468,9 @@ final class BenchCommand implements Runnable {
         @Option(names = "--pairs", defaultValue = "20000", description = "Admit + settle pairs per phase (default: ${DEFAULT-VALUE}).")
         int pairs;
 
-        @Option(names = "--threads", defaultValue = "16", description = "Concurrent callers (default: ${DEFAULT-VALUE}).")
-        int threads;
+        @Option(names = {"--threads", "--concurrency"}, split = ",", defaultValue = "16",
+                description = "Concurrent callers, one measurement each, e.g. 1,4,16,64 (default: ${DEFAULT-VALUE}).")
+        List<Integer> threads;
 
         @Option(names = "--keys", defaultValue = "50", description = "API keys the load is spread over (default: ${DEFAULT-VALUE}).")
         int keys;
@@ -449,22 +478,46 @@ final class BenchCommand implements Runnable {
         @Option(names = "--json", description = "Print one JSON object.")
         boolean json;
 
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
         @Override
         public Integer call() throws Exception {
+            if (pairs < 1 || keys < 1 || threads.stream().anyMatch(t -> t < 1)) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--pairs, --keys and each of --concurrency must be at least 1");
+            }
             try (ScratchDir scratch = new ScratchDir("keel-bench-")) {
                 dev.keel.bench.LimitsBench.Result r = dev.keel.bench.LimitsBench.run(redis, pairs, threads, keys, scratch.path());
                 if (json) {
                     System.out.println(Json.write(r));
                     return 0;
                 }
-                System.out.printf("%d threads over %d budgeted, rate-limited keys; one admit + settle per request%n", r.threads(), r.keys());
-                for (dev.keel.bench.LimitsBench.Phase p : List.of(r.inProcess(), r.redis())) {
-                    System.out.printf("%-10s %9.0f pairs/s  p50 %6.2f ms  p99 %6.2f ms  (%d pairs)%n", p.store(), p.pairsPerSecond(), p.p50Ms(), p.p99Ms(), p.pairs());
+                for (dev.keel.bench.LimitsBench.Level level : r.levels()) {
+                    System.out.printf("%d threads over %d budgeted, rate-limited keys; one admit + settle per request%n", level.threads(), r.keys());
+                    for (dev.keel.bench.LimitsBench.Phase p : List.of(level.inProcess(), level.redis())) {
+                        System.out.printf("%-10s %9.0f pairs/s  p50 %6.2f ms  p99 %6.2f ms  (%d pairs)%n", p.store(), p.pairsPerSecond(), p.p50Ms(), p.p99Ms(), p.pairs());
+                    }
+                    System.out.printf("redis / in-process throughput = %.3f; redis-server CPU %.1f µs per pair (%.0f%% of a core)%n",
+                            level.redis().pairsPerSecond() / level.inProcess().pairsPerSecond(), level.redisCpuMsPerPair() * 1000, 100 * level.redisCpuShare());
                 }
-                System.out.printf("redis / in-process throughput = %.3f%n", r.redis().pairsPerSecond() / r.inProcess().pairsPerSecond());
                 return 0;
             }
         }
+    }
+
+    /** The {@code keel.yaml} sections that put a bench Keel on the engines named (empty for none); the password stays in the environment. */
+    static String sharedEngines(String redisUrl, String storeUrl, java.util.function.Function<String, String> env) {
+        StringBuilder yaml = new StringBuilder();
+        if (redisUrl != null) yaml.append("redis: {url: ").append(Json.write(redisUrl)).append("}\n");
+        if (storeUrl != null) {
+            yaml.append("store: {url: ").append(Json.write(storeUrl)).append(env.apply("PGPASSWORD") == null ? "}\n" : ", password: \"${PGPASSWORD}\"}\n");
+        }
+        return yaml.toString();
+    }
+
+    private static String stages(java.util.Map<String, Double> meanMs) {
+        return meanMs.entrySet().stream().map(e -> String.format(java.util.Locale.ROOT, "%s %.2f", e.getKey(), e.getValue()))
+                .collect(java.util.stream.Collectors.joining(", "));
     }
 
     /** {@code --server-java-opts} as a list of JVM options (none when absent). */
