@@ -367,6 +367,8 @@ public final class HttpServer implements AutoCloseable {
             if (!reranker.isEmpty()) details.put("reranker", reranker);
             // Redis down does not take a replica out of rotation: every replica shares it, and the limits' policies decide what still runs.
             keel.redis().ifPresent(r -> details.put("redis", Map.of("status", r.reachable() ? "up" : "down", "address", r.address())));
+            // Like Redis: while PostgreSQL is away the other checks fail readiness; the semantic cache itself only serves this replica's copy.
+            keel.sharedSemanticCache().ifPresent(c -> details.put("semantic_cache", Map.of("shared", "postgresql", "status", c.following() ? "up" : "down")));
             body.put("status", "ready");
         } catch (RuntimeException e) {
             status = 503;
