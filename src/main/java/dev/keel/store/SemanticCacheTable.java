@@ -282,6 +282,8 @@ public final class SemanticCacheTable implements AutoCloseable {
         closing.countDown();
         try {
             writer.close();
+        } catch (StoreException e) {
+            LOG.warn("semantic cache: changes not yet stored are dropped on close: {}", e.getMessage()); // the cache may forget; closing goes on
         } finally {
             try {
                 listener.join(Duration.ofMillis(POLL_MILLIS * 4L));

@@ -111,9 +111,9 @@ class SharedStoreTest {
     void aSharedDatabaseMigratedByANewerKeelIsRefused() {
         openReplicas();
         replica1.withConnection(c -> c.createStatement().executeUpdate("INSERT INTO flyway_schema_history (installed_rank, version, description, type, script,"
-                + " checksum, installed_by, execution_time, success) VALUES (100, '10', 'from the future', 'SQL', 'V10__future.sql', 0, 'keel', 1, true)"));
+                + " checksum, installed_by, execution_time, success) VALUES (100, '11', 'from the future', 'SQL', 'V11__future.sql', 0, 'keel', 1, true)"));
         assertThatThrownBy(() -> Database.open(config, NO_DATA_DIR)).isInstanceOf(StoreException.class)
-                .hasMessageContaining("database schema version 10 is newer than this Keel (9); upgrade Keel");
+                .hasMessageContaining("database schema version 11 is newer than this Keel (10); upgrade Keel");
     }
 
     @Test
