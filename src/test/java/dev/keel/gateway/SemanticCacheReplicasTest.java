@@ -135,6 +135,7 @@ class SemanticCacheReplicasTest {
         chat(0, a, "What is our merger code name?");
         refuseFromNowOn();
         Await.until(VISIBLE, "tenant A's paraphrase to hit on replica 1", () -> cacheOn(1, a, "What is our merger code name").equals("hit-semantic"));
+        upstream.reset(); // the refusal may still be scripted if the first poll hit
         upstream.then(FakeLlmServer.ok("B's own answer."));
         HttpResponse<String> other = chat(1, b, "What is our merger code name");
         assertThat(cacheHeader(other)).isEqualTo("miss");
