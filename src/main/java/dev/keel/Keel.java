@@ -10,6 +10,7 @@ import dev.keel.gateway.CaffeineResponseCache;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.gateway.GatewayCache;
 import dev.keel.gateway.LimitStore;
+import dev.keel.gateway.PostgresResponseCache;
 import dev.keel.gateway.RedisResponseCache;
 import dev.keel.gateway.ResponseCache;
 import dev.keel.guard.Guard;
@@ -40,7 +41,8 @@ import java.util.function.BiFunction;
  * embedder (with its persistent cache), index, ingestor, rerankers, answer engine, response caches, gateway and traces (with their
  * OpenTelemetry export when {@code telemetry.otlp.endpoint} is set). Owns them all;
  * {@link #close()} commits and releases the data directory. With {@code redis.url} set, rate limits, budgets and the exact
- * response cache live in Redis, shared with the other replicas; without it, in this process.
+ * response cache live in Redis, shared with the other replicas; without it, in this process. With {@code store.url} set,
+ * the semantic response cache is shared through PostgreSQL.
  */
 public final class Keel implements AutoCloseable {
     public static final String DEFAULT_TENANT = "default";
@@ -62,6 +64,8 @@ public final class Keel implements AutoCloseable {
     private final Redis redis;
     /** Finished traces in the shared store, for the other replicas; null with the embedded store (traces stay in memory). */
     private final TraceArchive traceArchive;
+    /** The semantic cache shared through the shared store; null with the embedded store (it stays in this process). */
+    private final PostgresResponseCache sharedSemanticCache;
 
     private Keel(KeelConfig config, Path dataDir, Database database, CachingEmbedder embedder, ChunkIndex index, Traces traces,
                  Rerankers rerankers, BiFunction<GuardConfig, Embedder, Guard> guards, Redis redis) {
@@ -79,20 +83,29 @@ public final class Keel implements AutoCloseable {
         this.ingestor = new Ingestor(index, embedder, config.ingest(), config.embed().batchSize(), guard);
         this.ledger = new Ledger(database);
         this.keys = new ApiKeys(database);
-        // Shared: exact entries in Redis, the semantic table still in this process (RedisResponseCache composes the two).
+        // Shared: the semantic table through PostgreSQL, exact entries in Redis (RedisResponseCache composes over the rest), else in this process.
         ResponseCache inProcess = new CaffeineResponseCache(config.cache());
-        this.cache = new GatewayCache(config.cache(), redis == null ? inProcess : new RedisResponseCache(redis, config.cache(), inProcess), embedder,
+        this.sharedSemanticCache = database.shared() && config.cache().semantic().enabled()
+                ? new PostgresResponseCache(database, config.cache(), inProcess, Duration.ofMillis(config.store().timeoutMs()), traces.registry()) : null;
+        ResponseCache similar = sharedSemanticCache == null ? inProcess : sharedSemanticCache;
+        this.cache = new GatewayCache(config.cache(), redis == null ? similar : new RedisResponseCache(redis, config.cache(), similar), embedder,
                 (tenant, docId) -> index.document(tenant, docId).map(DocumentRecord::version), traces.registry());
         LimitStore limits = redis == null ? LimitStore.inProcess(ledger) : LimitStore.redis(redis, config.redis(), ledger);
         // The gateway's extractive provider answers through the engine, which calls models through the gateway: the engine comes second.
-        this.gateway = ChatGateway.create(config.gateway(), config.router(), System::getenv, traces.registry(), ledger,
-                (tenant, question) -> answers().asDocumentAnswerer(traces).answer(tenant, question), cache, guard, limits);
+        try {
+            this.gateway = ChatGateway.create(config.gateway(), config.router(), System::getenv, traces.registry(), ledger,
+                    (tenant, question) -> answers().asDocumentAnswerer(traces).answer(tenant, question), cache, guard, limits);
+        } catch (RuntimeException e) {
+            if (sharedSemanticCache != null) sharedSemanticCache.close();
+            throw e;
+        }
         try {
             config.answer().chatModels().forEach(gateway::checkConfigured); // names that pass through are known only now
         } catch (RuntimeException e) {
             gateway.close();
             ledger.close();
             if (traceArchive != null) traceArchive.close();
+            if (sharedSemanticCache != null) sharedSemanticCache.close();
             throw e;
         }
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers, gateway, new Sessions(config.sessions()),
@@ -221,6 +234,11 @@ public final class Keel implements AutoCloseable {
         return Optional.ofNullable(redis);
     }
 
+    /** The semantic response cache shared through PostgreSQL, when {@code store.url} is set and the semantic cache is on. */
+    public Optional<PostgresResponseCache> sharedSemanticCache() {
+        return Optional.ofNullable(sharedSemanticCache);
+    }
+
     /** The metadata database: embedded, or the shared PostgreSQL of {@code store.url}. */
     public Database database() {
         return database;
@@ -233,6 +251,7 @@ public final class Keel implements AutoCloseable {
             rerankers.close();
             ledger.close();
             if (traceArchive != null) traceArchive.close();
+            if (sharedSemanticCache != null) sharedSemanticCache.close();
             index.commit();
             index.close();
         } finally {

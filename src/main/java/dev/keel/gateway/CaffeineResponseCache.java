@@ -2,6 +2,7 @@ package dev.keel.gateway;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.keel.config.CacheConfig;
@@ -21,10 +22,11 @@ import java.util.function.Supplier;
 public final class CaffeineResponseCache implements ResponseCache {
     private record Key(String tenant, String key) {}
 
-    private record Scoped(Key scope, float[] vector, Entry entry) {}
+    private record Scoped(Key scope, float[] vector, Entry entry, Duration ttl) {}
 
     private final Cache<Key, Entry> exact;
     private final Cache<Key, Scoped> similar;
+    private final Duration similarTtl;
     private final ConcurrentHashMap<Key, Set<Key>> scopes = new ConcurrentHashMap<>();
 
     public CaffeineResponseCache(CacheConfig config) {
@@ -35,8 +37,9 @@ public final class CaffeineResponseCache implements ResponseCache {
     CaffeineResponseCache(CacheConfig config, Ticker ticker) {
         exact = Caffeine.newBuilder().ticker(ticker).maximumSize(config.exact().maxEntries())
                 .expireAfterWrite(Duration.ofSeconds(config.exact().ttlSeconds())).build();
+        similarTtl = Duration.ofSeconds(config.semantic().ttlSeconds());
         similar = Caffeine.newBuilder().ticker(ticker).maximumSize(config.semantic().maxEntries())
-                .expireAfterWrite(Duration.ofSeconds(config.semantic().ttlSeconds()))
+                .expireAfter(Expiry.writing((Key k, Scoped s) -> s.ttl))
                 .executor(Runnable::run)
                 .<Key, Scoped>removalListener((key, value, cause) -> unindex(key, value, cause))
                 .build();
@@ -69,8 +72,20 @@ public final class CaffeineResponseCache implements ResponseCache {
 
     @Override
     public void putSimilar(String tenant, String scope, String key, float[] vector, Entry entry) {
+        putSimilar(tenant, scope, key, vector, entry, similarTtl);
+    }
+
+    /**
+     * {@link #putSimilar(String, String, String, float[], Entry)} for at most {@code ttl} (never longer than the
+     * configured time to live): a copy of an entry stored elsewhere earlier keeps only what is left of its life.
+     */
+    void putSimilar(String tenant, String scope, String key, float[] vector, Entry entry, Duration ttl) {
         Key id = new Key(tenant, key), at = new Key(tenant, scope);
-        similar.put(id, new Scoped(at, vector.clone(), entry));
+        if (!ttl.isPositive()) {
+            similar.invalidate(id);
+            return;
+        }
+        similar.put(id, new Scoped(at, vector.clone(), entry, ttl.compareTo(similarTtl) < 0 ? ttl : similarTtl));
         // Indexed under the scope map's lock, as unindex runs, and only while still cached: an entry evicted meanwhile stays out.
         scopes.compute(at, (s, members) -> {
             if (!similar.asMap().containsKey(id)) return members;

@@ -394,6 +394,8 @@ public final class HttpServer implements AutoCloseable {
             keel.redis().ifPresent(r -> details.put("redis", Map.of("status", r.reachable() ? "up" : "down", "address", r.address())));
             Map<String, Object> telemetry = keel.traces().exportHealth();
             if (!telemetry.isEmpty()) details.put("telemetry", telemetry);
+            // Like Redis: while PostgreSQL is away the other checks fail readiness; the semantic cache itself only serves this replica's copy.
+            keel.sharedSemanticCache().ifPresent(c -> details.put("semantic_cache", Map.of("shared", "postgresql", "status", c.following() ? "up" : "down")));
             body.put("status", "ready");
         } catch (RuntimeException e) {
             status = 503;

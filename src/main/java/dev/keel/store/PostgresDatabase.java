@@ -5,6 +5,7 @@ import com.zaxxer.hikari.HikariDataSource;
 import dev.keel.config.StoreConfig;
 import java.sql.BatchUpdateException;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Properties;
 
@@ -17,10 +18,14 @@ import java.util.Properties;
 final class PostgresDatabase extends Database {
     private final HikariDataSource pool;
     private final String address;
+    private final String url;
+    private final Properties properties;
 
-    private PostgresDatabase(HikariDataSource pool, String address) {
+    private PostgresDatabase(HikariDataSource pool, String address, String url, Properties properties) {
         this.pool = pool;
         this.address = address;
+        this.url = url;
+        this.properties = properties;
     }
 
     static PostgresDatabase connect(StoreConfig config) {
@@ -44,7 +49,7 @@ final class PostgresDatabase extends Database {
             pool.close();
             throw new StoreException("cannot migrate the metadata database at PostgreSQL " + config.address() + ": " + e.getMessage(), e);
         }
-        return new PostgresDatabase(pool, config.address());
+        return new PostgresDatabase(pool, config.address(), config.url(), properties);
     }
 
     /** The driver's properties: credentials kept out of the URL, and timeouts on connecting and on every read. */
@@ -73,6 +78,22 @@ final class PostgresDatabase extends Database {
             // A failed batch's own message repeats the statement with every value: say what the server said instead.
             String message = e instanceof BatchUpdateException && e.getNextException() != null ? e.getNextException().getMessage() : e.getMessage();
             throw new StoreException("database error (PostgreSQL at " + address + "): " + message, e);
+        }
+    }
+
+    /**
+     * A connection of its own, outside the pool and with the pool's timeouts, for a session that lives
+     * long (LISTEN), shown to operators as {@code applicationName}: the caller closes it. Its failure
+     * names the address, never the password.
+     */
+    Connection connectOutsidePool(String applicationName) {
+        Properties own = new Properties();
+        own.putAll(properties);
+        own.setProperty("ApplicationName", applicationName);
+        try {
+            return DriverManager.getConnection(url, own);
+        } catch (SQLException e) {
+            throw new StoreException("cannot reach PostgreSQL at " + address + ": " + e.getMessage(), e);
         }
     }
 

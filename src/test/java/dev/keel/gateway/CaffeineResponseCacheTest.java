@@ -119,4 +119,19 @@ class CaffeineResponseCacheTest {
         cache.putSimilar("a", "s", "k7", unit(1, 7), entry("k7"));
         assertThat(cache.nearest("a", "s", () -> unit(1, 7), 0.999).map(ResponseCache.Similar::key)).contains("k7");
     }
+
+    @Test
+    void aCopiedEntryLivesOnlyForWhatIsLeftOfItsLifeAndNeverLongerThanTheConfiguredTimeToLive() {
+        AtomicLong nanos = new AtomicLong();
+        CaffeineResponseCache copy = new CaffeineResponseCache(CacheConfig.DEFAULTS, nanos::get);
+        copy.putSimilar("a", "s", "short", unit(1, 0), entry("short"), java.time.Duration.ofSeconds(10));
+        copy.putSimilar("a", "s", "long", unit(0, 1), entry("long"), java.time.Duration.ofDays(30));
+        copy.putSimilar("a", "s", "gone", unit(1, 1), entry("gone"), java.time.Duration.ZERO);
+        assertThat(copy.nearest("a", "s", () -> unit(1, 1), 0.999)).as("already expired: never stored").isEmpty();
+        nanos.addAndGet(TimeUnit.SECONDS.toNanos(11));
+        assertThat(copy.nearest("a", "s", () -> unit(1, 0), 0.999)).isEmpty();
+        assertThat(copy.nearest("a", "s", () -> unit(0, 1), 0.999)).isPresent();
+        nanos.addAndGet(TimeUnit.SECONDS.toNanos(CacheConfig.DEFAULTS.semantic().ttlSeconds()));
+        assertThat(copy.nearest("a", "s", () -> unit(0, 1), 0.999)).as("capped at cache.semantic.ttl_seconds").isEmpty();
+    }
 }
