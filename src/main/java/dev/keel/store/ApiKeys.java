@@ -106,7 +106,7 @@ public final class ApiKeys {
     }
 
     public List<ApiKey> list() {
-        return query("ORDER BY created_at", null);
+        return query("ORDER BY created_at, id", null);
     }
 
     /** Revokes a key; effective for the next request. False when there is no such active key. */
