@@ -134,7 +134,8 @@ class IdenticalMissesInFlightTest {
         List<Integer> statuses = new ArrayList<>();
         for (CompletableFuture<HttpResponse<String>> c : calls) statuses.add(c.get(60, TimeUnit.SECONDS).statusCode());
         assertThat(statuses).containsExactlyInAnyOrder(502, 200, 200);
-        assertThat(upstream.received).hasSize(3);
+        // Woken together, the two may each call (3 in all) or one may wait for the other's new call (2): both are right.
+        assertThat(upstream.received).hasSizeBetween(2, 3);
         assertThat(waiting()).isZero();
     }
 }
