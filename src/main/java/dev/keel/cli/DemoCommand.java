@@ -1,6 +1,8 @@
 package dev.keel.cli;
 
 import dev.keel.Keel;
+import dev.keel.config.KeelConfig;
+import dev.keel.http.HttpServer;
 import dev.keel.index.SearchFilters;
 import dev.keel.ingest.IngestReport;
 import dev.keel.rag.Answer;
@@ -38,7 +40,9 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         Path folder = docs != null ? docs : samples();
-        try (Keel keel = common.open(listen.apply(common.loadConfig()))) {
+        KeelConfig config = listen.apply(common.loadConfig());
+        if (!noServe) HttpServer.checkCanListen(config.server()); // a taken port is said before a minute of ingesting, not after
+        try (Keel keel = common.open(config)) {
             System.out.println("Ingesting " + folder + " …");
             Trace trace = keel.traces().start("ingest", common.tenant);
             IngestReport report = keel.ingestor().ingestPaths(common.tenant, List.of(folder), true, trace, new ProgressBar(System.err, "files"));

@@ -1,6 +1,7 @@
 package dev.keel.http;
 
 import dev.keel.Keel;
+import dev.keel.config.ServerConfig;
 import dev.keel.model.ApiException;
 import dev.keel.store.ApiKey;
 import dev.keel.store.Database;
@@ -140,13 +141,21 @@ public final class HttpServer implements AutoCloseable {
     /** Starts listening; returns the bound port (useful with port 0). */
     public int start() {
         var server = keel.config().server();
+        checkCanListen(server);
+        app.start();
+        return app.port();
+    }
+
+    /**
+     * Refuses, with a message that says what to do, a server that could not start: off loopback without an admin
+     * key, or on a port that is taken. {@link #start} checks it; a command with work before serving checks it first.
+     */
+    public static void checkCanListen(ServerConfig server) {
         if (!server.loopbackOnly() && server.adminKey() == null) {
             throw new IllegalArgumentException("listening on " + server.host() + " requires KEEL_ADMIN_KEY (or server.admin_key) so API keys can be"
                     + " created; every /v1 request then needs a key. Bind to 127.0.0.1 for open local use.");
         }
         requirePortFree(server.host(), server.port());
-        app.start();
-        return app.port();
     }
 
     /** A taken port is a user's mistake to name plainly, before Javalin logs it as a startup failure with a stack trace. */

@@ -194,4 +194,15 @@ class CliTest {
             assertThat(m.get("recall@100").asDouble()).isEqualTo(1.0);
         }
     }
+
+    @Test
+    void demoRefusesATakenPortBeforeItIngestsAnything() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Path fresh = tmp.resolve("demo-taken-port");
+            Run r = run("demo", "--port", Integer.toString(taken.getLocalPort()), "--data", fresh.toString(), "--docs", docs.toString());
+            assertThat(r.code()).isNotZero();
+            assertThat(r.err()).contains("cannot listen on 127.0.0.1:" + taken.getLocalPort()).contains("--port");
+            assertThat(r.out()).doesNotContain("Ingesting");
+        }
+    }
 }
