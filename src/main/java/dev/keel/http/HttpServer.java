@@ -408,8 +408,7 @@ public final class HttpServer implements AutoCloseable {
             body.put("status", "ready");
         } catch (RuntimeException e) {
             status = 503;
-            details.clear();
-            details.put("reason", e.getMessage());
+            details.put("reason", e.getMessage()); // with what was found before the failing check (the store's address and state…)
             body.put("status", "not_ready");
         }
         if (mayReadOperationalDetails(ctx)) body.putAll(details);

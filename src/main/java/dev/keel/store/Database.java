@@ -4,6 +4,11 @@ import dev.keel.config.StoreConfig;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Keel's metadata database: the embedded SQLite file in the data directory (one connection,
@@ -49,12 +54,33 @@ public abstract sealed class Database implements AutoCloseable permits EmbeddedD
     /** True when several Keel replicas may share this database: what one writes, the others read. */
     public abstract boolean shared();
 
-    /** Kind, address and whether the database answers now (a slow one within a few seconds counts as unreachable). */
+    /**
+     * Kind, address and whether the database answers now. Answers within {@link #HEALTH_TIMEOUT_SECONDS}
+     * whatever the database does (a store slower than that counts as unreachable), and concurrent callers
+     * share one probe, so frequent readiness checks during an outage neither stall nor pile up on the pool.
+     */
     public Health health() {
+        CompletableFuture<Boolean> running = probe.get();
+        if (running == null || running.isDone()) {
+            CompletableFuture<Boolean> next = new CompletableFuture<>();
+            if (probe.compareAndSet(running, next)) {
+                Thread.ofVirtual().name("keel-store-probe").start(() -> {
+                    try {
+                        next.complete(withConnection(c -> c.isValid(HEALTH_TIMEOUT_SECONDS)));
+                    } catch (RuntimeException e) {
+                        next.complete(false);
+                    }
+                });
+            }
+            running = probe.get();
+        }
         boolean reachable;
         try {
-            reachable = withConnection(c -> c.isValid(HEALTH_TIMEOUT_SECONDS));
-        } catch (StoreException e) {
+            reachable = running.get(HEALTH_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            reachable = false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
             reachable = false;
         }
         return new Health(dialect().folder, address(), reachable);
@@ -62,6 +88,7 @@ public abstract sealed class Database implements AutoCloseable permits EmbeddedD
 
     /** Readiness probes are frequent: a store that is this slow is reported unreachable rather than stalling the probe. */
     private static final int HEALTH_TIMEOUT_SECONDS = 2;
+    private final AtomicReference<CompletableFuture<Boolean>> probe = new AtomicReference<>();
 
     /** Where the database is, for operators: never credentials. */
     abstract String address();
