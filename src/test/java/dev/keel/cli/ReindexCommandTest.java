@@ -174,6 +174,21 @@ class ReindexCommandTest {
         }
     }
 
+    @Test
+    void onTheEmbeddedIndexItSaysItRebuildsSolrCloudCollections() throws Exception {
+        Path folder = sources("embedded", 1, 20);
+        CliTest.Run r = CliTest.run("reindex", folder.toString(), "--data", dir.resolve("embedded-data").toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("keel reindex rebuilds a SolrCloud collection (index.kind: solr)");
+    }
+
+    @Test
+    void helpNamesEveryOption() {
+        CliTest.Run r = CliTest.run("reindex", "--help");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("--tenant").contains("--config").contains("--keep-old").contains("--lock-ttl").contains("PATH");
+    }
+
     private static int words(String text) {
         return text.split("\\s+").length;
     }

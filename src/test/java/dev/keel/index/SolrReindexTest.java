@@ -13,6 +13,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -163,6 +165,38 @@ class SolrReindexTest {
             next.finish(false);
         }
         assertThat(bodies("failing", "generation serves")).containsExactly("the generation that serves next");
+    }
+
+    @Test
+    void replicasWritingANewTenantsFirstDocumentsAtOnceShareOneFirstGeneration() throws Exception {
+        try (SolrChunkIndex other = new SolrChunkIndex(config("bg"), "m1", DIM)) {
+            CompletableFuture<Void> one = CompletableFuture.runAsync(() -> put(index, "racing", "a", "v1", "written through one replica"));
+            CompletableFuture<Void> two = CompletableFuture.runAsync(() -> put(other, "racing", "b", "v1", "written through another replica"));
+            CompletableFuture.allOf(one, two).get(120, TimeUnit.SECONDS);
+        }
+        assertThat(index.generations(index.collection("racing"))).containsExactly(1);
+        assertThat(serving("racing")).endsWith("_g1");
+        assertThat(index.chunkCount("racing")).isEqualTo(2);
+    }
+
+    @Test
+    void aRunWhoseLockWasTakenOverNeverSwaps() throws Exception {
+        put(index, "overtaken", "a", "v1", "the first generation");
+        try (SolrReindex first = SolrReindex.begin(index, "overtaken", LOCK_TTL)) {
+            put(first.target(), "overtaken", "a", "v1", "the overtaken run's build");
+            // An operator deletes the lock by hand (as after a crash, before it expired), and a second run starts.
+            HttpResponse<String> cleared = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(cloud.nodeUrls().get(0) + "/"
+                            + serving("overtaken") + "/update?commit=true")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"delete\":{\"id\":\"m:reindex_lock\"}}")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(cleared.statusCode()).as(cleared.body()).isEqualTo(200);
+            try (SolrReindex second = SolrReindex.begin(index, "overtaken", LOCK_TTL)) {
+                assertThatThrownBy(() -> first.finish(false)).isInstanceOf(IndexException.class).hasMessageContaining("lost its lock")
+                        .hasMessageContaining("nothing was swapped");
+                put(second.target(), "overtaken", "a", "v1", "the second run's build");
+                second.finish(false);
+            }
+        }
+        assertThat(bodies("overtaken", "build generation")).containsExactly("the second run's build");
     }
 
     @Test
