@@ -52,6 +52,9 @@ import org.apache.lucene.analysis.en.EnglishAnalyzer;
  * (Routing every tenant into one collection would make each tenant's IDF depend on the others'
  * documents.) The cost is a collection per tenant: fine for hundreds of tenants, not for millions.
  * Every query also filters by tenant, and every hit's tenant is checked before it is returned.
+ * A tenant's collection name is a Solr alias of a generation ({@code <name>_g<N>}): every read and
+ * write goes through it, each search resolves it once (so it reads one generation throughout), and
+ * {@link SolrReindex} rebuilds a tenant as the next generation and swaps the alias to it.
  *
  * <p><b>Ranking is Keel's</b>: the query's terms are analysed here by the same {@link EnglishAnalyzer}
  * chain Solr indexes with (Solr's query analyser keeps them as sent), chosen and weighted by
@@ -265,7 +268,7 @@ public final class SolrChunkIndex implements ChunkIndex {
         for (String collection : List.copyOf(staged)) {
             staged.remove(collection);
             try {
-                solr.get("/" + collection + "/update", Map.of("commit", "true", "waitSearcher", "true", "wt", "json"));
+                commitCollection(collection);
             } catch (RuntimeException e) {
                 staged.add(collection);
                 throw e;
@@ -646,6 +649,11 @@ public final class SolrChunkIndex implements ChunkIndex {
             if (!physicalCollections().contains(name)) throw e;
         }
         awaitActive(name);
+    }
+
+    /** Commits {@code collection} (or alias) on every replica and returns once their new searchers are open. */
+    void commitCollection(String collection) {
+        solr.get("/" + collection + "/update", Map.of("commit", "true", "waitSearcher", "true", "wt", "json"));
     }
 
     /** Points {@code alias} at {@code collection} in one step (Solr swaps it for every later request). */

@@ -10,6 +10,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -32,8 +34,9 @@ import java.util.concurrent.TimeUnit;
  * build did not write (not among its sources) are carried over as they are. What does not hold:
  * between the last carry-over and the swap, a write is in the old generation only; for the moment
  * until the carry-over after the swap, a search may miss it (or still see a just-deleted document).
- * A write that resolved the alias before the swap but commits after the last carry-over is lost
- * with the old generation (kept with {@code keepOld}).
+ * A write whose update reached the old generation before the swap is carried over even when its
+ * commit (through the alias) reached the new one; an update that reached the old generation after
+ * the last carry-over is lost with it (kept with {@code keepOld}).
  *
  * <p>Not thread-safe: one run, one caller. Close it (try-with-resources); it never closes the index.
  */
@@ -88,6 +91,7 @@ public final class SolrReindex implements AutoCloseable {
         String serving = index.aliases().get(alias);
         if (serving == null) throw new IndexException("the Solr alias " + alias + " disappeared while a reindex was starting");
         Lock lock = Lock.acquire(index.http(), serving, tenant, lockTtl);
+        SolrReindex run;
         try {
             if (!serving.equals(index.aliases().get(alias))) {
                 throw new IndexException("another reindex of tenant '" + tenant + "' swapped generations while this one started; run it again");
@@ -100,12 +104,17 @@ public final class SolrReindex implements AutoCloseable {
             int next = Math.max(SolrChunkIndex.generationOf(serving), generations.isEmpty() ? 0 : generations.getLast()) + 1;
             String newName = SolrChunkIndex.generationName(alias, next);
             index.createGeneration(newName);
-            SolrReindex run = new SolrReindex(index, tenant, alias, serving, newName, lock);
-            run.target.checkModel(newName);
+            run = new SolrReindex(index, tenant, alias, serving, newName, lock);
+        } catch (RuntimeException e) {
+            lock.release();
+            throw e;
+        }
+        try {
+            run.target.checkModel(run.newName);
             run.oldSeen = run.old.catalogue(tenant);
             return run;
         } catch (RuntimeException e) {
-            lock.release();
+            run.close();
             throw e;
         }
     }
@@ -136,6 +145,7 @@ public final class SolrReindex implements AutoCloseable {
         Map<String, String> built = target.catalogue(tenant);
         carryOver(oldSeen, old.catalogue(tenant), built, true);
         Map<String, String> newSeen = target.catalogue(tenant);
+        lock.requireHeld();
         lock.moveTo(newName);
         index.pointAlias(alias, newName);
         swapped = true;
@@ -170,6 +180,8 @@ public final class SolrReindex implements AutoCloseable {
      * newer write wins).
      */
     private void carryOverAfterSwap(Map<String, String> newSeen) {
+        // A writer whose update reached the old generation before the swap commits through the alias, which now names the new one.
+        index.commitCollection(oldName);
         Map<String, String> now = old.catalogue(tenant);
         Map<String, String> current = target.catalogue(tenant);
         Set<String> untouched = new HashSet<>();
@@ -234,9 +246,9 @@ public final class SolrReindex implements AutoCloseable {
         private final CountDownLatch stopped = new CountDownLatch(1);
         private final Thread renewer;
         /** Collections holding this lock's document (the serving generation, then the new one too). */
-        private final List<String> homes = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final List<String> homes = new CopyOnWriteArrayList<>();
         /** The lock document's version in each home, as last written by this run. */
-        private final Map<String, Long> versions = new java.util.concurrent.ConcurrentHashMap<>();
+        private final Map<String, Long> versions = new ConcurrentHashMap<>();
         private volatile boolean lost;
 
         private Lock(SolrHttp solr, String tenant, String home, long version, String owner, Duration ttl) {

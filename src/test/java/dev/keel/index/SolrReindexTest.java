@@ -112,6 +112,21 @@ class SolrReindexTest {
     }
 
     @Test
+    void aWriteStagedInTheOldGenerationAndCommittedAfterTheSwapIsCarriedOver() {
+        put(index, "straddle", "a", "v1", "present from the start");
+        try (SolrReindex run = SolrReindex.begin(index, "straddle", LOCK_TTL)) {
+            put(run.target(), "straddle", "a", "v1", "present from the start, rebuilt");
+            List<ChunkRecord> chunks = List.of(new ChunkRecord("straddle", "late", "v1", 0, "/docs/late.md", "late", List.of(), "staged before the swap",
+                    ChunkRecord.indexText("late", List.of(), "staged before the swap"), "m1", 0, vector(7)));
+            index.replace(new DocumentRecord("straddle", "late", "v1", "/docs/late.md", "late", "text/markdown", 10, 1, 0, 0, java.util.Map.of()), chunks);
+            run.finish(false);
+        }
+        index.commit();
+        assertThat(index.document("straddle", "late")).as("the update reached generation 1, its commit generation 2").isPresent();
+        assertThat(bodies("straddle", "staged swap")).contains("staged before the swap");
+    }
+
+    @Test
     void aSecondReindexOfTheSameTenantRefusesWhileAnotherTenantsProceeds() {
         put(index, "busy", "a", "v1", "busy tenant");
         put(index, "calm", "a", "v1", "calm tenant");
