@@ -30,6 +30,8 @@ import picocli.CommandLine.Parameters;
 final class ReindexCommand implements Callable<Integer> {
     /** How long a killed run blocks the next one: its lock is renewed every third of this while the run lives. */
     private static final long DEFAULT_LOCK_TTL_SECONDS = 120;
+    /** Longest lock expiry taken: a day outlasts any rebuild's stall, and a killed run must not block its tenant for longer. */
+    private static final long MAX_LOCK_TTL_SECONDS = 86_400;
 
     @Mixin
     CommonOptions common;
@@ -46,7 +48,9 @@ final class ReindexCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (lockTtlSeconds < 1) throw new IllegalArgumentException("--lock-ttl must be at least 1 second");
+        if (lockTtlSeconds < 1 || lockTtlSeconds > MAX_LOCK_TTL_SECONDS) {
+            throw new IllegalArgumentException("--lock-ttl must be between 1 and " + MAX_LOCK_TTL_SECONDS + " seconds, got " + lockTtlSeconds);
+        }
         try (Keel keel = common.open()) {
             if (!(keel.index() instanceof SolrChunkIndex solr)) {
                 throw new IllegalArgumentException("keel reindex rebuilds a SolrCloud collection (index.kind: solr); the embedded index is"

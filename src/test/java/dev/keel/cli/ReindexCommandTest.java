@@ -183,6 +183,15 @@ class ReindexCommandTest {
     }
 
     @Test
+    void aLockExpiryOutsideOneSecondToOneDayIsRefusedByName() {
+        for (String ttl : List.of("0", "-5", "9223372036854775807")) {
+            CliTest.Run r = CliTest.run("reindex", "--lock-ttl", ttl, dir.toString(), "--data", dir.resolve("ttl-data").toString());
+            assertThat(r.code()).as(ttl).isEqualTo(2);
+            assertThat(r.err()).contains("--lock-ttl must be between 1 and 86400 seconds, got " + ttl);
+        }
+    }
+
+    @Test
     void helpNamesEveryOption() {
         CliTest.Run r = CliTest.run("reindex", "--help");
         assertThat(r.code()).isZero();
