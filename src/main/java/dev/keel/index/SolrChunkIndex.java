@@ -52,6 +52,9 @@ import org.apache.lucene.analysis.en.EnglishAnalyzer;
  * (Routing every tenant into one collection would make each tenant's IDF depend on the others'
  * documents.) The cost is a collection per tenant: fine for hundreds of tenants, not for millions.
  * Every query also filters by tenant, and every hit's tenant is checked before it is returned.
+ * A tenant's collection name is a Solr alias of a generation ({@code <name>_g<N>}): every read and
+ * write goes through it, each search resolves it once (so it reads one generation throughout), and
+ * {@link SolrReindex} rebuilds a tenant as the next generation and swaps the alias to it.
  *
  * <p><b>Ranking is Keel's</b>: the query's terms are analysed here by the same {@link EnglishAnalyzer}
  * chain Solr indexes with (Solr's query analyser keeps them as sent), chosen and weighted by
@@ -75,14 +78,15 @@ import org.apache.lucene.analysis.en.EnglishAnalyzer;
  * <p>Thread-safe. Owns its HTTP client; {@link #close()} releases it.
  */
 public final class SolrChunkIndex implements ChunkIndex {
-    private static final String ID = "id", ROOT = "_root_", KIND = "kind", TENANT = "tenant", DOC_ID = "doc_id", VERSION = "version",
-            ORDINAL = "ordinal", SOURCE = "source", SOURCE_KW = "source_kw", TITLE = "title", SECTION = "section", SECTION_KW = "section_kw",
+    static final String ID = "id", KIND = "kind", SOURCE = "source", MODIFIED = "modified_at", META_KIND = "meta";
+    private static final String ROOT = "_root_", TENANT = "tenant", DOC_ID = "doc_id", VERSION = "version",
+            ORDINAL = "ordinal", SOURCE_KW = "source_kw", TITLE = "title", SECTION = "section", SECTION_KW = "section_kw",
             BODY = "body", TEXT = "text", TITLE_TERMS = "title_terms", BODY_TERMS = "body_terms", VECTOR = "vector", MODEL = "model",
-            INGESTED = "ingested_at", MODIFIED = "modified_at", CONTENT_TYPE = "content_type", BYTES = "bytes", CHUNKS = "chunk_count",
+            INGESTED = "ingested_at", CONTENT_TYPE = "content_type", BYTES = "bytes", CHUNKS = "chunk_count",
             META = "metadata", FLAGGED_CHUNKS = "flagged_chunks", INJECTION_SCORE = "injection_score", FLAGGED = "injection_flagged";
     private static final String CHUNK = "chunk", DOC = "doc", FLAGGED_MARK = "1";
     /** A collection's marker document, naming the embedding model of its vectors. */
-    private static final String MODEL_MARKER = "m:embed_model", META_KIND = "meta";
+    private static final String MODEL_MARKER = "m:embed_model";
     /** Stored fields of a chunk as search reads them, without its vector (fetched for the final hits only). */
     private static final String CHUNK_FIELDS = String.join(",", TENANT, DOC_ID, VERSION, ORDINAL, SOURCE, TITLE, SECTION, BODY, MODEL, INGESTED,
             INJECTION_SCORE, FLAGGED);
@@ -91,6 +95,8 @@ public final class SolrChunkIndex implements ChunkIndex {
     private static final List<String> CONFIGSET_FILES = List.of("solrconfig.xml", "schema.xml", "stopwords.txt");
     /** Tenant names used as they are in a collection name; any other is hashed (Solr accepts few characters there). */
     private static final Pattern PLAIN_TENANT = Pattern.compile("[a-z0-9][a-z0-9-]{0,63}");
+    /** A generation's suffix on its tenant's logical name; a tenant's part of a name never holds '_', so it cannot end so. */
+    private static final Pattern GENERATION = Pattern.compile("_g([0-9]{1,9})$");
     /** Hex digits of SHA-256 naming a hashed tenant's collection: 128 bits, no collision in practice. */
     private static final int TENANT_HASH_HEX = 32;
     /** Chunks read per page when listing a document's chunks. */
@@ -101,6 +107,8 @@ public final class SolrChunkIndex implements ChunkIndex {
     private static final int COLLECTIONS_PER_COUNT = 50;
     /** Document frequencies asked per request (one pseudo-field each). */
     private static final int DOC_FREQ_BATCH = 512;
+    /** Runs of one search: a second when a reindex deleted its generation under it; a third would mean the alias is flapping. */
+    private static final int SEARCH_ATTEMPTS = 2;
     private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
 
     private final SolrHttp solr;
@@ -115,6 +123,11 @@ public final class SolrChunkIndex implements ChunkIndex {
     /** Collections written to since their last commit. */
     private final Set<String> staged = ConcurrentHashMap.newKeySet();
     private final ExecutorService parallel = Executors.newVirtualThreadPerTaskExecutor();
+    /** Set on a view that reads and writes one tenant's physical generation instead of its alias (a reindex's); null otherwise. */
+    private final Pin pin;
+
+    /** One tenant's physical collection, used instead of the tenant's alias. */
+    record Pin(String tenant, String collection) {}
 
     /**
      * Connects to the cluster and uploads Keel's configset when it is missing.
@@ -126,13 +139,30 @@ public final class SolrChunkIndex implements ChunkIndex {
         this.embedModel = embedModel;
         this.configSet = "keel-" + CONFIGSET_VERSION + "-" + dimension;
         this.solr = new SolrHttp(config.solrUrls(), config.timeoutMs());
+        this.pin = null;
         try {
             liveNodes();
             uploadConfigSet(dimension);
+            rejectUnaliased();
         } catch (RuntimeException e) {
             close();
             throw e;
         }
+    }
+
+    /** A view of {@code parent}'s cluster that reads and writes {@code pin}'s physical collection only; shares (and never closes) its client. */
+    private SolrChunkIndex(SolrChunkIndex parent, Pin pin) {
+        this.config = parent.config;
+        this.embedModel = parent.embedModel;
+        this.configSet = parent.configSet;
+        this.solr = parent.solr;
+        this.pin = pin;
+        existing.add(pin.collection());
+    }
+
+    /** A view of one tenant's generation {@code collection} (which exists), for a reindex to build or read it beside the serving alias. */
+    SolrChunkIndex pinned(String tenant, String collection) {
+        return new SolrChunkIndex(this, new Pin(tenant, collection));
     }
 
     @Override
@@ -140,7 +170,10 @@ public final class SolrChunkIndex implements ChunkIndex {
         return embedModel;
     }
 
-    /** The collection holding {@code tenant}'s documents. */
+    /**
+     * The logical collection of {@code tenant}: a Solr alias naming the generation that serves it
+     * ({@code <logical>_g<N>}), so a reindex swaps generations under every reader and writer at once.
+     */
     String collection(String tenant) {
         if (PLAIN_TENANT.matcher(tenant).matches()) return config.collectionPrefix() + "_t_" + tenant;
         try {
@@ -223,7 +256,7 @@ public final class SolrChunkIndex implements ChunkIndex {
     @Override
     public boolean delete(String tenant, String docId) {
         if (document(tenant, docId).isEmpty()) return false;
-        String collection = collection(tenant);
+        String collection = target(tenant);
         // With a _root_ field, deleting a block's root by id deletes the whole block.
         solr.postJson("/" + collection + "/update", Map.of("wt", "json"), Map.of("delete", Map.of(ID, docKey(docId))));
         staged.add(collection);
@@ -235,7 +268,7 @@ public final class SolrChunkIndex implements ChunkIndex {
         for (String collection : List.copyOf(staged)) {
             staged.remove(collection);
             try {
-                solr.get("/" + collection + "/update", Map.of("commit", "true", "waitSearcher", "true", "wt", "json"));
+                commitCollection(collection);
             } catch (RuntimeException e) {
                 staged.add(collection);
                 throw e;
@@ -245,7 +278,7 @@ public final class SolrChunkIndex implements ChunkIndex {
 
     @Override
     public Map<String, Double> idf(String tenant, Collection<String> terms) {
-        DocFreqs df = docFreqs(tenant, terms);
+        DocFreqs df = docFreqs(target(tenant), tenant, terms);
         Map<String, Double> out = new LinkedHashMap<>();
         for (String t : terms) out.put(t, QueryTerms.bm25Idf(df.chunks(), df.of(t)));
         return out;
@@ -287,25 +320,56 @@ public final class SolrChunkIndex implements ChunkIndex {
         out.put("kind", "solr");
         out.put("live_nodes", live);
         out.put("configured_nodes", solr.nodeUrls());
-        out.put("collections", config.collectionPrefix() + "_t_<tenant> | " + config.collectionPrefix() + "_h_<hash>");
+        out.put("collections", config.collectionPrefix() + "_t_<tenant> | " + config.collectionPrefix() + "_h_<hash> (aliases of generations <name>_g<N>)");
         out.put("configset", configSet);
         return out;
     }
 
+    /**
+     * Searches one generation of the tenant's collection, resolved from its alias once per search, so
+     * every part of the search (BM25, vectors, statistics) reads the same generation while a reindex
+     * swaps the alias. A generation deleted under a search (the old one, after a swap) makes it run
+     * again on the generation that serves now.
+     */
     @Override
     public SearchResult search(SearchRequest req, Trace trace) {
+        for (int attempt = 1; ; attempt++) {
+            String collection = resolve(req.tenant());
+            try {
+                return search(collection, req, trace);
+            } catch (GenerationGone e) {
+                if (attempt == SEARCH_ATTEMPTS) throw new IndexException("the Solr collection " + collection + " disappeared during a search", e);
+            }
+        }
+    }
+
+    /** The physical collection serving {@code tenant} now (its alias's target; the alias itself before the tenant has one). */
+    private String resolve(String tenant) {
+        if (pin != null) return target(tenant);
+        String alias = collection(tenant);
+        return aliases().getOrDefault(alias, alias);
+    }
+
+    /** A search's generation disappeared under it (a reindex deleted it after swapping the alias away). */
+    private static final class GenerationGone extends RuntimeException {
+        GenerationGone(String collection) {
+            super(collection, null, false, false);
+        }
+    }
+
+    private SearchResult search(String collection, SearchRequest req, Trace trace) {
         int n = Math.max(req.settings().candidates(), req.topK());
         Hits seen = new Hits();
         Map<String, Object> filter = filter(req);
         CompletableFuture<Lexical> bm25 = req.mode() == SearchMode.VECTOR ? CompletableFuture.completedFuture(Lexical.NONE)
-                : CompletableFuture.supplyAsync(() -> bm25(req, filter, n, seen, trace), parallel);
+                : CompletableFuture.supplyAsync(() -> bm25(collection, req, filter, n, seen, trace), parallel);
         CompletableFuture<List<Scored>> knn = req.mode() == SearchMode.BM25 ? CompletableFuture.completedFuture(List.of())
-                : CompletableFuture.supplyAsync(() -> knn(req, filter, n, seen, trace), parallel);
+                : CompletableFuture.supplyAsync(() -> knn(collection, req, filter, n, seen, trace), parallel);
         Lexical lexical = join(bm25);
         List<Scored> semantic = join(knn);
         List<Fusion.Fused> fused = Fusion.fuse(req, lexical.hits(), semantic, trace);
         List<Fusion.Fused> top = fused.subList(0, Math.min(req.topK(), fused.size()));
-        Map<String, float[]> vectors = vectors(req.tenant(), top.stream().map(f -> seen.id(f.doc())).toList());
+        Map<String, float[]> vectors = vectors(collection, req.tenant(), top.stream().map(f -> seen.id(f.doc())).toList());
         List<SearchHit> hits = new ArrayList<>(top.size());
         for (Fusion.Fused f : top) {
             ChunkRecord c = toChunk(seen.doc(f.doc()), vectors.get(seen.id(f.doc())));
@@ -352,29 +416,29 @@ public final class SolrChunkIndex implements ChunkIndex {
     }
 
     /** BM25 over the tenant's chunks: the title and body fields weighted and added; with feedback on, a second pass with RM3's terms. */
-    private Lexical bm25(SearchRequest req, Map<String, Object> filter, int n, Hits seen, Trace trace) {
+    private Lexical bm25(String collection, SearchRequest req, Map<String, Object> filter, int n, Hits seen, Trace trace) {
         try (Span span = trace.span("bm25")) {
             List<String> analysed = terms(req.query());
-            DocFreqs df = docFreqs(req.tenant(), analysed);
+            DocFreqs df = docFreqs(collection, req.tenant(), analysed);
             Map<String, Double> original = QueryTerms.select(analysed, df::of, span);
             if (original.isEmpty()) {
                 span.attr("hits", 0).attr("note", "no query term occurs in the tenant's documents");
                 return Lexical.NONE;
             }
             List<Object> clauses = fieldClauses(original, 1, req);
-            List<JsonNode> first = lexicalSearch(req, clauses, filter, n);
+            List<JsonNode> first = lexicalSearch(collection, req, clauses, filter, n);
             span.attr("hits", first.size());
             List<Scored> hits = scored(first, seen);
             var settings = req.settings();
             if (!settings.prf() || settings.prfWeight() == 0 || hits.isEmpty()) return new Lexical(hits, List.of());
             try (Span prf = trace.span("prf")) {
                 List<JsonNode> feedbackDocs = first.subList(0, Math.min(settings.prfDocs(), first.size()));
-                List<ExpansionTerm> expansion = expansion(req.tenant(), feedbackDocs, original.keySet(), settings.prfTerms());
+                List<ExpansionTerm> expansion = expansion(collection, req.tenant(), feedbackDocs, original.keySet(), settings.prfTerms());
                 prf.attr("docs", feedbackDocs.size()).attr("terms", expansion.size());
                 if (expansion.isEmpty()) return new Lexical(hits, List.of());
                 List<Object> expanded = new ArrayList<>(fieldClauses(original, 1 - settings.prfWeight(), req));
                 expanded.addAll(fieldClauses(QueryTerms.feedbackWeights(original, expansion, settings.prfWeight()), 1, req));
-                List<JsonNode> second = lexicalSearch(req, expanded, filter, n);
+                List<JsonNode> second = lexicalSearch(collection, req, expanded, filter, n);
                 prf.attr("hits", second.size());
                 return new Lexical(scored(second, seen), expansion);
             }
@@ -382,14 +446,14 @@ public final class SolrChunkIndex implements ChunkIndex {
     }
 
     /** RM3 over the feedback chunks (the tenant's own hits, checked again), with the tenant's IDFs fetched in one go. */
-    private List<ExpansionTerm> expansion(String tenant, List<JsonNode> feedbackDocs, Set<String> queryTerms, int max) {
+    private List<ExpansionTerm> expansion(String collection, String tenant, List<JsonNode> feedbackDocs, Set<String> queryTerms, int max) {
         List<RelevanceModel.FeedbackDoc> docs = new ArrayList<>(feedbackDocs.size());
         for (JsonNode d : feedbackDocs) {
             if (!tenant.equals(d.path(TENANT).asText())) throw new IllegalStateException("tenant isolation violated");
             docs.add(RelevanceModel.FeedbackDoc.of(d.path("score").asDouble(), d.path(TITLE).asText(), strings(d.path(SECTION)),
                     d.path(BODY).asText(), this::terms));
         }
-        DocFreqs df = docFreqs(tenant, RelevanceModel.candidates(docs));
+        DocFreqs df = docFreqs(collection, tenant, RelevanceModel.candidates(docs));
         return RelevanceModel.expansion(docs, t -> QueryTerms.bm25Idf(df.chunks(), df.of(t)), QueryTerms.bm25Idf(df.chunks(), 1), max,
                 queryTerms, QueryTerms.MAX_QUERY_TERMS - queryTerms.size());
     }
@@ -409,8 +473,8 @@ public final class SolrChunkIndex implements ChunkIndex {
         return boost == 1 ? query : Map.of("boost", Map.of("query", query, "b", Double.toString(boost)));
     }
 
-    private List<JsonNode> lexicalSearch(SearchRequest req, List<Object> clauses, Map<String, Object> filter, int n) {
-        JsonNode reply = select(req.tenant(), Map.of("query", Map.of("bool", Map.of("should", clauses)), "filter", List.of(filter), "limit", n,
+    private List<JsonNode> lexicalSearch(String collection, SearchRequest req, List<Object> clauses, Map<String, Object> filter, int n) {
+        JsonNode reply = selectIn(collection, Map.of("query", Map.of("bool", Map.of("should", clauses)), "filter", List.of(filter), "limit", n,
                 "sort", "score desc, " + DOC_ID + " asc, " + ORDINAL + " asc", "fields", ID + ",score," + CHUNK_FIELDS));
         return bestFirst(reply.path("response").path("docs"));
     }
@@ -419,9 +483,9 @@ public final class SolrChunkIndex implements ChunkIndex {
      * The tenant's nearest chunks by cosine similarity, HNSW pre-filtered by the request's filters.
      * Solr's score for cosine is (1 + cos) / 2, the embedded index's for unit vectors.
      */
-    private List<Scored> knn(SearchRequest req, Map<String, Object> filter, int n, Hits seen, Trace trace) {
+    private List<Scored> knn(String collection, SearchRequest req, Map<String, Object> filter, int n, Hits seen, Trace trace) {
         try (Span span = trace.span("knn")) {
-            JsonNode reply = select(req.tenant(), Map.of(
+            JsonNode reply = selectIn(collection, Map.of(
                     "query", Map.of("knn", Map.of("f", VECTOR, "topK", n, "query", vectorText(req.queryVector()))),
                     "filter", List.of(filter), "limit", n, "sort", "score desc, " + DOC_ID + " asc, " + ORDINAL + " asc",
                     "fields", ID + ",score," + CHUNK_FIELDS));
@@ -447,10 +511,10 @@ public final class SolrChunkIndex implements ChunkIndex {
     }
 
     /** The stored vectors of the final hits, by Solr id. */
-    private Map<String, float[]> vectors(String tenant, List<String> ids) {
+    private Map<String, float[]> vectors(String collection, String tenant, List<String> ids) {
         if (ids.isEmpty()) return Map.of();
         List<Object> byId = ids.stream().<Object>map(id -> term(ID, id)).toList();
-        JsonNode docs = select(tenant, Map.of("query", Map.of("bool", Map.of("should", byId)), "filter", List.of(term(TENANT, tenant)),
+        JsonNode docs = selectIn(collection, Map.of("query", Map.of("bool", Map.of("should", byId)), "filter", List.of(term(TENANT, tenant)),
                 "limit", ids.size(), "fields", ID + "," + VECTOR)).path("response").path("docs");
         Map<String, float[]> out = new ConcurrentHashMap<>();
         for (JsonNode d : docs) out.put(d.path(ID).asText(), vector(d.path(VECTOR)));
@@ -500,7 +564,7 @@ public final class SolrChunkIndex implements ChunkIndex {
      * with the number of chunks in the same reply. Counts include the tenant's replaced chunks Solr
      * has not yet merged away.
      */
-    private DocFreqs docFreqs(String tenant, Collection<String> terms) {
+    private DocFreqs docFreqs(String collection, String tenant, Collection<String> terms) {
         List<String> distinct = terms.stream().distinct().toList();
         Map<String, Long> out = new ConcurrentHashMap<>();
         long chunks = 0;
@@ -512,7 +576,7 @@ public final class SolrChunkIndex implements ChunkIndex {
                 params.put("t" + i, batch.get(i));
                 fields.append(",df").append(i).append(":docfreq(").append(TEXT).append(",$t").append(i).append(')');
             }
-            JsonNode response = select(tenant, Map.of("query", term(KIND, CHUNK), "filter", List.of(term(TENANT, tenant)), "limit", 1,
+            JsonNode response = selectIn(collection, Map.of("query", term(KIND, CHUNK), "filter", List.of(term(TENANT, tenant)), "limit", 1,
                     "fields", fields.toString(), "params", params)).path("response");
             chunks = response.path("numFound").asLong();
             JsonNode docs = response.path("docs");
@@ -525,11 +589,23 @@ public final class SolrChunkIndex implements ChunkIndex {
         return new DocFreqs(Math.max(1, chunks), out);
     }
 
+    /** Where this index reads and writes {@code tenant}: its alias, or a pinned view's generation (no other tenant). */
+    private String target(String tenant) {
+        if (pin == null) return collection(tenant);
+        if (!pin.tenant().equals(tenant)) throw new IllegalArgumentException("this view of the index holds tenant " + pin.tenant() + " only");
+        return pin.collection();
+    }
+
     /** A select on the tenant's collection; a tenant without a collection has nothing, so the reply is empty. */
     private JsonNode select(String tenant, Map<String, Object> request) {
-        String collection = collection(tenant);
+        return selectIn(target(tenant), request);
+    }
+
+    /** A select on a collection or alias; one that does not exist has nothing, unless it is a generation a search resolved (then it was deleted under it). */
+    private JsonNode selectIn(String collection, Map<String, Object> request) {
         Optional<JsonNode> reply = solr.postJsonUnlessMissing("/" + collection + "/select", Map.of(), request);
         if (reply.isEmpty() && existing.contains(collection)) throw new IndexException("Solr lost the collection " + collection);
+        if (reply.isEmpty() && pin == null && GENERATION.matcher(collection).find()) throw new GenerationGone(collection);
         if (reply.isPresent()) checkModel(collection);
         return reply.orElseGet(JSON::createObjectNode);
     }
@@ -544,25 +620,105 @@ public final class SolrChunkIndex implements ChunkIndex {
     }
 
     /**
-     * The tenant's collection, created (one shard, Keel's configset) when it does not exist yet, and
-     * active; another Keel creating it at the same time is fine.
+     * The tenant's alias, with its first generation created (one shard, Keel's configset) and active
+     * when the tenant has none yet. Other Keels doing the same at the same time are fine: all create
+     * generation 1 (Solr creates it once; the others wait for it to be active) and point the alias
+     * at it, the same change however often it is made.
      */
-    private String ensureCollection(String tenant) {
-        String collection = collection(tenant);
+    String ensureCollection(String tenant) {
+        String collection = target(tenant);
         if (existing.contains(collection)) return collection;
-        if (!keelCollections().contains(collection)) {
-            try {
-                solr.get("/admin/collections", Map.of("action", "CREATE", "name", collection, "numShards", "1",
-                        "replicationFactor", Integer.toString(config.replicas()), "collection.configName", configSet,
-                        "waitForFinalState", "true", "wt", "json"));
-            } catch (IndexException e) {
-                if (!keelCollections().contains(collection)) throw e;
-            }
+        if (!aliases().containsKey(collection)) {
+            String first = generationName(collection, 1);
+            createGeneration(first);
+            // Only while still missing: a reindex may have moved the alias on since.
+            if (!aliases().containsKey(collection)) pointAlias(collection, first);
         }
-        awaitActive(collection);
         existing.add(collection);
         checkModel(collection);
         return collection;
+    }
+
+    /** Creates the physical collection {@code name} (one shard, Keel's configset) unless another Keel just did, and waits until it is active. */
+    void createGeneration(String name) {
+        try {
+            solr.get("/admin/collections", Map.of("action", "CREATE", "name", name, "numShards", "1",
+                    "replicationFactor", Integer.toString(config.replicas()), "collection.configName", configSet,
+                    "waitForFinalState", "true", "wt", "json"));
+        } catch (IndexException e) {
+            if (!physicalCollections().contains(name)) throw e;
+        }
+        awaitActive(name);
+    }
+
+    /** Commits {@code collection} (or alias) on every replica and returns once their new searchers are open. */
+    void commitCollection(String collection) {
+        solr.get("/" + collection + "/update", Map.of("commit", "true", "waitSearcher", "true", "wt", "json"));
+    }
+
+    /** Points {@code alias} at {@code collection} in one step (Solr swaps it for every later request). */
+    void pointAlias(String alias, String collection) {
+        solr.get("/admin/collections", Map.of("action", "CREATEALIAS", "name", alias, "collections", collection, "wt", "json"));
+    }
+
+    /** Deletes a physical collection (a generation no alias names); gone already is fine. */
+    void dropCollection(String name) {
+        if (physicalCollections().contains(name)) solr.get("/admin/collections", Map.of("action", "DELETE", "name", name, "wt", "json"));
+    }
+
+    /** The cluster's aliases: name → the collection it points at. */
+    Map<String, String> aliases() {
+        JsonNode aliases = solr.get("/admin/collections", Map.of("action", "LISTALIASES", "wt", "json")).path("aliases");
+        Map<String, String> out = new LinkedHashMap<>();
+        aliases.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
+        return out;
+    }
+
+    /** The generation numbers of {@code logical}'s physical collections, ascending. */
+    List<Integer> generations(String logical) {
+        List<Integer> out = new ArrayList<>();
+        for (String name : physicalCollections()) {
+            if (!name.startsWith(logical + "_g")) continue;
+            var m = GENERATION.matcher(name);
+            if (m.find() && name.length() == logical.length() + m.group().length()) out.add(Integer.parseInt(m.group(1)));
+        }
+        out.sort(Comparator.naturalOrder());
+        return out;
+    }
+
+    /** The physical collection of {@code logical}'s generation {@code n}. */
+    static String generationName(String logical, int n) {
+        return logical + "_g" + n;
+    }
+
+    /** The generation number in a physical collection's name. */
+    static int generationOf(String physical) {
+        var m = GENERATION.matcher(physical);
+        if (!m.find()) throw new IndexException("the Solr collection " + physical + " is not a generation of a Keel tenant");
+        return Integer.parseInt(m.group(1));
+    }
+
+    SolrHttp http() {
+        return solr;
+    }
+
+    /**
+     * Every committed document of the tenant, by id, with a stamp that changes whenever the
+     * document is written again. Read with a cursor: a document present throughout is never missed.
+     */
+    Map<String, String> catalogue(String tenant) {
+        Map<String, String> out = new java.util.HashMap<>();
+        String cursor = "*";
+        while (true) {
+            JsonNode reply = select(tenant, Map.of("query", term(KIND, DOC), "filter", List.of(term(TENANT, tenant)), "limit", CHUNK_PAGE,
+                    "sort", ID + " asc", "fields", DOC_ID + "," + VERSION + "," + INGESTED + "," + MODIFIED, "params", Map.of("cursorMark", cursor)));
+            for (JsonNode d : reply.path("response").path("docs")) {
+                out.put(d.path(DOC_ID).asText(), d.path(VERSION).asText() + "@" + d.path(INGESTED).asLong() + "@" + d.path(MODIFIED).asLong());
+            }
+            String next = reply.path("nextCursorMark").asText(cursor);
+            if (next.equals(cursor)) return out;
+            cursor = next;
+        }
     }
 
     /**
@@ -570,7 +726,7 @@ public final class SolrChunkIndex implements ChunkIndex {
      * embedding model (its marker document says which; a collection without one gets it): results of
      * another model's vectors would be noise, as the embedded index refuses to open in that case.
      */
-    private void checkModel(String collection) {
+    void checkModel(String collection) {
         if (modelChecked.contains(collection)) return;
         JsonNode docs = solr.postJson("/" + collection + "/select", Map.of(), Map.of("query", term(ID, MODEL_MARKER), "fields", MODEL, "limit", 1))
                 .path("response").path("docs");
@@ -607,18 +763,43 @@ public final class SolrChunkIndex implements ChunkIndex {
         }
     }
 
-    /** The cluster's collections that are Keel's (by prefix). */
+    /** Keel's tenants' logical collections (aliases, by prefix); a pinned view's generation only. */
     private List<String> keelCollections() {
+        if (pin != null) return List.of(pin.collection());
+        return aliases().keySet().stream().filter(this::isKeels).toList();
+    }
+
+    private boolean isKeels(String name) {
+        return name.startsWith(config.collectionPrefix() + "_t_") || name.startsWith(config.collectionPrefix() + "_h_");
+    }
+
+    private List<String> physicalCollections() {
         JsonNode names = solr.get("/admin/collections", Map.of("action", "LIST", "wt", "json")).path("collections");
         List<String> out = new ArrayList<>();
-        String t = config.collectionPrefix() + "_t_", h = config.collectionPrefix() + "_h_";
-        for (JsonNode name : names) if (name.asText().startsWith(t) || name.asText().startsWith(h)) out.add(name.asText());
+        names.forEach(n -> out.add(n.asText()));
         return out;
     }
 
-    /** Deletes every collection of this index's prefix (a throw-away evaluation's index, when it is done). */
+    /**
+     * Refuses a cluster holding Keel collections of this prefix that are not generations: a Keel
+     * from before aliases made them, and reading them beside aliases would serve some tenants from
+     * collections no reindex can swap.
+     */
+    private void rejectUnaliased() {
+        List<String> unaliased = physicalCollections().stream().filter(this::isKeels).filter(c -> !GENERATION.matcher(c).find()).sorted().toList();
+        if (unaliased.isEmpty()) return;
+        throw new IndexException("the Solr cluster has " + unaliased.size() + " Keel collection(s) without a generation suffix (" + String.join(", ",
+                unaliased.subList(0, Math.min(3, unaliased.size()))) + (unaliased.size() > 3 ? ", …" : "") + "), made by a Keel from before"
+                + " tenants were served through aliases of generations (<name>_g<N>); this Keel cannot serve them. Delete them, or set"
+                + " index.solr.collection_prefix to a new name, and run 'keel ingest' on your documents again.");
+    }
+
+    /** Deletes every alias and collection of this index's prefix (a throw-away evaluation's index, when it is done). */
     public void deleteCollections() {
-        for (String c : keelCollections()) solr.get("/admin/collections", Map.of("action", "DELETE", "name", c, "wt", "json"));
+        for (String a : keelCollections()) solr.get("/admin/collections", Map.of("action", "DELETEALIAS", "name", a, "wt", "json"));
+        for (String c : physicalCollections()) {
+            if (isKeels(c)) solr.get("/admin/collections", Map.of("action", "DELETE", "name", c, "wt", "json"));
+        }
         existing.clear();
         modelChecked.clear();
         staged.clear();
@@ -766,6 +947,6 @@ public final class SolrChunkIndex implements ChunkIndex {
     public void close() {
         parallel.shutdown();
         analyzer.close();
-        solr.close();
+        if (pin == null) solr.close();
     }
 }

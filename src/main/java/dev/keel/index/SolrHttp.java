@@ -100,6 +100,15 @@ final class SolrHttp implements AutoCloseable {
 
     /** As {@link #postJson}, but empty when Solr answers 404 (a collection that does not exist). */
     Optional<JsonNode> postJsonUnlessMissing(String path, Map<String, String> query, Object body) {
+        return postJsonUnless(404, path, query, body);
+    }
+
+    /** As {@link #postJson}, but empty when Solr answers 409: a document's {@code _version_} was not the one the update required. */
+    Optional<JsonNode> postJsonUnlessConflict(String path, Map<String, String> query, Object body) {
+        return postJsonUnless(409, path, query, body);
+    }
+
+    private Optional<JsonNode> postJsonUnless(int expected, String path, Map<String, String> query, Object body) {
         byte[] json;
         try {
             json = JSON.writeValueAsBytes(body);
@@ -107,7 +116,7 @@ final class SolrHttp implements AutoCloseable {
             throw new IllegalArgumentException("cannot write a Solr request", e);
         }
         Reply reply = send(HttpMethod.POST, path, query, "application/json", json);
-        return reply.status() == 404 ? Optional.empty() : Optional.of(reply.orThrow());
+        return reply.status() == expected ? Optional.empty() : Optional.of(reply.orThrow());
     }
 
     /** GETs {@code path} with {@code query} parameters and returns the JSON reply. */

@@ -43,7 +43,7 @@ class SolrChunkIndexTest {
         return new IndexConfig(IndexConfig.Kind.SOLR, cloud.nodeUrls(), prefix, 2, 10_000);
     }
 
-    private static float[] vector(long seed) {
+    static float[] vector(long seed) {
         Random r = new Random(seed);
         float[] v = new float[DIM];
         for (int i = 0; i < DIM; i++) v[i] = (float) r.nextGaussian();
@@ -320,7 +320,7 @@ class SolrChunkIndexTest {
 
     @Test
     void aCollectionAnotherKeelIsStillCreatingIsWaitedFor() throws Exception {
-        String collection = index.collection("latecomer");
+        String collection = SolrChunkIndex.generationName(index.collection("latecomer"), 1);
         java.net.http.HttpResponse<String> created = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
                 java.net.URI.create(cloud.nodeUrls().get(1) + "/admin/collections?action=CREATE&name=" + collection
                         + "&numShards=1&replicationFactor=2&collection.configName=keel-v1-" + DIM + "&async=latecomer")).build(),
