@@ -125,6 +125,20 @@ class ThreeReplicasTest {
     }
 
     @Test
+    @Order(2)
+    void aNewTenantsFirstDocumentsWrittenThroughEveryReplicaAtOnceAreAllStored() throws Exception {
+        for (int round = 0; round < 3; round++) {
+            String key = key("first");
+            List<HttpResponse<String>> puts = concurrently(6, i -> send(replicas.get(i % 3).baseUrl(), "POST", "/v1/documents", key,
+                    "{\"id\":\"first-" + i + "\",\"text\":\"Opening note number " + i + " of a brand new tenant.\"}"));
+            assertThat(puts).allSatisfy(r -> assertThat(r.statusCode()).as(r.body()).isEqualTo(201));
+            for (int i = 0; i < 6; i++) {
+                assertThat(send(replicas.get((i + 1) % 3).baseUrl(), "GET", "/v1/documents/first-" + i, key, null).statusCode()).isEqualTo(200);
+            }
+        }
+    }
+
+    @Test
     @Order(3)
     void aDailyBudgetHoldsForConcurrentRequestsSpreadOverAllReplicas() throws Exception {
         String key = key("budget", ",\"daily_budget_usd\":" + BUDGET_FOR_THREE);
