@@ -5,6 +5,8 @@ import dev.keel.model.ApiException;
 import dev.keel.store.ApiKey;
 import dev.keel.store.Ledger;
 import dev.keel.store.Redis;
+import io.micrometer.core.instrument.Counter;
+import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -21,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * ends (plus {@link #PERIOD_GRACE_MILLIS}); a reservation is a lease that lapses after
  * {@code redis.reservation_lease_seconds}, so a replica that dies mid-request cannot hold a budget
  * forever. When Redis fails or times out, a key whose limits the policy keeps closed is refused with
- * 503 {@code limits_unavailable}; otherwise the request is admitted unchecked.
+ * 503 {@code limits_unavailable}; otherwise the request is admitted unchecked, with a warning logged at
+ * most once per {@link #WARNING_INTERVAL}. A reservation no longer in Redis when its request settles
+ * (evicted, lapsed, lost) is counted in {@code keel_redis_lost_reservations_total}.
  */
 final class RedisLimits implements LimitStore {
     private static final Logger LOG = LoggerFactory.getLogger(RedisLimits.class);
@@ -32,6 +36,8 @@ final class RedisLimits implements LimitStore {
     /** Seconds a client refused for an unreachable Redis should wait: reconnection takes about one. */
     private static final long UNAVAILABLE_RETRY_SECONDS = 2;
     private static final String SEED = "seed";
+    /** A Redis failing under load would log once per request: once per this interval is enough to see it. */
+    private static final Duration WARNING_INTERVAL = Duration.ofSeconds(10);
 
     /** Refills a bucket {capacity per minute} to now on Redis's clock; returns tokens and the time. */
     private static final String BUCKET = """
@@ -125,7 +131,7 @@ final class RedisLimits implements LimitStore {
     /**
      * KEYS: tpm, day, month, held, held-usd, warned-day, warned-month. ARGV: permit, tpm cap, reserved
      * tokens, actual tokens, cost, daily, monthly, day end, month end, day seed, month seed, bucket idle, warning share.
-     * Replies {seed} | {ok, day crossed 0/1, day spent, month crossed 0/1, month spent}.
+     * Replies {seed} | {ok, day crossed 0/1, day spent, month crossed 0/1, month spent, reservation found 0/1}.
      */
     private static final Redis.Script SETTLE = new Redis.Script(BUCKET + """
             local tpm_cap, daily, monthly = tonumber(ARGV[2]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -138,8 +144,8 @@ final class RedisLimits implements LimitStore {
               if unused > 0 then tokens = math.min(tpm_cap, tokens) end
               store_level(KEYS[1], tokens, now, ARGV[12])
             end
-            if not budgeted then return {'ok', 0, '0', 0, '0'} end
-            redis.call('HDEL', KEYS[5], ARGV[1])
+            if not budgeted then return {'ok', 0, '0', 0, '0', 1} end
+            local found = redis.call('HDEL', KEYS[5], ARGV[1])
             redis.call('ZREM', KEYS[4], ARGV[1])
             local day = tonumber(redis.call('INCRBYFLOAT', KEYS[2], ARGV[5]))
             local month = tonumber(redis.call('INCRBYFLOAT', KEYS[3], ARGV[5]))
@@ -147,17 +153,25 @@ final class RedisLimits implements LimitStore {
             local share = tonumber(ARGV[13])
             if daily > 0 and day >= share * daily and redis.call('SET', KEYS[6], '1', 'PXAT', ARGV[8], 'NX') then day_crossed = 1 end
             if monthly > 0 and month >= share * monthly and redis.call('SET', KEYS[7], '1', 'PXAT', ARGV[9], 'NX') then month_crossed = 1 end
-            return {'ok', day_crossed, tostring(day), month_crossed, tostring(month)}
+            return {'ok', day_crossed, tostring(day), month_crossed, tostring(month), found}
             """);
 
     private final Redis redis;
     private final RedisConfig config;
     private final Ledger ledger;
+    private final Counter lostReservations;
+    private final ThrottledWarning uncheckedWarning = new ThrottledWarning(LOG, "admitting requests unchecked (last: key {}): {}", WARNING_INTERVAL);
+    private final ThrottledWarning unsettledWarning = new ThrottledWarning(LOG, "could not settle requests in Redis (last: key {}): {}", WARNING_INTERVAL);
+    private final ThrottledWarning lostWarning = new ThrottledWarning(LOG, "a settled request's budget reservation was no longer in Redis"
+            + " (last: key {}): its lease lapsed, Redis evicted it (maxmemory-policy) or lost its data, or it was admitted unchecked", WARNING_INTERVAL);
 
     RedisLimits(Redis redis, RedisConfig config, Ledger ledger) {
         this.redis = redis;
         this.config = config;
         this.ledger = ledger;
+        this.lostReservations = Counter.builder("keel.redis.lost.reservations")
+                .description("Budget reservations missing from Redis when their request settled (lease lapsed, evicted, data lost, admitted unchecked)")
+                .register(redis.registry());
     }
 
     /** The keys and period figures of one key on one day. */
@@ -220,7 +234,7 @@ final class RedisLimits implements LimitStore {
             boolean closed = budgeted(key) && config.budgets() == RedisConfig.OnFailure.CLOSED
                     || rated && config.rateLimits() == RedisConfig.OnFailure.CLOSED;
             if (closed) throw unavailable(key);
-            LOG.warn("admitting a request of key {} unchecked: {}", key.id(), e.getMessage());
+            uncheckedWarning.warn(key.id(), e.getMessage());
             return 0;
         }
         switch ((String) reply.get(0)) {
@@ -248,7 +262,7 @@ final class RedisLimits implements LimitStore {
             });
         } catch (Redis.RedisUnavailableException e) {
             if (config.budgets() == RedisConfig.OnFailure.CLOSED) throw unavailable(key);
-            LOG.warn("extending a reservation of key {} unchecked: {}", key.id(), e.getMessage());
+            uncheckedWarning.warn(key.id(), e.getMessage());
             return;
         }
         if (!"ok".equals(reply.get(0))) throw budgetRefusal(key, p, reply, moreUsd);
@@ -271,8 +285,12 @@ final class RedisLimits implements LimitStore {
             });
         } catch (Redis.RedisUnavailableException e) {
             // The ledger has the cost; the reservation lapses with its lease.
-            LOG.warn("could not settle a request of key {} in Redis: {}", key.id(), e.getMessage());
+            unsettledWarning.warn(key.id(), e.getMessage());
             return List.of();
+        }
+        if (((Long) reply.get(5)) == 0) {
+            lostReservations.increment();
+            lostWarning.warn(key.id());
         }
         List<Crossing> crossed = new ArrayList<>(2);
         if (((Long) reply.get(1)) == 1) crossed.add(new Crossing(Limits.DAILY, Double.parseDouble((String) reply.get(2)), key.dailyBudgetUsd()));
