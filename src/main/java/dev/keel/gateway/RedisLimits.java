@@ -6,12 +6,18 @@ import dev.keel.store.ApiKey;
 import dev.keel.store.Ledger;
 import dev.keel.store.Redis;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,7 +31,10 @@ import org.slf4j.LoggerFactory;
  * forever. When Redis fails or times out, a key whose limits the policy keeps closed is refused with
  * 503 {@code limits_unavailable}; otherwise the request is admitted unchecked, with a warning logged at
  * most once per {@link #WARNING_INTERVAL}. A reservation no longer in Redis when its request settles
- * (evicted, lapsed, lost) is counted in {@code keel_redis_lost_reservations_total}.
+ * (evicted, lapsed, lost) is counted in {@code keel_redis_lost_reservations_total}. A reservation whose
+ * admit, extend or settle failed here (a timeout does not stop the script in Redis) is released by its id
+ * once Redis answers again, off the request path. The release thread is a daemon (virtual) that idles on
+ * an empty queue.
  */
 final class RedisLimits implements LimitStore {
     private static final Logger LOG = LoggerFactory.getLogger(RedisLimits.class);
@@ -156,8 +165,38 @@ final class RedisLimits implements LimitStore {
             return {'ok', day_crossed, tostring(day), month_crossed, tostring(month), found}
             """);
 
+    /**
+     * KEYS: rpm, tpm, held, held-usd. ARGV: permit, rpm cap, tpm cap, tokens, refund 0/1, bucket idle.
+     * Drops the permit's reservation; when it was there and {@code refund} is 1, gives back the tokens the
+     * admission took with it. Idempotent: a no-op when the admission never ran. Replies 1 if it found one.
+     */
+    private static final Redis.Script RELEASE = new Redis.Script(BUCKET + """
+            local found = redis.call('HDEL', KEYS[4], ARGV[1])
+            redis.call('ZREM', KEYS[3], ARGV[1])
+            if found == 1 and ARGV[5] == '1' then
+              local rpm_cap, tpm_cap, now = tonumber(ARGV[2]), tonumber(ARGV[3]), now_ms()
+              if rpm_cap > 0 then store_level(KEYS[1], math.min(rpm_cap, level(KEYS[1], rpm_cap, now) + 1), now, ARGV[6]) end
+              if tpm_cap > 0 then store_level(KEYS[2], math.min(tpm_cap, level(KEYS[2], tpm_cap, now) + tonumber(ARGV[4])), now, ARGV[6]) end
+            end
+            return {found}
+            """);
+    /** Releases waiting for Redis beyond this are dropped: their leases free them anyway, and memory stays bounded. */
+    private static final int MAX_PENDING_RELEASES = 10_000;
+    /** Between attempts at a release while Redis does not answer: about its reconnection delay. */
+    private static final Duration RELEASE_RETRY = Duration.ofMillis(250);
+
+    /**
+     * A reservation to drop once Redis answers again: its admit, extend or settle failed on this side,
+     * but the script may still run (a call that timed out is not cancelled in Redis).
+     */
+    private record Release(ApiKey key, String permitId, long tokens, boolean refund, long untilMillis) {}
+
     private final Redis redis;
     private final RedisConfig config;
+    private final BlockingQueue<Release> releases = new LinkedBlockingQueue<>(MAX_PENDING_RELEASES);
+    private final AtomicBoolean releasing = new AtomicBoolean();
+    /** Queued releases and the one being tried: {@code keel_redis_pending_releases}. */
+    private final AtomicInteger pendingReleases = new AtomicInteger();
     private final Ledger ledger;
     private final Counter lostReservations;
     private final ThrottledWarning uncheckedWarning = new ThrottledWarning(LOG, "admitting requests unchecked (last: key {}): {}", WARNING_INTERVAL);
@@ -172,6 +211,8 @@ final class RedisLimits implements LimitStore {
         this.lostReservations = Counter.builder("keel.redis.lost.reservations")
                 .description("Budget reservations missing from Redis when their request settled (lease lapsed, evicted, data lost, admitted unchecked)")
                 .register(redis.registry());
+        Gauge.builder("keel.redis.pending.releases", pendingReleases, AtomicInteger::get)
+                .description("Reservations whose Redis call failed here, waiting for Redis to answer to be released").register(redis.registry());
     }
 
     /** The keys and period figures of one key on one day. */
@@ -233,7 +274,10 @@ final class RedisLimits implements LimitStore {
         } catch (Redis.RedisUnavailableException e) {
             boolean closed = budgeted(key) && config.budgets() == RedisConfig.OnFailure.CLOSED
                     || rated && config.rateLimits() == RedisConfig.OnFailure.CLOSED;
-            if (closed) throw unavailable(key);
+            if (closed) {
+                releaseLater(key, permitId, tokens, true);
+                throw unavailable(key);
+            }
             uncheckedWarning.warn(key.id(), e.getMessage());
             return 0;
         }
@@ -261,7 +305,10 @@ final class RedisLimits implements LimitStore {
                 return args;
             });
         } catch (Redis.RedisUnavailableException e) {
-            if (config.budgets() == RedisConfig.OnFailure.CLOSED) throw unavailable(key);
+            if (config.budgets() == RedisConfig.OnFailure.CLOSED) {
+                releaseLater(key, permitId, 0, false);
+                throw unavailable(key);
+            }
             uncheckedWarning.warn(key.id(), e.getMessage());
             return;
         }
@@ -286,6 +333,7 @@ final class RedisLimits implements LimitStore {
         } catch (Redis.RedisUnavailableException e) {
             // The ledger has the cost; the reservation lapses with its lease.
             unsettledWarning.warn(key.id(), e.getMessage());
+            if (budgeted(key)) releaseLater(key, permitId, 0, false);
             return List.of();
         }
         if (((Long) reply.get(5)) == 0) {
@@ -296,6 +344,46 @@ final class RedisLimits implements LimitStore {
         if (((Long) reply.get(1)) == 1) crossed.add(new Crossing(Limits.DAILY, Double.parseDouble((String) reply.get(2)), key.dailyBudgetUsd()));
         if (((Long) reply.get(3)) == 1) crossed.add(new Crossing(Limits.MONTHLY, Double.parseDouble((String) reply.get(4)), key.monthlyBudgetUsd()));
         return crossed;
+    }
+
+    /**
+     * Queues the release of a reservation whose call failed here, to run on a background thread once
+     * Redis answers (never on the request path); tokens are refunded only for a refused admission that
+     * Redis ran after all. Only budgeted keys leave a trace to release by: the tokens a timed-out
+     * admission of an unbudgeted key took come back as its bucket refills, within a minute.
+     */
+    private void releaseLater(ApiKey key, String permitId, long tokens, boolean refund) {
+        if (!budgeted(key)) return;
+        pendingReleases.incrementAndGet();
+        if (!releases.offer(new Release(key, permitId, tokens, refund, System.currentTimeMillis() + config.reservationLeaseSeconds() * 1000L))) {
+            pendingReleases.decrementAndGet();
+            return;
+        }
+        if (releasing.compareAndSet(false, true)) Thread.ofVirtual().name("keel-redis-releases").start(this::releaseWhenRedisAnswers);
+    }
+
+    private void releaseWhenRedisAnswers() {
+        try {
+            while (true) {
+                Release r = releases.take();
+                while (System.currentTimeMillis() < r.untilMillis() && !released(r)) LockSupport.parkNanos(RELEASE_RETRY.toNanos());
+                pendingReleases.decrementAndGet();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private boolean released(Release r) {
+        String prefix = Period.now(r.key()).prefix();
+        try {
+            redis.script("release", RELEASE, List.of(prefix + "rpm", prefix + "tpm", prefix + "held", prefix + "held-usd"),
+                    List.of(r.permitId(), Long.toString(r.key().requestsPerMinute()), Long.toString(r.key().tokensPerMinute()), Long.toString(r.tokens()),
+                            r.refund() ? "1" : "0", Long.toString(BUCKET_IDLE_MILLIS)));
+            return true;
+        } catch (Redis.RedisUnavailableException e) {
+            return false;
+        }
     }
 
     /**

@@ -9,6 +9,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.keel.config.CacheConfig;
 import dev.keel.config.RedisConfig;
+import dev.keel.engines.Await;
 import dev.keel.engines.RedisServer;
 import dev.keel.model.ApiException;
 import dev.keel.store.ApiKey;
@@ -17,6 +18,7 @@ import dev.keel.store.Ledger;
 import dev.keel.store.Redis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -30,8 +32,9 @@ import org.slf4j.LoggerFactory;
 /**
  * What an attacker found in the shared limits, against a real redis-server: a cache that fills Redis
  * must not cost the limit keys (under {@code noeviction} the budget holds and cache stores fail
- * harmlessly), a reservation gone from Redis is counted when its request settles, and a Redis that is
- * away does not flood the log with one warning per admitted request. A request costs $0.00201 at worst.
+ * harmlessly), a reservation gone from Redis is counted when its request settles, admissions that timed
+ * out but ran later hold nothing, and a Redis that is away does not flood the log with one warning per
+ * admitted request. A request costs $0.00201 at worst.
  */
 class RedisLimitsSafetyTest {
     private static final double WORST_USD = 0.00201;
@@ -40,6 +43,8 @@ class RedisLimitsSafetyTest {
     /** Room above what Redis uses, as in the attack: a few hundred 1 KB cache entries fill it. */
     private static final long HEADROOM_BYTES = 300_000;
     private static final int CACHE_ENTRIES = 6_000;
+    /** Longer than four admissions timing out after 300 ms each. */
+    private static final long PAUSE_MILLIS = 2_500;
     private static RedisServer server;
     private static Database database;
     private static Ledger ledger;
@@ -135,6 +140,24 @@ class RedisLimitsSafetyTest {
         limits.settle(limits.admit(key, 10, WORST_USD), 1009, WORST_USD);
         assertThat(registry.get("keel.redis.lost.reservations").counter().count()).isZero();
         assertThat(warnings()).isEmpty();
+    }
+
+    @Test
+    void admissionsThatTimedOutWhileRedisWasPausedHoldNothingOnceItAnswersAgain() {
+        ApiKey key = key(4, BUDGET_FOR_THREE + WORST_USD);
+        limits.settle(limits.admit(key, 10, WORST_USD), 10, 0); // the period's spend is in Redis, as on a key in use
+        server.command("CLIENT", "PAUSE", Long.toString(PAUSE_MILLIS), "ALL");
+        for (int i = 0; i < 4; i++) {
+            ApiException refused = catchThrowableOfType(ApiException.class, () -> limits.admit(key, 10, WORST_USD));
+            assertThat(refused.status()).isEqualTo(503);
+            assertThat(refused.code()).isEqualTo("limits_unavailable");
+        }
+        Await.until(Duration.ofSeconds(15), "the queued admissions to run and be released",
+                () -> registry.get("keel.redis.pending.releases").gauge().value() == 0);
+        assertThat(server.command("HLEN", "keel:{" + key.id() + "}:held-usd")).isEqualTo(":0");
+        for (int i = 0; i < 3; i++) {
+            assertThat(limits.admit(key, 10, WORST_USD)).as("neither budget nor requests per minute are held by refused requests").isNotNull();
+        }
     }
 
     @Test
