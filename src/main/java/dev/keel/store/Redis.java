@@ -101,11 +101,11 @@ public final class Redis implements AutoCloseable {
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
                 .socketOptions(SocketOptions.builder().connectTimeout(startup).build())
                 .timeoutOptions(TimeoutOptions.enabled(timeout)).build());
-        RedisURI uri = RedisURI.create(config.url());
-        uri.setTimeout(startup);
         Duration wait = FIRST_STARTUP_RETRY;
         for (int attempt = 1; ; attempt++) {
             try {
+                RedisURI uri = RedisURI.create(config.url());
+                uri.setTimeout(startup);
                 StatefulRedisConnection<byte[], byte[]> connection = client.connect(ByteArrayCodec.INSTANCE, uri);
                 connection.setTimeout(timeout);
                 Redis redis = new Redis(config.address(), resources, client, connection, registry);
