@@ -13,7 +13,9 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -33,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * most once per {@link #WARNING_INTERVAL}. A reservation no longer in Redis when its request settles
  * (evicted, lapsed, lost) is counted in {@code keel_redis_lost_reservations_total}. A reservation whose
  * admit, extend or settle failed here (a timeout does not stop the script in Redis) is released by its id
- * once Redis answers again, off the request path. The release thread is a daemon (virtual) that idles on
+ * once Redis answers again, off the request path. When Redis has lost a period's spend, the replica that
+ * seeds it from the ledger first puts back its own reservations in flight (the ledger cannot see them). The release thread is a daemon (virtual) that idles on
  * an empty queue.
  */
 final class RedisLimits implements LimitStore {
@@ -180,6 +183,19 @@ final class RedisLimits implements LimitStore {
             end
             return {found}
             """);
+    /**
+     * KEYS: held, held-usd. ARGV: lease ms, then permit and USD pairs. Puts back this replica's live
+     * reservations that Redis no longer has (it lost its data); one it still has is left as it is.
+     */
+    private static final Redis.Script RESTORE = new Redis.Script(BUCKET + """
+            local now, lease = now_ms(), tonumber(ARGV[1])
+            for i = 2, #ARGV, 2 do
+              if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) == 1 then redis.call('ZADD', KEYS[1], now + lease, ARGV[i]) end
+            end
+            redis.call('PEXPIRE', KEYS[1], lease)
+            redis.call('PEXPIRE', KEYS[2], lease)
+            return {'ok'}
+            """);
     /** Releases waiting for Redis beyond this are dropped: their leases free them anyway, and memory stays bounded. */
     private static final int MAX_PENDING_RELEASES = 10_000;
     /** Between attempts at a release while Redis does not answer: about its reconnection delay. */
@@ -195,6 +211,10 @@ final class RedisLimits implements LimitStore {
     private final RedisConfig config;
     private final BlockingQueue<Release> releases = new LinkedBlockingQueue<>(MAX_PENDING_RELEASES);
     private final AtomicBoolean releasing = new AtomicBoolean();
+    /** This replica's admitted, unsettled reservations by permit: the key's id, USD held, and when its lease ends. */
+    private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
+
+    private record InFlight(String keyId, double usd, long untilMillis) {}
     /** Queued releases and the one being tried: {@code keel_redis_pending_releases}. */
     private final AtomicInteger pendingReleases = new AtomicInteger();
     private final Ledger ledger;
@@ -283,6 +303,7 @@ final class RedisLimits implements LimitStore {
         }
         switch ((String) reply.get(0)) {
             case "ok" -> {
+                if (budgeted(key)) inFlight.put(permitId, new InFlight(key.id(), worstUsd, leaseEnd()));
                 return tokens;
             }
             case "rpm" -> throw Limits.rateLimited("requests per minute", key.requestsPerMinute(), millis(reply.get(1)) * 1_000_000);
@@ -313,10 +334,12 @@ final class RedisLimits implements LimitStore {
             return;
         }
         if (!"ok".equals(reply.get(0))) throw budgetRefusal(key, p, reply, moreUsd);
+        inFlight.computeIfPresent(permitId, (id, f) -> new InFlight(f.keyId(), f.usd() + moreUsd, leaseEnd()));
     }
 
     @Override
     public List<Crossing> settle(ApiKey key, String permitId, long reservedTokens, long actualTokens, double reservedUsd, double costUsd) {
+        inFlight.remove(permitId);
         if (key.tokensPerMinute() <= 0 && !budgeted(key)) return List.of();
         Period p = Period.now(key);
         List<Object> reply;
@@ -355,7 +378,7 @@ final class RedisLimits implements LimitStore {
     private void releaseLater(ApiKey key, String permitId, long tokens, boolean refund) {
         if (!budgeted(key)) return;
         pendingReleases.incrementAndGet();
-        if (!releases.offer(new Release(key, permitId, tokens, refund, System.currentTimeMillis() + config.reservationLeaseSeconds() * 1000L))) {
+        if (!releases.offer(new Release(key, permitId, tokens, refund, leaseEnd()))) {
             pendingReleases.decrementAndGet();
             return;
         }
@@ -394,9 +417,25 @@ final class RedisLimits implements LimitStore {
                                 java.util.function.Function<List<String>, List<String>> args) {
         List<Object> reply = redis.script(operation, script, keys, args.apply(List.of("", "")));
         if (!SEED.equals(reply.get(0))) return reply;
+        restoreInFlight(p);
         List<String> seeds = List.of(number(Limits.spentSince(ledger, p.key, Limits.DAILY, p.today)),
                 number(Limits.spentSince(ledger, p.key, Limits.MONTHLY, p.today)));
         return redis.script(operation, script, keys, args.apply(seeds));
+    }
+
+    /**
+     * Redis has no spend for the period: a new period, or Redis lost its data, and with it the
+     * reservations of requests in flight that the ledger cannot see. This replica puts its own back
+     * before seeding, so they count again (other replicas' come back when they seed, else lapse).
+     */
+    private void restoreInFlight(Period p) {
+        long now = System.currentTimeMillis();
+        inFlight.values().removeIf(f -> f.untilMillis() < now); // lapsed in Redis anyway; a permit never settled does not stay
+        List<String> args = new ArrayList<>(List.of(leaseMillis()));
+        inFlight.forEach((permit, f) -> {
+            if (f.keyId().equals(p.key.id())) args.addAll(List.of(permit, number(f.usd())));
+        });
+        if (args.size() > 1) redis.script("restore", RESTORE, List.of(p.prefix() + "held", p.prefix() + "held-usd"), args);
     }
 
     private static ApiException budgetRefusal(ApiKey key, Period p, List<Object> reply, double usd) {
@@ -420,6 +459,10 @@ final class RedisLimits implements LimitStore {
 
     private static boolean budgeted(ApiKey key) {
         return key.dailyBudgetUsd() > 0 || key.monthlyBudgetUsd() > 0;
+    }
+
+    private long leaseEnd() {
+        return System.currentTimeMillis() + config.reservationLeaseSeconds() * 1000L;
     }
 
     private String leaseMillis() {

@@ -161,6 +161,18 @@ class RedisLimitsSafetyTest {
     }
 
     @Test
+    void aRedisThatLostItsDataGetsThisReplicasRequestsInFlightBackBeforeSpendIsSeeded() {
+        ApiKey key = key(0, BUDGET_FOR_THREE);
+        List<Limits.Permit> inFlight = List.of(limits.admit(key, 10, WORST_USD), limits.admit(key, 10, WORST_USD), limits.admit(key, 10, WORST_USD));
+        server.command("FLUSHALL");
+        ApiException refused = catchThrowableOfType(ApiException.class, () -> limits.admit(key, 10, WORST_USD));
+        assertThat(refused).as("the ledger cannot see three requests in flight; this replica still knows them").isNotNull();
+        assertThat(refused.code()).isEqualTo("budget_exceeded");
+        inFlight.forEach(p -> limits.settle(p, 1009, WORST_USD));
+        assertThat(server.command("HLEN", "keel:{" + key.id() + "}:held-usd")).isEqualTo(":0");
+    }
+
+    @Test
     void failOpenAdmissionsWhileRedisIsAwayLogOneWarningNotOnePerRequest() {
         ApiKey key = key(1_000, 0);
         server.stop();
