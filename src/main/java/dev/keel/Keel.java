@@ -45,6 +45,7 @@ import java.util.function.BiFunction;
  * the semantic response cache is shared through PostgreSQL.
  */
 public final class Keel implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Keel.class);
     public static final String DEFAULT_TENANT = "default";
 
     private final KeelConfig config;
@@ -91,6 +92,7 @@ public final class Keel implements AutoCloseable {
         this.cache = new GatewayCache(config.cache(), redis == null ? similar : new RedisResponseCache(redis, config.cache(), similar), embedder,
                 (tenant, docId) -> index.document(tenant, docId).map(DocumentRecord::version), traces.registry());
         LimitStore limits = redis == null ? LimitStore.inProcess(ledger) : LimitStore.redis(redis, config.redis(), ledger);
+        config.redis().leaseWarning(config.gateway(), ChatGateway.REQUEST_DEADLINE).ifPresent(LOG::warn);
         // The gateway's extractive provider answers through the engine, which calls models through the gateway: the engine comes second.
         try {
             this.gateway = ChatGateway.create(config.gateway(), config.router(), System::getenv, traces.registry(), ledger,

@@ -2,6 +2,8 @@ package dev.keel.config;
 
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Shared state across replicas: rate-limit buckets, budget reservations and the exact response
@@ -38,6 +40,34 @@ public record RedisConfig(String url, OnFailure budgets, OnFailure rateLimits, i
         URI u = URI.create(url);
         String db = u.getPath() == null || u.getPath().isEmpty() ? "" : u.getPath();
         return u.getScheme() + "://" + u.getHost() + ":" + (u.getPort() < 0 ? 6379 : u.getPort()) + db;
+    }
+
+    /**
+     * A warning when a reservation can lapse while its request still runs: an upstream call of a model
+     * may take each target's {@code total_timeout_seconds} × attempts ({@code max_retries} + 1), one
+     * target after another, bounded by {@code callDeadline} (an extension for a second call renews the
+     * lease). Names both numbers; empty without Redis or when the lease is long enough.
+     */
+    public Optional<String> leaseWarning(GatewayConfig gateway, Duration callDeadline) {
+        if (!shared()) return Optional.empty();
+        long worst = 0;
+        String slowest = null;
+        for (ModelConfig model : gateway.models().values()) {
+            long seconds = 0;
+            for (ModelConfig.Target t : model.targets()) {
+                ProviderConfig p = gateway.providers().get(t.provider());
+                if (p != null) seconds += (long) p.totalTimeoutSeconds() * (p.maxRetries() + 1);
+            }
+            seconds = Math.min(seconds, callDeadline.toSeconds());
+            if (seconds > worst) {
+                worst = seconds;
+                slowest = model.name();
+            }
+        }
+        if (worst <= reservationLeaseSeconds) return Optional.empty();
+        return Optional.of("redis.reservation_lease_seconds is " + reservationLeaseSeconds + " s, shorter than the " + worst + " s a request to model '"
+                + slowest + "' may take (providers' total_timeout_seconds × attempts over its targets): its budget reservation can lapse while it"
+                + " runs, and concurrent requests may then pass the budget; set it to at least " + worst);
     }
 
     static RedisConfig read(ConfigNode n) {

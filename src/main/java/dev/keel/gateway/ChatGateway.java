@@ -50,7 +50,8 @@ public final class ChatGateway implements AutoCloseable {
     static final String PASSTHROUGH = "openai", PASSTHROUGH_ANTHROPIC = "anthropic", BUILT_IN_EXTRACTIVE = "keel";
     /** The model every zero-config server offers: extractive answers from the caller's documents. */
     public static final String EXTRACTIVE_MODEL = "keel-extractive";
-    private static final Duration REQUEST_DEADLINE = Duration.ofMinutes(5);
+    /** Bounds each upstream call of a request (a structured-output retry is a second call with its own). */
+    public static final Duration REQUEST_DEADLINE = Duration.ofMinutes(5);
     /** Model names a client sent are quoted up to this length, so an error never echoes a large body. */
     private static final int MAX_SHOWN_NAME = 200;
     private static final Logger LOG = LoggerFactory.getLogger(ChatGateway.class);

@@ -5,11 +5,21 @@ import dev.keel.model.ApiException;
 import dev.keel.store.ApiKey;
 import dev.keel.store.Ledger;
 import dev.keel.store.Redis;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,7 +31,13 @@ import org.slf4j.LoggerFactory;
  * ends (plus {@link #PERIOD_GRACE_MILLIS}); a reservation is a lease that lapses after
  * {@code redis.reservation_lease_seconds}, so a replica that dies mid-request cannot hold a budget
  * forever. When Redis fails or times out, a key whose limits the policy keeps closed is refused with
- * 503 {@code limits_unavailable}; otherwise the request is admitted unchecked.
+ * 503 {@code limits_unavailable}; otherwise the request is admitted unchecked, with a warning logged at
+ * most once per {@link #WARNING_INTERVAL}. A reservation no longer in Redis when its request settles
+ * (evicted, lapsed, lost) is counted in {@code keel_redis_lost_reservations_total}. A reservation whose
+ * admit, extend or settle failed here (a timeout does not stop the script in Redis) is released by its id
+ * once Redis answers again, off the request path. When Redis has lost a period's spend, the replica that
+ * seeds it from the ledger first puts back its own reservations in flight (the ledger cannot see them). The release thread is a daemon (virtual) that idles on
+ * an empty queue.
  */
 final class RedisLimits implements LimitStore {
     private static final Logger LOG = LoggerFactory.getLogger(RedisLimits.class);
@@ -32,6 +48,8 @@ final class RedisLimits implements LimitStore {
     /** Seconds a client refused for an unreachable Redis should wait: reconnection takes about one. */
     private static final long UNAVAILABLE_RETRY_SECONDS = 2;
     private static final String SEED = "seed";
+    /** A Redis failing under load would log once per request: once per this interval is enough to see it. */
+    private static final Duration WARNING_INTERVAL = Duration.ofSeconds(10);
 
     /** Refills a bucket {capacity per minute} to now on Redis's clock; returns tokens and the time. */
     private static final String BUCKET = """
@@ -125,7 +143,7 @@ final class RedisLimits implements LimitStore {
     /**
      * KEYS: tpm, day, month, held, held-usd, warned-day, warned-month. ARGV: permit, tpm cap, reserved
      * tokens, actual tokens, cost, daily, monthly, day end, month end, day seed, month seed, bucket idle, warning share.
-     * Replies {seed} | {ok, day crossed 0/1, day spent, month crossed 0/1, month spent}.
+     * Replies {seed} | {ok, day crossed 0/1, day spent, month crossed 0/1, month spent, reservation found 0/1}.
      */
     private static final Redis.Script SETTLE = new Redis.Script(BUCKET + """
             local tpm_cap, daily, monthly = tonumber(ARGV[2]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -138,8 +156,8 @@ final class RedisLimits implements LimitStore {
               if unused > 0 then tokens = math.min(tpm_cap, tokens) end
               store_level(KEYS[1], tokens, now, ARGV[12])
             end
-            if not budgeted then return {'ok', 0, '0', 0, '0'} end
-            redis.call('HDEL', KEYS[5], ARGV[1])
+            if not budgeted then return {'ok', 0, '0', 0, '0', 1} end
+            local found = redis.call('HDEL', KEYS[5], ARGV[1])
             redis.call('ZREM', KEYS[4], ARGV[1])
             local day = tonumber(redis.call('INCRBYFLOAT', KEYS[2], ARGV[5]))
             local month = tonumber(redis.call('INCRBYFLOAT', KEYS[3], ARGV[5]))
@@ -147,17 +165,74 @@ final class RedisLimits implements LimitStore {
             local share = tonumber(ARGV[13])
             if daily > 0 and day >= share * daily and redis.call('SET', KEYS[6], '1', 'PXAT', ARGV[8], 'NX') then day_crossed = 1 end
             if monthly > 0 and month >= share * monthly and redis.call('SET', KEYS[7], '1', 'PXAT', ARGV[9], 'NX') then month_crossed = 1 end
-            return {'ok', day_crossed, tostring(day), month_crossed, tostring(month)}
+            return {'ok', day_crossed, tostring(day), month_crossed, tostring(month), found}
             """);
+
+    /**
+     * KEYS: rpm, tpm, held, held-usd. ARGV: permit, rpm cap, tpm cap, tokens, refund 0/1, bucket idle.
+     * Drops the permit's reservation; when it was there and {@code refund} is 1, gives back the tokens the
+     * admission took with it. Idempotent: a no-op when the admission never ran. Replies 1 if it found one.
+     */
+    private static final Redis.Script RELEASE = new Redis.Script(BUCKET + """
+            local found = redis.call('HDEL', KEYS[4], ARGV[1])
+            redis.call('ZREM', KEYS[3], ARGV[1])
+            if found == 1 and ARGV[5] == '1' then
+              local rpm_cap, tpm_cap, now = tonumber(ARGV[2]), tonumber(ARGV[3]), now_ms()
+              if rpm_cap > 0 then store_level(KEYS[1], math.min(rpm_cap, level(KEYS[1], rpm_cap, now) + 1), now, ARGV[6]) end
+              if tpm_cap > 0 then store_level(KEYS[2], math.min(tpm_cap, level(KEYS[2], tpm_cap, now) + tonumber(ARGV[4])), now, ARGV[6]) end
+            end
+            return {found}
+            """);
+    /**
+     * KEYS: held, held-usd. ARGV: lease ms, then permit and USD pairs. Puts back this replica's live
+     * reservations that Redis no longer has (it lost its data); one it still has is left as it is.
+     */
+    private static final Redis.Script RESTORE = new Redis.Script(BUCKET + """
+            local now, lease = now_ms(), tonumber(ARGV[1])
+            for i = 2, #ARGV, 2 do
+              if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) == 1 then redis.call('ZADD', KEYS[1], now + lease, ARGV[i]) end
+            end
+            redis.call('PEXPIRE', KEYS[1], lease)
+            redis.call('PEXPIRE', KEYS[2], lease)
+            return {'ok'}
+            """);
+    /** Releases waiting for Redis beyond this are dropped: their leases free them anyway, and memory stays bounded. */
+    private static final int MAX_PENDING_RELEASES = 10_000;
+    /** Between attempts at a release while Redis does not answer: about its reconnection delay. */
+    private static final Duration RELEASE_RETRY = Duration.ofMillis(250);
+
+    /**
+     * A reservation to drop once Redis answers again: its admit, extend or settle failed on this side,
+     * but the script may still run (a call that timed out is not cancelled in Redis).
+     */
+    private record Release(ApiKey key, String permitId, long tokens, boolean refund, long untilMillis) {}
 
     private final Redis redis;
     private final RedisConfig config;
+    private final BlockingQueue<Release> releases = new LinkedBlockingQueue<>(MAX_PENDING_RELEASES);
+    private final AtomicBoolean releasing = new AtomicBoolean();
+    /** This replica's admitted, unsettled reservations by permit: the key's id, USD held, and when its lease ends. */
+    private final Map<String, InFlight> inFlight = new ConcurrentHashMap<>();
+
+    private record InFlight(String keyId, double usd, long untilMillis) {}
+    /** Queued releases and the one being tried: {@code keel_redis_pending_releases}. */
+    private final AtomicInteger pendingReleases = new AtomicInteger();
     private final Ledger ledger;
+    private final Counter lostReservations;
+    private final ThrottledWarning uncheckedWarning = new ThrottledWarning(LOG, "admitting requests unchecked (last: key {}): {}", WARNING_INTERVAL);
+    private final ThrottledWarning unsettledWarning = new ThrottledWarning(LOG, "could not settle requests in Redis (last: key {}): {}", WARNING_INTERVAL);
+    private final ThrottledWarning lostWarning = new ThrottledWarning(LOG, "a settled request's budget reservation was no longer in Redis"
+            + " (last: key {}): its lease lapsed, Redis evicted it (maxmemory-policy) or lost its data, or it was admitted unchecked", WARNING_INTERVAL);
 
     RedisLimits(Redis redis, RedisConfig config, Ledger ledger) {
         this.redis = redis;
         this.config = config;
         this.ledger = ledger;
+        this.lostReservations = Counter.builder("keel.redis.lost.reservations")
+                .description("Budget reservations missing from Redis when their request settled (lease lapsed, evicted, data lost, admitted unchecked)")
+                .register(redis.registry());
+        Gauge.builder("keel.redis.pending.releases", pendingReleases, AtomicInteger::get)
+                .description("Reservations whose Redis call failed here, waiting for Redis to answer to be released").register(redis.registry());
     }
 
     /** The keys and period figures of one key on one day. */
@@ -219,12 +294,16 @@ final class RedisLimits implements LimitStore {
         } catch (Redis.RedisUnavailableException e) {
             boolean closed = budgeted(key) && config.budgets() == RedisConfig.OnFailure.CLOSED
                     || rated && config.rateLimits() == RedisConfig.OnFailure.CLOSED;
-            if (closed) throw unavailable(key);
-            LOG.warn("admitting a request of key {} unchecked: {}", key.id(), e.getMessage());
+            if (closed) {
+                releaseLater(key, permitId, tokens, true);
+                throw unavailable(key);
+            }
+            uncheckedWarning.warn(key.id(), e.getMessage());
             return 0;
         }
         switch ((String) reply.get(0)) {
             case "ok" -> {
+                if (budgeted(key)) inFlight.put(permitId, new InFlight(key.id(), worstUsd, leaseEnd()));
                 return tokens;
             }
             case "rpm" -> throw Limits.rateLimited("requests per minute", key.requestsPerMinute(), millis(reply.get(1)) * 1_000_000);
@@ -247,15 +326,20 @@ final class RedisLimits implements LimitStore {
                 return args;
             });
         } catch (Redis.RedisUnavailableException e) {
-            if (config.budgets() == RedisConfig.OnFailure.CLOSED) throw unavailable(key);
-            LOG.warn("extending a reservation of key {} unchecked: {}", key.id(), e.getMessage());
+            if (config.budgets() == RedisConfig.OnFailure.CLOSED) {
+                releaseLater(key, permitId, 0, false);
+                throw unavailable(key);
+            }
+            uncheckedWarning.warn(key.id(), e.getMessage());
             return;
         }
         if (!"ok".equals(reply.get(0))) throw budgetRefusal(key, p, reply, moreUsd);
+        inFlight.computeIfPresent(permitId, (id, f) -> new InFlight(f.keyId(), f.usd() + moreUsd, leaseEnd()));
     }
 
     @Override
     public List<Crossing> settle(ApiKey key, String permitId, long reservedTokens, long actualTokens, double reservedUsd, double costUsd) {
+        inFlight.remove(permitId);
         if (key.tokensPerMinute() <= 0 && !budgeted(key)) return List.of();
         Period p = Period.now(key);
         List<Object> reply;
@@ -271,13 +355,58 @@ final class RedisLimits implements LimitStore {
             });
         } catch (Redis.RedisUnavailableException e) {
             // The ledger has the cost; the reservation lapses with its lease.
-            LOG.warn("could not settle a request of key {} in Redis: {}", key.id(), e.getMessage());
+            unsettledWarning.warn(key.id(), e.getMessage());
+            if (budgeted(key)) releaseLater(key, permitId, 0, false);
             return List.of();
+        }
+        if (((Long) reply.get(5)) == 0) {
+            lostReservations.increment();
+            lostWarning.warn(key.id());
         }
         List<Crossing> crossed = new ArrayList<>(2);
         if (((Long) reply.get(1)) == 1) crossed.add(new Crossing(Limits.DAILY, Double.parseDouble((String) reply.get(2)), key.dailyBudgetUsd()));
         if (((Long) reply.get(3)) == 1) crossed.add(new Crossing(Limits.MONTHLY, Double.parseDouble((String) reply.get(4)), key.monthlyBudgetUsd()));
         return crossed;
+    }
+
+    /**
+     * Queues the release of a reservation whose call failed here, to run on a background thread once
+     * Redis answers (never on the request path); tokens are refunded only for a refused admission that
+     * Redis ran after all. Only budgeted keys leave a trace to release by: the tokens a timed-out
+     * admission of an unbudgeted key took come back as its bucket refills, within a minute.
+     */
+    private void releaseLater(ApiKey key, String permitId, long tokens, boolean refund) {
+        if (!budgeted(key)) return;
+        pendingReleases.incrementAndGet();
+        if (!releases.offer(new Release(key, permitId, tokens, refund, leaseEnd()))) {
+            pendingReleases.decrementAndGet();
+            return;
+        }
+        if (releasing.compareAndSet(false, true)) Thread.ofVirtual().name("keel-redis-releases").start(this::releaseWhenRedisAnswers);
+    }
+
+    private void releaseWhenRedisAnswers() {
+        try {
+            while (true) {
+                Release r = releases.take();
+                while (System.currentTimeMillis() < r.untilMillis() && !released(r)) LockSupport.parkNanos(RELEASE_RETRY.toNanos());
+                pendingReleases.decrementAndGet();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private boolean released(Release r) {
+        String prefix = Period.now(r.key()).prefix();
+        try {
+            redis.script("release", RELEASE, List.of(prefix + "rpm", prefix + "tpm", prefix + "held", prefix + "held-usd"),
+                    List.of(r.permitId(), Long.toString(r.key().requestsPerMinute()), Long.toString(r.key().tokensPerMinute()), Long.toString(r.tokens()),
+                            r.refund() ? "1" : "0", Long.toString(BUCKET_IDLE_MILLIS)));
+            return true;
+        } catch (Redis.RedisUnavailableException e) {
+            return false;
+        }
     }
 
     /**
@@ -288,9 +417,25 @@ final class RedisLimits implements LimitStore {
                                 java.util.function.Function<List<String>, List<String>> args) {
         List<Object> reply = redis.script(operation, script, keys, args.apply(List.of("", "")));
         if (!SEED.equals(reply.get(0))) return reply;
+        restoreInFlight(p);
         List<String> seeds = List.of(number(Limits.spentSince(ledger, p.key, Limits.DAILY, p.today)),
                 number(Limits.spentSince(ledger, p.key, Limits.MONTHLY, p.today)));
         return redis.script(operation, script, keys, args.apply(seeds));
+    }
+
+    /**
+     * Redis has no spend for the period: a new period, or Redis lost its data, and with it the
+     * reservations of requests in flight that the ledger cannot see. This replica puts its own back
+     * before seeding, so they count again (other replicas' come back when they seed, else lapse).
+     */
+    private void restoreInFlight(Period p) {
+        long now = System.currentTimeMillis();
+        inFlight.values().removeIf(f -> f.untilMillis() < now); // lapsed in Redis anyway; a permit never settled does not stay
+        List<String> args = new ArrayList<>(List.of(leaseMillis()));
+        inFlight.forEach((permit, f) -> {
+            if (f.keyId().equals(p.key.id())) args.addAll(List.of(permit, number(f.usd())));
+        });
+        if (args.size() > 1) redis.script("restore", RESTORE, List.of(p.prefix() + "held", p.prefix() + "held-usd"), args);
     }
 
     private static ApiException budgetRefusal(ApiKey key, Period p, List<Object> reply, double usd) {
@@ -314,6 +459,10 @@ final class RedisLimits implements LimitStore {
 
     private static boolean budgeted(ApiKey key) {
         return key.dailyBudgetUsd() > 0 || key.monthlyBudgetUsd() > 0;
+    }
+
+    private long leaseEnd() {
+        return System.currentTimeMillis() + config.reservationLeaseSeconds() * 1000L;
     }
 
     private String leaseMillis() {

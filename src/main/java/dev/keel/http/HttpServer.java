@@ -400,7 +400,7 @@ public final class HttpServer implements AutoCloseable {
             Map<String, Object> reranker = keel.answers().rerankers().health();
             if (!reranker.isEmpty()) details.put("reranker", reranker);
             // Redis down does not take a replica out of rotation: every replica shares it, and the limits' policies decide what still runs.
-            keel.redis().ifPresent(r -> details.put("redis", Map.of("status", r.reachable() ? "up" : "down", "address", r.address())));
+            keel.redis().ifPresent(r -> details.put("redis", r.health()));
             Map<String, Object> telemetry = keel.traces().exportHealth();
             if (!telemetry.isEmpty()) details.put("telemetry", telemetry);
             // Like Redis: while PostgreSQL is away the other checks fail readiness; the semantic cache itself only serves this replica's copy.

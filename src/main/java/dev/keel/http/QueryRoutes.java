@@ -37,6 +37,8 @@ import java.util.Optional;
 final class QueryRoutes {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(QueryRoutes.class);
     private static final int MAX_QUERY_CHARS = dev.keel.provider.DocumentAnswerer.MAX_QUESTION_CHARS;
+    /** One cap for every index: below Solr's 1,024 clauses a query may hold, so both indexes answer the same request alike. */
+    static final int MAX_FILTER_DOC_IDS = 1_000;
     private final Keel keel;
     /** What shapes an answer besides the request and the documents: a changed setting must not serve answers made under the old one. */
     private final String answerSettings;
@@ -261,8 +263,13 @@ final class QueryRoutes {
         JsonNode f = body.get("filters");
         if (f == null || f.isNull()) return SearchFilters.NONE;
         if (!(f instanceof ObjectNode o)) throw ApiException.badRequest("'filters' must be an object", "filters");
+        List<String> docIds = Json.optionalStrings(o, "doc_ids");
+        if (docIds.size() > MAX_FILTER_DOC_IDS) {
+            throw ApiException.badRequest("'filters.doc_ids' lists " + docIds.size() + " ids; at most " + MAX_FILTER_DOC_IDS
+                    + " are allowed: search in several requests, or filter by source_prefix", "filters.doc_ids");
+        }
         try {
-            return new SearchFilters(Json.optionalText(o, "source_prefix"), Json.optionalStrings(o, "doc_ids"), Json.optionalText(o, "section_prefix"));
+            return new SearchFilters(Json.optionalText(o, "source_prefix"), docIds, Json.optionalText(o, "section_prefix"));
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest(e.getMessage(), "filters");
         }

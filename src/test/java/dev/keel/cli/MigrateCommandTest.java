@@ -2,6 +2,10 @@ package dev.keel.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.keel.config.KeelConfig;
 import dev.keel.config.StoreConfig;
 import dev.keel.engines.PostgresServer;
 import dev.keel.store.ApiKeys;
@@ -17,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** {@code keel migrate}: an embedded installation into a real PostgreSQL, also after the process is killed mid-way. */
 class MigrateCommandTest {
@@ -112,6 +117,47 @@ class MigrateCommandTest {
         CliTest.Run run = CliTest.run("migrate", "--from", "sqlite:" + data, "--to", "postgres://keel:hunter2@127.0.0.1:" + port + "/keel");
         assertThat(run.code()).isEqualTo(2);
         assertThat(run.err()).contains("cannot reach PostgreSQL at 127.0.0.1:" + port + "/keel").doesNotContain("hunter2");
+    }
+
+    /** Passwords that broke URL parsing (the driver and Keel printed them); the text in the URL, and the password it means. */
+    private static final List<List<String>> HOSTILE = List.of(List.of("ab/cdXYZ", "ab/cdXYZ"), List.of("q?x#y=1", "q?x#y=1"),
+            List.of("p@ss@word", "p@ss@word"), List.of("two words", "two words"), List.of("ünï/π", "ünï/π"), List.of("en%2Fcoded", "en/coded"));
+
+    @Test
+    void hostilePasswordsInStoreUrlAndMigrateToConnectAndNeverShowInOutputOrLogs() throws Exception {
+        Path data = tmp.resolve("data");
+        installation(data);
+        PostgresServer pg = POSTGRES.server();
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.addAppender(log);
+        StringBuilder shown = new StringBuilder();
+        try {
+            for (int i = 0; i < HOSTILE.size(); i++) {
+                String inUrl = HOSTILE.get(i).get(0), password = HOSTILE.get(i).get(1), role = "hostile" + i;
+                pg.createRole(role, password);
+                String url = "postgres://" + role + ":" + inUrl + "@127.0.0.1:" + pg.port() + pg.createDatabase().substring(pg.jdbcUrl("").length() - 1);
+                CliTest.Run run = CliTest.run("migrate", "--from", "sqlite:" + data, "--to", url);
+                assertThat(run.code()).as(run.err()).isZero();
+                shown.append(run.out()).append(run.err());
+                StoreConfig store = KeelConfig.parse("store: {url: '" + url + "'}", k -> null).store();
+                try (Database db = Database.open(store, data)) {
+                    assertThat(new ApiKeys(db).list()).as(inUrl).hasSize(2);
+                }
+                int closed;
+                try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+                    closed = s.getLocalPort();
+                }
+                CliTest.Run unreachable = CliTest.run("migrate", "--from", "sqlite:" + data, "--to", url.replace(":" + pg.port() + "/", ":" + closed + "/"));
+                assertThat(unreachable.code()).isEqualTo(2);
+                shown.append(unreachable.out()).append(unreachable.err());
+            }
+        } finally {
+            root.detachAppender(log);
+        }
+        log.list.forEach(e -> shown.append(e.getFormattedMessage()).append(e.getThrowableProxy() == null ? "" : e.getThrowableProxy().getMessage()));
+        for (List<String> p : HOSTILE) assertThat(shown.toString()).doesNotContain(p.get(0)).doesNotContain(p.get(1));
     }
 
     @Test

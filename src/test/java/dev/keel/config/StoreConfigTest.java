@@ -53,6 +53,30 @@ class StoreConfigTest {
     }
 
     @Test
+    void aPasswordMayHoldSlashesQuestionMarksHashesAtsSpacesAndUnicodeUnencoded() {
+        for (String password : java.util.List.of("ab/cdXYZ", "a?b=c&d", "x#y", "p@ss@word", "two words", "ünïcødé/π", "a/b?c#d@e:f")) {
+            StoreConfig c = parse("store: {url: 'postgres://keel:" + password + "@127.0.0.1:18432/keel?sslmode=disable'}");
+            assertThat(c.password()).as(password).isEqualTo(password);
+            assertThat(c.user()).isEqualTo("keel");
+            assertThat(c.url()).isEqualTo("jdbc:postgresql://127.0.0.1:18432/keel?sslmode=disable");
+            assertThat(c.address() + c).doesNotContain(password);
+        }
+    }
+
+    @Test
+    void aPercentEncodedPasswordIsDecodedAsInAnyUrl() {
+        assertThat(parse("store: {url: 'postgres://keel:ab%2Fcd%3F%23%40%20%C3%BC@db/keel'}").password()).isEqualTo("ab/cd?#@ ü");
+    }
+
+    @Test
+    void anUnparseablePasswordIsRefusedWithoutRepeatingIt() {
+        assertThatThrownBy(() -> parse("store: {url: 'postgres://keel:50%off-secret@db/keel'}")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("store.url").hasMessageContaining("%25").hasMessageNotContaining("off-secret");
+        assertThatThrownBy(() -> parse("store: {url: 'postgres://keel:s3cret/x@db:5432'}")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("store.url").hasMessageNotContaining("s3cret");
+    }
+
+    @Test
     void timeoutsAndRetentionAreBounded() {
         assertThat(parse("store: {trace_retention_minutes: 1440, timeout_ms: 2000}")).extracting(StoreConfig::traceRetentionMinutes, StoreConfig::timeoutMs)
                 .containsExactly(1440, 2000);

@@ -119,6 +119,15 @@ public final class PostgresServer implements AutoCloseable {
         return jdbcUrl(name);
     }
 
+    /** Creates a login role (a superuser, so it may use any test database) with {@code password}, which may hold any character. */
+    public void createRole(String role, String password) {
+        try (Connection c = DriverManager.getConnection(jdbcUrl("postgres"), USER, this.password); Statement s = c.createStatement()) {
+            s.execute("CREATE ROLE " + role + " LOGIN SUPERUSER PASSWORD '" + password.replace("'", "''") + "'");
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot create role " + role + ": " + e.getMessage(), e);
+        }
+    }
+
     /** A Keel store configuration for a new empty database, credentials in their fields. */
     public StoreConfig storeConfig() {
         return StoreConfig.postgres(createDatabase(), USER, password, StoreConfig.DEFAULTS.poolSize(), StoreConfig.DEFAULTS.timeoutMs(),

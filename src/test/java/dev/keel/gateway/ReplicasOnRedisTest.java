@@ -231,6 +231,24 @@ class ReplicasOnRedisTest {
     }
 
     @Test
+    void readinessShowsRedissEvictionPolicyAndWarnsWhenItCanEvictTheLimitKeys() throws Exception {
+        JsonNode quiet = JSON.readTree(send(0, "GET", "/health/ready", ADMIN_KEY, null).body());
+        assertThat(quiet.at("/redis/maxmemory_policy").asText()).isEqualTo("noeviction");
+        assertThat(quiet.at("/redis/warning").isMissingNode()).isTrue();
+        redis.command("CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
+        try {
+            HttpResponse<String> ready = send(1, "GET", "/health/ready", ADMIN_KEY, null);
+            assertThat(ready.statusCode()).isEqualTo(200);
+            JsonNode details = JSON.readTree(ready.body());
+            assertThat(details.at("/redis/maxmemory_policy").asText()).isEqualTo("allkeys-lru");
+            assertThat(details.at("/redis/warning").asText()).contains("may evict budget and rate-limit keys").contains("noeviction");
+            assertThat(ready.body()).doesNotContain(REDIS_PASSWORD);
+        } finally {
+            redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction");
+        }
+    }
+
+    @Test
     void aReplicaThatCannotReachRedisAtStartupFailsNamingItWithoutThePassword() throws Exception {
         int closed;
         try (ServerSocket s = new ServerSocket(0)) {

@@ -180,6 +180,18 @@ class HttpApiTest extends SampleServerTest {
     }
 
     @Test
+    void moreThanAThousandDocIdsInAFilterIs400NamingTheParameterWhateverTheIndex() throws Exception {
+        String ids = java.util.stream.IntStream.range(0, 1_001).mapToObj(i -> "\"doc-" + i + "\"").collect(java.util.stream.Collectors.joining(","));
+        for (String path : List.of("/v1/search", "/v1/answer")) {
+            HttpResponse<String> r = postJson(path, "{\"query\":\"refunds\",\"filters\":{\"doc_ids\":[" + ids + "]}}", null);
+            assertError(r, 400, "at most 1000");
+            assertThat(json(r).at("/error/param").asText()).isEqualTo("filters.doc_ids");
+        }
+        String thousand = ids.substring(0, ids.lastIndexOf(','));
+        assertThat(postJson("/v1/search", "{\"query\":\"refunds\",\"filters\":{\"doc_ids\":[" + thousand + "]}}", null).statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void answerStreamsSourcesThenDeltasThenDone() throws Exception {
         HttpRequest req = HttpRequest.newBuilder(URI.create(base + "/v1/answer?stream=true"))
                 .header("Content-Type", "application/json")
