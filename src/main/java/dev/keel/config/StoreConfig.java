@@ -33,6 +33,9 @@ public record StoreConfig(String url, String user, String password, int poolSize
     private static final String EXPECTED = "expected postgres://[user[:password]@]host[:port]/database or jdbc:postgresql://host[:port]/database"
             + " (percent-encode '%' in a password as %25, or set store.password)";
 
+    private static final String AMBIGUOUS = "an '@' in it can be read two ways, so the host is unclear; percent-encode '@' in the password"
+            + " and parameters as %40, or set store.password";
+
     /** A URL split into its parts: user info (raw, null when absent), hosts, database path, parameters. */
     private record Parts(String userInfo, String hosts, String database, String query) {
         /**
@@ -43,12 +46,21 @@ public record StoreConfig(String url, String user, String password, int poolSize
             Matcher scheme = SCHEME.matcher(url);
             if (!scheme.lookingAt()) return null;
             String rest = url.substring(scheme.end());
+            Parts found = null;
             for (int at = rest.lastIndexOf('@'); at >= 0; at = rest.lastIndexOf('@', at - 1)) {
                 Matcher host = HOST_PART.matcher(rest.substring(at + 1));
-                if (host.matches() && host.group(2) != null) return new Parts(rest.substring(0, at), host.group(1), host.group(2), host.group(3));
+                if (!host.matches() || host.group(2) == null) continue;
+                // Two readings (an '@' in a parameter value, say) would let the URL's tail pick the host the password goes to.
+                if (found != null) throw new ConfigException("store.url", AMBIGUOUS);
+                found = new Parts(rest.substring(0, at), host.group(1), host.group(2), host.group(3));
             }
             Matcher host = HOST_PART.matcher(rest);
-            return host.matches() ? new Parts(null, host.group(1), host.group(2), host.group(3)) : null;
+            boolean plain = host.matches();
+            if (found != null && plain && host.group(2) != null) {
+                throw new ConfigException("store.url", AMBIGUOUS);
+            }
+            if (found != null) return found;
+            return plain ? new Parts(null, host.group(1), host.group(2), host.group(3)) : null;
         }
     }
 
@@ -96,7 +108,7 @@ public record StoreConfig(String url, String user, String password, int poolSize
 
     @Override
     public String toString() {
-        return "StoreConfig[url=" + url + ", user=" + user + ", password=" + (password == null ? null : "…") + ", poolSize=" + poolSize
+        return "StoreConfig[url=" + (url == null || !url.contains("?") ? url : url.substring(0, url.indexOf('?')) + "?…") + ", user=" + user + ", password=" + (password == null ? null : "…") + ", poolSize=" + poolSize
                 + ", timeoutMs=" + timeoutMs + ", traceRetentionMinutes=" + traceRetentionMinutes + "]";
     }
 

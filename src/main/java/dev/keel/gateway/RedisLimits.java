@@ -432,10 +432,19 @@ final class RedisLimits implements LimitStore {
         long now = System.currentTimeMillis();
         inFlight.values().removeIf(f -> f.untilMillis() < now); // lapsed in Redis anyway; a permit never settled does not stay
         List<String> args = new ArrayList<>(List.of(leaseMillis()));
+        List<String> restored = new ArrayList<>();
         inFlight.forEach((permit, f) -> {
-            if (f.keyId().equals(p.key.id())) args.addAll(List.of(permit, number(f.usd())));
+            if (f.keyId().equals(p.key.id())) {
+                args.addAll(List.of(permit, number(f.usd())));
+                restored.add(permit);
+            }
         });
-        if (args.size() > 1) redis.script("restore", RESTORE, List.of(p.prefix() + "held", p.prefix() + "held-usd"), args);
+        if (restored.isEmpty()) return;
+        redis.script("restore", RESTORE, List.of(p.prefix() + "held", p.prefix() + "held-usd"), args);
+        // A permit settled between the snapshot and the script was put back after its settle removed it: remove it again.
+        for (String permit : restored) {
+            if (!inFlight.containsKey(permit)) releaseLater(p.key, permit, 0, false);
+        }
     }
 
     private static ApiException budgetRefusal(ApiKey key, Period p, List<Object> reply, double usd) {

@@ -69,6 +69,23 @@ class StoreConfigTest {
     }
 
     @Test
+    void anAtInAParameterValueCannotMoveTheHostThePasswordGoesTo() {
+        for (String url : new String[] {"postgres://keel:secret@db.internal:5432/keel?application_name=keel@web/1",
+                "postgres://keel@db.internal:5432/keel?sslcert=/etc/keel@prod/client.crt",
+                "jdbc:postgresql://h/db?application_name=a@evil.example/x"}) {
+            assertThatThrownBy(() -> parse("store: {url: '" + url + "'}")).as(url).isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("%40").hasMessageNotContaining("secret").hasMessageNotContaining("evil");
+        }
+        assertThat(parse("store: {url: 'postgres://keel:secret@db.internal:5432/keel?application_name=keel%40web'}").address())
+                .isEqualTo("db.internal:5432/keel");
+    }
+
+    @Test
+    void itsTextNamesNoParameterValuesThatMayBeSecrets() {
+        assertThat(parse("store: {url: 'postgres://keel@db/keel?sslpassword=hush&sslmode=require'}").toString()).doesNotContain("hush");
+    }
+
+    @Test
     void anUnparseablePasswordIsRefusedWithoutRepeatingIt() {
         assertThatThrownBy(() -> parse("store: {url: 'postgres://keel:50%off-secret@db/keel'}")).isInstanceOf(ConfigException.class)
                 .hasMessageContaining("store.url").hasMessageContaining("%25").hasMessageNotContaining("off-secret");
