@@ -69,7 +69,7 @@ public record AnswerConfig(int contextChunks, int maxSentences, double minSuppor
         chatModels().forEach((field, name) -> checkModel(field, name, gateway));
     }
 
-    private static void checkModel(String field, String name, GatewayConfig gateway) {
+    static void checkModel(String field, String name, GatewayConfig gateway) {
         if (name.equals(ModelConfig.AUTO)) {
             if (gateway.models().values().stream().noneMatch(m -> m.tier() != null && m.kind() == ModelConfig.Kind.CHAT)) {
                 throw new ConfigException(field, "'auto' needs router tiers: set tier: small, medium or large on catalog chat models");

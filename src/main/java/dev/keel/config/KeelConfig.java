@@ -17,12 +17,12 @@ import java.util.function.Function;
 public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig embed, SearchConfig search, AnswerConfig answer,
                          GatewayConfig gateway, RerankConfig rerank, RouterConfig router, SessionConfig sessions,
                          CacheConfig cache, GuardConfig guard, StoreConfig store, RedisConfig redis, IndexConfig index,
-                         TelemetryConfig telemetry) {
+                         TelemetryConfig telemetry, EvalConfig eval) {
 
     public static KeelConfig defaults() {
         return new KeelConfig(ServerConfig.DEFAULTS, IngestConfig.DEFAULTS, EmbedConfig.DEFAULTS, SearchConfig.DEFAULTS, AnswerConfig.DEFAULTS,
                 GatewayConfig.EMPTY, RerankConfig.DEFAULTS, RouterConfig.DEFAULTS, SessionConfig.DEFAULTS, CacheConfig.DEFAULTS,
-                GuardConfig.DEFAULTS, StoreConfig.DEFAULTS, RedisConfig.DEFAULTS, IndexConfig.DEFAULTS, TelemetryConfig.DEFAULTS);
+                GuardConfig.DEFAULTS, StoreConfig.DEFAULTS, RedisConfig.DEFAULTS, IndexConfig.DEFAULTS, TelemetryConfig.DEFAULTS, EvalConfig.DEFAULTS);
     }
 
     /** Reads a YAML file; a missing file is an error (the user named it). */
@@ -61,25 +61,31 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
                 StoreConfig.read(top.child("store")),
                 RedisConfig.read(top.child("redis")),
                 IndexConfig.read(top.child("index")),
-                TelemetryConfig.read(top.child("telemetry")));
+                TelemetryConfig.read(top.child("telemetry")),
+                EvalConfig.read(top.child("eval")));
         top.rejectUnknown();
         config.answer().checkAgainst(config.gateway());
+        if (config.eval().llmJudge() && !config.gateway().providers().isEmpty()) AnswerConfig.checkModel("eval.judge.model", config.eval().judgeModel(), config.gateway());
         return config;
     }
 
     public KeelConfig withServer(ServerConfig s) {
-        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry);
+        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry, eval);
     }
 
     public KeelConfig withChunking(ChunkingConfig c) {
-        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry);
+        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry, eval);
     }
 
     public KeelConfig withSearch(SearchConfig s) {
-        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry);
+        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry, eval);
+    }
+
+    public KeelConfig withEval(EvalConfig e) {
+        return new KeelConfig(server, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry, e);
     }
 
     public KeelConfig withIndex(IndexConfig i) {
-        return new KeelConfig(server, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, i, telemetry);
+        return new KeelConfig(server, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, i, telemetry, eval);
     }
 }

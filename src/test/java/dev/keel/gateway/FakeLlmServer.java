@@ -22,23 +22,23 @@ import java.util.concurrent.TimeUnit;
  * recorded with its body, headers, arrival time and the request id the fake answered with (in
  * {@code x-request-id}, or Anthropic's {@code request-id} on {@code /v1/messages}).
  */
-final class FakeLlmServer implements AutoCloseable {
+public final class FakeLlmServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What the fake does with one request. */
-    interface Behavior {
+    public interface Behavior {
         void respond(HttpExchange ex, JsonNode request) throws IOException;
     }
 
-    record Received(JsonNode body, Map<String, List<String>> headers, long nanos, String path, String requestId) {}
+    public record Received(JsonNode body, Map<String, List<String>> headers, long nanos, String path, String requestId) {}
 
     private final HttpServer server;
     private final ConcurrentLinkedQueue<Behavior> script = new ConcurrentLinkedQueue<>();
     private volatile Behavior last = ok("Hello from the fake.");
     private final java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
-    final List<Received> received = new CopyOnWriteArrayList<>();
+    public final List<Received> received = new CopyOnWriteArrayList<>();
 
-    FakeLlmServer() throws IOException {
+    public FakeLlmServer() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/v1/messages", this::handle);
@@ -62,7 +62,7 @@ final class FakeLlmServer implements AutoCloseable {
         }
     }
 
-    String baseUrl() {
+    public String baseUrl() {
         return "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
     }
 
@@ -75,13 +75,13 @@ final class FakeLlmServer implements AutoCloseable {
         return b;
     }
 
-    synchronized void reset() {
+    public synchronized void reset() {
         script.clear();
         received.clear();
         last = ok("Hello from the fake.");
     }
 
-    FakeLlmServer then(Behavior... behaviors) {
+    public FakeLlmServer then(Behavior... behaviors) {
         script.addAll(List.of(behaviors));
         return this;
     }
@@ -92,7 +92,7 @@ final class FakeLlmServer implements AutoCloseable {
     }
 
     /** OpenAI's embeddings response: one 3-dimensional vector per input, 5 prompt tokens per input. */
-    static Behavior embeddings() {
+    public static Behavior embeddings() {
         return (ex, req) -> {
             JsonNode input = req.path("input");
             int n = input.isArray() ? input.size() : 1;
@@ -110,7 +110,7 @@ final class FakeLlmServer implements AutoCloseable {
      * A Cohere-compatible rerank reply ({@code /v1/rerank}): each of the request's {@code documents}
      * scored by {@code score}, best first, cut to {@code top_n}, as Cohere, Jina, vLLM and TEI answer.
      */
-    static Behavior rerank(java.util.function.ToDoubleFunction<String> score) {
+    public static Behavior rerank(java.util.function.ToDoubleFunction<String> score) {
         return (ex, req) -> {
             List<double[]> scored = new java.util.ArrayList<>();
             for (int i = 0; i < req.path("documents").size(); i++) scored.add(new double[] {i, score.applyAsDouble(req.path("documents").get(i).asText())});
@@ -123,16 +123,16 @@ final class FakeLlmServer implements AutoCloseable {
         };
     }
 
-    static Behavior ok(String content) {
+    public static Behavior ok(String content) {
         return (ex, req) -> send(ex, 200, Map.of(), completion(req.path("model").asText(), content));
     }
 
     /** Answers with the content {@code writer} makes from the request (e.g. citing the context block that holds a phrase). */
-    static Behavior okFrom(java.util.function.Function<JsonNode, String> writer) {
+    public static Behavior okFrom(java.util.function.Function<JsonNode, String> writer) {
         return (ex, req) -> send(ex, 200, Map.of(), completion(req.path("model").asText(), writer.apply(req)));
     }
 
-    static Behavior toolCall(String name, String argumentsJson) {
+    public static Behavior toolCall(String name, String argumentsJson) {
         return (ex, req) -> send(ex, 200, Map.of(), "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":1,\"model\":\""
                 + req.path("model").asText() + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
                 + "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"" + name + "\",\"arguments\":"
@@ -140,16 +140,16 @@ final class FakeLlmServer implements AutoCloseable {
                 + "\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":5,\"total_tokens\":14}}");
     }
 
-    static Behavior status(int code, String body, Map<String, String> headers) {
+    public static Behavior status(int code, String body, Map<String, String> headers) {
         return (ex, req) -> send(ex, code, headers, body);
     }
 
-    static Behavior raw(String body) {
+    public static Behavior raw(String body) {
         return (ex, req) -> send(ex, 200, Map.of(), body);
     }
 
     /** Answers only after {@code latch} opens (or {@code maxSeconds} pass): a slow first byte. */
-    static Behavior stall(CountDownLatch latch, int maxSeconds) {
+    public static Behavior stall(CountDownLatch latch, int maxSeconds) {
         return (ex, req) -> {
             try {
                 latch.await(maxSeconds, TimeUnit.SECONDS);
@@ -165,7 +165,7 @@ final class FakeLlmServer implements AutoCloseable {
      * output limit the request set ({@code max_completion_tokens} / {@code max_tokens}): a request that
      * costs exactly its worst case.
      */
-    static Behavior spendsItsLimit(CountDownLatch release, int maxSeconds) {
+    public static Behavior spendsItsLimit(CountDownLatch release, int maxSeconds) {
         return (ex, req) -> {
             try {
                 release.await(maxSeconds, TimeUnit.SECONDS);
@@ -177,7 +177,7 @@ final class FakeLlmServer implements AutoCloseable {
     }
 
     /** Answers {@code content} at once with usage of the whole output limit the request set: each call costs exactly its worst case. */
-    static Behavior spendsItsLimit(String content) {
+    public static Behavior spendsItsLimit(String content) {
         return (ex, req) -> send(ex, 200, Map.of(), limitSpent(req, content, "stop"));
     }
 
@@ -190,7 +190,7 @@ final class FakeLlmServer implements AutoCloseable {
     }
 
     /** Streams the words as chunks, then a usage chunk if asked, then [DONE]; or breaks off after {@code breakAfter} chunks. */
-    static Behavior stream(List<String> words, int breakAfter) {
+    public static Behavior stream(List<String> words, int breakAfter) {
         return (ex, req) -> {
             ex.getResponseHeaders().set("Content-Type", "text/event-stream");
             ex.sendResponseHeaders(200, 0);
@@ -220,12 +220,12 @@ final class FakeLlmServer implements AutoCloseable {
     }
 
     /** Streams the reply {@code writer} makes from the request, a word per chunk (see {@link #stream}). */
-    static Behavior streamFrom(java.util.function.Function<JsonNode, String> writer) {
+    public static Behavior streamFrom(java.util.function.Function<JsonNode, String> writer) {
         return (ex, req) -> stream(List.of(writer.apply(req).split("(?<= )")), -1).respond(ex, req);
     }
 
     /** Streams one tool call: a chunk with its id and name, then its arguments in the given pieces, then finish_reason tool_calls. */
-    static Behavior streamToolCall(String name, List<String> argumentPieces) {
+    public static Behavior streamToolCall(String name, List<String> argumentPieces) {
         return (ex, req) -> {
             ex.getResponseHeaders().set("Content-Type", "text/event-stream");
             ex.sendResponseHeaders(200, 0);
@@ -247,7 +247,7 @@ final class FakeLlmServer implements AutoCloseable {
     }
 
     /** Streams one chunk per element, each element the chunk's {@code choices} array as JSON, then [DONE]: choices and fields as scripted. */
-    static Behavior streamChoices(List<String> choicesJson) {
+    public static Behavior streamChoices(List<String> choicesJson) {
         return (ex, req) -> {
             ex.getResponseHeaders().set("Content-Type", "text/event-stream");
             ex.sendResponseHeaders(200, 0);
@@ -263,7 +263,7 @@ final class FakeLlmServer implements AutoCloseable {
     }
 
     /** Streams a chunk every 20 ms for up to a minute; counts {@code aborted} down when the reader goes away. */
-    static Behavior endlessStream(CountDownLatch aborted) {
+    public static Behavior endlessStream(CountDownLatch aborted) {
         return (ex, req) -> {
             ex.getResponseHeaders().set("Content-Type", "text/event-stream");
             ex.sendResponseHeaders(200, 0);
@@ -285,7 +285,7 @@ final class FakeLlmServer implements AutoCloseable {
     }
 
     /** An Anthropic Messages response with text and, optionally, one tool_use block. */
-    static Behavior anthropic(String text, String toolName, String toolInputJson, String stopReason) {
+    public static Behavior anthropic(String text, String toolName, String toolInputJson, String stopReason) {
         return (ex, req) -> {
             StringBuilder content = new StringBuilder("[");
             if (text != null) content.append("{\"type\":\"text\",\"text\":").append(JSON.writeValueAsString(text)).append("}");
@@ -301,7 +301,7 @@ final class FakeLlmServer implements AutoCloseable {
     }
 
     /** An Anthropic event stream of text deltas. */
-    static Behavior anthropicStream(List<String> words) {
+    public static Behavior anthropicStream(List<String> words) {
         return (ex, req) -> {
             ex.getResponseHeaders().set("Content-Type", "text/event-stream");
             ex.sendResponseHeaders(200, 0);
@@ -324,7 +324,7 @@ final class FakeLlmServer implements AutoCloseable {
         };
     }
 
-    static String completion(String model, String content) {
+    public static String completion(String model, String content) {
         try {
             return "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"" + model
                     + "\",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":" + JSON.writeValueAsString(content)
@@ -334,7 +334,7 @@ final class FakeLlmServer implements AutoCloseable {
         }
     }
 
-    static void send(HttpExchange ex, int code, Map<String, String> headers, String body) throws IOException {
+    public static void send(HttpExchange ex, int code, Map<String, String> headers, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().set("Content-Type", "application/json");
         headers.forEach((k, v) -> ex.getResponseHeaders().set(k, v));

@@ -1,0 +1,153 @@
+package dev.keel.eval;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * The statistics evaluation reports rest on: bootstrap confidence intervals of a mean and of a paired difference
+ * (percentile method, {@value #RESAMPLES} resamples, seeded, so a report is reproducible), a two-sided paired
+ * sign-flip permutation test, Welch's t-test, and percentiles. Pure functions; NaN never enters a result (callers
+ * pass only the values an example has).
+ */
+public final class Statistics {
+    public static final int RESAMPLES = 2_000;
+
+    private Statistics() {}
+
+    /** A mean with its 95% interval. */
+    public record Interval(double mean, double low, double high) {}
+
+    public static double mean(double[] values) {
+        if (values.length == 0) return Double.NaN;
+        double sum = 0;
+        for (double v : values) sum += v;
+        return sum / values.length;
+    }
+
+    /** The mean of {@code values} with a 95% percentile-bootstrap interval; a single value (or none) has a zero-width interval. */
+    public static Interval bootstrapMean(double[] values, long seed) {
+        double mean = mean(values);
+        if (values.length < 2) return new Interval(mean, mean, mean);
+        SplittableRandom random = new SplittableRandom(seed);
+        double[] means = new double[RESAMPLES];
+        for (int r = 0; r < RESAMPLES; r++) {
+            double sum = 0;
+            for (int i = 0; i < values.length; i++) sum += values[random.nextInt(values.length)];
+            means[r] = sum / values.length;
+        }
+        Arrays.sort(means);
+        return new Interval(mean, percentileOfSorted(means, 2.5), percentileOfSorted(means, 97.5));
+    }
+
+    /** The mean of {@code candidate[i] - base[i]} with a 95% paired-bootstrap interval. Arrays must be of equal length. */
+    public static Interval pairedDifference(double[] base, double[] candidate, long seed) {
+        return bootstrapMean(differences(base, candidate), seed);
+    }
+
+    /**
+     * Two-sided p-value of a paired sign-flip permutation test of "the mean difference is zero": each difference's sign
+     * is flipped at random {@value #RESAMPLES} times. Exact enough for a gate, and without a normality assumption.
+     */
+    public static double pairedPermutationP(double[] base, double[] candidate, long seed) {
+        double[] d = differences(base, candidate);
+        if (d.length == 0) return 1;
+        double observed = Math.abs(mean(d));
+        if (observed == 0) return 1;
+        SplittableRandom random = new SplittableRandom(seed);
+        int atLeast = 0;
+        for (int r = 0; r < RESAMPLES; r++) {
+            double sum = 0;
+            for (double x : d) sum += random.nextBoolean() ? x : -x;
+            if (Math.abs(sum / d.length) >= observed - 1e-12) atLeast++;
+        }
+        return (atLeast + 1.0) / (RESAMPLES + 1.0);
+    }
+
+    /** Two-sided p-value of Welch's t-test that two samples have the same mean; 1 when either has fewer than two values. */
+    public static double welchP(double[] a, double[] b) {
+        if (a.length < 2 || b.length < 2) return 1;
+        double ma = mean(a), mb = mean(b), va = variance(a, ma) / a.length, vb = variance(b, mb) / b.length;
+        if (va + vb == 0) return ma == mb ? 1 : 0;
+        double t = (ma - mb) / Math.sqrt(va + vb);
+        double df = (va + vb) * (va + vb) / (va * va / (a.length - 1) + vb * vb / (b.length - 1));
+        return studentTwoSidedP(Math.abs(t), df);
+    }
+
+    /** The {@code p}-th percentile (0–100) of the values, by linear interpolation. */
+    public static double percentile(double[] values, double p) {
+        if (values.length == 0) return Double.NaN;
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return percentileOfSorted(sorted, p);
+    }
+
+    private static double percentileOfSorted(double[] sorted, double p) {
+        double rank = p / 100 * (sorted.length - 1);
+        int lo = (int) Math.floor(rank), hi = (int) Math.ceil(rank);
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+    }
+
+    private static double[] differences(double[] base, double[] candidate) {
+        if (base.length != candidate.length) throw new IllegalArgumentException("paired samples differ in length: " + base.length + " vs " + candidate.length);
+        double[] d = new double[base.length];
+        for (int i = 0; i < d.length; i++) d[i] = candidate[i] - base[i];
+        return d;
+    }
+
+    private static double variance(double[] values, double mean) {
+        double sum = 0;
+        for (double v : values) sum += (v - mean) * (v - mean);
+        return sum / (values.length - 1);
+    }
+
+    /** P(|T| ≥ t) for Student's t with {@code df} degrees of freedom: the regularised incomplete beta I_{df/(df+t²)}(df/2, 1/2). */
+    static double studentTwoSidedP(double t, double df) {
+        return regularisedIncompleteBeta(df / (df + t * t), df / 2, 0.5);
+    }
+
+    /** I_x(a, b) by its continued fraction (Numerical Recipes, 6.4), using the symmetry relation where it converges faster. */
+    static double regularisedIncompleteBeta(double x, double a, double b) {
+        if (x <= 0) return 0;
+        if (x >= 1) return 1;
+        double front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(1 - x));
+        if (x < (a + 1) / (a + b + 2)) return front * betaContinuedFraction(x, a, b) / a;
+        return 1 - front * betaContinuedFraction(1 - x, b, a) / b;
+    }
+
+    private static double betaContinuedFraction(double x, double a, double b) {
+        final double tiny = 1e-300;
+        double c = 1, d = 1 - (a + b) * x / (a + 1);
+        d = 1 / (Math.abs(d) < tiny ? tiny : d);
+        double h = d;
+        for (int m = 1; m <= 300; m++) {
+            int m2 = 2 * m;
+            double aa = m * (b - m) * x / ((a + m2 - 1) * (a + m2));
+            d = 1 + aa * d;
+            d = 1 / (Math.abs(d) < tiny ? tiny : d);
+            c = 1 + aa / c;
+            if (Math.abs(c) < tiny) c = tiny;
+            h *= d * c;
+            aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + m2 + 1));
+            d = 1 + aa * d;
+            d = 1 / (Math.abs(d) < tiny ? tiny : d);
+            c = 1 + aa / c;
+            if (Math.abs(c) < tiny) c = tiny;
+            double step = d * c;
+            h *= step;
+            if (Math.abs(step - 1) < 1e-12) break;
+        }
+        return h;
+    }
+
+    /** ln Γ(x) for x > 0 (Lanczos, g = 7). */
+    static double logGamma(double x) {
+        double[] g = {0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+                12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7};
+        if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
+        x -= 1;
+        double sum = g[0];
+        for (int i = 1; i < 9; i++) sum += g[i] / (x + i);
+        double t = x + 7.5;
+        return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(sum);
+    }
+}
