@@ -16,15 +16,18 @@ public interface Judge {
             CITATION_ACCURACY = "citation_accuracy";
 
     /**
-     * What is judged: the question, the answer's text with its {@code [n]} markers, the context blocks the answer
-     * was written from (block n is {@code context.get(n - 1)}), the reference answer (may be null) and whether the
-     * answerer declined.
+     * What is judged: the tenant whose documents these are, the question, the answer's text with its {@code [n]}
+     * markers, the context passages the answer was written from (block n is {@code context.get(n - 1)}), the
+     * reference answer (may be null) and whether the answerer declined.
      */
-    record Input(String tenant, String question, String answer, List<String> context, String reference, boolean declined) {
+    record Input(String tenant, String question, String answer, List<Passage> context, String reference, boolean declined) {
         public Input {
             context = List.copyOf(context);
         }
     }
+
+    /** One context passage: its document title, section path (" › "-joined, may be empty) and text. */
+    record Passage(String title, String section, String text) {}
 
     /** Scores by metric, in [0, 1], and a short reason per metric (for reports; never PII beyond what was judged). */
     record Verdict(Map<String, Double> scores, Map<String, String> reasons) {

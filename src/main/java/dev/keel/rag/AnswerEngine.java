@@ -275,9 +275,30 @@ public final class AnswerEngine {
      * their cited context does not support. The grounding benchmark measures the checker with it.
      */
     public Grounding checkGrounding(String tenant, String question, String answer, List<SearchHit> context) {
+        return checker.check(tenant, question, answer, blocks(context)).grounding();
+    }
+
+    /**
+     * One answer sentence as the grounding check read it: its text (with markers), the block ids it cites (empty: it
+     * cites none and was checked against every block), whether its cited context supports it, and the support.
+     */
+    public record SentenceSupport(String sentence, java.util.Set<Integer> cited, boolean supported, double support) {}
+
+    /** What the grounding check found sentence by sentence, and the cited ids that named no block; for evaluation's judges. */
+    public record SentenceChecks(List<SentenceSupport> sentences, List<Integer> invalidCitations) {}
+
+    /** Checks {@code answer} against {@code context} as {@link #checkGrounding} does, and tells sentence by sentence. */
+    public SentenceChecks checkSentences(String tenant, String question, String answer, List<SearchHit> context) {
+        GroundingChecker.Checked checked = checker.check(tenant, question, answer, blocks(context));
+        List<SentenceSupport> sentences = new ArrayList<>();
+        for (GroundingChecker.SentenceCheck c : checked.checks()) sentences.add(new SentenceSupport(c.sentence(), c.cited(), c.supported(), c.support()));
+        return new SentenceChecks(List.copyOf(sentences), checked.grounding().invalidCitations());
+    }
+
+    private static List<ContextPacker.Block> blocks(List<SearchHit> context) {
         List<ContextPacker.Block> blocks = new ArrayList<>();
         for (SearchHit h : context) blocks.add(new ContextPacker.Block(blocks.size() + 1, h, h.chunk().body()));
-        return checker.check(tenant, question, answer, blocks).grounding();
+        return blocks;
     }
 
     /** A finished answer as events: its sources, then its text in word groups. */

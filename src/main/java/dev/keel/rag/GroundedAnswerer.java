@@ -210,7 +210,7 @@ final class GroundedAnswerer {
         boolean refused = REFUSAL.matcher(reply).find();
         GroundingChecker.Checked c;
         try (Span span = trace.span("grounding")) {
-            c = refused ? new GroundingChecker.Checked(reply.strip(), List.of(), new Grounding(1, List.of(), List.of()), List.of())
+            c = refused ? new GroundingChecker.Checked(reply.strip(), List.of(), new Grounding(1, List.of(), List.of()), List.of(), List.of())
                     : checker.check(request.tenant(), request.question(), reply, blocks);
             span.attr("sentences", c.sentences().size()).attr("unsupported", c.grounding().unsupported().size())
                     .attr("invalid_citations", c.grounding().invalidCitations().size()).attr("score", c.grounding().score());
@@ -265,8 +265,10 @@ final class GroundedAnswerer {
         }
         trace.attr("verifier.unsupported", flagged);
         List<String> inOrder = c.sentences().stream().filter(unsupported::contains).toList();
+        List<GroundingChecker.SentenceCheck> checks = c.checks().stream()
+                .map(k -> unsupported.contains(k.sentence()) ? new GroundingChecker.SentenceCheck(k.sentence(), k.cited(), false, k.support()) : k).toList();
         return new GroundingChecker.Checked(c.text(), c.cited(), GroundingChecker.grounding(c.sentences(), inOrder, c.grounding().invalidCitations()),
-                c.sentences());
+                c.sentences(), checks);
     }
 
     /** The extractive answer standing in for the model, marked degraded, with the reason in the trace. */

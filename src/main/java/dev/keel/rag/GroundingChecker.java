@@ -59,11 +59,14 @@ final class GroundingChecker {
         this.minSupport = minSupport;
     }
 
-    /** The answer with invalid markers dropped, the valid block ids it cites (ascending), its grounding, and the sentences checked. */
-    record Checked(String text, List<Integer> cited, Grounding grounding, List<String> sentences) {}
+    /**
+     * The answer with invalid markers dropped, the valid block ids it cites (ascending), its grounding, the sentences
+     * checked, and each checked sentence's check (sentences past {@link #MAX_CHECKED_SENTENCES} have none).
+     */
+    record Checked(String text, List<Integer> cited, Grounding grounding, List<String> sentences, List<SentenceCheck> checks) {}
 
-    /** One answer sentence with the blocks it cites and its support. */
-    record SentenceCheck(String sentence, boolean supported, double support) {}
+    /** One answer sentence with the blocks it cites (none: it was checked against all) and its support. */
+    record SentenceCheck(String sentence, Set<Integer> cited, boolean supported, double support) {}
 
     Checked check(String tenant, String question, String answer, List<ContextPacker.Block> blocks) {
         Set<Integer> invalid = new LinkedHashSet<>();
@@ -76,6 +79,7 @@ final class GroundingChecker {
         } while (!text.equals(before));
         text = text.strip();
         List<String> unsupported = new ArrayList<>(), checked = new ArrayList<>();
+        List<SentenceCheck> checks = new ArrayList<>();
         for (String sentence : sentencesWithTheirMarkers(text)) {
             if (checked.size() >= MAX_CHECKED_SENTENCES) {
                 checked.add(sentence);
@@ -84,10 +88,11 @@ final class GroundingChecker {
             }
             SentenceCheck c = checkSentence(tenant, question, sentence, blocks);
             if (c == null) continue;
+            checks.add(c);
             checked.add(sentence);
             if (!c.supported()) unsupported.add(sentence);
         }
-        return new Checked(text, List.copyOf(cited), grounding(checked, unsupported, List.copyOf(invalid)), List.copyOf(checked));
+        return new Checked(text, List.copyOf(cited), grounding(checked, unsupported, List.copyOf(invalid)), List.copyOf(checked), List.copyOf(checks));
     }
 
     /** {@code text} with the ids of markers that name no block (of {@code blocks}) removed, noting valid and invalid ids. */
@@ -151,7 +156,7 @@ final class GroundingChecker {
         String known = evidenceText + "\n" + question;
         Set<String> knownWords = words(known);
         if (!numbers(known).containsAll(numbers(claim)) || !knownWords.containsAll(names(claim)) || startsWithForeignName(tenant, claim, knownWords)) {
-            return new SentenceCheck(sentence, false, 0);
+            return new SentenceCheck(sentence, Set.copyOf(ids), false, 0);
         }
 
         Set<String> unique = new HashSet<>(claimTerms);
@@ -179,7 +184,7 @@ final class GroundingChecker {
             for (int i = 0; i < closest.size(); i++) semantic = Math.max(semantic, Vectors.dot(c, v.get(i)));
         }
         double support = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical;
-        return new SentenceCheck(sentence, support >= minSupport, support);
+        return new SentenceCheck(sentence, Set.copyOf(ids), support >= minSupport, support);
     }
 
     /**
