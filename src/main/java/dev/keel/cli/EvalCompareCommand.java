@@ -88,12 +88,12 @@ final class EvalCompareCommand implements Callable<Integer> {
         c.settings().forEach(s -> out.printf("setting   %s: %s -> %s%n", safe(s.setting()), safe(s.base()), safe(s.candidate())));
         c.warnings().forEach(w -> out.println("warning: " + safe(w)));
         out.println();
-        out.printf("%-22s %4s %9s %9s %8s  %-19s %7s  %s%n", "metric", "n", "base", "cand", "delta", "95% interval", "p", "verdict");
+        out.printf("%-30s %4s %9s %9s %8s  %-19s %7s  %s%n", "metric", "n", "base", "cand", "delta", "95% interval", "p", "verdict");
         c.overall().stream().filter(d -> d.kind() != MetricKind.OPS).forEach(d -> row(out, d.metric(), d));
         List<RunComparison.MetricDelta> ops = c.overall().stream().filter(d -> d.kind() == MetricKind.OPS).toList();
         if (!ops.isEmpty()) {
-            out.printf("%noperations (not gated)    base mean   p50 / p95          cand mean   p50 / p95%n");
-            ops.forEach(d -> out.printf("%-22s %12s   %-17s %12s   %s%n", safe(d.metric()), mean(d.base()), percentiles(d.base()), mean(d.candidate()),
+            out.printf("%noperations (not gated)            base mean   p50 / p95          cand mean   p50 / p95%n");
+            ops.forEach(d -> out.printf("%-30s %12s   %-17s %12s   %s%n", safe(d.metric()), mean(d.base()), percentiles(d.base()), mean(d.candidate()),
                     percentiles(d.candidate())));
         }
         List<RunComparison.MetricDelta> changed = c.slices().stream().filter(d -> d.gated() && d.verdict() != RunComparison.Verdict.SAME).toList();
@@ -109,6 +109,7 @@ final class EvalCompareCommand implements Callable<Integer> {
         out.println("FAIL: " + c.regressions().size() + " significant regression" + (c.regressions().size() == 1 ? "" : "s") + " beyond the allowed drop: "
                 + String.join(", ", c.regressions().stream().map(r -> safe(r.metric()) + (r.slice() == null ? "" : " in slice " + safe(r.slice()))).toList()));
         for (RunComparison.Regression r : c.regressions()) {
+            if (r.slice() != null && c.failedOverall(r.metric())) continue;
             out.printf("%nworst examples, %s%s:%n", safe(r.metric()), r.slice() == null ? "" : " in slice " + safe(r.slice()));
             r.worst().forEach(x -> {
                 out.printf(Locale.ROOT, "  %s  %.3f -> %.3f  %s%n", safe(x.id()), x.base(), x.candidate(), safe(x.question()));
@@ -119,7 +120,7 @@ final class EvalCompareCommand implements Callable<Integer> {
     }
 
     private static void row(PrintStream out, String label, RunComparison.MetricDelta d) {
-        out.printf("%-22s %4d %9s %9s %8s  %-19s %7s  %s: %s%n", safe(label), d.paired(), mean(d.base()), mean(d.candidate()),
+        out.printf("%-30s %4d %9s %9s %8s  %-19s %7s  %s: %s%n", safe(label), d.paired(), mean(d.base()), mean(d.candidate()),
                 d.delta() == null ? "-" : String.format(Locale.ROOT, "%+.3f", d.delta()),
                 d.ciLow() == null ? "-" : String.format(Locale.ROOT, "[%+.3f, %+.3f]", d.ciLow(), d.ciHigh()),
                 d.p() == null ? "-" : d.p() < 0.001 ? "<0.001" : String.format(Locale.ROOT, "%.3f", d.p()), d.verdict(), d.why());

@@ -94,7 +94,11 @@ public final class HtmlReport {
         sliceTable(h, c);
         h.append("<h2>Worst regressions</h2>");
         if (c.regressions().isEmpty()) h.append("<p class=sub>None: no metric failed the gate.</p>");
+        if (c.regressions().stream().anyMatch(r -> r.slice() != null && c.failedOverall(r.metric()))) {
+            h.append("<p class=sub>Slices of a metric that failed overall are marked in the slice table; their worst examples are the overall ones.</p>");
+        }
         for (RunComparison.Regression r : c.regressions()) {
+            if (r.slice() != null && c.failedOverall(r.metric())) continue;
             h.append("<h3>").append(esc(r.metric())).append(r.slice() == null ? " (overall)" : " in slice " + esc(r.slice())).append("</h3>");
             if (r.worst().isEmpty()) h.append("<p class=sub>No single example dropped.</p>");
             for (RunComparison.ExampleChange x : r.worst()) {

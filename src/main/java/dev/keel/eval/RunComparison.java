@@ -115,6 +115,14 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         }
     }
 
+    /**
+     * True when {@code metric} failed the gate overall: its slices' worst examples then repeat the overall ones, so
+     * reports show them once, under the overall failure.
+     */
+    public boolean failedOverall(String metric) {
+        return regressions.stream().anyMatch(r -> r.slice() == null && r.metric().equals(metric));
+    }
+
     /** Compares {@code candidate} against {@code base} under {@code gate}. */
     public static RunComparison compare(EvalRun base, EvalRun candidate, Gate gate) {
         checkSameDataset(base, candidate);

@@ -50,6 +50,18 @@ class EvalCompareCommandTest {
     }
 
     @Test
+    void theReadmeExampleRunsFailOnTheDroppedCitationsAndPassAgainstThemselves() {
+        String base = "src/test/resources/eval/runs/base.json", candidate = "src/test/resources/eval/runs/candidate.json";
+        CliTest.Run failed = CliTest.run("eval", "compare", base, candidate);
+        assertThat(failed.code()).as(failed.err()).isEqualTo(1);
+        assertThat(failed.out()).contains("setting   prompt hash: p-1a2b3c -> p-77aa01")
+                .containsPattern("citation_accuracy +42 +0\\.794 +0\\.559 +-0\\.236")
+                .containsPattern("faithfulness +42 +0\\.778 +0\\.539 +-0\\.238")
+                .contains("FAIL: 10 significant regressions").contains("worst examples, faithfulness:");
+        assertThat(CliTest.run("eval", "compare", base, base).code()).isZero();
+    }
+
+    @Test
     void anUnchangedRerunPassesWithExitZero() {
         CliTest.Run r = CliTest.run("eval", "compare", base.toString(), rerun.toString());
         assertThat(r.code()).as(r.out() + r.err()).isZero();
