@@ -58,8 +58,6 @@ final class EvalCompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws JsonProcessingException {
-        checkLimit(maxDrop, "--max-drop");
-        checkLimit(sliceMaxDrop, "--slice-max-drop");
         RunComparison c = RunComparison.compare(RunFiles.read(base), RunFiles.read(candidate), new RunComparison.Gate(maxDrop, sliceMaxDrop, seed, metrics));
         String asJson = Jackson.api().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(c) + "\n";
         if (html != null) RunFiles.write(html, HtmlReport.comparison(c), "--html");
@@ -72,10 +70,6 @@ final class EvalCompareCommand implements Callable<Integer> {
         }
         System.out.flush();
         return c.failed() ? 1 : 0;
-    }
-
-    private static void checkLimit(double value, String option) {
-        if (!(value >= 0 && value <= 1)) throw new IllegalArgumentException(option + ": expected a drop between 0 and 1, got " + value);
     }
 
     /** The comparison as text: context, warnings, the metric table, changed slices, operations, and the worst examples of each failure. */

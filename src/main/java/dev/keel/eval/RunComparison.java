@@ -37,6 +37,11 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
      * mean by more than the default slice limit, and a bootstrap interval over so few values is too narrow to trust.
      */
     public static final int MIN_SLICE_EXAMPLES = 10;
+    /**
+     * Most distinct metrics and slices a comparison takes: each costs a bootstrap per metric and slice, and a run with
+     * more is a generated or corrupt file, not an evaluation a person reads (the golden set has 15 metrics, 6 slices).
+     */
+    public static final int MAX_METRICS = 200, MAX_SLICES = 1_000;
     /** Worst examples printed per failing metric or slice: enough to see the pattern, few enough to read. */
     public static final int WORST_EXAMPLES = 5;
     /** The 97.5% normal quantile: turns a summary's 95% interval into a standard error when comparing unpaired. */
@@ -58,8 +63,13 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         public static final double DEFAULT_MAX_DROP = 0.03, DEFAULT_SLICE_MAX_DROP = 0.10;
         public static final long DEFAULT_SEED = 42;
 
+        /** Limits outside [0, 1] are refused naming the option: a drop is in the units of a score. */
         public Gate {
             metrics = List.copyOf(metrics);
+            if (!(maxDrop >= 0 && maxDrop <= 1)) throw new IllegalArgumentException("--max-drop: expected a drop between 0 and 1, got " + maxDrop);
+            if (!(sliceMaxDrop >= 0 && sliceMaxDrop <= 1)) {
+                throw new IllegalArgumentException("--slice-max-drop: expected a drop between 0 and 1, got " + sliceMaxDrop);
+            }
         }
 
         public static Gate defaults() {
@@ -158,21 +168,27 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         Set<String> metrics = metricNames(base, candidate, paired, gate.metrics());
         List<MetricDelta> overall = new ArrayList<>(), slices = new ArrayList<>();
         List<Regression> regressions = new ArrayList<>();
+        Scope all = new Scope(List.copyOf(baseById.values()), List.copyOf(candById.values()), pairs);
         for (String metric : metrics) {
-            MetricDelta d = paired ? pairedDelta(metric, null, pairs, baseById.values(), candById.values(), gate, e -> true)
+            MetricDelta d = paired ? pairedDelta(metric, null, all, gate)
                     : unpairedDelta(metric, null, base.overall().get(metric), candidate.overall().get(metric), gate);
             if (d == null) continue;
             overall.add(d);
-            if (d.verdict() == Verdict.FAIL) regressions.add(new Regression(metric, null, worst(metric, pairs, e -> true)));
+            if (d.verdict() == Verdict.FAIL) regressions.add(new Regression(metric, null, worst(metric, all)));
         }
-        for (String slice : sliceNames(base, candidate, paired)) {
-            Predicate<EvalRun.ExampleResult> inSlice = e -> e.slices() != null && e.slices().contains(slice);
+        Set<String> sliceNames = sliceNames(base, candidate, paired);
+        if (metrics.size() > MAX_METRICS || sliceNames.size() > MAX_SLICES) {
+            throw new IncomparableRunsException(String.format(java.util.Locale.ROOT, "the runs have %d metrics and %d slices: at most %d and %d can be compared",
+                    metrics.size(), sliceNames.size(), MAX_METRICS, MAX_SLICES));
+        }
+        for (String slice : sliceNames) {
+            Scope inSlice = paired ? all.within(slice) : null;
             for (String metric : metrics) {
-                MetricDelta d = paired ? pairedDelta(metric, slice, pairs, baseById.values(), candById.values(), gate, inSlice)
+                MetricDelta d = paired ? pairedDelta(metric, slice, inSlice, gate)
                         : unpairedDelta(metric, slice, sliceSummary(base, slice, metric), sliceSummary(candidate, slice, metric), gate);
                 if (d == null) continue;
                 slices.add(d);
-                if (d.verdict() == Verdict.FAIL) regressions.add(new Regression(metric, slice, worst(metric, pairs, inSlice)));
+                if (d.verdict() == Verdict.FAIL) regressions.add(new Regression(metric, slice, worst(metric, inSlice)));
             }
         }
         return new RunComparison(FORMAT, info(base, baseById.size()), info(candidate, candById.size()), gate, paired, pairs.size(),
@@ -181,6 +197,15 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     }
 
     private record Pair(EvalRun.ExampleResult base, EvalRun.ExampleResult candidate) {}
+
+    /** The examples a delta is computed over: each run's (for one-sided metrics) and the matched pairs; a slice's pairs are in it in both runs. */
+    private record Scope(List<EvalRun.ExampleResult> base, List<EvalRun.ExampleResult> candidate, List<Pair> pairs) {
+        Scope within(String slice) {
+            Predicate<EvalRun.ExampleResult> in = e -> e.slices() != null && e.slices().contains(slice);
+            return new Scope(base.stream().filter(in).toList(), candidate.stream().filter(in).toList(),
+                    pairs.stream().filter(p -> in.test(p.base()) && in.test(p.candidate())).toList());
+        }
+    }
 
     private static void checkSameDataset(EvalRun base, EvalRun candidate) {
         EvalRun.DatasetInfo b = base.dataset(), c = candidate.dataset();
@@ -286,9 +311,8 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     }
 
     /** The metric over the pairs in scope; null when neither run has it there. */
-    private static MetricDelta pairedDelta(String metric, String slice, List<Pair> pairs, java.util.Collection<EvalRun.ExampleResult> allBase,
-                                           java.util.Collection<EvalRun.ExampleResult> allCand, Gate gate, Predicate<EvalRun.ExampleResult> inScope) {
-        double[] b = values(allBase, metric, inScope), c = values(allCand, metric, inScope);
+    private static MetricDelta pairedDelta(String metric, String slice, Scope scope, Gate gate) {
+        double[] b = values(scope.base(), metric), c = values(scope.candidate(), metric);
         if (b.length == 0 && c.length == 0) return null;
         if (b.length == 0 || c.length == 0) {
             Presence presence = b.length == 0 ? Presence.CANDIDATE_ONLY : Presence.BASE_ONLY;
@@ -297,8 +321,7 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
                     "only the " + (b.length == 0 ? "candidate" : "base") + " run has " + (slice == null ? "this metric" : "it in this slice"));
         }
         List<double[]> matched = new ArrayList<>();
-        for (Pair p : pairs) {
-            if (!inScope.test(p.base()) || !inScope.test(p.candidate())) continue;
+        for (Pair p : scope.pairs()) {
             Double bv = value(p.base(), metric), cv = value(p.candidate(), metric);
             if (bv != null && cv != null) matched.add(new double[] {bv, cv});
         }
@@ -372,8 +395,8 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
                 timing ? Statistics.percentile(values, 95) : null);
     }
 
-    private static double[] values(java.util.Collection<EvalRun.ExampleResult> examples, String metric, Predicate<EvalRun.ExampleResult> inScope) {
-        return examples.stream().filter(inScope).map(e -> value(e, metric)).filter(Objects::nonNull).mapToDouble(Double::doubleValue).toArray();
+    private static double[] values(List<EvalRun.ExampleResult> examples, String metric) {
+        return examples.stream().map(e -> value(e, metric)).filter(Objects::nonNull).mapToDouble(Double::doubleValue).toArray();
     }
 
     private static Double value(EvalRun.ExampleResult e, String metric) {
@@ -381,8 +404,8 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     }
 
     /** The pairs in scope whose metric dropped, largest drop first, at most {@value #WORST_EXAMPLES}. */
-    private static List<ExampleChange> worst(String metric, List<Pair> pairs, Predicate<EvalRun.ExampleResult> inScope) {
-        return pairs.stream().filter(p -> inScope.test(p.base()) && inScope.test(p.candidate()))
+    private static List<ExampleChange> worst(String metric, Scope scope) {
+        return scope.pairs().stream()
                 .filter(p -> value(p.base(), metric) != null && value(p.candidate(), metric) != null)
                 .map(p -> new ExampleChange(p.base().id(), p.base().question(), p.base().answer(), p.candidate().answer(),
                         value(p.base(), metric), value(p.candidate(), metric)))

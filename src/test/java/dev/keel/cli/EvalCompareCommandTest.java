@@ -112,6 +112,19 @@ class EvalCompareCommandTest {
         Path empty = tmp.resolve("empty.json");
         Files.writeString(empty, "");
         assertOneLineError(CliTest.run("eval", "compare", empty.toString(), base.toString()), "empty.json");
+        Path bare = tmp.resolve("bare.json");
+        Files.writeString(bare, "{\"format\": \"keel-eval-run/1\"}");
+        assertOneLineError(CliTest.run("eval", "compare", bare.toString(), base.toString()), "bare.json");
+    }
+
+    @Test
+    void aRunFileLargerThanAnyRunIsRefusedBeforeParsing() throws Exception {
+        Path huge = tmp.resolve("huge.json");
+        try (var file = new java.io.RandomAccessFile(huge.toFile(), "rw")) {
+            file.setLength(RunFiles.MAX_RUN_BYTES + 1);
+        }
+        assertOneLineError(CliTest.run("eval", "compare", base.toString(), huge.toString()), "huge.json", "larger than a run file can be");
+        Files.delete(huge);
     }
 
     @Test

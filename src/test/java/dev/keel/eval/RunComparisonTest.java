@@ -214,6 +214,21 @@ class RunComparisonTest {
     }
 
     @Test
+    void aRunWithMoreSlicesThanAnyEvaluationIsRefusedInsteadOfComputedForHours() {
+        List<EvalRun.ExampleResult> tagged = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) tagged.add(example("x" + i, "q", "a", List.of("slice-" + i), Map.of(Judge.FAITHFULNESS, 0.5)));
+        EvalRun run = EvalRunFixtures.of("many", "fp", tagged);
+        assertThatThrownBy(() -> RunComparison.compare(run, run, Gate.defaults()))
+                .isInstanceOf(RunComparison.IncomparableRunsException.class).hasMessageContaining("2000 slices");
+    }
+
+    @Test
+    void limitsOutsideZeroToOneAreRefusedNamingTheOption() {
+        assertThatThrownBy(() -> new Gate(1.5, 0.1, 1, List.of())).hasMessageContaining("--max-drop");
+        assertThatThrownBy(() -> new Gate(0.03, Double.NaN, 1, List.of())).hasMessageContaining("--slice-max-drop");
+    }
+
+    @Test
     void aggregateOnlyRunsOfALockedTestSplitAreComparedUnpairedAndSaySo() {
         EvalRun worse = EvalRunFixtures.withMetrics(BASE, "worse", (e, m) -> {
             m.computeIfPresent(Judge.CITATION_ACCURACY, (k, v) -> Math.max(0, v - 0.4));
