@@ -13,7 +13,8 @@ import java.util.function.Predicate;
 
 /**
  * Two {@link EvalRun}s of the same dataset compared metric by metric, overall and per slice, and the release gate's
- * verdict. Examples are matched by id; each metric's delta (candidate − base) gets a paired-bootstrap 95% interval
+ * verdict. Examples are matched by id (an id whose question or reference changed between the runs, by its
+ * fingerprint, is left unpaired and named in a warning); each metric's delta (candidate − base) gets a paired-bootstrap 95% interval
  * and a paired permutation p-value ({@link Statistics}, seeded by {@link Gate#seed()}, so the same inputs always
  * give the same comparison). A run over a locked test split keeps only aggregates: such runs are compared unpaired
  * from their summaries' intervals (Welch), and the comparison says so.
@@ -139,16 +140,28 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         Map<String, EvalRun.ExampleResult> baseById = byId(base, "base"), candById = byId(candidate, "candidate");
         boolean paired = !baseById.isEmpty() && !candById.isEmpty();
         List<Pair> pairs = new ArrayList<>();
+        List<String> edited = new ArrayList<>();
         baseById.forEach((id, b) -> {
             EvalRun.ExampleResult c = candById.get(id);
-            if (c != null) pairs.add(new Pair(b, c));
+            if (c == null) return;
+            if (b.fingerprint() != null && c.fingerprint() != null && !b.fingerprint().equals(c.fingerprint())) {
+                edited.add(id);
+            } else {
+                pairs.add(new Pair(b, c));
+            }
         });
         if (paired && pairs.size() * 2 < Math.max(baseById.size(), candById.size())) {
             throw new IncomparableRunsException(String.format(java.util.Locale.ROOT,
                     "only %d examples match by id (base has %d, candidate %d): fewer than half, so these runs are not of the same examples",
                     pairs.size(), baseById.size(), candById.size()));
         }
+        int baseOnly = baseById.size() - pairs.size() - edited.size(), candidateOnly = candById.size() - pairs.size() - edited.size();
         List<String> warnings = new ArrayList<>();
+        if (!edited.isEmpty()) {
+            warnings.add(edited.size() + " example" + (edited.size() == 1 ? "" : "s") + " with the same id ask a different question or expect a"
+                    + " different reference in the two runs (fingerprints differ), left unpaired: " + String.join(", ", edited.stream().limit(WORST_EXAMPLES).toList())
+                    + (edited.size() > WORST_EXAMPLES ? ", …" : ""));
+        }
         List<SettingChange> settings = settingChanges(base.settings(), candidate.settings());
         judgeWarnings(base.judge(), candidate.judge(), warnings);
         List<String> changed = settings.stream().map(SettingChange::setting).filter(s -> !s.equals("config hash")).toList();
@@ -158,9 +171,9 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         if (!paired) {
             warnings.add((baseById.isEmpty() ? "the base run" : "the candidate run") + " keeps only aggregates (locked test split):"
                     + " compared unpaired from the runs' summary intervals (Welch); no per-example deltas or worst examples");
-        } else if (pairs.size() < Math.max(baseById.size(), candById.size())) {
+        } else if (baseOnly + candidateOnly > 0) {
             warnings.add(String.format(java.util.Locale.ROOT, "paired on %d examples: %d only in base, %d only in candidate",
-                    pairs.size(), baseById.size() - pairs.size(), candById.size() - pairs.size()));
+                    pairs.size(), baseOnly, candidateOnly));
         }
         base.warnings().forEach(w -> warnings.add("base run: " + w));
         candidate.warnings().forEach(w -> warnings.add("candidate run: " + w));
@@ -192,7 +205,7 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
             }
         }
         return new RunComparison(FORMAT, info(base, baseById.size()), info(candidate, candById.size()), gate, paired, pairs.size(),
-                baseById.size() - pairs.size(), candById.size() - pairs.size(), settings, warnings, overall, slices, regressions,
+                baseOnly, candidateOnly, settings, warnings, overall, slices, regressions,
                 !regressions.isEmpty());
     }
 

@@ -200,6 +200,17 @@ class RunComparisonTest {
     }
 
     @Test
+    void examplesWithTheSameIdButAnEditedQuestionAreNotPaired() {
+        EvalRun edited = EvalRunFixtures.withExamples(BASE, "edited", BASE.examples().stream().map(e -> e.id().equals("q07")
+                ? new EvalRun.ExampleResult(e.id(), e.split(), e.slices(), "edited-fingerprint", "a different question", null, e.answer(), e.answered(),
+                e.refused(), e.cited(), e.retrieved(), e.metrics(), e.reasons(), e.traceId())
+                : e).toList());
+        RunComparison c = RunComparison.compare(BASE, edited, Gate.defaults());
+        assertThat(c.matched()).isEqualTo(53);
+        assertThat(c.warnings()).anyMatch(w -> w.startsWith("1 example with the same id") && w.endsWith("left unpaired: q07"));
+    }
+
+    @Test
     void aRunWithARepeatedIdOrANonFiniteValueIsRefusedNamingTheExample() {
         List<EvalRun.ExampleResult> twice = new ArrayList<>(BASE.examples());
         twice.add(BASE.examples().get(3));
