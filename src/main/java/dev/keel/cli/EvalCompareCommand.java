@@ -18,11 +18,13 @@ import picocli.CommandLine.Parameters;
 
 /** {@code keel eval compare BASE.json CAND.json}: the release gate over two runs (see {@link RunComparison}). */
 @Command(name = "compare", mixinStandardHelpOptions = true,
-        description = {"Compare two runs of the same dataset metric by metric, overall and per slice: means, the delta with a paired",
-                "bootstrap 95% interval and a paired permutation p-value. Fails (exit 1) when a quality metric drops by more than",
-                "--max-drop (a slice by more than --slice-max-drop) with significance: interval below zero and p < 0.05.",
-                "Slices with fewer than " + RunComparison.MIN_SLICE_EXAMPLES + " examples, operations metrics (latency, tokens, cost) and metrics only one run",
-                "has are reported, not gated. Runs over a locked test split are compared unpaired from their summaries."},
+        description = {"Compare two runs of the same dataset, metric by metric, overall and per slice:",
+                "means, the delta with a paired bootstrap 95% interval, a paired permutation p.",
+                "Fails (exit 1) when a quality metric drops by more than --max-drop (a slice",
+                "by more than --slice-max-drop) significantly: interval below zero, p < 0.05.",
+                "Reported, not gated: slices under " + RunComparison.MIN_SLICE_EXAMPLES + " examples, operations metrics (latency,",
+                "tokens, cost), metrics one run lacks. Runs over a locked test split are",
+                "compared unpaired from their summaries."},
         exitCodeListHeading = "Exit codes:%n", exitCodeList = {"0:no significant regression beyond the limits", "1:the gate failed",
                 "2:usage or input error (runs of different datasets, unreadable files)"})
 final class EvalCompareCommand implements Callable<Integer> {
@@ -44,7 +46,7 @@ final class EvalCompareCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", paramLabel = "N", description = "Seed of the bootstrap and permutation test (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--metrics", split = ",", paramLabel = "a,b", description = "Compare only these metrics (default: all).")
+    @Option(names = "--metrics", split = ",", paramLabel = "METRIC", description = "Compare only these metrics (default: all).")
     List<String> metrics = List.of();
 
     @Option(names = "--html", paramLabel = "FILE", description = "Write a self-contained HTML report.")

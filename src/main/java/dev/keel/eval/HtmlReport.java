@@ -35,7 +35,7 @@ public final class HtmlReport {
             th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:right;white-space:nowrap}
             th{background:#f6f8fa;font-weight:600}td.l,th.l{text-align:left}
             .scroll{overflow-x:auto}td.why{white-space:normal;text-align:left;min-width:220px}
-            table.slices{font-size:12px}table.slices th,table.slices td{padding:3px 6px}table.slices tr:first-child th{white-space:normal;overflow-wrap:anywhere}
+            table.slices{font-size:12px}table.slices th,table.slices td{padding:3px 6px}table.slices tr:first-child th{white-space:normal}
             svg.chart{width:100%;height:auto}
             .v-FAIL{background:#ffebe9;color:#a40e26;font-weight:600}.v-WORSE{background:#fff1e5;color:#9a4a00}
             .v-BETTER{background:#dafbe1;color:#116329}.v-SAME{color:#57606a}.v-NOT_GATED{color:#8c959f;font-style:italic}
@@ -151,7 +151,7 @@ public final class HtmlReport {
         if (!run.slices().isEmpty()) {
             List<String> sliceMetrics = metrics.stream().filter(m -> MetricKind.of(m) != MetricKind.OPS).toList();
             h.append("<h2>Per slice</h2><div class=scroll><table class=slices><tr><th class=l>slice</th>");
-            sliceMetrics.forEach(m -> h.append("<th>").append(esc(m)).append("</th>"));
+            sliceMetrics.forEach(m -> h.append("<th>").append(breakable(m)).append("</th>"));
             h.append("</tr>");
             new TreeSet<>(run.slices().keySet()).forEach(slice -> {
                 h.append("<tr><th class=l>").append(esc(slice)).append("</th>");
@@ -192,6 +192,11 @@ public final class HtmlReport {
         double[] v = e.metrics().entrySet().stream().filter(x -> x.getValue() != null && MetricKind.of(x.getKey()) == MetricKind.QUALITY)
                 .mapToDouble(Map.Entry::getValue).toArray();
         return v.length == 0 ? null : Statistics.mean(v);
+    }
+
+    /** A metric name as a column header that may wrap after {@code _} and {@code @}, never inside a word. */
+    private static String breakable(String metric) {
+        return esc(metric).replace("_", "_<wbr>").replace("@", "@<wbr>");
     }
 
     /** HTML-escapes text for element content and quoted attributes alike; null becomes an empty string. */
@@ -296,7 +301,7 @@ public final class HtmlReport {
                 .append("significant drop within the limit</span> · <span class=v-BETTER>significant gain</span> · <span class=v-SAME>no significant change</span>")
                 .append(" · <span class=v-NOT_GATED>not gated</span>. Hover a cell for means, interval and p.</p>");
         h.append("<div class=scroll><table class=slices><tr><th class=l>slice</th><th>n</th>");
-        metrics.forEach(m -> h.append("<th>").append(esc(m)).append("</th>"));
+        metrics.forEach(m -> h.append("<th>").append(breakable(m)).append("</th>"));
         h.append("</tr>");
         bySlice.forEach((slice, row) -> {
             int n = row.values().stream().mapToInt(RunComparison.MetricDelta::paired).max().orElse(0);
