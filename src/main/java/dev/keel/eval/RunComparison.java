@@ -1,0 +1,433 @@
+package dev.keel.eval;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+
+/**
+ * Two {@link EvalRun}s of the same dataset compared metric by metric, overall and per slice, and the release gate's
+ * verdict. Examples are matched by id (an id whose question or reference changed between the runs, by its
+ * fingerprint, is left unpaired and named in a warning); each metric's delta (candidate − base) gets a paired-bootstrap 95% interval
+ * and a paired permutation p-value ({@link Statistics}, seeded by {@link Gate#seed()}, so the same inputs always
+ * give the same comparison). A run over a locked test split keeps only aggregates: such runs are compared unpaired
+ * from their summaries' intervals (Welch), and the comparison says so.
+ *
+ * <p>The gate fails a {@link MetricKind#QUALITY quality} metric only when its drop exceeds the allowed one
+ * <em>and</em> is significant: the difference's interval lies entirely below zero and p &lt; {@value #ALPHA}. A slice
+ * is gated the same way against its own limit once it has {@value #MIN_SLICE_EXAMPLES} paired examples. Ops
+ * metrics, metrics one run lacks and small slices are reported, never gated. Runs that cannot be compared (different
+ * dataset fingerprints or splits, fewer than half the examples matching, malformed values) are refused with an
+ * {@link IncomparableRunsException} naming the problem. Immutable; {@link #compare} is a pure function.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate gate, boolean paired, int matched, int baseOnly,
+                            int candidateOnly, List<SettingChange> settings, List<String> warnings, List<MetricDelta> overall,
+                            List<MetricDelta> slices, List<Regression> regressions, boolean failed) {
+    public static final String FORMAT = "keel-eval-compare/1";
+    /** Significance level of the gate: a drop must have p below this (and an interval below zero) to fail it. */
+    public static final double ALPHA = 0.05;
+    /**
+     * Slices smaller than this are reported but not gated: below ten examples one flipped example moves a slice's
+     * mean by more than the default slice limit, and a bootstrap interval over so few values is too narrow to trust.
+     */
+    public static final int MIN_SLICE_EXAMPLES = 10;
+    /**
+     * Most distinct metrics and slices a comparison takes: each costs a bootstrap per metric and slice, and a run with
+     * more is a generated or corrupt file, not an evaluation a person reads (the golden set has 15 metrics, 6 slices).
+     */
+    public static final int MAX_METRICS = 200, MAX_SLICES = 1_000;
+    /** Worst examples printed per failing metric or slice: enough to see the pattern, few enough to read. */
+    public static final int WORST_EXAMPLES = 5;
+    /** The 97.5% normal quantile: turns a summary's 95% interval into a standard error when comparing unpaired. */
+    private static final double Z_975 = 1.959964;
+
+    public RunComparison {
+        settings = List.copyOf(settings);
+        warnings = List.copyOf(warnings);
+        overall = List.copyOf(overall);
+        slices = List.copyOf(slices);
+        regressions = List.copyOf(regressions);
+    }
+
+    /**
+     * The gate's limits: the largest allowed drop of a quality metric overall and within a slice (in the metric's
+     * units, [0, 1]), the seed of the bootstrap and permutation test, and the metrics to compare (empty: all).
+     */
+    public record Gate(double maxDrop, double sliceMaxDrop, long seed, List<String> metrics) {
+        public static final double DEFAULT_MAX_DROP = 0.03, DEFAULT_SLICE_MAX_DROP = 0.10;
+        public static final long DEFAULT_SEED = 42;
+
+        /** Limits outside [0, 1] are refused naming the option: a drop is in the units of a score. */
+        public Gate {
+            metrics = List.copyOf(metrics);
+            if (!(maxDrop >= 0 && maxDrop <= 1)) throw new IllegalArgumentException("--max-drop: expected a drop between 0 and 1, got " + maxDrop);
+            if (!(sliceMaxDrop >= 0 && sliceMaxDrop <= 1)) {
+                throw new IllegalArgumentException("--slice-max-drop: expected a drop between 0 and 1, got " + sliceMaxDrop);
+            }
+        }
+
+        public static Gate defaults() {
+            return new Gate(DEFAULT_MAX_DROP, DEFAULT_SLICE_MAX_DROP, DEFAULT_SEED, List.of());
+        }
+    }
+
+    /** One side of the comparison: run id, dataset name, split, dataset fingerprint, example count, judge id. */
+    public record RunInfo(String runId, String dataset, String split, String fingerprint, int examples, String judge) {}
+
+    /** A setting that differs between the runs (answer model, prompt hash, config hash, top-k, mode). */
+    public record SettingChange(String setting, String base, String candidate) {}
+
+    /** Whether both runs have a metric (or a slice), or only one of them. */
+    public enum Presence { BOTH, BASE_ONLY, CANDIDATE_ONLY }
+
+    /**
+     * A metric's (or a slice's metric's) outcome. FAIL: a significant drop beyond the limit; WORSE: a significant drop
+     * within it; BETTER: a significant gain; SAME: no significant change; NOT_GATED: ops metrics, metrics or slices one
+     * run lacks, slices below {@value #MIN_SLICE_EXAMPLES} examples.
+     */
+    public enum Verdict { FAIL, WORSE, BETTER, SAME, NOT_GATED }
+
+    /**
+     * A metric overall ({@code slice} null) or within a slice: each side's summary (null on the side that lacks it),
+     * the number of paired examples, the delta (candidate − base) with its 95% interval and p-value (null when one side
+     * lacks the metric), the verdict and a short reason for it.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record MetricDelta(String metric, String slice, MetricKind kind, Presence presence, EvalRun.Summary base, EvalRun.Summary candidate,
+                              int paired, Double delta, Double ciLow, Double ciHigh, Double p, Verdict verdict, String why) {
+        /** True when the gate judged this metric (it could have failed). */
+        public boolean gated() {
+            return verdict != Verdict.NOT_GATED;
+        }
+    }
+
+    /** A failed metric (overall or within {@code slice}) with its worst examples, largest drop first. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Regression(String metric, String slice, List<ExampleChange> worst) {
+        public Regression {
+            worst = List.copyOf(worst);
+        }
+    }
+
+    /** One example in both runs: its question, both answers and the metric's value in each. */
+    public record ExampleChange(String id, String question, String baseAnswer, String candidateAnswer, double base, double candidate) {}
+
+    /** Refusal to compare: the runs are not of the same examples, or a run's content is unusable. */
+    public static final class IncomparableRunsException extends IllegalArgumentException {
+        public IncomparableRunsException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * True when {@code metric} failed the gate overall: its slices' worst examples then repeat the overall ones, so
+     * reports show them once, under the overall failure.
+     */
+    public boolean failedOverall(String metric) {
+        return regressions.stream().anyMatch(r -> r.slice() == null && r.metric().equals(metric));
+    }
+
+    /** Compares {@code candidate} against {@code base} under {@code gate}. */
+    public static RunComparison compare(EvalRun base, EvalRun candidate, Gate gate) {
+        checkSameDataset(base, candidate);
+        Map<String, EvalRun.ExampleResult> baseById = byId(base, "base"), candById = byId(candidate, "candidate");
+        boolean paired = !baseById.isEmpty() && !candById.isEmpty();
+        List<Pair> pairs = new ArrayList<>();
+        List<String> edited = new ArrayList<>();
+        baseById.forEach((id, b) -> {
+            EvalRun.ExampleResult c = candById.get(id);
+            if (c == null) return;
+            if (b.fingerprint() != null && c.fingerprint() != null && !b.fingerprint().equals(c.fingerprint())) {
+                edited.add(id);
+            } else {
+                pairs.add(new Pair(b, c));
+            }
+        });
+        if (paired && pairs.size() * 2 < Math.max(baseById.size(), candById.size())) {
+            throw new IncomparableRunsException(String.format(java.util.Locale.ROOT,
+                    "only %d examples match by id (base has %d, candidate %d): fewer than half, so these runs are not of the same examples",
+                    pairs.size(), baseById.size(), candById.size()));
+        }
+        int baseOnly = baseById.size() - pairs.size() - edited.size(), candidateOnly = candById.size() - pairs.size() - edited.size();
+        List<String> warnings = new ArrayList<>();
+        if (!edited.isEmpty()) {
+            warnings.add(edited.size() + " example" + (edited.size() == 1 ? "" : "s") + " with the same id ask a different question or expect a"
+                    + " different reference in the two runs (fingerprints differ), left unpaired: " + String.join(", ", edited.stream().limit(WORST_EXAMPLES).toList())
+                    + (edited.size() > WORST_EXAMPLES ? ", …" : ""));
+        }
+        List<SettingChange> settings = settingChanges(base.settings(), candidate.settings());
+        judgeWarnings(base.judge(), candidate.judge(), warnings);
+        List<String> changed = settings.stream().map(SettingChange::setting).filter(s -> !s.equals("config hash")).toList();
+        if (changed.size() > 1) {
+            warnings.add("more than one setting differs (" + String.join(", ", changed) + "): the deltas cannot be attributed to one change");
+        }
+        if (!paired) {
+            warnings.add((baseById.isEmpty() ? "the base run" : "the candidate run") + " keeps only aggregates (locked test split):"
+                    + " compared unpaired from the runs' summary intervals (Welch); no per-example deltas or worst examples");
+        } else if (baseOnly + candidateOnly > 0) {
+            warnings.add(String.format(java.util.Locale.ROOT, "paired on %d examples: %d only in base, %d only in candidate",
+                    pairs.size(), baseOnly, candidateOnly));
+        }
+        base.warnings().forEach(w -> warnings.add("base run: " + w));
+        candidate.warnings().forEach(w -> warnings.add("candidate run: " + w));
+
+        Set<String> metrics = metricNames(base, candidate, paired, gate.metrics());
+        List<MetricDelta> overall = new ArrayList<>(), slices = new ArrayList<>();
+        List<Regression> regressions = new ArrayList<>();
+        Scope all = new Scope(List.copyOf(baseById.values()), List.copyOf(candById.values()), pairs);
+        for (String metric : metrics) {
+            MetricDelta d = paired ? pairedDelta(metric, null, all, gate)
+                    : unpairedDelta(metric, null, base.overall().get(metric), candidate.overall().get(metric), gate);
+            if (d == null) continue;
+            overall.add(d);
+            if (d.verdict() == Verdict.FAIL) regressions.add(new Regression(metric, null, worst(metric, all)));
+        }
+        Set<String> sliceNames = sliceNames(base, candidate, paired);
+        if (metrics.size() > MAX_METRICS || sliceNames.size() > MAX_SLICES) {
+            throw new IncomparableRunsException(String.format(java.util.Locale.ROOT, "the runs have %d metrics and %d slices: at most %d and %d can be compared",
+                    metrics.size(), sliceNames.size(), MAX_METRICS, MAX_SLICES));
+        }
+        for (String slice : sliceNames) {
+            Scope inSlice = paired ? all.within(slice) : null;
+            for (String metric : metrics) {
+                MetricDelta d = paired ? pairedDelta(metric, slice, inSlice, gate)
+                        : unpairedDelta(metric, slice, sliceSummary(base, slice, metric), sliceSummary(candidate, slice, metric), gate);
+                if (d == null) continue;
+                slices.add(d);
+                if (d.verdict() == Verdict.FAIL) regressions.add(new Regression(metric, slice, worst(metric, inSlice)));
+            }
+        }
+        return new RunComparison(FORMAT, info(base, baseById.size()), info(candidate, candById.size()), gate, paired, pairs.size(),
+                baseOnly, candidateOnly, settings, warnings, overall, slices, regressions,
+                !regressions.isEmpty());
+    }
+
+    private record Pair(EvalRun.ExampleResult base, EvalRun.ExampleResult candidate) {}
+
+    /** The examples a delta is computed over: each run's (for one-sided metrics) and the matched pairs; a slice's pairs are in it in both runs. */
+    private record Scope(List<EvalRun.ExampleResult> base, List<EvalRun.ExampleResult> candidate, List<Pair> pairs) {
+        Scope within(String slice) {
+            Predicate<EvalRun.ExampleResult> in = e -> e.slices() != null && e.slices().contains(slice);
+            return new Scope(base.stream().filter(in).toList(), candidate.stream().filter(in).toList(),
+                    pairs.stream().filter(p -> in.test(p.base()) && in.test(p.candidate())).toList());
+        }
+    }
+
+    private static void checkSameDataset(EvalRun base, EvalRun candidate) {
+        EvalRun.DatasetInfo b = base.dataset(), c = candidate.dataset();
+        if (b == null || c == null) throw new IncomparableRunsException((b == null ? "the base run" : "the candidate run") + " names no dataset");
+        if (b.fingerprint() != null && c.fingerprint() != null && !b.fingerprint().equals(c.fingerprint())) {
+            throw new IncomparableRunsException("the runs evaluated different datasets: base " + b.name() + " (fingerprint " + shortHash(b.fingerprint())
+                    + ") vs candidate " + c.name() + " (fingerprint " + shortHash(c.fingerprint()) + "); compare runs over the same dataset version");
+        }
+        if (b.split() != null && c.split() != null && !b.split().equals(c.split())) {
+            throw new IncomparableRunsException("the runs evaluated different splits: base " + b.split() + ", candidate " + c.split());
+        }
+    }
+
+    /** The run's examples by id; a missing or repeated id, or a non-finite metric value, makes the run unusable. */
+    private static Map<String, EvalRun.ExampleResult> byId(EvalRun run, String side) {
+        Map<String, EvalRun.ExampleResult> byId = new LinkedHashMap<>();
+        for (int i = 0; i < run.examples().size(); i++) {
+            EvalRun.ExampleResult e = run.examples().get(i);
+            if (e == null || e.id() == null) throw new IncomparableRunsException("the " + side + " run's example " + (i + 1) + " has no id");
+            if (byId.put(e.id(), e) != null) throw new IncomparableRunsException("the " + side + " run has example id '" + e.id() + "' twice");
+            if (e.metrics() == null) continue;
+            e.metrics().forEach((metric, value) -> {
+                if (value != null && !Double.isFinite(value)) {
+                    throw new IncomparableRunsException("the " + side + " run's example '" + e.id() + "' has " + metric + " = " + value);
+                }
+            });
+        }
+        return byId;
+    }
+
+    private static RunInfo info(EvalRun run, int examples) {
+        EvalRun.DatasetInfo d = run.dataset();
+        return new RunInfo(run.runId(), d.name(), d.split(), d.fingerprint(), examples > 0 ? examples : d.examples(),
+                run.judge() == null ? null : run.judge().id());
+    }
+
+    private static List<SettingChange> settingChanges(EvalRun.Settings b, EvalRun.Settings c) {
+        List<SettingChange> changes = new ArrayList<>();
+        if (b == null || c == null) return changes;
+        addIfDifferent(changes, "mode", b.mode(), c.mode());
+        addIfDifferent(changes, "answer model", b.answerModel(), c.answerModel());
+        addIfDifferent(changes, "prompt hash", b.promptHash(), c.promptHash());
+        addIfDifferent(changes, "config hash", b.configHash(), c.configHash());
+        addIfDifferent(changes, "top-k", String.valueOf(b.topK()), String.valueOf(c.topK()));
+        return changes;
+    }
+
+    private static void addIfDifferent(List<SettingChange> changes, String setting, String base, String candidate) {
+        if (!Objects.equals(base, candidate)) changes.add(new SettingChange(setting, base, candidate));
+    }
+
+    private static void judgeWarnings(EvalRun.JudgeInfo b, EvalRun.JudgeInfo c, List<String> warnings) {
+        String bId = b == null ? null : b.id(), cId = c == null ? null : c.id();
+        if (!Objects.equals(bId, cId)) {
+            warnings.add("the runs' judges differ (base " + bId + ", candidate " + cId + "): judge-scored metrics (faithfulness, answer_relevance,"
+                    + " citation_accuracy, correctness_judge) may move because the judge changed, not the answers");
+        }
+        Map<String, EvalRun.JudgeInfo> uncalibrated = new LinkedHashMap<>();
+        for (EvalRun.JudgeInfo judge : java.util.Arrays.asList(b, c)) {
+            if (judge != null && Boolean.FALSE.equals(judge.calibrated())) uncalibrated.putIfAbsent(judge.id(), judge);
+        }
+        uncalibrated.values().forEach(judge -> warnings.add("judge " + judge.id() + " is uncalibrated (below 80% agreement with human labels"
+                + (judge.agreement() == null ? "" : String.format(java.util.Locale.ROOT, ": %.0f%%", 100 * judge.agreement()))
+                + "): treat its scores with care"));
+    }
+
+    /** Every metric either run has (per example when paired, in the overall summaries otherwise), or the requested ones. */
+    private static Set<String> metricNames(EvalRun base, EvalRun candidate, boolean paired, List<String> requested) {
+        TreeSet<String> all = new TreeSet<>(Comparator.comparing(MetricKind::of).thenComparing(Comparator.naturalOrder()));
+        for (EvalRun run : List.of(base, candidate)) {
+            if (paired) {
+                run.examples().forEach(e -> {
+                    if (e.metrics() != null) e.metrics().forEach((m, v) -> { if (v != null) all.add(m); });
+                });
+            } else {
+                all.addAll(run.overall().keySet());
+            }
+        }
+        if (requested.isEmpty()) return all;
+        for (String m : requested) {
+            if (!all.contains(m)) throw new IllegalArgumentException("--metrics: neither run has a metric '" + m + "' (they have " + String.join(", ", all) + ")");
+        }
+        Set<String> chosen = new TreeSet<>(all.comparator());
+        chosen.addAll(requested);
+        return chosen;
+    }
+
+    private static Set<String> sliceNames(EvalRun base, EvalRun candidate, boolean paired) {
+        Set<String> names = new TreeSet<>();
+        for (EvalRun run : List.of(base, candidate)) {
+            if (paired) {
+                run.examples().forEach(e -> { if (e.slices() != null) names.addAll(e.slices()); });
+            } else {
+                names.addAll(run.slices().keySet());
+            }
+        }
+        return names;
+    }
+
+    private static EvalRun.Summary sliceSummary(EvalRun run, String slice, String metric) {
+        Map<String, EvalRun.Summary> s = run.slices().get(slice);
+        return s == null ? null : s.get(metric);
+    }
+
+    /** The metric over the pairs in scope; null when neither run has it there. */
+    private static MetricDelta pairedDelta(String metric, String slice, Scope scope, Gate gate) {
+        double[] b = values(scope.base(), metric), c = values(scope.candidate(), metric);
+        if (b.length == 0 && c.length == 0) return null;
+        if (b.length == 0 || c.length == 0) {
+            Presence presence = b.length == 0 ? Presence.CANDIDATE_ONLY : Presence.BASE_ONLY;
+            return new MetricDelta(metric, slice, MetricKind.of(metric), presence, b.length == 0 ? null : summary(metric, b, gate.seed()),
+                    c.length == 0 ? null : summary(metric, c, gate.seed()), 0, null, null, null, null, Verdict.NOT_GATED,
+                    "only the " + (b.length == 0 ? "candidate" : "base") + " run has " + (slice == null ? "this metric" : "it in this slice"));
+        }
+        List<double[]> matched = new ArrayList<>();
+        for (Pair p : scope.pairs()) {
+            Double bv = value(p.base(), metric), cv = value(p.candidate(), metric);
+            if (bv != null && cv != null) matched.add(new double[] {bv, cv});
+        }
+        double[] pb = matched.stream().mapToDouble(v -> v[0]).toArray(), pc = matched.stream().mapToDouble(v -> v[1]).toArray();
+        if (pb.length == 0) {
+            return new MetricDelta(metric, slice, MetricKind.of(metric), Presence.BOTH, summary(metric, b, gate.seed()), summary(metric, c, gate.seed()),
+                    0, null, null, null, null, Verdict.NOT_GATED, "no example has it in both runs");
+        }
+        Statistics.Interval diff = Statistics.pairedDifference(pb, pc, gate.seed());
+        double p = Statistics.pairedPermutationP(pb, pc, gate.seed());
+        return delta(metric, slice, summary(metric, pb, gate.seed()), summary(metric, pc, gate.seed()), pb.length, diff, p, gate);
+    }
+
+    /** The metric compared from two summaries (runs without examples): Welch's test on the standard errors their intervals imply. */
+    private static MetricDelta unpairedDelta(String metric, String slice, EvalRun.Summary b, EvalRun.Summary c, Gate gate) {
+        if (b == null && c == null) return null;
+        if (b == null || c == null) {
+            return new MetricDelta(metric, slice, MetricKind.of(metric), b == null ? Presence.CANDIDATE_ONLY : Presence.BASE_ONLY, b, c, 0,
+                    null, null, null, null, Verdict.NOT_GATED, "only the " + (b == null ? "candidate" : "base") + " run has it");
+        }
+        double seB = (b.ciHigh() - b.ciLow()) / (2 * Z_975), seC = (c.ciHigh() - c.ciLow()) / (2 * Z_975);
+        double delta = c.mean() - b.mean(), se = Math.sqrt(seB * seB + seC * seC);
+        double p;
+        if (se == 0) {
+            p = delta == 0 ? 1 : 0;
+        } else {
+            double vb = seB * seB, vc = seC * seC;
+            double df = (vb + vc) * (vb + vc) / (vb * vb / Math.max(1, b.n() - 1) + vc * vc / Math.max(1, c.n() - 1));
+            p = Statistics.studentTwoSidedP(Math.abs(delta) / se, df);
+        }
+        Statistics.Interval diff = new Statistics.Interval(delta, delta - Z_975 * se, delta + Z_975 * se);
+        return delta(metric, slice, b, c, Math.min(b.n(), c.n()), diff, p, gate);
+    }
+
+    private static MetricDelta delta(String metric, String slice, EvalRun.Summary b, EvalRun.Summary c, int n, Statistics.Interval diff, double p,
+                                     Gate gate) {
+        MetricKind kind = MetricKind.of(metric);
+        double drop = -diff.mean(), limit = slice == null ? gate.maxDrop() : gate.sliceMaxDrop();
+        boolean significantDrop = diff.high() < 0 && p < ALPHA, significantGain = diff.low() > 0 && p < ALPHA;
+        Verdict verdict;
+        String why;
+        if (kind == MetricKind.OPS) {
+            verdict = Verdict.NOT_GATED;
+            why = "operations metric: reported, not gated";
+        } else if (kind == MetricKind.OTHER) {
+            verdict = Verdict.NOT_GATED;
+            why = "unknown metric: reported, not gated";
+        } else if (slice != null && n < MIN_SLICE_EXAMPLES) {
+            verdict = Verdict.NOT_GATED;
+            why = n + " paired examples (< " + MIN_SLICE_EXAMPLES + "): reported, not gated";
+        } else if (significantDrop && drop > limit) {
+            verdict = Verdict.FAIL;
+            why = String.format(java.util.Locale.ROOT, "drop %.3f > %.3f allowed, interval below zero, p %.4f", drop, limit, p);
+        } else if (significantDrop) {
+            verdict = Verdict.WORSE;
+            why = String.format(java.util.Locale.ROOT, "significant drop %.3f within the %.3f allowed", drop, limit);
+        } else if (significantGain) {
+            verdict = Verdict.BETTER;
+            why = "significant gain";
+        } else {
+            verdict = Verdict.SAME;
+            why = "no significant change";
+        }
+        return new MetricDelta(metric, slice, kind, Presence.BOTH, b, c, n, diff.mean(), diff.low(), diff.high(), p, verdict, why);
+    }
+
+    private static EvalRun.Summary summary(String metric, double[] values, long seed) {
+        Statistics.Interval i = Statistics.bootstrapMean(values, seed);
+        boolean timing = MetricKind.of(metric) == MetricKind.OPS;
+        return new EvalRun.Summary(i.mean(), i.low(), i.high(), values.length, timing ? Statistics.percentile(values, 50) : null,
+                timing ? Statistics.percentile(values, 95) : null);
+    }
+
+    private static double[] values(List<EvalRun.ExampleResult> examples, String metric) {
+        return examples.stream().map(e -> value(e, metric)).filter(Objects::nonNull).mapToDouble(Double::doubleValue).toArray();
+    }
+
+    private static Double value(EvalRun.ExampleResult e, String metric) {
+        return e.metrics() == null ? null : e.metrics().get(metric);
+    }
+
+    /** The pairs in scope whose metric dropped, largest drop first, at most {@value #WORST_EXAMPLES}. */
+    private static List<ExampleChange> worst(String metric, Scope scope) {
+        return scope.pairs().stream()
+                .filter(p -> value(p.base(), metric) != null && value(p.candidate(), metric) != null)
+                .map(p -> new ExampleChange(p.base().id(), p.base().question(), p.base().answer(), p.candidate().answer(),
+                        value(p.base(), metric), value(p.candidate(), metric)))
+                .filter(x -> x.candidate() < x.base())
+                .sorted(Comparator.comparingDouble((ExampleChange x) -> x.candidate() - x.base()).thenComparing(ExampleChange::id))
+                .limit(WORST_EXAMPLES).toList();
+    }
+
+    private static String shortHash(String hash) {
+        return hash.length() > 12 ? hash.substring(0, 12) : hash;
+    }
+}

@@ -1,0 +1,288 @@
+package dev.keel.eval;
+
+import static dev.keel.eval.EvalRunFixtures.example;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.data.Offset.offset;
+
+import dev.keel.eval.RunComparison.Gate;
+import dev.keel.eval.RunComparison.MetricDelta;
+import dev.keel.eval.RunComparison.Presence;
+import dev.keel.eval.RunComparison.Verdict;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** What {@code keel eval compare} computes and decides, on runs built in the test (see {@link EvalRunFixtures}). */
+class RunComparisonTest {
+    private static final EvalRun BASE = EvalRunFixtures.golden("base", 7);
+
+    private static MetricDelta overall(RunComparison c, String metric) {
+        return c.overall().stream().filter(d -> d.metric().equals(metric)).findFirst().orElseThrow(() -> new AssertionError("no " + metric));
+    }
+
+    private static MetricDelta slice(RunComparison c, String slice, String metric) {
+        return c.slices().stream().filter(d -> d.slice().equals(slice) && d.metric().equals(metric)).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + slice + "/" + metric));
+    }
+
+    private static List<EvalRun.ExampleResult> handMade(double... faithfulness) {
+        List<EvalRun.ExampleResult> out = new ArrayList<>();
+        for (int i = 0; i < faithfulness.length; i++) {
+            out.add(example("h" + i, "question " + i, "answer " + i, List.of(), Map.of(Judge.FAITHFULNESS, faithfulness[i])));
+        }
+        return out;
+    }
+
+    @Test
+    void theDeltaItsIntervalAndPValueComeFromThePairedStatisticsOfMatchedExamples() {
+        double[] base = {0.9, 0.8, 0.7, 1.0, 0.6, 0.9, 0.8, 0.7, 0.9, 1.0, 0.5, 0.8};
+        double[] cand = {0.7, 0.8, 0.5, 0.9, 0.6, 0.6, 0.7, 0.7, 0.8, 0.8, 0.5, 0.6};
+        List<EvalRun.ExampleResult> candExamples = new ArrayList<>(handMade(cand));
+        Collections.reverse(candExamples);
+        RunComparison c = RunComparison.compare(EvalRunFixtures.of("b", "fp", handMade(base)), EvalRunFixtures.of("c", "fp", candExamples),
+                new Gate(0.03, 0.10, 11, List.of()));
+
+        MetricDelta d = overall(c, Judge.FAITHFULNESS);
+        Statistics.Interval expected = Statistics.pairedDifference(base, cand, 11);
+        assertThat(c.paired()).isTrue();
+        assertThat(c.matched()).isEqualTo(12);
+        assertThat(d.paired()).isEqualTo(12);
+        assertThat(d.base().mean()).isCloseTo(Statistics.mean(base), offset(1e-12));
+        assertThat(d.candidate().mean()).isCloseTo(Statistics.mean(cand), offset(1e-12));
+        assertThat(d.delta()).isCloseTo(expected.mean(), offset(1e-12));
+        assertThat(d.ciLow()).isEqualTo(expected.low());
+        assertThat(d.ciHigh()).isEqualTo(expected.high());
+        assertThat(d.p()).isEqualTo(Statistics.pairedPermutationP(base, cand, 11));
+        assertThat(d.ciHigh()).isNegative();
+        assertThat(d.verdict()).isEqualTo(Verdict.FAIL);
+        assertThat(c.failed()).isTrue();
+        assertThat(c.regressions()).singleElement().satisfies(r -> {
+            assertThat(r.metric()).isEqualTo(Judge.FAITHFULNESS);
+            assertThat(r.worst()).hasSize(RunComparison.WORST_EXAMPLES);
+            assertThat(r.worst().get(0).base() - r.worst().get(0).candidate()).isCloseTo(0.3, offset(1e-9));
+        });
+    }
+
+    @Test
+    void aRunComparedWithItselfHasZeroDeltasAndPasses() {
+        RunComparison c = RunComparison.compare(BASE, BASE, Gate.defaults());
+        assertThat(c.failed()).isFalse();
+        assertThat(c.overall()).allSatisfy(d -> assertThat(d.delta()).isZero());
+        assertThat(c.overall()).filteredOn(MetricDelta::gated).allSatisfy(d -> assertThat(d.verdict()).isEqualTo(Verdict.SAME));
+        assertThat(c.settings()).isEmpty();
+        assertThat(c.warnings()).isEmpty();
+    }
+
+    @Test
+    void aSignificantDropWithinTheAllowedOneIsWorseButDoesNotFail() {
+        EvalRun cand = EvalRunFixtures.withMetrics(BASE, "cand", (e, m) -> {
+            m.computeIfPresent(Judge.ANSWER_RELEVANCE, (k, v) -> Math.max(0, v - 0.02));
+            return m;
+        });
+        MetricDelta d = overall(RunComparison.compare(BASE, cand, Gate.defaults()), Judge.ANSWER_RELEVANCE);
+        assertThat(d.verdict()).isEqualTo(Verdict.WORSE);
+        assertThat(RunComparison.compare(BASE, cand, Gate.defaults()).failed()).isFalse();
+    }
+
+    @Test
+    void aGainIsBetter() {
+        EvalRun cand = EvalRunFixtures.withMetrics(BASE, "cand", (e, m) -> {
+            m.computeIfPresent("correctness_f1", (k, v) -> Math.min(1, v + 0.1));
+            return m;
+        });
+        assertThat(overall(RunComparison.compare(BASE, cand, Gate.defaults()), "correctness_f1").verdict()).isEqualTo(Verdict.BETTER);
+    }
+
+    @Test
+    void operationsMetricsAreReportedWithPercentilesButNeverGated() {
+        EvalRun slower = EvalRunFixtures.withMetrics(BASE, "slower", (e, m) -> {
+            m.put("latency_ms", m.get("latency_ms") * 3);
+            m.put("cost_usd", 0.01);
+            return m;
+        });
+        RunComparison c = RunComparison.compare(BASE, slower, Gate.defaults());
+        MetricDelta latency = overall(c, "latency_ms");
+        assertThat(latency.kind()).isEqualTo(MetricKind.OPS);
+        assertThat(latency.verdict()).isEqualTo(Verdict.NOT_GATED);
+        assertThat(latency.candidate().p95()).isGreaterThan(latency.base().p95());
+        assertThat(latency.candidate().p50()).isCloseTo(3 * latency.base().p50(), offset(1e-9));
+        assertThat(overall(c, "cost_usd").delta()).isCloseTo(0.01, offset(1e-12));
+        assertThat(c.failed()).isFalse();
+    }
+
+    @Test
+    void aMetricOnlyOneRunHasIsReportedAsSuchNotGated() {
+        EvalRun withJudge = EvalRunFixtures.withMetrics(BASE, "cand", (e, m) -> {
+            m.remove("correctness_f1");
+            if (e.metrics().containsKey(Judge.FAITHFULNESS)) m.put(Judge.CORRECTNESS, 0.1);
+            return m;
+        });
+        RunComparison c = RunComparison.compare(BASE, withJudge, Gate.defaults());
+        MetricDelta dropped = overall(c, "correctness_f1"), added = overall(c, Judge.CORRECTNESS);
+        assertThat(dropped.presence()).isEqualTo(Presence.BASE_ONLY);
+        assertThat(dropped.verdict()).isEqualTo(Verdict.NOT_GATED);
+        assertThat(dropped.candidate()).isNull();
+        assertThat(dropped.delta()).isNull();
+        assertThat(added.presence()).isEqualTo(Presence.CANDIDATE_ONLY);
+        assertThat(added.candidate().mean()).isCloseTo(0.1, offset(1e-12));
+        assertThat(c.failed()).isFalse();
+    }
+
+    @Test
+    void aSliceOnlyOneRunHasIsReportedAsSuchNotGated() {
+        EvalRun retagged = EvalRunFixtures.withExamples(BASE, "cand", BASE.examples().stream().map(e -> e.slices().contains("billing")
+                ? new EvalRun.ExampleResult(e.id(), e.split(), List.of(e.slices().get(0), "pricing"), e.fingerprint(), e.question(), e.referenceAnswer(),
+                e.answer(), e.answered(), e.refused(), e.cited(), e.retrieved(), Map.of(Judge.FAITHFULNESS, 0.0, "refusal_correct", 0.0), e.reasons(), e.traceId())
+                : e).toList());
+        RunComparison c = RunComparison.compare(BASE, retagged, new Gate(1, 0.10, 42, List.of()));
+        assertThat(c.slices()).filteredOn(d -> d.slice().equals("billing"))
+                .isNotEmpty().allSatisfy(d -> {
+                    assertThat(d.presence()).isEqualTo(Presence.BASE_ONLY);
+                    assertThat(d.verdict()).isEqualTo(Verdict.NOT_GATED);
+                });
+        assertThat(slice(c, "pricing", Judge.FAITHFULNESS).presence()).isEqualTo(Presence.CANDIDATE_ONLY);
+        assertThat(c.regressions()).noneMatch(r -> "billing".equals(r.slice()) || "pricing".equals(r.slice()));
+    }
+
+    @Test
+    void aSliceThatDropsBeyondItsLimitFailsTheGateEvenWhenTheOverallDropIsAllowed() {
+        EvalRun cand = EvalRunFixtures.withMetrics(BASE, "cand", (e, m) -> {
+            if (e.slices().contains("billing")) m.computeIfPresent(Judge.FAITHFULNESS, (k, v) -> Math.max(0, v - 0.3));
+            return m;
+        });
+        RunComparison c = RunComparison.compare(BASE, cand, new Gate(0.2, 0.10, 42, List.of()));
+        assertThat(overall(c, Judge.FAITHFULNESS).verdict()).isNotEqualTo(Verdict.FAIL);
+        assertThat(slice(c, "billing", Judge.FAITHFULNESS).verdict()).isEqualTo(Verdict.FAIL);
+        assertThat(c.regressions()).singleElement().satisfies(r -> {
+            assertThat(r.slice()).isEqualTo("billing");
+            assertThat(r.worst()).isNotEmpty().allSatisfy(x -> assertThat(BASE.examples().stream()
+                    .filter(e -> e.id().equals(x.id())).findFirst().orElseThrow().slices()).contains("billing"));
+        });
+    }
+
+    @Test
+    void aSliceBelowTheMinimumIsReportedButNotGatedHoweverFarItDrops() {
+        EvalRun cand = EvalRunFixtures.withMetrics(BASE, "cand", (e, m) -> {
+            if (e.slices().contains("account")) m.replaceAll((k, v) -> MetricKind.of(k) == MetricKind.QUALITY ? 0.0 : v);
+            return m;
+        });
+        RunComparison c = RunComparison.compare(BASE, cand, new Gate(1, 0.10, 42, List.of()));
+        MetricDelta d = slice(c, "account", Judge.FAITHFULNESS);
+        assertThat(d.paired()).isLessThan(RunComparison.MIN_SLICE_EXAMPLES);
+        assertThat(d.delta()).isLessThan(-0.5);
+        assertThat(d.verdict()).isEqualTo(Verdict.NOT_GATED);
+        assertThat(d.why()).contains("not gated");
+        assertThat(c.failed()).isFalse();
+    }
+
+    @Test
+    void runsOfDifferentDatasetsAreRefusedNamingBothFingerprints() {
+        EvalRun other = EvalRunFixtures.of("other", "ffff0000ffff0000", BASE.examples());
+        assertThatThrownBy(() -> RunComparison.compare(BASE, other, Gate.defaults()))
+                .isInstanceOf(RunComparison.IncomparableRunsException.class)
+                .hasMessageContaining("different datasets").hasMessageContaining(BASE.dataset().fingerprint().substring(0, 12))
+                .hasMessageContaining("ffff0000ffff");
+    }
+
+    @Test
+    void runsWhereFewerThanHalfTheExamplesMatchAreRefused() {
+        EvalRun few = EvalRunFixtures.withExamples(BASE, "few", BASE.examples().subList(0, 20));
+        assertThatThrownBy(() -> RunComparison.compare(BASE, few, Gate.defaults()))
+                .isInstanceOf(RunComparison.IncomparableRunsException.class).hasMessageContaining("only 20 examples match");
+        EvalRun most = EvalRunFixtures.withExamples(BASE, "most", BASE.examples().subList(0, 40));
+        RunComparison c = RunComparison.compare(BASE, most, Gate.defaults());
+        assertThat(c.matched()).isEqualTo(40);
+        assertThat(c.baseOnly()).isEqualTo(14);
+        assertThat(c.warnings()).anyMatch(w -> w.contains("paired on 40 examples: 14 only in base"));
+    }
+
+    @Test
+    void examplesWithTheSameIdButAnEditedQuestionAreNotPaired() {
+        EvalRun edited = EvalRunFixtures.withExamples(BASE, "edited", BASE.examples().stream().map(e -> e.id().equals("q07")
+                ? new EvalRun.ExampleResult(e.id(), e.split(), e.slices(), "edited-fingerprint", "a different question", null, e.answer(), e.answered(),
+                e.refused(), e.cited(), e.retrieved(), e.metrics(), e.reasons(), e.traceId())
+                : e).toList());
+        RunComparison c = RunComparison.compare(BASE, edited, Gate.defaults());
+        assertThat(c.matched()).isEqualTo(53);
+        assertThat(c.warnings()).anyMatch(w -> w.startsWith("1 example with the same id") && w.endsWith("left unpaired: q07"));
+    }
+
+    @Test
+    void aRunWithARepeatedIdOrANonFiniteValueIsRefusedNamingTheExample() {
+        List<EvalRun.ExampleResult> twice = new ArrayList<>(BASE.examples());
+        twice.add(BASE.examples().get(3));
+        assertThatThrownBy(() -> RunComparison.compare(BASE, EvalRunFixtures.withExamples(BASE, "x", twice), Gate.defaults()))
+                .hasMessageContaining("example id '" + BASE.examples().get(3).id() + "' twice");
+        EvalRun nan = EvalRunFixtures.withMetrics(BASE, "nan", (e, m) -> {
+            if (e.id().equals("q05")) m.put(Judge.FAITHFULNESS, Double.NaN);
+            return m;
+        });
+        assertThatThrownBy(() -> RunComparison.compare(nan, BASE, Gate.defaults()))
+                .isInstanceOf(RunComparison.IncomparableRunsException.class).hasMessageContaining("'q05' has faithfulness = NaN");
+    }
+
+    @Test
+    void aRunWithMoreSlicesThanAnyEvaluationIsRefusedInsteadOfComputedForHours() {
+        List<EvalRun.ExampleResult> tagged = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) tagged.add(example("x" + i, "q", "a", List.of("slice-" + i), Map.of(Judge.FAITHFULNESS, 0.5)));
+        EvalRun run = EvalRunFixtures.of("many", "fp", tagged);
+        assertThatThrownBy(() -> RunComparison.compare(run, run, Gate.defaults()))
+                .isInstanceOf(RunComparison.IncomparableRunsException.class).hasMessageContaining("2000 slices");
+    }
+
+    @Test
+    void limitsOutsideZeroToOneAreRefusedNamingTheOption() {
+        assertThatThrownBy(() -> new Gate(1.5, 0.1, 1, List.of())).hasMessageContaining("--max-drop");
+        assertThatThrownBy(() -> new Gate(0.03, Double.NaN, 1, List.of())).hasMessageContaining("--slice-max-drop");
+    }
+
+    @Test
+    void aggregateOnlyRunsOfALockedTestSplitAreComparedUnpairedAndSaySo() {
+        EvalRun worse = EvalRunFixtures.withMetrics(BASE, "worse", (e, m) -> {
+            m.computeIfPresent(Judge.CITATION_ACCURACY, (k, v) -> Math.max(0, v - 0.4));
+            return m;
+        });
+        RunComparison c = RunComparison.compare(EvalRunFixtures.aggregatesOnly(BASE), EvalRunFixtures.aggregatesOnly(worse), Gate.defaults());
+        assertThat(c.paired()).isFalse();
+        assertThat(c.warnings()).anyMatch(w -> w.contains("compared unpaired"));
+        MetricDelta d = overall(c, Judge.CITATION_ACCURACY);
+        assertThat(d.verdict()).isEqualTo(Verdict.FAIL);
+        assertThat(d.p()).isLessThan(0.001);
+        assertThat(overall(c, Judge.FAITHFULNESS).verdict()).isEqualTo(Verdict.SAME);
+        assertThat(c.slices()).isEmpty();
+        assertThat(c.regressions()).singleElement().satisfies(r -> assertThat(r.worst()).isEmpty());
+    }
+
+    @Test
+    void differentOrUncalibratedJudgesAndSeveralChangedSettingsAreWarnedAbout() {
+        EvalRun.Settings s = BASE.settings();
+        EvalRun cand = EvalRunFixtures.withJudgeAndSettings(BASE, new EvalRun.JudgeInfo("llm/gpt-4o-mini/abc", "openai", false, 0.72, 0.41),
+                new EvalRun.Settings(s.mode(), "gpt-4o-mini", "p-999", "c-888", 3, s.seed()));
+        RunComparison c = RunComparison.compare(BASE, cand, Gate.defaults());
+        assertThat(c.warnings()).anyMatch(w -> w.contains("judges differ") && w.contains("heuristic/v1") && w.contains("llm/gpt-4o-mini/abc"));
+        assertThat(c.warnings()).anyMatch(w -> w.contains("llm/gpt-4o-mini/abc is uncalibrated") && w.contains("72%"));
+        assertThat(c.warnings()).anyMatch(w -> w.contains("more than one setting differs (answer model, prompt hash, top-k)"));
+        assertThat(c.settings()).extracting(RunComparison.SettingChange::setting).containsExactly("answer model", "prompt hash", "config hash", "top-k");
+        assertThat(c.settings()).contains(new RunComparison.SettingChange("top-k", "5", "3"));
+    }
+
+    @Test
+    void oneChangedSettingIsShownWithoutAWarning() {
+        EvalRun.Settings s = BASE.settings();
+        EvalRun cand = EvalRunFixtures.withJudgeAndSettings(BASE, BASE.judge(), new EvalRun.Settings(s.mode(), s.answerModel(), "p-new", "c-new", s.topK(), s.seed()));
+        RunComparison c = RunComparison.compare(BASE, cand, Gate.defaults());
+        assertThat(c.settings()).hasSize(2);
+        assertThat(c.warnings()).isEmpty();
+    }
+
+    @Test
+    void metricsCanBeRestrictedAndAnUnknownOneIsNamed() {
+        RunComparison c = RunComparison.compare(BASE, BASE, new Gate(0.03, 0.1, 42, List.of("mrr", Judge.FAITHFULNESS)));
+        assertThat(c.overall()).extracting(MetricDelta::metric).containsExactly(Judge.FAITHFULNESS, "mrr");
+        assertThatThrownBy(() -> RunComparison.compare(BASE, BASE, new Gate(0.03, 0.1, 42, List.of("faithfullness"))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--metrics: neither run has a metric 'faithfullness'");
+    }
+}
