@@ -121,6 +121,45 @@ class OnlineEvaluationTest {
     }
 
     @Test
+    void aWebhookThatRedirectsOrFailsIsNotFollowedAndIsCounted() throws Exception {
+        List<JsonNode> elsewhere = new CopyOnWriteArrayList<>();
+        HttpServer target = receiver(elsewhere, 200);
+        HttpServer redirecting = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        redirecting.createContext("/alerts", exchange -> {
+            exchange.getResponseHeaders().add("Location", "http://127.0.0.1:" + target.getAddress().getPort() + "/alerts");
+            exchange.sendResponseHeaders(307, -1);
+            exchange.close();
+        });
+        redirecting.start();
+        try {
+            timeline = new OnlineTimeline("webhook: http://127.0.0.1:" + redirecting.getAddress().getPort() + "/alerts", db);
+            timeline.week(TENANT, faithfulness(0.8, 0.05), faithfulness(0.4, 0.05));
+            timeline.online.evaluate();
+            assertThat(timeline.alertsRaised()).isEqualTo(1);
+            Await.until(Duration.ofSeconds(15), "the failed POST counted", () -> timeline.registry.counter("keel.eval.online.webhook.failures").count() == 1);
+            assertThat(elsewhere).as("a redirect is not followed to another address").isEmpty();
+        } finally {
+            redirecting.stop(0);
+            target.stop(0);
+        }
+    }
+
+    @Test
+    void windowAndBaselineMeansAreGaugedPerTenantUpToACap() {
+        timeline = new OnlineTimeline("", db);
+        int tenants = OnlineEvaluation.MAX_GAUGED_TENANTS + 5;
+        for (int t = 0; t < tenants; t++) timeline.answer(WINDOW_START, "t" + t, "Where do I find my invoices?", "faithfulness=0.75", 0.8);
+        assertThat(timeline.online.awaitIdle(Duration.ofSeconds(60))).isTrue();
+        timeline.clock.set(NOW);
+        timeline.online.evaluate();
+        var windows = timeline.registry.find("keel.eval.online.window").gauges();
+        assertThat(windows.stream().map(g -> g.getId().getTag("tenant")).distinct().count()).isEqualTo(OnlineEvaluation.MAX_GAUGED_TENANTS);
+        var faithfulness = timeline.registry.find("keel.eval.online.window").tags("tenant", "t0", "signal", Judge.FAITHFULNESS).gauge();
+        assertThat(faithfulness.value()).isEqualTo(4.0);
+        assertThat(timeline.registry.find("keel.eval.online.baseline").tags("tenant", "t0", "signal", Judge.FAITHFULNESS).gauge().value()).isNaN();
+    }
+
+    @Test
     void aNoisyButUnchangedHourDoesNotAlert() {
         timeline = new OnlineTimeline("", db);
         timeline.week(TENANT, faithfulness(0.7, 0.25), faithfulness(0.7, 0.25));
