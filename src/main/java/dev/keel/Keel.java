@@ -45,7 +45,8 @@ import java.util.function.BiFunction;
  * OpenTelemetry export when {@code telemetry.otlp.endpoint} is set). Owns them all;
  * {@link #close()} commits and releases the data directory. With {@code redis.url} set, rate limits, budgets and the exact
  * response cache live in Redis, shared with the other replicas; without it, in this process. With {@code store.url} set,
- * the semantic response cache is shared through PostgreSQL.
+ * the semantic response cache is shared through PostgreSQL. Online evaluation scores a sample of answers in the background
+ * and keeps its aggregates in the metadata database.
  */
 public final class Keel implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Keel.class);
