@@ -21,10 +21,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
 import java.util.UUID;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -133,11 +133,11 @@ public final class OnlineEvaluation implements AutoCloseable {
         this.clock = clock;
         this.draw = sampling;
         this.registry = registry;
-        this.queue = new ArrayBlockingQueue<>(config.queue() + 1); // + 1: room for STOP
+        this.queue = new LinkedBlockingQueue<>(config.queue() + 1); // + 1: room for STOP; linked: nothing allocated for an idle queue
         this.dropped = samples("dropped", "Sampled answers dropped because the queue was full (or Keel was closing)");
         this.scored = samples("scored", "Sampled answers the judge scored");
         this.judgeFailed = samples("judge_failed", "Sampled answers the judge could not score (their drift signals are kept)");
-        this.lost = samples("lost", "Scored samples the database did not take");
+        this.lost = samples("lost", "Samples that could not be read or that the database did not take");
         Gauge.builder("keel.eval.online.queued", queue, BlockingQueue::size).description("Sampled answers waiting for the judge").register(registry);
         this.webhook = config.webhook() == null ? null
                 : new AlertWebhook(config.webhook(), Counter.builder("keel.eval.online.webhook.failures")
@@ -176,7 +176,8 @@ public final class OnlineEvaluation implements AutoCloseable {
 
     private void work() {
         List<OnlineSample> batch = new ArrayList<>();
-        while (true) {
+        boolean stopping = false;
+        while (!stopping) {
             Pending next;
             try {
                 next = queue.take();
@@ -184,19 +185,31 @@ public final class OnlineEvaluation implements AutoCloseable {
                 return;
             }
             int taken = 0;
-            do {
-                if (next == STOP) return;
-                batch.add(sample(next));
+            for (; next != null; next = batch.size() < MAX_BATCH ? queue.poll() : null) {
+                if (next == STOP) {
+                    stopping = true;
+                    break;
+                }
                 taken++;
-            } while (batch.size() < MAX_BATCH && (next = queue.poll()) != null);
-            try {
-                store.add(batch, BUCKET.toMillis());
-            } catch (RuntimeException e) {
-                lost.increment(batch.size());
-                LOG.error("online evaluation: {} samples could not be stored: {}", batch.size(), e.getMessage());
+                try {
+                    batch.add(sample(next));
+                } catch (RuntimeException e) { // a sample nobody can read is lost, not the worker
+                    lost.increment();
+                    LOG.error("online evaluation: a sample of tenant {} could not be read: {}", next.tenant(), e.toString());
+                }
             }
+            if (!batch.isEmpty()) store(batch);
             batch.clear();
             finished.addAndGet(taken);
+        }
+    }
+
+    private void store(List<OnlineSample> batch) {
+        try {
+            store.add(batch, BUCKET.toMillis());
+        } catch (RuntimeException e) {
+            lost.increment(batch.size());
+            LOG.error("online evaluation: {} samples could not be stored: {}", batch.size(), e.getMessage());
         }
     }
 

@@ -274,6 +274,18 @@ class OnlineEvaluationTest {
     }
 
     @Test
+    void aSampleThatCannotBeReadIsLostButTheWorkerGoesOn() {
+        timeline = new OnlineTimeline("", db);
+        timeline.clock.set(WINDOW_START);
+        timeline.online.offer(TENANT, "Where do I find my invoices?", new dev.keel.rag.Answer("x", true, List.of(), null, 0.5, "trace"));
+        timeline.answer(WINDOW_START, TENANT, "Where do I find my invoices?", "faithfulness=0.9", 0.8);
+        assertThat(timeline.online.awaitIdle(Duration.ofSeconds(30))).isTrue();
+        timeline.clock.set(NOW);
+        assertThat(timeline.samples("lost")).isEqualTo(1);
+        assertThat(timeline.signal(TENANT, Judge.FAITHFULNESS).windowN()).isEqualTo(1);
+    }
+
+    @Test
     void retentionDeletesBucketsOlderThanTheBaselineAndADay() {
         timeline = new OnlineTimeline("baseline_days: 7", db);
         timeline.answer(START, TENANT, "Where do I find my invoices?", "faithfulness=0.9", 0.8);
