@@ -20,7 +20,7 @@ final class DriftCheck {
      */
     static final double RECOVERY_SHARE = 0.5;
 
-    /** One signal's comparison, and whether an alert on it may end. */
+    /** One signal's comparison, and whether an alert on it may end: the signal is back, or no sample of either side is left. */
     record Check(OnlineEvaluation.Signal signal, boolean recovered) {}
 
     private DriftCheck() {}
@@ -51,7 +51,8 @@ final class DriftCheck {
                                double threshold, Double p) {
         boolean enough = windowN >= config.minSamples() && baselineN >= config.minSamples() && change != null;
         boolean alerting = enough && change > threshold && (p == null || p < config.pValue());
-        boolean recovered = enough && change <= threshold * RECOVERY_SHARE;
+        boolean forgotten = windowN == 0 && baselineN == 0; // retention deleted what the alert was about
+        boolean recovered = forgotten || enough && change <= threshold * RECOVERY_SHARE;
         return new Check(new OnlineEvaluation.Signal(name, window, windowN, baseline, baselineN, change, threshold, p, alerting), recovered);
     }
 }

@@ -232,6 +232,19 @@ class OnlineEvaluationTest {
     }
 
     @Test
+    void anAlertOfATenantThatFellSilentEndsWhenItsSamplesAreDeleted() {
+        timeline = new OnlineTimeline("", db);
+        timeline.week(TENANT, faithfulness(0.8, 0.05), faithfulness(0.4, 0.05));
+        timeline.online.evaluate();
+        timeline.clock.set(NOW.plus(Duration.ofDays(1)));
+        timeline.online.evaluate();
+        assertThat(timeline.online.report(TENANT).alerts()).as("no new samples: still the last word").hasSize(1);
+        timeline.clock.set(NOW.plus(Duration.ofDays(10)));
+        timeline.online.evaluate();
+        assertThat(timeline.online.report(TENANT).alerts()).isEmpty();
+    }
+
+    @Test
     void tooFewSamplesNeverAlert() {
         timeline = new OnlineTimeline("min_samples: 100", db);
         timeline.week(TENANT, faithfulness(0.8, 0.05), faithfulness(0.3, 0.05));
