@@ -6,6 +6,9 @@ import dev.keel.config.KeelConfig;
 import dev.keel.embed.BgeSmallEmbedder;
 import dev.keel.embed.CachingEmbedder;
 import dev.keel.embed.Embedder;
+import dev.keel.eval.HeuristicJudge;
+import dev.keel.eval.Judge;
+import dev.keel.eval.OnlineEvaluation;
 import dev.keel.gateway.CaffeineResponseCache;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.gateway.GatewayCache;
@@ -42,7 +45,8 @@ import java.util.function.BiFunction;
  * OpenTelemetry export when {@code telemetry.otlp.endpoint} is set). Owns them all;
  * {@link #close()} commits and releases the data directory. With {@code redis.url} set, rate limits, budgets and the exact
  * response cache live in Redis, shared with the other replicas; without it, in this process. With {@code store.url} set,
- * the semantic response cache is shared through PostgreSQL.
+ * the semantic response cache is shared through PostgreSQL. Online evaluation scores a sample of answers in the background
+ * and keeps its aggregates in the metadata database.
  */
 public final class Keel implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Keel.class);
@@ -67,6 +71,7 @@ public final class Keel implements AutoCloseable {
     private final TraceArchive traceArchive;
     /** The semantic cache shared through the shared store; null with the embedded store (it stays in this process). */
     private final PostgresResponseCache sharedSemanticCache;
+    private final OnlineEvaluation onlineEvaluation;
 
     private Keel(KeelConfig config, Path dataDir, Database database, CachingEmbedder embedder, ChunkIndex index, Traces traces,
                  Rerankers rerankers, BiFunction<GuardConfig, Embedder, Guard> guards, Redis redis) {
@@ -112,6 +117,8 @@ public final class Keel implements AutoCloseable {
         }
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers, gateway, new Sessions(config.sessions()),
                 traces.registry(), guard);
+        Judge judge = new HeuristicJudge(answers, embedder); // the one judge of production answers
+        this.onlineEvaluation = new OnlineEvaluation(config.eval().online(), judge, embedder, database, traces.registry());
     }
 
     /** Opens (or creates) the data directory with the in-process embedding model. */
@@ -246,9 +253,15 @@ public final class Keel implements AutoCloseable {
         return database;
     }
 
+    /** Scores a sample of production answers and watches them for drops and drift (README "Online evaluation and drift"). */
+    public OnlineEvaluation onlineEvaluation() {
+        return onlineEvaluation;
+    }
+
     @Override
     public void close() {
         try {
+            onlineEvaluation.close(); // first: its worker judges with the engine and writes to the database
             gateway.close();
             rerankers.close();
             ledger.close();

@@ -15,11 +15,11 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code keel bench …}: benchmarks that print same-run ratios and absolute figures. Never part of the tests. */
-@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank, grounding, router, cache, stream-window, guard, limits) in throw-away directories.",
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Run benchmarks (ingest, search, answer, gateway, rerank, grounding, router, cache, stream-window, guard, limits, online) in throw-away directories.",
         subcommands = {BenchCommand.Ingest.class, BenchCommand.Search.class, BenchCommand.Answer.class, BenchCommand.Gateway.class,
                 BenchCommand.Rerank.class, BenchCommand.Grounding.class,
                 BenchCommand.Router.class, BenchCommand.Cache.class, BenchCommand.StreamWindow.class, BenchCommand.GuardLatency.class,
-                BenchCommand.SharedLimits.class})
+                BenchCommand.SharedLimits.class, OnlineBenchCommand.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

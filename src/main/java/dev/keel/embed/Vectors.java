@@ -20,4 +20,18 @@ public final class Vectors {
         for (int i = 0; i < a.length; i++) s += a[i] * b[i];
         return s;
     }
+
+    /** The vector as float32 bytes, big-endian (Java's order): how tables written by more than one Keel class store vectors. */
+    public static byte[] toBytes(float[] v) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(v.length * Float.BYTES);
+        b.asFloatBuffer().put(v);
+        return b.array();
+    }
+
+    /** The vector {@link #toBytes} wrote; trailing bytes short of a float are ignored. */
+    public static float[] fromBytes(byte[] bytes) {
+        float[] v = new float[bytes.length / Float.BYTES];
+        java.nio.ByteBuffer.wrap(bytes).asFloatBuffer().get(v);
+        return v;
+    }
 }

@@ -66,10 +66,21 @@ public final class Statistics {
     /** Two-sided p-value of Welch's t-test that two samples have the same mean; 1 when either has fewer than two values. */
     public static double welchP(double[] a, double[] b) {
         if (a.length < 2 || b.length < 2) return 1;
-        double ma = mean(a), mb = mean(b), va = variance(a, ma) / a.length, vb = variance(b, mb) / b.length;
-        if (va + vb == 0) return ma == mb ? 1 : 0;
-        double t = (ma - mb) / Math.sqrt(va + vb);
-        double df = (va + vb) * (va + vb) / (va * va / (a.length - 1) + vb * vb / (b.length - 1));
+        double ma = mean(a), mb = mean(b);
+        return welchP(a.length, ma, variance(a, ma), b.length, mb, variance(b, mb));
+    }
+
+    /**
+     * Welch's t-test from summary statistics: the two-sided p-value that groups of {@code na} and {@code nb} values with
+     * these means and sample variances (n − 1 denominators) have the same mean; 1 when either group has fewer than two
+     * values. For aggregates kept as count, sum and sum of squares (online evaluation's buckets).
+     */
+    public static double welchP(long na, double meanA, double varianceA, long nb, double meanB, double varianceB) {
+        if (na < 2 || nb < 2) return 1;
+        double va = Math.max(0, varianceA) / na, vb = Math.max(0, varianceB) / nb;
+        if (va + vb == 0) return meanA == meanB ? 1 : 0;
+        double t = (meanA - meanB) / Math.sqrt(va + vb);
+        double df = (va + vb) * (va + vb) / (va * va / (na - 1) + vb * vb / (nb - 1));
         return studentTwoSidedP(Math.abs(t), df);
     }
 

@@ -35,6 +35,9 @@ import org.slf4j.LoggerFactory;
 public final class HttpServer implements AutoCloseable {
     static final String TRACE_ATTR = "keel.trace";
     static final String KEY_ATTR = "keel.key";
+    /** Set when the admin key called a route that admits it ({@link EvalRoutes#ONLINE_PATH}): it names the tenant it reads. */
+    static final String ADMIN_ATTR = "keel.admin";
+    static final String TENANT_PATTERN = "[A-Za-z0-9._-]{1,64}";
     private static final String PERMIT_ATTR = "keel.permit";
     private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
     private static final int ACCEPT_BACKLOG = 4096;
@@ -116,6 +119,7 @@ public final class HttpServer implements AutoCloseable {
             guards.register(config.routes);
             usage.register(config.routes);
             admin.register(config.routes);
+            new EvalRoutes(keel.onlineEvaluation()).register(config.routes);
             config.routes.exception(ApiException.class, (e, ctx) -> {
                 if (e.retryAfterSeconds() > 0) ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
                 error(ctx, e.status(), e.type(), e.getMessage(), e.param(), e.code());
@@ -188,7 +192,7 @@ public final class HttpServer implements AutoCloseable {
         if (key != null) return key.tenant();
         String t = ctx.header("X-Keel-Tenant");
         if (t == null || t.isBlank()) return Keel.DEFAULT_TENANT;
-        if (!t.matches("[A-Za-z0-9._-]{1,64}")) throw ApiException.badRequest("X-Keel-Tenant must be 1-64 letters, digits, '.', '_' or '-'", "X-Keel-Tenant");
+        if (!t.matches(TENANT_PATTERN)) throw ApiException.badRequest("X-Keel-Tenant must be 1-64 letters, digits, '.', '_' or '-'", "X-Keel-Tenant");
         return t;
     }
 
@@ -325,6 +329,10 @@ public final class HttpServer implements AutoCloseable {
      * only listens on this machine (the documented local default).
      */
     private void authenticate(Context ctx) {
+        if (ctx.path().equals(EvalRoutes.ONLINE_PATH) && adminKey.presentedBy(ctx)) {
+            ctx.attribute(ADMIN_ATTR, Boolean.TRUE);
+            return;
+        }
         String secret = bearer(ctx);
         if (!secret.isEmpty()) {
             ApiKey key = keel.keys().authenticate(secret).orElse(null);

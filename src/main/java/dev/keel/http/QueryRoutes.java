@@ -116,6 +116,7 @@ final class QueryRoutes {
         // end cache
         if (!stream) {
             Answer a = underGroundingPolicy(keel.answers().answer(request, trace), trace);
+            keel.onlineEvaluation().offer(request.tenant(), request.question(), a);
             Map<String, Object> out = view(a, trace);
             out.put("sources", ApiViews.hits(a.sources()));
             CachedAnswers.remember(keel.cache(), probe, a, out, trace);
@@ -127,6 +128,7 @@ final class QueryRoutes {
         SseAnswer events = new SseAnswer(ctx, trace, keel.config().guard().enabled() && keel.config().guard().output().grounding() == GroundingAction.BLOCK);
         try {
             Answer a = underGroundingPolicy(keel.answers().stream(request, trace, events), trace);
+            keel.onlineEvaluation().offer(request.tenant(), request.question(), a);
             if (events.sse == null) return;
             events.release(a);
             Map<String, Object> done = view(a, trace);
