@@ -18,8 +18,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code keel eval}: evaluation commands. */
-@Command(name = "eval", mixinStandardHelpOptions = true, description = "Measure retrieval quality.",
-        subcommands = EvalCommand.Retrieval.class)
+@Command(name = "eval", mixinStandardHelpOptions = true, description = "Evaluate Keel: run datasets through the answer pipeline or retrieval, scored.",
+        subcommands = {EvalCommand.Retrieval.class, EvalRunCommand.class})
 final class EvalCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
