@@ -72,6 +72,7 @@ final class EvalRunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        long start = System.nanoTime();
         EvalExample.Split chosen = split(split);
         if ((dataset == null) == (beir == null)) throw new IllegalArgumentException("give exactly one of --dataset FILE and --beir DIR");
         if (docs != null && beir != null) throw new IllegalArgumentException("--docs and --beir both name a corpus: a BEIR collection brings its own");
@@ -104,6 +105,8 @@ final class EvalRunCommand implements Callable<Integer> {
         if (json) System.out.println(run.toJson());
         else print(run, corpus(collection), System.out);
         for (String w : run.warnings()) System.err.println("warning: " + w);
+        System.err.printf(Locale.ROOT, "done in %.1fs (%d questions in %.1fs)%s%n", (System.nanoTime() - start) / 1e9, run.dataset().examples(), run.seconds(),
+                out == null ? "" : "; run written to " + out);
         return 0;
     }
 
