@@ -3,6 +3,7 @@ package dev.keel.eval;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keel.provider.DocumentAnswerer;
 import dev.keel.store.ContentHash;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -29,6 +30,8 @@ public record EvalDataset(String name, Path path, boolean locked, double testSha
     public static final double DEFAULT_TEST_SHARE = 0.3;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_EXAMPLES = 100_000;
+    /** A question is asked as {@code POST /v1/answer} would ask it, so it is held to that route's limit. */
+    private static final int MAX_QUESTION_CHARS = DocumentAnswerer.MAX_QUESTION_CHARS;
     /** The largest dataset file read: {@value #MAX_EXAMPLES} examples of a few hundred bytes each fit with room to spare, a stray dump does not. */
     private static final long MAX_BYTES = 64L << 20;
 
@@ -133,6 +136,9 @@ public record EvalDataset(String name, Path path, boolean locked, double testSha
         String id = text(n, "id", file, line, true);
         String question = text(n, "question", file, line, true);
         if (question.isBlank()) throw new IllegalArgumentException(where(file, line) + "\"question\" is empty");
+        if (question.length() > MAX_QUESTION_CHARS) {
+            throw new IllegalArgumentException(where(file, line) + "\"question\" is longer than " + MAX_QUESTION_CHARS + " characters, the most an answer request takes");
+        }
         String reference = text(n, "reference_answer", file, line, false);
         JsonNode answerable = n.get("answerable");
         if (answerable != null && !answerable.isBoolean()) throw new IllegalArgumentException(where(file, line) + "\"answerable\" must be true or false");

@@ -63,6 +63,12 @@ class EvalDatasetTest {
     }
 
     @Test
+    void aQuestionLongerThanAnAnswerRequestTakesIsNamed() throws IOException {
+        Path f = file("{\"id\": \"a\", \"question\": \"q?\"}", "{\"id\": \"b\", \"question\": \"" + "why ".repeat(1_001) + "\"}");
+        assertThatThrownBy(() -> EvalDataset.load(f)).hasMessage(f + ":2: \"question\" is longer than 4000 characters, the most an answer request takes");
+    }
+
+    @Test
     void aFileTooLargeForADatasetIsRefusedBeforeItIsRead() throws IOException {
         Path huge = tmp.resolve("huge.jsonl");
         try (RandomAccessFile f = new RandomAccessFile(huge.toFile(), "rw")) {
