@@ -78,6 +78,7 @@ final class EvalRunCommand implements Callable<Integer> {
         if (docs != null && beir != null) throw new IllegalArgumentException("--docs and --beir both name a corpus: a BEIR collection brings its own");
         if (docs != null && !Files.isDirectory(docs)) throw new IllegalArgumentException("--docs: not a folder: " + docs);
         if (topK < 1) throw new IllegalArgumentException("--top-k must be at least 1");
+        common.checkTenant();
         BeirDataset collection = beir == null ? null : BeirDataset.load(beir, qrels);
         EvalDataset data = collection == null ? EvalDataset.load(dataset) : EvalDataset.fromBeir(collection);
         EvalRunner.Mode mode = retrievalOnly || collection != null ? EvalRunner.Mode.RETRIEVAL : EvalRunner.Mode.FULL;

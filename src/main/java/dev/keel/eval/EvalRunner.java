@@ -159,7 +159,7 @@ public final class EvalRunner {
         try {
             a = model ? engine.stream(request, trace, AnswerEvents.NONE) : engine.answer(request, trace);
         } catch (ApiException refused) {
-            a = new Answer("", false, List.of(), List.of(), 0, trace.id()).withheld("", ERROR_PREFIX + refused.code());
+            a = new Answer("", false, List.of(), List.of(), 0, trace.id()).withheld("", ERROR_PREFIX + (refused.code() != null ? refused.code() : refused.type()));
         } finally {
             trace.finish();
         }

@@ -91,6 +91,9 @@ class EvalRunCommandTest {
         CliTest.Run notAFolder = run("eval", "run", "--dataset", dataset.toString(), "--docs", dataset.toString(), "--data", data.toString());
         assertThat(notAFolder.code()).isEqualTo(2);
         assertThat(notAFolder.err()).contains("--docs: not a folder");
+        CliTest.Run tenant = run("eval", "run", "--dataset", dataset.toString(), "--docs", docs.toString(), "--tenant", "../other", "--data", data.toString());
+        assertThat(tenant.code()).isEqualTo(2);
+        assertThat(tenant.err()).contains("--tenant must be");
     }
 
     @Test
