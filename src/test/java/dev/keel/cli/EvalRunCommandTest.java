@@ -68,6 +68,31 @@ class EvalRunCommandTest {
     }
 
     @Test
+    void aConfiguredPromptTemplateHoldingAnEvalQuestionIsWarnedAboutOnStderrAndInTheRun() throws Exception {
+        Path template = tmp.resolve("leaky-prompt.txt");
+        Files.writeString(template, """
+                ### system
+                Answer from the context blocks only, citing them as [n].
+                ### example.user
+                How often does the guest network password change?
+                ### example.assistant
+                Every Monday. [1]
+                ### user
+                {{context}}
+
+                {{question}}
+                """);
+        Path config = tmp.resolve("leaky.yaml");
+        Files.writeString(config, "answer:\n  prompt: " + template + "\n");
+        Path out = tmp.resolve("runs/leaky.json");
+        CliTest.Run r = run("eval", "run", "--dataset", dataset.toString(), "--docs", docs.toString(), "--data", data.toString(), "--split", "all",
+                "--config", config.toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("warning: prompt template leaky-prompt.txt contains eval example wifi's question");
+        assertThat(EvalRun.read(out).warnings()).singleElement().asString().contains("wifi");
+    }
+
+    @Test
     void aMalformedDatasetLineIsOneLineNamingFileAndLineAndExitsTwo() throws Exception {
         Path bad = tmp.resolve("bad.jsonl");
         Files.writeString(bad, "{\"id\": \"a\", \"question\": \"Where do visitors park?\"}\n{\"id\": \"b\", \"question\": \n");
