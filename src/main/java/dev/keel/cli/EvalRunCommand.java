@@ -30,12 +30,12 @@ import picocli.CommandLine.Option;
  * and per slice; a table on stdout, progress on stderr, the run file with {@code --out}.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Run an evaluation dataset (JSONL, or a BEIR collection) through Keel and score every answer:",
-                "retrieval (recall, precision, MRR, nDCG, hit rate, context precision and recall), answers (judge metrics,",
-                "token F1 and semantic similarity against the reference, facts, refusal correctness) and operations",
-                "(latency, TTFT, tokens, cost, cache hits); each overall and per slice, mean with a bootstrap 95% CI.",
-                "With --docs the documents go into a throw-away index (embeddings cached in the data directory), so a",
-                "rerun is reproducible; without it the run asks the corpus already in the data directory."})
+        description = {"Run an evaluation dataset (JSONL, or a BEIR collection) through Keel and score every answer.",
+                "Retrieval: recall, precision, MRR, nDCG and hit rate at k, context precision and recall.",
+                "Answers: the judge's metrics, token F1 and semantic similarity against the reference, facts, refusal correctness.",
+                "Operations: latency, TTFT, tokens, cost, cache hits. Each overall and per slice, mean with a bootstrap 95%% CI.",
+                "With --docs the documents go into a throw-away index (embeddings cached in the data directory), so a rerun is",
+                "reproducible; without it the run asks the corpus already in the data directory."})
 final class EvalRunCommand implements Callable<Integer> {
     @Mixin
     CommonOptions common;

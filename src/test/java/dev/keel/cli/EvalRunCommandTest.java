@@ -93,6 +93,14 @@ class EvalRunCommandTest {
     }
 
     @Test
+    void helpListsTheOptionsAndRendersCleanly() {
+        CliTest.Run r = run("eval", "run", "--help");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("Usage: keel eval run").contains("--dataset").contains("--retrieval-only").contains("bootstrap 95% CI");
+        assertThat(r.err()).doesNotContain("WARN");
+    }
+
+    @Test
     void aMalformedDatasetLineIsOneLineNamingFileAndLineAndExitsTwo() throws Exception {
         Path bad = tmp.resolve("bad.jsonl");
         Files.writeString(bad, "{\"id\": \"a\", \"question\": \"Where do visitors park?\"}\n{\"id\": \"b\", \"question\": \n");
