@@ -35,9 +35,14 @@ final class CommonOptions {
     }
 
     Keel open(KeelConfig config) {
+        checkTenant();
+        return Keel.open(config, dataDir());
+    }
+
+    /** Refuses a {@code --tenant} that is not 1-64 letters, digits, '.', '_' or '-', as tenants are named everywhere. */
+    void checkTenant() {
         if (!tenant.matches("[A-Za-z0-9._-]{1,64}")) {
             throw new IllegalArgumentException("--tenant must be 1-64 letters, digits, '.', '_' or '-'");
         }
-        return Keel.open(config, dataDir());
     }
 }

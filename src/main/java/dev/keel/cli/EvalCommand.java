@@ -18,8 +18,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code keel eval}: evaluation commands. */
-@Command(name = "eval", mixinStandardHelpOptions = true, description = "Measure retrieval quality.",
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Evaluate Keel: run datasets through the answer pipeline or retrieval, compare runs with a release gate, report.",
         subcommands = {EvalCommand.Retrieval.class,
+                EvalRunCommand.class,
                 EvalCompareCommand.class,
                 EvalReportCommand.class})
 final class EvalCommand implements Runnable {

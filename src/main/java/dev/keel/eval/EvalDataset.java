@@ -3,6 +3,7 @@ package dev.keel.eval;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keel.provider.DocumentAnswerer;
 import dev.keel.store.ContentHash;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -11,7 +12,9 @@ import java.nio.file.Path;
 import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Set;
 
@@ -27,6 +30,10 @@ public record EvalDataset(String name, Path path, boolean locked, double testSha
     public static final double DEFAULT_TEST_SHARE = 0.3;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_EXAMPLES = 100_000;
+    /** A question is asked as {@code POST /v1/answer} would ask it, so it is held to that route's limit. */
+    private static final int MAX_QUESTION_CHARS = DocumentAnswerer.MAX_QUESTION_CHARS;
+    /** The largest dataset file read: {@value #MAX_EXAMPLES} examples of a few hundred bytes each fit with room to spare, a stray dump does not. */
+    private static final long MAX_BYTES = 64L << 20;
 
     public EvalDataset {
         examples = List.copyOf(examples);
@@ -49,6 +56,7 @@ public record EvalDataset(String name, Path path, boolean locked, double testSha
         if (!Files.isRegularFile(file)) throw new IllegalArgumentException("dataset not found: " + file);
         List<String> lines;
         try {
+            if (Files.size(file) > MAX_BYTES) throw new IllegalArgumentException(file + ": larger than " + (MAX_BYTES >> 20) + " MiB");
             lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read dataset " + file + ": " + e.getMessage(), e);
@@ -92,13 +100,16 @@ public record EvalDataset(String name, Path path, boolean locked, double testSha
         return new EvalDataset(name, file.toAbsolutePath().normalize(), locked, testShare, examples);
     }
 
-    /** A retrieval-only dataset from a BEIR collection: its judged queries, relevant documents as {@code relevant}. */
+    /** A retrieval-only dataset from a BEIR collection: its judged queries, relevant documents as {@code relevant} with their grades. */
     public static EvalDataset fromBeir(BeirDataset beir) {
         List<EvalExample> examples = new ArrayList<>();
         beir.queries().forEach((id, text) -> {
-            List<String> relevant = beir.qrels().get(id).entrySet().stream().filter(e -> e.getValue() > 0).map(java.util.Map.Entry::getKey).toList();
-            examples.add(new EvalExample(id, text, null, relevant, true, List.of(), List.of(), splitOf(id, DEFAULT_TEST_SHARE),
-                    fingerprint(text, null)));
+            Map<String, Integer> grades = new LinkedHashMap<>();
+            beir.qrels().get(id).forEach((doc, grade) -> {
+                if (grade > 0) grades.put(doc, grade);
+            });
+            examples.add(new EvalExample(id, text, null, List.copyOf(grades.keySet()), true, List.of(), List.of(), splitOf(id, DEFAULT_TEST_SHARE),
+                    fingerprint(text, null), grades));
         });
         return new EvalDataset(beir.name(), null, false, DEFAULT_TEST_SHARE, examples);
     }
@@ -125,6 +136,9 @@ public record EvalDataset(String name, Path path, boolean locked, double testSha
         String id = text(n, "id", file, line, true);
         String question = text(n, "question", file, line, true);
         if (question.isBlank()) throw new IllegalArgumentException(where(file, line) + "\"question\" is empty");
+        if (question.length() > MAX_QUESTION_CHARS) {
+            throw new IllegalArgumentException(where(file, line) + "\"question\" is longer than " + MAX_QUESTION_CHARS + " characters, the most an answer request takes");
+        }
         String reference = text(n, "reference_answer", file, line, false);
         JsonNode answerable = n.get("answerable");
         if (answerable != null && !answerable.isBoolean()) throw new IllegalArgumentException(where(file, line) + "\"answerable\" must be true or false");

@@ -55,6 +55,15 @@ public record EvalRun(String format, String runId, Instant started, double secon
                                 String answer, Boolean answered, String refused, List<String> cited, List<String> retrieved,
                                 Map<String, Double> metrics, Map<String, String> reasons, String traceId) {}
 
+    /** The run as its file holds it (indented JSON). */
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException("run is not serialisable", e);
+        }
+    }
+
     public void write(Path file) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);

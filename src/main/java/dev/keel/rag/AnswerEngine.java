@@ -221,6 +221,17 @@ public final class AnswerEngine {
         return grounded.promptHash();
     }
 
+    /**
+     * The name and every text of the prompt template grounded answers use (system message, few-shot examples, user
+     * sections), for evaluation's check that no eval question leaked into it.
+     */
+    public PromptText promptText() {
+        return new PromptText(grounded.template().name(), grounded.template().text());
+    }
+
+    /** A prompt template's name and text. */
+    public record PromptText(String name, String text) {}
+
     /** The model that answers {@code request}: its own, else {@code answer.model}. */
     public String modelOf(AnswerRequest request) {
         return request.model() != null ? request.model() : answerConfig.model();

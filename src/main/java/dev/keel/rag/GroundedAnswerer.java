@@ -84,6 +84,10 @@ final class GroundedAnswerer {
         return template.hash();
     }
 
+    PromptTemplate template() {
+        return template;
+    }
+
     /**
      * The model's answer to {@code request} from {@code context}; {@code offline} is the extractive
      * answer, whose support is the retrieval confidence and which stands in when the model is down.

@@ -95,6 +95,15 @@ record PromptTemplate(String name, String hash, String system, List<Turn> exampl
         return new ConfigException(field, "template '" + name + "': " + problem);
     }
 
+    /** Every text the template sends: system message, few-shot examples, user and question sections, in that order. */
+    String text() {
+        StringBuilder all = new StringBuilder(system);
+        for (Turn t : examples) all.append('\n').append(t.user()).append('\n').append(t.assistant());
+        all.append('\n').append(user);
+        if (question != null) all.append('\n').append(question);
+        return all.toString();
+    }
+
     /** The user message, then the question's own message if the template has one, with {@code values} put into their slots. */
     List<String> userMessages(Map<String, String> values) {
         return question == null ? List.of(fill(user, values)) : List.of(fill(user, values), fill(question, values));
