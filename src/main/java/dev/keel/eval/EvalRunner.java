@@ -258,6 +258,37 @@ public final class EvalRunner {
         if (!e.facts().isEmpty()) metrics.put(FACTS, a.answered() ? AnswerMetrics.facts(a.text(), e.facts()) : 0.0);
     }
 
+    /**
+     * The answer's context as numbered passages, so that passage n is the chunk its marker {@code [n]} cites: Keel numbers
+     * an extractive answer's citations in the order it uses them and a model's by context block, so the sources' rank
+     * order alone would misread an extractive answer's markers. Uncited sources follow (or fill numbers no citation uses).
+     */
+    static List<Judge.Passage> passages(Answer a) {
+        List<SearchHit> rest = new ArrayList<>(a.sources());
+        int blocks = a.citations().stream().mapToInt(Citation::n).max().orElse(0);
+        SearchHit[] slots = new SearchHit[blocks];
+        for (Citation c : a.citations()) {
+            for (SearchHit h : rest) {
+                if (h.chunk().docId().equals(c.docId()) && h.chunk().ordinal() == c.chunk()) {
+                    slots[c.n() - 1] = h;
+                    rest.remove(h);
+                    break;
+                }
+            }
+        }
+        List<Judge.Passage> out = new ArrayList<>();
+        for (SearchHit slot : slots) {
+            SearchHit h = slot != null ? slot : rest.isEmpty() ? null : rest.remove(0);
+            out.add(h == null ? new Judge.Passage("", "", "") : passage(h));
+        }
+        for (SearchHit h : rest) out.add(passage(h));
+        return out;
+    }
+
+    private static Judge.Passage passage(SearchHit h) {
+        return new Judge.Passage(h.chunk().title(), h.chunk().section(), h.chunk().body());
+    }
+
     /** The raw cosine of two texts' bge-small document vectors, floored at 0. */
     private double cosine(String a, String b) {
         List<float[]> v = keel.embedder().embedDocuments(List.of(a, b));
@@ -266,7 +297,7 @@ public final class EvalRunner {
 
     /** The judge's scores of the answer; a score outside [0, 1] (a garbled verdict) is dropped and counted, as is an unusable judge. */
     private void judged(EvalExample e, Answer a, String tenant, Map<String, Double> metrics, Map<String, String> reasons, JudgeTrouble trouble) {
-        List<Judge.Passage> passages = a.sources().stream().map(h -> new Judge.Passage(h.chunk().title(), h.chunk().section(), h.chunk().body())).toList();
+        List<Judge.Passage> passages = passages(a);
         Judge.Verdict verdict;
         try {
             verdict = judge.judge(new Judge.Input(tenant, e.question(), a.text(), passages, e.referenceAnswer(), !a.answered()));
