@@ -19,7 +19,9 @@ import picocli.CommandLine.Option;
 
 /** {@code keel eval}: evaluation commands. */
 @Command(name = "eval", mixinStandardHelpOptions = true, description = "Measure retrieval quality.",
-        subcommands = EvalCommand.Retrieval.class)
+        subcommands = {EvalCommand.Retrieval.class,
+                EvalCalibrateCommand.class,
+                EvalPairwiseCommand.class})
 final class EvalCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

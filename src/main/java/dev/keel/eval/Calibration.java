@@ -73,6 +73,7 @@ public final class Calibration {
      */
     public record Result(String judgeId, String metric, String labels, Instant at, Figures overall, Map<String, Figures> splits, int unscored,
                          List<Disagreement> disagreements) {
+        @com.fasterxml.jackson.annotation.JsonProperty("calibrated")
         public boolean calibrated() {
             return overall.n() > 0 && overall.agreement() >= CALIBRATED_AGREEMENT;
         }

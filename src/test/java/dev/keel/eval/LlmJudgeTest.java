@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keel.Keel;
-import dev.keel.config.KeelConfig;
 import dev.keel.gateway.FakeLlmServer;
-import java.nio.file.Files;
 import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,34 +25,22 @@ class LlmJudgeTest {
     private static final String QUESTION = "How long do I have to request a refund on an annual plan?";
     private static final Judge.Passage REFUNDS = new Judge.Passage("Refund policy", "Annual plans",
             "Annual plans can be refunded in full within 30 days of the initial purchase or of a renewal.");
+    private static JudgeServer server;
     private static FakeLlmServer upstream;
     private static Keel keel;
     private static LlmJudge judge;
 
     @BeforeAll
     static void start() throws Exception {
-        upstream = new FakeLlmServer();
-        keel = Keel.open(KeelConfig.parse(yaml(upstream.baseUrl()), k -> null), Files.createTempDirectory("keel-llm-judge-"));
+        server = new JudgeServer();
+        upstream = server.upstream;
+        keel = server.keel;
         judge = (LlmJudge) Judges.create(keel, "judge", "extractive", null, "--judge").judge();
-    }
-
-    /** A catalog with one judge model on the fake (no retries, so a failure is one request); the caches as configured by default. */
-    static String yaml(String baseUrl) {
-        return """
-                server: {port: 0}
-                providers:
-                  fake: {type: openai, base_url: "%s", max_retries: 0}
-                models:
-                  judge:
-                    targets:
-                      - {provider: fake, model: gpt-4o-mini}
-                """.formatted(baseUrl);
     }
 
     @AfterAll
     static void stop() {
-        keel.close();
-        upstream.close();
+        server.close();
     }
 
     @BeforeEach
