@@ -110,6 +110,30 @@ class CalibrationTest {
     }
 
     @Test
+    void concurrentRecalibrationsNeverLetALookupSeeAHalfWrittenRecord() throws Exception {
+        List<Calibration.Example> examples = Calibration.readLabels(labels(line("a", "yes", "\"supported\"", "tune"), line("b", "no", "\"supported\"", "tune")));
+        Calibration.Result half = Calibration.run(new KeywordJudge("llm/j/1"), "t1", examples, Judge.FAITHFULNESS, "l", Instant.EPOCH);
+        Calibration.Result full = Calibration.run(new KeywordJudge("llm/j/1"), "t1", examples.subList(0, 1), Judge.FAITHFULNESS, "l", Instant.EPOCH);
+        Calibration.store(dir, half);
+        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
+            List<java.util.concurrent.Future<?>> writers = new ArrayList<>();
+            for (int w = 0; w < 3; w++) {
+                int id = w;
+                writers.add(pool.submit(() -> {
+                    for (int i = 0; i < 100; i++) Calibration.store(dir, (i + id) % 2 == 0 ? half : full);
+                }));
+            }
+            java.util.concurrent.Future<?> reader = pool.submit(() -> {
+                for (int i = 0; i < 300; i++) {
+                    assertThat(Calibration.lookup(dir, "llm/j/1", Judge.FAITHFULNESS)).hasValueSatisfying(r -> assertThat(r.agreement()).isIn(0.5, 1.0));
+                }
+            });
+            for (var f : writers) f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            reader.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void aMalformedLabelsLineIsAnErrorNamingTheFileAndLine() throws IOException {
         Path file = labels(line("a", "yes", "\"supported\"", "tune"), "", "{\"id\":\"b\",\"question\":\"q\",\"answer\":\"a\",\"context\":[],\"label\":\"maybe\"}");
         assertThatThrownBy(() -> Calibration.readLabels(file)).isInstanceOf(IllegalArgumentException.class)
