@@ -64,6 +64,41 @@ class EvalJudgeCommandsTest {
         assertThat(Calibration.lookup(data, HeuristicJudge.ID, Judge.FAITHFULNESS)).hasValueSatisfying(c -> assertThat(c.calibrated()).isTrue());
     }
 
+    private static Path twoLabels() throws Exception {
+        Path labels = tmp.resolve("two.jsonl");
+        Files.writeString(labels, String.join("\n",
+                "{\"id\":\"s\",\"question\":\"q?\",\"answer\":\"Within 30 days.\",\"context\":[\"Within 30 days.\"],\"label\":\"supported\"}",
+                "{\"id\":\"u\",\"question\":\"q?\",\"answer\":\"Within 90 days.\",\"context\":[\"Within 30 days.\"],\"label\":\"unsupported\"}"));
+        return labels;
+    }
+
+    @Test
+    void calibrateSaysAJudgeModelBelowEightyPercentIsUncalibrated() throws Exception {
+        upstream.reset();
+        upstream.then(FakeLlmServer.ok("""
+                {"faithfulness": {"score": 5, "reason": "looks fine"}, "answer_relevance": {"score": 5, "reason": "on topic"},
+                 "citation_accuracy": null, "correctness_judge": null}"""));
+        Path data = tmp.resolve("llm-calibrated");
+        CliTest.Run r = CliTest.run("eval", "calibrate", "--labels", twoLabels().toString(), "--judge", "judge", "--config", config.toString(),
+                "--data", data.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("overall  agreement 0.500", "disagrees: u (line 2) labelled unsupported, judge 1.00: looks fine",
+                "UNCALIBRATED: agreement is below 80%");
+        String judgeId = r.out().lines().findFirst().orElseThrow().split(" ")[1].replace(",", "");
+        assertThat(judgeId).startsWith("llm/judge/");
+        assertThat(Calibration.lookup(data, judgeId, Judge.FAITHFULNESS)).hasValueSatisfying(c -> assertThat(c.calibrated()).isFalse());
+    }
+
+    @Test
+    void calibrateWithAJudgeProviderThatIsDownExitsWithItsMessage() throws Exception {
+        upstream.reset();
+        upstream.then(FakeLlmServer.status(503, "{\"error\":{\"message\":\"overloaded\"}}", Map.of()));
+        CliTest.Run r = CliTest.run("eval", "calibrate", "--labels", twoLabels().toString(), "--judge", "judge", "--config", config.toString(),
+                "--data", tmp.resolve("down").toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("keel: judge model 'judge' is unavailable").doesNotContain("at dev.keel");
+    }
+
     private static EvalRun.ExampleResult example(String id, String answer) {
         return new EvalRun.ExampleResult(id, "dev", List.of(), "fp", "Question " + id + "?", null, answer, true, null, List.of(), List.of(),
                 Map.of(), Map.of(), null);
@@ -89,6 +124,7 @@ class EvalJudgeCommandsTest {
             base.add(example("q" + i, "Short answer " + i + "."));
             candidate.add(example("q" + i, i < 4 ? "A much longer and fuller answer " + i + "." : "Tiny " + i + "."));
         }
+        upstream.reset();
         upstream.then(FakeLlmServer.okFrom(EvalJudgeCommandsTest::longerWins));
         Path out = tmp.resolve("pairwise.json");
         CliTest.Run r = CliTest.run("eval", "pairwise", run("base.json", base).toString(), run("cand.json", candidate).toString(), "--judge", "judge",
