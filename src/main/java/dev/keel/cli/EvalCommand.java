@@ -19,9 +19,11 @@ import picocli.CommandLine.Option;
 
 /** {@code keel eval}: evaluation commands. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
-        description = "Evaluate Keel: run datasets through the answer pipeline or retrieval, compare runs with a release gate, report.",
+        description = "Evaluate Keel: run datasets through the answer pipeline or retrieval, judge and calibrate judges, compare runs with a release gate, report.",
         subcommands = {EvalCommand.Retrieval.class,
                 EvalRunCommand.class,
+                EvalCalibrateCommand.class,
+                EvalPairwiseCommand.class,
                 EvalCompareCommand.class,
                 EvalReportCommand.class})
 final class EvalCommand implements Runnable {

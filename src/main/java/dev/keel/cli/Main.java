@@ -39,6 +39,7 @@ public final class Main implements Runnable {
                 case IndexException i -> i.getMessage();
                 case StoreException s -> s.getMessage();
                 case IllegalArgumentException i -> i.getMessage();
+                case dev.keel.eval.Judge.JudgeException j -> j.getMessage();
                 default -> null;
             };
             if (message == null) throw e;

@@ -9,6 +9,7 @@ import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import dev.keel.model.ApiException;
+import dev.keel.model.ChatText;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -80,7 +81,7 @@ final class StructuredOutput {
         if (jsonObject && message.path("tool_calls").isEmpty()) {
             JsonNode value;
             try {
-                value = JSON.readTree(stripFences(message.path("content").asText("")));
+                value = JSON.readTree(ChatText.unfenced(message.path("content").asText("")));
             } catch (JsonProcessingException e) {
                 out.add("the reply is not valid JSON");
                 return out;
@@ -89,16 +90,6 @@ final class StructuredOutput {
             if (schema != null) for (ValidationMessage m : schema.validate(value)) out.add(m.getMessage());
         }
         return out;
-    }
-
-    private static String stripFences(String s) {
-        String t = s.strip();
-        if (t.startsWith("```")) {
-            int first = t.indexOf('\n');
-            int last = t.lastIndexOf("```");
-            if (first > 0 && last > first) return t.substring(first + 1, last).strip();
-        }
-        return t;
     }
 
     private static JsonSchema compile(JsonNode schema, String param) {

@@ -34,4 +34,15 @@ public final class ChatText {
         for (JsonNode choice : completion.path("choices")) sb.append(choice.path("message").path("content").asText(""));
         return sb.toString();
     }
+
+    /** A reply's text without a Markdown code fence around it ("```json … ```"), as models often wrap JSON. */
+    public static String unfenced(String reply) {
+        String t = reply.strip();
+        if (t.startsWith("```")) {
+            int first = t.indexOf('\n');
+            int last = t.lastIndexOf("```");
+            if (first > 0 && last > first) return t.substring(first + 1, last).strip();
+        }
+        return t;
+    }
 }

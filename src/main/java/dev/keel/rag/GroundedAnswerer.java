@@ -240,15 +240,8 @@ final class GroundedAnswerer {
     private GroundingChecker.Checked verified(AnswerRequest request, GroundingChecker.Checked c, List<ContextPacker.Block> blocks, Trace trace) {
         StringBuilder statements = new StringBuilder();
         for (int i = 0; i < c.sentences().size(); i++) statements.append(i + 1).append(". ").append(c.sentences().get(i)).append('\n');
-        ObjectNode body = JsonNodeFactory.instance.objectNode();
-        body.put("model", config.verifierModel());
-        ArrayNode messages = body.putArray("messages");
-        messages.addObject().put("role", "system").put("content", verifier.system());
-        for (String m : verifier.userMessages(Map.of("context", render(blocks), "statements", statements.toString()))) {
-            messages.addObject().put("role", "user").put("content", m);
-        }
-        body.put("max_tokens", VERDICT_TOKENS * (c.sentences().size() + 1));
-        body.put("temperature", 0);
+        ObjectNode body = verifier.chatRequest(config.verifierModel(), Map.of("context", render(blocks), "statements", statements.toString()),
+                VERDICT_TOKENS * (c.sentences().size() + 1));
         String reply;
         try (Span span = trace.span("verify")) {
             span.attr("model", config.verifierModel()).attr("prompt_hash", verifier.hash()).attr("statements", c.sentences().size());

@@ -29,6 +29,8 @@ import java.util.regex.Pattern;
 final class GroundingChecker {
     private static final Pattern MARKER = Pattern.compile("\\s?\\[(\\d+(?:\\s*,\\s*\\d+)*)]");
     private static final Pattern LEADING_MARKERS = Pattern.compile("^(?:\\[\\d+(?:\\s*,\\s*\\d+)*]\\s*)+");
+    /** Markers after a sentence's full stop followed by the next sentence ("… night. [1] Then …"), which the sentence splitter keeps as one. */
+    private static final Pattern MARKERS_BETWEEN_SENTENCES = Pattern.compile("([.!?])((?:\\s?\\[\\d+(?:\\s*,\\s*\\d+)*])+)[ \\t]+(?=[\\p{Lu}\\p{N}])");
     private static final Pattern NUMBER = Pattern.compile("\\d+(?:[.,]\\d+)*");
     private static final Pattern NAME = Pattern.compile("(?<![\\p{L}\\p{N}])\\p{Lu}[\\p{L}\\p{N}]+");
     private static final Pattern WORD = Pattern.compile("[\\p{L}\\p{N}]+");
@@ -38,6 +40,55 @@ final class GroundingChecker {
     private static final int EVIDENCE_CANDIDATES = 3;
     /** A first word used by at most this share of the tenant's chunks reads as a name (of a product, company, place). */
     private static final double NAME_SHARE = 0.05;
+    /**
+     * Number words read as the numbers they name, so "one year" and "1 year" are the same claim and "every hour for one
+     * year" is not supported by "every 24 hours".
+     */
+    private static final Map<String, String> NUMBER_WORDS = numberWords();
+    private static final Pattern NUMBER_WORD = Pattern.compile("(?i)(?<![\\p{L}\\p{N}])(\\p{L}+)(?=\\s+(\\p{L}+))");
+    /** Words before "one" that make it a pronoun ("no one", "the one"), not a count. */
+    private static final Set<String> PRONOUN_ONE = Set.of("no", "any", "every", "each", "the", "this", "that", "which");
+    /** Words after a number word that make it no count ("one of them", "one or two"). */
+    private static final Set<String> NOT_COUNTED_AFTER = Set.of("of", "or", "and", "another", "by");
+    /**
+     * Words that deny what a sentence says. A claim whose closest context sentence denies what the claim asserts (or
+     * asserts what the claim denies) contradicts it, however many words they share.
+     */
+    private static final Set<String> NEGATIONS = Set.of("not", "no", "never", "cannot", "nobody", "none", "nothing", "neither", "nor", "without");
+    /** Words with their contraction, so that "don't" is one token. */
+    private static final Pattern TOKEN = Pattern.compile("[\\p{L}\\p{N}]+(?:['’]t)?");
+    /** How many words after a negation it denies: "cannot be edited or deleted" reaches "deleted". */
+    private static final int NEGATION_SCOPE = 4;
+    /** "No." or "Yes," answers the question; it does not deny the claim that follows (a denying "no" is followed by a noun). */
+    private static final Pattern ANSWER_PARTICLE = Pattern.compile("(?i)(?<![\\p{L}\\p{N}])(no|yes)\\s*[.,;:!]\\s*");
+    /**
+     * Function words that open sentences capitalised but never name a product, company or place, however rare they
+     * are in the tenant's chunks.
+     */
+    private static final Set<String> NEVER_NAMES = Set.of("without", "when", "whenever", "where", "after", "before", "if", "unless", "while",
+            "during", "because", "although", "though", "once", "since", "until", "within", "every", "each", "both", "either", "neither", "only",
+            "also", "still", "even", "just", "nobody", "none", "however", "instead", "whether", "any", "all", "most", "some", "many", "few",
+            "several", "other", "another", "such", "here", "thus", "yes", "never", "always", "often", "usually", "sometimes", "already", "again",
+            "today", "now", "otherwise", "meanwhile", "afterwards", "finally", "first", "then", "next", "unlike", "like", "per", "via");
+    /** Words of opposite meaning, with their inflections: a claim using one side where its context uses the other contradicts it. */
+    private static final List<List<Set<String>>> OPPOSITES = List.of(
+            List.of(Set.of("accept", "accepts", "accepted", "accepting", "allow", "allows", "allowed", "permitted"),
+                    Set.of("reject", "rejects", "rejected", "rejecting", "refuse", "refuses", "refused", "block", "blocks", "blocked", "deny", "denies",
+                            "denied", "forbidden")),
+            List.of(Set.of("keep", "keeps", "kept", "keeping", "retain", "retains", "retained"), Set.of("lose", "loses", "lost", "losing")),
+            List.of(Set.of("new", "newer", "newest", "latest"), Set.of("old", "older", "oldest", "earliest")),
+            List.of(Set.of("enable", "enables", "enabled", "active"), Set.of("disable", "disables", "disabled", "inactive", "off")),
+            List.of(Set.of("include", "includes", "included"), Set.of("exclude", "excludes", "excluded")),
+            List.of(Set.of("increase", "increases", "increased", "raise", "raises", "raised"),
+                    Set.of("decrease", "decreases", "decreased", "reduce", "reduces", "reduced", "lower", "lowers", "lowered")),
+            List.of(Set.of("before", "earlier"), Set.of("after", "later")),
+            List.of(Set.of("first"), Set.of("last")),
+            List.of(Set.of("more", "most"), Set.of("fewer", "less", "least")),
+            List.of(Set.of("minimum"), Set.of("maximum")),
+            List.of(Set.of("public"), Set.of("private")),
+            List.of(Set.of("same"), Set.of("different", "other")),
+            List.of(Set.of("upgrade", "upgrades", "upgraded"), Set.of("downgrade", "downgrades", "downgraded")),
+            List.of(Set.of("required", "mandatory"), Set.of("optional")));
     /** A term no text is analysed into: its IDF is the weight of a term the tenant's chunks do not contain. */
     private static final String NO_TERM = "";
     /**
@@ -131,7 +182,7 @@ final class GroundingChecker {
     /** Sentences, each with the markers that follow its full stop ("… night. [1]") moved back onto it. */
     private static List<String> sentencesWithTheirMarkers(String text) {
         List<String> out = new ArrayList<>();
-        for (String s : Sentences.split(text)) {
+        for (String s : Sentences.split(MARKERS_BETWEEN_SENTENCES.matcher(text).replaceAll("$1$2\n"))) {
             Matcher lead = LEADING_MARKERS.matcher(s);
             if (lead.find() && !out.isEmpty()) {
                 out.set(out.size() - 1, out.get(out.size() - 1) + " " + lead.group().strip());
@@ -184,7 +235,8 @@ final class GroundingChecker {
             for (int i = 0; i < closest.size(); i++) semantic = Math.max(semantic, Vectors.dot(c, v.get(i)));
         }
         double support = SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical;
-        return new SentenceCheck(sentence, Set.copyOf(ids), support >= minSupport, support);
+        boolean contradicted = contradicted(claim, unique, closest.stream().filter(x -> overlap.get(x) > 0).toList());
+        return new SentenceCheck(sentence, Set.copyOf(ids), support >= minSupport && !contradicted, support);
     }
 
     /**
@@ -195,7 +247,8 @@ final class GroundingChecker {
      */
     private boolean startsWithForeignName(String tenant, String claim, Set<String> knownWords) {
         Matcher first = WORD.matcher(claim);
-        if (!first.find() || !Character.isUpperCase(first.group().charAt(0)) || knownWords.contains(first.group().toLowerCase(Locale.ROOT))) return false;
+        if (!first.find() || !Character.isUpperCase(first.group().charAt(0)) || knownWords.contains(first.group().toLowerCase(Locale.ROOT))
+                || NEVER_NAMES.contains(first.group().toLowerCase(Locale.ROOT))) return false;
         List<String> terms = index.terms(first.group());
         if (terms.size() != 1) return false;
         Map<String, Double> idf = index.idf(tenant, List.of(terms.get(0), NO_TERM));
@@ -215,7 +268,74 @@ final class GroundingChecker {
         Set<String> out = new HashSet<>();
         Matcher m = NUMBER.matcher(text);
         while (m.find()) out.add(m.group().replace(",", ""));
+        Matcher w = NUMBER_WORD.matcher(text);
+        String previous = "";
+        while (w.find()) {
+            String word = w.group(1).toLowerCase(Locale.ROOT), next = w.group(2).toLowerCase(Locale.ROOT);
+            String n = NUMBER_WORDS.get(word);
+            if (n != null && !NOT_COUNTED_AFTER.contains(next) && !(word.equals("one") && PRONOUN_ONE.contains(previous))) out.add(n);
+            previous = word;
+        }
         return out;
+    }
+
+    /**
+     * Whether the context sentences closest to the claim ({@code closest}, best first) contradict it: a denial the
+     * claim makes that none of them makes, a denial in the closest one of something the claim says (a negation whose
+     * next few words share a term with the claim) that the claim does not make, or a word of the claim whose opposite
+     * the closest sentence uses instead (accepts where it says rejected).
+     */
+    private boolean contradicted(String claim, Set<String> claimTerms, List<String> closest) {
+        if (closest.isEmpty()) return false;
+        String asserted = ANSWER_PARTICLE.matcher(claim).replaceAll(" ");
+        if (negated(asserted)) return closest.stream().noneMatch(c -> negated(ANSWER_PARTICLE.matcher(c).replaceAll(" ")));
+        String best = closest.get(0);
+        if (denies(best, claimTerms)) return true;
+        Set<String> said = words(asserted), stated = words(best);
+        for (List<Set<String>> pair : OPPOSITES) {
+            for (int side = 0; side < 2; side++) {
+                Set<String> mine = pair.get(side), theirs = pair.get(1 - side);
+                if (said.stream().anyMatch(mine::contains) && said.stream().noneMatch(theirs::contains) && stated.stream().noneMatch(mine::contains)
+                        && stated.stream().anyMatch(theirs::contains)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code sentence} negates something within {@link #NEGATION_SCOPE} words that shares a term with {@code terms}. */
+    private boolean denies(String sentence, Set<String> terms) {
+        List<String> tokens = new ArrayList<>();
+        Matcher m = TOKEN.matcher(ANSWER_PARTICLE.matcher(sentence).replaceAll(" "));
+        while (m.find()) tokens.add(m.group().toLowerCase(Locale.ROOT));
+        for (int i = 0; i < tokens.size(); i++) {
+            if (!isNegation(tokens.get(i))) continue;
+            String scope = String.join(" ", tokens.subList(i + 1, Math.min(tokens.size(), i + 1 + NEGATION_SCOPE)));
+            for (String t : index.terms(scope)) if (terms.contains(t)) return true;
+        }
+        return false;
+    }
+
+    /** Whether a sentence denies what it says: a negation word or a "n't" contraction. */
+    private static boolean negated(String sentence) {
+        Matcher m = TOKEN.matcher(sentence);
+        while (m.find()) if (isNegation(m.group().toLowerCase(Locale.ROOT))) return true;
+        return false;
+    }
+
+    private static boolean isNegation(String token) {
+        return NEGATIONS.contains(token) || token.endsWith("n't") || token.endsWith("n’t");
+    }
+
+    private static Map<String, String> numberWords() {
+        String[] words = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
+                "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"};
+        Map<String, String> out = new HashMap<>();
+        for (int i = 0; i < words.length; i++) out.put(words[i], Integer.toString(i));
+        String[] tens = {"thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
+        for (int i = 0; i < tens.length; i++) out.put(tens[i], Integer.toString(30 + 10 * i));
+        return Map.copyOf(out);
     }
 
     /** Capitalised words other than the sentence's first, lower-cased. */

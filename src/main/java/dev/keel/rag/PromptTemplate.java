@@ -1,5 +1,8 @@
 package dev.keel.rag;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.ConfigException;
 import dev.keel.store.ContentHash;
 import java.io.IOException;
@@ -24,7 +27,7 @@ import java.util.regex.Pattern;
  * never read as another slot. Immutable; a conversation's history is not a slot: the answerer sends it
  * as a message of its own between the context and the question.
  */
-record PromptTemplate(String name, String hash, String system, List<Turn> examples, String user, String question) {
+public record PromptTemplate(String name, String hash, String system, List<Turn> examples, String user, String question) {
     /** The slots of the answer template ({@code answer.prompt}). */
     static final List<String> ANSWER_SLOTS = List.of("context", "question");
     /** Hex digits of the SHA-256 kept as the template's hash: enough to tell versions apart, short in a ledger row. */
@@ -33,14 +36,14 @@ record PromptTemplate(String name, String hash, String system, List<Turn> exampl
     private static final Pattern SLOT = Pattern.compile("\\{\\{([a-z_]+)}}");
 
     /** A few-shot example: what the user sent and what the assistant replied. */
-    record Turn(String user, String assistant) {}
+    public record Turn(String user, String assistant) {}
 
     /**
      * Loads {@code ref}: the name of a built-in template ({@code prompts/<ref>.txt} in the jar), else a
      * file path; its user section must have the {@code slots}. A missing or malformed template is a
      * configuration error of {@code field}.
      */
-    static PromptTemplate load(String ref, List<String> slots, String field) {
+    public static PromptTemplate load(String ref, List<String> slots, String field) {
         try (InputStream in = PromptTemplate.class.getResourceAsStream("/prompts/" + ref + ".txt")) {
             if (in != null) return parse(ref, new String(in.readAllBytes(), StandardCharsets.UTF_8), slots, field);
         } catch (IOException e) {
@@ -105,8 +108,28 @@ record PromptTemplate(String name, String hash, String system, List<Turn> exampl
     }
 
     /** The user message, then the question's own message if the template has one, with {@code values} put into their slots. */
-    List<String> userMessages(Map<String, String> values) {
+    public List<String> userMessages(Map<String, String> values) {
         return question == null ? List.of(fill(user, values)) : List.of(fill(user, values), fill(question, values));
+    }
+
+    /**
+     * A deterministic chat request of this template for {@code model}: the system message, the examples, the user
+     * messages with {@code values} in their slots, {@code max_tokens} and {@code temperature} 0, as the answerer's
+     * checks send them.
+     */
+    public ObjectNode chatRequest(String model, Map<String, String> values, int maxTokens) {
+        ObjectNode body = JsonNodeFactory.instance.objectNode();
+        body.put("model", model);
+        ArrayNode messages = body.putArray("messages");
+        messages.addObject().put("role", "system").put("content", system);
+        for (Turn t : examples) {
+            messages.addObject().put("role", "user").put("content", t.user());
+            messages.addObject().put("role", "assistant").put("content", t.assistant());
+        }
+        for (String m : userMessages(values)) messages.addObject().put("role", "user").put("content", m);
+        body.put("max_tokens", maxTokens);
+        body.put("temperature", 0);
+        return body;
     }
 
     /** {@code text} with {@code values} put into their slots in one pass; a slot without a value stays as written. */

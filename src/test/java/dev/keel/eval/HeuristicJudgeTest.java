@@ -57,6 +57,38 @@ class HeuristicJudgeTest {
     }
 
     @Test
+    void aMarkerAfterAFullStopEndsTheSentenceSoTheNextIsJudgedOnItsOwn() {
+        String cite = " [" + refundWindowBlock() + "]";
+        Judge.Verdict v = judge(refundWindowSentence() + cite + " Refunds are also paid in Bitcoin to customers in Norway within 90 minutes.");
+        assertThat(v.scores().get(Judge.FAITHFULNESS)).isEqualTo(0.5);
+        assertThat(v.reasons().get(Judge.FAITHFULNESS)).contains("first unsupported: Refunds are also paid in Bitcoin");
+    }
+
+    @Test
+    void aClaimTheContextDeniesIsUnsupportedHoweverManyWordsItShares() {
+        Judge.Verdict v = judge.judge(new Judge.Input(Keel.DEFAULT_TENANT, "Are monthly subscriptions refundable?", "Monthly subscriptions are refundable.",
+                List.of(new Judge.Passage("Refund policy", "Monthly plans", "Monthly subscriptions are not refundable.")), null, false));
+        assertThat(v.scores().get(Judge.FAITHFULNESS)).isEqualTo(0.0);
+    }
+
+    @Test
+    void aNumberWrittenAsAWordMustBeTheContextsNumber() {
+        Judge.Passage backups = new Judge.Passage("Data retention", "Backups", "Backups are taken every 24 hours and kept for 35 days.");
+        assertThat(judge.judge(new Judge.Input(Keel.DEFAULT_TENANT, "How long are backups kept?", "Backups are kept for one year.", List.of(backups), null, false))
+                .scores().get(Judge.FAITHFULNESS)).isEqualTo(0.0);
+        Judge.Passage revoke = new Judge.Passage("API authentication", "Rotating", "Revoking a key takes effect within 1 minute.");
+        assertThat(judge.judge(new Judge.Input(Keel.DEFAULT_TENANT, "How fast is revoking?", "Revoking a key takes effect within one minute.", List.of(revoke), null, false))
+                .scores().get(Judge.FAITHFULNESS)).isEqualTo(1.0);
+    }
+
+    @Test
+    void aWordWhoseOppositeTheContextUsesIsUnsupported() {
+        Judge.Passage tls = new Judge.Passage("Encryption", "In transit", "TLS 1.0 and 1.1 are rejected by every endpoint.");
+        assertThat(judge.judge(new Judge.Input(Keel.DEFAULT_TENANT, "Is TLS 1.0 supported?", "TLS 1.0 and 1.1 are accepted by every endpoint.", List.of(tls), null, false))
+                .scores().get(Judge.FAITHFULNESS)).isEqualTo(0.0);
+    }
+
+    @Test
     void citingABlockThatDoesNotExistCountsAgainstCitationAccuracy() {
         Judge.Verdict v = judge(refundWindowSentence() + " [99]");
         assertThat(v.scores().get(Judge.CITATION_ACCURACY)).isEqualTo(0.0);
