@@ -6,8 +6,8 @@ import dev.keel.config.KeelConfig;
 import dev.keel.embed.BgeSmallEmbedder;
 import dev.keel.embed.CachingEmbedder;
 import dev.keel.embed.Embedder;
-import dev.keel.eval.HeuristicJudge;
 import dev.keel.eval.Judge;
+import dev.keel.eval.Judges;
 import dev.keel.eval.OnlineEvaluation;
 import dev.keel.gateway.CaffeineResponseCache;
 import dev.keel.gateway.ChatGateway;
@@ -117,7 +117,10 @@ public final class Keel implements AutoCloseable {
         }
         this.answers = new AnswerEngine(index, embedder, config.search(), config.answer(), rerankers, gateway, new Sessions(config.sessions()),
                 traces.registry(), guard);
-        Judge judge = new HeuristicJudge(answers, embedder); // the one judge of production answers
+        // The one judge of production answers: eval.judge.model (billed to each answer's tenant), else the offline heuristic judge.
+        Judges.Selection judged = Judges.create(this, config.eval().judgeModel(), config.answer().model(), null, "eval.judge.model");
+        if (judged.warning() != null) LOG.warn("online evaluation: {}", judged.warning());
+        Judge judge = judged.judge();
         this.onlineEvaluation = new OnlineEvaluation(config.eval().online(), judge, embedder, database, traces.registry());
     }
 

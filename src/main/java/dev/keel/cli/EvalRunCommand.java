@@ -3,12 +3,12 @@ package dev.keel.cli;
 import dev.keel.Keel;
 import dev.keel.config.KeelConfig;
 import dev.keel.eval.BeirDataset;
+import dev.keel.eval.Calibration;
 import dev.keel.eval.EvalDataset;
 import dev.keel.eval.EvalExample;
 import dev.keel.eval.EvalRun;
 import dev.keel.eval.EvalRunner;
-import dev.keel.eval.HeuristicJudge;
-import dev.keel.eval.Judge;
+import dev.keel.eval.Judges;
 import dev.keel.eval.RetrievalEvaluation;
 import dev.keel.ingest.IngestReport;
 import dev.keel.trace.Trace;
@@ -67,6 +67,9 @@ final class EvalRunCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", paramLabel = "N", description = "Bootstrap seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--judge", paramLabel = "MODEL", description = "Catalog chat model that judges the answers (default: eval.judge.model, else the offline heuristic judge).")
+    String judge;
+
     @Option(names = "--json", description = "Print the run JSON on stdout instead of the table.")
     boolean json;
 
@@ -111,15 +114,12 @@ final class EvalRunCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The judge of answers: the offline heuristic one. */
-    static Judge judgeFor(Keel keel, KeelConfig config) {
-        return new HeuristicJudge(keel.answers(), keel.embedder());
-    }
-
     private EvalRun run(Keel keel, KeelConfig config, EvalDataset data, EvalRunner.Mode mode, EvalExample.Split chosen, String tenant) {
         ProgressBar bar = new ProgressBar(System.err, "questions");
         long start = System.nanoTime();
-        EvalRunner runner = new EvalRunner(keel, judgeFor(keel, config));
+        Judges.Selection selection = Judges.create(keel, judge != null ? judge : config.eval().judgeModel(), config.answer().model(), null,
+                judge != null ? "--judge" : "eval.judge.model");
+        EvalRunner runner = new EvalRunner(keel, selection.judge(), Calibration.judgeInfo(common.dataDir(), selection.judge()), selection.warning());
         return runner.run(data, new EvalRunner.Options(mode, chosen, tenant, topK, seed), (done, total) -> bar.items(done, total, (System.nanoTime() - start) / 1e9));
     }
 

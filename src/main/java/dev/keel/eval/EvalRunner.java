@@ -76,10 +76,23 @@ public final class EvalRunner {
 
     private final Keel keel;
     private final Judge judge;
+    private final EvalRun.JudgeInfo judgeInfo;
+    private final String judgeWarning;
 
+    /** A runner whose judge has no calibration on record. */
     public EvalRunner(Keel keel, Judge judge) {
+        this(keel, judge, new EvalRun.JudgeInfo(judge.id(), judge.family(), null, null, null), null);
+    }
+
+    /**
+     * A runner whose runs name the judge as {@code judgeInfo} says (its calibration: {@link Calibration#judgeInfo}) and
+     * carry {@code judgeWarning} (null: none), such as a judge of the judged model's own family.
+     */
+    public EvalRunner(Keel keel, Judge judge, EvalRun.JudgeInfo judgeInfo, String judgeWarning) {
         this.keel = keel;
         this.judge = judge;
+        this.judgeInfo = judgeInfo;
+        this.judgeWarning = judgeWarning;
     }
 
     /** Metric names at {@code k}: {@code recall@k} and so on. */
@@ -140,8 +153,13 @@ public final class EvalRunner {
                 splitName, examples.size(), dataset.fingerprint());
         EvalRun.Settings settings = new EvalRun.Settings(options.mode().name().toLowerCase(Locale.ROOT),
                 options.mode() == Mode.FULL ? answerModel : null, engine.promptHash(), ConfigHash.of(keel.config()), options.topK(), options.seed());
-        EvalRun.JudgeInfo judgeInfo = options.mode() == Mode.FULL ? new EvalRun.JudgeInfo(judge.id(), judge.family(), null, null, null) : null;
-        return new EvalRun(EvalRun.FORMAT, UUID.randomUUID().toString(), started, (System.nanoTime() - t0) / 1e9, info, settings, judgeInfo, warnings,
+        if (options.mode() == Mode.FULL && judgeWarning != null) warnings.add(judgeWarning);
+        if (options.mode() == Mode.FULL && Boolean.FALSE.equals(judgeInfo.calibrated())) {
+            warnings.add("judge %s is UNCALIBRATED: it agreed with human labels on %.0f%% (below %.0f%%)".formatted(judgeInfo.id(),
+                    100 * judgeInfo.agreement(), 100 * Calibration.CALIBRATED_AGREEMENT));
+        }
+        return new EvalRun(EvalRun.FORMAT, UUID.randomUUID().toString(), started, (System.nanoTime() - t0) / 1e9, info, settings,
+                options.mode() == Mode.FULL ? judgeInfo : null, warnings,
                 overall, slices, aggregatesOnly ? List.of() : scored.stream().map(Scored::result).toList());
     }
 

@@ -160,4 +160,29 @@ class EvalRunCommandTest {
         assertThat(run.path("overall").path("ndcg@10").path("mean").asDouble()).isEqualTo(1.0);
         assertThat(run.path("examples")).hasSize(2);
     }
+
+    @Test
+    void aRunNamesItsJudgesCalibrationAndWarnsWhenTheJudgeIsUncalibrated() throws Exception {
+        Path calibrated = tmp.resolve("calibration-data");
+        Path labels = tmp.resolve("inverted-labels.jsonl");
+        // Labels that say the opposite of the truth: the heuristic judge disagrees with every one, so it is recorded as uncalibrated.
+        Files.writeString(labels, """
+                {"id": "a", "question": "Where do visitors park?", "answer": "Visitors park in the north garage on level 2.", "context": ["Visitors park in the north garage on level 2."], "label": "unsupported"}
+                {"id": "b", "question": "Where do visitors park?", "answer": "Visitors park on the roof of building 9.", "context": ["Visitors park in the north garage on level 2."], "label": "supported"}
+                {"id": "c", "question": "When does the cafeteria close?", "answer": "The cafeteria closes at 3 pm.", "context": ["The cafeteria opens at 8 am and closes at 3 pm."], "label": "unsupported"}
+                {"id": "d", "question": "When does the cafeteria close?", "answer": "The cafeteria closes at 11 pm on Sundays.", "context": ["The cafeteria opens at 8 am and closes at 3 pm."], "label": "supported"}
+                """);
+        CliTest.Run calibration = run("eval", "calibrate", "--labels", labels.toString(), "--docs", docs.toString(), "--data", calibrated.toString());
+        assertThat(calibration.out()).as(calibration.err()).contains("UNCALIBRATED");
+
+        Path out = tmp.resolve("runs/uncalibrated.json");
+        CliTest.Run r = run("eval", "run", "--dataset", dataset.toString(), "--docs", docs.toString(), "--data", calibrated.toString(), "--split", "all",
+                "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        EvalRun written = EvalRun.read(out);
+        assertThat(written.judge().calibrated()).isFalse();
+        assertThat(written.judge().agreement()).isLessThan(0.8);
+        assertThat(written.warnings()).anyMatch(w -> w.contains("UNCALIBRATED"));
+        assertThat(r.err()).contains("UNCALIBRATED");
+    }
 }
