@@ -14,7 +14,8 @@ import java.util.Map;
  * The offline judge: deterministic, no model call. Faithfulness is the share of the answer's checkable sentences that
  * their cited context supports, as Keel's grounding check reads them (embedding similarity to the closest context
  * sentences blended with IDF-weighted term coverage, numbers and names required verbatim); citation accuracy is the
- * share of citing sentences their cited blocks support, with citations of blocks that do not exist counted as wrong;
+ * share of the answer's checkable sentences that cite a block which supports them (a sentence that cites nothing is
+ * not accurately cited: Keel's answers must cite every fact), with citations of blocks that do not exist counted as wrong;
  * answer relevance is the embedding similarity of question and answer, rescaled so unrelated text scores near 0. It
  * gives no correctness score (the runner's token F1 and semantic similarity cover that offline). A declined answer
  * gets no scores. Thread-safe.
@@ -67,9 +68,10 @@ public final class HeuristicJudge implements Judge {
         reasons.put(FAITHFULNESS, checked == 0 ? "no checkable sentence" : supported + " of " + checked + " sentences supported"
                 + (unsupported.isEmpty() ? "" : "; first unsupported: " + unsupported.get(0)));
         int wrongIds = checks.invalidCitations().size();
-        if (citing + wrongIds > 0) {
-            scores.put(CITATION_ACCURACY, (double) citingSupported / (citing + wrongIds));
-            reasons.put(CITATION_ACCURACY, citingSupported + " of " + citing + " citing sentences supported by what they cite"
+        if (checked + wrongIds > 0) {
+            scores.put(CITATION_ACCURACY, (double) citingSupported / (checked + wrongIds));
+            reasons.put(CITATION_ACCURACY, citingSupported + " of " + checked + " sentences cite a block that supports them"
+                    + (citing == checked ? "" : ", " + (checked - citing) + " cite nothing")
                     + (wrongIds == 0 ? "" : ", " + wrongIds + " citations of no block"));
         }
         double cosine = Vectors.dot(embedder.embedQuery(input.question()), embedder.embedDocuments(List.of(input.answer())).get(0));

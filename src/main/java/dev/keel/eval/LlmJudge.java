@@ -13,7 +13,7 @@ import java.util.Map;
  * LLM-as-judge through any chat model of the gateway: one call per answer with the rubric of
  * {@code prompts/eval-judge.v1.txt} inline, temperature 0, the verdict validated against
  * {@code prompts/eval-judge.schema.json} (see {@link JudgeModel} for delimiting, billing, tracing and the one retry).
- * Returns faithfulness, answer relevance, citation accuracy (when the answer cites) and correctness (when there is a
+ * Returns faithfulness, answer relevance, citation accuracy (an answer that cites nothing scores 1 of 5) and correctness (when there is a
  * reference answer): rubric scores 1–5 mapped to [0, 1] as (s − 1) / 4, each with the model's one-sentence reason.
  * A declined answer gets no scores and costs no call. Its id names the model and the rubric's hash, so a changed
  * rubric is a different judge for calibration. Thread-safe.

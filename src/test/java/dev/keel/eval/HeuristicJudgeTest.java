@@ -89,6 +89,14 @@ class HeuristicJudgeTest {
     }
 
     @Test
+    void aSupportedSentenceThatCitesNothingIsNotAccuratelyCited() {
+        Judge.Verdict v = judge(refundWindowSentence());
+        assertThat(v.scores().get(Judge.FAITHFULNESS)).isEqualTo(1.0);
+        assertThat(v.scores().get(Judge.CITATION_ACCURACY)).isEqualTo(0.0);
+        assertThat(v.reasons().get(Judge.CITATION_ACCURACY)).contains("cite nothing");
+    }
+
+    @Test
     void citingABlockThatDoesNotExistCountsAgainstCitationAccuracy() {
         Judge.Verdict v = judge(refundWindowSentence() + " [99]");
         assertThat(v.scores().get(Judge.CITATION_ACCURACY)).isEqualTo(0.0);
