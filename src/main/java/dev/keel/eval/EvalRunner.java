@@ -9,6 +9,7 @@ import dev.keel.index.SearchFilters;
 import dev.keel.index.SearchHit;
 import dev.keel.index.SearchMode;
 import dev.keel.model.ApiException;
+import dev.keel.model.ProviderException;
 import dev.keel.rag.Answer;
 import dev.keel.rag.AnswerEngine;
 import dev.keel.rag.AnswerEvents;
@@ -16,6 +17,8 @@ import dev.keel.rag.AnswerRequest;
 import dev.keel.rag.Citation;
 import dev.keel.trace.SpanRecord;
 import dev.keel.trace.Trace;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -178,6 +181,9 @@ public final class EvalRunner {
             a = model ? engine.stream(request, trace, AnswerEvents.NONE) : engine.answer(request, trace);
         } catch (ApiException refused) {
             a = new Answer("", false, List.of(), List.of(), 0, trace.id()).withheld("", ERROR_PREFIX + (refused.code() != null ? refused.code() : refused.type()));
+        } catch (ProviderException failed) {
+            // A stream that broke after its first byte has no fallback: the example records the failure and the run goes on.
+            a = new Answer("", false, List.of(), List.of(), 0, trace.id()).withheld("", ERROR_PREFIX + "provider_" + failed.kind().name().toLowerCase(Locale.ROOT));
         } finally {
             trace.finish();
         }
@@ -388,8 +394,18 @@ public final class EvalRunner {
     }
 
     private static String named(String source, String docId, String section) {
-        String doc = source == null || source.isBlank() ? docId : source;
+        String doc = source == null || source.isBlank() ? docId : underWorkingDirectory(source);
         return section == null || section.isBlank() ? doc : doc + "#" + section;
+    }
+
+    /** A file source under the working directory as a relative path ({@code samples/docs/refunds.md}), so run files read the same on every machine. */
+    private static String underWorkingDirectory(String source) {
+        try {
+            Path file = Path.of(source), here = Path.of("").toAbsolutePath();
+            return file.isAbsolute() && file.startsWith(here) ? here.relativize(file).toString().replace('\\', '/') : source;
+        } catch (InvalidPathException notAPath) {
+            return source;
+        }
     }
 
     /** Judge failures and garbled scores over a run, reported once as warnings rather than once per example. */

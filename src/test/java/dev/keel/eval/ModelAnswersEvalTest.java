@@ -98,4 +98,23 @@ class ModelAnswersEvalTest {
         assertThat(run.overall().get("cache_hit").mean()).isEqualTo(0.5);
         assertThat(run.overall().get("ttft_ms").p50()).isNotNull();
     }
+
+    @Test
+    void aModelStreamThatBreaksIsThatExamplesErrorAndTheRunGoesOn() throws Exception {
+        llm.reset();
+        llm.then(FakeLlmServer.streamFrom(r -> "Employees get 28 days [1]."), FakeLlmServer.raw("not an event stream"),
+                FakeLlmServer.streamFrom(r -> "Employees get 28 days of paid leave per year [1]."));
+        Path dataset = Files.createTempFile("keel-eval-broken-", ".jsonl");
+        Files.writeString(dataset, """
+                {"_meta": {"test_share": 0}}
+                {"id": "one", "question": "How many days of paid leave do employees get each year?"}
+                {"id": "two", "question": "How many paid leave days do employees get per year?"}
+                {"id": "three", "question": "Per year, how many days of paid leave are there?"}
+                """);
+        EvalRun broken = new EvalRunner(keel, new HeuristicJudge(keel.answers(), keel.embedder())).run(EvalDataset.load(dataset),
+                new EvalRunner.Options(EvalRunner.Mode.FULL, EvalExample.Split.DEV, TENANT, 10, 1), EvalRunner.Progress.NONE);
+        assertThat(broken.examples()).hasSize(3);
+        assertThat(broken.examples()).filteredOn(e -> e.refused() != null && e.refused().startsWith("error: provider_")).hasSize(1);
+        assertThat(broken.examples()).filteredOn(e -> Boolean.TRUE.equals(e.answered())).hasSize(2);
+    }
 }
