@@ -152,7 +152,7 @@ public final class EvalRunner {
             for (Scored s : scored) for (String slice : s.example().slices()) bySlice.computeIfAbsent(slice, x -> new ArrayList<>()).add(s.result().metrics());
             bySlice.forEach((slice, metrics) -> slices.put(slice, summarise(metrics, options.seed())));
         }
-        EvalRun.DatasetInfo info = new EvalRun.DatasetInfo(dataset.name(), dataset.path() == null ? null : dataset.path().toString(), dataset.locked(),
+        EvalRun.DatasetInfo info = new EvalRun.DatasetInfo(dataset.name(), dataset.path() == null ? null : underWorkingDirectory(dataset.path().toString()), dataset.locked(),
                 splitName, examples.size(), dataset.fingerprint());
         EvalRun.Settings settings = new EvalRun.Settings(options.mode().name().toLowerCase(Locale.ROOT),
                 options.mode() == Mode.FULL ? answerModel : null, engine.promptHash(), ConfigHash.of(keel.config()), options.topK(), options.seed());
@@ -398,7 +398,7 @@ public final class EvalRunner {
         return section == null || section.isBlank() ? doc : doc + "#" + section;
     }
 
-    /** A file source under the working directory as a relative path ({@code samples/docs/refunds.md}), so run files read the same on every machine. */
+    /** A file under the working directory as a relative path ({@code samples/docs/refunds.md}), so run files read the same on every machine. */
     private static String underWorkingDirectory(String source) {
         try {
             Path file = Path.of(source), here = Path.of("").toAbsolutePath();
