@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
  * table (overall and per split), and stores the calibration in the data directory under the judge's id.
  */
 @Command(name = "calibrate", mixinStandardHelpOptions = true,
-        description = {"Measure how far a judge agrees with human labels and record whether it is calibrated (agreement ≥ 80%).",
+        description = {"Measure how far a judge agrees with human labels and record whether it is calibrated (agreement ≥ 80%%).",
                 "Labels file: JSONL lines {id, question, answer, context: [strings or {title, section, text}], label: supported|unsupported|1-5,",
                 "metric?, split?}. A judge score of 0.75 or more on [0, 1] (4 or 5 on the 1-5 rubric) counts as supported."})
 final class EvalCalibrateCommand implements Callable<Integer> {

@@ -19,7 +19,7 @@ import picocli.CommandLine.Parameters;
 /** {@code keel eval compare BASE.json CAND.json}: the release gate over two runs (see {@link RunComparison}). */
 @Command(name = "compare", mixinStandardHelpOptions = true,
         description = {"Compare two runs of the same dataset, metric by metric, overall and per slice:",
-                "means, the delta with a paired bootstrap 95% interval, a paired permutation p.",
+                "means, the delta with a paired bootstrap 95%% interval, a paired permutation p.",
                 "Fails (exit 1) when a quality metric drops by more than --max-drop (a slice",
                 "by more than --slice-max-drop) significantly: interval below zero, p < 0.05.",
                 "Reported, not gated: slices under " + RunComparison.MIN_SLICE_EXAMPLES + " examples, operations metrics (latency,",

@@ -22,7 +22,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "pairwise", mixinStandardHelpOptions = true,
         description = {"Compare two runs' answers example by example with a judge model, A/B then B/A (disagreements count as ties).",
-                "Prints the candidate's wins, losses and ties, and its win rate (ties count half) with a 95% bootstrap interval."})
+                "Prints the candidate's wins, losses and ties, and its win rate (ties count half) with a 95%% bootstrap interval."})
 final class EvalPairwiseCommand implements Callable<Integer> {
     /** Seed of the win rate's bootstrap: the same runs give the same interval. */
     private static final long SEED = 42;
