@@ -76,6 +76,10 @@ public final class EvalRunner {
     private static final Set<String> JUDGE_METRICS = Set.of(Judge.FAITHFULNESS, Judge.ANSWER_RELEVANCE, Judge.CORRECTNESS, Judge.CITATION_ACCURACY);
     /** What the run's results say of a question whose answer Keel could not give (a guard or a limit refused it): its error code. */
     private static final String ERROR_PREFIX = "error: ";
+    /** The reason an example's judge metrics are missing, under this key of its {@code reasons}: what the judge said when it failed. */
+    public static final String JUDGE_ERROR = "judge_error";
+    /** How the warning of a run whose judge failed on some examples begins (see {@link #incomplete}). */
+    public static final String INCOMPLETE = "incomplete: ";
 
     private final Keel keel;
     private final Judge judge;
@@ -96,6 +100,14 @@ public final class EvalRunner {
         this.judge = judge;
         this.judgeInfo = judgeInfo;
         this.judgeWarning = judgeWarning;
+    }
+
+    /**
+     * The warning saying that the run's judge failed on some examples (their judge metrics are missing, the per-example
+     * reason is under {@link #JUDGE_ERROR}), if it has one: such a run is incomplete, not a measurement to gate on.
+     */
+    public static java.util.Optional<String> incomplete(EvalRun run) {
+        return run.warnings() == null ? java.util.Optional.empty() : run.warnings().stream().filter(w -> w.startsWith(INCOMPLETE)).findFirst();
     }
 
     /** Metric names at {@code k}: {@code recall@k} and so on. */
@@ -144,7 +156,7 @@ public final class EvalRunner {
             scored.add(options.mode() == Mode.FULL ? answer(e, options, trouble) : search(e, options));
             progress.example(scored.size(), examples.size());
         }
-        warnings.addAll(trouble.warnings(judge.id()));
+        warnings.addAll(trouble.warnings(judge.id(), examples.size()));
         Map<String, EvalRun.Summary> overall = summarise(scored.stream().map(s -> s.result().metrics()).toList(), options.seed());
         Map<String, Map<String, EvalRun.Summary>> slices = new TreeMap<>();
         if (!aggregatesOnly) {
@@ -327,6 +339,7 @@ public final class EvalRunner {
             verdict = judge.judge(new Judge.Input(tenant, e.question(), a.text(), passages, e.referenceAnswer(), !a.answered()));
         } catch (Judge.JudgeException failed) {
             trouble.failed(e.id(), failed.getMessage());
+            reasons.put(JUDGE_ERROR, failed.getMessage());
             return;
         }
         verdict.scores().forEach((metric, score) -> {
@@ -408,7 +421,10 @@ public final class EvalRunner {
         }
     }
 
-    /** Judge failures and garbled scores over a run, reported once as warnings rather than once per example. */
+    /**
+     * Judge failures and garbled scores over a run, reported once as warnings rather than once per example; failures
+     * first, as the {@link #INCOMPLETE} warning.
+     */
     private static final class JudgeTrouble {
         private int failed, invalid;
         private String firstFailure, firstInvalid;
@@ -421,9 +437,12 @@ public final class EvalRunner {
             if (invalid++ == 0) firstInvalid = id + " (" + metric + ")";
         }
 
-        List<String> warnings(String judgeId) {
+        List<String> warnings(String judgeId, int examples) {
             List<String> out = new ArrayList<>();
-            if (failed > 0) out.add("judge " + judgeId + " could not judge " + failed + " answers; first: " + firstFailure);
+            if (failed > 0) {
+                out.add(INCOMPLETE + "the judge failed on " + failed + " of " + examples + " examples (" + judgeId + "; their judge metrics are missing): "
+                        + firstFailure);
+            }
             if (invalid > 0) out.add("judge " + judgeId + " gave " + invalid + " scores that are unknown metrics or outside [0, 1], dropped; first: " + firstInvalid);
             return out;
         }

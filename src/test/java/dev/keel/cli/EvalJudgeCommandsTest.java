@@ -118,6 +118,42 @@ class EvalJudgeCommandsTest {
     }
 
     @Test
+    void pairwiseWhoseJudgeFailsReportsNoTiesAndExitsThree() throws Exception {
+        upstream.reset();
+        upstream.then(FakeLlmServer.status(503, "{\"error\":{\"message\":\"overloaded\"}}", Map.of()));
+        List<EvalRun.ExampleResult> base = List.of(example("q0", "Short.")), candidate = List.of(example("q0", "A longer answer."));
+        CliTest.Run r = CliTest.run("eval", "pairwise", run("base-down.json", base).toString(), run("cand-down.json", candidate).toString(), "--judge", "judge",
+                "--config", config.toString(), "--data", tmp.resolve("pairwise-down").toString());
+        assertThat(r.code()).isEqualTo(3);
+        assertThat(r.err()).contains("keel: incomplete: the judge failed, so no comparison is reported: judge model 'judge' is unavailable")
+                .doesNotContain("at dev.keel");
+        assertThat(r.out()).doesNotContain("ties");
+    }
+
+    @Test
+    void aRunWhoseJudgeFailsIsWrittenWithEachReasonAndExitsThree() throws Exception {
+        Path docs = tmp.resolve("judged-docs");
+        Files.createDirectories(docs);
+        Files.writeString(docs.resolve("trial.md"), "# Trial\n\nThe free trial lasts 14 days and needs no card.\n");
+        Path dataset = tmp.resolve("judged.jsonl");
+        Files.writeString(dataset, """
+                {"id": "trial", "question": "How long is the free trial?", "reference_answer": "14 days."}
+                {"id": "card", "question": "Does the trial need a card?", "reference_answer": "No card is needed."}
+                """);
+        upstream.reset();
+        upstream.then(FakeLlmServer.status(503, "{\"error\":{\"message\":\"overloaded\"}}", Map.of()));
+        Path out = tmp.resolve("judged-run.json");
+        CliTest.Run r = CliTest.run("eval", "run", "--dataset", dataset.toString(), "--docs", docs.toString(), "--split", "all", "--judge", "judge",
+                "--config", config.toString(), "--data", tmp.resolve("judged-data").toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(3);
+        assertThat(r.err()).contains("keel: incomplete: the judge failed on 2 of 2 examples").contains("judge model 'judge' is unavailable")
+                .doesNotContain("at dev.keel");
+        EvalRun written = EvalRun.read(out);
+        assertThat(written.warnings()).anyMatch(w -> w.startsWith("incomplete: the judge failed on 2 of 2 examples"));
+        assertThat(written.examples()).allSatisfy(e -> assertThat(e.reasons()).containsKey("judge_error"));
+    }
+
+    @Test
     void pairwisePrintsWinsLossesTiesAndWritesJson() throws Exception {
         List<EvalRun.ExampleResult> base = new ArrayList<>(), candidate = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
