@@ -33,7 +33,9 @@ import java.util.UUID;
 /**
  * Runs an evaluation dataset through a Keel and returns the {@link EvalRun}. In {@link Mode#FULL} every question is
  * answered as {@code POST /v1/answer} answers it (streamed when a model writes the answer, to time its first token),
- * in the run's tenant, and scored: retrieval over the answer's context, the {@link Judge}'s answer metrics, token F1
+ * in the run's tenant, and scored: the ranked retrieval metrics at k over a hybrid search {@code topK} deep with the
+ * configured search settings (one search per question besides the answer, in a trace of its own, outside the timings),
+ * context precision and recall over the answer's context, the {@link Judge}'s answer metrics, token F1
  * and semantic similarity against the reference, facts, refusal correctness, and the operations (latency, time to
  * first token, tokens, cost, cache hits). In {@link Mode#RETRIEVAL} every question is only searched (hybrid, the
  * configured search settings, {@code topK} deep). A metric that does not apply to an example is absent from it;
@@ -203,7 +205,16 @@ public final class EvalRunner {
         List<ChunkRecord> context = a.sources().stream().map(SearchHit::chunk).toList();
         Map<String, Double> metrics = new LinkedHashMap<>();
         Map<String, String> reasons = new LinkedHashMap<>();
-        retrievalMetrics(e, context, options, metrics);
+        // The answer's context is answer.context_chunks deep, not k: ranked metrics at k over it would move with the context size.
+        if (e.answerable() && !e.relevant().isEmpty()) {
+            Trace search = keel.traces().start("eval.search", options.tenant());
+            try {
+                rankedMetrics(e, searched(e, options, search), options.topK(), metrics);
+            } finally {
+                search.finish();
+            }
+        }
+        contextMetrics(e, context, options.tenant(), metrics);
         metrics.put(REFUSAL_CORRECT, e.answerable() == a.answered() ? 1.0 : 0.0);
         if (e.answerable()) correctness(e, a, metrics);
         judged(e, a, options.tenant(), metrics, reasons, trouble);
@@ -217,17 +228,16 @@ public final class EvalRunner {
     private Scored search(EvalExample e, Options options) {
         Trace trace = keel.traces().start("eval.search", options.tenant());
         long start = System.nanoTime();
-        List<SearchHit> hits;
+        List<ChunkRecord> context;
         try {
-            hits = keel.answers().search(options.tenant(), e.question(), SearchMode.HYBRID, options.topK(), keel.config().search(), SearchFilters.NONE,
-                    false, trace).hits();
+            context = searched(e, options, trace);
         } finally {
             trace.finish();
         }
         double latencyMs = (System.nanoTime() - start) / 1e6;
-        List<ChunkRecord> context = hits.stream().map(SearchHit::chunk).toList();
         Map<String, Double> metrics = new LinkedHashMap<>();
-        retrievalMetrics(e, context, options, metrics);
+        if (e.answerable() && !e.relevant().isEmpty()) rankedMetrics(e, context, options.topK(), metrics);
+        contextMetrics(e, context, options.tenant(), metrics);
         metrics.put(LATENCY_MS, latencyMs);
         return new Scored(e, result(e, null, null, null, null, context, metrics, Map.of(), trace.id()));
     }
@@ -239,27 +249,42 @@ public final class EvalRunner {
                 reasons.isEmpty() ? null : reasons, traceId);
     }
 
+    /** The chunks a hybrid search {@code topK} deep with the configured search settings finds for the question, best first. */
+    private List<ChunkRecord> searched(EvalExample e, Options options, Trace trace) {
+        return keel.answers().search(options.tenant(), e.question(), SearchMode.HYBRID, options.topK(), keel.config().search(), SearchFilters.NONE,
+                false, trace).hits().stream().map(SearchHit::chunk).toList();
+    }
+
+    /** The ranked retrieval metrics at {@code k} of an example that names what is relevant, over {@code ranked} (best first). */
+    private static void rankedMetrics(EvalExample e, List<ChunkRecord> ranked, int k, Map<String, Double> metrics) {
+        List<String> ranking = RetrievalMetrics.ranking(ranked, e.relevant());
+        Map<String, Integer> judged = judged(e);
+        metrics.put(recallAt(k), RetrievalMetrics.recall(ranking, judged, k));
+        metrics.put(precisionAt(k), RetrievalMetrics.precision(ranking, judged, k));
+        metrics.put(MRR, RetrievalMetrics.reciprocalRank(ranking, judged, k));
+        metrics.put(ndcgAt(k), RetrievalMetrics.ndcg(ranking, judged, k));
+        metrics.put(hitRateAt(k), RetrievalMetrics.hitRate(ranking, judged, k));
+    }
+
+    private static Map<String, Integer> judged(EvalExample e) {
+        Map<String, Integer> judged = new LinkedHashMap<>();
+        for (String entry : e.relevant()) judged.put(entry, e.grade(entry));
+        return judged;
+    }
+
     /**
-     * Retrieval and context metrics of an answerable example: ranked metrics at k when it names what is relevant;
-     * context precision and recall from its {@code relevant} entries, else from its reference answer's sentences.
+     * Context precision and recall of an answerable example over {@code context}: from its {@code relevant} entries,
+     * else from its reference answer's sentences.
      */
-    private void retrievalMetrics(EvalExample e, List<ChunkRecord> context, Options options, Map<String, Double> metrics) {
+    private void contextMetrics(EvalExample e, List<ChunkRecord> context, String tenant, Map<String, Double> metrics) {
         if (!e.answerable()) return;
-        int k = options.topK();
         if (!e.relevant().isEmpty()) {
-            List<String> ranking = RetrievalMetrics.ranking(context, e.relevant());
-            Map<String, Integer> judged = new LinkedHashMap<>();
-            for (String entry : e.relevant()) judged.put(entry, e.grade(entry));
-            metrics.put(recallAt(k), RetrievalMetrics.recall(ranking, judged, k));
-            metrics.put(precisionAt(k), RetrievalMetrics.precision(ranking, judged, k));
-            metrics.put(MRR, RetrievalMetrics.reciprocalRank(ranking, judged, k));
-            metrics.put(ndcgAt(k), RetrievalMetrics.ndcg(ranking, judged, k));
-            metrics.put(hitRateAt(k), RetrievalMetrics.hitRate(ranking, judged, k));
+            Map<String, Integer> judged = judged(e);
             metrics.put(CONTEXT_PRECISION, RetrievalMetrics.contextPrecision(context.stream().map(c -> RelevantIds.match(e.relevant(), c) != null).toList()));
             metrics.put(CONTEXT_RECALL, (double) judged.keySet().stream().filter(entry -> context.stream().anyMatch(c -> RelevantIds.names(entry, c))).count()
                     / judged.size());
         } else if (e.referenceAnswer() != null) {
-            referenceSupport(e, context, options.tenant(), metrics);
+            referenceSupport(e, context, tenant, metrics);
         }
     }
 

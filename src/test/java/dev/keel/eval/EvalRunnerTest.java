@@ -115,6 +115,16 @@ class EvalRunnerTest {
     }
 
     @Test
+    void theRankedMetricsAtKOfAFullRunComeFromASearchKDeepNotFromTheAnswersSmallerContext() {
+        EvalRun searched = runner.run(EvalDataset.load(SampleCorpus.GOLDEN), options(EvalRunner.Mode.RETRIEVAL, null), EvalRunner.Progress.NONE);
+        for (String metric : List.of("recall@10", "precision@10", "mrr", "ndcg@10", "hit_rate@10")) {
+            assertThat(golden.overall().get(metric).mean()).as(metric).isEqualTo(searched.overall().get(metric).mean());
+        }
+        EvalRun.ExampleResult answered = golden.examples().stream().filter(e -> e.metrics().containsKey("precision@10")).findFirst().orElseThrow();
+        assertThat(answered.retrieved()).as("the answer's context stays what context_precision reads").hasSizeLessThan(10);
+    }
+
+    @Test
     void aLockedDatasetsTestSplitHoldsOnlyTheOverallAggregates() throws IOException {
         Path locked = lockedCopyOfGolden();
         EvalRun run = runner.run(EvalDataset.load(locked), options(EvalRunner.Mode.RETRIEVAL, EvalExample.Split.TEST), EvalRunner.Progress.NONE);
