@@ -47,7 +47,12 @@ final class EvalCalibrateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<Calibration.Example> examples = Calibration.readLabels(labels);
+        List<Calibration.Example> examples;
+        try {
+            examples = Calibration.readLabels(labels);
+        } catch (IllegalArgumentException bad) {
+            throw new IllegalArgumentException(RunFiles.printable(bad.getMessage()), bad);
+        }
         KeelConfig cfg = common.loadConfig();
         String model = judge != null ? judge : cfg.eval().judgeModel();
         Calibration.Result r;
@@ -57,7 +62,11 @@ final class EvalCalibrateCommand implements Callable<Integer> {
             }
             Judges.Selection selection = Judges.create(keel, model, null, null, judge != null ? "--judge" : "eval.judge.model");
             System.err.printf("calibrating %s on %s (%d labelled examples)%n", selection.judge().id(), labels, examples.size());
-            r = Calibration.run(selection.judge(), common.tenant, examples, metric, labels.getFileName().toString(), Instant.now());
+            try {
+                r = Calibration.run(selection.judge(), common.tenant, examples, metric, labels.getFileName().toString(), Instant.now());
+            } catch (Judge.JudgeException failed) {
+                throw new Judge.JudgeException(RunFiles.printable(failed.getMessage()), failed); // it may quote the judge's reply
+            }
         }
         if (r.overall().n() == 0) throw new IllegalArgumentException(labels + " has no scored example of metric '" + metric + "'");
         Calibration.store(common.dataDir(), r);
@@ -73,7 +82,7 @@ final class EvalCalibrateCommand implements Callable<Integer> {
         System.out.printf("  supported                               %9d  %11d%n", r.overall().supportedSupported(), r.overall().supportedUnsupported());
         System.out.printf("  unsupported                             %9d  %11d%n", r.overall().unsupportedSupported(), r.overall().unsupportedUnsupported());
         r.disagreements().stream().limit(SHOWN_DISAGREEMENTS).forEach(d -> System.out.printf("  disagrees: %s (line %d) labelled %s, judge %.2f: %s%n",
-                d.id(), d.line(), d.labelSupported() ? "supported" : "unsupported", d.score(), d.reason()));
+                RunFiles.printable(d.id()), d.line(), d.labelSupported() ? "supported" : "unsupported", d.score(), RunFiles.printable(String.valueOf(d.reason()))));
         if (r.disagreements().size() > SHOWN_DISAGREEMENTS) System.out.printf("  … and %d more%n", r.disagreements().size() - SHOWN_DISAGREEMENTS);
         System.out.println(r.calibrated() ? "calibrated: agreement is at least 80%; recorded for runs that use this judge"
                 : "UNCALIBRATED: agreement is below 80%; every report that uses this judge will say so");

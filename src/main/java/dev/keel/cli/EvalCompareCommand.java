@@ -137,8 +137,7 @@ final class EvalCompareCommand implements Callable<Integer> {
     /** One terminal-safe line: control characters (a run's text could carry escape sequences) become spaces, long text is cut. */
     static String safe(String s) {
         if (s == null) return "-";
-        StringBuilder out = new StringBuilder(Math.min(s.length(), TEXT_WIDTH + 1));
-        s.codePoints().forEach(cp -> out.appendCodePoint(Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT ? ' ' : cp));
-        return out.length() > TEXT_WIDTH ? out.substring(0, TEXT_WIDTH) + "…" : out.toString();
+        String out = RunFiles.printable(s);
+        return out.length() > TEXT_WIDTH ? out.substring(0, TEXT_WIDTH) + "…" : out;
     }
 }

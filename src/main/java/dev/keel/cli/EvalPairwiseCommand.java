@@ -68,7 +68,7 @@ final class EvalPairwiseCommand implements Callable<Integer> {
             try {
                 report = pairwise.compare(common.tenant, baseRun, candidateRun, limit, SEED);
             } catch (Judge.JudgeException failed) {
-                System.err.println("keel: incomplete: the judge failed, so no comparison is reported: " + failed.getMessage());
+                System.err.println("keel: incomplete: the judge failed, so no comparison is reported: " + RunFiles.printable(failed.getMessage()));
                 return EvalRunCommand.INCOMPLETE_EXIT;
             }
         }

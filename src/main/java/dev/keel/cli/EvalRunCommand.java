@@ -90,8 +90,14 @@ final class EvalRunCommand implements Callable<Integer> {
         if (docs != null && !Files.isDirectory(docs)) throw new IllegalArgumentException("--docs: not a folder: " + docs);
         if (topK < 1) throw new IllegalArgumentException("--top-k must be at least 1");
         common.checkTenant();
-        BeirDataset collection = beir == null ? null : BeirDataset.load(beir, qrels);
-        EvalDataset data = collection == null ? EvalDataset.load(dataset) : EvalDataset.fromBeir(collection);
+        BeirDataset collection;
+        EvalDataset data;
+        try {
+            collection = beir == null ? null : BeirDataset.load(beir, qrels);
+            data = collection == null ? EvalDataset.load(dataset) : EvalDataset.fromBeir(collection);
+        } catch (IllegalArgumentException bad) {
+            throw new IllegalArgumentException(RunFiles.printable(bad.getMessage()), bad);
+        }
         EvalRunner.Mode mode = retrievalOnly || collection != null ? EvalRunner.Mode.RETRIEVAL : EvalRunner.Mode.FULL;
         KeelConfig config = common.loadConfig();
         EvalRun run;
@@ -117,10 +123,10 @@ final class EvalRunCommand implements Callable<Integer> {
         if (json) System.out.println(run.toJson());
         else print(run, corpus(collection), System.out);
         Optional<String> incomplete = EvalRunner.incomplete(run);
-        for (String w : run.warnings()) if (incomplete.filter(w::equals).isEmpty()) System.err.println("warning: " + w);
+        for (String w : run.warnings()) if (incomplete.filter(w::equals).isEmpty()) System.err.println("warning: " + RunFiles.printable(w));
         System.err.printf(Locale.ROOT, "done in %.1fs (%d questions in %.1fs)%s%n", (System.nanoTime() - start) / 1e9, run.dataset().examples(), run.seconds(),
                 out == null ? "" : "; run written to " + out);
-        incomplete.ifPresent(w -> System.err.println("keel: " + w));
+        incomplete.ifPresent(w -> System.err.println("keel: " + RunFiles.printable(w)));
         return incomplete.isPresent() ? INCOMPLETE_EXIT : 0;
     }
 
@@ -156,15 +162,15 @@ final class EvalRunCommand implements Callable<Integer> {
         };
     }
 
-    /** The run as a table: what ran, the overall aggregates, then each slice's. */
+    /** The run as a table: what ran, the overall aggregates, then each slice's; the dataset's texts as {@link RunFiles#printable}. */
     static void print(EvalRun run, String corpus, PrintStream out) {
         EvalRun.DatasetInfo d = run.dataset();
         EvalRun.Settings s = run.settings();
-        out.printf("%s · %s split · %d examples · %s · answers: %s · judge: %s · %.1fs%n", d.name(), d.split(), d.examples(), s.mode(),
+        out.printf("%s · %s split · %d examples · %s · answers: %s · judge: %s · %.1fs%n", RunFiles.printable(d.name()), d.split(), d.examples(), s.mode(),
                 s.answerModel() == null ? "none" : s.answerModel(), run.judge() == null ? "none" : run.judge().id(), run.seconds());
-        out.printf("corpus: %s · dataset %s · prompt %s · config %s · seed %d%n", corpus, d.fingerprint(), s.promptHash(), s.configHash(), s.seed());
+        out.printf("corpus: %s · dataset %s · prompt %s · config %s · seed %d%n", RunFiles.printable(corpus), d.fingerprint(), s.promptHash(), s.configHash(), s.seed());
         table("overall", run.overall(), out);
-        new TreeMap<>(run.slices()).forEach((slice, metrics) -> table("slice " + slice, metrics, out));
+        new TreeMap<>(run.slices()).forEach((slice, metrics) -> table("slice " + RunFiles.printable(slice), metrics, out));
         if (d.locked() && run.examples().isEmpty()) out.println("(locked dataset: the test split is reported as overall aggregates only)");
     }
 

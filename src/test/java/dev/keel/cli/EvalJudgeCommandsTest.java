@@ -118,6 +118,16 @@ class EvalJudgeCommandsTest {
     }
 
     @Test
+    void anInvalidVerdictQuotedInAnErrorCarriesNoTerminalEscapes() throws Exception {
+        upstream.reset();
+        upstream.then(FakeLlmServer.ok("\u001b]0;owned\u0007\u202enot a verdict"));
+        CliTest.Run r = CliTest.run("eval", "calibrate", "--labels", twoLabels().toString(), "--judge", "judge", "--config", config.toString(),
+                "--data", tmp.resolve("escapes").toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("returned an invalid verdict twice", "last reply:  ]0;owned  not a verdict").doesNotContain("\u001b", "\u0007", "\u202e");
+    }
+
+    @Test
     void pairwiseWhoseJudgeFailsReportsNoTiesAndExitsThree() throws Exception {
         upstream.reset();
         upstream.then(FakeLlmServer.status(503, "{\"error\":{\"message\":\"overloaded\"}}", Map.of()));
