@@ -7,6 +7,8 @@ import dev.keel.eval.Judge;
 import dev.keel.eval.Judges;
 import dev.keel.http.Json;
 import dev.keel.ingest.IngestListener;
+import dev.keel.store.ContentHash;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -22,7 +24,9 @@ import picocli.CommandLine.Option;
 @Command(name = "calibrate", mixinStandardHelpOptions = true,
         description = {"Measure how far a judge agrees with human labels and record whether it is calibrated (agreement ≥ 80%%).",
                 "Labels file: JSONL lines {id, question, answer, context: [strings or {title, section, text}], label: supported|unsupported|1-5,",
-                "metric?, split?}. A judge score of 0.75 or more on [0, 1] (4 or 5 on the 1-5 rubric) counts as supported."})
+                "metric?, split?}. A judge score of 0.75 or more on [0, 1] (4 or 5 on the 1-5 rubric) counts as supported.",
+                "Needs at least " + Calibration.MIN_EXAMPLES + " labelled examples of the metric, both supported and unsupported ones. The record",
+                "(with the labels file's hash and n) is not replaced by one measured on fewer examples unless --replace is given."})
 final class EvalCalibrateCommand implements Callable<Integer> {
     /** Disagreements listed after the figures; the rest are counted. */
     private static final int SHOWN_DISAGREEMENTS = 10;
@@ -45,6 +49,9 @@ final class EvalCalibrateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
+    @Option(names = "--replace", description = "Replace the calibration on record even when it was measured on more examples.")
+    boolean replace;
+
     @Override
     public Integer call() throws Exception {
         List<Calibration.Example> examples;
@@ -53,6 +60,8 @@ final class EvalCalibrateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException bad) {
             throw new IllegalArgumentException(RunFiles.printable(bad.getMessage()), bad);
         }
+        Calibration.requireEnough(examples, metric, labels.toString());
+        String labelsHash = ContentHash.sha256(Files.readAllBytes(labels));
         KeelConfig cfg = common.loadConfig();
         String model = judge != null ? judge : cfg.eval().judgeModel();
         Calibration.Result r;
@@ -69,7 +78,8 @@ final class EvalCalibrateCommand implements Callable<Integer> {
             }
         }
         if (r.overall().n() == 0) throw new IllegalArgumentException(labels + " has no scored example of metric '" + metric + "'");
-        Calibration.store(common.dataDir(), r);
+        Path recorded = Calibration.store(common.dataDir(), r, labelsHash, replace);
+        System.err.println("recorded in " + recorded);
         if (json) {
             System.out.println(Json.write(r));
             return 0;

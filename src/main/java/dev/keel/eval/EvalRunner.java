@@ -171,6 +171,9 @@ public final class EvalRunner {
         EvalRun.Settings settings = new EvalRun.Settings(options.mode().name().toLowerCase(Locale.ROOT),
                 options.mode() == Mode.FULL ? answerModel : null, engine.promptHash(), ConfigHash.of(keel.config()), options.topK(), options.seed());
         if (options.mode() == Mode.FULL && judgeWarning != null) warnings.add(judgeWarning);
+        if (options.mode() == Mode.FULL && judgeInfo.calibrated() == null && judge instanceof LlmJudge llm) {
+            warnings.add("judge %s has never been calibrated: keel eval calibrate --labels FILE --judge %s".formatted(judgeInfo.id(), llm.model()));
+        }
         if (options.mode() == Mode.FULL && Boolean.FALSE.equals(judgeInfo.calibrated())) {
             warnings.add("judge %s is UNCALIBRATED: it agreed with human labels on %.0f%% (below %.0f%%)".formatted(judgeInfo.id(),
                     100 * judgeInfo.agreement(), 100 * Calibration.CALIBRATED_AGREEMENT));

@@ -188,12 +188,12 @@ class EvalRunCommandTest {
         Path calibrated = tmp.resolve("calibration-data");
         Path labels = tmp.resolve("inverted-labels.jsonl");
         // Labels that say the opposite of the truth: the heuristic judge disagrees with every one, so it is recorded as uncalibrated.
-        Files.writeString(labels, """
+        Files.writeString(labels, EvalJudgeCommandsTest.copies(8, """
                 {"id": "a", "question": "Where do visitors park?", "answer": "Visitors park in the north garage on level 2.", "context": ["Visitors park in the north garage on level 2."], "label": "unsupported"}
                 {"id": "b", "question": "Where do visitors park?", "answer": "Visitors park on the roof of building 9.", "context": ["Visitors park in the north garage on level 2."], "label": "supported"}
                 {"id": "c", "question": "When does the cafeteria close?", "answer": "The cafeteria closes at 3 pm.", "context": ["The cafeteria opens at 8 am and closes at 3 pm."], "label": "unsupported"}
                 {"id": "d", "question": "When does the cafeteria close?", "answer": "The cafeteria closes at 11 pm on Sundays.", "context": ["The cafeteria opens at 8 am and closes at 3 pm."], "label": "supported"}
-                """);
+                """.strip().split("\n")));
         CliTest.Run calibration = run("eval", "calibrate", "--labels", labels.toString(), "--docs", docs.toString(), "--data", calibrated.toString());
         assertThat(calibration.out()).as(calibration.err()).contains("UNCALIBRATED");
 
