@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -76,6 +78,13 @@ final class EvalPairwiseCommand implements Callable<Integer> {
         System.out.printf("%s vs %s, judge %s: %d examples%n", candidate.getFileName(), base.getFileName(), id, report.n());
         System.out.printf("candidate wins %d, losses %d, ties %d; win rate %.3f (95%% CI %.3f–%.3f)%n", report.wins(), report.losses(), report.ties(),
                 report.winRate(), report.ciLow(), report.ciHigh());
+        Set<String> candidateIds = candidateRun.examples().stream().map(EvalRun.ExampleResult::id).collect(Collectors.toSet());
+        long shared = baseRun.examples().stream().filter(e -> candidateIds.contains(e.id())).count();
+        if (report.n() < limit && shared > report.n()) {
+            // Only examples both runs answered are compared: declining does not lose here, refusal_correct in compare sees it.
+            System.out.printf("skipped %d of %d shared examples that either run declined: a candidate that declines more is not penalised by"
+                    + " this win rate; see refusal_correct in keel eval compare%n", shared - report.n(), shared);
+        }
         if (out != null) {
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("base", base.toString());

@@ -216,13 +216,17 @@ class EvalJudgeCommandsTest {
             base.add(example("q" + i, "Short answer " + i + "."));
             candidate.add(example("q" + i, i < 4 ? "A much longer and fuller answer " + i + "." : "Tiny " + i + "."));
         }
+        base.add(example("declined", "Short answer."));
+        candidate.add(new EvalRun.ExampleResult("declined", "dev", List.of(), "fp", "Question declined?", null, "", false, null, List.of(), List.of(),
+                Map.of(), Map.of(), null));
         upstream.reset();
         upstream.then(FakeLlmServer.okFrom(EvalJudgeCommandsTest::longerWins));
         Path out = tmp.resolve("pairwise.json");
         CliTest.Run r = CliTest.run("eval", "pairwise", run("base.json", base).toString(), run("cand.json", candidate).toString(), "--judge", "judge",
                 "--config", config.toString(), "--data", tmp.resolve("data").toString(), "--out", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("6 examples", "candidate wins 4, losses 2, ties 0; win rate 0.667 (95% CI");
+        assertThat(r.out()).contains("6 examples", "candidate wins 4, losses 2, ties 0; win rate 0.667 (95% CI",
+                "skipped 1 of 7 shared examples that either run declined");
         JsonNode json = JSON.readTree(out.toFile());
         assertThat(json.path("report").path("wins").asInt()).isEqualTo(4);
         assertThat(json.path("report").path("comparisons")).hasSize(6);
