@@ -7,6 +7,8 @@ import dev.keel.eval.Judge;
 import dev.keel.eval.Judges;
 import dev.keel.http.Json;
 import dev.keel.ingest.IngestListener;
+import dev.keel.store.ContentHash;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -20,9 +22,11 @@ import picocli.CommandLine.Option;
  * table (overall and per split), and stores the calibration in the data directory under the judge's id.
  */
 @Command(name = "calibrate", mixinStandardHelpOptions = true,
-        description = {"Measure how far a judge agrees with human labels and record whether it is calibrated (agreement ≥ 80%).",
+        description = {"Measure how far a judge agrees with human labels and record whether it is calibrated (agreement ≥ 80%%).",
                 "Labels file: JSONL lines {id, question, answer, context: [strings or {title, section, text}], label: supported|unsupported|1-5,",
-                "metric?, split?}. A judge score of 0.75 or more on [0, 1] (4 or 5 on the 1-5 rubric) counts as supported."})
+                "metric?, split?}. A judge score of 0.75 or more on [0, 1] (4 or 5 on the 1-5 rubric) counts as supported.",
+                "Needs at least " + Calibration.MIN_EXAMPLES + " labelled examples of the metric, both supported and unsupported ones. The record",
+                "(with the labels file's hash and n) is not replaced by one measured on fewer examples unless --replace is given."})
 final class EvalCalibrateCommand implements Callable<Integer> {
     /** Disagreements listed after the figures; the rest are counted. */
     private static final int SHOWN_DISAGREEMENTS = 10;
@@ -45,9 +49,19 @@ final class EvalCalibrateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
+    @Option(names = "--replace", description = "Replace the calibration on record even when it was measured on more examples.")
+    boolean replace;
+
     @Override
     public Integer call() throws Exception {
-        List<Calibration.Example> examples = Calibration.readLabels(labels);
+        List<Calibration.Example> examples;
+        try {
+            examples = Calibration.readLabels(labels);
+        } catch (IllegalArgumentException bad) {
+            throw new IllegalArgumentException(RunFiles.printable(bad.getMessage()), bad);
+        }
+        Calibration.requireEnough(examples, metric, labels.toString());
+        String labelsHash = ContentHash.sha256(Files.readAllBytes(labels));
         KeelConfig cfg = common.loadConfig();
         String model = judge != null ? judge : cfg.eval().judgeModel();
         Calibration.Result r;
@@ -57,10 +71,15 @@ final class EvalCalibrateCommand implements Callable<Integer> {
             }
             Judges.Selection selection = Judges.create(keel, model, null, null, judge != null ? "--judge" : "eval.judge.model");
             System.err.printf("calibrating %s on %s (%d labelled examples)%n", selection.judge().id(), labels, examples.size());
-            r = Calibration.run(selection.judge(), common.tenant, examples, metric, labels.getFileName().toString(), Instant.now());
+            try {
+                r = Calibration.run(selection.judge(), common.tenant, examples, metric, labels.getFileName().toString(), Instant.now());
+            } catch (Judge.JudgeException failed) {
+                throw new Judge.JudgeException(RunFiles.printable(failed.getMessage()), failed); // it may quote the judge's reply
+            }
         }
         if (r.overall().n() == 0) throw new IllegalArgumentException(labels + " has no scored example of metric '" + metric + "'");
-        Calibration.store(common.dataDir(), r);
+        Path recorded = Calibration.store(common.dataDir(), r, labelsHash, replace);
+        System.err.println("recorded in " + recorded);
         if (json) {
             System.out.println(Json.write(r));
             return 0;
@@ -73,7 +92,7 @@ final class EvalCalibrateCommand implements Callable<Integer> {
         System.out.printf("  supported                               %9d  %11d%n", r.overall().supportedSupported(), r.overall().supportedUnsupported());
         System.out.printf("  unsupported                             %9d  %11d%n", r.overall().unsupportedSupported(), r.overall().unsupportedUnsupported());
         r.disagreements().stream().limit(SHOWN_DISAGREEMENTS).forEach(d -> System.out.printf("  disagrees: %s (line %d) labelled %s, judge %.2f: %s%n",
-                d.id(), d.line(), d.labelSupported() ? "supported" : "unsupported", d.score(), d.reason()));
+                RunFiles.printable(d.id()), d.line(), d.labelSupported() ? "supported" : "unsupported", d.score(), RunFiles.printable(String.valueOf(d.reason()))));
         if (r.disagreements().size() > SHOWN_DISAGREEMENTS) System.out.printf("  … and %d more%n", r.disagreements().size() - SHOWN_DISAGREEMENTS);
         System.out.println(r.calibrated() ? "calibrated: agreement is at least 80%; recorded for runs that use this judge"
                 : "UNCALIBRATED: agreement is below 80%; every report that uses this judge will say so");

@@ -19,7 +19,7 @@ import picocli.CommandLine.Parameters;
 /** {@code keel eval compare BASE.json CAND.json}: the release gate over two runs (see {@link RunComparison}). */
 @Command(name = "compare", mixinStandardHelpOptions = true,
         description = {"Compare two runs of the same dataset, metric by metric, overall and per slice:",
-                "means, the delta with a paired bootstrap 95% interval, a paired permutation p.",
+                "means, the delta with a paired bootstrap 95%% interval, a paired permutation p.",
                 "Fails (exit 1) when a quality metric drops by more than --max-drop (a slice",
                 "by more than --slice-max-drop) significantly: interval below zero, p < 0.05.",
                 "Reported, not gated: slices under " + RunComparison.MIN_SLICE_EXAMPLES + " examples, operations metrics (latency,",
@@ -137,8 +137,7 @@ final class EvalCompareCommand implements Callable<Integer> {
     /** One terminal-safe line: control characters (a run's text could carry escape sequences) become spaces, long text is cut. */
     static String safe(String s) {
         if (s == null) return "-";
-        StringBuilder out = new StringBuilder(Math.min(s.length(), TEXT_WIDTH + 1));
-        s.codePoints().forEach(cp -> out.appendCodePoint(Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT ? ' ' : cp));
-        return out.length() > TEXT_WIDTH ? out.substring(0, TEXT_WIDTH) + "…" : out.toString();
+        String out = RunFiles.printable(s);
+        return out.length() > TEXT_WIDTH ? out.substring(0, TEXT_WIDTH) + "…" : out;
     }
 }

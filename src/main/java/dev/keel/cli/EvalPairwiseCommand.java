@@ -3,6 +3,7 @@ package dev.keel.cli;
 import dev.keel.Keel;
 import dev.keel.config.KeelConfig;
 import dev.keel.eval.EvalRun;
+import dev.keel.eval.Judge;
 import dev.keel.eval.Judges;
 import dev.keel.eval.PairwiseJudge;
 import dev.keel.http.Json;
@@ -10,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,10 +22,13 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code keel eval pairwise BASE.json CAND.json}: asks a judge model which run answered each shared example better,
  * in both orders (disagreements are ties), and prints the candidate's wins, losses, ties and win rate with a 95% CI.
+ * A judge that fails on any example is no tie: nothing is reported and the command exits {@value EvalRunCommand#INCOMPLETE_EXIT}.
  */
 @Command(name = "pairwise", mixinStandardHelpOptions = true,
         description = {"Compare two runs' answers example by example with a judge model, A/B then B/A (disagreements count as ties).",
-                "Prints the candidate's wins, losses and ties, and its win rate (ties count half) with a 95% bootstrap interval."})
+                "Prints the candidate's wins, losses and ties, and its win rate (ties count half) with a 95%% bootstrap interval."},
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {"0:compared", "2:bad input (options, run files, configuration)", "3:the judge failed (provider down, invalid verdicts): nothing is reported"})
 final class EvalPairwiseCommand implements Callable<Integer> {
     /** Seed of the win rate's bootstrap: the same runs give the same interval. */
     private static final long SEED = 42;
@@ -61,12 +67,24 @@ final class EvalPairwiseCommand implements Callable<Integer> {
             if (warning != null) System.err.println("keel: warning: " + warning);
             PairwiseJudge pairwise = new PairwiseJudge(keel.gateway(), keel.traces(), model, null);
             id = pairwise.id();
-            report = pairwise.compare(common.tenant, baseRun, candidateRun, limit, SEED);
+            try {
+                report = pairwise.compare(common.tenant, baseRun, candidateRun, limit, SEED);
+            } catch (Judge.JudgeException failed) {
+                System.err.println("keel: incomplete: the judge failed, so no comparison is reported: " + RunFiles.printable(failed.getMessage()));
+                return EvalRunCommand.INCOMPLETE_EXIT;
+            }
         }
         if (report.n() == 0) throw new IllegalArgumentException(base + " and " + candidate + " have no answered example in common");
         System.out.printf("%s vs %s, judge %s: %d examples%n", candidate.getFileName(), base.getFileName(), id, report.n());
         System.out.printf("candidate wins %d, losses %d, ties %d; win rate %.3f (95%% CI %.3f–%.3f)%n", report.wins(), report.losses(), report.ties(),
                 report.winRate(), report.ciLow(), report.ciHigh());
+        Set<String> candidateIds = candidateRun.examples().stream().map(EvalRun.ExampleResult::id).collect(Collectors.toSet());
+        long shared = baseRun.examples().stream().filter(e -> candidateIds.contains(e.id())).count();
+        if (report.n() < limit && shared > report.n()) {
+            // Only examples both runs answered are compared: declining does not lose here, refusal_correct in compare sees it.
+            System.out.printf("skipped %d of %d shared examples that either run declined: a candidate that declines more is not penalised by"
+                    + " this win rate; see refusal_correct in keel eval compare%n", shared - report.n(), shared);
+        }
         if (out != null) {
             Map<String, Object> json = new LinkedHashMap<>();
             json.put("base", base.toString());

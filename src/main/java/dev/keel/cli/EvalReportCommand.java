@@ -11,7 +11,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code keel eval report RUN.json --html FILE}: one run as a self-contained HTML page (and JUnit XML). */
 @Command(name = "report", mixinStandardHelpOptions = true,
-        description = {"Render one run: metric bars with 95% intervals, operations figures, a",
+        description = {"Render one run: metric bars with 95%% intervals, operations figures, a",
                 "per-slice table and the lowest-scoring examples. The HTML page is",
                 "self-contained (inline CSS and SVG, nothing loaded from anywhere)."})
 final class EvalReportCommand implements Callable<Integer> {

@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -27,7 +28,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code keel eval run}: a dataset through the whole answer pipeline (or retrieval alone), scored, aggregated overall
- * and per slice; a table on stdout, progress on stderr, the run file with {@code --out}.
+ * and per slice; a table on stdout, progress on stderr, the run file with {@code --out}. A run whose judge failed on
+ * some examples is still written, and exits {@value #INCOMPLETE_EXIT} saying so.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Run an evaluation dataset (JSONL, or a BEIR collection) through Keel and score every answer.",
@@ -35,8 +37,14 @@ import picocli.CommandLine.Option;
                 "Answers: the judge's metrics, token F1 and semantic similarity against the reference, facts, refusal correctness.",
                 "Operations: latency, TTFT, tokens, cost, cache hits. Each overall and per slice, mean with a bootstrap 95%% CI.",
                 "With --docs the documents go into a throw-away index (embeddings cached in the data directory), so a rerun is",
-                "reproducible; without it the run asks the corpus already in the data directory."})
+                "reproducible; without it the run asks the corpus already in the data directory."},
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {"0:the run completed", "2:bad input (options, dataset, configuration)",
+                "3:incomplete: the judge failed on some examples; the run file is still written, with each one's judge_error"})
 final class EvalRunCommand implements Callable<Integer> {
+    /** The exit code of a run whose judge failed on some examples: a CI gate must not pass on missing judge metrics. */
+    static final int INCOMPLETE_EXIT = 3;
+
     @Mixin
     CommonOptions common;
 
@@ -82,8 +90,14 @@ final class EvalRunCommand implements Callable<Integer> {
         if (docs != null && !Files.isDirectory(docs)) throw new IllegalArgumentException("--docs: not a folder: " + docs);
         if (topK < 1) throw new IllegalArgumentException("--top-k must be at least 1");
         common.checkTenant();
-        BeirDataset collection = beir == null ? null : BeirDataset.load(beir, qrels);
-        EvalDataset data = collection == null ? EvalDataset.load(dataset) : EvalDataset.fromBeir(collection);
+        BeirDataset collection;
+        EvalDataset data;
+        try {
+            collection = beir == null ? null : BeirDataset.load(beir, qrels);
+            data = collection == null ? EvalDataset.load(dataset) : EvalDataset.fromBeir(collection);
+        } catch (IllegalArgumentException bad) {
+            throw new IllegalArgumentException(RunFiles.printable(bad.getMessage()), bad);
+        }
         EvalRunner.Mode mode = retrievalOnly || collection != null ? EvalRunner.Mode.RETRIEVAL : EvalRunner.Mode.FULL;
         KeelConfig config = common.loadConfig();
         EvalRun run;
@@ -108,10 +122,12 @@ final class EvalRunCommand implements Callable<Integer> {
         if (out != null) run.write(out);
         if (json) System.out.println(run.toJson());
         else print(run, corpus(collection), System.out);
-        for (String w : run.warnings()) System.err.println("warning: " + w);
+        Optional<String> incomplete = EvalRunner.incomplete(run);
+        for (String w : run.warnings()) if (incomplete.filter(w::equals).isEmpty()) System.err.println("warning: " + RunFiles.printable(w));
         System.err.printf(Locale.ROOT, "done in %.1fs (%d questions in %.1fs)%s%n", (System.nanoTime() - start) / 1e9, run.dataset().examples(), run.seconds(),
                 out == null ? "" : "; run written to " + out);
-        return 0;
+        incomplete.ifPresent(w -> System.err.println("keel: " + RunFiles.printable(w)));
+        return incomplete.isPresent() ? INCOMPLETE_EXIT : 0;
     }
 
     private EvalRun run(Keel keel, KeelConfig config, EvalDataset data, EvalRunner.Mode mode, EvalExample.Split chosen, String tenant) {
@@ -146,15 +162,15 @@ final class EvalRunCommand implements Callable<Integer> {
         };
     }
 
-    /** The run as a table: what ran, the overall aggregates, then each slice's. */
+    /** The run as a table: what ran, the overall aggregates, then each slice's; the dataset's texts as {@link RunFiles#printable}. */
     static void print(EvalRun run, String corpus, PrintStream out) {
         EvalRun.DatasetInfo d = run.dataset();
         EvalRun.Settings s = run.settings();
-        out.printf("%s · %s split · %d examples · %s · answers: %s · judge: %s · %.1fs%n", d.name(), d.split(), d.examples(), s.mode(),
+        out.printf("%s · %s split · %d examples · %s · answers: %s · judge: %s · %.1fs%n", RunFiles.printable(d.name()), d.split(), d.examples(), s.mode(),
                 s.answerModel() == null ? "none" : s.answerModel(), run.judge() == null ? "none" : run.judge().id(), run.seconds());
-        out.printf("corpus: %s · dataset %s · prompt %s · config %s · seed %d%n", corpus, d.fingerprint(), s.promptHash(), s.configHash(), s.seed());
+        out.printf("corpus: %s · dataset %s · prompt %s · config %s · seed %d%n", RunFiles.printable(corpus), d.fingerprint(), s.promptHash(), s.configHash(), s.seed());
         table("overall", run.overall(), out);
-        new TreeMap<>(run.slices()).forEach((slice, metrics) -> table("slice " + slice, metrics, out));
+        new TreeMap<>(run.slices()).forEach((slice, metrics) -> table("slice " + RunFiles.printable(slice), metrics, out));
         if (d.locked() && run.examples().isEmpty()) out.println("(locked dataset: the test split is reported as overall aggregates only)");
     }
 

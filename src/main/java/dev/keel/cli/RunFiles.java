@@ -45,7 +45,18 @@ final class RunFiles {
         }
     }
 
+    /**
+     * {@code text} safe to print on a terminal: control characters (C0 with ESC, DEL, C1) and format characters (bidi
+     * overrides and isolates, zero-width marks) become spaces, so a dataset, a run file or a judge's reply cannot move
+     * the cursor, recolour or retitle the terminal, or reorder what it shows.
+     */
+    static String printable(String text) {
+        StringBuilder out = new StringBuilder(text.length());
+        text.codePoints().forEach(cp -> out.appendCodePoint(Character.isISOControl(cp) || Character.getType(cp) == Character.FORMAT ? ' ' : cp));
+        return out.toString();
+    }
+
     private static String firstLine(String message) {
-        return message == null ? "unreadable" : message.lines().findFirst().orElse("").strip();
+        return message == null ? "unreadable" : printable(message.lines().findFirst().orElse("").strip());
     }
 }

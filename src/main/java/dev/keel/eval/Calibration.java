@@ -39,6 +39,11 @@ public final class Calibration {
     public static final double CALIBRATED_AGREEMENT = 0.80;
     /** A score in [0, 1] at or above this is "supported": 4 and 5 on a 1–5 rubric, a sentence the heuristic accepts. */
     public static final double SUPPORTED_AT = 0.75;
+    /**
+     * The fewest labelled examples a calibration is recorded from: with fewer, one disagreement moves agreement by
+     * more than 3 points and a 95% interval around 80% spans most of the scale.
+     */
+    public static final int MIN_EXAMPLES = 30;
     /** A labels file larger than this is refused before it is read (a labelled set is thousands of lines, not millions). */
     static final long MAX_FILE_BYTES = 64L * 1024 * 1024;
     /** Where records live under the data directory. */
@@ -79,8 +84,27 @@ public final class Calibration {
         }
     }
 
-    /** A stored calibration, as {@link #lookup} returns it. */
-    public record Record(String judgeId, String metric, String labels, Instant at, int n, double agreement, double kappa, boolean calibrated) {}
+    /**
+     * A stored calibration, as {@link #lookup} returns it; {@code labelsHash} is the SHA-256 of the labels file's
+     * content (null in records written before it was kept).
+     */
+    public record Record(String judgeId, String metric, String labels, Instant at, int n, double agreement, double kappa, boolean calibrated,
+                         String labelsHash) {}
+
+    /**
+     * Refuses (an {@link IllegalArgumentException} naming {@code labels}) a labels set with fewer than
+     * {@value #MIN_EXAMPLES} examples of {@code metric}, or without both supported and unsupported ones: agreement
+     * with one class only is agreement with a judge that always says the same.
+     */
+    public static void requireEnough(List<Example> examples, String metric, String labels) {
+        long supported = examples.stream().filter(e -> e.metric().equals(metric) && e.supported()).count();
+        long unsupported = examples.stream().filter(e -> e.metric().equals(metric) && !e.supported()).count();
+        if (supported + unsupported < MIN_EXAMPLES || supported == 0 || unsupported == 0) {
+            throw new IllegalArgumentException(labels + ": " + (supported + unsupported) + " labelled examples of metric '" + metric + "' (" + supported
+                    + " supported, " + unsupported + " unsupported); a calibration needs at least " + MIN_EXAMPLES
+                    + " with both classes present; nothing was recorded");
+        }
+    }
 
     /**
      * Reads a labels file. A malformed line is an {@link IllegalArgumentException} naming the file and the line; blank
@@ -192,16 +216,26 @@ public final class Calibration {
         return new Figures(n, observed, kappa, ss, su, us, uu);
     }
 
-    /** Stores {@code result} under {@code dataDir}, replacing an earlier calibration of the same judge and metric. */
-    public static void store(Path dataDir, Result result) {
+    /**
+     * Stores {@code result} (of a labels file whose content hashes to {@code labelsHash}) under {@code dataDir} and
+     * returns the file. It replaces an earlier calibration of the same judge and metric, unless that one was measured
+     * on more examples and {@code replace} is false: then it is an {@link IllegalArgumentException} saying so.
+     */
+    public static Path store(Path dataDir, Result result, String labelsHash, boolean replace) {
         Record r = new Record(result.judgeId(), result.metric(), result.labels(), result.at(), result.overall().n(), result.overall().agreement(),
-                result.overall().kappa(), result.calibrated());
+                result.overall().kappa(), result.calibrated(), labelsHash);
         Path file = file(dataDir, result.judgeId(), result.metric());
+        Optional<Record> stored = lookup(dataDir, result.judgeId(), result.metric());
+        if (!replace && stored.isPresent() && stored.get().n() > r.n()) {
+            throw new IllegalArgumentException("the calibration on record for " + result.judgeId() + " (" + result.metric() + ") was measured on "
+                    + stored.get().n() + " examples (" + stored.get().labels() + "), more than these " + r.n() + "; it was kept: pass --replace to replace it");
+        }
         try {
             Files.createDirectories(file.getParent());
             Path tmp = Files.createTempFile(file.getParent(), ".calibration-", ".json");
             JSON.writeValue(tmp.toFile(), r);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return file;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot store the calibration in " + file.getParent(), e);
         }

@@ -24,7 +24,8 @@ import java.util.Set;
  * ({@code sources} is read as {@code relevant}, as the sample golden set spells it). An optional first line
  * {@code {"_meta": {"name", "locked", "test_share"}}} names the set, marks it locked (a gold set whose test split
  * may only be reported in aggregate) and sets the share of examples in the test split (default
- * {@value #DEFAULT_TEST_SHARE}). Every error names the file and line. Immutable.
+ * {@value #DEFAULT_TEST_SHARE}). Fields it does not know are ignored; a UTF-8 byte order mark at the start is
+ * skipped. Every error names the file and line. Immutable.
  */
 public record EvalDataset(String name, Path path, boolean locked, double testShare, List<EvalExample> examples) {
     public static final double DEFAULT_TEST_SHARE = 0.3;
@@ -34,6 +35,8 @@ public record EvalDataset(String name, Path path, boolean locked, double testSha
     private static final int MAX_QUESTION_CHARS = DocumentAnswerer.MAX_QUESTION_CHARS;
     /** The largest dataset file read: {@value #MAX_EXAMPLES} examples of a few hundred bytes each fit with room to spare, a stray dump does not. */
     private static final long MAX_BYTES = 64L << 20;
+    /** Editors on Windows start UTF-8 files with it; it is no part of the first line's JSON. */
+    private static final String BYTE_ORDER_MARK = "\uFEFF";
 
     public EvalDataset {
         examples = List.copyOf(examples);
@@ -44,9 +47,12 @@ public record EvalDataset(String name, Path path, boolean locked, double testSha
         return split == null ? examples : examples.stream().filter(e -> e.split() == split).toList();
     }
 
-    /** One fingerprint for the whole set: a hash over every example's fingerprint, in file order. */
+    /**
+     * One fingerprint for the whole set: a hash over its name, whether it is locked and every example's fingerprint in
+     * file order, so a copy with its {@code _meta} line removed (an unlocked gold set) is not the same dataset.
+     */
     public String fingerprint() {
-        StringBuilder all = new StringBuilder();
+        StringBuilder all = new StringBuilder(name).append('\0').append(locked).append('\n');
         for (EvalExample e : examples) all.append(e.fingerprint()).append('\n');
         return ContentHash.sha256(all.toString()).substring(0, 16);
     }
@@ -67,7 +73,7 @@ public record EvalDataset(String name, Path path, boolean locked, double testSha
         List<JsonNode> rows = new ArrayList<>();
         List<Integer> lineNumbers = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
-            String line = lines.get(i);
+            String line = i == 0 && lines.get(0).startsWith(BYTE_ORDER_MARK) ? lines.get(0).substring(1) : lines.get(i);
             if (line.isBlank()) continue;
             JsonNode node;
             try {
@@ -80,7 +86,9 @@ public record EvalDataset(String name, Path path, boolean locked, double testSha
                 if (!rows.isEmpty()) throw new IllegalArgumentException(where(file, i) + "\"_meta\" must be the first line");
                 JsonNode meta = node.get("_meta");
                 name = meta.path("name").asText(name);
-                locked = meta.path("locked").asBoolean(false);
+                JsonNode lockedFlag = meta.get("locked");
+                if (lockedFlag != null && !lockedFlag.isBoolean()) throw new IllegalArgumentException(where(file, i) + "\"locked\" must be true or false");
+                locked = lockedFlag != null && lockedFlag.asBoolean();
                 testShare = meta.path("test_share").asDouble(DEFAULT_TEST_SHARE);
                 if (!(testShare >= 0 && testShare <= 1)) throw new IllegalArgumentException(where(file, i) + "test_share must be between 0 and 1");
                 continue;

@@ -33,7 +33,9 @@ import java.util.UUID;
 /**
  * Runs an evaluation dataset through a Keel and returns the {@link EvalRun}. In {@link Mode#FULL} every question is
  * answered as {@code POST /v1/answer} answers it (streamed when a model writes the answer, to time its first token),
- * in the run's tenant, and scored: retrieval over the answer's context, the {@link Judge}'s answer metrics, token F1
+ * in the run's tenant, and scored: the ranked retrieval metrics at k over a hybrid search {@code topK} deep with the
+ * configured search settings (one search per question besides the answer, in a trace of its own, outside the timings),
+ * context precision and recall over the answer's context, the {@link Judge}'s answer metrics, token F1
  * and semantic similarity against the reference, facts, refusal correctness, and the operations (latency, time to
  * first token, tokens, cost, cache hits). In {@link Mode#RETRIEVAL} every question is only searched (hybrid, the
  * configured search settings, {@code topK} deep). A metric that does not apply to an example is absent from it;
@@ -76,6 +78,10 @@ public final class EvalRunner {
     private static final Set<String> JUDGE_METRICS = Set.of(Judge.FAITHFULNESS, Judge.ANSWER_RELEVANCE, Judge.CORRECTNESS, Judge.CITATION_ACCURACY);
     /** What the run's results say of a question whose answer Keel could not give (a guard or a limit refused it): its error code. */
     private static final String ERROR_PREFIX = "error: ";
+    /** The reason an example's judge metrics are missing, under this key of its {@code reasons}: what the judge said when it failed. */
+    public static final String JUDGE_ERROR = "judge_error";
+    /** How the warning of a run whose judge failed on some examples begins (see {@link #incomplete}). */
+    public static final String INCOMPLETE = "incomplete: ";
 
     private final Keel keel;
     private final Judge judge;
@@ -96,6 +102,14 @@ public final class EvalRunner {
         this.judge = judge;
         this.judgeInfo = judgeInfo;
         this.judgeWarning = judgeWarning;
+    }
+
+    /**
+     * The warning saying that the run's judge failed on some examples (their judge metrics are missing, the per-example
+     * reason is under {@link #JUDGE_ERROR}), if it has one: such a run is incomplete, not a measurement to gate on.
+     */
+    public static java.util.Optional<String> incomplete(EvalRun run) {
+        return run.warnings() == null ? java.util.Optional.empty() : run.warnings().stream().filter(w -> w.startsWith(INCOMPLETE)).findFirst();
     }
 
     /** Metric names at {@code k}: {@code recall@k} and so on. */
@@ -144,7 +158,7 @@ public final class EvalRunner {
             scored.add(options.mode() == Mode.FULL ? answer(e, options, trouble) : search(e, options));
             progress.example(scored.size(), examples.size());
         }
-        warnings.addAll(trouble.warnings(judge.id()));
+        warnings.addAll(trouble.warnings(judge.id(), examples.size()));
         Map<String, EvalRun.Summary> overall = summarise(scored.stream().map(s -> s.result().metrics()).toList(), options.seed());
         Map<String, Map<String, EvalRun.Summary>> slices = new TreeMap<>();
         if (!aggregatesOnly) {
@@ -157,6 +171,9 @@ public final class EvalRunner {
         EvalRun.Settings settings = new EvalRun.Settings(options.mode().name().toLowerCase(Locale.ROOT),
                 options.mode() == Mode.FULL ? answerModel : null, engine.promptHash(), ConfigHash.of(keel.config()), options.topK(), options.seed());
         if (options.mode() == Mode.FULL && judgeWarning != null) warnings.add(judgeWarning);
+        if (options.mode() == Mode.FULL && judgeInfo.calibrated() == null && judge instanceof LlmJudge llm) {
+            warnings.add("judge %s has never been calibrated: keel eval calibrate --labels FILE --judge %s".formatted(judgeInfo.id(), llm.model()));
+        }
         if (options.mode() == Mode.FULL && Boolean.FALSE.equals(judgeInfo.calibrated())) {
             warnings.add("judge %s is UNCALIBRATED: it agreed with human labels on %.0f%% (below %.0f%%)".formatted(judgeInfo.id(),
                     100 * judgeInfo.agreement(), 100 * Calibration.CALIBRATED_AGREEMENT));
@@ -191,7 +208,16 @@ public final class EvalRunner {
         List<ChunkRecord> context = a.sources().stream().map(SearchHit::chunk).toList();
         Map<String, Double> metrics = new LinkedHashMap<>();
         Map<String, String> reasons = new LinkedHashMap<>();
-        retrievalMetrics(e, context, options, metrics);
+        // The answer's context is answer.context_chunks deep, not k: ranked metrics at k over it would move with the context size.
+        if (e.answerable() && !e.relevant().isEmpty()) {
+            Trace search = keel.traces().start("eval.search", options.tenant());
+            try {
+                rankedMetrics(e, searched(e, options, search), options.topK(), metrics);
+            } finally {
+                search.finish();
+            }
+        }
+        contextMetrics(e, context, options.tenant(), metrics);
         metrics.put(REFUSAL_CORRECT, e.answerable() == a.answered() ? 1.0 : 0.0);
         if (e.answerable()) correctness(e, a, metrics);
         judged(e, a, options.tenant(), metrics, reasons, trouble);
@@ -205,17 +231,16 @@ public final class EvalRunner {
     private Scored search(EvalExample e, Options options) {
         Trace trace = keel.traces().start("eval.search", options.tenant());
         long start = System.nanoTime();
-        List<SearchHit> hits;
+        List<ChunkRecord> context;
         try {
-            hits = keel.answers().search(options.tenant(), e.question(), SearchMode.HYBRID, options.topK(), keel.config().search(), SearchFilters.NONE,
-                    false, trace).hits();
+            context = searched(e, options, trace);
         } finally {
             trace.finish();
         }
         double latencyMs = (System.nanoTime() - start) / 1e6;
-        List<ChunkRecord> context = hits.stream().map(SearchHit::chunk).toList();
         Map<String, Double> metrics = new LinkedHashMap<>();
-        retrievalMetrics(e, context, options, metrics);
+        if (e.answerable() && !e.relevant().isEmpty()) rankedMetrics(e, context, options.topK(), metrics);
+        contextMetrics(e, context, options.tenant(), metrics);
         metrics.put(LATENCY_MS, latencyMs);
         return new Scored(e, result(e, null, null, null, null, context, metrics, Map.of(), trace.id()));
     }
@@ -227,27 +252,42 @@ public final class EvalRunner {
                 reasons.isEmpty() ? null : reasons, traceId);
     }
 
+    /** The chunks a hybrid search {@code topK} deep with the configured search settings finds for the question, best first. */
+    private List<ChunkRecord> searched(EvalExample e, Options options, Trace trace) {
+        return keel.answers().search(options.tenant(), e.question(), SearchMode.HYBRID, options.topK(), keel.config().search(), SearchFilters.NONE,
+                false, trace).hits().stream().map(SearchHit::chunk).toList();
+    }
+
+    /** The ranked retrieval metrics at {@code k} of an example that names what is relevant, over {@code ranked} (best first). */
+    private static void rankedMetrics(EvalExample e, List<ChunkRecord> ranked, int k, Map<String, Double> metrics) {
+        List<String> ranking = RetrievalMetrics.ranking(ranked, e.relevant());
+        Map<String, Integer> judged = judged(e);
+        metrics.put(recallAt(k), RetrievalMetrics.recall(ranking, judged, k));
+        metrics.put(precisionAt(k), RetrievalMetrics.precision(ranking, judged, k));
+        metrics.put(MRR, RetrievalMetrics.reciprocalRank(ranking, judged, k));
+        metrics.put(ndcgAt(k), RetrievalMetrics.ndcg(ranking, judged, k));
+        metrics.put(hitRateAt(k), RetrievalMetrics.hitRate(ranking, judged, k));
+    }
+
+    private static Map<String, Integer> judged(EvalExample e) {
+        Map<String, Integer> judged = new LinkedHashMap<>();
+        for (String entry : e.relevant()) judged.put(entry, e.grade(entry));
+        return judged;
+    }
+
     /**
-     * Retrieval and context metrics of an answerable example: ranked metrics at k when it names what is relevant;
-     * context precision and recall from its {@code relevant} entries, else from its reference answer's sentences.
+     * Context precision and recall of an answerable example over {@code context}: from its {@code relevant} entries,
+     * else from its reference answer's sentences.
      */
-    private void retrievalMetrics(EvalExample e, List<ChunkRecord> context, Options options, Map<String, Double> metrics) {
+    private void contextMetrics(EvalExample e, List<ChunkRecord> context, String tenant, Map<String, Double> metrics) {
         if (!e.answerable()) return;
-        int k = options.topK();
         if (!e.relevant().isEmpty()) {
-            List<String> ranking = RetrievalMetrics.ranking(context, e.relevant());
-            Map<String, Integer> judged = new LinkedHashMap<>();
-            for (String entry : e.relevant()) judged.put(entry, e.grade(entry));
-            metrics.put(recallAt(k), RetrievalMetrics.recall(ranking, judged, k));
-            metrics.put(precisionAt(k), RetrievalMetrics.precision(ranking, judged, k));
-            metrics.put(MRR, RetrievalMetrics.reciprocalRank(ranking, judged, k));
-            metrics.put(ndcgAt(k), RetrievalMetrics.ndcg(ranking, judged, k));
-            metrics.put(hitRateAt(k), RetrievalMetrics.hitRate(ranking, judged, k));
+            Map<String, Integer> judged = judged(e);
             metrics.put(CONTEXT_PRECISION, RetrievalMetrics.contextPrecision(context.stream().map(c -> RelevantIds.match(e.relevant(), c) != null).toList()));
             metrics.put(CONTEXT_RECALL, (double) judged.keySet().stream().filter(entry -> context.stream().anyMatch(c -> RelevantIds.names(entry, c))).count()
                     / judged.size());
         } else if (e.referenceAnswer() != null) {
-            referenceSupport(e, context, options.tenant(), metrics);
+            referenceSupport(e, context, tenant, metrics);
         }
     }
 
@@ -327,6 +367,7 @@ public final class EvalRunner {
             verdict = judge.judge(new Judge.Input(tenant, e.question(), a.text(), passages, e.referenceAnswer(), !a.answered()));
         } catch (Judge.JudgeException failed) {
             trouble.failed(e.id(), failed.getMessage());
+            reasons.put(JUDGE_ERROR, failed.getMessage());
             return;
         }
         verdict.scores().forEach((metric, score) -> {
@@ -408,7 +449,10 @@ public final class EvalRunner {
         }
     }
 
-    /** Judge failures and garbled scores over a run, reported once as warnings rather than once per example. */
+    /**
+     * Judge failures and garbled scores over a run, reported once as warnings rather than once per example; failures
+     * first, as the {@link #INCOMPLETE} warning.
+     */
     private static final class JudgeTrouble {
         private int failed, invalid;
         private String firstFailure, firstInvalid;
@@ -421,9 +465,12 @@ public final class EvalRunner {
             if (invalid++ == 0) firstInvalid = id + " (" + metric + ")";
         }
 
-        List<String> warnings(String judgeId) {
+        List<String> warnings(String judgeId, int examples) {
             List<String> out = new ArrayList<>();
-            if (failed > 0) out.add("judge " + judgeId + " could not judge " + failed + " answers; first: " + firstFailure);
+            if (failed > 0) {
+                out.add(INCOMPLETE + "the judge failed on " + failed + " of " + examples + " examples (" + judgeId + "; their judge metrics are missing): "
+                        + firstFailure);
+            }
             if (invalid > 0) out.add("judge " + judgeId + " gave " + invalid + " scores that are unknown metrics or outside [0, 1], dropped; first: " + firstInvalid);
             return out;
         }

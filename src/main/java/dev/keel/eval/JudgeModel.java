@@ -1,8 +1,10 @@
 package dev.keel.eval;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.networknt.schema.JsonSchema;
@@ -37,13 +39,16 @@ import java.util.function.Function;
  * gateway for the judged tenant (its limits, budgets and ledger apply; the ledger row's route is {@value #LEDGER_ROUTE}
  * and its prompt hash the rubric's; the caches are bypassed), at temperature 0, each call in a trace of its own. Data (question, passages,
  * answers) goes into slots wrapped in tags named with a boundary derived from the data itself, so a text cannot close
- * its own tag. A reply that is not JSON or breaks the schema (or {@code check}) is sent back once with the problems;
+ * its own tag. The input guard does not screen these prompts ({@link ChatGateway.Caller#screenedByKeel}): the
+ * judged answers and documents reach the judge as they are. A reply that is not JSON or breaks the schema (or {@code check}) is sent back once with the problems;
  * a second invalid reply, or a model that is unavailable or refuses, is a {@link Judge.JudgeException}. Thread-safe.
  */
 final class JudgeModel {
     /** The ledger route tag of every judge call: judge spend is visible apart from answers. */
     static final String LEDGER_ROUTE = "eval-judge";
     private static final ObjectMapper JSON = Jackson.mapper();
+    /** Reads a verdict: exactly one JSON value, so a reply that appends a second object ({@code {…}{…}}) is invalid, not its first half. */
+    private static final ObjectReader VERDICT = JSON.readerFor(JsonNode.class).with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
     /** Hex digits of the data hash that name the data tags: unguessable for a text that would close its own tag. */
     private static final int BOUNDARY_CHARS = 12;
@@ -96,13 +101,14 @@ final class JudgeModel {
         values.put("boundary", boundary(data));
         ObjectNode request = template.chatRequest(model, values, maxTokens);
         // A cached reply to a near-identical prompt is another answer's verdict: judge calls neither read nor write the caches.
-        ChatGateway.Caller caller = new ChatGateway.Caller(tenant, key).withoutCache();
+        // The answers are judged as they are (one that tries to instruct the judge scores low), not refused by the input guard.
+        ChatGateway.Caller caller = new ChatGateway.Caller(tenant, key).withoutCache().screenedByKeel();
         Trace trace = traces.start("eval.judge", tenant);
         trace.attr("judge.model", model).attr("judge.rubric", rubricHash);
         try {
             String reply = call(request, caller, trace);
             List<String> problems = problems(reply, check);
-            if (problems.isEmpty()) return JSON.readTree(ChatText.unfenced(reply));
+            if (problems.isEmpty()) return VERDICT.readTree(ChatText.unfenced(reply));
             trace.attr("judge.retry", true);
             ArrayNode messages = (ArrayNode) request.get("messages");
             messages.addObject().put("role", "assistant").put("content", reply);
@@ -111,7 +117,7 @@ final class JudgeModel {
                     + ". Reply again with only the JSON object the instructions describe.");
             reply = call(request, caller, trace);
             problems = problems(reply, check);
-            if (problems.isEmpty()) return JSON.readTree(ChatText.unfenced(reply));
+            if (problems.isEmpty()) return VERDICT.readTree(ChatText.unfenced(reply));
             trace.fail("invalid_verdict");
             throw new Judge.JudgeException("judge model '" + model + "' returned an invalid verdict twice ("
                     + String.join("; ", problems.subList(0, Math.min(SHOWN_PROBLEMS, problems.size()))) + "); last reply: "
@@ -142,9 +148,9 @@ final class JudgeModel {
     private List<String> problems(String reply, Function<JsonNode, List<String>> check) {
         JsonNode value;
         try {
-            value = JSON.readTree(ChatText.unfenced(reply));
+            value = VERDICT.readTree(ChatText.unfenced(reply));
         } catch (JsonProcessingException e) {
-            return List.of("the reply is not valid JSON");
+            return List.of("the reply is not valid JSON: exactly one JSON object is expected");
         }
         if (value == null || value.isMissingNode()) return List.of("the reply is empty");
         Set<ValidationMessage> invalid = schema.validate(value);

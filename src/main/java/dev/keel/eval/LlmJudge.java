@@ -45,6 +45,11 @@ public final class LlmJudge implements Judge {
         return "llm/" + model.model() + "/" + model.rubricHash();
     }
 
+    /** The catalog model that judges. */
+    String model() {
+        return model.model();
+    }
+
     @Override
     public String family() {
         return family;

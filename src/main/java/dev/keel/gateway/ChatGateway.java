@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.keel.model.ProviderException;
 import dev.keel.provider.Prices;
 import dev.keel.guard.Guard;
+import dev.keel.guard.Redaction;
 import dev.keel.store.ApiKey;
 import dev.keel.store.Ledger;
 import dev.keel.provider.AnthropicChatModel;
@@ -113,6 +114,16 @@ public final class ChatGateway implements AutoCloseable {
         /** This caller for a request marked user-specific ({@code "cache": "off"}): none of its model calls read or write the caches. */
         public Caller withoutCache() {
             return new Caller(tenant, key, session, cost, true, guard);
+        }
+
+        /**
+         * This caller for model calls whose prompts Keel assembles from text that must reach the model as it is, such
+         * as a judge's rubric with the documents and answers it judges: the input guard neither checks nor redacts
+         * them, as it does not re-check an answer's own model calls (see {@link GuardPass}); the output guard still
+         * reads the replies.
+         */
+        public Caller screenedByKeel() {
+            return withGuard(new GuardPass(GuardConfig.Profile.STRICT, new Redaction(), false));
         }
 
         /** This caller once the input guard passed its request (see {@link GuardPass}). */

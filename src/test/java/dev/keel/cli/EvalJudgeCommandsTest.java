@@ -50,26 +50,71 @@ class EvalJudgeCommandsTest {
         assertThat(r.err()).contains("keel: " + labels + ":2: 'answer' must be a non-empty string").doesNotContain("Exception");
     }
 
+    /** {@code lines} (JSONL label lines with {@code "id":"…"}) {@code times} over, each copy's ids suffixed with its number. */
+    static String copies(int times, String... lines) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < times; i++) for (String line : lines) out.add(line.replaceFirst("\"id\": ?\"([^\"]*)\"", "\"id\":\"$1-" + i + "\""));
+        return String.join("\n", out) + "\n";
+    }
+
     @Test
     void calibratePrintsAgreementKappaAndTheConfusionTableAndRecordsTheCalibration() throws Exception {
         Path data = tmp.resolve("calibrated");
         Path labels = tmp.resolve("labels.jsonl");
-        Files.writeString(labels, String.join("\n",
+        Files.writeString(labels, copies(15,
                 "{\"id\":\"s\",\"question\":\"How long is the refund window?\",\"answer\":\"Refunds are possible within 30 days.\",\"context\":[\"Annual plans can be refunded within 30 days.\"],\"label\":\"supported\"}",
                 "{\"id\":\"u\",\"question\":\"How long is the refund window?\",\"answer\":\"Refunds are possible within 90 days.\",\"context\":[\"Annual plans can be refunded within 30 days.\"],\"label\":\"unsupported\"}"));
         CliTest.Run r = CliTest.run("eval", "calibrate", "--labels", labels.toString(), "--data", data.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("judge heuristic/v1, metric faithfulness, 2 examples", "overall  agreement 1.000  Cohen's kappa 1.000",
+        assertThat(r.err()).contains("recorded in " + data.resolve("eval-calibration"));
+        assertThat(r.out()).contains("judge heuristic/v1, metric faithfulness, 30 examples", "overall  agreement 1.000  Cohen's kappa 1.000",
                 "confusion (rows: label, columns: judge)", "calibrated: agreement is at least 80%");
-        assertThat(Calibration.lookup(data, HeuristicJudge.ID, Judge.FAITHFULNESS)).hasValueSatisfying(c -> assertThat(c.calibrated()).isTrue());
+        assertThat(Calibration.lookup(data, HeuristicJudge.ID, Judge.FAITHFULNESS)).hasValueSatisfying(c -> {
+            assertThat(c.calibrated()).isTrue();
+            assertThat(c.n()).isEqualTo(30);
+            assertThat(c.labelsHash()).hasSize(64);
+        });
     }
 
-    private static Path twoLabels() throws Exception {
-        Path labels = tmp.resolve("two.jsonl");
-        Files.writeString(labels, String.join("\n",
-                "{\"id\":\"s\",\"question\":\"q?\",\"answer\":\"Within 30 days.\",\"context\":[\"Within 30 days.\"],\"label\":\"supported\"}",
-                "{\"id\":\"u\",\"question\":\"q?\",\"answer\":\"Within 90 days.\",\"context\":[\"Within 30 days.\"],\"label\":\"unsupported\"}"));
+    private static final String SUPPORTED = "{\"id\":\"s\",\"question\":\"q?\",\"answer\":\"Within 30 days.\",\"context\":[\"Within 30 days.\"],\"label\":\"supported\"}",
+            UNSUPPORTED = "{\"id\":\"u\",\"question\":\"q?\",\"answer\":\"Within 90 days.\",\"context\":[\"Within 30 days.\"],\"label\":\"unsupported\"}";
+
+    private static Path thirtyLabels() throws Exception {
+        Path labels = tmp.resolve("thirty.jsonl");
+        Files.writeString(labels, copies(15, SUPPORTED, UNSUPPORTED));
         return labels;
+    }
+
+    @Test
+    void calibrateRefusesFewerThanThirtyExamplesOrOneClassAndRecordsNothing() throws Exception {
+        Path data = tmp.resolve("too-few");
+        Path few = tmp.resolve("few.jsonl");
+        Files.writeString(few, copies(14, SUPPORTED, UNSUPPORTED));
+        CliTest.Run r = CliTest.run("eval", "calibrate", "--labels", few.toString(), "--data", data.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("keel: " + few + ": 28 labelled examples of metric 'faithfulness' (14 supported, 14 unsupported); a calibration needs at least 30");
+        Path oneClass = tmp.resolve("one-class.jsonl");
+        Files.writeString(oneClass, copies(30, SUPPORTED));
+        CliTest.Run one = CliTest.run("eval", "calibrate", "--labels", oneClass.toString(), "--data", data.toString());
+        assertThat(one.code()).isEqualTo(2);
+        assertThat(one.err()).contains("(30 supported, 0 unsupported)", "with both classes present");
+        assertThat(Calibration.lookup(data, HeuristicJudge.ID, Judge.FAITHFULNESS)).isEmpty();
+    }
+
+    @Test
+    void aCalibrationOnFewerExamplesDoesNotReplaceTheOneOnRecordUnlessAskedTo() throws Exception {
+        Path data = tmp.resolve("kept");
+        Path more = tmp.resolve("more.jsonl"), fewer = tmp.resolve("fewer.jsonl");
+        Files.writeString(more, copies(20, SUPPORTED, UNSUPPORTED));
+        Files.writeString(fewer, copies(15, SUPPORTED, UNSUPPORTED));
+        assertThat(CliTest.run("eval", "calibrate", "--labels", more.toString(), "--data", data.toString()).code()).isZero();
+        CliTest.Run r = CliTest.run("eval", "calibrate", "--labels", fewer.toString(), "--data", data.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("was measured on 40 examples (more.jsonl), more than these 30; it was kept: pass --replace to replace it");
+        assertThat(Calibration.lookup(data, HeuristicJudge.ID, Judge.FAITHFULNESS)).hasValueSatisfying(c -> assertThat(c.n()).isEqualTo(40));
+        CliTest.Run replaced = CliTest.run("eval", "calibrate", "--labels", fewer.toString(), "--data", data.toString(), "--replace");
+        assertThat(replaced.code()).as(replaced.err()).isZero();
+        assertThat(Calibration.lookup(data, HeuristicJudge.ID, Judge.FAITHFULNESS)).hasValueSatisfying(c -> assertThat(c.n()).isEqualTo(30));
     }
 
     @Test
@@ -79,10 +124,10 @@ class EvalJudgeCommandsTest {
                 {"faithfulness": {"score": 5, "reason": "looks fine"}, "answer_relevance": {"score": 5, "reason": "on topic"},
                  "citation_accuracy": null, "correctness_judge": null}"""));
         Path data = tmp.resolve("llm-calibrated");
-        CliTest.Run r = CliTest.run("eval", "calibrate", "--labels", twoLabels().toString(), "--judge", "judge", "--config", config.toString(),
+        CliTest.Run r = CliTest.run("eval", "calibrate", "--labels", thirtyLabels().toString(), "--judge", "judge", "--config", config.toString(),
                 "--data", data.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("overall  agreement 0.500", "disagrees: u (line 2) labelled unsupported, judge 1.00: looks fine",
+        assertThat(r.out()).contains("overall  agreement 0.500", "disagrees: u-0 (line 2) labelled unsupported, judge 1.00: looks fine",
                 "UNCALIBRATED: agreement is below 80%");
         String judgeId = r.out().lines().findFirst().orElseThrow().split(" ")[1].replace(",", "");
         assertThat(judgeId).startsWith("llm/judge/");
@@ -93,7 +138,7 @@ class EvalJudgeCommandsTest {
     void calibrateWithAJudgeProviderThatIsDownExitsWithItsMessage() throws Exception {
         upstream.reset();
         upstream.then(FakeLlmServer.status(503, "{\"error\":{\"message\":\"overloaded\"}}", Map.of()));
-        CliTest.Run r = CliTest.run("eval", "calibrate", "--labels", twoLabels().toString(), "--judge", "judge", "--config", config.toString(),
+        CliTest.Run r = CliTest.run("eval", "calibrate", "--labels", thirtyLabels().toString(), "--judge", "judge", "--config", config.toString(),
                 "--data", tmp.resolve("down").toString());
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("keel: judge model 'judge' is unavailable").doesNotContain("at dev.keel");
@@ -118,19 +163,70 @@ class EvalJudgeCommandsTest {
     }
 
     @Test
+    void anInvalidVerdictQuotedInAnErrorCarriesNoTerminalEscapes() throws Exception {
+        upstream.reset();
+        upstream.then(FakeLlmServer.ok("\u001b]0;owned\u0007\u202enot a verdict"));
+        CliTest.Run r = CliTest.run("eval", "calibrate", "--labels", thirtyLabels().toString(), "--judge", "judge", "--config", config.toString(),
+                "--data", tmp.resolve("escapes").toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("returned an invalid verdict twice", "last reply:  ]0;owned  not a verdict").doesNotContain("\u001b", "\u0007", "\u202e");
+    }
+
+    @Test
+    void pairwiseWhoseJudgeFailsReportsNoTiesAndExitsThree() throws Exception {
+        upstream.reset();
+        upstream.then(FakeLlmServer.status(503, "{\"error\":{\"message\":\"overloaded\"}}", Map.of()));
+        List<EvalRun.ExampleResult> base = List.of(example("q0", "Short.")), candidate = List.of(example("q0", "A longer answer."));
+        CliTest.Run r = CliTest.run("eval", "pairwise", run("base-down.json", base).toString(), run("cand-down.json", candidate).toString(), "--judge", "judge",
+                "--config", config.toString(), "--data", tmp.resolve("pairwise-down").toString());
+        assertThat(r.code()).isEqualTo(3);
+        assertThat(r.err()).contains("keel: incomplete: the judge failed, so no comparison is reported: judge model 'judge' is unavailable")
+                .doesNotContain("at dev.keel");
+        assertThat(r.out()).doesNotContain("ties");
+    }
+
+    @Test
+    void aRunWhoseJudgeFailsIsWrittenWithEachReasonAndExitsThree() throws Exception {
+        Path docs = tmp.resolve("judged-docs");
+        Files.createDirectories(docs);
+        Files.writeString(docs.resolve("trial.md"), "# Trial\n\nThe free trial lasts 14 days and needs no card.\n");
+        Path dataset = tmp.resolve("judged.jsonl");
+        Files.writeString(dataset, """
+                {"id": "trial", "question": "How long is the free trial?", "reference_answer": "14 days."}
+                {"id": "card", "question": "Does the trial need a card?", "reference_answer": "No card is needed."}
+                """);
+        upstream.reset();
+        upstream.then(FakeLlmServer.status(503, "{\"error\":{\"message\":\"overloaded\"}}", Map.of()));
+        Path out = tmp.resolve("judged-run.json");
+        CliTest.Run r = CliTest.run("eval", "run", "--dataset", dataset.toString(), "--docs", docs.toString(), "--split", "all", "--judge", "judge",
+                "--config", config.toString(), "--data", tmp.resolve("judged-data").toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(3);
+        assertThat(r.err()).contains("keel: incomplete: the judge failed on 2 of 2 examples").contains("judge model 'judge' is unavailable")
+                .doesNotContain("at dev.keel");
+        EvalRun written = EvalRun.read(out);
+        assertThat(written.warnings()).anyMatch(w -> w.startsWith("incomplete: the judge failed on 2 of 2 examples"))
+                .anyMatch(w -> w.matches("judge llm/judge/\\w+ has never been calibrated: keel eval calibrate --labels FILE --judge judge"));
+        assertThat(written.examples()).allSatisfy(e -> assertThat(e.reasons()).containsKey("judge_error"));
+    }
+
+    @Test
     void pairwisePrintsWinsLossesTiesAndWritesJson() throws Exception {
         List<EvalRun.ExampleResult> base = new ArrayList<>(), candidate = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
             base.add(example("q" + i, "Short answer " + i + "."));
             candidate.add(example("q" + i, i < 4 ? "A much longer and fuller answer " + i + "." : "Tiny " + i + "."));
         }
+        base.add(example("declined", "Short answer."));
+        candidate.add(new EvalRun.ExampleResult("declined", "dev", List.of(), "fp", "Question declined?", null, "", false, null, List.of(), List.of(),
+                Map.of(), Map.of(), null));
         upstream.reset();
         upstream.then(FakeLlmServer.okFrom(EvalJudgeCommandsTest::longerWins));
         Path out = tmp.resolve("pairwise.json");
         CliTest.Run r = CliTest.run("eval", "pairwise", run("base.json", base).toString(), run("cand.json", candidate).toString(), "--judge", "judge",
                 "--config", config.toString(), "--data", tmp.resolve("data").toString(), "--out", out.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("6 examples", "candidate wins 4, losses 2, ties 0; win rate 0.667 (95% CI");
+        assertThat(r.out()).contains("6 examples", "candidate wins 4, losses 2, ties 0; win rate 0.667 (95% CI",
+                "skipped 1 of 7 shared examples that either run declined");
         JsonNode json = JSON.readTree(out.toFile());
         assertThat(json.path("report").path("wins").asInt()).isEqualTo(4);
         assertThat(json.path("report").path("comparisons")).hasSize(6);

@@ -111,6 +111,28 @@ class EvalRunCommandTest {
     }
 
     @Test
+    void terminalEscapesFromADatasetNeverReachTheTerminalRaw() throws Exception {
+        Path hostile = tmp.resolve("hostile.jsonl");
+        Files.writeString(hostile, """
+                {"_meta": {"name": "set\\u001b]0;owned\\u0007\\u202e"}}
+                {"id": "park", "question": "Where do visitors park?", "reference_answer": "In the north garage.", "slices": ["\\u001b[2Joffice\\u2066"]}
+                """);
+        CliTest.Run r = run("eval", "run", "--dataset", hostile.toString(), "--docs", docs.toString(), "--data", data.toString(), "--split", "all");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("set ]0;owned", "slice  [2Joffice");
+        assertThat(r.out() + r.err()).doesNotContain("\u001b", "\u0007", "\u202e", "\u2066");
+
+        Path duplicate = tmp.resolve("duplicate.jsonl");
+        Files.writeString(duplicate, """
+                {"id": "a\\u001b[31m", "question": "q?"}
+                {"id": "a\\u001b[31m", "question": "r?"}
+                """);
+        CliTest.Run bad = run("eval", "run", "--dataset", duplicate.toString(), "--docs", docs.toString(), "--data", data.toString());
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).contains(":2: duplicate id \"a [31m\"").doesNotContain("\u001b");
+    }
+
+    @Test
     void badOptionsAreNamedAndExitTwo() {
         CliTest.Run missing = run("eval", "run", "--dataset", tmp.resolve("nope.jsonl").toString(), "--data", data.toString());
         assertThat(missing.code()).isEqualTo(2);
@@ -166,12 +188,12 @@ class EvalRunCommandTest {
         Path calibrated = tmp.resolve("calibration-data");
         Path labels = tmp.resolve("inverted-labels.jsonl");
         // Labels that say the opposite of the truth: the heuristic judge disagrees with every one, so it is recorded as uncalibrated.
-        Files.writeString(labels, """
+        Files.writeString(labels, EvalJudgeCommandsTest.copies(8, """
                 {"id": "a", "question": "Where do visitors park?", "answer": "Visitors park in the north garage on level 2.", "context": ["Visitors park in the north garage on level 2."], "label": "unsupported"}
                 {"id": "b", "question": "Where do visitors park?", "answer": "Visitors park on the roof of building 9.", "context": ["Visitors park in the north garage on level 2."], "label": "supported"}
                 {"id": "c", "question": "When does the cafeteria close?", "answer": "The cafeteria closes at 3 pm.", "context": ["The cafeteria opens at 8 am and closes at 3 pm."], "label": "unsupported"}
                 {"id": "d", "question": "When does the cafeteria close?", "answer": "The cafeteria closes at 11 pm on Sundays.", "context": ["The cafeteria opens at 8 am and closes at 3 pm."], "label": "supported"}
-                """);
+                """.strip().split("\n")));
         CliTest.Run calibration = run("eval", "calibrate", "--labels", labels.toString(), "--docs", docs.toString(), "--data", calibrated.toString());
         assertThat(calibration.out()).as(calibration.err()).contains("UNCALIBRATED");
 

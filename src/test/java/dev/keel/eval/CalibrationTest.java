@@ -87,7 +87,7 @@ class CalibrationTest {
     void aStoredCalibrationIsFoundByItsJudgeIdAndNoOther() throws IOException {
         List<Calibration.Example> examples = Calibration.readLabels(labels(line("a", "yes", "\"supported\"", "tune"), line("b", "no", "\"unsupported\"", "tune")));
         KeywordJudge judge = new KeywordJudge("llm/judge/abc");
-        Calibration.store(dir, Calibration.run(judge, "t1", examples, Judge.FAITHFULNESS, "labels.jsonl", Instant.EPOCH));
+        Calibration.store(dir, Calibration.run(judge, "t1", examples, Judge.FAITHFULNESS, "labels.jsonl", Instant.EPOCH), null, true);
         Calibration.Record r = Calibration.lookup(dir, "llm/judge/abc", Judge.FAITHFULNESS).orElseThrow();
         assertThat(r.calibrated()).isTrue();
         assertThat(r.agreement()).isEqualTo(1.0);
@@ -101,7 +101,7 @@ class CalibrationTest {
     @Test
     void aJudgeIdThatLooksLikeAPathStaysInsideTheCalibrationDirectory() throws IOException {
         List<Calibration.Example> examples = Calibration.readLabels(labels(line("a", "yes", "\"supported\"", "tune")));
-        Calibration.store(dir.resolve("data"), Calibration.run(new KeywordJudge("../../escape"), "t1", examples, Judge.FAITHFULNESS, "l", Instant.EPOCH));
+        Calibration.store(dir.resolve("data"), Calibration.run(new KeywordJudge("../../escape"), "t1", examples, Judge.FAITHFULNESS, "l", Instant.EPOCH), null, true);
         try (var files = Files.walk(dir)) {
             assertThat(files.filter(Files::isRegularFile).filter(p -> p.toString().endsWith(".json")).toList())
                     .allMatch(p -> p.startsWith(dir.resolve("data").resolve(Calibration.DIRECTORY)));
@@ -114,13 +114,13 @@ class CalibrationTest {
         List<Calibration.Example> examples = Calibration.readLabels(labels(line("a", "yes", "\"supported\"", "tune"), line("b", "no", "\"supported\"", "tune")));
         Calibration.Result half = Calibration.run(new KeywordJudge("llm/j/1"), "t1", examples, Judge.FAITHFULNESS, "l", Instant.EPOCH);
         Calibration.Result full = Calibration.run(new KeywordJudge("llm/j/1"), "t1", examples.subList(0, 1), Judge.FAITHFULNESS, "l", Instant.EPOCH);
-        Calibration.store(dir, half);
+        Calibration.store(dir, half, null, true);
         try (var pool = java.util.concurrent.Executors.newFixedThreadPool(4)) {
             List<java.util.concurrent.Future<?>> writers = new ArrayList<>();
             for (int w = 0; w < 3; w++) {
                 int id = w;
                 writers.add(pool.submit(() -> {
-                    for (int i = 0; i < 100; i++) Calibration.store(dir, (i + id) % 2 == 0 ? half : full);
+                    for (int i = 0; i < 100; i++) Calibration.store(dir, (i + id) % 2 == 0 ? half : full, null, true);
                 }));
             }
             java.util.concurrent.Future<?> reader = pool.submit(() -> {

@@ -63,6 +63,30 @@ class EvalDatasetTest {
     }
 
     @Test
+    void aByteOrderMarkAtTheStartOfTheFileIsSkipped() throws IOException {
+        Path f = file("\uFEFF{\"_meta\": {\"name\": \"bom\"}}", "{\"id\": \"a\", \"question\": \"q?\"}");
+        assertThat(EvalDataset.load(f).name()).isEqualTo("bom");
+        Path noMeta = file("\uFEFF{\"id\": \"a\", \"question\": \"q?\"}");
+        assertThat(EvalDataset.load(noMeta).examples()).hasSize(1);
+    }
+
+    @Test
+    void lockedMustBeABooleanNamingTheLine() throws IOException {
+        Path f = file("{\"_meta\": {\"locked\": \"false\"}}", "{\"id\": \"a\", \"question\": \"q?\"}");
+        assertThatThrownBy(() -> EvalDataset.load(f)).hasMessage(f + ":1: \"locked\" must be true or false");
+    }
+
+    @Test
+    void aCopyWithoutItsMetaLineIsNotTheSameDataset() throws IOException {
+        String example = "{\"id\": \"a\", \"question\": \"q?\"}";
+        String locked = EvalDataset.load(file("{\"_meta\": {\"name\": \"set\", \"locked\": true}}", example)).fingerprint();
+        String stripped = EvalDataset.load(file(example)).fingerprint();
+        String renamed = EvalDataset.load(file("{\"_meta\": {\"name\": \"other\"}}", example)).fingerprint();
+        assertThat(stripped).isNotEqualTo(locked).isNotEqualTo(renamed);
+        assertThat(EvalDataset.load(file(example)).fingerprint()).isEqualTo(stripped);
+    }
+
+    @Test
     void aQuestionLongerThanAnAnswerRequestTakesIsNamed() throws IOException {
         Path f = file("{\"id\": \"a\", \"question\": \"q?\"}", "{\"id\": \"b\", \"question\": \"" + "why ".repeat(1_001) + "\"}");
         assertThatThrownBy(() -> EvalDataset.load(f)).hasMessage(f + ":2: \"question\" is longer than 4000 characters, the most an answer request takes");

@@ -115,6 +115,16 @@ class EvalRunnerTest {
     }
 
     @Test
+    void theRankedMetricsAtKOfAFullRunComeFromASearchKDeepNotFromTheAnswersSmallerContext() {
+        EvalRun searched = runner.run(EvalDataset.load(SampleCorpus.GOLDEN), options(EvalRunner.Mode.RETRIEVAL, null), EvalRunner.Progress.NONE);
+        for (String metric : List.of("recall@10", "precision@10", "mrr", "ndcg@10", "hit_rate@10")) {
+            assertThat(golden.overall().get(metric).mean()).as(metric).isEqualTo(searched.overall().get(metric).mean());
+        }
+        EvalRun.ExampleResult answered = golden.examples().stream().filter(e -> e.metrics().containsKey("precision@10")).findFirst().orElseThrow();
+        assertThat(answered.retrieved()).as("the answer's context stays what context_precision reads").hasSizeLessThan(10);
+    }
+
+    @Test
     void aLockedDatasetsTestSplitHoldsOnlyTheOverallAggregates() throws IOException {
         Path locked = lockedCopyOfGolden();
         EvalRun run = runner.run(EvalDataset.load(locked), options(EvalRunner.Mode.RETRIEVAL, EvalExample.Split.TEST), EvalRunner.Progress.NONE);
@@ -220,14 +230,16 @@ class EvalRunnerTest {
     }
 
     @Test
-    void aJudgeThatCannotJudgeIsReportedOnceAndTheOtherMetricsStand() throws IOException {
+    void aJudgeThatCannotJudgeMakesTheRunIncompleteWithEachExamplesReasonAndTheOtherMetricsStand() throws IOException {
         Judge down = new FixedJudge(Map.of(), new Judge.JudgeException("judge model unavailable", null));
         Path file = dataset("two", "{\"id\": \"a\", \"question\": \"How long is the free trial?\", \"reference_answer\": \"14 days.\"}",
                 "{\"id\": \"b\", \"question\": \"Which payment methods are accepted?\"}");
         EvalRun run = new EvalRunner(keel, down).run(EvalDataset.load(file), options(EvalRunner.Mode.FULL, null), EvalRunner.Progress.NONE);
         assertThat(run.examples()).hasSize(2).allSatisfy(e -> assertThat(e.metrics()).containsKey("refusal_correct").doesNotContainKey("faithfulness"));
         assertThat(run.overall()).containsKey("correctness_f1");
-        assertThat(run.warnings()).singleElement().asString().contains("could not judge 2 answers").contains("judge model unavailable");
+        assertThat(run.warnings()).singleElement().asString().startsWith("incomplete: the judge failed on 2 of 2 examples").contains("a: judge model unavailable");
+        assertThat(EvalRunner.incomplete(run)).isPresent();
+        assertThat(run.examples()).allSatisfy(e -> assertThat(e.reasons()).containsEntry(EvalRunner.JUDGE_ERROR, "judge model unavailable"));
     }
 
     /** A judge that gives the same scores to every answer, or fails. */

@@ -287,6 +287,33 @@ class OnlineEvaluationTest {
     }
 
     @Test
+    void aFailingJudgeIsLoggedOncePerOutageAndOnceOnRecovery() {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(OnlineEvaluation.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log = new ch.qos.logback.core.read.ListAppender<>();
+        log.start();
+        logger.addAppender(log);
+        try {
+            Judge flaky = new OnlineTimeline.ScriptedJudge() {
+                @Override
+                public Verdict judge(Input input) {
+                    if (input.question().contains("fail")) throw new JudgeException("the judge model is down", null);
+                    return super.judge(input);
+                }
+            };
+            timeline = new OnlineTimeline("sample_rate: 1", flaky, db, () -> 0);
+            for (String q : List.of("please fail 1", "please fail 2", "please fail 3", "Where do I find my invoices?", "please fail 4")) {
+                timeline.answer(WINDOW_START, TENANT, q, "faithfulness=0.9", 0.8);
+            }
+            assertThat(timeline.online.awaitIdle(Duration.ofSeconds(30))).isTrue();
+            assertThat(log.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).filter(m -> m.contains("the judge")).toList())
+                    .satisfiesExactly(m -> assertThat(m).contains("failed", "until it recovers"), m -> assertThat(m).contains("scores again"),
+                            m -> assertThat(m).contains("failed", "until it recovers"));
+        } finally {
+            logger.detachAppender(log);
+        }
+    }
+
+    @Test
     void aSampleThatCannotBeReadIsLostButTheWorkerGoesOn() {
         timeline = new OnlineTimeline("", db);
         timeline.clock.set(WINDOW_START);
