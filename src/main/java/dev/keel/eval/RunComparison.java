@@ -21,10 +21,13 @@ import java.util.function.Predicate;
  *
  * <p>The gate fails a {@link MetricKind#QUALITY quality} metric only when its drop exceeds the allowed one
  * <em>and</em> is significant: the difference's interval lies entirely below zero and p &lt; {@value #ALPHA}. A slice
- * is gated the same way against its own limit once it has {@value #MIN_SLICE_EXAMPLES} paired examples. Ops
- * metrics, metrics one run lacks and small slices are reported, never gated. Runs that cannot be compared (different
- * dataset fingerprints or splits, fewer than half the examples matching, malformed values) are refused with an
- * {@link IncomparableRunsException} naming the problem. Immutable; {@link #compare} is a pure function.
+ * is gated the same way against its own limit once it has {@value #MIN_SLICE_EXAMPLES} paired examples. A quality
+ * metric the base has and the candidate lacks, entirely or on some examples both runs answered alike, fails overall
+ * ("missing in the candidate"): a judge that was down or a renamed metric cannot hide a drop. Ops metrics, metrics
+ * only the candidate has and small slices are reported, never gated. Runs that cannot be compared (different dataset
+ * fingerprints, names, locked flags or splits, a missing fingerprint or split, a candidate lacking some of the base's
+ * examples, a run without examples unless both are aggregate-only runs of a locked test split, malformed values) are
+ * refused with an {@link IncomparableRunsException} naming the problem. Immutable; {@link #compare} is a pure function.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate gate, boolean paired, int matched, int baseOnly,
@@ -45,6 +48,10 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     public static final int MAX_METRICS = 200, MAX_SLICES = 1_000;
     /** Worst examples printed per failing metric or slice: enough to see the pattern, few enough to read. */
     public static final int WORST_EXAMPLES = 5;
+    /** Slack on a quality score's [0, 1]: a cosine similarity of two unit vectors comes out a few ulps above 1. */
+    private static final double SCORE_ROUNDING = 1e-6;
+    /** How a run marks an example whose answer failed (a guard, a limit, a provider): its {@code refused} starts with this. */
+    private static final String ERROR_MARKER = "error: ";
     /** The 97.5% normal quantile: turns a summary's 95% interval into a standard error when comparing unpaired. */
     private static final double Z_975 = 1.959964;
 
@@ -137,6 +144,7 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     /** Compares {@code candidate} against {@code base} under {@code gate}. */
     public static RunComparison compare(EvalRun base, EvalRun candidate, Gate gate) {
         checkSameDataset(base, candidate);
+        checkAggregateOnly(base, candidate);
         Map<String, EvalRun.ExampleResult> baseById = byId(base, "base"), candById = byId(candidate, "candidate");
         boolean paired = !baseById.isEmpty() && !candById.isEmpty();
         List<Pair> pairs = new ArrayList<>();
@@ -150,10 +158,11 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
                 pairs.add(new Pair(b, c));
             }
         });
-        if (paired && pairs.size() * 2 < Math.max(baseById.size(), candById.size())) {
+        long missing = baseById.keySet().stream().filter(id -> !candById.containsKey(id)).count();
+        if (paired && missing > 0) {
             throw new IncomparableRunsException(String.format(java.util.Locale.ROOT,
-                    "only %d examples match by id (base has %d, candidate %d): fewer than half, so these runs are not of the same examples",
-                    pairs.size(), baseById.size(), candById.size()));
+                    "the candidate run lacks %d of the base run's %d examples of the same dataset and split: a gate over fewer examples could"
+                            + " miss the ones that regressed; rerun the candidate on the whole split", missing, baseById.size()));
         }
         int baseOnly = baseById.size() - pairs.size() - edited.size(), candidateOnly = candById.size() - pairs.size() - edited.size();
         List<String> warnings = new ArrayList<>();
@@ -175,6 +184,8 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
             warnings.add(String.format(java.util.Locale.ROOT, "paired on %d examples: %d only in base, %d only in candidate",
                     pairs.size(), baseOnly, candidateOnly));
         }
+        errorWarning("base", base, warnings);
+        errorWarning("candidate", candidate, warnings);
         base.warnings().forEach(w -> warnings.add("base run: " + w));
         candidate.warnings().forEach(w -> warnings.add("candidate run: " + w));
 
@@ -209,7 +220,12 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
                 !regressions.isEmpty());
     }
 
-    private record Pair(EvalRun.ExampleResult base, EvalRun.ExampleResult candidate) {}
+    private record Pair(EvalRun.ExampleResult base, EvalRun.ExampleResult candidate) {
+        /** One run answered and the other declined: answer metrics may then apply to one side only (refusal_correct judges the change). */
+        boolean answeredDifferently() {
+            return base.answered() != null && candidate.answered() != null && !base.answered().equals(candidate.answered());
+        }
+    }
 
     /** The examples a delta is computed over: each run's (for one-sided metrics) and the matched pairs; a slice's pairs are in it in both runs. */
     private record Scope(List<EvalRun.ExampleResult> base, List<EvalRun.ExampleResult> candidate, List<Pair> pairs) {
@@ -223,13 +239,55 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     private static void checkSameDataset(EvalRun base, EvalRun candidate) {
         EvalRun.DatasetInfo b = base.dataset(), c = candidate.dataset();
         if (b == null || c == null) throw new IncomparableRunsException((b == null ? "the base run" : "the candidate run") + " names no dataset");
-        if (b.fingerprint() != null && c.fingerprint() != null && !b.fingerprint().equals(c.fingerprint())) {
+        for (EvalRun.DatasetInfo d : List.of(b, c)) {
+            String side = d == b ? "the base run" : "the candidate run";
+            if (d.fingerprint() == null) throw new IncomparableRunsException(side + " has no dataset fingerprint: it cannot be shown to be of the same examples");
+            if (d.split() == null) throw new IncomparableRunsException(side + " names no split (dev, test or all)");
+        }
+        if (!b.fingerprint().equals(c.fingerprint())) {
             throw new IncomparableRunsException("the runs evaluated different datasets: base " + b.name() + " (fingerprint " + shortHash(b.fingerprint())
                     + ") vs candidate " + c.name() + " (fingerprint " + shortHash(c.fingerprint()) + "); compare runs over the same dataset version");
         }
-        if (b.split() != null && c.split() != null && !b.split().equals(c.split())) {
+        if (!Objects.equals(b.name(), c.name())) {
+            throw new IncomparableRunsException("the runs name different datasets: base " + b.name() + ", candidate " + c.name());
+        }
+        if (b.locked() != c.locked()) {
+            throw new IncomparableRunsException("the dataset is locked in " + (b.locked() ? "the base" : "the candidate") + " run only");
+        }
+        if (!b.split().equals(c.split())) {
             throw new IncomparableRunsException("the runs evaluated different splits: base " + b.split() + ", candidate " + c.split());
         }
+    }
+
+    /**
+     * Refuses a run without examples unless both are aggregate-only runs of a locked test split, and checks such
+     * runs' summaries: at least one example, finite numbers, the mean inside its interval, quality metrics in [0, 1].
+     */
+    private static void checkAggregateOnly(EvalRun base, EvalRun candidate) {
+        boolean baseEmpty = base.examples().isEmpty(), candEmpty = candidate.examples().isEmpty();
+        if (!baseEmpty && !candEmpty) return;
+        for (EvalRun run : List.of(base, candidate)) {
+            String side = run == base ? "the base run" : "the candidate run";
+            if (!run.examples().isEmpty() || !run.dataset().locked() || !"test".equals(run.dataset().split())) {
+                throw new IncomparableRunsException((baseEmpty ? "the base run" : "the candidate run") + " has no examples: only two runs of a locked"
+                        + " dataset's test split are compared from their aggregates (" + side + (run.examples().isEmpty() ? " has none" : " has examples")
+                        + ", split " + run.dataset().split() + (run.dataset().locked() ? ", locked)" : ", not locked)"));
+            }
+            run.overall().forEach((metric, s) -> checkSummary(side, metric, s));
+        }
+    }
+
+    private static boolean inUnitRange(double score) {
+        return score >= -SCORE_ROUNDING && score <= 1 + SCORE_ROUNDING;
+    }
+
+    private static void checkSummary(String side, String metric, EvalRun.Summary s) {
+        String problem = s == null ? "no summary"
+                : s.n() < 1 ? "n " + s.n()
+                : !(Double.isFinite(s.mean()) && Double.isFinite(s.ciLow()) && Double.isFinite(s.ciHigh())) ? "a non-finite mean or interval"
+                : !(s.ciLow() <= s.mean() && s.mean() <= s.ciHigh()) ? "its mean outside its interval"
+                : MetricKind.of(metric) == MetricKind.QUALITY && !(inUnitRange(s.ciLow()) && inUnitRange(s.ciHigh())) ? "values outside [0, 1]" : null;
+        if (problem != null) throw new IncomparableRunsException(side + "'s summary of " + metric + " has " + problem);
     }
 
     /** The run's examples by id; a missing or repeated id, or a non-finite metric value, makes the run unusable. */
@@ -239,14 +297,29 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
             EvalRun.ExampleResult e = run.examples().get(i);
             if (e == null || e.id() == null) throw new IncomparableRunsException("the " + side + " run's example " + (i + 1) + " has no id");
             if (byId.put(e.id(), e) != null) throw new IncomparableRunsException("the " + side + " run has example id '" + e.id() + "' twice");
+            if (e.fingerprint() == null) throw new IncomparableRunsException("the " + side + " run's example '" + e.id() + "' has no fingerprint");
+            if (e.slices() != null && e.slices().stream().anyMatch(Objects::isNull)) {
+                throw new IncomparableRunsException("the " + side + " run's example '" + e.id() + "' has a slice that is not a name (null)");
+            }
             if (e.metrics() == null) continue;
             e.metrics().forEach((metric, value) -> {
-                if (value != null && !Double.isFinite(value)) {
-                    throw new IncomparableRunsException("the " + side + " run's example '" + e.id() + "' has " + metric + " = " + value);
+                if (value != null && (!Double.isFinite(value) || MetricKind.of(metric) == MetricKind.QUALITY && !inUnitRange(value))) {
+                    throw new IncomparableRunsException("the " + side + " run's example '" + e.id() + "' has " + metric + " = " + value
+                            + (Double.isFinite(value) ? " (a quality score is in [0, 1])" : ""));
                 }
             });
         }
         return byId;
+    }
+
+    /** Names the run when some of its examples hold an error instead of an answer (their metrics may be missing or zero). */
+    private static void errorWarning(String side, EvalRun run, List<String> warnings) {
+        List<String> failed = run.examples().stream().filter(e -> e.refused() != null && e.refused().startsWith(ERROR_MARKER))
+                .map(EvalRun.ExampleResult::id).toList();
+        if (failed.isEmpty()) return;
+        warnings.add("the " + side + " run (" + run.runId() + ") has " + failed.size() + " example" + (failed.size() == 1 ? "" : "s")
+                + " that ended in an error instead of an answer: " + String.join(", ", failed.stream().limit(WORST_EXAMPLES).toList())
+                + (failed.size() > WORST_EXAMPLES ? ", …" : ""));
     }
 
     private static RunInfo info(EvalRun run, int examples) {
@@ -327,6 +400,9 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     private static MetricDelta pairedDelta(String metric, String slice, Scope scope, Gate gate) {
         double[] b = values(scope.base(), metric), c = values(scope.candidate(), metric);
         if (b.length == 0 && c.length == 0) return null;
+        if (slice == null && c.length == 0 && MetricKind.of(metric) == MetricKind.QUALITY) {
+            return missingInCandidate(metric, Presence.BASE_ONLY, summary(metric, b, gate.seed()), null, 0, null, null, b.length, b.length);
+        }
         if (b.length == 0 || c.length == 0) {
             Presence presence = b.length == 0 ? Presence.CANDIDATE_ONLY : Presence.BASE_ONLY;
             return new MetricDelta(metric, slice, MetricKind.of(metric), presence, b.length == 0 ? null : summary(metric, b, gate.seed()),
@@ -334,9 +410,14 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
                     "only the " + (b.length == 0 ? "candidate" : "base") + " run has " + (slice == null ? "this metric" : "it in this slice"));
         }
         List<double[]> matched = new ArrayList<>();
+        int baseHas = 0, candidateLacks = 0;
         for (Pair p : scope.pairs()) {
             Double bv = value(p.base(), metric), cv = value(p.candidate(), metric);
             if (bv != null && cv != null) matched.add(new double[] {bv, cv});
+            if (bv != null && !p.answeredDifferently()) {
+                baseHas++;
+                if (cv == null) candidateLacks++;
+            }
         }
         double[] pb = matched.stream().mapToDouble(v -> v[0]).toArray(), pc = matched.stream().mapToDouble(v -> v[1]).toArray();
         if (pb.length == 0) {
@@ -345,12 +426,30 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         }
         Statistics.Interval diff = Statistics.pairedDifference(pb, pc, gate.seed());
         double p = Statistics.pairedPermutationP(pb, pc, gate.seed());
+        if (slice == null && candidateLacks > 0 && MetricKind.of(metric) == MetricKind.QUALITY) {
+            return missingInCandidate(metric, Presence.BOTH, summary(metric, pb, gate.seed()), summary(metric, pc, gate.seed()), pb.length, diff,
+                    p, candidateLacks, baseHas);
+        }
         return delta(metric, slice, summary(metric, pb, gate.seed()), summary(metric, pc, gate.seed()), pb.length, diff, p, gate);
+    }
+
+    /**
+     * A quality metric the candidate lacks on examples where the base has it (unless one run answered and the other declined):
+     * a failed judge or a renamed metric must not pass the gate by leaving the drop unmeasured, so it fails.
+     */
+    private static MetricDelta missingInCandidate(String metric, Presence presence, EvalRun.Summary b, EvalRun.Summary c, int paired,
+                                                  Statistics.Interval diff, Double p, int missing, int of) {
+        return new MetricDelta(metric, null, MetricKind.QUALITY, presence, b, c, paired, diff == null ? null : diff.mean(),
+                diff == null ? null : diff.low(), diff == null ? null : diff.high(), p, Verdict.FAIL,
+                "missing in the candidate: " + missing + " of " + of + " examples");
     }
 
     /** The metric compared from two summaries (runs without examples): Welch's test on the standard errors their intervals imply. */
     private static MetricDelta unpairedDelta(String metric, String slice, EvalRun.Summary b, EvalRun.Summary c, Gate gate) {
         if (b == null && c == null) return null;
+        if (slice == null && b != null && MetricKind.of(metric) == MetricKind.QUALITY && (c == null || c.n() < b.n())) {
+            return missingInCandidate(metric, c == null ? Presence.BASE_ONLY : Presence.BOTH, b, c, 0, null, null, c == null ? b.n() : b.n() - c.n(), b.n());
+        }
         if (b == null || c == null) {
             return new MetricDelta(metric, slice, MetricKind.of(metric), b == null ? Presence.CANDIDATE_ONLY : Presence.BASE_ONLY, b, c, 0,
                     null, null, null, null, Verdict.NOT_GATED, "only the " + (b == null ? "candidate" : "base") + " run has it");

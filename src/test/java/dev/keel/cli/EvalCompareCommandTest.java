@@ -118,6 +118,21 @@ class EvalCompareCommandTest {
     }
 
     @Test
+    void handEditedNullsInARunFileAreOneLineAndExitTwo() throws Exception {
+        String run = Files.readString(base);
+        Map<String, List<String>> edits = Map.of(
+                "\"slices\" : [ \"answerable\", \"billing\" ]", List.of("\"slices\" : [ null ]", "has a slice that is not a name (null)"),
+                "\"examples\" : [ ", List.of("\"examples\" : [ null, ", "null where a run needs a value"));
+        int i = 0;
+        for (Map.Entry<String, List<String>> edit : edits.entrySet()) {
+            assertThat(run).contains(edit.getKey());
+            Path file = tmp.resolve("null-" + i++ + ".json");
+            Files.writeString(file, run.replaceFirst(java.util.regex.Pattern.quote(edit.getKey()), java.util.regex.Matcher.quoteReplacement(edit.getValue().get(0))));
+            assertOneLineError(CliTest.run("eval", "compare", base.toString(), file.toString()), edit.getValue().get(1));
+        }
+    }
+
+    @Test
     void aRunFileLargerThanAnyRunIsRefusedBeforeParsing() throws Exception {
         Path huge = tmp.resolve("huge.json");
         try (var file = new java.io.RandomAccessFile(huge.toFile(), "rw")) {
