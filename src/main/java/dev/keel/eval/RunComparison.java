@@ -52,8 +52,15 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     private static final double SCORE_ROUNDING = 1e-6;
     /** How a run marks an example whose answer failed (a guard, a limit, a provider): its {@code refused} starts with this. */
     private static final String ERROR_MARKER = "error: ";
-    /** The 97.5% normal quantile: turns a summary's 95% interval into a standard error when comparing unpaired. */
-    private static final double Z_975 = 1.959964;
+    /** Most examples a run may hold: as many as a dataset may have ({@link EvalDataset}). */
+    public static final int MAX_EXAMPLES = 100_000;
+    /**
+     * Above this many metric values over all scopes (overall and every slice, times the metrics), intervals and
+     * p-values come from the normal approximation and a paired t-test instead of {@value Statistics#RESAMPLES}
+     * resamples each: the bootstrap's cost grows with values × resamples, and at this size the two agree to the third
+     * decimal. The golden set has about 2,500; 250,000 values keep a comparison within seconds on two cores.
+     */
+    public static final long RESAMPLED_VALUES = 250_000;
 
     public RunComparison {
         settings = List.copyOf(settings);
@@ -190,11 +197,17 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         candidate.warnings().forEach(w -> warnings.add("candidate run: " + w));
 
         Set<String> metrics = metricNames(base, candidate, paired, gate.metrics());
+        long values = metrics.size() * (pairs.size() + pairs.stream().mapToLong(p -> p.base().slices() == null ? 0 : p.base().slices().size()).sum());
+        Estimator est = new Estimator(gate.seed(), values <= RESAMPLED_VALUES);
+        if (!est.resample()) {
+            warnings.add(String.format(java.util.Locale.ROOT, "%,d metric values over all slices (more than %,d): intervals from the normal"
+                    + " approximation and p-values from a paired t-test instead of resampling", values, RESAMPLED_VALUES));
+        }
         List<MetricDelta> overall = new ArrayList<>(), slices = new ArrayList<>();
         List<Regression> regressions = new ArrayList<>();
         Scope all = new Scope(List.copyOf(baseById.values()), List.copyOf(candById.values()), pairs);
         for (String metric : metrics) {
-            MetricDelta d = paired ? pairedDelta(metric, null, all, gate)
+            MetricDelta d = paired ? pairedDelta(metric, null, all, gate, est)
                     : unpairedDelta(metric, null, base.overall().get(metric), candidate.overall().get(metric), gate);
             if (d == null) continue;
             overall.add(d);
@@ -208,7 +221,7 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         for (String slice : sliceNames) {
             Scope inSlice = paired ? all.within(slice) : null;
             for (String metric : metrics) {
-                MetricDelta d = paired ? pairedDelta(metric, slice, inSlice, gate)
+                MetricDelta d = paired ? pairedDelta(metric, slice, inSlice, gate, est)
                         : unpairedDelta(metric, slice, sliceSummary(base, slice, metric), sliceSummary(candidate, slice, metric), gate);
                 if (d == null) continue;
                 slices.add(d);
@@ -218,6 +231,21 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         return new RunComparison(FORMAT, info(base, baseById.size()), info(candidate, candById.size()), gate, paired, pairs.size(),
                 baseOnly, candidateOnly, settings, warnings, overall, slices, regressions,
                 !regressions.isEmpty());
+    }
+
+    /** How intervals and p-values are computed: resampled (bootstrap and permutation test, seeded), or their normal approximations for large comparisons. */
+    private record Estimator(long seed, boolean resample) {
+        Statistics.Interval mean(double[] values) {
+            return resample ? Statistics.bootstrapMean(values, seed) : Statistics.normalMean(values);
+        }
+
+        Statistics.Interval difference(double[] base, double[] candidate) {
+            return resample ? Statistics.pairedDifference(base, candidate, seed) : Statistics.pairedNormalDifference(base, candidate);
+        }
+
+        double p(double[] base, double[] candidate) {
+            return resample ? Statistics.pairedPermutationP(base, candidate, seed) : Statistics.pairedTP(base, candidate);
+        }
     }
 
     private record Pair(EvalRun.ExampleResult base, EvalRun.ExampleResult candidate) {
@@ -292,6 +320,10 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
 
     /** The run's examples by id; a missing or repeated id, or a non-finite metric value, makes the run unusable. */
     private static Map<String, EvalRun.ExampleResult> byId(EvalRun run, String side) {
+        if (run.examples().size() > MAX_EXAMPLES) {
+            throw new IncomparableRunsException(String.format(java.util.Locale.ROOT, "the %s run has %,d examples: at most %,d can be compared",
+                    side, run.examples().size(), MAX_EXAMPLES));
+        }
         Map<String, EvalRun.ExampleResult> byId = new LinkedHashMap<>();
         for (int i = 0; i < run.examples().size(); i++) {
             EvalRun.ExampleResult e = run.examples().get(i);
@@ -397,16 +429,16 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     }
 
     /** The metric over the pairs in scope; null when neither run has it there. */
-    private static MetricDelta pairedDelta(String metric, String slice, Scope scope, Gate gate) {
+    private static MetricDelta pairedDelta(String metric, String slice, Scope scope, Gate gate, Estimator est) {
         double[] b = values(scope.base(), metric), c = values(scope.candidate(), metric);
         if (b.length == 0 && c.length == 0) return null;
         if (slice == null && c.length == 0 && MetricKind.of(metric) == MetricKind.QUALITY) {
-            return missingInCandidate(metric, Presence.BASE_ONLY, summary(metric, b, gate.seed()), null, 0, null, null, b.length, b.length);
+            return missingInCandidate(metric, Presence.BASE_ONLY, summary(metric, b, est), null, 0, null, null, b.length, b.length);
         }
         if (b.length == 0 || c.length == 0) {
             Presence presence = b.length == 0 ? Presence.CANDIDATE_ONLY : Presence.BASE_ONLY;
-            return new MetricDelta(metric, slice, MetricKind.of(metric), presence, b.length == 0 ? null : summary(metric, b, gate.seed()),
-                    c.length == 0 ? null : summary(metric, c, gate.seed()), 0, null, null, null, null, Verdict.NOT_GATED,
+            return new MetricDelta(metric, slice, MetricKind.of(metric), presence, b.length == 0 ? null : summary(metric, b, est),
+                    c.length == 0 ? null : summary(metric, c, est), 0, null, null, null, null, Verdict.NOT_GATED,
                     "only the " + (b.length == 0 ? "candidate" : "base") + " run has " + (slice == null ? "this metric" : "it in this slice"));
         }
         List<double[]> matched = new ArrayList<>();
@@ -421,16 +453,16 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         }
         double[] pb = matched.stream().mapToDouble(v -> v[0]).toArray(), pc = matched.stream().mapToDouble(v -> v[1]).toArray();
         if (pb.length == 0) {
-            return new MetricDelta(metric, slice, MetricKind.of(metric), Presence.BOTH, summary(metric, b, gate.seed()), summary(metric, c, gate.seed()),
+            return new MetricDelta(metric, slice, MetricKind.of(metric), Presence.BOTH, summary(metric, b, est), summary(metric, c, est),
                     0, null, null, null, null, Verdict.NOT_GATED, "no example has it in both runs");
         }
-        Statistics.Interval diff = Statistics.pairedDifference(pb, pc, gate.seed());
-        double p = Statistics.pairedPermutationP(pb, pc, gate.seed());
+        Statistics.Interval diff = est.difference(pb, pc);
+        double p = est.p(pb, pc);
         if (slice == null && candidateLacks > 0 && MetricKind.of(metric) == MetricKind.QUALITY) {
-            return missingInCandidate(metric, Presence.BOTH, summary(metric, pb, gate.seed()), summary(metric, pc, gate.seed()), pb.length, diff,
+            return missingInCandidate(metric, Presence.BOTH, summary(metric, pb, est), summary(metric, pc, est), pb.length, diff,
                     p, candidateLacks, baseHas);
         }
-        return delta(metric, slice, summary(metric, pb, gate.seed()), summary(metric, pc, gate.seed()), pb.length, diff, p, gate);
+        return delta(metric, slice, summary(metric, pb, est), summary(metric, pc, est), pb.length, diff, p, gate);
     }
 
     /**
@@ -454,7 +486,7 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
             return new MetricDelta(metric, slice, MetricKind.of(metric), b == null ? Presence.CANDIDATE_ONLY : Presence.BASE_ONLY, b, c, 0,
                     null, null, null, null, Verdict.NOT_GATED, "only the " + (b == null ? "candidate" : "base") + " run has it");
         }
-        double seB = (b.ciHigh() - b.ciLow()) / (2 * Z_975), seC = (c.ciHigh() - c.ciLow()) / (2 * Z_975);
+        double seB = (b.ciHigh() - b.ciLow()) / (2 * Statistics.Z_975), seC = (c.ciHigh() - c.ciLow()) / (2 * Statistics.Z_975);
         double delta = c.mean() - b.mean(), se = Math.sqrt(seB * seB + seC * seC);
         double p;
         if (se == 0) {
@@ -464,7 +496,7 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
             double df = (vb + vc) * (vb + vc) / (vb * vb / Math.max(1, b.n() - 1) + vc * vc / Math.max(1, c.n() - 1));
             p = Statistics.studentTwoSidedP(Math.abs(delta) / se, df);
         }
-        Statistics.Interval diff = new Statistics.Interval(delta, delta - Z_975 * se, delta + Z_975 * se);
+        Statistics.Interval diff = new Statistics.Interval(delta, delta - Statistics.Z_975 * se, delta + Statistics.Z_975 * se);
         return delta(metric, slice, b, c, Math.min(b.n(), c.n()), diff, p, gate);
     }
 
@@ -500,8 +532,8 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         return new MetricDelta(metric, slice, kind, Presence.BOTH, b, c, n, diff.mean(), diff.low(), diff.high(), p, verdict, why);
     }
 
-    private static EvalRun.Summary summary(String metric, double[] values, long seed) {
-        Statistics.Interval i = Statistics.bootstrapMean(values, seed);
+    private static EvalRun.Summary summary(String metric, double[] values, Estimator est) {
+        Statistics.Interval i = est.mean(values);
         boolean timing = MetricKind.of(metric) == MetricKind.OPS;
         return new EvalRun.Summary(i.mean(), i.low(), i.high(), values.length, timing ? Statistics.percentile(values, 50) : null,
                 timing ? Statistics.percentile(values, 95) : null);

@@ -322,6 +322,57 @@ class RunComparisonTest {
                 .isInstanceOf(RunComparison.IncomparableRunsException.class).hasMessageContaining("2000 slices");
     }
 
+    /** {@code n} examples with {@code metrics} quality scores drawn from {@code seed}, each in two of {@code slices} slices. */
+    private static EvalRun large(String runId, int n, int metrics, int slices, long seed, double shift) {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        List<String> names = List.of("recall@5", "precision@5", "mrr", "ndcg@5", "hit_rate@5", "context_precision", "context_recall", Judge.FAITHFULNESS,
+                Judge.ANSWER_RELEVANCE, Judge.CITATION_ACCURACY, "correctness_f1", "correctness_semantic", Judge.CORRECTNESS, "facts").subList(0, metrics);
+        List<EvalRun.ExampleResult> examples = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Map<String, Double> m = new java.util.HashMap<>();
+            for (String name : names) m.put(name, Math.max(0, Math.min(1, 0.7 + 0.2 * random.nextGaussian() - shift)));
+            examples.add(example("x" + i, "q", "a", List.of("s" + i % slices, "t" + (i / 7) % slices), m));
+        }
+        return new EvalRun(EvalRun.FORMAT, runId, BASE.started(), 1, new EvalRun.DatasetInfo("large", "large.jsonl", false, "all", n, "fp-large"),
+                BASE.settings(), BASE.judge(), List.of(), Map.of(), Map.of(), examples);
+    }
+
+    @Test
+    void aComparisonAtTheExampleCapApproximatesInsteadOfResamplingAndSaysSo() {
+        int n = RunComparison.MAX_EXAMPLES, metrics = 14, slices = 20;
+        EvalRun base = large("base", n, metrics, slices, 1, 0), cand = large("cand", n, metrics, slices, 2, 0.01);
+        long start = System.nanoTime();
+        RunComparison c = RunComparison.compare(base, cand, Gate.defaults());
+        double seconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf(java.util.Locale.ROOT, "compare of %,d examples x %d metrics x %d slices: %.1f s%n", n, metrics, slices, seconds);
+        assertThat(c.warnings()).anyMatch(w -> w.contains("normal approximation"));
+        MetricDelta d = overall(c, Judge.FAITHFULNESS);
+        assertThat(d.delta()).isCloseTo(-0.01, offset(0.003));
+        assertThat(d.p()).isLessThan(0.001);
+        assertThat(d.verdict()).isEqualTo(Verdict.WORSE);
+        assertThat(c.slices()).hasSize(2 * slices * metrics);
+    }
+
+    @Test
+    void aRunWithMoreExamplesThanTheCapIsRefused() {
+        List<EvalRun.ExampleResult> many = java.util.Collections.nCopies(RunComparison.MAX_EXAMPLES + 1, BASE.examples().get(0));
+        EvalRun run = new EvalRun(BASE.format(), "many", BASE.started(), 1, BASE.dataset(), BASE.settings(), BASE.judge(), List.of(), Map.of(), Map.of(), many);
+        assertThatThrownBy(() -> RunComparison.compare(run, run, Gate.defaults())).isInstanceOf(RunComparison.IncomparableRunsException.class)
+                .hasMessage("the base run has 100,001 examples: at most 100,000 can be compared");
+    }
+
+    @Test
+    void theNormalApproximationAgreesWithTheBootstrapOnAGoldenSizedSample() {
+        double[] b = BASE.examples().stream().map(e -> e.metrics().get(Judge.FAITHFULNESS)).filter(java.util.Objects::nonNull).mapToDouble(v -> v).toArray();
+        double[] c = java.util.Arrays.stream(b).map(v -> Math.max(0, v - 0.05)).toArray();
+        Statistics.Interval boot = Statistics.pairedDifference(b, c, 42), normal = Statistics.pairedNormalDifference(b, c);
+        assertThat(normal.mean()).isEqualTo(boot.mean());
+        assertThat(normal.low()).isCloseTo(boot.low(), offset(0.01));
+        assertThat(normal.high()).isCloseTo(boot.high(), offset(0.01));
+        assertThat(Statistics.pairedTP(b, c)).isLessThan(0.001);
+        assertThat(Statistics.pairedTP(b, b)).isEqualTo(1.0);
+    }
+
     @Test
     void limitsOutsideZeroToOneAreRefusedNamingTheOption() {
         assertThatThrownBy(() -> new Gate(1.5, 0.1, 1, List.of())).hasMessageContaining("--max-drop");
