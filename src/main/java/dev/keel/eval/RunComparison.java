@@ -95,7 +95,10 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     /** One side of the comparison: run id, dataset name, split, dataset fingerprint, example count, judge id. */
     public record RunInfo(String runId, String dataset, String split, String fingerprint, int examples, String judge) {}
 
-    /** A setting that differs between the runs (answer model, prompt hash, config hash, top-k, mode). */
+    /**
+     * A setting that differs between the runs (answer model, prompt hash, config hash, top-k, mode) or, when both runs
+     * carry their configuration's values, a configuration key such as {@code answer.context_chunks}.
+     */
     public record SettingChange(String setting, String base, String candidate) {}
 
     /** Whether both runs have a metric (or a slice), or only one of them. */
@@ -368,6 +371,10 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         addIfDifferent(changes, "prompt hash", b.promptHash(), c.promptHash());
         addIfDifferent(changes, "config hash", b.configHash(), c.configHash());
         addIfDifferent(changes, "top-k", String.valueOf(b.topK()), String.valueOf(c.topK()));
+        if (b.config() != null && c.config() != null) {
+            new TreeSet<>(java.util.stream.Stream.concat(b.config().keySet().stream(), c.config().keySet().stream()).toList())
+                    .forEach(key -> addIfDifferent(changes, key, b.config().get(key), c.config().get(key)));
+        }
         return changes;
     }
 

@@ -449,6 +449,24 @@ class RunComparisonTest {
     }
 
     @Test
+    void whenBothRunsCarryTheirConfigurationTheKeysThatDifferAreNamed() {
+        EvalRun.Settings s = BASE.settings();
+        Map<String, String> config = Map.of("answer.context_chunks", "5", "search.mode", "hybrid", "chunking.max_tokens", "400");
+        Map<String, String> changed = new java.util.HashMap<>(config);
+        changed.put("answer.context_chunks", "1");
+        changed.put("rerank.enabled", "true");
+        EvalRun base = EvalRunFixtures.withJudgeAndSettings(BASE, BASE.judge(), new EvalRun.Settings(s.mode(), s.answerModel(), s.promptHash(), "c-1",
+                s.topK(), s.seed(), config));
+        EvalRun cand = EvalRunFixtures.withJudgeAndSettings(BASE, BASE.judge(), new EvalRun.Settings(s.mode(), s.answerModel(), s.promptHash(), "c-2",
+                s.topK(), s.seed(), changed));
+        RunComparison c = RunComparison.compare(base, cand, Gate.defaults());
+        assertThat(c.settings()).containsExactly(new RunComparison.SettingChange("config hash", "c-1", "c-2"),
+                new RunComparison.SettingChange("answer.context_chunks", "5", "1"), new RunComparison.SettingChange("rerank.enabled", null, "true"));
+        assertThat(RunComparison.compare(BASE, cand, Gate.defaults()).settings()).extracting(RunComparison.SettingChange::setting)
+                .containsExactly("config hash").as("a run without its configuration's values shows only the hash");
+    }
+
+    @Test
     void metricsCanBeRestrictedAndAnUnknownOneIsNamed() {
         RunComparison c = RunComparison.compare(BASE, BASE, new Gate(0.03, 0.1, 42, List.of("mrr", Judge.FAITHFULNESS)));
         assertThat(c.overall()).extracting(MetricDelta::metric).containsExactly(Judge.FAITHFULNESS, "mrr");
