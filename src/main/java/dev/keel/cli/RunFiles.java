@@ -28,7 +28,9 @@ final class RunFiles {
         } catch (IllegalArgumentException e) {
             if (e.getCause() instanceof JsonProcessingException json) {
                 String where = json.getLocation() == null ? "" : "line " + json.getLocation().getLineNr() + ", column " + json.getLocation().getColumnNr() + ": ";
-                throw new IllegalArgumentException(file + ": not a Keel eval run: " + where + firstLine(json.getOriginalMessage()), e);
+                String why = json.getCause() instanceof NullPointerException
+                        ? "null where a run needs a value (an entry of examples, warnings, overall or slices)" : firstLine(json.getOriginalMessage());
+                throw new IllegalArgumentException(file + ": not a Keel eval run: " + where + why, e);
             }
             throw new IllegalArgumentException(firstLine(e.getMessage()), e);
         }

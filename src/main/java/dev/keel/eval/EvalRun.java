@@ -36,9 +36,21 @@ public record EvalRun(String format, String runId, Instant started, double secon
 
     /**
      * What produced the answers: {@code full} or {@code retrieval}; the answer model ({@code extractive} offline), the
-     * prompt template's hash, a hash of the effective configuration, top-k, and the bootstrap seed.
+     * prompt template's hash, a hash of the effective configuration, top-k, the bootstrap seed, and (null in runs
+     * that predate it) the effective configuration's values that shape answers, by dotted key such as
+     * {@code answer.context_chunks} — search, answer, rerank, chunking, embedding model; never a provider's key, a URL
+     * with credentials, or store and cache settings, and none of the settings this record already names.
      */
-    public record Settings(String mode, String answerModel, String promptHash, String configHash, int topK, long seed) {}
+    public record Settings(String mode, String answerModel, String promptHash, String configHash, int topK, long seed, Map<String, String> config) {
+        public Settings {
+            config = config == null ? null : Map.copyOf(config);
+        }
+
+        /** Settings without the configuration's values. */
+        public Settings(String mode, String answerModel, String promptHash, String configHash, int topK, long seed) {
+            this(mode, answerModel, promptHash, configHash, topK, seed, null);
+        }
+    }
 
     /** The judge: its id, family, and calibration ({@code calibrated} null when never calibrated). */
     public record JudgeInfo(String id, String family, Boolean calibrated, Double agreement, Double kappa) {}

@@ -19,6 +19,11 @@ import java.util.TreeSet;
 public final class HtmlReport {
     /** Lowest-scoring examples listed in a single run's report: a page, not a dump of the dataset. */
     static final int LOWEST_EXAMPLES = 10;
+    /**
+     * Metric columns per block of the per-slice table: with the slice and n columns, eight fit a 1200 px window at
+     * 12 px (a run with more metrics gets more blocks, one under the other, instead of a horizontal scrollbar).
+     */
+    private static final int SLICE_TABLE_METRICS = 8;
     private static final int CHART_WIDTH = 1100, LABEL_WIDTH = 190, BAR_HEIGHT = 13, BAR_AREA = 560;
     private static final String CSS = """
             *{box-sizing:border-box}
@@ -35,7 +40,7 @@ public final class HtmlReport {
             th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:right;white-space:nowrap}
             th{background:#f6f8fa;font-weight:600}td.l,th.l{text-align:left}
             .scroll{overflow-x:auto}td.why{white-space:normal;text-align:left;min-width:220px}
-            table.slices{font-size:12px}table.slices th,table.slices td{padding:3px 6px}table.slices tr:first-child th{white-space:normal}
+            table.slices{font-size:12px;margin-bottom:8px}table.slices th,table.slices td{padding:3px 6px}table.slices tr:first-child th{white-space:normal}
             svg.chart{width:100%;height:auto}
             .v-FAIL{background:#ffebe9;color:#a40e26;font-weight:600}.v-WORSE{background:#fff1e5;color:#9a4a00}
             .v-BETTER{background:#dafbe1;color:#116329}.v-SAME{color:#57606a}.v-NOT_GATED{color:#8c959f;font-style:italic}
@@ -199,21 +204,27 @@ public final class HtmlReport {
         return esc(metric).replace("_", "_<wbr>").replace("@", "@<wbr>");
     }
 
-    /** HTML-escapes text for element content and quoted attributes alike; null becomes an empty string. */
+    /**
+     * HTML-escapes text for element content and quoted attributes alike; null becomes an empty string. Invisible
+     * format characters (bidi overrides and isolates such as U+202E, zero-width characters) and control characters
+     * other than line breaks and tabs are dropped: a run's text must not reorder or hide what the page shows.
+     */
     static String esc(String s) {
         if (s == null) return "";
         StringBuilder out = new StringBuilder(s.length() + 16);
-        for (int i = 0; i < s.length(); i++) {
-            char ch = s.charAt(i);
-            switch (ch) {
+        s.codePoints().forEach(cp -> {
+            switch (cp) {
                 case '<' -> out.append("&lt;");
                 case '>' -> out.append("&gt;");
                 case '&' -> out.append("&amp;");
                 case '"' -> out.append("&quot;");
                 case '\'' -> out.append("&#39;");
-                default -> out.append(ch);
+                case '\n', '\t' -> out.appendCodePoint(cp);
+                default -> {
+                    if (!Character.isISOControl(cp) && Character.getType(cp) != Character.FORMAT) out.appendCodePoint(cp);
+                }
             }
-        }
+        });
         return out.toString();
     }
 
@@ -300,6 +311,13 @@ public final class HtmlReport {
         h.append("<h2>Per slice: Δ (candidate − base)</h2><p class=sub>Coloured by verdict: <span class=v-FAIL>fail</span> · <span class=v-WORSE>")
                 .append("significant drop within the limit</span> · <span class=v-BETTER>significant gain</span> · <span class=v-SAME>no significant change</span>")
                 .append(" · <span class=v-NOT_GATED>not gated</span>. Hover a cell for means, interval and p.</p>");
+        for (int from = 0; from < metrics.size(); from += SLICE_TABLE_METRICS) {
+            sliceTable(h, bySlice, metrics.subList(from, Math.min(metrics.size(), from + SLICE_TABLE_METRICS)));
+        }
+    }
+
+    /** One block of the per-slice table: every slice with its paired n, and these metrics' deltas. */
+    private static void sliceTable(StringBuilder h, Map<String, Map<String, RunComparison.MetricDelta>> bySlice, List<String> metrics) {
         h.append("<div class=scroll><table class=slices><tr><th class=l>slice</th><th>n</th>");
         metrics.forEach(m -> h.append("<th>").append(breakable(m)).append("</th>"));
         h.append("</tr>");

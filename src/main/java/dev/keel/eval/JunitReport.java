@@ -33,7 +33,9 @@ public final class JunitReport {
                 w.writeAttribute("classname", d.slice() == null ? "eval.overall" : "eval.slice." + clean(d.slice()));
                 w.writeAttribute("name", clean(d.metric()));
                 w.writeAttribute("time", "0");
-                String numbers = String.format(Locale.ROOT, "base %.4f, candidate %.4f, delta %+.4f, 95%% interval [%+.4f, %+.4f], p %.4f, n %d",
+                String numbers = d.candidate() == null || d.p() == null ? String.format(Locale.ROOT, "base %.4f, candidate %s, n %d", d.base().mean(),
+                        d.candidate() == null ? "absent" : String.format(Locale.ROOT, "%.4f", d.candidate().mean()), d.paired())
+                        : String.format(Locale.ROOT, "base %.4f, candidate %.4f, delta %+.4f, 95%% interval [%+.4f, %+.4f], p %.4f, n %d",
                         d.base().mean(), d.candidate().mean(), d.delta(), d.ciLow(), d.ciHigh(), d.p(), d.paired());
                 if (d.verdict() == RunComparison.Verdict.FAIL) {
                     w.writeStartElement("failure");

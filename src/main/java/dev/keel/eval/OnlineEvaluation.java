@@ -48,6 +48,9 @@ import java.util.function.DoubleSupplier;
 public final class OnlineEvaluation implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OnlineEvaluation.class);
     /** Signal names besides the judge's metrics: the "I don't know" rate, the retrieval top score, the query centroid's distance. */
+    /** The samples counter's one description (Prometheus shows one HELP line for all its outcomes), so it names them all. */
+    static final String SAMPLES_HELP = "Sampled answers by outcome: scored (the judge scored it), judge_failed (the judge could not; its drift"
+            + " signals are kept), dropped (the queue was full or Keel was closing), lost (unreadable, or the database did not take it)";
     public static final String IDK_RATE = "idk_rate", TOP_SCORE = "top_score", CENTROID_DISTANCE = "centroid_distance";
     /** The judge metrics watched, on the 1–5 scale; a metric the judge does not give (correctness without a reference) stays empty. */
     static final List<String> JUDGE_METRICS = List.of(Judge.FAITHFULNESS, Judge.ANSWER_RELEVANCE, Judge.CITATION_ACCURACY, Judge.CORRECTNESS);
@@ -134,10 +137,10 @@ public final class OnlineEvaluation implements AutoCloseable {
         this.draw = sampling;
         this.registry = registry;
         this.queue = new LinkedBlockingQueue<>(config.queue() + 1); // + 1: room for STOP; linked: nothing allocated for an idle queue
-        this.dropped = samples("dropped", "Sampled answers dropped because the queue was full (or Keel was closing)");
-        this.scored = samples("scored", "Sampled answers the judge scored");
-        this.judgeFailed = samples("judge_failed", "Sampled answers the judge could not score (their drift signals are kept)");
-        this.lost = samples("lost", "Samples that could not be read or that the database did not take");
+        this.dropped = samples("dropped");
+        this.scored = samples("scored");
+        this.judgeFailed = samples("judge_failed");
+        this.lost = samples("lost");
         Gauge.builder("keel.eval.online.queued", queue, BlockingQueue::size).description("Sampled answers waiting for the judge").register(registry);
         this.webhook = config.webhook() == null ? null
                 : new AlertWebhook(config.webhook(), Counter.builder("keel.eval.online.webhook.failures")
@@ -150,8 +153,8 @@ public final class OnlineEvaluation implements AutoCloseable {
         }
     }
 
-    private Counter samples(String outcome, String description) {
-        return Counter.builder("keel.eval.online.samples").tag("outcome", outcome).description(description).register(registry);
+    private Counter samples(String outcome) {
+        return Counter.builder("keel.eval.online.samples").tag("outcome", outcome).description(SAMPLES_HELP).register(registry);
     }
 
     /**
@@ -303,8 +306,13 @@ public final class OnlineEvaluation implements AutoCloseable {
     }
 
     private void raised(String tenant, Signal s, long now) {
-        LOG.warn("online evaluation alert: tenant {}: {} changed by {} (threshold {}): window {} (n {}), baseline {} (n {}), Welch p {}", tenant,
-                s.name(), brief(s.change()), s.threshold(), brief(s.window()), s.windowN(), brief(s.baseline()), s.baselineN(), brief(s.pValue()));
+        if (s.window() == null) {
+            LOG.warn("online evaluation alert: tenant {}: {} is {} (threshold {}): window n {}, baseline n {}", tenant, s.name(), brief(s.change()),
+                    s.threshold(), s.windowN(), s.baselineN());
+        } else {
+            LOG.warn("online evaluation alert: tenant {}: {} changed by {} (threshold {}): window {} (n {}), baseline {} (n {}), Welch p {}", tenant,
+                    s.name(), brief(s.change()), s.threshold(), brief(s.window()), s.windowN(), brief(s.baseline()), s.baselineN(), brief(s.pValue()));
+        }
         Counter.builder("keel.eval.online.alerts").tag("signal", s.name()).description("Online evaluation alert episodes raised")
                 .register(registry).increment();
         if (webhook == null) return;

@@ -21,10 +21,13 @@ import java.util.function.Predicate;
  *
  * <p>The gate fails a {@link MetricKind#QUALITY quality} metric only when its drop exceeds the allowed one
  * <em>and</em> is significant: the difference's interval lies entirely below zero and p &lt; {@value #ALPHA}. A slice
- * is gated the same way against its own limit once it has {@value #MIN_SLICE_EXAMPLES} paired examples. Ops
- * metrics, metrics one run lacks and small slices are reported, never gated. Runs that cannot be compared (different
- * dataset fingerprints or splits, fewer than half the examples matching, malformed values) are refused with an
- * {@link IncomparableRunsException} naming the problem. Immutable; {@link #compare} is a pure function.
+ * is gated the same way against its own limit once it has {@value #MIN_SLICE_EXAMPLES} paired examples. A quality
+ * metric the base has and the candidate lacks, entirely or on some examples both runs answered alike, fails overall
+ * ("missing in the candidate"): a judge that was down or a renamed metric cannot hide a drop. Ops metrics, metrics
+ * only the candidate has and small slices are reported, never gated. Runs that cannot be compared (different dataset
+ * fingerprints, names, locked flags or splits, a missing fingerprint or split, a candidate lacking some of the base's
+ * examples, a run without examples unless both are aggregate-only runs of a locked test split, malformed values) are
+ * refused with an {@link IncomparableRunsException} naming the problem. Immutable; {@link #compare} is a pure function.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate gate, boolean paired, int matched, int baseOnly,
@@ -45,8 +48,19 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     public static final int MAX_METRICS = 200, MAX_SLICES = 1_000;
     /** Worst examples printed per failing metric or slice: enough to see the pattern, few enough to read. */
     public static final int WORST_EXAMPLES = 5;
-    /** The 97.5% normal quantile: turns a summary's 95% interval into a standard error when comparing unpaired. */
-    private static final double Z_975 = 1.959964;
+    /** Slack on a quality score's [0, 1]: a cosine similarity of two unit vectors comes out a few ulps above 1. */
+    private static final double SCORE_ROUNDING = 1e-6;
+    /** How a run marks an example whose answer failed (a guard, a limit, a provider): its {@code refused} starts with this. */
+    private static final String ERROR_MARKER = "error: ";
+    /** Most examples a run may hold: as many as a dataset may have ({@link EvalDataset}). */
+    public static final int MAX_EXAMPLES = 100_000;
+    /**
+     * Above this many metric values over all scopes (overall and every slice, times the metrics), intervals and
+     * p-values come from the normal approximation and a paired t-test instead of {@value Statistics#RESAMPLES}
+     * resamples each: the bootstrap's cost grows with values × resamples, and at this size the two agree to the third
+     * decimal. The golden set has about 2,500; 250,000 values keep a comparison within seconds on two cores.
+     */
+    public static final long RESAMPLED_VALUES = 250_000;
 
     public RunComparison {
         settings = List.copyOf(settings);
@@ -81,7 +95,10 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     /** One side of the comparison: run id, dataset name, split, dataset fingerprint, example count, judge id. */
     public record RunInfo(String runId, String dataset, String split, String fingerprint, int examples, String judge) {}
 
-    /** A setting that differs between the runs (answer model, prompt hash, config hash, top-k, mode). */
+    /**
+     * A setting that differs between the runs (answer model, prompt hash, config hash, top-k, mode) or, when both runs
+     * carry their configuration's values, a configuration key such as {@code answer.context_chunks}.
+     */
     public record SettingChange(String setting, String base, String candidate) {}
 
     /** Whether both runs have a metric (or a slice), or only one of them. */
@@ -137,6 +154,7 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     /** Compares {@code candidate} against {@code base} under {@code gate}. */
     public static RunComparison compare(EvalRun base, EvalRun candidate, Gate gate) {
         checkSameDataset(base, candidate);
+        checkAggregateOnly(base, candidate);
         Map<String, EvalRun.ExampleResult> baseById = byId(base, "base"), candById = byId(candidate, "candidate");
         boolean paired = !baseById.isEmpty() && !candById.isEmpty();
         List<Pair> pairs = new ArrayList<>();
@@ -150,10 +168,11 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
                 pairs.add(new Pair(b, c));
             }
         });
-        if (paired && pairs.size() * 2 < Math.max(baseById.size(), candById.size())) {
+        long missing = baseById.keySet().stream().filter(id -> !candById.containsKey(id)).count();
+        if (paired && missing > 0) {
             throw new IncomparableRunsException(String.format(java.util.Locale.ROOT,
-                    "only %d examples match by id (base has %d, candidate %d): fewer than half, so these runs are not of the same examples",
-                    pairs.size(), baseById.size(), candById.size()));
+                    "the candidate run lacks %d of the base run's %d examples of the same dataset and split: a gate over fewer examples could"
+                            + " miss the ones that regressed; rerun the candidate on the whole split", missing, baseById.size()));
         }
         int baseOnly = baseById.size() - pairs.size() - edited.size(), candidateOnly = candById.size() - pairs.size() - edited.size();
         List<String> warnings = new ArrayList<>();
@@ -175,15 +194,23 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
             warnings.add(String.format(java.util.Locale.ROOT, "paired on %d examples: %d only in base, %d only in candidate",
                     pairs.size(), baseOnly, candidateOnly));
         }
+        errorWarning("base", base, warnings);
+        errorWarning("candidate", candidate, warnings);
         base.warnings().forEach(w -> warnings.add("base run: " + w));
         candidate.warnings().forEach(w -> warnings.add("candidate run: " + w));
 
         Set<String> metrics = metricNames(base, candidate, paired, gate.metrics());
+        long values = metrics.size() * (pairs.size() + pairs.stream().mapToLong(p -> p.base().slices() == null ? 0 : p.base().slices().size()).sum());
+        Estimator est = new Estimator(gate.seed(), values <= RESAMPLED_VALUES);
+        if (!est.resample()) {
+            warnings.add(String.format(java.util.Locale.ROOT, "%,d metric values over all slices (more than %,d): intervals from the normal"
+                    + " approximation and p-values from a paired t-test instead of resampling", values, RESAMPLED_VALUES));
+        }
         List<MetricDelta> overall = new ArrayList<>(), slices = new ArrayList<>();
         List<Regression> regressions = new ArrayList<>();
         Scope all = new Scope(List.copyOf(baseById.values()), List.copyOf(candById.values()), pairs);
         for (String metric : metrics) {
-            MetricDelta d = paired ? pairedDelta(metric, null, all, gate)
+            MetricDelta d = paired ? pairedDelta(metric, null, all, gate, est)
                     : unpairedDelta(metric, null, base.overall().get(metric), candidate.overall().get(metric), gate);
             if (d == null) continue;
             overall.add(d);
@@ -197,7 +224,7 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         for (String slice : sliceNames) {
             Scope inSlice = paired ? all.within(slice) : null;
             for (String metric : metrics) {
-                MetricDelta d = paired ? pairedDelta(metric, slice, inSlice, gate)
+                MetricDelta d = paired ? pairedDelta(metric, slice, inSlice, gate, est)
                         : unpairedDelta(metric, slice, sliceSummary(base, slice, metric), sliceSummary(candidate, slice, metric), gate);
                 if (d == null) continue;
                 slices.add(d);
@@ -209,7 +236,27 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
                 !regressions.isEmpty());
     }
 
-    private record Pair(EvalRun.ExampleResult base, EvalRun.ExampleResult candidate) {}
+    /** How intervals and p-values are computed: resampled (bootstrap and permutation test, seeded), or their normal approximations for large comparisons. */
+    private record Estimator(long seed, boolean resample) {
+        Statistics.Interval mean(double[] values) {
+            return resample ? Statistics.bootstrapMean(values, seed) : Statistics.normalMean(values);
+        }
+
+        Statistics.Interval difference(double[] base, double[] candidate) {
+            return resample ? Statistics.pairedDifference(base, candidate, seed) : Statistics.pairedNormalDifference(base, candidate);
+        }
+
+        double p(double[] base, double[] candidate) {
+            return resample ? Statistics.pairedPermutationP(base, candidate, seed) : Statistics.pairedTP(base, candidate);
+        }
+    }
+
+    private record Pair(EvalRun.ExampleResult base, EvalRun.ExampleResult candidate) {
+        /** One run answered and the other declined: answer metrics may then apply to one side only (refusal_correct judges the change). */
+        boolean answeredDifferently() {
+            return base.answered() != null && candidate.answered() != null && !base.answered().equals(candidate.answered());
+        }
+    }
 
     /** The examples a delta is computed over: each run's (for one-sided metrics) and the matched pairs; a slice's pairs are in it in both runs. */
     private record Scope(List<EvalRun.ExampleResult> base, List<EvalRun.ExampleResult> candidate, List<Pair> pairs) {
@@ -223,30 +270,91 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     private static void checkSameDataset(EvalRun base, EvalRun candidate) {
         EvalRun.DatasetInfo b = base.dataset(), c = candidate.dataset();
         if (b == null || c == null) throw new IncomparableRunsException((b == null ? "the base run" : "the candidate run") + " names no dataset");
-        if (b.fingerprint() != null && c.fingerprint() != null && !b.fingerprint().equals(c.fingerprint())) {
+        for (EvalRun.DatasetInfo d : List.of(b, c)) {
+            String side = d == b ? "the base run" : "the candidate run";
+            if (d.fingerprint() == null) throw new IncomparableRunsException(side + " has no dataset fingerprint: it cannot be shown to be of the same examples");
+            if (d.split() == null) throw new IncomparableRunsException(side + " names no split (dev, test or all)");
+        }
+        if (!b.fingerprint().equals(c.fingerprint())) {
             throw new IncomparableRunsException("the runs evaluated different datasets: base " + b.name() + " (fingerprint " + shortHash(b.fingerprint())
                     + ") vs candidate " + c.name() + " (fingerprint " + shortHash(c.fingerprint()) + "); compare runs over the same dataset version");
         }
-        if (b.split() != null && c.split() != null && !b.split().equals(c.split())) {
+        if (!Objects.equals(b.name(), c.name())) {
+            throw new IncomparableRunsException("the runs name different datasets: base " + b.name() + ", candidate " + c.name());
+        }
+        if (b.locked() != c.locked()) {
+            throw new IncomparableRunsException("the dataset is locked in " + (b.locked() ? "the base" : "the candidate") + " run only");
+        }
+        if (!b.split().equals(c.split())) {
             throw new IncomparableRunsException("the runs evaluated different splits: base " + b.split() + ", candidate " + c.split());
         }
     }
 
+    /**
+     * Refuses a run without examples unless both are aggregate-only runs of a locked test split, and checks such
+     * runs' summaries: at least one example, finite numbers, the mean inside its interval, quality metrics in [0, 1].
+     */
+    private static void checkAggregateOnly(EvalRun base, EvalRun candidate) {
+        boolean baseEmpty = base.examples().isEmpty(), candEmpty = candidate.examples().isEmpty();
+        if (!baseEmpty && !candEmpty) return;
+        for (EvalRun run : List.of(base, candidate)) {
+            String side = run == base ? "the base run" : "the candidate run";
+            if (!run.examples().isEmpty() || !run.dataset().locked() || !"test".equals(run.dataset().split())) {
+                throw new IncomparableRunsException((baseEmpty ? "the base run" : "the candidate run") + " has no examples: only two runs of a locked"
+                        + " dataset's test split are compared from their aggregates (" + side + (run.examples().isEmpty() ? " has none" : " has examples")
+                        + ", split " + run.dataset().split() + (run.dataset().locked() ? ", locked)" : ", not locked)"));
+            }
+            run.overall().forEach((metric, s) -> checkSummary(side, metric, s));
+        }
+    }
+
+    private static boolean inUnitRange(double score) {
+        return score >= -SCORE_ROUNDING && score <= 1 + SCORE_ROUNDING;
+    }
+
+    private static void checkSummary(String side, String metric, EvalRun.Summary s) {
+        String problem = s == null ? "no summary"
+                : s.n() < 1 ? "n " + s.n()
+                : !(Double.isFinite(s.mean()) && Double.isFinite(s.ciLow()) && Double.isFinite(s.ciHigh())) ? "a non-finite mean or interval"
+                : !(s.ciLow() <= s.mean() && s.mean() <= s.ciHigh()) ? "its mean outside its interval"
+                : MetricKind.of(metric) == MetricKind.QUALITY && !(inUnitRange(s.ciLow()) && inUnitRange(s.ciHigh())) ? "values outside [0, 1]" : null;
+        if (problem != null) throw new IncomparableRunsException(side + "'s summary of " + metric + " has " + problem);
+    }
+
     /** The run's examples by id; a missing or repeated id, or a non-finite metric value, makes the run unusable. */
     private static Map<String, EvalRun.ExampleResult> byId(EvalRun run, String side) {
+        if (run.examples().size() > MAX_EXAMPLES) {
+            throw new IncomparableRunsException(String.format(java.util.Locale.ROOT, "the %s run has %,d examples: at most %,d can be compared",
+                    side, run.examples().size(), MAX_EXAMPLES));
+        }
         Map<String, EvalRun.ExampleResult> byId = new LinkedHashMap<>();
         for (int i = 0; i < run.examples().size(); i++) {
             EvalRun.ExampleResult e = run.examples().get(i);
             if (e == null || e.id() == null) throw new IncomparableRunsException("the " + side + " run's example " + (i + 1) + " has no id");
             if (byId.put(e.id(), e) != null) throw new IncomparableRunsException("the " + side + " run has example id '" + e.id() + "' twice");
+            if (e.fingerprint() == null) throw new IncomparableRunsException("the " + side + " run's example '" + e.id() + "' has no fingerprint");
+            if (e.slices() != null && e.slices().stream().anyMatch(Objects::isNull)) {
+                throw new IncomparableRunsException("the " + side + " run's example '" + e.id() + "' has a slice that is not a name (null)");
+            }
             if (e.metrics() == null) continue;
             e.metrics().forEach((metric, value) -> {
-                if (value != null && !Double.isFinite(value)) {
-                    throw new IncomparableRunsException("the " + side + " run's example '" + e.id() + "' has " + metric + " = " + value);
+                if (value != null && (!Double.isFinite(value) || MetricKind.of(metric) == MetricKind.QUALITY && !inUnitRange(value))) {
+                    throw new IncomparableRunsException("the " + side + " run's example '" + e.id() + "' has " + metric + " = " + value
+                            + (Double.isFinite(value) ? " (a quality score is in [0, 1])" : ""));
                 }
             });
         }
         return byId;
+    }
+
+    /** Names the run when some of its examples hold an error instead of an answer (their metrics may be missing or zero). */
+    private static void errorWarning(String side, EvalRun run, List<String> warnings) {
+        List<String> failed = run.examples().stream().filter(e -> e.refused() != null && e.refused().startsWith(ERROR_MARKER))
+                .map(EvalRun.ExampleResult::id).toList();
+        if (failed.isEmpty()) return;
+        warnings.add("the " + side + " run (" + run.runId() + ") has " + failed.size() + " example" + (failed.size() == 1 ? "" : "s")
+                + " that ended in an error instead of an answer: " + String.join(", ", failed.stream().limit(WORST_EXAMPLES).toList())
+                + (failed.size() > WORST_EXAMPLES ? ", …" : ""));
     }
 
     private static RunInfo info(EvalRun run, int examples) {
@@ -263,6 +371,10 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         addIfDifferent(changes, "prompt hash", b.promptHash(), c.promptHash());
         addIfDifferent(changes, "config hash", b.configHash(), c.configHash());
         addIfDifferent(changes, "top-k", String.valueOf(b.topK()), String.valueOf(c.topK()));
+        if (b.config() != null && c.config() != null) {
+            new TreeSet<>(java.util.stream.Stream.concat(b.config().keySet().stream(), c.config().keySet().stream()).toList())
+                    .forEach(key -> addIfDifferent(changes, key, b.config().get(key), c.config().get(key)));
+        }
         return changes;
     }
 
@@ -324,38 +436,64 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     }
 
     /** The metric over the pairs in scope; null when neither run has it there. */
-    private static MetricDelta pairedDelta(String metric, String slice, Scope scope, Gate gate) {
+    private static MetricDelta pairedDelta(String metric, String slice, Scope scope, Gate gate, Estimator est) {
         double[] b = values(scope.base(), metric), c = values(scope.candidate(), metric);
         if (b.length == 0 && c.length == 0) return null;
+        if (slice == null && c.length == 0 && MetricKind.of(metric) == MetricKind.QUALITY) {
+            return missingInCandidate(metric, Presence.BASE_ONLY, summary(metric, b, est), null, 0, null, null, b.length, b.length);
+        }
         if (b.length == 0 || c.length == 0) {
             Presence presence = b.length == 0 ? Presence.CANDIDATE_ONLY : Presence.BASE_ONLY;
-            return new MetricDelta(metric, slice, MetricKind.of(metric), presence, b.length == 0 ? null : summary(metric, b, gate.seed()),
-                    c.length == 0 ? null : summary(metric, c, gate.seed()), 0, null, null, null, null, Verdict.NOT_GATED,
+            return new MetricDelta(metric, slice, MetricKind.of(metric), presence, b.length == 0 ? null : summary(metric, b, est),
+                    c.length == 0 ? null : summary(metric, c, est), 0, null, null, null, null, Verdict.NOT_GATED,
                     "only the " + (b.length == 0 ? "candidate" : "base") + " run has " + (slice == null ? "this metric" : "it in this slice"));
         }
         List<double[]> matched = new ArrayList<>();
+        int baseHas = 0, candidateLacks = 0;
         for (Pair p : scope.pairs()) {
             Double bv = value(p.base(), metric), cv = value(p.candidate(), metric);
             if (bv != null && cv != null) matched.add(new double[] {bv, cv});
+            if (bv != null && !p.answeredDifferently()) {
+                baseHas++;
+                if (cv == null) candidateLacks++;
+            }
         }
         double[] pb = matched.stream().mapToDouble(v -> v[0]).toArray(), pc = matched.stream().mapToDouble(v -> v[1]).toArray();
         if (pb.length == 0) {
-            return new MetricDelta(metric, slice, MetricKind.of(metric), Presence.BOTH, summary(metric, b, gate.seed()), summary(metric, c, gate.seed()),
+            return new MetricDelta(metric, slice, MetricKind.of(metric), Presence.BOTH, summary(metric, b, est), summary(metric, c, est),
                     0, null, null, null, null, Verdict.NOT_GATED, "no example has it in both runs");
         }
-        Statistics.Interval diff = Statistics.pairedDifference(pb, pc, gate.seed());
-        double p = Statistics.pairedPermutationP(pb, pc, gate.seed());
-        return delta(metric, slice, summary(metric, pb, gate.seed()), summary(metric, pc, gate.seed()), pb.length, diff, p, gate);
+        Statistics.Interval diff = est.difference(pb, pc);
+        double p = est.p(pb, pc);
+        if (slice == null && candidateLacks > 0 && MetricKind.of(metric) == MetricKind.QUALITY) {
+            return missingInCandidate(metric, Presence.BOTH, summary(metric, pb, est), summary(metric, pc, est), pb.length, diff,
+                    p, candidateLacks, baseHas);
+        }
+        return delta(metric, slice, summary(metric, pb, est), summary(metric, pc, est), pb.length, diff, p, gate);
+    }
+
+    /**
+     * A quality metric the candidate lacks on examples where the base has it (unless one run answered and the other declined):
+     * a failed judge or a renamed metric must not pass the gate by leaving the drop unmeasured, so it fails.
+     */
+    private static MetricDelta missingInCandidate(String metric, Presence presence, EvalRun.Summary b, EvalRun.Summary c, int paired,
+                                                  Statistics.Interval diff, Double p, int missing, int of) {
+        return new MetricDelta(metric, null, MetricKind.QUALITY, presence, b, c, paired, diff == null ? null : diff.mean(),
+                diff == null ? null : diff.low(), diff == null ? null : diff.high(), p, Verdict.FAIL,
+                "missing in the candidate: " + missing + " of " + of + " examples");
     }
 
     /** The metric compared from two summaries (runs without examples): Welch's test on the standard errors their intervals imply. */
     private static MetricDelta unpairedDelta(String metric, String slice, EvalRun.Summary b, EvalRun.Summary c, Gate gate) {
         if (b == null && c == null) return null;
+        if (slice == null && b != null && MetricKind.of(metric) == MetricKind.QUALITY && (c == null || c.n() < b.n())) {
+            return missingInCandidate(metric, c == null ? Presence.BASE_ONLY : Presence.BOTH, b, c, 0, null, null, c == null ? b.n() : b.n() - c.n(), b.n());
+        }
         if (b == null || c == null) {
             return new MetricDelta(metric, slice, MetricKind.of(metric), b == null ? Presence.CANDIDATE_ONLY : Presence.BASE_ONLY, b, c, 0,
                     null, null, null, null, Verdict.NOT_GATED, "only the " + (b == null ? "candidate" : "base") + " run has it");
         }
-        double seB = (b.ciHigh() - b.ciLow()) / (2 * Z_975), seC = (c.ciHigh() - c.ciLow()) / (2 * Z_975);
+        double seB = (b.ciHigh() - b.ciLow()) / (2 * Statistics.Z_975), seC = (c.ciHigh() - c.ciLow()) / (2 * Statistics.Z_975);
         double delta = c.mean() - b.mean(), se = Math.sqrt(seB * seB + seC * seC);
         double p;
         if (se == 0) {
@@ -365,7 +503,7 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
             double df = (vb + vc) * (vb + vc) / (vb * vb / Math.max(1, b.n() - 1) + vc * vc / Math.max(1, c.n() - 1));
             p = Statistics.studentTwoSidedP(Math.abs(delta) / se, df);
         }
-        Statistics.Interval diff = new Statistics.Interval(delta, delta - Z_975 * se, delta + Z_975 * se);
+        Statistics.Interval diff = new Statistics.Interval(delta, delta - Statistics.Z_975 * se, delta + Statistics.Z_975 * se);
         return delta(metric, slice, b, c, Math.min(b.n(), c.n()), diff, p, gate);
     }
 
@@ -401,8 +539,8 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         return new MetricDelta(metric, slice, kind, Presence.BOTH, b, c, n, diff.mean(), diff.low(), diff.high(), p, verdict, why);
     }
 
-    private static EvalRun.Summary summary(String metric, double[] values, long seed) {
-        Statistics.Interval i = Statistics.bootstrapMean(values, seed);
+    private static EvalRun.Summary summary(String metric, double[] values, Estimator est) {
+        Statistics.Interval i = est.mean(values);
         boolean timing = MetricKind.of(metric) == MetricKind.OPS;
         return new EvalRun.Summary(i.mean(), i.low(), i.high(), values.length, timing ? Statistics.percentile(values, 50) : null,
                 timing ? Statistics.percentile(values, 95) : null);

@@ -6,11 +6,14 @@ import java.util.SplittableRandom;
 /**
  * The statistics evaluation reports rest on: bootstrap confidence intervals of a mean and of a paired difference
  * (percentile method, {@value #RESAMPLES} resamples, seeded, so a report is reproducible), a two-sided paired
- * sign-flip permutation test, Welch's t-test, and percentiles. Pure functions; NaN never enters a result (callers
+ * sign-flip permutation test, their normal approximations for large samples (an interval of mean ± z·s/√n, a paired
+ * t-test), Welch's t-test, and percentiles. Pure functions; NaN never enters a result (callers
  * pass only the values an example has).
  */
 public final class Statistics {
     public static final int RESAMPLES = 2_000;
+    /** The 97.5% quantile of the standard normal distribution: a 95% interval is mean ± this many standard errors. */
+    public static final double Z_975 = 1.959964;
 
     private Statistics() {}
 
@@ -61,6 +64,28 @@ public final class Statistics {
             if (Math.abs(sum / d.length) >= observed - 1e-12) atLeast++;
         }
         return (atLeast + 1.0) / (RESAMPLES + 1.0);
+    }
+
+    /** The mean of {@code values} with a normal-approximation 95% interval, mean ± {@value #Z_975}·s/√n: the bootstrap's large-sample limit, at no resampling cost. */
+    public static Interval normalMean(double[] values) {
+        double mean = mean(values);
+        if (values.length < 2) return new Interval(mean, mean, mean);
+        double half = Z_975 * Math.sqrt(variance(values, mean) / values.length);
+        return new Interval(mean, mean - half, mean + half);
+    }
+
+    /** {@link #normalMean} of the paired differences {@code candidate[i] - base[i]}. */
+    public static Interval pairedNormalDifference(double[] base, double[] candidate) {
+        return normalMean(differences(base, candidate));
+    }
+
+    /** Two-sided p-value of a paired t-test of "the mean difference is zero"; 1 with fewer than two pairs or no difference at all. */
+    public static double pairedTP(double[] base, double[] candidate) {
+        double[] d = differences(base, candidate);
+        if (d.length < 2) return 1;
+        double mean = mean(d), se = Math.sqrt(variance(d, mean) / d.length);
+        if (se == 0) return mean == 0 ? 1 : 0;
+        return studentTwoSidedP(Math.abs(mean) / se, d.length - 1);
     }
 
     /** Two-sided p-value of Welch's t-test that two samples have the same mean; 1 when either has fewer than two values. */

@@ -10,12 +10,14 @@ import java.util.Map;
 
 /**
  * {@code GET /v1/evals/online}: online evaluation's windows and alerts for one tenant — the caller's (a client key's
- * tenant; in open local mode {@code X-Keel-Tenant} or the default), or with the admin key any tenant named by
- * {@code ?tenant=} (default: the default tenant). A client key naming another tenant is refused (403), so no tenant
+ * tenant; in open local mode, with no key, the one named by {@code ?tenant=} or {@code X-Keel-Tenant}, else the
+ * default), or with the admin key any tenant named by {@code ?tenant=} (default: the default tenant). A client key naming another tenant is refused (403), so no tenant
  * reads another's numbers. Nothing process-wide (queue length, drops) is shown: it would reveal other tenants' traffic.
  */
 final class EvalRoutes {
     static final String ONLINE_PATH = "/v1/evals/online";
+    /** Significant digits of a p-value: enough to compare with any threshold, few enough to read. */
+    private static final int P_DIGITS = 4;
     private final OnlineEvaluation online;
 
     EvalRoutes(OnlineEvaluation online) {
@@ -34,6 +36,8 @@ final class EvalRoutes {
         String tenant;
         if (Boolean.TRUE.equals(ctx.attribute(HttpServer.ADMIN_ATTR))) {
             tenant = asked == null ? dev.keel.Keel.DEFAULT_TENANT : asked;
+        } else if (ctx.attribute(HttpServer.KEY_ATTR) == null) {
+            tenant = asked == null ? HttpServer.tenant(ctx) : asked; // open local mode: X-Keel-Tenant names any tenant, so ?tenant= may too
         } else {
             tenant = HttpServer.tenant(ctx);
             if (asked != null && !asked.equals(tenant)) {
@@ -69,7 +73,7 @@ final class EvalRoutes {
         out.put("baseline", side(s.baseline(), s.baselineN()));
         out.put("change", round(s.change()));
         out.put("threshold", s.threshold());
-        out.put("p_value", round(s.pValue()));
+        out.put("p_value", significant(s.pValue()));
         out.put("alerting", s.alerting());
         return out;
     }
@@ -79,6 +83,11 @@ final class EvalRoutes {
         out.put("mean", round(mean));
         out.put("n", n);
         return out;
+    }
+
+    /** Four significant digits: a p-value of 3e-9 must not read 0.0; null stays null. */
+    static Double significant(Double v) {
+        return v == null || v == 0 || !Double.isFinite(v) ? v : Double.valueOf(new java.math.BigDecimal(v).round(new java.math.MathContext(P_DIGITS)).doubleValue());
     }
 
     /** Four decimals, as the other views show scores; null stays null. */

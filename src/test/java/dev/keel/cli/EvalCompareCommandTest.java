@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keel.eval.EvalRun;
 import dev.keel.eval.EvalRunFixtures;
 import dev.keel.eval.Judge;
+import dev.keel.eval.RunComparison;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -115,6 +116,35 @@ class EvalCompareCommandTest {
         Path bare = tmp.resolve("bare.json");
         Files.writeString(bare, "{\"format\": \"keel-eval-run/1\"}");
         assertOneLineError(CliTest.run("eval", "compare", bare.toString(), base.toString()), "bare.json");
+    }
+
+    @Test
+    void aChangedConfigurationKeyIsPrintedWithBothValues() {
+        EvalRun b = EvalRun.read(base);
+        EvalRun.Settings s = b.settings();
+        RunComparison c = RunComparison.compare(
+                EvalRunFixtures.withJudgeAndSettings(b, b.judge(), new EvalRun.Settings(s.mode(), s.answerModel(), s.promptHash(), "c-1", s.topK(), s.seed(),
+                        Map.of("answer.context_chunks", "5"))),
+                EvalRunFixtures.withJudgeAndSettings(b, b.judge(), new EvalRun.Settings(s.mode(), s.answerModel(), s.promptHash(), "c-2", s.topK(), s.seed(),
+                        Map.of("answer.context_chunks", "1"))), RunComparison.Gate.defaults());
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        EvalCompareCommand.print(c, new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("setting   config hash: c-1 -> c-2%nsetting   answer.context_chunks: 5 -> 1".formatted());
+    }
+
+    @Test
+    void handEditedNullsInARunFileAreOneLineAndExitTwo() throws Exception {
+        String run = Files.readString(base);
+        Map<String, List<String>> edits = Map.of(
+                "\"slices\" : [ \"answerable\", \"billing\" ]", List.of("\"slices\" : [ null ]", "has a slice that is not a name (null)"),
+                "\"examples\" : [ ", List.of("\"examples\" : [ null, ", "null where a run needs a value"));
+        int i = 0;
+        for (Map.Entry<String, List<String>> edit : edits.entrySet()) {
+            assertThat(run).contains(edit.getKey());
+            Path file = tmp.resolve("null-" + i++ + ".json");
+            Files.writeString(file, run.replaceFirst(java.util.regex.Pattern.quote(edit.getKey()), java.util.regex.Matcher.quoteReplacement(edit.getValue().get(0))));
+            assertOneLineError(CliTest.run("eval", "compare", base.toString(), file.toString()), edit.getValue().get(1));
+        }
     }
 
     @Test

@@ -45,6 +45,26 @@ class HtmlReportTest {
     }
 
     @Test
+    void thePerSliceTableIsSplitIntoBlocksNarrowEnoughForA1200PixelWindowEachWithTheSlicesN() {
+        EvalRun base = EvalRunFixtures.golden("a", 1);
+        String html = HtmlReport.comparison(RunComparison.compare(base, base, Gate.defaults()));
+        long sliceMetrics = base.slices().values().stream().flatMap(m -> m.keySet().stream()).distinct()
+                .filter(m -> MetricKind.of(m) != MetricKind.OPS).count();
+        List<String> blocks = Pattern.compile("<table class=slices>.*?</table>").matcher(html).results().map(r -> r.group()).toList();
+        assertThat(sliceMetrics).isGreaterThan(8);
+        assertThat(blocks).hasSize((int) ((sliceMetrics + 7) / 8)).allSatisfy(b -> {
+            assertThat(b).startsWith("<table class=slices><tr><th class=l>slice</th><th>n</th>");
+            assertThat(b.substring(0, b.indexOf("</tr>")).split("<th").length - 1).isLessThanOrEqualTo(2 + 8);
+        });
+    }
+
+    @Test
+    void bidiOverridesAndOtherInvisibleCharactersAreDroppedSoNoTextIsReversedOrHidden() {
+        assertThat(HtmlReport.esc("refund \u202Edays 03\u202C ok \u2066x\u2069 zero\u200Bwidth \uFEFFbom \u0007bell \uDB40\uDC01tag\nnext"))
+                .isEqualTo("refund days 03 ok x zerowidth bom bell tag\nnext");
+    }
+
+    @Test
     void aComparisonPageShowsTheVerdictChartsSlicesAndWorstRegressionsWithBothAnswers() {
         RunComparison c = evilComparison();
         String html = HtmlReport.comparison(c);

@@ -19,13 +19,19 @@ class JunitReportTest {
         return DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(new ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
     }
 
+    private static Map<String, Double> withZeroFaithfulness(Map<String, Double> metrics) {
+        Map<String, Double> out = new java.util.HashMap<>(metrics);
+        out.put(Judge.FAITHFULNESS, 0.0);
+        return out;
+    }
+
     @Test
     void aFailedGateHasOneTestcasePerGatedMetricAndSliceAndAFailurePerRegressionWithTheNumbers() throws Exception {
         RunComparison c = HtmlReportTest.evilComparison();
         EvalRun base = EvalRunFixtures.golden("b", 7);
         EvalRun cand = EvalRunFixtures.withExamples(base, "c\u0001\u001b[31m", base.examples().stream().map(e -> e.id().equals("q02")
                 ? new EvalRun.ExampleResult(e.id(), e.split(), e.slices(), e.fingerprint(), "bell\u0007 and ]]> and \uD800 lone", null, "a", true, null,
-                List.of(), List.of(), Map.of(Judge.FAITHFULNESS, 0.0), Map.of(), null) : e).toList());
+                List.of(), List.of(), withZeroFaithfulness(e.metrics()), Map.of(), null) : e).toList());
         for (RunComparison comparison : List.of(c, RunComparison.compare(base, EvalRunFixtures.withMetrics(cand, "c\u0001", (e, m) -> {
             m.computeIfPresent(Judge.FAITHFULNESS, (k, v) -> Math.max(0, v - 0.4));
             return m;

@@ -199,13 +199,34 @@ class OnlineEvaluationTest {
     }
 
     @Test
+    void theSamplesCounterDescribesEveryOutcomeItCounts() {
+        timeline = new OnlineTimeline("", db);
+        var counters = timeline.registry.find("keel.eval.online.samples").counters();
+        assertThat(counters).hasSize(4).allSatisfy(c -> {
+            assertThat(c.getId().getDescription()).isEqualTo(OnlineEvaluation.SAMPLES_HELP);
+            assertThat(OnlineEvaluation.SAMPLES_HELP).contains(c.getId().getTag("outcome") + " (");
+        });
+    }
+
+    @Test
     void aMoveOfTheQueryCentroidAlerts() {
         timeline = new OnlineTimeline("", db);
         List<String> geology = List.of("How do volcanoes form?", "What causes an earthquake?", "Why do tectonic plates move?",
                 "How old is the oldest rock on Earth?", "What is magma made of?", "How are mountains formed?");
         OnlineTimeline.Sampler window = (t, at, tenant, i, random) -> t.answer(at, tenant, geology.get(i % geology.size()), "faithfulness=0.8", 0.85);
         timeline.week(TENANT, faithfulness(0.8, 0), window);
-        timeline.online.evaluate();
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(OnlineEvaluation.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log = new ch.qos.logback.core.read.ListAppender<>();
+        log.start();
+        logger.addAppender(log);
+        try {
+            timeline.online.evaluate();
+        } finally {
+            logger.detachAppender(log);
+        }
+        assertThat(log.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                .anySatisfy(line -> assertThat(line).matches("online evaluation alert: tenant \\S+: centroid_distance is 0\\.\\d+ \\(threshold 0\\.\\d+\\):"
+                        + " window n \\d+, baseline n \\d+"));
         OnlineEvaluation.Signal centroid = timeline.signal(TENANT, OnlineEvaluation.CENTROID_DISTANCE);
         System.out.printf("online evaluation: centroid distance billing → geology questions %.3f%n", centroid.change());
         assertThat(centroid.alerting()).isTrue();

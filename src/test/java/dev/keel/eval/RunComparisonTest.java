@@ -114,21 +114,56 @@ class RunComparisonTest {
     }
 
     @Test
-    void aMetricOnlyOneRunHasIsReportedAsSuchNotGated() {
+    void aMetricOnlyTheCandidateHasIsReportedNotGated() {
         EvalRun withJudge = EvalRunFixtures.withMetrics(BASE, "cand", (e, m) -> {
-            m.remove("correctness_f1");
             if (e.metrics().containsKey(Judge.FAITHFULNESS)) m.put(Judge.CORRECTNESS, 0.1);
             return m;
         });
         RunComparison c = RunComparison.compare(BASE, withJudge, Gate.defaults());
-        MetricDelta dropped = overall(c, "correctness_f1"), added = overall(c, Judge.CORRECTNESS);
-        assertThat(dropped.presence()).isEqualTo(Presence.BASE_ONLY);
-        assertThat(dropped.verdict()).isEqualTo(Verdict.NOT_GATED);
-        assertThat(dropped.candidate()).isNull();
-        assertThat(dropped.delta()).isNull();
+        MetricDelta added = overall(c, Judge.CORRECTNESS);
         assertThat(added.presence()).isEqualTo(Presence.CANDIDATE_ONLY);
+        assertThat(added.verdict()).isEqualTo(Verdict.NOT_GATED);
         assertThat(added.candidate().mean()).isCloseTo(0.1, offset(1e-12));
         assertThat(c.failed()).isFalse();
+    }
+
+    @Test
+    void aQualityMetricTheCandidateLacksEntirelyFailsTheGateSoARenameOrADownJudgeCannotHideADrop() {
+        EvalRun renamed = EvalRunFixtures.withMetrics(BASE, "cand", (e, m) -> {
+            Double v = m.remove(Judge.FAITHFULNESS);
+            if (v != null) m.put("faithfulness_v2", v);
+            return m;
+        });
+        RunComparison c = RunComparison.compare(BASE, renamed, Gate.defaults());
+        MetricDelta dropped = overall(c, Judge.FAITHFULNESS);
+        int had = BASE.overall().get(Judge.FAITHFULNESS).n();
+        assertThat(dropped.presence()).isEqualTo(Presence.BASE_ONLY);
+        assertThat(dropped.verdict()).isEqualTo(Verdict.FAIL);
+        assertThat(dropped.why()).isEqualTo("missing in the candidate: " + had + " of " + had + " examples");
+        assertThat(overall(c, "faithfulness_v2").verdict()).isEqualTo(Verdict.NOT_GATED);
+        assertThat(c.failed()).isTrue();
+        assertThat(c.regressions()).anyMatch(r -> r.metric().equals(Judge.FAITHFULNESS) && r.slice() == null);
+    }
+
+    @Test
+    void aQualityMetricTheCandidateLacksOnSomeExamplesFailsAndTheRunWithErroredExamplesIsNamed() {
+        List<String> failedIds = List.of("q03", "q04", "q05", "q06");
+        EvalRun judgeDown = EvalRunFixtures.withExamples(BASE, "judge-down", BASE.examples().stream().map(e -> {
+            if (!failedIds.contains(e.id())) return e;
+            Map<String, Double> m = new java.util.HashMap<>(e.metrics());
+            m.remove(Judge.FAITHFULNESS);
+            return new EvalRun.ExampleResult(e.id(), e.split(), e.slices(), e.fingerprint(), e.question(), e.referenceAnswer(), e.answer(),
+                    e.answered(), "error: provider_unavailable", e.cited(), e.retrieved(), m, e.reasons(), e.traceId());
+        }).toList());
+        long lacking = BASE.examples().stream().filter(e -> failedIds.contains(e.id()) && e.metrics().containsKey(Judge.FAITHFULNESS)).count();
+        RunComparison c = RunComparison.compare(BASE, judgeDown, Gate.defaults());
+        MetricDelta d = overall(c, Judge.FAITHFULNESS);
+        assertThat(lacking).isPositive();
+        assertThat(d.verdict()).isEqualTo(Verdict.FAIL);
+        assertThat(d.why()).isEqualTo("missing in the candidate: " + lacking + " of " + BASE.overall().get(Judge.FAITHFULNESS).n() + " examples");
+        assertThat(c.failed()).isTrue();
+        assertThat(c.warnings()).anyMatch(w -> w.startsWith("the candidate run (judge-down) has 4 examples that ended in an error")
+                && w.endsWith("q03, q04, q05, q06"));
     }
 
     @Test
@@ -188,15 +223,69 @@ class RunComparisonTest {
     }
 
     @Test
-    void runsWhereFewerThanHalfTheExamplesMatchAreRefused() {
-        EvalRun few = EvalRunFixtures.withExamples(BASE, "few", BASE.examples().subList(0, 20));
-        assertThatThrownBy(() -> RunComparison.compare(BASE, few, Gate.defaults()))
-                .isInstanceOf(RunComparison.IncomparableRunsException.class).hasMessageContaining("only 20 examples match");
-        EvalRun most = EvalRunFixtures.withExamples(BASE, "most", BASE.examples().subList(0, 40));
-        RunComparison c = RunComparison.compare(BASE, most, Gate.defaults());
-        assertThat(c.matched()).isEqualTo(40);
-        assertThat(c.baseOnly()).isEqualTo(14);
-        assertThat(c.warnings()).anyMatch(w -> w.contains("paired on 40 examples: 14 only in base"));
+    void aCandidateThatLacksAnyOfTheBaseExamplesIsRefusedNamingHowMany() {
+        EvalRun most = EvalRunFixtures.withExamples(BASE, "most", BASE.examples().subList(0, 50));
+        assertThatThrownBy(() -> RunComparison.compare(BASE, most, Gate.defaults()))
+                .isInstanceOf(RunComparison.IncomparableRunsException.class)
+                .hasMessageStartingWith("the candidate run lacks 4 of the base run's 54 examples");
+        RunComparison extra = RunComparison.compare(most, BASE, Gate.defaults());
+        assertThat(extra.matched()).isEqualTo(50);
+        assertThat(extra.candidateOnly()).isEqualTo(4);
+        assertThat(extra.warnings()).anyMatch(w -> w.contains("paired on 50 examples: 0 only in base, 4 only in candidate"));
+    }
+
+    @Test
+    void runsMissingASplitOrAFingerprintOrDifferingInDatasetNameOrLockAreRefused() {
+        EvalRun.DatasetInfo d = BASE.dataset();
+        Map<String, EvalRun.DatasetInfo> broken = Map.of(
+                "names no split", new EvalRun.DatasetInfo(d.name(), d.path(), d.locked(), null, d.examples(), d.fingerprint()),
+                "has no dataset fingerprint", new EvalRun.DatasetInfo(d.name(), d.path(), d.locked(), d.split(), d.examples(), null),
+                "name different datasets", new EvalRun.DatasetInfo("renamed", d.path(), d.locked(), d.split(), d.examples(), d.fingerprint()),
+                "locked in the candidate run only", new EvalRun.DatasetInfo(d.name(), d.path(), true, d.split(), d.examples(), d.fingerprint()));
+        broken.forEach((message, dataset) -> assertThatThrownBy(() -> RunComparison.compare(BASE, withDataset(BASE, dataset), Gate.defaults()))
+                .isInstanceOf(RunComparison.IncomparableRunsException.class).hasMessageContaining(message));
+        EvalRun noExampleFingerprint = EvalRunFixtures.withExamples(BASE, "nofp", BASE.examples().stream().map(e -> e.id().equals("q09")
+                ? new EvalRun.ExampleResult(e.id(), e.split(), e.slices(), null, e.question(), e.referenceAnswer(), e.answer(), e.answered(),
+                e.refused(), e.cited(), e.retrieved(), e.metrics(), e.reasons(), e.traceId()) : e).toList());
+        assertThatThrownBy(() -> RunComparison.compare(BASE, noExampleFingerprint, Gate.defaults()))
+                .hasMessage("the candidate run's example 'q09' has no fingerprint");
+    }
+
+    private static EvalRun withDataset(EvalRun run, EvalRun.DatasetInfo dataset) {
+        return new EvalRun(run.format(), "cand", run.started(), run.seconds(), dataset, run.settings(), run.judge(), run.warnings(), run.overall(),
+                run.slices(), run.examples());
+    }
+
+    /** {@code run} with exactly these examples, its summaries kept: a hand-edited file the fixtures could not summarise. */
+    private static EvalRun withRawExamples(EvalRun run, List<EvalRun.ExampleResult> examples) {
+        return new EvalRun(run.format(), "cand", run.started(), run.seconds(), run.dataset(), run.settings(), run.judge(), run.warnings(), run.overall(),
+                run.slices(), examples);
+    }
+
+    @Test
+    void anExampleWithoutQuestionAnswerSlicesOrMetricsIsComparedAndReportedNotACrash() {
+        EvalRun hollow = withRawExamples(BASE, BASE.examples().stream().map(e -> e.id().equals("q02")
+                ? new EvalRun.ExampleResult(e.id(), null, null, e.fingerprint(), null, null, null, null, null, null, null, null, null, null) : e).toList());
+        for (RunComparison c : List.of(RunComparison.compare(BASE, hollow, Gate.defaults()), RunComparison.compare(hollow, BASE, Gate.defaults()))) {
+            assertThat(HtmlReport.comparison(c)).contains("<h2>Per slice");
+            assertThat(JunitReport.comparison(c)).contains("<testsuite");
+        }
+        assertThat(overall(RunComparison.compare(BASE, hollow, Gate.defaults()), "refusal_correct").why()).startsWith("missing in the candidate: 1 of");
+    }
+
+    @Test
+    void aNullSliceOrAQualityValueOutsideZeroToOneIsRefusedNamingTheExample() {
+        EvalRun nullSlice = withRawExamples(BASE, BASE.examples().stream().map(e -> e.id().equals("q02")
+                ? new EvalRun.ExampleResult(e.id(), e.split(), java.util.Arrays.asList("answerable", null), e.fingerprint(), e.question(), null,
+                e.answer(), e.answered(), null, null, null, e.metrics(), null, null) : e).toList());
+        assertThatThrownBy(() -> RunComparison.compare(BASE, nullSlice, Gate.defaults()))
+                .isInstanceOf(RunComparison.IncomparableRunsException.class).hasMessage("the candidate run's example 'q02' has a slice that is not a name (null)");
+        EvalRun outOfRange = EvalRunFixtures.withMetrics(BASE, "big", (e, m) -> {
+            if (e.id().equals("q05")) m.put(Judge.FAITHFULNESS, 1.5);
+            return m;
+        });
+        assertThatThrownBy(() -> RunComparison.compare(BASE, outOfRange, Gate.defaults()))
+                .hasMessageContaining("'q05' has faithfulness = 1.5 (a quality score is in [0, 1])");
     }
 
     @Test
@@ -233,6 +322,57 @@ class RunComparisonTest {
                 .isInstanceOf(RunComparison.IncomparableRunsException.class).hasMessageContaining("2000 slices");
     }
 
+    /** {@code n} examples with {@code metrics} quality scores drawn from {@code seed}, each in two of {@code slices} slices. */
+    private static EvalRun large(String runId, int n, int metrics, int slices, long seed, double shift) {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
+        List<String> names = List.of("recall@5", "precision@5", "mrr", "ndcg@5", "hit_rate@5", "context_precision", "context_recall", Judge.FAITHFULNESS,
+                Judge.ANSWER_RELEVANCE, Judge.CITATION_ACCURACY, "correctness_f1", "correctness_semantic", Judge.CORRECTNESS, "facts").subList(0, metrics);
+        List<EvalRun.ExampleResult> examples = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            Map<String, Double> m = new java.util.HashMap<>();
+            for (String name : names) m.put(name, Math.max(0, Math.min(1, 0.7 + 0.2 * random.nextGaussian() - shift)));
+            examples.add(example("x" + i, "q", "a", List.of("s" + i % slices, "t" + (i / 7) % slices), m));
+        }
+        return new EvalRun(EvalRun.FORMAT, runId, BASE.started(), 1, new EvalRun.DatasetInfo("large", "large.jsonl", false, "all", n, "fp-large"),
+                BASE.settings(), BASE.judge(), List.of(), Map.of(), Map.of(), examples);
+    }
+
+    @Test
+    void aComparisonAtTheExampleCapApproximatesInsteadOfResamplingAndSaysSo() {
+        int n = RunComparison.MAX_EXAMPLES, metrics = 14, slices = 20;
+        EvalRun base = large("base", n, metrics, slices, 1, 0), cand = large("cand", n, metrics, slices, 2, 0.01);
+        long start = System.nanoTime();
+        RunComparison c = RunComparison.compare(base, cand, Gate.defaults());
+        double seconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf(java.util.Locale.ROOT, "compare of %,d examples x %d metrics x %d slices: %.1f s%n", n, metrics, slices, seconds);
+        assertThat(c.warnings()).anyMatch(w -> w.contains("normal approximation"));
+        MetricDelta d = overall(c, Judge.FAITHFULNESS);
+        assertThat(d.delta()).isCloseTo(-0.01, offset(0.003));
+        assertThat(d.p()).isLessThan(0.001);
+        assertThat(d.verdict()).isEqualTo(Verdict.WORSE);
+        assertThat(c.slices()).hasSize(2 * slices * metrics);
+    }
+
+    @Test
+    void aRunWithMoreExamplesThanTheCapIsRefused() {
+        List<EvalRun.ExampleResult> many = java.util.Collections.nCopies(RunComparison.MAX_EXAMPLES + 1, BASE.examples().get(0));
+        EvalRun run = new EvalRun(BASE.format(), "many", BASE.started(), 1, BASE.dataset(), BASE.settings(), BASE.judge(), List.of(), Map.of(), Map.of(), many);
+        assertThatThrownBy(() -> RunComparison.compare(run, run, Gate.defaults())).isInstanceOf(RunComparison.IncomparableRunsException.class)
+                .hasMessage("the base run has 100,001 examples: at most 100,000 can be compared");
+    }
+
+    @Test
+    void theNormalApproximationAgreesWithTheBootstrapOnAGoldenSizedSample() {
+        double[] b = BASE.examples().stream().map(e -> e.metrics().get(Judge.FAITHFULNESS)).filter(java.util.Objects::nonNull).mapToDouble(v -> v).toArray();
+        double[] c = java.util.Arrays.stream(b).map(v -> Math.max(0, v - 0.05)).toArray();
+        Statistics.Interval boot = Statistics.pairedDifference(b, c, 42), normal = Statistics.pairedNormalDifference(b, c);
+        assertThat(normal.mean()).isEqualTo(boot.mean());
+        assertThat(normal.low()).isCloseTo(boot.low(), offset(0.01));
+        assertThat(normal.high()).isCloseTo(boot.high(), offset(0.01));
+        assertThat(Statistics.pairedTP(b, c)).isLessThan(0.001);
+        assertThat(Statistics.pairedTP(b, b)).isEqualTo(1.0);
+    }
+
     @Test
     void limitsOutsideZeroToOneAreRefusedNamingTheOption() {
         assertThatThrownBy(() -> new Gate(1.5, 0.1, 1, List.of())).hasMessageContaining("--max-drop");
@@ -257,6 +397,36 @@ class RunComparisonTest {
     }
 
     @Test
+    void aRunWithoutExamplesIsComparedFromAggregatesOnlyWhenBothAreLockedTestSplitRuns() {
+        EvalRun aggregates = EvalRunFixtures.aggregatesOnly(BASE);
+        assertThatThrownBy(() -> RunComparison.compare(withRawExamples(BASE, List.of()), BASE, Gate.defaults()))
+                .isInstanceOf(RunComparison.IncomparableRunsException.class)
+                .hasMessageStartingWith("the base run has no examples: only two runs of a locked dataset's test split are compared from their aggregates");
+        EvalRun lockedWithExamples = new EvalRun(BASE.format(), "c", BASE.started(), BASE.seconds(), aggregates.dataset(), BASE.settings(), BASE.judge(),
+                List.of(), BASE.overall(), Map.of(), BASE.examples());
+        assertThatThrownBy(() -> RunComparison.compare(aggregates, lockedWithExamples, Gate.defaults()))
+                .isInstanceOf(RunComparison.IncomparableRunsException.class).hasMessageContaining("the candidate run has examples");
+    }
+
+    @Test
+    void anAggregateOnlyRunWhoseSummaryIsImpossibleIsRefusedNamingTheMetric() {
+        EvalRun aggregates = EvalRunFixtures.aggregatesOnly(BASE);
+        Map<String, EvalRun.Summary> bad = Map.of(
+                "n 0", new EvalRun.Summary(0.5, 0.4, 0.6, 0, null, null),
+                "a non-finite mean or interval", new EvalRun.Summary(Double.NaN, 0.4, 0.6, 10, null, null),
+                "its mean outside its interval", new EvalRun.Summary(0.9, 0.4, 0.6, 10, null, null),
+                "values outside [0, 1]", new EvalRun.Summary(1.5, 1.4, 1.6, 10, null, null));
+        bad.forEach((problem, summary) -> {
+            Map<String, EvalRun.Summary> overall = new java.util.HashMap<>(aggregates.overall());
+            overall.put(Judge.FAITHFULNESS, summary);
+            EvalRun cand = new EvalRun(aggregates.format(), "c", aggregates.started(), aggregates.seconds(), aggregates.dataset(), aggregates.settings(),
+                    aggregates.judge(), List.of(), overall, Map.of(), List.of());
+            assertThatThrownBy(() -> RunComparison.compare(aggregates, cand, Gate.defaults())).isInstanceOf(RunComparison.IncomparableRunsException.class)
+                    .hasMessage("the candidate run's summary of faithfulness has " + problem);
+        });
+    }
+
+    @Test
     void differentOrUncalibratedJudgesAndSeveralChangedSettingsAreWarnedAbout() {
         EvalRun.Settings s = BASE.settings();
         EvalRun cand = EvalRunFixtures.withJudgeAndSettings(BASE, new EvalRun.JudgeInfo("llm/gpt-4o-mini/abc", "openai", false, 0.72, 0.41),
@@ -276,6 +446,24 @@ class RunComparisonTest {
         RunComparison c = RunComparison.compare(BASE, cand, Gate.defaults());
         assertThat(c.settings()).hasSize(2);
         assertThat(c.warnings()).isEmpty();
+    }
+
+    @Test
+    void whenBothRunsCarryTheirConfigurationTheKeysThatDifferAreNamed() {
+        EvalRun.Settings s = BASE.settings();
+        Map<String, String> config = Map.of("answer.context_chunks", "5", "search.mode", "hybrid", "chunking.max_tokens", "400");
+        Map<String, String> changed = new java.util.HashMap<>(config);
+        changed.put("answer.context_chunks", "1");
+        changed.put("rerank.enabled", "true");
+        EvalRun base = EvalRunFixtures.withJudgeAndSettings(BASE, BASE.judge(), new EvalRun.Settings(s.mode(), s.answerModel(), s.promptHash(), "c-1",
+                s.topK(), s.seed(), config));
+        EvalRun cand = EvalRunFixtures.withJudgeAndSettings(BASE, BASE.judge(), new EvalRun.Settings(s.mode(), s.answerModel(), s.promptHash(), "c-2",
+                s.topK(), s.seed(), changed));
+        RunComparison c = RunComparison.compare(base, cand, Gate.defaults());
+        assertThat(c.settings()).containsExactly(new RunComparison.SettingChange("config hash", "c-1", "c-2"),
+                new RunComparison.SettingChange("answer.context_chunks", "5", "1"), new RunComparison.SettingChange("rerank.enabled", null, "true"));
+        assertThat(RunComparison.compare(BASE, cand, Gate.defaults()).settings()).extracting(RunComparison.SettingChange::setting)
+                .containsExactly("config hash").as("a run without its configuration's values shows only the hash");
     }
 
     @Test
