@@ -169,7 +169,8 @@ public final class EvalRunner {
         EvalRun.DatasetInfo info = new EvalRun.DatasetInfo(dataset.name(), dataset.path() == null ? null : underWorkingDirectory(dataset.path().toString()), dataset.locked(),
                 splitName, examples.size(), dataset.fingerprint());
         EvalRun.Settings settings = new EvalRun.Settings(options.mode().name().toLowerCase(Locale.ROOT),
-                options.mode() == Mode.FULL ? answerModel : null, engine.promptHash(), ConfigHash.of(keel.config()), options.topK(), options.seed());
+                options.mode() == Mode.FULL ? answerModel : null, engine.promptHash(), ConfigHash.of(keel.config()), options.topK(), options.seed(),
+                ConfigHash.values(keel.config()));
         if (options.mode() == Mode.FULL && judgeWarning != null) warnings.add(judgeWarning);
         if (options.mode() == Mode.FULL && judgeInfo.calibrated() == null && judge instanceof LlmJudge llm) {
             warnings.add("judge %s has never been calibrated: keel eval calibrate --labels FILE --judge %s".formatted(judgeInfo.id(), llm.model()));

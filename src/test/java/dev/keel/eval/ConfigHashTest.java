@@ -39,4 +39,18 @@ class ConfigHashTest {
     void theDefaultsHashAndParsedDefaultsHashAlike() {
         assertThat(ConfigHash.of(KeelConfig.defaults())).isEqualTo(ConfigHash.of(KeelConfig.parse("", k -> null)));
     }
+
+    @Test
+    void theEmbeddersThreadsAreHowFastNotWhat() {
+        assertThat(ConfigHash.of(KeelConfig.parse("embed: {threads: 1, batch_size: 8}", k -> null)))
+                .isEqualTo(ConfigHash.of(KeelConfig.parse("embed: {threads: 4}", k -> null)));
+    }
+
+    @Test
+    void theValuesARunCarriesNameAnswerSettingsAsKeelYamlSpellsThemAndNoSecret() {
+        java.util.Map<String, String> values = ConfigHash.values(KeelConfig.parse(PROVIDERS.formatted("sk-one-secret", "sk-one-secret", 1, 0), k -> null));
+        assertThat(values).containsEntry("answer.context_chunks", "1").containsEntry("answer.model", "writer").containsKey("search.top_k")
+                .doesNotContainKey("embed.threads");
+        assertThat(values.toString()).doesNotContain("sk-one-secret").doesNotContain("llm.example.com");
+    }
 }
