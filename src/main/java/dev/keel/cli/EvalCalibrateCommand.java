@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
  * table (overall and per split), and stores the calibration in the data directory under the judge's id.
  */
 @Command(name = "calibrate", mixinStandardHelpOptions = true,
-        description = {"Measure how far a judge agrees with human labels and record whether it is calibrated (agreement ≥ 80%%).",
+        description = {"Measure how far a judge agrees with human labels and record whether it is calibrated (agreement ≥ 80%% and Cohen's kappa ≥ 0.4).",
                 "Labels file: JSONL lines {id, question, answer, context: [strings or {title, section, text}], label: supported|unsupported|1-5,",
                 "metric?, split?}. A judge score of 0.75 or more on [0, 1] (4 or 5 on the 1-5 rubric) counts as supported.",
                 "Needs at least " + Calibration.MIN_EXAMPLES + " labelled examples of the metric, both supported and unsupported ones. The record",
@@ -94,8 +94,8 @@ final class EvalCalibrateCommand implements Callable<Integer> {
         r.disagreements().stream().limit(SHOWN_DISAGREEMENTS).forEach(d -> System.out.printf("  disagrees: %s (line %d) labelled %s, judge %.2f: %s%n",
                 RunFiles.printable(d.id()), d.line(), d.labelSupported() ? "supported" : "unsupported", d.score(), RunFiles.printable(String.valueOf(d.reason()))));
         if (r.disagreements().size() > SHOWN_DISAGREEMENTS) System.out.printf("  … and %d more%n", r.disagreements().size() - SHOWN_DISAGREEMENTS);
-        System.out.println(r.calibrated() ? "calibrated: agreement is at least 80%; recorded for runs that use this judge"
-                : "UNCALIBRATED: agreement is below 80%; every report that uses this judge will say so");
+        System.out.println(r.calibrated() ? "calibrated: agreement is at least 80% and kappa at least 0.4; recorded for runs that use this judge"
+                : "UNCALIBRATED: agreement is below 80% or kappa below 0.4; every report that uses this judge will say so");
         return 0;
     }
 

@@ -44,6 +44,13 @@ public final class Calibration {
      * more than 3 points and a 95% interval around 80% spans most of the scale.
      */
     public static final int MIN_EXAMPLES = 30;
+    /** The fewest distinct examples of each class (supported, unsupported) a calibration is recorded from. */
+    public static final int MIN_PER_CLASS = 10;
+    /**
+     * Cohen's kappa a calibrated judge must also reach ("moderate" agreement and above, Landis and Koch): with skewed
+     * labels, a judge that always gives the majority class can pass the agreement bar with a kappa of 0.
+     */
+    public static final double MIN_KAPPA = 0.4;
     /** A labels file larger than this is refused before it is read (a labelled set is thousands of lines, not millions). */
     static final long MAX_FILE_BYTES = 64L * 1024 * 1024;
     /** Where records live under the data directory. */
@@ -80,7 +87,7 @@ public final class Calibration {
                          List<Disagreement> disagreements) {
         @com.fasterxml.jackson.annotation.JsonProperty("calibrated")
         public boolean calibrated() {
-            return overall.n() > 0 && overall.agreement() >= CALIBRATED_AGREEMENT;
+            return overall.n() > 0 && overall.agreement() >= CALIBRATED_AGREEMENT && overall.kappa() >= MIN_KAPPA;
         }
     }
 
@@ -93,16 +100,20 @@ public final class Calibration {
 
     /**
      * Refuses (an {@link IllegalArgumentException} naming {@code labels}) a labels set with fewer than
-     * {@value #MIN_EXAMPLES} examples of {@code metric}, or without both supported and unsupported ones: agreement
-     * with one class only is agreement with a judge that always says the same.
+     * {@value #MIN_EXAMPLES} distinct examples of {@code metric} (the same question, answer and context under another
+     * id counts once), or fewer than {@value #MIN_PER_CLASS} distinct ones of either class: agreement on one class
+     * alone is agreement with a judge that always says the same.
      */
     public static void requireEnough(List<Example> examples, String metric, String labels) {
-        long supported = examples.stream().filter(e -> e.metric().equals(metric) && e.supported()).count();
-        long unsupported = examples.stream().filter(e -> e.metric().equals(metric) && !e.supported()).count();
-        if (supported + unsupported < MIN_EXAMPLES || supported == 0 || unsupported == 0) {
-            throw new IllegalArgumentException(labels + ": " + (supported + unsupported) + " labelled examples of metric '" + metric + "' (" + supported
-                    + " supported, " + unsupported + " unsupported); a calibration needs at least " + MIN_EXAMPLES
-                    + " with both classes present; nothing was recorded");
+        Set<List<Object>> supported = new HashSet<>(), unsupported = new HashSet<>();
+        for (Example e : examples) {
+            if (!e.metric().equals(metric)) continue;
+            (e.supported() ? supported : unsupported).add(List.of(e.question(), e.answer(), e.context()));
+        }
+        if (supported.size() + unsupported.size() < MIN_EXAMPLES || supported.size() < MIN_PER_CLASS || unsupported.size() < MIN_PER_CLASS) {
+            throw new IllegalArgumentException(labels + ": " + (supported.size() + unsupported.size()) + " distinct labelled examples of metric '" + metric
+                    + "' (" + supported.size() + " supported, " + unsupported.size() + " unsupported); a calibration needs at least " + MIN_EXAMPLES
+                    + ", with " + MIN_PER_CLASS + " of each class; nothing was recorded");
         }
     }
 

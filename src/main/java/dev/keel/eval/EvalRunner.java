@@ -176,8 +176,8 @@ public final class EvalRunner {
             warnings.add("judge %s has never been calibrated: keel eval calibrate --labels FILE --judge %s".formatted(judgeInfo.id(), llm.model()));
         }
         if (options.mode() == Mode.FULL && Boolean.FALSE.equals(judgeInfo.calibrated())) {
-            warnings.add("judge %s is UNCALIBRATED: it agreed with human labels on %.0f%% (below %.0f%%)".formatted(judgeInfo.id(),
-                    100 * judgeInfo.agreement(), 100 * Calibration.CALIBRATED_AGREEMENT));
+            warnings.add("judge %s is UNCALIBRATED: it agreed with human labels on %.0f%%, Cohen's kappa %.2f (calibrated: at least %.0f%% and %.1f)"
+                    .formatted(judgeInfo.id(), 100 * judgeInfo.agreement(), judgeInfo.kappa(), 100 * Calibration.CALIBRATED_AGREEMENT, Calibration.MIN_KAPPA));
         }
         return new EvalRun(EvalRun.FORMAT, UUID.randomUUID().toString(), started, (System.nanoTime() - t0) / 1e9, info, settings,
                 options.mode() == Mode.FULL ? judgeInfo : null, warnings,

@@ -9,12 +9,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Predicate;
 
 /**
  * Two {@link EvalRun}s of the same dataset compared metric by metric, overall and per slice, and the release gate's
- * verdict. Examples are matched by id (an id whose question or reference changed between the runs, by its
- * fingerprint, is left unpaired and named in a warning); each metric's delta (candidate − base) gets a paired-bootstrap 95% interval
+ * verdict. Examples are matched by id (runs of one dataset version hold the same fingerprint and slices for an id: a
+ * difference means an edited run file and is refused); each metric's delta (candidate − base) gets a paired-bootstrap 95% interval
  * and a paired permutation p-value ({@link Statistics}, seeded by {@link Gate#seed()}, so the same inputs always
  * give the same comparison). A run over a locked test split keeps only aggregates: such runs are compared unpaired
  * from their summaries' intervals (Welch), and the comparison says so.
@@ -25,7 +24,8 @@ import java.util.function.Predicate;
  * metric the base has and the candidate lacks, entirely or on some examples both runs answered alike, fails overall
  * ("missing in the candidate"): a judge that was down or a renamed metric cannot hide a drop. Ops metrics, metrics
  * only the candidate has and small slices are reported, never gated. Runs that cannot be compared (different dataset
- * fingerprints, names, locked flags or splits, a missing fingerprint or split, a candidate lacking some of the base's
+ * fingerprints, names, locked flags or splits, a missing fingerprint or split, an incomplete run (its judge failed),
+ * an example whose fingerprint or slices differ, a candidate lacking some of the base's
  * examples, a run without examples unless both are aggregate-only runs of a locked test split, malformed values) are
  * refused with an {@link IncomparableRunsException} naming the problem. Immutable; {@link #compare} is a pure function.
  */
@@ -154,19 +154,26 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
     /** Compares {@code candidate} against {@code base} under {@code gate}. */
     public static RunComparison compare(EvalRun base, EvalRun candidate, Gate gate) {
         checkSameDataset(base, candidate);
+        checkComplete(base, "base");
+        checkComplete(candidate, "candidate");
         checkAggregateOnly(base, candidate);
         Map<String, EvalRun.ExampleResult> baseById = byId(base, "base"), candById = byId(candidate, "candidate");
         boolean paired = !baseById.isEmpty() && !candById.isEmpty();
         List<Pair> pairs = new ArrayList<>();
-        List<String> edited = new ArrayList<>();
         baseById.forEach((id, b) -> {
             EvalRun.ExampleResult c = candById.get(id);
             if (c == null) return;
-            if (b.fingerprint() != null && c.fingerprint() != null && !b.fingerprint().equals(c.fingerprint())) {
-                edited.add(id);
-            } else {
-                pairs.add(new Pair(b, c));
+            // The dataset fingerprints matched (checkSameDataset), so an example's question, reference and tags are the same in both runs:
+            // anything else is an edited run file, and a candidate could hide its regressed examples by re-tagging or re-fingerprinting them.
+            if (!b.fingerprint().equals(c.fingerprint())) {
+                throw new IncomparableRunsException("example '" + id + "' has another fingerprint in the candidate run although both runs are of the"
+                        + " same dataset version: a run file was edited; rerun it");
             }
+            if (!Objects.equals(slicesOf(b), slicesOf(c))) {
+                throw new IncomparableRunsException("example '" + id + "' has other slices in the candidate run (" + slicesOf(c) + ") than in the base run ("
+                        + slicesOf(b) + ") although both runs are of the same dataset version: a run file was edited; rerun it");
+            }
+            pairs.add(new Pair(b, c));
         });
         long missing = baseById.keySet().stream().filter(id -> !candById.containsKey(id)).count();
         if (paired && missing > 0) {
@@ -174,13 +181,8 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
                     "the candidate run lacks %d of the base run's %d examples of the same dataset and split: a gate over fewer examples could"
                             + " miss the ones that regressed; rerun the candidate on the whole split", missing, baseById.size()));
         }
-        int baseOnly = baseById.size() - pairs.size() - edited.size(), candidateOnly = candById.size() - pairs.size() - edited.size();
+        int baseOnly = baseById.size() - pairs.size(), candidateOnly = candById.size() - pairs.size();
         List<String> warnings = new ArrayList<>();
-        if (!edited.isEmpty()) {
-            warnings.add(edited.size() + " example" + (edited.size() == 1 ? "" : "s") + " with the same id ask a different question or expect a"
-                    + " different reference in the two runs (fingerprints differ), left unpaired: " + String.join(", ", edited.stream().limit(WORST_EXAMPLES).toList())
-                    + (edited.size() > WORST_EXAMPLES ? ", …" : ""));
-        }
         List<SettingChange> settings = settingChanges(base.settings(), candidate.settings());
         judgeWarnings(base.judge(), candidate.judge(), warnings);
         List<String> changed = settings.stream().map(SettingChange::setting).filter(s -> !s.equals("config hash")).toList();
@@ -221,8 +223,9 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
             throw new IncomparableRunsException(String.format(java.util.Locale.ROOT, "the runs have %d metrics and %d slices: at most %d and %d can be compared",
                     metrics.size(), sliceNames.size(), MAX_METRICS, MAX_SLICES));
         }
+        Map<String, Scope> bySlice = paired ? all.bySlice() : Map.of();
         for (String slice : sliceNames) {
-            Scope inSlice = paired ? all.within(slice) : null;
+            Scope inSlice = paired ? bySlice.getOrDefault(slice, Scope.EMPTY) : null;
             for (String metric : metrics) {
                 MetricDelta d = paired ? pairedDelta(metric, slice, inSlice, gate, est)
                         : unpairedDelta(metric, slice, sliceSummary(base, slice, metric), sliceSummary(candidate, slice, metric), gate);
@@ -258,12 +261,38 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         }
     }
 
+    private static java.util.Set<String> slicesOf(EvalRun.ExampleResult e) {
+        return e.slices() == null ? java.util.Set.of() : new java.util.HashSet<>(e.slices());
+    }
+
     /** The examples a delta is computed over: each run's (for one-sided metrics) and the matched pairs; a slice's pairs are in it in both runs. */
     private record Scope(List<EvalRun.ExampleResult> base, List<EvalRun.ExampleResult> candidate, List<Pair> pairs) {
-        Scope within(String slice) {
-            Predicate<EvalRun.ExampleResult> in = e -> e.slices() != null && e.slices().contains(slice);
-            return new Scope(base.stream().filter(in).toList(), candidate.stream().filter(in).toList(),
-                    pairs.stream().filter(p -> in.test(p.base()) && in.test(p.candidate())).toList());
+        static final Scope EMPTY = new Scope(List.of(), List.of(), List.of());
+
+        /**
+         * Every slice's scope, built in one pass over the examples (a pair is in the slices its examples share: the same,
+         * as compare refuses runs whose tags for an example differ), so the work is the number of tags, not slices × examples.
+         */
+        Map<String, Scope> bySlice() {
+            Map<String, List<EvalRun.ExampleResult>> b = new LinkedHashMap<>(), c = new LinkedHashMap<>();
+            Map<String, List<Pair>> p = new LinkedHashMap<>();
+            for (EvalRun.ExampleResult e : base) for (String slice : slicesOf(e)) b.computeIfAbsent(slice, x -> new ArrayList<>()).add(e);
+            for (EvalRun.ExampleResult e : candidate) for (String slice : slicesOf(e)) c.computeIfAbsent(slice, x -> new ArrayList<>()).add(e);
+            for (Pair pair : pairs) for (String slice : slicesOf(pair.base())) p.computeIfAbsent(slice, x -> new ArrayList<>()).add(pair);
+            Map<String, Scope> out = new java.util.HashMap<>();
+            Set<String> names = new java.util.HashSet<>(b.keySet());
+            names.addAll(c.keySet());
+            for (String slice : names) out.put(slice, new Scope(b.getOrDefault(slice, List.of()), c.getOrDefault(slice, List.of()), p.getOrDefault(slice, List.of())));
+            return out;
+        }
+    }
+
+    /** Refuses a run whose judge failed on some examples: its judge metrics are partial, not a measurement to gate on. */
+    private static void checkComplete(EvalRun run, String side) {
+        boolean judgeErrors = run.examples().stream().anyMatch(e -> e != null && e.reasons() != null && e.reasons().containsKey(EvalRunner.JUDGE_ERROR));
+        if (EvalRunner.incomplete(run).isPresent() || judgeErrors) {
+            throw new IncomparableRunsException("the " + side + " run (" + run.runId() + ") is incomplete: its judge failed on some examples, so its"
+                    + " judge metrics are partial; rerun it once the judge works");
         }
     }
 
@@ -392,7 +421,7 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         for (EvalRun.JudgeInfo judge : java.util.Arrays.asList(b, c)) {
             if (judge != null && Boolean.FALSE.equals(judge.calibrated())) uncalibrated.putIfAbsent(judge.id(), judge);
         }
-        uncalibrated.values().forEach(judge -> warnings.add("judge " + judge.id() + " is uncalibrated (below 80% agreement with human labels"
+        uncalibrated.values().forEach(judge -> warnings.add("judge " + judge.id() + " is uncalibrated (below 80% agreement or 0.4 kappa with human labels"
                 + (judge.agreement() == null ? "" : String.format(java.util.Locale.ROOT, ": %.0f%%", 100 * judge.agreement()))
                 + "): treat its scores with care"));
     }

@@ -50,10 +50,18 @@ class EvalJudgeCommandsTest {
         assertThat(r.err()).contains("keel: " + labels + ":2: 'answer' must be a non-empty string").doesNotContain("Exception");
     }
 
-    /** {@code lines} (JSONL label lines with {@code "id":"…"}) {@code times} over, each copy's ids suffixed with its number. */
+    /**
+     * {@code lines} (JSONL label lines with {@code "id":"…"} and {@code "question":"…"}) {@code times} over, each copy's
+     * id and question suffixed with its number: distinct examples, as a calibration requires.
+     */
     static String copies(int times, String... lines) {
         List<String> out = new ArrayList<>();
-        for (int i = 0; i < times; i++) for (String line : lines) out.add(line.replaceFirst("\"id\": ?\"([^\"]*)\"", "\"id\":\"$1-" + i + "\""));
+        for (int i = 0; i < times; i++) {
+            for (String line : lines) {
+                out.add(line.replaceFirst("\"id\": ?\"([^\"]*)\"", "\"id\":\"$1-" + i + "\"")
+                        .replaceFirst("\"question\": ?\"([^\"]*)\"", "\"question\":\"$1 (case " + i + ")\""));
+            }
+        }
         return String.join("\n", out) + "\n";
     }
 
@@ -92,12 +100,25 @@ class EvalJudgeCommandsTest {
         Files.writeString(few, copies(14, SUPPORTED, UNSUPPORTED));
         CliTest.Run r = CliTest.run("eval", "calibrate", "--labels", few.toString(), "--data", data.toString());
         assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err()).contains("keel: " + few + ": 28 labelled examples of metric 'faithfulness' (14 supported, 14 unsupported); a calibration needs at least 30");
+        assertThat(r.err()).contains("keel: " + few + ": 28 distinct labelled examples of metric 'faithfulness' (14 supported, 14 unsupported); a calibration needs at least 30");
         Path oneClass = tmp.resolve("one-class.jsonl");
         Files.writeString(oneClass, copies(30, SUPPORTED));
         CliTest.Run one = CliTest.run("eval", "calibrate", "--labels", oneClass.toString(), "--data", data.toString());
         assertThat(one.code()).isEqualTo(2);
-        assertThat(one.err()).contains("(30 supported, 0 unsupported)", "with both classes present");
+        assertThat(one.err()).contains("(30 supported, 0 unsupported)", "with 10 of each class");
+        assertThat(Calibration.lookup(data, HeuristicJudge.ID, Judge.FAITHFULNESS)).isEmpty();
+    }
+
+    @Test
+    void thirtyCopiesOfOneLabelledAnswerUnderOtherIdsAreOneExample() throws Exception {
+        Path data = tmp.resolve("copies");
+        StringBuilder same = new StringBuilder();
+        for (int i = 0; i < 40; i++) same.append((i % 2 == 0 ? SUPPORTED : UNSUPPORTED).replaceFirst("\"id\": ?\"([^\"]*)\"", "\"id\":\"$1-" + i + "\"")).append('\n');
+        Path labels = tmp.resolve("same.jsonl");
+        Files.writeString(labels, same.toString());
+        CliTest.Run r = CliTest.run("eval", "calibrate", "--labels", labels.toString(), "--data", data.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("2 distinct labelled examples");
         assertThat(Calibration.lookup(data, HeuristicJudge.ID, Judge.FAITHFULNESS)).isEmpty();
     }
 

@@ -147,4 +147,14 @@ class CalibrationTest {
         Path score = labels(line("a", "yes", "6", "tune"));
         assertThatThrownBy(() -> Calibration.readLabels(score)).hasMessageContaining(":1: 'label'");
     }
+
+    @Test
+    void aJudgeThatAlwaysSaysTheMajorityClassPassesAgreementButNotKappaSoIsUncalibrated() {
+        // 90 supported and 10 unsupported labels, a judge that says "supported" to all: agreement 0.90, kappa 0.
+        Calibration.Figures always = Calibration.figures(table(90, 0, 10, 0));
+        assertThat(always.agreement()).isEqualTo(0.9);
+        assertThat(always.kappa()).isZero();
+        Calibration.Result r = new Calibration.Result("j", Judge.FAITHFULNESS, "labels", java.time.Instant.EPOCH, always, Map.of(), 0, List.of());
+        assertThat(r.calibrated()).isFalse();
+    }
 }

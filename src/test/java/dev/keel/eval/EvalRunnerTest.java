@@ -70,7 +70,9 @@ class EvalRunnerTest {
     @Test
     void theRunSaysWhatProducedIt() {
         assertThat(golden.format()).isEqualTo(EvalRun.FORMAT);
-        assertThat(golden.settings()).isEqualTo(new EvalRun.Settings("full", "extractive", keel.answers().promptHash(), ConfigHash.of(keel.config()), 10, SEED));
+        assertThat(golden.settings()).isEqualTo(new EvalRun.Settings("full", "extractive", keel.answers().promptHash(), ConfigHash.of(keel.config()), 10, SEED,
+                ConfigHash.values(keel.config())));
+        assertThat(golden.settings().config()).containsEntry("answer.context_chunks", "5");
         assertThat(golden.judge().id()).isEqualTo(HeuristicJudge.ID);
         assertThat(golden.judge().calibrated()).isNull();
         assertThat(golden.dataset().fingerprint()).isEqualTo(EvalDataset.load(SampleCorpus.GOLDEN).fingerprint());

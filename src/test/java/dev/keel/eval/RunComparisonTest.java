@@ -167,19 +167,27 @@ class RunComparisonTest {
     }
 
     @Test
-    void aSliceOnlyOneRunHasIsReportedAsSuchNotGated() {
+    void aCandidateThatRetagsItsExamplesIsRefusedAsAnEditedRun() {
         EvalRun retagged = EvalRunFixtures.withExamples(BASE, "cand", BASE.examples().stream().map(e -> e.slices().contains("billing")
                 ? new EvalRun.ExampleResult(e.id(), e.split(), List.of(e.slices().get(0), "pricing"), e.fingerprint(), e.question(), e.referenceAnswer(),
                 e.answer(), e.answered(), e.refused(), e.cited(), e.retrieved(), Map.of(Judge.FAITHFULNESS, 0.0, "refusal_correct", 0.0), e.reasons(), e.traceId())
                 : e).toList());
-        RunComparison c = RunComparison.compare(BASE, retagged, new Gate(1, 0.10, 42, List.of()));
-        assertThat(c.slices()).filteredOn(d -> d.slice().equals("billing"))
-                .isNotEmpty().allSatisfy(d -> {
-                    assertThat(d.presence()).isEqualTo(Presence.BASE_ONLY);
-                    assertThat(d.verdict()).isEqualTo(Verdict.NOT_GATED);
-                });
-        assertThat(slice(c, "pricing", Judge.FAITHFULNESS).presence()).isEqualTo(Presence.CANDIDATE_ONLY);
-        assertThat(c.regressions()).noneMatch(r -> "billing".equals(r.slice()) || "pricing".equals(r.slice()));
+        assertThatThrownBy(() -> RunComparison.compare(BASE, retagged, new Gate(1, 0.10, 42, List.of())))
+                .isInstanceOf(RunComparison.IncomparableRunsException.class).hasMessageContaining("has other slices in the candidate run")
+                .hasMessageContaining("a run file was edited");
+    }
+
+    @Test
+    void aRunWhoseJudgeFailedIsRefusedAsIncomplete() {
+        EvalRun incomplete = EvalRunFixtures.withExamples(BASE, "judge-down", BASE.examples().stream().map(e -> e.id().equals("q03")
+                ? new EvalRun.ExampleResult(e.id(), e.split(), e.slices(), e.fingerprint(), e.question(), e.referenceAnswer(), e.answer(), e.answered(),
+                e.refused(), e.cited(), e.retrieved(), Map.of("refusal_correct", 1.0), Map.of(EvalRunner.JUDGE_ERROR, "judge down"), e.traceId())
+                : e).toList());
+        for (RunComparison.Gate gate : List.of(Gate.defaults())) {
+            assertThatThrownBy(() -> RunComparison.compare(BASE, incomplete, gate)).isInstanceOf(RunComparison.IncomparableRunsException.class)
+                    .hasMessageContaining("the candidate run (judge-down) is incomplete");
+            assertThatThrownBy(() -> RunComparison.compare(incomplete, BASE, gate)).hasMessageContaining("the base run (judge-down) is incomplete");
+        }
     }
 
     @Test
@@ -263,9 +271,9 @@ class RunComparisonTest {
     }
 
     @Test
-    void anExampleWithoutQuestionAnswerSlicesOrMetricsIsComparedAndReportedNotACrash() {
+    void anExampleWithoutQuestionAnswerOrMetricsIsComparedAndReportedNotACrash() {
         EvalRun hollow = withRawExamples(BASE, BASE.examples().stream().map(e -> e.id().equals("q02")
-                ? new EvalRun.ExampleResult(e.id(), null, null, e.fingerprint(), null, null, null, null, null, null, null, null, null, null) : e).toList());
+                ? new EvalRun.ExampleResult(e.id(), null, e.slices(), e.fingerprint(), null, null, null, null, null, null, null, null, null, null) : e).toList());
         for (RunComparison c : List.of(RunComparison.compare(BASE, hollow, Gate.defaults()), RunComparison.compare(hollow, BASE, Gate.defaults()))) {
             assertThat(HtmlReport.comparison(c)).contains("<h2>Per slice");
             assertThat(JunitReport.comparison(c)).contains("<testsuite");
@@ -289,14 +297,14 @@ class RunComparisonTest {
     }
 
     @Test
-    void examplesWithTheSameIdButAnEditedQuestionAreNotPaired() {
+    void anExampleWhoseFingerprintChangedWithinOneDatasetVersionIsRefusedAsAnEditedRun() {
         EvalRun edited = EvalRunFixtures.withExamples(BASE, "edited", BASE.examples().stream().map(e -> e.id().equals("q07")
                 ? new EvalRun.ExampleResult(e.id(), e.split(), e.slices(), "edited-fingerprint", "a different question", null, e.answer(), e.answered(),
                 e.refused(), e.cited(), e.retrieved(), e.metrics(), e.reasons(), e.traceId())
                 : e).toList());
-        RunComparison c = RunComparison.compare(BASE, edited, Gate.defaults());
-        assertThat(c.matched()).isEqualTo(53);
-        assertThat(c.warnings()).anyMatch(w -> w.startsWith("1 example with the same id") && w.endsWith("left unpaired: q07"));
+        assertThatThrownBy(() -> RunComparison.compare(BASE, edited, Gate.defaults())).isInstanceOf(RunComparison.IncomparableRunsException.class)
+                .hasMessage("example 'q07' has another fingerprint in the candidate run although both runs are of the same dataset version: a run file"
+                        + " was edited; rerun it");
     }
 
     @Test
