@@ -87,7 +87,8 @@ public record EvalRun(String format, String runId, Instant started, double secon
     /** Reads a run file; a file that is not one is an {@link IllegalArgumentException} naming it. */
     public static EvalRun read(Path file) {
         try {
-            EvalRun run = JSON.readValue(file.toFile(), EvalRun.class);
+            // A key given twice would let a hand-edited file show one value to a reader and gate on the other.
+            EvalRun run = JSON.readerFor(EvalRun.class).with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).readValue(file.toFile());
             if (!FORMAT.equals(run.format())) throw new IllegalArgumentException(file + " is not a Keel eval run (format " + run.format() + ")");
             return run;
         } catch (IOException e) {

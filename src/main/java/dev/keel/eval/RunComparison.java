@@ -341,12 +341,24 @@ public record RunComparison(String format, RunInfo base, RunInfo candidate, Gate
         return score >= -SCORE_ROUNDING && score <= 1 + SCORE_ROUNDING;
     }
 
+    /**
+     * The widest half 95% interval a mean of {@code n} scores in [0, 1] can honestly have: 1.96 standard errors of the
+     * most spread sample (half zeros, half ones: 0.5 / √n), with a quarter more and 0.01 for the bootstrap's percentile
+     * intervals on small samples. A wider interval (an aggregate-only run edited to hide a drop behind its own
+     * uncertainty) is refused.
+     */
+    static double widestHalfInterval(int n) {
+        return 1.25 * 1.96 * 0.5 / Math.sqrt(n) + 0.01;
+    }
+
     private static void checkSummary(String side, String metric, EvalRun.Summary s) {
         String problem = s == null ? "no summary"
                 : s.n() < 1 ? "n " + s.n()
                 : !(Double.isFinite(s.mean()) && Double.isFinite(s.ciLow()) && Double.isFinite(s.ciHigh())) ? "a non-finite mean or interval"
                 : !(s.ciLow() <= s.mean() && s.mean() <= s.ciHigh()) ? "its mean outside its interval"
-                : MetricKind.of(metric) == MetricKind.QUALITY && !(inUnitRange(s.ciLow()) && inUnitRange(s.ciHigh())) ? "values outside [0, 1]" : null;
+                : MetricKind.of(metric) == MetricKind.QUALITY && !(inUnitRange(s.ciLow()) && inUnitRange(s.ciHigh())) ? "values outside [0, 1]"
+                : MetricKind.of(metric) == MetricKind.QUALITY && Math.max(s.mean() - s.ciLow(), s.ciHigh() - s.mean()) > widestHalfInterval(s.n())
+                        ? "an interval wider than a [0, 1] score over " + s.n() + " examples can have" : null;
         if (problem != null) throw new IncomparableRunsException(side + "'s summary of " + metric + " has " + problem);
     }
 

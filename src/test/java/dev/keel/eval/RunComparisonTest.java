@@ -3,6 +3,7 @@ package dev.keel.eval;
 import static dev.keel.eval.EvalRunFixtures.example;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 import static org.assertj.core.data.Offset.offset;
 
 import dev.keel.eval.RunComparison.Gate;
@@ -418,12 +419,15 @@ class RunComparisonTest {
 
     @Test
     void anAggregateOnlyRunWhoseSummaryIsImpossibleIsRefusedNamingTheMetric() {
+        assertThat(RunComparison.widestHalfInterval(32)).isCloseTo(0.227, within(0.001));
         EvalRun aggregates = EvalRunFixtures.aggregatesOnly(BASE);
         Map<String, EvalRun.Summary> bad = Map.of(
                 "n 0", new EvalRun.Summary(0.5, 0.4, 0.6, 0, null, null),
                 "a non-finite mean or interval", new EvalRun.Summary(Double.NaN, 0.4, 0.6, 10, null, null),
                 "its mean outside its interval", new EvalRun.Summary(0.9, 0.4, 0.6, 10, null, null),
-                "values outside [0, 1]", new EvalRun.Summary(1.5, 1.4, 1.6, 10, null, null));
+                "values outside [0, 1]", new EvalRun.Summary(1.5, 1.4, 1.6, 10, null, null),
+                // An interval of [0, 1] over 32 scores would hide any drop behind the run's own uncertainty; the widest honest one is ±0.22.
+                "an interval wider than a [0, 1] score over 32 examples can have", new EvalRun.Summary(0.5, 0.0, 1.0, 32, null, null));
         bad.forEach((problem, summary) -> {
             Map<String, EvalRun.Summary> overall = new java.util.HashMap<>(aggregates.overall());
             overall.put(Judge.FAITHFULNESS, summary);
@@ -480,5 +484,14 @@ class RunComparisonTest {
         assertThat(c.overall()).extracting(MetricDelta::metric).containsExactly(Judge.FAITHFULNESS, "mrr");
         assertThatThrownBy(() -> RunComparison.compare(BASE, BASE, new Gate(0.03, 0.1, 42, List.of("faithfullness"))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--metrics: neither run has a metric 'faithfullness'");
+    }
+
+    @Test
+    void aRunFileWithAKeyGivenTwiceIsRefused() throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("keel-run-", ".json");
+        BASE.write(file);
+        String json = java.nio.file.Files.readString(file).replaceFirst("\"format\"", "\"format\" : \"x\", \"format\"");
+        java.nio.file.Files.writeString(file, json);
+        assertThatThrownBy(() -> EvalRun.read(file)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("Duplicate field 'format'");
     }
 }
