@@ -8,6 +8,7 @@ import dev.keel.embed.Vectors;
 import dev.keel.index.SearchHit;
 import dev.keel.rag.Answer;
 import dev.keel.store.Database;
+import dev.keel.trace.Webhook;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -109,7 +110,7 @@ public final class OnlineEvaluation implements AutoCloseable {
     private final BlockingQueue<Pending> queue;
     private final Thread worker;
     private final ScheduledExecutorService timer;
-    private final AlertWebhook webhook;
+    private final Webhook webhook;
     private final MeterRegistry registry;
     private final Counter dropped, scored, judgeFailed, lost;
     private final AtomicLong accepted = new AtomicLong(), finished = new AtomicLong();
@@ -143,7 +144,7 @@ public final class OnlineEvaluation implements AutoCloseable {
         this.lost = samples("lost");
         Gauge.builder("keel.eval.online.queued", queue, BlockingQueue::size).description("Sampled answers waiting for the judge").register(registry);
         this.webhook = config.webhook() == null ? null
-                : new AlertWebhook(config.webhook(), Counter.builder("keel.eval.online.webhook.failures")
+                : new Webhook(config.webhook(), "online evaluation: the alert", Counter.builder("keel.eval.online.webhook.failures")
                         .description("Alert webhook POSTs that failed or timed out").register(registry));
         this.worker = Thread.ofVirtual().name("keel-eval-online").start(this::work);
         this.timer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("keel-eval-online-timer").daemon(true).factory());

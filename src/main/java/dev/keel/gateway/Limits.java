@@ -3,13 +3,16 @@ package dev.keel.gateway;
 import dev.keel.model.ApiException;
 import dev.keel.store.ApiKey;
 import dev.keel.store.Ledger;
+import dev.keel.trace.Webhook;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,28 +56,27 @@ final class Limits {
 
     private final LimitStore store;
     private final MeterRegistry registry;
-    private final java.net.URI webhook;
-    private final java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-            .followRedirects(java.net.http.HttpClient.Redirect.NEVER).build();
+    private final Webhook webhook;
 
     Limits(LimitStore store, MeterRegistry registry, java.net.URI webhook) {
         this.store = store;
         this.registry = registry;
-        this.webhook = webhook;
+        this.webhook = webhook == null ? null : new Webhook(webhook, "budget", null);
     }
 
     /** Posts a budget warning to the configured webhook, off the request path; failures are logged, not retried. */
     private void notifyWebhook(ApiKey key, String period, double spent, double budget) {
         if (webhook == null) return;
-        String body = String.format(Locale.ROOT, "{\"event\":\"budget.threshold\",\"key_id\":\"%s\",\"tenant\":\"%s\",\"period\":\"%s\","
-                + "\"spent_usd\":%.6f,\"budget_usd\":%.6f,\"percent\":%d,\"at\":\"%s\"}", key.id(), key.tenant(), period, spent, budget,
-                Math.round(100 * spent / budget), Instant.now());
-        java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(webhook).timeout(Duration.ofSeconds(10))
-                .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build();
-        http.sendAsync(request, java.net.http.HttpResponse.BodyHandlers.discarding()).whenComplete((r, e) -> {
-            if (e != null) LOG.warn("budget webhook to {} failed: {}", webhook.getHost(), e.toString());
-            else if (r.statusCode() >= 300) LOG.warn("budget webhook to {} answered {}", webhook.getHost(), r.statusCode());
-        });
+        Map<String, Object> event = new LinkedHashMap<>();
+        event.put("event", "budget.threshold");
+        event.put("key_id", key.id());
+        event.put("tenant", key.tenant());
+        event.put("period", period);
+        event.put("spent_usd", spent);
+        event.put("budget_usd", budget);
+        event.put("percent", Math.round(100 * spent / budget));
+        event.put("at", Instant.now().toString());
+        webhook.send(event);
     }
 
     /**

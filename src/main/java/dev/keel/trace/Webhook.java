@@ -1,4 +1,4 @@
-package dev.keel.eval;
+package dev.keel.trace;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,13 +12,14 @@ import java.time.Duration;
 import java.util.Map;
 
 /**
- * POSTs online evaluation's alerts as JSON to {@code eval.online.webhook}, each on its own virtual thread so no caller
- * waits on the receiver. Bounded in time (connect and whole-request timeouts), never follows a redirect (the receiver is
+ * POSTs Keel's notifications as JSON to a configured webhook (budget warnings to {@code gateway.budget_webhook_url},
+ * online evaluation's alerts to {@code eval.online.webhook}), each on its own virtual thread so no caller waits on the
+ * receiver. Bounded in time (connect and whole-request timeouts), never follows a redirect (the receiver is
  * the configured address, not wherever it points), not retried; a failure (no answer, a status outside 2xx) is logged
- * with the receiver's host only (a URL may carry a token) and counted. Thread-safe; closing releases the client.
+ * with the receiver's host only (a URL may carry a token) and counted (when a counter is given). Thread-safe; closing releases the client.
  */
-final class AlertWebhook implements AutoCloseable {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AlertWebhook.class);
+public final class Webhook implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Webhook.class);
     /** A receiver that does not accept a connection this fast is down; the alert is still in the log and the metrics. */
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
     /** The whole exchange: a chat webhook answers in well under a second. */
@@ -26,24 +27,27 @@ final class AlertWebhook implements AutoCloseable {
     private static final ObjectMapper JSON = Jackson.api();
 
     private final URI uri;
+    private final String purpose;
     private final Counter failures;
     private final HttpClient client;
 
-    AlertWebhook(URI uri, Counter failures) {
+    /** A webhook at {@code uri} for {@code purpose} (named in log lines, e.g. "online evaluation: the alert"); {@code failures} may be null. */
+    public Webhook(URI uri, String purpose, Counter failures) {
         this.uri = uri;
+        this.purpose = purpose;
         this.failures = failures;
         this.client = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).followRedirects(HttpClient.Redirect.NEVER).build();
     }
 
     /** Sends {@code alert} in the background; returns at once. */
-    void send(Map<String, Object> alert) {
+    public void send(Map<String, Object> notification) {
         byte[] body;
         try {
-            body = JSON.writeValueAsBytes(alert);
+            body = JSON.writeValueAsBytes(notification);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("an alert is plain data", e);
+            throw new IllegalStateException("a notification is plain data", e);
         }
-        Thread.ofVirtual().name("keel-eval-webhook").start(() -> post(body));
+        Thread.ofVirtual().name("keel-webhook").start(() -> post(body));
     }
 
     private void post(byte[] body) {
@@ -61,8 +65,8 @@ final class AlertWebhook implements AutoCloseable {
     }
 
     private void fail(String why) {
-        failures.increment();
-        LOG.warn("online evaluation: the alert webhook at {} failed: {}", uri.getHost(), why);
+        if (failures != null) failures.increment();
+        LOG.warn("{} webhook at {} failed: {}", purpose, uri.getHost(), why);
     }
 
     @Override
