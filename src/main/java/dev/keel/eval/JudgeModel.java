@@ -7,10 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.SpecVersion;
-import com.networknt.schema.ValidationMessage;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.gateway.EscalationCheck;
 import dev.keel.model.ApiException;
@@ -31,7 +27,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -49,7 +44,6 @@ final class JudgeModel {
     private static final ObjectMapper JSON = Jackson.mapper();
     /** Reads a verdict: exactly one JSON value, so a reply that appends a second object ({@code {…}{…}}) is invalid, not its first half. */
     private static final ObjectReader VERDICT = JSON.readerFor(JsonNode.class).with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-    private static final JsonSchemaFactory SCHEMAS = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
     /** Hex digits of the data hash that name the data tags: unguessable for a text that would close its own tag. */
     private static final int BOUNDARY_CHARS = 12;
     /** Problems quoted back to the model on a retry, and in the error after it. */
@@ -62,7 +56,7 @@ final class JudgeModel {
     private final String model;
     private final ApiKey key;
     private final PromptTemplate template;
-    private final JsonSchema schema;
+    private final dev.keel.model.JsonSchemas.Compiled schema;
     private final String rubricHash;
     private final int maxTokens;
 
@@ -75,7 +69,7 @@ final class JudgeModel {
         this.template = PromptTemplate.load(templateName, slots, "eval.judge");
         String schemaText = resource("/prompts/" + schemaName + ".json");
         try {
-            this.schema = SCHEMAS.getSchema(JSON.readTree(schemaText));
+            this.schema = dev.keel.model.JsonSchemas.compile(JSON.readTree(schemaText));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("built-in schema " + schemaName + " is not JSON", e);
         }
@@ -153,9 +147,7 @@ final class JudgeModel {
             return List.of("the reply is not valid JSON: exactly one JSON object is expected");
         }
         if (value == null || value.isMissingNode()) return List.of("the reply is empty");
-        Set<ValidationMessage> invalid = schema.validate(value);
-        List<String> out = new ArrayList<>();
-        for (ValidationMessage m : invalid) out.add(m.getMessage());
+        List<String> out = new ArrayList<>(schema.errors(value));
         if (out.isEmpty()) out.addAll(check.apply(value));
         return out;
     }

@@ -4,11 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.networknt.schema.JsonSchema;
-import com.networknt.schema.JsonSchemaFactory;
-import com.networknt.schema.SpecVersion;
-import com.networknt.schema.ValidationMessage;
 import dev.keel.model.ApiException;
+import dev.keel.model.JsonSchemas;
+import dev.keel.model.JsonSchemas.Compiled;
 import dev.keel.model.ChatText;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -18,19 +16,18 @@ import java.util.Optional;
 
 /**
  * What a completion must look like: a JSON object ({@code response_format: json_object}), a value
- * matching a JSON Schema ({@code json_schema}, validated with networknt), and tool-call arguments
+ * matching a JSON Schema ({@code json_schema}, validated by {@link JsonSchemas}), and tool-call arguments
  * matching each tool's {@code parameters}. Schemas may only use local {@code $ref}s, so validating
  * never fetches anything. Immutable.
  */
 final class StructuredOutput {
     private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
-    private static final JsonSchemaFactory FACTORY = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
 
     private final boolean jsonObject;
-    private final JsonSchema schema;
-    private final Map<String, JsonSchema> tools;
+    private final Compiled schema;
+    private final Map<String, Compiled> tools;
 
-    private StructuredOutput(boolean jsonObject, JsonSchema schema, Map<String, JsonSchema> tools) {
+    private StructuredOutput(boolean jsonObject, Compiled schema, Map<String, Compiled> tools) {
         this.jsonObject = jsonObject;
         this.schema = schema;
         this.tools = tools;
@@ -40,7 +37,7 @@ final class StructuredOutput {
     static Optional<StructuredOutput> of(ObjectNode request) {
         JsonNode format = request.path("response_format");
         String type = format.path("type").asText("text");
-        JsonSchema schema = null;
+        Compiled schema = null;
         boolean jsonObject = false;
         switch (type) {
             case "text" -> { }
@@ -52,7 +49,7 @@ final class StructuredOutput {
             }
             default -> throw ApiException.badRequest("'response_format.type' must be text, json_object or json_schema", "response_format");
         }
-        Map<String, JsonSchema> tools = new HashMap<>();
+        Map<String, Compiled> tools = new HashMap<>();
         for (JsonNode tool : request.path("tools")) {
             JsonNode params = tool.path("function").path("parameters");
             if (params.isObject()) tools.put(tool.path("function").path("name").asText(), compile(params, "tools"));
@@ -67,7 +64,7 @@ final class StructuredOutput {
         JsonNode message = completion.path("choices").path(0).path("message");
         for (JsonNode call : message.path("tool_calls")) {
             String name = call.path("function").path("name").asText();
-            JsonSchema s = tools.get(name);
+            Compiled s = tools.get(name);
             if (s == null) continue;
             JsonNode args;
             try {
@@ -76,7 +73,7 @@ final class StructuredOutput {
                 out.add("tool call " + name + ": arguments are not valid JSON");
                 continue;
             }
-            for (ValidationMessage m : s.validate(args)) out.add("tool call " + name + ": " + m.getMessage());
+            for (String m : s.errors(args)) out.add("tool call " + name + ": " + m);
         }
         if (jsonObject && message.path("tool_calls").isEmpty()) {
             JsonNode value;
@@ -87,33 +84,16 @@ final class StructuredOutput {
                 return out;
             }
             if (schema == null && (value == null || !value.isObject())) out.add("the reply is not a JSON object");
-            if (schema != null) for (ValidationMessage m : schema.validate(value)) out.add(m.getMessage());
+            if (schema != null) out.addAll(schema.errors(value));
         }
         return out;
     }
 
-    private static JsonSchema compile(JsonNode schema, String param) {
-        rejectRemoteRefs(schema, param);
+    private static Compiled compile(JsonNode schema, String param) {
         try {
-            return FACTORY.getSchema(schema);
-        } catch (RuntimeException e) {
+            return JsonSchemas.compile(schema);
+        } catch (IllegalArgumentException e) {
             throw ApiException.badRequest("invalid JSON Schema in '" + param + "': " + e.getMessage(), param);
-        }
-    }
-
-    private static void rejectRemoteRefs(JsonNode node, String param) {
-        if (node.isObject()) {
-            JsonNode meta = node.get("$schema");
-            if (meta != null && !meta.asText().matches("https?://json-schema\\.org/.*")) {
-                throw ApiException.badRequest("'" + param + "' may only name a json-schema.org $schema; got " + meta.asText(), param);
-            }
-            JsonNode ref = node.get("$ref");
-            if (ref != null && !ref.asText().startsWith("#")) {
-                throw ApiException.badRequest("'" + param + "' may only use local $ref (#/…); got " + ref.asText(), param);
-            }
-            node.properties().forEach(e -> rejectRemoteRefs(e.getValue(), param));
-        } else if (node.isArray()) {
-            node.forEach(n -> rejectRemoteRefs(n, param));
         }
     }
 }
