@@ -78,7 +78,7 @@ public final class LimitsBench {
         List<ApiKey> ks = new ArrayList<>();
         for (int i = 0; i < keys; i++) {
             ks.add(new ApiKey("key_bench_" + UUID.randomUUID().toString().replace("-", ""), "bench", "bench", "sk-keel-b", List.of(), UNLIMITED_RATE,
-                    UNLIMITED_RATE, UNLIMITED_USD, UNLIMITED_USD, 0, 0, null, true, null));
+                    UNLIMITED_RATE, UNLIMITED_USD, UNLIMITED_USD, 0, 0, null, true, null, List.of()));
         }
         double[] latencies = new double[pairs];
         long start = System.nanoTime();

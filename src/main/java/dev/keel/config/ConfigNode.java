@@ -102,6 +102,22 @@ final class ConfigNode {
         return out;
     }
 
+    /**
+     * A raw subtree (a JSON Schema written in YAML), marked as read with everything under it; null when absent.
+     * Strings in it are not interpolated: a schema is data, not settings.
+     */
+    JsonNode tree(String key) {
+        return raw(key);
+    }
+
+    /** A mapping of user-named string values (HTTP headers, environment variables), interpolated; empty when absent. */
+    Map<String, String> stringMap(String key) {
+        ConfigNode c = child(key);
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String k : c.keys()) out.put(k, c.string(k, ""));
+        return out;
+    }
+
     int integer(String key, int fallback, int min, int max) {
         return (int) longValue(key, fallback, min, max);
     }

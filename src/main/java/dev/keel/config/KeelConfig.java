@@ -17,12 +17,13 @@ import java.util.function.Function;
 public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig embed, SearchConfig search, AnswerConfig answer,
                          GatewayConfig gateway, RerankConfig rerank, RouterConfig router, SessionConfig sessions,
                          CacheConfig cache, GuardConfig guard, StoreConfig store, RedisConfig redis, IndexConfig index,
-                         TelemetryConfig telemetry, EvalConfig eval) {
+                         TelemetryConfig telemetry, EvalConfig eval, AgentConfig agents) {
 
     public static KeelConfig defaults() {
         return new KeelConfig(ServerConfig.DEFAULTS, IngestConfig.DEFAULTS, EmbedConfig.DEFAULTS, SearchConfig.DEFAULTS, AnswerConfig.DEFAULTS,
                 GatewayConfig.EMPTY, RerankConfig.DEFAULTS, RouterConfig.DEFAULTS, SessionConfig.DEFAULTS, CacheConfig.DEFAULTS,
-                GuardConfig.DEFAULTS, StoreConfig.DEFAULTS, RedisConfig.DEFAULTS, IndexConfig.DEFAULTS, TelemetryConfig.DEFAULTS, EvalConfig.DEFAULTS);
+                GuardConfig.DEFAULTS, StoreConfig.DEFAULTS, RedisConfig.DEFAULTS, IndexConfig.DEFAULTS, TelemetryConfig.DEFAULTS, EvalConfig.DEFAULTS,
+                AgentConfig.DEFAULTS);
     }
 
     /** Reads a YAML file; a missing file is an error (the user named it). */
@@ -62,30 +63,38 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
                 RedisConfig.read(top.child("redis")),
                 IndexConfig.read(top.child("index")),
                 TelemetryConfig.read(top.child("telemetry")),
-                EvalConfig.read(top.child("eval")));
+                EvalConfig.read(top.child("eval")),
+                AgentConfig.read(top.child("agents")));
         top.rejectUnknown();
         config.answer().checkAgainst(config.gateway());
         if (config.eval().llmJudge() && !config.gateway().providers().isEmpty()) AnswerConfig.checkModel("eval.judge.model", config.eval().judgeModel(), config.gateway());
+        for (AgentConfig.Definition d : config.agents().definitions().values()) {
+            if (d.model() != null && !config.gateway().providers().isEmpty()) AnswerConfig.checkModel("agents.definitions." + d.name() + ".model", d.model(), config.gateway());
+        }
         return config;
     }
 
     public KeelConfig withServer(ServerConfig s) {
-        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry, eval);
+        return new KeelConfig(s, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry, eval, agents);
     }
 
     public KeelConfig withChunking(ChunkingConfig c) {
-        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry, eval);
+        return new KeelConfig(server, ingest.withChunking(c), embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry, eval, agents);
     }
 
     public KeelConfig withSearch(SearchConfig s) {
-        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry, eval);
+        return new KeelConfig(server, ingest, embed, s, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry, eval, agents);
     }
 
     public KeelConfig withEval(EvalConfig e) {
-        return new KeelConfig(server, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry, e);
+        return new KeelConfig(server, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry, e, agents);
+    }
+
+    public KeelConfig withAgents(AgentConfig a) {
+        return new KeelConfig(server, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, index, telemetry, eval, a);
     }
 
     public KeelConfig withIndex(IndexConfig i) {
-        return new KeelConfig(server, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, i, telemetry, eval);
+        return new KeelConfig(server, ingest, embed, search, answer, gateway, rerank, router, sessions, cache, guard, store, redis, i, telemetry, eval, agents);
     }
 }

@@ -15,13 +15,15 @@ import java.util.Map;
 
 /**
  * {@code /admin/keys}: create (the secret is returned once), list and revoke client API keys; a key
- * may name its guard profile ({@code strict} or {@code trusted}).
+ * may name its guard profile ({@code strict} or {@code trusted}) and the {@code scopes} it grants (agent tools).
  * Requires {@code Authorization: Bearer <admin key>}; disabled when no admin key is configured.
  */
 final class AdminRoutes {
     private static final java.util.Set<String> KEY_FIELDS = new java.util.TreeSet<>(List.of("name", "tenant", "models", "requests_per_minute",
             "tokens_per_minute", "daily_budget_usd", "monthly_budget_usd", "max_cost_per_request_usd", "cache",
-            "guard_profile"));
+            "guard_profile", "scopes"));
+    /** What a scope may look like: short, no spaces, nothing a log or a header would mangle. */
+    static final String SCOPE = "[A-Za-z0-9.:_-]{1,64}";
     private final ApiKeys keys;
     private final BearerSecret adminKey;
 
@@ -64,7 +66,11 @@ final class AdminRoutes {
         double monthly = nonNegative(Json.optionalDouble(body, "monthly_budget_usd", 0, 1e9));
         double maxCost = nonNegative(Json.optionalDouble(body, "max_cost_per_request_usd", 0, 1e6));
         boolean cache = !Boolean.FALSE.equals(Json.optionalBool(body, "cache"));
-        ApiKeys.Created created = keys.create(name, tenant, models, rpm, tpm, daily, monthly, maxCost, cache, guardProfile(body));
+        List<String> scopes = Json.optionalStrings(body, "scopes");
+        for (String scope : scopes) {
+            if (!scope.matches(SCOPE)) throw ApiException.badRequest("a scope is 1-64 letters, digits, '.', ':', '_' or '-'; got '" + scope + "'", "scopes");
+        }
+        ApiKeys.Created created = keys.create(name, tenant, models, rpm, tpm, daily, monthly, maxCost, cache, guardProfile(body), scopes);
         Map<String, Object> out = view(created.key());
         out.put("key", created.secret());
         HttpServer.json(ctx, 201, out);
@@ -111,6 +117,7 @@ final class AdminRoutes {
         m.put("max_cost_per_request_usd", k.maxCostPerRequestUsd());
         m.put("cache", k.cache());
         m.put("guard_profile", k.guardProfile() == null ? null : k.guardProfile().name().toLowerCase(java.util.Locale.ROOT));
+        m.put("scopes", k.scopes());
         m.put("created_at", Instant.ofEpochMilli(k.createdAtMillis()).toString());
         m.put("revoked_at", k.revokedAtMillis() == null ? null : Instant.ofEpochMilli(k.revokedAtMillis()).toString());
         return m;

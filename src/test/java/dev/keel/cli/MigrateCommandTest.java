@@ -40,8 +40,8 @@ class MigrateCommandTest {
                 ledger.record(new Ledger.Entry(1_704_153_600_000L + i, "key_a", "acme", "m", "p", "u", 1, 1, 0, 0.5, false, true, 1, null, 200, "t",
                         Ledger.Tags.NONE));
             }
-            new ApiKeys(db).create("other", "acme", List.of(), 0, 0, 0, 0, 0, true, null);
-            return new ApiKeys(db).create("ci", "acme", List.of(), 0, 0, 0, 0, 0, true, null).secret();
+            new ApiKeys(db).create("other", "acme", List.of(), 0, 0, 0, 0, 0, true, null, List.of());
+            return new ApiKeys(db).create("ci", "acme", List.of(), 0, 0, 0, 0, 0, true, null, List.of()).secret();
         }
     }
 

@@ -117,7 +117,7 @@ class AutoAnswersTest {
 
     @Test
     void thePromptForAutoIsMadeForTheSmallestWindowAmongTheTiersTheKeyReaches() {
-        ApiKey mediumOnly = new ApiKey("key_m", "m", "acme", "sk-keel-m", List.of("auto", "tier-medium"), 0, 0, 0, 0, 0, 0, null, true, null);
+        ApiKey mediumOnly = new ApiKey("key_m", "m", "acme", "sk-keel-m", List.of("auto", "tier-medium"), 0, 0, 0, 0, 0, 0, null, true, null, List.of());
         assertThat(keel.gateway().contextWindow("auto", new ChatGateway.Caller("acme", null))).isEqualTo(SMALL_WINDOW);
         assertThat(keel.gateway().contextWindow("auto", new ChatGateway.Caller("acme", mediumOnly))).isEqualTo(MEDIUM_WINDOW);
     }

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 /** The guard's policies on the chat path: profiles per key and tenant, private providers, caller-supplied values, the off switch. */
 class GuardPoliciesTest {
     private static ApiKey key(String tenant, GuardConfig.Profile profile) {
-        return new ApiKey("key_1", "app", tenant, "sk-keel-ab", List.of(), 0, 0, 0, 0, 0, 0, null, true, profile);
+        return new ApiKey("key_1", "app", tenant, "sk-keel-ab", List.of(), 0, 0, 0, 0, 0, 0, null, true, profile, List.of());
     }
 
     @Test

@@ -138,7 +138,7 @@ class GuardedRequestTest {
 
     @Test
     void aRequestOverTheKeysRateLimitIsRefusedBeforeTheGuardReadsIt() {
-        ApiKey key = new ApiKey("k-guard-rpm", "rpm", "acme", "kl_x", List.of(), 1, 0, 0, 0, 0, 0, null, false, null);
+        ApiKey key = new ApiKey("k-guard-rpm", "rpm", "acme", "kl_x", List.of(), 1, 0, 0, 0, 0, 0, null, false, null, List.of());
         ChatGateway.Caller caller = new ChatGateway.Caller("acme", key);
         ApiException refused = catchThrowableOfType(ApiException.class, () -> g.gateway.complete(request("chat", "user", ATTACK), caller, g.trace()));
         assertThat(refused.code()).isEqualTo("prompt_injection");

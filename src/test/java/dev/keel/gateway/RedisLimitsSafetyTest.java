@@ -92,7 +92,7 @@ class RedisLimitsSafetyTest {
 
     private static ApiKey key(long rpm, double daily) {
         return new ApiKey("key_" + UUID.randomUUID().toString().replace("-", ""), "safety", "t", "sk-keel-x", List.of(), rpm, 0, daily, 0, 0, 0, null,
-                true, null);
+                true, null, List.of());
     }
 
     private static long usedMemory() {

@@ -81,7 +81,7 @@ class SharedLimitsTest {
 
     private static ApiKey key(long rpm, long tpm, double daily, double monthly) {
         return new ApiKey("key_" + UUID.randomUUID().toString().replace("-", ""), "shared", "t", "sk-keel-x", List.of(), rpm, tpm, daily, monthly, 0,
-                0, null, true, null);
+                0, null, true, null, List.of());
     }
 
     private static void await(String what, BooleanSupplier condition) {

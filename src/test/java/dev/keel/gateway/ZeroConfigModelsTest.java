@@ -58,7 +58,7 @@ class ZeroConfigModelsTest {
         try (FakeLlmServer openai = new FakeLlmServer(); FakeLlmServer anthropic = new FakeLlmServer();
              Database db = Database.open(dir); Ledger ledger = new Ledger(db); ChatGateway gateway = gateway(ledger, openai, anthropic)) {
             ApiKey key = new ApiKey("key_1", "app", "t", "sk-keel-ab", List.of("gpt-5-nano", "claude-haiku-4-5", ChatGateway.EXTRACTIVE_MODEL),
-                    0, 0, 0, 0, 0, 0, null, true, null);
+                    0, 0, 0, 0, 0, 0, null, true, null, List.of());
             assertThat(gateway.available(new ChatGateway.Caller("t", key))).containsExactly(new ChatGateway.Listed("claude-haiku-4-5", "anthropic"),
                     new ChatGateway.Listed("gpt-5-nano", "openai"), new ChatGateway.Listed(ChatGateway.EXTRACTIVE_MODEL, "keel"));
         }
@@ -68,7 +68,7 @@ class ZeroConfigModelsTest {
     void aPassedThroughNameOutsideTheKeysAllowanceIsQuotedCutShort(@TempDir Path dir) throws Exception {
         try (FakeLlmServer openai = new FakeLlmServer(); Database db = Database.open(dir); Ledger ledger = new Ledger(db);
              ChatGateway gateway = gateway(ledger, openai, null)) {
-            ApiKey key = new ApiKey("key_1", "app", "t", "sk-keel-ab", List.of("gpt-4o"), 0, 0, 0, 0, 0, 0, null, true, null);
+            ApiKey key = new ApiKey("key_1", "app", "t", "sk-keel-ab", List.of("gpt-4o"), 0, 0, 0, 0, 0, 0, null, true, null, List.of());
             ObjectNode request = JSON.createObjectNode().put("model", "m".repeat(1_000_000));
             request.putArray("messages").addObject().put("role", "user").put("content", "hi");
             ApiException e = catchThrowableOfType(ApiException.class,

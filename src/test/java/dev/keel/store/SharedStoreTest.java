@@ -45,7 +45,7 @@ class SharedStoreTest {
         openReplicas();
         ApiKeys keys1 = new ApiKeys(replica1), keys2 = new ApiKeys(replica2);
         assertThat(keys2.anyCreated()).isFalse();
-        ApiKeys.Created created = keys1.create("ci", "acme", List.of(), 0, 0, 0, 0, 0, true, null);
+        ApiKeys.Created created = keys1.create("ci", "acme", List.of(), 0, 0, 0, 0, 0, true, null, List.of());
         assertThat(keys2.anyCreated()).as("open mode ends on every replica with the first key").isTrue();
         assertThat(keys2.authenticate(created.secret())).contains(created.key());
     }
@@ -55,7 +55,7 @@ class SharedStoreTest {
         openReplicas();
         Duration cacheTtl = Duration.ofMillis(300);
         ApiKeys keys1 = new ApiKeys(replica1, cacheTtl), keys2 = new ApiKeys(replica2, cacheTtl);
-        ApiKeys.Created created = keys1.create("ci", "acme", List.of(), 0, 0, 0, 0, 0, true, null);
+        ApiKeys.Created created = keys1.create("ci", "acme", List.of(), 0, 0, 0, 0, 0, true, null, List.of());
         assertThat(keys2.authenticate(created.secret())).isPresent();
         long revokedAt = System.nanoTime();
         keys1.revoke(created.key().id());

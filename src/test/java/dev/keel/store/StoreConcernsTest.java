@@ -69,7 +69,7 @@ class StoreConcernsTest {
     void aCreatedKeyAuthenticatesWithItsPolicyUntilRevoked(Kind kind) throws Exception {
         ApiKeys keys = new ApiKeys(open(kind));
         assertThat(keys.anyCreated()).isFalse();
-        ApiKeys.Created created = keys.create("ci", "acme", List.of("gpt-4o"), 60, 1_000, 1.5, 20, 0.1, false, GuardConfig.Profile.TRUSTED);
+        ApiKeys.Created created = keys.create("ci", "acme", List.of("gpt-4o"), 60, 1_000, 1.5, 20, 0.1, false, GuardConfig.Profile.TRUSTED, List.of());
         ApiKey key = keys.authenticate(created.secret()).orElseThrow();
         assertThat(key).isEqualTo(created.key());
         assertThat(keys.anyCreated()).isTrue();

@@ -32,8 +32,8 @@ class StoreCopyTest {
     void anEmbeddedInstallationWithData() {
         source = Database.open(dir);
         ApiKeys keys = new ApiKeys(source);
-        secret = keys.create("ci", "acme", List.of("gpt-4o"), 60, 1_000, 1.5, 20, 0.1, false, null).secret();
-        keys.revoke(keys.create("old", "acme", List.of(), 0, 0, 0, 0, 0, true, null).key().id());
+        secret = keys.create("ci", "acme", List.of("gpt-4o"), 60, 1_000, 1.5, 20, 0.1, false, null, List.of("orders:write")).secret();
+        keys.revoke(keys.create("old", "acme", List.of(), 0, 0, 0, 0, 0, true, null, List.of()).key().id());
         try (Ledger ledger = new Ledger(source)) {
             for (int i = 0; i < LEDGER_ROWS; i++) {
                 ledger.record(StoreConcernsTest.entry(i % 3 == 0 ? "other" : "acme", i % 2 == 0 ? "key_a" : null, "m" + i % 4, JAN_2 + i * 60_000L, 0.001 * i,
@@ -59,7 +59,7 @@ class StoreCopyTest {
         long copied = StoreCopy.copy(source, target, "sqlite:test", BATCH, p -> {});
         assertThat(copied).isEqualTo(2 + LEDGER_ROWS + (VECTORS + 1) * 2);
         assertSameContent();
-        assertThat(new ApiKeys(target).authenticate(secret)).isPresent();
+        assertThat(new ApiKeys(target).authenticate(secret)).get().extracting(ApiKey::scopes).isEqualTo(List.of("orders:write"));
     }
 
     @Test

@@ -59,7 +59,7 @@ final class StoreTiming {
 
     private static List<String> create(ApiKeys keys) {
         List<String> secrets = new ArrayList<>();
-        for (int i = 0; i < KEYS; i++) secrets.add(keys.create("k" + i, "t" + i % 10, List.of(), 0, 0, 0, 0, 0, true, null).secret());
+        for (int i = 0; i < KEYS; i++) secrets.add(keys.create("k" + i, "t" + i % 10, List.of(), 0, 0, 0, 0, 0, true, null, List.of()).secret());
         return secrets;
     }
 
