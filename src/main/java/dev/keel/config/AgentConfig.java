@@ -102,12 +102,17 @@ public record AgentConfig(Limits defaults, HttpGet httpGet, List<HttpTool> httpT
             }
             String url = n.string("url", null);
             if (url == null) throw new ConfigException(n.path("url"), "an HTTP tool needs a url");
-            URI base = URI.create(url.replaceAll("\\{[A-Za-z0-9_]+}", "x"));
+            JsonNode parameters = schema(n, "parameters", true);
+            checkPlaceholders(n, url, parameters);
+            URI base;
+            try {
+                base = URI.create(url.replaceAll("\\{[A-Za-z0-9_]+}", "x"));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(n.path("url"), "not a URL template: '" + url + "'");
+            }
             if (base.getScheme() == null || !Set.of("http", "https").contains(base.getScheme()) || base.getHost() == null) {
                 throw new ConfigException(n.path("url"), "expected an http(s) URL template, got '" + url + "'");
             }
-            JsonNode parameters = schema(n, "parameters", true);
-            checkPlaceholders(n, url, parameters);
             SideEffect effect = n.enumValue("side_effect", SideEffect.class, method.equals("GET") ? SideEffect.READ : SideEffect.WRITE);
             return new HttpTool(name, n.string("description", name), method, url, n.stringMap("headers"), parameters, schema(n, "result", false),
                     effect, n.bool("idempotent", method.equals("GET") || method.equals("PUT") || method.equals("DELETE")),
