@@ -199,6 +199,21 @@ class HttpGetToolTest {
     }
 
     @Test
+    void aNameIsResolvedOncePerConnectionAndTheConnectionGoesToTheCheckedAddress() throws Exception {
+        AtomicInteger lookups = new AtomicInteger();
+        List<InetSocketAddress> connectedTo = new java.util.concurrent.CopyOnWriteArrayList<>();
+        OutboundAddresses.Resolver rebinding = host -> lookups.incrementAndGet() == 1 ? new InetAddress[] {PUBLIC} : new InetAddress[] {address("127.0.0.1")};
+        try (HttpGetTool pinned = new HttpGetTool(new AgentConfig.HttpGet(List.of("docs.example"), 1024, 5_000, 0), rebinding, checked -> {
+            connectedTo.add(checked);
+            return route(checked);
+        })) {
+            success(get(pinned, url("docs.example", "/page")));
+        }
+        assertThat(lookups).as("one resolution, both checked and connected to: no window for DNS rebinding").hasValue(1);
+        assertThat(connectedTo).containsExactly(new InetSocketAddress(PUBLIC, port));
+    }
+
+    @Test
     void urlsWithCredentialsAreRefused() throws Exception {
         assertThat(refusal(get(tool, "http://docs.example@127.0.0.1:" + port + "/secret"))).contains("credentials");
         assertThat(refusal(get(tool, "http://user:pw@docs.example:" + port + "/page"))).contains("credentials");

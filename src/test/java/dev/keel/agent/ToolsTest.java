@@ -97,6 +97,20 @@ class ToolsTest {
     }
 
     @Test
+    void theReadmeExampleOffersAnOrdersReadKeyEverythingButTheRefund() throws Exception {
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
+        String from = readme.substring(readme.indexOf("### Tools and permissions"));
+        String yaml = from.substring(from.indexOf("```yaml\n") + 8, from.indexOf("```\n", from.indexOf("```yaml\n") + 8));
+        AgentConfig config = KeelConfig.parse(yaml, java.util.Map.of("ORDERS_TOKEN", "t")::get).agents();
+        try (Tools tools = Tools.assemble(config, List.of(new Named("search_docs")), List.of())) {
+            assertThat(names(tools.offeredTo(config.definitions().get("support"), new ChatGateway.Caller("acme", key("orders:read")))))
+                    .containsExactly("search_docs", "get_order", "calculator");
+            assertThat(tools.registry().get("refund_order").orElseThrow().summarize(JsonNodeFactory.instance.objectNode().put("order_id", "A-17").put("amount_usd", 12.5)))
+                    .isEqualTo("refund 12.5 USD on order A-17");
+        }
+    }
+
+    @Test
     void aDefinitionNamingAnUnknownToolIsAConfigErrorNamingItsField() {
         String yaml = CONFIG.replace("calculator, github", "calculater, github");
         assertThatThrownBy(() -> Tools.assemble(agents(yaml), List.of(new Named("search_docs")), List.of()))
