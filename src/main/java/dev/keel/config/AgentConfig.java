@@ -92,6 +92,12 @@ public record AgentConfig(Limits defaults, HttpGet httpGet, List<HttpTool> httpT
             scopes = List.copyOf(scopes);
         }
 
+        /** Header values and the URL (either may carry a token) never appear in toString (logs, errors). */
+        @Override
+        public String toString() {
+            return "HttpTool[" + name + ", " + method + ", headers=" + new java.util.TreeSet<>(headers.keySet()) + ", " + sideEffect + ", scopes=" + scopes + "]";
+        }
+
         static HttpTool read(ConfigNode n) {
             String name = n.string("name", null);
             if (name == null || !NAME.matcher(name).matches()) throw new ConfigException(n.path("name"), "a tool needs a name of 1-64 letters, digits, '_' or '-'");
@@ -157,6 +163,13 @@ public record AgentConfig(Limits defaults, HttpGet httpGet, List<HttpTool> httpT
             headers = Map.copyOf(headers);
             readTools = List.copyOf(readTools);
             scopes = List.copyOf(scopes);
+        }
+
+        /** Environment and header values, command arguments and the URL beyond its host (any may carry a token) never appear in toString. */
+        @Override
+        public String toString() {
+            return "McpServer[" + name + ", " + (stdio() ? "stdio " + command.getFirst() : "http " + url.getHost()) + ", env=" + new java.util.TreeSet<>(env.keySet())
+                    + ", headers=" + new java.util.TreeSet<>(headers.keySet()) + ", scopes=" + scopes + "]";
         }
 
         /** Whether it is launched as a subprocess speaking MCP on stdio (else reached over streamable HTTP). */

@@ -214,6 +214,21 @@ class HttpGetToolTest {
     }
 
     @Test
+    void concurrentCallsEachGetTheirOwnVerdict() throws Exception {
+        List<java.util.concurrent.Future<ToolOutcome>> fetches = new java.util.ArrayList<>();
+        try (var threads = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 0; i < 40; i++) {
+                String url = i % 2 == 0 ? url("docs.example", "/page") : url("internal.corp.example", "/secret");
+                fetches.add(threads.submit(() -> get(tool, url)));
+            }
+        }
+        for (int i = 0; i < fetches.size(); i++) {
+            assertThat(fetches.get(i).get()).isInstanceOf(i % 2 == 0 ? ToolOutcome.Success.class : ToolOutcome.Failure.class);
+        }
+        assertThat(secretHits).hasValue(0);
+    }
+
+    @Test
     void urlsWithCredentialsAreRefused() throws Exception {
         assertThat(refusal(get(tool, "http://docs.example@127.0.0.1:" + port + "/secret"))).contains("credentials");
         assertThat(refusal(get(tool, "http://user:pw@docs.example:" + port + "/page"))).contains("credentials");

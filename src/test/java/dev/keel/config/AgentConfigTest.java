@@ -93,6 +93,7 @@ class AgentConfigTest {
         assertThat(d.limits()).isEqualTo(new AgentConfig.Limits(5, 0.2, 60, 20_000));
         assertThat(d.escalateOn().getFirst().matcher("I will take LEGAL ACTION").find()).isTrue();
         assertThat(a.mcpEndpoint()).isFalse();
+        assertThat(a.toString()).doesNotContain("tok-123").doesNotContain("gh-456").contains("Authorization");
     }
 
     @Test
