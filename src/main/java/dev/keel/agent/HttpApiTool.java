@@ -87,8 +87,7 @@ final class HttpApiTool implements Tool {
             rendered.rest().forEach(object::set);
             body = object.toString().getBytes(StandardCharsets.UTF_8);
         }
-        Deadline own = Deadline.in(Duration.ofMillis(config.timeoutMs()));
-        Deadline deadline = invocation.deadline() != null && invocation.deadline().nanos() < own.nanos() ? invocation.deadline() : own;
+        Deadline deadline = OutboundHttp.deadline(invocation, config.timeoutMs());
         OutboundHttp.Fetched fetched;
         try {
             fetched = http.exchange(config.method(), rendered.uri(), headers, body, deadline.remaining(), config.maxBytes());

@@ -84,8 +84,7 @@ final class HttpGetTool implements Tool, AutoCloseable {
 
     @Override
     public ToolOutcome call(JsonNode arguments, ToolInvocation invocation) throws InterruptedException {
-        Deadline own = Deadline.in(Duration.ofMillis(policy.timeoutMs()));
-        Deadline deadline = invocation.deadline() != null && invocation.deadline().nanos() < own.nanos() ? invocation.deadline() : own;
+        Deadline deadline = OutboundHttp.deadline(invocation, policy.timeoutMs());
         URI uri;
         try {
             uri = new URI(arguments.path("url").asText(""));

@@ -124,6 +124,12 @@ final class OutboundHttp implements AutoCloseable {
         }
     }
 
+    /** The earlier of the invocation's deadline (if any) and {@code timeoutMs} from now: a tool's whole exchange fits both. */
+    static dev.keel.model.Deadline deadline(ToolInvocation invocation, int timeoutMs) {
+        dev.keel.model.Deadline own = dev.keel.model.Deadline.in(Duration.ofMillis(timeoutMs));
+        return invocation != null && invocation.deadline() != null && invocation.deadline().nanos() < own.nanos() ? invocation.deadline() : own;
+    }
+
     private static String charset(String contentType) {
         for (String param : contentType.split(";")) {
             String p = param.trim();

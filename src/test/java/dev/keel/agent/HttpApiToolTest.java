@@ -1,5 +1,7 @@
 package dev.keel.agent;
 
+import static dev.keel.agent.StandInReplies.redirect;
+import static dev.keel.agent.StandInReplies.reply;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,7 +12,6 @@ import com.sun.net.httpserver.HttpServer;
 import dev.keel.config.KeelConfig;
 import dev.keel.model.Deadline;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -103,11 +104,7 @@ class HttpApiToolTest {
             case "/fail404" -> reply(ex, 404, "text/plain", "no such thing\n\n  here");
             case "/huge" -> reply(ex, 200, "application/json", "{\"items\":[" + "1,".repeat(100_000) + "1]}");
             case "/huge-text" -> reply(ex, 200, "text/plain", "x".repeat(100_000));
-            case "/moved" -> {
-                ex.getResponseHeaders().add("Location", "http://169.254.169.254/");
-                ex.sendResponseHeaders(302, -1);
-                ex.close();
-            }
+            case "/moved" -> redirect(ex, "http://169.254.169.254/");
             case "/plain" -> reply(ex, 200, "text/plain; charset=utf-8", "pong");
             case "/nobody" -> {
                 ex.sendResponseHeaders(204, -1);
@@ -126,16 +123,6 @@ class HttpApiToolTest {
         }
     }
 
-    private static void reply(HttpExchange ex, int status, String type, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().add("Content-Type", type);
-        ex.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
-        } catch (IOException clientStoppedReading) {
-            // a tool that read max_bytes aborts the exchange: that is the behaviour under test
-        }
-    }
 
     private static Tool tool(String name) {
         return tools.registry().get(name).orElseThrow();

@@ -1,10 +1,11 @@
 package dev.keel.agent;
 
+import static dev.keel.agent.StandInReplies.redirect;
+import static dev.keel.agent.StandInReplies.reply;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.keel.config.AgentConfig;
 import dev.keel.model.Deadline;
@@ -321,18 +322,5 @@ class HttpGetToolTest {
         return b;
     }
 
-    private static void redirect(HttpExchange ex, String location) throws IOException {
-        ex.getResponseHeaders().add("Location", location);
-        ex.sendResponseHeaders(302, -1);
-        ex.close();
-    }
 
-    private static void reply(HttpExchange ex, int status, String type, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().add("Content-Type", type);
-        ex.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
-        }
-    }
 }
