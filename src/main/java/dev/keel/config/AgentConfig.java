@@ -92,6 +92,12 @@ public record AgentConfig(Limits defaults, HttpGet httpGet, List<HttpTool> httpT
             scopes = List.copyOf(scopes);
         }
 
+        /** Header values and the URL (either may carry a token) never appear in toString (logs, errors). */
+        @Override
+        public String toString() {
+            return "HttpTool[" + name + ", " + method + ", headers=" + new java.util.TreeSet<>(headers.keySet()) + ", " + sideEffect + ", scopes=" + scopes + "]";
+        }
+
         static HttpTool read(ConfigNode n) {
             String name = n.string("name", null);
             if (name == null || !NAME.matcher(name).matches()) throw new ConfigException(n.path("name"), "a tool needs a name of 1-64 letters, digits, '_' or '-'");
@@ -102,16 +108,44 @@ public record AgentConfig(Limits defaults, HttpGet httpGet, List<HttpTool> httpT
             }
             String url = n.string("url", null);
             if (url == null) throw new ConfigException(n.path("url"), "an HTTP tool needs a url");
-            URI base = URI.create(url.replaceAll("\\{[A-Za-z0-9_]+}", "x"));
+            JsonNode parameters = schema(n, "parameters", true);
+            checkPlaceholders(n, url, parameters);
+            URI base;
+            try {
+                base = URI.create(url.replaceAll("\\{[A-Za-z0-9_]+}", "x"));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(n.path("url"), "not a URL template: '" + url + "'");
+            }
             if (base.getScheme() == null || !Set.of("http", "https").contains(base.getScheme()) || base.getHost() == null) {
                 throw new ConfigException(n.path("url"), "expected an http(s) URL template, got '" + url + "'");
             }
-            JsonNode parameters = schema(n, "parameters", true);
             SideEffect effect = n.enumValue("side_effect", SideEffect.class, method.equals("GET") ? SideEffect.READ : SideEffect.WRITE);
             return new HttpTool(name, n.string("description", name), method, url, n.stringMap("headers"), parameters, schema(n, "result", false),
                     effect, n.bool("idempotent", method.equals("GET") || method.equals("PUT") || method.equals("DELETE")),
                     n.integer("timeout_ms", 10_000, 1, 600_000), n.strings("scopes"), n.string("confirm_summary", null),
                     n.longValue("max_bytes", 1024 * 1024, 1, 64L * 1024 * 1024));
+        }
+    }
+
+    /**
+     * Placeholders may stand only in the path and query (a model's argument never chooses the scheme, host or port),
+     * and each must be a required property of {@code parameters}, so a call always has what its URL needs.
+     */
+    private static void checkPlaceholders(ConfigNode n, String url, JsonNode parameters) {
+        int scheme = url.indexOf("://");
+        int authorityEnd = url.length();
+        for (char c : new char[] {'/', '?', '#'}) {
+            int i = url.indexOf(c, scheme + 3);
+            if (i >= 0) authorityEnd = Math.min(authorityEnd, i);
+        }
+        java.util.regex.Matcher m = Pattern.compile("\\{([A-Za-z0-9_]+)}").matcher(url);
+        Set<String> required = new java.util.HashSet<>();
+        parameters.path("required").forEach(r -> required.add(r.asText()));
+        while (m.find()) {
+            if (m.start() < authorityEnd) throw new ConfigException(n.path("url"), "{" + m.group(1) + "} is in the scheme or host; placeholders may stand only in the path or query");
+            if (!required.contains(m.group(1)) || !parameters.path("properties").has(m.group(1))) {
+                throw new ConfigException(n.path("parameters"), "the url's {" + m.group(1) + "} must be a required property");
+            }
         }
     }
 
@@ -129,6 +163,13 @@ public record AgentConfig(Limits defaults, HttpGet httpGet, List<HttpTool> httpT
             headers = Map.copyOf(headers);
             readTools = List.copyOf(readTools);
             scopes = List.copyOf(scopes);
+        }
+
+        /** Environment and header values, command arguments and the URL beyond its host (any may carry a token) never appear in toString. */
+        @Override
+        public String toString() {
+            return "McpServer[" + name + ", " + (stdio() ? "stdio " + command.getFirst() : "http " + url.getHost()) + ", env=" + new java.util.TreeSet<>(env.keySet())
+                    + ", headers=" + new java.util.TreeSet<>(headers.keySet()) + ", scopes=" + scopes + "]";
         }
 
         /** Whether it is launched as a subprocess speaking MCP on stdio (else reached over streamable HTTP). */
