@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * or whose input schema {@link JsonSchemas} cannot compile (each skipped with a warning), pass Keel's own environment
  * to a stdio server (it gets its configured {@code env} plus the SDK's non-secret defaults: PATH, HOME, USER, LOGNAME,
  * SHELL, TERM), log header values, wait past a tool's timeout, or hand a model more than {@link #MAX_RESULT_CHARS} of
- * a result. A call to a server that died or answers with an error is a {@link ToolOutcome.Failure}. Thread-safe;
+ * a result. A call to a server that died or answers with an error is a {@link ToolOutcome.Failure}, and a session that
+ * broke is reopened by a later call. Thread-safe;
  * {@link #close()} ends the sessions and stops the stdio subprocesses.
  */
 public final class McpTools implements AutoCloseable {
@@ -62,11 +63,16 @@ public final class McpTools implements AutoCloseable {
     static final int MAX_DESCRIPTION_CHARS = 1_024;
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private final List<McpAsyncClient> clients;
+    /** A live server answers a ping at once; a session whose transport broke never does. */
+    private static final Duration PING_TIMEOUT = Duration.ofSeconds(2);
+    /** A broken session is reopened by a call at most this often, so calls to a server that stays down fail at once in between. */
+    private static final Duration REOPEN_INTERVAL = Duration.ofSeconds(10);
+
+    private final List<Session> sessions;
     private final List<Tool> tools;
 
-    private McpTools(List<McpAsyncClient> clients, List<Tool> tools) {
-        this.clients = List.copyOf(clients);
+    private McpTools(List<Session> sessions, List<Tool> tools) {
+        this.sessions = List.copyOf(sessions);
         this.tools = List.copyOf(tools);
     }
 
@@ -79,7 +85,7 @@ public final class McpTools implements AutoCloseable {
 
     /** Connects {@code servers} in parallel; a tool whose name is in {@code reserved} is skipped. Never throws for a server's fault. */
     public static McpTools connect(List<McpServer> servers, Set<String> reserved) {
-        List<McpAsyncClient> clients = new ArrayList<>();
+        List<Session> sessions = new ArrayList<>();
         List<Tool> tools = new ArrayList<>();
         Set<String> taken = new HashSet<>(reserved);
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
@@ -89,8 +95,9 @@ public final class McpTools implements AutoCloseable {
                 try {
                     // open() bounds each step by the server's timeout; this bound only guards against a step that ignores it.
                     Connected c = pending.get(i).get(3L * server.timeoutMs() + 1_000, TimeUnit.MILLISECONDS);
-                    clients.add(c.client());
-                    tools.addAll(wrap(server, c, taken));
+                    Session session = new Session(server, c.client());
+                    sessions.add(session);
+                    tools.addAll(wrap(server, c.tools(), session, taken));
                 } catch (Exception e) {
                     pending.get(i).cancel(true);
                     LOG.warn("MCP server '{}' ({}) is unavailable; its tools are absent until Keel restarts: {}", server.name(), where(server),
@@ -98,7 +105,7 @@ public final class McpTools implements AutoCloseable {
                 }
             }
         }
-        return new McpTools(clients, tools);
+        return new McpTools(sessions, tools);
     }
 
     /** Every tool of every connected server, in the order of the configuration and of each server's list. */
@@ -108,12 +115,70 @@ public final class McpTools implements AutoCloseable {
 
     @Override
     public void close() {
-        for (McpAsyncClient client : clients) {
+        sessions.forEach(Session::close);
+    }
+
+    private static void close(McpAsyncClient client) {
+        try {
+            client.closeGracefully().block(Duration.ofSeconds(5));
+        } catch (RuntimeException e) {
+            client.close();
+        }
+    }
+
+    /**
+     * The session with one server. A call that times out or breaks on the transport makes it suspect: a ping tells a
+     * slow tool (the server still answers) from a broken session (a dead process, a transport that gave up on an
+     * oversized message), which the next call reopens (a new subprocess for stdio), at most once per {@link #REOPEN_INTERVAL}.
+     */
+    private static final class Session {
+        private final McpServer server;
+        private McpAsyncClient client;
+        private boolean broken;
+        private long lastReopenNanos;
+        private boolean closed;
+
+        Session(McpServer server, McpAsyncClient client) {
+            this.server = server;
+            this.client = client;
+            this.lastReopenNanos = System.nanoTime() - REOPEN_INTERVAL.toNanos();
+        }
+
+        /** The live client; null while the session is broken and may not be reopened yet (or reopening failed). */
+        synchronized McpAsyncClient client() {
+            if (closed) return null;
+            if (!broken) return client;
+            if (System.nanoTime() - lastReopenNanos < REOPEN_INTERVAL.toNanos()) return null;
+            lastReopenNanos = System.nanoTime();
+            McpTools.close(client);
             try {
-                client.closeGracefully().block(Duration.ofSeconds(5));
+                client = open(server).client();
+                broken = false;
+                LOG.info("MCP server '{}' reconnected", server.name());
+                return client;
             } catch (RuntimeException e) {
-                client.close();
+                LOG.warn("MCP server '{}' ({}) is still unavailable: {}", server.name(), where(server), reason(e));
+                return null;
             }
+        }
+
+        /** After a failed call on {@code used}: marks the session broken unless the server still answers a ping. */
+        void suspect(McpAsyncClient used) {
+            try {
+                used.ping().block(PING_TIMEOUT);
+            } catch (RuntimeException e) {
+                synchronized (this) {
+                    if (client == used && !broken) {
+                        broken = true;
+                        LOG.warn("MCP server '{}' stopped answering; the next call reconnects", server.name());
+                    }
+                }
+            }
+        }
+
+        synchronized void close() {
+            closed = true;
+            McpTools.close(client);
         }
     }
 
@@ -171,10 +236,10 @@ public final class McpTools implements AutoCloseable {
     }
 
     /** The listed tools of {@code server} that Keel can offer, named {@code <server>_<tool>}; each one it cannot is logged and skipped. */
-    private static List<Tool> wrap(McpServer server, Connected connected, Set<String> taken) {
+    private static List<Tool> wrap(McpServer server, List<McpSchema.Tool> listedTools, Session session, Set<String> taken) {
         List<Tool> out = new ArrayList<>();
         Set<String> listed = new HashSet<>();
-        for (McpSchema.Tool t : connected.tools()) {
+        for (McpSchema.Tool t : listedTools) {
             String name = server.name() + "_" + t.name();
             listed.add(t.name());
             if (t.name() == null || !AgentConfig.NAME.matcher(name).matches()) {
@@ -202,7 +267,7 @@ public final class McpTools implements AutoCloseable {
                     : cut(t.description(), MAX_DESCRIPTION_CHARS);
             ToolSpec spec = new ToolSpec(name, description, parameters, null, reads ? SideEffect.READ : SideEffect.WRITE, idempotent,
                     Duration.ofMillis(server.timeoutMs()), Set.copyOf(server.scopes()));
-            out.add(new RemoteTool(spec, server.name(), t.name(), connected.client()));
+            out.add(new RemoteTool(spec, server.name(), t.name(), session));
         }
         for (String r : server.readTools()) {
             if (!listed.contains(r)) LOG.warn("MCP server '{}' has no tool '{}' (listed in read_tools)", server.name(), r);
@@ -211,7 +276,7 @@ public final class McpTools implements AutoCloseable {
     }
 
     /** One tool of a connected server; {@code remote} is its name there. */
-    private record RemoteTool(ToolSpec spec, String server, String remote, McpAsyncClient client) implements Tool {
+    private record RemoteTool(ToolSpec spec, String server, String remote, Session session) implements Tool {
         @Override
         @SuppressWarnings("unchecked")
         public ToolOutcome call(JsonNode arguments, ToolInvocation invocation) throws InterruptedException {
@@ -219,6 +284,8 @@ public final class McpTools implements AutoCloseable {
             if (invocation.deadline() != null && invocation.deadline().remaining().compareTo(limit) < 0) limit = invocation.deadline().remaining();
             if (limit.isNegative() || limit.isZero()) return new ToolOutcome.Failure("no time left to call " + spec.name(), false);
             McpSchema.CallToolRequest request = new McpSchema.CallToolRequest(remote, MAPPER.convertValue(arguments, Map.class));
+            McpAsyncClient client = session.client();
+            if (client == null) return new ToolOutcome.Failure("MCP server '" + server + "' is unavailable", true);
             McpSchema.CallToolResult result;
             try {
                 result = client.callTool(request).block(limit);
@@ -226,6 +293,7 @@ public final class McpTools implements AutoCloseable {
                 return new ToolOutcome.Failure("MCP server '" + server + "' refused the call: " + cut(e.getMessage(), MAX_ERROR_CHARS), false);
             } catch (RuntimeException e) {
                 if (Thread.interrupted() || e.getCause() instanceof InterruptedException) throw new InterruptedException("MCP call interrupted");
+                session.suspect(client);
                 if (timedOut(e)) return new ToolOutcome.Failure("MCP server '" + server + "' did not answer within " + limit.toMillis() + " ms", true);
                 LOG.warn("MCP server '{}': call of {} failed: {}", server, remote, reason(e));
                 return new ToolOutcome.Failure("MCP server '" + server + "' is unavailable", true);

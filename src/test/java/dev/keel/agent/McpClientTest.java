@@ -46,7 +46,7 @@ class McpClientTest {
     @Test
     void offersEveryUsableToolAsServerUnderscoreTool() {
         assertThat(tools.tools()).extracting(t -> t.spec().name()).containsExactly("odd_lookup", "odd_listed_read", "odd_delete_everything",
-                "odd_hang", "odd_fail", "odd_huge", "odd_structured", "odd_env", "odd_pid", "odd_die");
+                "odd_hang", "odd_fail", "odd_huge", "odd_flood", "odd_structured", "odd_env", "odd_pid", "odd_die");
     }
 
     @Test
@@ -107,6 +107,12 @@ class McpClientTest {
     }
 
     @Test
+    void aMessageOverTheTransportLimitIsRefusedAndTheNextCallReconnects() throws Exception {
+        assertThat(tool("odd_flood").call(JSON.readTree("{}"), invocation(Duration.ofSeconds(5)))).isInstanceOf(ToolOutcome.Failure.class);
+        assertThat(tool("odd_lookup").call(JSON.readTree("{\"q\":\"y\"}"), invocation(Duration.ofSeconds(60)))).isInstanceOf(ToolOutcome.Success.class);
+    }
+
+    @Test
     void aStdioServerGetsItsConfiguredEnvironmentAndNotKeels() throws Exception {
         String names = ((ToolOutcome.Success) tool("odd_env").call(JSON.readTree("{}"), invocation(Duration.ofSeconds(30)))).value().asText();
         Set<String> seen = new HashSet<>(Arrays.asList(names.split(",")));
@@ -117,15 +123,14 @@ class McpClientTest {
     }
 
     @Test
-    void aServerThatDiesMidSessionMakesItsCallsFailWithoutTakingKeelDown() throws Exception {
+    void aServerThatDiesMidSessionFailsTheCallAndIsRestartedForTheNext() throws Exception {
         try (McpTools dying = McpTools.connect(List.of(misbehaving("dying", List.of(), Map.of())), Set.of())) {
-            Tool die = dying.tools().stream().filter(t -> t.spec().name().equals("dying_die")).findFirst().orElseThrow();
-            // The SDK does not fail a call in flight when the process exits: it fails at its deadline; later calls fail at once.
-            assertThat(die.call(JSON.readTree("{}"), invocation(Duration.ofSeconds(2)))).isInstanceOf(ToolOutcome.Failure.class);
-            Tool lookup = dying.tools().getFirst();
-            ToolOutcome after = lookup.call(JSON.readTree("{\"q\":\"x\"}"), invocation(Duration.ofSeconds(30)));
-            assertThat(after).isInstanceOf(ToolOutcome.Failure.class);
-            assertThat(((ToolOutcome.Failure) after).retryable()).isTrue();
+            long before = pid(dying, "dying_pid");
+            // The SDK does not fail a call in flight when the process exits: it fails at its deadline.
+            ToolOutcome died = named(dying, "dying_die").call(JSON.readTree("{}"), invocation(Duration.ofSeconds(2)));
+            assertThat(died).isInstanceOf(ToolOutcome.Failure.class);
+            assertThat(((ToolOutcome.Failure) died).retryable()).isTrue();
+            assertThat(pid(dying, "dying_pid")).as("a new subprocess").isNotEqualTo(before);
         }
     }
 
@@ -151,8 +156,7 @@ class McpClientTest {
     @Test
     void closeStopsTheStdioSubprocess() throws Exception {
         McpTools own = McpTools.connect(List.of(misbehaving("own", List.of(), Map.of())), Set.of());
-        Tool pid = own.tools().stream().filter(t -> t.spec().name().equals("own_pid")).findFirst().orElseThrow();
-        long child = Long.parseLong(((ToolOutcome.Success) pid.call(JSON.readTree("{}"), invocation(Duration.ofSeconds(30)))).value().asText());
+        long child = pid(own, "own_pid");
         assertThat(ProcessHandle.of(child)).isPresent();
         own.close();
         Await.until(Duration.ofSeconds(30), "the server process is gone", () -> ProcessHandle.of(child).map(p -> !p.isAlive()).orElse(true));
@@ -177,7 +181,16 @@ class McpClientTest {
     }
 
     private static Tool tool(String name) {
-        return tools.tools().stream().filter(t -> t.spec().name().equals(name)).findFirst().orElseThrow();
+        return named(tools, name);
+    }
+
+    private static Tool named(McpTools from, String name) {
+        return from.tools().stream().filter(t -> t.spec().name().equals(name)).findFirst().orElseThrow();
+    }
+
+    /** The process id of the server behind {@code from}, as its {@code pid} tool reports it. */
+    private static long pid(McpTools from, String tool) throws Exception {
+        return Long.parseLong(((ToolOutcome.Success) named(from, tool).call(JSON.readTree("{}"), invocation(Duration.ofSeconds(60)))).value().asText());
     }
 
     private static ToolInvocation invocation(Duration deadline) {

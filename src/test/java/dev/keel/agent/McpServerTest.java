@@ -134,6 +134,32 @@ class McpServerTest {
     }
 
     @Test
+    void answerFromDocsOfAnotherTenantCitesNothingOfThisOne() {
+        try (McpSyncClient client = client(globexKey, Map.of())) {
+            client.initialize();
+            McpSchema.CallToolResult r = client.callTool(new McpSchema.CallToolRequest(CorpusTools.ANSWER,
+                    Map.of("question", "How long do I have to request a refund on an annual plan?")));
+            assertThat(JSON.valueToTree(r.structuredContent()).toString()).doesNotContain("refunds.md").doesNotContain("30 days");
+        }
+    }
+
+    @Test
+    void garbageIsAJsonRpcErrorNotAStackTrace() throws Exception {
+        HttpResponse<String> r = post(acmeKey, Map.of(), "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":");
+        assertThat(r.statusCode()).isBetween(400, 499);
+        assertThat(r.body()).doesNotContain("Exception").doesNotContain("\tat ");
+    }
+
+    @Test
+    void anUnknownToolIsAnMcpError() {
+        try (McpSyncClient client = client(acmeKey, Map.of())) {
+            client.initialize();
+            assertThatThrownBy(() -> client.callTool(new McpSchema.CallToolRequest("delete_all_documents", Map.of())))
+                    .isInstanceOf(io.modelcontextprotocol.spec.McpError.class).hasMessageContaining("Unknown tool");
+        }
+    }
+
+    @Test
     void aCallWithoutAKeyIsRefusedOnceKeysExist() throws Exception {
         HttpResponse<String> r = post(null, Map.of(), INIT);
         assertThat(r.statusCode()).isEqualTo(401);

@@ -35,6 +35,7 @@ final class MisbehavingMcpServer {
                         }),
                         tool("fail", OBJECT, null, a -> McpSchema.CallToolResult.builder().addTextContent("the flux capacitor is offline").isError(true).build()),
                         tool("huge", OBJECT, null, a -> text("x".repeat(HUGE_CHARS))),
+                        tool("flood", OBJECT, null, a -> text("x".repeat(McpTools.MAX_MESSAGE_BYTES + 1))),
                         tool("structured", OBJECT, null, a -> McpSchema.CallToolResult.builder().addTextContent("{\"n\":42}").structuredContent(Map.of("n", 42)).build()),
                         tool("env", OBJECT, null, a -> text(String.join(",", new TreeSet<>(System.getenv().keySet())))),
                         tool("pid", OBJECT, null, a -> text(Long.toString(ProcessHandle.current().pid()))),
