@@ -4,6 +4,7 @@ import dev.keel.Keel;
 import dev.keel.agent.CorpusTools;
 import dev.keel.agent.McpServing;
 import dev.keel.gateway.ChatGateway;
+import dev.keel.model.ApiException;
 import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
@@ -11,9 +12,14 @@ import io.modelcontextprotocol.server.McpServer;
 import io.modelcontextprotocol.server.transport.HttpServletStatelessServerTransport;
 import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletInputStream;
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.WriteListener;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletRequestWrapper;
+import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpServletResponseWrapper;
 import java.io.BufferedReader;
+import java.io.PrintWriter;
 import java.io.ByteArrayInputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -35,6 +41,7 @@ final class McpEndpoint {
     static final String PATH = "/mcp";
     /** The request attribute that hands the call's caller and trace to the transport's context extractor. */
     private static final String CONTEXT = "keel.mcp.context";
+    private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER = new com.fasterxml.jackson.databind.ObjectMapper();
     /** The request attribute that hands the call's caller and trace to the transport's context extractor. */    private final HttpServletStatelessServerTransport transport;
 
     McpEndpoint(Keel keel) {
@@ -60,7 +67,113 @@ final class McpEndpoint {
         ChatGateway.Caller caller = new ChatGateway.Caller(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), null, ChatRoutes.cost(ctx));
         ctx.req().setAttribute(CONTEXT, McpServing.context(caller, HttpServer.trace(ctx)));
         // Keel's admission already read the body (to bound slow senders); the transport reads it again from here.
-        transport.service(new ReadBody(ctx.req(), ctx.bodyAsBytes()), ctx.res());
+        Captured response = new Captured(ctx.res());
+        transport.service(new ReadBody(ctx.req(), ctx.bodyAsBytes()), response);
+        response.flushBuffer();
+        if (response.status < 400) {
+            HttpServer.send(ctx, response.status, response.type == null ? "application/json" : response.type, response.body.toByteArray());
+            return;
+        }
+        // The SDK writes a refused request's error as the serialised exception, stack trace included: never sent, its message only.
+        throw new ApiException(response.status, HttpServer.typeOf(response.status), refusal(response.body.toByteArray()), null, "invalid_mcp_request");
+    }
+
+    /** What the SDK said when it refused a request at the HTTP level, when that is a plain sentence; else a generic reason. */
+    static String refusal(byte[] body) {
+        String said;
+        try {
+            com.fasterxml.jackson.databind.JsonNode tree = MAPPER.readTree(body);
+            said = tree.path("jsonRpcError").path("message").asText(tree.path("error").path("message").asText(tree.path("message").asText("")));
+        } catch (java.io.IOException | RuntimeException e) {
+            said = "";
+        }
+        return said.matches("[A-Za-z0-9 ,./:'()-]{1,200}") ? "invalid MCP request: " + said : "invalid MCP request";
+    }
+
+    /** The transport's response, held until it is known to be a success (sent as is) or a refusal (sent in Keel's error shape). */
+    private static final class Captured extends HttpServletResponseWrapper {
+        final java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        int status = 200;
+        String type;
+        private PrintWriter writer;
+
+        Captured(HttpServletResponse response) {
+            super(response);
+        }
+
+        @Override
+        public void setStatus(int sc) {
+            status = sc;
+        }
+
+        @Override
+        public int getStatus() {
+            return status;
+        }
+
+        @Override
+        public void sendError(int sc) {
+            status = sc;
+        }
+
+        @Override
+        public void sendError(int sc, String msg) {
+            status = sc;
+        }
+
+        @Override
+        public void setContentType(String t) {
+            type = t;
+        }
+
+        @Override
+        public String getContentType() {
+            return type;
+        }
+
+        @Override
+        public void setContentLength(int len) {
+        }
+
+        @Override
+        public void setContentLengthLong(long len) {
+        }
+
+        @Override
+        public ServletOutputStream getOutputStream() {
+            return new ServletOutputStream() {
+                @Override
+                public boolean isReady() {
+                    return true;
+                }
+
+                @Override
+                public void setWriteListener(WriteListener listener) {
+                    throw new UnsupportedOperationException("the response is buffered");
+                }
+
+                @Override
+                public void write(int b) {
+                    body.write(b);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) {
+                    body.write(b, off, len);
+                }
+            };
+        }
+
+        @Override
+        public PrintWriter getWriter() {
+            if (writer == null) writer = new PrintWriter(new java.io.OutputStreamWriter(body, StandardCharsets.UTF_8), true);
+            return writer;
+        }
+
+        @Override
+        public void flushBuffer() {
+            if (writer != null) writer.flush();
+        }
     }
 
     /** The request with its body, already read, offered again. */

@@ -151,6 +151,18 @@ class McpServerTest {
     }
 
     @Test
+    void aRequestTheTransportRefusesGetsKeelsErrorShapeAndNoStackTrace() throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/mcp")).header("Authorization", "Bearer " + acmeKey)
+                .header("Content-Type", "application/json").header("Accept", "application/json").POST(HttpRequest.BodyPublishers.ofString(INIT))
+                .build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isBetween(400, 499);
+        assertThat(r.body()).doesNotContain("stackTrace").doesNotContain("Exception").doesNotContain("io.modelcontextprotocol");
+        JsonNode error = JSON.readTree(r.body()).get("error");
+        assertThat(error.get("code").asText()).isEqualTo("invalid_mcp_request");
+        assertThat(error.get("message").asText()).contains("text/event-stream");
+    }
+
+    @Test
     void anUnknownToolIsAnMcpError() {
         try (McpSyncClient client = client(acmeKey, Map.of())) {
             client.initialize();
