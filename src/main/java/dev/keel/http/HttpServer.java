@@ -120,6 +120,7 @@ public final class HttpServer implements AutoCloseable {
             usage.register(config.routes);
             admin.register(config.routes);
             new EvalRoutes(keel.onlineEvaluation()).register(config.routes);
+            if (keel.config().agents().mcpEndpoint()) new McpEndpoint(keel).register(config.routes, this::authenticate, this::admit);
             config.routes.exception(ApiException.class, (e, ctx) -> {
                 if (e.retryAfterSeconds() > 0) ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
                 error(ctx, e.status(), e.type(), e.getMessage(), e.param(), e.code());

@@ -1,0 +1,105 @@
+package dev.keel.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import dev.keel.gateway.ChatGateway;
+import dev.keel.model.Deadline;
+import dev.keel.model.JsonSchemas;
+import dev.keel.trace.Trace;
+import dev.keel.trace.Traces;
+import io.modelcontextprotocol.common.McpTransportContext;
+import io.modelcontextprotocol.json.McpJsonMapper;
+import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
+import io.modelcontextprotocol.server.McpServerFeatures;
+import io.modelcontextprotocol.server.McpStatelessServerFeatures;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keel's tools offered to MCP clients, for the SDK's servers: each {@link Tool} becomes an MCP tool with the same
+ * name, description and schemas, annotated read-only when it is. A call's arguments are checked against the tool's
+ * schema by {@link JsonSchemas} (a mismatch is a tool error the client's model can correct, {@code isError}); the
+ * outcome comes back as JSON text plus {@code structuredContent}, a {@link ToolOutcome.Failure} as {@code isError}
+ * with its message, an unexpected exception as {@code isError} naming the trace (the exception is logged, never
+ * sent). The caller (tenant, key) is fixed by the transport, never taken from the arguments. Thread-safe.
+ */
+public final class McpServing {
+    /** The SDK's JSON binding over Jackson 2, for every MCP server and client Keel builds. */
+    public static final McpJsonMapper JSON = new JacksonMcpJsonMapper(new ObjectMapper());
+    /** Where a stateless transport's context carries the call's caller ({@link ChatGateway.Caller}) and trace ({@link Trace}). */
+    public static final String CALLER = "keel.caller", TRACE = "keel.trace";
+    private static final Logger LOG = LoggerFactory.getLogger(McpServing.class);
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private McpServing() {}
+
+    /** The transport context of one HTTP request: its caller and the trace its tool calls record spans in. */
+    public static McpTransportContext context(ChatGateway.Caller caller, Trace trace) {
+        return McpTransportContext.create(Map.of(CALLER, caller, TRACE, trace));
+    }
+
+    /** {@code tools} for a stateless server: each call runs as the caller, and in the trace, of its transport {@link #context}. */
+    public static List<McpStatelessServerFeatures.SyncToolSpecification> stateless(List<Tool> tools) {
+        return tools.stream().map(t -> {
+            JsonSchemas.Compiled parameters = JsonSchemas.compile(t.spec().parameters());
+            return new McpStatelessServerFeatures.SyncToolSpecification(describe(t), (context, request) ->
+                    call(t, parameters, request, (ChatGateway.Caller) context.get(CALLER), (Trace) context.get(TRACE)));
+        }).toList();
+    }
+
+    /** {@code tools} for a session server (stdio): every call runs as {@code caller}, each in a trace of its own. */
+    public static List<McpServerFeatures.SyncToolSpecification> sessions(List<Tool> tools, ChatGateway.Caller caller, Traces traces) {
+        return tools.stream().map(t -> {
+            JsonSchemas.Compiled parameters = JsonSchemas.compile(t.spec().parameters());
+            return new McpServerFeatures.SyncToolSpecification(describe(t), (exchange, request) -> {
+                Trace trace = traces.start("mcp " + t.spec().name(), caller.tenant());
+                try {
+                    return call(t, parameters, request, caller, trace);
+                } finally {
+                    trace.finish();
+                }
+            });
+        }).toList();
+    }
+
+    @SuppressWarnings("unchecked")
+    static McpSchema.Tool describe(Tool tool) {
+        ToolSpec spec = tool.spec();
+        boolean reads = spec.sideEffect() == dev.keel.config.AgentConfig.SideEffect.READ;
+        McpSchema.Tool.Builder b = McpSchema.Tool.builder().name(spec.name()).description(spec.description())
+                .inputSchema(MAPPER.convertValue(spec.parameters(), Map.class))
+                .annotations(new McpSchema.ToolAnnotations(null, reads, !reads, spec.idempotent(), false, null));
+        if (spec.result() != null) b.outputSchema(MAPPER.convertValue(spec.result(), Map.class));
+        return b.build();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static McpSchema.CallToolResult call(Tool tool, JsonSchemas.Compiled parameters, McpSchema.CallToolRequest request,
+                                                 ChatGateway.Caller caller, Trace trace) {
+        JsonNode arguments = request.arguments() == null ? JsonNodeFactory.instance.objectNode() : MAPPER.valueToTree(request.arguments());
+        List<String> errors = parameters.errors(arguments);
+        if (!errors.isEmpty()) return error("invalid arguments: " + String.join("; ", errors));
+        ToolInvocation invocation = new ToolInvocation(caller, "mcp-" + trace.id(), 0, trace.id(), Deadline.in(tool.spec().timeout()), trace);
+        try {
+            return switch (tool.call(arguments, invocation)) {
+                case ToolOutcome.Success s -> McpSchema.CallToolResult.builder().addTextContent(s.value().toString())
+                        .structuredContent(s.value().isObject() ? MAPPER.convertValue(s.value(), Map.class) : null).build();
+                case ToolOutcome.Failure f -> error(f.message());
+            };
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return error("the call was interrupted");
+        } catch (RuntimeException e) {
+            LOG.warn("MCP call of {} failed (trace {})", tool.spec().name(), trace.id(), e);
+            return error("the tool failed; see the server log (trace " + trace.id() + ")");
+        }
+    }
+
+    private static McpSchema.CallToolResult error(String message) {
+        return McpSchema.CallToolResult.builder().addTextContent(message).isError(true).build();
+    }
+}
