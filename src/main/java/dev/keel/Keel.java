@@ -1,5 +1,7 @@
 package dev.keel;
 
+import dev.keel.agent.Agents;
+import dev.keel.agent.ToolRegistry;
 import dev.keel.config.GuardConfig;
 import dev.keel.config.IndexConfig;
 import dev.keel.config.KeelConfig;
@@ -60,6 +62,8 @@ public final class Keel implements AutoCloseable {
     private final Ingestor ingestor;
     private final AnswerEngine answers;
     private final Traces traces;
+    private final ToolRegistry tools;
+    private final Agents agents;
     private final ChatGateway gateway;
     private final GatewayCache cache;
     private final Guard guard;
@@ -122,6 +126,9 @@ public final class Keel implements AutoCloseable {
         if (judged.warning() != null) LOG.warn("online evaluation: {}", judged.warning());
         Judge judge = judged.judge();
         this.onlineEvaluation = new OnlineEvaluation(config.eval().online(), judge, embedder, database, traces.registry());
+        this.tools = new ToolRegistry();
+        this.agents = new Agents(config.agents(), config.answer().model(), gateway, database, traces, tools,
+                id -> keys.list().stream().filter(k -> k.id().equals(id) && k.revokedAtMillis() == null).findFirst());
     }
 
     /** Opens (or creates) the data directory with the in-process embedding model. */
@@ -256,6 +263,16 @@ public final class Keel implements AutoCloseable {
         return database;
     }
 
+    /** The tools agents may use. */
+    public ToolRegistry tools() {
+        return tools;
+    }
+
+    /** The agents of keel.yaml and their runs (README "Running agents"). */
+    public Agents agents() {
+        return agents;
+    }
+
     /** Scores a sample of production answers and watches them for drops and drift (README "Online evaluation and drift"). */
     public OnlineEvaluation onlineEvaluation() {
         return onlineEvaluation;
@@ -264,7 +281,8 @@ public final class Keel implements AutoCloseable {
     @Override
     public void close() {
         try {
-            onlineEvaluation.close(); // first: its worker judges with the engine and writes to the database
+            agents.close(); // first: runs in progress stop without writing, to be resumed by the next start
+            onlineEvaluation.close(); // then: its worker judges with the engine and writes to the database
             gateway.close();
             rerankers.close();
             ledger.close();
