@@ -42,6 +42,8 @@ final class AgentLoop {
     /** Validation and tool-error messages sent to the model are cut here: it needs the gist, not a flood. */
     private static final int MAX_MESSAGE_CHARS = 600;
     private static final String COST_CAP_CODE = "max_cost_per_request_exceeded";
+    /** The gateway checks tool-call arguments against the offered schemas and sends the errors back once; this is its second refusal. */
+    private static final String INVALID_ARGUMENTS_CODE = "schema_validation_failed";
 
     /** Another writer appended the event this loop meant to append: it no longer owns the run. */
     static final class LostRun extends RuntimeException {
@@ -140,7 +142,9 @@ final class AgentLoop {
                 result = gateway.complete(request, new ChatGateway.Caller(caller.tenant(), caller.key(), null, new RequestCost(leftUsd)).withoutCache(), trace);
             } catch (ApiException e) {
                 span.error(e.code() == null ? "refused" : e.code());
-                if (COST_CAP_CODE.equals(e.code())) {
+                if (INVALID_ARGUMENTS_CODE.equals(e.code())) {
+                    fail("the model sent invalid tool arguments twice (Keel sent it the errors once): " + clip(e.getMessage()));
+                } else if (COST_CAP_CODE.equals(e.code())) {
                     limit("max_cost_usd", usd("the run spent $%s of max_cost_usd $%s, and the next model call could cost more than the rest", state.costUsd,
                             limits.maxCostUsd()));
                 } else {
