@@ -288,7 +288,7 @@ class AgentLoopTest {
         List<RunEvent> seen = new ArrayList<>();
         RunView run = keel.agents().start("support", "do it", local("acme"), e -> {
             seen.add(e);
-            recorded.add(store.run(latestRunId()).orElseThrow().status());
+            recorded.add(store.run(AgentLoopTestSupport.latestRunId(keel)).orElseThrow().status());
             replayed.add(RunState.replay(seen).status);
         });
         assertThat(run.events()).isEqualTo(seen);
@@ -315,15 +315,6 @@ class AgentLoopTest {
         String trace = new String(keel.traces().findJson(run.traceId(), "acme").orElseThrow());
         assertThat(trace).contains("agent.model_call").contains("agent.tool").contains("verify_identity").doesNotContain("secret-42");
         assertThat(keel.traces().scrape()).contains("keel_agent_tool_calls_total{outcome=\"ok\",tool=\"verify_identity\"}");
-    }
-
-    static String latestRunId() {
-        return keel.database().withConnection(c -> {
-            try (var ps = c.prepareStatement("SELECT id FROM agent_runs ORDER BY created_at DESC, rowid DESC LIMIT 1"); var rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getString(1);
-            }
-        });
     }
 
     @Test
