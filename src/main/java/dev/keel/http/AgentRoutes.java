@@ -24,7 +24,7 @@ import java.util.function.Function;
  * /v1/runs/{id}/confirm|reject} (same shape as starting). The tenant is the key's (or {@code X-Keel-Tenant} without
  * keys); another tenant's run is a 404, a decision on a run that is not waiting a 409.
  */
-final class AgentRoutes {
+public final class AgentRoutes {
     private final Agents agents;
     private final int heartbeatSeconds;
 
@@ -99,7 +99,8 @@ final class AgentRoutes {
         }
     }
 
-    static Map<String, Object> view(RunView r) {
+    /** A run as the API shows it (also what {@code keel agent run --json} prints). */
+    public static Map<String, Object> view(RunView r) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("id", r.id());
         out.put("object", "agent.run");
@@ -116,7 +117,8 @@ final class AgentRoutes {
         return out;
     }
 
-    private static Map<String, Object> event(RunEvent e) {
+    /** One event as the API shows it. */
+    public static Map<String, Object> event(RunEvent e) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("seq", e.seq());
         out.put("type", e.type().wire());
