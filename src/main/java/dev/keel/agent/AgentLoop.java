@@ -63,6 +63,11 @@ final class AgentLoop {
     private final AgentMetrics metrics;
     private final Trace trace;
     private final Consumer<RunEvent> listener;
+    /** When this loop last recorded the run's status and lease; 0: not yet (the first append records them). */
+    private long leaseRenewedAt;
+    /** The prompt-token ceiling of the offered tools' schemas, and of each message of the conversation so far (see {@link #promptCeiling}). */
+    private long toolTokens = -1;
+    private final List<Long> messageTokens = new ArrayList<>();
 
     AgentLoop(AgentConfig.Definition definition, Map<String, Tool> offered, ChatGateway.Caller caller, String runId, String owner, RunStore store,
               RunState state, ChatGateway gateway, ExecutorService toolThreads, AgentMetrics metrics, Trace trace, Consumer<RunEvent> listener) {
@@ -97,7 +102,10 @@ final class AgentLoop {
     /** Appends an event at the next seq and applies it; {@link LostRun} when another writer took that seq. */
     void append(RunEvent.Type type, ObjectNode payload, long tokens, double costUsd) {
         RunEvent event = new RunEvent(state.nextSeq, type, payload, tokens, costUsd, System.currentTimeMillis());
-        if (!store.append(runId, event, RunState.statusAfter(type, state.status), owner)) throw new LostRun();
+        RunStatus after = RunState.statusAfter(type, state.status);
+        boolean renew = after != state.status || event.atMillis() - leaseRenewedAt > RunStore.LEASE.toMillis() / 2;
+        if (!store.append(runId, event, renew ? after : null, owner)) throw new LostRun();
+        if (renew) leaseRenewedAt = event.atMillis();
         state.apply(event);
         metrics.recorded(event, state.status);
         listener.accept(event);
@@ -127,7 +135,7 @@ final class AgentLoop {
             request.put("tool_choice", "auto");
         }
         long leftTokens = limits.maxTokens() - state.tokens;
-        long output = Math.min(leftTokens - ChatGateway.promptTokenCeiling(request), MAX_OUTPUT_TOKENS_PER_STEP);
+        long output = Math.min(leftTokens - promptCeiling(request), MAX_OUTPUT_TOKENS_PER_STEP);
         if (output < 1) {
             limit("max_tokens", "the run used " + state.tokens + " tokens and the next model call's prompt alone could use the "
                     + Math.max(0, leftTokens) + " left of max_tokens " + limits.maxTokens());
@@ -182,6 +190,29 @@ final class AgentLoop {
         } else if (toolCalls.isEmpty()) {
             append(RunEvent.Type.FINAL, JsonNodeFactory.instance.objectNode().put("output", text == null ? "" : text), 0, 0);
         }
+    }
+
+    /**
+     * An upper bound of the request's prompt tokens, summed from each message's own ceiling (each counted once per run,
+     * not re-tokenized every step) and the tools' schemas: never below the ceiling of the whole, as each part counts its
+     * own framing.
+     */
+    private long promptCeiling(ObjectNode request) {
+        if (toolTokens < 0) {
+            ObjectNode tools = JsonNodeFactory.instance.objectNode();
+            tools.putArray("messages");
+            if (request.has("tools")) tools.set("tools", request.get("tools"));
+            toolTokens = ChatGateway.promptTokenCeiling(tools);
+        }
+        JsonNode messages = request.path("messages");
+        for (int i = messageTokens.size(); i < messages.size(); i++) {
+            ObjectNode one = JsonNodeFactory.instance.objectNode();
+            one.putArray("messages").add(messages.get(i));
+            messageTokens.add(ChatGateway.promptTokenCeiling(one));
+        }
+        long sum = toolTokens;
+        for (long t : messageTokens) sum += t;
+        return sum;
     }
 
     private void handle(RunState.Call call) throws InterruptedException {
@@ -284,6 +315,8 @@ final class AgentLoop {
                 running.cancel(true);
                 throw e;
             }
+            // Keel stopping interrupts the tool too, which may then return before this thread sees its own interrupt.
+            if (Thread.interrupted()) throw new InterruptedException();
             String result = outcome instanceof ToolOutcome.Success ? "ok" : "error";
             span.attr("outcome", result);
             if (outcome instanceof ToolOutcome.Failure) span.error("tool_failed");

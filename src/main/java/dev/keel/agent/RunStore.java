@@ -55,10 +55,11 @@ final class RunStore {
     }
 
     /**
-     * Appends {@code event} at its seq and records {@code status} as the run's; false, changing nothing, when another
-     * writer appended that seq first.
+     * Appends {@code event} at its seq and, unless {@code status} is null, records it as the run's and renews
+     * {@code owner}'s lease; false, changing nothing, when another writer appended that seq first.
      */
     boolean append(String runId, RunEvent event, RunStatus status, String owner) {
+        if (status == null) return db.withConnection(c -> insert(c, runId, event));
         return db.inTransaction(c -> {
             if (!insert(c, runId, event)) return false;
             try (PreparedStatement ps = c.prepareStatement("UPDATE agent_runs SET status = ?, updated_at = ?, lease_owner = ?, lease_until = ? WHERE id = ?")) {

@@ -63,6 +63,13 @@ class AgentCommandTest {
     }
 
     @Test
+    void benchAgentPrintsTheLoopOverheadPerStep() {
+        CliTest.Run r = CliTest.run("bench", "agent", "--runs", "1", "--steps", "3", "--latency-ms", "0");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("1 runs x 3 steps").containsPattern("loop overhead per step: p50 [0-9.]+ ms, p95 [0-9.]+ ms");
+    }
+
+    @Test
     void listShowsTheAgents() {
         CliTest.Run r = CliTest.run("agent", "list", "--config", config.toString(), "--data", data.toString());
         assertThat(r.code()).isZero();
