@@ -380,9 +380,8 @@ final class AgentLoop {
     private static ObjectNode success(JsonNode value) {
         ObjectNode content = JsonNodeFactory.instance.objectNode();
         content.set("result", value == null ? JsonNodeFactory.instance.nullNode() : value);
-        if (value == null || value.isNull() || (value.isContainerNode() || value.isTextual()) && (value.isEmpty() || value.asText().isBlank() && value.isTextual())) {
-            content.put("note", "no results");
-        }
+        boolean empty = value == null || value.isNull() || value.isContainerNode() && value.isEmpty() || value.isTextual() && value.asText().isBlank();
+        if (empty) content.put("note", "no results");
         return content;
     }
 

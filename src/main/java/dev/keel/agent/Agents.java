@@ -133,7 +133,9 @@ public final class Agents implements AutoCloseable {
         if (!store.append(id, decision, RunStatus.RUNNING, owner)) throw notWaiting(id, RunStatus.RUNNING);
         state.apply(decision);
         listener.accept(decision);
-        return drive(id, d, offered(d, row.scopes() == null ? null : Set.copyOf(row.scopes())), runCaller(row), state, listener, loop -> {});
+        ChatGateway.Caller runs = runCaller(row).orElseThrow(() -> new ApiException(403, "permission_error", "the API key that started run '" + id
+                + "' was revoked, so the run cannot go on", null, "key_revoked"));
+        return drive(id, d, offered(d, row.scopes() == null ? null : Set.copyOf(row.scopes())), runs, state, listener, loop -> {});
     }
 
     /**
@@ -164,13 +166,15 @@ public final class Agents implements AutoCloseable {
         RunEvent resumed = new RunEvent(state.nextSeq, RunEvent.Type.RESUMED, JsonNodeFactory.instance.objectNode(), 0, 0, System.currentTimeMillis());
         if (!store.append(id, resumed, RunStatus.RUNNING, owner)) return;
         state.apply(resumed);
-        if (d == null) {
-            RunEvent gone = new RunEvent(state.nextSeq, RunEvent.Type.ERROR, JsonNodeFactory.instance.objectNode()
-                    .put("reason", "the agent '" + row.agent() + "' is no longer defined in keel.yaml"), 0, 0, System.currentTimeMillis());
-            store.append(id, gone, RunStatus.FAILED, owner);
+        Optional<ChatGateway.Caller> caller = runCaller(row);
+        String gone = d == null ? "the agent '" + row.agent() + "' is no longer defined in keel.yaml"
+                : caller.isEmpty() ? "the API key that started the run was revoked" : null;
+        if (gone != null) {
+            store.append(id, new RunEvent(state.nextSeq, RunEvent.Type.ERROR, JsonNodeFactory.instance.objectNode().put("reason", gone), 0, 0,
+                    System.currentTimeMillis()), RunStatus.FAILED, owner);
             return;
         }
-        drive(id, d, offered, runCaller(row), state, e -> {}, loop -> {});
+        drive(id, d, offered, caller.get(), state, e -> {}, loop -> {});
     }
 
     private RunView drive(String runId, AgentConfig.Definition d, Map<String, Tool> offered, ChatGateway.Caller caller, RunState state,
@@ -189,6 +193,15 @@ public final class Agents implements AutoCloseable {
             trace.fail("interrupted");
         } catch (AgentLoop.LostRun e) {
             trace.attr("agent.lost_to_another_writer", true);
+        } catch (RuntimeException e) {
+            LOG.error("agent run {} failed (trace {})", runId, trace.id(), e);
+            trace.fail("internal");
+            try {
+                loop.append(RunEvent.Type.ERROR, JsonNodeFactory.instance.objectNode().put("reason", "internal error; see the server log (trace "
+                        + trace.id() + ")"), 0, 0);
+            } catch (RuntimeException again) {
+                LOG.warn("could not record the failure of agent run {}", runId, again);
+            }
         } finally {
             driving.remove(me);
             trace.attr("agent.status", loop.state().status.wire()).attr("agent.steps", loop.state().steps);
@@ -205,9 +218,10 @@ public final class Agents implements AutoCloseable {
         return new RunView(row.id(), row.tenant(), row.agent(), s.status, s.reason, s.output, s.pending, s.steps, s.tokens, s.costUsd, null, events);
     }
 
-    private ChatGateway.Caller runCaller(RunStore.Row row) {
-        ApiKey key = row.keyId() == null ? null : keys.apply(row.keyId()).orElse(null);
-        return new ChatGateway.Caller(row.tenant(), key);
+    /** Who a run acts for: its tenant and the key that started it; empty when that key was revoked since. */
+    private Optional<ChatGateway.Caller> runCaller(RunStore.Row row) {
+        if (row.keyId() == null) return Optional.of(new ChatGateway.Caller(row.tenant(), null));
+        return keys.apply(row.keyId()).map(key -> new ChatGateway.Caller(row.tenant(), key));
     }
 
     private AgentConfig.Definition definition(String agent) {

@@ -129,6 +129,20 @@ class AgentHttpTest {
     }
 
     @Test
+    void aRunWhoseKeyWasRevokedCannotGoOn() throws Exception {
+        var created = keel.keys().create("short-lived", "acme", List.of(), 0, 0, 0, 0, 0, true, null, List.of());
+        llm.then(FakeLlmServer.toolCall("verify_identity", "{\"customer_id\":\"42\"}"),
+                FakeLlmServer.toolCall("update_email", "{\"customer_id\":\"42\",\"email\":\"a@b.example\"}"), FakeLlmServer.ok("Updated."));
+        String id = JSON.readTree(post("/v1/agents/support/runs", created.secret(), "{\"task\":\"set the email of 42 to a@b.example\"}").body())
+                .path("id").asText();
+        keel.keys().revoke(created.key().id());
+        HttpResponse<String> r = post("/v1/runs/" + id + "/confirm", acme, "");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(403);
+        assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("key_revoked");
+        assertThat(UPDATE.calls).hasValue(0);
+    }
+
+    @Test
     void anotherTenantsRunIsNotFound() throws Exception {
         llm.then(FakeLlmServer.ok("hi"));
         String id = JSON.readTree(post("/v1/agents/support/runs", acme, "{\"task\":\"hello\"}").body()).path("id").asText();

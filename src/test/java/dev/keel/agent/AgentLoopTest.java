@@ -38,6 +38,7 @@ class AgentLoopTest {
     static final TestTools.Counting SAME = TestTools.read("same", "{\"type\":\"object\"}", a -> TestTools.ok("{\"status\":\"pending\"}"));
     static final TestTools.Counting FLAKY = TestTools.read("flaky", "{\"type\":\"object\"}", a -> new ToolOutcome.Failure("upstream returned 503", true));
     static final TestTools.Counting EMPTY = TestTools.read("empty", "{\"type\":\"object\"}", a -> TestTools.ok("[]"));
+    static final TestTools.Counting GREET = TestTools.read("greet", "{\"type\":\"object\"}", a -> ToolOutcome.success(TestTools.text("hello")));
     static final TestTools.Counting DANGER = TestTools.read("delete_everything", "{\"type\":\"object\"}", a -> TestTools.ok("{}"));
     static final TestTools.Counting ADMIN = new TestTools.Counting("admin_report", "{\"type\":\"object\"}", SideEffect.READ, true, Duration.ofSeconds(5),
             Set.of("admin"), a -> TestTools.ok("{}"));
@@ -64,7 +65,7 @@ class AgentLoopTest {
                     support:
                       description: Updates a customer's email once their identity is verified.
                       model: agent-model
-                      tools: [verify_identity, update_email, lookup, same, flaky, empty, slow, admin_report]
+                      tools: [verify_identity, update_email, lookup, same, flaky, empty, slow, admin_report, greet]
                       requires: {update_email: [verify_identity]}
                       escalate_after_failures: 2
                       escalate_on: ['\\blawyer\\b']
@@ -78,7 +79,7 @@ class AgentLoopTest {
                       limits: {max_cost_usd: 2.06}
                 """.formatted(llm.baseUrl());
         keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-agents-"));
-        keel.tools().registerAll(List.of(VERIFY, UPDATE, LOOKUP, SAME, FLAKY, EMPTY, DANGER, ADMIN, SLOW));
+        keel.tools().registerAll(List.of(VERIFY, UPDATE, LOOKUP, SAME, FLAKY, EMPTY, DANGER, ADMIN, SLOW, GREET));
     }
 
     @AfterAll
@@ -134,7 +135,7 @@ class AgentLoopTest {
         run("support", "hello");
         List<String> offered = new ArrayList<>();
         llm.received.get(0).body().path("tools").forEach(t -> offered.add(t.path("function").path("name").asText()));
-        assertThat(offered).containsExactly("verify_identity", "update_email", "lookup", "same", "flaky", "empty", "slow", "admin_report");
+        assertThat(offered).containsExactly("verify_identity", "update_email", "lookup", "same", "flaky", "empty", "slow", "admin_report", "greet");
 
         llm.reset();
         llm.then(FakeLlmServer.toolCall("admin_report", "{}"), FakeLlmServer.ok("done"));
@@ -188,6 +189,12 @@ class AgentLoopTest {
     void emptyResultsSaySo() {
         llm.then(FakeLlmServer.toolCall("empty", "{}"), FakeLlmServer.ok("nothing found"));
         assertThat(toolContents(run("support", "find it")).get(0)).isEqualTo("{\"result\":[],\"note\":\"no results\"}");
+    }
+
+    @Test
+    void aTextResultIsDataWithoutANote() {
+        llm.then(FakeLlmServer.toolCall("greet", "{}"), FakeLlmServer.ok("it said hello"));
+        assertThat(toolContents(run("support", "greet")).get(0)).isEqualTo("{\"result\":\"hello\"}");
     }
 
     @Test
