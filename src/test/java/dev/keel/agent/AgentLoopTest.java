@@ -56,8 +56,10 @@ class AgentLoopTest {
         llm = new FakeLlmServer();
         String yaml = """
                 providers:
-                  fake: {type: openai, base_url: "%s", max_retries: 0}
+                  fake: {type: openai, base_url: "%1$s", max_retries: 0}
+                  claude: {type: anthropic, base_url: "%1$s", api_key: not-a-real-key, max_retries: 0}
                 models:
+                  claude-model: {targets: [{provider: claude, model: claude-up, input_per_mtok: 0, output_per_mtok: 1}]}
                   agent-model: {targets: [{provider: fake, model: up-agent, input_per_mtok: 0, output_per_mtok: 1}]}
                   pricey: {targets: [{provider: fake, model: up-pricey, input_per_mtok: 0, output_per_mtok: 1000}]}
                 agents:
@@ -69,6 +71,9 @@ class AgentLoopTest {
                       requires: {update_email: [verify_identity]}
                       escalate_after_failures: 2
                       escalate_on: ['\\blawyer\\b']
+                    claude_support:
+                      model: claude-model
+                      tools: [verify_identity]
                     three_steps:
                       model: agent-model
                       tools: [lookup]
@@ -127,6 +132,19 @@ class AgentLoopTest {
         assertThat(toolMessage.path("content").asText()).isEqualTo("{\"result\":{\"verified\":true}}");
         assertThat(second.path("messages").get(0).path("content").asText()).contains(Agents.DATA_RULE);
         assertThat(second.path("tool_choice").asText()).isEqualTo("auto");
+    }
+
+    @Test
+    void anthropicToolUseRunsThroughTheProvidersMapping() {
+        llm.then(FakeLlmServer.anthropic(null, "verify_identity", "{\"customer_id\":\"42\"}", "tool_use"),
+                FakeLlmServer.anthropic("Customer 42 is verified.", null, null, "end_turn"));
+        RunView run = run("claude_support", "Is customer 42 verified?");
+        assertThat(run.status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(run.output()).isEqualTo("Customer 42 is verified.");
+        assertThat(VERIFY.calls).hasValue(1);
+        assertThat(llm.received.get(0).path()).endsWith("/messages");
+        assertThat(llm.received.get(0).body().path("tools").get(0).path("name").asText()).isEqualTo("verify_identity");
+        assertThat(llm.received.get(1).body().path("messages").toString()).contains("tool_result").contains("toolu_1").contains("verified");
     }
 
     @Test

@@ -10,8 +10,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
@@ -78,19 +76,6 @@ final class TestTools {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    /** A write that blocks inside its call until {@code release} opens (or it is interrupted): a process dying mid-call. */
-    static Counting blockingWrite(String name, boolean idempotent, CountDownLatch entered, CountDownLatch release) {
-        return new Counting(name, EMAIL, SideEffect.WRITE, idempotent, Duration.ofSeconds(30), Set.of(), args -> {
-            entered.countDown();
-            try {
-                release.await(30, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            return ok("{\"updated\":true}");
-        });
     }
 
     static JsonNode text(String s) {
