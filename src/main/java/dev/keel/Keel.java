@@ -1,5 +1,11 @@
 package dev.keel;
 
+import dev.keel.agent.Agents;
+import dev.keel.agent.CorpusTools;
+import dev.keel.agent.McpTools;
+import dev.keel.agent.Tool;
+import dev.keel.agent.ToolRegistry;
+import dev.keel.agent.Tools;
 import dev.keel.config.GuardConfig;
 import dev.keel.config.IndexConfig;
 import dev.keel.config.KeelConfig;
@@ -35,6 +41,8 @@ import dev.keel.trace.OpenTelemetryExport;
 import dev.keel.trace.Traces;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.BiFunction;
 
@@ -60,6 +68,9 @@ public final class Keel implements AutoCloseable {
     private final Ingestor ingestor;
     private final AnswerEngine answers;
     private final Traces traces;
+    private final McpTools mcpTools;
+    private final Tools tools;
+    private final Agents agents;
     private final ChatGateway gateway;
     private final GatewayCache cache;
     private final Guard guard;
@@ -74,7 +85,7 @@ public final class Keel implements AutoCloseable {
     private final OnlineEvaluation onlineEvaluation;
 
     private Keel(KeelConfig config, Path dataDir, Database database, CachingEmbedder embedder, ChunkIndex index, Traces traces,
-                 Rerankers rerankers, BiFunction<GuardConfig, Embedder, Guard> guards, Redis redis) {
+                 Rerankers rerankers, BiFunction<GuardConfig, Embedder, Guard> guards, Redis redis, List<? extends Tool> ownTools) {
         this.config = config;
         this.dataDir = dataDir;
         this.database = database;
@@ -122,6 +133,21 @@ public final class Keel implements AutoCloseable {
         if (judged.warning() != null) LOG.warn("online evaluation: {}", judged.warning());
         Judge judge = judged.judge();
         this.onlineEvaluation = new OnlineEvaluation(config.eval().online(), judge, embedder, database, traces.registry());
+        // Agents' tools: the built-ins, the corpus, the teams' HTTP APIs and the tools of the MCP servers that answered at startup.
+        this.mcpTools = McpTools.connect(config.agents());
+        List<Tool> brought = new ArrayList<>(CorpusTools.create(answers, gateway, config.guard()));
+        brought.addAll(ownTools);
+        try {
+            this.tools = Tools.assemble(config.agents(), brought, mcpTools.tools());
+        } catch (RuntimeException e) {
+            mcpTools.close();
+            onlineEvaluation.close();
+            gateway.close();
+            ledger.close();
+            throw e;
+        }
+        this.agents = new Agents(config.agents(), config.answer().model(), gateway, database, traces, tools.registry(),
+                id -> keys.list().stream().filter(k -> k.id().equals(id) && k.revokedAtMillis() == null).findFirst());
     }
 
     /** Opens (or creates) the data directory with the in-process embedding model. */
@@ -131,12 +157,20 @@ public final class Keel implements AutoCloseable {
 
     /** Opens the data directory with a given embedder (benchmarks use a synthetic one for scale). */
     public static Keel open(KeelConfig config, Path dataDir, Embedder model) {
-        return open(config, dataDir, dataDir, model, Guard::create);
+        return open(config, dataDir, dataDir, model, Guard::create, List.of());
+    }
+
+    /**
+     * Opens the data directory with the in-process embedding model and agent tools written in Java beside the configured
+     * ones (an application embedding Keel registers its own; tests register tools that count their calls).
+     */
+    public static Keel open(KeelConfig config, Path dataDir, List<? extends Tool> ownTools) {
+        return open(config, dataDir, dataDir, new BgeSmallEmbedder(config.embed().threads()), Guard::create, ownTools);
     }
 
     /** Opens the data directory with the in-process embedding model and the guard {@code guards} makes (tests plug in detectors of their own). */
     public static Keel open(KeelConfig config, Path dataDir, BiFunction<GuardConfig, Embedder, Guard> guards) {
-        return open(config, dataDir, dataDir, new BgeSmallEmbedder(config.embed().threads()), guards);
+        return open(config, dataDir, dataDir, new BgeSmallEmbedder(config.embed().threads()), guards, List.of());
     }
 
     /**
@@ -144,10 +178,11 @@ public final class Keel implements AutoCloseable {
      * {@code cacheDir}: evaluations re-run without re-embedding.
      */
     public static Keel openWithSharedCache(KeelConfig config, Path scratchDir, Path cacheDir) {
-        return open(config, scratchDir, cacheDir, new BgeSmallEmbedder(config.embed().threads()), Guard::create);
+        return open(config, scratchDir, cacheDir, new BgeSmallEmbedder(config.embed().threads()), Guard::create, List.of());
     }
 
-    private static Keel open(KeelConfig config, Path dataDir, Path cacheDir, Embedder model, BiFunction<GuardConfig, Embedder, Guard> guards) {
+    private static Keel open(KeelConfig config, Path dataDir, Path cacheDir, Embedder model, BiFunction<GuardConfig, Embedder, Guard> guards,
+                             List<? extends Tool> ownTools) {
         Traces traces = new Traces(OpenTelemetryExport.create(config.telemetry()));
         Rerankers rerankers;
         try {
@@ -171,7 +206,7 @@ public final class Keel implements AutoCloseable {
             CachingEmbedder embedder = new CachingEmbedder(model, new EmbeddingCache(db), CachingEmbedder.MEMORY_ENTRIES);
             index = openIndex(config.index(), dataDir, embedder);
             if (config.redis().shared()) redis = Redis.open(config.redis(), traces.registry());
-            return new Keel(config, dataDir, db, embedder, index, traces, rerankers, guards, redis);
+            return new Keel(config, dataDir, db, embedder, index, traces, rerankers, guards, redis, ownTools);
         } catch (RuntimeException e) {
             if (redis != null) redis.close();
             if (index != null) index.close();
@@ -256,6 +291,16 @@ public final class Keel implements AutoCloseable {
         return database;
     }
 
+    /** The tools agents may use. */
+    public ToolRegistry tools() {
+        return tools.registry();
+    }
+
+    /** The agents of keel.yaml and their runs (README "Running agents"). */
+    public Agents agents() {
+        return agents;
+    }
+
     /** Scores a sample of production answers and watches them for drops and drift (README "Online evaluation and drift"). */
     public OnlineEvaluation onlineEvaluation() {
         return onlineEvaluation;
@@ -264,7 +309,8 @@ public final class Keel implements AutoCloseable {
     @Override
     public void close() {
         try {
-            onlineEvaluation.close(); // first: its worker judges with the engine and writes to the database
+            agents.close(); // first: runs in progress stop without writing, to be resumed by the next start
+            onlineEvaluation.close(); // then: its worker judges with the engine and writes to the database
             gateway.close();
             rerankers.close();
             ledger.close();

@@ -30,6 +30,20 @@ public final class ToolRegistry {
         return Optional.ofNullable(tools.get(name));
     }
 
+    /**
+     * The tools {@code agent} offers a caller holding {@code granted} scopes (null: an anonymous local caller, who holds
+     * every scope), in the definition's order: those of its {@code tools} that are registered and whose scopes are
+     * granted. The only tools the model sees and the loop runs.
+     */
+    public synchronized List<Tool> offered(dev.keel.config.AgentConfig.Definition agent, java.util.Set<String> granted) {
+        List<Tool> out = new ArrayList<>();
+        for (String name : agent.tools()) {
+            Tool tool = tools.get(name);
+            if (tool != null && tool.spec().permits(granted)) out.add(tool);
+        }
+        return out;
+    }
+
     /** Every tool, in registration order. */
     public synchronized List<Tool> all() {
         return new ArrayList<>(tools.values());

@@ -82,12 +82,7 @@ public final class Tools implements AutoCloseable {
      * registered now and whose scopes the caller's key grants; the only ones the model sees and may call.
      */
     public List<Tool> offeredTo(AgentConfig.Definition agent, ChatGateway.Caller caller) {
-        Set<String> granted = caller.key() == null ? null : Set.copyOf(caller.key().scopes());
-        List<Tool> offered = new ArrayList<>();
-        for (String name : agent.tools()) {
-            registry.get(name).filter(t -> t.spec().permits(granted)).ifPresent(offered::add);
-        }
-        return offered;
+        return registry.offered(agent, caller.key() == null ? null : Set.copyOf(caller.key().scopes()));
     }
 
     @Override

@@ -28,11 +28,23 @@ final class FakeUpstream implements AutoCloseable {
             + "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":1,\"total_tokens\":13}}").getBytes(StandardCharsets.UTF_8);
     private static final byte[] ERROR = "{\"error\":{\"message\":\"injected\"}}".getBytes(StandardCharsets.UTF_8);
 
+    /** Null: every reply is the text "ok"; else every reply asks for this tool, with arguments {"n": <call number>} so no two calls repeat. */
+    private final String toolCall;
     private final Server server;
     private final ServerConnector connector;
     private final LongAdder calls = new LongAdder();
 
     FakeUpstream(int latencyMs, double failureRate, int stallMs) throws Exception {
+        this(latencyMs, failureRate, stallMs, null);
+    }
+
+    /** An upstream whose every reply, after {@code latencyMs}, is a call of the tool {@code toolCall} (for the agent benchmark). */
+    static FakeUpstream askingFor(String toolCall, int latencyMs) throws Exception {
+        return new FakeUpstream(latencyMs, 0, 0, toolCall);
+    }
+
+    private FakeUpstream(int latencyMs, double failureRate, int stallMs, String toolCall) throws Exception {
+        this.toolCall = toolCall;
         QueuedThreadPool threads = new QueuedThreadPool(32, 2);
         threads.setName("fake-upstream");
         threads.setDaemon(true);
@@ -66,8 +78,16 @@ final class FakeUpstream implements AutoCloseable {
             response.getHeaders().put(HttpHeader.RETRY_AFTER, "0");
             write(response, callback, 429, ERROR);
         } else {
-            server.getScheduler().schedule(() -> write(response, callback, 200, BODY), roll < failureRate ? stallMs : latencyMs, TimeUnit.MILLISECONDS);
+            byte[] body = toolCall == null ? BODY : toolCallBody(calls.sum());
+            server.getScheduler().schedule(() -> write(response, callback, 200, body), roll < failureRate ? stallMs : latencyMs, TimeUnit.MILLISECONDS);
         }
+    }
+
+    private byte[] toolCallBody(long n) {
+        return ("{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"bench-upstream\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_" + n + "\",\"type\":\"function\",\"function\":"
+                + "{\"name\":\"" + toolCall + "\",\"arguments\":\"{\\\"n\\\":" + n + "}\"}}]},\"finish_reason\":\"tool_calls\"}],"
+                + "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":8,\"total_tokens\":20}}").getBytes(StandardCharsets.UTF_8);
     }
 
     private static void write(Response response, Callback callback, int status, byte[] body) {

@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
         subcommands = {BenchCommand.Ingest.class, BenchCommand.Search.class, BenchCommand.Answer.class, BenchCommand.Gateway.class,
                 BenchCommand.Rerank.class, BenchCommand.Grounding.class,
                 BenchCommand.Router.class, BenchCommand.Cache.class, BenchCommand.StreamWindow.class, BenchCommand.GuardLatency.class,
-                BenchCommand.SharedLimits.class, OnlineBenchCommand.class})
+                BenchCommand.SharedLimits.class, OnlineBenchCommand.class, AgentBenchCommand.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -10,7 +10,7 @@ import picocli.CommandLine;
 @Command(name = "keel", mixinStandardHelpOptions = true, version = "keel 0.1.0",
         description = "Self-hosted AI application server: grounded answers over your documents, offline by default.",
         subcommands = {DemoCommand.class, ServeCommand.class, IngestCommand.class, AskCommand.class, SearchCommand.class,
-                EvalCommand.class, BenchCommand.class, GuardCommand.class, MigrateCommand.class, ReindexCommand.class, McpCommand.class, CommandLine.HelpCommand.class})
+                EvalCommand.class, AgentCommand.class, BenchCommand.class, GuardCommand.class, MigrateCommand.class, ReindexCommand.class, McpCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     /** Lucene logs through java.util.logging; its start-up notices are not for users. Held so the level sticks. */
     private static final java.util.logging.Logger LUCENE_LOG = java.util.logging.Logger.getLogger("org.apache.lucene");

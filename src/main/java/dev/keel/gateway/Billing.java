@@ -91,10 +91,19 @@ final class Billing {
     /** Admits a chat request under the caller's key, reserving its worst case; refuses before any upstream call. */
     Ticket admitChat(ChatGateway.Caller caller, ModelConfig model, ObjectNode request, Trace trace) {
         ApiKey key = caller.key();
-        if (key == null) return new Ticket(caller, model, null, Map.of());
+        if (key == null) return caller.cost().capUsd() > 0 ? admitUnderRequestCap(caller, model, worstCase(model, request), trace) : new Ticket(caller, model, null, Map.of());
         checkAllowed(caller, model);
         WorstCase worst = worstCase(model, request);
         return admit(caller, model, worst.tokens(), worst.usd(), capsCost(key) ? worst.outputCaps() : Map.of(), trace);
+    }
+
+    /** Open local use under a request's own cost cap: no key limits, only the reservation in the request. */
+    private Ticket admitUnderRequestCap(ChatGateway.Caller caller, ModelConfig model, WorstCase worst, Trace trace) {
+        trace.attr("estimate.max_tokens", worst.tokens()).attr("estimate.max_cost_usd", worst.usd());
+        reserveInRequest(caller, worst.usd());
+        Ticket ticket = new Ticket(caller, model, null, worst.outputCaps());
+        ticket.requestReservedUsd = worst.usd();
+        return ticket;
     }
 
     private static boolean capsCost(ApiKey key) {
@@ -155,15 +164,16 @@ final class Billing {
      * together could pass the key's maximum cost per request.
      */
     private static void reserveInRequest(ChatGateway.Caller caller, double usd) {
-        double cap = caller.key().maxCostPerRequestUsd();
+        double keyCap = caller.key() == null ? 0 : caller.key().maxCostPerRequestUsd(), ownCap = caller.cost().capUsd();
+        double cap = keyCap <= 0 ? ownCap : ownCap <= 0 ? keyCap : Math.min(keyCap, ownCap);
         double before = caller.cost().committedUsd();
         if (caller.cost().tryReserve(usd, cap)) return;
         String message = before <= 0 || usd > cap
                 ? String.format(Locale.ROOT, "this request can cost up to $%s (its prompt plus max_tokens, or the model's output limit when max_tokens"
-                        + " is unset), over this key's maximum of $%s per request; set or lower max_tokens, or shorten the prompt",
+                        + " is unset), over the maximum of $%s per request (the key's, or an agent run's remaining budget); set or lower max_tokens, or shorten the prompt",
                         Limits.usd(usd), Limits.usd(cap))
                 : String.format(Locale.ROOT, "this model call can cost up to $%s and this request's earlier model calls spent or reserved $%s,"
-                        + " together over this key's maximum of $%s per request; lower max_tokens, or ask for fewer model calls in one request"
+                        + " together over the maximum of $%s per request (the key's, or an agent run's remaining budget); lower max_tokens, or ask for fewer model calls in one request"
                         + " (query expansion, verification)", Limits.usd(usd), Limits.usd(before), Limits.usd(cap));
         throw new ApiException(400, "invalid_request_error", message, "max_tokens", "max_cost_per_request_exceeded");
     }

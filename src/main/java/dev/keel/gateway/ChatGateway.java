@@ -259,6 +259,11 @@ public final class ChatGateway implements AutoCloseable {
         return listing.visibleTo(caller.key(), name -> resolve(name, caller).targets().get(0).provider());
     }
 
+    /** An upper bound of the prompt tokens a provider bills for {@code request} (what a budget reserves for it). */
+    public static long promptTokenCeiling(ObjectNode request) {
+        return TokenEstimate.promptCeiling(request);
+    }
+
     public boolean passthrough() {
         return !passthroughProviders.isEmpty();
     }

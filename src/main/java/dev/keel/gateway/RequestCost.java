@@ -8,9 +8,28 @@ package dev.keel.gateway;
  * never shared between requests. Thread-safe.
  */
 public final class RequestCost {
+    /** The most this request's calls may cost together whatever the key allows (0: no cap of its own); an agent's remaining budget. */
+    private final double capUsd;
     private double spentUsd;
     private double reservedUsd;
     private int calls;
+
+    /** A request with no cost cap of its own (the key's {@code max_cost_per_request_usd} may still cap it). */
+    public RequestCost() {
+        this(0);
+    }
+
+    /**
+     * A request whose model calls may together cost at most {@code capUsd} (an agent run's remaining budget): a call
+     * whose worst case does not fit is refused before it runs, as the key's cost cap per request refuses it.
+     */
+    public RequestCost(double capUsd) {
+        this.capUsd = capUsd;
+    }
+
+    double capUsd() {
+        return capUsd;
+    }
 
     /**
      * Reserves {@code usd} for one more call when what the request spent and reserved plus

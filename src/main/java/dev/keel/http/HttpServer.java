@@ -121,6 +121,7 @@ public final class HttpServer implements AutoCloseable {
             admin.register(config.routes);
             new EvalRoutes(keel.onlineEvaluation()).register(config.routes);
             if (keel.config().agents().mcpEndpoint()) new McpEndpoint(keel).register(config.routes, this::authenticate, this::admit);
+            new AgentRoutes(keel.agents(), server.heartbeatSeconds()).register(config.routes);
             config.routes.exception(ApiException.class, (e, ctx) -> {
                 if (e.retryAfterSeconds() > 0) ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
                 error(ctx, e.status(), e.type(), e.getMessage(), e.param(), e.code());
@@ -143,11 +144,12 @@ public final class HttpServer implements AutoCloseable {
         });
     }
 
-    /** Starts listening; returns the bound port (useful with port 0). */
+    /** Starts listening, then resumes the agent runs a stopped process left running; returns the bound port (useful with port 0). */
     public int start() {
         var server = keel.config().server();
         checkCanListen(server);
         app.start();
+        keel.agents().resumeInterrupted();
         return app.port();
     }
 
