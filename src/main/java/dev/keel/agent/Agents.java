@@ -98,11 +98,12 @@ public final class Agents implements AutoCloseable {
         Set<String> scopes = scopesOf(caller);
         Map<String, Tool> offered = offered(d, scopes);
         String system = systemPrompts.get(d.name());
-        ObjectNode plan = JsonNodeFactory.instance.objectNode().put("task", task).put("agent", d.name()).put("model", modelOf(d))
+        String runId = "run_" + UUID.randomUUID().toString().replace("-", "");
+        // The run id leads the first event, so a streaming client knows which run to GET or confirm at once.
+        ObjectNode plan = JsonNodeFactory.instance.objectNode().put("run_id", runId).put("task", task).put("agent", d.name()).put("model", modelOf(d))
                 .put("prompt_hash", ContentHash.sha256(system).substring(0, 16));
         offered.keySet().forEach(plan.withArray("tools")::add);
         plan.put("system", system);
-        String runId = "run_" + UUID.randomUUID().toString().replace("-", "");
         RunEvent first = new RunEvent(0, RunEvent.Type.PLAN, plan, 0, 0, System.currentTimeMillis());
         store.create(new RunStore.Row(runId, caller.tenant(), d.name(), caller.keyId(), scopes == null ? null : List.copyOf(scopes), RunStatus.RUNNING), first, owner);
         RunState state = RunState.replay(List.of(first));

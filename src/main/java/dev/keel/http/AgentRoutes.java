@@ -81,7 +81,10 @@ public final class AgentRoutes {
         SseStream[] sse = new SseStream[1];
         try {
             RunView run = work.apply(e -> {
-                if (sse[0] == null) sse[0] = open(ctx);
+                if (sse[0] == null) {
+                    if (e.payload().hasNonNull("run_id")) ctx.header("x-keel-run-id", e.payload().get("run_id").asText());
+                    sse[0] = open(ctx);
+                }
                 sse[0].event(e.type().wire(), event(e));
             });
             if (sse[0] == null) sse[0] = open(ctx);
