@@ -144,10 +144,12 @@ final class AgentLoop {
         request.put("max_tokens", output);
         ChatGateway.Result result;
         int step = state.steps + 1;
+        Deadline runEnds = Deadline.in(java.time.Duration.ofMillis(limits.maxSeconds() * 1000L - activeMs));
         try (Span span = trace.span("agent.model_call")) {
             span.attr("step", step);
             try {
-                result = gateway.complete(request, new ChatGateway.Caller(caller.tenant(), caller.key(), null, new RequestCost(leftUsd)).withoutCache(), trace);
+                result = gateway.complete(request, new ChatGateway.Caller(caller.tenant(), caller.key(), null, new RequestCost(leftUsd)).withoutCache()
+                        .until(runEnds), trace);
             } catch (ApiException e) {
                 span.error(e.code() == null ? "refused" : e.code());
                 if (INVALID_ARGUMENTS_CODE.equals(e.code())) {
@@ -161,7 +163,11 @@ final class AgentLoop {
                 return;
             } catch (ProviderException e) {
                 span.error("provider");
-                fail("model call " + step + " failed: " + e.getMessage());
+                if (runEnds.expired()) {
+                    limit("max_seconds", "model call " + step + " was cut off at the run's limit of max_seconds " + limits.maxSeconds());
+                } else {
+                    fail("model call " + step + " failed: " + e.getMessage());
+                }
                 return;
             }
         }

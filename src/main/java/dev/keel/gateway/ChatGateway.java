@@ -101,9 +101,9 @@ public final class ChatGateway implements AutoCloseable {
      * (null: none), which keeps an escalated router tier for the session's next requests, and the
      * client request's {@link RequestCost}, shared by every model call made for that request.
      */
-    public record Caller(String tenant, ApiKey key, String session, RequestCost cost, boolean cacheOff, GuardPass guard) {
+    public record Caller(String tenant, ApiKey key, String session, RequestCost cost, boolean cacheOff, GuardPass guard, Deadline deadline) {
         public Caller(String tenant, ApiKey key, String session, RequestCost cost) {
-            this(tenant, key, session, cost, false, null);
+            this(tenant, key, session, cost, false, null, null);
         }
 
         /** A caller of a request of its own (a new {@link RequestCost}). */
@@ -113,7 +113,21 @@ public final class ChatGateway implements AutoCloseable {
 
         /** This caller for a request marked user-specific ({@code "cache": "off"}): none of its model calls read or write the caches. */
         public Caller withoutCache() {
-            return new Caller(tenant, key, session, cost, true, guard);
+            return new Caller(tenant, key, session, cost, true, guard, deadline);
+        }
+
+        /**
+         * This caller for model calls that must end by {@code until} (an agent run's time limit): each call gets the
+         * earlier of it and the gateway's own {@link #REQUEST_DEADLINE}.
+         */
+        public Caller until(Deadline until) {
+            return new Caller(tenant, key, session, cost, cacheOff, guard, until);
+        }
+
+        /** The deadline of one model call made for this caller, starting now. */
+        Deadline callDeadline() {
+            Deadline own = Deadline.in(REQUEST_DEADLINE);
+            return deadline == null || own.remaining().compareTo(deadline.remaining()) <= 0 ? own : deadline;
         }
 
         /**
@@ -128,7 +142,7 @@ public final class ChatGateway implements AutoCloseable {
 
         /** This caller once the input guard passed its request (see {@link GuardPass}). */
         Caller withGuard(GuardPass pass) {
-            return new Caller(tenant, key, session, cost, cacheOff, pass);
+            return new Caller(tenant, key, session, cost, cacheOff, pass, deadline);
         }
 
         public Caller(String tenant, ApiKey key) {
@@ -310,7 +324,7 @@ public final class ChatGateway implements AutoCloseable {
             guard.placeCanary(request);
             ProviderChain.Served<ChatCompletion> served;
             try {
-                served = chain.complete(model, request, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace);
+                served = chain.complete(model, request, ticket.outputCaps(), caller.callDeadline(), trace);
             } catch (ProviderException failure) {
                 ProviderException e = asSeenByClient(model, failure);
                 billing.bill(ticket, null, Usage.NONE, null, statusOf(e), trace);
@@ -324,7 +338,7 @@ public final class ChatGateway implements AutoCloseable {
                     ObjectNode again = withFeedback(request, served.value().body(), problems);
                     try {
                         billing.extend(ticket, again);
-                        served = chain.complete(model, again, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace);
+                        served = chain.complete(model, again, ticket.outputCaps(), caller.callDeadline(), trace);
                     } catch (ProviderException failure) {
                         ProviderException e = asSeenByClient(model, failure);
                         billing.bill(ticket, served.target(), usage, null, statusOf(e), trace);
@@ -401,7 +415,7 @@ public final class ChatGateway implements AutoCloseable {
                 return cached.get();
             }
             guard.placeCanary(request);
-            ProviderChain.Served<Usage> served = chain.stream(model, request, ticket.outputCaps(), Deadline.in(REQUEST_DEADLINE), trace, metered);
+            ProviderChain.Served<Usage> served = chain.stream(model, request, ticket.outputCaps(), caller.callDeadline(), trace, metered);
             guarded.end();
             Usage usage = served.value().estimated() ? TokenEstimate.of(request, text.toString()) : served.value();
             Prices.Cost cost = billing.bill(ticket, served.target(), usage, ttftMs(ticket, firstChunk[0]), 200, trace);
@@ -517,7 +531,7 @@ public final class ChatGateway implements AutoCloseable {
         try {
             ProviderChain.Served<dev.keel.model.EmbeddingResult> served;
             try {
-                served = chain.embed(model, request, Deadline.in(REQUEST_DEADLINE), trace);
+                served = chain.embed(model, request, caller.callDeadline(), trace);
             } catch (ProviderException failure) {
                 ProviderException e = asSeenByClient(model, failure);
                 billing.bill(ticket, null, Usage.NONE, null, statusOf(e), trace);

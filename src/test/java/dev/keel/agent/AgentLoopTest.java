@@ -82,6 +82,10 @@ class AgentLoopTest {
                       model: pricey
                       tools: [lookup]
                       limits: {max_cost_usd: 2.06}
+                    hasty:
+                      model: agent-model
+                      tools: [lookup]
+                      limits: {max_seconds: 1}
                 """.formatted(llm.baseUrl());
         keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-agents-"), List.of(VERIFY, UPDATE, LOOKUP, SAME, FLAKY, EMPTY, DANGER, ADMIN, SLOW, GREET));
     }
@@ -230,6 +234,19 @@ class AgentLoopTest {
         assertThat(run.status()).isEqualTo(RunStatus.LIMIT_REACHED);
         assertThat(run.reason()).startsWith("max_steps:").contains("3 model calls");
         assertThat(LOOKUP.calls).hasValue(3);
+    }
+
+    @Test
+    void aModelCallStillRunningAtMaxSecondsIsCutOffThere() {
+        java.util.concurrent.CountDownLatch never = new java.util.concurrent.CountDownLatch(1);
+        llm.then(FakeLlmServer.stall(never, 60));
+        long started = System.nanoTime();
+        RunView run = run("hasty", "think for a minute");
+        long tookMs = (System.nanoTime() - started) / 1_000_000;
+        never.countDown();
+        assertThat(run.status()).isEqualTo(RunStatus.LIMIT_REACHED);
+        assertThat(run.reason()).startsWith("max_seconds:").contains("cut off");
+        assertThat(tookMs).isLessThan(30_000); // the upstream stalls 60 s: the run ended at its own limit, not the upstream's
     }
 
     @Test

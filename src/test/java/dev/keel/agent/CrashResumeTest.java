@@ -69,15 +69,8 @@ class CrashResumeTest {
     void aRunKilledWhileTheModelThinksResumesAfterRestartWithoutRepeatingItsWrite() throws Exception {
         llm.then(toolCall("create_ticket", "{\"subject\":\"printer on fire\"}"), stall(release, 120), ok("Ticket created."));
         Path config = config(false);
-        KeelProcess first = KeelProcess.start(config, dir.resolve("data"), Map.of());
-        String runId;
-        try {
-            runId = startStreaming(first);
-            Await.until(RESUMED, "the second model call to be in flight", () -> llm.received.size() == 2);
-            assertThat(tickets.posts).hasSize(1);
-        } finally {
-            first.kill();
-        }
+        String runId = killMidRun(config, "the second model call to be in flight", () -> llm.received.size() == 2);
+        assertThat(tickets.posts).hasSize(1);
         release.countDown();
         try (KeelProcess second = KeelProcess.start(config, dir.resolve("data"), Map.of())) {
             JsonNode run = awaitFinished(second, runId);
@@ -96,14 +89,7 @@ class CrashResumeTest {
         llm.then(toolCall("create_ticket", "{\"subject\":\"badge reader\"}"), ok("Ticket created."));
         tickets.holdFirst = true;
         Path config = config(true);
-        KeelProcess first = KeelProcess.start(config, dir.resolve("data"), Map.of());
-        String runId;
-        try {
-            runId = startStreaming(first);
-            Await.until(RESUMED, "the write to reach the ticket API", () -> tickets.posts.size() == 1);
-        } finally {
-            first.kill();
-        }
+        String runId = killMidRun(config, "the write to reach the ticket API", () -> tickets.posts.size() == 1);
         try (KeelProcess second = KeelProcess.start(config, dir.resolve("data"), Map.of())) {
             JsonNode run = awaitFinished(second, runId);
             assertThat(run.path("status").asText()).isEqualTo("completed");
@@ -118,14 +104,7 @@ class CrashResumeTest {
         llm.then(toolCall("create_ticket", "{\"subject\":\"coffee machine\"}"), ok("Ticket created."));
         tickets.holdFirst = true;
         Path config = config(false);
-        KeelProcess first = KeelProcess.start(config, dir.resolve("data"), Map.of());
-        String runId;
-        try {
-            runId = startStreaming(first);
-            Await.until(RESUMED, "the write to reach the ticket API", () -> tickets.posts.size() == 1);
-        } finally {
-            first.kill();
-        }
+        String runId = killMidRun(config, "the write to reach the ticket API", () -> tickets.posts.size() == 1);
         try (KeelProcess second = KeelProcess.start(config, dir.resolve("data"), Map.of())) {
             JsonNode run = awaitFinished(second, runId);
             assertThat(run.path("status").asText()).isEqualTo("needs_human");
@@ -160,6 +139,18 @@ class CrashResumeTest {
                       confirm: []
                 """.formatted(llm.baseUrl(), tickets.baseUrl(), idempotent));
         return config;
+    }
+
+    /** Serves Keel, starts a run, {@code kill -9}s the server once {@code killWhen} holds, and returns the run's id. */
+    private String killMidRun(Path config, String waitingFor, java.util.function.BooleanSupplier killWhen) throws Exception {
+        KeelProcess first = KeelProcess.start(config, dir.resolve("data"), Map.of());
+        try {
+            String runId = startStreaming(first);
+            Await.until(RESUMED, waitingFor, killWhen);
+            return runId;
+        } finally {
+            first.kill();
+        }
     }
 
     /** Starts a streamed run and returns its id, read from the first event, while the run goes on. */
