@@ -130,6 +130,7 @@ final class HttpApiTool implements Tool {
 
     /** The request URL: each placeholder filled with its argument, encoded for where it stands; the unused arguments. */
     private Rendered render(JsonNode arguments) throws ArgumentException {
+        refuseUndeclared(arguments);
         String template = config.url();
         int queryStart = template.indexOf('?');
         Set<String> used = new HashSet<>();
@@ -166,6 +167,25 @@ final class HttpApiTool implements Tool {
         }
     }
 
+    /**
+     * Refuses an argument the parameters' {@code properties} do not name (unless the schema sets {@code additionalProperties}
+     * itself): what is sent is what the schema declares, so a person confirming a write is not shown one thing while
+     * another field ({@code "role": "admin"}) goes out in the body.
+     */
+    private void refuseUndeclared(JsonNode arguments) throws ArgumentException {
+        JsonNode schema = config.parameters();
+        JsonNode extra = schema.get("additionalProperties");
+        if (extra != null && !(extra.isBoolean() && !extra.asBoolean())) return;
+        JsonNode declared = schema.path("properties");
+        for (String name : (Iterable<String>) () -> arguments.fieldNames()) {
+            if (!declared.has(name)) {
+                List<String> known = new java.util.ArrayList<>();
+                declared.fieldNames().forEachRemaining(known::add);
+                throw new ArgumentException("argument '" + clip(name) + "' is not one of this tool's parameters" + (known.isEmpty() ? "" : " (" + String.join(", ", known) + ")"));
+            }
+        }
+    }
+
     private static String scalar(String name, JsonNode value) throws ArgumentException {
         if (value == null || value.isNull()) throw new ArgumentException("missing argument '" + name + "'");
         if (!value.isValueNode()) throw new ArgumentException("argument '" + name + "' must be a string, number or boolean");
@@ -187,28 +207,50 @@ final class HttpApiTool implements Tool {
     }
 
     /**
-     * {@code confirm_summary} with its {@code {arg}} placeholders replaced by the arguments (each on one line, at most
-     * 200 characters), else the method and the URL the call would request.
+     * What a person confirms: {@code confirm_summary} with its {@code {arg}} placeholders replaced by the arguments, else
+     * the method and the URL the call would request; followed, in either case, by every argument sent that the text
+     * does not show ({@code also sends: amount=99999}). Values are on one line and cut at 200 characters with the
+     * number of characters cut, so nothing that goes out is hidden from the person.
      */
     @Override
     public String summarize(JsonNode arguments) {
+        Set<String> shown = new HashSet<>();
+        StringBuilder out = new StringBuilder();
         if (config.confirmSummary() == null) {
             try {
-                return config.method() + " " + render(arguments).uri();
+                Rendered rendered = render(arguments);
+                out.append(config.method()).append(' ').append(rendered.uri());
+                if (!BODY_METHODS.contains(config.method())) shown.addAll(rendered.rest().keySet());
+                arguments.fieldNames().forEachRemaining(name -> {
+                    if (!rendered.rest().containsKey(name)) shown.add(name);
+                });
             } catch (ArgumentException e) {
                 return config.method() + " " + config.url() + " (" + e.getMessage() + ")";
             }
+        } else {
+            Matcher m = PLACEHOLDER.matcher(config.confirmSummary());
+            while (m.find()) {
+                shown.add(m.group(1));
+                m.appendReplacement(out, Matcher.quoteReplacement(shown(arguments.get(m.group(1)))));
+            }
+            m.appendTail(out);
         }
-        Matcher m = PLACEHOLDER.matcher(config.confirmSummary());
-        StringBuilder out = new StringBuilder();
-        while (m.find()) {
-            JsonNode value = arguments.get(m.group(1));
-            String text = value == null || value.isNull() ? "?" : value.isValueNode() ? value.asText() : value.toString();
-            text = text.replaceAll("[\\p{Cc}\\p{Cf}]+", " ");
-            if (text.length() > SUMMARY_VALUE_CHARS) text = text.substring(0, SUMMARY_VALUE_CHARS) + "…";
-            m.appendReplacement(out, Matcher.quoteReplacement(text));
-        }
-        m.appendTail(out);
+        List<String> also = new java.util.ArrayList<>();
+        arguments.properties().forEach(e -> {
+            if (!shown.contains(e.getKey()) && !e.getValue().isNull()) also.add(clip(e.getKey()) + "=" + shown(e.getValue()));
+        });
+        if (!also.isEmpty()) out.append(" (also sends: ").append(String.join(", ", also)).append(')');
         return out.toString();
+    }
+
+    /** One argument value as a person reads it: on one line, cut at 200 characters saying how many more there were. */
+    private static String shown(JsonNode value) {
+        String text = value == null || value.isNull() ? "?" : value.isValueNode() ? value.asText() : value.toString();
+        text = text.replaceAll("[\\p{Cc}\\p{Cf}]+", " ");
+        return text.length() > SUMMARY_VALUE_CHARS ? text.substring(0, SUMMARY_VALUE_CHARS) + "… (+" + (text.length() - SUMMARY_VALUE_CHARS) + " characters)" : text;
+    }
+
+    private static String clip(String name) {
+        return shown(JsonNodeFactory.instance.textNode(name));
     }
 }

@@ -141,6 +141,7 @@ final class OutboundAddresses {
         if (a0 == 100 && (a1 & 0xc0) == 64) return "carrier-grade NAT (100.64.0.0/10)";
         if (a0 == 192 && a1 == 0 && a2 == 0) return "IETF protocol (192.0.0.0/24)";
         if (a0 == 198 && (a1 & 0xfe) == 18) return "benchmarking (198.18.0.0/15)";
+        if ((a0 == 192 && a1 == 0 && a2 == 2) || (a0 == 198 && a1 == 51 && a2 == 100) || (a0 == 203 && a1 == 0 && a2 == 113)) return "documentation (TEST-NET)";
         if (a0 >= 224 && a0 <= 239) return "multicast";
         if (a0 >= 240) return "reserved or broadcast";
         return null;
@@ -155,7 +156,12 @@ final class OutboundAddresses {
             if (upperZero && (b[15] == 0 || b[15] == 1)) return b[15] == 0 ? "unspecified (::)" : "loopback";
             return embedded(b, 12, false, "IPv4-compatible");
         }
+        boolean firstEightZero = true;
+        for (int i = 0; i < 8; i++) firstEightZero &= b[i] == 0;
+        if (firstEightZero && (b[8] & 0xff) == 0xff && (b[9] & 0xff) == 0xff && b[10] == 0 && b[11] == 0) return embedded(b, 12, false, "IPv4-translated (::ffff:0:0/96)");
         int w0 = ((b[0] & 0xff) << 8) | (b[1] & 0xff), w1 = ((b[2] & 0xff) << 8) | (b[3] & 0xff);
+        if (w0 == 0x2001 && w1 == 0x0db8) return "documentation (2001:db8::/32)";
+        if (w0 == 0x0100 && w1 == 0 && b[4] == 0 && b[5] == 0 && b[6] == 0 && b[7] == 0) return "discard-only (100::/64)";
         if (w0 == 0x64 && w1 == 0xff9b) {
             if (b[4] == 0 && b[5] == 0 && b[6] == 0 && b[7] == 0 && b[8] == 0 && b[9] == 0 && b[10] == 0 && b[11] == 0) return embedded(b, 12, false, "NAT64");
             return "local-use NAT64 (64:ff9b:1::/48)";

@@ -30,10 +30,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * http_get against a real local server standing in for the internet. The network edge is faked: names resolve
- * through a table, and the one "public" address (203.0.113.10, a documentation range) is routed to the local server.
+ * through a table, and the one "public" address (93.184.216.34, once example.com's) is routed to the local server.
  */
 class HttpGetToolTest {
-    private static final InetAddress PUBLIC = address("203.0.113.10");
+    private static final InetAddress PUBLIC = address("93.184.216.34");
     private static HttpServer server;
     private static int port;
     private static final AtomicInteger secretHits = new AtomicInteger();
@@ -272,14 +272,14 @@ class HttpGetToolTest {
     @Test
     void everyForbiddenRangeIsRecognisedAndPublicAddressesPass() {
         for (String a : List.of("0.1.2.3", "10.1.1.1", "100.64.0.1", "127.0.0.1", "169.254.169.254", "172.16.0.1", "172.31.255.255",
-                "192.168.0.1", "224.0.0.1", "255.255.255.255", "198.18.0.1")) {
+                "192.168.0.1", "224.0.0.1", "255.255.255.255", "198.18.0.1", "192.0.2.1", "198.51.100.7", "203.0.113.10")) {
             assertThat(OutboundAddresses.forbidden(address(a))).as(a).isNotNull();
         }
         for (String a : List.of("::1", "::", "fc00::1", "fe80::1", "ff02::1", "::ffff:a00:1", "::7f00:1", "64:ff9b::7f00:1", "2002:7f00:1::",
-                "2001:0:4136:e378:8000:63bf:80ff:fffe")) {
+                "2001:0:4136:e378:8000:63bf:80ff:fffe", "::ffff:0:7f00:1", "::ffff:0:a00:1", "2001:db8::1", "100::1")) {
             assertThat(OutboundAddresses.forbidden(v6(a))).as(a).isNotNull();
         }
-        for (String a : List.of("8.8.8.8", "172.32.0.1", "100.128.0.1", "203.0.113.10")) assertThat(OutboundAddresses.forbidden(address(a))).as(a).isNull();
+        for (String a : List.of("8.8.8.8", "172.32.0.1", "100.128.0.1", "93.184.216.34")) assertThat(OutboundAddresses.forbidden(address(a))).as(a).isNull();
         assertThat(OutboundAddresses.forbidden(v6("2606:4700::1111"))).isNull();
         assertThat(OutboundAddresses.forbidden(v6("64:ff9b::808:808"))).isNull();
     }
