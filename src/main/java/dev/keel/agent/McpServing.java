@@ -3,6 +3,7 @@ package dev.keel.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.model.Deadline;
 import dev.keel.model.JsonSchemas;
@@ -30,12 +31,54 @@ import org.slf4j.LoggerFactory;
 public final class McpServing {
     /** The SDK's JSON binding over Jackson 2, for every MCP server and client Keel builds. */
     public static final McpJsonMapper JSON = new JacksonMcpJsonMapper(new ObjectMapper());
+    /** The name Keel gives as an MCP server, and the version of this build (from the pom, filtered into a resource). */
+    public static final String NAME = "keel", VERSION = version();
+    /** What a client's model reads about this server at initialisation. */
+    public static final String INSTRUCTIONS = "Search and answer from this Keel's documents; cite passages by their citation id.";
+    /** The SDK's message for a call of a tool it does not have, which names neither the tool nor the ones there are. */
+    private static final String SDK_UNKNOWN_TOOL = "Unknown tool", SDK_TOOL_NOT_FOUND = "Tool not found: ";
+    /** A tool name is at most 64 characters; a longer one called is echoed cut. */
+    private static final int MAX_NAME_ECHO = 64;
     /** Where a stateless transport's context carries the call's caller ({@link ChatGateway.Caller}) and trace ({@link Trace}). */
     public static final String CALLER = "keel.caller", TRACE = "keel.trace";
     private static final Logger LOG = LoggerFactory.getLogger(McpServing.class);
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private McpServing() {}
+
+    private static String version() {
+        try (java.io.InputStream in = McpServing.class.getResourceAsStream("/dev/keel/keel-version.properties")) {
+            java.util.Properties p = new java.util.Properties();
+            if (in != null) p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
+    }
+
+    /**
+     * One JSON-RPC message as the server sends it, with the SDK's error for a call of an unknown tool ("Unknown tool:
+     * invalid_tool_name") reworded to name the tool called and the tools there are ({@code tools}); any other message
+     * is returned unchanged, the same array.
+     */
+    public static byte[] clarified(byte[] message, List<Tool> tools) {
+        JsonNode m;
+        try {
+            m = MAPPER.readTree(message);
+        } catch (java.io.IOException | RuntimeException e) {
+            return message;
+        }
+        if (m == null || !(m.path("error") instanceof ObjectNode error) || !error.path("message").asText().startsWith(SDK_UNKNOWN_TOOL)) return message;
+        String data = error.path("data").asText("");
+        String called = data.startsWith(SDK_TOOL_NOT_FOUND) ? data.substring(SDK_TOOL_NOT_FOUND.length()) : "";
+        error.put("message", "no tool named '" + McpTools.cut(called, MAX_NAME_ECHO) + "'; the tools are: "
+                + String.join(", ", tools.stream().map(t -> t.spec().name()).toList()));
+        try {
+            return MAPPER.writeValueAsBytes(m);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            return message;
+        }
+    }
 
     /** The transport context of one HTTP request: its caller and the trace its tool calls record spans in. */
     public static McpTransportContext context(ChatGateway.Caller caller, Trace trace) {

@@ -20,17 +20,23 @@ import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * The MCP servers of {@code agents.mcp_servers}, connected at startup (in parallel, each within its
@@ -68,19 +74,54 @@ public final class McpTools implements AutoCloseable {
     /** A broken session is reopened by a call at most this often, so calls to a server that stays down fail at once in between. */
     private static final Duration REOPEN_INTERVAL = Duration.ofSeconds(10);
 
+    /** What of a dead stdio server's stderr is logged: enough for its last error message, not a dump of what it printed. */
+    static final int STDERR_TAIL_LINES = 20, STDERR_TAIL_CHARS = 2_048;
+    /** Env values shorter than this are flags and names ("1", "dev"), not secrets; blanking them would garble the log. */
+    private static final int MIN_SECRET_CHARS = 4;
+    /** How long a dead stdio server's stderr may stay open (held by a process it started) before its tail is logged anyway. */
+    private static final Duration STDERR_SETTLE = Duration.ofSeconds(1);
+    private static final java.lang.reflect.Field PROCESS = sdkField("process"), ERROR_SCHEDULER = sdkField("errorScheduler");
+
     private final List<Session> sessions;
     private final List<Tool> tools;
 
-    private McpTools(List<Session> sessions, List<Tool> tools) {
+    private final Set<String> down;
+
+    private McpTools(List<Session> sessions, List<Tool> tools, Set<String> down) {
         this.sessions = List.copyOf(sessions);
         this.tools = List.copyOf(tools);
+        this.down = Set.copyOf(down);
     }
 
     /** Connects the servers of {@code agents}; their tools may not take a built-in tool's name nor an HTTP tool's. */
     public static McpTools connect(AgentConfig agents) {
         Set<String> reserved = new HashSet<>(AgentConfig.BUILT_IN_TOOLS);
         agents.httpTools().forEach(t -> reserved.add(t.name()));
-        return connect(agents.mcpServers(), reserved);
+        McpTools connected = connect(agents.mcpServers(), reserved);
+        connected.agentsMissingTools(agents).forEach(LOG::warn);
+        return connected;
+    }
+
+    /**
+     * One sentence per agent of {@code agents} that names tools of an MCP server that this connection does not offer
+     * (the server is down, or does not list them), saying which and why; none when every agent has all its tools.
+     * Keel logs them at startup, so an agent running without a tool it was given is never silent.
+     */
+    List<String> agentsMissingTools(AgentConfig agents) {
+        Set<String> offered = new HashSet<>();
+        tools.forEach(t -> offered.add(t.spec().name()));
+        List<String> out = new ArrayList<>();
+        agents.definitions().values().stream().sorted(java.util.Comparator.comparing(AgentConfig.Definition::name)).forEach(agent -> {
+            List<String> lost = new ArrayList<>();
+            for (String tool : agent.tools()) {
+                if (offered.contains(tool)) continue;
+                agents.mcpServers().stream().filter(s -> tool.startsWith(s.name() + "_")).findFirst().ifPresent(server ->
+                        lost.add(tool + (down.contains(server.name()) ? " (MCP server '" + server.name() + "' is unavailable)"
+                                : " (MCP server '" + server.name() + "' does not offer it)")));
+            }
+            if (!lost.isEmpty()) out.add("agent '" + agent.name() + "' runs without " + String.join(", ", lost) + " until Keel restarts");
+        });
+        return out;
     }
 
     /** Connects {@code servers} in parallel; a tool whose name is in {@code reserved} is skipped. Never throws for a server's fault. */
@@ -88,6 +129,7 @@ public final class McpTools implements AutoCloseable {
         List<Session> sessions = new ArrayList<>();
         List<Tool> tools = new ArrayList<>();
         Set<String> taken = new HashSet<>(reserved);
+        Set<String> down = new HashSet<>();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<Connected>> pending = servers.stream().map(s -> pool.submit(() -> open(s))).toList();
             for (int i = 0; i < servers.size(); i++) {
@@ -100,12 +142,23 @@ public final class McpTools implements AutoCloseable {
                     tools.addAll(wrap(server, c.tools(), session, taken));
                 } catch (Exception e) {
                     pending.get(i).cancel(true);
+                    down.add(server.name());
                     LOG.warn("MCP server '{}' ({}) is unavailable; its tools are absent until Keel restarts: {}", server.name(), where(server),
                             reason(e));
                 }
             }
         }
-        return new McpTools(sessions, tools);
+        return new McpTools(sessions, tools, down);
+    }
+
+    private static java.lang.reflect.Field sdkField(String name) {
+        try {
+            java.lang.reflect.Field f = StdioClientTransport.class.getDeclaredField(name);
+            f.setAccessible(true);
+            return f;
+        } catch (NoSuchFieldException e) {
+            throw new IllegalStateException("the MCP SDK's stdio transport changed: no field " + name, e);
+        }
     }
 
     /** Every tool of every connected server, in the order of the configuration and of each server's list. */
@@ -186,10 +239,13 @@ public final class McpTools implements AutoCloseable {
 
     private static Connected open(McpServer server) {
         Duration timeout = Duration.ofMillis(server.timeoutMs());
-        McpAsyncClient client = McpClient.async(server.stdio() ? stdio(server) : http(server)).requestTimeout(timeout)
-                .initializationTimeout(timeout).clientInfo(new McpSchema.Implementation("keel", "keel")).build();
+        McpClientTransport transport = server.stdio() ? new WatchedStdio(server) : http(server);
+        McpAsyncClient client = McpClient.async(transport).requestTimeout(timeout)
+                .initializationTimeout(timeout).clientInfo(new McpSchema.Implementation(McpServing.NAME, McpServing.VERSION)).build();
         try {
-            client.initialize().block(timeout);
+            Mono<McpSchema.InitializeResult> initialized = client.initialize();
+            if (transport instanceof WatchedStdio watched) initialized = Mono.firstWithSignal(initialized, watched.exit(server));
+            initialized.block(timeout);
             List<McpSchema.Tool> listed = new ArrayList<>();
             String cursor = null;
             for (int page = 0; page < MAX_PAGES && listed.size() < MAX_TOOLS_PER_SERVER; page++) {
@@ -210,19 +266,127 @@ public final class McpTools implements AutoCloseable {
         }
     }
 
-    private static McpClientTransport stdio(McpServer server) {
-        List<String> command = server.command();
-        ServerParameters parameters = ServerParameters.builder(command.getFirst()).args(command.subList(1, command.size())).env(server.env()).build();
-        StdioClientTransport transport = new StdioClientTransport(parameters, McpServing.JSON, MAX_MESSAGE_BYTES) {
-            @Override
-            protected ProcessBuilder getProcessBuilder() {
-                ProcessBuilder b = super.getProcessBuilder();
-                b.environment().clear(); // the SDK then adds the parameters' env: the configured one and its safe defaults
-                return b;
+    /**
+     * A stdio server's transport that sees its process end: a server that exits before it answers fails at once,
+     * with its exit code and the last lines of its stderr logged (at most {@link #STDERR_TAIL_LINES} lines,
+     * {@link #STDERR_TAIL_CHARS} characters, the configured {@code env} values blanked out: a child may print its
+     * secrets), instead of waiting out {@code timeout_ms}. The process gets only the configured {@code env} plus the
+     * SDK's non-secret defaults, never Keel's environment.
+     *
+     * <p>Keel reads the process's stderr itself: the SDK stops reading it as soon as stdout ends, so the lines a
+     * failing server prints just before it exits, the ones that say why, would be lost. The SDK's process and
+     * stderr scheduler are private; they are reached by reflection, checked at class load.
+     */
+    private static final class WatchedStdio extends StdioClientTransport {
+        private final CompletableFuture<Integer> exited = new CompletableFuture<>();
+        private final Deque<String> tail = new ArrayDeque<>();
+        private final McpServer server;
+        private boolean stderrEnded;
+
+        WatchedStdio(McpServer server) {
+            super(parameters(server), McpServing.JSON, MAX_MESSAGE_BYTES);
+            this.server = server;
+            try {
+                ((Scheduler) ERROR_SCHEDULER.get(this)).dispose();
+                ERROR_SCHEDULER.set(this, Schedulers.fromExecutor(sdkStderrReader -> {}));
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException("the MCP SDK's stdio transport changed", e);
             }
-        };
-        transport.setStdErrorHandler(line -> LOG.debug("MCP server '{}' stderr: {}", server.name(), cut(line, MAX_ERROR_CHARS)));
-        return transport;
+        }
+
+        private static ServerParameters parameters(McpServer server) {
+            List<String> command = server.command();
+            return ServerParameters.builder(command.getFirst()).args(command.subList(1, command.size())).env(server.env()).build();
+        }
+
+        @Override
+        protected ProcessBuilder getProcessBuilder() {
+            ProcessBuilder b = super.getProcessBuilder();
+            b.environment().clear(); // the SDK then adds the parameters' env: the configured one and its safe defaults
+            return b;
+        }
+
+        @Override
+        public Mono<Void> connect(java.util.function.Function<Mono<McpSchema.JSONRPCMessage>, Mono<McpSchema.JSONRPCMessage>> handler) {
+            return super.connect(handler).doOnSuccess(v -> {
+                Process process = process();
+                Thread.ofVirtual().name("mcp-stderr-" + server.name()).start(() -> readStderr(process.getErrorStream()));
+                process.onExit().thenAccept(p -> exited.complete(p.exitValue()));
+            });
+        }
+
+        private Process process() {
+            try {
+                return (Process) PROCESS.get(this);
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException("the MCP SDK's stdio transport changed", e);
+            }
+        }
+
+        /** Never emits: fails when the process ends, logging how, so a race with initialisation fails it at once. */
+        <T> Mono<T> exit(McpServer server) {
+            return Mono.fromFuture(exited, true).flatMap(code -> {
+                String stderr = endOfStderr();
+                LOG.warn("MCP server '{}' ({}) exited with code {} before it answered{}", server.name(), where(server), code,
+                        stderr.isEmpty() ? " (its stderr was empty)" : "; the end of its stderr:\n" + stderr);
+                return Mono.error(new IllegalStateException("its process exited with code " + code));
+            });
+        }
+
+        /** Reads stderr to its end, a line at a time, each cut at {@link #MAX_ERROR_CHARS} (a line without an end cannot fill the heap). */
+        private void readStderr(java.io.InputStream err) {
+            try (java.io.Reader in = new java.io.InputStreamReader(err, java.nio.charset.StandardCharsets.UTF_8)) {
+                StringBuilder line = new StringBuilder();
+                for (int c = in.read(); c >= 0; c = in.read()) {
+                    if (c == '\n') {
+                        stderr(line.toString());
+                        line.setLength(0);
+                    } else if (line.length() < MAX_ERROR_CHARS) {
+                        line.append((char) c);
+                    }
+                }
+                if (!line.isEmpty()) stderr(line.toString());
+            } catch (java.io.IOException e) {
+                LOG.debug("MCP server '{}': stderr unreadable: {}", server.name(), reason(e));
+            } finally {
+                synchronized (this) {
+                    stderrEnded = true;
+                    notifyAll();
+                }
+            }
+        }
+
+        private synchronized void stderr(String line) {
+            String shown = blanked(line);
+            LOG.debug("MCP server '{}' stderr: {}", server.name(), shown);
+            tail.addLast(shown);
+            while (tail.size() > STDERR_TAIL_LINES) tail.removeFirst();
+        }
+
+        /** The last lines of stderr, once read to its end (a grandchild may hold it open: then after {@link #STDERR_SETTLE}). */
+        private synchronized String endOfStderr() {
+            long end = System.nanoTime() + STDERR_SETTLE.toNanos();
+            try {
+                for (long left = STDERR_SETTLE.toNanos(); !stderrEnded && left > 0; left = end - System.nanoTime()) wait(Math.max(1, left / 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            StringBuilder out = new StringBuilder();
+            for (java.util.Iterator<String> it = tail.descendingIterator(); it.hasNext(); ) {
+                String line = "  " + it.next() + "\n";
+                if (out.length() + line.length() > STDERR_TAIL_CHARS) break;
+                out.insert(0, line);
+            }
+            return out.toString().stripTrailing();
+        }
+
+        /** {@code text} with every configured env value long enough to be a secret replaced by its variable's name. */
+        private String blanked(String text) {
+            for (Map.Entry<String, String> e : server.env().entrySet()) {
+                if (e.getValue() != null && e.getValue().length() >= MIN_SECRET_CHARS) text = text.replace(e.getValue(), "[" + e.getKey() + "]");
+            }
+            return text;
+        }
     }
 
     private static McpClientTransport http(McpServer server) {

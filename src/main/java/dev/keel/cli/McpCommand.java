@@ -1,20 +1,33 @@
 package dev.keel.cli;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import dev.keel.Keel;
 import dev.keel.agent.CorpusTools;
 import dev.keel.agent.McpServing;
+import dev.keel.agent.Tool;
 import dev.keel.gateway.ChatGateway;
 import io.modelcontextprotocol.server.McpServer;
 import io.modelcontextprotocol.server.McpSyncServer;
 import io.modelcontextprotocol.server.transport.StdioServerTransportProvider;
+import java.io.ByteArrayOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.FilterInputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -22,25 +35,34 @@ import picocli.CommandLine.Mixin;
  * {@code keel mcp}: the data directory's corpus as MCP tools ({@code search_docs}, {@code answer_from_docs}) on
  * stdio, for IDEs and desktop assistants that launch their MCP servers as commands. Stdout carries nothing but the
  * protocol (everything else Java would print there goes to stderr, with the logs); it serves one tenant
- * ({@code --tenant}) as the local user, and ends when the client closes stdin.
+ * ({@code --tenant}) as the local user, and ends when the client closes stdin, after answering every request it had
+ * read by then (for at most {@link #DRAIN}), so {@code printf '…' | keel mcp} gets all its answers.
  */
 @Command(name = "mcp", mixinStandardHelpOptions = true,
         description = "Serve the corpus as MCP tools (search_docs, answer_from_docs) on stdin/stdout, for IDEs and desktop assistants.")
 final class McpCommand implements Callable<Integer> {
+    /** How long requests already read may still run once stdin has closed: an answer on a loaded machine, not a hung one. */
+    static final Duration DRAIN = Duration.ofSeconds(30);
+    private static final Logger LOG = LoggerFactory.getLogger(McpCommand.class);
+
     @Mixin
     CommonOptions common;
 
     @Override
     public Integer call() throws Exception {
-        OutputStream protocol = new FileOutputStream(FileDescriptor.out);
+        Unanswered unanswered = new Unanswered();
+        FileOutputStream stdout = new FileOutputStream(FileDescriptor.out);
         System.setOut(System.err);
         CountDownLatch closed = new CountDownLatch(1);
         try (Keel keel = common.open()) {
             ChatGateway.Caller caller = new ChatGateway.Caller(common.tenant, null);
-            StdioServerTransportProvider transport = new StdioServerTransportProvider(McpServing.JSON, new EndSignalling(closed), protocol);
-            McpSyncServer server = McpServer.sync(transport).serverInfo("keel", "keel").jsonMapper(McpServing.JSON).validateToolInputs(false)
-                    .instructions("Search and answer from this Keel's documents; cite passages by their citation id.")
-                    .tools(McpServing.sessions(CorpusTools.create(keel.answers(), keel.gateway(), keel.config().guard()), caller, keel.traces()))
+            List<Tool> tools = CorpusTools.create(keel.answers(), keel.gateway(), keel.config().guard());
+            OutputStream protocol = new Answering(stdout, unanswered, tools);
+            InputStream requests = new EndSignalling(new FileInputStream(FileDescriptor.in), unanswered, closed);
+            StdioServerTransportProvider transport = new StdioServerTransportProvider(McpServing.JSON, requests, protocol);
+            McpSyncServer server = McpServer.sync(transport).serverInfo(McpServing.NAME, McpServing.VERSION).jsonMapper(McpServing.JSON)
+                    .validateToolInputs(false).instructions(McpServing.INSTRUCTIONS)
+                    .tools(McpServing.sessions(tools, caller, keel.traces()))
                     .build();
             closed.await();
             server.closeGracefully();
@@ -48,12 +70,150 @@ final class McpCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Stdin, telling {@code closed} when it ends (the client went away). */
-    private static final class EndSignalling extends FilterInputStream {
-        private final CountDownLatch closed;
+    /**
+     * The ids of the requests read from stdin that have no response on stdout yet. Each direction is split into lines
+     * (one JSON-RPC message a line, as the stdio transport frames them); a line longer than {@link #MAX_LINE_BYTES} is
+     * not tracked, so it is never waited for.
+     */
+    static final class Unanswered {
+        /** Far above any request a client sends or response Keel writes; bounds what tracking holds in memory. */
+        static final int MAX_LINE_BYTES = 16 * 1024 * 1024;
+        private static final JsonFactory JSON = new JsonFactory();
+        private final Set<String> ids = new HashSet<>();
 
-        EndSignalling(CountDownLatch closed) {
-            super(new FileInputStream(FileDescriptor.in));
+        synchronized void read(byte[] line) {
+            Message m = Message.of(line);
+            if (m != null && m.request()) ids.add(m.id());
+        }
+
+        synchronized void written(byte[] line) {
+            Message m = Message.of(line);
+            if (m != null && !m.request() && ids.remove(m.id())) notifyAll();
+        }
+
+        /** Waits until every request read has its response, for at most {@code max}; the ids still unanswered then. */
+        synchronized Set<String> awaitNone(Duration max) throws InterruptedException {
+            long end = System.nanoTime() + max.toNanos();
+            for (long left = max.toNanos(); !ids.isEmpty() && left > 0; left = end - System.nanoTime()) {
+                wait(Math.max(1, left / 1_000_000));
+            }
+            return Set.copyOf(ids);
+        }
+
+        /** A message's top-level id (null ids are not tracked) and whether it is a request (it has a method) or a response. */
+        private record Message(String id, boolean request) {
+            static Message of(byte[] line) {
+                String id = null;
+                boolean method = false;
+                try (JsonParser p = JSON.createParser(line)) {
+                    if (p.nextToken() != JsonToken.START_OBJECT) return null;
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String field = p.currentName();
+                        JsonToken value = p.nextToken();
+                        if (field.equals("method")) method = true;
+                        else if (field.equals("id") && value.isScalarValue() && value != JsonToken.VALUE_NULL) id = value + ":" + p.getText();
+                        p.skipChildren();
+                    }
+                } catch (IOException e) {
+                    return null;
+                }
+                return id == null ? null : new Message(id, method);
+            }
+        }
+    }
+
+    /** Bytes cut into lines, each handed over without its newline; the bytes of a line too long to track are dropped. */
+    private static final class Lines {
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+        private boolean overflowed;
+
+        /** Feeds {@code n} bytes; calls {@code sink} with each line they complete. */
+        void feed(byte[] b, int off, int n, java.util.function.Consumer<byte[]> sink) {
+            for (int i = off; i < off + n; i++) {
+                if (b[i] == '\n') {
+                    if (!overflowed) sink.accept(line.toByteArray());
+                    line.reset();
+                    overflowed = false;
+                } else if (!overflowed) {
+                    if (line.size() >= Unanswered.MAX_LINE_BYTES) {
+                        overflowed = true;
+                        line.reset();
+                    } else {
+                        line.write(b[i]);
+                    }
+                }
+            }
+        }
+
+        boolean partial() {
+            return line.size() > 0 || overflowed;
+        }
+    }
+
+    /**
+     * Stdout, one message a line: each line is written whole, with an unknown tool's error reworded
+     * ({@link McpServing#clarified}), and recorded as answered so the end of stdin can wait for it. A line longer
+     * than {@link Unanswered#MAX_LINE_BYTES} goes out as it comes, untouched and untracked.
+     */
+    private static final class Answering extends FilterOutputStream {
+        private final Unanswered unanswered;
+        private final List<Tool> tools;
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+        private boolean passingThrough;
+
+        Answering(OutputStream out, Unanswered unanswered, List<Tool> tools) {
+            super(out);
+            this.unanswered = unanswered;
+            this.tools = tools;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) throws IOException {
+            for (int i = off; i < off + len; i++) {
+                if (b[i] == '\n') {
+                    if (passingThrough) {
+                        out.write('\n');
+                        passingThrough = false;
+                        continue;
+                    }
+                    byte[] message = McpServing.clarified(line.toByteArray(), tools);
+                    line.reset();
+                    out.write(message);
+                    out.write('\n');
+                    // Counted once written: a response that failed to reach the client still ends the wait, the client has gone.
+                    unanswered.written(message);
+                } else if (passingThrough) {
+                    out.write(b[i]);
+                } else {
+                    line.write(b[i]);
+                    if (line.size() > Unanswered.MAX_LINE_BYTES) {
+                        line.writeTo(out);
+                        line.reset();
+                        passingThrough = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Stdin, recording the requests read. At its end it first completes a last line that lacks its newline, then
+     * waits (at most {@link #DRAIN}) until every request read is answered, and only then reports the end, to the SDK
+     * (which closes the session when it sees it) and to {@code closed}.
+     */
+    private static final class EndSignalling extends FilterInputStream {
+        private final Unanswered unanswered;
+        private final CountDownLatch closed;
+        private final Lines lines = new Lines();
+
+        EndSignalling(InputStream in, Unanswered unanswered, CountDownLatch closed) {
+            super(in);
+            this.unanswered = unanswered;
             this.closed = closed;
         }
 
@@ -65,17 +225,34 @@ final class McpCommand implements Callable<Integer> {
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
+            int n;
             try {
-                return ended(super.read(b, off, len));
+                n = super.read(b, off, len);
             } catch (IOException e) {
                 closed.countDown();
                 throw e;
             }
+            if (n < 0 && lines.partial() && len > 0) {
+                b[off] = '\n';
+                n = 1;
+            }
+            if (n > 0) {
+                lines.feed(b, off, n, unanswered::read);
+                return n;
+            }
+            if (n == 0) return 0;
+            drain();
+            closed.countDown();
+            return -1;
         }
 
-        private int ended(int n) {
-            if (n < 0) closed.countDown();
-            return n;
+        private void drain() {
+            try {
+                Set<String> left = unanswered.awaitNone(DRAIN);
+                if (!left.isEmpty()) LOG.warn("stdin closed; {} request(s) still unanswered after {} s are dropped", left.size(), DRAIN.toSeconds());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

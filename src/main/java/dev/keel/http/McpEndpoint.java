@@ -42,16 +42,17 @@ final class McpEndpoint {
     /** The request attribute that hands the call's caller and trace to the transport's context extractor. */
     private static final String CONTEXT = "keel.mcp.context";
     private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER = new com.fasterxml.jackson.databind.ObjectMapper();
-    /** The request attribute that hands the call's caller and trace to the transport's context extractor. */    private final HttpServletStatelessServerTransport transport;
+    private final HttpServletStatelessServerTransport transport;
+    private final java.util.List<dev.keel.agent.Tool> tools;
 
     McpEndpoint(Keel keel) {
         long maxBody = keel.config().server().maxBodyBytes();
         transport = HttpServletStatelessServerTransport.builder().jsonMapper(McpServing.JSON).messageEndpoint(PATH)
                 .maxRequestSize((int) Math.min(Integer.MAX_VALUE, maxBody))
                 .contextExtractor(request -> (io.modelcontextprotocol.common.McpTransportContext) request.getAttribute(CONTEXT)).build();
-        McpServer.sync(transport).serverInfo("keel", "keel").jsonMapper(McpServing.JSON).immediateExecution(true).validateToolInputs(false)
-                .instructions("Search and answer from this Keel's documents; cite passages by their citation id.")
-                .tools(McpServing.stateless(CorpusTools.create(keel.answers(), keel.gateway(), keel.config().guard()))).build();
+        tools = CorpusTools.create(keel.answers(), keel.gateway(), keel.config().guard());
+        McpServer.sync(transport).serverInfo(McpServing.NAME, McpServing.VERSION).jsonMapper(McpServing.JSON).immediateExecution(true)
+                .validateToolInputs(false).instructions(McpServing.INSTRUCTIONS).tools(McpServing.stateless(tools)).build();
     }
 
     /** Mounts {@code /mcp} behind {@code authenticate} and {@code admit}, the checks every {@code /v1} request passes. */
@@ -71,7 +72,8 @@ final class McpEndpoint {
         transport.service(new ReadBody(ctx.req(), ctx.bodyAsBytes()), response);
         response.flushBuffer();
         if (response.status < 400) {
-            HttpServer.send(ctx, response.status, response.type == null ? "application/json" : response.type, response.body.toByteArray());
+            HttpServer.send(ctx, response.status, response.type == null ? "application/json" : response.type,
+                    McpServing.clarified(response.body.toByteArray(), tools));
             return;
         }
         // The SDK writes a refused request's error as the serialised exception, stack trace included: never sent, its message only.

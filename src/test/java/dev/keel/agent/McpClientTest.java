@@ -1,6 +1,7 @@
 package dev.keel.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keel.config.AgentConfig;
@@ -29,6 +30,8 @@ import org.junit.jupiter.api.Test;
 class McpClientTest {
     /** Generous: the child JVM must start and answer initialize within it on a loaded machine; calls that should fail fast use a deadline. */
     private static final int TIMEOUT_MS = 60_000;
+    /** A timeout no test waits out: a server that fails must fail long before it. */
+    private static final int NEVER_MS = 600_000;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Traces TRACES = new Traces();
     private static McpTools tools;
@@ -174,6 +177,72 @@ class McpClientTest {
         try (McpTools none = McpTools.connect(agents)) {
             assertThat(none.tools()).isEmpty();
         }
+    }
+
+    @Test
+    void aStdioServerThatExitsAtOnceFailsAtOnceWithItsExitCodeAndStderrButNoEnvValue() {
+        McpServer quitter = new McpServer("quitter", List.of("/bin/sh", "-c",
+                "echo starting >&2; echo \"using token $API_TOKEN\" >&2; echo 'error: DATABASE_URL is not set' >&2; exit 2"),
+                Map.of("API_TOKEN", "sk-live-0123456789"), null, Map.of(), List.of(), List.of(), NEVER_MS);
+        List<String> log = logged(() -> {
+            try (McpTools none = McpTools.connect(List.of(quitter), Set.of())) {
+                assertThat(none.tools()).isEmpty();
+            }
+        });
+        assertThat(String.join("\n", log)).contains("'quitter'", "exited with code 2", "error: DATABASE_URL is not set", "using token [API_TOKEN]")
+                .doesNotContain("sk-live-0123456789");
+    }
+
+    @Test
+    void aDeadServersStderrIsLoggedOnlyByItsLastLines() {
+        McpServer chatty = new McpServer("chatty", List.of("/bin/sh", "-c", "for i in $(seq 1 500); do echo \"line $i of the log\" >&2; done; exit 3"),
+                Map.of(), null, Map.of(), List.of(), List.of(), NEVER_MS);
+        String exit = logged(() -> McpTools.connect(List.of(chatty), Set.of()).close()).stream().filter(l -> l.contains("exited with code 3"))
+                .findFirst().orElseThrow();
+        String stderr = exit.substring(exit.indexOf('\n') + 1);
+        assertThat(stderr).contains("line 500 of the log").doesNotContain("line 1 of the log");
+        assertThat(stderr.lines().count()).isLessThanOrEqualTo(McpTools.STDERR_TAIL_LINES);
+        assertThat(stderr.length()).isLessThanOrEqualTo(McpTools.STDERR_TAIL_CHARS);
+    }
+
+    @Test
+    void eachAgentThatLostToolsToADownServerIsNamedAtStartup() {
+        AgentConfig agents = KeelConfig.parse("""
+                agents:
+                  mcp_servers:
+                    - {name: crm, url: "http://127.0.0.1:9/mcp", timeout_ms: 1000}
+                  definitions:
+                    support: {tools: [search_docs, crm_lookup, crm_update]}
+                    math: {tools: [calculator]}
+                """, k -> null).agents();
+        List<String> log = logged(() -> McpTools.connect(agents).close());
+        assertThat(log).contains("agent 'support' runs without crm_lookup (MCP server 'crm' is unavailable), crm_update (MCP server 'crm' is "
+                + "unavailable) until Keel restarts");
+        assertThat(log).noneMatch(l -> l.contains("'math'"));
+    }
+
+    @Test
+    void anAgentNamingAToolItsServerDoesNotOfferIsNamedToo() {
+        McpServer odd = misbehaving("odd", List.of(), Map.of());
+        AgentConfig.Definition agent = new AgentConfig.Definition("helper", null, null, null, List.of("odd_lookup", "odd_teleport"), false, Set.of(),
+                Map.of(), 0, List.of(), null);
+        AgentConfig agents = new AgentConfig(AgentConfig.DEFAULTS.defaults(), AgentConfig.DEFAULTS.httpGet(), List.of(), List.of(odd), Map.of("helper", agent), true);
+        assertThat(tools.agentsMissingTools(agents)).containsExactly("agent 'helper' runs without odd_teleport (MCP server 'odd' does not offer it) "
+                + "until Keel restarts");
+    }
+
+    /** The formatted messages {@link McpTools} logs while {@code action} runs. */
+    private static List<String> logged(Runnable action) {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(McpTools.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> appender = new ch.qos.logback.core.read.ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        try {
+            assertTimeoutPreemptively(Duration.ofMillis(NEVER_MS / 2), action::run, "a dead server fails before its timeout");
+        } finally {
+            logger.detachAppender(appender);
+        }
+        return appender.list.stream().map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
     }
 
     private static List<ProcessHandle> children(String command) {

@@ -163,11 +163,21 @@ class McpServerTest {
     }
 
     @Test
-    void anUnknownToolIsAnMcpError() {
+    void anUnknownToolIsAnMcpErrorNamingTheToolsThereAre() {
         try (McpSyncClient client = client(acmeKey, Map.of())) {
             client.initialize();
             assertThatThrownBy(() -> client.callTool(new McpSchema.CallToolRequest("delete_all_documents", Map.of())))
-                    .isInstanceOf(io.modelcontextprotocol.spec.McpError.class).hasMessageContaining("Unknown tool");
+                    .isInstanceOf(io.modelcontextprotocol.spec.McpError.class)
+                    .hasMessageContaining("no tool named 'delete_all_documents'; the tools are: search_docs, answer_from_docs");
+        }
+    }
+
+    @Test
+    void serverInfoGivesKeelsVersion() {
+        try (McpSyncClient client = client(acmeKey, Map.of())) {
+            McpSchema.Implementation info = client.initialize().serverInfo();
+            assertThat(info.name()).isEqualTo("keel");
+            assertThat(info.version()).isEqualTo(McpServing.VERSION).matches("\\d+\\.\\d+\\.\\d+.*");
         }
     }
 

@@ -91,9 +91,7 @@ class McpStdioTest {
 
     @Test
     void stdoutCarriesNothingButProtocolMessages() throws Exception {
-        List<String> command = new ArrayList<>(List.of(java()));
-        command.addAll(keelMcp("acme"));
-        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Process p = keelMcpProcess();
         try (OutputStream in = p.getOutputStream()) {
             in.write(("""
                     {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
@@ -118,6 +116,34 @@ class McpStdioTest {
     }
 
     @Test
+    void everyRequestReadBeforeStdinClosesIsAnswered() throws Exception {
+        Process p = keelMcpProcess();
+        try (OutputStream in = p.getOutputStream()) {
+            // The README's printf recipe: stdin closes right after the calls, the last line even without its newline.
+            in.write(("""
+                    {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
+                    {"jsonrpc":"2.0","method":"notifications/initialized"}
+                    {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"search_docs","arguments":{"query":"refund annual plan"}}}
+                    {"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"delete_all_documents","arguments":{}}}
+                    {"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"answer_from_docs","arguments":{"question":"How long do I have to request a refund on an annual plan?"}}}""")
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+        assertThat(p.waitFor(START.toSeconds(), TimeUnit.SECONDS)).isTrue();
+        Map<Integer, JsonNode> responses = new java.util.TreeMap<>();
+        for (String line : new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+            JsonNode m = JSON.readTree(line);
+            responses.put(m.get("id").asInt(), m);
+        }
+        assertThat(responses).containsOnlyKeys(1, 2, 3, 4);
+        assertThat(responses.get(1).at("/result/serverInfo/version").asText()).isEqualTo(McpServing.VERSION).isNotEqualTo("keel");
+        assertThat(responses.get(2).at("/result/structuredContent/hits/0/source").asText()).endsWith("refunds.md");
+        assertThat(responses.get(3).at("/error/message").asText())
+                .isEqualTo("no tool named 'delete_all_documents'; the tools are: search_docs, answer_from_docs");
+        assertThat(responses.get(4).at("/result/structuredContent/answer").asText()).contains("30 days");
+        assertThat(p.exitValue()).isZero();
+    }
+
+    @Test
     void aBadTenantIsRefusedNamingTheOption() throws Exception {
         List<String> command = new ArrayList<>(List.of(java()));
         command.addAll(keelMcp("no spaces allowed"));
@@ -134,6 +160,13 @@ class McpStdioTest {
     private static McpSyncClient client(String tenant) {
         ServerParameters command = ServerParameters.builder(java()).args(keelMcp(tenant)).build();
         return McpClient.sync(new StdioClientTransport(command, McpServing.JSON)).requestTimeout(START).initializationTimeout(START).build();
+    }
+
+    /** {@code keel mcp} for acme in a child JVM, its stderr (the logs) discarded. */
+    private static Process keelMcpProcess() throws IOException {
+        List<String> command = new ArrayList<>(List.of(java()));
+        command.addAll(keelMcp("acme"));
+        return new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     }
 
     private static String java() {
