@@ -218,11 +218,13 @@ class McpServerTest {
     @Test
     void keelAttachesAnotherKeelsMcpEndpointAsDocsTools() throws Exception {
         AgentConfig.McpServer docs = new AgentConfig.McpServer("docs", List.of(), Map.of(), URI.create(base + "/mcp"),
-                Map.of("Authorization", "Bearer " + acmeKey), List.of(), List.of(), 30_000);
+                Map.of("Authorization", "Bearer " + acmeKey), List.of(CorpusTools.SEARCH), List.of(), 30_000);
         try (McpTools attached = McpTools.connect(List.of(docs), AgentConfig.BUILT_IN_TOOLS)) {
             assertThat(attached.tools()).extracting(t -> t.spec().name()).containsExactly("docs_search_docs", "docs_answer_from_docs");
             Tool search = attached.tools().getFirst();
             assertThat(search.spec().sideEffect()).isEqualTo(AgentConfig.SideEffect.READ);
+            assertThat(attached.tools().get(1).spec().sideEffect()).as("annotated read-only by Keel, but not in read_tools")
+                    .isEqualTo(AgentConfig.SideEffect.WRITE);
             ToolOutcome outcome = search.call(JSON.readTree("{\"query\":\"rate limit per minute\"}"), invocation("somebody-else"));
             assertThat(outcome).isInstanceOf(ToolOutcome.Success.class);
             // The remote Keel answers as the key's tenant, whatever tenant the calling run belongs to.

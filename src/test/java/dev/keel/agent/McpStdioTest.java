@@ -79,7 +79,8 @@ class McpStdioTest {
     void keelAttachesKeelMcpAsAStdioServer() throws Exception {
         List<String> command = new ArrayList<>(List.of(java()));
         command.addAll(keelMcp("acme"));
-        AgentConfig.McpServer docs = new AgentConfig.McpServer("docs", command, Map.of(), null, Map.of(), List.of(), List.of(), (int) START.toMillis());
+        AgentConfig.McpServer docs = new AgentConfig.McpServer("docs", command, Map.of(), null, Map.of(), List.of(CorpusTools.SEARCH, CorpusTools.ANSWER),
+                List.of(), (int) START.toMillis());
         try (McpTools attached = McpTools.connect(List.of(docs), AgentConfig.BUILT_IN_TOOLS)) {
             assertThat(attached.tools()).extracting(t -> t.spec().name()).containsExactly("docs_search_docs", "docs_answer_from_docs");
             assertThat(attached.tools()).allMatch(t -> t.spec().sideEffect() == AgentConfig.SideEffect.READ);
