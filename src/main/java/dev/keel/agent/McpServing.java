@@ -43,6 +43,10 @@ public final class McpServing {
     public static final String CALLER = "keel.caller", TRACE = "keel.trace";
     private static final Logger LOG = LoggerFactory.getLogger(McpServing.class);
     private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Refuses duplicate keys and content after the message: Keel's check and the SDK must read one message the same way. */
+    private static final com.fasterxml.jackson.databind.ObjectReader STRICT = MAPPER.reader()
+            .with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private McpServing() {}
 
@@ -78,6 +82,135 @@ public final class McpServing {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             return message;
         }
+    }
+
+    /** What a client sent, once screened ({@link #screen}): a message for the SDK, or one Keel refuses itself. */
+    public sealed interface Inbound permits Accepted, Refusal {}
+
+    /** A message the SDK can take: a request ({@code method} and {@code id}), a notification (no id) or a response (no method). */
+    public record Accepted(String method, JsonNode id) implements Inbound {
+        public boolean notification() {
+            return method != null && id == null;
+        }
+    }
+
+    /**
+     * A message a client sent that Keel answers itself, with this JSON-RPC error, instead of handing it to the SDK,
+     * whose servers meet such messages with an internal error naming Java classes (over HTTP a 500 and an ERROR log)
+     * or, on stdio, by no longer reading stdin. {@code id} is the request's, or null when it has none to echo.
+     */
+    public record Refusal(int code, String message, JsonNode id) implements Inbound {
+        /** JSON-RPC's codes: not JSON; JSON but not a message; a request whose params its method cannot take. */
+        public static final int PARSE_ERROR = -32700, INVALID_REQUEST = -32600, INVALID_PARAMS = -32602;
+
+        /** The JSON-RPC error response, as one line of JSON. */
+        public byte[] response() {
+            ObjectNode r = JsonNodeFactory.instance.objectNode().put("jsonrpc", "2.0");
+            r.set("id", id == null ? JsonNodeFactory.instance.nullNode() : id);
+            r.putObject("error").put("code", code).put("message", message);
+            try {
+                return MAPPER.writeValueAsBytes(r);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException("a JSON-RPC error is always serialisable", e);
+            }
+        }
+    }
+
+    /**
+     * {@code message} (one JSON-RPC message as a client sent it) screened: {@link Accepted} when the SDK can take it,
+     * else a {@link Refusal} saying why:
+     * not one JSON value (duplicate keys and trailing content included: two parsers could read it two ways), not one
+     * JSON-RPC 2.0 object (a request, a notification or a response, with a string or integer id), or a request whose
+     * {@code params} are not an object, or not what {@code tools/call} ({@code name}, an object of {@code arguments})
+     * or {@code initialize} ({@code protocolVersion}) need. Its message says what is wrong and never names a class.
+     */
+    public static Inbound screen(byte[] message) {
+        JsonNode m;
+        try {
+            m = STRICT.readTree(message);
+        } catch (java.io.IOException e) {
+            String where = e instanceof com.fasterxml.jackson.core.JsonProcessingException j && j.getLocation() != null
+                    ? " (line " + j.getLocation().getLineNr() + ", column " + j.getLocation().getColumnNr() + ")" : "";
+            return new Refusal(Refusal.PARSE_ERROR, "parse error: the message is not one valid JSON value" + where, null);
+        }
+        if (m == null || m.isMissingNode()) return new Refusal(Refusal.PARSE_ERROR, "parse error: the message is empty", null);
+        if (m.isArray()) return new Refusal(Refusal.INVALID_REQUEST, "batches are not supported: send one JSON-RPC message (an object) at a time", null);
+        if (!(m instanceof ObjectNode o)) return new Refusal(Refusal.INVALID_REQUEST, "a message is a JSON-RPC 2.0 object, not " + kind(m), null);
+        JsonNode id = o.get("id");
+        if (id != null && !(id.isTextual() || id.isIntegralNumber() && id.canConvertToLong())) {
+            return new Refusal(Refusal.INVALID_REQUEST, "\"id\" must be a string or an integer, not " + kind(id), null);
+        }
+        if (!"2.0".equals(o.path("jsonrpc").textValue())) return new Refusal(Refusal.INVALID_REQUEST, "\"jsonrpc\" must be \"2.0\"", id);
+        JsonNode method = o.get("method");
+        if (method == null && (id == null || !o.has("result") && !o.has("error"))) {
+            return new Refusal(Refusal.INVALID_REQUEST, "a message needs a \"method\" (a request or a notification), or an \"id\" with a "
+                    + "\"result\" or an \"error\" (a response)", id);
+        }
+        if (method != null && (!method.isTextual() || method.asText().isBlank())) {
+            return new Refusal(Refusal.INVALID_REQUEST, "\"method\" must be a non-empty string", id);
+        }
+        try {
+            McpSchema.deserializeJsonRpcMessage(JSON, new String(message, java.nio.charset.StandardCharsets.UTF_8));
+        } catch (java.io.IOException | RuntimeException e) {
+            return new Refusal(Refusal.INVALID_REQUEST, "not a JSON-RPC message this server can read", id);
+        }
+        Refusal refused = method == null || id == null ? null : params(method.asText(), o.get("params"), id);
+        return refused != null ? refused : new Accepted(method == null ? null : method.asText(), id);
+    }
+
+    /** Why a request's {@code params} are refused for {@code method}, or null. */
+    private static Refusal params(String method, JsonNode params, JsonNode id) {
+        if (params != null && !params.isNull() && !params.isObject()) {
+            return invalid(McpTools.cut(method, MAX_NAME_ECHO) + ": \"params\" must be an object, not " + kind(params), id);
+        }
+        Class<?> request;
+        switch (method) {
+            case McpSchema.METHOD_TOOLS_CALL -> {
+                if (params == null || !params.path("name").isTextual() || params.path("name").asText().isBlank()) {
+                    return invalid("tools/call needs \"params\": {\"name\": the tool's name, \"arguments\": {…}}", id);
+                }
+                JsonNode arguments = params.get("arguments");
+                if (arguments != null && !arguments.isNull() && !arguments.isObject()) {
+                    return invalid("tools/call: \"params.arguments\" must be an object of the tool's arguments by name, not " + kind(arguments), id);
+                }
+                request = McpSchema.CallToolRequest.class;
+            }
+            case McpSchema.METHOD_INITIALIZE -> {
+                if (params == null || !params.path("protocolVersion").isTextual()) {
+                    return invalid("initialize needs \"params\" with \"protocolVersion\" (a string)", id);
+                }
+                request = McpSchema.InitializeRequest.class;
+            }
+            default -> {
+                return null;
+            }
+        }
+        try {
+            MAPPER.treeToValue(params, request);
+            return null;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
+            String field = e instanceof com.fasterxml.jackson.databind.JsonMappingException j ? String.join(".", j.getPath().stream()
+                    .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]").toList()) : "";
+            return invalid(method + ": " + (field.isEmpty() ? "\"params\" are not what the method takes" : "\"params." + McpTools.cut(field, MAX_NAME_ECHO)
+                    + "\" has the wrong type"), id);
+        }
+    }
+
+    private static Refusal invalid(String message, JsonNode id) {
+        return new Refusal(Refusal.INVALID_PARAMS, message, id);
+    }
+
+    /** A JSON value's kind as a message names it: "a string", "null"… */
+    private static String kind(JsonNode value) {
+        return switch (value.getNodeType()) {
+            case NULL -> "null";
+            case ARRAY -> "an array";
+            case OBJECT -> "an object";
+            case BOOLEAN -> "a boolean";
+            case NUMBER -> "a number";
+            case STRING -> "a string";
+            default -> "a " + value.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+        };
     }
 
     /** The transport context of one HTTP request: its caller and the trace its tool calls record spans in. */

@@ -41,8 +41,10 @@ import reactor.core.scheduler.Schedulers;
 /**
  * The MCP servers of {@code agents.mcp_servers}, connected at startup (in parallel, each within its
  * {@code timeout_ms}), and their tools as {@link Tool}s named {@code <server>_<tool>}. A tool is
- * {@link SideEffect#READ} only when the server is listed with it in {@code read_tools} or annotates it
- * {@code readOnlyHint}, else {@code WRITE}; every tool of a server needs the server's {@code scopes}.
+ * {@link SideEffect#READ} (and idempotent) only when {@code keel.yaml} lists it in its server's {@code read_tools},
+ * else a non-idempotent {@code WRITE}: a server's own annotations ({@code readOnlyHint}, {@code idempotentHint}) are
+ * claims of the party being guarded against, so they never skip a confirmation nor allow a resend after a crash, as
+ * the MCP specification asks of clients. Every tool of a server needs the server's {@code scopes}.
  *
  * <p>What it never does: let a server stop Keel from starting (a server that is down, slow or lying at startup is
  * logged and its tools are absent), offer a tool whose name a provider would refuse or that another tool already has,
@@ -403,6 +405,7 @@ public final class McpTools implements AutoCloseable {
     private static List<Tool> wrap(McpServer server, List<McpSchema.Tool> listedTools, Session session, Set<String> taken) {
         List<Tool> out = new ArrayList<>();
         Set<String> listed = new HashSet<>();
+        List<String> claimsReadOnly = new ArrayList<>();
         for (McpSchema.Tool t : listedTools) {
             String name = server.name() + "_" + t.name();
             listed.add(t.name());
@@ -425,16 +428,20 @@ public final class McpTools implements AutoCloseable {
                 taken.remove(name);
                 continue;
             }
-            boolean reads = server.readTools().contains(t.name()) || (t.annotations() != null && Boolean.TRUE.equals(t.annotations().readOnlyHint()));
-            boolean idempotent = reads || (t.annotations() != null && Boolean.TRUE.equals(t.annotations().idempotentHint()));
+            boolean reads = server.readTools().contains(t.name());
+            if (!reads && t.annotations() != null && Boolean.TRUE.equals(t.annotations().readOnlyHint())) claimsReadOnly.add(t.name());
             String description = t.description() == null || t.description().isBlank() ? "Tool " + t.name() + " of MCP server " + server.name()
                     : cut(t.description(), MAX_DESCRIPTION_CHARS);
-            ToolSpec spec = new ToolSpec(name, description, parameters, null, reads ? SideEffect.READ : SideEffect.WRITE, idempotent,
+            ToolSpec spec = new ToolSpec(name, description, parameters, null, reads ? SideEffect.READ : SideEffect.WRITE, reads,
                     Duration.ofMillis(server.timeoutMs()), Set.copyOf(server.scopes()));
             out.add(new RemoteTool(spec, server.name(), t.name(), session));
         }
         for (String r : server.readTools()) {
             if (!listed.contains(r)) LOG.warn("MCP server '{}' has no tool '{}' (listed in read_tools)", server.name(), r);
+        }
+        if (!claimsReadOnly.isEmpty()) {
+            LOG.info("MCP server '{}' marks {} read-only; not trusted: a tool is a read only when listed in its read_tools", server.name(),
+                    cut(String.join(", ", claimsReadOnly), MAX_ERROR_CHARS));
         }
         return out;
     }

@@ -15,7 +15,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
-import java.io.FilterInputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -36,7 +35,9 @@ import picocli.CommandLine.Mixin;
  * stdio, for IDEs and desktop assistants that launch their MCP servers as commands. Stdout carries nothing but the
  * protocol (everything else Java would print there goes to stderr, with the logs); it serves one tenant
  * ({@code --tenant}) as the local user, and ends when the client closes stdin, after answering every request it had
- * read by then (for at most {@link #DRAIN}), so {@code printf '…' | keel mcp} gets all its answers.
+ * read by then (for at most {@link #DRAIN}), so {@code printf '…' | keel mcp} gets all its answers. A line that is not
+ * a JSON-RPC message it can take gets JSON-RPC's error (parse error, invalid request or invalid params) and the
+ * session goes on.
  */
 @Command(name = "mcp", mixinStandardHelpOptions = true,
         description = "Serve the corpus as MCP tools (search_docs, answer_from_docs) on stdin/stdout, for IDEs and desktop assistants.")
@@ -58,7 +59,7 @@ final class McpCommand implements Callable<Integer> {
             ChatGateway.Caller caller = new ChatGateway.Caller(common.tenant, null);
             List<Tool> tools = CorpusTools.create(keel.answers(), keel.gateway(), keel.config().guard());
             OutputStream protocol = new Answering(stdout, unanswered, tools);
-            InputStream requests = new EndSignalling(new FileInputStream(FileDescriptor.in), unanswered, closed);
+            InputStream requests = new Screened(new FileInputStream(FileDescriptor.in), protocol, unanswered, closed);
             StdioServerTransportProvider transport = new StdioServerTransportProvider(McpServing.JSON, requests, protocol);
             McpSyncServer server = McpServer.sync(transport).serverInfo(McpServing.NAME, McpServing.VERSION).jsonMapper(McpServing.JSON)
                     .validateToolInputs(false).instructions(McpServing.INSTRUCTIONS)
@@ -122,34 +123,6 @@ final class McpCommand implements Callable<Integer> {
         }
     }
 
-    /** Bytes cut into lines, each handed over without its newline; the bytes of a line too long to track are dropped. */
-    private static final class Lines {
-        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
-        private boolean overflowed;
-
-        /** Feeds {@code n} bytes; calls {@code sink} with each line they complete. */
-        void feed(byte[] b, int off, int n, java.util.function.Consumer<byte[]> sink) {
-            for (int i = off; i < off + n; i++) {
-                if (b[i] == '\n') {
-                    if (!overflowed) sink.accept(line.toByteArray());
-                    line.reset();
-                    overflowed = false;
-                } else if (!overflowed) {
-                    if (line.size() >= Unanswered.MAX_LINE_BYTES) {
-                        overflowed = true;
-                        line.reset();
-                    } else {
-                        line.write(b[i]);
-                    }
-                }
-            }
-        }
-
-        boolean partial() {
-            return line.size() > 0 || overflowed;
-        }
-    }
-
     /**
      * Stdout, one message a line: each line is written whole, with an unknown tool's error reworded
      * ({@link McpServing#clarified}), and recorded as answered so the end of stdin can wait for it. A line longer
@@ -202,17 +175,28 @@ final class McpCommand implements Callable<Integer> {
     }
 
     /**
-     * Stdin, recording the requests read. At its end it first completes a last line that lacks its newline, then
-     * waits (at most {@link #DRAIN}) until every request read is answered, and only then reports the end, to the SDK
-     * (which closes the session when it sees it) and to {@code closed}.
+     * Stdin as the SDK reads it: one message a line, each screened first ({@link McpServing#screen}). A line that is
+     * not a JSON-RPC message the SDK can take (the SDK would stop reading stdin for good at one that is not JSON) is
+     * answered on stdout with JSON-RPC's error and never reaches the SDK; a blank line is skipped; a line over
+     * {@link Unanswered#MAX_LINE_BYTES} is refused without being held in memory. Each request passed on is recorded. At
+     * the end of stdin (a last line without its newline counts) it waits, at most {@link #DRAIN}, until every request
+     * read is answered, and only then reports the end, to the SDK (which closes the session when it sees it) and to
+     * {@code closed}.
      */
-    private static final class EndSignalling extends FilterInputStream {
+    static final class Screened extends InputStream {
+        private final InputStream in;
+        private final OutputStream replies;
         private final Unanswered unanswered;
         private final CountDownLatch closed;
-        private final Lines lines = new Lines();
+        private final byte[] buffer = new byte[8192];
+        private int buffered, read;
+        private byte[] pending = new byte[0];
+        private int handedOver;
+        private boolean ended;
 
-        EndSignalling(InputStream in, Unanswered unanswered, CountDownLatch closed) {
-            super(in);
+        Screened(InputStream in, OutputStream replies, Unanswered unanswered, CountDownLatch closed) {
+            this.in = in;
+            this.replies = replies;
             this.unanswered = unanswered;
             this.closed = closed;
         }
@@ -225,25 +209,91 @@ final class McpCommand implements Callable<Integer> {
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
-            int n;
-            try {
-                n = super.read(b, off, len);
-            } catch (IOException e) {
-                closed.countDown();
-                throw e;
+            if (len == 0) return 0;
+            while (handedOver == pending.length) {
+                if (ended) return -1;
+                Line line;
+                try {
+                    line = nextLine();
+                } catch (IOException e) {
+                    ended = true;
+                    closed.countDown();
+                    throw e;
+                }
+                if (line == null) {
+                    drain();
+                    ended = true;
+                    closed.countDown();
+                    return -1;
+                }
+                pending = admitted(line);
+                handedOver = 0;
             }
-            if (n < 0 && lines.partial() && len > 0) {
-                b[off] = '\n';
-                n = 1;
+            int n = Math.min(len, pending.length - handedOver);
+            System.arraycopy(pending, handedOver, b, off, n);
+            handedOver += n;
+            return n;
+        }
+
+        private record Line(byte[] bytes, boolean tooLong) {}
+
+        /** The next line without its newline (or {@code \r\n}); null at the end of stdin. */
+        private Line nextLine() throws IOException {
+            ByteArrayOutputStream line = new ByteArrayOutputStream();
+            boolean tooLong = false, any = false;
+            while (true) {
+                if (read == buffered) {
+                    buffered = in.read(buffer);
+                    read = 0;
+                    if (buffered < 0) {
+                        buffered = 0;
+                        return any ? new Line(line.toByteArray(), tooLong) : null;
+                    }
+                }
+                any = true;
+                int start = read;
+                while (read < buffered && buffer[read] != '\n') read++;
+                if (!tooLong) {
+                    if (line.size() + (read - start) > Unanswered.MAX_LINE_BYTES) {
+                        tooLong = true;
+                        line.reset();
+                    } else {
+                        line.write(buffer, start, read - start);
+                    }
+                }
+                if (read < buffered) {
+                    read++;
+                    byte[] bytes = line.toByteArray();
+                    int end = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+                    return new Line(java.util.Arrays.copyOf(bytes, end), tooLong);
+                }
             }
-            if (n > 0) {
-                lines.feed(b, off, n, unanswered::read);
-                return n;
+        }
+
+        /** The bytes the SDK reads for {@code line}: the line and its newline, or nothing when it is skipped or refused. */
+        private byte[] admitted(Line line) throws IOException {
+            McpServing.Refusal refused;
+            if (line.tooLong()) {
+                refused = new McpServing.Refusal(McpServing.Refusal.INVALID_REQUEST, "a message may be at most "
+                        + Unanswered.MAX_LINE_BYTES / (1024 * 1024) + " MiB", null);
+            } else if (new String(line.bytes(), java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
+                return new byte[0];
+            } else {
+                refused = McpServing.screen(line.bytes()) instanceof McpServing.Refusal r ? r : null;
             }
-            if (n == 0) return 0;
-            drain();
-            closed.countDown();
-            return -1;
+            if (refused != null) {
+                LOG.info("stdin: a message was refused (JSON-RPC {}): {}", refused.code(), refused.message());
+                synchronized (replies) {
+                    replies.write(refused.response());
+                    replies.write('\n');
+                    replies.flush();
+                }
+                return new byte[0];
+            }
+            unanswered.read(line.bytes());
+            byte[] out = java.util.Arrays.copyOf(line.bytes(), line.bytes().length + 1);
+            out[out.length - 1] = '\n';
+            return out;
         }
 
         private void drain() {

@@ -36,12 +36,17 @@ import java.nio.charset.StandardCharsets;
  * replica would fail with an unknown session unless the balancer pinned it. The two tools need no server state
  * between calls (each call carries its tenant in its credentials), so every POST is answered by whichever replica
  * gets it, with a JSON response; a GET (a server-to-client stream) is refused with 405 as the specification allows.
+ *
+ * <p>A client's mistake is never a 500 nor an ERROR log: a body that is not one JSON-RPC message is refused with 400
+ * in Keel's error shape, a request whose {@code params} its method cannot take gets JSON-RPC's invalid-params error
+ * ({@link McpServing#screen}), both logged at DEBUG; a notification is accepted (202) and needs nothing more.
  */
 final class McpEndpoint {
     static final String PATH = "/mcp";
     /** The request attribute that hands the call's caller and trace to the transport's context extractor. */
     private static final String CONTEXT = "keel.mcp.context";
     private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(McpEndpoint.class);
     private final HttpServletStatelessServerTransport transport;
     private final java.util.List<dev.keel.agent.Tool> tools;
 
@@ -65,6 +70,21 @@ final class McpEndpoint {
     }
 
     private void serve(Context ctx) throws Exception {
+        McpServing.Inbound inbound = ctx.method() == io.javalin.http.HandlerType.POST ? McpServing.screen(ctx.bodyAsBytes()) : null;
+        if (inbound instanceof McpServing.Refusal refused) {
+            LOG.debug("/mcp refused a message (JSON-RPC {}): {}", refused.code(), refused.message());
+            // A request whose params do not fit is answered in JSON-RPC, as the SDK answers a call of an unknown tool.
+            if (refused.code() != McpServing.Refusal.INVALID_PARAMS) {
+                throw new ApiException(400, HttpServer.typeOf(400), "invalid MCP request: " + refused.message(), null, "invalid_mcp_request");
+            }
+            HttpServer.send(ctx, 200, "application/json", refused.response());
+            return;
+        }
+        if (inbound instanceof McpServing.Accepted accepted && accepted.notification()) {
+            // Stateless: no notification has anything to act on (a cancellation's request runs on another connection, or replica).
+            ctx.status(202);
+            return;
+        }
         ChatGateway.Caller caller = new ChatGateway.Caller(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), null, ChatRoutes.cost(ctx));
         ctx.req().setAttribute(CONTEXT, McpServing.context(caller, HttpServer.trace(ctx)));
         // Keel's admission already read the body (to bound slow senders); the transport reads it again from here.

@@ -48,7 +48,7 @@ class McpClientTest {
 
     @Test
     void offersEveryUsableToolAsServerUnderscoreTool() {
-        assertThat(tools.tools()).extracting(t -> t.spec().name()).containsExactly("odd_lookup", "odd_listed_read", "odd_delete_everything",
+        assertThat(tools.tools()).extracting(t -> t.spec().name()).containsExactly("odd_lookup", "odd_listed_read", "odd_wire_money", "odd_delete_everything",
                 "odd_hang", "odd_fail", "odd_huge", "odd_flood", "odd_structured", "odd_env", "odd_pid", "odd_die");
     }
 
@@ -58,9 +58,21 @@ class McpClientTest {
     }
 
     @Test
-    void aToolIsReadOnlyWhenAnnotatedSoOrListedInReadTools() {
-        assertThat(tool("odd_lookup").spec().sideEffect()).isEqualTo(SideEffect.READ);
+    void aToolIsReadOnlyWhenListedInReadTools() {
         assertThat(tool("odd_listed_read").spec().sideEffect()).isEqualTo(SideEffect.READ);
+        assertThat(tool("odd_listed_read").spec().idempotent()).isTrue();
+    }
+
+    @Test
+    void aServersReadOnlyAndIdempotentHintsAreNotTrusted() {
+        // wire_money is annotated readOnlyHint and idempotentHint by the server; only keel.yaml's read_tools makes a read.
+        Tool wire = tool("odd_wire_money");
+        assertThat(wire.spec().sideEffect()).isEqualTo(SideEffect.WRITE);
+        assertThat(wire.spec().idempotent()).as("never resent after a crash on the server's word").isFalse();
+        assertThat(tool("odd_lookup").spec().sideEffect()).isEqualTo(SideEffect.WRITE);
+        AgentConfig.Definition agent = KeelConfig.parse("agents: {definitions: {payer: {tools: [odd_wire_money]}}}\n", k -> null).agents()
+                .definitions().get("payer");
+        assertThat(agent.needsConfirmation(wire.spec().name(), wire.spec().sideEffect())).isTrue();
     }
 
     @Test

@@ -173,6 +173,80 @@ class McpServerTest {
     }
 
     @Test
+    void aBodyThatIsNotOneJsonRpcMessageIs400SayingWhatIsWrong() throws Exception {
+        Map<String, String> said = Map.of("null", "a message is a JSON-RPC 2.0 object, not null", "[]", "batches are not supported",
+                "42", "a message is a JSON-RPC 2.0 object, not a number", "{}", "\"jsonrpc\" must be \"2.0\"",
+                "not json", "parse error", "{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"ping\"}", "\"id\" must be a string or an integer",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"id\":2}", "parse error");
+        for (Map.Entry<String, String> e : said.entrySet()) {
+            HttpResponse<String> r = post(acmeKey, Map.of(), e.getKey());
+            assertThat(r.statusCode()).as(e.getKey()).isEqualTo(400);
+            JsonNode error = JSON.readTree(r.body()).get("error");
+            assertThat(error.get("code").asText()).isEqualTo("invalid_mcp_request");
+            assertThat(error.get("message").asText()).as(e.getKey()).startsWith("invalid MCP request: ").contains(e.getValue());
+        }
+    }
+
+    @Test
+    void toolsCallWithoutParamsOrWithArgumentsThatAreNotAnObjectIsInvalidParams() throws Exception {
+        Map<String, String> said = Map.of(
+                "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\"}", "tools/call needs \"params\": {\"name\"",
+                "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"search_docs\",\"arguments\":\"x\"}}",
+                "\"params.arguments\" must be an object of the tool's arguments by name, not a string",
+                "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":[\"search_docs\"]}", "\"params\" must be an object, not an array",
+                "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"search_docs\",\"arguments\":{},\"_meta\":\"x\"}}",
+                "\"params._meta\" has the wrong type",
+                "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"initialize\"}", "initialize needs \"params\" with \"protocolVersion\"");
+        for (Map.Entry<String, String> e : said.entrySet()) {
+            HttpResponse<String> r = post(acmeKey, Map.of(), e.getKey());
+            assertThat(r.statusCode()).as(e.getKey()).isEqualTo(200);
+            JsonNode m = JSON.readTree(r.body());
+            assertThat(m.get("id").asInt()).isEqualTo(7);
+            assertThat(m.at("/error/code").asInt()).as(e.getKey()).isEqualTo(McpServing.Refusal.INVALID_PARAMS);
+            assertThat(m.at("/error/message").asText()).as(e.getKey()).contains(e.getValue());
+        }
+    }
+
+    @Test
+    void noClientMistakeIsA500OrAnErrorInTheLog() throws Exception {
+        List<String> mistakes = List.of("null", "[]", "[{}]", "\"s\"", "true", "{}", "", "{\"jsonrpc\":\"2.0\"}", "{\"jsonrpc\":2,\"id\":1,\"method\":\"ping\"}",
+                "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}", "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}",
+                "{\"jsonrpc\":\"2.0\",\"id\":" + "9".repeat(40) + ",\"method\":\"ping\"}", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":7}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\"}", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":5}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":null}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":7}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"search_docs\",\"arguments\":[1]}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"search_docs\",\"arguments\":{\"query\":{}}}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":\"x\"}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"clientInfo\":[]}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}", "{\"jsonrpc\":\"2.0\",\"id\":1}",
+                "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":\"x\"}",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"" + "m".repeat(5_000) + "\",\"params\":1}");
+        List<String> logged = new java.util.ArrayList<>();
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ch.qos.logback.core.AppenderBase<ch.qos.logback.classic.spi.ILoggingEvent> warnings = new ch.qos.logback.core.AppenderBase<>() {
+            @Override
+            protected void append(ch.qos.logback.classic.spi.ILoggingEvent event) {
+                if (event.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN)) logged.add(event.getLoggerName() + ": " + event.getFormattedMessage());
+            }
+        };
+        warnings.start();
+        root.addAppender(warnings);
+        try {
+            for (String body : mistakes) {
+                HttpResponse<String> r = post(acmeKey, Map.of(), body);
+                assertThat(r.statusCode()).as(body).isIn(200, 202, 400);
+                assertThat(r.body()).as(body).doesNotContain("Exception").doesNotContain("io.modelcontextprotocol").doesNotContain("java.").doesNotContain("`")
+                        .doesNotContain("m".repeat(100));
+            }
+        } finally {
+            root.detachAppender(warnings);
+        }
+        assertThat(logged).isEmpty();
+    }
+
+    @Test
     void serverInfoGivesKeelsVersion() {
         try (McpSyncClient client = client(acmeKey, Map.of())) {
             McpSchema.Implementation info = client.initialize().serverInfo();
@@ -218,11 +292,13 @@ class McpServerTest {
     @Test
     void keelAttachesAnotherKeelsMcpEndpointAsDocsTools() throws Exception {
         AgentConfig.McpServer docs = new AgentConfig.McpServer("docs", List.of(), Map.of(), URI.create(base + "/mcp"),
-                Map.of("Authorization", "Bearer " + acmeKey), List.of(), List.of(), 30_000);
+                Map.of("Authorization", "Bearer " + acmeKey), List.of(CorpusTools.SEARCH), List.of(), 30_000);
         try (McpTools attached = McpTools.connect(List.of(docs), AgentConfig.BUILT_IN_TOOLS)) {
             assertThat(attached.tools()).extracting(t -> t.spec().name()).containsExactly("docs_search_docs", "docs_answer_from_docs");
             Tool search = attached.tools().getFirst();
             assertThat(search.spec().sideEffect()).isEqualTo(AgentConfig.SideEffect.READ);
+            assertThat(attached.tools().get(1).spec().sideEffect()).as("annotated read-only by Keel, but not in read_tools")
+                    .isEqualTo(AgentConfig.SideEffect.WRITE);
             ToolOutcome outcome = search.call(JSON.readTree("{\"query\":\"rate limit per minute\"}"), invocation("somebody-else"));
             assertThat(outcome).isInstanceOf(ToolOutcome.Success.class);
             // The remote Keel answers as the key's tenant, whatever tenant the calling run belongs to.

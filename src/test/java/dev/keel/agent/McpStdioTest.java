@@ -79,7 +79,8 @@ class McpStdioTest {
     void keelAttachesKeelMcpAsAStdioServer() throws Exception {
         List<String> command = new ArrayList<>(List.of(java()));
         command.addAll(keelMcp("acme"));
-        AgentConfig.McpServer docs = new AgentConfig.McpServer("docs", command, Map.of(), null, Map.of(), List.of(), List.of(), (int) START.toMillis());
+        AgentConfig.McpServer docs = new AgentConfig.McpServer("docs", command, Map.of(), null, Map.of(), List.of(CorpusTools.SEARCH, CorpusTools.ANSWER),
+                List.of(), (int) START.toMillis());
         try (McpTools attached = McpTools.connect(List.of(docs), AgentConfig.BUILT_IN_TOOLS)) {
             assertThat(attached.tools()).extracting(t -> t.spec().name()).containsExactly("docs_search_docs", "docs_answer_from_docs");
             assertThat(attached.tools()).allMatch(t -> t.spec().sideEffect() == AgentConfig.SideEffect.READ);
@@ -117,30 +118,62 @@ class McpStdioTest {
 
     @Test
     void everyRequestReadBeforeStdinClosesIsAnswered() throws Exception {
+        // The README's printf recipe: stdin closes right after the calls, the last line even without its newline.
+        Map<String, JsonNode> responses = byId(session("""
+                {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
+                {"jsonrpc":"2.0","method":"notifications/initialized"}
+                {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"search_docs","arguments":{"query":"refund annual plan"}}}
+                {"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"delete_all_documents","arguments":{}}}
+                {"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"answer_from_docs","arguments":{"question":"How long do I have to request a refund on an annual plan?"}}}"""));
+        assertThat(responses).containsOnlyKeys("1", "2", "3", "4");
+        assertThat(responses.get("1").at("/result/serverInfo/version").asText()).isEqualTo(McpServing.VERSION).isNotEqualTo("keel");
+        assertThat(responses.get("2").at("/result/structuredContent/hits/0/source").asText()).endsWith("refunds.md");
+        assertThat(responses.get("3").at("/error/message").asText())
+                .isEqualTo("no tool named 'delete_all_documents'; the tools are: search_docs, answer_from_docs");
+        assertThat(responses.get("4").at("/result/structuredContent/answer").asText()).contains("30 days");
+    }
+
+    @Test
+    void aLineThatIsNotJsonRpcGetsAnErrorAndTheSessionGoesOnToTheEndOfStdin() throws Exception {
+        List<JsonNode> answers = session("""
+                {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
+                {"jsonrpc":"2.0","method":"notifications/initialized"}
+                not json
+
+                {"jsonrpc":"2.0","id":2,"method":"tools/list"}
+                {"jsonrpc":"2.0","id":3,"method":"tools/call"}
+                {"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"search_docs","arguments":"x"}}
+                null
+                {"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"search_docs","arguments":{"query":"refund annual plan"}}}
+                """);
+        Map<String, JsonNode> responses = byId(answers);
+        assertThat(responses).containsOnlyKeys("1", "2", "3", "4", "5");
+        assertThat(responses.get("2").at("/result/tools/0/name").asText()).isEqualTo(CorpusTools.SEARCH);
+        assertThat(responses.get("3").at("/error/code").asInt()).isEqualTo(McpServing.Refusal.INVALID_PARAMS);
+        assertThat(responses.get("4").at("/error/message").asText()).contains("\"params.arguments\" must be an object");
+        assertThat(responses.get("5").at("/result/structuredContent/hits/0/source").asText()).endsWith("refunds.md");
+        assertThat(answers).filteredOn(m -> m.get("id").isNull()).extracting(m -> m.at("/error/code").asInt())
+                .containsExactly(McpServing.Refusal.PARSE_ERROR, McpServing.Refusal.INVALID_REQUEST);
+    }
+
+    /** Every message {@code keel mcp} wrote to stdout for {@code stdin}, closed after it; the process must end on its own, with 0. */
+    private static List<JsonNode> session(String stdin) throws Exception {
         Process p = keelMcpProcess();
         try (OutputStream in = p.getOutputStream()) {
-            // The README's printf recipe: stdin closes right after the calls, the last line even without its newline.
-            in.write(("""
-                    {"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}
-                    {"jsonrpc":"2.0","method":"notifications/initialized"}
-                    {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"search_docs","arguments":{"query":"refund annual plan"}}}
-                    {"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"delete_all_documents","arguments":{}}}
-                    {"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"answer_from_docs","arguments":{"question":"How long do I have to request a refund on an annual plan?"}}}""")
-                    .getBytes(StandardCharsets.UTF_8));
+            in.write(stdin.getBytes(StandardCharsets.UTF_8));
         }
-        assertThat(p.waitFor(START.toSeconds(), TimeUnit.SECONDS)).isTrue();
-        Map<Integer, JsonNode> responses = new java.util.TreeMap<>();
-        for (String line : new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-            JsonNode m = JSON.readTree(line);
-            responses.put(m.get("id").asInt(), m);
-        }
-        assertThat(responses).containsOnlyKeys(1, 2, 3, 4);
-        assertThat(responses.get(1).at("/result/serverInfo/version").asText()).isEqualTo(McpServing.VERSION).isNotEqualTo("keel");
-        assertThat(responses.get(2).at("/result/structuredContent/hits/0/source").asText()).endsWith("refunds.md");
-        assertThat(responses.get(3).at("/error/message").asText())
-                .isEqualTo("no tool named 'delete_all_documents'; the tools are: search_docs, answer_from_docs");
-        assertThat(responses.get(4).at("/result/structuredContent/answer").asText()).contains("30 days");
+        assertThat(p.waitFor(START.toSeconds(), TimeUnit.SECONDS)).as("keel mcp ends at the end of stdin").isTrue();
         assertThat(p.exitValue()).isZero();
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).split("\n")) out.add(JSON.readTree(line));
+        return out;
+    }
+
+    /** The responses among {@code messages}, by their id. */
+    private static Map<String, JsonNode> byId(List<JsonNode> messages) {
+        Map<String, JsonNode> out = new java.util.TreeMap<>();
+        for (JsonNode m : messages) if (!m.get("id").isNull()) out.put(m.get("id").asText(), m);
+        return out;
     }
 
     @Test
