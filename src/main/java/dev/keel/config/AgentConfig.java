@@ -152,7 +152,7 @@ public record AgentConfig(Limits defaults, HttpGet httpGet, List<HttpTool> httpT
     /**
      * An MCP server whose tools join the registry: launched as {@code command} (stdio, with {@code env}) or reached
      * at {@code url} (streamable HTTP, with {@code headers}). Its tools are named {@code <name>_<tool>}. A tool is
-     * {@code read} only when listed in {@code read_tools} or annotated read-only by the server, else {@code write}
+     * {@code read} only when listed in {@code read_tools} (a server's own read-only annotation is not trusted), else {@code write}
      * (so it needs confirmation); {@code scopes} are needed to use any of its tools. {@code timeout_ms} bounds each call.
      */
     public record McpServer(String name, List<String> command, Map<String, String> env, URI url, Map<String, String> headers,
