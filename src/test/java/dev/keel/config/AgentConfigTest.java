@@ -98,7 +98,7 @@ class AgentConfigTest {
 
     @Test
     void anAgentWithoutConfirmConfirmsEveryWriteTool() {
-        AgentConfig.Definition d = agents("agents: {definitions: {helper: {tools: [calculator]}}}").definitions().get("helper");
+        AgentConfig.Definition d = agents("agents: {definitions: {helper: {model: chat, tools: [calculator]}}}").definitions().get("helper");
         assertThat(d.needsConfirmation("anything", AgentConfig.SideEffect.WRITE)).isTrue();
         assertThat(d.needsConfirmation("calculator", AgentConfig.SideEffect.READ)).isFalse();
         assertThat(d.limits()).isEqualTo(AgentConfig.Limits.DEFAULTS);
