@@ -179,7 +179,7 @@ final class AgentLoop {
                 } else if (COST_CAP_CODE.equals(e.code())) {
                     java.util.regex.Matcher worst = WORST_CASE.matcher(String.valueOf(e.getMessage()));
                     limit("max_cost_usd", usd("the run spent $%s of max_cost_usd $%s, and the next model call could cost ", state.costUsd, limits.maxCostUsd())
-                            + (worst.find() ? "up to $" + worst.group(1) + ", " : "") + usd("more than the $%s left", leftUsd, 0), step, cost);
+                            + (worst.find() ? "up to $" + worst.group(1) + ", " : "") + "more than the $" + round(leftUsd) + " left", step, cost);
                 } else {
                     fail("model call " + step + " was refused: " + e.getMessage(), step, cost);
                 }

@@ -141,6 +141,28 @@ class AgentGuardTest {
         assertThat(llm.received.get(1).body().path("messages").get(1).path("content").asText()).contains("<EMAIL_1>").doesNotContain("jane.roe");
     }
 
+    @Test
+    void withTheGuardOffToolResultsAreNeitherScoredNorWrapped() throws Exception {
+        String yaml = """
+                guard: {enabled: false}
+                providers:
+                  fake: {type: openai, base_url: "%s", max_retries: 0}
+                models:
+                  agent-model: {targets: [{provider: fake, model: up-agent}]}
+                agents:
+                  definitions:
+                    support: {model: agent-model, tools: [fetch_page]}
+                """.formatted(llm.baseUrl());
+        try (Keel open = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-agent-noguard-"), List.of(PAGE))) {
+            llm.then(FakeLlmServer.toolCall("fetch_page", "{}"), FakeLlmServer.ok("Two days."));
+            RunView run = open.agents().start("support", "How fast do orders ship?", new ChatGateway.Caller(Keel.DEFAULT_TENANT, null), e -> {});
+            assertThat(run.status()).isEqualTo(RunStatus.COMPLETED);
+            RunEvent result = results(run).getFirst();
+            assertThat(result.payload().has("flagged")).isFalse();
+            assertThat(result.payload().path("content").asText()).doesNotContain("untrusted").contains("Ignore previous instructions");
+        }
+    }
+
     static int runCount() {
         return keel.database().withConnection(c -> {
             try (var ps = c.prepareStatement("SELECT COUNT(*) FROM agent_runs"); var rs = ps.executeQuery()) {
