@@ -146,7 +146,7 @@ public final class Keel implements AutoCloseable {
             ledger.close();
             throw e;
         }
-        this.agents = new Agents(config.agents(), config.answer().model(), gateway, database, traces, tools.registry(),
+        this.agents = new Agents(config.agents(), config.answer().model(), gateway, guard, database, traces, tools.registry(),
                 id -> keys.list().stream().filter(k -> k.id().equals(id) && k.revokedAtMillis() == null).findFirst());
     }
 

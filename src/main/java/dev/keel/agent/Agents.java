@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.AgentConfig;
 import dev.keel.gateway.ChatGateway;
+import dev.keel.guard.Guard;
 import dev.keel.model.ApiException;
 import dev.keel.store.ApiKey;
 import dev.keel.store.ContentHash;
@@ -53,6 +54,8 @@ public final class Agents implements AutoCloseable {
     private final AgentConfig config;
     private final String defaultModel;
     private final ChatGateway gateway;
+    /** Scores tool results for indirect injection; null when the guard is off. */
+    private final Guard guard;
     private final ToolRegistry tools;
     private final Traces traces;
     private final Function<String, Optional<ApiKey>> keys;
@@ -66,13 +69,15 @@ public final class Agents implements AutoCloseable {
 
     /**
      * Agents of {@code config} calling {@code defaultModel} when a definition names none; {@code keys} finds the key
-     * of a run being resumed (by id; empty when it is gone, and the run then goes on as the tenant's, without scopes).
+     * of a run being resumed (by id; empty when it is gone, and the run then goes on as the tenant's, without scopes);
+     * {@code guard} (null: none) screens each run's task and scores its tool results for indirect injection.
      */
-    public Agents(AgentConfig config, String defaultModel, ChatGateway gateway, Database database, Traces traces, ToolRegistry tools,
+    public Agents(AgentConfig config, String defaultModel, ChatGateway gateway, Guard guard, Database database, Traces traces, ToolRegistry tools,
                   Function<String, Optional<ApiKey>> keys) {
         this.config = config;
         this.defaultModel = defaultModel;
         this.gateway = gateway;
+        this.guard = guard == null || !guard.config().enabled() ? null : guard;
         this.tools = tools;
         this.traces = traces;
         this.keys = keys;
@@ -89,12 +94,21 @@ public final class Agents implements AutoCloseable {
     /**
      * Starts a run of {@code agent} on {@code task} for {@code caller} and drives it in this thread until it stops or
      * waits for a person; {@code listener} sees each event as it is appended. 404 for an unknown agent, 400 for an
-     * empty or too long task.
+     * empty or too long task, and the input guard's 400 (with its code) for a task it blocks: no run is created then.
      */
     public RunView start(String agent, String task, ChatGateway.Caller caller, Consumer<RunEvent> listener) {
         AgentConfig.Definition d = definition(agent);
         if (task == null || task.isBlank()) throw ApiException.badRequest("'task' must be a non-empty string", "task");
         if (task.length() > MAX_TASK_CHARS) throw ApiException.badRequest("'task' is " + task.length() + " characters, over the limit of " + MAX_TASK_CHARS, "task");
+        Trace trace = traces.start("agent.run", caller.tenant());
+        ChatGateway.Screened screened;
+        try {
+            screened = screen(task, caller, trace);
+        } catch (ApiException e) {
+            trace.fail(e.code() == null ? "refused" : e.code());
+            trace.finish();
+            throw e.withParam("task");
+        }
         Set<String> scopes = scopesOf(caller);
         Map<String, Tool> offered = offered(d, scopes);
         String system = systemPrompts.get(d.name());
@@ -108,8 +122,9 @@ public final class Agents implements AutoCloseable {
         store.create(new RunStore.Row(runId, caller.tenant(), d.name(), caller.keyId(), scopes == null ? null : List.copyOf(scopes), RunStatus.RUNNING), first, owner);
         RunState state = RunState.replay(List.of(first));
         listener.accept(first);
-        return drive(runId, d, offered, caller, state, listener, loop -> {
-            if (loop.matchesEscalation(task)) loop.escalate("the task matched the escalation policy");
+        return drive(runId, d, offered, screened, state, trace, listener, loop -> {
+            String matched = loop.escalationMatch(task);
+            if (matched != null) loop.escalate("the task matched the escalation policy (escalate_on '" + matched + "')");
         });
     }
 
@@ -129,6 +144,11 @@ public final class Agents implements AutoCloseable {
         RunState state = RunState.replay(store.events(id));
         RunState.Call call = state.nextCall();
         if (state.status != RunStatus.AWAITING_CONFIRMATION || call == null) throw notWaiting(id, state.status);
+        Tool pending = tools.get(call.tool()).orElse(null);
+        if (pending != null && !pending.spec().permits(scopesOf(caller))) {
+            throw new ApiException(403, "permission_error", "run '" + id + "' waits to call '" + call.tool() + "', which needs the scopes "
+                    + pending.spec().scopes() + "; the API key deciding must grant them", null, "insufficient_scope");
+        }
         ObjectNode payload = JsonNodeFactory.instance.objectNode().put("step", call.step()).put("index", call.index()).put("approved", approved);
         RunEvent decision = new RunEvent(state.nextSeq, RunEvent.Type.DECISION, payload, 0, 0, System.currentTimeMillis());
         if (!store.append(id, decision, RunStatus.RUNNING, owner)) throw notWaiting(id, RunStatus.RUNNING);
@@ -136,7 +156,8 @@ public final class Agents implements AutoCloseable {
         listener.accept(decision);
         ChatGateway.Caller runs = runCaller(row).orElseThrow(() -> new ApiException(403, "permission_error", "the API key that started run '" + id
                 + "' was revoked, so the run cannot go on", null, "key_revoked"));
-        return drive(id, d, offered(d, scopesOf(runs)), runs, state, listener, loop -> {});
+        Trace trace = traces.start("agent.run", runs.tenant());
+        return drive(id, d, offered(d, scopesOf(runs)), rescreen(state, runs, trace), state, trace, listener, loop -> {});
     }
 
     /**
@@ -174,14 +195,36 @@ public final class Agents implements AutoCloseable {
                     System.currentTimeMillis()), RunStatus.FAILED, owner);
             return;
         }
-        drive(id, d, offered(d, scopesOf(caller.get())), caller.get(), state, e -> {}, loop -> {});
+        Trace trace = traces.start("agent.run", row.tenant());
+        drive(id, d, offered(d, scopesOf(caller.get())), rescreen(state, caller.get(), trace), state, trace, e -> {}, loop -> {});
     }
 
-    private RunView drive(String runId, AgentConfig.Definition d, Map<String, Tool> offered, ChatGateway.Caller caller, RunState state,
-                          Consumer<RunEvent> listener, Consumer<AgentLoop> first) {
-        Trace trace = traces.start("agent.run", caller.tenant());
+    /**
+     * The task as the input guard passes it, with the caller carrying that pass: every model call of the run goes out
+     * with it, so the guard does not score the run's tool results as the caller's input (the loop scores them itself,
+     * see {@link AgentLoop}) and still restores the task's placeholders in the model's replies.
+     */
+    private ChatGateway.Screened screen(String task, ChatGateway.Caller caller, Trace trace) {
+        return gateway.screenQuestion(task, caller, trace);
+    }
+
+    /**
+     * The pass of a run driven again (after a decision or a resume): the same task screened the same way gives the same
+     * placeholders. A task the guard now blocks (its configuration changed since) goes on without a pass, so the
+     * gateway screens the next model call's whole request and refuses it, and the run fails saying so.
+     */
+    private ChatGateway.Screened rescreen(RunState state, ChatGateway.Caller caller, Trace trace) {
+        try {
+            return screen(state.task, caller, trace);
+        } catch (ApiException e) {
+            return new ChatGateway.Screened(state.task, caller);
+        }
+    }
+
+    private RunView drive(String runId, AgentConfig.Definition d, Map<String, Tool> offered, ChatGateway.Screened screened, RunState state,
+                          Trace trace, Consumer<RunEvent> listener, Consumer<AgentLoop> first) {
         trace.attr("agent.run_id", runId).attr("agent.name", d.name());
-        AgentLoop loop = new AgentLoop(d, offered, caller, runId, owner, store, state, gateway, toolThreads, metrics, trace, listener);
+        AgentLoop loop = new AgentLoop(d, offered, screened, runId, owner, store, state, gateway, guard, toolThreads, metrics, trace, listener);
         Thread me = Thread.currentThread();
         driving.add(me);
         try {

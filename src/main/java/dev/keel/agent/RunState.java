@@ -25,6 +25,11 @@ final class RunState {
         }
     }
 
+    /** The conversation's message holding the task: the system prompt comes first. */
+    static final int TASK_MESSAGE = 1;
+    /** Set on a stopping event whose model call the gateway billed although it returned no reply: it counts as a step. */
+    static final String BILLED = "billed";
+
     String task, agent, model, promptHash;
     List<String> tools = List.of();
     RunStatus status = RunStatus.RUNNING;
@@ -62,6 +67,7 @@ final class RunState {
         tokens += e.tokens();
         costUsd += e.costUsd();
         ObjectNode p = e.payload();
+        if (p.path(BILLED).asBoolean()) steps++;
         switch (e.type()) {
             case PLAN -> {
                 task = p.path("task").asText();

@@ -125,13 +125,14 @@ final class AgentCommand implements Runnable {
             var p = e.payload();
             return switch (e.type()) {
                 case PLAN -> "plan: " + p.path("agent").asText() + " on " + p.path("model").asText() + ", tools " + p.path("tools");
-                case MODEL_CALL -> "model call " + p.path("step").asInt() + ": " + e.tokens() + " tokens, $" + e.costUsd()
+                case MODEL_CALL -> "model call " + p.path("step").asInt() + ": " + e.tokens() + " tokens, " + usd(e.costUsd())
                         + (p.path("message").has("tool_calls") ? ", asks for " + names(p.path("message").path("tool_calls")) : "");
                 case TOOL_CALL -> "  calling " + p.path("tool").asText();
                 case TOOL_RESULT -> "  " + p.path("tool").asText() + (p.path("ok").asBoolean() ? " ok: " : " -> ") + clip(p.path("content").asText());
                 case CONFIRMATION -> "waiting for confirmation: " + p.path("summary").asText();
                 case DECISION -> p.path("approved").asBoolean() ? "confirmed" : "rejected";
                 case RESUMED -> "resumed";
+                case FINAL -> "final answer: " + p.path("output").asText().length() + " characters (below)";
                 default -> e.type().wire() + ": " + p.path("reason").asText(p.path("output").asText());
             };
         }
@@ -153,7 +154,13 @@ final class AgentCommand implements Runnable {
             if (run.pending() != null) {
                 out.println("waiting: " + run.pending().summary() + "; confirm with POST /v1/runs/" + run.id() + "/confirm (or /reject)");
             }
-            out.printf(Locale.ROOT, "run %s: %d model calls, %d tokens, $%.6f%n", run.id(), run.steps(), run.tokens(), run.costUsd());
+            out.printf(Locale.ROOT, "run %s: %d model call%s, %d tokens, %s%n", run.id(), run.steps(), run.steps() == 1 ? "" : "s", run.tokens(),
+                    usd(run.costUsd()));
+        }
+
+        /** A cost as the CLI prints it: fixed decimals to a millionth of a dollar, never an exponent. */
+        static String usd(double usd) {
+            return String.format(Locale.ROOT, "$%.6f", usd);
         }
     }
 }

@@ -32,7 +32,7 @@ public record AgentConfig(Limits defaults, HttpGet httpGet, List<HttpTool> httpT
     public AgentConfig {
         httpTools = List.copyOf(httpTools);
         mcpServers = List.copyOf(mcpServers);
-        definitions = Map.copyOf(definitions);
+        definitions = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(definitions));
     }
 
     /** Whether a tool performs a side effect: {@code read} tools run freely, {@code write} tools need confirmation by default. */

@@ -69,6 +69,10 @@ public record KeelConfig(ServerConfig server, IngestConfig ingest, EmbedConfig e
         config.answer().checkAgainst(config.gateway());
         if (config.eval().llmJudge() && !config.gateway().providers().isEmpty()) AnswerConfig.checkModel("eval.judge.model", config.eval().judgeModel(), config.gateway());
         for (AgentConfig.Definition d : config.agents().definitions().values()) {
+            if (d.model() == null && config.answer().extractive(null)) {
+                throw new ConfigException("agents.definitions." + d.name() + ".model", "an agent needs a catalog model that calls tools (a name under"
+                        + " models:), and answer.model is the offline extractive answerer, which cannot");
+            }
             if (d.model() != null && !config.gateway().providers().isEmpty()) AnswerConfig.checkModel("agents.definitions." + d.name() + ".model", d.model(), config.gateway());
         }
         return config;

@@ -255,7 +255,7 @@ final class Billing {
             ticket.billed = true;
             requestReserved = ticket.requestReservedUsd;
         }
-        ticket.caller.cost().settle(requestReserved, cost.usd());
+        ticket.caller.cost().settle(requestReserved, cost.usd(), usage.promptTokens() + usage.completionTokens());
         if (ticket.permit != null) limits.settle(ticket.permit, usage.promptTokens() + usage.completionTokens(), cost.usd());
         trace.attr("tokens.prompt", usage.promptTokens()).attr("tokens.completion", usage.completionTokens())
                 .attr("tokens.estimated", usage.estimated()).attr("cost_usd", cost.usd());

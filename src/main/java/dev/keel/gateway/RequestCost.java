@@ -12,6 +12,7 @@ public final class RequestCost {
     private final double capUsd;
     private double spentUsd;
     private double reservedUsd;
+    private long spentTokens;
     private int calls;
 
     /** A request with no cost cap of its own (the key's {@code max_cost_per_request_usd} may still cap it). */
@@ -46,10 +47,11 @@ public final class RequestCost {
         reservedUsd = Math.max(0, reservedUsd - reserved);
     }
 
-    /** Replaces a call's reservation with what it cost. */
-    synchronized void settle(double reserved, double usd) {
+    /** Replaces a call's reservation with what it cost and the tokens it used. */
+    synchronized void settle(double reserved, double usd, long tokens) {
         reservedUsd = Math.max(0, reservedUsd - reserved);
         spentUsd += usd;
+        spentTokens += tokens;
         calls++;
     }
 
@@ -61,6 +63,11 @@ public final class RequestCost {
     /** What the request's settled calls cost, in USD. */
     public synchronized double spentUsd() {
         return spentUsd;
+    }
+
+    /** The tokens (prompt and completion) of the request's settled calls, as billed. */
+    public synchronized long spentTokens() {
+        return spentTokens;
     }
 
     /** Whether the request made a model call through the gateway (served from its cache counts: it cost $0). */

@@ -21,10 +21,12 @@ import java.util.function.Function;
  * Agents over HTTP: {@code GET /v1/agents} (each agent with the tools the caller's key may use), {@code POST
  * /v1/agents/{name}/runs} ({@code {"task", "stream"}}: the run view once the run stops or waits for a person, or an SSE
  * stream of its events then a {@code run} event with the view), {@code GET /v1/runs/{id}}, and {@code POST
- * /v1/runs/{id}/confirm|reject} (same shape as starting). The tenant is the key's (or {@code X-Keel-Tenant} without
+ * /v1/runs/{id}/confirm|reject} (an optional body {@code {"stream"}}; none needed). The tenant is the key's (or {@code X-Keel-Tenant} without
  * keys); another tenant's run is a 404, a decision on a run that is not waiting a 409.
  */
 public final class AgentRoutes {
+    /** What starting a run takes: a misspelt field must not be silently ignored. */
+    private static final List<String> START_FIELDS = List.of("task", "stream");
     private final Agents agents;
     private final int heartbeatSeconds;
 
@@ -50,6 +52,12 @@ public final class AgentRoutes {
 
     private void start(Context ctx) {
         ObjectNode body = Json.object(ctx.body());
+        for (String field : (Iterable<String>) body::fieldNames) {
+            if (!START_FIELDS.contains(field)) {
+                String named = field.length() <= 64 ? field : field.substring(0, 64) + "…";
+                throw ApiException.badRequest("unknown field '" + named + "'; starting a run takes " + START_FIELDS, named);
+            }
+        }
         String task = Json.requiredText(body, "task");
         String agent = ctx.pathParam("name");
         respond(ctx, body, listener -> agents.start(agent, task, caller(ctx), listener));

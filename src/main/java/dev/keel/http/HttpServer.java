@@ -264,6 +264,8 @@ public final class HttpServer implements AutoCloseable {
                     "unsupported_media_type");
         }
         if (Json.isJson(type)) return;
+        // A POST without a body (a run's /confirm, say) has nothing to type.
+        if (type.isEmpty() && ctx.req().getContentLengthLong() <= 0 && ctx.header("transfer-encoding") == null) return;
         boolean upload = route.path.equals(DocumentRoutes.UPLOAD_PATH);
         if (upload && type.equals(DocumentRoutes.MULTIPART)) return;
         throw new ApiException(415, "invalid_request_error", "unsupported request content type '" + (type.isEmpty() ? "(none)" : clip(type))

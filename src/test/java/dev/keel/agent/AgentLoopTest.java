@@ -82,6 +82,10 @@ class AgentLoopTest {
                       model: pricey
                       tools: [lookup]
                       limits: {max_cost_usd: 2.06}
+                    confirm_admin:
+                      model: agent-model
+                      tools: [admin_report]
+                      confirm: [admin_report]
                     hasty:
                       model: agent-model
                       tools: [lookup]
@@ -257,7 +261,7 @@ class AgentLoopTest {
         RunView run = run("costly", "look forever");
         assertThat(llm.received).hasSize(3);
         assertThat(run.status()).isEqualTo(RunStatus.LIMIT_REACHED);
-        assertThat(run.reason()).startsWith("max_cost_usd:");
+        assertThat(run.reason()).startsWith("max_cost_usd:").contains("could cost up to $2.048, more than the $2.045 left");
         assertThat(run.costUsd()).isEqualTo(0.015, org.assertj.core.data.Offset.offset(1e-9));
         assertThat(llm.received.get(0).body().path("max_tokens").asInt()).isEqualTo(AgentLoop.MAX_OUTPUT_TOKENS_PER_STEP);
     }
@@ -297,6 +301,7 @@ class AgentLoopTest {
     void aTaskMatchingTheEscalationPolicyGoesToAPersonWithoutAModelCall() {
         RunView run = run("support", "my lawyer says you owe me");
         assertThat(run.status()).isEqualTo(RunStatus.NEEDS_HUMAN);
+        assertThat(run.reason()).isEqualTo("the task matched the escalation policy (escalate_on '\\blawyer\\b')");
         assertThat(llm.received).isEmpty();
     }
 
@@ -305,7 +310,42 @@ class AgentLoopTest {
         llm.then(FakeLlmServer.ok("You should talk to a lawyer."));
         RunView run = run("support", "help");
         assertThat(run.status()).isEqualTo(RunStatus.NEEDS_HUMAN);
-        assertThat(run.reason()).contains("model's reply matched");
+        assertThat(run.reason()).isEqualTo("the model's reply matched the escalation policy (escalate_on '\\blawyer\\b')");
+    }
+
+    @Test
+    void aRefusedModelCallTheGatewayBilledCountsInTheRunsStepsTokensAndCost() {
+        // The gateway sends the invalid arguments back once and refuses the second reply: two billed calls of 14 tokens, 5 output each.
+        llm.then(FakeLlmServer.toolCall("verify_identity", "{\"id\":42}"));
+        RunView run = run("support", "verify 42");
+        assertThat(run.status()).isEqualTo(RunStatus.FAILED);
+        assertThat(run.steps()).isEqualTo(1);
+        assertThat(run.tokens()).isEqualTo(28);
+        assertThat(run.costUsd()).isEqualTo(0.00001, org.assertj.core.data.Offset.offset(1e-12));
+        RunEvent error = run.events().getLast();
+        assertThat(error.tokens()).isEqualTo(28);
+        assertThat(error.payload().path("billed").asBoolean()).isTrue();
+    }
+
+    @Test
+    void aKeyWithoutTheWaitingToolsScopesCannotDecideIt() {
+        llm.then(FakeLlmServer.toolCall("admin_report", "{}"), FakeLlmServer.ok("done"));
+        ApiKey admin = keel.keys().create("agent-admin", "acme", List.of(), 0, 0, 0, 0, 0, true, null, List.of("admin")).key();
+        ApiKey reader = keel.keys().create("agent-reader", "acme", List.of(), 0, 0, 0, 0, 0, true, null, List.of()).key();
+        RunView waiting = keel.agents().start("confirm_admin", "report", new ChatGateway.Caller("acme", admin), e -> {});
+        assertThat(waiting.status()).isEqualTo(RunStatus.AWAITING_CONFIRMATION);
+
+        assertThatThrownBy(() -> keel.agents().decide(waiting.id(), true, new ChatGateway.Caller("acme", reader), e -> {}))
+                .isInstanceOfSatisfying(ApiException.class, e -> {
+                    assertThat(e.status()).isEqualTo(403);
+                    assertThat(e.getMessage()).contains("'admin_report'").contains("[admin]");
+                });
+        assertThat(ADMIN.calls).hasValue(0);
+        assertThat(keel.agents().get(waiting.id(), "acme").orElseThrow().status()).isEqualTo(RunStatus.AWAITING_CONFIRMATION);
+
+        RunView done = keel.agents().decide(waiting.id(), true, new ChatGateway.Caller("acme", admin), e -> {});
+        assertThat(done.status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(ADMIN.calls).hasValue(1);
     }
 
     @Test

@@ -86,7 +86,7 @@ class ResumeTest {
     }
 
     static Agents agents() {
-        return new Agents(keel.config().agents(), "agent-model", keel.gateway(), keel.database(), keel.traces(), keel.tools(), id -> Optional.empty());
+        return new Agents(keel.config().agents(), "agent-model", keel.gateway(), keel.guard(), keel.database(), keel.traces(), keel.tools(), id -> Optional.empty());
     }
 
     /** Starts a run of the writer on a thread of its own, waits until its write is in progress, then stops its Agents as a crash would. */

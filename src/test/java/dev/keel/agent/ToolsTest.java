@@ -32,6 +32,7 @@ class ToolsTest {
                   scopes: ["orders:read", "orders:write"]
               definitions:
                 support:
+                  model: chat
                   tools: [search_docs, get_order, refund_order, calculator, github_create_issue]
             """;
 

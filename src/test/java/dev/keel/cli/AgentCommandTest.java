@@ -22,7 +22,7 @@ class AgentCommandTest {
                 providers:
                   fake: {type: openai, base_url: "%s", max_retries: 0}
                 models:
-                  agent-model: {targets: [{provider: fake, model: up-agent}]}
+                  agent-model: {targets: [{provider: fake, model: up-agent, input_per_mtok: 0, output_per_mtok: 28}]}
                 agents:
                   definitions:
                     greeter:
@@ -43,7 +43,17 @@ class AgentCommandTest {
         llm.then(FakeLlmServer.ok("Hello, Ada."));
         CliTest.Run r = CliTest.run("agent", "run", "greeter", "greet Ada", "--config", config.toString(), "--data", data.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).containsSubsequence("plan: greeter on agent-model", "model call 1:", "final: Hello, Ada.", "status: completed", "1 model calls");
+        assertThat(r.out()).containsSubsequence("plan: greeter on agent-model", "model call 1: 14 tokens, $0.000140", "final answer: 11 characters",
+                "status: completed", "Hello, Ada.", "1 model call, 14 tokens, $0.000140");
+    }
+
+    @Test
+    void theFinalAnswerIsPrintedOnceAndCostsNeverInExponentForm() {
+        llm.reset();
+        llm.then(FakeLlmServer.ok("Hello, Grace."));
+        CliTest.Run r = CliTest.run("agent", "run", "greeter", "greet Grace", "--config", config.toString(), "--data", data.toString());
+        assertThat(r.out().split("Hello, Grace\\.", -1)).hasSize(2);
+        assertThat(r.out()).doesNotContainPattern("[0-9]E-[0-9]").doesNotContain("1 model calls");
     }
 
     @Test

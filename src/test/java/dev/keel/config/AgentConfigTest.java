@@ -97,8 +97,25 @@ class AgentConfigTest {
     }
 
     @Test
+    void anAgentWithoutAModelWhileAnswersAreExtractiveIsAConfigErrorNamingItsModelField() {
+        rejected("agents: {definitions: {helper: {tools: [calculator]}}}", "agents.definitions.helper.model", "an agent needs a catalog model that calls tools");
+    }
+
+    @Test
+    void anAgentWithoutAModelCallsTheAnswerModelWhenThereIsOne() {
+        AgentConfig a = agents("answer: {model: chat}\nagents: {definitions: {helper: {tools: [calculator]}}}");
+        assertThat(a.definitions().get("helper").model()).isNull();
+    }
+
+    @Test
+    void definitionsKeepTheirKeelYamlOrder() {
+        AgentConfig a = agents("agents: {definitions: {zeta: {model: m}, alpha: {model: m}, mu: {model: m}, beta: {model: m}, omega: {model: m}}}");
+        assertThat(a.definitions().keySet()).containsExactly("zeta", "alpha", "mu", "beta", "omega");
+    }
+
+    @Test
     void anAgentWithoutConfirmConfirmsEveryWriteTool() {
-        AgentConfig.Definition d = agents("agents: {definitions: {helper: {tools: [calculator]}}}").definitions().get("helper");
+        AgentConfig.Definition d = agents("agents: {definitions: {helper: {model: chat, tools: [calculator]}}}").definitions().get("helper");
         assertThat(d.needsConfirmation("anything", AgentConfig.SideEffect.WRITE)).isTrue();
         assertThat(d.needsConfirmation("calculator", AgentConfig.SideEffect.READ)).isFalse();
         assertThat(d.limits()).isEqualTo(AgentConfig.Limits.DEFAULTS);
