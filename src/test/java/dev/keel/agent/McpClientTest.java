@@ -70,7 +70,7 @@ class McpClientTest {
         assertThat(wire.spec().sideEffect()).isEqualTo(SideEffect.WRITE);
         assertThat(wire.spec().idempotent()).as("never resent after a crash on the server's word").isFalse();
         assertThat(tool("odd_lookup").spec().sideEffect()).isEqualTo(SideEffect.WRITE);
-        AgentConfig.Definition agent = KeelConfig.parse("agents: {definitions: {payer: {tools: [odd_wire_money]}}}\n", k -> null).agents()
+        AgentConfig.Definition agent = KeelConfig.parse("agents: {definitions: {payer: {model: chat, tools: [odd_wire_money]}}}\n", k -> null).agents()
                 .definitions().get("payer");
         assertThat(agent.needsConfirmation(wire.spec().name(), wire.spec().sideEffect())).isTrue();
     }
@@ -224,8 +224,8 @@ class McpClientTest {
                   mcp_servers:
                     - {name: crm, url: "http://127.0.0.1:9/mcp", timeout_ms: 1000}
                   definitions:
-                    support: {tools: [search_docs, crm_lookup, crm_update]}
-                    math: {tools: [calculator]}
+                    support: {model: chat, tools: [search_docs, crm_lookup, crm_update]}
+                    math: {model: chat, tools: [calculator]}
                 """, k -> null).agents();
         List<String> log = logged(() -> McpTools.connect(agents).close());
         assertThat(log).contains("agent 'support' runs without crm_lookup (MCP server 'crm' is unavailable), crm_update (MCP server 'crm' is "
