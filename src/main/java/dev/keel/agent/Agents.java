@@ -149,13 +149,13 @@ public final class Agents implements AutoCloseable {
             throw new ApiException(403, "permission_error", "run '" + id + "' waits to call '" + call.tool() + "', which needs the scopes "
                     + pending.spec().scopes() + "; the API key deciding must grant them", null, "insufficient_scope");
         }
+        ChatGateway.Caller runs = runCaller(row).orElseThrow(() -> new ApiException(403, "permission_error", "the API key that started run '" + id
+                + "' was revoked, so the run cannot go on", null, "key_revoked"));
         ObjectNode payload = JsonNodeFactory.instance.objectNode().put("step", call.step()).put("index", call.index()).put("approved", approved);
         RunEvent decision = new RunEvent(state.nextSeq, RunEvent.Type.DECISION, payload, 0, 0, System.currentTimeMillis());
         if (!store.append(id, decision, RunStatus.RUNNING, owner)) throw notWaiting(id, RunStatus.RUNNING);
         state.apply(decision);
         listener.accept(decision);
-        ChatGateway.Caller runs = runCaller(row).orElseThrow(() -> new ApiException(403, "permission_error", "the API key that started run '" + id
-                + "' was revoked, so the run cannot go on", null, "key_revoked"));
         Trace trace = traces.start("agent.run", runs.tenant());
         return drive(id, d, offered(d, scopesOf(runs)), rescreen(state, runs, trace), state, trace, listener, loop -> {});
     }

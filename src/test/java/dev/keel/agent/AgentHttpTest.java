@@ -188,6 +188,9 @@ class AgentHttpTest {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(403);
         assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("key_revoked");
         assertThat(UPDATE.calls).hasValue(0);
+        JsonNode run = JSON.readTree(get("/v1/runs/" + id, acme).body());
+        assertThat(run.path("status").asText()).as("no decision is recorded for a run that cannot go on").isEqualTo("awaiting_confirmation");
+        assertThat(run.path("events").toString()).doesNotContain("\"decision\"");
     }
 
     @Test
