@@ -352,7 +352,11 @@ final class AgentLoop {
         ObjectNode payload = resultPayload(call, spec.name(), content, !failed, failed, false, stalled && !hintedBefore, callHash, resultHash);
         if (guard != null && !failed) payload.put("flagged", flagged).put("injection_score", Math.round(score * 1000) / 1000.0);
         append(RunEvent.Type.TOOL_RESULT, payload, cost.spentTokens(), cost.spentUsd());
-        if (unknown) {
+        java.util.regex.Matcher worst = outcome instanceof ToolOutcome.Failure f ? WORST_CASE.matcher(f.message()) : null;
+        if (worst != null && worst.find() && !unknown) {
+            limit("max_cost_usd", usd("the run spent $%s of max_cost_usd $%s, and ", state.costUsd, definition.limits().maxCostUsd()) + "'" + spec.name()
+                    + "' needed a model call that could cost up to $" + worst.group(1) + ", more than was left");
+        } else if (unknown) {
             escalate("the write '" + spec.name() + "' (step " + call.step() + ") failed with '" + clip(((ToolOutcome.Failure) outcome).message())
                     + "', so the write may or may not have happened; a person must check before the run goes on");
         } else if (stalled && hintedBefore) {
