@@ -5,6 +5,10 @@ import static dev.keel.agent.TestTools.EMAIL;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keel.Keel;
 import dev.keel.config.AgentConfig.SideEffect;
@@ -27,6 +31,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /** Trajectory invariants of the agent loop, with a scripted fake model and real tools that count what they do. */
 class AgentLoopTest {
@@ -67,8 +72,13 @@ class AgentLoopTest {
         return TestTools.ok("{}");
     });
 
+    /** What Agents logged while Keel opened. */
+    static final ListAppender<ILoggingEvent> STARTUP_LOG = new ListAppender<>();
+
     @BeforeAll
     static void open() throws Exception {
+        STARTUP_LOG.start();
+        ((Logger) LoggerFactory.getLogger(Agents.class)).addAppender(STARTUP_LOG);
         llm = new FakeLlmServer();
         String yaml = """
                 providers:
@@ -119,6 +129,7 @@ class AgentLoopTest {
 
     @AfterAll
     static void close() {
+        ((Logger) LoggerFactory.getLogger(Agents.class)).detachAppender(STARTUP_LOG);
         keel.close();
         llm.close();
     }
@@ -231,6 +242,14 @@ class AgentLoopTest {
         assertThat(logged.length()).isLessThan(McpTools.MAX_RESULT_CHARS + 200);
         assertThat(logged).contains("[cut: " + (100_000 - McpTools.MAX_RESULT_CHARS) + " more characters]");
         assertThat(llm.received.get(1).body().toString().length()).isLessThan(McpTools.MAX_RESULT_CHARS + 10_000);
+    }
+
+    @Test
+    void eachWriteToolThatRunsWithoutConfirmationIsWarnedAboutOnceAtStartup() {
+        assertThat(STARTUP_LOG.list).filteredOn(e -> e.getLevel() == Level.WARN).extracting(ILoggingEvent::getFormattedMessage)
+                .filteredOn(m -> m.startsWith("agent payer:")).containsExactly(
+                "agent payer: write tool pay runs without confirmation (confirm lists nothing)",
+                "agent payer: write tool pay_safe runs without confirmation (confirm lists nothing)");
     }
 
     @Test
@@ -433,7 +452,7 @@ class AgentLoopTest {
                     assertThat(e.getMessage()).contains("'admin_report'").contains("[admin]");
                 });
         assertThat(ADMIN.calls).hasValue(0);
-        assertThat(keel.agents().get(waiting.id(), "acme").orElseThrow().status()).isEqualTo(RunStatus.AWAITING_CONFIRMATION);
+        assertThat(keel.agents().get(waiting.id(), local("acme")).orElseThrow().status()).isEqualTo(RunStatus.AWAITING_CONFIRMATION);
 
         RunView done = keel.agents().decide(waiting.id(), true, new ChatGateway.Caller("acme", admin), e -> {});
         assertThat(done.status()).isEqualTo(RunStatus.COMPLETED);
@@ -477,8 +496,8 @@ class AgentLoopTest {
     void anotherTenantCannotSeeARun() {
         llm.then(FakeLlmServer.ok("done"));
         RunView run = run("support", "hello");
-        assertThat(keel.agents().get(run.id(), "acme")).isPresent();
-        assertThat(keel.agents().get(run.id(), "other")).isEmpty();
+        assertThat(keel.agents().get(run.id(), local("acme"))).isPresent();
+        assertThat(keel.agents().get(run.id(), local("other"))).isEmpty();
     }
 
     @Test
@@ -498,7 +517,7 @@ class AgentLoopTest {
         assertThat(waiting.status()).isEqualTo(RunStatus.AWAITING_CONFIRMATION);
         assertThat(waiting.pending()).isEqualTo(new RunView.Pending("update_email", "update_email for customer 42 to a@b.example"));
         assertThat(UPDATE.calls).hasValue(0);
-        assertThat(keel.agents().get(waiting.id(), "acme").orElseThrow().status()).isEqualTo(RunStatus.AWAITING_CONFIRMATION);
+        assertThat(keel.agents().get(waiting.id(), local("acme")).orElseThrow().status()).isEqualTo(RunStatus.AWAITING_CONFIRMATION);
 
         RunView done = keel.agents().decide(waiting.id(), true, local("acme"), e -> {});
         assertThat(done.status()).isEqualTo(RunStatus.COMPLETED);
