@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -83,7 +84,21 @@ public final class Agents implements AutoCloseable {
         this.keys = keys;
         this.store = new RunStore(database);
         this.metrics = new AgentMetrics(traces.registry());
-        for (AgentConfig.Definition d : config.definitions().values()) systemPrompts.put(d.name(), systemPrompt(d));
+        for (AgentConfig.Definition d : config.definitions().values()) {
+            systemPrompts.put(d.name(), systemPrompt(d));
+            warnUnconfirmedWrites(d);
+        }
+    }
+
+    /** A write tool that no person confirms is a choice an operator should see once, at startup. */
+    private void warnUnconfirmedWrites(AgentConfig.Definition d) {
+        for (String name : d.tools()) {
+            boolean write = tools.get(name).map(t -> t.spec().sideEffect() == AgentConfig.SideEffect.WRITE).orElse(false);
+            if (write && !d.needsConfirmation(name, AgentConfig.SideEffect.WRITE)) {
+                LOG.warn("agent {}: write tool {} runs without confirmation (confirm lists {})", d.name(), name,
+                        d.confirm().isEmpty() ? "nothing" : "only " + String.join(", ", new TreeSet<>(d.confirm())));
+            }
+        }
     }
 
     /** The agents, with the tools a caller holding {@code scopes} may use (null: every scope). */
@@ -128,15 +143,25 @@ public final class Agents implements AutoCloseable {
         });
     }
 
-    /** The run {@code id} of {@code tenant}; empty when there is none or it is another tenant's. */
-    public Optional<RunView> get(String id, String tenant) {
-        return store.run(id).filter(r -> r.tenant().equals(tenant)).map(r -> view(r, store.events(id)));
+    /**
+     * The run {@code id} as {@code caller} may read it; empty when there is none, it is another tenant's, or the
+     * caller's key neither started it nor grants every scope it was started with (its events hold the results of
+     * tools that need them). Without a key (open local use) the tenant's runs are readable.
+     */
+    public Optional<RunView> get(String id, ChatGateway.Caller caller) {
+        return readable(id, caller).map(r -> view(r, store.events(id)));
+    }
+
+    private Optional<RunStore.Row> readable(String id, ChatGateway.Caller caller) {
+        return store.run(id).filter(r -> r.tenant().equals(caller.tenant())).filter(r -> caller.key() == null || caller.key().id().equals(r.keyId())
+                || r.scopes() != null && caller.key().grants(r.scopes()));
     }
 
     /**
      * A person's decision on the call run {@code id} waits for: confirmed, the call runs; rejected, the model is told
      * and goes on. Drives the run in this thread as {@link #start} does. 404 when the run is not {@code caller}'s
-     * tenant's, 409 when it is not waiting (or another decision was taken first).
+     * tenant's, 409 when it is not waiting (or another decision was taken first), 403 when the caller's key lacks the scopes of
+     * the waiting tool or of the run (a key that did not start it must grant every scope it was started with).
      */
     public RunView decide(String id, boolean approved, ChatGateway.Caller caller, Consumer<RunEvent> listener) {
         RunStore.Row row = store.run(id).filter(r -> r.tenant().equals(caller.tenant())).orElseThrow(() -> notFound(id));
@@ -146,16 +171,20 @@ public final class Agents implements AutoCloseable {
         if (state.status != RunStatus.AWAITING_CONFIRMATION || call == null) throw notWaiting(id, state.status);
         Tool pending = tools.get(call.tool()).orElse(null);
         if (pending != null && !pending.spec().permits(scopesOf(caller))) {
-            throw new ApiException(403, "permission_error", "run '" + id + "' waits to call '" + call.tool() + "', which needs the scopes "
+            throw new ApiException(403, "permission_error", "run '" + AgentLoop.clip(id) + "' waits to call '" + call.tool() + "', which needs the scopes "
                     + pending.spec().scopes() + "; the API key deciding must grant them", null, "insufficient_scope");
         }
+        if (readable(id, caller).isEmpty()) {
+            throw new ApiException(403, "permission_error", "run '" + AgentLoop.clip(id) + "' was started with the scopes " + row.scopes()
+                    + "; the API key deciding must grant them all, or be the key that started it", null, "insufficient_scope");
+        }
+        ChatGateway.Caller runs = runCaller(row).orElseThrow(() -> new ApiException(403, "permission_error", "the API key that started run '"
+                + AgentLoop.clip(id) + "' was revoked, so the run cannot go on", null, "key_revoked"));
         ObjectNode payload = JsonNodeFactory.instance.objectNode().put("step", call.step()).put("index", call.index()).put("approved", approved);
         RunEvent decision = new RunEvent(state.nextSeq, RunEvent.Type.DECISION, payload, 0, 0, System.currentTimeMillis());
         if (!store.append(id, decision, RunStatus.RUNNING, owner)) throw notWaiting(id, RunStatus.RUNNING);
         state.apply(decision);
         listener.accept(decision);
-        ChatGateway.Caller runs = runCaller(row).orElseThrow(() -> new ApiException(403, "permission_error", "the API key that started run '" + id
-                + "' was revoked, so the run cannot go on", null, "key_revoked"));
         Trace trace = traces.start("agent.run", runs.tenant());
         return drive(id, d, offered(d, scopesOf(runs)), rescreen(state, runs, trace), state, trace, listener, loop -> {});
     }
@@ -311,12 +340,13 @@ public final class Agents implements AutoCloseable {
         return text.contains(DATA_RULE) ? text : text + "\n\n" + DATA_RULE;
     }
 
-    private static ApiException notFound(String id) {
+    /** The 404 for a run the caller may not read or that does not exist: the same, so neither is told from the other; the id clipped. */
+    public static ApiException notFound(String id) {
         return new ApiException(404, "invalid_request_error", "no run '" + AgentLoop.clip(id) + "'", "id", "run_not_found");
     }
 
     private static ApiException notWaiting(String id, RunStatus status) {
-        return new ApiException(409, "invalid_request_error", "run '" + id + "' is " + status.wire() + ", not awaiting confirmation (another decision"
+        return new ApiException(409, "invalid_request_error", "run '" + AgentLoop.clip(id) + "' is " + status.wire() + ", not awaiting confirmation (another decision"
                 + " may have been taken first)", null, "run_not_awaiting_confirmation");
     }
 

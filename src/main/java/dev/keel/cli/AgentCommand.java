@@ -87,7 +87,7 @@ final class AgentCommand implements Runnable {
         public Integer call() throws IOException {
             try (Keel keel = common.open()) {
                 ChatGateway.Caller caller = new ChatGateway.Caller(common.tenant, null);
-                Consumer<RunEvent> printer = json ? e -> {} : e -> System.out.println(line(e));
+                Consumer<RunEvent> printer = json ? e -> {} : e -> System.out.println(printable(line(e)));
                 RunView run;
                 try {
                     run = keel.agents().start(agent, task, caller, printer);
@@ -115,7 +115,7 @@ final class AgentCommand implements Runnable {
         private Boolean decide(RunView run, BufferedReader terminal) throws IOException {
             if (decision != null) return decision.yes;
             if (System.console() == null) return null;
-            System.out.print("confirm " + run.pending().summary() + "? [y/N] ");
+            System.out.print("confirm " + printable(run.pending().summary()) + "? [y/N] ");
             System.out.flush();
             String answer = terminal.readLine();
             return answer != null && answer.strip().toLowerCase(Locale.ROOT).startsWith("y");
@@ -149,13 +149,23 @@ final class AgentCommand implements Runnable {
 
         static void print(RunView run, PrintStream out) {
             out.println();
-            out.println("status: " + run.status().wire() + (run.reason() == null ? "" : " (" + run.reason() + ")"));
-            if (run.output() != null) out.println(run.output());
+            out.println(printable("status: " + run.status().wire() + (run.reason() == null ? "" : " (" + run.reason() + ")")));
+            if (run.output() != null) out.println(printable(run.output()));
             if (run.pending() != null) {
-                out.println("waiting: " + run.pending().summary() + "; confirm with POST /v1/runs/" + run.id() + "/confirm (or /reject)");
+                out.println("waiting: " + printable(run.pending().summary()) + "; confirm with POST /v1/runs/" + run.id() + "/confirm (or /reject)");
             }
             out.printf(Locale.ROOT, "run %s: %d model call%s, %d tokens, %s%n", run.id(), run.steps(), run.steps() == 1 ? "" : "s", run.tokens(),
                     usd(run.costUsd()));
+        }
+
+        /**
+         * Text from a model or a tool as the terminal gets it: without control characters other than newline and tab,
+         * so a reply cannot move the cursor, retitle the window or hide what came before (ESC, CR, BEL, OSC…).
+         */
+        static String printable(String s) {
+            StringBuilder out = new StringBuilder(s.length());
+            s.codePoints().filter(c -> c == '\n' || c == '\t' || !Character.isISOControl(c)).forEach(out::appendCodePoint);
+            return out.toString();
         }
 
         /** A cost as the CLI prints it: fixed decimals to a millionth of a dollar, never an exponent. */

@@ -64,8 +64,7 @@ public final class AgentRoutes {
     }
 
     private void get(Context ctx) {
-        RunView run = agents.get(ctx.pathParam("id"), HttpServer.tenant(ctx))
-                .orElseThrow(() -> new ApiException(404, "invalid_request_error", "no run '" + ctx.pathParam("id") + "'", "id", "run_not_found"));
+        RunView run = agents.get(ctx.pathParam("id"), caller(ctx)).orElseThrow(() -> Agents.notFound(ctx.pathParam("id")));
         HttpServer.json(ctx, 200, view(run));
     }
 

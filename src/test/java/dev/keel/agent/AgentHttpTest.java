@@ -188,6 +188,28 @@ class AgentHttpTest {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(403);
         assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("key_revoked");
         assertThat(UPDATE.calls).hasValue(0);
+        JsonNode run = JSON.readTree(get("/v1/runs/" + id, acme).body());
+        assertThat(run.path("status").asText()).as("no decision is recorded for a run that cannot go on").isEqualTo("awaiting_confirmation");
+        assertThat(run.path("events").toString()).doesNotContain("\"decision\"");
+    }
+
+    @Test
+    void aKeyOfTheSameTenantWithoutTheRunsScopesCannotReadIt() throws Exception {
+        llm.then(FakeLlmServer.ok("audited"));
+        String id = JSON.readTree(post("/v1/agents/support/runs", admin, "{\"task\":\"secret audit\"}").body()).path("id").asText();
+        HttpResponse<String> unscoped = get("/v1/runs/" + id, acme);
+        assertThat(unscoped.statusCode()).isEqualTo(404);
+        assertThat(unscoped.body()).doesNotContain("secret audit");
+        assertThat(get("/v1/runs/" + id, admin).statusCode()).as("the key that started it").isEqualTo(200);
+        String auditor = keel.keys().create("acme-auditor", "acme", List.of(), 0, 0, 0, 0, 0, true, null, List.of("audit", "more")).secret();
+        assertThat(get("/v1/runs/" + id, auditor).statusCode()).as("a key granting every scope of the run").isEqualTo(200);
+    }
+
+    @Test
+    void aHugeRunIdIsClippedInTheError() throws Exception {
+        HttpResponse<String> r = get("/v1/runs/run_" + "x".repeat(5_000), acme);
+        assertThat(r.statusCode()).isEqualTo(404);
+        assertThat(r.body().length()).isLessThan(1_000);
     }
 
     @Test

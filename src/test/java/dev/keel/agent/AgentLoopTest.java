@@ -5,6 +5,10 @@ import static dev.keel.agent.TestTools.EMAIL;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.keel.Keel;
 import dev.keel.config.AgentConfig.SideEffect;
@@ -22,10 +26,12 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /** Trajectory invariants of the agent loop, with a scripted fake model and real tools that count what they do. */
 class AgentLoopTest {
@@ -42,6 +48,21 @@ class AgentLoopTest {
     static final TestTools.Counting DANGER = TestTools.read("delete_everything", "{\"type\":\"object\"}", a -> TestTools.ok("{}"));
     static final TestTools.Counting ADMIN = new TestTools.Counting("admin_report", "{\"type\":\"object\"}", SideEffect.READ, true, Duration.ofSeconds(5),
             Set.of("admin"), a -> TestTools.ok("{}"));
+    /** How many more calls of PAY or PAY_SAFE time out (outcome unknown) before one succeeds. */
+    static final AtomicInteger UNKNOWN_OUTCOMES = new AtomicInteger();
+    static final TestTools.Counting PAY = new TestTools.Counting("pay", "{\"type\":\"object\"}", SideEffect.WRITE, false, Duration.ofSeconds(5), Set.of(),
+            a -> UNKNOWN_OUTCOMES.getAndDecrement() > 0 ? new ToolOutcome.Failure("timed out after 20 ms", true) : TestTools.ok("{\"paid\":true}"));
+    static final TestTools.Counting PAY_SAFE = new TestTools.Counting("pay_safe", "{\"type\":\"object\"}", SideEffect.WRITE, true, Duration.ofSeconds(5),
+            Set.of(), a -> UNKNOWN_OUTCOMES.getAndDecrement() > 0 ? new ToolOutcome.Failure("timed out after 20 ms", true) : TestTools.ok("{\"paid\":true}"));
+    static final TestTools.Counting BIG = TestTools.read("big", "{\"type\":\"object\"}", a -> ToolOutcome.success(TestTools.text("x".repeat(100_000))));
+    static final TestTools.Counting HANG = TestTools.read("hang", "{\"type\":\"object\"}", a -> {
+        try {
+            Thread.sleep(Duration.ofSeconds(30)); // stands for an upstream that takes all the run has left: the loop must interrupt it
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return TestTools.ok("{}");
+    });
     static final TestTools.Counting SLOW = new TestTools.Counting("slow", "{\"type\":\"object\"}", SideEffect.READ, true, Duration.ofMillis(200), Set.of(), a -> {
         try {
             Thread.sleep(Duration.ofSeconds(30)); // stands for a hung upstream: the loop must interrupt it
@@ -51,8 +72,13 @@ class AgentLoopTest {
         return TestTools.ok("{}");
     });
 
+    /** What Agents logged while Keel opened. */
+    static final ListAppender<ILoggingEvent> STARTUP_LOG = new ListAppender<>();
+
     @BeforeAll
     static void open() throws Exception {
+        STARTUP_LOG.start();
+        ((Logger) LoggerFactory.getLogger(Agents.class)).addAppender(STARTUP_LOG);
         llm = new FakeLlmServer();
         String yaml = """
                 providers:
@@ -86,16 +112,24 @@ class AgentLoopTest {
                       model: agent-model
                       tools: [admin_report]
                       confirm: [admin_report]
+                    payer:
+                      model: agent-model
+                      tools: [pay, pay_safe]
+                      confirm: []
+                    bulky:
+                      model: agent-model
+                      tools: [big, lookup]
                     hasty:
                       model: agent-model
-                      tools: [lookup]
+                      tools: [lookup, hang]
                       limits: {max_seconds: 1}
                 """.formatted(llm.baseUrl());
-        keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-agents-"), List.of(VERIFY, UPDATE, LOOKUP, SAME, FLAKY, EMPTY, DANGER, ADMIN, SLOW, GREET));
+        keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-agents-"), List.of(VERIFY, UPDATE, LOOKUP, SAME, FLAKY, EMPTY, DANGER, ADMIN, SLOW, GREET, PAY, PAY_SAFE, BIG, HANG));
     }
 
     @AfterAll
     static void close() {
+        ((Logger) LoggerFactory.getLogger(Agents.class)).detachAppender(STARTUP_LOG);
         keel.close();
         llm.close();
     }
@@ -103,7 +137,8 @@ class AgentLoopTest {
     @BeforeEach
     void reset() {
         llm.reset();
-        List.of(VERIFY, UPDATE, LOOKUP, SAME, FLAKY, EMPTY, DANGER, ADMIN, SLOW).forEach(TestTools.Counting::reset);
+        List.of(VERIFY, UPDATE, LOOKUP, SAME, FLAKY, EMPTY, DANGER, ADMIN, SLOW, PAY, PAY_SAFE, BIG, HANG).forEach(TestTools.Counting::reset);
+        UNKNOWN_OUTCOMES.set(0);
     }
 
     static ChatGateway.Caller local(String tenant) {
@@ -139,6 +174,82 @@ class AgentLoopTest {
         assertThat(toolMessage.path("content").asText()).isEqualTo("{\"result\":{\"verified\":true}}");
         assertThat(second.path("messages").get(0).path("content").asText()).contains(Agents.DATA_RULE);
         assertThat(second.path("tool_choice").asText()).isEqualTo("auto");
+    }
+
+    @Test
+    void aWriteThatTimedOutIsNotRunAgainUnderANewKeyButHandedToAPerson() {
+        UNKNOWN_OUTCOMES.set(1);
+        llm.then(FakeLlmServer.toolCall("pay", "{\"amount\":5}"), FakeLlmServer.toolCall("pay", "{\"amount\":5}"), FakeLlmServer.ok("Paid."));
+        RunView run = run("payer", "pay 5");
+        assertThat(run.status()).isEqualTo(RunStatus.NEEDS_HUMAN);
+        assertThat(run.reason()).contains("'pay'").contains("timed out").contains("the write may or may not have happened");
+        assertThat(PAY.calls).hasValue(1);
+        assertThat(llm.received).as("the model is not asked again after an unknown write").hasSize(1);
+    }
+
+    @Test
+    void anIdempotentWriteThatTimedOutIsRetriedOnceWithTheSameKey() {
+        UNKNOWN_OUTCOMES.set(1);
+        llm.then(FakeLlmServer.toolCall("pay_safe", "{\"amount\":5}"), FakeLlmServer.ok("Paid."));
+        RunView run = run("payer", "pay 5");
+        assertThat(run.status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(PAY_SAFE.calls).hasValue(2);
+        assertThat(PAY_SAFE.byKey).hasSize(1);
+        assertThat(toolContents(run)).containsExactly("{\"result\":{\"paid\":true}}");
+    }
+
+    @Test
+    void anIdempotentWriteThatTimesOutTwiceIsHandedToAPerson() {
+        UNKNOWN_OUTCOMES.set(2);
+        llm.then(FakeLlmServer.toolCall("pay_safe", "{\"amount\":5}"), FakeLlmServer.toolCall("pay_safe", "{\"amount\":5}"), FakeLlmServer.ok("Paid."));
+        RunView run = run("payer", "pay 5");
+        assertThat(run.status()).isEqualTo(RunStatus.NEEDS_HUMAN);
+        assertThat(run.reason()).contains("the write may or may not have happened");
+        assertThat(PAY_SAFE.calls).hasValue(2);
+        assertThat(PAY_SAFE.byKey).hasSize(1);
+    }
+
+    @Test
+    void aReplyRunsAtMostSixteenToolCallsAndAnswersTheRestNotRun() {
+        llm.then(TestTools.toolCalls("lookup", 40, i -> "{\"i\":" + i + "}"), FakeLlmServer.ok("done"));
+        RunView run = run("bulky", "look up everything");
+        assertThat(run.status()).isEqualTo(RunStatus.COMPLETED);
+        assertThat(LOOKUP.calls).hasValue(AgentLoop.MAX_TOOL_CALLS_PER_REPLY);
+        List<JsonNode> toolMessages = new ArrayList<>();
+        llm.received.get(1).body().path("messages").forEach(m -> {
+            if (m.path("role").asText().equals("tool")) toolMessages.add(m);
+        });
+        assertThat(toolMessages).as("every call of the reply is answered, so the conversation stays valid").hasSize(40);
+        assertThat(toolMessages.get(15).path("content").asText()).contains("\"i\":15");
+        assertThat(toolMessages.subList(16, 40)).allSatisfy(m -> assertThat(m.path("content").asText())
+                .isEqualTo("{\"error\":\"not run: at most 16 tool calls per reply\"}"));
+    }
+
+    @Test
+    void noToolStartsOnceMaxSecondsIsSpent() {
+        llm.then(TestTools.toolCalls("hang", 3, i -> "{\"i\":" + i + "}"));
+        RunView run = run("hasty", "wait on three things");
+        assertThat(run.status()).isEqualTo(RunStatus.LIMIT_REACHED);
+        assertThat(run.reason()).startsWith("max_seconds:");
+        assertThat(HANG.calls).as("the first call took what was left of the run; the others never started").hasValue(1);
+    }
+
+    @Test
+    void aHugeToolResultIsCutBeforeItIsLoggedOrSentToTheModel() {
+        llm.then(FakeLlmServer.toolCall("big", "{}"), FakeLlmServer.ok("done"));
+        RunView run = run("bulky", "fetch the big thing");
+        String logged = toolContents(run).getFirst();
+        assertThat(logged.length()).isLessThan(McpTools.MAX_RESULT_CHARS + 200);
+        assertThat(logged).contains("[cut: " + (100_000 - McpTools.MAX_RESULT_CHARS) + " more characters]");
+        assertThat(llm.received.get(1).body().toString().length()).isLessThan(McpTools.MAX_RESULT_CHARS + 10_000);
+    }
+
+    @Test
+    void eachWriteToolThatRunsWithoutConfirmationIsWarnedAboutOnceAtStartup() {
+        assertThat(STARTUP_LOG.list).filteredOn(e -> e.getLevel() == Level.WARN).extracting(ILoggingEvent::getFormattedMessage)
+                .filteredOn(m -> m.startsWith("agent payer:")).containsExactly(
+                "agent payer: write tool pay runs without confirmation (confirm lists nothing)",
+                "agent payer: write tool pay_safe runs without confirmation (confirm lists nothing)");
     }
 
     @Test
@@ -341,7 +452,7 @@ class AgentLoopTest {
                     assertThat(e.getMessage()).contains("'admin_report'").contains("[admin]");
                 });
         assertThat(ADMIN.calls).hasValue(0);
-        assertThat(keel.agents().get(waiting.id(), "acme").orElseThrow().status()).isEqualTo(RunStatus.AWAITING_CONFIRMATION);
+        assertThat(keel.agents().get(waiting.id(), local("acme")).orElseThrow().status()).isEqualTo(RunStatus.AWAITING_CONFIRMATION);
 
         RunView done = keel.agents().decide(waiting.id(), true, new ChatGateway.Caller("acme", admin), e -> {});
         assertThat(done.status()).isEqualTo(RunStatus.COMPLETED);
@@ -385,8 +496,8 @@ class AgentLoopTest {
     void anotherTenantCannotSeeARun() {
         llm.then(FakeLlmServer.ok("done"));
         RunView run = run("support", "hello");
-        assertThat(keel.agents().get(run.id(), "acme")).isPresent();
-        assertThat(keel.agents().get(run.id(), "other")).isEmpty();
+        assertThat(keel.agents().get(run.id(), local("acme"))).isPresent();
+        assertThat(keel.agents().get(run.id(), local("other"))).isEmpty();
     }
 
     @Test
@@ -406,7 +517,7 @@ class AgentLoopTest {
         assertThat(waiting.status()).isEqualTo(RunStatus.AWAITING_CONFIRMATION);
         assertThat(waiting.pending()).isEqualTo(new RunView.Pending("update_email", "update_email for customer 42 to a@b.example"));
         assertThat(UPDATE.calls).hasValue(0);
-        assertThat(keel.agents().get(waiting.id(), "acme").orElseThrow().status()).isEqualTo(RunStatus.AWAITING_CONFIRMATION);
+        assertThat(keel.agents().get(waiting.id(), local("acme")).orElseThrow().status()).isEqualTo(RunStatus.AWAITING_CONFIRMATION);
 
         RunView done = keel.agents().decide(waiting.id(), true, local("acme"), e -> {});
         assertThat(done.status()).isEqualTo(RunStatus.COMPLETED);

@@ -102,7 +102,7 @@ class ResumeTest {
         assertThat(entered.await(30, TimeUnit.SECONDS)).isTrue();
         first.close();
         assertThat(driver.join(Duration.ofSeconds(30))).isTrue();
-        RunView left = keel.agents().get(id.get(), "acme").orElseThrow();
+        RunView left = keel.agents().get(id.get(), new ChatGateway.Caller("acme", null)).orElseThrow();
         assertThat(left.status()).isEqualTo(RunStatus.RUNNING);
         assertThat(left.events().getLast().type()).isEqualTo(RunEvent.Type.TOOL_CALL);
         return id.get();
@@ -111,8 +111,8 @@ class ResumeTest {
     static RunView resumed(String id) {
         try (Agents second = agents()) {
             assertThat(second.resumeInterrupted()).contains(id);
-            Await.until(Duration.ofSeconds(30), "the resumed run stops", () -> keel.agents().get(id, "acme").orElseThrow().status().finished());
-            return keel.agents().get(id, "acme").orElseThrow();
+            Await.until(Duration.ofSeconds(30), "the resumed run stops", () -> keel.agents().get(id, new ChatGateway.Caller("acme", null)).orElseThrow().status().finished());
+            return keel.agents().get(id, new ChatGateway.Caller("acme", null)).orElseThrow();
         }
     }
 

@@ -1,9 +1,11 @@
 package dev.keel.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.AgentConfig.SideEffect;
+import dev.keel.gateway.FakeLlmServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -12,6 +14,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 
 /** Real tools for agent tests: each counts its executions (per idempotency key), as a system with side effects would see them. */
 final class TestTools {
@@ -80,5 +83,19 @@ final class TestTools {
 
     static JsonNode text(String s) {
         return JsonNodeFactory.instance.textNode(s);
+    }
+
+    /** A model reply asking for {@code tool} {@code n} times in one message, call i with the arguments {@code arguments(i)}. */
+    static FakeLlmServer.Behavior toolCalls(String tool, int n, IntFunction<String> arguments) {
+        ObjectNode body = JsonNodeFactory.instance.objectNode().put("id", "chatcmpl-many").put("object", "chat.completion").put("created", 1)
+                .put("model", "fake");
+        ObjectNode choice = body.putArray("choices").addObject().put("index", 0).put("finish_reason", "tool_calls");
+        ObjectNode message = choice.putObject("message").put("role", "assistant").putNull("content");
+        ArrayNode calls = message.putArray("tool_calls");
+        for (int i = 0; i < n; i++) {
+            calls.addObject().put("id", "call_" + i).put("type", "function").putObject("function").put("name", tool).put("arguments", arguments.apply(i));
+        }
+        body.putObject("usage").put("prompt_tokens", 9).put("completion_tokens", 5).put("total_tokens", 14);
+        return FakeLlmServer.raw(body.toString());
     }
 }

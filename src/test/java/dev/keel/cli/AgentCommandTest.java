@@ -57,6 +57,15 @@ class AgentCommandTest {
     }
 
     @Test
+    void controlCharactersFromTheModelOrToolsNeverReachTheTerminal() {
+        llm.reset();
+        llm.then(FakeLlmServer.toolCall("evil\\u001b[2J\\u0007", "{}"), FakeLlmServer.ok("Hi \u001b]0;owned\u0007 there\r\nnext\u009b31m line\ttab"));
+        CliTest.Run r = CliTest.run("agent", "run", "greeter", "greet", "--config", config.toString(), "--data", data.toString());
+        assertThat(r.out()).doesNotContain("\u001b").doesNotContain("\u0007").doesNotContain("\r").doesNotContain("\u009b")
+                .contains("evil[2J").contains("Hi ]0;owned there\nnext31m line\ttab");
+    }
+
+    @Test
     void runWithJsonPrintsTheRun() {
         llm.reset();
         llm.then(FakeLlmServer.ok("Hi."));
