@@ -88,11 +88,12 @@ final class HttpApiTool implements Tool {
             body = object.toString().getBytes(StandardCharsets.UTF_8);
         }
         Deadline deadline = OutboundHttp.deadline(invocation, config.timeoutMs());
+        long started = System.nanoTime();
         OutboundHttp.Fetched fetched;
         try {
             fetched = http.exchange(config.method(), rendered.uri(), headers, body, deadline.remaining(), config.maxBytes());
         } catch (TimeoutException e) {
-            return new ToolOutcome.Failure(config.name() + " timed out after " + config.timeoutMs() + " ms", true);
+            return new ToolOutcome.Failure(config.name() + " timed out after " + (System.nanoTime() - started) / 1_000_000 + " ms", true);
         } catch (IOException e) {
             return new ToolOutcome.Failure(config.name() + " could not be reached (the connection failed)", true);
         }

@@ -85,6 +85,7 @@ final class HttpGetTool implements Tool, AutoCloseable {
     @Override
     public ToolOutcome call(JsonNode arguments, ToolInvocation invocation) throws InterruptedException {
         Deadline deadline = OutboundHttp.deadline(invocation, policy.timeoutMs());
+        long started = System.nanoTime();
         URI uri;
         try {
             uri = new URI(arguments.path("url").asText(""));
@@ -98,7 +99,7 @@ final class HttpGetTool implements Tool, AutoCloseable {
             try {
                 fetched = http.exchange("GET", uri, HEADERS, null, deadline.remaining(), policy.maxBytes());
             } catch (TimeoutException e) {
-                return new ToolOutcome.Failure("timed out after " + policy.timeoutMs() + " ms fetching " + uri.getHost(), true);
+                return new ToolOutcome.Failure("timed out after " + (System.nanoTime() - started) / 1_000_000 + " ms fetching " + uri.getHost(), true);
             } catch (IOException e) {
                 OutboundAddresses.RefusedException why = OutboundHttp.causedBy(e, OutboundAddresses.RefusedException.class);
                 if (why != null) return ToolOutcome.failure("refused: " + why.getMessage());
