@@ -334,7 +334,7 @@ final class AgentLoop {
             outcome = execute(tool, arguments, call, key, cost);
         }
         boolean unknown = outcomeUnknown(spec, outcome);
-        if (outcome instanceof ToolOutcome.Success s) outcome = ToolOutcome.success(bounded(s.value()));
+        if (outcome instanceof ToolOutcome.Success s) outcome = ToolOutcome.success(ToolOutcome.bounded(s.value()));
         boolean failed = outcome instanceof ToolOutcome.Failure;
         double score = outcome instanceof ToolOutcome.Success s ? injectionScore(s.value()) : 0;
         boolean flagged = guard != null && score >= guard.config().indirect().threshold();
@@ -371,12 +371,6 @@ final class AgentLoop {
         return spec.sideEffect() == SideEffect.WRITE && outcome instanceof ToolOutcome.Failure f && f.retryable();
     }
 
-    /** What of a tool's result the model reads and the log keeps: its text cut to {@link McpTools#MAX_RESULT_CHARS}, saying so. */
-    private static JsonNode bounded(JsonNode value) {
-        if (value == null) return null;
-        String text = value.isTextual() ? value.asText() : value.toString();
-        return text.length() <= McpTools.MAX_RESULT_CHARS ? value : JsonNodeFactory.instance.textNode(McpTools.cut(text, McpTools.MAX_RESULT_CHARS));
-    }
 
     private ToolOutcome execute(Tool tool, JsonNode arguments, RunState.Call call, String key, RequestCost cost) throws InterruptedException {
         ToolSpec spec = tool.spec();

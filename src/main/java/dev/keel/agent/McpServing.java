@@ -75,7 +75,7 @@ public final class McpServing {
         if (m == null || !(m.path("error") instanceof ObjectNode error) || !error.path("message").asText().startsWith(SDK_UNKNOWN_TOOL)) return message;
         String data = error.path("data").asText("");
         String called = data.startsWith(SDK_TOOL_NOT_FOUND) ? data.substring(SDK_TOOL_NOT_FOUND.length()) : "";
-        error.put("message", "no tool named '" + McpTools.cut(called, MAX_NAME_ECHO) + "'; the tools are: "
+        error.put("message", "no tool named '" + ToolOutcome.cut(called, MAX_NAME_ECHO) + "'; the tools are: "
                 + String.join(", ", tools.stream().map(t -> t.spec().name()).toList()));
         try {
             return MAPPER.writeValueAsBytes(m);
@@ -161,7 +161,7 @@ public final class McpServing {
     /** Why a request's {@code params} are refused for {@code method}, or null. */
     private static Refusal params(String method, JsonNode params, JsonNode id) {
         if (params != null && !params.isNull() && !params.isObject()) {
-            return invalid(McpTools.cut(method, MAX_NAME_ECHO) + ": \"params\" must be an object, not " + kind(params), id);
+            return invalid(ToolOutcome.cut(method, MAX_NAME_ECHO) + ": \"params\" must be an object, not " + kind(params), id);
         }
         Class<?> request;
         switch (method) {
@@ -191,7 +191,7 @@ public final class McpServing {
         } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
             String field = e instanceof com.fasterxml.jackson.databind.JsonMappingException j ? String.join(".", j.getPath().stream()
                     .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]").toList()) : "";
-            return invalid(method + ": " + (field.isEmpty() ? "\"params\" are not what the method takes" : "\"params." + McpTools.cut(field, MAX_NAME_ECHO)
+            return invalid(method + ": " + (field.isEmpty() ? "\"params\" are not what the method takes" : "\"params." + ToolOutcome.cut(field, MAX_NAME_ECHO)
                     + "\" has the wrong type"), id);
         }
     }

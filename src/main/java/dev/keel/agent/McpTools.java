@@ -50,7 +50,7 @@ import reactor.core.scheduler.Schedulers;
  * logged and its tools are absent), offer a tool whose name a provider would refuse or that another tool already has,
  * or whose input schema {@link JsonSchemas} cannot compile (each skipped with a warning), pass Keel's own environment
  * to a stdio server (it gets its configured {@code env} plus the SDK's non-secret defaults: PATH, HOME, USER, LOGNAME,
- * SHELL, TERM), log header values, wait past a tool's timeout, or hand a model more than {@link #MAX_RESULT_CHARS} of
+ * SHELL, TERM), log header values, wait past a tool's timeout, or hand a model more than {@link ToolOutcome#MAX_RESULT_CHARS} of
  * a result. A call to a server that died or answers with an error is a {@link ToolOutcome.Failure}, and a session that
  * broke is reopened by a later call. Thread-safe;
  * {@link #close()} ends the sessions and stops the stdio subprocesses.
@@ -60,7 +60,6 @@ public final class McpTools implements AutoCloseable {
     /** What one MCP message may bring into memory: far above a useful result, far below what hurts the heap. */
     static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
     /** What of a result reaches the model: about 8k tokens, a fair share of a 50k-token run budget. */
-    static final int MAX_RESULT_CHARS = 32_000;
     /** An error text is read by a model as a reason, not as data: a few sentences are enough. */
     static final int MAX_ERROR_CHARS = 500;
     /** A server listing thousands of tools would flood every prompt that offers them. */
@@ -479,16 +478,14 @@ public final class McpTools implements AutoCloseable {
         }
     }
 
-    /** A result as the model reads it: its structured content, else its text; {@code isError} as a failure; at most {@link #MAX_RESULT_CHARS}. */
+    /** A result as the model reads it: its structured content, else its text; {@code isError} as a failure; at most {@link ToolOutcome#MAX_RESULT_CHARS}. */
     static ToolOutcome outcome(McpSchema.CallToolResult result) {
         JsonNode value = result.structuredContent() != null ? MAPPER.valueToTree(result.structuredContent()) : content(result.content());
         if (Boolean.TRUE.equals(result.isError())) {
             String message = value.isTextual() ? value.asText() : value.toString();
             return new ToolOutcome.Failure(cut(message.isBlank() ? "the tool reported an error" : message, MAX_ERROR_CHARS), false);
         }
-        String text = value.isTextual() ? value.asText() : value.toString();
-        if (text.length() <= MAX_RESULT_CHARS) return ToolOutcome.success(value);
-        return ToolOutcome.success(TextNode.valueOf(cut(text, MAX_RESULT_CHARS)));
+        return ToolOutcome.success(ToolOutcome.bounded(value));
     }
 
     /** One text block as a string; several blocks as an array (text as strings, anything else by its type only). */
@@ -512,9 +509,8 @@ public final class McpTools implements AutoCloseable {
         return false;
     }
 
-    /** {@code s} cut to {@code max} characters, saying how much was cut. */
-    static String cut(String s, int max) {
-        return s.length() <= max ? s : s.substring(0, max) + " …[cut: " + (s.length() - max) + " more characters]";
+    private static String cut(String s, int max) {
+        return ToolOutcome.cut(s, max);
     }
 
     private static String where(McpServer server) {

@@ -4,6 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 /** What one tool call produced: a result for the model, or a failure it can read and act on. */
 public sealed interface ToolOutcome {
+    /**
+     * The most characters of one result a model reads and a run's log keeps: one large page or file fits, while a
+     * result of megabytes cannot end a run at its token limit or fill the event log.
+     */
+    int MAX_RESULT_CHARS = 32_000;
+
     /** The result, as JSON the model reads; an empty array, object or string tells the model "no results". */
     record Success(JsonNode value) implements ToolOutcome {}
 
@@ -19,5 +25,17 @@ public sealed interface ToolOutcome {
 
     static ToolOutcome failure(String message) {
         return new Failure(message, false);
+    }
+
+    /** {@code value} as the model reads it: unchanged when its text fits {@link #MAX_RESULT_CHARS}, else that text cut, saying so. */
+    static JsonNode bounded(JsonNode value) {
+        if (value == null) return null;
+        String text = value.isTextual() ? value.asText() : value.toString();
+        return text.length() <= MAX_RESULT_CHARS ? value : com.fasterxml.jackson.databind.node.TextNode.valueOf(cut(text, MAX_RESULT_CHARS));
+    }
+
+    /** {@code s} cut to {@code max} characters, saying how much was cut. */
+    static String cut(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max) + " …[cut: " + (s.length() - max) + " more characters]";
     }
 }

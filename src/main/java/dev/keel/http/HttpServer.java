@@ -272,10 +272,6 @@ public final class HttpServer implements AutoCloseable {
                 + "'; send application/json" + (upload ? " or " + DocumentRoutes.MULTIPART : ""), null, "unsupported_media_type");
     }
 
-    /**
-     * Anything no route classified. A request Jetty could not read (a malformed multipart body, say) is the
-     * client's error, with its status; anything else is a 500 naming the server's trace, never the exception.
-     */
     /** The metadata store failed (a shared one is down or timed out): the client may retry; what failed is in the log, not the response. */
     private void storeUnavailable(StoreException e, Context ctx) {
         String traceId = trace(ctx) == null ? "none" : trace(ctx).id();
@@ -283,6 +279,10 @@ public final class HttpServer implements AutoCloseable {
         error(ctx, 503, typeOf(503), "the metadata store is unavailable; retry later (trace " + traceId + ")", null, "store_unavailable");
     }
 
+    /**
+     * Anything no route classified. A request Jetty could not read (a malformed multipart body, say) is the
+     * client's error, with its status; anything else is a 500 naming the server's trace, never the exception.
+     */
     private void unhandled(Exception e, Context ctx) {
         HttpException unreadable = null;
         for (Throwable t = e; t != null && unreadable == null; t = t.getCause()) {

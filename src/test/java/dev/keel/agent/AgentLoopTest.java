@@ -239,9 +239,9 @@ class AgentLoopTest {
         llm.then(FakeLlmServer.toolCall("big", "{}"), FakeLlmServer.ok("done"));
         RunView run = run("bulky", "fetch the big thing");
         String logged = toolContents(run).getFirst();
-        assertThat(logged.length()).isLessThan(McpTools.MAX_RESULT_CHARS + 200);
-        assertThat(logged).contains("[cut: " + (100_000 - McpTools.MAX_RESULT_CHARS) + " more characters]");
-        assertThat(llm.received.get(1).body().toString().length()).isLessThan(McpTools.MAX_RESULT_CHARS + 10_000);
+        assertThat(logged.length()).isLessThan(ToolOutcome.MAX_RESULT_CHARS + 200);
+        assertThat(logged).contains("[cut: " + (100_000 - ToolOutcome.MAX_RESULT_CHARS) + " more characters]");
+        assertThat(llm.received.get(1).body().toString().length()).isLessThan(ToolOutcome.MAX_RESULT_CHARS + 10_000);
     }
 
     @Test

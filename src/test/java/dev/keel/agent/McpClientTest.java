@@ -117,8 +117,8 @@ class McpClientTest {
     void aHugeResultIsCutBeforeItReachesTheModel() throws Exception {
         ToolOutcome outcome = tool("odd_huge").call(JSON.readTree("{}"), invocation(Duration.ofSeconds(30)));
         String text = ((ToolOutcome.Success) outcome).value().asText();
-        assertThat(text.length()).isLessThan(McpTools.MAX_RESULT_CHARS + 100);
-        assertThat(text).endsWith("[cut: " + (MisbehavingMcpServer.HUGE_CHARS - McpTools.MAX_RESULT_CHARS) + " more characters]");
+        assertThat(text.length()).isLessThan(ToolOutcome.MAX_RESULT_CHARS + 100);
+        assertThat(text).endsWith("[cut: " + (MisbehavingMcpServer.HUGE_CHARS - ToolOutcome.MAX_RESULT_CHARS) + " more characters]");
     }
 
     @Test
