@@ -49,6 +49,8 @@ record ObfuscationEvidence(double hiddenCharacters, double spacedLetters, double
             + "|interpret|base64[- ]decode|rot13)\\b[^.!?\\n]{0,100}\\b(and|then)\\b[^.!?\\n]{0,40}\\b(follow|obey|execute|carry out|act on|comply"
             + "|do (what|as) (it|they) (says?|tells?|asks?))\\b", Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CHARACTER_CLASS);
     private static final Pattern WHITESPACE = Pattern.compile("\\s+");
+    /** Punctuation around a word ("(1gn0r3,"), not part of its spelling. */
+    private static final Pattern EDGE_PUNCTUATION = Pattern.compile("^[^\\p{L}\\p{N}]+|[.,;:!?)\"']+$");
     private static final Pattern HEX = Pattern.compile("[0-9a-fA-F]+");
     private static final Pattern NON_LETTERS = Pattern.compile("[^\\p{L}]+");
 
@@ -91,43 +93,25 @@ record ObfuscationEvidence(double hiddenCharacters, double spacedLetters, double
         return Math.min(1, backward / (double) REVERSED_CERTAIN);
     }
 
+    /** One pass: a run of invisible characters counts when the visible code points on both sides are Latin letters. */
     private static double hiddenCharacters(String raw) {
-        int hidden = 0;
+        int hidden = 0, pending = 0, before = 0;
         for (int i = 0; i < raw.length(); ) {
             int cp = raw.codePointAt(i);
             int next = i + Character.charCount(cp);
             if (cp >= TAG_FIRST && cp <= TAG_LAST) {
-                int end = next;
-                while (end < raw.length() && raw.codePointAt(end) >= TAG_FIRST && raw.codePointAt(end) <= TAG_LAST) end += Character.charCount(raw.codePointAt(end));
-                if (i == 0 || raw.codePointBefore(i) != BLACK_FLAG) hidden += HIDDEN_CERTAIN;
-                i = end;
-                continue;
+                if (before != BLACK_FLAG && (i == 0 || !(raw.codePointBefore(i) >= TAG_FIRST && raw.codePointBefore(i) <= TAG_LAST))) hidden += HIDDEN_CERTAIN;
+            } else if (Character.getType(cp) == Character.FORMAT) {
+                if (cp != SOFT_HYPHEN) pending++;
+            } else {
+                if (pending > 0 && latinLetter(before) && latinLetter(cp)) hidden += pending;
+                pending = 0;
+                before = cp;
             }
-            if (Character.getType(cp) == Character.FORMAT && cp != SOFT_HYPHEN && latinLetterBefore(raw, i) && latinLetterAfter(raw, next)) hidden++;
+            if (hidden >= HIDDEN_CERTAIN) return 1;
             i = next;
         }
-        return Math.min(1, hidden / (double) HIDDEN_CERTAIN);
-    }
-
-    /** Whether the nearest visible code point before {@code at} is a Latin letter (other invisible characters skipped). */
-    private static boolean latinLetterBefore(String s, int at) {
-        int i = at;
-        while (i > 0) {
-            int cp = s.codePointBefore(i);
-            if (Character.getType(cp) != Character.FORMAT) return latinLetter(cp);
-            i -= Character.charCount(cp);
-        }
-        return false;
-    }
-
-    private static boolean latinLetterAfter(String s, int at) {
-        int i = at;
-        while (i < s.length()) {
-            int cp = s.codePointAt(i);
-            if (Character.getType(cp) != Character.FORMAT) return latinLetter(cp);
-            i += Character.charCount(cp);
-        }
-        return false;
+        return hidden / (double) HIDDEN_CERTAIN;
     }
 
     private static boolean latinLetter(int cp) {
@@ -144,7 +128,7 @@ record ObfuscationEvidence(double hiddenCharacters, double spacedLetters, double
     private static double leetspeak(String normalized) {
         int words = 0, leet = 0;
         for (String token : WHITESPACE.split(normalized)) {
-            String w = token.replaceAll("^[^\\p{L}\\p{N}]+|[.,;:!?)\"']+$", "");
+            String w = EDGE_PUNCTUATION.matcher(token).replaceAll("");
             if (w.length() < 3) continue;
             words++;
             if (leetWord(w)) leet++;
