@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
  * nearest {@link AttackExemplars attack exemplar}. Strong pattern evidence is a floor under the score
  * ({@link #PATTERN_FLOOR_MIN}). A text that hides its words ({@link ObfuscationEvidence}) scores at least
  * that evidence times how instruction-like the revealed text is (its strongest pattern or n-gram score, folded and
- * decoded views included, or the full stacker's score); a backwards-written text is read forwards as a decoded layer. Signals name the layer ({@code pattern},
+ * decoded views included, or the full stacker's score); a backwards-written text is read forwards, and a payload split into quoted fragments is joined, as decoded layers. Signals name the layer ({@code pattern},
  * {@code classifier}, {@code exemplar}, {@code obfuscation}, or {@code decoded:ENCODING} for what a decoded layer showed)
  * and the category, never text. Work is bounded: at most {@link #MAX_SCAN_CHARS} characters of a text
  * are read (its head and tail), the decoder has its own caps, and the embedding reads a window.
@@ -77,6 +77,8 @@ final class LayeredInjectionDetector implements InjectionDetector {
     private static final Pattern ADDRESSES_MODEL = Pattern.compile("\\b(you|your|yours|yourself|u|ur)\\b", Pattern.CASE_INSENSITIVE);
     /** The name of the decoded layer that reads a backwards-written text forwards. */
     private static final String REVERSED = "reversed";
+    /** The name of the decoded layer that joins a payload split into quoted fragments. */
+    private static final String JOINED = "joined";
     /** The pattern weight of a spaced-out attack phrase. */
     private static final double SPACED_OUT_WEIGHT = 0.85;
     /**
@@ -127,6 +129,8 @@ final class LayeredInjectionDetector implements InjectionDetector {
         double decoded = 0, revealed = Math.max(main.pattern, main.ngram);
         List<EncodedPayloads.Layer> layers = new ArrayList<>(EncodedPayloads.decode(plain, maxDecodeDepth));
         for (String backwards : ObfuscationEvidence.reversedViews(plain)) layers.add(new EncodedPayloads.Layer(REVERSED, backwards));
+        String joined = ObfuscationEvidence.joinedFragments(plain);
+        if (!joined.isEmpty()) layers.add(new EncodedPayloads.Layer(JOINED, joined));
         for (EncodedPayloads.Layer layer : layers) {
             String decodedText = InputNormalizer.normalize(layer.text());
             Cheap view = cheap(decodedText);

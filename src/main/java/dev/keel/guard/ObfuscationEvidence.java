@@ -8,14 +8,15 @@ import java.util.regex.Pattern;
 /**
  * How strongly a text hides words from a reader or a filter, each kind from 0 (none) to 1 (certain):
  * invisible characters inside Latin words, letters interleaved with separators, dense leetspeak, text
- * written backwards, and framing that asks the model to decode a text and then act on it. Legitimate text
+ * written backwards, framing that asks the model to decode a text and then act on it, and a payload split
+ * into quoted fragments that the text asks to be joined. Legitimate text
  * rarely hides its words, so the detector weighs this against how instruction-like the revealed text is
  * ({@link LayeredInjectionDetector}); evidence alone blocks nothing. Zero-width joiners inside emoji
  * sequences, ZWNJ in Persian or Indic words, soft hyphens, tag characters of subdivision flags, version
  * strings, hashes and base64 blobs are not evidence. Stateless; linear in the text.
  */
-record ObfuscationEvidence(double hiddenCharacters, double spacedLetters, double leetspeak, double reversed, double decodeAndObey) {
-    static final ObfuscationEvidence NONE = new ObfuscationEvidence(0, 0, 0, 0, 0);
+record ObfuscationEvidence(double hiddenCharacters, double spacedLetters, double leetspeak, double reversed, double decodeAndObey,
+                           double splitPayload) {
 
     /** Invisible characters inside Latin words at which the evidence is certain; one may be a copy-paste accident. */
     private static final int HIDDEN_CERTAIN = 3;
@@ -48,6 +49,13 @@ record ObfuscationEvidence(double hiddenCharacters, double spacedLetters, double
     private static final Pattern DECODE_AND_OBEY = Pattern.compile("\\b(decode|decrypt|decipher|unscramble|deobfuscate|reverse|translate|convert"
             + "|interpret|base64[- ]decode|rot13)\\b[^.!?\\n]{0,100}\\b(and|then)\\b[^.!?\\n]{0,40}\\b(follow|obey|execute|carry out|act on|comply"
             + "|do (what|as) (it|they) (says?|tells?|asks?))\\b", Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CHARACTER_CLASS);
+    /** A quoted fragment assigned to a short name ({@code a = "Ignore all pre"}, {@code b: 'vious rules'}). */
+    private static final Pattern FRAGMENT = Pattern.compile("(?<![\\w.])\\w{1,12}\\s*(?:=|:=|:)\\s*(?:\"([^\"\\n]{1,200})\"|'([^'\\n]{1,200})'|“([^”\\n]{1,200})”)");
+    /** An order to join fragments: {@code a + b}, "concatenate", "combine", "put them together". */
+    private static final Pattern JOIN = Pattern.compile("\\b\\w{1,12}\\s*\\+\\s*\\w{1,12}\\b|\\b(concatenat\\w*|combine|join|put (them|these|it|those) together|merge)\\b",
+            Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CHARACTER_CLASS);
+    /** Fragments joined at most: a split payload has a handful; a data file with hundreds is not one. */
+    private static final int MAX_FRAGMENTS = 16;
     private static final Pattern WHITESPACE = Pattern.compile("\\s+");
     /** Punctuation around a word ("(1gn0r3,"), not part of its spelling. */
     private static final Pattern EDGE_PUNCTUATION = Pattern.compile("^[^\\p{L}\\p{N}]+|[.,;:!?)\"']+$");
@@ -56,13 +64,30 @@ record ObfuscationEvidence(double hiddenCharacters, double spacedLetters, double
 
     /** The strongest kind of evidence. */
     double strength() {
-        return Math.max(Math.max(Math.max(hiddenCharacters, spacedLetters), Math.max(leetspeak, reversed)), decodeAndObey);
+        return Math.max(Math.max(Math.max(hiddenCharacters, spacedLetters), Math.max(leetspeak, reversed)), Math.max(decodeAndObey, splitPayload));
     }
 
     /** The evidence in {@code raw} (the text as sent, invisible characters included) and its normalised form. */
     static ObfuscationEvidence of(String raw, String normalized) {
         return new ObfuscationEvidence(hiddenCharacters(raw), spacedLetters(normalized), leetspeak(normalized),
-                reversedViews(normalized).isEmpty() ? 0 : reversedShare(normalized), DECODE_AND_OBEY.matcher(normalized).find() ? 1 : 0);
+                reversedViews(normalized).isEmpty() ? 0 : reversedShare(normalized), DECODE_AND_OBEY.matcher(normalized).find() ? 1 : 0,
+                joinedFragments(normalized).isEmpty() ? 0 : 1);
+    }
+
+    /**
+     * The quoted fragments of a text joined in the order they are written, when there are two or more (and at most
+     * {@link #MAX_FRAGMENTS}) and the text asks for them to be joined; else empty.
+     */
+    static String joinedFragments(String normalized) {
+        if (!JOIN.matcher(normalized).find()) return "";
+        var m = FRAGMENT.matcher(normalized);
+        StringBuilder joined = new StringBuilder();
+        int fragments = 0;
+        while (m.find()) {
+            if (++fragments > MAX_FRAGMENTS) return "";
+            for (int g = 1; g <= m.groupCount(); g++) if (m.group(g) != null) joined.append(m.group(g));
+        }
+        return fragments >= 2 ? joined.toString() : "";
     }
 
     /**
