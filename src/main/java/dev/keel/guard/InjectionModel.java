@@ -12,17 +12,18 @@ import java.io.UncheckedIOException;
 /**
  * The trained part of the injection detector, as shipped in {@code guard/injection-model.bin} and
  * written by {@link InjectionTrainer}: a logistic regression over {@link TextFeatures} (the n-gram
- * classifier), one over the embedding of the text (the embedding classifier, valid only for vectors
- * of {@link #embedModelId}), and two small stackers that turn the layers' outputs into the one score:
+ * classifier), a {@link HiddenLayerNetwork} over the embedding of the text (the embedding classifier, valid only for
+ * vectors of {@link #embedModelId}), and two small stackers that turn the layers' outputs into the one score:
  * the cheap stacker (patterns, n-grams) and the full stacker (patterns, n-grams, embedding classifier,
  * similarity to the nearest attack exemplar). Texts whose cheap score falls in
  * [{@link #uncertainLow}, {@link #uncertainHigh}) are worth the embedding. Immutable.
  */
-record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias, float[] embedWeights, float embedBias,
+record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias, HiddenLayerNetwork embedNetwork,
                       float[] cheapStack, float[] fullStack, float uncertainLow, float uncertainHigh) {
     static final String RESOURCE = "/guard/injection-model.bin";
     private static final int MAGIC = 0x4B47494D; // "KGIM"
-    private static final int VERSION = 1;
+    /** 2: the embedding classifier became a hidden-layer network; a version-1 file holds a logistic regression. */
+    private static final int VERSION = 2;
     /** Probabilities are clamped before taking logits so a certain layer cannot swamp the others. */
     private static final double CLAMP = 1e-4;
 
@@ -59,9 +60,7 @@ record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias
     }
 
     double embedProbability(float[] vector) {
-        double z = embedBias;
-        for (int i = 0; i < vector.length; i++) z += embedWeights[i] * vector[i];
-        return sigmoid(z);
+        return embedNetwork.probability(vector);
     }
 
     /** The score from the cheap layers alone. */
@@ -104,8 +103,10 @@ record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias
         d.writeUTF(embedModelId);
         writeFloats(d, ngramWeights);
         d.writeFloat(ngramBias);
-        writeFloats(d, embedWeights);
-        d.writeFloat(embedBias);
+        d.writeInt(embedNetwork.inputs());
+        writeFloats(d, embedNetwork.hidden());
+        writeFloats(d, embedNetwork.hiddenBias());
+        writeFloats(d, embedNetwork.output());
         writeFloats(d, cheapStack);
         writeFloats(d, fullStack);
         d.writeFloat(uncertainLow);
@@ -117,16 +118,20 @@ record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias
         DataInputStream d = new DataInputStream(new BufferedInputStream(in));
         if (d.readInt() != MAGIC) throw new IOException("not a Keel injection model");
         int version = d.readInt();
-        if (version != VERSION) throw new IOException("injection model version " + version + ", expected " + VERSION);
+        if (version != VERSION) {
+            throw new IOException("injection model version " + version + ", expected " + VERSION + ": retrain it with the Keel that reads it (keel guard train)");
+        }
         String embedModelId = d.readUTF();
         float[] ngram = readFloats(d);
         if (ngram.length != TextFeatures.DIMENSIONS) throw new IOException("n-gram weights have " + ngram.length + " dimensions, expected " + TextFeatures.DIMENSIONS);
         float ngramBias = d.readFloat();
-        float[] embed = readFloats(d);
-        float embedBias = d.readFloat();
+        int inputs = d.readInt();
+        float[] hidden = readFloats(d), hiddenBias = readFloats(d), output = readFloats(d);
+        if (inputs <= 0 || hidden.length != inputs * hiddenBias.length || output.length != hiddenBias.length + 1) throw new IOException("malformed embedding network");
+        HiddenLayerNetwork embed = new HiddenLayerNetwork(inputs, hidden, hiddenBias, output);
         float[] cheap = readFloats(d), full = readFloats(d);
         if (cheap.length != CHEAP_FEATURES + 1 || full.length != FULL_FEATURES + 1) throw new IOException("malformed stacker weights");
-        return new InjectionModel(embedModelId, ngram, ngramBias, embed, embedBias, cheap, full, d.readFloat(), d.readFloat());
+        return new InjectionModel(embedModelId, ngram, ngramBias, embed, cheap, full, d.readFloat(), d.readFloat());
     }
 
     private static void writeFloats(DataOutputStream d, float[] v) throws IOException {

@@ -34,7 +34,8 @@ public final class InjectionTrainer {
     private static final int FOLDS = 5;
     private static final int EMBED_BATCH = 32;
     private static final LogisticRegression.Settings NGRAM = new LogisticRegression.Settings(8, 0.5, 1e-4);
-    private static final LogisticRegression.Settings EMBEDDING = new LogisticRegression.Settings(30, 0.1, 1e-4);
+    /** 32 rectified units: enough to bend the boundary around attack families, few enough for ~4,000 rows. */
+    private static final HiddenLayerNetwork.Settings EMBEDDING = new HiddenLayerNetwork.Settings(32, 20, 0.02, 1e-4);
     private static final LogisticRegression.Settings STACKER = new LogisticRegression.Settings(30, 0.05, 1e-4);
     /** Benign training rows (out of fold) allowed at or above 0.5, the default strict threshold. */
     private static final double BENIGN_AT_HALF = 0.01;
@@ -188,11 +189,12 @@ public final class InjectionTrainer {
         for (int f = 0; f < FOLDS; f++) {
             List<Row> train = new ArrayList<>();
             for (int i = 0; i < n; i++) if (fold[i] != f) train.add(rows.get(i));
-            LogisticRegression.Fit ng = fitNgram(train, seed), em = fitEmbedding(train, seed);
+            LogisticRegression.Fit ng = fitNgram(train, seed);
+            HiddenLayerNetwork em = fitEmbedding(train, seed);
             for (int i = 0; i < n; i++) {
                 if (fold[i] != f) continue;
                 ngram[i] = ng.probability(rows.get(i).features);
-                embed[i] = em.probability(LogisticRegression.dense(rows.get(i).vector));
+                embed[i] = em.probability(rows.get(i).vector);
             }
         }
         List<TextFeatures.Sparse> cheapX = new ArrayList<>(), fullX = new ArrayList<>();
@@ -210,8 +212,8 @@ public final class InjectionTrainer {
         for (int i = 0; i < n; i++) if (ys.get(i) == 0) benignScores[b++] = cheap.probability(cheapX.get(i));
         float low = (float) BAND_FLOOR;
         float high = (float) Math.max(0.5, quantile(Arrays.copyOf(benignScores, b), 1 - BLOCKED_BENIGN_ABOVE_BAND));
-        LogisticRegression.Fit ng = fitNgram(rows, seed), em = fitEmbedding(rows, seed);
-        return new InjectionModel(embedModelId, ng.weights(), ng.bias(), em.weights(), em.bias(), withBias(cheap), withBias(full), low, high);
+        LogisticRegression.Fit ng = fitNgram(rows, seed);
+        return new InjectionModel(embedModelId, ng.weights(), ng.bias(), fitEmbedding(rows, seed), withBias(cheap), withBias(full), low, high);
     }
 
     private static SourceResult score(String source, List<Row> test, InjectionModel m, double threshold) {
@@ -242,9 +244,8 @@ public final class InjectionTrainer {
         return LogisticRegression.fit(rows.stream().map(Row::features).toList(), rows.stream().map(Row::label).toList(), TextFeatures.DIMENSIONS, NGRAM, seed);
     }
 
-    private static LogisticRegression.Fit fitEmbedding(List<Row> rows, long seed) {
-        int dim = rows.getFirst().vector.length;
-        return LogisticRegression.fit(rows.stream().map(r -> LogisticRegression.dense(r.vector)).toList(), rows.stream().map(Row::label).toList(), dim, EMBEDDING, seed);
+    private static HiddenLayerNetwork fitEmbedding(List<Row> rows, long seed) {
+        return HiddenLayerNetwork.fit(rows.stream().map(Row::vector).toList(), rows.stream().map(Row::label).toList(), EMBEDDING, seed);
     }
 
     /**

@@ -14,8 +14,10 @@ import java.util.regex.Pattern;
  * cheap stacker of {@link InjectionModel} turns those into a score. Only when that score is uncertain
  * is the text embedded, and the full stacker adds the embedding classifier and the similarity to the
  * nearest {@link AttackExemplars attack exemplar}. Strong pattern evidence is a floor under the score
- * ({@link #PATTERN_FLOOR_MIN}). Signals name the layer ({@code pattern},
- * {@code classifier}, {@code exemplar}, or {@code decoded:ENCODING} for what a decoded layer showed)
+ * ({@link #PATTERN_FLOOR_MIN}). A text that hides its words ({@link ObfuscationEvidence}) scores at least
+ * that evidence times how instruction-like the revealed text is (its strongest pattern or n-gram score, folded and
+ * decoded views included, or the full stacker's score); a backwards-written text is read forwards, and a payload split into quoted fragments is joined, as decoded layers. Signals name the layer ({@code pattern},
+ * {@code classifier}, {@code exemplar}, {@code obfuscation}, or {@code decoded:ENCODING} for what a decoded layer showed)
  * and the category, never text. Work is bounded: at most {@link #MAX_SCAN_CHARS} characters of a text
  * are read (its head and tail), the decoder has its own caps, and the embedding reads a window.
  * Thread-safe.
@@ -73,6 +75,10 @@ final class LayeredInjectionDetector implements InjectionDetector {
             + "|reuse|show|print|repeat|expose|leak)\\b(?:(?!,\\s*(but|and|then|instead|now|just|so)\\b)[^.!?\\n;]){0,120}", Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CHARACTER_CLASS);
     /** The model addressed: "you", "your" (outside quotation marks). */
     private static final Pattern ADDRESSES_MODEL = Pattern.compile("\\b(you|your|yours|yourself|u|ur)\\b", Pattern.CASE_INSENSITIVE);
+    /** The name of the decoded layer that reads a backwards-written text forwards. */
+    private static final String REVERSED = "reversed";
+    /** The name of the decoded layer that joins a payload split into quoted fragments. */
+    private static final String JOINED = "joined";
     /** The pattern weight of a spaced-out attack phrase. */
     private static final double SPACED_OUT_WEIGHT = 0.85;
     /**
@@ -114,28 +120,38 @@ final class LayeredInjectionDetector implements InjectionDetector {
     /** As {@link #assess(String)}, with the embedding layers on or off (the benchmark compares both). */
     Assessment assess(String text, boolean embed) {
         if (text == null || text.isBlank()) return Assessment.NONE;
-        String plain = InputNormalizer.normalize(scanWindow(text));
+        String window = scanWindow(text);
+        String plain = InputNormalizer.normalize(window);
         if (plain.isBlank()) return Assessment.NONE;
         List<GuardSignal> signals = new ArrayList<>();
         Cheap main = cheap(plain);
         main.report("pattern", signals);
-        double decoded = 0;
-        for (EncodedPayloads.Layer layer : EncodedPayloads.decode(plain, maxDecodeDepth)) {
+        double decoded = 0, revealed = Math.max(main.pattern, main.ngram);
+        List<EncodedPayloads.Layer> layers = new ArrayList<>(EncodedPayloads.decode(plain, maxDecodeDepth));
+        for (String backwards : ObfuscationEvidence.reversedViews(plain)) layers.add(new EncodedPayloads.Layer(REVERSED, backwards));
+        String joined = ObfuscationEvidence.joinedFragments(plain);
+        if (!joined.isEmpty()) layers.add(new EncodedPayloads.Layer(JOINED, joined));
+        for (EncodedPayloads.Layer layer : layers) {
             String decodedText = InputNormalizer.normalize(layer.text());
             Cheap view = cheap(decodedText);
             view.report("decoded:" + layer.encoding(), signals);
             decoded = Math.max(decoded, Math.max(withoutPatternEvidence(view.score, view.pattern, decodedText.length()), patternFloor(view.pattern)));
+            revealed = Math.max(revealed, Math.max(view.pattern, view.ngram));
         }
-        double score = main.score;
-        if (embed && embedder != null && main.score >= model.uncertainLow() && main.score < model.uncertainHigh()) {
+        double score = main.score, hiding = ObfuscationEvidence.of(window, plain).strength();
+        boolean uncertain = main.score < model.uncertainHigh() && (main.score >= model.uncertainLow() || hiding > 0);
+        if (embed && embedder != null && uncertain) {
             float[] vector = embedder.embedDocuments(List.of(InjectionModel.embeddingInput(plain))).getFirst();
             double embedded = model.embedProbability(vector);
             AttackExemplars.Nearest nearest = exemplars.nearest(vector);
             if (embedded >= SIGNAL_FLOOR) signals.add(new GuardSignal("classifier", "embedding", embedded));
             if (nearest.similarity() >= SIGNAL_FLOOR) signals.add(new GuardSignal("exemplar", nearest.category(), clamp(nearest.similarity())));
             score = model.fullScore(main.pattern, main.ngram, embedded, nearest.similarity());
+            revealed = Math.max(revealed, score);
         }
-        score = Math.max(Math.max(withoutPatternEvidence(score, main.pattern, plain.length()), patternFloor(main.pattern)), decoded);
+        double hidden = hiding * revealed;
+        if (hidden >= SIGNAL_FLOOR) signals.add(new GuardSignal("obfuscation", "hidden_instructions", hidden));
+        score = Math.max(Math.max(withoutPatternEvidence(score, main.pattern, plain.length()), patternFloor(main.pattern)), Math.max(decoded, hidden));
         return new Assessment(clamp(score), signals);
     }
 

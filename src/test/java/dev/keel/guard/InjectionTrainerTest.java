@@ -97,4 +97,15 @@ class InjectionTrainerTest {
         assertThatThrownBy(() -> InjectionTrainer.train(List.of(dir), Set.of(), 3, EMBEDDER, null, 0.5, false, QUIET))
                 .hasMessageContaining("bad.jsonl");
     }
+    @Test
+    void aModelFileOfTheFormerFormatIsRefusedWithTheCommandThatReplacesIt() throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+        out.writeInt(0x4B47494D);
+        out.writeInt(1);
+        out.writeUTF(EMBEDDER.modelId());
+
+        assertThatThrownBy(() -> InjectionModel.read(new ByteArrayInputStream(bytes.toByteArray())))
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("version 1").hasMessageContaining("keel guard train");
+    }
 }
