@@ -23,8 +23,13 @@ import java.util.regex.Pattern;
  */
 final class InjectionPatterns {
     static final String RESOURCE = "/guard/injection-patterns.tsv";
-    /** Shortest ASCII literal worth a look-up: single letters and signs occur everywhere (one CJK character does not). */
+    /**
+     * Shortest literal of ASCII letters, digits or spaces worth a look-up: single letters occur everywhere (a
+     * CJK character or a bracket does not).
+     */
     private static final int MIN_LITERAL = 2;
+    /** Group openings whose contents start a match as a plain group's do: non-capturing, case flags only. */
+    private static final List<String> GROUP_OPENINGS = List.of("(?:", "(?i:", "(?-i:");
 
     /**
      * One pattern; {@code anyOf} lists the lower-cased literals one of which every match starts with
@@ -161,8 +166,9 @@ final class InjectionPatterns {
     /**
      * The lower-cased literals one of which starts every match of a regex, or null when that cannot be read off it:
      * each alternative must open with plain characters ({@code \\b} and escaped punctuation allowed, a character
-     * followed by a quantifier left out) or with a group whose alternatives do, and each literal must be at least
-     * {@link #MIN_LITERAL} long.
+     * followed by a quantifier left out) or with a group whose alternatives do (when the group is optional, what
+     * follows it must too), and each literal must be at least {@link #MIN_LITERAL} long unless it holds a sign or a
+     * non-ASCII character.
      */
     static List<String> matchStarts(String regex) {
         List<String> out = new ArrayList<>();
@@ -177,11 +183,17 @@ final class InjectionPatterns {
     /** The literals that start every match of one alternative (an opening {@code \\b} already taken off), or null. */
     private static List<String> alternativeStarts(String r) {
         if (r.startsWith("(")) {
-            int open = r.startsWith("(?:") ? 3 : 1;
-            if (open == 1 && r.startsWith("(?")) return null;
+            int open = GROUP_OPENINGS.stream().filter(r::startsWith).mapToInt(String::length).findFirst().orElse(r.startsWith("(?") ? -1 : 1);
+            if (open < 0) return null;
             int close = closing(r, depths(r), 0);
-            if (close < 0 || (close + 1 < r.length() && "?*{".indexOf(r.charAt(close + 1)) >= 0)) return null;
-            return matchStarts(r.substring(open, close));
+            if (close < 0) return null;
+            List<String> group = matchStarts(r.substring(open, close));
+            char after = close + 1 < r.length() ? r.charAt(close + 1) : 0;
+            if (after == '{') return null;
+            if (after != '?' && after != '*') return group;
+            // An optional group: a match starts with it or with what follows it.
+            List<String> rest = matchStarts(r.substring(close + 2));
+            return group == null || rest == null ? null : java.util.stream.Stream.concat(group.stream(), rest.stream()).distinct().toList();
         }
         StringBuilder out = new StringBuilder();
         for (int i = 0; i < r.length(); i++) {
@@ -193,7 +205,8 @@ final class InjectionPatterns {
             }
             out.append(c);
         }
-        return out.length() >= MIN_LITERAL || (!out.isEmpty() && out.chars().anyMatch(c -> c >= 128)) ? List.of(lowerCase(out.toString())) : null;
+        boolean rare = out.length() >= MIN_LITERAL || out.chars().anyMatch(c -> c >= 128 || !(Character.isLetterOrDigit(c) || Character.isWhitespace(c)));
+        return !out.isEmpty() && rare ? List.of(lowerCase(out.toString())) : null;
     }
 
     /**

@@ -48,6 +48,24 @@ class PatternMatchingEquivalenceTest {
         assertThat(patterns.match(text)).containsKey("instruction_override").isEqualTo(scan(reference(), text));
     }
 
+    @Test
+    void theWordsThatStartEveryMatchAreReadOffTheRegex() {
+        assertThat(InjectionPatterns.matchStarts("\\b(ignore|disregard) (all )?previous")).containsExactly("ignore", "disregard");
+        assertThat(InjectionPatterns.matchStarts("\\b(the )?(password|API key)\\b")).containsExactly("the ", "password", "api key");
+        assertThat(InjectionPatterns.matchStarts("(?-i:\\bDAN\\b)")).containsExactly("dan");
+        assertThat(InjectionPatterns.matchStarts("\\[/?INST\\]|<<SYS>>")).containsExactly("[", "<<sys>>");
+        assertThat(InjectionPatterns.matchStarts("\\bsystem ?prompt")).containsExactly("system");
+    }
+
+    @Test
+    void noWordsAreReadOffARegexWhoseMatchesMayStartAnywhere() {
+        assertThat(InjectionPatterns.matchStarts("\\b\\w{1,10}\\s?=")).isNull();
+        assertThat(InjectionPatterns.matchStarts("(a)?bc")).isNull();
+        assertThat(InjectionPatterns.matchStarts("ignore|\\d+ times")).isNull();
+        assertThat(InjectionPatterns.matchStarts("(?<!\\w)ignore")).isNull();
+        assertThat(InjectionPatterns.matchStarts("(?x)ig nore")).isNull();
+    }
+
     /** What the pattern layer matched before the literal pass: every regex over the whole text, behind its leading-group prefilter. */
     private static Map<String, Double> scan(List<Reference> rules, String text) {
         Map<String, Double> found = new TreeMap<>();
