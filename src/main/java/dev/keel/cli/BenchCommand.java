@@ -61,7 +61,7 @@ final class BenchCommand implements Runnable {
     }
 
     @Command(name = "guard", mixinStandardHelpOptions = true,
-            description = "Input guard latency (Guard.check) over a mix of benign and attack texts, with and without the embedding layers; scan throughput.")
+            description = "Input guard latency (Guard.check) over a mix of benign and attack texts: every layer, cheap layers, PII, embedding, by text length; embedding cost by tokens; scan throughput.")
     static final class GuardLatency implements Callable<Integer> {
         @Mixin
         CommonOptions common;
@@ -88,18 +88,33 @@ final class BenchCommand implements Runnable {
                     return 0;
                 }
                 System.out.printf("%d texts; %.1f%% blocked under the strict profile%n", r.texts(), 100 * r.blockedShare());
-                System.out.printf("%-28s %8s %8s %8s %8s%n", "Guard.check on input", "p50 ms", "p95 ms", "p99 ms", "mean ms");
+                System.out.printf("%-34s %8s %8s %8s %8s%n", "input check, per request", "p50 ms", "p95 ms", "p99 ms", "mean ms");
                 print("every layer (cascade)", r.full());
-                print("cheap layers only", r.cheapOnly());
-                print("one embedding, for scale", r.embeddingAlone());
+                print("cheap layers only (with PII)", r.cheapOnly());
+                print("  of which PII scanning", r.pii());
+                print("embedding layers (every − cheap)", r.embeddingAdded());
+                print("one short embedding, for scale", r.embeddingAlone());
                 System.out.printf("every layer / cheap only: p50 %.2f×, p99 %.2f× (targets: p50 ≤ 2 ms, p99 ≤ 10 ms)%n", r.p50Ratio(), r.p99Ratio());
+                System.out.printf("%nby text length (chars)   %6s  %21s  %21s  %21s  %21s%n", "texts", "every layer p50/p99", "cheap p50/p99",
+                        "PII p50/p99", "embedding p50/p99");
+                for (GuardBench.Bucket b : r.buckets()) {
+                    System.out.printf("%-24s %6d  %21s  %21s  %21s  %21s%n", b.name(), b.texts(), pair(b.full()), pair(b.cheapOnly()), pair(b.pii()),
+                            pair(b.embeddingAdded()));
+                }
+                System.out.printf("%nembedding by input length: %s%n", r.embeddingByTokens().stream()
+                        .map(e -> String.format("%d tokens p50 %.1f / p99 %.1f ms", e.tokens(), e.latency().p50(), e.latency().p99()))
+                        .collect(java.util.stream.Collectors.joining("; ")));
                 System.out.printf("scan: %,.0f lines/min on one thread, %,.0f on %d threads%n", r.linesPerMinuteOneThread(), r.linesPerMinuteAllCores(), r.threads());
                 return 0;
             }
         }
 
         private static void print(String name, GuardBench.Latency l) {
-            System.out.printf("%-28s %8.2f %8.2f %8.2f %8.2f%n", name, l.p50(), l.p95(), l.p99(), l.mean());
+            System.out.printf("%-34s %8.2f %8.2f %8.2f %8.2f%n", name, l.p50(), l.p95(), l.p99(), l.mean());
+        }
+
+        private static String pair(GuardBench.Latency l) {
+            return String.format("%.2f / %.2f ms", l.p50(), l.p99());
         }
     }
 

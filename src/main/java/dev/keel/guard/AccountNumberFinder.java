@@ -63,7 +63,7 @@ final class AccountNumberFinder implements PiiScanner.Finder {
 
     private static void findCards(String text, List<PiiEntity> out) {
         Matcher m = CARD_RUN.matcher(text);
-        while (m.find()) {
+        for (int at = 0; PiiScanner.findFromDigit(m, text, at); at = m.end()) {
             List<int[]> groups = groups(text, m.start(), m.end());
             for (int n = groups.size(); n > 0; n--) {
                 int end = groups.get(n - 1)[1];

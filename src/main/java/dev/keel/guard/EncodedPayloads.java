@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -39,7 +41,8 @@ final class EncodedPayloads {
     /** Common English words a ROT13 reading needs to be scanned whatever the original reads like. */
     private static final int MIN_ROT13_WORDS = 4;
 
-    private static final Pattern BASE64 = Pattern.compile("[A-Za-z0-9+/_-]{" + MIN_ENCODED_CHARS + ",}+={0,2}");
+    /** Padding a base64 candidate may end with. */
+    private static final int MAX_PADDING = 2;
     private static final Pattern HEX = Pattern.compile("(?:(?:\\\\x|0x)?[0-9A-Fa-f]{2}[ ,:]?+){8,}+");
     private static final Pattern PERCENT = Pattern.compile("%[0-9A-Fa-f]{2}");
     private static final Pattern ENTITY = Pattern.compile("&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[a-zA-Z]{2,8});");
@@ -76,8 +79,9 @@ final class EncodedPayloads {
         List<Layer> out = new ArrayList<>();
         int[] candidates = {0};
         // Every candidate of one encoding joins one layer, so harmless blobs before a payload cannot use up the layers.
-        add(out, "base64", joined(BASE64.matcher(text), EncodedPayloads::base64, candidates, budget), budget);
-        add(out, "hex", joined(HEX.matcher(text), EncodedPayloads::hex, candidates, budget), budget);
+        add(out, "base64", joined(base64Runs(text), EncodedPayloads::base64, candidates, budget), budget);
+        Matcher hex = HEX.matcher(text);
+        add(out, "hex", joined(() -> hex.find() ? hex.group() : null, EncodedPayloads::hex, candidates, budget), budget);
         if (budget[0] > 0 && count(PERCENT, text) >= MIN_ESCAPES) add(out, "url", percent(clip(text)), budget);
         if (budget[0] > 0 && count(ENTITY, text) >= MIN_ESCAPES) add(out, "html", entities(clip(text)), budget);
         if (budget[0] > 0 && count(UNICODE_ESCAPE, text) >= MIN_ESCAPES) add(out, "unicode", unicodeEscapes(clip(text)), budget);
@@ -90,13 +94,42 @@ final class EncodedPayloads {
         return out;
     }
 
-    private static String joined(Matcher m, java.util.function.UnaryOperator<String> decoder, int[] candidates, int[] budget) {
+    /** Candidates in text order from {@code next} (null when there are no more), decoded and joined by line breaks. */
+    private static String joined(Supplier<String> next, UnaryOperator<String> decoder, int[] candidates, int[] budget) {
         StringBuilder out = new StringBuilder();
-        while (out.length() < budget[0] && candidates[0]++ < MAX_CANDIDATES && m.find()) {
-            String decoded = decoder.apply(clip(m.group()));
+        String candidate;
+        while (out.length() < budget[0] && candidates[0]++ < MAX_CANDIDATES && (candidate = next.get()) != null) {
+            String decoded = decoder.apply(clip(candidate));
             if (decoded != null && !decoded.isBlank()) out.append(out.isEmpty() ? "" : "\n").append(decoded);
         }
         return out.isEmpty() ? null : out.toString();
+    }
+
+    /**
+     * The base64 candidates of a text, one at a time: every maximal run of at least {@link #MIN_ENCODED_CHARS} base64
+     * characters (either alphabet) with up to {@link #MAX_PADDING} {@code =} after it. What the regex
+     * {@code [A-Za-z0-9+/_-]{16,}+={0,2}} finds, in one pass over the text.
+     */
+    static Supplier<String> base64Runs(String text) {
+        int[] at = {0};
+        return () -> {
+            int n = text.length();
+            while (at[0] < n) {
+                int start = at[0];
+                while (start < n && !base64Char(text.charAt(start))) start++;
+                int end = start;
+                while (end < n && base64Char(text.charAt(end))) end++;
+                at[0] = end;
+                if (end - start < MIN_ENCODED_CHARS) continue;
+                while (at[0] < n && at[0] - end < MAX_PADDING && text.charAt(at[0]) == '=') at[0]++;
+                return text.substring(start, at[0]);
+            }
+            return null;
+        };
+    }
+
+    private static boolean base64Char(char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '_' || c == '-';
     }
 
     private static void add(List<Layer> out, String encoding, String decoded, int[] budget) {

@@ -24,7 +24,7 @@ final class IpAddressFinder implements PiiScanner.Finder {
     @Override
     public void find(String text, List<PiiEntity> out) {
         Matcher m = V4.matcher(text);
-        while (m.find()) {
+        for (int at = 0; PiiScanner.findFromDigit(m, text, at); at = m.end()) {
             if (!VERSION_BEFORE.matcher(text).region(Math.max(0, m.start() - 12), m.start()).find()) {
                 out.add(new PiiEntity("IP_ADDRESS", m.start(), m.end()));
             }

@@ -5,6 +5,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
 
 /**
  * The PII detector Keel ships: runs one finder per entity family over the text as written (spans
@@ -51,6 +52,18 @@ final class PiiScanner implements PiiDetector {
             if (c.end() > c.start() && !overlapsKept(kept, c)) kept.put(c.start(), c);
         }
         return List.copyOf(kept.values());
+    }
+
+    /**
+     * {@code m.find(from)} for a regex whose matches start with an ASCII digit: the same match, found without
+     * trying the positions before the next digit (prose has few digits, so most texts cost one scan for them).
+     */
+    static boolean findFromDigit(Matcher m, String text, int from) {
+        for (int i = from; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c >= '0' && c <= '9') return m.find(i);
+        }
+        return false;
     }
 
     private static boolean overlapsKept(TreeMap<Integer, PiiEntity> kept, PiiEntity c) {

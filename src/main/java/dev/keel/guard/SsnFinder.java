@@ -21,11 +21,11 @@ final class SsnFinder implements PiiScanner.Finder {
     @Override
     public void find(String text, List<PiiEntity> out) {
         Matcher m = SEPARATED.matcher(text);
-        while (m.find()) {
+        for (int at = 0; PiiScanner.findFromDigit(m, text, at); at = m.end()) {
             if (issued(m.group(1), m.group(3), m.group(4))) out.add(new PiiEntity("US_SSN", m.start(), m.end()));
         }
         m = BARE.matcher(text);
-        while (m.find()) {
+        for (int at = 0; PiiScanner.findFromDigit(m, text, at); at = m.end()) {
             if (issued(m.group(1), m.group(2), m.group(3))
                     && CONTEXT.matcher(text).region(Math.max(0, m.start() - CONTEXT_WINDOW), m.start()).find()) {
                 out.add(new PiiEntity("US_SSN", m.start(), m.end()));

@@ -127,4 +127,22 @@ class EncodedPayloadsTest {
         assertThat(EncodedPayloads.decode(many, 8)).hasSizeLessThanOrEqualTo(EncodedPayloads.MAX_LAYERS);
         assertThat(EncodedPayloads.decode(deep, 8)).hasSizeLessThanOrEqualTo(8);
     }
+
+    @Test
+    void base64CandidatesAreWhatTheCandidateRegexFinds() {
+        java.util.regex.Pattern regex = java.util.regex.Pattern.compile("[A-Za-z0-9+/_-]{16,}+={0,2}");
+        Random random = new Random(5);
+        String alphabet = "aZ09+/_-= .\n=é";
+        for (int t = 0; t < 2_000; t++) {
+            StringBuilder text = new StringBuilder();
+            for (int i = random.nextInt(200); i > 0; i--) {
+                text.append(random.nextInt(4) == 0 ? alphabet.charAt(random.nextInt(alphabet.length())) : (char) ('a' + random.nextInt(26)));
+            }
+            List<String> expected = regex.matcher(text).results().map(java.util.regex.MatchResult::group).toList();
+            List<String> found = new java.util.ArrayList<>();
+            var runs = EncodedPayloads.base64Runs(text.toString());
+            for (String run = runs.get(); run != null; run = runs.get()) found.add(run);
+            assertThat(found).as(text.toString()).isEqualTo(expected);
+        }
+    }
 }

@@ -166,4 +166,20 @@ class PiiScannerTest {
     void anEmptyTextHasNoEntities() {
         assertThat(SCANNER.detect("")).isEmpty();
     }
+
+    @Test
+    void findingFromTheNextDigitFindsWhatAPlainScanFinds() {
+        java.util.regex.Pattern regex = java.util.regex.Pattern.compile("(?<![\\d-])(\\d{3})([- ])(\\d{2})\\2(\\d{4})(?![\\d]|-\\d)");
+        Random random = new Random(3);
+        String alphabet = "0123456789- a.";
+        for (int t = 0; t < 2_000; t++) {
+            StringBuilder text = new StringBuilder();
+            for (int i = random.nextInt(120); i > 0; i--) text.append(alphabet.charAt(random.nextInt(alphabet.length())));
+            List<String> expected = regex.matcher(text).results().map(r -> r.start() + ":" + r.group()).toList();
+            List<String> found = new java.util.ArrayList<>();
+            java.util.regex.Matcher m = regex.matcher(text);
+            for (int at = 0; PiiScanner.findFromDigit(m, text.toString(), at); at = m.end()) found.add(m.start() + ":" + m.group());
+            assertThat(found).as(text.toString()).isEqualTo(expected);
+        }
+    }
 }
