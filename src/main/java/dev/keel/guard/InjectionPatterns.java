@@ -283,6 +283,8 @@ final class InjectionPatterns {
 
     /** The alternatives of a regex's leading group when they are plain literals, lower-cased; otherwise null. */
     static List<String> leadingLiterals(String regex) {
+        // A later top-level alternative need not open with the group: "(a|b) c|d e" matches "d e".
+        if (alternatives(regex).size() > 1) return null;
         String r = regex.startsWith("\\b") ? regex.substring(2) : regex;
         if (!r.startsWith("(") || r.startsWith("(?")) return null;
         int close = r.indexOf(')');

@@ -126,7 +126,7 @@ final class LayeredInjectionDetector implements InjectionDetector {
         List<GuardSignal> signals = new ArrayList<>();
         Cheap main = cheap(plain);
         main.report("pattern", signals);
-        double decoded = 0, revealed = Math.max(main.pattern, main.ngram);
+        double decoded = 0, revealed = Math.max(main.pattern, main.ngram), revealedInViews = 0;
         List<EncodedPayloads.Layer> layers = new ArrayList<>(EncodedPayloads.decode(plain, maxDecodeDepth));
         for (String backwards : ObfuscationEvidence.reversedViews(plain)) layers.add(new EncodedPayloads.Layer(REVERSED, backwards));
         String joined = ObfuscationEvidence.joinedFragments(plain);
@@ -136,9 +136,11 @@ final class LayeredInjectionDetector implements InjectionDetector {
             Cheap view = cheap(decodedText);
             view.report("decoded:" + layer.encoding(), signals);
             decoded = Math.max(decoded, Math.max(withoutPatternEvidence(view.score, view.pattern, decodedText.length()), patternFloor(view.pattern)));
-            revealed = Math.max(revealed, Math.max(view.pattern, view.ngram));
+            revealedInViews = Math.max(revealedInViews, Math.max(view.pattern, view.ngram));
         }
-        double score = main.score, hiding = ObfuscationEvidence.of(window, plain).strength();
+        revealed = Math.max(revealed, revealedInViews);
+        ObfuscationEvidence evidence = ObfuscationEvidence.of(window, plain);
+        double score = main.score, hiding = evidence.strength();
         boolean uncertain = main.score < model.uncertainHigh() && (main.score >= model.uncertainLow() || hiding > 0);
         if (embed && embedder != null && uncertain) {
             float[] vector = embedder.embedDocuments(List.of(InjectionModel.embeddingInput(plain))).getFirst();
@@ -149,7 +151,7 @@ final class LayeredInjectionDetector implements InjectionDetector {
             score = model.fullScore(main.pattern, main.ngram, embedded, nearest.similarity());
             revealed = Math.max(revealed, score);
         }
-        double hidden = hiding * revealed;
+        double hidden = Math.max(evidence.inText() * revealed, evidence.inViews() * revealedInViews);
         if (hidden >= SIGNAL_FLOOR) signals.add(new GuardSignal("obfuscation", "hidden_instructions", hidden));
         score = Math.max(Math.max(withoutPatternEvidence(score, main.pattern, plain.length()), patternFloor(main.pattern)), Math.max(decoded, hidden));
         return new Assessment(clamp(score), signals);

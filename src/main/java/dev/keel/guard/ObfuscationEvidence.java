@@ -64,7 +64,21 @@ record ObfuscationEvidence(double hiddenCharacters, double spacedLetters, double
 
     /** The strongest kind of evidence. */
     double strength() {
-        return Math.max(Math.max(Math.max(hiddenCharacters, spacedLetters), Math.max(leetspeak, reversed)), Math.max(decodeAndObey, splitPayload));
+        return Math.max(inText(), inViews());
+    }
+
+    /** The evidence whose hidden words are the text's own (read through its folded view): invisible characters, spacing, leetspeak, decode framing. */
+    double inText() {
+        return Math.max(Math.max(hiddenCharacters, spacedLetters), Math.max(leetspeak, decodeAndObey));
+    }
+
+    /**
+     * The evidence whose hidden words appear only in a view the detector builds (the text reversed, its fragments
+     * joined): only how instruction-like that view reads may weigh it, not the text around it ("x = 'a'; y = 'b';
+     * print(x + y)" is code, not a split payload, unless the joined text is an order).
+     */
+    double inViews() {
+        return Math.max(reversed, splitPayload);
     }
 
     /** The evidence in {@code raw} (the text as sent, invisible characters included) and its normalised form. */
