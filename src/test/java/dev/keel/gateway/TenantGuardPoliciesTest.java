@@ -84,12 +84,13 @@ class TenantGuardPoliciesTest {
     void aKeysPolicyGivesItsProfileAndAKeysOwnProfileStillWins() throws Exception {
         try (GuardedGateway g = new GuardedGateway(POLICIES)) {
             ChatGuard guard = new ChatGuard(g.guard, g.traces.registry());
-            ApiKey strictKey = new ApiKey("k", "app", "legacy", "sk-keel-ab", List.of(), 0, 0, 0, 0, 0, 0, null, true, GuardConfig.Profile.STRICT,
+            ApiKey trustedKey = new ApiKey("k", "app", "legacy", "sk-keel-ab", List.of(), 0, 0, 0, 0, 0, 0, null, true, GuardConfig.Profile.TRUSTED,
                     List.of(), "open");
 
             assertThat(guard.profileOf(caller("legacy", null))).as("the bare-profile tenant form").isEqualTo(GuardConfig.Profile.TRUSTED);
             assertThat(guard.profileOf(caller("legacy", "open"))).as("the key's policy, not its tenant's").isEqualTo(GuardConfig.Profile.STRICT);
-            assertThat(guard.profileOf(new ChatGateway.Caller("legacy", strictKey))).isEqualTo(GuardConfig.Profile.STRICT);
+            assertThat(guard.profileOf(new ChatGateway.Caller("legacy", trustedKey))).as("the key's guard_profile over its policy's")
+                    .isEqualTo(GuardConfig.Profile.TRUSTED);
             assertThat(guard.profileOf(new ChatGateway.Caller("legacy", null))).as("no key: strict").isEqualTo(GuardConfig.Profile.STRICT);
         }
     }
