@@ -114,11 +114,14 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
         return name == null ? Optional.empty() : Optional.ofNullable(policies.get(name));
     }
 
-    /** These settings as a request under {@code policy} sees them: the policy's fields in place of the global ones. */
+    /**
+     * These settings as a request under {@code policy} sees them: the policy's fields in place of the
+     * global ones, and no tenants or other policies (the choice of policy is already made).
+     */
     public GuardConfig under(GuardPolicy policy) {
         return new GuardConfig(enabled, new Input(input.strictThreshold(), input.trustedThreshold(), policy.profile(), input.maxDecodeDepth(),
                 input.exemplars(), input.maxChars()), policy.pii(), new Output(output.enabled(), policy.outputPii(), policy.canary(), policy.grounding()),
-                new Indirect(indirect.scan(), policy.indirect(), indirect.threshold()), policy.topics(), tenants, Map.of(), phoneRegions);
+                new Indirect(indirect.scan(), policy.indirect(), indirect.threshold()), policy.topics(), Map.of(), Map.of(), phoneRegions);
     }
 
     private static Map<String, Action> defaultPii() {
@@ -151,6 +154,7 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
                 ind.enumValue("policy", IndirectPolicy.class, DEFAULTS.indirect.policy),
                 ind.decimal("threshold", DEFAULTS.indirect.threshold, 0, 1));
         Topics topics = new Topics(topicList(top), top.decimal("threshold", DEFAULTS.topics.threshold, 0, 1));
+        // The global settings as a policy, built where the record builds it, so there is one place that maps settings to a policy.
         Map<String, GuardPolicy> policies = new GuardConfig(true, input, pii, output, indirect, topics, Map.of(), Map.of(), List.of()).policies;
         ConfigNode pol = n.child("policies");
         Map<String, GuardPolicy> named = new LinkedHashMap<>(policies);

@@ -37,9 +37,10 @@ import java.util.regex.Pattern;
  * unscanned a request with more than {@code guard.input.max_chars} of text; {@link #reply} restores
  * the placeholders in what the model wrote (never a SECRET into a tool call's arguments) and runs the
  * output checks on every choice's content, reasoning and refusal and on its tool calls' arguments.
- * Each pass records a span ({@code guard.input}, {@code guard.output}) over its work with its verdict,
- * score, categories, layers and entity counts, never text, and counts
- * {@code keel_guard_decisions_total}. Thread-safe.
+ * Every check applies the caller's guard policy ({@link #policyOf}), resolved once per request and
+ * carried in its {@link GuardPass}. Each pass records a span ({@code guard.input}, {@code guard.output})
+ * over its work with its verdict, score, categories, layers, entity counts and policy name, never text,
+ * and counts {@code keel_guard_decisions_total}. Thread-safe.
  */
 final class ChatGuard {
     /**
