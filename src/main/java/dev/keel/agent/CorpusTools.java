@@ -144,7 +144,7 @@ public final class CorpusTools {
                 ChatGateway.Screened screened = gateway.screenQuestion(question, invocation.caller(), invocation.trace());
                 a = answers.answer(new AnswerRequest(invocation.tenant(), screened.question(), SearchFilters.NONE, null, screened.caller()),
                         invocation.trace());
-                if (withholds(a)) a = a.withheld(WITHHELD, "ungrounded_answer");
+                if (withholds(a, screened.caller())) a = a.withheld(WITHHELD, "ungrounded_answer");
             } catch (RuntimeException e) {
                 return failure(e);
             }
@@ -162,9 +162,11 @@ public final class CorpusTools {
             return ToolOutcome.success(out);
         }
 
-        /** {@code guard.output.grounding: block}: a model's answer with unsupported sentences is not passed on. */
-        private boolean withholds(Answer a) {
-            return guard.enabled() && guard.output().grounding() == GuardConfig.GroundingAction.BLOCK && a.grounding() != null
+        /** {@code output.grounding: block} under {@code caller}'s guard policy: a model's answer with unsupported sentences is not passed on. */
+        private boolean withholds(Answer a, ChatGateway.Caller caller) {
+            dev.keel.guard.Guard policed = gateway.guardOf(caller);
+            GuardConfig policy = policed == null ? guard : policed.config();
+            return policy.enabled() && policy.output().grounding() == GuardConfig.GroundingAction.BLOCK && a.grounding() != null
                     && !a.grounding().unsupported().isEmpty();
         }
 

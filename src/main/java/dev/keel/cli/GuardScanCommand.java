@@ -1,6 +1,7 @@
 package dev.keel.cli;
 
 import dev.keel.config.GuardConfig;
+import dev.keel.config.GuardPolicy;
 import dev.keel.config.KeelConfig;
 import dev.keel.embed.BgeSmallEmbedder;
 import dev.keel.guard.Guard;
@@ -47,15 +48,17 @@ final class GuardScanCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         KeelConfig config = common.loadConfig();
+        // The --tenant's policy (guard.tenants): its profile unless --profile names one, its PII actions and topics.
+        GuardPolicy policy = config.guard().policyOf(common.tenant);
         GuardScan.Options options = new GuardScan.Options(field,
-                profile == null ? config.guard().profileOf(common.tenant) : choice(GuardConfig.Profile.class, profile, "--profile"),
+                profile == null ? policy.profile() : choice(GuardConfig.Profile.class, profile, "--profile"),
                 choice(Guard.Direction.class, direction, "--direction"), labels);
         Path path = "-".equals(file) ? null : Path.of(file);
         if (path != null && !Files.isRegularFile(path)) throw new IllegalArgumentException(file + ": no such file");
         int threads = Runtime.getRuntime().availableProcessors();
         try (BgeSmallEmbedder embedder = new BgeSmallEmbedder(config.embed().threads());
              InputStream in = path == null ? System.in : Files.newInputStream(path)) {
-            GuardScan.Summary s = new GuardScan(Guard.create(config.guard(), embedder), options, threads)
+            GuardScan.Summary s = new GuardScan(Guard.create(config.guard(), embedder).under(policy), options, threads)
                     .run(in, path == null ? -1 : Files.size(path), System.out, System.err);
             if (json && labels != null) {
                 System.out.println(Json.write(Map.of("summary", s.view(true))));

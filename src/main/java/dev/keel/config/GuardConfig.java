@@ -16,9 +16,15 @@ import java.util.Optional;
  * for indirect injection, an optional topic allow-list, which profile each tenant's callers get, and
  * the regions whose national phone formats (numbers written without a {@code +} country code) count.
  * {@code strict} is for anonymous or untrusted callers, {@code trusted} for keys or tenants marked so.
+ * Named {@link GuardPolicy policies} ({@code guard.policies}) and tenants' own ({@code guard.tenants})
+ * vary the profile, PII actions, output checks, topics and indirect policy; which one a request gets is
+ * {@link #policyOf(String)} for its tenant, or its key's {@code guard_policy}.
  */
 public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii, Output output, Indirect indirect, Topics topics,
-                          Map<String, Profile> tenants, List<String> phoneRegions) {
+                          Map<String, GuardPolicy> tenants, Map<String, GuardPolicy> policies, List<String> phoneRegions) {
+    /** The name of the policy that is the global {@code guard:} settings; always in {@link #policies()}, and no user policy may take it. */
+    public static final String DEFAULT_POLICY = "default";
+
     /** The two guard profiles: which injection threshold applies. */
     public enum Profile { STRICT, TRUSTED }
 
@@ -83,17 +89,39 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
             new Indirect(true, IndirectPolicy.WRAP, 0.5),
             new Topics(List.of(), 0.5),
             Map.of(),
+            Map.of(),
             DEFAULT_PHONE_REGIONS);
 
+    /** {@code policies} gets (or has replaced) the {@value #DEFAULT_POLICY} policy: the global settings. */
     public GuardConfig {
         pii = Map.copyOf(pii);
         tenants = Map.copyOf(tenants);
+        Map<String, GuardPolicy> all = new LinkedHashMap<>(policies);
+        all.put(DEFAULT_POLICY, new GuardPolicy(DEFAULT_POLICY, input.defaultProfile(), pii, output.pii(), output.canary(), output.grounding(), topics,
+                indirect.policy()));
+        policies = Map.copyOf(all);
         phoneRegions = List.copyOf(phoneRegions);
     }
 
-    /** The profile of a tenant's callers when their key names none. */
-    public Profile profileOf(String tenant) {
-        return tenants.getOrDefault(tenant, input.defaultProfile());
+    /** The policy of a tenant's callers whose key names none: the tenant's entry in {@code guard.tenants}, else the global one. */
+    public GuardPolicy policyOf(String tenant) {
+        GuardPolicy own = tenants.get(tenant);
+        return own != null ? own : policies.get(DEFAULT_POLICY);
+    }
+
+    /** The policy called {@code name} in {@code guard.policies} ({@value #DEFAULT_POLICY}: the global one); empty when there is none. */
+    public Optional<GuardPolicy> policy(String name) {
+        return name == null ? Optional.empty() : Optional.ofNullable(policies.get(name));
+    }
+
+    /**
+     * These settings as a request under {@code policy} sees them: the policy's fields in place of the
+     * global ones, and no tenants or other policies (the choice of policy is already made).
+     */
+    public GuardConfig under(GuardPolicy policy) {
+        return new GuardConfig(enabled, new Input(input.strictThreshold(), input.trustedThreshold(), policy.profile(), input.maxDecodeDepth(),
+                input.exemplars(), input.maxChars()), policy.pii(), new Output(output.enabled(), policy.outputPii(), policy.canary(), policy.grounding()),
+                new Indirect(indirect.scan(), policy.indirect(), indirect.threshold()), policy.topics(), Map.of(), Map.of(), phoneRegions);
     }
 
     private static Map<String, Action> defaultPii() {
@@ -125,18 +153,33 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
         Indirect indirect = new Indirect(ind.bool("scan", DEFAULTS.indirect.scan),
                 ind.enumValue("policy", IndirectPolicy.class, DEFAULTS.indirect.policy),
                 ind.decimal("threshold", DEFAULTS.indirect.threshold, 0, 1));
-        List<Topic> allow = top.list("allow").stream().map(t -> {
+        Topics topics = new Topics(topicList(top), top.decimal("threshold", DEFAULTS.topics.threshold, 0, 1));
+        // The global settings as a policy, built where the record builds it, so there is one place that maps settings to a policy.
+        Map<String, GuardPolicy> policies = new GuardConfig(true, input, pii, output, indirect, topics, Map.of(), Map.of(), List.of()).policies;
+        ConfigNode pol = n.child("policies");
+        Map<String, GuardPolicy> named = new LinkedHashMap<>(policies);
+        for (String name : pol.keys()) {
+            if (!name.matches(GuardPolicy.NAME) || name.equals(DEFAULT_POLICY)) {
+                throw new ConfigException(pol.path(name), "a policy name is 1-64 letters, digits, '.', '_' or '-', and not '" + DEFAULT_POLICY + "'");
+            }
+            named.put(name, GuardPolicy.read(pol.child(name), name, policies.get(DEFAULT_POLICY)));
+        }
+        ConfigNode ten = n.child("tenants");
+        Map<String, GuardPolicy> tenants = new LinkedHashMap<>();
+        for (String tenant : ten.keys()) tenants.put(tenant, GuardPolicy.readTenant(ten, tenant, named));
+        named.remove(DEFAULT_POLICY);
+        return new GuardConfig(n.bool("enabled", DEFAULTS.enabled), input, pii, output, indirect, topics, tenants, named, phoneRegions(n));
+    }
+
+    /** The topics listed under {@code allow} at {@code top}, each with a name and a description. */
+    static List<Topic> topicList(ConfigNode top) {
+        return top.list("allow").stream().map(t -> {
             Topic topic = new Topic(t.string("name", "").strip(), t.string("description", "").strip());
             if (topic.name().isEmpty()) throw new ConfigException(t.path("name"), "a topic needs a name");
             if (topic.description().isEmpty()) throw new ConfigException(t.path("description"), "a topic needs a description to compare requests with");
             t.rejectUnknown();
             return topic;
         }).toList();
-        Topics topics = new Topics(allow, top.decimal("threshold", DEFAULTS.topics.threshold, 0, 1));
-        ConfigNode ten = n.child("tenants");
-        Map<String, Profile> tenants = new LinkedHashMap<>();
-        for (String tenant : ten.keys()) tenants.put(tenant, profile(ten, tenant, input.defaultProfile));
-        return new GuardConfig(n.bool("enabled", DEFAULTS.enabled), input, pii, output, indirect, topics, tenants, phoneRegions(n));
     }
 
     private static List<String> phoneRegions(ConfigNode n) {
@@ -154,7 +197,7 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
         return n.enumValue(key, Profile.class, fallback);
     }
 
-    private static Map<String, Action> actions(ConfigNode n, Map<String, Action> fallback) {
+    static Map<String, Action> actions(ConfigNode n, Map<String, Action> fallback) {
         Map<String, Action> out = new LinkedHashMap<>(fallback);
         for (String type : n.keys()) {
             if (!PII_TYPES.contains(type)) throw new ConfigException(n.path(type), "unknown entity type; expected one of " + PII_TYPES);

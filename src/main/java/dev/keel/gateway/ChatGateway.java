@@ -137,7 +137,7 @@ public final class ChatGateway implements AutoCloseable {
          * reads the replies.
          */
         public Caller screenedByKeel() {
-            return withGuard(new GuardPass(GuardConfig.Profile.STRICT, new Redaction(), false));
+            return withGuard(new GuardPass(null, GuardConfig.Profile.STRICT, new Redaction(), false));
         }
 
         /** This caller once the input guard passed its request (see {@link GuardPass}). */
@@ -321,7 +321,7 @@ public final class ChatGateway implements AutoCloseable {
             probe = caching.probe(caller, model.name(), request);
             Optional<Result> cached = caching.complete(probe, ticket, model.name(), trace);
             if (cached.isPresent()) return guarded(cached.get(), output, trace);
-            guard.placeCanary(request);
+            guard.placeCanary(request, caller);
             ProviderChain.Served<ChatCompletion> served;
             try {
                 served = chain.complete(model, request, ticket.outputCaps(), caller.callDeadline(), trace);
@@ -414,7 +414,7 @@ public final class ChatGateway implements AutoCloseable {
                 guarded.end();
                 return cached.get();
             }
-            guard.placeCanary(request);
+            guard.placeCanary(request, screened);
             ProviderChain.Served<Usage> served = chain.stream(model, request, ticket.outputCaps(), caller.callDeadline(), trace, metered);
             guarded.end();
             Usage usage = served.value().estimated() ? TokenEstimate.of(request, text.toString()) : served.value();
@@ -470,6 +470,15 @@ public final class ChatGateway implements AutoCloseable {
     /** The guard profile the pipeline applies to {@code caller}: its key's, else its tenant's, else the default; strict without a key. */
     public GuardConfig.Profile guardProfile(Caller caller) {
         return guard.profileOf(caller);
+    }
+
+    /**
+     * The guard under {@code caller}'s policy (its key's {@code guard_policy}, else its tenant's, else the
+     * global one; see {@code GuardConfig}): what the check API, answers and tools apply for it. Null
+     * when the gateway has no guard.
+     */
+    public Guard guardOf(Caller caller) {
+        return guard.guardOf(caller);
     }
 
     /**

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.keel.config.GuardConfig;
+import dev.keel.config.GuardPolicy;
 import dev.keel.guard.Guard;
 import dev.keel.guard.GuardResult;
 import dev.keel.guard.GuardSignal;
@@ -36,9 +37,10 @@ import java.util.regex.Pattern;
  * unscanned a request with more than {@code guard.input.max_chars} of text; {@link #reply} restores
  * the placeholders in what the model wrote (never a SECRET into a tool call's arguments) and runs the
  * output checks on every choice's content, reasoning and refusal and on its tool calls' arguments.
- * Each pass records a span ({@code guard.input}, {@code guard.output}) over its work with its verdict,
- * score, categories, layers and entity counts, never text, and counts
- * {@code keel_guard_decisions_total}. Thread-safe.
+ * Every check applies the caller's guard policy ({@link #policyOf}), resolved once per request and
+ * carried in its {@link GuardPass}. Each pass records a span ({@code guard.input}, {@code guard.output})
+ * over its work with its verdict, score, categories, layers, entity counts and policy name, never text,
+ * and counts {@code keel_guard_decisions_total}. Thread-safe.
  */
 final class ChatGuard {
     /**
@@ -69,12 +71,41 @@ final class ChatGuard {
         return guard != null && guard.config().enabled();
     }
 
-    /** The profile of {@code caller}: its key's, else its tenant's, else the default; strict without a key. */
-    GuardConfig.Profile profileOf(ChatGateway.Caller caller) {
+    /**
+     * The guard policy of {@code caller}: its key's {@code guard_policy}, else its tenant's
+     * ({@code guard.tenants}), else the global one. A key naming a policy the configuration no longer
+     * has gets its tenant's. Allocates nothing.
+     */
+    GuardPolicy policyOf(ChatGateway.Caller caller) {
+        ApiKey key = caller.key();
+        if (key != null && key.guardPolicy() != null) {
+            GuardPolicy named = guard.config().policies().get(key.guardPolicy());
+            if (named != null) return named;
+        }
+        return guard.config().policyOf(caller.tenant());
+    }
+
+    /** The profile of {@code caller} under its {@code policy}: its key's {@code guard_profile}, else the policy's; strict without a key. */
+    static GuardConfig.Profile profileOf(ChatGateway.Caller caller, GuardPolicy policy) {
         ApiKey key = caller.key();
         if (key == null) return GuardConfig.Profile.STRICT;
-        if (key.guardProfile() != null) return key.guardProfile();
-        return guard.config().profileOf(caller.tenant());
+        return key.guardProfile() != null ? key.guardProfile() : policy.profile();
+    }
+
+    /** The profile of {@code caller} (see {@link #profileOf(ChatGateway.Caller, GuardPolicy)}). */
+    GuardConfig.Profile profileOf(ChatGateway.Caller caller) {
+        return profileOf(caller, policyOf(caller));
+    }
+
+    /** {@code caller}'s policy as its pass carries it, else resolved now. */
+    private GuardPolicy passedPolicy(ChatGateway.Caller caller) {
+        GuardPass pass = caller.guard();
+        return pass != null && pass.policy() != null ? pass.policy() : policyOf(caller);
+    }
+
+    /** The guard under {@code caller}'s policy; null without a guard. */
+    Guard guardOf(ChatGateway.Caller caller) {
+        return guard == null ? null : guard.under(passedPolicy(caller));
     }
 
     /**
@@ -87,7 +118,9 @@ final class ChatGuard {
         if (!on() || caller.guard() != null) return caller;
         Span span = trace.span("guard.input");
         long start = System.nanoTime();
-        Decision d = new Decision();
+        GuardPolicy policy = policyOf(caller);
+        Guard guard = this.guard.under(policy);
+        Decision d = new Decision(policy.name());
         JsonNode messages = request.path("messages");
         long chars = textChars(messages);
         int max = guard.config().input().maxChars();
@@ -98,7 +131,7 @@ final class ChatGuard {
             throw new ApiException(413, "invalid_request_error", "The messages carry " + chars + " characters of text, more than the "
                     + max + " the guard checks per request (guard.input.max_chars); send less text.", "messages", "guard_text_too_large");
         }
-        GuardConfig.Profile profile = profileOf(caller);
+        GuardConfig.Profile profile = profileOf(caller, policy);
         Redaction redaction = new Redaction();
         for (int i = 0; i < messages.size(); i++) {
             if (!(messages.get(i) instanceof ObjectNode message)) continue;
@@ -112,7 +145,7 @@ final class ChatGuard {
             rewriteToolArguments(message, pii);
         }
         record(span, trace, "input", d, start);
-        ChatGateway.Caller passed = caller.withGuard(new GuardPass(profile, redaction, d.privateOnly));
+        ChatGateway.Caller passed = caller.withGuard(new GuardPass(policy, profile, redaction, d.privateOnly));
         return d.privateOnly ? passed.withoutCache() : passed;
     }
 
@@ -172,10 +205,11 @@ final class ChatGuard {
     /**
      * Puts the canary in the request's system prompt (first system or developer message with text), as
      * a first line that asks the model never to repeat it (the prompt's own last words stay last; in
-     * a prompt of parts, a first text part); nothing when there is no system prompt or the canary check is off.
+     * a prompt of parts, a first text part); nothing when there is no system prompt or the canary check is off
+     * under {@code caller}'s policy.
      */
-    void placeCanary(ObjectNode request) {
-        if (!on() || !guard.config().output().enabled() || !guard.config().output().canary()) return;
+    void placeCanary(ObjectNode request, ChatGateway.Caller caller) {
+        if (!on() || !guard.config().output().enabled() || !guardOf(caller).config().output().canary()) return;
         for (JsonNode m : request.path("messages")) {
             if (!(m instanceof ObjectNode message) || !SYSTEM_ROLES.contains(m.path("role").asText())) continue;
             if (m.path("content").isTextual()) {
@@ -194,12 +228,13 @@ final class ChatGuard {
         GuardPass pass = caller.guard();
         Redaction redaction = pass == null ? new Redaction() : pass.redaction();
         boolean checks = on() && guard.config().output().enabled();
-        if (!checks) return new ReplyGuard(redaction, null, value -> false);
+        if (!checks) return new ReplyGuard(redaction, null, value -> false, null);
+        GuardPolicy policy = passedPolicy(caller);
         StringBuilder prompt = new StringBuilder();
         for (JsonNode m : request.path("messages")) prompt.append(ChatText.of(m.get("content"))).append('\n');
         String given = redaction.restore(prompt.toString());
         // The caller's own values and those of the documents the model was given are no leak when the model repeats them.
-        return new ReplyGuard(redaction, guard, given::contains);
+        return new ReplyGuard(redaction, guard.under(policy), given::contains, policy.name());
     }
 
     /** Restores and checks what a model wrote for one call (see {@link ChatGuard#reply}). */
@@ -207,12 +242,14 @@ final class ChatGuard {
         private final Redaction redaction;
         private final Guard checks;
         private final Predicate<String> supplied;
+        private final String policy;
         private boolean acted;
 
-        private ReplyGuard(Redaction redaction, Guard checks, Predicate<String> supplied) {
+        private ReplyGuard(Redaction redaction, Guard checks, Predicate<String> supplied, String policy) {
             this.redaction = redaction;
             this.checks = checks;
             this.supplied = supplied;
+            this.policy = policy;
         }
 
         /**
@@ -226,7 +263,7 @@ final class ChatGuard {
             if (checks == null && redaction.isEmpty()) return out;
             Span span = checks == null ? null : trace.span("guard.output");
             long start = System.nanoTime();
-            Decision d = new Decision();
+            Decision d = new Decision(policy);
             Redaction found = new Redaction();
             Redaction forTools = redaction.without(KEPT_FROM_TOOLS);
             for (JsonNode c : out.path("choices")) {
@@ -288,7 +325,7 @@ final class ChatGuard {
 
         /** {@code client} behind the stream's output guard (see {@link GuardedStream}). */
         GuardedStream stream(StreamListener client, Trace trace) {
-            return new GuardedStream(client, checks, redaction, supplied, trace);
+            return new GuardedStream(client, checks, redaction, supplied, trace, policy);
         }
     }
 
@@ -312,12 +349,14 @@ final class ChatGuard {
         private final Map<String, StreamGuard> open = new java.util.LinkedHashMap<>();
         private final List<StreamGuard> all = new java.util.ArrayList<>();
         private final Trace trace;
+        private final String policy;
         private long workNanos;
         private ObjectNode template;
         /** The stream's end was seen (its span recorded); after a block nothing more goes to the client. */
         private boolean ended, blocked;
 
-        private GuardedStream(StreamListener client, Guard checks, Redaction redaction, Predicate<String> supplied, Trace trace) {
+        private GuardedStream(StreamListener client, Guard checks, Redaction redaction, Predicate<String> supplied, Trace trace, String policy) {
+            this.policy = policy;
             this.client = client;
             this.checks = checks;
             this.redaction = redaction;
@@ -444,7 +483,7 @@ final class ChatGuard {
             if (ended) return;
             ended = true;
             if (checks == null) return;
-            Decision d = new Decision();
+            Decision d = new Decision(policy);
             for (StreamGuard w : all) {
                 if (w.verdict().equals("block") || w.verdict().equals("redact") && d.verdict.equals("allow")) d.verdict = w.verdict();
                 d.categories.addAll(w.categories());
@@ -459,11 +498,17 @@ final class ChatGuard {
 
     /** The running outcome of one pass over several texts: the worst verdict, the highest score, what fired. */
     private static final class Decision {
+        /** The name of the policy the pass ran under: config-bounded, so a metric label. */
+        final String policy;
         String verdict = "allow", code;
         double score;
         boolean privateOnly;
         final TreeSet<String> categories = new TreeSet<>(), layers = new TreeSet<>();
         final Map<String, Integer> entities = new TreeMap<>();
+
+        Decision(String policy) {
+            this.policy = policy;
+        }
 
         void add(GuardResult r) {
             score = Math.max(score, r.score());
@@ -490,6 +535,7 @@ final class ChatGuard {
         try (Span span = opened) {
             span.attr("verdict", d.verdict).attr("score", Math.round(d.score * 1000) / 1000.0).attr("categories", List.copyOf(d.categories))
                     .attr("layers", List.copyOf(d.layers)).attr("entities", Map.copyOf(d.entities)).attr("private_only", d.privateOnly);
+            span.attr("policy", d.policy);
             if (d.code != null) span.attr("code", d.code);
         }
         trace.attr("guard." + direction + ".verdict", d.verdict);
@@ -497,7 +543,7 @@ final class ChatGuard {
         // One count per decision, so a sum by verdict counts requests; the label is its first category.
         String category = d.categories.isEmpty() ? "none" : d.categories.iterator().next();
         registry.counter("keel.guard.decisions", "direction", direction, "verdict", d.verdict, "category",
-                LABEL.matcher(category).matches() ? category : "other").increment();
+                LABEL.matcher(category).matches() ? category : "other", "policy", d.policy).increment();
     }
 
     /** Replaces the message's text (a string, or each part's string {@code text}, whatever the part's type) by {@code rewrite} of it. */

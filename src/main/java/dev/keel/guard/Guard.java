@@ -2,11 +2,15 @@ package dev.keel.guard;
 
 import dev.keel.config.ConfigException;
 import dev.keel.config.GuardConfig;
+import dev.keel.config.GuardPolicy;
 import dev.keel.embed.Embedder;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 
 /**
@@ -40,11 +44,14 @@ public final class Guard {
     private final PiiDetector pii;
     private final TopicScope topics;
     private final String canary;
+    /** Policy name → this guard under that policy; shared by every guard of one configuration. */
+    private final Map<String, Guard> policies;
 
     Guard(GuardConfig config, InjectionDetector injection, PiiDetector pii) {
         this(config, injection, pii, TopicScope.NONE);
     }
 
+    /** The guard of {@code config}'s global settings, with one guard per policy of it (see {@link #under}) sharing its detectors and canary. */
     Guard(GuardConfig config, InjectionDetector injection, PiiDetector pii, TopicScope topics) {
         this.config = config;
         this.injection = injection;
@@ -53,6 +60,20 @@ public final class Guard {
         byte[] random = new byte[CANARY_BYTES];
         new SecureRandom().nextBytes(random);
         this.canary = "keel-canary-" + HexFormat.of().formatHex(random);
+        Map<String, Guard> byName = new HashMap<>();
+        this.policies = Collections.unmodifiableMap(byName);
+        List<GuardPolicy> all = new ArrayList<>(config.policies().values());
+        all.addAll(config.tenants().values());
+        for (GuardPolicy p : all) byName.put(p.name(), new Guard(config.under(p), injection, pii, topics.with(p.topics()), canary, policies));
+    }
+
+    private Guard(GuardConfig config, InjectionDetector injection, PiiDetector pii, TopicScope topics, String canary, Map<String, Guard> policies) {
+        this.config = config;
+        this.injection = injection;
+        this.pii = pii;
+        this.topics = topics;
+        this.canary = canary;
+        this.policies = policies;
     }
 
     /** The guard of a configuration, with the in-process embedder for its semantic layers (null: without them). */
@@ -75,8 +96,18 @@ public final class Guard {
                 config.input().maxDecodeDepth());
     }
 
+    /** The settings this guard applies: the global ones, or for a guard {@link #under} a policy, the policy's in their place. */
     public GuardConfig config() {
         return config;
+    }
+
+    /**
+     * This guard under {@code policy} (one of its configuration's, resolved at startup): same detectors
+     * and canary, the policy's PII actions, output checks, topics and indirect policy. Allocates nothing;
+     * a policy the configuration does not hold gets the global settings.
+     */
+    public Guard under(GuardPolicy policy) {
+        return policies.getOrDefault(policy.name(), policies.getOrDefault(GuardConfig.DEFAULT_POLICY, this));
     }
 
     /** The token placed in system prompts; its appearance in an output is a system-prompt leak. */

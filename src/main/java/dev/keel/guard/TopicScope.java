@@ -33,6 +33,11 @@ final class TopicScope {
         this.embedder = embedder;
     }
 
+    /** The scope of {@code other} topics: this one (and its computed vectors) when they are the same. */
+    TopicScope with(GuardConfig.Topics other) {
+        return other.equals(topics) ? this : new TopicScope(other, embedder);
+    }
+
     boolean active() {
         return !topics.allow().isEmpty();
     }

@@ -15,21 +15,25 @@ import java.util.Map;
 
 /**
  * {@code /admin/keys}: create (the secret is returned once), list and revoke client API keys; a key
- * may name its guard profile ({@code strict} or {@code trusted}) and the {@code scopes} it grants (agent tools).
+ * may name its guard profile ({@code strict} or {@code trusted}), its guard policy (a name in
+ * {@code guard.policies}; an unknown name is a 400) and the {@code scopes} it grants (agent tools).
  * Requires {@code Authorization: Bearer <admin key>}; disabled when no admin key is configured.
  */
 final class AdminRoutes {
     private static final java.util.Set<String> KEY_FIELDS = new java.util.TreeSet<>(List.of("name", "tenant", "models", "requests_per_minute",
             "tokens_per_minute", "daily_budget_usd", "monthly_budget_usd", "max_cost_per_request_usd", "cache",
-            "guard_profile", "scopes"));
+            "guard_profile", "guard_policy", "scopes"));
     /** What a scope may look like: short, no spaces, nothing a log or a header would mangle. */
     static final String SCOPE = "[A-Za-z0-9.:_-]{1,64}";
     private final ApiKeys keys;
     private final BearerSecret adminKey;
+    /** The policies a key may name: {@code guard.policies}. */
+    private final java.util.Set<String> guardPolicies;
 
-    AdminRoutes(ApiKeys keys, BearerSecret adminKey) {
+    AdminRoutes(ApiKeys keys, BearerSecret adminKey, java.util.Set<String> guardPolicies) {
         this.keys = keys;
         this.adminKey = adminKey;
+        this.guardPolicies = new java.util.TreeSet<>(guardPolicies);
     }
 
     void register(RoutesConfig routes) {
@@ -70,7 +74,8 @@ final class AdminRoutes {
         for (String scope : scopes) {
             if (!scope.matches(SCOPE)) throw ApiException.badRequest("a scope is 1-64 letters, digits, '.', ':', '_' or '-'; got '" + scope + "'", "scopes");
         }
-        ApiKeys.Created created = keys.create(name, tenant, models, rpm, tpm, daily, monthly, maxCost, cache, guardProfile(body), scopes);
+        ApiKeys.Created created = keys.create(name, tenant, models, rpm, tpm, daily, monthly, maxCost, cache, guardProfile(body), scopes,
+                guardPolicy(body));
         Map<String, Object> out = view(created.key());
         out.put("key", created.secret());
         HttpServer.json(ctx, 201, out);
@@ -98,6 +103,17 @@ final class AdminRoutes {
         };
     }
 
+    /** The key's {@code guard_policy}: a name in {@code guard.policies}, or absent (null: its tenant's). */
+    private String guardPolicy(ObjectNode body) {
+        JsonNode p = body.get("guard_policy");
+        if (p == null || p.isNull()) return null;
+        if (!p.isTextual() || !guardPolicies.contains(p.asText())) {
+            throw ApiException.badRequest("'guard_policy' must name a policy of guard.policies " + guardPolicies + " (or be absent: the tenant's policy)",
+                    "guard_policy");
+        }
+        return p.asText();
+    }
+
     private static double nonNegative(Double v) {
         return v == null ? 0 : v;
     }
@@ -117,6 +133,7 @@ final class AdminRoutes {
         m.put("max_cost_per_request_usd", k.maxCostPerRequestUsd());
         m.put("cache", k.cache());
         m.put("guard_profile", k.guardProfile() == null ? null : k.guardProfile().name().toLowerCase(java.util.Locale.ROOT));
+        m.put("guard_policy", k.guardPolicy());
         m.put("scopes", k.scopes());
         m.put("created_at", Instant.ofEpochMilli(k.createdAtMillis()).toString());
         m.put("revoked_at", k.revokedAtMillis() == null ? null : Instant.ofEpochMilli(k.revokedAtMillis()).toString());

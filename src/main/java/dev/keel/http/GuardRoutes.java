@@ -51,8 +51,11 @@ final class GuardRoutes {
                     + "; check it in parts", "text", "text_too_large");
         }
         Guard.Direction direction = QueryRoutes.enumParam(body, "direction", Guard.Direction.class, Guard.Direction.INPUT);
-        GuardConfig.Profile profile = QueryRoutes.enumParam(body, "profile", GuardConfig.Profile.class, gateway.guardProfile(ChatRoutes.caller(ctx)));
-        GuardResult r = guard.check(text, direction, profile, new Redaction());
+        ChatGateway.Caller caller = ChatRoutes.caller(ctx);
+        GuardConfig.Profile profile = QueryRoutes.enumParam(body, "profile", GuardConfig.Profile.class, gateway.guardProfile(caller));
+        // The caller's policy (PII actions, topics) applies, as it would to its requests.
+        Guard policed = gateway.guardOf(caller);
+        GuardResult r = (policed == null ? guard : policed).check(text, direction, profile, new Redaction());
         Trace trace = HttpServer.trace(ctx);
         trace.attr("text.chars", text.length()).attr("guard.direction", lower(direction)).attr("guard.profile", lower(profile))
                 .attr("guard.verdict", r.verdict().name()).attr("guard.score", ApiViews.round4(r.score()))

@@ -67,7 +67,7 @@ public final class HttpServer implements AutoCloseable {
         ChatRoutes chat = new ChatRoutes(keel.gateway());
         ResponseRoutes responses = new ResponseRoutes(new dev.keel.gateway.ResponsesGateway(keel.gateway()), server.heartbeatSeconds());
         UsageRoutes usage = new UsageRoutes(keel.ledger());
-        AdminRoutes admin = new AdminRoutes(keel.keys(), adminKey);
+        AdminRoutes admin = new AdminRoutes(keel.keys(), adminKey, keel.config().guard().policies().keySet());
         GuardRoutes guards = new GuardRoutes(keel.guard(), keel.gateway());
         EmbeddingRoutes embeddings = new EmbeddingRoutes(keel.embedder(), dev.keel.config.EmbedConfig.BGE_SMALL, keel.gateway());
         app = Javalin.create(config -> {

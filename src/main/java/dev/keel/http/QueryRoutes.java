@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.Keel;
 import dev.keel.config.GuardConfig;
 import dev.keel.config.GuardConfig.GroundingAction;
+import dev.keel.guard.Guard;
 import dev.keel.config.RerankConfig;
 import dev.keel.config.SearchConfig;
 import dev.keel.gateway.ChatGateway;
@@ -103,7 +104,10 @@ final class QueryRoutes {
         boolean stream = "true".equalsIgnoreCase(ctx.queryParam("stream")) || Boolean.TRUE.equals(Json.optionalBool(body, "stream"));
         // cache: serve a cached answer; a fresh one is remembered below (README "Caches"). Not in a conversation, whose turns it would skip.
         keel.answers().checkModel(request);
-        GatewayCache.Probe asked = keel.cache().answer(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), answerSettings, body, question);
+        // The caller's guard policy decides the grounding action and which chunks may be context: an answer cached under one is not served under another.
+        GuardConfig policy = guardPolicy(caller);
+        GatewayCache.Probe asked = keel.cache().answer(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR),
+                answerSettings + "|" + policy.output().grounding() + "|" + policy.indirect().policy(), body, question);
         // A redacted question's answer holds the caller's own values: no other caller may be served it.
         GatewayCache.Probe probe = session != null ? new GatewayCache.Off("answer", "session") : redacted ? new GatewayCache.Off("answer", "guard") : asked;
         Optional<GatewayCache.Hit> hit = keel.cache().lookup(probe, trace, h -> CachedAnswers.servable(keel.gateway(), caller, h));
@@ -115,9 +119,9 @@ final class QueryRoutes {
         ChatRoutes.cacheHeader(ctx, trace);
         // end cache
         if (!stream) {
-            Answer a = underGroundingPolicy(keel.answers().answer(request, trace), trace);
+            Answer a = underGroundingPolicy(keel.answers().answer(request, trace), policy, trace);
             keel.onlineEvaluation().offer(request.tenant(), request.question(), a);
-            Map<String, Object> out = view(a, trace);
+            Map<String, Object> out = view(a, policy, trace);
             out.put("sources", ApiViews.hits(a.sources()));
             CachedAnswers.remember(keel.cache(), probe, a, out, trace);
             ChatRoutes.costHeader(ctx);
@@ -125,13 +129,13 @@ final class QueryRoutes {
             HttpServer.json(ctx, 200, out);
             return;
         }
-        SseAnswer events = new SseAnswer(ctx, trace, keel.config().guard().enabled() && keel.config().guard().output().grounding() == GroundingAction.BLOCK);
+        SseAnswer events = new SseAnswer(ctx, trace, policy.enabled() && policy.output().grounding() == GroundingAction.BLOCK);
         try {
-            Answer a = underGroundingPolicy(keel.answers().stream(request, trace, events), trace);
+            Answer a = underGroundingPolicy(keel.answers().stream(request, trace, events), policy, trace);
             keel.onlineEvaluation().offer(request.tenant(), request.question(), a);
             if (events.sse == null) return;
             events.release(a);
-            Map<String, Object> done = view(a, trace);
+            Map<String, Object> done = view(a, policy, trace);
             events.sse.event("done", ChatRoutes.withCost(ctx, ApiViews.streamed(done, a)));
             done.put("sources", ApiViews.hits(a.sources()));
             CachedAnswers.remember(keel.cache(), probe, a, done, trace);
@@ -144,6 +148,12 @@ final class QueryRoutes {
         }
     }
 
+    /** The guard settings under {@code caller}'s policy (see {@link ChatGateway#guardOf}). */
+    private GuardConfig guardPolicy(ChatGateway.Caller caller) {
+        Guard guard = keel.gateway().guardOf(caller);
+        return guard == null ? keel.config().guard() : guard.config();
+    }
+
     /** The message of an answer withheld for its unsupported sentences. */
     static final String UNGROUNDED_CODE = "ungrounded_answer";
     static final String UNGROUNDED = "The answer was withheld because parts of it are not supported by your documents. Ask a narrower question,"
@@ -154,8 +164,7 @@ final class QueryRoutes {
      * code {@code ungrounded_answer}) or passes; {@link #view} drops the grounding report under {@code pass}
      * and from a withheld answer (it quotes the withheld sentences).
      */
-    private Answer underGroundingPolicy(Answer a, Trace trace) {
-        GuardConfig guard = keel.config().guard();
+    private static Answer underGroundingPolicy(Answer a, GuardConfig guard, Trace trace) {
         if (!guard.enabled() || guard.output().grounding() != GroundingAction.BLOCK || a.grounding() == null || a.grounding().unsupported().isEmpty()) {
             return a;
         }
@@ -163,9 +172,8 @@ final class QueryRoutes {
         return a.withheld(UNGROUNDED, UNGROUNDED_CODE);
     }
 
-    private Map<String, Object> view(Answer a, Trace trace) {
+    private static Map<String, Object> view(Answer a, GuardConfig guard, Trace trace) {
         Map<String, Object> out = ApiViews.answer(a, trace.elapsedMs());
-        GuardConfig guard = keel.config().guard();
         if (guard.enabled() && guard.output().grounding() == GroundingAction.PASS || UNGROUNDED_CODE.equals(a.refused())) out.remove("grounding");
         return out;
     }

@@ -48,7 +48,8 @@ public final class AnswerEngine {
     private final GroundedAnswerer grounded;
     private final Sessions sessions;
     private final FollowUpRewriter rewriter;
-    private final UntrustedChunks untrusted;
+    /** The guard of the global settings; an answer applies the one under its caller's policy ({@link #policed}). */
+    private final Guard guard;
 
     /**
      * Model calls go through {@code gateway}; answer counters go to {@code metrics}; chunks flagged at
@@ -58,7 +59,7 @@ public final class AnswerEngine {
     public AnswerEngine(ChunkIndex index, Embedder embedder, SearchConfig search, AnswerConfig answerConfig, Rerankers rerankers,
                         ChatGateway gateway, Sessions sessions, MeterRegistry metrics, Guard guard) {
         this.index = index;
-        this.untrusted = new UntrustedChunks(guard);
+        this.guard = guard;
         this.sessions = sessions;
         this.rewriter = new FollowUpRewriter(index);
         this.rerankers = rerankers;
@@ -264,13 +265,14 @@ public final class AnswerEngine {
     private Answer answer(AnswerRequest request, SearchOptions options, String model, Conversation history, Trace trace, AnswerEvents events,
                           boolean stream) {
         boolean extractive = answerConfig.extractive(model);
+        Guard policed = policed(request);
         Retrieval retrieved = retrieval(request.tenant(), request.question(), SearchMode.HYBRID, answerConfig.contextChunks(), search,
-                untrusted.retrieving(request.filters()), false, options, trace);
+                UntrustedChunks.retrieving(policed, request.filters()), false, options, trace);
         float[] vector = retrieved.queryVector();
-        List<SearchHit> context = untrusted.context(retrieved.result().hits().stream().filter(h -> h.chunk().tenant().equals(request.tenant())).toList());
+        List<SearchHit> context = UntrustedChunks.context(policed, retrieved.result().hits().stream().filter(h -> h.chunk().tenant().equals(request.tenant())).toList());
         ExtractiveAnswerer.Extraction e;
         try (Span span = trace.span("answer")) {
-            e = answerer.answer(request.tenant(), request.question(), vector, untrusted.quotable(context));
+            e = answerer.answer(request.tenant(), request.question(), vector, UntrustedChunks.quotable(policed, context));
             span.attr("answerer", "extractive").attr("answered", e.answered()).attr("support", round(e.support()))
                     .attr("citations", e.citations().size()).attr("sentences_considered", e.considered().size());
         }
@@ -278,6 +280,12 @@ public final class AnswerEngine {
         if (!extractive) return grounded.answer(request, model, history, context, offline, trace, events, stream);
         emit(offline, events);
         return offline;
+    }
+
+    /** The guard under the policy of {@code request}'s caller (its {@code indirect.policy} decides how flagged chunks reach the answer). */
+    private Guard policed(AnswerRequest request) {
+        Guard under = gateway.guardOf(request.caller());
+        return under == null ? guard : under;
     }
 
     /**

@@ -14,36 +14,34 @@ import java.util.List;
  * that reach this filter are dropped. {@code wrap}: a model's prompt gets them inside an
  * untrusted-data wrapper ({@link ContextPacker}), and the extractive answerer, which quotes
  * sentences verbatim, sees them without the sentences the guard scores as instructions. With
- * {@code guard.enabled: false} flagged chunks are treated like any other. Thread-safe.
+ * {@code guard.enabled: false} flagged chunks are treated like any other. Each method takes the
+ * guard under the asking caller's policy ({@code indirect.policy} may differ by tenant and key).
+ * Stateless.
  */
 final class UntrustedChunks {
-    private final Guard guard;
+    private UntrustedChunks() {}
 
-    UntrustedChunks(Guard guard) {
-        this.guard = guard;
-    }
-
-    private boolean excluding() {
+    private static boolean excluding(Guard guard) {
         return guard.config().enabled() && guard.config().indirect().policy() == GuardConfig.IndirectPolicy.EXCLUDE;
     }
 
-    private boolean wrapping() {
+    private static boolean wrapping(Guard guard) {
         return guard.config().enabled() && guard.config().indirect().policy() == GuardConfig.IndirectPolicy.WRAP;
     }
 
     /** What an answer retrieves with: {@code filters}, leaving out flagged chunks under {@code exclude}. */
-    SearchFilters retrieving(SearchFilters filters) {
-        return excluding() ? filters.excludingFlagged() : filters;
+    static SearchFilters retrieving(Guard guard, SearchFilters filters) {
+        return excluding(guard) ? filters.excludingFlagged() : filters;
     }
 
     /** The hits an answer may use as context (for a model's prompt, as sources). */
-    List<SearchHit> context(List<SearchHit> hits) {
-        return excluding() ? hits.stream().filter(h -> !h.chunk().injection().flagged()).toList() : hits;
+    static List<SearchHit> context(Guard guard, List<SearchHit> hits) {
+        return excluding(guard) ? hits.stream().filter(h -> !h.chunk().injection().flagged()).toList() : hits;
     }
 
     /** The context as the extractive answerer may quote it: a flagged chunk without its sentences that read as instructions. */
-    List<SearchHit> quotable(List<SearchHit> context) {
-        if (!wrapping() || context.stream().noneMatch(h -> h.chunk().injection().flagged())) return context;
+    static List<SearchHit> quotable(Guard guard, List<SearchHit> context) {
+        if (!wrapping(guard) || context.stream().noneMatch(h -> h.chunk().injection().flagged())) return context;
         double threshold = guard.config().indirect().threshold();
         List<SearchHit> out = new ArrayList<>(context.size());
         for (SearchHit h : context) {

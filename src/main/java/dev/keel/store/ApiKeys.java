@@ -54,8 +54,15 @@ public final class ApiKeys {
         this.created = countAll();
     }
 
+    /** A key without a guard policy of its own (its tenant's applies). */
     public Created create(String name, String tenant, List<String> models, long rpm, long tpm, double daily, double monthly, double maxPerRequest,
                           boolean cache, GuardConfig.Profile guardProfile, List<String> scopes) {
+        return create(name, tenant, models, rpm, tpm, daily, monthly, maxPerRequest, cache, guardProfile, scopes, null);
+    }
+
+    /** A new key; {@code guardPolicy} names a policy of {@code guard.policies} (the caller checked it), null: its tenant's. */
+    public Created create(String name, String tenant, List<String> models, long rpm, long tpm, double daily, double monthly, double maxPerRequest,
+                          boolean cache, GuardConfig.Profile guardProfile, List<String> scopes, String guardPolicy) {
         byte[] raw = new byte[32];
         RANDOM.nextBytes(raw);
         String secret = PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
@@ -63,11 +70,11 @@ public final class ApiKeys {
         RANDOM.nextBytes(idBytes);
         String id = "key_" + java.util.HexFormat.of().formatHex(idBytes);
         ApiKey key = new ApiKey(id, name, tenant, secret.substring(0, PREFIX.length() + 4), models, rpm, tpm, daily, monthly, maxPerRequest,
-                System.currentTimeMillis(), null, cache, guardProfile, scopes);
+                System.currentTimeMillis(), null, cache, guardProfile, scopes, guardPolicy);
         db.withConnection(c -> {
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO api_keys (id, name, tenant, key_hash, prefix, models, requests_per_minute,"
                     + " tokens_per_minute, daily_budget_usd, monthly_budget_usd, max_cost_per_request_usd, created_at, cache, guard_profile,"
-                    + " scopes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                    + " scopes, guard_policy) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
                 ps.setString(1, id);
                 ps.setString(2, name);
                 ps.setString(3, tenant);
@@ -83,6 +90,7 @@ public final class ApiKeys {
                 ps.setInt(13, cache ? 1 : 0);
                 ps.setString(14, guardProfile == null ? null : guardProfile.name());
                 ps.setString(15, JSON.writeValueAsString(scopes));
+                ps.setString(16, guardPolicy);
                 ps.executeUpdate();
             } catch (JsonProcessingException e) {
                 throw new SQLException(e);
@@ -144,7 +152,8 @@ public final class ApiKeys {
         return db.withConnection(c -> {
             List<ApiKey> out = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT id, name, tenant, prefix, models, requests_per_minute, tokens_per_minute,"
-                    + " daily_budget_usd, monthly_budget_usd, max_cost_per_request_usd, created_at, revoked_at, cache, guard_profile, scopes FROM api_keys " + where)) {
+                    + " daily_budget_usd, monthly_budget_usd, max_cost_per_request_usd, created_at, revoked_at, cache, guard_profile, scopes,"
+                    + " guard_policy FROM api_keys " + where)) {
                 if (arg != null) ps.setString(1, arg);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
@@ -159,7 +168,7 @@ public final class ApiKeys {
                         Long revoked = rs.wasNull() ? null : revokedAt;
                         out.add(new ApiKey(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), models, rs.getLong(6), rs.getLong(7),
                                 rs.getDouble(8), rs.getDouble(9), rs.getDouble(10), rs.getLong(11), revoked, rs.getInt(13) != 0,
-                                rs.getString(14) == null ? null : GuardConfig.Profile.valueOf(rs.getString(14)), scopes));
+                                rs.getString(14) == null ? null : GuardConfig.Profile.valueOf(rs.getString(14)), scopes, rs.getString(16)));
                     }
                 }
             }

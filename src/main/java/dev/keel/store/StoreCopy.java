@@ -36,7 +36,7 @@ public final class StoreCopy {
 
     private static final List<Table> TABLES = List.of(
             new Table("api_keys", List.of("id"), List.of("id", "name", "tenant", "key_hash", "prefix", "models", "requests_per_minute", "tokens_per_minute",
-                    "daily_budget_usd", "monthly_budget_usd", "max_cost_per_request_usd", "created_at", "revoked_at", "cache", "guard_profile", "scopes")),
+                    "daily_budget_usd", "monthly_budget_usd", "max_cost_per_request_usd", "created_at", "revoked_at", "cache", "guard_profile", "scopes", "guard_policy")),
             new Table("ledger", List.of("id"), List.of("ts", "key_id", "tenant", "model", "provider", "upstream_model", "prompt_tokens", "completion_tokens",
                     "cached_tokens", "cost_usd", "usage_estimated", "price_known", "latency_ms", "ttft_ms", "status", "trace_id", "cache", "route", "prompt_hash")),
             new Table("embedding_cache", List.of("model", "tenant", "text_hash"), List.of("model", "tenant", "text_hash", "vector")),

@@ -174,6 +174,20 @@ class GuardScanTest {
     }
 
     @Test
+    void withATenantTheScanAppliesThatTenantsPolicy() throws Exception {
+        Path config = tmp.resolve("keel.yaml");
+        Files.writeString(config, "guard: {pii: {EMAIL_ADDRESS: block}, tenants: {acme: {pii: {EMAIL_ADDRESS: allow}}}}\n");
+        Path file = tmp.resolve("mail.jsonl");
+        Files.writeString(file, "{\"text\":\"Please write to " + EMAIL + " about the invoice.\"}\n");
+
+        CliTest.Run acme = CliTest.run("guard", "scan", file.toString(), "--config", config.toString(), "--tenant", "acme");
+        CliTest.Run other = CliTest.run("guard", "scan", file.toString(), "--config", config.toString(), "--tenant", "globex");
+
+        assertThat(JSON.readTree(acme.out().strip()).get("verdict").asText()).as(acme.err()).isEqualTo("allow");
+        assertThat(JSON.readTree(other.out().strip()).get("verdict").asText()).as(other.err()).isEqualTo("block");
+    }
+
+    @Test
     void aMissingFileOrABadOptionExitsWith2NamingIt() {
         CliTest.Run missing = CliTest.run("guard", "scan", tmp.resolve("nope.jsonl").toString());
         CliTest.Run profile = CliTest.run("guard", "scan", "-", "--profile", "root");

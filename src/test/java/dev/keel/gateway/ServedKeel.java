@@ -35,8 +35,12 @@ final class ServedKeel implements AutoCloseable {
     private final String base;
 
     ServedKeel(String yaml) throws Exception {
-        keel = Keel.open(KeelConfig.parse("server: {port: 0, admin_key: " + ADMIN_KEY + "}\n" + yaml, k -> null),
-                Files.createTempDirectory("keel-served-"));
+        this(yaml, Files.createTempDirectory("keel-served-"));
+    }
+
+    /** A Keel over {@code dataDir}: a second one over the same folder is the first restarted. */
+    ServedKeel(String yaml, java.nio.file.Path dataDir) throws Exception {
+        keel = Keel.open(KeelConfig.parse("server: {port: 0, admin_key: " + ADMIN_KEY + "}\n" + yaml, k -> null), dataDir);
         server = new HttpServer(keel);
         base = "http://127.0.0.1:" + server.start();
     }

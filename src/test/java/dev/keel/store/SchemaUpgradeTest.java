@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SchemaUpgradeTest {
     private static final String SECRET = "sk-keel-legacy-secret-of-a-key-created-before-flyway";
     private static final long DAY_MS = 86_400_000L, JAN_2 = 1_704_153_600_000L; // 2024-01-02T00:00Z
-    private static final int LATEST = 13;
+    private static final int LATEST = 14;
     private static final float[] VECTOR = {0.25f, -1.5f, 3.0f};
 
     @TempDir
@@ -122,10 +122,10 @@ class SchemaUpgradeTest {
         Database.open(dir).close();
         try (Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("keel.db")); Statement s = c.createStatement()) {
             s.execute("INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success)"
-                    + " VALUES (100, '14', 'from the future', 'SQL', 'V14__future.sql', 0, 'keel', 1, 1)");
+                    + " VALUES (100, '15', 'from the future', 'SQL', 'V15__future.sql', 0, 'keel', 1, 1)");
         }
         assertThatThrownBy(() -> Database.open(dir)).isInstanceOf(StoreException.class)
-                .hasMessageContaining("database schema version 14 is newer than this Keel (" + LATEST + "); upgrade Keel");
+                .hasMessageContaining("database schema version 15 is newer than this Keel (" + LATEST + "); upgrade Keel");
     }
 
     @Test

@@ -101,7 +101,7 @@ class SharedStoreTest {
                     return rs.next() ? rs.getLong(1) : -1L;
                 }
             });
-            assertThat(applied).as("V7 to V13 once each").isEqualTo(7);
+            assertThat(applied).as("V7 to V14 once each").isEqualTo(8);
         } finally {
             started.forEach(Database::close);
         }
@@ -111,9 +111,9 @@ class SharedStoreTest {
     void aSharedDatabaseMigratedByANewerKeelIsRefused() {
         openReplicas();
         replica1.withConnection(c -> c.createStatement().executeUpdate("INSERT INTO flyway_schema_history (installed_rank, version, description, type, script,"
-                + " checksum, installed_by, execution_time, success) VALUES (100, '14', 'from the future', 'SQL', 'V14__future.sql', 0, 'keel', 1, true)"));
+                + " checksum, installed_by, execution_time, success) VALUES (100, '15', 'from the future', 'SQL', 'V15__future.sql', 0, 'keel', 1, true)"));
         assertThatThrownBy(() -> Database.open(config, NO_DATA_DIR)).isInstanceOf(StoreException.class)
-                .hasMessageContaining("database schema version 14 is newer than this Keel (13); upgrade Keel");
+                .hasMessageContaining("database schema version 15 is newer than this Keel (14); upgrade Keel");
     }
 
     @Test
