@@ -37,7 +37,7 @@ import java.util.concurrent.Future;
  * for blocks), checked in parallel. A line that is not UTF-8, not a JSON object, without the text
  * field, or too long gets {@code "verdict":"error"} with a {@code reason}, and the scan goes on.
  * Never prints a line's text. With a labels field it counts detections (attacks blocked) and false
- * positives (benign lines blocked). Not thread-safe: one scan at a time.
+ * positives (benign lines blocked); on input, only injection blocks count, not a policy's PII or topic blocks. Not thread-safe: one scan at a time.
  */
 final class GuardScan {
     /** Longest line read: a text within the check limit is at most 3 bytes a code unit, plus its JSON; longer lines are skipped unread. */
@@ -84,7 +84,10 @@ final class GuardScan {
     }
 
     /** One line's outcome: its JSON, whether the guard blocked it, and its label (null: none or unreadable). */
-    private record Scanned(Map<String, Object> view, boolean error, boolean blocked, Boolean label) {}
+    private record Scanned(Map<String, Object> view, boolean error, boolean blocked, boolean flagged, Boolean label) {}
+
+    /** The code of an input block for an injection, the only block that input labels count. */
+    private static final String INJECTION_CODE = "prompt_injection";
 
     private final Guard guard;
     private final Options options;
@@ -169,7 +172,10 @@ final class GuardScan {
         Map<String, Object> view = new LinkedHashMap<>();
         view.put("line", line.number());
         view.putAll(ApiViews.guard(r));
-        return new Scanned(view, false, r.verdict() instanceof GuardVerdict.Block, options.labels() == null ? null : label(o.get(options.labels())));
+        boolean blocked = r.verdict() instanceof GuardVerdict.Block;
+        // Input labels are about attacks: a PII or topic block of a benign line is the policy's doing, no false alarm.
+        boolean flagged = r.verdict() instanceof GuardVerdict.Block b && (options.direction() == Guard.Direction.OUTPUT || b.code().equals(INJECTION_CODE));
+        return new Scanned(view, false, blocked, flagged, options.labels() == null ? null : label(o.get(options.labels())));
     }
 
     /** A label value as attack (true) or benign (false); null when it is neither. */
@@ -186,7 +192,7 @@ final class GuardScan {
         view.put("line", line);
         view.put("verdict", "error");
         view.put("reason", reason);
-        return new Scanned(view, true, false, null);
+        return new Scanned(view, true, false, false, null);
     }
 
     /** Running counts, kept by the one thread that writes. */
@@ -205,10 +211,10 @@ final class GuardScan {
                 unlabelled++;
             } else if (s.label()) {
                 attacks++;
-                if (s.blocked()) detected++;
+                if (s.flagged()) detected++;
             } else {
                 benign++;
-                if (s.blocked()) falsePositives++;
+                if (s.flagged()) falsePositives++;
             }
         }
 

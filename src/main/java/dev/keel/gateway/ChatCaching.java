@@ -44,7 +44,7 @@ final class ChatCaching {
      * made on behalf of a client request that opted out (an answer's model calls).
      */
     GatewayCache.Probe probe(ChatGateway.Caller caller, String model, ObjectNode request) {
-        return cache.chat(caller.tenant(), caller.key(), model, request, caller.cacheOff());
+        return cache.chat(caller.tenant(), caller.key(), model, caller.guardPolicy(), request, caller.cacheOff());
     }
 
     /** The cached completion for an admitted request, billed as a hit; empty on a miss. */

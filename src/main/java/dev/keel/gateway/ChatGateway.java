@@ -124,6 +124,15 @@ public final class ChatGateway implements AutoCloseable {
             return new Caller(tenant, key, session, cost, cacheOff, guard, until);
         }
 
+        /**
+         * The name of the guard policy this caller's request was screened under ("" before screening or with the guard
+         * off). Cached replies and answers are kept apart per policy: one made under a lenient policy (no canary, emails
+         * allowed out) is never served under another.
+         */
+        public String guardPolicy() {
+            return guard == null || guard.policy() == null ? "" : guard.policy().name();
+        }
+
         /** The deadline of one model call made for this caller, starting now. */
         Deadline callDeadline() {
             Deadline own = Deadline.in(REQUEST_DEADLINE);

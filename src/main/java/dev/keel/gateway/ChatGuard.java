@@ -48,6 +48,12 @@ final class ChatGuard {
      * injection; an assistant turn is the caller's text too (a forged earlier turn is an injection).
      */
     private static final Set<String> SCORED_ROLES = Set.of("user", "assistant", "tool", "function");
+    /**
+     * Scored texts of one request checked with every layer, the newest: the learned layers embed a text (milliseconds
+     * each), so a request of thousands of small messages would hold seconds of CPU. Earlier texts get the patterns,
+     * the n-gram classifier and the decoders; they were the newest when first sent.
+     */
+    static final int FULLY_SCORED_TEXTS = 16;
     /** The fields of a reply message (and of a stream's delta) that carry text the model wrote. */
     private static final List<String> REPLY_TEXT = List.of("content", "reasoning_content", "refusal");
     /** The type whose placeholders a tool call's arguments never get back: a credential must not leave through a call the model chose. */
@@ -133,14 +139,18 @@ final class ChatGuard {
         }
         GuardConfig.Profile profile = profileOf(caller, policy);
         Redaction redaction = new Redaction();
+        int fullFrom = scoredTexts(messages) - FULLY_SCORED_TEXTS;
+        int[] ordinal = {0};
         for (int i = 0; i < messages.size(); i++) {
             if (!(messages.get(i) instanceof ObjectNode message)) continue;
             boolean scored = SCORED_ROLES.contains(message.path("role").asText());
             String param = "messages[" + i + "]";
             UnaryOperator<String> pii = checking(text -> guard.checkPii(text, redaction), d, span, trace, start, param);
             boolean asked = message.path("role").asText().equals("user");
-            UnaryOperator<String> scoring = checking(text -> asked ? guard.check(text, Guard.Direction.INPUT, profile, redaction)
-                    : guard.checkUntrusted(text, profile, redaction), d, span, trace, start, param);
+            UnaryOperator<String> scoring = checking(text -> {
+                boolean full = ordinal[0]++ >= fullFrom;
+                return asked ? guard.check(text, Guard.Direction.INPUT, profile, redaction, full) : guard.checkUntrusted(text, profile, redaction, full);
+            }, d, span, trace, start, param);
             rewriteText(message, param, scored ? scoring : pii);
             rewriteToolArguments(message, pii);
         }
@@ -176,6 +186,19 @@ final class ChatGuard {
             rewriteToolArguments(message, count);
         }
         return chars[0];
+    }
+
+    /** The texts of scored roles that {@link #screen} scores for injection, in the order it reads them. */
+    private static int scoredTexts(JsonNode messages) {
+        int[] texts = {0};
+        for (int i = 0; i < messages.size(); i++) {
+            if (!(messages.get(i) instanceof ObjectNode message) || !SCORED_ROLES.contains(message.path("role").asText())) continue;
+            rewriteText(message, "messages[" + i + "]", text -> {
+                texts[0]++;
+                return text;
+            });
+        }
+        return texts[0];
     }
 
     /** Earlier tool calls in the conversation carry arguments the model will read again. */

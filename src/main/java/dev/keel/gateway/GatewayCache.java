@@ -161,17 +161,19 @@ public final class GatewayCache {
 
     /**
      * A chat-completions request (after the model is resolved): takes Keel's {@code cache} field out
-     * of it, so it never goes upstream, and decides whether the request may be cached.
+     * of it, so it never goes upstream, and decides whether the request may be cached. Entries are kept
+     * apart per {@code guardPolicy} (the name of the guard policy the request was screened under).
      */
-    Probe chat(String tenant, ApiKey key, String model, ObjectNode request, boolean optedOut) {
+    Probe chat(String tenant, ApiKey key, String model, String guardPolicy, ObjectNode request, boolean optedOut) {
         Optional<String> off = switchedOff(request, key).or(() -> optedOut ? Optional.of("request") : Optional.empty())
                 .or(() -> nondeterministic(request));
         request.remove("cache");
         if (off.isPresent()) return new Off("chat", off.get());
         JsonNode last = request.path("messages").path(request.path("messages").size() - 1);
         String question = "user".equals(last.path("role").asText()) ? text(last.path("content")) : null;
-        return new On("chat", tenant, hash("exact", tenant, model, "", request, null),
-                semanticScope(question) ? hash("scope", tenant, model, "", request, last) : null, question, embedder, true);
+        String settings = "guard:" + guardPolicy;
+        return new On("chat", tenant, hash("exact", tenant, model, settings, request, null),
+                semanticScope(question) ? hash("scope", tenant, model, settings, request, last) : null, question, embedder, true);
     }
 
     /**

@@ -137,12 +137,17 @@ public final class Guard {
      * long message. The pipeline bounds the text a request may have scanned ({@code guard.input.max_chars}).
      */
     private InjectionDetector.Assessment assessInjection(String text) {
+        return assessInjection(text, true);
+    }
+
+    private InjectionDetector.Assessment assessInjection(String text, boolean learned) {
         int window = LayeredInjectionDetector.MAX_SCAN_CHARS;
-        if (text.length() <= window) return injection.assess(text);
+        if (text.length() <= window) return learned ? injection.assess(text) : injection.assessCheaply(text);
         InjectionDetector.Assessment worst = InjectionDetector.Assessment.NONE;
         for (int at = 0; ; at += window - WINDOW_OVERLAP_CHARS) {
             int end = Math.min(text.length(), at + window);
-            InjectionDetector.Assessment a = injection.assess(text.substring(at, end));
+            String part = text.substring(at, end);
+            InjectionDetector.Assessment a = learned ? injection.assess(part) : injection.assessCheaply(part);
             if (a.score() > worst.score()) worst = a;
             if (end == text.length()) return worst;
         }
@@ -150,7 +155,17 @@ public final class Guard {
 
     /** Checks one text under a profile; {@code redaction} collects the placeholders of the request. */
     public GuardResult check(String text, Direction direction, GuardConfig.Profile profile, Redaction redaction) {
-        return check(text, direction, profile, redaction, direction == Direction.INPUT, direction == Direction.INPUT, value -> false);
+        return check(text, direction, profile, redaction, true);
+    }
+
+    /**
+     * As {@link #check(String, Direction, GuardConfig.Profile, Redaction)}; without {@code learnedLayers} the
+     * injection score leaves out the layers that embed the text, and the topic allow-list (which embeds it too) is
+     * not applied: for texts beyond what one request may have checked in full.
+     */
+    public GuardResult check(String text, Direction direction, GuardConfig.Profile profile, Redaction redaction, boolean learnedLayers) {
+        return check(text, direction, profile, redaction, direction == Direction.INPUT, direction == Direction.INPUT && learnedLayers, value -> false,
+                learnedLayers);
     }
 
     /**
@@ -159,7 +174,12 @@ public final class Guard {
      * topic allow-list, which is about what the caller asks.
      */
     public GuardResult checkUntrusted(String text, GuardConfig.Profile profile, Redaction redaction) {
-        return check(text, Direction.INPUT, profile, redaction, true, false, value -> false);
+        return checkUntrusted(text, profile, redaction, true);
+    }
+
+    /** As {@link #checkUntrusted(String, GuardConfig.Profile, Redaction)}, with or without the learned layers (see {@link #check(String, Direction, GuardConfig.Profile, Redaction, boolean)}). */
+    public GuardResult checkUntrusted(String text, GuardConfig.Profile profile, Redaction redaction, boolean learnedLayers) {
+        return check(text, Direction.INPUT, profile, redaction, true, false, value -> false, learnedLayers);
     }
 
     /**
@@ -167,7 +187,7 @@ public final class Guard {
      * assistant turn): the input's PII actions apply, the injection score does not.
      */
     public GuardResult checkPii(String text, Redaction redaction) {
-        return check(text, Direction.INPUT, GuardConfig.Profile.STRICT, redaction, false, false, value -> false);
+        return check(text, Direction.INPUT, GuardConfig.Profile.STRICT, redaction, false, false, value -> false, true);
     }
 
     /**
@@ -175,16 +195,16 @@ public final class Guard {
      * one in the documents the model was given) is no leak and gets no action.
      */
     public GuardResult checkOutput(String text, Redaction redaction, java.util.function.Predicate<String> supplied) {
-        return check(text, Direction.OUTPUT, GuardConfig.Profile.STRICT, redaction, false, false, supplied);
+        return check(text, Direction.OUTPUT, GuardConfig.Profile.STRICT, redaction, false, false, supplied, true);
     }
 
     private GuardResult check(String text, Direction direction, GuardConfig.Profile profile, Redaction redaction, boolean scoreInjection,
-                              boolean checkTopic, java.util.function.Predicate<String> supplied) {
+                              boolean checkTopic, java.util.function.Predicate<String> supplied, boolean learned) {
         List<GuardSignal> signals = new ArrayList<>();
         TreeSet<String> categories = new TreeSet<>();
         double score = 0;
         if (scoreInjection) {
-            InjectionDetector.Assessment a = assessInjection(text);
+            InjectionDetector.Assessment a = assessInjection(text, learned);
             score = a.score();
             signals.addAll(a.signals());
             if (score >= threshold(profile)) {
@@ -213,23 +233,27 @@ public final class Guard {
         var actions = direction == Direction.INPUT ? config.pii() : config.output().pii();
         List<PiiEntity> redact = new ArrayList<>();
         boolean privateOnly = false;
+        PiiEntity blocked = null;
         for (PiiEntity e : entities) {
             GuardConfig.Action action = actions.getOrDefault(e.type(), GuardConfig.Action.ALLOW);
             if (action != GuardConfig.Action.ALLOW && supplied.test(text.substring(e.start(), e.end()))) action = GuardConfig.Action.ALLOW;
             signals.add(new GuardSignal("pii", e.type(), 1));
             if (action != GuardConfig.Action.ALLOW) categories.add(e.type());
             switch (action) {
-                case BLOCK -> {
-                    return new GuardResult(new GuardVerdict.Block(e.type().equals("SECRET") ? "secret_detected" : "pii_blocked",
-                            direction == Direction.INPUT
-                                    ? "The text contains " + describe(e.type()) + ", which this service does not accept. Remove it and try again."
-                                    : "The reply was withheld because it contained " + describe(e.type()) + ". Ask again without asking for it."),
-                            score, List.copyOf(categories), entities, signals, false);
-                }
+                case BLOCK -> blocked = blocked == null ? e : blocked;
                 case REDACT -> redact.add(e);
                 case PRIVATE -> privateOnly = true;
                 case ALLOW -> { }
             }
+        }
+        if (blocked != null) {
+            // Every entity's category is named, whichever comes first in the text; the message names the first blocked one.
+            String type = blocked.type();
+            return new GuardResult(new GuardVerdict.Block(type.equals("SECRET") ? "secret_detected" : "pii_blocked",
+                    direction == Direction.INPUT
+                            ? "The text contains " + describe(type) + ", which this service does not accept. Remove it and try again."
+                            : "The reply was withheld because it contained " + describe(type) + ". Ask again without asking for it."),
+                    score, List.copyOf(categories), entities, signals, false);
         }
         GuardVerdict verdict = redact.isEmpty() ? new GuardVerdict.Allow() : new GuardVerdict.Redact(redaction.redact(text, redact), redaction);
         return new GuardResult(verdict, score, List.copyOf(categories), entities, signals, privateOnly);

@@ -10,6 +10,14 @@ import java.util.List;
 interface InjectionDetector {
     Assessment assess(String text);
 
+    /**
+     * As {@link #assess}, without the layers whose cost does not scale with the text (an embedding): for texts
+     * beyond what one request may have scored in full. By default the same as {@link #assess}.
+     */
+    default Assessment assessCheaply(String text) {
+        return assess(text);
+    }
+
     /** The combined score and the layers' signals behind it. */
     record Assessment(double score, List<GuardSignal> signals) {
         static final Assessment NONE = new Assessment(0, List.of());

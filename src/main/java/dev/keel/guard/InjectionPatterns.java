@@ -73,7 +73,7 @@ final class InjectionPatterns {
             List<String> lead = foldable(matchStarts(f[2]));
             rules.add(new Rule(f[0], Double.parseDouble(f[1]),
                     Pattern.compile(f[2], Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE | Pattern.UNICODE_CHARACTER_CLASS | Pattern.MULTILINE),
-                    ids(anyOf, ids), ids(lead, ids), ids(lead == null ? foldable(requiredLiterals(f[2])) : null, ids)));
+                    ids(foldable(anyOf), ids), ids(lead, ids), ids(lead == null ? foldable(requiredLiterals(f[2])) : null, ids)));
         }
         return new InjectionPatterns(rules, new LiteralAutomaton(List.copyOf(ids.keySet())));
     }
@@ -95,7 +95,8 @@ final class InjectionPatterns {
         for (Rule r : rules) {
             Double best = found.get(r.category);
             if (best != null && best >= r.weight) continue;
-            if (r.anyOf != null && noneOccurs(r.anyOf, at)) continue;
+            // Literal prefilters hold only where lower case is the regex engine's case folding (not for "ı" or "ſ").
+            if (lower.exact() && r.anyOf != null && noneOccurs(r.anyOf, at)) continue;
             if (lower.exact() && r.required != null && noneOccurs(r.required, at)) continue;
             boolean hit = lower.exact() && r.lead != null ? matchesAtAny(r.regex.matcher(text), r.lead, at) : r.regex.matcher(text).find();
             if (hit) found.put(r.category, r.weight);

@@ -117,6 +117,11 @@ final class LayeredInjectionDetector implements InjectionDetector {
         return assess(text, embedder != null);
     }
 
+    @Override
+    public Assessment assessCheaply(String text) {
+        return assess(text, false);
+    }
+
     /** As {@link #assess(String)}, with the embedding layers on or off (the benchmark compares both). */
     Assessment assess(String text, boolean embed) {
         if (text == null || text.isBlank()) return Assessment.NONE;

@@ -67,18 +67,19 @@ record ObfuscationEvidence(double hiddenCharacters, double spacedLetters, double
         return Math.max(inText(), inViews());
     }
 
-    /** The evidence whose hidden words are the text's own (read through its folded view): invisible characters, spacing, leetspeak, decode framing. */
+    /** The evidence whose hidden words are the text's own (read through its folded view): invisible characters, spacing, leetspeak. */
     double inText() {
-        return Math.max(Math.max(hiddenCharacters, spacedLetters), Math.max(leetspeak, decodeAndObey));
+        return Math.max(Math.max(hiddenCharacters, spacedLetters), leetspeak);
     }
 
     /**
-     * The evidence whose hidden words appear only in a view the detector builds (the text reversed, its fragments
-     * joined): only how instruction-like that view reads may weigh it, not the text around it ("x = 'a'; y = 'b';
-     * print(x + y)" is code, not a split payload, unless the joined text is an order).
+     * The evidence whose hidden words appear only in a view the detector builds (a decoded layer, the text reversed,
+     * its fragments joined): only how instruction-like that view reads may weigh it, not the text around it ("x =
+     * 'a'; y = 'b'; print(x + y)" is code, not a split payload, and "decode this base64 and follow the install steps"
+     * is a request, unless what decodes is an order).
      */
     double inViews() {
-        return Math.max(reversed, splitPayload);
+        return Math.max(Math.max(reversed, splitPayload), decodeAndObey);
     }
 
     /** The evidence in {@code raw} (the text as sent, invisible characters included) and its normalised form. */

@@ -104,10 +104,11 @@ final class QueryRoutes {
         boolean stream = "true".equalsIgnoreCase(ctx.queryParam("stream")) || Boolean.TRUE.equals(Json.optionalBool(body, "stream"));
         // cache: serve a cached answer; a fresh one is remembered below (README "Caches"). Not in a conversation, whose turns it would skip.
         keel.answers().checkModel(request);
-        // The caller's guard policy decides the grounding action and which chunks may be context: an answer cached under one is not served under another.
+        // The caller's guard policy decides the grounding action, which chunks may be context, the canary and the output checks:
+        // an answer cached under one policy is not served under another.
         GuardConfig policy = guardPolicy(caller);
-        GatewayCache.Probe asked = keel.cache().answer(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR),
-                answerSettings + "|" + policy.output().grounding() + "|" + policy.indirect().policy(), body, question);
+        GatewayCache.Probe asked = keel.cache().answer(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), answerSettings + "|guard:"
+                + caller.guardPolicy() + "|" + policy.output().grounding() + "|" + policy.indirect().policy(), body, question);
         // A redacted question's answer holds the caller's own values: no other caller may be served it.
         GatewayCache.Probe probe = session != null ? new GatewayCache.Off("answer", "session") : redacted ? new GatewayCache.Off("answer", "guard") : asked;
         Optional<GatewayCache.Hit> hit = keel.cache().lookup(probe, trace, h -> CachedAnswers.servable(keel.gateway(), caller, h));

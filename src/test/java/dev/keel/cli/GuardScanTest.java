@@ -188,6 +188,22 @@ class GuardScanTest {
     }
 
     @Test
+    void aBenignLineThePolicyBlocksForItsPiiIsNoFalseAlarmOfTheInjectionLabels() throws Exception {
+        Path config = tmp.resolve("keel.yaml");
+        Files.writeString(config, "guard: {pii: {EMAIL_ADDRESS: block}}\n");
+        Path file = tmp.resolve("labelled.jsonl");
+        Files.writeString(file, "{\"text\":\"Please write to " + EMAIL + " about the invoice.\",\"label\":0}\n");
+
+        CliTest.Run run = CliTest.run("guard", "scan", file.toString(), "--config", config.toString(), "--labels", "label", "--json");
+
+        List<String> lines = run.out().lines().toList();
+        assertThat(JSON.readTree(lines.get(0)).get("verdict").asText()).as(run.err()).isEqualTo("block");
+        JsonNode summary = JSON.readTree(lines.get(1)).get("summary");
+        assertThat(summary.get("blocked").asInt()).isEqualTo(1);
+        assertThat(summary.get("false_positive_rate").asDouble()).isZero();
+    }
+
+    @Test
     void aMissingFileOrABadOptionExitsWith2NamingIt() {
         CliTest.Run missing = CliTest.run("guard", "scan", tmp.resolve("nope.jsonl").toString());
         CliTest.Run profile = CliTest.run("guard", "scan", "-", "--profile", "root");

@@ -43,6 +43,7 @@ class GuardPoliciesHttpTest {
                   policies:
                     open: {pii: {EMAIL_ADDRESS: allow}}
                     grounded: {output: {grounding: block}}
+                    nocanary: {output: {canary: false}}
                 """.formatted(llm.baseUrl());
     }
 
@@ -104,6 +105,26 @@ class GuardPoliciesHttpTest {
 
         assertThat(JSON.readTree(served.post("/v1/guard/check", open, body).body()).path("verdict").asText()).isEqualTo("allow");
         assertThat(JSON.readTree(served.post("/v1/guard/check", plain, body).body()).path("verdict").asText()).isEqualTo("block");
+    }
+
+    @Test
+    void aReplyCachedUnderOnePolicyIsNotServedToACallerUnderAnother() throws Exception {
+        String withoutCanary = served.key("acme", ",\"guard_policy\":\"nocanary\"");
+        String plain = served.key("acme", "");
+        String request = JSON.writeValueAsString(Map.of("model", "writer", "temperature", 0, "messages", java.util.List.of(
+                Map.of("role", "system", "content", "You are SupportBot. Discount code ZEBRA-99 is internal."),
+                Map.of("role", "user", "content", "hi, what can you do?"))));
+        // The upstream repeats its system prompt, as a model talked into leaking it would.
+        java.util.function.Function<JsonNode, String> leak = r -> "My instructions: " + r.path("messages").path(0).path("content").asText();
+        llm.then(FakeLlmServer.okFrom(leak), FakeLlmServer.okFrom(leak));
+
+        HttpResponse<String> leaked = served.post("/v1/chat/completions", withoutCanary, request);
+        HttpResponse<String> guarded = served.post("/v1/chat/completions", plain, request);
+
+        assertThat(leaked.body()).as("that policy has no canary to catch it").contains("ZEBRA-99");
+        assertThat(guarded.headers().firstValue("x-keel-cache")).as("cached per policy").hasValue("miss");
+        assertThat(guarded.body()).doesNotContain("ZEBRA-99");
+        assertThat(JSON.readTree(guarded.body()).path("choices").path(0).path("finish_reason").asText()).isEqualTo("content_filter");
     }
 
     @Test

@@ -26,6 +26,21 @@ class GuardPiiRedactionTest {
     }
 
     @Test
+    void aBlockNamesEveryEntityTheTextCarriesWhicheverComesFirst() {
+        GuardConfig config = dev.keel.config.KeelConfig.parse("guard: {pii: {CREDIT_CARD: block}}", k -> null).guard();
+        Guard blocking = new Guard(config, text -> InjectionDetector.Assessment.NONE, PiiScanner.of(config.phoneRegions()));
+
+        GuardResult cardFirst = blocking.check("card 4111 1111 1111 1111 mail ann@example.com", Guard.Direction.INPUT, GuardConfig.Profile.STRICT,
+                new Redaction());
+        GuardResult mailFirst = blocking.check("mail ann@example.com card 4111 1111 1111 1111", Guard.Direction.INPUT, GuardConfig.Profile.STRICT,
+                new Redaction());
+
+        assertThat(cardFirst.verdict()).isInstanceOf(GuardVerdict.Block.class);
+        assertThat(cardFirst.categories()).containsExactly("CREDIT_CARD", "EMAIL_ADDRESS").isEqualTo(mailFirst.categories());
+        assertThat(((GuardVerdict.Block) mailFirst.verdict()).message()).contains("credit card");
+    }
+
+    @Test
     void anIpAddressIsAllowedByDefaultAndTheTextPassesUnchanged() {
         GuardResult result = guard.check("ping 10.0.0.1", Guard.Direction.INPUT, GuardConfig.Profile.STRICT, new Redaction());
 

@@ -17,8 +17,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The pattern layer's fast matching (one literal pass, regexes tried only where their leading words occur) finds
- * exactly what scanning every regex over the whole text finds, behind the leading-group prefilter as it has always
- * been applied. The texts are the red-team suite's and hostile variants of them: characters whose lower case is
+ * exactly what scanning every regex over the whole text finds. The texts are the red-team suite's and hostile variants of them: characters whose lower case is
  * not what the regex engine folds to (dotless i, long s, final sigma, Kelvin sign), attack words late in long
  * texts, words glued to letters, lines that start with a role.
  */
@@ -66,19 +65,16 @@ class PatternMatchingEquivalenceTest {
         assertThat(InjectionPatterns.matchStarts("(?x)ig nore")).isNull();
     }
 
-    /** What the pattern layer matched before the literal pass: every regex over the whole text, behind its leading-group prefilter. */
+    /** Every regex over the whole text, no prefilter. */
     private static Map<String, Double> scan(List<Reference> rules, String text) {
         Map<String, Double> found = new TreeMap<>();
-        StringBuilder lower = new StringBuilder(text.length());
-        text.codePoints().forEach(cp -> lower.appendCodePoint(Character.toLowerCase(cp)));
         for (Reference r : rules) {
-            if (r.anyOf != null && r.anyOf.stream().noneMatch(l -> lower.indexOf(l) >= 0)) continue;
             if (r.regex.matcher(text).find()) found.merge(r.category, r.weight, Math::max);
         }
         return found;
     }
 
-    private record Reference(String category, double weight, Pattern regex, List<String> anyOf) {}
+    private record Reference(String category, double weight, Pattern regex) {}
 
     private static List<Reference> reference() {
         List<Reference> out = new ArrayList<>();
@@ -88,8 +84,7 @@ class PatternMatchingEquivalenceTest {
                 if (line.isBlank() || line.startsWith("#")) continue;
                 String[] f = line.split("\t", 3);
                 out.add(new Reference(f[0], Double.parseDouble(f[1]), Pattern.compile(f[2],
-                        Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE | Pattern.UNICODE_CHARACTER_CLASS | Pattern.MULTILINE),
-                        InjectionPatterns.leadingLiterals(f[2])));
+                        Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE | Pattern.UNICODE_CHARACTER_CLASS | Pattern.MULTILINE)));
             }
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);

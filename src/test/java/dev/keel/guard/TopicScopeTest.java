@@ -4,13 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keel.config.GuardConfig;
 import dev.keel.embed.BgeSmallEmbedder;
-import dev.keel.embed.Embedder;
+import dev.keel.embed.CountingEmbedder;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -109,38 +108,5 @@ class TopicScopeTest {
 
         assertThat(r.verdict()).isInstanceOf(GuardVerdict.Allow.class);
         assertThat(counting.longestQuery.get()).isLessThanOrEqualTo(TopicScope.MAX_CHARS);
-    }
-
-    /** The real model, counting what it is asked. */
-    private static class CountingEmbedder implements Embedder {
-        final Embedder inner;
-        final AtomicInteger documentCalls = new AtomicInteger();
-        final AtomicInteger longestQuery = new AtomicInteger();
-
-        CountingEmbedder(Embedder inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public String modelId() {
-            return inner.modelId();
-        }
-
-        @Override
-        public int dimension() {
-            return inner.dimension();
-        }
-
-        @Override
-        public List<float[]> embedDocuments(List<String> texts) {
-            documentCalls.incrementAndGet();
-            return inner.embedDocuments(texts);
-        }
-
-        @Override
-        public float[] embedQuery(String query) {
-            longestQuery.accumulateAndGet(query.length(), Math::max);
-            return inner.embedQuery(query);
-        }
     }
 }
