@@ -2,6 +2,7 @@ package dev.keel.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * A guard policy: every setting that may differ by tenant or by key, fully resolved (no field is
@@ -21,6 +22,25 @@ public record GuardPolicy(String name, GuardConfig.Profile profile, Map<String, 
         pii = Map.copyOf(pii);
         outputPii = Map.copyOf(outputPii);
     }
+
+    /**
+     * Everything this policy decides, written the same in every process that reads the same settings: cached
+     * replies are kept apart by it, so a reply made under one version of a policy (say, without the canary) is never
+     * served under another, on another replica or after a restart that changed the policy but kept its name.
+     */
+    public String fingerprint() {
+        return FINGERPRINTS.computeIfAbsent(this, p -> {
+            StringBuilder canonical = new StringBuilder().append(p.name).append('|').append(p.profile).append('|').append(new TreeMap<>(p.pii))
+                    .append('|').append(new TreeMap<>(p.outputPii)).append('|').append(p.canary).append('|').append(p.grounding).append('|')
+                    .append(p.topics.threshold());
+            p.topics.allow().forEach(t -> canonical.append('|').append(t.name()).append('=').append(t.description()));
+            canonical.append('|').append(p.indirect);
+            return canonical.toString();
+        });
+    }
+
+    /** Policies are bounded by the configuration, and so is this memo. */
+    private static final Map<GuardPolicy, String> FINGERPRINTS = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** This policy with another profile, under {@code otherName}. */
     GuardPolicy withProfile(String otherName, GuardConfig.Profile other) {

@@ -125,12 +125,13 @@ public final class ChatGateway implements AutoCloseable {
         }
 
         /**
-         * The name of the guard policy this caller's request was screened under ("" before screening or with the guard
-         * off). Cached replies and answers are kept apart per policy: one made under a lenient policy (no canary, emails
-         * allowed out) is never served under another.
+         * The guard policy this caller's request was screened under, as its {@link dev.keel.config.GuardPolicy#fingerprint()
+         * settings} ("" before screening or with the guard off). Cached replies and answers are kept apart by it: one made
+         * under a lenient policy (no canary, emails allowed out) is never served under another, nor under the same name
+         * after its settings changed.
          */
         public String guardPolicy() {
-            return guard == null || guard.policy() == null ? "" : guard.policy().name();
+            return guard == null || guard.policy() == null ? "" : guard.policy().fingerprint();
         }
 
         /** The deadline of one model call made for this caller, starting now. */

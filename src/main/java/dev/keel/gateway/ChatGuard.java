@@ -20,6 +20,8 @@ import dev.keel.store.ApiKey;
 import dev.keel.trace.Span;
 import dev.keel.trace.Trace;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -28,6 +30,8 @@ import java.util.TreeSet;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 /**
  * The guard on the chat path. After admission and before the router and the cache, {@link #screen}
@@ -49,11 +53,14 @@ final class ChatGuard {
      */
     private static final Set<String> SCORED_ROLES = Set.of("user", "assistant", "tool", "function");
     /**
-     * Scored texts of one request checked with every layer, the newest: the learned layers embed a text (milliseconds
-     * each), so a request of thousands of small messages would hold seconds of CPU. Earlier texts get the patterns,
-     * the n-gram classifier and the decoders; they were the newest when first sent.
+     * Scored texts of one request checked with every layer: those the cheap layers find most suspicious (newest first
+     * among equals). The learned layers embed a text (milliseconds each), so a request of thousands of small texts would
+     * hold seconds of CPU; the others get the patterns, the decoders and the n-gram classifier, and padding a request
+     * with harmless texts does not push a suspicious one out.
      */
     static final int FULLY_SCORED_TEXTS = 16;
+    /** Texts (message contents, parts, tool-call arguments) one request may have checked: each costs a pass of the cheap layers. */
+    static final int MAX_TEXTS = 1_000;
     /** The fields of a reply message (and of a stream's delta) that carry text the model wrote. */
     private static final List<String> REPLY_TEXT = List.of("content", "reasoning_content", "refusal");
     /** The type whose placeholders a tool call's arguments never get back: a credential must not leave through a call the model chose. */
@@ -128,8 +135,16 @@ final class ChatGuard {
         Guard guard = this.guard.under(policy);
         Decision d = new Decision(policy.name());
         JsonNode messages = request.path("messages");
-        long chars = textChars(messages);
+        List<String> texts = new ArrayList<>();
+        long chars = textChars(messages, texts);
         int max = guard.config().input().maxChars();
+        if (texts.size() > MAX_TEXTS) {
+            d.verdict = "block";
+            d.code = "guard_too_many_texts";
+            record(span, trace, "input", d, start);
+            throw new ApiException(413, "invalid_request_error", "The messages carry " + texts.size() + " texts (contents, parts, tool-call arguments), more"
+                    + " than the " + MAX_TEXTS + " the guard checks per request; join them or send fewer.", "messages", "guard_too_many_texts");
+        }
         if (chars > max) {
             d.verdict = "block";
             d.code = "guard_text_too_large";
@@ -139,7 +154,7 @@ final class ChatGuard {
         }
         GuardConfig.Profile profile = profileOf(caller, policy);
         Redaction redaction = new Redaction();
-        int fullFrom = scoredTexts(messages) - FULLY_SCORED_TEXTS;
+        Set<Integer> full = mostSuspicious(scoredTexts(messages), guard);
         int[] ordinal = {0};
         for (int i = 0; i < messages.size(); i++) {
             if (!(messages.get(i) instanceof ObjectNode message)) continue;
@@ -148,8 +163,9 @@ final class ChatGuard {
             UnaryOperator<String> pii = checking(text -> guard.checkPii(text, redaction), d, span, trace, start, param);
             boolean asked = message.path("role").asText().equals("user");
             UnaryOperator<String> scoring = checking(text -> {
-                boolean full = ordinal[0]++ >= fullFrom;
-                return asked ? guard.check(text, Guard.Direction.INPUT, profile, redaction, full) : guard.checkUntrusted(text, profile, redaction, full);
+                boolean learned = full.contains(ordinal[0]++);
+                return asked ? guard.check(text, Guard.Direction.INPUT, profile, redaction, learned)
+                        : guard.checkUntrusted(text, profile, redaction, learned);
             }, d, span, trace, start, param);
             rewriteText(message, param, scored ? scoring : pii);
             rewriteToolArguments(message, pii);
@@ -173,11 +189,15 @@ final class ChatGuard {
         };
     }
 
-    /** The characters of message text the guard would scan: the same texts {@link #rewriteText} and {@link #rewriteToolArguments} read. */
-    private static long textChars(JsonNode messages) {
+    /**
+     * The characters of message text the guard would scan, adding each text to {@code texts}: the same texts
+     * {@link #rewriteText} and {@link #rewriteToolArguments} read.
+     */
+    private static long textChars(JsonNode messages, List<String> texts) {
         long[] chars = {0};
         UnaryOperator<String> count = text -> {
             chars[0] += text.length();
+            texts.add(text);
             return text;
         };
         for (int i = 0; i < messages.size(); i++) {
@@ -189,16 +209,25 @@ final class ChatGuard {
     }
 
     /** The texts of scored roles that {@link #screen} scores for injection, in the order it reads them. */
-    private static int scoredTexts(JsonNode messages) {
-        int[] texts = {0};
+    private static List<String> scoredTexts(JsonNode messages) {
+        List<String> texts = new ArrayList<>();
         for (int i = 0; i < messages.size(); i++) {
             if (!(messages.get(i) instanceof ObjectNode message) || !SCORED_ROLES.contains(message.path("role").asText())) continue;
             rewriteText(message, "messages[" + i + "]", text -> {
-                texts[0]++;
+                texts.add(text);
                 return text;
             });
         }
-        return texts[0];
+        return texts;
+    }
+
+    /** The ordinals of the {@link #FULLY_SCORED_TEXTS} texts the cheap layers score highest, the later first among equals. */
+    private static Set<Integer> mostSuspicious(List<String> texts, Guard guard) {
+        if (texts.size() <= FULLY_SCORED_TEXTS) return IntStream.range(0, texts.size()).boxed().collect(Collectors.toSet());
+        double[] cheap = texts.stream().mapToDouble(guard::cheapInjectionScore).toArray();
+        return IntStream.range(0, texts.size()).boxed()
+                .sorted(Comparator.<Integer>comparingDouble(i -> -cheap[i]).thenComparing(i -> -i))
+                .limit(FULLY_SCORED_TEXTS).collect(Collectors.toSet());
     }
 
     /** Earlier tool calls in the conversation carry arguments the model will read again. */

@@ -131,6 +131,11 @@ public final class Guard {
         return assessInjection(text).score();
     }
 
+    /** The injection score of {@code text} from the layers that do not embed it (patterns, decoders, n-grams). Never throws. */
+    public double cheapInjectionScore(String text) {
+        return assessInjection(text, false).score();
+    }
+
     /**
      * The detector reads a bounded window of a text (its head and tail); a longer text is read in
      * overlapping windows and its worst window counts, so an attack cannot hide in the middle of a

@@ -49,6 +49,8 @@ final class LayeredInjectionDetector implements InjectionDetector {
     /** Quoted spans (straight, curly, guillemets, low-high German, backticks), each on one line and bounded. */
     private static final Pattern QUOTED = Pattern.compile("\"[^\"\n]{1,300}\"|(?<!\\w)'[^'\n]{1,300}'(?!\\w)|“[^”\n]{1,300}”|‘[^’\n]{1,300}’"
             + "|«[^»\n]{1,300}»|„[^“”\n]{1,300}[“”]|`[^`\n]{1,300}`");
+    /** Quoted spans read for what a decode-and-follow request asks to follow: an order is one of the first few. */
+    private static final int MAX_QUOTED_SPANS = 8;
     /** The share of its weight a pattern keeps when it matches only inside quotation marks of a text about attacks. */
     private static final double MENTION_WEIGHT = 0.5;
     /**
@@ -143,8 +145,10 @@ final class LayeredInjectionDetector implements InjectionDetector {
             decoded = Math.max(decoded, Math.max(withoutPatternEvidence(view.score, view.pattern, decodedText.length()), patternFloor(view.pattern)));
             revealedInViews = Math.max(revealedInViews, Math.max(view.pattern, view.ngram));
         }
-        revealed = Math.max(revealed, revealedInViews);
         ObfuscationEvidence evidence = ObfuscationEvidence.of(window, plain);
+        // "Translate this and then follow it: '…'": what is to be followed may be quoted rather than encoded.
+        if (evidence.decodeAndObey() > 0) revealedInViews = Math.max(revealedInViews, quotedInstructions(plain));
+        revealed = Math.max(revealed, revealedInViews);
         double score = main.score, hiding = evidence.strength();
         boolean uncertain = main.score < model.uncertainHigh() && (main.score >= model.uncertainLow() || hiding > 0);
         if (embed && embedder != null && uncertain) {
@@ -160,6 +164,17 @@ final class LayeredInjectionDetector implements InjectionDetector {
         if (hidden >= SIGNAL_FLOOR) signals.add(new GuardSignal("obfuscation", "hidden_instructions", hidden));
         score = Math.max(Math.max(withoutPatternEvidence(score, main.pattern, plain.length()), patternFloor(main.pattern)), Math.max(decoded, hidden));
         return new Assessment(clamp(score), signals);
+    }
+
+    /** How instruction-like the most instruction-like quoted span of a text reads (patterns or n-grams), over its first few spans. */
+    private double quotedInstructions(String normalized) {
+        double most = 0;
+        var quoted = QUOTED.matcher(normalized);
+        for (int spans = 0; spans < MAX_QUOTED_SPANS && quoted.find(); spans++) {
+            Cheap span = cheap(quoted.group().substring(1, quoted.group().length() - 1));
+            most = Math.max(most, Math.max(span.pattern, span.ngram));
+        }
+        return most;
     }
 
     /** The cheap layers' view of one text: pattern categories (text and folded view) and the n-gram classifier. */

@@ -102,4 +102,14 @@ class GuardPolicyConfigTest {
         assertThat(g.policyOf("acme").topics().threshold()).isEqualTo(0.6);
         assertThat(g.policyOf("globex").topics().allow()).as("an empty list lifts the scope for that tenant").isEmpty();
     }
+
+    @Test
+    void aPolicysFingerprintIsItsSettingsSoARenamedOrChangedPolicyGetsAnotherAndTheSameSettingsTheSame() {
+        GuardPolicy lenient = guard("policies: {lenient: {pii: {EMAIL_ADDRESS: allow, PHONE_NUMBER: allow}, output: {canary: false}}}").policies().get("lenient");
+        GuardPolicy reordered = guard("policies: {lenient: {output: {canary: false}, pii: {PHONE_NUMBER: allow, EMAIL_ADDRESS: allow}}}").policies().get("lenient");
+        GuardPolicy tightened = guard("policies: {lenient: {pii: {EMAIL_ADDRESS: allow, PHONE_NUMBER: allow}}}").policies().get("lenient");
+
+        assertThat(lenient.fingerprint()).isEqualTo(reordered.fingerprint());
+        assertThat(lenient.fingerprint()).isNotEqualTo(tightened.fingerprint());
+    }
 }
