@@ -47,11 +47,12 @@ final class EncodedPayloads {
     private static final Pattern PERCENT = Pattern.compile("%[0-9A-Fa-f]{2}");
     private static final Pattern ENTITY = Pattern.compile("&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[a-zA-Z]{2,8});");
     private static final Pattern UNICODE_ESCAPE = Pattern.compile("\\\\u([0-9A-Fa-f]{4})");
-    private static final Pattern WORD = Pattern.compile("[a-z]+");
     /** Frequent English words: ROT13 text has few, its decoding many. */
     private static final Set<String> COMMON = Set.of("the", "and", "you", "your", "all", "to", "of", "is", "are", "a", "in", "for", "this",
             "that", "it", "me", "my", "with", "what", "be", "now", "not", "do", "tell", "say", "how", "instructions", "ignore", "previous",
             "system", "prompt", "password", "secret");
+    /** The longest word of {@link #COMMON}: a longer run of letters is not looked up. */
+    private static final int LONGEST_COMMON = COMMON.stream().mapToInt(String::length).max().orElseThrow();
 
     private EncodedPayloads() {}
 
@@ -82,14 +83,14 @@ final class EncodedPayloads {
         add(out, "base64", joined(base64Runs(text), EncodedPayloads::base64, candidates, budget), budget);
         Matcher hex = HEX.matcher(text);
         add(out, "hex", joined(() -> hex.find() ? hex.group() : null, EncodedPayloads::hex, candidates, budget), budget);
-        if (budget[0] > 0 && count(PERCENT, text) >= MIN_ESCAPES) add(out, "url", percent(clip(text)), budget);
-        if (budget[0] > 0 && count(ENTITY, text) >= MIN_ESCAPES) add(out, "html", entities(clip(text)), budget);
-        if (budget[0] > 0 && count(UNICODE_ESCAPE, text) >= MIN_ESCAPES) add(out, "unicode", unicodeEscapes(clip(text)), budget);
+        if (budget[0] > 0 && count(PERCENT, '%', text) >= MIN_ESCAPES) add(out, "url", percent(clip(text)), budget);
+        if (budget[0] > 0 && count(ENTITY, '&', text) >= MIN_ESCAPES) add(out, "html", entities(clip(text)), budget);
+        if (budget[0] > 0 && count(UNICODE_ESCAPE, '\\', text) >= MIN_ESCAPES) add(out, "unicode", unicodeEscapes(clip(text)), budget);
         if (budget[0] > 0) {
             String rot = rot13(clip(text));
             int rotWords = englishWords(rot);
             // Plain sentences around a ROT13 payload make the original read as more English than its ROT13: keep a reading with a few words anyway.
-            if (rotWords > Math.max(1, englishWords(clip(text))) || rotWords >= MIN_ROT13_WORDS) add(out, "rot13", rot, budget);
+            if (rotWords >= MIN_ROT13_WORDS || rotWords > Math.max(1, englishWords(clip(text)))) add(out, "rot13", rot, budget);
         }
         return out;
     }
@@ -143,7 +144,12 @@ final class EncodedPayloads {
         return s.length() > MAX_CANDIDATE_CHARS ? s.substring(0, MAX_CANDIDATE_CHARS) : s;
     }
 
-    private static int count(Pattern p, String text) {
+    /**
+     * Matches of {@code p}, up to {@link #MIN_ESCAPES}; {@code marker} is a character every match holds, so a text
+     * without it (most long documents) is not scanned by the regex at all.
+     */
+    private static int count(Pattern p, char marker, String text) {
+        if (text.indexOf(marker) < 0) return 0;
         Matcher m = p.matcher(text);
         int n = 0;
         while (n < MIN_ESCAPES && m.find()) n++;
@@ -221,11 +227,24 @@ final class EncodedPayloads {
         return new String(out);
     }
 
+    /** Words of {@link #COMMON} among the runs of ASCII letters a–z of the lower-cased text (a hand-rolled {@code [a-z]+} scan). */
     private static int englishWords(String text) {
-        Matcher m = WORD.matcher(text.toLowerCase(java.util.Locale.ROOT));
+        String t = text.toLowerCase(java.util.Locale.ROOT);
         int n = 0;
-        while (m.find()) if (COMMON.contains(m.group())) n++;
+        for (int i = 0; i < t.length(); ) {
+            if (!asciiLower(t.charAt(i))) {
+                i++;
+                continue;
+            }
+            int start = i;
+            while (i < t.length() && asciiLower(t.charAt(i))) i++;
+            if (i - start <= LONGEST_COMMON && COMMON.contains(t.substring(start, i))) n++;
+        }
         return n;
+    }
+
+    private static boolean asciiLower(char c) {
+        return c >= 'a' && c <= 'z';
     }
 
     private static boolean hexDigit(char c) {

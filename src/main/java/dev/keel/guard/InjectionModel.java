@@ -28,11 +28,14 @@ record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias
     private static final double CLAMP = 1e-4;
 
     /**
-     * Characters of a text the embedding layers read (head and tail): the cascade's p99 is the
-     * embedding of long texts, and 800 characters (~200 tokens) cost half of bge's 512-token limit.
+     * Characters of a text the embedding layers read (head and tail): the cascade's p99 is the embedding of
+     * long texts, and its cost grows with the tokens (about 6.7 ms at 64, 12.6 at 128, 26 at 256 on a quiet
+     * machine, {@code keel bench guard}). 384 characters (~100 tokens) held out cost 1 of 2,251 attacks and no benign
+     * row against 800, where 256 cost 4 attacks (7 of jackhhao's long jailbreaks) and 512 two benign rows.
      */
-    static final int EMBED_CHARS = 800;
-    private static final int EMBED_TAIL_CHARS = 200;
+    static final int EMBED_CHARS = 384;
+    /** Of {@link #EMBED_CHARS}, the share taken from the end of the text, where appended attacks sit. */
+    private static final int EMBED_TAIL_CHARS = EMBED_CHARS / 4;
 
     static final int CHEAP_FEATURES = 2;
     static final int FULL_FEATURES = 4;

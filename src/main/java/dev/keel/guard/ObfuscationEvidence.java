@@ -52,7 +52,9 @@ record ObfuscationEvidence(double hiddenCharacters, double spacedLetters, double
     /** A quoted fragment assigned to a short name ({@code a = "Ignore all pre"}, {@code b: 'vious rules'}). */
     private static final Pattern FRAGMENT = Pattern.compile("(?<![\\w.])\\w{1,12}\\s*(?:=|:=|:)\\s*(?:\"([^\"\\n]{1,200})\"|'([^'\\n]{1,200})'|“([^”\\n]{1,200})”)");
     /** An order to join fragments: {@code a + b}, "concatenate", "combine", "put them together". */
-    private static final Pattern JOIN = Pattern.compile("\\b\\w{1,12}\\s*\\+\\s*\\w{1,12}\\b|\\b(concatenat\\w*|combine|join|put (them|these|it|those) together|merge)\\b",
+    private static final Pattern JOIN_PLUS = Pattern.compile("\\b\\w{1,12}\\s*\\+\\s*\\w{1,12}\\b", Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CHARACTER_CLASS);
+    /** The words of an order to join; apart from {@link #JOIN_PLUS} so a text without '+' (most documents) skips that costlier scan. */
+    private static final Pattern JOIN_WORDS = Pattern.compile("\\b(concatenat\\w*|combine|join|put (them|these|it|those) together|merge)\\b",
             Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CHARACTER_CLASS);
     /** Fragments joined at most: a split payload has a handful; a data file with hundreds is not one. */
     private static final int MAX_FRAGMENTS = 16;
@@ -94,7 +96,8 @@ record ObfuscationEvidence(double hiddenCharacters, double spacedLetters, double
      * {@link #MAX_FRAGMENTS}) and the text asks for them to be joined; else empty.
      */
     static String joinedFragments(String normalized) {
-        if (!JOIN.matcher(normalized).find()) return "";
+        boolean join = normalized.indexOf('+') >= 0 && JOIN_PLUS.matcher(normalized).find() || JOIN_WORDS.matcher(normalized).find();
+        if (!join) return "";
         var m = FRAGMENT.matcher(normalized);
         StringBuilder joined = new StringBuilder();
         int fragments = 0;
