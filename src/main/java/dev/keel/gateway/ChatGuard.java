@@ -30,7 +30,6 @@ import java.util.TreeSet;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
@@ -135,14 +134,14 @@ final class ChatGuard {
         Guard guard = this.guard.under(policy);
         Decision d = new Decision(policy.name());
         JsonNode messages = request.path("messages");
-        List<String> texts = new ArrayList<>();
+        int[] texts = {0};
         long chars = textChars(messages, texts);
         int max = guard.config().input().maxChars();
-        if (texts.size() > MAX_TEXTS) {
+        if (texts[0] > MAX_TEXTS) {
             d.verdict = "block";
             d.code = "guard_too_many_texts";
             record(span, trace, "input", d, start);
-            throw new ApiException(413, "invalid_request_error", "The messages carry " + texts.size() + " texts (contents, parts, tool-call arguments), more"
+            throw new ApiException(413, "invalid_request_error", "The messages carry " + texts[0] + " texts (contents, parts, tool-call arguments), more"
                     + " than the " + MAX_TEXTS + " the guard checks per request; join them or send fewer.", "messages", "guard_too_many_texts");
         }
         if (chars > max) {
@@ -154,7 +153,7 @@ final class ChatGuard {
         }
         GuardConfig.Profile profile = profileOf(caller, policy);
         Redaction redaction = new Redaction();
-        Set<Integer> full = mostSuspicious(scoredTexts(messages), guard);
+        List<Guard.Cheap> cheap = cheapUnlessMostSuspicious(scoredTexts(messages), guard);
         int[] ordinal = {0};
         for (int i = 0; i < messages.size(); i++) {
             if (!(messages.get(i) instanceof ObjectNode message)) continue;
@@ -163,9 +162,9 @@ final class ChatGuard {
             UnaryOperator<String> pii = checking(text -> guard.checkPii(text, redaction), d, span, trace, start, param);
             boolean asked = message.path("role").asText().equals("user");
             UnaryOperator<String> scoring = checking(text -> {
-                boolean learned = full.contains(ordinal[0]++);
-                return asked ? guard.check(text, Guard.Direction.INPUT, profile, redaction, learned)
-                        : guard.checkUntrusted(text, profile, redaction, learned);
+                Guard.Cheap assessed = cheap.get(ordinal[0]++);
+                return asked ? guard.check(text, Guard.Direction.INPUT, profile, redaction, assessed)
+                        : guard.checkUntrusted(text, profile, redaction, assessed);
             }, d, span, trace, start, param);
             rewriteText(message, param, scored ? scoring : pii);
             rewriteToolArguments(message, pii);
@@ -190,14 +189,14 @@ final class ChatGuard {
     }
 
     /**
-     * The characters of message text the guard would scan, adding each text to {@code texts}: the same texts
+     * The characters of message text the guard would scan, counting the texts in {@code texts[0]}: the same texts
      * {@link #rewriteText} and {@link #rewriteToolArguments} read.
      */
-    private static long textChars(JsonNode messages, List<String> texts) {
+    private static long textChars(JsonNode messages, int[] texts) {
         long[] chars = {0};
         UnaryOperator<String> count = text -> {
             chars[0] += text.length();
-            texts.add(text);
+            texts[0]++;
             return text;
         };
         for (int i = 0; i < messages.size(); i++) {
@@ -221,13 +220,17 @@ final class ChatGuard {
         return texts;
     }
 
-    /** The ordinals of the {@link #FULLY_SCORED_TEXTS} texts the cheap layers score highest, the later first among equals. */
-    private static Set<Integer> mostSuspicious(List<String> texts, Guard guard) {
-        if (texts.size() <= FULLY_SCORED_TEXTS) return IntStream.range(0, texts.size()).boxed().collect(Collectors.toSet());
-        double[] cheap = texts.stream().mapToDouble(guard::cheapInjectionScore).toArray();
-        return IntStream.range(0, texts.size()).boxed()
-                .sorted(Comparator.<Integer>comparingDouble(i -> -cheap[i]).thenComparing(i -> -i))
-                .limit(FULLY_SCORED_TEXTS).collect(Collectors.toSet());
+    /**
+     * Per text, its cheap assessment, or null for the {@link #FULLY_SCORED_TEXTS} texts the cheap layers score highest
+     * (the later first among equals), which get every layer; all null when there are no more texts than that.
+     */
+    private static List<Guard.Cheap> cheapUnlessMostSuspicious(List<String> texts, Guard guard) {
+        List<Guard.Cheap> cheap = new ArrayList<>(java.util.Collections.nCopies(texts.size(), (Guard.Cheap) null));
+        if (texts.size() <= FULLY_SCORED_TEXTS) return cheap;
+        for (int i = 0; i < texts.size(); i++) cheap.set(i, guard.cheap(texts.get(i)));
+        IntStream.range(0, texts.size()).boxed().sorted(Comparator.<Integer>comparingDouble(i -> -cheap.get(i).score()).thenComparing(i -> -i))
+                .limit(FULLY_SCORED_TEXTS).toList().forEach(i -> cheap.set(i, null));
+        return cheap;
     }
 
     /** Earlier tool calls in the conversation carry arguments the model will read again. */

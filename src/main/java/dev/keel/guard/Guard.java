@@ -131,9 +131,25 @@ public final class Guard {
         return assessInjection(text).score();
     }
 
-    /** The injection score of {@code text} from the layers that do not embed it (patterns, decoders, n-grams). Never throws. */
-    public double cheapInjectionScore(String text) {
-        return assessInjection(text, false).score();
+    /**
+     * The injection assessment of a text by the layers that do not embed it (patterns, decoders, n-grams): to rank a
+     * request's texts, and to check one that gets no more ({@link #check(String, Direction, GuardConfig.Profile, Redaction, Cheap)}).
+     */
+    public static final class Cheap {
+        private final InjectionDetector.Assessment assessment;
+
+        private Cheap(InjectionDetector.Assessment assessment) {
+            this.assessment = assessment;
+        }
+
+        public double score() {
+            return assessment.score();
+        }
+    }
+
+    /** {@code text} assessed by the cheap layers only (see {@link Cheap}). Never throws. */
+    public Cheap cheap(String text) {
+        return new Cheap(assessInjection(text, false));
     }
 
     /**
@@ -160,17 +176,17 @@ public final class Guard {
 
     /** Checks one text under a profile; {@code redaction} collects the placeholders of the request. */
     public GuardResult check(String text, Direction direction, GuardConfig.Profile profile, Redaction redaction) {
-        return check(text, direction, profile, redaction, true);
+        return check(text, direction, profile, redaction, null);
     }
 
     /**
-     * As {@link #check(String, Direction, GuardConfig.Profile, Redaction)}; without {@code learnedLayers} the
-     * injection score leaves out the layers that embed the text, and the topic allow-list (which embeds it too) is
-     * not applied: for texts beyond what one request may have checked in full.
+     * As {@link #check(String, Direction, GuardConfig.Profile, Redaction)}; given the text's {@link Cheap} assessment,
+     * the injection score is that one (no layer that embeds the text runs) and the topic allow-list (which embeds it
+     * too) is not applied: for texts beyond what one request may have checked in full. Null: every layer.
      */
-    public GuardResult check(String text, Direction direction, GuardConfig.Profile profile, Redaction redaction, boolean learnedLayers) {
-        return check(text, direction, profile, redaction, direction == Direction.INPUT, direction == Direction.INPUT && learnedLayers, value -> false,
-                learnedLayers);
+    public GuardResult check(String text, Direction direction, GuardConfig.Profile profile, Redaction redaction, Cheap cheap) {
+        return check(text, direction, profile, redaction, direction == Direction.INPUT, direction == Direction.INPUT && cheap == null, value -> false,
+                cheap);
     }
 
     /**
@@ -179,12 +195,12 @@ public final class Guard {
      * topic allow-list, which is about what the caller asks.
      */
     public GuardResult checkUntrusted(String text, GuardConfig.Profile profile, Redaction redaction) {
-        return checkUntrusted(text, profile, redaction, true);
+        return checkUntrusted(text, profile, redaction, null);
     }
 
-    /** As {@link #checkUntrusted(String, GuardConfig.Profile, Redaction)}, with or without the learned layers (see {@link #check(String, Direction, GuardConfig.Profile, Redaction, boolean)}). */
-    public GuardResult checkUntrusted(String text, GuardConfig.Profile profile, Redaction redaction, boolean learnedLayers) {
-        return check(text, Direction.INPUT, profile, redaction, true, false, value -> false, learnedLayers);
+    /** As {@link #checkUntrusted(String, GuardConfig.Profile, Redaction)}, with the text's cheap assessment or, null, every layer (see {@link #check(String, Direction, GuardConfig.Profile, Redaction, Cheap)}). */
+    public GuardResult checkUntrusted(String text, GuardConfig.Profile profile, Redaction redaction, Cheap cheap) {
+        return check(text, Direction.INPUT, profile, redaction, true, false, value -> false, cheap);
     }
 
     /**
@@ -192,7 +208,7 @@ public final class Guard {
      * assistant turn): the input's PII actions apply, the injection score does not.
      */
     public GuardResult checkPii(String text, Redaction redaction) {
-        return check(text, Direction.INPUT, GuardConfig.Profile.STRICT, redaction, false, false, value -> false, true);
+        return check(text, Direction.INPUT, GuardConfig.Profile.STRICT, redaction, false, false, value -> false, null);
     }
 
     /**
@@ -200,16 +216,16 @@ public final class Guard {
      * one in the documents the model was given) is no leak and gets no action.
      */
     public GuardResult checkOutput(String text, Redaction redaction, java.util.function.Predicate<String> supplied) {
-        return check(text, Direction.OUTPUT, GuardConfig.Profile.STRICT, redaction, false, false, supplied, true);
+        return check(text, Direction.OUTPUT, GuardConfig.Profile.STRICT, redaction, false, false, supplied, null);
     }
 
     private GuardResult check(String text, Direction direction, GuardConfig.Profile profile, Redaction redaction, boolean scoreInjection,
-                              boolean checkTopic, java.util.function.Predicate<String> supplied, boolean learned) {
+                              boolean checkTopic, java.util.function.Predicate<String> supplied, Cheap cheap) {
         List<GuardSignal> signals = new ArrayList<>();
         TreeSet<String> categories = new TreeSet<>();
         double score = 0;
         if (scoreInjection) {
-            InjectionDetector.Assessment a = assessInjection(text, learned);
+            InjectionDetector.Assessment a = cheap != null ? cheap.assessment : assessInjection(text, true);
             score = a.score();
             signals.addAll(a.signals());
             if (score >= threshold(profile)) {
