@@ -29,7 +29,9 @@ import java.util.concurrent.TimeUnit;
  * throughput in the same run, after the embedded one, so the cost of sharing reads as a ratio.
  */
 public final class GatewayBench {
-    private static final String BODY = "{\"model\":\"bench\",\"messages\":[{\"role\":\"user\",\"content\":\"Say ok.\"}],\"max_tokens\":5}";
+    /** The user message of every benchmark request, numbered so that each is new to Keel's caches. */
+    private static final String PROMPT = "Say ok.";
+    private static final java.util.function.LongFunction<byte[]> BODY = LoadGenerator.chatBodies("bench", PROMPT);
     static final String ADMIN_KEY = "bench-admin-key-" + java.util.UUID.randomUUID();
     private static final int PORTKEY_PORT = 8787;
     private static final Duration WARM_UP = Duration.ofSeconds(2);
@@ -43,6 +45,7 @@ public final class GatewayBench {
      */
     private static final Duration RATE_WARM_UP = Duration.ofSeconds(10);
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int SEQUENTIAL_ROUNDS = 5;
 
     /**
      * Latency and success of one configuration at one load. {@code overheadP50Ms}/{@code overheadP99Ms}:
@@ -77,13 +80,13 @@ public final class GatewayBench {
     public record Footprint(double heapAfterGcMiB, double rssMiB) {}
 
     /** The whole run; {@code maxThroughput} and {@code footprints} are keyed direct / keel / portkey. */
-    public record Result(int upstreamLatencyMs, List<RateResult> rates, Map<String, Stats> maxThroughput, FaultResult fault,
+    public record Result(int upstreamLatencyMs, RateResult sequential, List<RateResult> rates, Map<String, Stats> maxThroughput, FaultResult fault,
                          Map<String, Footprint> footprints, String portkeyNote) {}
 
     private GatewayBench() {}
 
     /** What a run measures. */
-    public enum Part { RATES, MAX, PORTKEY, FAULTS }
+    public enum Part { SEQUENTIAL, RATES, MAX, PORTKEY, FAULTS }
 
     /**
      * How a run measures: offered loads, seconds per load, callers at maximum throughput, the fake upstream's latency;
@@ -101,16 +104,21 @@ public final class GatewayBench {
         Map<String, Stats> max = new LinkedHashMap<>();
         Map<String, Footprint> footprints = new LinkedHashMap<>();
         List<RateResult> results = new ArrayList<>();
-        try (LoadGenerator load = new LoadGenerator(); FakeUpstream upstream = new FakeUpstream(latencyMs, 0, 0)) {
+        RateResult sequential = null;
+        try (LoadGenerator load = new LoadGenerator(); FakeUpstream upstream = new FakeUpstream(latencyMs, 0, 0); FakeUpstream fast = new FakeUpstream(0, 0, 0)) {
             Path config = Files.writeString(work.resolve("keel-bench.yaml"), """
                     server: {admin_key: %s}
                     providers:
                       bench: {type: openai, base_url: "%s", max_retries: 2}
+                      fast: {type: openai, base_url: "%s", max_retries: 2}
                     models:
                       bench:
                         targets:
                           - {provider: bench, model: bench-upstream, input_per_mtok: 1.0, output_per_mtok: 2.0}
-                    """.formatted(ADMIN_KEY, upstream.baseUrl()) + (o.guards() ? "" : "guard: {enabled: false}\n"));
+                      fast:
+                        targets:
+                          - {provider: fast, model: bench-upstream, input_per_mtok: 1.0, output_per_mtok: 2.0}
+                    """.formatted(ADMIN_KEY, upstream.baseUrl(), fast.baseUrl()) + (o.guards() ? "" : "guard: {enabled: false}\n"));
             log.println("gateway: starting keel serve in its own process…");
             try (ServerProcess keel = ServerProcess.keel(config, work.resolve("keel"), o.serverJvmOptions())) {
                 URI keelUri = URI.create("http://127.0.0.1:" + keel.port() + "/v1/chat/completions");
@@ -119,6 +127,7 @@ public final class GatewayBench {
                 log.println("gateway: warming up both paths…");
                 load.closedLoop(directUri, Map.of(), BODY, concurrency, WARM_UP.multipliedBy(2));
                 load.closedLoop(keelUri, auth, BODY, concurrency, JIT_WARM_UP);
+                if (o.parts().contains(Part.SEQUENTIAL)) sequential = sequential(load, keel, URI.create(fast.baseUrl() + "/chat/completions"), keelUri, auth, perRate, log);
                 for (int rate : rates) {
                     log.printf("gateway: %,d req/s for %d s, direct then through Keel…%n", rate, perRate.toSeconds());
                     load.fixedRate(directUri, Map.of(), BODY, rate, RATE_WARM_UP);
@@ -154,8 +163,31 @@ public final class GatewayBench {
             String note = o.parts().contains(Part.PORTKEY) ? portkey(o.portkeyDir(), upstream, load, concurrency, perRate, max, footprints, log)
                     : "Portkey not measured (not asked for)";
             FaultResult fault = o.parts().contains(Part.FAULTS) ? faults(work, load, latencyMs, o.serverJvmOptions(), log) : null;
-            return new Result(latencyMs, results, max, fault, footprints, note);
+            return new Result(latencyMs, sequential, results, max, fault, footprints, note);
         }
+    }
+
+    /**
+     * One caller, one connection, each request sent when the previous one answered, against an upstream that answers
+     * at once: what a single client sees Keel add. Direct and through Keel alternate in {@link #SEQUENTIAL_ROUNDS}
+     * rounds, so a change in the shared machine's load reaches both paths alike.
+     */
+    private static RateResult sequential(LoadGenerator load, ServerProcess keel, URI directUri, URI keelUri, Map<String, String> auth,
+                                         Duration length, PrintStream log) throws Exception {
+        log.printf("gateway: sequential requests (one connection, upstream answering at once), %d s each path…%n", length.toSeconds());
+        java.util.function.LongFunction<byte[]> body = LoadGenerator.chatBodies("fast", PROMPT);
+        Duration round = length.dividedBy(SEQUENTIAL_ROUNDS);
+        load.closedLoop(directUri, Map.of(), body, 1, RATE_WARM_UP.dividedBy(2));
+        load.closedLoop(keelUri, auth, body, 1, RATE_WARM_UP);
+        List<LoadGenerator.Run> direct = new ArrayList<>(), viaKeel = new ArrayList<>();
+        double cpu = 0;
+        for (int i = 0; i < SEQUENTIAL_ROUNDS; i++) {
+            direct.add(load.closedLoop(directUri, Map.of(), body, 1, round));
+            double before = keel.cpuSeconds();
+            viaKeel.add(load.closedLoop(keelUri, auth, body, 1, round));
+            cpu += keel.cpuSeconds() - before;
+        }
+        return new RateResult(0, Stats.of(LoadGenerator.Run.merge(direct), 0), Stats.of(LoadGenerator.Run.merge(viaKeel), cpu));
     }
 
     /** Creates a client key with limits and budgets high enough not to bind, through the admin API. */

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongFunction;
 import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
@@ -36,9 +37,37 @@ final class LoadGenerator implements AutoCloseable {
         double successRate() {
             return (double) ok / Math.max(1, sent);
         }
+
+        /** Runs of one configuration taken in turns with another's, as one. */
+        static Run merge(java.util.List<Run> runs) {
+            long sent = 0, ok = 0, failed = 0;
+            double seconds = 0;
+            Map<String, Long> why = new TreeMap<>();
+            java.util.stream.DoubleStream.Builder latencies = java.util.stream.DoubleStream.builder(), overheads = java.util.stream.DoubleStream.builder();
+            for (Run r : runs) {
+                sent += r.sent();
+                ok += r.ok();
+                failed += r.failed();
+                seconds += r.seconds();
+                r.failures().forEach((k, v) -> why.merge(k, v, Long::sum));
+                for (double l : r.latenciesMs()) latencies.add(l);
+                for (double o : r.overheadMs()) overheads.add(o);
+            }
+            return new Run(sent, ok, failed, seconds, latencies.build().toArray(), why, overheads.build().toArray());
+        }
     }
 
     static final int MAX_CONNECTIONS = 1000;
+
+    /**
+     * Chat request bodies whose user message is {@code text} followed by the request's number, so no two requests of a
+     * run are alike: a cache keyed by the text (Keel's guard and response caches) serves none of them, as with users.
+     */
+    static LongFunction<byte[]> chatBodies(String model, String text) {
+        String head = "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + " (request ";
+        String tail = ")\"}],\"max_tokens\":5}";
+        return n -> (head + n + tail).getBytes(StandardCharsets.UTF_8);
+    }
     private final HttpClient http;
 
     LoadGenerator() throws Exception {
@@ -57,18 +86,17 @@ final class LoadGenerator implements AutoCloseable {
     }
 
     /** Sends {@code perSecond} requests a second for {@code length}, each on its schedule whatever earlier ones did. */
-    Run fixedRate(URI uri, Map<String, String> headers, String body, int perSecond, Duration length) throws InterruptedException {
+    Run fixedRate(URI uri, Map<String, String> headers, LongFunction<byte[]> body, int perSecond, Duration length) throws InterruptedException {
         int total = (int) Math.min(Integer.MAX_VALUE - 8, (long) perSecond * length.toSeconds());
         long intervalNanos = 1_000_000_000L / perSecond;
         Recorder rec = new Recorder(total);
         CountDownLatch done = new CountDownLatch(total);
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         long start = System.nanoTime();
         for (int i = 0; i < total; i++) {
             long due = start + i * intervalNanos;
             long wait = due - System.nanoTime();
             if (wait > 0) LockSupport.parkNanos(wait);
-            request(uri, headers, bytes).send(result -> {
+            request(uri, headers, body.apply(i)).send(result -> {
                 rec.record(result, due);
                 done.countDown();
             });
@@ -78,10 +106,9 @@ final class LoadGenerator implements AutoCloseable {
     }
 
     /** {@code concurrency} callers, each sending its next request when the previous one completes, for {@code length}. */
-    Run closedLoop(URI uri, Map<String, String> headers, String body, int concurrency, Duration length) throws InterruptedException {
+    Run closedLoop(URI uri, Map<String, String> headers, LongFunction<byte[]> body, int concurrency, Duration length) throws InterruptedException {
         Recorder rec = new Recorder((int) Math.min(1 << 24, 50_000L * Math.max(1, length.toSeconds())));
         CountDownLatch done = new CountDownLatch(concurrency);
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         AtomicInteger sent = new AtomicInteger();
         long start = System.nanoTime(), end = start + length.toNanos();
         for (int c = 0; c < concurrency; c++) {
@@ -93,8 +120,7 @@ final class LoadGenerator implements AutoCloseable {
                         done.countDown();
                         return;
                     }
-                    sent.incrementAndGet();
-                    request(uri, headers, bytes).send(result -> {
+                    request(uri, headers, body.apply(sent.getAndIncrement())).send(result -> {
                         rec.record(result, t);
                         run();
                     });

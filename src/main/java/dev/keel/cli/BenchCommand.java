@@ -283,8 +283,8 @@ final class BenchCommand implements Runnable {
         @Option(names = "--upstream-latency-ms", defaultValue = "20", description = "Fixed latency of the fake upstream (default: ${DEFAULT-VALUE}).")
         int latency;
 
-        @Option(names = "--parts", split = ",", defaultValue = "rates,max,portkey,faults",
-                description = "What to measure: rates (fixed loads), max (maximum throughput), portkey, faults (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--parts", split = ",", defaultValue = "sequential,rates,max,portkey,faults",
+                description = "What to measure: sequential (one connection, upstream answering at once), rates (fixed loads), max (maximum throughput), portkey, faults (default: ${DEFAULT-VALUE}).")
         List<String> parts;
 
         @Option(names = "--server-java-opts", paramLabel = "OPTS",
@@ -317,7 +317,7 @@ final class BenchCommand implements Runnable {
                     try {
                         what.add(dev.keel.bench.GatewayBench.Part.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT)));
                     } catch (IllegalArgumentException e) {
-                        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--parts: unknown part '" + p + "' (rates, max, portkey, faults)");
+                        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--parts: unknown part '" + p + "' (sequential, rates, max, portkey, faults)");
                     }
                 }
                 dev.keel.bench.GatewayBench.Result r = dev.keel.bench.GatewayBench.run(new dev.keel.bench.GatewayBench.Options(rates,
@@ -405,6 +405,14 @@ final class BenchCommand implements Runnable {
 
     private static void printGateway(dev.keel.bench.GatewayBench.Result r) {
         System.out.printf("fake upstream latency %d ms; Keel runs as `keel serve` in its own process%n", r.upstreamLatencyMs());
+        if (r.sequential() != null) {
+            dev.keel.bench.GatewayBench.RateResult x = r.sequential();
+            System.out.printf("sequential, one connection, upstream answering at once: direct p50 %.3f / p99 %.3f ms, keel p50 %.3f / p99 %.3f ms%n",
+                    x.direct().p50Ms(), x.direct().p99Ms(), x.keel().p50Ms(), x.keel().p99Ms());
+            System.out.printf("%8s added p50 %.3f ms, p99 %.3f ms; x-keel-overhead-ms p50 %.3f, p99 %.3f; keel CPU %.3f ms/request, %,.0f req/s%n", "",
+                    x.addedP50Ms(), x.addedP99Ms(), x.keel().overheadP50Ms(), x.keel().overheadP99Ms(), x.keel().serverCpuMsPerRequest(),
+                    x.keel().throughput());
+        }
         System.out.printf("%8s %22s %22s %18s %10s %12s%n", "req/s", "direct p50/p99 ms", "keel p50/p99 ms", "added p50/p99 ms", "success", "keel CPU/req");
         for (dev.keel.bench.GatewayBench.RateResult x : r.rates()) {
             System.out.printf("%,8d %10.2f / %8.2f %10.2f / %8.2f %8.2f / %7.2f %9.2f%% %9.3f ms  (keel %,.0f req/s = %.0f%% of offered)%n", x.offered(),
