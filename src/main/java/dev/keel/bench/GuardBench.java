@@ -1,16 +1,25 @@
 package dev.keel.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.management.OperatingSystemMXBean;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.GuardConfig;
 import dev.keel.embed.Embedder;
+import dev.keel.gateway.ChatGateway;
+import dev.keel.gateway.ChatGuard;
 import dev.keel.guard.Guard;
 import dev.keel.guard.GuardResult;
 import dev.keel.guard.Redaction;
+import dev.keel.model.ApiException;
+import dev.keel.trace.Traces;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import dev.langchain4j.model.embedding.onnx.HuggingFaceTokenCountEstimator;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -118,6 +127,135 @@ public final class GuardBench {
         double allCores = scan(full, texts, (int) threads);
         return new Result(n, f, ch, Latency.of(piiMs), Latency.of(addedMs), Latency.of(embedMs), f.p50() / ch.p50(), f.p99() / ch.p99(), buckets,
                 byTokens, blocked / (double) n, oneThread, allCores, (int) threads);
+    }
+
+    /** Turns whose request check time the conversation measurement reports. */
+    static final List<Integer> REPORTED_TURNS = List.of(1, 5, 10, 20);
+    /**
+     * The system prompt of every conversation of the measurement: one application's instructions, a few hundred
+     * characters, sent again with each turn like the earlier turns.
+     */
+    public static final String SYSTEM_PROMPT = "You are the support assistant of Acme Cloud, a hosting company. Answer questions about accounts, billing,"
+            + " domains, databases and deployments in a friendly, concise way. Use the customer's own words where you can, give numbered steps for"
+            + " procedures, and say so when you do not know. Never invent prices or promise refunds; point to the billing team for exceptions.";
+    /** The tenant every conversation of the measurement runs as. */
+    private static final String BENCH_TENANT = "bench";
+
+    /** The check time of turn {@code turn}'s request (every message so far), with the guard's memory of findings on and off. */
+    public record TurnCost(int turn, int requests, Latency remembering, Latency forgetting) {}
+
+    /**
+     * The conversation measurement: {@code conversations} seeded conversations of up to {@code turns} user turns, each turn's
+     * request (system prompt, every earlier turn and reply, the new user message) screened as the gateway screens a chat
+     * request, by one guard that remembers findings ({@code guard.cache} on) and one that does not, alternating; check time
+     * by turn, process CPU per request of each, the share of requests refused, and the findings remembered at the end.
+     */
+    public record ConversationResult(int conversations, int turns, int requests, List<TurnCost> byTurn, Latency allRemembering,
+                                     Latency allForgetting, double cpuMsRemembering, double cpuMsForgetting, double refusedShare, long remembered) {}
+
+    /**
+     * Measures conversations as {@link ConversationResult} describes. User turns come from {@link #mix} (each made
+     * unique, as users' questions are); a refused turn is dropped from the history, as a client drops a request that
+     * failed. Both guards must decide every request alike (same refusal, same redacted messages), else this throws.
+     */
+    public static ConversationResult conversations(GuardConfig config, Embedder embedder, int conversations, int turns, long seed, PrintStream log) {
+        Guard memory = Guard.create(config.withCache(new GuardConfig.Cache(true, config.cache().maxEntries())), embedder);
+        ChatGuard remembering = new ChatGuard(memory, new SimpleMeterRegistry());
+        ChatGuard forgetting = new ChatGuard(Guard.create(config.withCache(new GuardConfig.Cache(false, config.cache().maxEntries())), embedder),
+                new SimpleMeterRegistry());
+        Traces traces = new Traces();
+        log.println("guard: warming up conversations…");
+        for (int c = 0; c < 2; c++) converse(-1 - c, turns, new Random(seed - 1 - c), remembering, forgetting, traces, null, null, c % 2 == 0);
+        List<List<Double>> remembered = new ArrayList<>(), forgotten = new ArrayList<>();
+        for (int t = 0; t < turns; t++) {
+            remembered.add(new ArrayList<>());
+            forgotten.add(new ArrayList<>());
+        }
+        log.println("guard: timing " + conversations + " conversations of " + turns + " turns with and without the memory of findings…");
+        long[] cpu = new long[2];
+        int[] requests = new int[1], refused = new int[1];
+        for (int c = 0; c < conversations; c++) {
+            // Which guard goes first alternates, so neither always meets a machine the other has just warmed or loaded.
+            boolean rememberingFirst = c % 2 == 0;
+            Conversation run = converse(c, turns, new Random(seed + c), remembering, forgetting, traces, remembered, forgotten, rememberingFirst);
+            cpu[0] += run.cpuNanosRemembering();
+            cpu[1] += run.cpuNanosForgetting();
+            requests[0] += run.requests();
+            refused[0] += run.refused();
+        }
+        List<TurnCost> byTurn = new ArrayList<>();
+        for (int turn : REPORTED_TURNS) {
+            if (turn > turns || remembered.get(turn - 1).isEmpty()) continue;
+            byTurn.add(new TurnCost(turn, remembered.get(turn - 1).size(), Latency.of(toArray(remembered.get(turn - 1))),
+                    Latency.of(toArray(forgotten.get(turn - 1)))));
+        }
+        int n = requests[0];
+        return new ConversationResult(conversations, turns, n, byTurn, Latency.of(toArray(remembered.stream().flatMap(List::stream).toList())),
+                Latency.of(toArray(forgotten.stream().flatMap(List::stream).toList())), cpu[0] / 1e6 / n, cpu[1] / 1e6 / n,
+                refused[0] / (double) n, memory.remembered());
+    }
+
+    /** One conversation's totals: requests, those refused, and the process CPU each guard's checks took. */
+    private record Conversation(int requests, int refused, long cpuNanosRemembering, long cpuNanosForgetting) {}
+
+    /**
+     * Plays conversation {@code number}: each turn's request is screened by both guards (in the order given), timed into
+     * {@code remembered} and {@code forgotten} by turn when they are not null.
+     */
+    private static Conversation converse(int number, int turns, Random random, ChatGuard remembering, ChatGuard forgetting, Traces traces,
+                                         List<List<Double>> remembered, List<List<Double>> forgotten, boolean rememberingFirst) {
+        OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        ObjectMapper json = new ObjectMapper();
+        ArrayNode history = json.createArrayNode();
+        history.addObject().put("role", "system").put("content", SYSTEM_PROMPT);
+        List<String> users = mix(turns, random);
+        long[] cpu = new long[2];
+        int refused = 0;
+        for (int turn = 0; turn < turns; turn++) {
+            ArrayNode messages = history.deepCopy();
+            // Unique like a user's question, so no turn is served by an earlier conversation's.
+            messages.addObject().put("role", "user").put("content", users.get(turn) + " [" + number + "." + turn + "]");
+            ObjectNode[] requests = new ObjectNode[2];
+            String[] outcome = new String[2];
+            double[] ms = new double[2];
+            for (int k = 0; k < 2; k++) {
+                int which = rememberingFirst == (k == 0) ? 0 : 1;
+                requests[which] = json.createObjectNode();
+                requests[which].set("messages", messages.deepCopy());
+                long cpuBefore = os.getProcessCpuTime(), start = System.nanoTime();
+                outcome[which] = screened(which == 0 ? remembering : forgetting, requests[which], traces);
+                ms[which] = (System.nanoTime() - start) / 1e6;
+                cpu[which] += os.getProcessCpuTime() - cpuBefore;
+            }
+            if (!outcome[0].equals(outcome[1]) || !requests[0].equals(requests[1])) {
+                throw new IllegalStateException("the guard decided turn " + (turn + 1) + " of conversation " + number + " differently with its memory on");
+            }
+            if (remembered != null) {
+                remembered.get(turn).add(ms[0]);
+                forgotten.get(turn).add(ms[1]);
+            }
+            if (!outcome[0].equals("allow")) {
+                refused++;
+                continue;
+            }
+            history.add(messages.get(messages.size() - 1));
+            history.addObject().put("role", "assistant").put("content", pick(PARAGRAPHS, random).repeat(1 + random.nextInt(3)).strip());
+        }
+        return new Conversation(turns, refused, cpu[0], cpu[1]);
+    }
+
+    /** "allow", or the code of the refusal. */
+    private static String screened(ChatGuard guard, ObjectNode request, Traces traces) {
+        try {
+            guard.screen(request, new ChatGateway.Caller(BENCH_TENANT, null), traces.start("bench", BENCH_TENANT));
+            return "allow";
+        } catch (ApiException e) {
+            return e.code();
+        }
+    }
+
+    private static double[] toArray(List<Double> values) {
+        return values.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     private static String chars(int n) {

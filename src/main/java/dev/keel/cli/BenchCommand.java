@@ -61,7 +61,8 @@ final class BenchCommand implements Runnable {
     }
 
     @Command(name = "guard", mixinStandardHelpOptions = true,
-            description = "Input guard latency (Guard.check) over a mix of benign and attack texts: every layer, cheap layers, PII, embedding, by text length; embedding cost by tokens; scan throughput.")
+            description = "Input guard latency (Guard.check) over a mix of benign and attack texts: every layer, cheap layers, PII, embedding, by text length; embedding cost by tokens; scan throughput;"
+                    + " and multi-turn conversations screened as the gateway screens them, with the memory of findings (guard.cache) on and off.")
     static final class GuardLatency implements Callable<Integer> {
         @Mixin
         CommonOptions common;
@@ -75,18 +76,35 @@ final class BenchCommand implements Runnable {
         @Option(names = "--seed", defaultValue = "9", description = "Seed of the generated mix (default: ${DEFAULT-VALUE}).")
         long seed;
 
+        @Option(names = "--parts", split = ",", defaultValue = "texts,conversations",
+                description = "What to measure: texts (single checks over the mix), conversations (multi-turn requests) (default: ${DEFAULT-VALUE}).")
+        List<String> parts;
+
+        @Option(names = "--conversations", defaultValue = "30", description = "Conversations measured (default: ${DEFAULT-VALUE}).")
+        int conversations;
+
+        @Option(names = "--turns", defaultValue = "20", description = "User turns per conversation (default: ${DEFAULT-VALUE}).")
+        int turns;
+
         @Option(names = "--json", description = "Print one JSON object.")
         boolean json;
+
+        /** The figures of the parts asked for (null: not asked). */
+        record Figures(GuardBench.Result texts, GuardBench.ConversationResult conversations) {}
 
         @Override
         public Integer call() throws Exception {
             dev.keel.config.KeelConfig config = common.loadConfig();
             try (dev.keel.embed.BgeSmallEmbedder embedder = new dev.keel.embed.BgeSmallEmbedder(config.embed().threads())) {
-                GuardBench.Result r = GuardBench.run(config.guard(), embedder, texts, data, seed, System.err);
+                GuardBench.ConversationResult c = parts.contains("conversations")
+                        ? GuardBench.conversations(config.guard(), embedder, conversations, turns, seed, System.err) : null;
+                GuardBench.Result r = parts.contains("texts") ? GuardBench.run(config.guard(), embedder, texts, data, seed, System.err) : null;
                 if (json) {
-                    System.out.println(Json.write(r));
+                    System.out.println(Json.write(new Figures(r, c)));
                     return 0;
                 }
+                if (c != null) printConversations(c);
+                if (r == null) return 0;
                 System.out.printf("%d texts; %.1f%% blocked under the strict profile%n", r.texts(), 100 * r.blockedShare());
                 System.out.printf("%-34s %8s %8s %8s %8s%n", "input check, per request", "p50 ms", "p95 ms", "p99 ms", "mean ms");
                 print("every layer (cascade)", r.full());
@@ -107,6 +125,21 @@ final class BenchCommand implements Runnable {
                 System.out.printf("scan: %,.0f lines/min on one thread, %,.0f on %d threads%n", r.linesPerMinuteOneThread(), r.linesPerMinuteAllCores(), r.threads());
                 return 0;
             }
+        }
+
+        private static void printConversations(GuardBench.ConversationResult c) {
+            System.out.printf("conversations: %d of %d user turns (system prompt %d chars), %d requests, %.1f%% refused; each screened as the gateway"
+                    + " screens a chat request%n", c.conversations(), c.turns(), GuardBench.SYSTEM_PROMPT.length(), c.requests(), 100 * c.refusedShare());
+            System.out.printf("%-28s %8s  %21s  %21s  %10s%n", "request check, whole history", "requests", "remembering p50/p99", "forgetting p50/p99",
+                    "p50 ratio");
+            for (GuardBench.TurnCost t : c.byTurn()) {
+                System.out.printf("%-28s %8d  %21s  %21s  %9.1f×%n", "turn " + t.turn(), t.requests(), pair(t.remembering()), pair(t.forgetting()),
+                        t.forgetting().p50() / t.remembering().p50());
+            }
+            System.out.printf("%-28s %8d  %21s  %21s  %9.1f×%n", "every turn", c.requests(), pair(c.allRemembering()), pair(c.allForgetting()),
+                    c.allForgetting().p50() / c.allRemembering().p50());
+            System.out.printf("process CPU per request: %.2f ms remembering, %.2f ms forgetting (%.1f×); %,d findings remembered at the end%n%n",
+                    c.cpuMsRemembering(), c.cpuMsForgetting(), c.cpuMsForgetting() / c.cpuMsRemembering(), c.remembered());
         }
 
         private static void print(String name, GuardBench.Latency l) {

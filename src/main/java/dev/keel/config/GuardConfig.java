@@ -18,10 +18,11 @@ import java.util.Optional;
  * {@code strict} is for anonymous or untrusted callers, {@code trusted} for keys or tenants marked so.
  * Named {@link GuardPolicy policies} ({@code guard.policies}) and tenants' own ({@code guard.tenants})
  * vary the profile, PII actions, output checks, topics and indirect policy; which one a request gets is
- * {@link #policyOf(String)} for its tenant, or its key's {@code guard_policy}.
+ * {@link #policyOf(String)} for its tenant, or its key's {@code guard_policy}. {@code cache} bounds the memory of
+ * what the input guard found in texts it checked ({@code guard.cache}).
  */
 public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii, Output output, Indirect indirect, Topics topics,
-                          Map<String, GuardPolicy> tenants, Map<String, GuardPolicy> policies, List<String> phoneRegions) {
+                          Map<String, GuardPolicy> tenants, Map<String, GuardPolicy> policies, List<String> phoneRegions, Cache cache) {
     /** The name of the policy that is the global {@code guard:} settings; always in {@link #policies()}, and no user policy may take it. */
     public static final String DEFAULT_POLICY = "default";
 
@@ -73,6 +74,19 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
     /** One allowed topic: a name for messages and traces, and the description requests are compared to. */
     public record Topic(String name, String description) {}
 
+    /**
+     * The memory of input assessments: what the detectors found in a text (injection score and signals, topic fit, PII
+     * spans), kept per tenant and policy under the text's SHA-256, so a conversation's earlier turns, sent again with every
+     * request, are not scored again. {@code maxEntries} bounds it (an entry that holds many findings counts as several).
+     */
+    public record Cache(boolean enabled, int maxEntries) {}
+
+    /**
+     * Some 200 conversations of 40 texts (each text takes an entry per detector it ran); a finding of a short question
+     * held some 220 bytes of heap in a probe, so a few MiB.
+     */
+    private static final int DEFAULT_CACHE_ENTRIES = 20_000;
+
     /** The entity types the PII detectors report, named as Microsoft Presidio names them (and SECRET). */
     public static final List<String> PII_TYPES = List.of("EMAIL_ADDRESS", "PHONE_NUMBER", "US_SSN", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS",
             "SECRET");
@@ -90,7 +104,8 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
             new Topics(List.of(), 0.5),
             Map.of(),
             Map.of(),
-            DEFAULT_PHONE_REGIONS);
+            DEFAULT_PHONE_REGIONS,
+            new Cache(true, DEFAULT_CACHE_ENTRIES));
 
     /** {@code policies} gets (or has replaced) the {@value #DEFAULT_POLICY} policy: the global settings. */
     public GuardConfig {
@@ -121,7 +136,12 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
     public GuardConfig under(GuardPolicy policy) {
         return new GuardConfig(enabled, new Input(input.strictThreshold(), input.trustedThreshold(), policy.profile(), input.maxDecodeDepth(),
                 input.exemplars(), input.maxChars()), policy.pii(), new Output(output.enabled(), policy.outputPii(), policy.canary(), policy.grounding()),
-                new Indirect(indirect.scan(), policy.indirect(), indirect.threshold()), policy.topics(), Map.of(), Map.of(), phoneRegions);
+                new Indirect(indirect.scan(), policy.indirect(), indirect.threshold()), policy.topics(), Map.of(), Map.of(), phoneRegions, cache);
+    }
+
+    /** These settings with {@code other} as the memory of input assessments. */
+    public GuardConfig withCache(Cache other) {
+        return new GuardConfig(enabled, input, pii, output, indirect, topics, tenants, policies, phoneRegions, other);
     }
 
     private static Map<String, Action> defaultPii() {
@@ -155,7 +175,7 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
                 ind.decimal("threshold", DEFAULTS.indirect.threshold, 0, 1));
         Topics topics = new Topics(topicList(top), top.decimal("threshold", DEFAULTS.topics.threshold, 0, 1));
         // The global settings as a policy, built where the record builds it, so there is one place that maps settings to a policy.
-        Map<String, GuardPolicy> policies = new GuardConfig(true, input, pii, output, indirect, topics, Map.of(), Map.of(), List.of()).policies;
+        Map<String, GuardPolicy> policies = new GuardConfig(true, input, pii, output, indirect, topics, Map.of(), Map.of(), List.of(), DEFAULTS.cache).policies;
         ConfigNode pol = n.child("policies");
         Map<String, GuardPolicy> named = new LinkedHashMap<>(policies);
         for (String name : pol.keys()) {
@@ -168,7 +188,9 @@ public record GuardConfig(boolean enabled, Input input, Map<String, Action> pii,
         Map<String, GuardPolicy> tenants = new LinkedHashMap<>();
         for (String tenant : ten.keys()) tenants.put(tenant, GuardPolicy.readTenant(ten, tenant, named));
         named.remove(DEFAULT_POLICY);
-        return new GuardConfig(n.bool("enabled", DEFAULTS.enabled), input, pii, output, indirect, topics, tenants, named, phoneRegions(n));
+        ConfigNode c = n.child("cache");
+        Cache cache = new Cache(c.bool("enabled", DEFAULTS.cache.enabled), c.integer("max_entries", DEFAULTS.cache.maxEntries, 1, Integer.MAX_VALUE));
+        return new GuardConfig(n.bool("enabled", DEFAULTS.enabled), input, pii, output, indirect, topics, tenants, named, phoneRegions(n), cache);
     }
 
     /** The topics listed under {@code allow} at {@code top}, each with a name and a description. */

@@ -43,9 +43,11 @@ import java.util.stream.IntStream;
  * Every check applies the caller's guard policy ({@link #policyOf}), resolved once per request and
  * carried in its {@link GuardPass}. Each pass records a span ({@code guard.input}, {@code guard.output})
  * over its work with its verdict, score, categories, layers, entity counts and policy name, never text,
- * and counts {@code keel_guard_decisions_total}. Thread-safe.
+ * and counts {@code keel_guard_decisions_total}; an input pass reports how many findings it took from the guard's
+ * memory ({@code recalled}, with {@code guard.cache} on) and counts its lookups in {@code keel_guard_cache_lookups_total}.
+ * Public for the guard benchmark, which screens conversations as the gateway does. Thread-safe.
  */
-final class ChatGuard {
+public final class ChatGuard {
     /**
      * Roles whose text is a request to the model or untrusted data in the conversation, scored for
      * injection; an assistant turn is the caller's text too (a forged earlier turn is an injection).
@@ -74,7 +76,7 @@ final class ChatGuard {
     private final MeterRegistry registry;
 
     /** {@code guard} null: no guard (the gateway built without one). */
-    ChatGuard(Guard guard, MeterRegistry registry) {
+    public ChatGuard(Guard guard, MeterRegistry registry) {
         this.guard = guard;
         this.registry = registry;
     }
@@ -126,13 +128,13 @@ final class ChatGuard {
      * when a policy keeps the request on private providers, whose raw PII no cache key may hold). A
      * caller that already has a pass is returned as it is.
      */
-    ChatGateway.Caller screen(ObjectNode request, ChatGateway.Caller caller, Trace trace) {
+    public ChatGateway.Caller screen(ObjectNode request, ChatGateway.Caller caller, Trace trace) {
         if (!on() || caller.guard() != null) return caller;
         Span span = trace.span("guard.input");
         long start = System.nanoTime();
         GuardPolicy policy = policyOf(caller);
-        Guard guard = this.guard.under(policy);
-        Decision d = new Decision(policy.name());
+        Guard guard = this.guard.under(policy).remembering(caller.tenant());
+        Decision d = new Decision(policy.name(), guard);
         JsonNode messages = request.path("messages");
         int[] texts = {0};
         long chars = textChars(messages, texts);
@@ -555,6 +557,8 @@ final class ChatGuard {
     private static final class Decision {
         /** The name of the policy the pass ran under: config-bounded, so a metric label. */
         final String policy;
+        /** The guard view of an input pass, whose lookups in the guard's memory of findings the span reports; null: none. */
+        final Guard remembering;
         String verdict = "allow", code;
         double score;
         boolean privateOnly;
@@ -562,7 +566,12 @@ final class ChatGuard {
         final Map<String, Integer> entities = new TreeMap<>();
 
         Decision(String policy) {
+            this(policy, null);
+        }
+
+        Decision(String policy, Guard remembering) {
             this.policy = policy;
+            this.remembering = remembering;
         }
 
         void add(GuardResult r) {
@@ -592,6 +601,11 @@ final class ChatGuard {
                     .attr("layers", List.copyOf(d.layers)).attr("entities", Map.copyOf(d.entities)).attr("private_only", d.privateOnly);
             span.attr("policy", d.policy);
             if (d.code != null) span.attr("code", d.code);
+            if (d.remembering != null && d.remembering.config().cache().enabled()) span.attr("recalled", d.remembering.recalled());
+        }
+        if (d.remembering != null && d.remembering.config().cache().enabled()) {
+            registry.counter("keel.guard.cache.lookups", "result", "hit").increment(d.remembering.recalled());
+            registry.counter("keel.guard.cache.lookups", "result", "miss").increment(d.remembering.computed());
         }
         trace.attr("guard." + direction + ".verdict", d.verdict);
         registry.timer("keel.guard.latency", "direction", direction).record(java.time.Duration.ofNanos(nanos));

@@ -46,6 +46,12 @@ public final class Guard {
     private final String canary;
     /** Policy name → this guard under that policy; shared by every guard of one configuration. */
     private final Map<String, Guard> policies;
+    /** What the input detectors found in texts checked before; shared by every guard of one configuration; null: {@code guard.cache} off. */
+    private final InputAssessments memory;
+    /** The fingerprint of the policy this guard applies: the memory keeps policies apart by it. */
+    private final String fingerprint;
+    /** The request this view remembers for (see {@link #remembering}); null: this guard remembers nothing. */
+    private final InputAssessments.Scope scope;
 
     Guard(GuardConfig config, InjectionDetector injection, PiiDetector pii) {
         this(config, injection, pii, TopicScope.NONE);
@@ -62,18 +68,27 @@ public final class Guard {
         this.canary = "keel-canary-" + HexFormat.of().formatHex(random);
         Map<String, Guard> byName = new HashMap<>();
         this.policies = Collections.unmodifiableMap(byName);
+        this.memory = config.cache().enabled() ? new InputAssessments(config.cache()) : null;
+        this.fingerprint = config.policies().get(GuardConfig.DEFAULT_POLICY).fingerprint();
+        this.scope = null;
         List<GuardPolicy> all = new ArrayList<>(config.policies().values());
         all.addAll(config.tenants().values());
-        for (GuardPolicy p : all) byName.put(p.name(), new Guard(config.under(p), injection, pii, topics.with(p.topics()), canary, policies));
+        for (GuardPolicy p : all) {
+            byName.put(p.name(), new Guard(config.under(p), injection, pii, topics.with(p.topics()), canary, policies, memory, p.fingerprint(), null));
+        }
     }
 
-    private Guard(GuardConfig config, InjectionDetector injection, PiiDetector pii, TopicScope topics, String canary, Map<String, Guard> policies) {
+    private Guard(GuardConfig config, InjectionDetector injection, PiiDetector pii, TopicScope topics, String canary, Map<String, Guard> policies,
+                  InputAssessments memory, String fingerprint, InputAssessments.Scope scope) {
         this.config = config;
         this.injection = injection;
         this.pii = pii;
         this.topics = topics;
         this.canary = canary;
         this.policies = policies;
+        this.memory = memory;
+        this.fingerprint = fingerprint;
+        this.scope = scope;
     }
 
     /** The guard of a configuration, with the in-process embedder for its semantic layers (null: without them). */
@@ -108,6 +123,32 @@ public final class Guard {
      */
     public Guard under(GuardPolicy policy) {
         return policies.getOrDefault(policy.name(), policies.getOrDefault(GuardConfig.DEFAULT_POLICY, this));
+    }
+
+    /**
+     * This guard for one request of {@code tenant}: its input checks and {@link #cheap} assessments take what the detectors
+     * found in the same text before, for this tenant under this policy, and remember what they find ({@code guard.cache});
+     * every decision is the one this guard makes. Output checks remember nothing. Itself when the cache is off. The view
+     * counts its lookups ({@link #recalled()}, {@link #computed()}); one per request.
+     */
+    public Guard remembering(String tenant) {
+        if (memory == null) return this;
+        return new Guard(config, injection, pii, topics, canary, policies, memory, fingerprint, memory.scope(tenant, fingerprint));
+    }
+
+    /** Lookups of this {@link #remembering} view that found what the detectors had found before; 0 for a guard that remembers nothing. */
+    public int recalled() {
+        return scope == null ? 0 : scope.recalled();
+    }
+
+    /** Lookups of this {@link #remembering} view that ran a detector (and remembered its finding). */
+    public int computed() {
+        return scope == null ? 0 : scope.computed();
+    }
+
+    /** Findings the memory of this guard's configuration holds now (0 with {@code guard.cache} off). */
+    public long remembered() {
+        return memory == null ? 0 : memory.size();
     }
 
     /** The token placed in system prompts; its appearance in an output is a system-prompt leak. */
@@ -149,7 +190,9 @@ public final class Guard {
 
     /** {@code text} assessed by the cheap layers only (see {@link Cheap}). Never throws. */
     public Cheap cheap(String text) {
-        return new Cheap(assessInjection(text, false));
+        InputAssessments.Text remembered = scope == null ? null : scope.text(text);
+        return new Cheap(remembered == null ? assessInjection(text, false)
+                : remembered.get(InputAssessments.Finding.INJECTION_CHEAP, () -> assessInjection(text, false)));
     }
 
     /**
@@ -224,8 +267,11 @@ public final class Guard {
         List<GuardSignal> signals = new ArrayList<>();
         TreeSet<String> categories = new TreeSet<>();
         double score = 0;
+        // What a reply may say depends on what its request supplied: only input findings are remembered.
+        InputAssessments.Text remembered = scope == null || direction == Direction.OUTPUT ? null : scope.text(text);
         if (scoreInjection) {
-            InjectionDetector.Assessment a = cheap != null ? cheap.assessment : assessInjection(text, true);
+            InjectionDetector.Assessment a = cheap != null ? cheap.assessment
+                    : remembered == null ? assessInjection(text, true) : remembered.get(InputAssessments.Finding.INJECTION, () -> assessInjection(text, true));
             score = a.score();
             signals.addAll(a.signals());
             if (score >= threshold(profile)) {
@@ -237,7 +283,7 @@ public final class Guard {
                         score, List.copyOf(categories), List.of(), signals, false);
             }
             if (checkTopic && topics.active()) {
-                TopicScope.Fit fit = topics.fit(text);
+                TopicScope.Fit fit = remembered == null ? topics.fit(text) : remembered.get(InputAssessments.Finding.TOPIC, () -> topics.fit(text));
                 signals.add(new GuardSignal("topic", fit.closest().name(), fit.similarity()));
                 if (!fit.inScope()) {
                     return new GuardResult(new GuardVerdict.Block("off_topic", topics.refusal()), score, List.of("off_topic"), List.of(), signals, false);
@@ -250,7 +296,7 @@ public final class Guard {
                     "The reply was withheld because it repeated the assistant's hidden instructions. Ask the question again in other words."),
                     1, List.of("system_prompt_leak"), List.of(), signals, false);
         }
-        List<PiiEntity> entities = pii.detect(text);
+        List<PiiEntity> entities = remembered == null ? pii.detect(text) : remembered.get(InputAssessments.Finding.PII, () -> pii.detect(text));
         var actions = direction == Direction.INPUT ? config.pii() : config.output().pii();
         List<PiiEntity> redact = new ArrayList<>();
         boolean privateOnly = false;

@@ -225,6 +225,30 @@ class GuardedChatTest {
     }
 
     @Test
+    void aRequestSentAgainIsScreenedWithTheFindingsOfItsTextsRememberedAndSaysSo() throws Exception {
+        g.publicUpstream.then(FakeLlmServer.okFrom(req -> "Fine."));
+        g.publicUpstream.then(FakeLlmServer.okFrom(req -> "Fine."));
+        Trace first = g.trace(), again = g.trace();
+        double hits = lookups("hit");
+
+        g.gateway.complete(request("chat", "user", "How do I rotate the logs of the billing service?"), GuardedGateway.caller(), first);
+        g.gateway.complete(request("chat", "user", "How do I rotate the logs of the billing service?"), GuardedGateway.caller(), again);
+
+        assertThat(inputSpan(first).attributes()).containsEntry("recalled", 0);
+        assertThat((Integer) inputSpan(again).attributes().get("recalled")).isPositive();
+        assertThat(lookups("hit")).isGreaterThan(hits);
+    }
+
+    private static SpanRecord inputSpan(Trace trace) {
+        return trace.view().spans().stream().filter(s -> s.name().equals("guard.input")).findFirst().orElseThrow();
+    }
+
+    private static double lookups(String result) {
+        var c = g.traces.registry().find("keel.guard.cache.lookups").tags("result", result).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    @Test
     void decisionsAreCountedByDirectionVerdictAndCategory() {
         double before = blocks();
 

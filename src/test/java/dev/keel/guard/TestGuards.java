@@ -42,7 +42,7 @@ public final class TestGuards {
 
     public static GuardConfig withTopics(GuardConfig c, List<GuardConfig.Topic> topics) {
         return new GuardConfig(c.enabled(), c.input(), c.pii(), c.output(), c.indirect(), new GuardConfig.Topics(topics, c.topics().threshold()),
-                c.tenants(), c.policies(), c.phoneRegions());
+                c.tenants(), c.policies(), c.phoneRegions(), c.cache());
     }
 
     private static InjectionDetector.Assessment assess(String text) {
