@@ -38,7 +38,7 @@ public final class GatewayStreamBench {
     private static final int RATE_PER_SECOND = 200;
     private static final Duration RATE_ROUND = Duration.ofSeconds(2);
     /** Streams through Keel before anything is measured, so its JIT has compiled the streaming path. */
-    private static final Duration JIT_WARM_UP = Duration.ofSeconds(10);
+    private static final Duration JIT_WARM_UP = Duration.ofSeconds(20);
     private static final int HELD_OPEN_STREAMS = 1_000;
     /** Held-open streams started per second: fast enough to open all 1,000 well before the first ends. */
     private static final int HELD_OPEN_PER_SECOND = 250;
@@ -58,11 +58,12 @@ public final class GatewayStreamBench {
     }
 
     /**
-     * One path's streams: {@code firstByte} and {@code firstDelta} from sending, {@code tail} from the upstream's last
-     * frame to the client's, {@code frameLag} from the upstream writing each frame to the client having it;
+     * One path's streams: {@code firstByte} and {@code firstDelta} from sending, {@code toUpstream} from sending to the
+     * upstream's first write (the request's way in), {@code tail} from the upstream's last frame to the client's,
+     * {@code frameLag} from the upstream writing each frame to the client having it;
      * {@code cpuMsPerStream} Keel's CPU per stream (0 when direct); {@code failed} streams that broke or had wrong text.
      */
-    public record PathStreams(long streams, long failed, Spread firstByte, Spread firstDelta, Spread tail, Spread frameLag, double cpuMsPerStream) {}
+    public record PathStreams(long streams, long failed, Spread firstByte, Spread firstDelta, Spread toUpstream, Spread tail, Spread frameLag, double cpuMsPerStream) {}
 
     /** Direct vs through Keel under one load; {@code frames} per stream. */
     public record Comparison(String load, int frames, PathStreams direct, PathStreams keel) {
@@ -72,6 +73,11 @@ public final class GatewayStreamBench {
 
         public Spread addedFirstDelta() {
             return keel.firstDelta().minus(direct.firstDelta());
+        }
+
+        /** What Keel adds before the upstream starts answering: the request side of the added first byte. */
+        public Spread addedToUpstream() {
+            return keel.toUpstream().minus(direct.toUpstream());
         }
 
         public Spread addedTail() {
@@ -218,7 +224,7 @@ public final class GatewayStreamBench {
 
     private static PathStreams figures(List<Read> reads, FakeUpstream upstream, double cpuSeconds) {
         String expected = MEASURED.text();
-        List<Double> firstByte = new ArrayList<>(), firstDelta = new ArrayList<>(), tail = new ArrayList<>(), lag = new ArrayList<>();
+        List<Double> firstByte = new ArrayList<>(), firstDelta = new ArrayList<>(), toUpstream = new ArrayList<>(), tail = new ArrayList<>(), lag = new ArrayList<>();
         long failed = 0;
         for (Read read : reads) {
             LoadGenerator.StreamReading r = read.reading();
@@ -229,11 +235,12 @@ public final class GatewayStreamBench {
             }
             firstByte.add(ms(r.firstByteNanos() - r.sentNanos()));
             firstDelta.add(ms(r.firstContentNanos() - r.sentNanos()));
+            toUpstream.add(ms(written[0] - r.sentNanos()));
             tail.add(ms(r.frameNanos()[written.length - 1] - written[written.length - 1]));
             for (int i = 0; i < written.length; i++) lag.add(ms(r.frameNanos()[i] - written[i]));
         }
         long ok = reads.size() - failed;
-        return new PathStreams(reads.size(), failed, spread(firstByte), spread(firstDelta), spread(tail), spread(lag),
+        return new PathStreams(reads.size(), failed, spread(firstByte), spread(firstDelta), spread(toUpstream), spread(tail), spread(lag),
                 cpuSeconds <= 0 ? 0 : cpuSeconds * 1000 / Math.max(1, ok));
     }
 

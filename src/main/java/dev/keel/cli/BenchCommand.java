@@ -452,6 +452,7 @@ final class BenchCommand implements Runnable {
                         c.direct().failed() + c.keel().failed());
                 System.out.printf("    added first byte p50 %.3f / p99 %.3f ms; first content delta p50 %.3f / p99 %.3f ms%n", c.addedFirstByte().p50Ms(),
                         c.addedFirstByte().p99Ms(), c.addedFirstDelta().p50Ms(), c.addedFirstDelta().p99Ms());
+                System.out.printf("    of which before the upstream's first write p50 %.3f / p99 %.3f ms%n", c.addedToUpstream().p50Ms(), c.addedToUpstream().p99Ms());
                 System.out.printf("    added upstream last byte → client last byte p50 %.3f / p99 %.3f ms (%.1f / %.1f µs per frame of %d)%n", c.addedTail().p50Ms(),
                         c.addedTail().p99Ms(), 1000 * c.addedTail().p50Ms() / c.frames(), 1000 * c.addedTail().p99Ms() / c.frames(), c.frames());
                 System.out.printf("    added lag of each frame behind the upstream's write p50 %.1f / p99 %.1f µs; keel CPU %.3f ms/stream%n",
