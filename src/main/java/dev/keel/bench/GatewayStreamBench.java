@@ -37,6 +37,7 @@ public final class GatewayStreamBench {
     /** Streams started per second at the fixed rate, and for how long per path and round. */
     private static final int RATE_PER_SECOND = 200;
     private static final Duration RATE_ROUND = Duration.ofSeconds(2);
+    private static final Duration UNSTREAMED_ROUND = Duration.ofSeconds(1);
     /** Streams through Keel before anything is measured, so its JIT has compiled the streaming path. */
     private static final Duration JIT_WARM_UP = Duration.ofSeconds(20);
     private static final int HELD_OPEN_STREAMS = 1_000;
@@ -97,8 +98,11 @@ public final class GatewayStreamBench {
      */
     public record HeldOpen(int streams, int openWhileMeasured, int completed, int correct, double heapBeforeMiB, double heapOpenMiB, double rssOpenMiB) {}
 
-    /** Either part may be null when not run. */
-    public record Result(int deltas, int intervalMs, List<Comparison> measured, HeldOpen heldOpen) {}
+    /**
+     * Either part may be null when not run; {@code unstreamed}: the same requests without {@code "stream"}, one at a
+     * time through the same Keel to the same upstream, so what streaming itself adds reads against it.
+     */
+    public record Result(int deltas, int intervalMs, List<Comparison> measured, HeldOpen heldOpen, GatewayBench.RateResult unstreamed) {}
 
     private GatewayStreamBench() {}
 
@@ -125,6 +129,7 @@ public final class GatewayStreamBench {
                 Map<String, String> auth = Map.of("Authorization", "Bearer " + GatewayBench.createKey(keel.port(), "bench-streams"));
                 Bodies bodies = new Bodies();
                 List<Comparison> comparisons = null;
+                GatewayBench.RateResult unstreamed = null;
                 if (measured) {
                     Target direct = new Target(URI.create(fast.baseUrl() + "/chat/completions"), Map.of(), null), viaKeel = new Target(keelUri, auth, keel);
                     log.println("gateway: warming up the streaming path…");
@@ -134,9 +139,10 @@ public final class GatewayStreamBench {
                             MEASURED.deltas(), MEASURED.intervalMs(), ROUNDS);
                     comparisons = List.of(compare("sequential, one connection", load, fast, direct, viaKeel, bodies, false),
                             compare(RATE_PER_SECOND + " streams/s", load, fast, direct, viaKeel, bodies, true));
+                    unstreamed = unstreamed(load, direct, viaKeel);
                 }
                 HeldOpen open = heldOpen ? holdOpen(load, keel, keelUri, auth, slow, bodies, log) : null;
-                return new Result(MEASURED.deltas(), MEASURED.intervalMs(), comparisons, open);
+                return new Result(MEASURED.deltas(), MEASURED.intervalMs(), comparisons, open, unstreamed);
             }
         }
     }
@@ -174,6 +180,21 @@ public final class GatewayStreamBench {
             keelCpu += viaKeel.server().cpuSeconds() - cpu;
         }
         return new Comparison(name, MEASURED.frames(true), figures(directReads, upstream, 0), figures(keelReads, upstream, keelCpu));
+    }
+
+    /** Non-streamed requests one at a time, direct and through Keel in alternating rounds. */
+    private static GatewayBench.RateResult unstreamed(LoadGenerator load, Target direct, Target viaKeel) throws InterruptedException {
+        java.util.function.LongFunction<byte[]> body = LoadGenerator.chatBodies("stream", PROMPT + " unstreamed");
+        List<LoadGenerator.Run> directRuns = new ArrayList<>(), keelRuns = new ArrayList<>();
+        double keelCpu = 0;
+        for (int round = 0; round < ROUNDS; round++) {
+            directRuns.add(load.closedLoop(direct.uri(), direct.headers(), body, 1, UNSTREAMED_ROUND));
+            double cpu = viaKeel.server().cpuSeconds();
+            keelRuns.add(load.closedLoop(viaKeel.uri(), viaKeel.headers(), body, 1, UNSTREAMED_ROUND));
+            keelCpu += viaKeel.server().cpuSeconds() - cpu;
+        }
+        return new GatewayBench.RateResult(1, GatewayBench.Stats.of(LoadGenerator.Run.merge(directRuns), 0),
+                GatewayBench.Stats.of(LoadGenerator.Run.merge(keelRuns), keelCpu));
     }
 
     private static List<Read> oneAtATime(LoadGenerator load, Target target, java.util.function.Supplier<Numbered> bodies) throws Exception {

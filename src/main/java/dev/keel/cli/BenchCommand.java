@@ -458,6 +458,9 @@ final class BenchCommand implements Runnable {
                 System.out.printf("    added lag of each frame behind the upstream's write p50 %.1f / p99 %.1f µs; keel CPU %.3f ms/stream%n",
                         1000 * c.addedPerFrame().p50Ms(), 1000 * c.addedPerFrame().p99Ms(), c.keel().cpuMsPerStream());
             }
+            dev.keel.bench.GatewayBench.RateResult u = r.unstreamed();
+            System.out.printf("  the same requests not streamed, one at a time: added p50 %.3f / p99 %.3f ms; keel CPU %.3f ms/request%n", u.addedP50Ms(),
+                    u.addedP99Ms(), u.keel().serverCpuMsPerRequest());
         }
         if (r.heldOpen() != null) {
             dev.keel.bench.GatewayStreamBench.HeldOpen h = r.heldOpen();

@@ -121,6 +121,31 @@ class StreamsThroughKeelTest {
     }
 
     @Test
+    void anUpstreamLineThatNeverEndsIsRefusedInsteadOfBuffered() throws Exception {
+        CountDownLatch upstreamCutOff = new CountDownLatch(1);
+        fixture.primary.then((ex, req) -> {
+            ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, 0);
+            OutputStream out = ex.getResponseBody();
+            byte[] piece = new byte[64 * 1024];
+            java.util.Arrays.fill(piece, (byte) 'x');
+            try {
+                out.write("data: ".getBytes(StandardCharsets.UTF_8));
+                for (int i = 0; i < 1024; i++) {
+                    out.write(piece);
+                    out.flush();
+                }
+            } catch (IOException e) {
+                upstreamCutOff.countDown();
+            }
+        });
+        HttpResponse<String> r = http.send(streamRequest("endless-line", "Say something"), HttpResponse.BodyHandlers.ofString());
+        assertThat(upstreamCutOff.await(PATIENCE_SECONDS, TimeUnit.SECONDS)).as("Keel hung up on a 64 MiB line").isTrue();
+        assertThat(r.statusCode()).isEqualTo(502);
+        assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("malformed_response");
+    }
+
+    @Test
     void manyConcurrentStreamsEachCompleteWithTheirOwnTextAndAreBilledOnceEach() throws Exception {
         int streams = 64;
         fixture.primary.then(FakeLlmServer.streamFrom(req -> "reply to " + req.at("/messages/0/content").asText()));
