@@ -46,11 +46,11 @@ public final class GatewayStreamBench {
     private static final Duration STREAM_TIMEOUT = Duration.ofMinutes(3);
     private static final String PROMPT = "Say ok.";
 
-    /** A percentile pair in milliseconds. */
+    /** A percentile pair in milliseconds; NaN when nothing was measured (no stream whose frames matched the upstream's one to one). */
     public record Spread(double p50Ms, double p99Ms) {
         static Spread of(double[] ms) {
-            double[] s = ms.length == 0 ? new double[] {0} : ms;
-            return new Spread(Measurements.percentile(s, 50), Measurements.percentile(s, 99));
+            if (ms.length == 0) return new Spread(Double.NaN, Double.NaN);
+            return new Spread(Measurements.percentile(ms, 50), Measurements.percentile(ms, 99));
         }
 
         Spread minus(Spread other) {
