@@ -81,12 +81,12 @@ public final class GatewayBench {
 
     /** The whole run; {@code maxThroughput} and {@code footprints} are keyed direct / keel / portkey. */
     public record Result(int upstreamLatencyMs, RateResult sequential, List<RateResult> rates, Map<String, Stats> maxThroughput, FaultResult fault,
-                         Map<String, Footprint> footprints, String portkeyNote) {}
+                         Map<String, Footprint> footprints, String portkeyNote, GatewayStreamBench.Result streaming) {}
 
     private GatewayBench() {}
 
     /** What a run measures. */
-    public enum Part { SEQUENTIAL, RATES, MAX, PORTKEY, FAULTS }
+    public enum Part { SEQUENTIAL, RATES, MAX, PORTKEY, FAULTS, STREAMING, STREAMS }
 
     /**
      * How a run measures: offered loads, seconds per load, callers at maximum throughput, the fake upstream's latency;
@@ -163,7 +163,9 @@ public final class GatewayBench {
             String note = o.parts().contains(Part.PORTKEY) ? portkey(o.portkeyDir(), upstream, load, concurrency, perRate, max, footprints, log)
                     : "Portkey not measured (not asked for)";
             FaultResult fault = o.parts().contains(Part.FAULTS) ? faults(work, load, latencyMs, o.serverJvmOptions(), log) : null;
-            return new Result(latencyMs, sequential, results, max, fault, footprints, note);
+            GatewayStreamBench.Result streaming = o.parts().contains(Part.STREAMING) || o.parts().contains(Part.STREAMS)
+                    ? GatewayStreamBench.run(o.parts().contains(Part.STREAMING), o.parts().contains(Part.STREAMS), o.guards(), o.serverJvmOptions(), load, work, log) : null;
+            return new Result(latencyMs, sequential, results, max, fault, footprints, note, streaming);
         }
     }
 

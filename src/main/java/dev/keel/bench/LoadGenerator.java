@@ -4,6 +4,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -58,6 +59,7 @@ final class LoadGenerator implements AutoCloseable {
     }
 
     static final int MAX_CONNECTIONS = 1000;
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     /**
      * Chat request bodies whose user message is {@code text} followed by the request's number, so no two requests of a
@@ -129,6 +131,100 @@ final class LoadGenerator implements AutoCloseable {
         }
         boolean finished = done.await(length.toSeconds() + 60, TimeUnit.SECONDS);
         return rec.run(sent.get(), (System.nanoTime() - start) / 1e9, finished);
+    }
+
+    /**
+     * A streamed response as its client read it: {@code failure} null when it ended 200 with its body complete;
+     * times in {@link System#nanoTime()}: when it was sent, when the body's first byte came, and when each SSE
+     * {@code data:} frame was complete; {@code deltas} the content delta text of each data frame (null for frames
+     * without one, such as the usage chunk and {@code [DONE]}).
+     */
+    record StreamReading(String failure, long sentNanos, long firstByteNanos, long[] frameNanos, List<String> deltas) {
+        /** The content deltas together. */
+        String text() {
+            StringBuilder b = new StringBuilder();
+            for (String d : deltas) if (d != null) b.append(d);
+            return b.toString();
+        }
+
+        /** When the first frame with content text was complete, or -1 if none had any. */
+        long firstContentNanos() {
+            for (int i = 0; i < deltas.size(); i++) if (deltas.get(i) != null && !deltas.get(i).isEmpty()) return frameNanos[i];
+            return -1;
+        }
+    }
+
+    /**
+     * Sends one streaming chat request and hands its {@link StreamReading} to {@code done} from the client's thread;
+     * frames are timed as their bytes arrive (no thread per stream), and {@code opened} runs once, when the body's
+     * first byte came (or the response ended without one). The body is parsed once the stream ended.
+     */
+    void stream(URI uri, Map<String, String> headers, byte[] body, Duration timeout, Runnable opened, java.util.function.Consumer<StreamReading> done) {
+        long sent = System.nanoTime();
+        SseFrames frames = new SseFrames();
+        request(uri, headers, body).timeout(timeout.toMillis(), TimeUnit.MILLISECONDS)
+                .onResponseContent((response, content) -> {
+                    if (frames.add(content, System.nanoTime())) opened.run();
+                })
+                .send(result -> {
+                    String failure = result.isFailed() ? result.getFailure().getClass().getSimpleName()
+                            : result.getResponse().getStatus() != 200 ? "http " + result.getResponse().getStatus() : null;
+                    StreamReading reading = frames.reading(failure, sent);
+                    if (reading.firstByteNanos() < 0) opened.run();
+                    done.accept(reading);
+                });
+    }
+
+    /** The bytes of one SSE body as they arrive, with the time each {@code data:} frame was complete. Single-threaded (one response's callbacks). */
+    private static final class SseFrames {
+        private final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        private final java.util.List<Long> dataFrameEnds = new java.util.ArrayList<>();
+        private long firstByte = -1;
+        /** The first byte of the frame being read, -1 before it came. */
+        private int frameFirst = -1;
+        private int previous = -1;
+
+        /** Takes the next bytes of the body; true if they are its first. */
+        boolean add(java.nio.ByteBuffer content, long now) {
+            boolean first = firstByte < 0 && content.hasRemaining();
+            if (first) firstByte = now;
+            while (content.hasRemaining()) {
+                byte b = content.get();
+                bytes.write(b);
+                if (frameFirst < 0) frameFirst = b;
+                if (b == '\n' && previous == '\n') {
+                    if (frameFirst == 'd') dataFrameEnds.add(now);
+                    frameFirst = -1;
+                    previous = -1;
+                } else {
+                    previous = b;
+                }
+            }
+            return first;
+        }
+
+        StreamReading reading(String failure, long sent) {
+            List<String> deltas = new java.util.ArrayList<>();
+            for (String frame : bytes.toString(StandardCharsets.UTF_8).split("\n\n")) {
+                if (!frame.startsWith("data: ")) continue;
+                String data = frame.substring(6);
+                deltas.add(data.equals("[DONE]") ? null : contentDelta(data));
+            }
+            long[] ends = dataFrameEnds.stream().mapToLong(Long::longValue).toArray();
+            if (failure == null && (ends.length != deltas.size() || deltas.isEmpty() || !bytes.toString(StandardCharsets.UTF_8).endsWith("data: [DONE]\n\n"))) {
+                failure = "stream did not end with data: [DONE]";
+            }
+            return new StreamReading(failure, sent, firstByte, ends, deltas);
+        }
+
+        private static String contentDelta(String json) {
+            try {
+                com.fasterxml.jackson.databind.JsonNode delta = JSON.readTree(json).path("choices").path(0).path("delta").path("content");
+                return delta.isTextual() ? delta.asText() : null;
+            } catch (java.io.IOException e) {
+                return null;
+            }
+        }
     }
 
     private Request request(URI uri, Map<String, String> headers, byte[] body) {

@@ -317,7 +317,8 @@ final class BenchCommand implements Runnable {
         int latency;
 
         @Option(names = "--parts", split = ",", defaultValue = "sequential,rates,max,portkey,faults",
-                description = "What to measure: sequential (one connection, upstream answering at once), rates (fixed loads), max (maximum throughput), portkey, faults (default: ${DEFAULT-VALUE}).")
+                description = "What to measure: sequential (one connection, upstream answering at once), rates (fixed loads), max (maximum throughput), portkey, faults, "
+                        + "streaming (streams one at a time and at a fixed rate, direct vs Keel), streams (Keel's heap with 1,000 streams open) (default: ${DEFAULT-VALUE}).")
         List<String> parts;
 
         @Option(names = "--server-java-opts", paramLabel = "OPTS",
@@ -350,7 +351,7 @@ final class BenchCommand implements Runnable {
                     try {
                         what.add(dev.keel.bench.GatewayBench.Part.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT)));
                     } catch (IllegalArgumentException e) {
-                        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--parts: unknown part '" + p + "' (sequential, rates, max, portkey, faults)");
+                        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--parts: unknown part '" + p + "' (sequential, rates, max, portkey, faults, streaming, streams)");
                     }
                 }
                 dev.keel.bench.GatewayBench.Result r = dev.keel.bench.GatewayBench.run(new dev.keel.bench.GatewayBench.Options(rates,
@@ -473,6 +474,33 @@ final class BenchCommand implements Runnable {
                 100 * r.fault().successRate(), r.fault().ledgerRows(), r.fault().ledgerRows() == r.fault().requests() ? "yes" : "NO", r.fault().upstreamCalls());
         r.footprints().forEach((k, v) -> System.out.printf("%s at the end: %sRSS %.0f MiB%n", k,
                 v.heapAfterGcMiB() >= 0 ? String.format(java.util.Locale.ROOT, "heap after GC %.0f MiB, ", v.heapAfterGcMiB()) : "", v.rssMiB()));
+        if (r.streaming() != null) printGatewayStreams(r.streaming());
+    }
+
+    private static void printGatewayStreams(dev.keel.bench.GatewayStreamBench.Result r) {
+        if (r.measured() != null) {
+            System.out.printf("streams of %d content deltas %d ms apart (added = keel − direct, per percentile, alternating rounds):%n", r.deltas(), r.intervalMs());
+            for (dev.keel.bench.GatewayStreamBench.Comparison c : r.measured()) {
+                System.out.printf("  %s: %,d streams direct, %,d through Keel (%d failed)%n", c.load(), c.direct().streams(), c.keel().streams(),
+                        c.direct().failed() + c.keel().failed());
+                System.out.printf("    added first byte p50 %.3f / p99 %.3f ms; first content delta p50 %.3f / p99 %.3f ms%n", c.addedFirstByte().p50Ms(),
+                        c.addedFirstByte().p99Ms(), c.addedFirstDelta().p50Ms(), c.addedFirstDelta().p99Ms());
+                System.out.printf("    of which before the upstream's first write p50 %.3f / p99 %.3f ms%n", c.addedToUpstream().p50Ms(), c.addedToUpstream().p99Ms());
+                System.out.printf("    added upstream last byte → client last byte p50 %.3f / p99 %.3f ms (%.1f / %.1f µs per frame of %d)%n", c.addedTail().p50Ms(),
+                        c.addedTail().p99Ms(), 1000 * c.addedTail().p50Ms() / c.frames(), 1000 * c.addedTail().p99Ms() / c.frames(), c.frames());
+                System.out.printf("    added lag of each frame behind the upstream's write p50 %.1f / p99 %.1f µs; keel CPU %.3f ms/stream%n",
+                        1000 * c.addedPerFrame().p50Ms(), 1000 * c.addedPerFrame().p99Ms(), c.keel().cpuMsPerStream());
+            }
+            dev.keel.bench.GatewayBench.RateResult u = r.unstreamed();
+            System.out.printf("  the same requests not streamed, one at a time: added p50 %.3f / p99 %.3f ms; keel CPU %.3f ms/request%n", u.addedP50Ms(),
+                    u.addedP99Ms(), u.keel().serverCpuMsPerRequest());
+        }
+        if (r.heldOpen() != null) {
+            dev.keel.bench.GatewayStreamBench.HeldOpen h = r.heldOpen();
+            System.out.printf("%,d streams held open through Keel: %,d open while measured; keel heap after GC %.0f MiB (%.0f MiB before they opened), RSS %.0f MiB;"
+                    + " %,d completed, %,d with the right text and [DONE] last%n", h.streams(), h.openWhileMeasured(), h.heapOpenMiB(), h.heapBeforeMiB(), h.rssOpenMiB(),
+                    h.completed(), h.correct());
+        }
     }
 
     @Command(name = "cache", mixinStandardHelpOptions = true,

@@ -12,12 +12,11 @@ import dev.keel.model.ProviderException.Kind;
 import dev.keel.model.ProviderException;
 import dev.keel.model.StreamListener;
 import dev.keel.model.Usage;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -27,6 +26,12 @@ import java.util.Map;
  */
 public final class OpenAiChatModel implements ChatModel {
     private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
+    private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
+    /**
+     * Far above any chunk a provider sends (a few KB even for a tool call's arguments), and small enough that a thousand
+     * hostile streams cannot fill the heap with lines that never end.
+     */
+    private static final int MAX_EVENT_LINE_BYTES = 256 * 1024;
     private final ProviderConfig config;
     private final ProviderHttp http;
     private final URI endpoint, embeddings;
@@ -82,15 +87,18 @@ public final class OpenAiChatModel implements ChatModel {
         ProviderHttp.Reply response = send(request, call);
         Usage usage = Usage.NONE;
         boolean any = false;
-        try (InputStream in = response.body(); BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = reader.readLine()) != null) {
-                if (!line.startsWith("data:")) continue;
-                String data = line.substring(5).trim();
-                if (data.equals("[DONE]")) return usage;
+        try (InputStream in = response.body()) {
+            SseLines lines = new SseLines(in, MAX_EVENT_LINE_BYTES);
+            while (lines.next()) {
+                if (!lines.startsWith("data:")) continue;
+                byte[] line = lines.bytes();
+                int from = "data:".length(), to = lines.length();
+                while (from < to && (line[from] & 0xff) <= ' ') from++;
+                while (to > from && (line[to - 1] & 0xff) <= ' ') to--;
+                if (isDone(line, from, to)) return usage;
                 JsonNode chunk;
                 try {
-                    chunk = JSON.readTree(data);
+                    chunk = JSON.readTree(line, from, to - from);
                 } catch (JsonProcessingException e) {
                     throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "stream chunk is not valid JSON", null, null);
                 }
@@ -103,9 +111,16 @@ public final class OpenAiChatModel implements ChatModel {
             }
             throw new ProviderException(any ? Kind.UNAVAILABLE : Kind.MALFORMED_RESPONSE, provider(), response.status(),
                     "stream ended without [DONE]", null, null);
+        } catch (SseLines.LineTooLongException e) {
+            throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), e.getMessage(), null, null);
         } catch (IOException e) {
             throw new ProviderException(Kind.UNAVAILABLE, provider(), response.status(), "the connection broke mid-stream", null, null);
         }
+    }
+
+    /** Whether {@code line[from..to)} is {@code [DONE]}. */
+    private static boolean isDone(byte[] line, int from, int to) {
+        return to - from == DONE.length && Arrays.equals(line, from, to, DONE, 0, DONE.length);
     }
 
     private ProviderHttp.Reply send(ObjectNode request, CallContext call) {
