@@ -566,4 +566,31 @@ class ChatCompletionsTest extends GatewayTestBase {
                 "bge-small-en-v1.5-q");
         assertThat(r.body()).doesNotContain(KEY);
     }
+
+    /** A scripted upstream latency, long against Keel's own time, so that the bounds below hold on a loaded machine. */
+    private static final long UPSTREAM_DELAY_MS = 200;
+
+    @Test
+    void theOverheadHeaderExcludesTheUpstreamsOwnTimeAndFitsInWhatTheClientWaited() throws Exception {
+        primary.then((ex, req) -> {
+            try {
+                Thread.sleep(UPSTREAM_DELAY_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            ok("late").respond(ex, req);
+        });
+        long start = System.nanoTime();
+        HttpResponse<String> r = chatAs("overhead", request("fast", false));
+        double clientMs = (System.nanoTime() - start) / 1e6;
+        assertThat(r.statusCode()).isEqualTo(200);
+        double overheadMs = Double.parseDouble(r.headers().firstValue("x-keel-overhead-ms").orElseThrow());
+        assertThat(overheadMs).as("Keel's time: what the client waited less at least the upstream's delay").isBetween(0.0, clientMs - UPSTREAM_DELAY_MS);
+        JsonNode trace = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/traces/" + r.headers().firstValue("x-keel-trace-id").orElseThrow()))
+                .header("X-Keel-Tenant", "overhead").build(), HttpResponse.BodyHandlers.ofString()).body());
+        double upstreamMs = 0;
+        for (JsonNode span : trace.get("spans")) if (span.get("name").asText().equals("provider")) upstreamMs += span.at("/attributes/upstream_ms").asDouble();
+        assertThat(upstreamMs).as("the upstream's own time, recorded on its span").isGreaterThanOrEqualTo(UPSTREAM_DELAY_MS);
+        assertThat(overheadMs + upstreamMs).as("Keel's time and the upstream's add up to no more than the client waited").isLessThanOrEqualTo(clientMs);
+    }
 }
