@@ -50,26 +50,48 @@ public final class GatewayBench {
     /**
      * Latency and success of one configuration at one load. {@code overheadP50Ms}/{@code overheadP99Ms}:
      * Keel's own {@code x-keel-overhead-ms} (time in Keel, upstream excluded), 0 when direct;
-     * {@code serverCpuMsPerRequest}: CPU time the server process used per completed request, 0 when direct.
+     * {@code serverCpuMsPerRequest}: CPU time the server process used per completed request, 0 when direct;
+     * {@code failed}: requests that got no 200 (an error status, a transport failure or no answer in time).
      */
     public record Stats(double p50Ms, double p99Ms, double successRate, double throughput, Map<String, Long> failures, double overheadP50Ms,
-                        double overheadP99Ms, double serverCpuMsPerRequest) {
+                        double overheadP99Ms, double serverCpuMsPerRequest, double p90Ms, long failed) {
         static Stats of(LoadGenerator.Run r, double cpuSeconds) {
             double[] l = r.latenciesMs().length == 0 ? new double[] {0} : r.latenciesMs();
             double[] o = r.overheadMs().length == 0 ? new double[] {0} : r.overheadMs();
             return new Stats(Measurements.percentile(l, 50), Measurements.percentile(l, 99), r.successRate(), r.throughput(), r.failures(),
-                    Measurements.percentile(o, 50), Measurements.percentile(o, 99), cpuSeconds <= 0 ? 0 : cpuSeconds * 1000 / Math.max(1, r.ok()));
+                    Measurements.percentile(o, 50), Measurements.percentile(o, 99), cpuSeconds <= 0 ? 0 : cpuSeconds * 1000 / Math.max(1, r.ok()),
+                    Measurements.percentile(l, 90), r.failed());
         }
     }
 
-    /** Direct vs through Keel at one offered rate. */
+    /**
+     * Direct vs through Keel at one offered rate (0: sequential or maximum throughput). Added latency is Keel's
+     * percentile less direct's, per percentile.
+     */
     public record RateResult(int offered, Stats direct, Stats keel) {
+        /** What {@code x-keel-overhead-ms} may differ from the added latency measured outside at p50 and still agree. */
+        public static final double HEADER_AGREEMENT_MS = 0.1;
+
         public double addedP50Ms() {
             return keel.p50Ms() - direct.p50Ms();
         }
 
+        public double addedP90Ms() {
+            return keel.p90Ms() - direct.p90Ms();
+        }
+
         public double addedP99Ms() {
             return keel.p99Ms() - direct.p99Ms();
+        }
+
+        /** {@code x-keel-overhead-ms} at p50 less the added latency measured outside at p50. */
+        public double headerMinusAddedP50Ms() {
+            return keel.overheadP50Ms() - addedP50Ms();
+        }
+
+        /** Whether Keel's own header agrees with the outside measurement at p50, within {@link #HEADER_AGREEMENT_MS}. */
+        public boolean headerAgrees() {
+            return Math.abs(headerMinusAddedP50Ms()) <= HEADER_AGREEMENT_MS;
         }
     }
 

@@ -443,23 +443,32 @@ final class BenchCommand implements Runnable {
             dev.keel.bench.GatewayBench.RateResult x = r.sequential();
             System.out.printf("sequential, one connection, upstream answering at once: direct p50 %.3f / p99 %.3f ms, keel p50 %.3f / p99 %.3f ms%n",
                     x.direct().p50Ms(), x.direct().p99Ms(), x.keel().p50Ms(), x.keel().p99Ms());
-            System.out.printf("%8s added p50 %.3f ms, p99 %.3f ms; x-keel-overhead-ms p50 %.3f, p99 %.3f; keel CPU %.3f ms/request, %,.0f req/s%n", "",
-                    x.addedP50Ms(), x.addedP99Ms(), x.keel().overheadP50Ms(), x.keel().overheadP99Ms(), x.keel().serverCpuMsPerRequest(),
-                    x.keel().throughput());
+            System.out.printf("%8s added p50 %.3f ms, p90 %.3f ms, p99 %.3f ms; keel CPU %.3f ms/request, %,.0f req/s%n", "",
+                    x.addedP50Ms(), x.addedP90Ms(), x.addedP99Ms(), x.keel().serverCpuMsPerRequest(), x.keel().throughput());
+            System.out.printf("%8s x-keel-overhead-ms p50 %.3f, p99 %.3f; header - added at p50 %+.3f ms: %s%n", "", x.keel().overheadP50Ms(),
+                    x.keel().overheadP99Ms(), x.headerMinusAddedP50Ms(), x.headerAgrees()
+                            ? String.format(java.util.Locale.ROOT, "agrees (within %.1f ms)", dev.keel.bench.GatewayBench.RateResult.HEADER_AGREEMENT_MS)
+                            : String.format(java.util.Locale.ROOT, "DISAGREES (by more than %.1f ms)", dev.keel.bench.GatewayBench.RateResult.HEADER_AGREEMENT_MS));
         }
-        System.out.printf("%8s %22s %22s %18s %10s %12s%n", "req/s", "direct p50/p99 ms", "keel p50/p99 ms", "added p50/p99 ms", "success", "keel CPU/req");
+        System.out.printf("%8s %22s %22s %26s %10s %12s%n", "req/s", "direct p50/p99 ms", "keel p50/p99 ms", "added p50/p90/p99 ms", "success", "keel CPU/req");
         for (dev.keel.bench.GatewayBench.RateResult x : r.rates()) {
-            System.out.printf("%,8d %10.2f / %8.2f %10.2f / %8.2f %8.2f / %7.2f %9.2f%% %9.3f ms  (keel %,.0f req/s = %.0f%% of offered)%n", x.offered(),
-                    x.direct().p50Ms(), x.direct().p99Ms(), x.keel().p50Ms(), x.keel().p99Ms(), x.addedP50Ms(), x.addedP99Ms(),
+            System.out.printf("%,8d %10.2f / %8.2f %10.2f / %8.2f %7.2f / %7.2f / %7.2f %9.2f%% %9.3f ms  (keel %,.0f req/s = %.0f%% of offered)%n", x.offered(),
+                    x.direct().p50Ms(), x.direct().p99Ms(), x.keel().p50Ms(), x.keel().p99Ms(), x.addedP50Ms(), x.addedP90Ms(), x.addedP99Ms(),
                     100 * x.keel().successRate(), x.keel().serverCpuMsPerRequest(), x.keel().throughput(), 100 * x.keel().throughput() / x.offered());
             if (!x.keel().failures().isEmpty()) System.out.printf("%8s keel failures: %s%n", "", x.keel().failures());
             System.out.printf("%8s time inside Keel (x-keel-overhead-ms) p50 %.3f ms, p99 %.3f ms%n", "", x.keel().overheadP50Ms(), x.keel().overheadP99Ms());
         }
-        r.maxThroughput().forEach((k, v) -> System.out.printf("max throughput %-11s %,10.0f req/s, p50 %.2f ms%s%n", k, v.throughput(), v.p50Ms(),
-                v.serverCpuMsPerRequest() > 0 ? String.format(java.util.Locale.ROOT, ", server CPU %.3f ms/request", v.serverCpuMsPerRequest()) : ""));
+        r.maxThroughput().forEach((k, v) -> System.out.printf("max throughput %-11s %,10.0f req/s, p50 %.2f ms%s, %,d errors%n", k, v.throughput(), v.p50Ms(),
+                v.serverCpuMsPerRequest() > 0 ? String.format(java.util.Locale.ROOT, ", server CPU %.3f ms/request", v.serverCpuMsPerRequest()) : "",
+                v.failed()));
+        if (r.maxThroughput().containsKey("keel") && r.maxThroughput().containsKey("direct")) {
+            dev.keel.bench.GatewayBench.RateResult x = new dev.keel.bench.GatewayBench.RateResult(0, r.maxThroughput().get("direct"), r.maxThroughput().get("keel"));
+            System.out.printf("max throughput keel added p50 %.2f ms, p90 %.2f ms, p99 %.2f ms (keel - direct, each at its own maximum); 0 errors: %s%n",
+                    x.addedP50Ms(), x.addedP90Ms(), x.addedP99Ms(), x.keel().failed() == 0 ? "yes" : "NO " + x.keel().failures());
+        }
         if (r.maxThroughput().containsKey("portkey")) {
             double keel = r.maxThroughput().get("keel").throughput(), portkey = r.maxThroughput().get("portkey").throughput();
-            System.out.printf("keel / portkey max throughput: %.2f× (target ≥ 3×)", keel / portkey);
+            System.out.printf("keel / portkey max throughput: %.2f× (target ≥ 10×)", keel / portkey);
             double keelCpu = r.maxThroughput().get("keel").serverCpuMsPerRequest(), portkeyCpu = r.maxThroughput().get("portkey").serverCpuMsPerRequest();
             if (keelCpu > 0 && portkeyCpu > 0) System.out.printf("; CPU per request portkey / keel: %.2f×", portkeyCpu / keelCpu);
             System.out.println();

@@ -67,8 +67,9 @@ final class TokenEstimate {
     }
 
     private static boolean isImage(JsonNode node) {
+        if (!node.isObject()) return false;
         String type = node.path("type").asText("");
-        return node.isObject() && (type.equals("image_url") || type.equals("input_image") || type.equals("image"));
+        return type.equals("image_url") || type.equals("input_image") || type.equals("image");
     }
 
     /**

@@ -87,9 +87,10 @@ final class ChatRoutes {
             return;
         }
         ChatGateway.Result result = gateway.complete(request, caller(ctx), trace);
-        headers(ctx, result.provider(), trace);
+        byte[] body = Json.bytes(result.completion().body());
         ctx.header("x-keel-cost-usd", usd(result.cost()));
-        HttpServer.send(ctx, 200, "application/json", Json.bytes(result.completion().body()));
+        headers(ctx, result.provider(), trace);
+        HttpServer.send(ctx, 200, "application/json", body);
     }
 
     private void stream(Context ctx, ObjectNode request, Trace trace) throws IOException {
@@ -177,16 +178,20 @@ final class ChatRoutes {
     }
 
     /**
-     * {@code x-keel-provider}, {@code x-keel-route} (the router's decision, for {@code auto}),
-     * {@code x-keel-overhead-ms} (time in Keel, provider calls excluded), {@code x-keel-cache} and the
-     * serving upstream's {@code x-request-id}.
+     * {@code x-keel-provider}, {@code x-keel-route} (the router's decision, for {@code auto}), {@code x-keel-cache},
+     * the serving upstream's {@code x-request-id} and, taken last so that only the body's write follows it,
+     * {@code x-keel-overhead-ms}: the time since Jetty read the request's first byte less the upstreams' own time
+     * (each exchange from its request's last byte sent to its response's last byte received). Keel's client work
+     * (pool, write, hand-off) counts as Keel's; a stream's upstream time to its first chunk counts too, as its
+     * response headers leave with that chunk.
      */
     static void headers(Context ctx, String provider, Trace trace) {
         if (provider != null) ctx.header("x-keel-provider", provider);
         routeHeader(ctx, trace);
         cacheHeader(ctx, trace);
-        ctx.header("x-keel-overhead-ms", String.format(Locale.ROOT, "%.3f", Math.max(0, trace.elapsedMs() - trace.spanMillis("provider"))));
         upstreamRequestId(ctx, trace);
+        double overheadMs = Math.max(0, HttpServer.elapsedNanos(ctx) - trace.upstreamNanos()) / 1e6;
+        ctx.header("x-keel-overhead-ms", String.format(Locale.ROOT, "%.3f", overheadMs));
     }
 
     /** {@code x-keel-cache}: how the cache served the request ({@code hit-exact}, {@code hit-semantic}, {@code miss}, {@code off}), if it looked. */

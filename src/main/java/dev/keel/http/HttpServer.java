@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.eclipse.jetty.ee10.servlet.ServletContextRequest;
 import org.eclipse.jetty.http.HttpException;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.ServerConnector;
@@ -188,6 +189,15 @@ public final class HttpServer implements AutoCloseable {
 
     static Trace trace(Context ctx) {
         return ctx.attribute(TRACE_ATTR);
+    }
+
+    /**
+     * Nanoseconds (on {@link System#nanoTime()}'s clock) since Jetty began reading the request, its first byte, before
+     * any handler ran; since the trace started when the request is not Jetty's.
+     */
+    static long elapsedNanos(Context ctx) {
+        ServletContextRequest request = ServletContextRequest.getServletContextRequest(ctx.req());
+        return request != null ? System.nanoTime() - request.getBeginNanoTime() : (long) (trace(ctx).elapsedMs() * 1e6);
     }
 
     static String tenant(Context ctx) {

@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
  *     {@code same-site}) without an Origin, an image or script another page embeds, is refused (403) unless
  *     it is a navigation.</li>
  * </ol>
- * Listed origins get CORS headers and their preflights an answer. Immutable and thread-safe.
+ * Listed origins get CORS headers and their preflights an answer. Thread-safe; its decisions never change.
  */
 final class OriginGuard {
     /** Response headers a cross-origin page may read. */
@@ -44,6 +44,11 @@ final class OriginGuard {
     private final boolean checksHost;
     private final Set<String> hostNames = new HashSet<>();
     private final Set<String> corsOrigins;
+    /**
+     * The Host header accepted last: a client sends the same one on every request, and the answer depends on the
+     * header alone, so the patterns run once per client rather than once per request (1% of a proxied request's CPU).
+     */
+    private volatile String lastAcceptedHost;
 
     OriginGuard(ServerConfig server) {
         this.checksHost = server.loopbackOnly() || !server.allowedHosts().isEmpty();
@@ -98,7 +103,10 @@ final class OriginGuard {
      * from HTTP/1.0 clients, never from a browser) may be answered.
      */
     boolean acceptsHost(String hostHeader) {
-        return !checksHost || hostHeader == null || namesThisServer(hostHeader);
+        if (!checksHost || hostHeader == null || hostHeader.equals(lastAcceptedHost)) return true;
+        if (!namesThisServer(hostHeader)) return false;
+        lastAcceptedHost = hostHeader;
+        return true;
     }
 
     private boolean namesThisServer(String hostHeader) {

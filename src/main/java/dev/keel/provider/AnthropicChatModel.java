@@ -63,7 +63,7 @@ public final class AnthropicChatModel implements ChatModel {
     @Override
     public ChatCompletion complete(ObjectNode request, CallContext call) {
         ProviderHttp.Reply response = send(toAnthropic(request, false), call);
-        JsonNode body = http.json(response);
+        JsonNode body = http.json(response, call);
         if (body == null || !body.path("content").isArray()) {
             throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "response has no content", null, null);
         }

@@ -56,7 +56,7 @@ public final class OpenAiChatModel implements ChatModel {
     @Override
     public ChatCompletion complete(ObjectNode request, CallContext call) {
         ProviderHttp.Reply response = send(request, call);
-        JsonNode parsed = http.json(response);
+        JsonNode parsed = http.json(response, call);
         if (!(parsed instanceof ObjectNode obj) || !obj.path("choices").isArray() || obj.path("choices").isEmpty()) {
             throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "response has no choices", null, null);
         }
@@ -70,7 +70,7 @@ public final class OpenAiChatModel implements ChatModel {
     @Override
     public EmbeddingResult embed(ObjectNode request, CallContext call) {
         ProviderHttp.Reply response = http.send(embeddings, authorization(Map.of("Accept", "application/json")), request.toString(), call);
-        JsonNode parsed = http.json(response);
+        JsonNode parsed = http.json(response, call);
         if (!(parsed instanceof ObjectNode obj) || !obj.path("data").isArray() || obj.path("data").isEmpty()) {
             throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "response has no embeddings", null, null);
         }

@@ -41,6 +41,8 @@ public final class ProviderChain implements AutoCloseable {
     /** What an upstream may put on a span: a model name or a few finish reasons, not a body's worth. */
     private static final int MAX_UPSTREAM_CHARS = 200, MAX_FINISH_REASONS = 16;
     private static final String CHAT = "chat", EMBEDDINGS = "embeddings";
+    /** The attempt's span attribute with the upstream's own time, ms: the span less it is Keel's client work. */
+    public static final String UPSTREAM_MS = "upstream_ms";
 
     /** Where a served request went: the target that answered and how many attempts it took in all. */
     public record Served<T>(T value, ModelConfig.Target target, int attempts) {
@@ -173,12 +175,15 @@ public final class ProviderChain implements AutoCloseable {
         throw last != null ? last : new ProviderException(Kind.UNAVAILABLE, "gateway", 0, "model " + model.name() + " has no usable target", null, null);
     }
 
-    /** One attempt's call; the upstream's request id goes on the attempt's span and the trace. */
+    /** One attempt's call; the upstream's request id and own time go on the attempt's span and the trace. */
     private static CallContext callOf(ModelConfig model, Deadline deadline, Trace trace, Span span) {
         return new CallContext(deadline, model.firstByteTimeout(), model.totalTimeout(), trace.tenant(), id -> {
             span.attr(CallContext.UPSTREAM_REQUEST_ID, id);
             trace.attr(CallContext.UPSTREAM_REQUEST_ID, id);
-        }, span.propagationHeaders());
+        }, span.propagationHeaders(), nanos -> {
+            span.attr(UPSTREAM_MS, nanos / 1e6);
+            trace.addUpstreamTime(nanos);
+        });
     }
 
     /** The call as the GenAI conventions describe it: numbers and names only, never the messages. */

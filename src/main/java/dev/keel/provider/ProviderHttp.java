@@ -28,6 +28,7 @@ import org.eclipse.jetty.client.StringRequestContent;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
@@ -47,8 +48,48 @@ public final class ProviderHttp implements AutoCloseable {
     /** A request id worth forwarding to clients: printable ASCII, no spaces, bounded. */
     private static final java.util.regex.Pattern REQUEST_ID = java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,200}");
 
-    /** A response whose status was 2xx; the caller must close {@code body}. */
-    public record Reply(int status, InputStream body) {}
+    /**
+     * A response whose status was 2xx; the caller must close {@code body}. {@code exchange} times it: reading the body
+     * to its end through {@link #json} tells the call the upstream's own time.
+     */
+    public record Reply(int status, InputStream body, TimedExchange exchange) {}
+
+    /**
+     * The response side of one exchange, timed at the client's parser: the upstream's own time runs from the request's
+     * last byte sent to the response's last byte received, before the reading thread is woken, so Keel's client work
+     * (pooling, writing, the hand-off to the reader) stays outside it. Only complete once the body was read to its end.
+     */
+    public static final class TimedExchange extends InputStreamResponseListener {
+        private volatile long sentNanos, receivedNanos;
+
+        void sent() {
+            sentNanos = System.nanoTime();
+        }
+
+        @Override
+        public void onHeaders(Response response) {
+            receivedNanos = System.nanoTime();
+            super.onHeaders(response);
+        }
+
+        @Override
+        public void onContent(Response response, Content.Chunk chunk, Runnable demander) {
+            if (chunk.hasRemaining()) receivedNanos = System.nanoTime();
+            super.onContent(response, chunk, demander);
+        }
+
+        /** Nanoseconds from the request's last byte sent to the latest response byte received; 0 before both happened. */
+        public long upstreamNanos() {
+            long sent = sentNanos, received = receivedNanos;
+            return sent == 0 || received < sent ? 0 : received - sent;
+        }
+
+        /** Nanoseconds since the request's last byte was sent, for an upstream that has not answered; 0 if it was not sent. */
+        long waitedNanos() {
+            long sent = sentNanos;
+            return sent == 0 ? 0 : System.nanoTime() - sent;
+        }
+    }
 
     private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ProviderHttp.class);
@@ -95,13 +136,15 @@ public final class ProviderHttp implements AutoCloseable {
             headers.forEach(h::put);
             call.traceHeaders().forEach(h::put);
         });
-        InputStreamResponseListener listener = new InputStreamResponseListener();
+        TimedExchange listener = new TimedExchange();
+        request.onRequestSuccess(sent -> listener.sent());
         request.send(listener);
         Response response;
         try {
             response = listener.get(min(total, call.firstByte(Duration.ofSeconds(config.firstByteTimeoutSeconds()))).toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             request.abort(e);
+            call.upstreamTime().accept(listener.waitedNanos());
             throw new ProviderException(Kind.TIMEOUT, provider(), 0, "no response within the first-byte timeout", null, null);
         } catch (InterruptedException e) {
             request.abort(e);
@@ -112,8 +155,9 @@ public final class ProviderHttp implements AutoCloseable {
         }
         int status = response.getStatus();
         reportRequestId(response, call);
-        if (status >= 200 && status < 300) return new Reply(status, listener.getInputStream());
+        if (status >= 200 && status < 300) return new Reply(status, listener.getInputStream(), listener);
         String errorBody = readQuietly(listener.getInputStream());
+        call.upstreamTime().accept(listener.upstreamNanos());
         Duration retryAfter = retryAfter(response.getHeaders().get(HttpHeader.RETRY_AFTER));
         throw switch (status) {
             case 429 -> new ProviderException(Kind.RATE_LIMITED, provider(), status, "rate limited (429)", retryAfter, null);
@@ -169,13 +213,14 @@ public final class ProviderHttp implements AutoCloseable {
     }
 
     /**
-     * A 2xx reply's whole body as JSON (null when empty), the connection kept for reuse. Invalid JSON
-     * is a malformed response; a connection that breaks while reading, unavailable.
+     * A 2xx reply's whole body as JSON (null when empty), the connection kept for reuse; {@code call} is told the
+     * upstream's own time. Invalid JSON is a malformed response; a connection that breaks while reading, unavailable.
      */
-    JsonNode json(Reply reply) {
+    JsonNode json(Reply reply, CallContext call) {
         try (InputStream in = reply.body()) {
             JsonNode parsed = JSON.readTree(in);
             drain(in);
+            call.upstreamTime().accept(reply.exchange().upstreamNanos());
             return parsed;
         } catch (JsonProcessingException e) {
             throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), reply.status(), "response is not valid JSON", null, null);

@@ -28,6 +28,7 @@ public final class Trace {
     private final SpanContext context, parent;
     private volatile double durationMs = -1;
     private volatile String status = "ok";
+    private final java.util.concurrent.atomic.AtomicLong upstreamNanos = new java.util.concurrent.atomic.AtomicLong();
 
     Trace(String id, String name, String tenant, Traces owner, SpanContext context, SpanContext parent) {
         this.id = id;
@@ -121,6 +122,16 @@ public final class Trace {
     /** An attribute's current value, or null. */
     public Object attribute(String key) {
         return attributes.get(key);
+    }
+
+    /** Adds the upstream's own time in one exchange (request's last byte sent to response's last byte received). */
+    public void addUpstreamTime(long nanos) {
+        upstreamNanos.addAndGet(nanos);
+    }
+
+    /** The upstreams' own time in every exchange so far, in nanoseconds; Keel's client work around them is not in it. */
+    public long upstreamNanos() {
+        return upstreamNanos.get();
     }
 
     /** Total duration of the recorded spans with this name, in milliseconds. */

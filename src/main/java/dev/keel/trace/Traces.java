@@ -2,7 +2,7 @@ package dev.keel.trace;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
 public final class Traces implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private static final ObjectMapper JSON = dev.keel.model.Jackson.api();
+    /** Bound to the view's type once, so that serialising each finished trace skips finding its serialiser. */
+    private static final ObjectWriter JSON = dev.keel.model.Jackson.api().writerFor(Trace.TraceView.class);
 
     /**
      * Running traces as they are; finished ones as their JSON alone. A finished trace is then one

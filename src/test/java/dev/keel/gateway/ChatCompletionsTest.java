@@ -566,4 +566,57 @@ class ChatCompletionsTest extends GatewayTestBase {
                 "bge-small-en-v1.5-q");
         assertThat(r.body()).doesNotContain(KEY);
     }
+
+    /** A scripted upstream latency, long against Keel's own time, so that the bounds below hold on a loaded machine. */
+    private static final long UPSTREAM_DELAY_MS = 200;
+
+    @Test
+    void theOverheadHeaderExcludesTheUpstreamsOwnTimeAndFitsInWhatTheClientWaited() throws Exception {
+        primary.then((ex, req) -> {
+            pause(UPSTREAM_DELAY_MS);
+            ok("late").respond(ex, req);
+        });
+        long start = System.nanoTime();
+        HttpResponse<String> r = chatAs("overhead", request("fast", false));
+        double clientMs = (System.nanoTime() - start) / 1e6;
+        assertThat(r.statusCode()).isEqualTo(200);
+        double overheadMs = Double.parseDouble(r.headers().firstValue("x-keel-overhead-ms").orElseThrow());
+        assertThat(overheadMs).as("Keel's time: what the client waited less at least the upstream's delay").isBetween(0.0, clientMs - UPSTREAM_DELAY_MS);
+        double upstreamMs = upstreamMs(r);
+        assertThat(upstreamMs).as("the upstream's own time, recorded on its span").isGreaterThanOrEqualTo(UPSTREAM_DELAY_MS);
+        assertThat(overheadMs + upstreamMs).as("Keel's time and the upstream's add up to no more than the client waited").isLessThanOrEqualTo(clientMs);
+    }
+
+    @Test
+    void theUpstreamsOwnTimeRunsToTheLastByteOfItsBodyNotToItsHeaders() throws Exception {
+        primary.then((ex, req) -> {
+            ex.getResponseHeaders().set("Content-Type", "application/json");
+            ex.sendResponseHeaders(200, 0);
+            ex.getResponseBody().flush();
+            pause(UPSTREAM_DELAY_MS);
+            ex.getResponseBody().write(FakeLlmServer.completion("m", "a body after its headers").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        });
+        HttpResponse<String> r = chatAs("overhead", request("fast", false));
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(upstreamMs(r)).as("headers came at once, the body after the delay").isGreaterThanOrEqualTo(UPSTREAM_DELAY_MS);
+        assertThat(Double.parseDouble(r.headers().firstValue("x-keel-overhead-ms").orElseThrow())).isLessThan(UPSTREAM_DELAY_MS);
+    }
+
+    /** The scripted upstream's latency. */
+    private static void pause(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The upstream's own time over the request's provider spans, from its trace. */
+    private double upstreamMs(HttpResponse<String> r) throws Exception {
+        JsonNode trace = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/traces/" + r.headers().firstValue("x-keel-trace-id").orElseThrow()))
+                .header("X-Keel-Tenant", "overhead").build(), HttpResponse.BodyHandlers.ofString()).body());
+        double total = 0;
+        for (JsonNode span : trace.get("spans")) if (span.get("name").asText().equals("provider")) total += span.at("/attributes/upstream_ms").asDouble();
+        return total;
+    }
 }
