@@ -62,13 +62,16 @@ final class LoadGenerator implements AutoCloseable {
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     /**
-     * Chat request bodies whose user message is {@code text} followed by the request's number, so no two requests of a
-     * run are alike: a cache keyed by the text (Keel's guard and response caches) serves none of them, as with users.
+     * Chat request bodies whose user message is {@code text} followed by a number, so no two requests are alike: a
+     * cache keyed by the text (Keel's guard and response caches) serves none of them, as with users. The number comes
+     * from one counter per call of this method, across runs: a run's own request numbers start at 0 again, and would
+     * repeat the texts the warm-up and earlier rounds sent.
      */
     static LongFunction<byte[]> chatBodies(String model, String text) {
         String head = "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + " (request ";
         String tail = ")\"}],\"max_tokens\":5}";
-        return n -> (head + n + tail).getBytes(StandardCharsets.UTF_8);
+        java.util.concurrent.atomic.AtomicLong next = new java.util.concurrent.atomic.AtomicLong();
+        return ignoredRunNumber -> (head + next.getAndIncrement() + tail).getBytes(StandardCharsets.UTF_8);
     }
     private final HttpClient http;
 
