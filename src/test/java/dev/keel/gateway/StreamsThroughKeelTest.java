@@ -90,6 +90,35 @@ class StreamsThroughKeelTest {
     }
 
     @Test
+    void withNothingToCheckEachUpstreamChunkReachesTheClientAsSentUnderThePublicModelName() throws Exception {
+        List<String> sent = List.of(
+                "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"system_fingerprint\":\"fp\","
+                        + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}",
+                delta("one"),
+                "{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}");
+        fixture.primary.then((ex, req) -> {
+            ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, 0);
+            OutputStream out = ex.getResponseBody();
+            for (String chunk : sent) write(out, chunk);
+            write(out, "[DONE]");
+        });
+        List<JsonNode> received = new ArrayList<>();
+        try (BufferedReader in = reader(stream("as-sent"))) {
+            for (String line; (line = in.readLine()) != null; ) {
+                if (line.startsWith("data: {")) received.add(JSON.readTree(line.substring(6)));
+            }
+        }
+        assertThat(received).as("one chunk out per chunk in, the empty first delta included").hasSize(sent.size());
+        for (int i = 0; i < sent.size(); i++) {
+            com.fasterxml.jackson.databind.node.ObjectNode expected = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(sent.get(i));
+            expected.put("model", received.get(i).path("model").asText());
+            assertThat(received.get(i)).isEqualTo(expected);
+            assertThat(received.get(i).path("model").asText()).as("the public model name, not the upstream's").isNotEqualTo("m");
+        }
+    }
+
+    @Test
     void aClientThatLeavesMidStreamFreesTheUpstreamStreamAndPaysForWhatWasGenerated() throws Exception {
         CountDownLatch upstreamAborted = new CountDownLatch(1);
         fixture.primary.then(FakeLlmServer.endlessStream(upstreamAborted));
