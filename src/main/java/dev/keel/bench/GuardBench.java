@@ -268,6 +268,7 @@ public final class GuardBench {
 
     /** One embedding of an English text of each of {@link #EMBEDDING_TOKENS} tokens, timed {@link #EMBEDDINGS_PER_LENGTH} times. */
     private static List<EmbeddingCost> embeddingByTokens(Embedder embedder) {
+        dev.keel.embed.DjlTracking.optOut();
         HuggingFaceTokenCountEstimator tokenizer = new HuggingFaceTokenCountEstimator();
         List<EmbeddingCost> out = new ArrayList<>();
         for (int tokens : EMBEDDING_TOKENS) {

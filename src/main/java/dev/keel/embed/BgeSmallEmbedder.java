@@ -25,6 +25,7 @@ public final class BgeSmallEmbedder implements Embedder {
     private final String modelId;
 
     public BgeSmallEmbedder(int threads) {
+        DjlTracking.optOut();
         pool = Executors.newFixedThreadPool(threads, Thread.ofPlatform().name("keel-embed-", 0).daemon(true).factory());
         model = new BgeSmallEnV15QuantizedEmbeddingModel(pool);
         modelId = NAME + "@" + artifactVersion();

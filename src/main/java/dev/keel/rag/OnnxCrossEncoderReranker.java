@@ -42,6 +42,7 @@ final class OnnxCrossEncoderReranker implements Reranker {
             if (!Files.isRegularFile(p)) throw new ConfigException(FIELD, "missing " + p.getFileName() + " in " + dir + " (it needs model.onnx and tokenizer.json)");
         }
         try {
+            dev.keel.embed.DjlTracking.optOut();
             this.tokenizer = HuggingFaceTokenizer.builder().optTokenizerPath(vocabulary).optMaxLength(config.maxTokens()).optTruncation(true)
                     .optPadding(false).build();
         } catch (IOException | RuntimeException e) {
