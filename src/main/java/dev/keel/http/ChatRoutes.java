@@ -181,9 +181,9 @@ final class ChatRoutes {
      * {@code x-keel-provider}, {@code x-keel-route} (the router's decision, for {@code auto}), {@code x-keel-cache},
      * the serving upstream's {@code x-request-id} and, taken last so that only the body's write follows it,
      * {@code x-keel-overhead-ms}: the time since Jetty read the request's first byte less the upstreams' own time
-     * (each exchange from its request's last byte sent to its response's last byte received). Keel's client work
-     * (pool, write, hand-off) counts as Keel's; a stream's upstream time to its first chunk counts too, as its
-     * response headers leave with that chunk.
+     * (each exchange from its request's last byte sent to its response's last byte received; a stream's, to the latest
+     * chunk received when its response headers leave with the first chunk sent). Keel's client work (pool, write,
+     * hand-off) counts as Keel's.
      */
     static void headers(Context ctx, String provider, Trace trace) {
         if (provider != null) ctx.header("x-keel-provider", provider);

@@ -13,7 +13,8 @@ import java.util.function.LongConsumer;
  * ({@code traceparent}, {@code tracestate}) that name the call's span as the upstream's parent;
  * empty when the request has no trace context. {@code upstreamTime} is told, in nanoseconds, the upstream's own time
  * in each exchange whose response was read to its end: from the request's last byte sent to the response's last
- * byte received, so the caller can tell the upstream's time from its own.
+ * byte received, so the caller can tell the upstream's time from its own; a stream tells it in parts, as its chunks
+ * arrive (the parts add up).
  */
 public record CallContext(Deadline deadline, Duration firstByteTimeout, Duration totalTimeout, String tenant, Consumer<String> upstreamRequestId,
                           Map<String, String> traceHeaders, LongConsumer upstreamTime) {

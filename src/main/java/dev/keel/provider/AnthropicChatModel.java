@@ -77,6 +77,7 @@ public final class AnthropicChatModel implements ChatModel {
     @Override
     public Usage stream(ObjectNode request, CallContext call, StreamListener listener) {
         ProviderHttp.Reply response = send(toAnthropic(request, true), call);
+        StreamListener timed = ProviderHttp.timed(response, call, listener);
         String model = request.path("model").asText();
         boolean includeUsage = request.path("stream_options").path("include_usage").asBoolean(false);
         StreamState state = new StreamState();
@@ -91,13 +92,13 @@ public final class AnthropicChatModel implements ChatModel {
                     throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "stream event is not valid JSON", null, null);
                 }
                 ObjectNode chunk = state.translate(event, model, provider());
-                if (chunk != null && !listener.onChunk(chunk)) return state.usage();
+                if (chunk != null && !timed.onChunk(chunk)) return state.usage();
                 if ("message_stop".equals(event.path("type").asText())) {
                     if (includeUsage) {
                         ObjectNode u = chunk(state.id, model);
                         u.putArray("choices");
                         u.set("usage", openAiUsage(state.usage()));
-                        if (!listener.onChunk(u)) return state.usage();
+                        if (!timed.onChunk(u)) return state.usage();
                     }
                     return state.usage();
                 }

@@ -85,6 +85,7 @@ public final class OpenAiChatModel implements ChatModel {
         boolean clientWantsUsage = request.path("stream_options").path("include_usage").asBoolean(false);
         if (!clientWantsUsage) request.withObject("stream_options").put("include_usage", true);
         ProviderHttp.Reply response = send(request, call);
+        StreamListener timed = ProviderHttp.timed(response, call, listener);
         Usage usage = Usage.NONE;
         boolean any = false;
         try (InputStream in = response.body()) {
@@ -107,7 +108,7 @@ public final class OpenAiChatModel implements ChatModel {
                 any = true;
                 boolean usageOnly = obj.hasNonNull("usage") && obj.path("choices").isEmpty();
                 if (usageOnly && !clientWantsUsage) continue;
-                if (!listener.onChunk(obj)) return usage;
+                if (!timed.onChunk(obj)) return usage;
             }
             throw new ProviderException(any ? Kind.UNAVAILABLE : Kind.MALFORMED_RESPONSE, provider(), response.status(),
                     "stream ended without [DONE]", null, null);

@@ -41,7 +41,10 @@ public final class ProviderChain implements AutoCloseable {
     /** What an upstream may put on a span: a model name or a few finish reasons, not a body's worth. */
     private static final int MAX_UPSTREAM_CHARS = 200, MAX_FINISH_REASONS = 16;
     private static final String CHAT = "chat", EMBEDDINGS = "embeddings";
-    /** The attempt's span attribute with the upstream's own time, ms: the span less it is Keel's client work. */
+    /**
+     * The attempt's span attribute with the upstream's own time, ms (a stream's, to the last chunk read): for a call
+     * that is not streamed, the span less it is Keel's client work.
+     */
     public static final String UPSTREAM_MS = "upstream_ms";
 
     /** Where a served request went: the target that answered and how many attempts it took in all. */
@@ -180,9 +183,15 @@ public final class ProviderChain implements AutoCloseable {
         return new CallContext(deadline, model.firstByteTimeout(), model.totalTimeout(), trace.tenant(), id -> {
             span.attr(CallContext.UPSTREAM_REQUEST_ID, id);
             trace.attr(CallContext.UPSTREAM_REQUEST_ID, id);
-        }, span.propagationHeaders(), nanos -> {
-            span.attr(UPSTREAM_MS, nanos / 1e6);
-            trace.addUpstreamTime(nanos);
+        }, span.propagationHeaders(), new java.util.function.LongConsumer() {
+            private long attempt;
+
+            @Override
+            public void accept(long nanos) {
+                attempt += nanos;
+                span.attr(UPSTREAM_MS, attempt / 1e6);
+                trace.addUpstreamTime(nanos);
+            }
         });
     }
 

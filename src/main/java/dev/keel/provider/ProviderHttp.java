@@ -60,7 +60,11 @@ public final class ProviderHttp implements AutoCloseable {
      * (pooling, writing, the hand-off to the reader) stays outside it. Only complete once the body was read to its end.
      */
     public static final class TimedExchange extends InputStreamResponseListener {
-        private volatile long sentNanos, receivedNanos;
+        private volatile long committedNanos, sentNanos, receivedNanos;
+
+        void committed() {
+            committedNanos = System.nanoTime();
+        }
 
         void sent() {
             sentNanos = System.nanoTime();
@@ -80,8 +84,18 @@ public final class ProviderHttp implements AutoCloseable {
 
         /** Nanoseconds from the request's last byte sent to the latest response byte received; 0 before both happened. */
         public long upstreamNanos() {
-            long sent = sentNanos, received = receivedNanos;
-            return sent == 0 || received < sent ? 0 : received - sent;
+            return upstreamNanos(committedNanos, sentNanos, receivedNanos);
+        }
+
+        /**
+         * The upstream's time from these instants (0: not yet). A fast upstream can answer before the client's thread
+         * tells the request was sent; its time then runs from the request's commit (headers written, a small body with
+         * them), which precedes the answer, instead of being lost.
+         */
+        static long upstreamNanos(long committed, long sent, long received) {
+            if (received == 0) return 0;
+            long from = sent != 0 && sent <= received ? sent : committed;
+            return from == 0 || received < from ? 0 : received - from;
         }
 
         /** Nanoseconds since the request's last byte was sent, for an upstream that has not answered; 0 if it was not sent. */
@@ -137,6 +151,7 @@ public final class ProviderHttp implements AutoCloseable {
             call.traceHeaders().forEach(h::put);
         });
         TimedExchange listener = new TimedExchange();
+        request.onRequestCommit(committed -> listener.committed());
         request.onRequestSuccess(sent -> listener.sent());
         request.send(listener);
         Response response;
@@ -228,6 +243,24 @@ public final class ProviderHttp implements AutoCloseable {
             LOG.debug("provider {}: connection broke while reading the response", provider(), e);
             throw new ProviderException(Kind.UNAVAILABLE, provider(), reply.status(), "the connection broke while reading the response", null, null);
         }
+    }
+
+    /**
+     * {@code listener} telling {@code call}, before each chunk of a stream goes on, the upstream's own time since it was
+     * last told (in all: from the request's last byte sent to the latest byte received). A stream's response headers
+     * leave with the first chunk the client gets, possibly after the output guard held some back, so Keel's time up to
+     * then excludes the upstream's wait for its tokens.
+     */
+    public static dev.keel.model.StreamListener timed(Reply reply, CallContext call, dev.keel.model.StreamListener listener) {
+        long[] told = {0};
+        return chunk -> {
+            long upstream = reply.exchange().upstreamNanos();
+            if (upstream > told[0]) {
+                call.upstreamTime().accept(upstream - told[0]);
+                told[0] = upstream;
+            }
+            return listener.onChunk(chunk);
+        };
     }
 
     /**

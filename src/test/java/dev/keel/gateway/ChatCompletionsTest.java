@@ -602,6 +602,23 @@ class ChatCompletionsTest extends GatewayTestBase {
         assertThat(Double.parseDouble(r.headers().firstValue("x-keel-overhead-ms").orElseThrow())).isLessThan(UPSTREAM_DELAY_MS);
     }
 
+    @Test
+    void aStreamsOverheadHeaderExcludesTheUpstreamsWaitBeforeItsFirstChunk() throws Exception {
+        FakeLlmServer.Behavior words = FakeLlmServer.stream(List.of("late ", "words"), -1);
+        primary.then((ex, req) -> {
+            pause(UPSTREAM_DELAY_MS);
+            words.respond(ex, req);
+        });
+        long start = System.nanoTime();
+        HttpResponse<String> r = chatAs("overhead", request("fast", true));
+        double clientMs = (System.nanoTime() - start) / 1e6;
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).contains("late ").endsWith("data: [DONE]\n\n");
+        double overheadMs = Double.parseDouble(r.headers().firstValue("x-keel-overhead-ms").orElseThrow());
+        assertThat(overheadMs).as("the upstream's %d ms before its first chunk is not Keel's", UPSTREAM_DELAY_MS).isBetween(0.0, clientMs - UPSTREAM_DELAY_MS);
+        assertThat(upstreamMs(r)).as("the stream's upstream time, on its span").isGreaterThanOrEqualTo(UPSTREAM_DELAY_MS);
+    }
+
     /** The scripted upstream's latency. */
     private static void pause(long ms) {
         try {
