@@ -26,6 +26,8 @@ final class ServeCommand implements Callable<Integer> {
 
     static void serve(Keel keel) throws InterruptedException {
         CountDownLatch stop = new CountDownLatch(1);
+        // Before the port opens, so that /health/ready never answers while the first checked request would wait for this.
+        if (keel.config().guard().enabled()) keel.guard().prepare();
         try (HttpServer server = new HttpServer(keel)) {
             int bound = server.start();
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));

@@ -92,6 +92,11 @@ final class AttackExemplars {
         return best;
     }
 
+    /** Embeds the exemplars now rather than at the first {@link #nearest}. */
+    void prepare() {
+        vectors();
+    }
+
     private List<float[]> vectors() {
         List<float[]> v = vectors;
         if (v == null) {

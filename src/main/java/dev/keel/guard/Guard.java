@@ -111,6 +111,14 @@ public final class Guard {
                 config.input().maxDecodeDepth());
     }
 
+    /**
+     * Computes now what the detectors would compute at their first use (the attack exemplars' embeddings, up to
+     * seconds on a small machine), so that a server's first request is checked as fast as the others. Idempotent.
+     */
+    public void prepare() {
+        injection.prepare();
+    }
+
     /** The settings this guard applies: the global ones, or for a guard {@link #under} a policy, the policy's in their place. */
     public GuardConfig config() {
         return config;

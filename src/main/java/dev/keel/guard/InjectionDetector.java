@@ -18,6 +18,9 @@ interface InjectionDetector {
         return assess(text);
     }
 
+    /** Computes now what the first assessment would otherwise compute on its way (by default nothing). Idempotent. */
+    default void prepare() {}
+
     /** The combined score and the layers' signals behind it. */
     record Assessment(double score, List<GuardSignal> signals) {
         static final Assessment NONE = new Assessment(0, List.of());

@@ -109,6 +109,12 @@ final class LayeredInjectionDetector implements InjectionDetector {
         this.maxDecodeDepth = maxDecodeDepth;
     }
 
+    /** The exemplars' vectors, which the first uncertain text would otherwise wait for (hundreds of embeddings). */
+    @Override
+    public void prepare() {
+        if (embedder != null) exemplars.prepare();
+    }
+
     /** Whether the embedding layers run for uncertain texts. */
     boolean embeds() {
         return embedder != null;
