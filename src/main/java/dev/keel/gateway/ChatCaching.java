@@ -93,31 +93,46 @@ final class ChatCaching {
 
     /** Watches a stream on its way to the client, so that a completed one can be stored. */
     Recorder recorder(StreamListener client) {
-        return new Recorder(client);
+        return new Recorder(client, cache.maxEntryBytes());
     }
 
-    /** A stream's text and end as the client received them; whole only if the client took every chunk. */
+    /**
+     * A stream's text and end as the client received them; whole only if the client took every chunk and the text
+     * stayed short enough to be kept: past {@code maxChars} (the cache's bound on an entry) it stops recording and
+     * drops what it held, so a stream that never ends does not grow the heap.
+     */
     static final class Recorder implements StreamListener {
         private final StreamListener client;
+        private final int maxChars;
         private final StringBuilder text = new StringBuilder();
         private String finish, id;
         private boolean whole = true;
 
-        private Recorder(StreamListener client) {
+        private Recorder(StreamListener client, int maxChars) {
             this.client = client;
+            this.maxChars = maxChars;
         }
 
         @Override
         public boolean onChunk(ObjectNode chunk) {
+            if (whole) record(chunk);
+            boolean open = client.onChunk(chunk);
+            whole &= open;
+            return open;
+        }
+
+        private void record(ObjectNode chunk) {
             if (id == null && chunk.hasNonNull("id")) id = chunk.get("id").asText();
             for (JsonNode choice : chunk.path("choices")) {
                 if (choice.path("index").asInt(0) != 0 || choice.path("delta").has("tool_calls")) whole = false;
                 text.append(choice.path("delta").path("content").asText(""));
                 if (choice.hasNonNull("finish_reason")) finish = choice.get("finish_reason").asText();
             }
-            boolean open = client.onChunk(chunk);
-            whole &= open;
-            return open;
+            if (text.length() > maxChars) whole = false;
+            if (!whole) {
+                text.setLength(0);
+                text.trimToSize();
+            }
         }
     }
 

@@ -403,7 +403,8 @@ public final class ChatGateway implements AutoCloseable {
         ticket.tag(tags);
         if (routed != null) ticket.tag(new Ledger.Tags(null, routed.header(), null));
         long[] firstChunk = {0};
-        StringBuilder text = new StringBuilder();
+        ModelConfig.Target[] attempted = {null};
+        StreamedText text = new StreamedText();
         GatewayCache.Probe probe = new GatewayCache.Off("chat", "refused");
         ModelConfig model = admitted;
         try {
@@ -416,7 +417,7 @@ public final class ChatGateway implements AutoCloseable {
             StreamListener metered = chunk -> {
                 if (firstChunk[0] == 0) firstChunk[0] = System.nanoTime();
                 chunk.put("model", shownModel);
-                for (JsonNode choice : chunk.path("choices")) text.append(choice.path("delta").path("content").asText(""));
+                text.add(chunk);
                 return recorder.onChunk(chunk);
             };
             Optional<Streamed> cached = caching.stream(probe, ticket, model.name(), request, trace, guarded);
@@ -425,16 +426,18 @@ public final class ChatGateway implements AutoCloseable {
                 return cached.get();
             }
             guard.placeCanary(request, screened);
-            ProviderChain.Served<Usage> served = chain.stream(model, request, ticket.outputCaps(), caller.callDeadline(), trace, metered);
+            ProviderChain.Served<Usage> served = chain.stream(model, request, ticket.outputCaps(), caller.callDeadline(), trace, metered,
+                    target -> attempted[0] = target);
             guarded.end();
-            Usage usage = served.value().estimated() ? TokenEstimate.of(request, text.toString()) : served.value();
+            Usage usage = served.value().estimated() ? TokenEstimate.of(request, text.tokens()) : served.value();
             Prices.Cost cost = billing.bill(ticket, served.target(), usage, ttftMs(ticket, firstChunk[0]), 200, trace);
             if (guarded.clean()) caching.remember(probe, recorder, served.provider(), model.name(), usage, cost, trace);
             return new Streamed(served.provider(), usage, cost);
         } catch (ProviderException failure) {
             ProviderException e = asSeenByClient(model, failure);
-            Usage partial = text.isEmpty() ? Usage.NONE : TokenEstimate.of(request, text.toString());
-            billing.bill(ticket, null, partial, ttftMs(ticket, firstChunk[0]), firstChunk[0] != 0 ? 200 : statusOf(e), trace);
+            Usage partial = text.isEmpty() ? Usage.NONE : TokenEstimate.of(request, text.tokens());
+            // A stream that broke after it started is not retried: what it sent came from the target last attempted.
+            billing.bill(ticket, firstChunk[0] != 0 ? attempted[0] : null, partial, ttftMs(ticket, firstChunk[0]), firstChunk[0] != 0 ? 200 : statusOf(e), trace);
             throw e;
         } finally {
             billing.closeUnbilled(ticket, trace);
@@ -589,7 +592,7 @@ public final class ChatGateway implements AutoCloseable {
     }
 
     private static Usage usageOf(ObjectNode request, ChatCompletion completion) {
-        return completion.usage().estimated() ? TokenEstimate.of(request, ChatText.reply(completion.body())) : completion.usage();
+        return completion.usage().estimated() ? TokenEstimate.of(request, TokenEstimate.completion(completion.body())) : completion.usage();
     }
 
     private static Usage sum(Usage a, Usage b) {

@@ -338,6 +338,11 @@ public final class GatewayCache {
         }
     }
 
+    /** The largest response body, in bytes, that {@link #store} keeps ({@code cache.max_entry_bytes}). */
+    public int maxEntryBytes() {
+        return config.maxEntryBytes();
+    }
+
     /**
      * Remembers a response of a cacheable request (nothing for {@link Off}); a body over
      * {@code cache.max_entry_bytes} is not kept. {@code documents}: what the response was built from.

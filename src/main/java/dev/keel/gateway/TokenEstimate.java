@@ -77,7 +77,25 @@ final class TokenEstimate {
      * budget must not come out lower than what the provider bills, and the completion counted.
      */
     static Usage of(ObjectNode request, String completion) {
-        return new Usage(promptCeiling(request), Tokens.count(completion), 0, true);
+        return of(request, Tokens.count(completion));
+    }
+
+    /** The cl100k tokens a completion's choices wrote: their content and their tool calls' names and arguments. */
+    static long completion(ObjectNode body) {
+        long n = 0;
+        for (JsonNode choice : body.path("choices")) {
+            JsonNode message = choice.path("message");
+            n += Tokens.count(message.path("content").asText(""));
+            for (JsonNode call : message.path("tool_calls")) {
+                n += Tokens.count(call.path("function").path("name").asText("")) + Tokens.count(call.path("function").path("arguments").asText(""));
+            }
+        }
+        return n;
+    }
+
+    /** As {@link #of(ObjectNode, String)}, with the completion already counted ({@link StreamedText}, {@link #completion}). */
+    static Usage of(ObjectNode request, long completionTokens) {
+        return new Usage(promptCeiling(request), completionTokens, 0, true);
     }
 
     /**

@@ -270,7 +270,7 @@ public final class AnthropicChatModel implements ChatModel {
     private static Usage usage(JsonNode u) {
         if (u == null || !u.isObject()) return Usage.NONE;
         long cacheRead = u.path("cache_read_input_tokens").asLong(), cacheWrite = u.path("cache_creation_input_tokens").asLong();
-        return new Usage(u.path("input_tokens").asLong() + cacheRead + cacheWrite, u.path("output_tokens").asLong(), cacheRead, false);
+        return Usage.reported(u.path("input_tokens").asLong() + cacheRead + cacheWrite, u.path("output_tokens").asLong(), cacheRead);
     }
 
     /** Usage in OpenAI's shape, cached input under {@code prompt_tokens_details}. */
@@ -379,7 +379,7 @@ public final class AnthropicChatModel implements ChatModel {
         }
 
         Usage usage() {
-            return started ? new Usage(input, output, cacheRead, false) : Usage.NONE;
+            return started ? Usage.reported(input, output, cacheRead) : Usage.NONE;
         }
     }
 

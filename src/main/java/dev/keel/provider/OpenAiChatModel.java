@@ -75,7 +75,7 @@ public final class OpenAiChatModel implements ChatModel {
             throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "response has no embeddings", null, null);
         }
         JsonNode u = obj.get("usage");
-        Usage usage = u == null || !u.isObject() ? Usage.NONE : new Usage(u.path("prompt_tokens").asLong(), 0, 0, false);
+        Usage usage = u == null || !u.isObject() ? Usage.NONE : Usage.reported(u.path("prompt_tokens").asLong(), 0, 0);
         return new EmbeddingResult(obj, provider(), usage);
     }
 
@@ -138,8 +138,8 @@ public final class OpenAiChatModel implements ChatModel {
 
     private static Usage usage(JsonNode u) {
         if (u == null || !u.isObject()) return Usage.NONE;
-        return new Usage(u.path("prompt_tokens").asLong(), u.path("completion_tokens").asLong(),
-                u.path("prompt_tokens_details").path("cached_tokens").asLong(), false);
+        return Usage.reported(u.path("prompt_tokens").asLong(), u.path("completion_tokens").asLong(),
+                u.path("prompt_tokens_details").path("cached_tokens").asLong());
     }
 
     @Override

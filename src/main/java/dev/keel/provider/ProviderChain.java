@@ -66,16 +66,20 @@ public final class ProviderChain implements AutoCloseable {
 
     public Served<ChatCompletion> complete(ModelConfig model, ObjectNode request, Map<ModelConfig.Target, Long> outputCaps, Deadline deadline,
                                            Trace trace) {
-        return run(CHAT, model, request, outputCaps, deadline, trace, ChatModel::complete, () -> false);
+        return run(CHAT, model, request, outputCaps, deadline, trace, ChatModel::complete, () -> false, target -> {});
     }
 
     /** Embeddings through the model's targets, with the same retries, fallbacks and breakers as chat. */
     public Served<EmbeddingResult> embed(ModelConfig model, ObjectNode request, Deadline deadline, Trace trace) {
-        return run(EMBEDDINGS, model, request, Map.of(), deadline, trace, ChatModel::embed, () -> false);
+        return run(EMBEDDINGS, model, request, Map.of(), deadline, trace, ChatModel::embed, () -> false, target -> {});
     }
 
+    /**
+     * Streams through the model's targets ({@code attempting} is told each target before it is called: when a stream
+     * breaks after it started, which is not retried, the caller bills the text received so far at that target's price).
+     */
     public Served<Usage> stream(ModelConfig model, ObjectNode request, Map<ModelConfig.Target, Long> outputCaps, Deadline deadline, Trace trace,
-                                StreamListener listener) {
+                                StreamListener listener, java.util.function.Consumer<ModelConfig.Target> attempting) {
         boolean[] started = {false};
         ReplySummary reply = new ReplySummary();
         StreamListener tracking = chunk -> {
@@ -84,7 +88,7 @@ public final class ProviderChain implements AutoCloseable {
             return listener.onChunk(chunk);
         };
         Served<StreamEnd> served = run(CHAT, model, request, outputCaps, deadline, trace,
-                (chat, upstream, call) -> new StreamEnd(chat.stream(upstream, call, tracking), reply), () -> started[0]);
+                (chat, upstream, call) -> new StreamEnd(chat.stream(upstream, call, tracking), reply), () -> started[0], attempting);
         return new Served<>(served.value().usage(), served.target(), served.attempts());
     }
 
@@ -126,7 +130,7 @@ public final class ProviderChain implements AutoCloseable {
     }
 
     private <T> Served<T> run(String operation, ModelConfig model, ObjectNode request, Map<ModelConfig.Target, Long> outputCaps, Deadline deadline, Trace trace,
-                              Call<T> call, Started started) {
+                              Call<T> call, Started started, java.util.function.Consumer<ModelConfig.Target> attempting) {
         ProviderException last = null;
         int attempts = 0;
         for (ModelConfig.Target target : model.targets()) {
@@ -146,6 +150,7 @@ public final class ProviderChain implements AutoCloseable {
                     break;
                 }
                 attempts++;
+                attempting.accept(target);
                 trace.attr("provider", target.provider());
                 trace.remove(CallContext.UPSTREAM_REQUEST_ID);
                 long start = System.nanoTime();

@@ -303,6 +303,39 @@ class ChatCompletionsTest extends GatewayTestBase {
     }
 
     @Test
+    void aStreamThatBreaksAfterSendingIsBilledForWhatItSentAtItsTargetsPrice() throws Exception {
+        primary.then(stream(List.of("one ", "two ", "three ", "four "), 2));
+        assertThat(chatAs("broken-stream", request("fast", true)).statusCode()).isEqualTo(200);
+        JsonNode row = usage("broken-stream", "model").get("data").get(0);
+        assertThat(row.get("completion_tokens").asInt()).as("the two words sent, estimated").isPositive();
+        assertThat(row.get("cost_usd").asDouble()).as("at the target's price, not free").isPositive();
+    }
+
+    @Test
+    void negativeOrAbsurdUsageFromTheUpstreamIsEstimatedInsteadOfRefundingOrExhaustingABudget() throws Exception {
+        for (String counts : List.of("\"prompt_tokens\":-1000000,\"completion_tokens\":5", "\"prompt_tokens\":7,\"completion_tokens\":1e18")) {
+            primary.then(raw("{\"id\":\"x\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+                    + "\"message\":{\"role\":\"assistant\",\"content\":\"hello there\"},\"finish_reason\":\"stop\"}],\"usage\":{" + counts + "}}"));
+            HttpResponse<String> r = chatAs("absurd-usage", request("fast", false));
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(Double.parseDouble(r.headers().firstValue("x-keel-cost-usd").orElseThrow())).as(counts).isBetween(0.0, 0.01);
+        }
+        JsonNode row = usage("absurd-usage", "model").get("data").get(0);
+        assertThat(row.get("estimated_usage_requests").asInt()).isEqualTo(2);
+        assertThat(row.get("cost_usd").asDouble()).isBetween(0.0, 0.01);
+    }
+
+    @Test
+    void aToolCallWithoutReportedUsageIsBilledForItsArguments() throws Exception {
+        primary.then(raw("{\"id\":\"x\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":"
+                + "{\"name\":\"lookup\",\"arguments\":\"{\\\"query\\\": \\\"the quarterly revenue of every region in the last three years\\\"}\"}}]},"
+                + "\"finish_reason\":\"tool_calls\"}]}"));
+        assertThat(chatAs("tool-usage", request("fast", false)).statusCode()).isEqualTo(200);
+        assertThat(usage("tool-usage", "model").get("data").get(0).get("completion_tokens").asInt()).as("name and arguments counted").isGreaterThan(10);
+    }
+
+    @Test
     void aStreamThatBreaksEndsWithAShortClassifiedErrorNamingTheTraceNotTheConnection() throws Exception {
         primary.then(stream(List.of("one ", "two ", "three "), 1));
         HttpResponse<String> r = chat(request("fast", true));

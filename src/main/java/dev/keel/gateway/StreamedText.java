@@ -1,0 +1,50 @@
+package dev.keel.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.keel.ingest.Tokens;
+
+/**
+ * What a stream's deltas wrote (content, and tool calls' names and arguments), counted for billing a stream whose
+ * provider reported no usage or that broke off. Counted in pieces of at most {@link #PIECE} characters, so a stream
+ * that never ends holds one piece, not its whole text; a token split between two pieces counts twice, which errs
+ * towards the provider's bill. Not thread-safe: one stream's chunks arrive in order on one thread.
+ */
+final class StreamedText {
+    /** Long enough that piece boundaries add a negligible share of tokens, short enough to hold per open stream. */
+    static final int PIECE = 16 * 1024;
+
+    private final StringBuilder piece = new StringBuilder();
+    private long counted;
+    private boolean any;
+
+    /** Adds what one chunk's choices say. */
+    void add(JsonNode chunk) {
+        for (JsonNode choice : chunk.path("choices")) {
+            JsonNode delta = choice.path("delta");
+            append(delta.path("content").asText(""));
+            for (JsonNode call : delta.path("tool_calls")) {
+                append(call.path("function").path("name").asText(""));
+                append(call.path("function").path("arguments").asText(""));
+            }
+        }
+    }
+
+    private void append(String text) {
+        if (text.isEmpty()) return;
+        any = true;
+        piece.append(text);
+        if (piece.length() >= PIECE) {
+            counted += Tokens.count(piece.toString());
+            piece.setLength(0);
+        }
+    }
+
+    boolean isEmpty() {
+        return !any;
+    }
+
+    /** The cl100k tokens of everything added. */
+    long tokens() {
+        return counted + (piece.isEmpty() ? 0 : Tokens.count(piece.toString()));
+    }
+}
