@@ -28,10 +28,10 @@ public final class OpenAiChatModel implements ChatModel {
     private static final ObjectMapper JSON = dev.keel.model.Jackson.mapper();
     private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
     /**
-     * Far above any chunk a provider sends (a few KB even for a tool call's arguments), and small enough that a thousand
-     * hostile streams cannot fill the heap with lines that never end.
+     * Far above any chunk a provider sends (a few KB even for a tool call's arguments; a base64 image in a delta can
+     * reach megabytes): one line of a stream is held at most this long, and only while it is read.
      */
-    private static final int MAX_EVENT_LINE_BYTES = 256 * 1024;
+    private static final int MAX_EVENT_LINE_BYTES = 4 * 1024 * 1024;
     private final ProviderConfig config;
     private final ProviderHttp http;
     private final URI endpoint, embeddings;

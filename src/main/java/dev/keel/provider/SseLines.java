@@ -39,6 +39,8 @@ final class SseLines {
     /** Reads the next line; false at the end of the stream (a last line without its end is still returned). */
     boolean next() throws IOException {
         length = 0;
+        // After a long line, back to the small buffer: an open stream holds a long line only while it reads it.
+        if (line.length > INITIAL_LINE_BYTES * 8) line = new byte[INITIAL_LINE_BYTES];
         while (true) {
             if (readPos == readEnd) {
                 readEnd = in.read(read);

@@ -27,6 +27,14 @@ class SseLinesTest {
     }
 
     @Test
+    void aLongLineWithinTheBoundIsReadWholeAndTheLinesAfterItStillAre() throws IOException {
+        String longData = "data: " + "x".repeat(1024 * 1024);
+        String body = "data: short\n" + longData + "\n\ndata: after\n";
+        assertThat(lines(new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8)), 4 * 1024 * 1024))
+                .containsExactly("data: short", longData, "", "data: after");
+    }
+
+    @Test
     void aCrlfSplitAcrossReadsIsOneLineEnd() throws IOException {
         byte[] body = "data: a\r\ndata: b\r\n".getBytes(StandardCharsets.UTF_8);
         InputStream oneByteAtATime = new ByteArrayInputStream(body) {
