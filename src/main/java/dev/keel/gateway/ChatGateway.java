@@ -435,7 +435,8 @@ public final class ChatGateway implements AutoCloseable {
             return new Streamed(served.provider(), usage, cost);
         } catch (ProviderException failure) {
             ProviderException e = asSeenByClient(model, failure);
-            Usage partial = text.isEmpty() ? Usage.NONE : TokenEstimate.of(request, text.tokens());
+            // Once the upstream sent a chunk it had read the prompt: a stream that broke then is billed for it, text or not.
+            Usage partial = firstChunk[0] == 0 && text.isEmpty() ? Usage.NONE : TokenEstimate.of(request, text.tokens());
             // A stream that broke after it started is not retried: what it sent came from the target last attempted.
             billing.bill(ticket, firstChunk[0] != 0 ? attempted[0] : null, partial, ttftMs(ticket, firstChunk[0]), firstChunk[0] != 0 ? 200 : statusOf(e), trace);
             throw e;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.keel.ingest.Tokens;
 
 /**
- * What a stream's deltas wrote (content, and tool calls' names and arguments), counted for billing a stream whose
+ * What a stream's deltas wrote (content, reasoning, refusal, and tool calls' names and arguments), counted for billing a stream whose
  * provider reported no usage or that broke off. Counted in pieces of at most {@link #PIECE} characters, so a stream
  * that never ends holds one piece, not its whole text; a token split between two pieces counts twice, which errs
  * towards the provider's bill. Not thread-safe: one stream's chunks arrive in order on one thread.
@@ -21,7 +21,7 @@ final class StreamedText {
     void add(JsonNode chunk) {
         for (JsonNode choice : chunk.path("choices")) {
             JsonNode delta = choice.path("delta");
-            append(delta.path("content").asText(""));
+            for (String field : TokenEstimate.REPLY_TEXT) append(delta.path(field).asText(""));
             for (JsonNode call : delta.path("tool_calls")) {
                 append(call.path("function").path("name").asText(""));
                 append(call.path("function").path("arguments").asText(""));

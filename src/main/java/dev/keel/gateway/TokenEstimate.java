@@ -80,12 +80,15 @@ final class TokenEstimate {
         return of(request, Tokens.count(completion));
     }
 
-    /** The cl100k tokens a completion's choices wrote: their content and their tool calls' names and arguments. */
+    /** The fields of a reply's message (or a stream's delta) in which a model writes text it is billed for. */
+    static final java.util.List<String> REPLY_TEXT = java.util.List.of("content", "reasoning_content", "refusal");
+
+    /** The cl100k tokens a completion's choices wrote: their text ({@link #REPLY_TEXT}) and tool calls' names and arguments. */
     static long completion(ObjectNode body) {
         long n = 0;
         for (JsonNode choice : body.path("choices")) {
             JsonNode message = choice.path("message");
-            n += Tokens.count(message.path("content").asText(""));
+            for (String field : REPLY_TEXT) n += Tokens.count(message.path(field).asText(""));
             for (JsonNode call : message.path("tool_calls")) {
                 n += Tokens.count(call.path("function").path("name").asText("")) + Tokens.count(call.path("function").path("arguments").asText(""));
             }

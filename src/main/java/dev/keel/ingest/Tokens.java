@@ -13,8 +13,29 @@ public final class Tokens {
 
     private Tokens() {}
 
+    /**
+     * Longest text counted in one piece. jtokkit merges a single long word at about 100 bytes of heap per character (one
+     * 3 MB word filled a 512 MB heap), so a longer text is counted in slices, cut before whitespace where there is
+     * some: a cut can split a word or a run of whitespace and add a token, so a sliced count errs high by at most one
+     * token per slice.
+     */
+    static final int SLICE = 16 * 1024;
+
     public static int count(String text) {
-        return ENCODING.countTokensOrdinary(text);
+        if (text.length() <= SLICE) return ENCODING.countTokensOrdinary(text);
+        int n = 0;
+        for (int from = 0; from < text.length(); ) {
+            int to = Math.min(text.length(), from + SLICE);
+            if (to < text.length()) {
+                int cut = to;
+                while (cut > from + SLICE / 2 && !Character.isWhitespace(text.charAt(cut))) cut--;
+                if (cut > from + SLICE / 2) to = cut;
+                if (Character.isHighSurrogate(text.charAt(to - 1))) to--;
+            }
+            n += ENCODING.countTokensOrdinary(text.substring(from, to));
+            from = to;
+        }
+        return n;
     }
 
     static IntArrayList encode(String text) {

@@ -269,8 +269,15 @@ public final class AnthropicChatModel implements ChatModel {
 
     private static Usage usage(JsonNode u) {
         if (u == null || !u.isObject()) return Usage.NONE;
-        long cacheRead = u.path("cache_read_input_tokens").asLong(), cacheWrite = u.path("cache_creation_input_tokens").asLong();
+        if (!u.path("input_tokens").isIntegralNumber() || !u.path("output_tokens").isIntegralNumber()) return Usage.NONE;
+        long cacheRead = integer(u.path("cache_read_input_tokens")), cacheWrite = integer(u.path("cache_creation_input_tokens"));
+        if (cacheRead < 0 || cacheWrite < 0) return Usage.NONE;
         return Usage.reported(u.path("input_tokens").asLong() + cacheRead + cacheWrite, u.path("output_tokens").asLong(), cacheRead);
+    }
+
+    /** A usage count that may be absent (0); anything but an integer reads as -1, which {@link Usage#reported} refuses. */
+    private static long integer(JsonNode n) {
+        return n.isMissingNode() || n.isNull() ? 0 : n.isIntegralNumber() ? n.asLong() : -1;
     }
 
     /** Usage in OpenAI's shape, cached input under {@code prompt_tokens_details}. */
@@ -330,8 +337,9 @@ public final class AnthropicChatModel implements ChatModel {
                     started = true;
                     id = e.path("message").path("id").asText(null);
                     JsonNode u = e.path("message").path("usage");
-                    cacheRead = u.path("cache_read_input_tokens").asLong();
-                    input = u.path("input_tokens").asLong() + cacheRead + u.path("cache_creation_input_tokens").asLong();
+                    cacheRead = integer(u.path("cache_read_input_tokens"));
+                    long written = integer(u.path("cache_creation_input_tokens")), read = integer(u.path("input_tokens"));
+                    input = cacheRead < 0 || written < 0 || read < 0 ? -1 : read + cacheRead + written;
                     ObjectNode c = chunk(id, model);
                     c.putArray("choices").addObject().put("index", 0).putNull("finish_reason").putObject("delta").put("role", "assistant").put("content", "");
                     return c;
@@ -361,7 +369,8 @@ public final class AnthropicChatModel implements ChatModel {
                     return c;
                 }
                 case "message_delta" -> {
-                    output = e.path("usage").path("output_tokens").asLong(output);
+                    JsonNode written = e.path("usage").path("output_tokens");
+                    if (!written.isMissingNode()) output = integer(written);
                     ObjectNode c = chunk(id, model);
                     c.putArray("choices").addObject().put("index", 0).put("finish_reason", finishReason(e.path("delta").path("stop_reason").asText()))
                             .putObject("delta");

@@ -138,8 +138,7 @@ public final class OpenAiChatModel implements ChatModel {
 
     private static Usage usage(JsonNode u) {
         if (u == null || !u.isObject()) return Usage.NONE;
-        return Usage.reported(u.path("prompt_tokens").asLong(), u.path("completion_tokens").asLong(),
-                u.path("prompt_tokens_details").path("cached_tokens").asLong());
+        return Usage.reported(u.path("prompt_tokens"), u.path("completion_tokens"), u.path("prompt_tokens_details").path("cached_tokens"));
     }
 
     @Override

@@ -166,7 +166,8 @@ public final class ProviderChain implements AutoCloseable {
                         breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
                         span.error(e.kind().name().toLowerCase()).attr("upstream_status", e.upstreamStatus());
                         last = e;
-                    } catch (RuntimeException e) {
+                    } catch (RuntimeException | Error e) {
+                        // Reported either way: a half-open breaker's one probe that never reports keeps the provider skipped until restart.
                         breaker.onError(System.nanoTime() - start, TimeUnit.NANOSECONDS, e);
                         throw e;
                     }

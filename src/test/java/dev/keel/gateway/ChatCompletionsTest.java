@@ -312,8 +312,20 @@ class ChatCompletionsTest extends GatewayTestBase {
     }
 
     @Test
+    void aStreamThatBreaksAfterAnEmptyFirstDeltaIsBilledForItsPrompt() throws Exception {
+        primary.then(stream(List.of("", "never sent"), 1));
+        chatAs("empty-then-broken", request("fast", true));
+        JsonNode row = usage("empty-then-broken", "model").get("data").get(0);
+        assertThat(row.get("prompt_tokens").asInt()).as("the upstream had read the prompt").isPositive();
+        assertThat(row.get("cost_usd").asDouble()).isPositive();
+    }
+
+    @Test
     void negativeOrAbsurdUsageFromTheUpstreamIsEstimatedInsteadOfRefundingOrExhaustingABudget() throws Exception {
-        for (String counts : List.of("\"prompt_tokens\":-1000000,\"completion_tokens\":5", "\"prompt_tokens\":7,\"completion_tokens\":1e18")) {
+        List<String> absurd = List.of("\"prompt_tokens\":-1000000,\"completion_tokens\":5", "\"prompt_tokens\":7,\"completion_tokens\":1e18",
+                "\"prompt_tokens\":999999999,\"completion_tokens\":999999999", "\"prompt_tokens\":\"900000000\",\"completion_tokens\":5",
+                "\"total_tokens\":-5", "\"prompt_tokens\":10");
+        for (String counts : absurd) {
             primary.then(raw("{\"id\":\"x\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
                     + "\"message\":{\"role\":\"assistant\",\"content\":\"hello there\"},\"finish_reason\":\"stop\"}],\"usage\":{" + counts + "}}"));
             HttpResponse<String> r = chatAs("absurd-usage", request("fast", false));
@@ -321,7 +333,7 @@ class ChatCompletionsTest extends GatewayTestBase {
             assertThat(Double.parseDouble(r.headers().firstValue("x-keel-cost-usd").orElseThrow())).as(counts).isBetween(0.0, 0.01);
         }
         JsonNode row = usage("absurd-usage", "model").get("data").get(0);
-        assertThat(row.get("estimated_usage_requests").asInt()).isEqualTo(2);
+        assertThat(row.get("estimated_usage_requests").asInt()).isEqualTo(absurd.size());
         assertThat(row.get("cost_usd").asDouble()).isBetween(0.0, 0.01);
     }
 

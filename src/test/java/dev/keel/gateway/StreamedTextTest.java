@@ -12,14 +12,14 @@ class StreamedTextTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Test
-    void countsContentAndToolCallsNamesAndArguments() throws Exception {
+    void countsContentReasoningAndToolCallsNamesAndArguments() throws Exception {
         StreamedText text = new StreamedText();
         assertThat(text.isEmpty()).isTrue();
-        text.add((ObjectNode) JSON.readTree("{\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Looking that up.\"}}]}"));
+        text.add((ObjectNode) JSON.readTree("{\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"Think.\",\"content\":\"Looking that up.\"}}]}"));
         text.add((ObjectNode) JSON.readTree("{\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
                 + "{\"name\":\"lookup\",\"arguments\":\"{\\\"q\\\": \\\"revenue by region\\\"}\"}}]}}]}"));
         assertThat(text.isEmpty()).isFalse();
-        assertThat(text.tokens()).isEqualTo(Tokens.count("Looking that up." + "lookup" + "{\"q\": \"revenue by region\"}"));
+        assertThat(text.tokens()).isEqualTo(Tokens.count("Looking that up." + "Think." + "lookup" + "{\"q\": \"revenue by region\"}"));
     }
 
     @Test
