@@ -411,6 +411,8 @@ public final class ChatGuard {
         private ObjectNode template;
         /** The stream's end was seen (its span recorded); after a block nothing more goes to the client. */
         private boolean ended, blocked;
+        /** Usage-only chunks that came while choices were unfinished: they go after the text still held, as the upstream sent them. */
+        private final List<ObjectNode> usageAfterText = new java.util.ArrayList<>();
 
         private GuardedStream(StreamListener client, Guard checks, Redaction redaction, Predicate<String> supplied, Trace trace, String policy) {
             this.policy = policy;
@@ -429,6 +431,11 @@ public final class ChatGuard {
             long begin = System.nanoTime();
             ObjectNode chunk = upstream.deepCopy();
             if (template == null) template = chunk;
+            if (chunk.path("choices").isEmpty() && !open.isEmpty()) {
+                usageAfterText.add(chunk);
+                workNanos += System.nanoTime() - begin;
+                return true;
+            }
             boolean says = chunk.has("usage") || chunk.path("choices").isEmpty();
             for (JsonNode c : chunk.path("choices")) {
                 if (!(c instanceof ObjectNode choice) || !(choice.get("delta") instanceof ObjectNode delta)) {
@@ -526,6 +533,7 @@ public final class ChatGuard {
             workNanos += System.nanoTime() - begin;
             finishSpan();
             rest.forEach(client::onChunk);
+            usageAfterText.forEach(client::onChunk);
         }
 
         private boolean block(GuardVerdict.Block b, long begin) {

@@ -312,6 +312,32 @@ class ChatCompletionsTest extends GatewayTestBase {
     }
 
     @Test
+    void theUsageChunkOfAStreamComesAfterAllItsTextEvenWhileTheOutputGuardHoldsSome() throws Exception {
+        primary.then((ex, req) -> {
+            ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, 0);
+            java.io.OutputStream out = ex.getResponseBody();
+            for (String word : List.of("alpha ", "beta ", "gamma")) {
+                out.write(("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+                        + "\"delta\":{\"content\":\"" + word + "\"},\"finish_reason\":null}]}\n\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            out.write(("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[],"
+                    + "\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3,\"total_tokens\":10}}\n\ndata: [DONE]\n\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            out.flush();
+        });
+        HttpResponse<String> r = chatAs("usage-last", request("fast", true));
+        List<String> data = r.body().lines().filter(l -> l.startsWith("data: {")).toList();
+        int usage = -1, lastText = -1;
+        for (int i = 0; i < data.size(); i++) {
+            JsonNode chunk = JSON.readTree(data.get(i).substring(6));
+            if (chunk.hasNonNull("usage")) usage = i;
+            if (!chunk.at("/choices/0/delta/content").asText("").isEmpty()) lastText = i;
+        }
+        assertThat(r.body()).contains("gamma");
+        assertThat(usage).as("the usage chunk, after the last text (%s)", data).isGreaterThan(lastText);
+    }
+
+    @Test
     void aStreamThatBreaksAfterAnEmptyFirstDeltaIsBilledForItsPrompt() throws Exception {
         primary.then(stream(List.of("", "never sent"), 1));
         chatAs("empty-then-broken", request("fast", true));
