@@ -31,7 +31,7 @@ import java.util.concurrent.TimeUnit;
 public final class GatewayBench {
     /** The user message of every benchmark request, numbered so that each is new to Keel's caches. */
     private static final String PROMPT = "Say ok.";
-    private static final java.util.function.LongFunction<byte[]> BODY = LoadGenerator.chatBodies("bench", PROMPT);
+    private static final java.util.function.Supplier<byte[]> BODY = LoadGenerator.chatBodies("bench", PROMPT);
     static final String ADMIN_KEY = "bench-admin-key-" + java.util.UUID.randomUUID();
     private static final int PORTKEY_PORT = 8787;
     private static final Duration WARM_UP = Duration.ofSeconds(2);
@@ -128,19 +128,7 @@ public final class GatewayBench {
         List<RateResult> results = new ArrayList<>();
         RateResult sequential = null;
         try (LoadGenerator load = new LoadGenerator(); FakeUpstream upstream = new FakeUpstream(latencyMs, 0, 0); FakeUpstream fast = new FakeUpstream(0, 0, 0)) {
-            Path config = Files.writeString(work.resolve("keel-bench.yaml"), """
-                    server: {admin_key: %s}
-                    providers:
-                      bench: {type: openai, base_url: "%s", max_retries: 2}
-                      fast: {type: openai, base_url: "%s", max_retries: 2}
-                    models:
-                      bench:
-                        targets:
-                          - {provider: bench, model: bench-upstream, input_per_mtok: 1.0, output_per_mtok: 2.0}
-                      fast:
-                        targets:
-                          - {provider: fast, model: bench-upstream, input_per_mtok: 1.0, output_per_mtok: 2.0}
-                    """.formatted(ADMIN_KEY, upstream.baseUrl(), fast.baseUrl()) + (o.guards() ? "" : "guard: {enabled: false}\n"));
+            Path config = Files.writeString(work.resolve("keel-bench.yaml"), keelConfig(Map.of("bench", upstream.baseUrl(), "fast", fast.baseUrl()), o.guards()));
             log.println("gateway: starting keel serve in its own process…");
             try (ServerProcess keel = ServerProcess.keel(config, work.resolve("keel"), o.serverJvmOptions())) {
                 URI keelUri = URI.create("http://127.0.0.1:" + keel.port() + "/v1/chat/completions");
@@ -199,7 +187,7 @@ public final class GatewayBench {
     private static RateResult sequential(LoadGenerator load, ServerProcess keel, URI directUri, URI keelUri, Map<String, String> auth,
                                          Duration length, PrintStream log) throws Exception {
         log.printf("gateway: sequential requests (one connection, upstream answering at once), %d s each path…%n", length.toSeconds());
-        java.util.function.LongFunction<byte[]> body = LoadGenerator.chatBodies("fast", PROMPT);
+        java.util.function.Supplier<byte[]> body = LoadGenerator.chatBodies("fast", PROMPT);
         Duration round = length.dividedBy(SEQUENTIAL_ROUNDS);
         load.closedLoop(directUri, Map.of(), body, 1, RATE_WARM_UP.dividedBy(2));
         load.closedLoop(keelUri, auth, body, 1, RATE_WARM_UP);
@@ -212,6 +200,21 @@ public final class GatewayBench {
             cpu += keel.cpuSeconds() - before;
         }
         return new RateResult(0, Stats.of(LoadGenerator.Run.merge(direct), 0), Stats.of(LoadGenerator.Run.merge(viaKeel), cpu));
+    }
+
+    /**
+     * The keel.yaml of a benchmark's Keel: the admin key, one provider and one catalog model of the same name per
+     * {@code upstreams} entry (model name → base URL; one target at fixed prices, two retries), and the guard off
+     * unless {@code guards}.
+     */
+    static String keelConfig(Map<String, String> upstreams, boolean guards) {
+        StringBuilder providers = new StringBuilder("providers:\n"), models = new StringBuilder("models:\n");
+        new java.util.TreeMap<>(upstreams).forEach((name, baseUrl) -> {
+            providers.append("  ").append(name).append(": {type: openai, base_url: \"").append(baseUrl).append("\", max_retries: 2}\n");
+            models.append("  ").append(name).append(":\n    targets:\n      - {provider: ").append(name)
+                    .append(", model: bench-upstream, input_per_mtok: 1.0, output_per_mtok: 2.0}\n");
+        });
+        return "server: {admin_key: " + ADMIN_KEY + "}\n" + providers + models + (guards ? "" : "guard: {enabled: false}\n");
     }
 
     /** Creates a client key with limits and budgets high enough not to bind, through the admin API. */

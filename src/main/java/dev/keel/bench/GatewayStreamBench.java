@@ -110,19 +110,8 @@ public final class GatewayStreamBench {
     static Result run(boolean measured, boolean heldOpen, boolean guards, List<String> jvmOptions, LoadGenerator load, Path work, PrintStream log)
             throws Exception {
         try (FakeUpstream fast = FakeUpstream.streaming(MEASURED); FakeUpstream slow = FakeUpstream.streaming(HELD_OPEN)) {
-            Path config = Files.writeString(work.resolve("keel-bench-streams.yaml"), """
-                    server: {admin_key: %s}
-                    providers:
-                      fast: {type: openai, base_url: "%s", max_retries: 2}
-                      slow: {type: openai, base_url: "%s", max_retries: 2}
-                    models:
-                      stream:
-                        targets:
-                          - {provider: fast, model: bench-upstream, input_per_mtok: 1.0, output_per_mtok: 2.0}
-                      slow-stream:
-                        targets:
-                          - {provider: slow, model: bench-upstream, input_per_mtok: 1.0, output_per_mtok: 2.0}
-                    """.formatted(GatewayBench.ADMIN_KEY, fast.baseUrl(), slow.baseUrl()) + (guards ? "" : "guard: {enabled: false}\n"));
+            Path config = Files.writeString(work.resolve("keel-bench-streams.yaml"),
+                    GatewayBench.keelConfig(Map.of("stream", fast.baseUrl(), "slow-stream", slow.baseUrl()), guards));
             log.println("gateway: starting keel serve for the streaming parts…");
             try (ServerProcess keel = ServerProcess.keel(config, work.resolve("keel-streams"), jvmOptions)) {
                 URI keelUri = URI.create("http://127.0.0.1:" + keel.port() + "/v1/chat/completions");
@@ -184,7 +173,7 @@ public final class GatewayStreamBench {
 
     /** Non-streamed requests one at a time, direct and through Keel in alternating rounds. */
     private static GatewayBench.RateResult unstreamed(LoadGenerator load, Target direct, Target viaKeel) throws InterruptedException {
-        java.util.function.LongFunction<byte[]> body = LoadGenerator.chatBodies("stream", PROMPT + " unstreamed");
+        java.util.function.Supplier<byte[]> body = LoadGenerator.chatBodies("stream", PROMPT + " unstreamed");
         List<LoadGenerator.Run> directRuns = new ArrayList<>(), keelRuns = new ArrayList<>();
         double keelCpu = 0;
         for (int round = 0; round < ROUNDS; round++) {

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.LongFunction;
+import java.util.function.Supplier;
 import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.Request;
@@ -64,14 +64,13 @@ final class LoadGenerator implements AutoCloseable {
     /**
      * Chat request bodies whose user message is {@code text} followed by a number, so no two requests are alike: a
      * cache keyed by the text (Keel's guard and response caches) serves none of them, as with users. The number comes
-     * from one counter per call of this method, across runs: a run's own request numbers start at 0 again, and would
-     * repeat the texts the warm-up and earlier rounds sent.
+     * from one counter per call of this method, so it keeps counting across runs (warm-up, rounds) that share it.
      */
-    static LongFunction<byte[]> chatBodies(String model, String text) {
+    static Supplier<byte[]> chatBodies(String model, String text) {
         String head = "{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + text + " (request ";
         String tail = ")\"}],\"max_tokens\":5}";
         java.util.concurrent.atomic.AtomicLong next = new java.util.concurrent.atomic.AtomicLong();
-        return ignoredRunNumber -> (head + next.getAndIncrement() + tail).getBytes(StandardCharsets.UTF_8);
+        return () -> (head + next.getAndIncrement() + tail).getBytes(StandardCharsets.UTF_8);
     }
     private final HttpClient http;
 
@@ -91,7 +90,7 @@ final class LoadGenerator implements AutoCloseable {
     }
 
     /** Sends {@code perSecond} requests a second for {@code length}, each on its schedule whatever earlier ones did. */
-    Run fixedRate(URI uri, Map<String, String> headers, LongFunction<byte[]> body, int perSecond, Duration length) throws InterruptedException {
+    Run fixedRate(URI uri, Map<String, String> headers, Supplier<byte[]> body, int perSecond, Duration length) throws InterruptedException {
         int total = (int) Math.min(Integer.MAX_VALUE - 8, (long) perSecond * length.toSeconds());
         long intervalNanos = 1_000_000_000L / perSecond;
         Recorder rec = new Recorder(total);
@@ -101,7 +100,7 @@ final class LoadGenerator implements AutoCloseable {
             long due = start + i * intervalNanos;
             long wait = due - System.nanoTime();
             if (wait > 0) LockSupport.parkNanos(wait);
-            request(uri, headers, body.apply(i)).send(result -> {
+            request(uri, headers, body.get()).send(result -> {
                 rec.record(result, due);
                 done.countDown();
             });
@@ -111,7 +110,7 @@ final class LoadGenerator implements AutoCloseable {
     }
 
     /** {@code concurrency} callers, each sending its next request when the previous one completes, for {@code length}. */
-    Run closedLoop(URI uri, Map<String, String> headers, LongFunction<byte[]> body, int concurrency, Duration length) throws InterruptedException {
+    Run closedLoop(URI uri, Map<String, String> headers, Supplier<byte[]> body, int concurrency, Duration length) throws InterruptedException {
         Recorder rec = new Recorder((int) Math.min(1 << 24, 50_000L * Math.max(1, length.toSeconds())));
         CountDownLatch done = new CountDownLatch(concurrency);
         AtomicInteger sent = new AtomicInteger();
@@ -125,7 +124,8 @@ final class LoadGenerator implements AutoCloseable {
                         done.countDown();
                         return;
                     }
-                    request(uri, headers, body.apply(sent.getAndIncrement())).send(result -> {
+                    sent.incrementAndGet();
+                    request(uri, headers, body.get()).send(result -> {
                         rec.record(result, t);
                         run();
                     });
