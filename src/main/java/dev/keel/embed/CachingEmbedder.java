@@ -93,6 +93,38 @@ public final class CachingEmbedder implements Embedder {
         return out;
     }
 
+    /** A view whose {@link #embedDocuments} goes through {@link #embedPassages} for {@code tenant}; queries are not remembered. */
+    @Override
+    public Embedder forTenant(String tenant) {
+        CachingEmbedder all = this;
+        return new Embedder() {
+            @Override
+            public String modelId() {
+                return all.modelId();
+            }
+
+            @Override
+            public int dimension() {
+                return all.dimension();
+            }
+
+            @Override
+            public List<float[]> embedDocuments(List<String> texts) {
+                return all.embedPassages(tenant, texts);
+            }
+
+            @Override
+            public float[] embedQuery(String query) {
+                return all.embedQuery(query);
+            }
+
+            @Override
+            public Embedder forTenant(String other) {
+                return all.forTenant(other);
+            }
+        };
+    }
+
     /** Vectors in the persistent store, all tenants. */
     public long storedVectors() {
         return store.size();

@@ -19,6 +19,15 @@ public interface Embedder extends AutoCloseable {
     /** Embeds a search query (with the model's query instruction, if it has one). */
     float[] embedQuery(String query);
 
+    /**
+     * This embedder for one tenant's passages: an implementation that remembers vectors may give a view whose
+     * {@link #embedDocuments} reuses what was embedded for that tenant before (and only for it), so two steps of one
+     * request that embed the same text (the input guard, the semantic cache) compute it once. By default itself.
+     */
+    default Embedder forTenant(String tenant) {
+        return this;
+    }
+
     @Override
     default void close() {}
 }

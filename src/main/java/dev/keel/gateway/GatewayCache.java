@@ -40,7 +40,8 @@ import java.util.function.Predicate;
  * turns caching off for that request. The exact key hashes the tenant, the model, the prompt
  * settings and the canonical request (sorted keys, normalised numbers, without the fields that do
  * not change the output); the semantic scope hashes the same without the last user message, which
- * alone is compared by embedding. Every key and scope starts with the tenant, so one tenant's
+ * alone is compared by embedding, and with that message's numbers and negations ({@link QuestionSignature}),
+ * which similar questions must share. Every key and scope starts with the tenant, so one tenant's
  * entries are never served to, compared with, or timed by another's requests. An entry built from
  * documents is served only while each of them still has the version it had. Identical chat misses in
  * flight together reach the provider once: the first leads, the others wait for its stored response.
@@ -120,9 +121,12 @@ public final class GatewayCache {
             return surface;
         }
 
-        /** The question's vector, computed at most once per request. */
+        /**
+         * The question's vector, computed at most once per request: as a passage of its tenant, the way the input guard
+         * embeds the text it checks, so a question the guard embedded a moment before is not embedded again.
+         */
         private float[] vector() {
-            if (vector == null) vector = embedder.embedQuery(question);
+            if (vector == null) vector = embedder.forTenant(tenant).embedDocuments(List.of(question)).getFirst();
             return vector;
         }
     }
@@ -173,7 +177,7 @@ public final class GatewayCache {
         String question = "user".equals(last.path("role").asText()) ? text(last.path("content")) : null;
         String settings = "guard:" + guardPolicy;
         return new On("chat", tenant, hash("exact", tenant, model, settings, request, null),
-                semanticScope(question) ? hash("scope", tenant, model, settings, request, last) : null, question, embedder, true);
+                semanticScope(question) ? hash("scope", tenant, model, semantic(settings, question), request, last) : null, question, embedder, true);
     }
 
     /**
@@ -187,7 +191,17 @@ public final class GatewayCache {
         ObjectNode withoutQuestion = body.deepCopy();
         withoutQuestion.remove(List.of("question", "query"));
         return new On("answer", tenant, hash("exact", tenant, "answer", settings, body, null),
-                semanticScope(question) ? hash("scope", tenant, "answer", settings, withoutQuestion, null) : null, question, embedder, false);
+                semanticScope(question) ? hash("scope", tenant, "answer", semantic(settings, question), withoutQuestion, null) : null, question, embedder,
+                false);
+    }
+
+    /**
+     * The settings of a semantic scope: {@code settings}, how questions are embedded (as passages; entries stored by a
+     * version that embedded them as queries are never compared with these), and what similar questions must share
+     * ({@link QuestionSignature}).
+     */
+    private static String semantic(String settings, String question) {
+        return settings + "|embedded:passage|" + QuestionSignature.of(question);
     }
 
     private boolean semanticScope(String question) {

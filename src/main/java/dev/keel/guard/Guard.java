@@ -52,6 +52,8 @@ public final class Guard {
     private final String fingerprint;
     /** The request this view remembers for (see {@link #remembering}); null: this guard remembers nothing. */
     private final InputAssessments.Scope scope;
+    /** The tenant of a {@link #remembering} view, whose embeddings of its texts are shared with its other steps; else null. */
+    private final String tenant;
 
     Guard(GuardConfig config, InjectionDetector injection, PiiDetector pii) {
         this(config, injection, pii, TopicScope.NONE);
@@ -71,15 +73,16 @@ public final class Guard {
         this.memory = config.cache().enabled() ? new InputAssessments(config.cache()) : null;
         this.fingerprint = config.policies().get(GuardConfig.DEFAULT_POLICY).fingerprint();
         this.scope = null;
+        this.tenant = null;
         List<GuardPolicy> all = new ArrayList<>(config.policies().values());
         all.addAll(config.tenants().values());
         for (GuardPolicy p : all) {
-            byName.put(p.name(), new Guard(config.under(p), injection, pii, topics.with(p.topics()), canary, policies, memory, p.fingerprint(), null));
+            byName.put(p.name(), new Guard(config.under(p), injection, pii, topics.with(p.topics()), canary, policies, memory, p.fingerprint(), null, null));
         }
     }
 
     private Guard(GuardConfig config, InjectionDetector injection, PiiDetector pii, TopicScope topics, String canary, Map<String, Guard> policies,
-                  InputAssessments memory, String fingerprint, InputAssessments.Scope scope) {
+                  InputAssessments memory, String fingerprint, InputAssessments.Scope scope, String tenant) {
         this.config = config;
         this.injection = injection;
         this.pii = pii;
@@ -89,6 +92,7 @@ public final class Guard {
         this.memory = memory;
         this.fingerprint = fingerprint;
         this.scope = scope;
+        this.tenant = tenant;
     }
 
     /** The guard of a configuration, with the in-process embedder for its semantic layers (null: without them). */
@@ -136,12 +140,14 @@ public final class Guard {
     /**
      * This guard for one request of {@code tenant}: its input checks and {@link #cheap} assessments take what the detectors
      * found in the same text before, for this tenant under this policy, and remember what they find ({@code guard.cache});
-     * every decision is the one this guard makes. Output checks remember nothing. Itself when the cache is off. The view
-     * counts its lookups ({@link #recalled()}, {@link #computed()}); one per request.
+     * every decision is the one this guard makes. Output checks remember nothing. The view counts its lookups
+     * ({@link #recalled()}, {@link #computed()}); one per request. With the cache off it remembers no finding; either
+     * way an embedding it makes of a text is the tenant's, which the request's other steps reuse (the semantic cache
+     * compares the same question) and no other tenant sees.
      */
     public Guard remembering(String tenant) {
-        if (memory == null) return this;
-        return new Guard(config, injection, pii, topics, canary, policies, memory, fingerprint, memory.scope(tenant, fingerprint));
+        return new Guard(config, injection, pii, topics, canary, policies, memory, fingerprint, memory == null ? null : memory.scope(tenant, fingerprint),
+                tenant);
     }
 
     /** Lookups of this {@link #remembering} view that found what the detectors had found before; 0 for a guard that remembers nothing. */
@@ -214,15 +220,20 @@ public final class Guard {
 
     private InjectionDetector.Assessment assessInjection(String text, boolean learned) {
         int window = LayeredInjectionDetector.MAX_SCAN_CHARS;
-        if (text.length() <= window) return learned ? injection.assess(text) : injection.assessCheaply(text);
+        if (text.length() <= window) return learned ? learned(text) : injection.assessCheaply(text);
         InjectionDetector.Assessment worst = InjectionDetector.Assessment.NONE;
         for (int at = 0; ; at += window - WINDOW_OVERLAP_CHARS) {
             int end = Math.min(text.length(), at + window);
             String part = text.substring(at, end);
-            InjectionDetector.Assessment a = learned ? injection.assess(part) : injection.assessCheaply(part);
+            InjectionDetector.Assessment a = learned ? learned(part) : injection.assessCheaply(part);
             if (a.score() > worst.score()) worst = a;
             if (end == text.length()) return worst;
         }
+    }
+
+    /** Every layer's assessment of {@code text}, its embedding shared within this view's tenant (if it has one). */
+    private InjectionDetector.Assessment learned(String text) {
+        return tenant == null ? injection.assess(text) : injection.assess(text, tenant);
     }
 
     /** Checks one text under a profile; {@code redaction} collects the placeholders of the request. */

@@ -11,6 +11,15 @@ interface InjectionDetector {
     Assessment assess(String text);
 
     /**
+     * As {@link #assess}, for a text of {@code tenant}: an embedding of it may be the one made for the same text of that
+     * tenant a moment before (by this detector or another step of the request; see {@code Embedder#forTenant}), and never
+     * another tenant's. By default the same as {@link #assess}.
+     */
+    default Assessment assess(String text, String tenant) {
+        return assess(text);
+    }
+
+    /**
      * As {@link #assess}, without the layers whose cost does not scale with the text (an embedding): for texts
      * beyond what one request may have scored in full. By default the same as {@link #assess}.
      */

@@ -122,16 +122,26 @@ final class LayeredInjectionDetector implements InjectionDetector {
 
     @Override
     public Assessment assess(String text) {
-        return assess(text, embedder != null);
+        return assess(text, embedder);
+    }
+
+    @Override
+    public Assessment assess(String text, String tenant) {
+        return assess(text, embedder == null ? null : embedder.forTenant(tenant));
     }
 
     @Override
     public Assessment assessCheaply(String text) {
-        return assess(text, false);
+        return assess(text, (Embedder) null);
     }
 
     /** As {@link #assess(String)}, with the embedding layers on or off (the benchmark compares both). */
     Assessment assess(String text, boolean embed) {
+        return assess(text, embed ? embedder : null);
+    }
+
+    /** The assessment with the embedding layers computed by {@code embedding} (null: without them). */
+    private Assessment assess(String text, Embedder embedding) {
         if (text == null || text.isBlank()) return Assessment.NONE;
         String window = scanWindow(text);
         String plain = InputNormalizer.normalize(window);
@@ -157,8 +167,8 @@ final class LayeredInjectionDetector implements InjectionDetector {
         revealed = Math.max(revealed, revealedInViews);
         double score = main.score, hiding = evidence.strength();
         boolean uncertain = main.score < model.uncertainHigh() && (main.score >= model.uncertainLow() || hiding > 0);
-        if (embed && embedder != null && uncertain) {
-            float[] vector = embedder.embedDocuments(List.of(InjectionModel.embeddingInput(plain))).getFirst();
+        if (embedding != null && uncertain) {
+            float[] vector = embedding.embedDocuments(List.of(InjectionModel.embeddingInput(plain))).getFirst();
             double embedded = model.embedProbability(vector);
             AttackExemplars.Nearest nearest = exemplars.nearest(vector);
             if (embedded >= SIGNAL_FLOOR) signals.add(new GuardSignal("classifier", "embedding", embedded));

@@ -105,11 +105,12 @@ class ModelAnswersEvalTest {
         llm.then(FakeLlmServer.streamFrom(r -> "Employees get 28 days [1]."), FakeLlmServer.raw("not an event stream"),
                 FakeLlmServer.streamFrom(r -> "Employees get 28 days of paid leave per year [1]."));
         Path dataset = Files.createTempFile("keel-eval-broken-", ".jsonl");
+        // Each question reaches the model: their numbers differ, so none is a semantic cache hit of another.
         Files.writeString(dataset, """
                 {"_meta": {"test_share": 0}}
-                {"id": "one", "question": "How many days of paid leave do employees get each year?"}
-                {"id": "two", "question": "How many paid leave days do employees get per year?"}
-                {"id": "three", "question": "Per year, how many days of paid leave are there?"}
+                {"id": "one", "question": "How many days of paid leave do employees get in their 1st year?"}
+                {"id": "two", "question": "How many paid leave days do employees get in their 2nd year?"}
+                {"id": "three", "question": "In their 3rd year, how many days of paid leave do employees get?"}
                 """);
         EvalRun broken = new EvalRunner(keel, new HeuristicJudge(keel.answers(), keel.embedder())).run(EvalDataset.load(dataset),
                 new EvalRunner.Options(EvalRunner.Mode.FULL, EvalExample.Split.DEV, TENANT, 10, 1), EvalRunner.Progress.NONE);

@@ -104,6 +104,45 @@ class ChatCacheTest extends GatewayTestBase {
     }
 
     @Test
+    void questionsThatDifferInANumberOrANegationAreNeverSemanticHitsThoughTheirEmbeddingsAreClose() throws Exception {
+        String key = key("");
+        fixture.primary.then(ok("Yes, 100 per minute."), ok("No, 100."), ok("Open Settings, then Billing."), ok("Keep paying."));
+        chat(key, request("Is the API rate limit 100 requests per minute?"));
+        // bge-small puts these two 0.96-0.97 apart, above the 0.95 threshold.
+        assertThat(cacheHeader(chat(key, request("Is the API rate limit 1000 requests per minute?")))).isEqualTo("miss");
+        HttpResponse<String> separators = chat(key, request("Is the API rate-limit 1,000 requests per minute?"));
+        assertThat(cacheHeader(separators)).isEqualTo("hit-semantic");
+        assertThat(content(separators)).isEqualTo("No, 100.");
+
+        chat(key, request("How do I cancel my subscription?"));
+        assertThat(cacheHeader(chat(key, request("How do I not cancel my subscription?")))).isEqualTo("miss");
+        assertThat(cacheHeader(chat(key, request("How don't I cancel my subscription?")))).isEqualTo("hit-semantic");
+        HttpResponse<String> paraphrase = chat(key, request("How can I cancel my subscription?"));
+        assertThat(cacheHeader(paraphrase)).isEqualTo("hit-semantic");
+        assertThat(content(paraphrase)).isEqualTo("Open Settings, then Billing.");
+        assertThat(fixture.primary.received).hasSize(4);
+    }
+
+    @Test
+    void aQuestionTheInputGuardEmbeddedIsNotEmbeddedAgainForTheCacheAndNeverForAnotherTenant() throws Exception {
+        // Leetspeak: the input guard embeds such a text whatever its cheap score; the semantic cache compares the same text.
+        String question = "pl34s3 ch3ck my 1nv01c3 numb3r f0r " + UUID.randomUUID();
+        // The guard's first embedding also embeds its shipped attack exemplars.
+        chat(key(""), request("pl34s3 ch3ck my 1nv01c3"));
+        dev.keel.embed.CachingEmbedder embedder = fixture.keel.embedder();
+        long computed = embedder.computedCount(), reused = embedder.reusedCount();
+
+        assertThat(cacheHeader(chat(key(""), request(question)))).isEqualTo("miss");
+
+        assertThat(embedder.computedCount() - computed).as("embedded once, by the guard").isEqualTo(1);
+        assertThat(embedder.reusedCount() - reused).as("the cache took the guard's vector").isPositive();
+
+        long computedBefore = embedder.computedCount();
+        assertThat(cacheHeader(chat(key(""), request(question)))).isEqualTo("miss");
+        assertThat(embedder.computedCount() - computedBefore).as("another tenant's request embeds its own text").isEqualTo(1);
+    }
+
+    @Test
     void requestsWhoseOutputMayVaryAreNeverCached() throws Exception {
         String key = key("");
         List<ObjectNode> varying = List.of(request("q1").put("temperature", 0.7), (ObjectNode) request("q2").without("temperature"),
@@ -254,10 +293,10 @@ class ChatCacheTest extends GatewayTestBase {
     @Test
     void hitsCostNothingInTheLedgerAreTaggedThereAndStillCountAgainstTheRequestRate() throws Exception {
         String key = key(",\"requests_per_minute\":3");
-        chat(key, request("Tag me?"));
-        chat(key, request("Tag me?"));
-        chat(key, request("Tag me"));
-        assertThat(chat(key, request("Tag me?")).statusCode()).isEqualTo(429);
+        chat(key, request("Which rows does the ledger tag?"));
+        chat(key, request("Which rows does the ledger tag?"));
+        chat(key, request("Which rows does the ledger tag"));
+        assertThat(chat(key, request("Which rows does the ledger tag?")).statusCode()).isEqualTo(429);
         fixture.keel.ledger().flush();
         List<String> rows = new ArrayList<>();
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + fixture.keel.dataDir().resolve("keel.db"));
