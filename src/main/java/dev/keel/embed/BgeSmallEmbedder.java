@@ -1,5 +1,8 @@
 package dev.keel.embed;
 
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.CharSpan;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -14,6 +17,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -31,6 +35,9 @@ import java.util.concurrent.Executors;
  */
 public final class BgeSmallEmbedder implements Embedder {
     static final String QUERY_INSTRUCTION = "Represent this sentence for searching relevant passages: ";
+    /** The tokens the model reads of a text: its 512-token window less [CLS] and [SEP]. */
+    private static final int WINDOW_TOKENS = 510;
+    private static final String UNKNOWN = "[UNK]";
     private static final String NAME = "bge-small-en-v1.5-q";
 
     private final ExecutorService pool;
@@ -58,6 +65,20 @@ public final class BgeSmallEmbedder implements Embedder {
         @Override
         protected Integer knownDimension() {
             return 384;
+        }
+    }
+
+    /** The model's own tokenizer, read from the same jar, for {@link #unseen}; thread-safe. */
+    private static final class Vocabulary {
+        static final HuggingFaceTokenizer TOKENIZER = load();
+
+        private static HuggingFaceTokenizer load() {
+            try (InputStream json = BgeSmallEnV15QuantizedEmbeddingModel.class.getClassLoader().getResourceAsStream("bge-small-en-v1.5-q-tokenizer.json")) {
+                if (json == null) throw new IllegalStateException("bge-small-en-v1.5-q's tokenizer is missing from its jar");
+                return HuggingFaceTokenizer.newInstance(json, Map.of("truncation", "false", "padding", "false"));
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not read bge-small-en-v1.5-q's tokenizer from its jar", e);
+            }
         }
     }
 
@@ -108,6 +129,30 @@ public final class BgeSmallEmbedder implements Embedder {
     @Override
     public float[] embedQuery(String query) {
         return Vectors.normalize(model.embed(QUERY_INSTRUCTION + query).content().vector());
+    }
+
+    /**
+     * What BGE's WordPiece tokenizer reads as {@code [UNK]} (characters outside its vocabulary: most emoji, many CJK
+     * characters, full-width digits; words over 100 characters), and the text past the model's 512-token window.
+     */
+    @Override
+    public List<String> unseen(String text) {
+        Encoding encoding = Vocabulary.TOKENIZER.encode(text, false, false);
+        String[] tokens = encoding.getTokens();
+        CharSpan[] spans = encoding.getCharTokenSpans();
+        List<String> out = new ArrayList<>();
+        int read = Math.min(tokens.length, WINDOW_TOKENS);
+        for (int i = 0; i < read; i++) {
+            if (UNKNOWN.equals(tokens[i])) out.add(codePoints(text, spans[i].getStart(), spans[i].getEnd()));
+        }
+        if (tokens.length > read) out.add(codePoints(text, spans[read].getStart(), text.codePointCount(0, text.length())));
+        return out;
+    }
+
+    /** {@code text} from code point {@code from} to {@code to} (the tokenizer's offsets count code points, not UTF-16 units). */
+    private static String codePoints(String text, int from, int to) {
+        int last = text.codePointCount(0, text.length());
+        return text.substring(text.offsetByCodePoints(0, Math.min(from, last)), text.offsetByCodePoints(0, Math.min(to, last)));
     }
 
     @Override

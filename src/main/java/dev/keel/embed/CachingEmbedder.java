@@ -93,6 +93,11 @@ public final class CachingEmbedder implements Embedder {
         return out;
     }
 
+    @Override
+    public List<String> unseen(String text) {
+        return inner.unseen(text);
+    }
+
     /** A view whose {@link #embedDocuments} goes through {@link #embedPassages} for {@code tenant}; queries are not remembered. */
     @Override
     public Embedder forTenant(String tenant) {
@@ -116,6 +121,11 @@ public final class CachingEmbedder implements Embedder {
             @Override
             public float[] embedQuery(String query) {
                 return all.embedQuery(query);
+            }
+
+            @Override
+            public List<String> unseen(String text) {
+                return all.unseen(text);
             }
 
             @Override

@@ -20,6 +20,15 @@ public interface Embedder extends AutoCloseable {
     float[] embedQuery(String query);
 
     /**
+     * The parts of {@code text} this model does not read, in order: characters outside its vocabulary, words too long
+     * for it, text past its window. Two texts that differ only there get the same vector, so whoever compares vectors
+     * must compare these parts as text. By default none.
+     */
+    default List<String> unseen(String text) {
+        return List.of();
+    }
+
+    /**
      * This embedder for one tenant's passages: an implementation that remembers vectors may give a view whose
      * {@link #embedDocuments} reuses what was embedded for that tenant before (and only for it), so two steps of one
      * request that embed the same text (the input guard, the semantic cache) compute it once. By default itself.

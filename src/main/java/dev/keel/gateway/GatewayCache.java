@@ -198,10 +198,10 @@ public final class GatewayCache {
     /**
      * The settings of a semantic scope: {@code settings}, how questions are embedded (as passages; entries stored by a
      * version that embedded them as queries are never compared with these), and what similar questions must share
-     * ({@link QuestionSignature}).
+     * ({@link QuestionSignature}, with what the embedding model does not read of the question).
      */
-    private static String semantic(String settings, String question) {
-        return settings + "|embedded:passage|" + QuestionSignature.of(question);
+    private String semantic(String settings, String question) {
+        return settings + "|embedded:passage|" + QuestionSignature.of(question, embedder.unseen(question));
     }
 
     private boolean semanticScope(String question) {

@@ -1,7 +1,6 @@
 package dev.keel.gateway;
 
-import java.util.ArrayList;
-import java.util.Collections;
+import java.text.Normalizer;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -9,35 +8,48 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * What two questions must share before the semantic cache may answer one with the other's reply: the same numbers and
- * the same number of negations. Embeddings barely see either ("…100 requests per minute?" and "…1000 requests per
- * minute?" are 0.96 apart, "How do I cancel" and "How do I not cancel" 0.95), yet either changes the answer. The
- * signature goes into the semantic scope, so questions that differ in them are never compared. Numbers are digit runs
- * with thousands separators dropped ("1,000" = "1000"); negations are English cue words and the {@code n't} suffix.
- * What it does not see: numbers written as words, negation in other languages, swapped roles ("is A faster than B").
+ * What two questions must share before the semantic cache may answer one with the other's reply: their numbers, in
+ * order, with a sign, a percent or a short unit written onto them ("-5", "10%", "10k"); their negations, each with the
+ * word it negates; and whatever the embedding model does not read ({@code Embedder#unseen}: characters outside its
+ * vocabulary, such as emoji or full-width digits, which it reads all alike). Embeddings barely see these ("…100 requests
+ * per minute?" / "…1000 requests per minute?" 0.97, "How do I cancel" / "How do I not cancel" 0.95, "Is 🍕 vegetarian?" /
+ * "Is 🥩 vegetarian?" 1.0), yet each changes the answer. The signature goes into the semantic scope, so questions that
+ * differ in it are never compared. Numbers are read after Unicode compatibility normalisation (full-width and other
+ * scripts' digits count as 0-9) with thousands separators dropped ("1,000" = "1000"). What it does not see: numbers
+ * written as words, negation in other languages or without a negating word ("safe" / "unsafe"), swapped words ("Is
+ * Python faster than Java?"), units apart from their number ("10 miles").
  */
 final class QuestionSignature {
-    private static final Pattern NUMBER = Pattern.compile("\\d+(?:[.,]\\d+)*");
+    /** A number: an optional sign where it cannot be a hyphen between words or numbers, digits with separators, a percent or a unit of up to 3 letters. */
+    private static final Pattern NUMBER = Pattern.compile("(?:(?<=^|[\\s(\\[{:=/])[-+\u2212])?\\p{Nd}+(?:[.,]\\p{Nd}+)*(?:%|\\p{L}{1,3}(?!\\p{L}))?");
     private static final Pattern WORD = Pattern.compile("[\\p{L}']+");
     private static final Set<String> NEGATIONS = Set.of("not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without",
             "cannot", "cant", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "wouldnt", "shouldnt", "couldnt", "hasnt",
             "havent", "hadnt", "mustnt", "neednt", "aint");
+    /** Words skipped when looking for what a negation negates ("not in the EU": "eu"). */
+    private static final Set<String> FILLERS = Set.of("a", "an", "the", "to", "be", "been", "in", "on", "at", "of", "for", "by", "with", "from", "my",
+            "your", "our", "their", "its", "it", "this", "that", "these", "those", "any", "all", "so", "very", "yet", "even", "i", "you", "we", "they");
 
     private QuestionSignature() {}
 
-    /** The question's numbers (sorted, as a multiset) and its count of negations, as a short string. */
-    static String of(String question) {
-        List<String> numbers = new ArrayList<>();
-        Matcher n = NUMBER.matcher(question);
-        while (n.find()) numbers.add(thousandsDropped(n.group()));
-        Collections.sort(numbers);
-        int negations = 0;
-        Matcher w = WORD.matcher(question.toLowerCase(Locale.ROOT).replace('\u2019', '\''));
-        while (w.find()) {
-            String word = w.group();
-            if (word.endsWith("n't") || NEGATIONS.contains(word.replace("'", ""))) negations++;
+    /** The signature of {@code question}, whose parts the embedding model does not read are {@code unseen}. */
+    static String of(String question, List<String> unseen) {
+        String text = Normalizer.normalize(question, Normalizer.Form.NFKC);
+        StringBuilder out = new StringBuilder("numbers:");
+        Matcher n = NUMBER.matcher(text);
+        while (n.find()) out.append(asciiDigits(thousandsDropped(n.group()))).append(' ');
+        out.append(";negations:");
+        List<String> words = WORD.matcher(text.toLowerCase(Locale.ROOT).replace('\u2019', '\'')).results().map(Matcher::group).toList();
+        for (int i = 0; i < words.size(); i++) {
+            String word = words.get(i);
+            if (!word.endsWith("n't") && !NEGATIONS.contains(word.replace("'", ""))) continue;
+            int next = i + 1;
+            while (next < words.size() && FILLERS.contains(words.get(next))) next++;
+            out.append(next < words.size() ? words.get(next) : "").append(' ');
         }
-        return "numbers:" + String.join(",", numbers) + ";negations:" + negations;
+        out.append(";unseen:");
+        for (String part : unseen) out.append(part.length()).append(':').append(part);
+        return out.toString();
     }
 
     /** "1,000,000" → "1000000"; a comma before other than three digits ("1,5") is a decimal mark and becomes a point. */
@@ -55,5 +67,16 @@ final class QuestionSignature {
         int digits = 0;
         while (from + digits < number.length() && Character.isDigit(number.charAt(from + digits))) digits++;
         return digits == 3;
+    }
+
+    /** Digits of any script as 0-9, the minus sign as '-', letters in lower case. */
+    private static String asciiDigits(String number) {
+        StringBuilder out = new StringBuilder(number.length());
+        number.codePoints().forEach(c -> {
+            if (Character.isDigit(c)) out.append((char) ('0' + Character.digit(c, 10)));
+            else if (c == '\u2212') out.append('-');
+            else out.appendCodePoint(Character.toLowerCase(c));
+        });
+        return out.toString();
     }
 }

@@ -124,6 +124,18 @@ class ChatCacheTest extends GatewayTestBase {
     }
 
     @Test
+    void questionsThatDifferOnlyInWhatTheEmbeddingModelCannotReadAreNeverSemanticHits() throws Exception {
+        String key = key("");
+        fixture.primary.then(ok("Yes."), ok("No."));
+        chat(key, request("Is the 🍕 on the menu vegetarian?"));
+        // bge-small reads both emoji as one unknown token: the two questions get the same vector.
+        HttpResponse<String> other = chat(key, request("Is the 🥩 on the menu vegetarian?"));
+        assertThat(cacheHeader(other)).isEqualTo("miss");
+        assertThat(content(other)).isEqualTo("No.");
+        assertThat(cacheHeader(chat(key, request("Is the 🍕 on the menu vegetarian")))).isEqualTo("hit-semantic");
+    }
+
+    @Test
     void aQuestionTheInputGuardEmbeddedIsNotEmbeddedAgainForTheCacheAndNeverForAnotherTenant() throws Exception {
         // Leetspeak: the input guard embeds such a text whatever its cheap score; the semantic cache compares the same text.
         String question = "pl34s3 ch3ck my 1nv01c3 numb3r f0r " + UUID.randomUUID();

@@ -2,27 +2,55 @@ package dev.keel.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** What similar questions must share before one is answered with the other's cached reply. */
 class QuestionSignatureTest {
-    @Test
-    void numbersMustMatchAsWrittenValuesWhateverTheirThousandsSeparatorsOrOrder() {
-        assertThat(QuestionSignature.of("Is the limit 1,000 requests?")).isEqualTo(QuestionSignature.of("Is the limit 1000 requests?"));
-        assertThat(QuestionSignature.of("Between 30 and 60 days?")).isEqualTo(QuestionSignature.of("Between 60 and 30 days?"));
-        assertThat(QuestionSignature.of("Is the limit 100 requests?")).isNotEqualTo(QuestionSignature.of("Is the limit 1000 requests?"));
-        assertThat(QuestionSignature.of("A 1.5 hour wait?")).isNotEqualTo(QuestionSignature.of("A 15 hour wait?"));
-        assertThat(QuestionSignature.of("A 1,5 hour wait?")).isEqualTo(QuestionSignature.of("A 1.5 hour wait?"));
-        assertThat(QuestionSignature.of("What is 2+2?")).isNotEqualTo(QuestionSignature.of("What is 2+3?"));
+    private static String of(String question) {
+        return QuestionSignature.of(question, List.of());
     }
 
     @Test
-    void negationsCountWhetherWordsOrContractionsWithEitherApostrophe() {
-        String none = QuestionSignature.of("How do I cancel my plan?");
-        assertThat(QuestionSignature.of("How do I not cancel my plan?")).isNotEqualTo(none);
-        assertThat(QuestionSignature.of("Why can't I cancel my plan?")).isNotEqualTo(none);
-        assertThat(QuestionSignature.of("Why can\u2019t I cancel my plan?")).isEqualTo(QuestionSignature.of("Why cannot I cancel my plan?"));
-        assertThat(QuestionSignature.of("Is there no way to cancel without a fee?")).isNotEqualTo(QuestionSignature.of("Is there no way to cancel with a fee?"));
-        assertThat(QuestionSignature.of("Noted, thanks. How do I cancel my plan?")).isEqualTo(none);
+    void numbersMustMatchInOrderWhateverTheirThousandsSeparatorsOrDigits() {
+        assertThat(of("Is the limit 1,000 requests?")).isEqualTo(of("Is the limit 1000 requests?"));
+        assertThat(of("Is the limit １０００ requests?")).isEqualTo(of("Is the limit 1000 requests?"));
+        assertThat(of("Is the limit ١٠٠٠ requests?")).isEqualTo(of("Is the limit 1000 requests?"));
+        assertThat(of("Is the limit 100 requests?")).isNotEqualTo(of("Is the limit 1000 requests?"));
+        assertThat(of("A 1.5 hour wait?")).isNotEqualTo(of("A 15 hour wait?"));
+        assertThat(of("A 1,5 hour wait?")).isEqualTo(of("A 1.5 hour wait?"));
+        assertThat(of("What is 2+2?")).isNotEqualTo(of("What is 2+3?"));
+        assertThat(of("What happened on 03/05/2024?")).isNotEqualTo(of("What happened on 05/03/2024?"));
+        assertThat(of("Is 3 greater than 7?")).isNotEqualTo(of("Is 7 greater than 3?"));
+        assertThat(of("Is the power ²⁵⁶?")).isNotEqualTo(of("Is the power ²⁵⁷?"));
+    }
+
+    @Test
+    void aSignPercentOrUnitWrittenOntoANumberIsPartOfIt() {
+        assertThat(of("Is it -5 degrees?")).isNotEqualTo(of("Is it 5 degrees?"));
+        assertThat(of("Is it \u22125 degrees?")).isEqualTo(of("Is it -5 degrees?"));
+        assertThat(of("Is a 10% discount applied?")).isNotEqualTo(of("Is a 10 discount applied?"));
+        assertThat(of("Can I send 10k requests?")).isNotEqualTo(of("Can I send 10m requests?"));
+        assertThat(of("Pages 3-5 of the guide")).isEqualTo(of("Pages 3 5 of the guide"));
+    }
+
+    @Test
+    void negationsCountWithTheWordTheyNegate() {
+        String none = of("How do I cancel my plan?");
+        assertThat(of("How do I not cancel my plan?")).isNotEqualTo(none);
+        assertThat(of("Why can't I cancel my plan?")).isNotEqualTo(none);
+        assertThat(of("Why can\u2019t I cancel my plan?")).isEqualTo(of("Why can't I cancel my plan?"));
+        assertThat(of("Is there no way to cancel without a fee?")).isNotEqualTo(of("Is there no way to cancel with a fee?"));
+        assertThat(of("Can I cancel my plan and not get a refund?")).isNotEqualTo(of("Can I not cancel my plan and get a refund?"));
+        assertThat(of("Is it available in the US but not in the EU?")).isNotEqualTo(of("Is it available in the EU but not in the US?"));
+        assertThat(of("Noted, thanks. How do I cancel my plan?")).isEqualTo(none);
+        assertThat(of("Which clients want the urgent report?")).isEqualTo(of("Which clients want the report?"));
+    }
+
+    @Test
+    void whatTheModelDoesNotReadMustBeIdentical() {
+        assertThat(QuestionSignature.of("Is 🍕 vegetarian?", List.of("🍕"))).isNotEqualTo(QuestionSignature.of("Is 🥩 vegetarian?", List.of("🥩")));
+        assertThat(QuestionSignature.of("Is 🍕 vegetarian?", List.of("🍕"))).isEqualTo(QuestionSignature.of("Is 🍕 vegetarian", List.of("🍕")));
+        assertThat(QuestionSignature.of("a b", List.of("ab", "c"))).isNotEqualTo(QuestionSignature.of("a b", List.of("a", "bc")));
     }
 }
