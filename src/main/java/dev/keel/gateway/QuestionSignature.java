@@ -39,7 +39,7 @@ final class QuestionSignature {
         Matcher n = NUMBER.matcher(text);
         while (n.find()) out.append(asciiDigits(thousandsDropped(n.group()))).append(' ');
         out.append(";negations:");
-        List<String> words = WORD.matcher(text.toLowerCase(Locale.ROOT).replace('\u2019', '\'')).results().map(Matcher::group).toList();
+        List<String> words = WORD.matcher(text.toLowerCase(Locale.ROOT).replace('\u2019', '\'')).results().map(java.util.regex.MatchResult::group).toList();
         for (int i = 0; i < words.size(); i++) {
             String word = words.get(i);
             if (!word.endsWith("n't") && !NEGATIONS.contains(word.replace("'", ""))) continue;
