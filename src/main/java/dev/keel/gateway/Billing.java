@@ -27,6 +27,8 @@ import java.util.OptionalLong;
 final class Billing {
     private final Prices prices;
     private final Ledger ledger;
+    /** The least output a stream past its reservation reserves at a time: few round trips to a shared limit store. */
+    private static final long MIN_OUTPUT_EXTENSION = 256;
     private final Limits limits;
     private final ProviderChain chain;
     private final long defaultMaxOutputTokens;
@@ -41,9 +43,10 @@ final class Billing {
 
     /**
      * The most a request can use and cost on any of the model's targets. {@code outputCaps} names
-     * the targets whose output limit Keel does not know, with the limit it assumed for them.
+     * the targets whose output limit Keel does not know, with the limit it assumed for them;
+     * {@code outputs} every target's output tokens counted in the worst case.
      */
-    record WorstCase(long tokens, double usd, Map<ModelConfig.Target, Long> outputCaps) {}
+    record WorstCase(long tokens, double usd, Map<ModelConfig.Target, Long> outputCaps, Map<ModelConfig.Target, Long> outputs) {}
 
     /** An admitted request: its reservation (none for open local use) until it is billed. */
     static final class Ticket {
@@ -53,6 +56,11 @@ final class Billing {
         private final Map<ModelConfig.Target, Long> outputCaps;
         /** What this call holds reserved in its request's {@link RequestCost}; guarded by the ticket. */
         private double requestReservedUsd;
+        /**
+         * Output tokens reserved per target, for a chat call whose cost a budget or cap holds (else empty: nothing to
+         * hold); grown by {@link #extendOutput}. Guarded by the ticket.
+         */
+        private final Map<ModelConfig.Target, Long> heldOutput = new HashMap<>();
         private final long startNanos = System.nanoTime();
         private volatile Ledger.Tags tags = Ledger.Tags.NONE;
         private boolean billed;
@@ -94,7 +102,50 @@ final class Billing {
         if (key == null) return caller.cost().capUsd() > 0 ? admitUnderRequestCap(caller, model, worstCase(model, request), trace) : new Ticket(caller, model, null, Map.of());
         checkAllowed(caller, model);
         WorstCase worst = worstCase(model, request);
-        return admit(caller, model, worst.tokens(), worst.usd(), capsCost(key) ? worst.outputCaps() : Map.of(), trace);
+        Ticket ticket = admit(caller, model, worst.tokens(), worst.usd(), capsCost(key) ? worst.outputCaps() : Map.of(), trace);
+        if (capsCost(key) || caller.cost().capUsd() > 0) ticket.heldOutput.putAll(worst.outputs());
+        return ticket;
+    }
+
+    /**
+     * Whether a stream of {@code ticket} on {@code target} may go on having written {@code tokens} of output: yes within
+     * its reservation; past it (an upstream that ignores {@code max_tokens}) only as far as more can be reserved against
+     * the key's budgets and the request's cost cap, a quarter of the reservation at a time. Always yes for a call no
+     * budget or cap holds.
+     */
+    /** The output tokens reserved for a stream of {@code ticket} on {@code target}; {@link Long#MAX_VALUE} when no budget or cap holds it. */
+    long heldOutput(Ticket ticket, ModelConfig.Target target) {
+        synchronized (ticket) {
+            return ticket.heldOutput.isEmpty() ? Long.MAX_VALUE : ticket.heldOutput.getOrDefault(target, 0L);
+        }
+    }
+
+    boolean mayOutput(Ticket ticket, ModelConfig.Target target, long tokens) {
+        while (true) {
+            long reserved;
+            synchronized (ticket) {
+                if (ticket.heldOutput.isEmpty()) return true;
+                reserved = ticket.heldOutput.getOrDefault(target, 0L);
+                if (tokens <= reserved) return true;
+            }
+            long more = Math.max(tokens - reserved, Math.max(MIN_OUTPUT_EXTENSION, reserved / 4));
+            double usd = prices.cost(target, new Usage(0, more, 0, true)).usd();
+            try {
+                reserveInRequest(ticket.caller, usd);
+            } catch (ApiException overCap) {
+                return false;
+            }
+            try {
+                if (ticket.permit != null) limits.extend(ticket.permit, usd);
+            } catch (RuntimeException overBudget) {
+                ticket.caller.cost().release(usd);
+                return false;
+            }
+            synchronized (ticket) {
+                ticket.requestReservedUsd += usd;
+                ticket.heldOutput.merge(target, more, Long::sum);
+            }
+        }
     }
 
     /** Open local use under a request's own cost cap: no key limits, only the reservation in the request. */
@@ -103,6 +154,7 @@ final class Billing {
         reserveInRequest(caller, worst.usd());
         Ticket ticket = new Ticket(caller, model, null, worst.outputCaps());
         ticket.requestReservedUsd = worst.usd();
+        ticket.heldOutput.putAll(worst.outputs());
         return ticket;
     }
 
@@ -215,17 +267,18 @@ final class Billing {
         OptionalLong asked = requestedOutput(request);
         long maxTokens = 0;
         double maxUsd = 0;
-        Map<ModelConfig.Target, Long> caps = new HashMap<>();
+        Map<ModelConfig.Target, Long> caps = new HashMap<>(), outputs = new HashMap<>();
         for (ModelConfig.Target t : model.targets()) {
             OptionalLong known = min(min(prices.outputLimit(t), chain.defaultMaxOutputTokens(t.provider())),
                     model.contextWindow() > 0 ? OptionalLong.of(model.contextWindow()) : OptionalLong.empty());
             long output = asked.isPresent() ? asked.getAsLong() : known.orElse(defaultMaxOutputTokens);
             // A server Keel knows nothing about may read only max_tokens: it gets the limit that was reserved.
             if (known.isEmpty()) caps.put(t, output);
+            outputs.put(t, output);
             maxTokens = Math.max(maxTokens, prompt + output);
             maxUsd = Math.max(maxUsd, prices.cost(t, new Usage(prompt, output, 0, true)).usd());
         }
-        return new WorstCase(maxTokens, maxUsd, Map.copyOf(caps));
+        return new WorstCase(maxTokens, maxUsd, Map.copyOf(caps), Map.copyOf(outputs));
     }
 
     /**

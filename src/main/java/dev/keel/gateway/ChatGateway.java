@@ -404,6 +404,7 @@ public final class ChatGateway implements AutoCloseable {
         if (routed != null) ticket.tag(new Ledger.Tags(null, routed.header(), null));
         long[] firstChunk = {0};
         ModelConfig.Target[] attempted = {null};
+        boolean[] cut = {false};
         StreamedText text = new StreamedText();
         GatewayCache.Probe probe = new GatewayCache.Off("chat", "refused");
         ModelConfig model = admitted;
@@ -418,7 +419,15 @@ public final class ChatGateway implements AutoCloseable {
                 if (firstChunk[0] == 0) firstChunk[0] = System.nanoTime();
                 chunk.put("model", shownModel);
                 text.add(chunk);
-                return recorder.onChunk(chunk);
+                if (text.tokensAtMost() <= billing.heldOutput(ticket, attempted[0]) || billing.mayOutput(ticket, attempted[0], text.tokens())) {
+                    return recorder.onChunk(chunk);
+                }
+                // An upstream writing past the output Keel reserved (it ignored max_tokens) that the budget cannot take: ended here.
+                cut[0] = true;
+                trace.attr("stream.cut", "output_reservation");
+                recorder.onChunk(chunk);
+                recorder.onChunk(cutAtLength(chunk, request));
+                return false;
             };
             Optional<Streamed> cached = caching.stream(probe, ticket, model.name(), request, trace, guarded);
             if (cached.isPresent()) {
@@ -429,9 +438,9 @@ public final class ChatGateway implements AutoCloseable {
             ProviderChain.Served<Usage> served = chain.stream(model, request, ticket.outputCaps(), caller.callDeadline(), trace, metered,
                     target -> attempted[0] = target);
             guarded.end();
-            Usage usage = served.value().estimated() ? TokenEstimate.of(request, text.tokens()) : served.value();
+            Usage usage = cut[0] || served.value().estimated() ? TokenEstimate.of(request, text.tokens()) : served.value();
             Prices.Cost cost = billing.bill(ticket, served.target(), usage, ttftMs(ticket, firstChunk[0]), 200, trace);
-            if (guarded.clean()) caching.remember(probe, recorder, served.provider(), model.name(), usage, cost, trace);
+            if (guarded.clean() && !cut[0]) caching.remember(probe, recorder, served.provider(), model.name(), usage, cost, trace);
             return new Streamed(served.provider(), usage, cost);
         } catch (ProviderException failure) {
             ProviderException e = asSeenByClient(model, failure);
@@ -444,6 +453,21 @@ public final class ChatGateway implements AutoCloseable {
             billing.closeUnbilled(ticket, trace);
             caching.release(probe);
         }
+    }
+
+    /** The chunk that ends a stream Keel cut at its output reservation: each choice finished for {@code "length"}, as max_tokens would. */
+    private static ObjectNode cutAtLength(ObjectNode last, ObjectNode request) {
+        ObjectNode end = dev.keel.model.Jackson.mapper().createObjectNode();
+        for (String field : List.of("id", "object", "created", "model", "system_fingerprint")) {
+            if (last.has(field)) end.set(field, last.get(field));
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode choices = end.putArray("choices");
+        for (int i = 0; i < Math.max(1, request.path("n").asInt(1)); i++) {
+            ObjectNode choice = choices.addObject().put("index", i);
+            choice.putObject("delta");
+            choice.put("finish_reason", "length");
+        }
+        return end;
     }
 
     /**

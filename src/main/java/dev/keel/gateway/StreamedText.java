@@ -16,6 +16,9 @@ final class StreamedText {
     private final StringBuilder piece = new StringBuilder();
     private long counted;
     private boolean any;
+    /** The count at the last {@link #tokens()}, and what was added since: for a cheap bound in between. */
+    private long lastCount;
+    private long charsSince, piecesSince;
 
     /** Adds what one chunk's choices say. */
     void add(JsonNode chunk) {
@@ -33,9 +36,11 @@ final class StreamedText {
         if (text.isEmpty()) return;
         any = true;
         piece.append(text);
+        charsSince += text.length();
         if (piece.length() >= PIECE) {
             counted += Tokens.count(piece.toString());
             piece.setLength(0);
+            piecesSince++;
         }
     }
 
@@ -45,6 +50,17 @@ final class StreamedText {
 
     /** The cl100k tokens of everything added. */
     long tokens() {
-        return counted + (piece.isEmpty() ? 0 : Tokens.count(piece.toString()));
+        lastCount = counted + (piece.isEmpty() ? 0 : Tokens.count(piece.toString()));
+        charsSince = 0;
+        piecesSince = 0;
+        return lastCount;
+    }
+
+    /**
+     * At least {@link #tokens()}, without counting: the last count plus three per UTF-16 unit added since (a token is at
+     * least one UTF-8 byte, a unit at most three), plus one for each place the text was cut into pieces since.
+     */
+    long tokensAtMost() {
+        return charsSince == 0 ? lastCount : lastCount + 3 * charsSince + piecesSince + 1;
     }
 }

@@ -124,6 +124,57 @@ class BudgetCapsTest extends GatewayTestBase {
         }
     }
 
+    /** A stream of "hello there" with {@code max_tokens} whose upstream writes 2,000 words, ignoring it; its content and finish reasons. */
+    private record Streamed(String text, List<String> finishes, String body) {}
+
+    private Streamed runawayStream(String key, int maxTokens) throws Exception {
+        List<String> words = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) words.add("word" + i + " ");
+        fixture.primary.then(FakeLlmServer.stream(words, -1));
+        HttpResponse<String> r = chat(key, ",\"stream\":true,\"max_tokens\":" + maxTokens);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        StringBuilder text = new StringBuilder();
+        List<String> finishes = new ArrayList<>();
+        for (String frame : r.body().split("\n\n")) {
+            if (!frame.startsWith("data: {")) continue;
+            for (JsonNode choice : JSON.readTree(frame.substring(6)).path("choices")) {
+                text.append(choice.path("delta").path("content").asText(""));
+                if (choice.hasNonNull("finish_reason")) finishes.add(choice.get("finish_reason").asText());
+            }
+        }
+        return new Streamed(text.toString(), finishes, r.body());
+    }
+
+    @Test
+    void aStreamWhoseUpstreamIgnoresMaxTokensEndsWhereTheBudgetCannotTakeMoreAndSpendsNoMoreThanIt() throws Exception {
+        // max_tokens 20 reserves about $0.00007; the budget takes that but not 256 more output tokens ($0.0005), nor 2,000 words.
+        String key = createKey("{\"name\":\"runaway\",\"tenant\":\"runaway\",\"daily_budget_usd\":0.0002}").get("key").asText();
+        Streamed s = runawayStream(key, 20);
+        assertThat(s.finishes()).containsExactly("length");
+        assertThat(s.text().split(" ").length).isBetween(10, 30);
+        assertThat(s.body()).endsWith("data: [DONE]\n\n");
+        assertThat(spent(key)).isPositive().isLessThanOrEqualTo(0.0002);
+    }
+
+    @Test
+    void aStreamPastItsMaxTokensGoesOnWhileTheBudgetTakesMoreAndIsBilledWhatItWrote() throws Exception {
+        String key = createKey("{\"name\":\"roomy\",\"tenant\":\"roomy\",\"daily_budget_usd\":1}").get("key").asText();
+        Streamed s = runawayStream(key, 20);
+        assertThat(s.finishes()).containsExactly("stop");
+        assertThat(s.text().split(" ")).hasSize(2000);
+        assertThat(spent(key)).as("2,000 words as the upstream reported them, not the 20 reserved").isGreaterThan(0.0039);
+    }
+
+    @Test
+    void aStreamPastTheKeysCostCapPerRequestEndsThere() throws Exception {
+        String key = createKey("{\"name\":\"percap\",\"tenant\":\"percap\",\"max_cost_per_request_usd\":0.0002}").get("key").asText();
+        Streamed s = runawayStream(key, 20);
+        assertThat(s.finishes()).containsExactly("length");
+        assertThat(spent(key)).isLessThanOrEqualTo(0.0002);
+        String open = createKey("{\"name\":\"open\",\"tenant\":\"open-stream\",\"requests_per_minute\":100}").get("key").asText();
+        assertThat(runawayStream(open, 20).text().split(" ")).as("no budget or cap holds this key's output").hasSize(2000);
+    }
+
     @Test
     void aFailedRequestReleasesItsReservation() throws Exception {
         String key = createKey("{\"name\":\"retry\",\"tenant\":\"released\",\"daily_budget_usd\":0.003}").get("key").asText();

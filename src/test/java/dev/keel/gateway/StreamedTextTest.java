@@ -36,4 +36,20 @@ class StreamedTextTest {
         long exact = Tokens.count(whole.toString()), pieces = whole.length() / StreamedText.PIECE + 1;
         assertThat(text.tokens()).as("a token split at a piece boundary may count twice, never less").isBetween(exact, exact + pieces);
     }
+
+    @Test
+    void theBoundWithoutCountingIsNeverBelowTheCountWhateverTheScript() throws Exception {
+        StreamedText text = new StreamedText();
+        java.util.Random random = new java.util.Random(7);
+        String[] pieces = {"word ", "🍕", "如何取消", "  ", "naïve ", "\u0915\u094d\u0937", "x".repeat(300), "1234567890"};
+        for (int i = 0; i < 3_000; i++) {
+            ObjectNode chunk = JSON.createObjectNode();
+            chunk.putArray("choices").addObject().put("index", 0).putObject("delta").put("content", pieces[random.nextInt(pieces.length)]);
+            text.add(chunk);
+            long bound = text.tokensAtMost();
+            if (i % 37 == 0) assertThat(bound).as("after chunk " + i).isGreaterThanOrEqualTo(text.tokens());
+        }
+        long counted = text.tokens();
+        assertThat(text.tokensAtMost()).as("just after a count, the bound is the count").isEqualTo(counted);
+    }
 }
