@@ -25,10 +25,10 @@ import java.util.OptionalLong;
  * with no usage by {@link #closeUnbilled}. Thread-safe.
  */
 final class Billing {
-    private final Prices prices;
-    private final Ledger ledger;
     /** The least output a stream past its reservation reserves at a time: few round trips to a shared limit store. */
     private static final long MIN_OUTPUT_EXTENSION = 256;
+    private final Prices prices;
+    private final Ledger ledger;
     private final Limits limits;
     private final ProviderChain chain;
     private final long defaultMaxOutputTokens;
@@ -58,7 +58,7 @@ final class Billing {
         private double requestReservedUsd;
         /**
          * Output tokens reserved per target, for a chat call whose cost a budget or cap holds (else empty: nothing to
-         * hold); grown by {@link #extendOutput}. Guarded by the ticket.
+         * hold); grown by {@link Billing#mayOutput}. Guarded by the ticket.
          */
         private final Map<ModelConfig.Target, Long> heldOutput = new HashMap<>();
         private final long startNanos = System.nanoTime();
@@ -107,12 +107,6 @@ final class Billing {
         return ticket;
     }
 
-    /**
-     * Whether a stream of {@code ticket} on {@code target} may go on having written {@code tokens} of output: yes within
-     * its reservation; past it (an upstream that ignores {@code max_tokens}) only as far as more can be reserved against
-     * the key's budgets and the request's cost cap, a quarter of the reservation at a time. Always yes for a call no
-     * budget or cap holds.
-     */
     /** The output tokens reserved for a stream of {@code ticket} on {@code target}; {@link Long#MAX_VALUE} when no budget or cap holds it. */
     long heldOutput(Ticket ticket, ModelConfig.Target target) {
         synchronized (ticket) {
@@ -120,6 +114,12 @@ final class Billing {
         }
     }
 
+    /**
+     * Whether a stream of {@code ticket} on {@code target} may go on having written {@code tokens} of output: yes within
+     * its reservation; past it (an upstream that ignores {@code max_tokens}) only as far as more can be reserved against
+     * the key's budgets and the request's cost cap, at least 256 tokens or a quarter of the reservation at a time. Always yes for a call no
+     * budget or cap holds.
+     */
     boolean mayOutput(Ticket ticket, ModelConfig.Target target, long tokens) {
         while (true) {
             long reserved;
