@@ -117,8 +117,8 @@ final class Billing {
     /**
      * Whether a stream of {@code ticket} on {@code target} may go on having written {@code tokens} of output: yes within
      * its reservation; past it (an upstream that ignores {@code max_tokens}) only as far as more can be reserved against
-     * the key's budgets and the request's cost cap, at least 256 tokens or a quarter of the reservation at a time. Always yes for a call no
-     * budget or cap holds.
+     * the key's budgets and the request's cost cap, at least 256 tokens or a quarter of the reservation at a time (near
+     * the end of a budget, just what {@code tokens} needs). Always yes for a call no budget or cap holds.
      */
     boolean mayOutput(Ticket ticket, ModelConfig.Target target, long tokens) {
         while (true) {
@@ -128,24 +128,31 @@ final class Billing {
                 reserved = ticket.heldOutput.getOrDefault(target, 0L);
                 if (tokens <= reserved) return true;
             }
-            long more = Math.max(tokens - reserved, Math.max(MIN_OUTPUT_EXTENSION, reserved / 4));
-            double usd = prices.cost(target, new Usage(0, more, 0, true)).usd();
-            try {
-                reserveInRequest(ticket.caller, usd);
-            } catch (ApiException overCap) {
-                return false;
-            }
-            try {
-                if (ticket.permit != null) limits.extend(ticket.permit, usd);
-            } catch (RuntimeException overBudget) {
-                ticket.caller.cost().release(usd);
-                return false;
-            }
-            synchronized (ticket) {
-                ticket.requestReservedUsd += usd;
-                ticket.heldOutput.merge(target, more, Long::sum);
-            }
+            long needed = tokens - reserved, more = Math.max(needed, Math.max(MIN_OUTPUT_EXTENSION, reserved / 4));
+            // Near the end of a budget a step may not fit where what this chunk needs still does.
+            if (!reserveOutput(ticket, target, more) && (more == needed || !reserveOutput(ticket, target, needed))) return false;
         }
+    }
+
+    /** Reserves {@code tokens} more output on {@code target} against the request's cost cap and the key's budgets; false if either refuses. */
+    private boolean reserveOutput(Ticket ticket, ModelConfig.Target target, long tokens) {
+        double usd = prices.cost(target, new Usage(0, tokens, 0, true)).usd();
+        try {
+            reserveInRequest(ticket.caller, usd);
+        } catch (ApiException overCap) {
+            return false;
+        }
+        try {
+            if (ticket.permit != null) limits.extend(ticket.permit, usd);
+        } catch (RuntimeException overBudget) {
+            ticket.caller.cost().release(usd);
+            return false;
+        }
+        synchronized (ticket) {
+            ticket.requestReservedUsd += usd;
+            ticket.heldOutput.merge(target, tokens, Long::sum);
+        }
+        return true;
     }
 
     /** Open local use under a request's own cost cap: no key limits, only the reservation in the request. */

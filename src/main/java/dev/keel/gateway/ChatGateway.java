@@ -422,11 +422,14 @@ public final class ChatGateway implements AutoCloseable {
                 if (text.tokensAtMost() <= billing.heldOutput(ticket, attempted[0]) || billing.mayOutput(ticket, attempted[0], text.tokens())) {
                     return recorder.onChunk(chunk);
                 }
-                // An upstream writing past the output Keel reserved (it ignored max_tokens) that the budget cannot take: ended here.
+                // An upstream writing past the output Keel reserved (it ignored max_tokens) that the budget cannot take: ended
+                // before this chunk, which is neither sent nor billed (the caller is billed no more than was reserved).
                 cut[0] = true;
                 trace.attr("stream.cut", "output_reservation");
-                recorder.onChunk(chunk);
                 recorder.onChunk(cutAtLength(chunk, request));
+                if (request.path("stream_options").path("include_usage").asBoolean(false)) {
+                    recorder.onChunk(usageChunk(chunk, cutUsage(request, text, billing.heldOutput(ticket, attempted[0]))));
+                }
                 return false;
             };
             Optional<Streamed> cached = caching.stream(probe, ticket, model.name(), request, trace, guarded);
@@ -438,7 +441,8 @@ public final class ChatGateway implements AutoCloseable {
             ProviderChain.Served<Usage> served = chain.stream(model, request, ticket.outputCaps(), caller.callDeadline(), trace, metered,
                     target -> attempted[0] = target);
             guarded.end();
-            Usage usage = cut[0] || served.value().estimated() ? TokenEstimate.of(request, text.tokens()) : served.value();
+            Usage usage = cut[0] ? cutUsage(request, text, billing.heldOutput(ticket, served.target()))
+                    : served.value().estimated() ? TokenEstimate.of(request, text.tokens()) : served.value();
             Prices.Cost cost = billing.bill(ticket, served.target(), usage, ttftMs(ticket, firstChunk[0]), 200, trace);
             if (guarded.clean() && !cut[0]) caching.remember(probe, recorder, served.provider(), model.name(), usage, cost, trace);
             return new Streamed(served.provider(), usage, cost);
@@ -457,10 +461,7 @@ public final class ChatGateway implements AutoCloseable {
 
     /** The chunk that ends a stream Keel cut at its output reservation: each choice finished for {@code "length"}, as max_tokens would. */
     private static ObjectNode cutAtLength(ObjectNode last, ObjectNode request) {
-        ObjectNode end = dev.keel.model.Jackson.mapper().createObjectNode();
-        for (String field : List.of("id", "object", "created", "model", "system_fingerprint")) {
-            if (last.has(field)) end.set(field, last.get(field));
-        }
+        ObjectNode end = sameStream(last);
         com.fasterxml.jackson.databind.node.ArrayNode choices = end.putArray("choices");
         for (int i = 0; i < Math.max(1, request.path("n").asInt(1)); i++) {
             ObjectNode choice = choices.addObject().put("index", i);
@@ -468,6 +469,29 @@ public final class ChatGateway implements AutoCloseable {
             choice.put("finish_reason", "length");
         }
         return end;
+    }
+
+    /** A new chunk of the stream {@code last} belongs to: its id, object, creation time, model and fingerprint. */
+    private static ObjectNode sameStream(ObjectNode last) {
+        ObjectNode chunk = dev.keel.model.Jackson.mapper().createObjectNode();
+        for (String field : List.of("id", "object", "created", "model", "system_fingerprint")) {
+            if (last.has(field)) chunk.set(field, last.get(field));
+        }
+        return chunk;
+    }
+
+    /** What a stream cut at its output reservation is billed: its prompt and the text sent, which is at most what was reserved. */
+    private static Usage cutUsage(ObjectNode request, StreamedText text, long reservedOutput) {
+        return TokenEstimate.of(request, Math.min(text.tokens(), reservedOutput));
+    }
+
+    /** The usage-only chunk that a client asking {@code stream_options.include_usage} gets last, here with Keel's estimate. */
+    private static ObjectNode usageChunk(ObjectNode last, Usage usage) {
+        ObjectNode chunk = sameStream(last);
+        chunk.putArray("choices");
+        chunk.putObject("usage").put("prompt_tokens", usage.promptTokens()).put("completion_tokens", usage.completionTokens())
+                .put("total_tokens", usage.promptTokens() + usage.completionTokens());
+        return chunk;
     }
 
     /**

@@ -125,35 +125,40 @@ class BudgetCapsTest extends GatewayTestBase {
     }
 
     /** A stream of "hello there" with {@code max_tokens} whose upstream writes 2,000 words, ignoring it; its content and finish reasons. */
-    private record Streamed(String text, List<String> finishes, String body) {}
+    private record Streamed(String text, List<String> finishes, String body, JsonNode usage) {}
 
     private Streamed runawayStream(String key, int maxTokens) throws Exception {
         List<String> words = new ArrayList<>();
         for (int i = 0; i < 2000; i++) words.add("word" + i + " ");
         fixture.primary.then(FakeLlmServer.stream(words, -1));
-        HttpResponse<String> r = chat(key, ",\"stream\":true,\"max_tokens\":" + maxTokens);
+        HttpResponse<String> r = chat(key, ",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"max_tokens\":" + maxTokens);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         StringBuilder text = new StringBuilder();
         List<String> finishes = new ArrayList<>();
+        JsonNode usage = null;
         for (String frame : r.body().split("\n\n")) {
             if (!frame.startsWith("data: {")) continue;
-            for (JsonNode choice : JSON.readTree(frame.substring(6)).path("choices")) {
+            JsonNode chunk = JSON.readTree(frame.substring(6));
+            if (chunk.hasNonNull("usage")) usage = chunk.get("usage");
+            for (JsonNode choice : chunk.path("choices")) {
                 text.append(choice.path("delta").path("content").asText(""));
                 if (choice.hasNonNull("finish_reason")) finishes.add(choice.get("finish_reason").asText());
             }
         }
-        return new Streamed(text.toString(), finishes, r.body());
+        return new Streamed(text.toString(), finishes, r.body(), usage);
     }
 
     @Test
     void aStreamWhoseUpstreamIgnoresMaxTokensEndsWhereTheBudgetCannotTakeMoreAndSpendsNoMoreThanIt() throws Exception {
-        // max_tokens 20 reserves about $0.00007; the budget takes that but not 256 more output tokens ($0.0005), nor 2,000 words.
+        // max_tokens 20 reserves about $0.00007; the budget takes that and about 65 more output tokens, not 2,000 words.
         String key = createKey("{\"name\":\"runaway\",\"tenant\":\"runaway\",\"daily_budget_usd\":0.0002}").get("key").asText();
         Streamed s = runawayStream(key, 20);
         assertThat(s.finishes()).containsExactly("length");
-        assertThat(s.text().split(" ").length).isBetween(10, 30);
+        assertThat(s.text().split(" ").length).as("past the 20 reserved, up to what the budget takes").isBetween(15, 60);
         assertThat(s.body()).endsWith("data: [DONE]\n\n");
-        assertThat(spent(key)).isPositive().isLessThanOrEqualTo(0.0002);
+        assertThat(s.usage()).as("the client asked for usage: Keel's estimate of what was sent").isNotNull();
+        assertThat(s.usage().path("completion_tokens").asLong()).isGreaterThan(20);
+        assertThat(spent(key)).isPositive().isLessThanOrEqualTo(0.0002).isGreaterThan(0.00015);
     }
 
     @Test
