@@ -49,7 +49,8 @@ final class UsageRoutes {
             m.put("prompt_tokens", r.promptTokens());
             m.put("completion_tokens", r.completionTokens());
             m.put("cached_tokens", r.cachedTokens());
-            m.put("cost_usd", r.costUsd());
+            // A sum of many small doubles: rounded to a billionth of a dollar, so 0.041076 does not read 0.041075999999999994.
+            m.put("cost_usd", Math.round(r.costUsd() * 1e9) / 1e9);
             m.put("estimated_usage_requests", r.estimatedRequests());
             m.put("unpriced_requests", r.unpricedRequests());
             return m;

@@ -50,6 +50,15 @@ class ChatCompletionsTest extends GatewayTestBase {
     }
 
     @Test
+    void usageSumsReadAsAmountsNotAsTheFloatingPointNoiseOfTheirAddition() throws Exception {
+        for (double usd : new double[] {0.1, 0.2}) {
+            fixture.keel.ledger().record(new dev.keel.store.Ledger.Entry(System.currentTimeMillis(), null, "sums", "fast", "primary", "m", 1, 1, 0, usd,
+                    false, true, 1, null, 200, "t", dev.keel.store.Ledger.Tags.NONE));
+        }
+        assertThat(usage("sums", "model").at("/data/0/cost_usd").asDouble()).as("0.1 + 0.2 in doubles is 0.30000000000000004").isEqualTo(0.3);
+    }
+
+    @Test
     void costIsComputedFromTheTargetPriceAndLedgeredOncePerRequestDespiteRetries() throws Exception {
         primary.then(status(500, "boom", Map.of()), ok("third time lucky"));
         HttpResponse<String> r = chatAs("billing", request("fast", false));
