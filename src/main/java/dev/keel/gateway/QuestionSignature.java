@@ -10,14 +10,15 @@ import java.util.regex.Pattern;
 /**
  * What two questions must share before the semantic cache may answer one with the other's reply: their numbers, in
  * order, with a sign, a percent or a short unit written onto them ("-5", "10%", "10k"); their negations, each with the
- * word it negates; and whatever the embedding model does not read ({@code Embedder#unseen}: characters outside its
+ * word it negates; the words of {@link #CONTRASTS} they hold (before / after, last / next, upload / download, hours /
+ * minutes…); and whatever the embedding model does not read ({@code Embedder#unseen}: characters outside its
  * vocabulary, such as emoji or full-width digits, which it reads all alike). Embeddings barely see these ("…100 requests
  * per minute?" / "…1000 requests per minute?" 0.97, "How do I cancel" / "How do I not cancel" 0.95, "Is 🍕 vegetarian?" /
  * "Is 🥩 vegetarian?" 1.0), yet each changes the answer. The signature goes into the semantic scope, so questions that
  * differ in it are never compared. Numbers are read after Unicode compatibility normalisation (full-width and other
  * scripts' digits count as 0-9) with thousands separators dropped ("1,000" = "1000"). What it does not see: numbers
- * written as words, negation in other languages or without a negating word ("safe" / "unsafe"), swapped words ("Is
- * Python faster than Java?"), units apart from their number ("10 miles").
+ * written as words, negation in other languages, opposites outside its list ("cheap" / "expensive"), swapped words
+ * ("Is Python faster than Java?"), units apart from their number other than times ("10 GB" / "10 MB").
  */
 final class QuestionSignature {
     /** A number: an optional sign where it cannot be a hyphen between words or numbers, digits with separators, a percent or a unit of up to 3 letters. */
@@ -26,6 +27,17 @@ final class QuestionSignature {
     private static final Set<String> NEGATIONS = Set.of("not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor", "without",
             "cannot", "cant", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "wouldnt", "shouldnt", "couldnt", "hasnt",
             "havent", "hadnt", "mustnt", "neednt", "aint");
+    /**
+     * Words whose swap for their counterpart turns a question around while its embedding barely moves ("Can I downgrade
+     * before / after the renewal?", "charged this / last month", "safe / unsafe"): the ones a question holds must be the same.
+     */
+    private static final Set<String> CONTRASTS = Set.of("before", "after", "above", "below", "over", "under", "more", "less", "fewer", "most",
+            "least", "first", "last", "next", "previous", "earlier", "later", "higher", "lower", "increase", "decrease", "maximum", "minimum", "max",
+            "min", "upgrade", "downgrade", "import", "export", "upload", "download", "inbound", "outbound", "incoming", "outgoing", "send", "receive",
+            "buy", "sell", "add", "remove", "enable", "disable", "on", "off", "open", "close", "start", "stop", "lock", "unlock", "allow", "deny",
+            "block", "unblock", "accept", "reject", "include", "exclude", "safe", "unsafe", "true", "false", "faster", "slower", "cheaper", "yesterday",
+            "today", "tomorrow", "daily", "weekly", "monthly", "yearly", "annual", "annually", "hours", "minutes", "seconds", "days", "weeks",
+            "months", "years");
     /** Words skipped when looking for what a negation negates ("not in the EU": "eu"). */
     private static final Set<String> FILLERS = Set.of("a", "an", "the", "to", "be", "been", "in", "on", "at", "of", "for", "by", "with", "from", "my",
             "your", "our", "their", "its", "it", "this", "that", "these", "those", "any", "all", "so", "very", "yet", "even", "i", "you", "we", "they");
@@ -47,6 +59,8 @@ final class QuestionSignature {
             while (next < words.size() && FILLERS.contains(words.get(next))) next++;
             out.append(next < words.size() ? words.get(next) : "").append(' ');
         }
+        out.append(";contrasts:");
+        words.stream().filter(CONTRASTS::contains).sorted().forEach(w -> out.append(w).append(' '));
         out.append(";unseen:");
         for (String part : unseen) out.append(part.length()).append(':').append(part);
         return out.toString();

@@ -48,6 +48,17 @@ class QuestionSignatureTest {
     }
 
     @Test
+    void wordsThatTurnAQuestionAroundMustBeTheSame() {
+        assertThat(of("Can I downgrade before the renewal?")).isNotEqualTo(of("Can I downgrade after the renewal?"));
+        assertThat(of("Was I charged twice this month?")).isNotEqualTo(of("Was I charged twice last month?"));
+        assertThat(of("Does the webhook retry for 24 hours?")).isNotEqualTo(of("Does the webhook retry for 24 minutes?"));
+        assertThat(of("Is it safe to delete the cache folder?")).isNotEqualTo(of("Is it unsafe to delete the cache folder?"));
+        assertThat(of("How do I upload a file?")).isNotEqualTo(of("How do I download a file?"));
+        assertThat(of("How do I turn on dark mode?")).isEqualTo(of("How can I turn on the dark mode"));
+        assertThat(of("How do I cancel my subscription?")).isEqualTo(of("How can I cancel my subscription"));
+    }
+
+    @Test
     void whatTheModelDoesNotReadMustBeIdentical() {
         assertThat(QuestionSignature.of("Is 🍕 vegetarian?", List.of("🍕"))).isNotEqualTo(QuestionSignature.of("Is 🥩 vegetarian?", List.of("🥩")));
         assertThat(QuestionSignature.of("Is 🍕 vegetarian?", List.of("🍕"))).isEqualTo(QuestionSignature.of("Is 🍕 vegetarian", List.of("🍕")));
