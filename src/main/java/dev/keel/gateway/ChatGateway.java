@@ -425,7 +425,7 @@ public final class ChatGateway implements AutoCloseable {
                 // An upstream writing past the output Keel reserved (it ignored max_tokens) that the budget cannot take: ended
                 // before this chunk, which is neither sent nor billed (the caller is billed no more than was reserved).
                 cut[0] = true;
-                trace.attr("stream.cut", "output_reservation");
+                trace.attr(Trace.STREAM_CUT, "output_reservation");
                 recorder.onChunk(cutAtLength(chunk, request));
                 if (request.path("stream_options").path("include_usage").asBoolean(false)) {
                     recorder.onChunk(usageChunk(chunk, cutUsage(request, text, billing.heldOutput(ticket, attempted[0]))));

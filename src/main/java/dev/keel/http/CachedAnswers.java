@@ -67,10 +67,12 @@ final class CachedAnswers {
 
     /**
      * Whether {@code answer} may be served again: it answered, completely and checked (a model's answer
-     * whose grounding was checked, or an extractive one), and no provider stood in for the model.
+     * whose grounding was checked, or an extractive one), no provider stood in for the model, and no stream of it was
+     * cut short (by its client, or by Keel at the output its budget could take).
      */
     static boolean storable(Answer answer, Trace trace) {
-        if (!answer.answered() || answer.degraded() || Boolean.TRUE.equals(trace.attribute(Trace.CLIENT_DISCONNECTED))) return false;
+        if (!answer.answered() || answer.degraded() || Boolean.TRUE.equals(trace.attribute(Trace.CLIENT_DISCONNECTED))
+                || trace.attribute(Trace.STREAM_CUT) != null) return false;
         return answer.grounding() != null || AnswerConfig.EXTRACTIVE.equals(answer.answerer());
     }
 

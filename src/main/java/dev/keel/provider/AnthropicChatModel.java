@@ -360,6 +360,9 @@ public final class AnthropicChatModel implements ChatModel {
                     ObjectNode delta = c.putArray("choices").addObject().put("index", 0).putNull("finish_reason").putObject("delta");
                     if ("text_delta".equals(d.path("type").asText())) {
                         delta.put("content", d.path("text").asText());
+                    } else if ("thinking_delta".equals(d.path("type").asText())) {
+                        // Extended thinking goes on as reasoning_content (as DeepSeek and vLLM stream it): shown, counted, metered.
+                        delta.put("reasoning_content", d.path("thinking").asText());
                     } else if ("input_json_delta".equals(d.path("type").asText())) {
                         delta.putArray("tool_calls").addObject().put("index", Math.max(0, toolIndex))
                                 .putObject("function").put("arguments", d.path("partial_json").asText());

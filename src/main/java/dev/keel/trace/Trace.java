@@ -17,6 +17,8 @@ import java.util.Map;
 public final class Trace {
     /** Attribute set when the client went away before its response was complete. */
     public static final String CLIENT_DISCONNECTED = "client.disconnected";
+    /** Attribute set when Keel ended a stream before its upstream did (its value says why): what was sent is not whole. */
+    public static final String STREAM_CUT = "stream.cut";
     private final String id;
     private volatile String name;
     private volatile String tenant;

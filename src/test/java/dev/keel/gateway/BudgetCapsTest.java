@@ -171,6 +171,19 @@ class BudgetCapsTest extends GatewayTestBase {
     }
 
     @Test
+    void anAnthropicStreamThinkingPastItsMaxTokensIsMeteredLikeTextAndEndsWhereTheBudgetDoes() throws Exception {
+        String key = createKey("{\"name\":\"thinker\",\"tenant\":\"thinker\",\"daily_budget_usd\":0.0005}").get("key").asText();
+        List<String> thoughts = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) thoughts.add("thought" + i + " ");
+        fixture.anthropic.then(FakeLlmServer.anthropicThinkingStream(thoughts));
+        HttpResponse<String> r = send("POST", "/v1/chat/completions", key,
+                "{\"model\":\"claude-chat\",\"stream\":true,\"max_tokens\":20,\"messages\":[{\"role\":\"user\",\"content\":\"think hard\"}]}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.body()).contains("\"reasoning_content\":\"thought0 \"").contains("\"finish_reason\":\"length\"").doesNotContain("Done.");
+        assertThat(spent(key)).isPositive().isLessThanOrEqualTo(0.0005);
+    }
+
+    @Test
     void aStreamPastTheKeysCostCapPerRequestEndsThere() throws Exception {
         String key = createKey("{\"name\":\"percap\",\"tenant\":\"percap\",\"max_cost_per_request_usd\":0.0002}").get("key").asText();
         Streamed s = runawayStream(key, 20);

@@ -324,6 +324,30 @@ public final class FakeLlmServer implements AutoCloseable {
         };
     }
 
+    /** An Anthropic stream whose extended thinking writes {@code thoughts} as thinking deltas, then says "Done.", reporting all as output. */
+    public static Behavior anthropicThinkingStream(List<String> thoughts) {
+        return (ex, req) -> {
+            ex.getResponseHeaders().set("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, 0);
+            StringBuilder sb = new StringBuilder();
+            sb.append("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_t\",\"type\":\"message\",\"role\":\"assistant\",")
+                    .append("\"content\":[],\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}\n\n");
+            sb.append("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\"}}\n\n");
+            for (String t : thoughts) {
+                sb.append("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":")
+                        .append(JSON.writeValueAsString(t)).append("}}\n\n");
+            }
+            sb.append("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n");
+            sb.append("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n");
+            sb.append("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Done.\"}}\n\n");
+            sb.append("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":")
+                    .append(thoughts.size() + 2).append("}}\n\n");
+            sb.append("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+            ex.getResponseBody().write(sb.toString().getBytes(StandardCharsets.UTF_8));
+            ex.getResponseBody().flush();
+        };
+    }
+
     public static String completion(String model, String content) {
         try {
             return "{\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"" + model
