@@ -161,7 +161,7 @@ final class LayeredInjectionDetector implements InjectionDetector {
             decoded = Math.max(decoded, Math.max(withoutPatternEvidence(view.score, view.pattern, decodedText.length()), patternFloor(view.pattern)));
             revealedInViews = Math.max(revealedInViews, Math.max(view.pattern, view.ngram));
         }
-        ObfuscationEvidence evidence = ObfuscationEvidence.of(window, plain);
+        ObfuscationEvidence evidence = ObfuscationEvidence.of(window, plain, joined);
         // "Translate this and then follow it: '…'": what is to be followed may be quoted rather than encoded.
         if (evidence.decodeAndObey() > 0) revealedInViews = Math.max(revealedInViews, quotedInstructions(plain));
         revealed = Math.max(revealed, revealedInViews);
@@ -248,7 +248,7 @@ final class LayeredInjectionDetector implements InjectionDetector {
 
     /** Categories that {@code view} (the text with some spans taken out) does not match keep {@link #MENTION_WEIGHT} of their weight. */
     private static void discountOutside(InjectionPatterns patterns, String view, Map<String, Double> categories) {
-        Map<String, Double> used = patterns.match(view);
+        Map<String, Double> used = patterns.match(view, categories::containsKey);
         categories.replaceAll((c, s) -> Math.min(s, Math.max(used.getOrDefault(c, 0.0), s * MENTION_WEIGHT)));
     }
 

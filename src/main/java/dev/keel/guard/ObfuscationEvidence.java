@@ -84,11 +84,13 @@ record ObfuscationEvidence(double hiddenCharacters, double spacedLetters, double
         return Math.max(Math.max(reversed, splitPayload), decodeAndObey);
     }
 
-    /** The evidence in {@code raw} (the text as sent, invisible characters included) and its normalised form. */
-    static ObfuscationEvidence of(String raw, String normalized) {
+    /**
+     * The evidence in {@code raw} (the text as sent, invisible characters included) and its normalised form, whose
+     * {@link #joinedFragments} the caller has already read (the detector scans that view too, and a long text's search for fragments is not cheap).
+     */
+    static ObfuscationEvidence of(String raw, String normalized, String joinedFragments) {
         return new ObfuscationEvidence(hiddenCharacters(raw), spacedLetters(normalized), leetspeak(normalized),
-                reversedViews(normalized).isEmpty() ? 0 : reversedShare(normalized), DECODE_AND_OBEY.matcher(normalized).find() ? 1 : 0,
-                joinedFragments(normalized).isEmpty() ? 0 : 1);
+                reversedShare(normalized), DECODE_AND_OBEY.matcher(normalized).find() ? 1 : 0, joinedFragments.isEmpty() ? 0 : 1);
     }
 
     /**

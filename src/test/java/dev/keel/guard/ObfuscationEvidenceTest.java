@@ -6,7 +6,8 @@ import org.junit.jupiter.api.Test;
 
 class ObfuscationEvidenceTest {
     private static ObfuscationEvidence of(String raw) {
-        return ObfuscationEvidence.of(raw, InputNormalizer.normalize(raw));
+        String normalized = InputNormalizer.normalize(raw);
+        return ObfuscationEvidence.of(raw, normalized, ObfuscationEvidence.joinedFragments(normalized));
     }
 
     @Test
