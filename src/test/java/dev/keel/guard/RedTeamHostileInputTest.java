@@ -70,6 +70,10 @@ class RedTeamHostileInputTest {
         m.put("emoji ZWJ sequences", "👩‍👩‍👧‍👦".repeat(5_000));
         m.put("mathematical letters", new String(Character.toChars(0x1D422)).repeat(30_000));
         m.put("many lines", (PAYLOAD + "\n").repeat(5_000));
+        // A dotless ı keeps the literal prefilters out of the way, so every rule runs over the text; line-start rules then
+        // tried each newline against all those after it (5,000 newlines held a core for over a minute).
+        m.put("newlines before a header, prefilters off", "\n".repeat(20_000) + "system: hello \u0131");
+        m.put("blank lines before a marker, prefilters off", "\n \n".repeat(7_000) + "## instruction \u0131");
         return List.copyOf(m.entrySet());
     }
 
