@@ -54,8 +54,23 @@ class QuestionSignatureTest {
         assertThat(of("Does the webhook retry for 24 hours?")).isNotEqualTo(of("Does the webhook retry for 24 minutes?"));
         assertThat(of("Is it safe to delete the cache folder?")).isNotEqualTo(of("Is it unsafe to delete the cache folder?"));
         assertThat(of("How do I upload a file?")).isNotEqualTo(of("How do I download a file?"));
-        assertThat(of("How do I turn on dark mode?")).isEqualTo(of("How can I turn on the dark mode"));
+        assertThat(of("How do I turn on dark mode?")).isEqualTo(of("How can I turn on the dark mode")).isNotEqualTo(of("How do I turn off dark mode?"));
+        assertThat(of("Convert 10 hours to minutes")).as("in order").isNotEqualTo(of("Convert 10 minutes to hours"));
+        assertThat(of("Is the feature enabled?")).isNotEqualTo(of("Is the feature disabled?"));
+        assertThat(of("Is this plan refundable?")).isNotEqualTo(of("Is this plan non-refundable?"));
+        assertThat(of("Kann ich vor der Verlängerung kündigen?")).isNotEqualTo(of("Kann ich nach der Verlängerung kündigen?"));
+        assertThat(of("Does Pro include SSO?")).isEqualTo(of("Is SSO included in Pro?"));
         assertThat(of("How do I cancel my subscription?")).isEqualTo(of("How can I cancel my subscription"));
+    }
+
+    @Test
+    void invisibleCharactersAndAccentsTheModelDropsCannotHideAContrastOrANegation() {
+        String before = of("Can I downgrade before the renewal?");
+        assertThat(of("Can I downgrade be\u200Bfore the renewal?")).isEqualTo(before);
+        assertThat(of("Can I downgrade af\u00ADter the renewal?")).isEqualTo(of("Can I downgrade after the renewal?")).isNotEqualTo(before);
+        assertThat(of("Can I downgrade áfter the renewal?")).isNotEqualTo(before);
+        assertThat(of("How do I n\u200Bot cancel?")).isEqualTo(of("How do I not cancel?"));
+        assertThat(of("Why don\u02BCt I get a refund?")).isEqualTo(of("Why don't I get a refund?")).isNotEqualTo(of("Why do I get a refund?"));
     }
 
     @Test
