@@ -35,6 +35,13 @@ class CachedAnswersTest {
     }
 
     @Test
+    void aCheckedAnswerWhoseStreamKeelCutAtItsOutputReservationIsNotKept() {
+        Trace trace = trace();
+        trace.attr(Trace.STREAM_CUT, "output_reservation");
+        assertThat(CachedAnswers.storable(byModel("Employees get 28 days [1]. Employees get", CHECKED, false), trace)).isFalse();
+    }
+
+    @Test
     void aModelsAnswerWhoseGroundingWasNotCheckedIsNotKept() {
         assertThat(CachedAnswers.storable(byModel("Employees get", null, false), trace())).isFalse();
     }
