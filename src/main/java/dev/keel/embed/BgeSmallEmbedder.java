@@ -38,6 +38,8 @@ public final class BgeSmallEmbedder implements Embedder {
     /** The tokens the model reads of a text: its 512-token window less [CLS] and [SEP]. */
     private static final int WINDOW_TOKENS = 510;
     private static final String UNKNOWN = "[UNK]";
+    /** BERT's WordPiece reads a longer word as one unknown token. */
+    private static final int MAX_WORD_CHARS = 100;
     private static final String NAME = "bge-small-en-v1.5-q";
 
     private final ExecutorService pool;
@@ -137,6 +139,28 @@ public final class BgeSmallEmbedder implements Embedder {
      */
     @Override
     public List<String> unseen(String text) {
+        return readsAll(text) ? List.of() : unseenByTokenizer(text);
+    }
+
+    /**
+     * Whether the model reads all of {@code text} without asking its tokenizer: printable ASCII (every such character
+     * is in BERT's vocabulary; control characters it drops), no word longer than it reads, and too short to pass its
+     * window (a token is at least one character). Most questions are; the tokenizer then costs nothing.
+     */
+    static boolean readsAll(String text) {
+        if (text.length() > WINDOW_TOKENS) return false;
+        int word = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c > 0x7E) return false;
+            if (c == ' ' || c == '\t' || c == '\n' || c == '\r') word = 0;
+            else if (c >= ' ' && ++word > MAX_WORD_CHARS) return false; // other control characters are dropped, joining what is around them
+        }
+        return true;
+    }
+
+    /** {@link #unseen} as the tokenizer finds it. */
+    List<String> unseenByTokenizer(String text) {
         Encoding encoding = Vocabulary.TOKENIZER.encode(text, false, false);
         String[] tokens = encoding.getTokens();
         CharSpan[] spans = encoding.getCharTokenSpans();

@@ -32,6 +32,31 @@ class BgeSmallEmbedderTest {
     }
 
     @Test
+    void whatItTakesAsReadWithoutItsTokenizerTheTokenizerReadsWhole() {
+        java.util.Random random = new java.util.Random(11);
+        int checked = 0;
+        for (int i = 0; i < 2_000; i++) {
+            StringBuilder text = new StringBuilder();
+            int length = random.nextInt(520);
+            for (int j = 0; j < length; j++) {
+                int pick = random.nextInt(20);
+                text.append(pick == 0 ? ' ' : pick == 1 ? '\n' : pick == 2 ? (char) random.nextInt(32) : (char) (0x21 + random.nextInt(0x5E)));
+            }
+            if (random.nextInt(10) == 0) text.append("w".repeat(95 + random.nextInt(10)));
+            String t = text.toString();
+            if (!BgeSmallEmbedder.readsAll(t)) continue;
+            checked++;
+            assertThat(EMBEDDER.unseenByTokenizer(t)).as(t).isEmpty();
+        }
+        assertThat(checked).isGreaterThan(1_000);
+        assertThat(BgeSmallEmbedder.readsAll("Is 🍕 vegetarian?")).isFalse();
+        assertThat(BgeSmallEmbedder.readsAll("code " + "Q".repeat(101))).isFalse();
+        String joined = "Q".repeat(60) + "\u0001" + "Q".repeat(60);
+        assertThat(BgeSmallEmbedder.readsAll(joined)).as("the model drops the control character and reads one long word").isFalse();
+        assertThat(EMBEDDER.unseen(joined)).isNotEmpty();
+    }
+
+    @Test
     void aWordTooLongForTheTokenizerAndTextPastTheWindowAreUnseen() {
         String code = "Q".repeat(120);
         assertThat(EMBEDDER.unseen("Is the code " + code + " valid?")).containsExactly(code);
