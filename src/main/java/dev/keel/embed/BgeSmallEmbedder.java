@@ -30,14 +30,16 @@ import java.util.concurrent.Executors;
  *
  * <p>One ONNX Runtime session per process runs each inference on one thread: the caller's for a single text, the
  * pool's for several at once. ONNX Runtime's default (a thread per core, spinning between operators and after each
- * run) took 6.5 ms of CPU for a 2 ms embedding of a short question on 2 cores, and the spinning slowed every other
- * thread of the server; one thread per inference takes 2.7 ms of CPU for 2.7 ms.
+ * run) spent several times an embedding's latency in CPU on 2 cores, and the spinning slowed every other thread of the
+ * server; one thread per inference costs about its latency in CPU at about the same latency ({@code bench gateway
+ * --parts sequential}: Keel's CPU per request with the guard on, 7.6 → 4.0–4.3 ms).
  */
 public final class BgeSmallEmbedder implements Embedder {
     static final String QUERY_INSTRUCTION = "Represent this sentence for searching relevant passages: ";
     /** The tokens the model reads of a text: its 512-token window less [CLS] and [SEP]. */
     private static final int WINDOW_TOKENS = 510;
     private static final String UNKNOWN = "[UNK]";
+    private static final String MODEL_FILE = "bge-small-en-v1.5-q.onnx", TOKENIZER_FILE = "bge-small-en-v1.5-q-tokenizer.json";
     /** BERT's WordPiece reads a longer word as one unknown token. */
     private static final int MAX_WORD_CHARS = 100;
     private static final String NAME = "bge-small-en-v1.5-q";
@@ -70,13 +72,19 @@ public final class BgeSmallEmbedder implements Embedder {
         }
     }
 
+    /** A file of the langchain4j artifact's jar. */
+    private static InputStream resource(String name) {
+        InputStream in = BgeSmallEnV15QuantizedEmbeddingModel.class.getClassLoader().getResourceAsStream(name);
+        if (in == null) throw new IllegalStateException(name + " is missing from the bge-small-en-v1.5-q jar");
+        return in;
+    }
+
     /** The model's own tokenizer, read from the same jar, for {@link #unseen}; thread-safe. */
     private static final class Vocabulary {
         static final HuggingFaceTokenizer TOKENIZER = load();
 
         private static HuggingFaceTokenizer load() {
-            try (InputStream json = BgeSmallEnV15QuantizedEmbeddingModel.class.getClassLoader().getResourceAsStream("bge-small-en-v1.5-q-tokenizer.json")) {
-                if (json == null) throw new IllegalStateException("bge-small-en-v1.5-q's tokenizer is missing from its jar");
+            try (InputStream json = resource(TOKENIZER_FILE)) {
                 return HuggingFaceTokenizer.newInstance(json, Map.of("truncation", "false", "padding", "false"));
             } catch (IOException e) {
                 throw new UncheckedIOException("could not read bge-small-en-v1.5-q's tokenizer from its jar", e);
@@ -89,11 +97,8 @@ public final class BgeSmallEmbedder implements Embedder {
         static final OnnxBertBiEncoder ENCODER = load();
 
         private static OnnxBertBiEncoder load() {
-            ClassLoader jar = BgeSmallEnV15QuantizedEmbeddingModel.class.getClassLoader();
-            try (InputStream model = jar.getResourceAsStream("bge-small-en-v1.5-q.onnx");
-                 InputStream tokenizer = jar.getResourceAsStream("bge-small-en-v1.5-q-tokenizer.json");
+            try (InputStream model = resource(MODEL_FILE); InputStream tokenizer = resource(TOKENIZER_FILE);
                  OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-                if (model == null || tokenizer == null) throw new IllegalStateException("bge-small-en-v1.5-q is missing from its jar");
                 options.setIntraOpNumThreads(1);
                 options.setInterOpNumThreads(1);
                 options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);

@@ -162,7 +162,8 @@ final class ChatCaching {
         return body;
     }
 
-    private static ObjectNode chunk(ObjectNode body) {
+    /** A new chunk of the stream (or completion) {@code body} belongs to: its id, object, creation time, model and fingerprint. */
+    static ObjectNode chunk(ObjectNode body) {
         ObjectNode c = JSON.createObjectNode();
         for (String f : List.of("id", "object", "created", "model", "system_fingerprint")) if (body.has(f)) c.set(f, body.get(f));
         return c;

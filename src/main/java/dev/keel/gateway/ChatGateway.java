@@ -404,7 +404,7 @@ public final class ChatGateway implements AutoCloseable {
         if (routed != null) ticket.tag(new Ledger.Tags(null, routed.header(), null));
         long[] firstChunk = {0};
         ModelConfig.Target[] attempted = {null};
-        boolean[] cut = {false};
+        Usage[] cut = {null};
         StreamedText text = new StreamedText();
         GatewayCache.Probe probe = new GatewayCache.Off("chat", "refused");
         ModelConfig model = admitted;
@@ -424,12 +424,10 @@ public final class ChatGateway implements AutoCloseable {
                 }
                 // An upstream writing past the output Keel reserved (it ignored max_tokens) that the budget cannot take: ended
                 // before this chunk, which is neither sent nor billed (the caller is billed no more than was reserved).
-                cut[0] = true;
+                cut[0] = TokenEstimate.of(request, Math.min(text.tokens(), billing.heldOutput(ticket, attempted[0])));
                 trace.attr(Trace.STREAM_CUT, "output_reservation");
                 recorder.onChunk(cutAtLength(chunk, request));
-                if (request.path("stream_options").path("include_usage").asBoolean(false)) {
-                    recorder.onChunk(usageChunk(chunk, cutUsage(request, text, billing.heldOutput(ticket, attempted[0]))));
-                }
+                if (request.path("stream_options").path("include_usage").asBoolean(false)) recorder.onChunk(usageChunk(chunk, cut[0]));
                 return false;
             };
             Optional<Streamed> cached = caching.stream(probe, ticket, model.name(), request, trace, guarded);
@@ -441,10 +439,10 @@ public final class ChatGateway implements AutoCloseable {
             ProviderChain.Served<Usage> served = chain.stream(model, request, ticket.outputCaps(), caller.callDeadline(), trace, metered,
                     target -> attempted[0] = target);
             guarded.end();
-            Usage usage = cut[0] ? cutUsage(request, text, billing.heldOutput(ticket, served.target()))
-                    : served.value().estimated() ? TokenEstimate.of(request, text.tokens()) : served.value();
+            // A stream Keel cut is billed its prompt and the text sent, which is at most what was reserved.
+            Usage usage = cut[0] != null ? cut[0] : served.value().estimated() ? TokenEstimate.of(request, text.tokens()) : served.value();
             Prices.Cost cost = billing.bill(ticket, served.target(), usage, ttftMs(ticket, firstChunk[0]), 200, trace);
-            if (guarded.clean() && !cut[0]) caching.remember(probe, recorder, served.provider(), model.name(), usage, cost, trace);
+            if (guarded.clean() && cut[0] == null) caching.remember(probe, recorder, served.provider(), model.name(), usage, cost, trace);
             return new Streamed(served.provider(), usage, cost);
         } catch (ProviderException failure) {
             ProviderException e = asSeenByClient(model, failure);
@@ -461,7 +459,7 @@ public final class ChatGateway implements AutoCloseable {
 
     /** The chunk that ends a stream Keel cut at its output reservation: each choice finished for {@code "length"}, as max_tokens would. */
     private static ObjectNode cutAtLength(ObjectNode last, ObjectNode request) {
-        ObjectNode end = sameStream(last);
+        ObjectNode end = ChatCaching.chunk(last);
         com.fasterxml.jackson.databind.node.ArrayNode choices = end.putArray("choices");
         for (int i = 0; i < Math.max(1, request.path("n").asInt(1)); i++) {
             ObjectNode choice = choices.addObject().put("index", i);
@@ -471,23 +469,9 @@ public final class ChatGateway implements AutoCloseable {
         return end;
     }
 
-    /** A new chunk of the stream {@code last} belongs to: its id, object, creation time, model and fingerprint. */
-    private static ObjectNode sameStream(ObjectNode last) {
-        ObjectNode chunk = dev.keel.model.Jackson.mapper().createObjectNode();
-        for (String field : List.of("id", "object", "created", "model", "system_fingerprint")) {
-            if (last.has(field)) chunk.set(field, last.get(field));
-        }
-        return chunk;
-    }
-
-    /** What a stream cut at its output reservation is billed: its prompt and the text sent, which is at most what was reserved. */
-    private static Usage cutUsage(ObjectNode request, StreamedText text, long reservedOutput) {
-        return TokenEstimate.of(request, Math.min(text.tokens(), reservedOutput));
-    }
-
     /** The usage-only chunk that a client asking {@code stream_options.include_usage} gets last, here with Keel's estimate. */
     private static ObjectNode usageChunk(ObjectNode last, Usage usage) {
-        ObjectNode chunk = sameStream(last);
+        ObjectNode chunk = ChatCaching.chunk(last);
         chunk.putArray("choices");
         chunk.putObject("usage").put("prompt_tokens", usage.promptTokens()).put("completion_tokens", usage.completionTokens())
                 .put("total_tokens", usage.promptTokens() + usage.completionTokens());

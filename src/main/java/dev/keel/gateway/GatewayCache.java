@@ -40,8 +40,9 @@ import java.util.function.Predicate;
  * turns caching off for that request. The exact key hashes the tenant, the model, the prompt
  * settings and the canonical request (sorted keys, normalised numbers, without the fields that do
  * not change the output); the semantic scope hashes the same without the last user message, which
- * alone is compared by embedding, and with that message's numbers and negations ({@link QuestionSignature}),
- * which similar questions must share. Every key and scope starts with the tenant, so one tenant's
+ * alone is compared by embedding, and with what embeddings of that message barely see ({@link QuestionSignature}:
+ * numbers, negations, words that turn it around, characters the model cannot read), which similar questions must
+ * share. Every key and scope starts with the tenant, so one tenant's
  * entries are never served to, compared with, or timed by another's requests. An entry built from
  * documents is served only while each of them still has the version it had. Identical chat misses in
  * flight together reach the provider once: the first leads, the others wait for its stored response.
