@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -51,14 +52,14 @@ public final class CaffeineResponseCache implements ResponseCache {
     }
 
     @Override
-    public Optional<Similar> nearest(String tenant, String scope, Supplier<float[]> vector, double threshold) {
+    public Optional<Similar> nearest(String tenant, String scope, Supplier<float[]> vector, double threshold, Predicate<Entry> comparable) {
         Set<Key> members = scopes.get(new Key(tenant, scope));
         if (members == null || members.isEmpty()) return Optional.empty();
         float[] query = vector.get();
         Similar best = null;
         for (Key k : members) {
             Scoped s = similar.getIfPresent(k);
-            if (s == null || s.vector.length != query.length) continue;
+            if (s == null || s.vector.length != query.length || !comparable.test(s.entry)) continue;
             double cosine = Vectors.dot(query, s.vector);
             if (cosine >= threshold && (best == null || cosine > best.similarity())) best = new Similar(k.key(), s.entry, cosine);
         }

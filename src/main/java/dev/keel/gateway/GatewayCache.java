@@ -42,7 +42,8 @@ import java.util.function.Predicate;
  * not change the output); the semantic scope hashes the same without the last user message, which
  * alone is compared by embedding, and with what embeddings of that message barely see ({@link QuestionSignature}:
  * numbers, negations, words that turn it around, characters the model cannot read), which similar questions must
- * share. Every key and scope starts with the tenant, so one tenant's
+ * share; a similar entry is served only when the content words both questions hold come in the same order
+ * ({@link WordOrder}). Every key and scope starts with the tenant, so one tenant's
  * entries are never served to, compared with, or timed by another's requests. An entry built from
  * documents is served only while each of them still has the version it had. Identical chat misses in
  * flight together reach the provider once: the first leads, the others wait for its stored response.
@@ -129,6 +130,11 @@ public final class GatewayCache {
         private float[] vector() {
             if (vector == null) vector = embedder.forTenant(tenant).embedDocuments(List.of(question)).getFirst();
             return vector;
+        }
+
+        /** The question's content words in order ({@link WordOrder}), which a similar entry's must agree with. */
+        private int[] words() {
+            return WordOrder.of(question);
         }
     }
 
@@ -284,7 +290,9 @@ public final class GatewayCache {
             if (h.isPresent()) return h;
         }
         if (on.scope != null) {
-            Optional<ResponseCache.Similar> s = store.nearest(on.tenant, on.scope, on::vector, config.semantic().threshold());
+            int[] words = on.words();
+            Optional<ResponseCache.Similar> s = store.nearest(on.tenant, on.scope, on::vector, config.semantic().threshold(),
+                    entry -> WordOrder.agree(words, entry.questionWords()));
             return s.filter(similar -> current(on.tenant, similar.key(), similar.entry(), span))
                     .map(similar -> hit(Kind.SEMANTIC, similar.entry(), similar.similarity())).filter(servable);
         }
@@ -368,7 +376,7 @@ public final class GatewayCache {
             trace.attr("cache.stored", "too_large");
             return;
         }
-        ResponseCache.Entry entry = new ResponseCache.Entry(body.clone(), costUsd, documents);
+        ResponseCache.Entry entry = new ResponseCache.Entry(body.clone(), costUsd, documents, on.scope == null ? WordOrder.NONE : on.words());
         if (config.exact().enabled()) store.putExact(on.tenant, on.key, entry);
         if (on.scope != null) store.putSimilar(on.tenant, on.scope, on.key, on.vector(), entry);
         trace.attr("cache.stored", "yes");

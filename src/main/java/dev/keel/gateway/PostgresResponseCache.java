@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -76,8 +77,8 @@ public final class PostgresResponseCache implements ResponseCache, AutoCloseable
     }
 
     @Override
-    public Optional<Similar> nearest(String tenant, String scope, Supplier<float[]> vector, double threshold) {
-        return copy.nearest(tenant, scope, vector, threshold);
+    public Optional<Similar> nearest(String tenant, String scope, Supplier<float[]> vector, double threshold, Predicate<Entry> comparable) {
+        return copy.nearest(tenant, scope, vector, threshold, comparable);
     }
 
     @Override

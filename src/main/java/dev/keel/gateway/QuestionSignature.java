@@ -9,27 +9,47 @@ import java.util.regex.Pattern;
 
 /**
  * What two questions must share before the semantic cache may answer one with the other's reply: their numbers, in
- * order, with a sign, a percent or a short unit written onto them ("-5", "10%", "10k"); their negations, each with the
- * word it negates; the words of {@link #CONTRASTS} they hold, in order (before / after, last / next, upload / download,
- * hours / minutes…); and whatever the embedding model does not read ({@code Embedder#unseen}: characters outside its
- * vocabulary, such as emoji or full-width digits, which it reads all alike). Embeddings barely see these ("…100 requests
- * per minute?" / "…1000 requests per minute?" 0.97, "How do I cancel" / "How do I not cancel" 0.95, "Is 🍕 vegetarian?" /
- * "Is 🥩 vegetarian?" 1.0), yet each changes the answer. The signature goes into the semantic scope, so questions that
- * differ in it are never compared. Numbers are read after Unicode compatibility normalisation (full-width and other
- * scripts' digits count as 0-9) with thousands separators dropped ("1,000" = "1000"). What it does not see: numbers
- * written as words, negation in other languages, opposites outside its list ("cheap" / "expensive"), swapped words
- * ("Is Python faster than Java?"), units apart from their number other than times ("10 GB" / "10 MB").
+ * order, with a sign, a currency symbol, a percent or a unit written onto them or after them ("-5", "$10", "10%", "10k",
+ * "10 GB"), English number words counting as their digits ("two" = "2", "hundred" / "thousand"); their negations, each
+ * with the word it negates (English, German, French, Spanish, Italian, Portuguese, Dutch, Swedish, Polish, Turkish,
+ * Russian, and the negating characters and endings of Chinese and Japanese); the words of {@link #CONTRASTS} they hold,
+ * in order (before / after, last / next, upload / download, hours / minutes…); and whatever the embedding model does not
+ * read ({@code Embedder#unseen}: characters outside its vocabulary, such as emoji or full-width digits, which it reads
+ * all alike). Embeddings barely see these ("…100 requests per minute?" / "…1000 requests per minute?" 0.97, "How do I
+ * cancel" / "How do I not cancel" 0.95, "Is 🍕 vegetarian?" / "Is 🥩 vegetarian?" 1.0), yet each changes the answer. The
+ * signature goes into the semantic scope, so questions that differ in it are never compared. Numbers are read after
+ * Unicode compatibility normalisation (full-width and other scripts' digits count as 0-9) with thousands separators
+ * dropped ("1,000" = "1000"). What it does not see: opposites outside its list ("cheap" / "expensive"), number words
+ * in other languages, negation in other languages than those above. Swapped words ("Is Python faster than Java?") are
+ * {@link WordOrder}'s.
  */
 final class QuestionSignature {
-    /** A number: an optional sign where it cannot be a hyphen between words or numbers, digits with separators, a percent or a unit of up to 3 letters. */
-    private static final Pattern NUMBER = Pattern.compile("(?:(?<=^|[\\s(\\[{:=/])[-+\u2212])?\\p{Nd}+(?:[.,]\\p{Nd}+)*(?:%|\\p{L}{1,3}(?!\\p{L}))?");
+    /** Units a number may be written apart from ("10 GB"): only those, so that "10 of" or "5 or more" stay plain numbers. */
+    private static final String UNITS = "b|kb|mb|gb|tb|pb|kib|mib|gib|tib|bytes?|k|m|bn|ms|us|\u00b5s|ns|s|sec|secs|min|mins|h|hr|hrs"
+            + "|usd|eur|gbp|jpy|cny|inr|chf|cad|aud|px|pt|mm|cm|km|kg|mg|g|lbs?|oz|ft|mi|miles?|am|pm|mph|kph|rpm|rps|qps|tps|x|percent|per\\s?cent";
+    /** English number words, read as the digits they stand for, so "two seats" and "2 seats" share a signature. */
+    private static final java.util.Map<String, String> NUMBER_WORDS = numberWords();
+    /**
+     * A number: an optional sign where it cannot be a hyphen between words or numbers, an optional currency symbol,
+     * digits with separators, and a percent or a unit of up to 3 letters written onto it or one of {@link #UNITS} after
+     * a space; or an English number word.
+     */
+    private static final Pattern NUMBER = Pattern.compile("(?:(?:(?<=^|[\\s(\\[{:=/])[-+\u2212])?\\p{Sc}?\\p{Nd}+(?:[.,]\\p{Nd}+)*"
+            + "(?:%|\\p{L}{1,3}(?!\\p{L})|\\s(?:" + UNITS + ")(?![\\p{L}\\p{Nd}]))?)"
+            + "|(?<![\\p{L}\\p{Nd}])(?:" + String.join("|", NUMBER_WORDS.keySet()) + ")(?![\\p{L}\\p{Nd}])", Pattern.CASE_INSENSITIVE);
     private static final Pattern WORD = Pattern.compile("[\\p{L}']+");
     private static final Set<String> NEGATIONS = Set.of("not", "no", "non", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor",
             "without", "cannot", "cant", "dont", "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "wouldnt", "shouldnt", "couldnt",
             "hasnt", "havent", "hadnt", "mustnt", "neednt", "aint",
-            // German, French and Spanish, accents dropped.
+            // German, French, Spanish, Italian, Portuguese, Dutch, Swedish, Polish, Turkish and Russian, accents dropped.
             "nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals", "ohne", "pas", "jamais", "aucun", "aucune", "sans", "nunca",
-            "jamas", "ningun", "ninguno", "ninguna", "sin");
+            "jamas", "ningun", "ninguno", "ninguna", "sin", "mai", "nessun", "nessuno", "nessuna", "niente", "nulla", "senza", "nao", "nem",
+            "nenhum", "nenhuma", "sem", "niet", "geen", "nooit", "zonder", "niets", "niemand", "inte", "ej", "aldrig", "ingen", "inget", "utan",
+            "bez", "nigdy", "zaden", "zadna", "zadne", "degil", "yok", "asla", "\u043d\u0435", "\u043d\u0435\u0442", "\u0431\u0435\u0437",
+            "\u043d\u0438\u043a\u043e\u0433\u0434\u0430", "\u043d\u0438");
+    /** Chinese negating characters and Japanese negative endings: those scripts write no spaces, so they are found inside words. */
+    private static final Pattern CJK_NEGATION = Pattern.compile("[\u4e0d\u6ca1\u6c92\u65e0\u7121\u975e\u672a\u522b\u5225\u83ab\u52ff]\\p{L}?"
+            + "|\\p{L}?(?:\u306a\u3044|\u306a\u304b\u3063|\u307e\u305b\u3093|\u306a\u304f)");
     /**
      * Words whose swap for their counterpart turns a question around while its embedding barely moves ("Can I downgrade
      * before / after the renewal?", "charged this / last month", "safe / unsafe"): the ones a question holds must be the same.
@@ -55,7 +75,7 @@ final class QuestionSignature {
         String text = Normalizer.normalize(question, Normalizer.Form.NFKC);
         StringBuilder out = new StringBuilder("numbers:");
         Matcher n = NUMBER.matcher(text);
-        while (n.find()) out.append(asciiDigits(thousandsDropped(n.group()))).append(' ');
+        while (n.find()) out.append(numberAsWritten(n.group())).append(' ');
         out.append(";negations:");
         List<String> words = WORD.matcher(asTheModelReads(text)).results().map(java.util.regex.MatchResult::group).toList();
         for (int i = 0; i < words.size(); i++) {
@@ -65,6 +85,8 @@ final class QuestionSignature {
             while (next < words.size() && FILLERS.contains(words.get(next))) next++;
             out.append(next < words.size() ? words.get(next) : "").append(' ');
         }
+        Matcher cjk = CJK_NEGATION.matcher(text);
+        while (cjk.find()) out.append(cjk.group()).append(' ');
         out.append(";contrasts:");
         words.stream().filter(CONTRASTS::contains).forEach(w -> out.append(w).append(' '));
         out.append(";unseen:");
@@ -77,7 +99,7 @@ final class QuestionSignature {
      * spaces, soft hyphens) gone, any apostrophe as {@code '}. So "be\u200Bfore" or "béfore" is "before" here as it is
      * to the embedding, and cannot slip a contrast word or a negation past the signature.
      */
-    private static String asTheModelReads(String text) {
+    static String asTheModelReads(String text) {
         String decomposed = Normalizer.normalize(text.toLowerCase(Locale.ROOT), Normalizer.Form.NFD);
         StringBuilder out = new StringBuilder(decomposed.length());
         decomposed.codePoints().forEach(c -> {
@@ -86,6 +108,35 @@ final class QuestionSignature {
             out.appendCodePoint(c == '\u2019' || c == '\u02BC' || c == '\u2018' ? '\'' : c);
         });
         return out.toString();
+    }
+
+    /** A number as the signature holds it: digits 0-9 without thousands separators, a unit after a space joined on, a number word as digits. */
+    private static String numberAsWritten(String number) {
+        String word = NUMBER_WORDS.get(number.toLowerCase(Locale.ROOT));
+        if (word != null) return word;
+        String unitJoined = number.replaceAll("\\s+", "").toLowerCase(Locale.ROOT);
+        if (unitJoined.endsWith("percent")) unitJoined = unitJoined.substring(0, unitJoined.length() - "percent".length()) + "%";
+        return asciiDigits(thousandsDropped(unitJoined));
+    }
+
+    private static java.util.Map<String, String> numberWords() {
+        String[] small = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
+            "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
+        String[] tens = {"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
+        String[] ordinals = {"third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"};
+        java.util.Map<String, String> words = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < small.length; i++) words.put(small[i], Integer.toString(i));
+        for (int i = 0; i < tens.length; i++) words.put(tens[i], Integer.toString(20 + 10 * i));
+        for (int i = 0; i < ordinals.length; i++) words.put(ordinals[i], (i + 3) + (i == 0 ? "rd" : "th"));
+        words.put("dozen", "12");
+        words.put("hundred", "100");
+        words.put("thousand", "1000");
+        words.put("million", "1000000");
+        words.put("billion", "1000000000");
+        words.put("trillion", "1000000000000");
+        words.put("half", "0.5");
+        words.put("twice", "2x");
+        return java.util.Map.copyOf(words);
     }
 
     /** "1,000,000" → "1000000"; a comma before other than three digits ("1,5") is a decimal mark and becomes a point. */

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,8 +30,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class RedisResponseCache implements ResponseCache {
     private static final Logger LOG = LoggerFactory.getLogger(RedisResponseCache.class);
-    /** Leads every stored value; a value without it (or of a later layout) is not ours to read. */
-    private static final int FORMAT = 1;
+    /**
+     * Leads every stored value; a value without it (or of a later layout) is not ours to read. Format 2 added the
+     * question's word order; a format-1 value (written before) reads with none, so an upgrade keeps the cache warm.
+     */
+    private static final int FORMAT = 2, FORMAT_WITHOUT_WORDS = 1;
 
     private final Redis redis;
     private final ResponseCache similar;
@@ -56,8 +60,8 @@ public final class RedisResponseCache implements ResponseCache {
     }
 
     @Override
-    public Optional<Similar> nearest(String tenant, String scope, Supplier<float[]> vector, double threshold) {
-        return similar.nearest(tenant, scope, vector, threshold);
+    public Optional<Similar> nearest(String tenant, String scope, Supplier<float[]> vector, double threshold, Predicate<Entry> comparable) {
+        return similar.nearest(tenant, scope, vector, threshold, comparable);
     }
 
     @Override
@@ -119,6 +123,8 @@ public final class RedisResponseCache implements ResponseCache {
                 out.writeUTF(d.docId());
                 out.writeUTF(d.version());
             }
+            out.writeInt(entry.questionWords().length);
+            for (int word : entry.questionWords()) out.writeInt(word);
             out.writeInt(entry.body().length);
             out.write(entry.body());
         } catch (IOException e) {
@@ -130,15 +136,20 @@ public final class RedisResponseCache implements ResponseCache {
     /** The entry in {@code value}, or empty when it is not a whole entry of this format. */
     static Optional<Entry> decode(byte[] value) {
         try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(value))) {
-            if (in.readInt() != FORMAT) return Optional.empty();
+            int format = in.readInt();
+            if (format != FORMAT && format != FORMAT_WITHOUT_WORDS) return Optional.empty();
             double cost = in.readDouble();
             int n = in.readInt();
             if (n < 0 || n > value.length) return Optional.empty();
             List<DocumentVersion> documents = new ArrayList<>(n);
             for (int i = 0; i < n; i++) documents.add(new DocumentVersion(in.readUTF(), in.readUTF()));
+            int w = format == FORMAT ? in.readInt() : 0;
+            if (w < 0 || w > in.available() / Integer.BYTES) return Optional.empty();
+            int[] words = new int[w];
+            for (int i = 0; i < w; i++) words[i] = in.readInt();
             int length = in.readInt();
             if (length < 0 || length != in.available()) return Optional.empty();
-            return Optional.of(new Entry(in.readNBytes(length), cost, documents));
+            return Optional.of(new Entry(in.readNBytes(length), cost, documents, words));
         } catch (IOException e) {
             return Optional.empty();
         }

@@ -2,6 +2,7 @@ package dev.keel.gateway;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -20,10 +21,11 @@ public interface ResponseCache {
     record DocumentVersion(String docId, String version) {}
 
     /**
-     * A stored response: the body as the client received it, what producing it cost in USD, and the
-     * documents it was built from (empty for chat). The body array is never modified after storing.
+     * A stored response: the body as the client received it, what producing it cost in USD, the
+     * documents it was built from (empty for chat), and the hashes of its question's content words in
+     * order ({@link WordOrder}; empty when it has none). The arrays are never modified after storing.
      */
-    record Entry(byte[] body, double costUsd, List<DocumentVersion> documents) {
+    record Entry(byte[] body, double costUsd, List<DocumentVersion> documents, int[] questionWords) {
         public Entry {
             documents = List.copyOf(documents);
         }
@@ -36,11 +38,11 @@ public interface ResponseCache {
     Optional<Entry> exact(String tenant, String key);
 
     /**
-     * The live entry of this tenant and scope whose vector is nearest to {@code vector} by cosine, if
-     * that cosine is at least {@code threshold}. {@code vector} (unit length) is only computed when
-     * the scope holds something to compare.
+     * Of the live entries of this tenant and scope that {@code comparable} accepts, the one whose vector
+     * is nearest to {@code vector} by cosine, if that cosine is at least {@code threshold}. {@code vector}
+     * (unit length) is only computed when the scope holds something to compare.
      */
-    Optional<Similar> nearest(String tenant, String scope, Supplier<float[]> vector, double threshold);
+    Optional<Similar> nearest(String tenant, String scope, Supplier<float[]> vector, double threshold, Predicate<Entry> comparable);
 
     /** Stores an entry for exact lookup, replacing any under the same tenant and key. */
     void putExact(String tenant, String key, Entry entry);

@@ -23,7 +23,7 @@ class CaffeineResponseCacheTest {
     private final ResponseCache cache = new CaffeineResponseCache(CacheConfig.DEFAULTS);
 
     private static ResponseCache.Entry entry(String body) {
-        return new ResponseCache.Entry(body.getBytes(StandardCharsets.UTF_8), 0.01, List.of());
+        return new ResponseCache.Entry(body.getBytes(StandardCharsets.UTF_8), 0.01, List.of(), WordOrder.NONE);
     }
 
     private static float[] unit(float... v) {
@@ -39,7 +39,7 @@ class CaffeineResponseCacheTest {
         cache.putExact("a", "k", entry("A's answer"));
         cache.putSimilar("a", "scope", "k", unit(1, 0), entry("A's answer"));
         assertThat(cache.exact("b", "k")).isEmpty();
-        assertThat(cache.nearest("b", "scope", () -> unit(1, 0), 0.5)).isEmpty();
+        assertThat(cache.nearest("b", "scope", () -> unit(1, 0), 0.5, e -> true)).isEmpty();
         cache.remove("b", "k");
         assertThat(body(cache.exact("a", "k"))).isEqualTo("A's answer");
     }
@@ -52,10 +52,20 @@ class CaffeineResponseCacheTest {
             embedded.incrementAndGet();
             return unit(1, 0);
         };
-        assertThat(cache.nearest("b", "scope", vector, 0.5)).isEmpty();
+        assertThat(cache.nearest("b", "scope", vector, 0.5, e -> true)).isEmpty();
         assertThat(embedded).hasValue(0);
-        assertThat(cache.nearest("a", "scope", vector, 0.5)).isPresent();
+        assertThat(cache.nearest("a", "scope", vector, 0.5, e -> true)).isPresent();
         assertThat(embedded).hasValue(1);
+    }
+
+    @Test
+    void nearestPassesOverEntriesTheCallerCannotCompareAndTakesTheNextNearest() {
+        cache.putSimilar("a", "s", "near", unit(1, 0.1f), entry("near"));
+        cache.putSimilar("a", "s", "nearer", unit(1, 0.01f), entry("nearer"));
+        ResponseCache.Similar hit = cache.nearest("a", "s", () -> unit(1, 0), 0.9,
+                e -> !new String(e.body(), StandardCharsets.UTF_8).equals("nearer")).orElseThrow();
+        assertThat(hit.key()).isEqualTo("near");
+        assertThat(cache.nearest("a", "s", () -> unit(1, 0), 0.9, e -> false)).isEmpty();
     }
 
     @Test
@@ -63,11 +73,11 @@ class CaffeineResponseCacheTest {
         cache.putSimilar("a", "s", "far", unit(0, 1), entry("far"));
         cache.putSimilar("a", "s", "near", unit(1, 0.1f), entry("near"));
         cache.putSimilar("a", "s", "nearer", unit(1, 0.01f), entry("nearer"));
-        ResponseCache.Similar hit = cache.nearest("a", "s", () -> unit(1, 0), 0.9).orElseThrow();
+        ResponseCache.Similar hit = cache.nearest("a", "s", () -> unit(1, 0), 0.9, e -> true).orElseThrow();
         assertThat(hit.key()).isEqualTo("nearer");
         assertThat(hit.similarity()).isGreaterThan(0.99);
-        assertThat(cache.nearest("a", "s", () -> unit(-1, 0), 0.9)).isEmpty();
-        assertThat(cache.nearest("a", "other-scope", () -> unit(1, 0), 0.0)).isEmpty();
+        assertThat(cache.nearest("a", "s", () -> unit(-1, 0), 0.9, e -> true)).isEmpty();
+        assertThat(cache.nearest("a", "other-scope", () -> unit(1, 0), 0.0, e -> true)).isEmpty();
     }
 
     @Test
@@ -79,9 +89,9 @@ class CaffeineResponseCacheTest {
         timed.putSimilar("a", "s", "k", unit(1, 0), entry("x"));
         nanos.addAndGet(TimeUnit.SECONDS.toNanos(61));
         assertThat(timed.exact("a", "k")).isEmpty();
-        assertThat(timed.nearest("a", "s", () -> unit(1, 0), 0.5)).isPresent();
+        assertThat(timed.nearest("a", "s", () -> unit(1, 0), 0.5, e -> true)).isPresent();
         nanos.addAndGet(TimeUnit.SECONDS.toNanos(60));
-        assertThat(timed.nearest("a", "s", () -> unit(1, 0), 0.5)).isEmpty();
+        assertThat(timed.nearest("a", "s", () -> unit(1, 0), 0.5, e -> true)).isEmpty();
     }
 
     @Test
@@ -90,7 +100,7 @@ class CaffeineResponseCacheTest {
         cache.putSimilar("a", "s", "k", unit(1, 0), entry("x"));
         cache.remove("a", "k");
         assertThat(cache.exact("a", "k")).isEmpty();
-        assertThat(cache.nearest("a", "s", () -> unit(1, 0), 0.5)).isEmpty();
+        assertThat(cache.nearest("a", "s", () -> unit(1, 0), 0.5, e -> true)).isEmpty();
     }
 
     @Test
@@ -107,7 +117,7 @@ class CaffeineResponseCacheTest {
                     cache.putSimilar("a", "s", key, unit(1, i % 50), entry(key));
                     cache.putExact("a", key, entry(key));
                     if (thread % 2 == 0) cache.remove("a", key);
-                    cache.nearest("a", "s", () -> unit(1, 7), 0.99).ifPresent(h -> assertThat(new String(h.entry().body(), StandardCharsets.UTF_8)).isEqualTo(h.key()));
+                    cache.nearest("a", "s", () -> unit(1, 7), 0.99, e -> true).ifPresent(h -> assertThat(new String(h.entry().body(), StandardCharsets.UTF_8)).isEqualTo(h.key()));
                     cache.exact("a", key).ifPresent(e -> assertThat(new String(e.body(), StandardCharsets.UTF_8)).isEqualTo(key));
                 }
                 return null;
@@ -117,7 +127,7 @@ class CaffeineResponseCacheTest {
         for (Future<?> f : work) f.get(60, TimeUnit.SECONDS);
         pool.shutdown();
         cache.putSimilar("a", "s", "k7", unit(1, 7), entry("k7"));
-        assertThat(cache.nearest("a", "s", () -> unit(1, 7), 0.999).map(ResponseCache.Similar::key)).contains("k7");
+        assertThat(cache.nearest("a", "s", () -> unit(1, 7), 0.999, e -> true).map(ResponseCache.Similar::key)).contains("k7");
     }
 
     @Test
@@ -127,11 +137,11 @@ class CaffeineResponseCacheTest {
         copy.putSimilar("a", "s", "short", unit(1, 0), entry("short"), java.time.Duration.ofSeconds(10));
         copy.putSimilar("a", "s", "long", unit(0, 1), entry("long"), java.time.Duration.ofDays(30));
         copy.putSimilar("a", "s", "gone", unit(1, 1), entry("gone"), java.time.Duration.ZERO);
-        assertThat(copy.nearest("a", "s", () -> unit(1, 1), 0.999)).as("already expired: never stored").isEmpty();
+        assertThat(copy.nearest("a", "s", () -> unit(1, 1), 0.999, e -> true)).as("already expired: never stored").isEmpty();
         nanos.addAndGet(TimeUnit.SECONDS.toNanos(11));
-        assertThat(copy.nearest("a", "s", () -> unit(1, 0), 0.999)).isEmpty();
-        assertThat(copy.nearest("a", "s", () -> unit(0, 1), 0.999)).isPresent();
+        assertThat(copy.nearest("a", "s", () -> unit(1, 0), 0.999, e -> true)).isEmpty();
+        assertThat(copy.nearest("a", "s", () -> unit(0, 1), 0.999, e -> true)).isPresent();
         nanos.addAndGet(TimeUnit.SECONDS.toNanos(CacheConfig.DEFAULTS.semantic().ttlSeconds()));
-        assertThat(copy.nearest("a", "s", () -> unit(0, 1), 0.999)).as("capped at cache.semantic.ttl_seconds").isEmpty();
+        assertThat(copy.nearest("a", "s", () -> unit(0, 1), 0.999, e -> true)).as("capped at cache.semantic.ttl_seconds").isEmpty();
     }
 }

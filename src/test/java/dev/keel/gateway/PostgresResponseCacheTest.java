@@ -70,7 +70,7 @@ class PostgresResponseCacheTest {
     }
 
     private static ResponseCache.Entry entry(String body) {
-        return new ResponseCache.Entry(body.getBytes(StandardCharsets.UTF_8), 0.25, List.of(new ResponseCache.DocumentVersion("doc-1", "v1")));
+        return new ResponseCache.Entry(body.getBytes(StandardCharsets.UTF_8), 0.25, List.of(new ResponseCache.DocumentVersion("doc-1", "v1")), WordOrder.NONE);
     }
 
     /** A unit vector near {@code (1, 0, …)} tilted by {@code tilt}: tilts 0 and 0.1 have cosine ≈ 0.995. */
@@ -82,7 +82,7 @@ class PostgresResponseCacheTest {
     }
 
     private static String found(ResponseCache cache, String tenant, float[] vector) {
-        Optional<ResponseCache.Similar> s = cache.nearest(tenant, SCOPE, () -> vector, 0.95);
+        Optional<ResponseCache.Similar> s = cache.nearest(tenant, SCOPE, () -> vector, 0.95, e -> true);
         return s.map(x -> new String(x.entry().body(), StandardCharsets.UTF_8)).orElse("none");
     }
 
@@ -91,7 +91,7 @@ class PostgresResponseCacheTest {
         PostgresResponseCache one = replica(), two = replica();
         one.putSimilar("a", SCOPE, "k1", question(0, 0), entry("refunds take ten days"));
         Await.until(VISIBLE, "replica two to find the paraphrase", () -> found(two, "a", question(0, 0.1f)).equals("refunds take ten days"));
-        ResponseCache.Similar hit = two.nearest("a", SCOPE, () -> question(0, 0.1f), 0.95).orElseThrow();
+        ResponseCache.Similar hit = two.nearest("a", SCOPE, () -> question(0, 0.1f), 0.95, e -> true).orElseThrow();
         assertThat(hit.key()).isEqualTo("k1");
         assertThat(hit.entry().costUsd()).isEqualTo(0.25);
         assertThat(hit.entry().documents()).containsExactly(new ResponseCache.DocumentVersion("doc-1", "v1"));

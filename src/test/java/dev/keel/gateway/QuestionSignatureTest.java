@@ -35,6 +35,22 @@ class QuestionSignatureTest {
     }
 
     @Test
+    void numberWordsCountAsTheirDigitsAndUnitsAfterASpaceAsWrittenOn() {
+        assertThat(of("Can two people share a seat?")).isEqualTo(of("Can 2 people share a seat?"));
+        assertThat(of("Can two people share a seat?")).isNotEqualTo(of("Can three people share a seat?"));
+        assertThat(of("Is the limit a hundred requests?")).isNotEqualTo(of("Is the limit a thousand requests?"));
+        assertThat(of("What happens on the Third failed login?")).isEqualTo(of("What happens on the 3rd failed login?"));
+        assertThat(of("What happens on the third failed login?")).isNotEqualTo(of("What happens on the fourth failed login?"));
+        assertThat(of("Is someone on call?")).as("no number inside a word").isEqualTo(of("Is anybody on call?"));
+        assertThat(of("Can I upload 10 GB?")).isNotEqualTo(of("Can I upload 10 MB?"));
+        assertThat(of("Can I upload 10 GB?")).isEqualTo(of("Can I upload 10GB?"));
+        assertThat(of("Is there a 10 percent discount?")).isEqualTo(of("Is there a 10% discount?"));
+        assertThat(of("Is there a 10 per cent discount?")).isEqualTo(of("Is there a 10% discount?"));
+        assertThat(of("Is it 10 of them?")).as("a word that is not a unit stays apart").isEqualTo(of("Is it 10 among them?"));
+        assertThat(of("Does it cost $10?")).isNotEqualTo(of("Does it cost \u20ac10?"));
+    }
+
+    @Test
     void negationsCountWithTheWordTheyNegate() {
         String none = of("How do I cancel my plan?");
         assertThat(of("How do I not cancel my plan?")).isNotEqualTo(none);
@@ -45,6 +61,17 @@ class QuestionSignatureTest {
         assertThat(of("Is it available in the US but not in the EU?")).isNotEqualTo(of("Is it available in the EU but not in the US?"));
         assertThat(of("Noted, thanks. How do I cancel my plan?")).isEqualTo(none);
         assertThat(of("Which clients want the urgent report?")).isEqualTo(of("Which clients want the report?"));
+    }
+
+    @Test
+    void negationsInOtherLanguagesCountToo() {
+        assertThat(of("Posso cancellare il piano?")).isNotEqualTo(of("Non posso cancellare il piano?"));
+        assertThat(of("Posso cancelar o plano?")).isNotEqualTo(of("N\u00e3o posso cancelar o plano?"));
+        assertThat(of("Kan ik het plan opzeggen?")).isNotEqualTo(of("Kan ik het plan niet opzeggen?"));
+        assertThat(of("\u041c\u043e\u0436\u043d\u043e \u043e\u0442\u043c\u0435\u043d\u0438\u0442\u044c?"))
+                .isNotEqualTo(of("\u041d\u0435\u043b\u044c\u0437\u044f \u043d\u0435 \u043e\u0442\u043c\u0435\u043d\u0438\u0442\u044c?"));
+        assertThat(of("\u6211\u53ef\u4ee5\u53d6\u6d88\u5417")).isNotEqualTo(of("\u6211\u4e0d\u53ef\u4ee5\u53d6\u6d88\u5417"));
+        assertThat(of("\u30ad\u30e3\u30f3\u30bb\u30eb\u3067\u304d\u308b")).isNotEqualTo(of("\u30ad\u30e3\u30f3\u30bb\u30eb\u3067\u304d\u306a\u3044"));
     }
 
     @Test

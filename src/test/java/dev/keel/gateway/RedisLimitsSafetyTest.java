@@ -110,7 +110,7 @@ class RedisLimitsSafetyTest {
         List<Limits.Permit> inFlight = List.of(limits.admit(key, 10, WORST_USD), limits.admit(key, 10, WORST_USD), limits.admit(key, 10, WORST_USD));
         server.command("CONFIG", "SET", "maxmemory", Long.toString(usedMemory() + HEADROOM_BYTES));
         RedisResponseCache cache = new RedisResponseCache(redis, CacheConfig.DEFAULTS, new CaffeineResponseCache(CacheConfig.DEFAULTS));
-        ResponseCache.Entry kilobyte = new ResponseCache.Entry(new byte[1_000], 0.001, List.of());
+        ResponseCache.Entry kilobyte = new ResponseCache.Entry(new byte[1_000], 0.001, List.of(), WordOrder.NONE);
         for (int i = 0; i < CACHE_ENTRIES; i++) cache.putExact("attacker", "q" + i, kilobyte);
 
         assertThat(registry.get("keel.redis.failures").tag("operation", "cache_put").counter().count()).as("Redis filled up").isPositive();

@@ -52,7 +52,7 @@ class RedisResponseCacheTest {
     }
 
     private static ResponseCache.Entry entry(String body) {
-        return new ResponseCache.Entry(body.getBytes(StandardCharsets.UTF_8), 0.0042, List.of(new ResponseCache.DocumentVersion("handbook", "v1")));
+        return new ResponseCache.Entry(body.getBytes(StandardCharsets.UTF_8), 0.0042, List.of(new ResponseCache.DocumentVersion("handbook", "v1")), WordOrder.NONE);
     }
 
     private static Optional<String> body(Optional<ResponseCache.Entry> e) {
@@ -90,6 +90,25 @@ class RedisResponseCacheTest {
     }
 
     @Test
+    void anEntryKeepsItsQuestionsWordOrderAndOneWrittenBeforeWordOrdersReadsWithNone() throws Exception {
+        int[] words = WordOrder.of("How do I migrate from Postgres to MySQL?");
+        ResponseCache.Entry withWords = new ResponseCache.Entry("{}".getBytes(StandardCharsets.UTF_8), 0.5, List.of(), words);
+        assertThat(RedisResponseCache.decode(RedisResponseCache.encode(withWords)).orElseThrow().questionWords()).containsExactly(words);
+
+        java.io.ByteArrayOutputStream formatOne = new java.io.ByteArrayOutputStream();
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(formatOne)) {
+            out.writeInt(1);
+            out.writeDouble(0.5);
+            out.writeInt(0);
+            out.writeInt(2);
+            out.write("{}".getBytes(StandardCharsets.UTF_8));
+        }
+        ResponseCache.Entry old = RedisResponseCache.decode(formatOne.toByteArray()).orElseThrow();
+        assertThat(old.questionWords()).isEmpty();
+        assertThat(new String(old.body(), StandardCharsets.UTF_8)).isEqualTo("{}");
+    }
+
+    @Test
     void aValueThatIsNotAWholeEntryIsAMiss() {
         server.command("SET", "keel:cache:4:acme7:garbage", "not-an-entry");
         assertThat(cache.exact("acme", "garbage")).isEmpty();
@@ -102,11 +121,11 @@ class RedisResponseCacheTest {
         float[] v = {1, 0};
         cache.putExact("acme", "k", entry("x"));
         cache.putSimilar("acme", "scope", "k", v, entry("x"));
-        assertThat(cache.nearest("acme", "scope", () -> v, 0.9)).isPresent();
-        assertThat(replica().nearest("acme", "scope", () -> v, 0.9)).as("another replica's in-process table").isEmpty();
+        assertThat(cache.nearest("acme", "scope", () -> v, 0.9, e -> true)).isPresent();
+        assertThat(replica().nearest("acme", "scope", () -> v, 0.9, e -> true)).as("another replica's in-process table").isEmpty();
         cache.remove("acme", "k");
         assertThat(cache.exact("acme", "k")).isEmpty();
-        assertThat(cache.nearest("acme", "scope", () -> v, 0.9)).isEmpty();
+        assertThat(cache.nearest("acme", "scope", () -> v, 0.9, e -> true)).isEmpty();
     }
 
     @Test

@@ -31,7 +31,7 @@ final class SemanticCacheTiming {
         Random random = new Random(42);
         List<float[]> vectors = new ArrayList<>();
         for (int i = 0; i < ENTRIES; i++) vectors.add(vector(random));
-        ResponseCache.Entry entry = new ResponseCache.Entry("{\"answer\":\"x\"}".getBytes(StandardCharsets.UTF_8), 0.001, List.of());
+        ResponseCache.Entry entry = new ResponseCache.Entry("{\"answer\":\"x\"}".getBytes(StandardCharsets.UTF_8), 0.001, List.of(), WordOrder.NONE);
         try (PostgresServer postgres = PostgresServer.start()) {
             var store = postgres.storeConfig(); // one new database for both replicas
             try (Database two = Database.open(store, Path.of("/nonexistent"));
@@ -48,7 +48,7 @@ final class SemanticCacheTiming {
                 writer.flush();
                 float[] last = vectors.getLast();
                 long deadline = System.nanoTime() + VISIBLE.toNanos();
-                while (reader.nearest("t", "s", () -> last, 0.999).isEmpty() && System.nanoTime() < deadline) LockSupport.parkNanos(1_000_000);
+                while (reader.nearest("t", "s", () -> last, 0.999, e -> true).isEmpty() && System.nanoTime() < deadline) LockSupport.parkNanos(1_000_000);
                 System.out.println("nearest over " + ENTRIES + " entries, in-process cache: " + lookups(inProcess, random));
                 System.out.println("nearest over " + ENTRIES + " entries, shared copy:      " + lookups(reader, random));
                 System.out.println("visible on the other replica after put (" + PUTS + " puts): " + visibility(writer, reader, entry, random));
@@ -64,11 +64,11 @@ final class SemanticCacheTiming {
 
     private static String lookups(ResponseCache cache, Random random) {
         float[] query = vector(random);
-        for (int i = 0; i < WARMUP; i++) cache.nearest("t", "s", () -> query, 0.95);
+        for (int i = 0; i < WARMUP; i++) cache.nearest("t", "s", () -> query, 0.95, e -> true);
         long[] nanos = new long[RUNS];
         for (int i = 0; i < RUNS; i++) {
             long start = System.nanoTime();
-            cache.nearest("t", "s", () -> query, 0.95);
+            cache.nearest("t", "s", () -> query, 0.95, e -> true);
             nanos[i] = System.nanoTime() - start;
         }
         return percentiles(nanos, 1_000, "µs");
@@ -80,7 +80,7 @@ final class SemanticCacheTiming {
             float[] v = vector(random);
             long start = System.nanoTime();
             writer.putSimilar("t", "visible", "v" + i, v, entry);
-            while (reader.nearest("t", "visible", () -> v, 0.999).isEmpty()) {
+            while (reader.nearest("t", "visible", () -> v, 0.999, e -> true).isEmpty()) {
                 if (System.nanoTime() - start > VISIBLE.toNanos()) throw new IllegalStateException("put " + i + " not visible within " + VISIBLE);
                 LockSupport.parkNanos(20_000);
             }
