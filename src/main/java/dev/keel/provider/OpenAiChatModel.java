@@ -17,6 +17,7 @@ import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -32,6 +33,10 @@ public final class OpenAiChatModel implements ChatModel {
      * reach megabytes): one line of a stream is held at most this long, and only while it is read.
      */
     private static final int MAX_EVENT_LINE_BYTES = 4 * 1024 * 1024;
+    /** OpenAI's reasoning models: the o-series and gpt-5, but not gpt-5's chat variants, which sample as chat models do. */
+    private static final java.util.regex.Pattern REASONING_MODEL = java.util.regex.Pattern.compile("(?:o1|o3|o4)(?:-.*)?|gpt-5(?!-chat).*");
+    /** Sampling settings OpenAI's reasoning models reject unless they hold the default. */
+    private static final List<String> SAMPLING = List.of("temperature", "top_p");
     private final ProviderConfig config;
     private final ProviderHttp http;
     private final URI endpoint, embeddings;
@@ -124,7 +129,31 @@ public final class OpenAiChatModel implements ChatModel {
         return to - from == DONE.length && Arrays.equals(line, from, to, DONE, 0, DONE.length);
     }
 
+    /**
+     * The request as {@code request}'s model reads it. OpenAI's reasoning models (o1, o3, o4-mini, gpt-5…) answer 400 to
+     * {@code max_tokens} (they read {@code max_completion_tokens}, which means the same) and to a {@code temperature}
+     * or {@code top_p} other than 1; Keel's own calls (grounded answers, query expansion, judges, agents) ask for both,
+     * and a client written for a chat model may too. For those models the limit moves to {@code max_completion_tokens}
+     * (the lower one counts when both are set) and the sampling settings are left out; any other model's request is
+     * returned as it is.
+     */
+    static ObjectNode forModel(ObjectNode request) {
+        if (!REASONING_MODEL.matcher(request.path("model").asText()).matches()) return request;
+        JsonNode legacy = request.remove("max_tokens");
+        if (legacy != null && legacy.canConvertToLong()) {
+            JsonNode completion = request.get("max_completion_tokens");
+            long limit = completion != null && completion.canConvertToLong() ? Math.min(completion.asLong(), legacy.asLong()) : legacy.asLong();
+            request.put("max_completion_tokens", limit);
+        }
+        for (String setting : SAMPLING) {
+            JsonNode value = request.get(setting);
+            if (value != null && !(value.isNumber() && value.asDouble() == 1)) request.remove(setting);
+        }
+        return request;
+    }
+
     private ProviderHttp.Reply send(ObjectNode request, CallContext call) {
+        forModel(request);
         return http.send(endpoint, authorization(Map.of("Accept", request.path("stream").asBoolean() ? "text/event-stream" : "application/json")),
                 request.toString(), call);
     }

@@ -54,12 +54,41 @@ public final class FakeLlmServer implements AutoCloseable {
         String requestId = "req_" + server.getAddress().getPort() + "_" + requests.incrementAndGet();
         ex.getResponseHeaders().set(path.endsWith("/messages") ? "request-id" : "x-request-id", requestId);
         received.add(new Received(body, Map.copyOf(ex.getRequestHeaders()), System.nanoTime(), path, requestId));
+        String refusal = path.endsWith("/chat/completions") ? reasoningModelRefusal(body) : null;
+        if (refusal != null) {
+            try {
+                send(ex, 400, Map.of(), refusal);
+            } finally {
+                ex.close();
+            }
+            return;
+        }
         Behavior b = next();
         try {
             b.respond(ex, body);
         } finally {
             ex.close();
         }
+    }
+
+    /**
+     * OpenAI's 400 for a reasoning model (o1, o3, o4-mini, gpt-5 but its -chat variants) asked with {@code max_tokens}
+     * or with a {@code temperature} or {@code top_p} other than 1, word for word; null for a request it accepts.
+     */
+    private static String reasoningModelRefusal(JsonNode body) {
+        if (!body.path("model").asText().matches("(?:o1|o3|o4)(?:-.*)?|gpt-5(?!-chat).*")) return null;
+        if (body.has("max_tokens")) {
+            return "{\"error\":{\"message\":\"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.\","
+                    + "\"type\":\"invalid_request_error\",\"param\":\"max_tokens\",\"code\":\"unsupported_parameter\"}}";
+        }
+        for (String setting : List.of("temperature", "top_p")) {
+            if (body.has(setting) && body.get(setting).asDouble() != 1) {
+                return "{\"error\":{\"message\":\"Unsupported value: '" + setting + "' does not support " + body.get(setting).asText()
+                        + " with this model. Only the default (1) value is supported.\",\"type\":\"invalid_request_error\",\"param\":\"" + setting
+                        + "\",\"code\":\"unsupported_value\"}}";
+            }
+        }
+        return null;
     }
 
     public String baseUrl() {

@@ -93,6 +93,8 @@ class GroundedAnswersTest {
                 models:
                   writer:
                     targets: [{provider: llm, model: upstream-writer, input_per_mtok: 1.0, output_per_mtok: 2.0}]
+                  reasoner:
+                    targets: [{provider: llm, model: gpt-5-mini}]
                   down:
                     targets: [{provider: dead, model: gone-1}, {provider: dead, model: gone-2}]
                   narrow:
@@ -192,6 +194,19 @@ class GroundedAnswersTest {
         assertThat(a.has("degraded")).isFalse();
         assertThat(a.has("refused")).isFalse();
         assertThat(a.has("ttft_ms")).as("only a stream's done event has it").isFalse();
+    }
+
+    @Test
+    void aReasoningModelGetsItsOutputLimitAsMaxCompletionTokensAndNoTemperature() throws Exception {
+        llm.then(FakeLlmServer.okFrom(r -> "Employees get 28 days of paid leave per year [" + blockWith(r, "28 days") + "]."));
+        JsonNode a = ask(acmeKey, JSON.writeValueAsString(Map.of("question", LEAVE, "model", "reasoner")));
+        assertThat(a.get("answered").asBoolean()).isTrue();
+        assertThat(a.get("answer").asText()).contains("28 days");
+        JsonNode sent = llm.received.getLast().body();
+        assertThat(sent.get("model").asText()).isEqualTo("gpt-5-mini");
+        assertThat(sent.has("max_tokens")).isFalse();
+        assertThat(sent.get("max_completion_tokens").asInt()).isPositive();
+        assertThat(sent.has("temperature")).isFalse();
     }
 
     @Test
