@@ -77,9 +77,12 @@ final class FakeUpstream implements AutoCloseable {
         this(latencyMs, failureRate, stallMs, null, null);
     }
 
-    /** An upstream that answers {@code "stream": true} requests with streams of {@code shape}, and others with the JSON answer at once. */
+    /**
+     * An upstream that answers {@code "stream": true} requests with streams of {@code shape}, and others with the JSON
+     * answer when such a stream would end, so that a request waits as long either way and Keel's side of the two compares.
+     */
     static FakeUpstream streaming(StreamShape shape) throws Exception {
-        return new FakeUpstream(0, 0, 0, null, shape);
+        return new FakeUpstream(shape.deltas() * shape.intervalMs(), 0, 0, null, shape);
     }
 
     /** An upstream whose every reply, after {@code latencyMs}, is a call of the tool {@code toolCall} (for the agent benchmark). */

@@ -37,7 +37,10 @@ public final class GatewayStreamBench {
     /** Streams started per second at the fixed rate, and for how long per path and round. */
     private static final int RATE_PER_SECOND = 200;
     private static final Duration RATE_ROUND = Duration.ofSeconds(2);
-    private static final Duration UNSTREAMED_ROUND = Duration.ofSeconds(1);
+    private static final Duration UNSTREAMED_ROUND = Duration.ofSeconds(3);
+    /** Before the unstreamed rounds: enough requests, several at a time, for the JIT to compile the unstreamed path as the streamed one was. */
+    private static final Duration UNSTREAMED_WARM_UP = Duration.ofSeconds(5);
+    private static final int UNSTREAMED_WARM_UP_CALLERS = 16;
     /** Streams through Keel before anything is measured, so its JIT has compiled the streaming path. */
     private static final Duration JIT_WARM_UP = Duration.ofSeconds(20);
     private static final int HELD_OPEN_STREAMS = 1_000;
@@ -176,6 +179,7 @@ public final class GatewayStreamBench {
         java.util.function.Supplier<byte[]> body = LoadGenerator.chatBodies("stream", PROMPT + " unstreamed");
         List<LoadGenerator.Run> directRuns = new ArrayList<>(), keelRuns = new ArrayList<>();
         double keelCpu = 0;
+        load.closedLoop(viaKeel.uri(), viaKeel.headers(), body, UNSTREAMED_WARM_UP_CALLERS, UNSTREAMED_WARM_UP);
         for (int round = 0; round < ROUNDS; round++) {
             directRuns.add(load.closedLoop(direct.uri(), direct.headers(), body, 1, UNSTREAMED_ROUND));
             double cpu = viaKeel.server().cpuSeconds();

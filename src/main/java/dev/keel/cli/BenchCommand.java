@@ -501,7 +501,7 @@ final class BenchCommand implements Runnable {
                         1000 * c.addedPerFrame().p50Ms(), 1000 * c.addedPerFrame().p99Ms(), c.keel().cpuMsPerStream());
             }
             dev.keel.bench.GatewayBench.RateResult u = r.unstreamed();
-            System.out.printf("  the same requests not streamed, one at a time: added p50 %.3f / p99 %.3f ms; keel CPU %.3f ms/request%n", u.addedP50Ms(),
+            System.out.printf("  the same requests not streamed, one at a time (the upstream answers when its stream would end): added p50 %.3f / p99 %.3f ms; keel CPU %.3f ms/request%n", u.addedP50Ms(),
                     u.addedP99Ms(), u.keel().serverCpuMsPerRequest());
         }
         if (r.heldOpen() != null) {
