@@ -80,7 +80,7 @@ public final class RouterBench {
         try (Database db = Database.open(work); Ledger ledger = new Ledger(db);
              ChatGateway escalating = ChatGateway.create(config.gateway(), RouterConfig.DEFAULTS, k -> null, new SimpleMeterRegistry(), ledger, null,
                      GatewayCache.disabled(new SimpleMeterRegistry()), null);
-             ChatGateway routing = ChatGateway.create(config.gateway(), new RouterConfig(false, RouterConfig.DEFAULTS.sessionTtl(),
+             ChatGateway routing = ChatGateway.create(config.gateway(), new RouterConfig(false, false, RouterConfig.DEFAULTS.sessionTtl(),
                      RouterConfig.DEFAULTS.maxSessionsPerTenant()), k -> null, new SimpleMeterRegistry(), ledger, null,
                      GatewayCache.disabled(new SimpleMeterRegistry()), null)) {
             log.printf("router: %d requests (%s by level)%n", mix.size(), levels);

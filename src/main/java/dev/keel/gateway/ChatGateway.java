@@ -396,12 +396,20 @@ public final class ChatGateway implements AutoCloseable {
     public Streamed stream(ObjectNode request, Caller caller, Trace trace, Ledger.Tags tags, StreamListener listener) {
         ChatRequestValidator.validate(request);
         String name = request.get("model").asText();
-        ModelRouter.Decision routed = router.routes(name) ? router.route(request, caller, trace) : null;
-        ModelConfig admitted = routed != null ? routed.model() : routeForCost(caller, checkCapabilities(resolve(name, caller), request), request, trace);
-        trace.attr("model", admitted.name()).attr("stream", true).attr("messages", request.get("messages").size());
+        if (router.routes(name)) return router.stream(request, caller, trace, tags, listener, this);
+        ModelConfig admitted = routeForCost(caller, checkCapabilities(resolve(name, caller), request), request, trace);
         Billing.Ticket ticket = billing.admitChat(caller, admitted, request, trace);
         ticket.tag(tags);
-        if (routed != null) ticket.tag(new Ledger.Tags(null, routed.header(), null));
+        return serveStream(ticket, admitted, request, trace, listener);
+    }
+
+    /**
+     * Streams a completion of {@code admitted} for an admitted request to {@code listener} and bills it, as
+     * {@link #serve} does for a completion: the input guard first, then the cache, then the provider chain.
+     */
+    Streamed serveStream(Billing.Ticket ticket, ModelConfig admitted, ObjectNode request, Trace trace, StreamListener listener) {
+        Caller caller = ticket.caller();
+        trace.attr("model", admitted.name()).attr("stream", true).attr("messages", request.get("messages").size());
         long[] firstChunk = {0};
         ModelConfig.Target[] attempted = {null};
         Usage[] cut = {null};

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.ModelConfig;
 import dev.keel.config.RouterConfig;
 import dev.keel.model.ApiException;
+import dev.keel.model.StreamListener;
 import dev.keel.provider.Prices;
 import dev.keel.store.ApiKey;
 import dev.keel.store.Ledger;
@@ -30,8 +31,8 @@ import java.util.regex.Pattern;
  * with the route so far), all in the client request's {@link RequestCost}, so the key's cost cap
  * per request caps the whole route, retries included; when the key's limits refuse an escalation,
  * the last reply is returned (a reply that breaks a requested JSON format is never returned: that
- * is a 422). Streams are routed
- * but never escalated: their bytes are the client's as they arrive. Every decision is in the
+ * is a 422). Streams are escalated only with {@code router.escalate_streams}, which holds each tier's reply back until
+ * its opening passed the checks; otherwise their bytes are the client's as they arrive. Every decision is in the
  * trace, the ledger and {@code x-keel-route}, as fixed labels only. Thread-safe.
  */
 final class ModelRouter {
@@ -116,14 +117,8 @@ final class ModelRouter {
 
     /**
      * Picks the tier for {@code request} from the classifier, the session and what the caller may
-     * use, and records it in the trace; refuses (404, 403, 400) when no tier can serve it.
+     * use ({@code usable}), and records it in the trace.
      */
-    Decision route(ObjectNode request, ChatGateway.Caller caller, Trace trace) {
-        Decision d = route(request, caller, trace, usable(request, caller));
-        count(d, "streamed");
-        return d;
-    }
-
     private Decision route(ObjectNode request, ChatGateway.Caller caller, Trace trace, List<ModelConfig> usable) {
         ComplexityClassifier.Classification c;
         try (Span ignored = trace.span("route")) {
@@ -195,6 +190,60 @@ final class ModelRouter {
             d = d.escalated(next, failed.get());
             record(trace, d);
         }
+    }
+
+    /**
+     * Streams {@code request} on the routed tier. With {@code router.escalate_streams}, a tier's reply is held back until
+     * its opening passed the router's own checks ({@link HeldOpening}), and a reply that fails is asked again on the next
+     * usable tier, as {@link #complete} does (each call admitted and billed; when the key's limits refuse the escalation,
+     * the held reply is sent). Otherwise, and on the last usable tier, the stream is the client's as it arrives.
+     */
+    ChatGateway.Streamed stream(ObjectNode request, ChatGateway.Caller caller, Trace trace, Ledger.Tags tags, StreamListener listener,
+                                ChatGateway gateway) {
+        List<ModelConfig> usable = usable(request, caller);
+        Decision d = route(request, caller, trace, usable);
+        Billing.Ticket ticket = billing.admitChat(caller, d.model(), request, trace);
+        double spent = 0;
+        boolean priced = true;
+        for (int attempt = 1; ; attempt++) {
+            ModelConfig next = config.escalate() && config.escalateStreams() ? above(usable, d.tier()) : null;
+            ticket.tag(tags);
+            ticket.tag(new Ledger.Tags(null, d.header(), null));
+            if (next == null) {
+                ChatGateway.Streamed s = gateway.serveStream(ticket, d.model(), request.deepCopy(), trace, listener);
+                return finish(d, "streamed", s, spent, priced, caller, trace, attempt);
+            }
+            HeldOpening held = new HeldOpening(request, listener, replyChecks);
+            ChatGateway.Streamed s = gateway.serveStream(ticket, d.model(), request.deepCopy(), trace, held);
+            Optional<String> failed = held.verdict();
+            trace.attr("route.attempt." + attempt, d.tier().label() + ":" + failed.orElse("ok"));
+            if (failed.isEmpty()) return finish(d, "passed", s, spent, priced, caller, trace, attempt);
+            try {
+                ticket = billing.admitChat(caller, next, request, trace);
+            } catch (ApiException e) {
+                if (!LIMIT_CODES.contains(e.code())) throw e;
+                trace.attr("route.escalation_refused", e.code());
+                Decision kept = d.noted("failed=" + failed.get() + "; escalation=" + e.code());
+                record(trace, kept); // before the held reply goes out: its first chunk carries the route header
+                held.release();
+                return finish(kept, "refused", s, spent, priced, caller, trace, attempt);
+            }
+            spent += s.cost().usd();
+            priced &= s.cost().priceKnown();
+            d = d.escalated(next, failed.get());
+            record(trace, d);
+        }
+    }
+
+    /** {@link #finish(Decision, String, ChatGateway.Result, double, boolean, ChatGateway.Caller, Trace, int)} for a stream. */
+    private ChatGateway.Streamed finish(Decision d, String outcome, ChatGateway.Streamed last, double spentBefore, boolean pricedBefore,
+                                        ChatGateway.Caller caller, Trace trace, int attempts) {
+        record(trace, d);
+        count(d, outcome);
+        trace.attr("route.attempts", attempts);
+        if (d.chain().size() > 1) sessions.raise(caller.tenant(), caller.keyId(), caller.session(), d.tier());
+        return new ChatGateway.Streamed(last.provider(), last.usage(),
+                new Prices.Cost(spentBefore + last.cost().usd(), pricedBefore && last.cost().priceKnown()));
     }
 
     /** The served reply with the whole route's cost; an escalated session keeps its tier. */

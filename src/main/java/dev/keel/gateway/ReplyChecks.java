@@ -44,13 +44,21 @@ final class ReplyChecks implements EscalationCheck {
         JsonNode choice = reply.path("choices").path(0);
         if (choice.path("message").path("tool_calls").size() > 0 || "length".equals(choice.path("finish_reason").asText())) return Optional.empty();
         String text = ChatText.reply(reply).strip();
-        String opening = Normalizer.normalize(text.length() > OPENING_CHARS ? text.substring(0, OPENING_CHARS) : text, Normalizer.Form.NFKC)
-                .toLowerCase(Locale.ROOT).replace('’', '\'');
-        if (REFUSALS.stream().anyMatch(opening::contains)) return Optional.of("refusal");
-        if (HEDGES.stream().anyMatch(opening::contains)) return Optional.of("hedging");
+        Optional<String> declined = opening(text);
+        if (declined.isPresent()) return declined;
         if (request.path("response_format").path("type").asText("text").startsWith("json")) return Optional.empty();
         PromptFeatures.Ask asked = PromptFeatures.Ask.of(request);
         long needed = (long) MIN_TOKENS_PER_QUESTION * Math.max(1, asked.questions()) + (asked.reasoningCues() > 0 ? MIN_REASONED_TOKENS : 0);
         return Tokens.count(text) < needed ? Optional.of("too-short") : Optional.empty();
+    }
+
+    /** {@code refusal} or {@code hedging} when the first {@link #OPENING_CHARS} characters of {@code text} decline or hedge. */
+    static Optional<String> opening(String text) {
+        String stripped = text.strip();
+        String opening = Normalizer.normalize(stripped.length() > OPENING_CHARS ? stripped.substring(0, OPENING_CHARS) : stripped, Normalizer.Form.NFKC)
+                .toLowerCase(Locale.ROOT).replace('’', '\'');
+        if (REFUSALS.stream().anyMatch(opening::contains)) return Optional.of("refusal");
+        if (HEDGES.stream().anyMatch(opening::contains)) return Optional.of("hedging");
+        return Optional.empty();
     }
 }

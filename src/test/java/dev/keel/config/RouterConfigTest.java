@@ -19,7 +19,7 @@ class RouterConfigTest {
     @Test
     void routerSettingsAreRead() {
         RouterConfig r = KeelConfig.parse("router: {escalate: false, session_ttl_minutes: 5, max_sessions_per_tenant: 7}", k -> null).router();
-        assertThat(r).isEqualTo(new RouterConfig(false, Duration.ofMinutes(5), 7));
+        assertThat(r).isEqualTo(new RouterConfig(false, false, Duration.ofMinutes(5), 7));
         assertThatThrownBy(() -> KeelConfig.parse("router: {session_ttl_minutes: 0}", k -> null)).hasMessageContaining("router.session_ttl_minutes");
     }
 

@@ -293,6 +293,13 @@ public final class FakeLlmServer implements AutoCloseable {
 
     /** Streams a chunk every 20 ms for up to a minute; counts {@code aborted} down when the reader goes away. */
     public static Behavior endlessStream(CountDownLatch aborted) {
+        return endlessStream("tick ", aborted);
+    }
+
+    /** {@link #endlessStream(CountDownLatch)} whose every delta is {@code content}. */
+    public static Behavior endlessStream(String content, CountDownLatch aborted) {
+        String frame = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
+                + "\"choices\":[{\"index\":0,\"delta\":{\"content\":" + quoted(content) + "},\"finish_reason\":null}]}\n\n";
         return (ex, req) -> {
             ex.getResponseHeaders().set("Content-Type", "text/event-stream");
             ex.sendResponseHeaders(200, 0);
@@ -300,8 +307,7 @@ public final class FakeLlmServer implements AutoCloseable {
             long until = System.nanoTime() + 60_000_000_000L;
             try {
                 while (System.nanoTime() < until) {
-                    out.write(("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\","
-                            + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tick \"},\"finish_reason\":null}]}\n\n").getBytes(StandardCharsets.UTF_8));
+                    out.write(frame.getBytes(StandardCharsets.UTF_8));
                     out.flush();
                     Thread.sleep(20);
                 }
@@ -311,6 +317,14 @@ public final class FakeLlmServer implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         };
+    }
+
+    private static String quoted(String text) {
+        try {
+            return JSON.writeValueAsString(text);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(e);
+        }
     }
 
     /** An Anthropic Messages response with text and, optionally, one tool_use block. */

@@ -33,9 +33,7 @@ import org.junit.jupiter.api.Test;
  * {@code x-keel-route}, the upstream calls each fake received and the ledger rows.
  */
 class ModelRouterTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String ADMIN_KEY = "admin-secret-for-router-tests";
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static final ObjectMapper JSON = TieredKeel.JSON;
     private static final String SIMPLE = "What is the capital of France?";
     private static final String COMPLEX = "Design a multi-region rate limiter for our public API. Compare token buckets with sliding windows, explain"
             + " the trade-offs of each under clock skew, analyse the failure modes when a region is partitioned, and justify which you would"
@@ -44,66 +42,35 @@ class ModelRouterTest {
             + " the limiter's state lives in Redis today, each region runs its own cluster, and the product team wants paying customers to"
             + " never see a false rejection even during a failover.";
     private static final String REFUSAL = "I'm sorry, but I can't help with that.";
+    private static TieredKeel fixture;
     private static FakeLlmServer small, medium, large;
     private static Keel keel;
-    private static HttpServer server;
-    private static String base;
 
     @BeforeAll
     static void start() throws Exception {
-        small = new FakeLlmServer();
-        medium = new FakeLlmServer();
-        large = new FakeLlmServer();
-        String yaml = """
-                server: {port: 0, admin_key: %s}
-                providers:
-                  small: {type: openai, base_url: %s, max_retries: 0}
-                  medium: {type: openai, base_url: %s, max_retries: 0}
-                  large: {type: openai, base_url: %s, max_retries: 0}
-                models:
-                  tier-small:
-                    tier: small
-                    targets: [{provider: small, model: s-1, input_per_mtok: 0.25, output_per_mtok: 0.25}]
-                  tier-medium:
-                    tier: medium
-                    targets: [{provider: medium, model: m-1, input_per_mtok: 1.5, output_per_mtok: 1.5}]
-                  tier-large:
-                    tier: large
-                    targets: [{provider: large, model: l-1, input_per_mtok: 15, output_per_mtok: 15}]
-                """.formatted(ADMIN_KEY, small.baseUrl(), medium.baseUrl(), large.baseUrl());
-        keel = Keel.open(KeelConfig.parse(yaml, k -> null), Files.createTempDirectory("keel-router-"));
-        server = new HttpServer(keel);
-        base = "http://127.0.0.1:" + server.start();
+        fixture = new TieredKeel("");
+        small = fixture.small;
+        medium = fixture.medium;
+        large = fixture.large;
+        keel = fixture.keel;
     }
 
     @AfterAll
     static void stop() {
-        server.close();
-        keel.close();
-        small.close();
-        medium.close();
-        large.close();
+        fixture.close();
     }
 
     @BeforeEach
     void reset() {
-        small.reset();
-        medium.reset();
-        large.reset();
+        fixture.reset();
     }
 
     private static String key(String tenant, String extra) throws Exception {
-        HttpResponse<String> r = send("POST", "/admin/keys", ADMIN_KEY, "{\"name\":\"k\",\"tenant\":\"" + tenant + "\"" + extra + "}");
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
-        return JSON.readTree(r.body()).get("key").asText();
+        return fixture.key(tenant, extra);
     }
 
     private static HttpResponse<String> send(String method, String path, String bearer, String body, String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json").header("Authorization", "Bearer " + bearer);
-        if (headers.length > 0) b.headers(headers);
-        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return fixture.send(method, path, bearer, body, headers);
     }
 
     private static HttpResponse<String> auto(String key, String question, String... headers) throws Exception {
@@ -112,21 +79,11 @@ class ModelRouterTest {
     }
 
     private static String route(HttpResponse<String> r) {
-        return r.headers().firstValue("x-keel-route").orElse(null);
+        return TieredKeel.route(r);
     }
 
-    /** The ledger rows of one request, in order: model, route tag, cost, status. */
     private static List<String> ledger(HttpResponse<String> r) throws Exception {
-        keel.ledger().flush();
-        List<String> rows = new ArrayList<>();
-        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + keel.dataDir().resolve("keel.db"));
-             PreparedStatement ps = c.prepareStatement("SELECT model, route, cost_usd > 0 FROM ledger WHERE trace_id = ? ORDER BY rowid")) {
-            ps.setString(1, r.headers().firstValue("x-keel-trace-id").orElseThrow());
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) rows.add(rs.getString(1) + " | " + rs.getString(2) + " | paid=" + rs.getBoolean(3));
-            }
-        }
-        return rows;
+        return fixture.ledger(r);
     }
 
     @Test
@@ -166,7 +123,7 @@ class ModelRouterTest {
                 "tier-medium | small->medium; reason=refusal | paid=true");
         // 14 tokens at $0.25 + 14 at $1.50 per million: the header carries the whole route's cost.
         assertThat(Double.parseDouble(r.headers().firstValue("x-keel-cost-usd").orElseThrow())).isCloseTo(14 * 1.75e-6, org.assertj.core.data.Offset.offset(1e-9));
-        assertThat(send("GET", "/metrics", ADMIN_KEY, null).body())
+        assertThat(send("GET", "/metrics", TieredKeel.ADMIN_KEY, null).body())
                 .containsPattern("keel_router_requests_total\\{first=\"small\",outcome=\"passed\",tier=\"medium\"} [1-9]");
     }
 
@@ -317,7 +274,7 @@ class ModelRouterTest {
     }
 
     @Test
-    void aStreamIsRoutedButNeverEscalatedSinceItsBytesAreTheClients() throws Exception {
+    void aStreamIsRoutedButNotEscalatedByDefaultSinceItsBytesAreTheClients() throws Exception {
         small.then(FakeLlmServer.stream(List.of("I'm sorry, ", "but I can't."), Integer.MAX_VALUE));
         HttpResponse<String> r = send("POST", "/v1/chat/completions", key("stream", ""), "{\"model\":\"auto\",\"stream\":true,\"messages\":[{\"role\":"
                 + "\"user\",\"content\":\"" + SIMPLE + "\"}]}");

@@ -36,7 +36,7 @@ class SessionTiersTest {
 
     @Test
     void anotherTenantsFloodOfSessionsNeverEvictsThisTenants() {
-        SessionTiers small = new SessionTiers(new RouterConfig(true, RouterConfig.DEFAULTS.sessionTtl(), 2));
+        SessionTiers small = new SessionTiers(new RouterConfig(true, false, RouterConfig.DEFAULTS.sessionTtl(), 2));
         small.raise("acme", "key-1", "kept", Tier.MEDIUM);
         for (int i = 0; i < 10_000; i++) small.raise("attacker", "key-1", "s" + i, Tier.LARGE);
         assertThat(small.tier("acme", "key-1", "kept")).contains(Tier.MEDIUM);
