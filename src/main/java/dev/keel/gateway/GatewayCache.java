@@ -106,6 +106,7 @@ public final class GatewayCache {
         private final Embedder embedder;
         private final boolean singleFlight;
         private float[] vector;
+        private int[] words;
         private CompletableFuture<Void> leading;
 
         private On(String surface, String tenant, String key, String scope, String question, Embedder embedder, boolean singleFlight) {
@@ -132,9 +133,10 @@ public final class GatewayCache {
             return vector;
         }
 
-        /** The question's content words in order ({@link WordOrder}), which a similar entry's must agree with. */
+        /** The question's content words in order ({@link WordOrder}), which a similar entry's must agree with; computed at most once. */
         private int[] words() {
-            return WordOrder.of(question);
+            if (words == null) words = WordOrder.of(question);
+            return words;
         }
     }
 
