@@ -9,10 +9,13 @@ import java.util.Locale;
  * declared in keel.yaml and those registered from the environment share one set of defaults
  * ({@link #of}). A provider marked {@code private} (self-hosted, or under a data agreement) is the
  * only kind a request carrying an entity under the guard's {@code private} policy may reach.
+ * {@code openAiReasoningModels}: requests for OpenAI's reasoning models (o1, o3, o4, gpt-5) are sent in their dialect
+ * ({@code max_completion_tokens}, no sampling settings); by default for OpenAI's own API only, since another server
+ * may serve a model of that name that reads requests as sent.
  */
 public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey, int connectTimeoutSeconds,
                              int firstByteTimeoutSeconds, int totalTimeoutSeconds, int maxRetries, int breakerOpenSeconds,
-                             boolean privateProvider) {
+                             boolean privateProvider, boolean openAiReasoningModels) {
     /** Wire protocols; {@code EXTRACTIVE} is the offline answerer over the tenant's documents (no base URL). */
     public enum Type { OPENAI, ANTHROPIC, EXTRACTIVE }
 
@@ -26,14 +29,19 @@ public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey,
     /** A provider with the default timeouts, retries and breaker. */
     public static ProviderConfig of(String name, Type type, URI baseUrl, String apiKey) {
         return new ProviderConfig(name, type, baseUrl, apiKey, DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_FIRST_BYTE_TIMEOUT_SECONDS,
-                DEFAULT_TOTAL_TIMEOUT_SECONDS, DEFAULT_MAX_RETRIES, DEFAULT_BREAKER_OPEN_SECONDS, false);
+                DEFAULT_TOTAL_TIMEOUT_SECONDS, DEFAULT_MAX_RETRIES, DEFAULT_BREAKER_OPEN_SECONDS, false, openAiItself(baseUrl));
+    }
+
+    /** Whether {@code baseUrl} is OpenAI's own API. */
+    static boolean openAiItself(URI baseUrl) {
+        return baseUrl != null && "api.openai.com".equalsIgnoreCase(baseUrl.getHost());
     }
 
     /** The offline extractive provider: local, so nothing to retry, and private (it quotes the caller's own documents). */
     public static ProviderConfig extractive(String name) {
         ProviderConfig p = of(name, Type.EXTRACTIVE, null, null);
         return new ProviderConfig(name, p.type, null, null, p.connectTimeoutSeconds, p.firstByteTimeoutSeconds, p.totalTimeoutSeconds, 0,
-                p.breakerOpenSeconds, true);
+                p.breakerOpenSeconds, true, false);
     }
 
     public ProviderConfig {
@@ -58,6 +66,7 @@ public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey,
                 n.integer("total_timeout_seconds", DEFAULT_TOTAL_TIMEOUT_SECONDS, 1, 3600),
                 n.integer("max_retries", DEFAULT_MAX_RETRIES, 0, 10),
                 n.integer("breaker_open_seconds", DEFAULT_BREAKER_OPEN_SECONDS, 1, 3600),
-                n.bool("private", false));
+                n.bool("private", false),
+                n.bool("openai_reasoning_models", openAiItself(base)));
     }
 }

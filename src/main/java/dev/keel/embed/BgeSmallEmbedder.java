@@ -43,6 +43,11 @@ public final class BgeSmallEmbedder implements Embedder {
     /** BERT's WordPiece reads a longer word as one unknown token. */
     private static final int MAX_WORD_CHARS = 100;
     private static final String NAME = "bge-small-en-v1.5-q";
+    /**
+     * What a passage the model reads as nothing (only spaces, control, invisible or combining characters, which its
+     * tokenizer drops) is embedded as: the smallest text it reads. langchain4j refuses to embed nothing at all.
+     */
+    static final String NOTHING_READ = ".";
 
     private final ExecutorService pool;
     private final Model model;
@@ -126,11 +131,19 @@ public final class BgeSmallEmbedder implements Embedder {
     public List<float[]> embedDocuments(List<String> texts) {
         if (texts.isEmpty()) return List.of();
         List<TextSegment> segments = new ArrayList<>(texts.size());
-        for (String t : texts) segments.add(TextSegment.from(t.isBlank() ? " " : t));
+        for (String t : texts) segments.add(TextSegment.from(readsNothing(t) ? NOTHING_READ : t));
         List<Embedding> out = model.embedAll(segments).content();
         List<float[]> vectors = new ArrayList<>(out.size());
         for (Embedding e : out) vectors.add(Vectors.normalize(e.vector()));
         return vectors;
+    }
+
+    /** Whether the model's tokenizer keeps nothing of {@code text}: it holds only whitespace, control, format or combining characters. */
+    static boolean readsNothing(String text) {
+        return text.codePoints().allMatch(c -> Character.isWhitespace(c) || Character.isSpaceChar(c) || switch (Character.getType(c)) {
+            case Character.CONTROL, Character.FORMAT, Character.NON_SPACING_MARK, Character.ENCLOSING_MARK, Character.COMBINING_SPACING_MARK -> true;
+            default -> false;
+        });
     }
 
     @Override

@@ -59,9 +59,10 @@ public final class CaffeineResponseCache implements ResponseCache {
         Similar best = null;
         for (Key k : members) {
             Scoped s = similar.getIfPresent(k);
-            if (s == null || s.vector.length != query.length || !comparable.test(s.entry)) continue;
+            if (s == null || s.vector.length != query.length) continue;
             double cosine = Vectors.dot(query, s.vector);
-            if (cosine >= threshold && (best == null || cosine > best.similarity())) best = new Similar(k.key(), s.entry, cosine);
+            // The caller's test runs only on the few entries close enough to win: it may cost more than a dot product.
+            if (cosine >= threshold && (best == null || cosine > best.similarity()) && comparable.test(s.entry)) best = new Similar(k.key(), s.entry, cosine);
         }
         return Optional.ofNullable(best);
     }

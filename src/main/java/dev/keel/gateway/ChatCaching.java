@@ -23,7 +23,7 @@ import java.util.Set;
  * it (those change without the chat cache knowing). Thread-safe.
  */
 final class ChatCaching {
-    /** Completions that end this way are whole answers to the request; others (content filter, tool calls) are not stored. */
+    /** Completions that end this way are whole answers to the request; others (content filter, tool calls) are not stored, nor are replies without text. */
     private static final Set<String> STORED_FINISHES = Set.of("stop", "length");
     private static final Usage NOTHING = new Usage(0, 0, 0, false);
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -83,6 +83,8 @@ final class ChatCaching {
         if (documentProviders.contains(provider) || !STORED_FINISHES.contains(body.path("choices").path(0).path("finish_reason").asText())) return;
         JsonNode message = body.path("choices").path(0).path("message");
         if (body.path("choices").size() != 1 || message.path("tool_calls").isArray() && !message.path("tool_calls").isEmpty()) return;
+        // No text (a reasoning model that spent its output limit thinking) is no answer to serve again.
+        if (message.path("content").asText("").isBlank()) return;
         cache.store(probe, bytes(body), cost.usd(), List.of(), trace);
     }
 
@@ -138,7 +140,7 @@ final class ChatCaching {
 
     /** Stores a stream that ended normally, as the completion it amounts to. */
     void remember(GatewayCache.Probe probe, Recorder r, String provider, String model, Usage usage, Prices.Cost cost, Trace trace) {
-        if (!r.whole || r.finish == null) return;
+        if (!r.whole || r.finish == null || r.text.toString().isBlank()) return;
         ObjectNode body = JSON.createObjectNode().put("id", r.id == null ? newId() : r.id).put("object", "chat.completion")
                 .put("created", System.currentTimeMillis() / 1000).put("model", model);
         ObjectNode choice = body.putArray("choices").addObject().put("index", 0);

@@ -213,8 +213,10 @@ public final class GatewayCache {
         return settings + "|embedded:passage|" + QuestionSignature.of(question, embedder.unseen(question));
     }
 
+    /** Whether {@code question} is compared by embedding: the semantic cache is on, and it is text of bounded length with a letter or digit in it. */
     private boolean semanticScope(String question) {
-        return config.semantic().enabled() && question != null && !question.isBlank() && question.length() <= SEMANTIC_MAX_CHARS;
+        return config.semantic().enabled() && question != null && question.length() <= SEMANTIC_MAX_CHARS
+                && question.codePoints().anyMatch(Character::isLetterOrDigit);
     }
 
     /** Why no request like this one is cached here: caches off, the body's {@code "cache": "off"}, the key's policy. */

@@ -10,10 +10,11 @@ import java.util.regex.Pattern;
 /**
  * What two questions must share before the semantic cache may answer one with the other's reply: their numbers, in
  * order, with a sign, a currency symbol, a percent or a unit written onto them or after them ("-5", "$10", "10%", "10k",
- * "10 GB"), English number words counting as their digits ("two" = "2", "hundred" / "thousand"); their negations, each
+ * "10 GB"), number words counting as their digits (English; two to ten in five more languages); their negations, each
  * with the word it negates (English, German, French, Spanish, Italian, Portuguese, Dutch, Swedish, Polish, Turkish,
  * Russian, and the negating characters and endings of Chinese and Japanese); the words of {@link #CONTRASTS} they hold,
- * in order (before / after, last / next, upload / download, hours / minutes…); and whatever the embedding model does not
+ * in order (before / after, upload / download, from, out, down, worse, optional, uninstall, time zones…) and whether a
+ * verb stands in the passive with its agent ("be invited by"); and whatever the embedding model does not
  * read ({@code Embedder#unseen}: characters outside its vocabulary, such as emoji or full-width digits, which it reads
  * all alike). Embeddings barely see these ("…100 requests per minute?" / "…1000 requests per minute?" 0.97, "How do I
  * cancel" / "How do I not cancel" 0.95, "Is 🍕 vegetarian?" / "Is 🥩 vegetarian?" 1.0), yet each changes the answer. The
@@ -62,8 +63,18 @@ final class QuestionSignature {
             "unblock", "reject", "exclude", "unsafe", "false", "faster", "slower", "cheaper", "existing", "yesterday", "today", "tomorrow", "daily",
             "weekly", "monthly", "yearly", "annual", "annually", "hour", "hours", "hr", "hrs", "minute", "minutes", "mins", "second", "seconds",
             "secs", "day", "days", "week", "weeks", "month", "months", "year", "years",
+            // Directions and roles ("downgrade to / from the Free plan", "zoom in / out", "scale up / down"), opposites users ask about.
+            "from", "into", "onto", "out", "down", "under", "worse", "smaller", "shorter", "optional", "forbidden", "prohibited", "disallowed",
+            "unavailable", "invisible", "hidden", "inactive", "invalid", "incorrect", "unsupported", "uninstall", "unsubscribe", "unpublish",
+            "undo", "unassign", "unshare", "unfollow", "unpin", "unmute", "unarchive", "deactivate", "disconnect", "different", "outside", "end",
+            "middle",
+            // Time zones: "2am UTC" is not "2am PST".
+            "utc", "gmt", "pst", "pdt", "est", "edt", "cst", "cdt", "mst", "mdt", "cet", "cest", "eet", "bst", "ist", "jst", "kst", "aest", "aedt",
             // The same turns in German, French and Spanish, accents dropped as the model drops them.
-            "vor", "nach", "vorher", "nachher", "avant", "apres", "antes", "despues");
+            "vor", "nach", "vorher", "nachher", "avant", "apres", "antes", "despues", "desactiver", "desactivar", "desactivo", "desactivado",
+            "deaktivieren", "deaktiviert", "disattivare");
+    /** A verb in the passive with its agent ("be invited by", "is notified by"): who does what to whom turns around. */
+    private static final Pattern PASSIVE_AGENT = Pattern.compile("\\b\\p{L}+(?:ed|en|wn|ne)\\s+by\\b");
     /** Words skipped when looking for what a negation negates ("not in the EU": "eu"). */
     private static final Set<String> FILLERS = Set.of("a", "an", "the", "to", "be", "been", "in", "on", "at", "of", "for", "by", "with", "from", "my",
             "your", "our", "their", "its", "it", "this", "that", "these", "those", "any", "all", "so", "very", "yet", "even", "i", "you", "we", "they");
@@ -74,7 +85,7 @@ final class QuestionSignature {
     static String of(String question, List<String> unseen) {
         String text = Normalizer.normalize(question, Normalizer.Form.NFKC);
         StringBuilder out = new StringBuilder("numbers:");
-        Matcher n = NUMBER.matcher(text);
+        Matcher n = NUMBER.matcher(unmarked(text));
         while (n.find()) out.append(numberAsWritten(n.group())).append(' ');
         out.append(";negations:");
         List<String> words = WORD.matcher(asTheModelReads(text)).results().map(java.util.regex.MatchResult::group).toList();
@@ -89,6 +100,7 @@ final class QuestionSignature {
         while (cjk.find()) out.append(cjk.group()).append(' ');
         out.append(";contrasts:");
         words.stream().filter(CONTRASTS::contains).forEach(w -> out.append(w).append(' '));
+        if (PASSIVE_AGENT.matcher(asTheModelReads(text)).find()) out.append("passive ");
         out.append(";unseen:");
         for (String part : unseen) out.append(part.length()).append(':').append(part);
         return out.toString();
@@ -100,7 +112,12 @@ final class QuestionSignature {
      * to the embedding, and cannot slip a contrast word or a negation past the signature.
      */
     static String asTheModelReads(String text) {
-        String decomposed = Normalizer.normalize(text.toLowerCase(Locale.ROOT), Normalizer.Form.NFD);
+        return unmarked(text.toLowerCase(Locale.ROOT));
+    }
+
+    /** {@code text} with accents, invisible format characters (zero-width spaces, soft hyphens) and curly apostrophes undone, its case kept. */
+    static String unmarked(String text) {
+        String decomposed = Normalizer.normalize(text, Normalizer.Form.NFD);
         StringBuilder out = new StringBuilder(decomposed.length());
         decomposed.codePoints().forEach(c -> {
             int type = Character.getType(c);
@@ -128,6 +145,11 @@ final class QuestionSignature {
         for (int i = 0; i < small.length; i++) words.put(small[i], Integer.toString(i));
         for (int i = 0; i < tens.length; i++) words.put(tens[i], Integer.toString(20 + 10 * i));
         for (int i = 0; i < ordinals.length; i++) words.put(ordinals[i], (i + 3) + (i == 0 ? "rd" : "th"));
+        // Two to ten in Spanish, French, German, Italian and Portuguese (accents dropped; not Italian "due", an English word).
+        String[][] european = {{"dos", "deux", "zwei", "dois"}, {"tres", "trois", "drei", "tre"}, {"cuatro", "quatre", "vier", "quattro", "quatro"},
+            {"cinco", "cinq", "funf", "cinque"}, {"seis", "sechs", "sei"}, {"siete", "sept", "sieben", "sette", "sete"}, {"ocho", "huit", "acht", "otto", "oito"},
+            {"nueve", "neuf", "neun", "nove"}, {"diez", "dix", "zehn", "dieci", "dez"}};
+        for (int i = 0; i < european.length; i++) for (String w : european[i]) words.putIfAbsent(w, Integer.toString(i + 2));
         words.put("dozen", "12");
         words.put("hundred", "100");
         words.put("thousand", "1000");

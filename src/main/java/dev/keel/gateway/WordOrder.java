@@ -1,7 +1,7 @@
 package dev.keel.gateway;
 
-import java.util.Arrays;
 import java.util.LinkedHashSet;
+import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -13,7 +13,8 @@ import java.util.regex.Pattern;
  * Python?" score 0.97–0.99), while rewordings rarely move the nouns they share. A reworded question that does move them
  * ("What does the Pro plan cost per month?" / "How much per month is the Pro plan?") is a miss, which costs a model call
  * and never a wrong answer. Words are read as the embedding model reads them (lower case, accents dropped), function
- * words left out, each kept once (its first place) as a 32-bit hash: an entry stores hashes, not the question's text.
+ * words and one-letter words left out unless they name something (a capital: "plan A", "C to F"), each kept once (its
+ * first place) as a 32-bit hash: an entry stores hashes, not the question's text.
  */
 final class WordOrder {
     /** No words: agrees with every question (entries stored before word orders were kept). */
@@ -33,26 +34,36 @@ final class WordOrder {
 
     /** The hashes of {@code question}'s content words, each once, in the order they first appear. */
     static int[] of(String question) {
-        Matcher m = WORD.matcher(QuestionSignature.asTheModelReads(question));
+        Matcher m = WORD.matcher(QuestionSignature.unmarked(question));
         Set<Integer> words = new LinkedHashSet<>();
         while (m.find()) {
-            String word = m.group();
-            if (word.length() > 1 && !FUNCTION_WORDS.contains(word)) words.add(word.hashCode());
+            String written = m.group(), word = written.toLowerCase(Locale.ROOT);
+            if (word.length() > 1 ? !FUNCTION_WORDS.contains(word) : name(written)) words.add(word.hashCode());
         }
         return words.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    /** Whether the words {@code a} and {@code b} both hold come in the same order in each (true when they share none or one). */
-    static boolean agree(int[] a, int[] b) {
-        int[] shared = Arrays.stream(a).filter(w -> contains(b, w)).toArray();
-        if (shared.length < 2) return true;
-        return Arrays.equals(shared, Arrays.stream(b).filter(w -> contains(a, w)).toArray());
+    /** A one-character word that names something ("plan A", "convert C to F"): a capital other than "I". */
+    private static boolean name(String word) {
+        int c = word.codePointAt(0);
+        return Character.isUpperCase(c) && c != 'I' || Character.isDigit(c);
     }
 
-    private static boolean contains(int[] words, int word) {
-        for (int w : words) {
-            if (w == word) return true;
+    /** Whether the words {@code a} and {@code b} both hold come in the same order in each (true when they share none or one). Linear in their lengths. */
+    static boolean agree(int[] a, int[] b) {
+        Set<Integer> inA = set(a), inB = set(b);
+        int i = 0, j = 0;
+        while (true) {
+            while (i < a.length && !inB.contains(a[i])) i++;
+            while (j < b.length && !inA.contains(b[j])) j++;
+            if (i == a.length || j == b.length) return true;
+            if (a[i++] != b[j++]) return false;
         }
-        return false;
+    }
+
+    private static Set<Integer> set(int[] words) {
+        Set<Integer> set = new java.util.HashSet<>(words.length * 2);
+        for (int w : words) set.add(w);
+        return set;
     }
 }

@@ -237,12 +237,15 @@ final class ChatRoutes {
     /** Maps a classified provider failure to the client's status and OpenAI error. */
     static void error(Context ctx, ProviderException e) {
         int status = ChatGateway.statusOf(e);
-        String message = e.getMessage();
+        String message = e.getMessage(), param = null, code = e.kind().name().toLowerCase();
         if (e.kind() == ProviderException.Kind.BAD_REQUEST && e.upstreamBody() != null) {
             try {
                 JsonNode upstream = Json.MAPPER.readTree(e.upstreamBody());
                 String m = upstream.path("error").path("message").asText("");
                 if (!m.isEmpty()) message = e.provider() + ": " + m;
+                // The upstream's own param and code ("max_tokens", "unsupported_parameter") tell the client what to change.
+                param = label(upstream.path("error").path("param"));
+                if (label(upstream.path("error").path("code")) != null) code = label(upstream.path("error").path("code"));
             } catch (IOException ignored) {
                 message = e.getMessage();
             }
@@ -255,6 +258,11 @@ final class ChatRoutes {
             return;
         }
         HttpServer.error(ctx, status, status == 429 ? "rate_limit_error" : status == 400 ? "invalid_request_error" : "upstream_error",
-                message, null, e.kind().name().toLowerCase());
+                message, param, code);
+    }
+
+    /** A short identifier from an upstream's error ({@code max_tokens}, {@code unsupported_value}); null for anything else. */
+    private static String label(JsonNode value) {
+        return value.isTextual() && value.asText().matches("[A-Za-z0-9_.\\[\\]-]{1,64}") ? value.asText() : null;
     }
 }

@@ -33,8 +33,8 @@ public final class OpenAiChatModel implements ChatModel {
      * reach megabytes): one line of a stream is held at most this long, and only while it is read.
      */
     private static final int MAX_EVENT_LINE_BYTES = 4 * 1024 * 1024;
-    /** OpenAI's reasoning models: the o-series and gpt-5, but not gpt-5's chat variants, which sample as chat models do. */
-    private static final java.util.regex.Pattern REASONING_MODEL = java.util.regex.Pattern.compile("(?:o1|o3|o4)(?:-.*)?|gpt-5(?!-chat).*");
+    /** OpenAI's reasoning models: the o-series and gpt-5 (gpt-5.1…), but not their chat variants, which sample as chat models do. */
+    private static final java.util.regex.Pattern REASONING_MODEL = java.util.regex.Pattern.compile("(?:o1|o3|o4)(?:-.*)?|gpt-5(?!.*-chat).*");
     /** Sampling settings OpenAI's reasoning models reject unless they hold the default. */
     private static final List<String> SAMPLING = List.of("temperature", "top_p");
     private final ProviderConfig config;
@@ -130,7 +130,8 @@ public final class OpenAiChatModel implements ChatModel {
     }
 
     /**
-     * The request as {@code request}'s model reads it. OpenAI's reasoning models (o1, o3, o4-mini, gpt-5…) answer 400 to
+     * The request as {@code request}'s model reads it, for a provider serving OpenAI's models ({@code
+     * openai_reasoning_models}, on for OpenAI's own API). OpenAI's reasoning models (o1, o3, o4-mini, gpt-5…) answer 400 to
      * {@code max_tokens} (they read {@code max_completion_tokens}, which means the same) and to a {@code temperature}
      * or {@code top_p} other than 1; Keel's own calls (grounded answers, query expansion, judges, agents) ask for both,
      * and a client written for a chat model may too. For those models the limit moves to {@code max_completion_tokens}
@@ -153,7 +154,7 @@ public final class OpenAiChatModel implements ChatModel {
     }
 
     private ProviderHttp.Reply send(ObjectNode request, CallContext call) {
-        forModel(request);
+        if (config.openAiReasoningModels()) forModel(request);
         return http.send(endpoint, authorization(Map.of("Accept", request.path("stream").asBoolean() ? "text/event-stream" : "application/json")),
                 request.toString(), call);
     }

@@ -321,6 +321,19 @@ public final class AnswerEngine {
     }
 
     /** A finished answer as events: its sources, then its text in word groups. */
+    /** {@code events} without its sources event: for an answer whose stream has sent its sources already. */
+    static AnswerEvents textOnly(AnswerEvents events) {
+        return new AnswerEvents() {
+            @Override
+            public void sources(List<SearchHit> sources) {}
+
+            @Override
+            public boolean delta(String text) {
+                return events.delta(text);
+            }
+        };
+    }
+
     static void emit(Answer a, AnswerEvents events) {
         events.sources(a.sources());
         for (String piece : pieces(a.text())) if (!events.delta(piece)) return;

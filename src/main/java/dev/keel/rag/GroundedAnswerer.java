@@ -144,6 +144,11 @@ final class GroundedAnswerer {
             trace.attr(Trace.CLIENT_DISCONNECTED, true);
             return new Answer(reply.text.toString(), true, List.of(), context, offline.support(), trace.id(), model, null, false, ttftMs);
         }
+        if (reply.text.toString().isBlank()) {
+            // No text at all (a reasoning model can spend its whole output limit thinking): the documents' own answer stands in.
+            // A stream has sent its sources already, so only the stand-in's text follows them.
+            return standIn("empty_reply", offline, trace, stream ? AnswerEngine.textOnly(events) : events);
+        }
         return checked(request, model, context, offline, blocks, reply.text.toString(), ttftMs, trace);
     }
 

@@ -138,6 +138,21 @@ class KeelConfigTest {
     }
 
     @Test
+    void onlyOpenAisOwnApiGetsReasoningModelRequestsInTheirDialectUnlessTheProviderSaysSo() {
+        KeelConfig c = KeelConfig.parse("""
+                providers:
+                  openai: {type: openai, base_url: https://api.openai.com/v1}
+                  local: {type: openai, base_url: "http://127.0.0.1:11434/v1"}
+                  proxy: {type: openai, base_url: "https://llm.example.com/v1", openai_reasoning_models: true}
+                  direct: {type: openai, base_url: https://api.openai.com/v1, openai_reasoning_models: false}
+                """, k -> null);
+        assertThat(c.gateway().providers().get("openai").openAiReasoningModels()).isTrue();
+        assertThat(c.gateway().providers().get("local").openAiReasoningModels()).isFalse();
+        assertThat(c.gateway().providers().get("proxy").openAiReasoningModels()).isTrue();
+        assertThat(c.gateway().providers().get("direct").openAiReasoningModels()).isFalse();
+    }
+
+    @Test
     void gatewayCatalogReadsProvidersAndModelsAndRejectsUnknownProviders() {
         KeelConfig c = KeelConfig.parse("""
                 providers:

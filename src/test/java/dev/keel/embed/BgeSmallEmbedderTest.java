@@ -23,6 +23,16 @@ class BgeSmallEmbedderTest {
     }
 
     @Test
+    void aPassageTheModelReadsAsNothingIsEmbeddedAsTheSmallestTextItReads() {
+        float[] nothing = EMBEDDER.embedDocuments(List.of(BgeSmallEmbedder.NOTHING_READ)).getFirst();
+        for (String text : List.of("", " ", "\n\t", "\u200b", "\u00ad", "\u202e", "\ufeff", "\u0301", "\u0007", "\u200b \u200d\u0301")) {
+            assertThat(EMBEDDER.embedDocuments(List.of(text)).getFirst()).as(text.codePoints().boxed().toList().toString()).containsExactly(nothing);
+        }
+        assertThat(BgeSmallEmbedder.readsNothing("\u200bx")).isFalse();
+        assertThat(BgeSmallEmbedder.readsNothing("\u0301")).isTrue();
+    }
+
+    @Test
     void charactersOutsideTheVocabularyAreUnseenAndTextsDifferingOnlyThereGetOneVector() {
         assertThat(EMBEDDER.unseen("Is 🍕 vegetarian?")).containsExactly("🍕");
         assertThat(cosine("Is 🍕 vegetarian?", "Is 🥩 vegetarian?")).isGreaterThan(0.999);

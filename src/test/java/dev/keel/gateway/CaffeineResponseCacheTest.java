@@ -66,6 +66,11 @@ class CaffeineResponseCacheTest {
                 e -> !new String(e.body(), StandardCharsets.UTF_8).equals("nearer")).orElseThrow();
         assertThat(hit.key()).isEqualTo("near");
         assertThat(cache.nearest("a", "s", () -> unit(1, 0), 0.9, e -> false)).isEmpty();
+
+        cache.putSimilar("a", "s", "far", unit(0, 1), entry("far"));
+        java.util.List<String> tested = new java.util.ArrayList<>();
+        cache.nearest("a", "s", () -> unit(1, 0), 0.9, e -> tested.add(new String(e.body(), StandardCharsets.UTF_8)));
+        assertThat(tested).as("only entries close enough to win are tested").doesNotContain("far");
     }
 
     @Test

@@ -363,6 +363,29 @@ class ChatCacheTest extends GatewayTestBase {
     }
 
     @Test
+    void aReplyWithoutTextIsNotStored() throws Exception {
+        String key = key("");
+        fixture.primary.then(FakeLlmServer.raw("{\"id\":\"c\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":\"length\"}]}"), ok("Open Settings."));
+        chat(key, request("How do I export my data?"));
+        HttpResponse<String> again = chat(key, request("How do I export my data?"));
+        assertThat(cacheHeader(again)).isEqualTo("miss");
+        assertThat(content(again)).isEqualTo("Open Settings.");
+    }
+
+    @Test
+    void aMessageOfOnlyInvisibleCharactersIsCachedExactlyAndNeverComparedByEmbedding() throws Exception {
+        String key = key("");
+        chat(key, request("How do I reset my password?"));
+        for (String invisible : List.of("\u200b", "\u00ad", "\u202e", "\ufeff", "\u0301", "\u0007")) {
+            HttpResponse<String> r = chat(key, request(invisible));
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(cacheHeader(r)).isEqualTo("miss");
+            assertThat(cacheHeader(chat(key, request(invisible)))).isEqualTo("hit-exact");
+        }
+    }
+
+    @Test
     void concurrentIdenticalMissesAllSucceedAndLeaveOneUsableEntry() throws Exception {
         String key = key("");
         fixture.primary.then(ok("Same answer for all."));

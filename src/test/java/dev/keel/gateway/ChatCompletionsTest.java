@@ -202,6 +202,20 @@ class ChatCompletionsTest extends GatewayTestBase {
     }
 
     @Test
+    void anUpstreamsParamAndCodeReachTheClientWhenTheyAreShortLabels() throws Exception {
+        primary.then(status(400, "{\"error\":{\"message\":\"Unsupported parameter: 'max_tokens'.\",\"type\":\"invalid_request_error\","
+                + "\"param\":\"max_tokens\",\"code\":\"unsupported_parameter\"}}", Map.of()));
+        JsonNode error = JSON.readTree(chat(request("resilient", false)).body()).get("error");
+        assertThat(error.get("param").asText()).isEqualTo("max_tokens");
+        assertThat(error.get("code").asText()).isEqualTo("unsupported_parameter");
+
+        primary.then(status(400, "{\"error\":{\"message\":\"no\",\"param\":\"<script>alert(1)</script>\",\"code\":{\"nested\":1}}}", Map.of()));
+        error = JSON.readTree(chat(request("resilient", false)).body()).get("error");
+        assertThat(error.get("param").isNull()).isTrue();
+        assertThat(error.get("code").asText()).isEqualTo("bad_request");
+    }
+
+    @Test
     void garbageFromUpstreamIs502NamingTheProvider() throws Exception {
         primary.then(raw("this is not json"));
         HttpResponse<String> r = chat(request("fast", false));

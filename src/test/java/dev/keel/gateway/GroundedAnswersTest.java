@@ -87,7 +87,7 @@ class GroundedAnswersTest {
         String yaml = """
                 server: {port: 0, admin_key: admin-secret-for-tests}
                 providers:
-                  llm: {type: openai, base_url: "%s", max_retries: 0}
+                  llm: {type: openai, base_url: "%s", max_retries: 0, openai_reasoning_models: true}
                   dead: {type: openai, base_url: "http://127.0.0.1:%d/v1", max_retries: 0}
                   offline: {type: extractive}
                 models:
@@ -350,6 +350,27 @@ class GroundedAnswersTest {
             assertThat(done.get("degraded").asBoolean()).as(model).isTrue();
             assertThat(done.get("answer").asText()).contains("28 days");
         }
+    }
+
+    @Test
+    void aModelReplyWithNoTextGivesTheExtractiveAnswerMarkedDegradedStreamedOrNot() throws Exception {
+        // A reasoning model that spent its whole output limit thinking: no content, finish_reason "length".
+        llm.then(FakeLlmServer.raw("{\"id\":\"c\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"gpt-5-mini\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":900,"
+                + "\"completion_tokens\":512,\"total_tokens\":1412}}"));
+        JsonNode a = ask(acmeKey, JSON.writeValueAsString(Map.of("question", LEAVE, "model", "reasoner")));
+        assertThat(a.get("degraded").asBoolean()).isTrue();
+        assertThat(a.get("answer").asText()).contains("28 days");
+        assertThat(trace(a.get("trace_id").asText(), "acme").get("attributes").get("degraded.reason").asText()).isEqualTo("empty_reply");
+
+        llm.then(FakeLlmServer.stream(List.of(), Integer.MAX_VALUE));
+        HttpResponse<String> r = post("/v1/answer?stream=true", acmeKey, JSON.writeValueAsString(Map.of("question", LEAVE, "model", "writer")));
+        assertThat(events(r.body())).first().isEqualTo("sources");
+        assertThat(events(r.body()).stream().filter("sources"::equals)).hasSize(1);
+        assertThat(events(r.body())).last().isEqualTo("done");
+        JsonNode done = JSON.readTree(r.body().substring(r.body().lastIndexOf("data: ") + 6).strip());
+        assertThat(done.get("degraded").asBoolean()).isTrue();
+        assertThat(done.get("answer").asText()).contains("28 days");
     }
 
     private static List<String> events(String sse) {

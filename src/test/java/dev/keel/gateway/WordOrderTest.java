@@ -19,6 +19,13 @@ class WordOrderTest {
     }
 
     @Test
+    void oneLetterNamesCountAsWordsButArticlesAndIDoNot() {
+        assertThat(agree("How do I switch from plan A to plan B?", "How do I switch from plan B to plan A?")).isFalse();
+        assertThat(agree("How do I convert C to F?", "How do I convert F to C?")).isFalse();
+        assertThat(agree("Is a plan cheaper than I thought?", "Is the plan cheaper than we thought?")).isTrue();
+    }
+
+    @Test
     void rewordingsThatKeepTheOrderOfTheirSharedWordsAgree() {
         assertThat(agree("How do I migrate from Postgres to MySQL?", "How can I move my data from Postgres into MySQL?")).isTrue();
         assertThat(agree("How do I reset my password?", "What's the way to reset the password?")).isTrue();

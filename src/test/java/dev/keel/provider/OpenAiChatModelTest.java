@@ -16,7 +16,7 @@ class OpenAiChatModelTest {
 
     @Test
     void reasoningModelsGetMaxCompletionTokensAndNoTemperatureOrTopP() throws Exception {
-        for (String model : new String[] {"o1", "o3", "o3-mini", "o4-mini", "o4-mini-2025-04-16", "gpt-5", "gpt-5-mini", "gpt-5-nano-2025-08-07"}) {
+        for (String model : new String[] {"o1", "o3", "o3-mini", "o4-mini", "o4-mini-2025-04-16", "gpt-5", "gpt-5-mini", "gpt-5-nano-2025-08-07", "gpt-5.1"}) {
             ObjectNode r = OpenAiChatModel.forModel(request(model, "{\"max_tokens\":300,\"temperature\":0,\"top_p\":0.9,\"seed\":7}"));
             assertThat(r.has("max_tokens")).as(model).isFalse();
             assertThat(r.get("max_completion_tokens").asInt()).as(model).isEqualTo(300);
@@ -36,7 +36,7 @@ class OpenAiChatModelTest {
 
     @Test
     void otherModelsAreSentAsAsked() throws Exception {
-        for (String model : new String[] {"gpt-4o-mini", "gpt-5-chat-latest", "llama3.1:8b", "o1x", "omni", "openai/o3", "mistral-small"}) {
+        for (String model : new String[] {"gpt-4o-mini", "gpt-5-chat-latest", "gpt-5.1-chat-latest", "llama3.1:8b", "o1x", "omni", "openai/o3", "mistral-small"}) {
             String json = "{\"max_tokens\":300,\"temperature\":0}";
             assertThat(OpenAiChatModel.forModel(request(model, json))).as(model).isEqualTo(request(model, json));
         }
