@@ -13,8 +13,8 @@ import java.util.regex.Pattern;
  * "10 GB"), number words counting as their digits (English; two to ten in five more languages); their negations, each
  * with the word it negates (English, German, French, Spanish, Italian, Portuguese, Dutch, Swedish, Polish, Turkish,
  * Russian, and the negating characters and endings of Chinese and Japanese); the words of {@link #CONTRASTS} they hold,
- * in order (before / after, upload / download, from, out, down, worse, optional, uninstall, time zones…) and whether a
- * verb stands in the passive with its agent ("be invited by"); and whatever the embedding model does not
+ * in order (before / after, upload / download, out, down, worse, optional, uninstall, time zones…), what each "from"
+ * moves away from ("from the Free plan"), and whether a verb stands in the passive with its agent ("be invited by"); and whatever the embedding model does not
  * read ({@code Embedder#unseen}: characters outside its vocabulary, such as emoji or full-width digits, which it reads
  * all alike). Embeddings barely see these ("…100 requests per minute?" / "…1000 requests per minute?" 0.97, "How do I
  * cancel" / "How do I not cancel" 0.95, "Is 🍕 vegetarian?" / "Is 🥩 vegetarian?" 1.0), yet each changes the answer. The
@@ -63,8 +63,8 @@ final class QuestionSignature {
             "unblock", "reject", "exclude", "unsafe", "false", "faster", "slower", "cheaper", "existing", "yesterday", "today", "tomorrow", "daily",
             "weekly", "monthly", "yearly", "annual", "annually", "hour", "hours", "hr", "hrs", "minute", "minutes", "mins", "second", "seconds",
             "secs", "day", "days", "week", "weeks", "month", "months", "year", "years",
-            // Directions and roles ("downgrade to / from the Free plan", "zoom in / out", "scale up / down"), opposites users ask about.
-            "from", "into", "onto", "out", "down", "under", "worse", "smaller", "shorter", "optional", "forbidden", "prohibited", "disallowed",
+            // Directions ("zoom in / out", "scale up / down"), opposites users ask about.
+            "out", "down", "under", "left", "worse", "smaller", "shorter", "optional", "forbidden", "prohibited", "disallowed",
             "unavailable", "invisible", "hidden", "inactive", "invalid", "incorrect", "unsupported", "uninstall", "unsubscribe", "unpublish",
             "undo", "unassign", "unshare", "unfollow", "unpin", "unmute", "unarchive", "deactivate", "disconnect", "different", "outside", "end",
             "middle",
@@ -92,18 +92,28 @@ final class QuestionSignature {
         for (int i = 0; i < words.size(); i++) {
             String word = words.get(i);
             if (!word.endsWith("n't") && !NEGATIONS.contains(word.replace("'", ""))) continue;
-            int next = i + 1;
-            while (next < words.size() && FILLERS.contains(words.get(next))) next++;
-            out.append(next < words.size() ? words.get(next) : "").append(' ');
+            out.append(governed(words, i)).append(' ');
         }
         Matcher cjk = CJK_NEGATION.matcher(text);
         while (cjk.find()) out.append(cjk.group()).append(' ');
+        // What a question moves away from ("downgrade from the Free plan", "migrate from Postgres into MySQL") is its source.
+        out.append(";from:");
+        for (int i = 0; i < words.size(); i++) {
+            if (words.get(i).equals("from")) out.append(governed(words, i)).append(' ');
+        }
         out.append(";contrasts:");
         words.stream().filter(CONTRASTS::contains).forEach(w -> out.append(w).append(' '));
         if (PASSIVE_AGENT.matcher(asTheModelReads(text)).find()) out.append("passive ");
         out.append(";unseen:");
         for (String part : unseen) out.append(part.length()).append(':').append(part);
         return out.toString();
+    }
+
+    /** The first word after {@code words[i]} that is not a filler ("not in the EU": "eu"), or "" at the end. */
+    private static String governed(List<String> words, int i) {
+        int next = i + 1;
+        while (next < words.size() && FILLERS.contains(words.get(next))) next++;
+        return next < words.size() ? words.get(next) : "";
     }
 
     /**

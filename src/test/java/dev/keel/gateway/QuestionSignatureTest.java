@@ -66,6 +66,10 @@ class QuestionSignatureTest {
     @Test
     void directionsRolesAndOppositesUsersAskAboutMustBeTheSame() {
         assertThat(of("Can I downgrade to the Free plan?")).isNotEqualTo(of("Can I downgrade from the Free plan?"));
+        assertThat(of("How do I migrate data from Postgres into MySQL?")).isNotEqualTo(of("How do I migrate data into Postgres from MySQL?"));
+        assertThat(of("How do I migrate from Postgres to MySQL?")).isEqualTo(of("How can I move my data from Postgres to MySQL?"));
+        assertThat(of("I can't log in to my account")).isEqualTo(of("I can't log into my account"));
+        assertThat(of("Is the menu on the left side?")).isNotEqualTo(of("Is the menu on the right side?"));
         assertThat(of("How do I zoom in on the chart?")).isNotEqualTo(of("How do I zoom out on the chart?"));
         assertThat(of("How do I scale up the cluster?")).isNotEqualTo(of("How do I scale down the cluster?"));
         assertThat(of("Can a viewer invite an owner?")).isNotEqualTo(of("Can a viewer be invited by an owner?"));
