@@ -64,7 +64,7 @@ final class QuestionSignature {
             "weekly", "monthly", "yearly", "annual", "annually", "hour", "hours", "hr", "hrs", "minute", "minutes", "mins", "second", "seconds",
             "secs", "day", "days", "week", "weeks", "month", "months", "year", "years",
             // Directions ("zoom in / out", "scale up / down"), opposites users ask about.
-            "out", "down", "under", "left", "worse", "smaller", "shorter", "optional", "forbidden", "prohibited", "disallowed",
+            "out", "down", "under", "left", "lose", "lost", "worse", "smaller", "shorter", "optional", "forbidden", "prohibited", "disallowed",
             "unavailable", "invisible", "hidden", "inactive", "invalid", "incorrect", "unsupported", "uninstall", "unsubscribe", "unpublish",
             "undo", "unassign", "unshare", "unfollow", "unpin", "unmute", "unarchive", "deactivate", "disconnect", "different", "outside", "end",
             "middle",

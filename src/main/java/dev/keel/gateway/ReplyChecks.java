@@ -10,10 +10,10 @@ import java.util.Locale;
 import java.util.Optional;
 
 /**
- * The router's own checks of a text reply: {@code refusal} (the model declines), {@code hedging}
- * (it says it is unsure) and {@code too-short} (fewer tokens than the question needs). Replies that
- * call tools, or that the client's own {@code max_tokens} cut ({@code finish_reason: length}), are
- * not judged on their text. Phrases are matched in the opening of the reply only, where models put
+ * The router's own checks of a text reply: {@code empty} (no text at all), {@code refusal} (the model
+ * declines), {@code hedging} (it says it is unsure) and {@code too-short} (fewer tokens than the question
+ * needs). Replies that call tools, or that the client's own {@code max_tokens} cut ({@code finish_reason:
+ * length} when the request set a limit), are not judged on their text, unless they hold none. Phrases are matched in the opening of the reply only, where models put
  * them, so an answer that merely mentions "cannot" later is not a refusal. Stateless, thread-safe.
  */
 final class ReplyChecks implements EscalationCheck {
@@ -42,8 +42,11 @@ final class ReplyChecks implements EscalationCheck {
     @Override
     public Optional<String> failure(ObjectNode request, ObjectNode reply) {
         JsonNode choice = reply.path("choices").path(0);
-        if (choice.path("message").path("tool_calls").size() > 0 || "length".equals(choice.path("finish_reason").asText())) return Optional.empty();
+        if (choice.path("message").path("tool_calls").size() > 0) return Optional.empty();
         String text = ChatText.reply(reply).strip();
+        // No text is no answer, however it ended (a reasoning model can spend its whole limit thinking).
+        if (text.isEmpty()) return Optional.of("empty");
+        if ("length".equals(choice.path("finish_reason").asText()) && Billing.requestedOutput(request).isPresent()) return Optional.empty();
         Optional<String> declined = opening(text);
         if (declined.isPresent()) return declined;
         if (request.path("response_format").path("type").asText("text").startsWith("json")) return Optional.empty();

@@ -37,10 +37,21 @@ final class WordOrder {
         Matcher m = WORD.matcher(QuestionSignature.unmarked(question));
         Set<Integer> words = new LinkedHashSet<>();
         while (m.find()) {
-            String written = m.group(), word = written.toLowerCase(Locale.ROOT);
+            String written = possessiveDropped(m.group()), word = written.toLowerCase(Locale.ROOT);
+            if (word.isEmpty()) continue;
             if (word.length() > 1 ? !FUNCTION_WORDS.contains(word) : name(written)) words.add(word.hashCode());
         }
         return words.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** "member's" and "users'" as "member" and "users": whose something is does not make it another noun. */
+    private static String possessiveDropped(String word) {
+        String w = word.endsWith("'s") || word.endsWith("'S") ? word.substring(0, word.length() - 2) : word;
+        int end = w.length();
+        while (end > 0 && w.charAt(end - 1) == '\'') end--;
+        int start = 0;
+        while (start < end && w.charAt(start) == '\'') start++;
+        return w.substring(start, end);
     }
 
     /** A one-character word that names something ("plan A", "convert C to F"): a capital other than "I". */

@@ -24,6 +24,14 @@ public interface ChatModel extends AutoCloseable {
      */
     String genAiProvider();
 
+    /**
+     * {@code request} (naming the upstream model) as this provider sends it, for the trace to record what was sent;
+     * {@link #complete} and {@link #stream} apply the same. Default: as it is.
+     */
+    default ObjectNode asSent(ObjectNode request) {
+        return request;
+    }
+
     /** A complete (non-streamed) response; {@code request} already names the upstream model. */
     ChatCompletion complete(ObjectNode request, CallContext call);
 

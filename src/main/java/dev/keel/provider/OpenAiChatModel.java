@@ -153,8 +153,14 @@ public final class OpenAiChatModel implements ChatModel {
         return request;
     }
 
+    /** For a provider serving OpenAI's reasoning models ({@code openai_reasoning_models}): their dialect ({@link #forModel}). */
+    @Override
+    public ObjectNode asSent(ObjectNode request) {
+        return config.openAiReasoningModels() ? forModel(request) : request;
+    }
+
     private ProviderHttp.Reply send(ObjectNode request, CallContext call) {
-        if (config.openAiReasoningModels()) forModel(request);
+        asSent(request);
         return http.send(endpoint, authorization(Map.of("Accept", request.path("stream").asBoolean() ? "text/event-stream" : "application/json")),
                 request.toString(), call);
     }

@@ -155,7 +155,7 @@ public final class ProviderChain implements AutoCloseable {
                 trace.remove(CallContext.UPSTREAM_REQUEST_ID);
                 long start = System.nanoTime();
                 try (Span span = trace.span("provider").attr("provider", target.provider()).attr("upstream_model", target.model()).attr("attempt", attempt + 1)) {
-                    describeRequest(span, operation, chat, upstream);
+                    describeRequest(span, operation, chat, chat.asSent(upstream));
                     try {
                         T value = call.apply(chat, upstream, callOf(model, deadline, trace, span));
                         breaker.onSuccess(System.nanoTime() - start, TimeUnit.NANOSECONDS);

@@ -11,8 +11,12 @@ class RouterConfigTest {
     private static final String PROVIDER = "providers: {p: {type: openai, base_url: http://127.0.0.1:1/v1}}\n";
 
     @Test
-    void theExampleFileHoldsTheDefaults() {
+    void theExampleFileHoldsTheDefaults() throws Exception {
         assertThat(KeelConfig.load(java.nio.file.Path.of("keel.example.yaml")).router()).isEqualTo(RouterConfig.DEFAULTS);
+        String example = java.nio.file.Files.readString(java.nio.file.Path.of("keel.example.yaml"));
+        for (String setting : java.util.List.of("escalate:", "escalate_streams:", "session_ttl_minutes:", "max_sessions_per_tenant:")) {
+            assertThat(example).as("keel.example.yaml shows every router setting").contains(setting);
+        }
         assertThat(KeelConfig.parse("", k -> null).router()).isEqualTo(RouterConfig.DEFAULTS);
     }
 

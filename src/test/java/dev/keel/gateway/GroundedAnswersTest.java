@@ -207,6 +207,11 @@ class GroundedAnswersTest {
         assertThat(sent.has("max_tokens")).isFalse();
         assertThat(sent.get("max_completion_tokens").asInt()).isPositive();
         assertThat(sent.has("temperature")).isFalse();
+        JsonNode provider = null;
+        for (JsonNode span : trace(a.get("trace_id").asText(), "acme").get("spans")) if (span.get("name").asText().equals("provider")) provider = span;
+        assertThat(provider).as("the trace records the request as sent").isNotNull();
+        assertThat(provider.get("attributes").has("gen_ai.request.temperature")).isFalse();
+        assertThat(provider.at("/attributes/gen_ai.request.max_tokens").asInt()).isEqualTo(sent.get("max_completion_tokens").asInt());
     }
 
     @Test

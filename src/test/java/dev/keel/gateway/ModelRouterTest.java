@@ -164,6 +164,22 @@ class ModelRouterTest {
     }
 
     @Test
+    void aReplyWithNoTextIsEscalatedThoughItEndedAtALimitTheClientDidNotSet() throws Exception {
+        small.then(FakeLlmServer.raw("{\"id\":\"c\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"s-1\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":\"length\"}]}"));
+        medium.then(FakeLlmServer.ok("Paris."));
+        HttpResponse<String> r = auto(key("empty-reply", ""), SIMPLE);
+        assertThat(route(r)).isEqualTo("small->medium; reason=empty");
+        assertThat(JSON.readTree(r.body()).at("/choices/0/message/content").asText()).isEqualTo("Paris.");
+
+        small.then(FakeLlmServer.raw("{\"id\":\"c\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"s-1\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"Par\"},\"finish_reason\":\"length\"}]}"));
+        r = send("POST", "/v1/chat/completions", key("cut-by-client", ""), "{\"model\":\"auto\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"" + SIMPLE + "\"}]}");
+        assertThat(route(r)).as("cut by the client's own max_tokens: not judged").isEqualTo("small; reason=short-simple");
+    }
+
+    @Test
     void anEscalationTheBudgetCannotTakeReturnsTheReplyAlreadyPaidForAndSaysWhy() throws Exception {
         // With max_tokens 1000 the small tier can cost ~$0.00026 and the medium one ~$0.0015: the budget takes only the first.
         String key = key("budget", ",\"daily_budget_usd\":0.001");

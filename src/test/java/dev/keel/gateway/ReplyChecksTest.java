@@ -49,7 +49,7 @@ class ReplyChecksTest {
     @Test
     void aShortAnswerToAShortQuestionPasses() {
         assertThat(check("What is the capital of France?", "Paris.")).isEmpty();
-        assertThat(check("What is the capital of France?", "")).contains("too-short");
+        assertThat(check("What is the capital of France?", " ")).as("no text is no answer").contains("empty");
     }
 
     @Test
@@ -66,10 +66,13 @@ class ReplyChecksTest {
     }
 
     @Test
-    void toolCallsAndRepliesCutByTheClientsLimitAreNotJudgedOnTheirText() throws Exception {
+    void toolCallsAndRepliesCutByTheClientsOwnLimitAreNotJudgedOnTheirTextUnlessTheyHaveNone() throws Exception {
         ObjectNode toolCall = (ObjectNode) JSON.readTree("{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
                 + "[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}]}");
         assertThat(checks.failure(ask("Why is the sky blue?"), toolCall)).isEmpty();
-        assertThat(checks.failure(ask("Why is the sky blue?"), reply("Sunlight", "length"))).isEmpty();
+        ObjectNode limited = ask("Why is the sky blue?").put("max_tokens", 2);
+        assertThat(checks.failure(limited, reply("Sunlight", "length"))).isEmpty();
+        assertThat(checks.failure(ask("Why is the sky blue?"), reply("Sunlight", "length"))).as("a limit the client did not set").contains("too-short");
+        assertThat(checks.failure(limited, reply("", "length"))).as("no text, whatever cut it").contains("empty");
     }
 }

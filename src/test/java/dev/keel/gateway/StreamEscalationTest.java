@@ -116,6 +116,17 @@ class StreamEscalationTest {
     }
 
     @Test
+    void aReplyWithNoTextIsEscalatedEvenWhenItEndedAtTheOutputLimit() throws Exception {
+        // A reasoning model that spent its whole limit thinking: no content, finish_reason "length", and the client set no limit.
+        small.then(FakeLlmServer.raw("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"s-1\",\"choices\":[{\"index\":0,"
+                + "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":\"length\"}]}\n\ndata: [DONE]\n\n"));
+        medium.then(FakeLlmServer.stream(List.of("Paris."), Integer.MAX_VALUE));
+        HttpResponse<String> r = streamAuto(key("empty", ""), "");
+        assertThat(route(r)).isEqualTo("small->medium; reason=empty");
+        assertThat(text(r)).isEqualTo("Paris.");
+    }
+
+    @Test
     void theLastTierStreamsUncheckedAsItArrives() throws Exception {
         small.then(FakeLlmServer.stream(List.of("I'm not sure."), Integer.MAX_VALUE));
         medium.then(FakeLlmServer.stream(List.of("I'm sorry, but I can't."), Integer.MAX_VALUE));

@@ -16,6 +16,9 @@ class WordOrderTest {
         assertThat(agree("Is Python faster than Java?", "Is Java faster than Python?")).isFalse();
         assertThat(agree("Can I upgrade before I pay?", "Can I pay before I upgrade?")).isFalse();
         assertThat(agree("Convert USD to EUR", "convert eur to usd")).isFalse();
+        assertThat(agree("Can an admin delete a member's messages?", "Can a member delete an admin's messages?")).isFalse();
+        assertThat(agree("Does the customer's refund go to the reseller?", "Does the reseller's refund go to the customer?")).isFalse();
+        assertThat(agree("Can I see the users' invoices?", "Can I see the invoices of the users?")).isFalse();
     }
 
     @Test
