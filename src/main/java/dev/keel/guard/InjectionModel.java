@@ -16,7 +16,8 @@ import java.io.UncheckedIOException;
  * vectors of {@link #embedModelId}), and two small stackers that turn the layers' outputs into the one score:
  * the cheap stacker (patterns, n-grams) and the full stacker (patterns, n-grams, embedding classifier,
  * similarity to the nearest attack exemplar). Texts whose cheap score falls in
- * [{@link #uncertainLow}, {@link #uncertainHigh}) are worth the embedding. Immutable.
+ * [{@link #uncertainLow}, {@link #uncertainHigh}) are worth the embedding unless the cheap layers are already
+ * certain some other way ({@link #worthEmbedding}). Immutable.
  */
 record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias, HiddenLayerNetwork embedNetwork,
                       float[] cheapStack, float[] fullStack, float uncertainLow, float uncertainHigh) {
@@ -60,6 +61,19 @@ record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias
     static String embeddingInput(String text) {
         if (text.length() <= EMBED_CHARS) return text;
         return text.substring(0, EMBED_CHARS - EMBED_TAIL_CHARS) + "\n" + text.substring(text.length() - EMBED_TAIL_CHARS);
+    }
+
+    /**
+     * Whether a text is worth the embedding: its cheap score is uncertain, in [{@link #uncertainLow}, {@link #uncertainHigh}),
+     * or below that band when the text {@code hides} its words; and the embedding could still change a decision:
+     * {@code guaranteed}, the least score the cheap layers give the text whatever the embedding says (a strong
+     * pattern, a decoded layer, hidden words), is below both the band's ceiling and {@code decisive}, the score from
+     * which every threshold in use blocks. A text the cheap layers already block everywhere costs no embedding: its
+     * verdicts are the same, while its score (never below {@code decisive}) and categories are the cheap layers', which
+     * the embedding might have raised or added to.
+     */
+    boolean worthEmbedding(double cheapScore, boolean hides, double guaranteed, double decisive) {
+        return cheapScore < uncertainHigh && (cheapScore >= uncertainLow || hides) && guaranteed < Math.max(uncertainHigh, decisive);
     }
 
     double embedProbability(float[] vector) {

@@ -29,6 +29,27 @@ class InjectionModelTest {
     }
 
     @Test
+    void anUncertainTextIsWorthTheEmbeddingUnlessTheCheapLayersAlreadyBlockItUnderEveryThreshold() {
+        InjectionModel model = InjectionModel.shipped();
+        double uncertain = (model.uncertainLow() + model.uncertainHigh()) / 2, decisive = 0.85;
+
+        assertThat(model.worthEmbedding(uncertain, false, 0, decisive)).as("nothing guaranteed").isTrue();
+        assertThat(model.worthEmbedding(uncertain, false, (model.uncertainHigh() + decisive) / 2, decisive))
+                .as("guaranteed above the band but below a threshold still in play").isTrue();
+        assertThat(model.worthEmbedding(uncertain, false, decisive, decisive)).as("guaranteed to block everywhere").isFalse();
+    }
+
+    @Test
+    void aTextBelowTheBandIsWorthTheEmbeddingOnlyWhenItHidesItsWords() {
+        InjectionModel model = InjectionModel.shipped();
+        double low = model.uncertainLow() / 2;
+
+        assertThat(model.worthEmbedding(low, false, 0, 0.85)).isFalse();
+        assertThat(model.worthEmbedding(low, true, 0, 0.85)).isTrue();
+        assertThat(model.worthEmbedding(model.uncertainHigh(), true, 0, 0.85)).as("certain by its cheap score").isFalse();
+    }
+
+    @Test
     void theEmbeddingOfALongEnglishTextCostsOneShortInputOfAtMost128Tokens() {
         String embedded = InjectionModel.embeddingInput(PROSE.repeat(300));
 
