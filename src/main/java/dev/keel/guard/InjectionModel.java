@@ -30,11 +30,13 @@ record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias
 
     /**
      * Characters of a text the embedding layers read (head and tail): the cascade's p99 is the embedding of
-     * long texts, and its cost grows with the tokens (about 6.7 ms at 64, 12.6 at 128, 26 at 256 on a quiet
-     * machine, {@code keel bench guard}). 384 characters (~100 tokens) held out cost 1 of 2,251 attacks and no benign
-     * row against 800, where 256 cost 4 attacks (7 of jackhhao's long jailbreaks) and 512 two benign rows.
+     * uncertain long texts, and its cost grows with the tokens (about 7.5 ms at 64, 14 at 128 on a quiet machine,
+     * {@code keel bench guard}). 256 characters (~60 tokens) against 384 (~85), both retrained ({@code keel guard
+     * train}, leave-one-source-out): 1,201 vs 1,204 of 2,251 attacks and 61 vs 61 of 3,264 benign rows pooled
+     * (jackhhao's long jailbreaks 85.9 vs 86.8%); red-team suite 265 vs 263 of 344 attacks, 9 vs 9 benign blocked.
+     * 192 gave 1,202 / 59 pooled but 85.2% on jackhhao, whose jailbreaks need the head.
      */
-    static final int EMBED_CHARS = 384;
+    static final int EMBED_CHARS = 256;
     /** Of {@link #EMBED_CHARS}, the share taken from the end of the text, where appended attacks sit. */
     private static final int EMBED_TAIL_CHARS = EMBED_CHARS / 4;
 

@@ -6,8 +6,8 @@ import dev.langchain4j.model.embedding.onnx.HuggingFaceTokenCountEstimator;
 import org.junit.jupiter.api.Test;
 
 class InjectionModelTest {
-    /** bge-small's WordPiece tokens an embedding of a long text may cost: one 128-token input, [CLS] and [SEP] included. */
-    private static final int MAX_EMBEDDED_TOKENS = 128 - 2;
+    /** bge-small's WordPiece tokens an embedding of a long text may cost: one 64-token input, [CLS] and [SEP] included. */
+    private static final int MAX_EMBEDDED_TOKENS = 64 - 2;
     private static final String PROSE = "The quarterly report covers revenue, hiring and the new office in Lisbon. "
             + "Customer support answered most tickets within a day, and the billing migration finished on schedule. ";
 
@@ -50,7 +50,7 @@ class InjectionModelTest {
     }
 
     @Test
-    void theEmbeddingOfALongEnglishTextCostsOneShortInputOfAtMost128Tokens() {
+    void theEmbeddingOfALongEnglishTextCostsOneShortInputOfAtMost64Tokens() {
         String embedded = InjectionModel.embeddingInput(PROSE.repeat(300));
 
         assertThat(new HuggingFaceTokenCountEstimator().estimateTokenCountInText(embedded)).isLessThanOrEqualTo(MAX_EMBEDDED_TOKENS);
