@@ -70,17 +70,19 @@ public final class GuardBench {
      * The figures: latency with every layer, with the cheap layers only, of PII scanning alone and of what the
      * embedding layers add (every layer minus cheap layers, per request), the same by text length, the embedding's
      * cost by input length and for one short question, the ratios of every layer to the cheap layers, the share of
-     * texts blocked, and scan throughput.
+     * texts blocked, the share of texts whose check embedded them (one embedding per 1% of the mix puts the p99 at an
+     * embedding's cost), and scan throughput.
      */
     public record Result(int texts, Latency full, Latency cheapOnly, Latency pii, Latency embeddingAdded, Latency embeddingAlone,
                          double p50Ratio, double p99Ratio, List<Bucket> buckets, List<EmbeddingCost> embeddingByTokens, double blockedShare,
-                         double linesPerMinuteOneThread, double linesPerMinuteAllCores, int threads) {}
+                         double embeddedShare, double linesPerMinuteOneThread, double linesPerMinuteAllCores, int threads) {}
 
     private GuardBench() {}
 
     public static Result run(GuardConfig config, Embedder embedder, int count, Path data, long seed, PrintStream log) {
         List<String> texts = data != null ? read(data, count) : mix(count, new Random(seed));
-        Guard full = Guard.create(config, embedder);
+        EmbeddingTally tally = new EmbeddingTally(embedder);
+        Guard full = Guard.create(config, tally);
         Guard cheap = Guard.create(config, null);
         log.println("guard: warming up…");
         for (int i = 0; i < WARMUP; i++) {
@@ -90,14 +92,15 @@ public final class GuardBench {
         }
         int n = texts.size();
         double[] fullMs = new double[n], cheapMs = new double[n], piiMs = new double[n], addedMs = new double[n], embedMs = new double[n];
-        int blocked = 0;
+        int blocked = 0, embedded = 0;
         log.println("guard: timing " + n + " checks per variant…");
         for (int i = 0; i < n; i++) {
             String t = texts.get(i);
             // Interleaved, so every variant sees the same load on a shared machine.
             long a = System.nanoTime();
-            GuardResult r = check(full, t);
+            Checked r = check(full, tally, t);
             long b = System.nanoTime();
+            if (r.embedded()) embedded++;
             check(cheap, t);
             long c = System.nanoTime();
             cheap.checkPii(t, new Redaction());
@@ -109,8 +112,9 @@ public final class GuardBench {
             piiMs[i] = (d - c) / 1e6;
             embedMs[i] = (e - d) / 1e6;
             addedMs[i] = Math.max(0, fullMs[i] - cheapMs[i]);
-            if (r.verdict().name().equals("block")) blocked++;
+            if (r.result().verdict().name().equals("block")) blocked++;
         }
+        log.printf("guard: %d of %d checks embedded their text (%.2f%%)%n", embedded, n, 100.0 * embedded / n);
         Latency f = Latency.of(fullMs), ch = Latency.of(cheapMs);
         List<Bucket> buckets = new ArrayList<>();
         for (int k = 0; k <= BUCKET_LIMITS.size(); k++) {
@@ -126,7 +130,38 @@ public final class GuardBench {
         double oneThread = scan(full, texts, 1), threads = Runtime.getRuntime().availableProcessors();
         double allCores = scan(full, texts, (int) threads);
         return new Result(n, f, ch, Latency.of(piiMs), Latency.of(addedMs), Latency.of(embedMs), f.p50() / ch.p50(), f.p99() / ch.p99(), buckets,
-                byTokens, blocked / (double) n, oneThread, allCores, (int) threads);
+                byTokens, blocked / (double) n, embedded / (double) n, oneThread, allCores, (int) threads);
+    }
+
+    /** The embedder of the guard with every layer, counting the texts it is asked to embed. */
+    static final class EmbeddingTally implements Embedder {
+        private final Embedder inner;
+        final java.util.concurrent.atomic.AtomicLong texts = new java.util.concurrent.atomic.AtomicLong();
+
+        EmbeddingTally(Embedder inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public String modelId() {
+            return inner.modelId();
+        }
+
+        @Override
+        public int dimension() {
+            return inner.dimension();
+        }
+
+        @Override
+        public List<float[]> embedDocuments(List<String> batch) {
+            texts.addAndGet(batch.size());
+            return inner.embedDocuments(batch);
+        }
+
+        @Override
+        public float[] embedQuery(String query) {
+            return inner.embedQuery(query);
+        }
     }
 
     /** Turns whose request check time the conversation measurement reports. */
@@ -295,6 +330,16 @@ public final class GuardBench {
             text.append(longer);
         }
         return text.toString();
+    }
+
+    /** One check by the guard with every layer, and whether it embedded anything. */
+    record Checked(GuardResult result, boolean embedded) {}
+
+    /** {@code text} checked by {@code full}, the guard built on {@code tally}. */
+    static Checked check(Guard full, EmbeddingTally tally, String text) {
+        long before = tally.texts.get();
+        GuardResult r = check(full, text);
+        return new Checked(r, tally.texts.get() > before);
     }
 
     private static GuardResult check(Guard guard, String text) {

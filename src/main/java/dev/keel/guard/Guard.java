@@ -111,8 +111,10 @@ public final class Guard {
                 throw new ConfigException("guard.input.exemplars", e.getMessage());
             }
         });
+        // Every threshold a score meets: the profiles' (trusted is the higher) and indirect injection's at ingest and retrieval.
+        double decisive = Math.max(config.input().trustedThreshold(), config.indirect().threshold());
         return new LayeredInjectionDetector(InjectionPatterns.shipped(), InjectionModel.shipped(), new AttackExemplars(exemplars, embedder), embedder,
-                config.input().maxDecodeDepth());
+                config.input().maxDecodeDepth(), decisive);
     }
 
     /**

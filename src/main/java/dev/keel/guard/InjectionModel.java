@@ -16,7 +16,8 @@ import java.io.UncheckedIOException;
  * vectors of {@link #embedModelId}), and two small stackers that turn the layers' outputs into the one score:
  * the cheap stacker (patterns, n-grams) and the full stacker (patterns, n-grams, embedding classifier,
  * similarity to the nearest attack exemplar). Texts whose cheap score falls in
- * [{@link #uncertainLow}, {@link #uncertainHigh}) are worth the embedding. Immutable.
+ * [{@link #uncertainLow}, {@link #uncertainHigh}) are worth the embedding unless the cheap layers are already
+ * certain some other way ({@link #worthEmbedding}). Immutable.
  */
 record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias, HiddenLayerNetwork embedNetwork,
                       float[] cheapStack, float[] fullStack, float uncertainLow, float uncertainHigh) {
@@ -29,11 +30,13 @@ record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias
 
     /**
      * Characters of a text the embedding layers read (head and tail): the cascade's p99 is the embedding of
-     * long texts, and its cost grows with the tokens (about 6.7 ms at 64, 12.6 at 128, 26 at 256 on a quiet
-     * machine, {@code keel bench guard}). 384 characters (~100 tokens) held out cost 1 of 2,251 attacks and no benign
-     * row against 800, where 256 cost 4 attacks (7 of jackhhao's long jailbreaks) and 512 two benign rows.
+     * uncertain long texts, and its cost grows with the tokens (about 7.5 ms at 64, 14 at 128 on a quiet machine,
+     * {@code keel bench guard}). 256 characters (~60 tokens) against 384 (~85), both retrained ({@code keel guard
+     * train}, leave-one-source-out): 1,201 vs 1,204 of 2,251 attacks and 61 vs 61 of 3,264 benign rows pooled
+     * (jackhhao's long jailbreaks 85.9 vs 86.8%); red-team suite 265 vs 263 of 344 attacks, 9 vs 9 benign blocked.
+     * 192 gave 1,202 / 59 pooled but 85.2% on jackhhao, whose jailbreaks need the head.
      */
-    static final int EMBED_CHARS = 384;
+    static final int EMBED_CHARS = 256;
     /** Of {@link #EMBED_CHARS}, the share taken from the end of the text, where appended attacks sit. */
     private static final int EMBED_TAIL_CHARS = EMBED_CHARS / 4;
 
@@ -60,6 +63,19 @@ record InjectionModel(String embedModelId, float[] ngramWeights, float ngramBias
     static String embeddingInput(String text) {
         if (text.length() <= EMBED_CHARS) return text;
         return text.substring(0, EMBED_CHARS - EMBED_TAIL_CHARS) + "\n" + text.substring(text.length() - EMBED_TAIL_CHARS);
+    }
+
+    /**
+     * Whether a text is worth the embedding: its cheap score is uncertain, in [{@link #uncertainLow}, {@link #uncertainHigh}),
+     * or below that band when the text {@code hides} its words; and the embedding could still change a decision:
+     * {@code guaranteed}, the least score the cheap layers give the text whatever the embedding says (a strong
+     * pattern, a decoded layer, hidden words), is below both the band's ceiling and {@code decisive}, the score from
+     * which every threshold in use blocks. A text the cheap layers already block everywhere costs no embedding: its
+     * verdicts are the same, while its score (never below {@code decisive}) and categories are the cheap layers', which
+     * the embedding might have raised or added to.
+     */
+    boolean worthEmbedding(double cheapScore, boolean hides, double guaranteed, double decisive) {
+        return cheapScore < uncertainHigh && (cheapScore >= uncertainLow || hides) && guaranteed < Math.max(uncertainHigh, decisive);
     }
 
     double embedProbability(float[] vector) {

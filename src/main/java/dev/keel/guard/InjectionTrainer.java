@@ -224,7 +224,7 @@ public final class InjectionTrainer {
             count[r.label]++;
             double ng = m.ngramProbability(r.features), em = m.embedProbability(r.vector);
             double rawCheap = m.cheapScore(r.pattern, ng);
-            boolean uncertain = rawCheap >= m.uncertainLow() && rawCheap < m.uncertainHigh();
+            boolean uncertain = m.worthEmbedding(rawCheap, false, LayeredInjectionDetector.patternFloor(r.pattern), threshold);
             double cheap = Math.max(LayeredInjectionDetector.patternFloor(r.pattern), LayeredInjectionDetector.withoutPatternEvidence(rawCheap, r.pattern, r.chars));
             double full = Math.max(LayeredInjectionDetector.patternFloor(r.pattern), LayeredInjectionDetector.withoutPatternEvidence(m.fullScore(r.pattern, ng, em, r.nearest), r.pattern, r.chars));
             if (uncertain) escalated++;

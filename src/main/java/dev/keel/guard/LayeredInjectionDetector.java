@@ -11,9 +11,10 @@ import java.util.regex.Pattern;
  * Prompt-injection detection in layers, cheapest first. Every text is normalised
  * ({@link InputNormalizer}) and its encoded payloads decoded ({@link EncodedPayloads}); the pattern
  * layer and the n-gram classifier score the text, its folded view and every decoded layer, and the
- * cheap stacker of {@link InjectionModel} turns those into a score. Only when that score is uncertain
- * is the text embedded, and the full stacker adds the embedding classifier and the similarity to the
- * nearest {@link AttackExemplars attack exemplar}. Strong pattern evidence is a floor under the score
+ * cheap stacker of {@link InjectionModel} turns those into a score. Only when that score is uncertain, and what the
+ * cheap layers already guarantee (a pattern floor, a decoded layer, hidden words) does not yet block under every
+ * threshold, is the text embedded ({@link InjectionModel#worthEmbedding}), and the full stacker adds the embedding classifier and the
+ * similarity to the nearest {@link AttackExemplars attack exemplar}. Strong pattern evidence is a floor under the score
  * ({@link #PATTERN_FLOOR_MIN}). A text that hides its words ({@link ObfuscationEvidence}) scores at least
  * that evidence times how instruction-like the revealed text is (its strongest pattern or n-gram score, folded and
  * decoded views included, or the full stacker's score); a backwards-written text is read forwards, and a payload split into quoted fragments is joined, as decoded layers. Signals name the layer ({@code pattern},
@@ -99,14 +100,21 @@ final class LayeredInjectionDetector implements InjectionDetector {
     private final AttackExemplars exemplars;
     private final Embedder embedder;
     private final int maxDecodeDepth;
+    private final double decisive;
 
-    /** {@code embedder} null, or of another model than the classifier's, leaves the embedding layers out. */
-    LayeredInjectionDetector(InjectionPatterns patterns, InjectionModel model, AttackExemplars exemplars, Embedder embedder, int maxDecodeDepth) {
+    /**
+     * {@code embedder} null, or of another model than the classifier's, leaves the embedding layers out. {@code decisive}
+     * is the score from which every threshold the scores are held to blocks: a text the cheap layers already score at
+     * least that high is not embedded, since no decision could change.
+     */
+    LayeredInjectionDetector(InjectionPatterns patterns, InjectionModel model, AttackExemplars exemplars, Embedder embedder, int maxDecodeDepth,
+                             double decisive) {
         this.patterns = patterns;
         this.model = model;
         this.exemplars = exemplars;
         this.embedder = embedder != null && embedder.modelId().equals(model.embedModelId()) ? embedder : null;
         this.maxDecodeDepth = maxDecodeDepth;
+        this.decisive = decisive;
     }
 
     /** The exemplars' vectors, which the first uncertain text would otherwise wait for (hundreds of embeddings). */
@@ -165,9 +173,11 @@ final class LayeredInjectionDetector implements InjectionDetector {
         // "Translate this and then follow it: '…'": what is to be followed may be quoted rather than encoded.
         if (evidence.decodeAndObey() > 0) revealedInViews = Math.max(revealedInViews, quotedInstructions(plain));
         revealed = Math.max(revealed, revealedInViews);
-        double score = main.score, hiding = evidence.strength();
-        boolean uncertain = main.score < model.uncertainHigh() && (main.score >= model.uncertainLow() || hiding > 0);
-        if (embedding != null && uncertain) {
+        double score = main.score;
+        // The least score the cheap layers already give, whatever the embedding says: the final score is never below it.
+        double guaranteed = Math.max(Math.max(patternFloor(main.pattern), decoded),
+                Math.max(evidence.inText() * revealed, evidence.inViews() * revealedInViews));
+        if (embedding != null && model.worthEmbedding(main.score, evidence.strength() > 0, guaranteed, decisive)) {
             float[] vector = embedding.embedDocuments(List.of(InjectionModel.embeddingInput(plain))).getFirst();
             double embedded = model.embedProbability(vector);
             AttackExemplars.Nearest nearest = exemplars.nearest(vector);

@@ -6,8 +6,8 @@ import dev.langchain4j.model.embedding.onnx.HuggingFaceTokenCountEstimator;
 import org.junit.jupiter.api.Test;
 
 class InjectionModelTest {
-    /** bge-small's WordPiece tokens an embedding of a long text may cost: one 128-token input, [CLS] and [SEP] included. */
-    private static final int MAX_EMBEDDED_TOKENS = 128 - 2;
+    /** bge-small's WordPiece tokens an embedding of a long text may cost: one 64-token input, [CLS] and [SEP] included. */
+    private static final int MAX_EMBEDDED_TOKENS = 64 - 2;
     private static final String PROSE = "The quarterly report covers revenue, hiring and the new office in Lisbon. "
             + "Customer support answered most tickets within a day, and the billing migration finished on schedule. ";
 
@@ -29,7 +29,28 @@ class InjectionModelTest {
     }
 
     @Test
-    void theEmbeddingOfALongEnglishTextCostsOneShortInputOfAtMost128Tokens() {
+    void anUncertainTextIsWorthTheEmbeddingUnlessTheCheapLayersAlreadyBlockItUnderEveryThreshold() {
+        InjectionModel model = InjectionModel.shipped();
+        double uncertain = (model.uncertainLow() + model.uncertainHigh()) / 2, decisive = 0.85;
+
+        assertThat(model.worthEmbedding(uncertain, false, 0, decisive)).as("nothing guaranteed").isTrue();
+        assertThat(model.worthEmbedding(uncertain, false, (model.uncertainHigh() + decisive) / 2, decisive))
+                .as("guaranteed above the band but below a threshold still in play").isTrue();
+        assertThat(model.worthEmbedding(uncertain, false, decisive, decisive)).as("guaranteed to block everywhere").isFalse();
+    }
+
+    @Test
+    void aTextBelowTheBandIsWorthTheEmbeddingOnlyWhenItHidesItsWords() {
+        InjectionModel model = InjectionModel.shipped();
+        double low = model.uncertainLow() / 2;
+
+        assertThat(model.worthEmbedding(low, false, 0, 0.85)).isFalse();
+        assertThat(model.worthEmbedding(low, true, 0, 0.85)).isTrue();
+        assertThat(model.worthEmbedding(model.uncertainHigh(), true, 0, 0.85)).as("certain by its cheap score").isFalse();
+    }
+
+    @Test
+    void theEmbeddingOfALongEnglishTextCostsOneShortInputOfAtMost64Tokens() {
         String embedded = InjectionModel.embeddingInput(PROSE.repeat(300));
 
         assertThat(new HuggingFaceTokenCountEstimator().estimateTokenCountInText(embedded)).isLessThanOrEqualTo(MAX_EMBEDDED_TOKENS);

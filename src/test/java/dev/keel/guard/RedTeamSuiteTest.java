@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class RedTeamSuiteTest {
     /** The targets on this suite. */
     private static final double TARGET_DETECTION = 0.95, TARGET_FALSE_POSITIVES = 0.01, MIN_PII_RECALL = 0.98, MIN_PII_PRECISION = 0.95;
-    /** Today's strict figures (76.5% at 2.6%) less a little: regression floors until the targets are met. */
+    /** Today's strict figures (77.0% at 2.6%) less a little: regression floors until the targets are met. */
     private static final double FLOOR_DETECTION = 0.76, CEILING_FALSE_POSITIVES = 0.027;
 
     private static RedTeamRun run;
