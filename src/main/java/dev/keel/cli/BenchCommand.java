@@ -53,6 +53,8 @@ final class BenchCommand implements Runnable {
                     System.out.printf("ingest            %8.1f chunks/s  (%.1f s)%n", r.ingestChunksPerSecond(), r.ingestSeconds());
                     System.out.printf("raw embedder      %8.1f chunks/s  (%.1f s)%n", r.rawChunksPerSecond(), r.rawEmbedSeconds());
                     System.out.printf("ratio ingest/raw  %8.3f   (target ≥ 0.85)%n", r.throughputRatio());
+                    System.out.printf("CPU raw/ingest    %8.3f   (%.1f vs %.1f CPU-s: the ratio's ceiling when both keep every core busy)%n",
+                            r.cpuRatio(), r.rawEmbedCpuSeconds(), r.ingestCpuSeconds());
                     System.out.printf("re-ingest         %8.3f s  → %.0f× faster than first ingest (target ≥ 50×)%n", r.reingestSeconds(), r.reingestSpeedup());
                 }
                 return 0;
