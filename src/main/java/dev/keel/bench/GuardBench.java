@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.keel.config.GuardConfig;
+import dev.keel.embed.CountingEmbedder;
 import dev.keel.embed.Embedder;
 import dev.keel.gateway.ChatGateway;
 import dev.keel.gateway.ChatGuard;
@@ -81,7 +82,7 @@ public final class GuardBench {
 
     public static Result run(GuardConfig config, Embedder embedder, int count, Path data, long seed, PrintStream log) {
         List<String> texts = data != null ? read(data, count) : mix(count, new Random(seed));
-        EmbeddingTally tally = new EmbeddingTally(embedder);
+        CountingEmbedder tally = new CountingEmbedder(embedder);
         Guard full = Guard.create(config, tally);
         Guard cheap = Guard.create(config, null);
         log.println("guard: warming up…");
@@ -131,37 +132,6 @@ public final class GuardBench {
         double allCores = scan(full, texts, (int) threads);
         return new Result(n, f, ch, Latency.of(piiMs), Latency.of(addedMs), Latency.of(embedMs), f.p50() / ch.p50(), f.p99() / ch.p99(), buckets,
                 byTokens, blocked / (double) n, embedded / (double) n, oneThread, allCores, (int) threads);
-    }
-
-    /** The embedder of the guard with every layer, counting the texts it is asked to embed. */
-    static final class EmbeddingTally implements Embedder {
-        private final Embedder inner;
-        final java.util.concurrent.atomic.AtomicLong texts = new java.util.concurrent.atomic.AtomicLong();
-
-        EmbeddingTally(Embedder inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public String modelId() {
-            return inner.modelId();
-        }
-
-        @Override
-        public int dimension() {
-            return inner.dimension();
-        }
-
-        @Override
-        public List<float[]> embedDocuments(List<String> batch) {
-            texts.addAndGet(batch.size());
-            return inner.embedDocuments(batch);
-        }
-
-        @Override
-        public float[] embedQuery(String query) {
-            return inner.embedQuery(query);
-        }
     }
 
     /** Turns whose request check time the conversation measurement reports. */
@@ -336,10 +306,10 @@ public final class GuardBench {
     record Checked(GuardResult result, boolean embedded) {}
 
     /** {@code text} checked by {@code full}, the guard built on {@code tally}. */
-    static Checked check(Guard full, EmbeddingTally tally, String text) {
-        long before = tally.texts.get();
+    static Checked check(Guard full, CountingEmbedder tally, String text) {
+        long before = tally.documents.get();
         GuardResult r = check(full, text);
-        return new Checked(r, tally.texts.get() > before);
+        return new Checked(r, tally.documents.get() > before);
     }
 
     private static GuardResult check(Guard guard, String text) {

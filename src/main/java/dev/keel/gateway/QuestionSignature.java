@@ -88,7 +88,8 @@ final class QuestionSignature {
         Matcher n = NUMBER.matcher(unmarked(text));
         while (n.find()) out.append(numberAsWritten(n.group())).append(' ');
         out.append(";negations:");
-        List<String> words = WORD.matcher(asTheModelReads(text)).results().map(java.util.regex.MatchResult::group).toList();
+        String read = asTheModelReads(text);
+        List<String> words = WORD.matcher(read).results().map(java.util.regex.MatchResult::group).toList();
         for (int i = 0; i < words.size(); i++) {
             String word = words.get(i);
             if (!word.endsWith("n't") && !NEGATIONS.contains(word.replace("'", ""))) continue;
@@ -103,7 +104,7 @@ final class QuestionSignature {
         }
         out.append(";contrasts:");
         words.stream().filter(CONTRASTS::contains).forEach(w -> out.append(w).append(' '));
-        if (PASSIVE_AGENT.matcher(asTheModelReads(text)).find()) out.append("passive ");
+        if (PASSIVE_AGENT.matcher(read).find()) out.append("passive ");
         out.append(";unseen:");
         for (String part : unseen) out.append(part.length()).append(':').append(part);
         return out.toString();

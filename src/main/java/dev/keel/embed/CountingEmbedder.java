@@ -3,7 +3,10 @@ package dev.keel.embed;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A real embedder, counting what it is asked: calls and texts of {@link #embedDocuments}, the longest query. */
+/**
+ * A real embedder, counting what it is asked: calls and texts of {@link #embedDocuments}, the longest query (for
+ * benchmarks and tests that report how much was embedded). Thread-safe when the embedder it wraps is.
+ */
 public class CountingEmbedder implements Embedder {
     private final Embedder inner;
     public final AtomicInteger documentCalls = new AtomicInteger();
