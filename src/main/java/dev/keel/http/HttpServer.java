@@ -42,6 +42,8 @@ public final class HttpServer implements AutoCloseable {
     private static final String PERMIT_ATTR = "keel.permit";
     private static final Logger LOG = LoggerFactory.getLogger(HttpServer.class);
     private static final int ACCEPT_BACKLOG = 4096;
+    /** Platform threads for Jetty's acceptor and selectors (requests themselves run on virtual threads). */
+    private static final int PLATFORM_THREADS = 16;
     /** The trace name (and metric series) of every request no route matched, whatever its method and path. */
     static final String UNMATCHED = "unmatched";
     /** The trace name of every console file served. */
@@ -73,6 +75,7 @@ public final class HttpServer implements AutoCloseable {
         EmbeddingRoutes embeddings = new EmbeddingRoutes(keel.embedder(), dev.keel.config.EmbedConfig.BGE_SMALL, keel.gateway());
         app = Javalin.create(config -> {
             config.concurrency.useVirtualThreads = true;
+            config.jetty.threadPool = serverThreads();
             config.http.maxRequestSize = server.maxBodyBytes();
             config.jetty.multipartConfig.maxFileSize(server.maxBodyBytes(), io.javalin.config.SizeUnit.BYTES);
             config.jetty.multipartConfig.maxTotalRequestSize(server.maxBodyBytes(), io.javalin.config.SizeUnit.BYTES);
@@ -80,7 +83,15 @@ public final class HttpServer implements AutoCloseable {
             // Our own connector so that the listen backlog is deep: the JVM's default of 50 drops SYNs when
             // a burst of clients connects at once, and they then wait seconds for TCP's retransmit.
             config.jetty.addConnector((jetty, http) -> {
-                ServerConnector connector = new ServerConnector(jetty, new HttpConnectionFactory(http));
+                ServerConnector connector = new ServerConnector(jetty, new HttpConnectionFactory(http)) {
+                    @Override
+                    protected org.eclipse.jetty.io.SocketChannelEndPoint newEndPoint(java.nio.channels.SocketChannel channel,
+                            org.eclipse.jetty.io.ManagedSelector selector, java.nio.channels.SelectionKey key) {
+                        ArrivalEndPoint endPoint = new ArrivalEndPoint(channel, selector, key, getScheduler());
+                        endPoint.setIdleTimeout(getIdleTimeout());
+                        return endPoint;
+                    }
+                };
                 connector.setHost(server.host());
                 connector.setPort(server.port());
                 connector.setAcceptQueueSize(ACCEPT_BACKLOG);
@@ -192,12 +203,16 @@ public final class HttpServer implements AutoCloseable {
     }
 
     /**
-     * Nanoseconds (on {@link System#nanoTime()}'s clock) since Jetty began reading the request, its first byte, before
-     * any handler ran; since the trace started when the request is not Jetty's.
+     * Nanoseconds (on {@link System#nanoTime()}'s clock) since Keel's selector saw the request's first bytes arrive
+     * ({@link ArrivalEndPoint}; when Jetty began reading it if that sighting is not the request's own), before any
+     * handler ran; since the trace started when the request is not Jetty's.
      */
     static long elapsedNanos(Context ctx) {
         ServletContextRequest request = ServletContextRequest.getServletContextRequest(ctx.req());
-        return request != null ? System.nanoTime() - request.getBeginNanoTime() : (long) (trace(ctx).elapsedMs() * 1e6);
+        if (request == null) return (long) (trace(ctx).elapsedMs() * 1e6);
+        long begin = request.getBeginNanoTime();
+        long start = request.getConnectionMetaData().getConnection().getEndPoint() instanceof ArrivalEndPoint endPoint ? endPoint.arrivalNanos(begin) : begin;
+        return System.nanoTime() - start;
     }
 
     static String tenant(Context ctx) {
@@ -482,5 +497,17 @@ public final class HttpServer implements AutoCloseable {
     List<String> routes() {
         return app.unsafe.internalRouter.allHttpHandlers().stream().map(p -> p.endpoint).filter(e -> e.method.isHttpMethod())
                 .map((Endpoint e) -> e.method.name() + " " + e.path).toList();
+    }
+
+    /**
+     * Jetty's acceptor and selectors on platform threads, each request on a virtual thread. Javalin's own virtual-thread
+     * pool runs the selectors on virtual threads too, so every readiness event first woke the JDK's poller thread and
+     * then a carrier for the selector before the request's own thread (measured: a lone request's added latency).
+     */
+    private static org.eclipse.jetty.util.thread.QueuedThreadPool serverThreads() {
+        var threads = new org.eclipse.jetty.util.thread.QueuedThreadPool(PLATFORM_THREADS, 2);
+        threads.setName("keel-http");
+        threads.setVirtualThreadsExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+        return threads;
     }
 }

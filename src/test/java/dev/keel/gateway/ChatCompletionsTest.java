@@ -718,6 +718,80 @@ class ChatCompletionsTest extends GatewayTestBase {
         assertThat(upstreamMs(r)).as("the stream's upstream time, on its span").isGreaterThanOrEqualTo(RECORDED_DELAY_MS);
     }
 
+    /** Long against Keel's own time on a loaded machine: a connection left idle, or a request sent in two parts this far apart. */
+    private static final long CLIENT_PAUSE_MS = 400;
+
+    @Test
+    void theOverheadHeaderOfARequestOnAKeptAliveConnectionDoesNotCountTheTimeTheConnectionWasIdle() throws Exception {
+        try (KeptAlive connection = new KeptAlive(java.net.URI.create(base).getPort())) {
+            assertThat(connection.chat(request("fast", false), 0).status()).isEqualTo(200);
+            pause(CLIENT_PAUSE_MS);
+            KeptAlive.Answer second = connection.chat(request("fast", false), 0);
+            assertThat(second.status()).isEqualTo(200);
+            assertThat(second.overheadMs()).as("the %d ms between the requests are nobody's", CLIENT_PAUSE_MS).isLessThan(CLIENT_PAUSE_MS / 2.0);
+        }
+    }
+
+    @Test
+    void theOverheadHeaderCountsFromTheRequestsFirstBytesWhenItsBodyComesLater() throws Exception {
+        try (KeptAlive connection = new KeptAlive(java.net.URI.create(base).getPort())) {
+            assertThat(connection.chat(request("fast", false), 0).status()).isEqualTo(200);
+            KeptAlive.Answer trickled = connection.chat(request("fast", false), CLIENT_PAUSE_MS);
+            assertThat(trickled.status()).isEqualTo(200);
+            assertThat(trickled.overheadMs()).as("Keel held the request while its body was on its way, as a client measures it")
+                    .isGreaterThanOrEqualTo(CLIENT_PAUSE_MS * 0.9);
+        }
+    }
+
+    /** One HTTP/1.1 connection to Keel, kept alive across chat requests; a request's body can follow its headers after a pause. */
+    private static final class KeptAlive implements AutoCloseable {
+        record Answer(int status, double overheadMs) {}
+
+        private final java.net.Socket socket;
+        private final java.io.InputStream in;
+
+        KeptAlive(int port) throws java.io.IOException {
+            socket = new java.net.Socket("127.0.0.1", port);
+            socket.setSoTimeout(15_000);
+            in = new java.io.BufferedInputStream(socket.getInputStream());
+        }
+
+        Answer chat(String body, long bodyAfterMs) throws java.io.IOException {
+            byte[] content = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Keel-Tenant: overhead\r\n"
+                    + "Content-Length: " + content.length + "\r\n\r\n";
+            socket.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            if (bodyAfterMs > 0) pause(bodyAfterMs);
+            socket.getOutputStream().write(content);
+            socket.getOutputStream().flush();
+            int status = Integer.parseInt(line().split(" ")[1]);
+            double overheadMs = -1;
+            int length = 0;
+            for (String header = line(); !header.isEmpty(); header = line()) {
+                String name = header.substring(0, header.indexOf(':')).trim().toLowerCase(java.util.Locale.ROOT), value = header.substring(header.indexOf(':') + 1).trim();
+                if (name.equals("x-keel-overhead-ms")) overheadMs = Double.parseDouble(value);
+                if (name.equals("content-length")) length = Integer.parseInt(value);
+            }
+            in.readNBytes(length);
+            return new Answer(status, overheadMs);
+        }
+
+        private String line() throws java.io.IOException {
+            StringBuilder line = new StringBuilder();
+            for (int c = in.read(); c != '\n'; c = in.read()) {
+                if (c < 0) throw new java.io.EOFException("Keel closed the connection");
+                if (c != '\r') line.append((char) c);
+            }
+            return line.toString();
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            socket.close();
+        }
+    }
+
     /** The scripted upstream's latency. */
     private static void pause(long ms) {
         try {
