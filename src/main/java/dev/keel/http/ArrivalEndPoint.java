@@ -8,9 +8,9 @@ import org.eclipse.jetty.io.SocketChannelEndPoint;
 import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
- * A server connection that remembers when its selector first saw bytes to read after its last write, so that Keel's own time for a
- * request can start when Keel could first know it had arrived rather than when a request thread began parsing
- * it (the hand-off from the selector to that thread is Keel's time too). Thread-safe: the selector writes, the
+ * A server connection that remembers when its selector first saw bytes to read after its last write, so that Keel's
+ * own time for a request can start when Keel could first know it had arrived rather than when a request thread began
+ * parsing it (the hand-off from the selector to that thread is Keel's time too). Thread-safe: the selector writes, the
  * request's thread reads.
  */
 final class ArrivalEndPoint extends SocketChannelEndPoint {

@@ -180,10 +180,10 @@ final class ChatRoutes {
     /**
      * {@code x-keel-provider}, {@code x-keel-route} (the router's decision, for {@code auto}), {@code x-keel-cache},
      * the serving upstream's {@code x-request-id} and, taken last so that only the body's write follows it,
-     * {@code x-keel-overhead-ms}: the time since Keel's selector saw the request arrive ({@link HttpServer#elapsedNanos}) less the upstreams' own time
-     * (each exchange from its request's last byte sent to its response's last byte received; a stream's, to the latest
-     * chunk received when its response headers leave with the first chunk sent). Keel's client work (pool, write,
-     * hand-off) counts as Keel's.
+     * {@code x-keel-overhead-ms}: the time since Keel's selector saw the request arrive ({@link HttpServer#elapsedNanos})
+     * less the upstreams' own time (each exchange from its request's last byte sent to its client's selector seeing the
+     * response's last bytes arrive; a stream's, to the latest chunk received when its response headers leave with the
+     * first chunk sent). Keel's client work (pool, write, hand-offs, parse) counts as Keel's.
      */
     static void headers(Context ctx, String provider, Trace trace) {
         if (provider != null) ctx.header("x-keel-provider", provider);

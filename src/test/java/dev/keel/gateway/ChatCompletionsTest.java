@@ -8,12 +8,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.BeforeAll;
@@ -723,7 +730,7 @@ class ChatCompletionsTest extends GatewayTestBase {
 
     @Test
     void theOverheadHeaderOfARequestOnAKeptAliveConnectionDoesNotCountTheTimeTheConnectionWasIdle() throws Exception {
-        try (KeptAlive connection = new KeptAlive(java.net.URI.create(base).getPort())) {
+        try (KeptAlive connection = new KeptAlive(URI.create(base).getPort())) {
             assertThat(connection.chat(request("fast", false), 0).status()).isEqualTo(200);
             pause(CLIENT_PAUSE_MS);
             KeptAlive.Answer second = connection.chat(request("fast", false), 0);
@@ -734,7 +741,7 @@ class ChatCompletionsTest extends GatewayTestBase {
 
     @Test
     void theOverheadHeaderCountsFromTheRequestsFirstBytesWhenItsBodyComesLater() throws Exception {
-        try (KeptAlive connection = new KeptAlive(java.net.URI.create(base).getPort())) {
+        try (KeptAlive connection = new KeptAlive(URI.create(base).getPort())) {
             assertThat(connection.chat(request("fast", false), 0).status()).isEqualTo(200);
             KeptAlive.Answer trickled = connection.chat(request("fast", false), CLIENT_PAUSE_MS);
             assertThat(trickled.status()).isEqualTo(200);
@@ -747,20 +754,20 @@ class ChatCompletionsTest extends GatewayTestBase {
     private static final class KeptAlive implements AutoCloseable {
         record Answer(int status, double overheadMs) {}
 
-        private final java.net.Socket socket;
-        private final java.io.InputStream in;
+        private final Socket socket;
+        private final InputStream in;
 
-        KeptAlive(int port) throws java.io.IOException {
-            socket = new java.net.Socket("127.0.0.1", port);
+        KeptAlive(int port) throws IOException {
+            socket = new Socket("127.0.0.1", port);
             socket.setSoTimeout(15_000);
-            in = new java.io.BufferedInputStream(socket.getInputStream());
+            in = new BufferedInputStream(socket.getInputStream());
         }
 
-        Answer chat(String body, long bodyAfterMs) throws java.io.IOException {
-            byte[] content = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Answer chat(String body, long bodyAfterMs) throws IOException {
+            byte[] content = body.getBytes(StandardCharsets.UTF_8);
             String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Keel-Tenant: overhead\r\n"
                     + "Content-Length: " + content.length + "\r\n\r\n";
-            socket.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().flush();
             if (bodyAfterMs > 0) pause(bodyAfterMs);
             socket.getOutputStream().write(content);
@@ -769,7 +776,7 @@ class ChatCompletionsTest extends GatewayTestBase {
             double overheadMs = -1;
             int length = 0;
             for (String header = line(); !header.isEmpty(); header = line()) {
-                String name = header.substring(0, header.indexOf(':')).trim().toLowerCase(java.util.Locale.ROOT), value = header.substring(header.indexOf(':') + 1).trim();
+                String name = header.substring(0, header.indexOf(':')).trim().toLowerCase(Locale.ROOT), value = header.substring(header.indexOf(':') + 1).trim();
                 if (name.equals("x-keel-overhead-ms")) overheadMs = Double.parseDouble(value);
                 if (name.equals("content-length")) length = Integer.parseInt(value);
             }
@@ -777,17 +784,17 @@ class ChatCompletionsTest extends GatewayTestBase {
             return new Answer(status, overheadMs);
         }
 
-        private String line() throws java.io.IOException {
+        private String line() throws IOException {
             StringBuilder line = new StringBuilder();
             for (int c = in.read(); c != '\n'; c = in.read()) {
-                if (c < 0) throw new java.io.EOFException("Keel closed the connection");
+                if (c < 0) throw new EOFException("Keel closed the connection");
                 if (c != '\r') line.append((char) c);
             }
             return line.toString();
         }
 
         @Override
-        public void close() throws java.io.IOException {
+        public void close() throws IOException {
             socket.close();
         }
     }
