@@ -27,7 +27,11 @@ final class BearerSecret {
     }
 
     boolean presentedBy(Context ctx) {
-        return hash != null && MessageDigest.isEqual(digest(HttpServer.bearer(ctx)), hash);
+        return presentedBy(Exchange.of(ctx));
+    }
+
+    boolean presentedBy(Exchange exchange) {
+        return hash != null && MessageDigest.isEqual(digest(HttpServer.bearer(exchange)), hash);
     }
 
     private static byte[] digest(String secret) {

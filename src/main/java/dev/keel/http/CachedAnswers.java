@@ -49,7 +49,7 @@ final class CachedAnswers {
                      int heartbeatSeconds, Trace trace) throws IOException {
         Stored s = Stored.of(hit);
         gateway.billCachedAnswer(caller, model, s.servedBy(), s.maxTokens(), s.maxUsd(), hit, trace);
-        ChatRoutes.cacheHeader(ctx, trace);
+        ChatRoutes.cacheHeader(Exchange.of(ctx), trace);
         ObjectNode view = s.view();
         view.put("trace_id", trace.id());
         view.put("took_ms", Math.round(trace.elapsedMs() * 1000) / 1000.0);

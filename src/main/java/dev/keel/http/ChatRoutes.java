@@ -34,6 +34,8 @@ final class ChatRoutes {
     /** The header a client names its conversation with, so the router keeps an escalated tier for it. */
     static final String SESSION_HEADER = "x-keel-session-id";
     private static final String COST_ATTR = "keel.request-cost";
+    /** The gateway's hot route, which {@link HotRoute} serves without Javalin. */
+    static final String COMPLETIONS_PATH = "/v1/chat/completions";
     /**
      * What goes around a chunk's JSON in its SSE frame: written apart into the response's buffer, which the flush sends
      * as one write, so the JSON goes from Jackson's pooled buffers to the response with no String made of it.
@@ -47,7 +49,7 @@ final class ChatRoutes {
     }
 
     void register(RoutesConfig routes) {
-        routes.post("/v1/chat/completions", this::complete);
+        routes.post(COMPLETIONS_PATH, ctx -> complete(Exchange.of(ctx)));
         routes.get("/v1/models", this::models);
         routes.get("/v1/models/<id>", this::model);
     }
@@ -65,7 +67,7 @@ final class ChatRoutes {
     }
 
     private List<ChatGateway.Listed> available(Context ctx) {
-        List<ChatGateway.Listed> models = new ArrayList<>(gateway.available(caller(ctx)));
+        List<ChatGateway.Listed> models = new ArrayList<>(gateway.available(caller(Exchange.of(ctx))));
         models.add(new ChatGateway.Listed(EmbedConfig.BGE_SMALL, LOCAL_EMBEDDINGS_OWNER));
         return models;
     }
@@ -79,33 +81,34 @@ final class ChatRoutes {
         return out;
     }
 
-    private void complete(Context ctx) throws IOException {
-        ObjectNode request = Json.object(ctx.body());
-        Trace trace = HttpServer.trace(ctx);
+    /** {@code POST /v1/chat/completions}, whether Javalin or {@link HotRoute} serves it. */
+    void complete(Exchange exchange) throws IOException {
+        ObjectNode request = Json.object(new String(exchange.body(), StandardCharsets.UTF_8));
+        Trace trace = HttpServer.trace(exchange);
         if (request.path("stream").asBoolean(false)) {
-            stream(ctx, request, trace);
+            stream(exchange, request, trace);
             return;
         }
-        ChatGateway.Result result = gateway.complete(request, caller(ctx), trace);
+        ChatGateway.Result result = gateway.complete(request, caller(exchange), trace);
         byte[] body = Json.bytes(result.completion().body());
-        ctx.header("x-keel-cost-usd", usd(result.cost()));
-        headers(ctx, result.provider(), trace);
-        HttpServer.send(ctx, 200, "application/json", body);
+        exchange.header("x-keel-cost-usd", usd(result.cost()));
+        headers(exchange, result.provider(), trace);
+        HttpServer.send(exchange, 200, "application/json", body);
     }
 
-    private void stream(Context ctx, ObjectNode request, Trace trace) throws IOException {
-        gateway.check(request, caller(ctx));
+    private void stream(Exchange exchange, ObjectNode request, Trace trace) throws IOException {
+        gateway.check(request, caller(exchange));
         OutputStream[] out = {null};
         try {
-            ChatGateway.Streamed served = gateway.stream(request, caller(ctx), trace, chunk -> {
+            ChatGateway.Streamed served = gateway.stream(request, caller(exchange), trace, chunk -> {
                 try {
                     if (out[0] == null) {
-                        ctx.status(200);
-                        ctx.res().setContentType("text/event-stream; charset=utf-8");
-                        ctx.res().setHeader("Cache-Control", "no-cache");
-                        ctx.res().setHeader("X-Accel-Buffering", "no");
-                        headers(ctx, (String) trace.attribute("provider"), trace);
-                        out[0] = ctx.res().getOutputStream();
+                        exchange.status(200);
+                        exchange.contentType("text/event-stream; charset=utf-8");
+                        exchange.header("Cache-Control", "no-cache");
+                        exchange.header("X-Accel-Buffering", "no");
+                        headers(exchange, (String) trace.attribute("provider"), trace);
+                        out[0] = exchange.output();
                     }
                     out[0].write(SSE_DATA);
                     out[0].write(Json.bytes(chunk));
@@ -118,8 +121,9 @@ final class ChatRoutes {
                 }
             });
             if (out[0] == null) {
-                ctx.status(200).contentType("text/event-stream; charset=utf-8");
-                out[0] = ctx.res().getOutputStream();
+                exchange.status(200);
+                exchange.contentType("text/event-stream; charset=utf-8");
+                out[0] = exchange.output();
             }
             if (served.provider() != null) trace.attr("provider", served.provider());
             // Headers left before the cost was known: it follows as an SSE comment, which clients ignore.
@@ -155,24 +159,24 @@ final class ChatRoutes {
     }
 
     /** The caller of a gateway request; the session id comes from {@value #SESSION_HEADER} (400 when malformed). */
-    static ChatGateway.Caller caller(Context ctx) {
-        return caller(ctx, ctx.header(SESSION_HEADER), SESSION_HEADER);
+    static ChatGateway.Caller caller(Exchange exchange) {
+        return caller(exchange, exchange.header(SESSION_HEADER), SESSION_HEADER);
     }
 
     /** The caller in session {@code session} (null: none), read from {@code field}; a malformed id is a 400 naming it. */
-    static ChatGateway.Caller caller(Context ctx, String session, String field) {
+    static ChatGateway.Caller caller(Exchange exchange, String session, String field) {
         if (session != null && !Sessions.isValidId(session)) {
             throw ApiException.badRequest(field + " must be " + Sessions.ID_RULE, field);
         }
-        return new ChatGateway.Caller(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), session, cost(ctx));
+        return new ChatGateway.Caller(HttpServer.tenant(exchange), exchange.attribute(HttpServer.KEY_ATTR), session, cost(exchange));
     }
 
     /** The HTTP request's {@link RequestCost}: one per request, shared by every caller made for it. */
-    static RequestCost cost(Context ctx) {
-        RequestCost cost = ctx.attribute(COST_ATTR);
+    static RequestCost cost(Exchange exchange) {
+        RequestCost cost = exchange.attribute(COST_ATTR);
         if (cost == null) {
             cost = new RequestCost();
-            ctx.attribute(COST_ATTR, cost);
+            exchange.attribute(COST_ATTR, cost);
         }
         return cost;
     }
@@ -185,18 +189,18 @@ final class ChatRoutes {
      * response's last bytes arrive; a stream's, to the latest chunk received when its response headers leave with the
      * first chunk sent). Keel's client work (pool, write, hand-offs, parse) counts as Keel's.
      */
-    static void headers(Context ctx, String provider, Trace trace) {
-        if (provider != null) ctx.header("x-keel-provider", provider);
-        routeHeader(ctx, trace);
-        cacheHeader(ctx, trace);
-        upstreamRequestId(ctx, trace);
-        double overheadMs = Math.max(0, HttpServer.elapsedNanos(ctx) - trace.upstreamNanos()) / 1e6;
-        ctx.header("x-keel-overhead-ms", String.format(Locale.ROOT, "%.3f", overheadMs));
+    static void headers(Exchange exchange, String provider, Trace trace) {
+        if (provider != null) exchange.header("x-keel-provider", provider);
+        routeHeader(exchange, trace);
+        cacheHeader(exchange, trace);
+        upstreamRequestId(exchange, trace);
+        double overheadMs = Math.max(0, HttpServer.elapsedNanos(exchange) - trace.upstreamNanos()) / 1e6;
+        exchange.header("x-keel-overhead-ms", String.format(Locale.ROOT, "%.3f", overheadMs));
     }
 
     /** {@code x-keel-cache}: how the cache served the request ({@code hit-exact}, {@code hit-semantic}, {@code miss}, {@code off}), if it looked. */
-    static void cacheHeader(Context ctx, Trace trace) {
-        if (trace.attribute(GatewayCache.TRACE_ATTR) instanceof String c) ctx.header("x-keel-cache", c);
+    static void cacheHeader(Exchange exchange, Trace trace) {
+        if (trace.attribute(GatewayCache.TRACE_ATTR) instanceof String c) exchange.header("x-keel-cache", c);
     }
 
     /** A cost for the {@code x-keel-cost-usd} header. */
@@ -205,19 +209,19 @@ final class ChatRoutes {
     }
 
     /** {@code x-keel-route}: the router's decision, when the request was routed ({@code auto}). */
-    static void routeHeader(Context ctx, Trace trace) {
-        if (trace.attribute(ChatGateway.ROUTE_ATTRIBUTE) instanceof String route) ctx.header("x-keel-route", route);
+    static void routeHeader(Exchange exchange, Trace trace) {
+        if (trace.attribute(ChatGateway.ROUTE_ATTRIBUTE) instanceof String route) exchange.header("x-keel-route", route);
     }
 
     /** {@code x-keel-cost-usd}: what the request's model calls cost together, when it made any. */
-    static void costHeader(Context ctx) {
-        RequestCost cost = cost(ctx);
-        if (cost.anyCalls()) ctx.header("x-keel-cost-usd", usd(cost.spentUsd()));
+    static void costHeader(Exchange exchange) {
+        RequestCost cost = cost(exchange);
+        if (cost.anyCalls()) exchange.header("x-keel-cost-usd", usd(cost.spentUsd()));
     }
 
     /** {@code event} with {@code cost_usd}, the request's model calls' cost, when it made any: a stream's headers left before the cost was known. */
-    static Map<String, Object> withCost(Context ctx, Map<String, Object> event) {
-        RequestCost cost = cost(ctx);
+    static Map<String, Object> withCost(Exchange exchange, Map<String, Object> event) {
+        RequestCost cost = cost(exchange);
         if (!cost.anyCalls()) return event;
         Map<String, Object> out = new LinkedHashMap<>(event);
         out.put("cost_usd", cost.spentUsd());
@@ -230,12 +234,12 @@ final class ChatRoutes {
     }
 
     /** Forwards the request id of the upstream response the trace recorded last, as {@code x-request-id}. */
-    private static void upstreamRequestId(Context ctx, Trace trace) {
-        if (trace != null && trace.attribute(CallContext.UPSTREAM_REQUEST_ID) instanceof String id) ctx.header("x-request-id", id);
+    private static void upstreamRequestId(Exchange exchange, Trace trace) {
+        if (trace != null && trace.attribute(CallContext.UPSTREAM_REQUEST_ID) instanceof String id) exchange.header("x-request-id", id);
     }
 
     /** Maps a classified provider failure to the client's status and OpenAI error. */
-    static void error(Context ctx, ProviderException e) {
+    static void error(Exchange exchange, ProviderException e) {
         int status = ChatGateway.statusOf(e);
         String message = e.getMessage(), param = null, code = e.kind().name().toLowerCase();
         if (e.kind() == ProviderException.Kind.BAD_REQUEST && e.upstreamBody() != null) {
@@ -250,14 +254,14 @@ final class ChatRoutes {
                 message = e.getMessage();
             }
         }
-        if (e.retryAfter() != null) ctx.header("Retry-After", Long.toString(Math.max(1, e.retryAfter().toSeconds())));
-        ctx.header("x-keel-provider", e.provider());
-        upstreamRequestId(ctx, HttpServer.trace(ctx));
+        if (e.retryAfter() != null) exchange.header("Retry-After", Long.toString(Math.max(1, e.retryAfter().toSeconds())));
+        exchange.header("x-keel-provider", e.provider());
+        upstreamRequestId(exchange, HttpServer.trace(exchange));
         if (e.modelNotFound()) {
-            HttpServer.error(ctx, status, "invalid_request_error", message, "model", "model_not_found");
+            HttpServer.error(exchange, status, "invalid_request_error", message, "model", "model_not_found");
             return;
         }
-        HttpServer.error(ctx, status, status == 429 ? "rate_limit_error" : status == 400 ? "invalid_request_error" : "upstream_error",
+        HttpServer.error(exchange, status, status == 429 ? "rate_limit_error" : status == 400 ? "invalid_request_error" : "upstream_error",
                 message, param, code);
     }
 

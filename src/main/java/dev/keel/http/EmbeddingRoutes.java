@@ -60,8 +60,8 @@ final class EmbeddingRoutes {
             }
             EmbeddingInput.of(body.get("input")); // the shape only: the upstream gets the input as it came
             Trace trace = HttpServer.trace(ctx);
-            ChatGateway.Embedded remote = gateway.embed(body, ChatRoutes.caller(ctx), trace);
-            ChatRoutes.headers(ctx, remote.provider(), trace);
+            ChatGateway.Embedded remote = gateway.embed(body, ChatRoutes.caller(Exchange.of(ctx)), trace);
+            ChatRoutes.headers(Exchange.of(ctx), remote.provider(), trace);
             ctx.header("x-keel-cost-usd", ChatRoutes.usd(remote.cost()));
             HttpServer.send(ctx, 200, "application/json", Json.bytes(remote.body()));
             return;

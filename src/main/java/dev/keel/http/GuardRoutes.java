@@ -51,7 +51,7 @@ final class GuardRoutes {
                     + "; check it in parts", "text", "text_too_large");
         }
         Guard.Direction direction = QueryRoutes.enumParam(body, "direction", Guard.Direction.class, Guard.Direction.INPUT);
-        ChatGateway.Caller caller = ChatRoutes.caller(ctx);
+        ChatGateway.Caller caller = ChatRoutes.caller(Exchange.of(ctx));
         GuardConfig.Profile profile = QueryRoutes.enumParam(body, "profile", GuardConfig.Profile.class, gateway.guardProfile(caller));
         // The caller's policy (PII actions, topics) applies, as it would to its requests.
         Guard policed = gateway.guardOf(caller);

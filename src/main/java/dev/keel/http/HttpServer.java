@@ -9,7 +9,6 @@ import dev.keel.store.StoreException;
 import dev.keel.trace.Trace;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
-import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.javalin.router.Endpoint;
 import java.util.LinkedHashMap;
@@ -48,7 +47,7 @@ public final class HttpServer implements AutoCloseable {
     static final String UNMATCHED = "unmatched";
     /** The trace name of every console file served. */
     private static final String STATIC = "console file";
-    private static final Set<HandlerType> BODY_METHODS = Set.of(HandlerType.POST, HandlerType.PUT, HandlerType.PATCH);
+    private static final Set<String> BODY_METHODS = Set.of("POST", "PUT", "PATCH");
 
     private final Keel keel;
     private final Javalin app;
@@ -56,6 +55,7 @@ public final class HttpServer implements AutoCloseable {
     private final OriginGuard origins;
     private final BearerSecret metricsToken, adminKey;
     private final boolean operationalDetailsOpen;
+    private final long maxBodyBytes;
 
     public HttpServer(Keel keel) {
         this.keel = keel;
@@ -65,6 +65,7 @@ public final class HttpServer implements AutoCloseable {
         this.metricsToken = BearerSecret.of(server.metricsToken());
         this.adminKey = BearerSecret.of(server.adminKey());
         this.operationalDetailsOpen = operationalDetailsOpen(server);
+        this.maxBodyBytes = server.maxBodyBytes();
         DocumentRoutes documents = new DocumentRoutes(keel);
         QueryRoutes queries = new QueryRoutes(keel);
         ChatRoutes chat = new ChatRoutes(keel.gateway());
@@ -97,7 +98,11 @@ public final class HttpServer implements AutoCloseable {
                 connector.setAcceptQueueSize(ACCEPT_BACKLOG);
                 return connector;
             });
-            config.jetty.modifyServer(jetty -> jetty.setErrorHandler(new JsonErrorHandler()));
+            config.jetty.modifyServer(jetty -> {
+                jetty.setErrorHandler(new JsonErrorHandler());
+                // Javalin mounts its servlet context inside this handler, which serves the gateway's hot route itself.
+                jetty.setHandler(new HotRoute(this, chat, server.maxBodyBytes()));
+            });
             config.startup.showJavalinBanner = false;
             config.startup.showOldJavalinVersionWarning = false;
             config.staticFiles.add(staticFiles -> {
@@ -105,19 +110,21 @@ public final class HttpServer implements AutoCloseable {
                 staticFiles.directory = "/console";
                 staticFiles.location = io.javalin.http.staticfiles.Location.CLASSPATH;
             });
-            config.routes.before(ctx -> begin(ctx, server.maxBodyBytes()));
-            config.routes.before("/v1/*", this::authenticate);
-            config.routes.before("/v1/*", this::admit);
+            config.routes.before(ctx -> {
+                if (begin(Exchange.of(ctx))) ctx.skipRemainingHandlers();
+            });
+            io.javalin.http.Handler authenticate = ctx -> authenticate(Exchange.of(ctx)), admit = ctx -> admit(Exchange.of(ctx));
+            config.routes.before("/v1/*", authenticate);
+            config.routes.before("/v1/*", admit);
             config.routes.beforeMatched(ctx -> {
                 Endpoint route = ctx.endpoints().matchedHttpEndpoint();
                 if (route == null) {
                     trace(ctx).rename(STATIC);
                     return;
                 }
-                trace(ctx).rename(route.method.name() + " " + route.path);
-                requireBodyType(ctx, route);
+                matched(Exchange.of(ctx), route.method.name() + " " + route.path);
             });
-            config.routes.after(this::end);
+            config.routes.after(ctx -> end(Exchange.of(ctx)));
             config.routes.get("/", ctx -> ctx.redirect("/console/"));
             config.routes.get("/health/live", ctx -> json(ctx, 200, Map.of("status", "ok")));
             config.routes.get("/health/ready", this::ready);
@@ -132,21 +139,11 @@ public final class HttpServer implements AutoCloseable {
             usage.register(config.routes);
             admin.register(config.routes);
             new EvalRoutes(keel.onlineEvaluation()).register(config.routes);
-            if (keel.config().agents().mcpEndpoint()) new McpEndpoint(keel).register(config.routes, this::authenticate, this::admit);
+            if (keel.config().agents().mcpEndpoint()) new McpEndpoint(keel).register(config.routes, authenticate, admit);
             new AgentRoutes(keel.agents(), server.heartbeatSeconds()).register(config.routes);
-            config.routes.exception(ApiException.class, (e, ctx) -> {
-                if (e.retryAfterSeconds() > 0) ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
-                error(ctx, e.status(), e.type(), e.getMessage(), e.param(), e.code());
-            });
-            config.routes.exception(dev.keel.model.ProviderException.class, (e, ctx) -> ChatRoutes.error(ctx, e));
-            config.routes.exception(dev.keel.index.IndexException.class, (e, ctx) -> {
-                // The details (engine, node address) are the operator's: logged, not shown to callers.
-                LOG.warn("index unavailable: {}", e.getMessage());
-                error(ctx, 503, typeOf(503), "the search index is unavailable; try again shortly", null, "index_unavailable");
-            });
-            config.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), typeOf(e.getStatus()), e.getMessage(), null, null));
-            config.routes.exception(StoreException.class, this::storeUnavailable);
-            config.routes.exception(Exception.class, this::unhandled);
+            // Javalin answers its own HttpResponseException in plain text unless that class has a handler of its own.
+            config.routes.exception(HttpResponseException.class, (e, ctx) -> fail(Exchange.of(ctx), e));
+            config.routes.exception(Exception.class, (e, ctx) -> fail(Exchange.of(ctx), e));
             config.routes.error(404, ctx -> {
                 if (ctx.result() == null || ctx.result().isEmpty() || ctx.result().equals("Endpoint " + ctx.method() + " " + ctx.path() + " not found")) {
                     error(ctx, 404, "not_found_error", "no route " + ctx.method() + " " + ctx.path(), null, "unknown_route");
@@ -202,23 +199,31 @@ public final class HttpServer implements AutoCloseable {
         return ctx.attribute(TRACE_ATTR);
     }
 
+    static Trace trace(Exchange exchange) {
+        return exchange.attribute(TRACE_ATTR);
+    }
+
     /**
      * Nanoseconds (on {@link System#nanoTime()}'s clock) since Keel's selector saw the request's first bytes arrive
      * ({@link ArrivalEndPoint}; when Jetty began reading it if that sighting is not the request's own), before any
      * handler ran; since the trace started when the request is not Jetty's.
      */
-    static long elapsedNanos(Context ctx) {
-        ServletContextRequest request = ServletContextRequest.getServletContextRequest(ctx.req());
-        if (request == null) return (long) (trace(ctx).elapsedMs() * 1e6);
+    static long elapsedNanos(Exchange exchange) {
+        org.eclipse.jetty.server.Request request = exchange.jettyRequest();
+        if (request == null) return (long) (trace(exchange).elapsedMs() * 1e6);
         long begin = request.getBeginNanoTime();
         long start = request.getConnectionMetaData().getConnection().getEndPoint() instanceof ArrivalEndPoint endPoint ? endPoint.arrivalNanos(begin) : begin;
         return System.nanoTime() - start;
     }
 
     static String tenant(Context ctx) {
-        ApiKey key = ctx.attribute(KEY_ATTR);
+        return tenant(Exchange.of(ctx));
+    }
+
+    static String tenant(Exchange exchange) {
+        ApiKey key = exchange.attribute(KEY_ATTR);
         if (key != null) return key.tenant();
-        String t = ctx.header("X-Keel-Tenant");
+        String t = exchange.header("X-Keel-Tenant");
         if (t == null || t.isBlank()) return Keel.DEFAULT_TENANT;
         if (!t.matches(TENANT_PATTERN)) throw ApiException.badRequest("X-Keel-Tenant must be 1-64 letters, digits, '.', '_' or '-'", "X-Keel-Tenant");
         return t;
@@ -228,129 +233,177 @@ public final class HttpServer implements AutoCloseable {
         send(ctx, status, "application/json", Json.bytes(body));
     }
 
-    /**
-     * Writes a whole body straight to the response (with its length, so the connection stays
-     * reusable) rather than through Javalin's result stream, which copies it through a fresh buffer.
-     * A client that has gone away is noted on the trace, not raised.
-     */
     static void send(Context ctx, int status, String contentType, byte[] body) {
-        ctx.status(status).contentType(contentType);
-        ctx.res().setContentLength(body.length);
+        send(Exchange.of(ctx), status, contentType, body);
+    }
+
+    /** Writes a whole body with its length (so the connection stays reusable). A client that has gone away is noted on the trace, not raised. */
+    static void send(Exchange exchange, int status, String contentType, byte[] body) {
         try {
-            ctx.res().getOutputStream().write(body);
+            exchange.send(status, contentType, body);
         } catch (java.io.IOException e) {
-            Trace t = trace(ctx);
+            Trace t = trace(exchange);
             if (t != null) t.attr(Trace.CLIENT_DISCONNECTED, true);
         }
     }
 
     /**
-     * Every request gets a trace (renamed to its route once matched; continuing the caller's W3C trace
-     * context when it sent one), passes the {@link OriginGuard} (a CORS preflight ends there) and has the
-     * body limit checked before reading.
+     * Runs a route with the steps Javalin's hooks run around every other {@code /v1} route ({@link #begin},
+     * {@link #authenticate}, {@link #admit}, {@link #matched}, failures through {@link #fail}, {@link #end}):
+     * for {@link HotRoute}, which serves its route without Javalin.
      */
-    private void begin(Context ctx, long maxBody) {
-        Trace trace = keel.traces().start(UNMATCHED, tenantOrDefault(ctx), traceparent(ctx), tracestate(ctx));
-        ctx.attribute(TRACE_ATTR, trace);
-        ctx.header("x-keel-trace-id", trace.id());
-        if (origins.admit(ctx)) {
-            ctx.skipRemainingHandlers();
-            end(ctx);
-            return;
+    void serve(Exchange exchange, String route, Route handler) {
+        try {
+            if (begin(exchange)) return;
+            authenticate(exchange);
+            admit(exchange);
+            matched(exchange, route);
+            handler.handle(exchange);
+        } catch (Exception e) {
+            fail(exchange, e);
         }
-        long declared = ctx.req().getContentLengthLong(); // Javalin's int contentLength() is -1 past 2 GB
-        if (declared > maxBody) {
-            throw new ApiException(413, "request_too_large", "request body of " + declared + " bytes is over the limit of " + maxBody
-                    + " bytes (server.max_body_bytes)", null, "body_too_large");
+        end(exchange);
+    }
+
+    /** A route {@link #serve} runs. */
+    @FunctionalInterface
+    interface Route {
+        void handle(Exchange exchange) throws Exception;
+    }
+
+    /**
+     * Every request gets a trace (renamed to its route once matched; continuing the caller's W3C trace
+     * context when it sent one), passes the {@link OriginGuard} and has the body limit checked before reading.
+     * Returns true when that answered it: a CORS preflight, ended here.
+     */
+    private boolean begin(Exchange exchange) {
+        Trace trace = keel.traces().start(UNMATCHED, tenantOrDefault(exchange), traceparent(exchange), tracestate(exchange));
+        exchange.attribute(TRACE_ATTR, trace);
+        exchange.header("x-keel-trace-id", trace.id());
+        if (origins.admit(exchange)) {
+            end(exchange);
+            return true;
         }
+        long declared = exchange.declaredLength();
+        if (declared > maxBodyBytes) throw tooLarge(declared + " bytes", maxBodyBytes);
+        return false;
+    }
+
+    /** A request body over {@code server.max_body_bytes}: 413. */
+    static ApiException tooLarge(String size, long maxBody) {
+        return new ApiException(413, "request_too_large", "request body of " + size + " is over the limit of " + maxBody
+                + " bytes (server.max_body_bytes)", null, "body_too_large");
     }
 
     /** The caller's {@code traceparent}; none when it sent several, which W3C Trace Context makes invalid. */
-    private static String traceparent(Context ctx) {
-        java.util.Enumeration<String> values = ctx.req().getHeaders("traceparent");
-        if (values == null || !values.hasMoreElements()) return null;
-        String first = values.nextElement();
-        return values.hasMoreElements() ? null : first;
+    private static String traceparent(Exchange exchange) {
+        List<String> values = exchange.headers("traceparent");
+        return values.size() == 1 ? values.get(0) : null;
     }
 
     /** The caller's {@code tracestate}, its header lines joined as one list (as the specification allows). */
-    private static String tracestate(Context ctx) {
-        java.util.Enumeration<String> values = ctx.req().getHeaders("tracestate");
-        return values == null || !values.hasMoreElements() ? null : String.join(",", java.util.Collections.list(values));
+    private static String tracestate(Exchange exchange) {
+        List<String> values = exchange.headers("tracestate");
+        return values.isEmpty() ? null : String.join(",", values);
+    }
+
+    /** The request matched {@code route} ("METHOD path"): its trace takes the route's name, and its body must be of a type the route takes. */
+    private static void matched(Exchange exchange, String route) {
+        trace(exchange).rename(route);
+        requireBodyType(exchange, route);
     }
 
     /** A route that takes a body takes JSON; the document upload also multipart. A browser cannot send JSON cross-site without a preflight. */
-    private static void requireBodyType(Context ctx, Endpoint route) {
-        if (!BODY_METHODS.contains(ctx.method())) return;
-        String type = Json.mediaType(ctx);
-        String charset = Json.charset(ctx);
+    private static void requireBodyType(Exchange exchange, String route) {
+        if (!BODY_METHODS.contains(exchange.method())) return;
+        String type = Json.mediaType(exchange);
+        String charset = Json.charset(exchange);
         if (charset != null && !charset.equalsIgnoreCase("utf-8")) {
             throw new ApiException(415, "invalid_request_error", "unsupported charset '" + clip(charset) + "'; request bodies are UTF-8", null,
                     "unsupported_media_type");
         }
         if (Json.isJson(type)) return;
         // A POST without a body (a run's /confirm, say) has nothing to type.
-        if (type.isEmpty() && ctx.req().getContentLengthLong() <= 0 && ctx.header("transfer-encoding") == null) return;
-        boolean upload = route.path.equals(DocumentRoutes.UPLOAD_PATH);
+        if (type.isEmpty() && exchange.declaredLength() <= 0 && exchange.header("transfer-encoding") == null) return;
+        boolean upload = route.equals("POST " + DocumentRoutes.UPLOAD_PATH);
         if (upload && type.equals(DocumentRoutes.MULTIPART)) return;
         throw new ApiException(415, "invalid_request_error", "unsupported request content type '" + (type.isEmpty() ? "(none)" : clip(type))
                 + "'; send application/json" + (upload ? " or " + DocumentRoutes.MULTIPART : ""), null, "unsupported_media_type");
     }
 
+    /** Answers a request that failed, whichever way: the error shape, with the status its cause calls for. */
+    private void fail(Exchange exchange, Exception e) {
+        switch (e) {
+            case ApiException api -> {
+                if (api.retryAfterSeconds() > 0) exchange.header("Retry-After", Long.toString(api.retryAfterSeconds()));
+                error(exchange, api.status(), api.type(), api.getMessage(), api.param(), api.code());
+            }
+            case dev.keel.model.ProviderException provider -> ChatRoutes.error(exchange, provider);
+            case dev.keel.index.IndexException index -> {
+                // The details (engine, node address) are the operator's: logged, not shown to callers.
+                LOG.warn("index unavailable: {}", index.getMessage());
+                error(exchange, 503, typeOf(503), "the search index is unavailable; try again shortly", null, "index_unavailable");
+            }
+            case HttpResponseException http -> error(exchange, http.getStatus(), typeOf(http.getStatus()), http.getMessage(), null, null);
+            case StoreException store -> storeUnavailable(store, exchange);
+            default -> unhandled(e, exchange);
+        }
+    }
+
     /** The metadata store failed (a shared one is down or timed out): the client may retry; what failed is in the log, not the response. */
-    private void storeUnavailable(StoreException e, Context ctx) {
-        String traceId = trace(ctx) == null ? "none" : trace(ctx).id();
-        LOG.error("store error on {} {} (trace {}): {}", ctx.method(), ctx.path(), traceId, e.getMessage());
-        error(ctx, 503, typeOf(503), "the metadata store is unavailable; retry later (trace " + traceId + ")", null, "store_unavailable");
+    private void storeUnavailable(StoreException e, Exchange exchange) {
+        String traceId = trace(exchange) == null ? "none" : trace(exchange).id();
+        LOG.error("store error on {} {} (trace {}): {}", exchange.method(), exchange.path(), traceId, e.getMessage());
+        error(exchange, 503, typeOf(503), "the metadata store is unavailable; retry later (trace " + traceId + ")", null, "store_unavailable");
     }
 
     /**
      * Anything no route classified. A request Jetty could not read (a malformed multipart body, say) is the
      * client's error, with its status; anything else is a 500 naming the server's trace, never the exception.
      */
-    private void unhandled(Exception e, Context ctx) {
+    private void unhandled(Exception e, Exchange exchange) {
         HttpException unreadable = null;
         for (Throwable t = e; t != null && unreadable == null; t = t.getCause()) {
             if (t instanceof HttpException h && h.getCode() >= 400 && h.getCode() < 500) unreadable = h;
         }
-        if (unreadable != null && unreadable.getCode() == 400 && Json.mediaType(ctx).equals(DocumentRoutes.MULTIPART)) {
-            error(ctx, 400, "invalid_request_error", "malformed " + DocumentRoutes.MULTIPART + " body: check the boundary parameter and the part framing",
+        if (unreadable != null && unreadable.getCode() == 400 && Json.mediaType(exchange).equals(DocumentRoutes.MULTIPART)) {
+            error(exchange, 400, "invalid_request_error", "malformed " + DocumentRoutes.MULTIPART + " body: check the boundary parameter and the part framing",
                     null, "malformed_multipart");
             return;
         }
         if (unreadable != null) {
             int status = unreadable.getCode();
-            error(ctx, status, typeOf(status), JsonErrorHandler.readFailureMessage(status), null, JsonErrorHandler.readFailureCode(status));
+            error(exchange, status, typeOf(status), JsonErrorHandler.readFailureMessage(status), null, JsonErrorHandler.readFailureCode(status));
             return;
         }
-        String traceId = trace(ctx) == null ? "none" : trace(ctx).id();
-        LOG.error("unhandled error on {} {} (trace {})", ctx.method(), ctx.path(), traceId, e);
-        error(ctx, 500, "server_error", "internal error; see the server log (trace " + traceId + ")", null, null);
+        String traceId = trace(exchange) == null ? "none" : trace(exchange).id();
+        LOG.error("unhandled error on {} {} (trace {})", exchange.method(), exchange.path(), traceId, e);
+        error(exchange, 500, "server_error", "internal error; see the server log (trace " + traceId + ")", null, null);
     }
 
     /**
      * Bounds the API requests in progress: past the limit a request is refused at once, cheaply,
      * instead of queueing until memory and latency run away. Health and metrics stay outside it.
      */
-    private void admit(Context ctx) {
+    private void admit(Exchange exchange) {
         // A JSON body is read before a slot is taken, so clients that send their bodies slowly cannot hold every slot.
-        if (Json.isJson(Json.mediaType(ctx)) && BODY_METHODS.contains(ctx.method())) ctx.bodyAsBytes();
+        if (Json.isJson(Json.mediaType(exchange)) && BODY_METHODS.contains(exchange.method())) exchange.body();
         if (!inFlight.tryAcquire()) {
             throw new ApiException(503, "server_overloaded", "the server is at its limit of " + keel.config().server().maxConcurrentRequests()
                     + " concurrent requests (server.max_concurrent_requests); retry shortly", null, "overloaded").retryAfter(1);
         }
-        ctx.attribute(PERMIT_ATTR, Boolean.TRUE);
+        exchange.attribute(PERMIT_ATTR, Boolean.TRUE);
     }
 
-    private void end(Context ctx) {
-        if (ctx.attribute(PERMIT_ATTR) != null) {
-            ctx.attribute(PERMIT_ATTR, null);
+    private void end(Exchange exchange) {
+        if (exchange.attribute(PERMIT_ATTR) != null) {
+            exchange.attribute(PERMIT_ATTR, null);
             inFlight.release();
         }
-        Trace t = trace(ctx);
+        Trace t = trace(exchange);
         if (t == null) return;
-        t.attr("http.status", ctx.statusCode());
-        if (ctx.statusCode() >= 500) t.fail("http_" + ctx.statusCode());
+        t.attr("http.status", exchange.status());
+        if (exchange.status() >= 500) t.fail("http_" + exchange.status());
         t.finish();
     }
 
@@ -358,18 +411,18 @@ public final class HttpServer implements AutoCloseable {
      * Resolves the caller's API key. Keys are required unless none was ever created and the server
      * only listens on this machine (the documented local default).
      */
-    private void authenticate(Context ctx) {
-        if (ctx.path().equals(EvalRoutes.ONLINE_PATH) && adminKey.presentedBy(ctx)) {
-            ctx.attribute(ADMIN_ATTR, Boolean.TRUE);
+    private void authenticate(Exchange exchange) {
+        if (exchange.path().equals(EvalRoutes.ONLINE_PATH) && adminKey.presentedBy(exchange)) {
+            exchange.attribute(ADMIN_ATTR, Boolean.TRUE);
             return;
         }
-        String secret = bearer(ctx);
+        String secret = bearer(exchange);
         if (!secret.isEmpty()) {
             ApiKey key = keel.keys().authenticate(secret).orElse(null);
             if (key != null) {
-                ctx.attribute(KEY_ATTR, key);
-                trace(ctx).attr("key", key.id());
-                trace(ctx).assignTenant(key.tenant());
+                exchange.attribute(KEY_ATTR, key);
+                trace(exchange).attr("key", key.id());
+                trace(exchange).assignTenant(key.tenant());
                 return;
             }
             if (keel.keys().anyCreated() || !keel.config().server().loopbackOnly()) {
@@ -383,14 +436,14 @@ public final class HttpServer implements AutoCloseable {
     }
 
     /** The bearer token of the Authorization header, or "" when there is none. */
-    static String bearer(Context ctx) {
-        String auth = ctx.header("Authorization");
+    static String bearer(Exchange exchange) {
+        String auth = exchange.header("Authorization");
         return auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7) ? auth.substring(7).trim() : "";
     }
 
-    private static String tenantOrDefault(Context ctx) {
+    private static String tenantOrDefault(Exchange exchange) {
         try {
-            return tenant(ctx);
+            return tenant(exchange);
         } catch (ApiException e) {
             return Keel.DEFAULT_TENANT;
         }
@@ -460,10 +513,13 @@ public final class HttpServer implements AutoCloseable {
     }
 
     static void error(Context ctx, int status, String type, String message, String param, String code) {
-        Trace t = trace(ctx);
+        error(Exchange.of(ctx), status, type, message, param, code);
+    }
+
+    static void error(Exchange exchange, int status, String type, String message, String param, String code) {
+        Trace t = trace(exchange);
         if (t != null) t.attr("error.type", type);
-        // Through Javalin's result, which error handlers may replace (e.g. its default 404 text).
-        ctx.status(status).contentType("application/json").result(Json.write(errorBody(type, message, param, code)));
+        exchange.error(status, Json.bytes(errorBody(type, message, param, code)));
     }
 
     /** The API's error shape, {@code {"error":{"type","message","param","code"}}}. */

@@ -64,16 +64,24 @@ public final class Json {
 
     /** The request's media type, lower-case and without parameters; "" when it has none. */
     static String mediaType(Context ctx) {
-        // The raw header: Jetty's parsed content type throws on a charset this JVM does not know.
-        String type = ctx.header("Content-Type");
+        return mediaType(ctx.header("Content-Type"));
+    }
+
+    /** The request's media type, lower-case and without parameters; "" when it has none. */
+    static String mediaType(Exchange exchange) {
+        return mediaType(exchange.header("Content-Type"));
+    }
+
+    /** A {@code Content-Type} header's media type; the raw header, since Jetty's parsed type throws on a charset this JVM does not know. */
+    private static String mediaType(String type) {
         if (type == null) return "";
         int semicolon = type.indexOf(';');
         return (semicolon < 0 ? type : type.substring(0, semicolon)).strip().toLowerCase(Locale.ROOT);
     }
 
     /** The {@code charset} parameter of the request's content type, unquoted, or null. */
-    static String charset(Context ctx) {
-        String type = ctx.header("Content-Type");
+    static String charset(Exchange exchange) {
+        String type = exchange.header("Content-Type");
         if (type == null) return null;
         for (String param : type.split(";")) {
             int eq = param.indexOf('=');

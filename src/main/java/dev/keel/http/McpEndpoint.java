@@ -85,7 +85,7 @@ final class McpEndpoint {
             ctx.status(202);
             return;
         }
-        ChatGateway.Caller caller = new ChatGateway.Caller(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), null, ChatRoutes.cost(ctx));
+        ChatGateway.Caller caller = new ChatGateway.Caller(HttpServer.tenant(ctx), ctx.attribute(HttpServer.KEY_ATTR), null, ChatRoutes.cost(Exchange.of(ctx)));
         ctx.req().setAttribute(CONTEXT, McpServing.context(caller, HttpServer.trace(ctx)));
         // Keel's admission already read the body (to bound slow senders); the transport reads it again from here.
         Captured response = new Captured(ctx.res());

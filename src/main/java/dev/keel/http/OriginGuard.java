@@ -2,8 +2,6 @@ package dev.keel.http;
 
 import dev.keel.config.ServerConfig;
 import dev.keel.model.ApiException;
-import io.javalin.http.Context;
-import io.javalin.http.HandlerType;
 import io.javalin.http.Header;
 import java.util.HashSet;
 import java.util.List;
@@ -64,16 +62,16 @@ final class OriginGuard {
      *
      * @throws ApiException 421 for a Host that does not name this server, 403 for a foreign web page
      */
-    boolean admit(Context ctx) {
-        String host = ctx.header(Header.HOST);
+    boolean admit(Exchange exchange) {
+        String host = exchange.header(Header.HOST);
         if (!acceptsHost(host)) {
             throw new ApiException(421, "invalid_request_error", "this server does not answer to that Host name (a guard against DNS rebinding):"
                     + " use localhost or an IP address, or add the name to server.allowed_hosts", null, "host_not_allowed");
         }
-        if (!corsOrigins.isEmpty()) ctx.header(Header.VARY, Header.ORIGIN);
-        String origin = ctx.header(Header.ORIGIN);
+        if (!corsOrigins.isEmpty()) exchange.header(Header.VARY, Header.ORIGIN);
+        String origin = exchange.header(Header.ORIGIN);
         if (origin == null) {
-            if (forAnotherSite(ctx)) {
+            if (forAnotherSite(exchange)) {
                 throw new ApiException(403, "permission_error", "a request another web site's page made (Sec-Fetch-Site) is refused",
                         null, "cross_site_request");
             }
@@ -86,15 +84,15 @@ final class OriginGuard {
                     + " server.cors_origins to let it call this server", null, "origin_not_allowed");
         }
         if (listed) {
-            ctx.header(Header.ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            ctx.header(Header.ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED_HEADERS);
+            exchange.header(Header.ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            exchange.header(Header.ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSED_HEADERS);
         }
-        if (!ctx.method().equals(HandlerType.OPTIONS) || ctx.header(Header.ACCESS_CONTROL_REQUEST_METHOD) == null) return false;
-        ctx.header(Header.ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        ctx.header(Header.ACCESS_CONTROL_ALLOW_METHODS, ALLOWED_METHODS);
-        ctx.header(Header.ACCESS_CONTROL_ALLOW_HEADERS, requestedHeaders(ctx.header(Header.ACCESS_CONTROL_REQUEST_HEADERS)));
-        ctx.header(Header.ACCESS_CONTROL_MAX_AGE, PREFLIGHT_MAX_AGE_SECONDS);
-        ctx.status(204);
+        if (!exchange.method().equals("OPTIONS") || exchange.header(Header.ACCESS_CONTROL_REQUEST_METHOD) == null) return false;
+        exchange.header(Header.ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        exchange.header(Header.ACCESS_CONTROL_ALLOW_METHODS, ALLOWED_METHODS);
+        exchange.header(Header.ACCESS_CONTROL_ALLOW_HEADERS, requestedHeaders(exchange.header(Header.ACCESS_CONTROL_REQUEST_HEADERS)));
+        exchange.header(Header.ACCESS_CONTROL_MAX_AGE, PREFLIGHT_MAX_AGE_SECONDS);
+        exchange.status(204);
         return true;
     }
 
@@ -126,9 +124,9 @@ final class OriginGuard {
         return (scheme.equals("http") || scheme.equals("https")) && origin.substring(schemeEnd + 3).equals(host.strip().toLowerCase(Locale.ROOT));
     }
 
-    private static boolean forAnotherSite(Context ctx) {
-        String site = ctx.header("Sec-Fetch-Site");
-        return ("cross-site".equalsIgnoreCase(site) || "same-site".equalsIgnoreCase(site)) && !"navigate".equalsIgnoreCase(ctx.header("Sec-Fetch-Mode"));
+    private static boolean forAnotherSite(Exchange exchange) {
+        String site = exchange.header("Sec-Fetch-Site");
+        return ("cross-site".equalsIgnoreCase(site) || "same-site".equalsIgnoreCase(site)) && !"navigate".equalsIgnoreCase(exchange.header("Sec-Fetch-Mode"));
     }
 
     /** The header names a preflight asks for that are well-formed; a listed origin is trusted with any header. */

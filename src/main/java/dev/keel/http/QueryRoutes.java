@@ -81,7 +81,7 @@ final class QueryRoutes {
         if (debug) out.put("debug", debugView(result));
         out.put("trace_id", trace.id());
         out.put("took_ms", round(trace.elapsedMs()));
-        ChatRoutes.costHeader(ctx);
+        ChatRoutes.costHeader(Exchange.of(ctx));
         HttpServer.json(ctx, 200, out);
     }
 
@@ -94,7 +94,7 @@ final class QueryRoutes {
         trace.attr("question.chars", question.length());
         String session = Json.optionalText(body, "session_id");
         if (session == null) session = ctx.header(ChatRoutes.SESSION_HEADER);
-        ChatGateway.Caller asking = ChatRoutes.caller(ctx, session, body.has("session_id") ? "session_id" : ChatRoutes.SESSION_HEADER);
+        ChatGateway.Caller asking = ChatRoutes.caller(Exchange.of(ctx), session, body.has("session_id") ? "session_id" : ChatRoutes.SESSION_HEADER);
         // The input guard checks the question once, here; the answer's model calls carry its pass (README "In the request pipeline").
         ChatGateway.Screened screened = keel.gateway().screenQuestion(question, asking, trace);
         boolean redacted = !screened.question().equals(question);
@@ -117,7 +117,7 @@ final class QueryRoutes {
                     keel.config().server().heartbeatSeconds(), trace);
             return;
         }
-        ChatRoutes.cacheHeader(ctx, trace);
+        ChatRoutes.cacheHeader(Exchange.of(ctx), trace);
         // end cache
         if (!stream) {
             Answer a = underGroundingPolicy(keel.answers().answer(request, trace), policy, trace);
@@ -125,8 +125,8 @@ final class QueryRoutes {
             Map<String, Object> out = view(a, policy, trace);
             out.put("sources", ApiViews.hits(a.sources()));
             CachedAnswers.remember(keel.cache(), probe, a, out, trace);
-            ChatRoutes.costHeader(ctx);
-            ChatRoutes.routeHeader(ctx, trace);
+            ChatRoutes.costHeader(Exchange.of(ctx));
+            ChatRoutes.routeHeader(Exchange.of(ctx), trace);
             HttpServer.json(ctx, 200, out);
             return;
         }
@@ -137,7 +137,7 @@ final class QueryRoutes {
             if (events.sse == null) return;
             events.release(a);
             Map<String, Object> done = view(a, policy, trace);
-            events.sse.event("done", ChatRoutes.withCost(ctx, ApiViews.streamed(done, a)));
+            events.sse.event("done", ChatRoutes.withCost(Exchange.of(ctx), ApiViews.streamed(done, a)));
             done.put("sources", ApiViews.hits(a.sources()));
             CachedAnswers.remember(keel.cache(), probe, a, done, trace);
         } catch (RuntimeException e) {
@@ -217,7 +217,7 @@ final class QueryRoutes {
 
         @Override
         public void sources(List<SearchHit> sources) {
-            ChatRoutes.routeHeader(ctx, trace);
+            ChatRoutes.routeHeader(Exchange.of(ctx), trace);
             try {
                 sse = new SseStream(ctx, keel.config().server().heartbeatSeconds());
             } catch (IOException e) {
@@ -261,7 +261,7 @@ final class QueryRoutes {
             throw ApiException.badRequest("query expansion needs a chat model: set rerank.expansion.model in keel.yaml",
                     settings.hyde() && !body.has("multi_query") ? "hyde" : "multi_query");
         }
-        return keel.answers().expansion(settings, ChatRoutes.caller(ctx));
+        return keel.answers().expansion(settings, ChatRoutes.caller(Exchange.of(ctx)));
     }
 
     private static String query(ObjectNode body, String field) {

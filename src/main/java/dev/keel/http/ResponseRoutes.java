@@ -33,8 +33,8 @@ final class ResponseRoutes {
             stream(ctx, request, trace);
             return;
         }
-        ResponsesGateway.Result result = responses.create(request, ChatRoutes.caller(ctx), trace);
-        ChatRoutes.headers(ctx, result.provider(), trace);
+        ResponsesGateway.Result result = responses.create(request, ChatRoutes.caller(Exchange.of(ctx)), trace);
+        ChatRoutes.headers(Exchange.of(ctx), result.provider(), trace);
         ctx.header("x-keel-cost-usd", ChatRoutes.usd(result.cost()));
         HttpServer.json(ctx, 200, result.response());
     }
@@ -43,7 +43,7 @@ final class ResponseRoutes {
     private void stream(Context ctx, ObjectNode request, Trace trace) {
         SseStream[] sse = {null};
         try {
-            ResponsesGateway.Streamed served = responses.stream(request, ChatRoutes.caller(ctx), trace, event -> {
+            ResponsesGateway.Streamed served = responses.stream(request, ChatRoutes.caller(Exchange.of(ctx)), trace, event -> {
                 if (sse[0] == null) sse[0] = open(ctx, trace);
                 if (sse[0] != null) sse[0].event(event.path("type").asText(), event);
                 if (sse[0] != null && sse[0].isOpen()) return true;
@@ -61,7 +61,7 @@ final class ResponseRoutes {
 
     /** Starts the SSE response; null when the client's connection already failed. */
     private SseStream open(Context ctx, Trace trace) {
-        ChatRoutes.headers(ctx, (String) trace.attribute("provider"), trace);
+        ChatRoutes.headers(Exchange.of(ctx), (String) trace.attribute("provider"), trace);
         try {
             return new SseStream(ctx, heartbeatSeconds);
         } catch (IOException e) {
