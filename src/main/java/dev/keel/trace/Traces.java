@@ -1,9 +1,7 @@
 package dev.keel.trace;
 
-import com.github.benmanes.caffeine.cache.Cache;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectWriter;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -12,6 +10,8 @@ import io.opentelemetry.api.trace.SpanContext;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -33,10 +33,19 @@ public final class Traces implements AutoCloseable {
      * Running traces as they are; finished ones as their JSON alone. A finished trace is then one
      * array for the garbage collector to copy instead of a few dozen maps, lists and boxes, which kept
      * young-generation pauses long under gateway load (every trace outlives a young collection).
+     * In the order they were last kept (started, or finished), the eldest dropped past the count or the
+     * age: a response's trace id must find the latest requests. (A frequency-based cache, as before,
+     * kept the first traces and turned new ones away once it was full: all seen once, none more often.)
+     * Guarded by itself; each hold is a few map operations.
      */
-    private final Cache<String, Object> recent;
+    private final LinkedHashMap<String, Held> recent = new LinkedHashMap<>();
+    private final int capacity;
+    private final long ttlNanos;
 
     private record Finished(String tenant, byte[] json) {}
+
+    /** A trace (running, or {@link Finished}) and when it was kept, on {@link System#nanoTime()}'s clock. */
+    private record Held(Object trace, long keptNanos) {}
 
     /**
      * Where finished traces also go, so that other replicas can answer for them: {@code save} must not
@@ -56,8 +65,9 @@ public final class Traces implements AutoCloseable {
     private final OpenTelemetryExport export;
 
     public Traces(int capacity, Duration ttl, OpenTelemetryExport export) {
-        // Maintenance runs on the recording thread: handing it to a pool would wake a thread per request.
-        recent = Caffeine.newBuilder().maximumSize(capacity).expireAfterWrite(ttl).executor(Runnable::run).build();
+        if (capacity < 1) throw new IllegalArgumentException("trace capacity must be at least 1");
+        this.capacity = capacity;
+        this.ttlNanos = ttl.toNanos();
         this.export = export;
         export.bindTo(registry);
     }
@@ -88,7 +98,7 @@ public final class Traces implements AutoCloseable {
         String id = HexFormat.of().formatHex(b);
         SpanContext caller = W3cTraceContext.parse(traceparent, tracestate);
         Trace t = new Trace(id, name, tenant, this, export.begin(id, caller), caller);
-        recent.put(t.id(), t);
+        keep(t.id(), t);
         return t;
     }
 
@@ -104,7 +114,7 @@ public final class Traces implements AutoCloseable {
 
     /** A recent trace as JSON (the API's shape of {@link Trace.TraceView}), if still held (here or in the archive) and owned by {@code tenant}. */
     public Optional<byte[]> findJson(String id, String tenant) {
-        Object held = recent.getIfPresent(id);
+        Object held = held(id);
         if (held instanceof Finished f) return f.tenant().equals(tenant) ? Optional.of(f.json()) : Optional.empty();
         if (held instanceof Trace t) return t.tenant().equals(tenant) ? Optional.of(json(t)) : Optional.empty();
         Archive shared = archive;
@@ -122,9 +132,30 @@ public final class Traces implements AutoCloseable {
     /** Keeps a finished trace (again, when something was recorded after it finished) in its compact form. */
     void keepFinished(Trace trace) {
         byte[] json = json(trace);
-        recent.put(trace.id(), new Finished(trace.tenant(), json));
+        keep(trace.id(), new Finished(trace.tenant(), json));
         Archive shared = archive;
         if (shared != null) shared.save(trace.id(), trace.tenant(), json);
+    }
+
+    /** Holds {@code trace} as the most recent, dropping the eldest past the count and those past the age. */
+    private void keep(String id, Object trace) {
+        long now = System.nanoTime();
+        synchronized (recent) {
+            recent.remove(id);
+            recent.put(id, new Held(trace, now));
+            for (Iterator<Held> eldest = recent.values().iterator(); eldest.hasNext(); ) {
+                long keptNanos = eldest.next().keptNanos();
+                if (recent.size() <= capacity && now - keptNanos <= ttlNanos) break;
+                eldest.remove();
+            }
+        }
+    }
+
+    private Object held(String id) {
+        synchronized (recent) {
+            Held held = recent.get(id);
+            return held == null || System.nanoTime() - held.keptNanos() > ttlNanos ? null : held.trace();
+        }
     }
 
     public PrometheusMeterRegistry registry() {
