@@ -318,11 +318,12 @@ public final class ChatGateway implements AutoCloseable {
      * the problems, then refused (422); without, it is returned as it is (the router escalates instead).
      */
     Result serve(Billing.Ticket ticket, ModelConfig model, ObjectNode request, Trace trace, boolean fixShape) {
-        Optional<StructuredOutput> shape = fixShape ? StructuredOutput.of(request) : Optional.empty();
         request.put("stream", false);
         trace.attr("model", model.name()).attr("stream", false).attr("messages", request.get("messages").size());
         GatewayCache.Probe probe = new GatewayCache.Off("chat", "refused");
         try {
+            // Inside the try: a schema that does not compile (a 400) must release the admitted reservation too.
+            Optional<StructuredOutput> shape = fixShape ? StructuredOutput.of(request) : Optional.empty();
             Caller caller = orRefused(ticket, trace, () -> guard.screen(request, ticket.caller(), trace));
             ModelConfig admitted = model;
             model = orRefused(ticket, trace, () -> privateOnly(caller, admitted));

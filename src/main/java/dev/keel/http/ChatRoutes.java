@@ -127,9 +127,12 @@ final class ChatRoutes {
             }
             if (served.provider() != null) trace.attr("provider", served.provider());
             // Headers left before the cost was known: it follows as an SSE comment, which clients ignore.
-            out[0].write((": x-keel-cost-usd " + usd(served.cost()) + "\n\ndata: [DONE]\n\n")
-                    .getBytes(StandardCharsets.UTF_8));
-            out[0].flush();
+            try {
+                out[0].write((": x-keel-cost-usd " + usd(served.cost()) + "\n\ndata: [DONE]\n\n").getBytes(StandardCharsets.UTF_8));
+                out[0].flush();
+            } catch (IOException gone) {
+                trace.attr(Trace.CLIENT_DISCONNECTED, true);
+            }
         } catch (ProviderException e) {
             if (out[0] == null) throw e;
             trace.fail("stream_interrupted");

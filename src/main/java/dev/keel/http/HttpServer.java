@@ -111,7 +111,10 @@ public final class HttpServer implements AutoCloseable {
                 staticFiles.location = io.javalin.http.staticfiles.Location.CLASSPATH;
             });
             config.routes.before(ctx -> {
-                if (begin(Exchange.of(ctx))) ctx.skipRemainingHandlers();
+                if (begin(Exchange.of(ctx))) {
+                    end(Exchange.of(ctx));
+                    ctx.skipRemainingHandlers();
+                }
             });
             io.javalin.http.Handler authenticate = ctx -> authenticate(Exchange.of(ctx)), admit = ctx -> admit(Exchange.of(ctx));
             config.routes.before("/v1/*", authenticate);
@@ -261,8 +264,15 @@ public final class HttpServer implements AutoCloseable {
             handler.handle(exchange);
         } catch (Exception e) {
             fail(exchange, e);
+        } catch (StackOverflowError e) {
+            // Input nested past what some library's recursion can take: the request fails, the server goes on (no stack in the log).
+            String traceId = trace(exchange) == null ? "none" : trace(exchange).id();
+            LOG.error("stack overflow serving {} {} (trace {})", exchange.method(), exchange.path(), traceId);
+            error(exchange, 500, "server_error", "internal error; see the server log (trace " + traceId + ")", null, null);
+        } finally {
+            // Whatever was thrown, even an Error that goes on to Jetty: the slot and the trace must not outlive the request.
+            end(exchange);
         }
-        end(exchange);
     }
 
     /** A route {@link #serve} runs. */
@@ -274,16 +284,13 @@ public final class HttpServer implements AutoCloseable {
     /**
      * Every request gets a trace (renamed to its route once matched; continuing the caller's W3C trace
      * context when it sent one), passes the {@link OriginGuard} and has the body limit checked before reading.
-     * Returns true when that answered it: a CORS preflight, ended here.
+     * Returns true when that answered it: a CORS preflight, which needs nothing more.
      */
     private boolean begin(Exchange exchange) {
         Trace trace = keel.traces().start(UNMATCHED, tenantOrDefault(exchange), traceparent(exchange), tracestate(exchange));
         exchange.attribute(TRACE_ATTR, trace);
         exchange.header("x-keel-trace-id", trace.id());
-        if (origins.admit(exchange)) {
-            end(exchange);
-            return true;
-        }
+        if (origins.admit(exchange)) return true;
         long declared = exchange.declaredLength();
         if (declared > maxBodyBytes) throw tooLarge(declared + " bytes", maxBodyBytes);
         return false;
@@ -363,8 +370,23 @@ public final class HttpServer implements AutoCloseable {
      */
     private void unhandled(Exception e, Exchange exchange) {
         HttpException unreadable = null;
+        boolean timedOut = false, clientGone = false;
         for (Throwable t = e; t != null && unreadable == null; t = t.getCause()) {
             if (t instanceof HttpException h && h.getCode() >= 400 && h.getCode() < 500) unreadable = h;
+            timedOut |= t instanceof java.util.concurrent.TimeoutException;
+            clientGone |= t instanceof org.eclipse.jetty.io.EofException;
+        }
+        if (unreadable == null && timedOut) {
+            error(exchange, 408, "invalid_request_error", "the request did not arrive in time (the connection sat idle past its timeout)", null,
+                    "request_timeout");
+            return;
+        }
+        if (unreadable == null && clientGone) {
+            // The client closed the connection: nobody reads an answer, and it is not the server's error to log.
+            Trace t = trace(exchange);
+            if (t != null) t.attr(Trace.CLIENT_DISCONNECTED, true);
+            error(exchange, 400, "invalid_request_error", "the connection closed before the exchange completed", null, "client_disconnected");
+            return;
         }
         if (unreadable != null && unreadable.getCode() == 400 && Json.mediaType(exchange).equals(DocumentRoutes.MULTIPART)) {
             error(exchange, 400, "invalid_request_error", "malformed " + DocumentRoutes.MULTIPART + " body: check the boundary parameter and the part framing",

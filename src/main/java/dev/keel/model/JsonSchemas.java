@@ -15,6 +15,11 @@ import java.util.List;
  * cannot make Keel call a URL). Compiled schemas are immutable and thread-safe.
  */
 public final class JsonSchemas {
+    /**
+     * JSON levels a schema may nest (an object property is two: {@code properties}, then its name). Far past what
+     * structured outputs use; a 25 KB schema nested 990 deep overflowed the validator's stack.
+     */
+    static final int MAX_DEPTH = 128;
     private static final SchemaRegistry REGISTRY = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
 
     private JsonSchemas() {}
@@ -48,15 +53,21 @@ public final class JsonSchemas {
      */
     public static Compiled compile(JsonNode schema) {
         if (schema == null || !schema.isObject()) throw new IllegalArgumentException("a JSON Schema must be an object");
-        rejectRemoteRefs(schema);
+        rejectRemoteRefs(schema, 0);
         try {
             return new Compiled(REGISTRY.getSchema(schema));
         } catch (RuntimeException e) {
             throw new IllegalArgumentException(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage(), e);
+        } catch (StackOverflowError e) {
+            // Local $refs can still recurse where nesting cannot: the validator's own walk ran out of stack.
+            throw new IllegalArgumentException("the schema's references nest too deeply to compile");
         }
     }
 
-    private static void rejectRemoteRefs(JsonNode node) {
+    private static void rejectRemoteRefs(JsonNode node, int depth) {
+        if (node.isContainerNode() && depth > MAX_DEPTH) {
+            throw new IllegalArgumentException("the schema nests deeper than " + MAX_DEPTH + " levels of JSON");
+        }
         if (node.isObject()) {
             JsonNode meta = node.get("$schema");
             if (meta != null && !meta.asText().matches("https?://json-schema\\.org/.*")) {
@@ -66,9 +77,9 @@ public final class JsonSchemas {
             if (ref != null && !ref.asText().startsWith("#")) {
                 throw new IllegalArgumentException("only local $ref (#/…) is allowed; got " + ref.asText());
             }
-            node.properties().forEach(e -> rejectRemoteRefs(e.getValue()));
+            node.properties().forEach(e -> rejectRemoteRefs(e.getValue(), depth + 1));
         } else if (node.isArray()) {
-            node.forEach(JsonSchemas::rejectRemoteRefs);
+            node.forEach(e -> rejectRemoteRefs(e, depth + 1));
         }
     }
 }

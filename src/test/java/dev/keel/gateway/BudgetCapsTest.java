@@ -211,6 +211,22 @@ class BudgetCapsTest extends GatewayTestBase {
     }
 
     @Test
+    void aRequestWhoseSchemaDoesNotCompileHoldsNothing() throws Exception {
+        String key = createKey("{\"name\":\"bad-schema\",\"tenant\":\"bad-schema\",\"daily_budget_usd\":0.003}").get("key").asText();
+        String remoteRef = ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{\"$ref\":\"http://example.com/s\"}}}";
+        String deep = ",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":"
+                + "{\"type\":\"array\",\"items\":".repeat(990) + "{\"type\":\"string\"}" + "}".repeat(990) + "}}";
+        String tools = ",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"$ref\":\"http://example.com/p\"}}}]";
+        for (String bad : List.of(remoteRef, deep, tools, remoteRef)) {
+            HttpResponse<String> r = chat(key, ",\"max_tokens\":1000" + bad);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+        }
+        fixture.primary.then(FakeLlmServer.ok("fine"));
+        assertThat(chat(key, ",\"max_tokens\":1000").statusCode()).as("the refused requests reserve nothing").isEqualTo(200);
+        assertThat(fixture.primary.received).as("none of them reached the upstream").hasSize(1);
+    }
+
+    @Test
     void aRequestThatCouldCostMoreThanTheWholeBudgetIs400AskingForALowerMaxTokens() throws Exception {
         String key = createKey("{\"name\":\"small\",\"tenant\":\"small\",\"daily_budget_usd\":0.001}").get("key").asText();
         HttpResponse<String> r = chat(key, ",\"max_tokens\":1000");

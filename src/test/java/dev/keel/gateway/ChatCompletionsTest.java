@@ -462,6 +462,15 @@ class ChatCompletionsTest extends GatewayTestBase {
             assertThat(in.readLine()).startsWith("data: ");
         }
         assertThat(upstreamAborted.await(20, java.util.concurrent.TimeUnit.SECONDS)).as("upstream saw the cancellation").isTrue();
+        // The request's end is the server's: wait for its trace to finish (a condition, not a time), then read it.
+        String traceId = r.headers().firstValue("x-keel-trace-id").orElseThrow();
+        JsonNode trace = null;
+        for (long deadline = System.nanoTime() + 20_000_000_000L; System.nanoTime() < deadline; Thread.onSpinWait()) {
+            trace = JSON.readTree(http.send(HttpRequest.newBuilder(URI.create(base + "/v1/traces/" + traceId)).build(), HttpResponse.BodyHandlers.ofString()).body());
+            if (trace.path("attributes").has("http.status")) break;
+        }
+        assertThat(trace.path("attributes").path("client.disconnected").asBoolean()).as(trace.toString()).isTrue();
+        assertThat(trace.path("attributes").has("error.type")).as("a client leaving is not the server's error: " + trace).isFalse();
     }
 
     @Test
