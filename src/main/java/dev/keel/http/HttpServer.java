@@ -45,6 +45,8 @@ public final class HttpServer implements AutoCloseable {
     private static final int PLATFORM_THREADS = 16;
     /** The trace name (and metric series) of every request no route matched, whatever its method and path. */
     static final String UNMATCHED = "unmatched";
+    /** The tenant of a request's trace until a key names one; not a tenant a key can have ({@link #TENANT_PATTERN}). */
+    static final String UNAUTHENTICATED = "(unauthenticated)";
     /** The trace name of every console file served. */
     private static final String STATIC = "console file";
     private static final Set<String> BODY_METHODS = Set.of("POST", "PUT", "PATCH");
@@ -287,7 +289,9 @@ public final class HttpServer implements AutoCloseable {
      * Returns true when that answered it: a CORS preflight, which needs nothing more.
      */
     private boolean begin(Exchange exchange) {
-        Trace trace = keel.traces().start(UNMATCHED, tenantOrDefault(exchange), traceparent(exchange), tracestate(exchange));
+        // Once keys are required only a key names the tenant: an anonymous request must not file its trace under another's.
+        String tenant = keysRequired() ? UNAUTHENTICATED : tenantOrDefault(exchange);
+        Trace trace = keel.traces().start(UNMATCHED, tenant, traceparent(exchange), tracestate(exchange));
         exchange.attribute(TRACE_ATTR, trace);
         exchange.header("x-keel-trace-id", trace.id());
         if (origins.admit(exchange)) return true;
@@ -447,14 +451,19 @@ public final class HttpServer implements AutoCloseable {
                 trace(exchange).assignTenant(key.tenant());
                 return;
             }
-            if (keel.keys().anyCreated() || !keel.config().server().loopbackOnly()) {
+            if (keysRequired()) {
                 throw new ApiException(401, "authentication_error", "invalid or revoked API key", null, "invalid_api_key");
             }
             return;
         }
-        if (keel.keys().anyCreated() || !keel.config().server().loopbackOnly()) {
+        if (keysRequired()) {
             throw new ApiException(401, "authentication_error", "missing API key: send 'Authorization: Bearer sk-keel-…'", null, "missing_api_key");
         }
+    }
+
+    /** Whether {@code /v1} requests need a key: once any was created, or when the server listens beyond this machine. */
+    private boolean keysRequired() {
+        return keel.keys().anyCreated() || !keel.config().server().loopbackOnly();
     }
 
     /** The bearer token of the Authorization header, or "" when there is none. */

@@ -59,6 +59,20 @@ class KeysAndLimitsTest extends GatewayTestBase {
     }
 
     @Test
+    void anUnauthenticatedRequestNamingATenantLeavesNoTraceInIt() throws Exception {
+        String victim = createSecret("{\"name\":\"victim\",\"tenant\":\"victim\"}");
+        for (String path : List.of("/v1/chat/completions", "/v1/search")) {
+            java.net.http.HttpResponse<String> refused = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(fixture.base + path)).header("Content-Type", "application/json").header("X-Keel-Tenant", "victim")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{}")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(refused.statusCode()).isEqualTo(401);
+            String traceId = refused.headers().firstValue("x-keel-trace-id").orElseThrow();
+            assertThat(send("GET", "/v1/traces/" + traceId, victim, null).statusCode()).as(path + ": an anonymous request's trace is nobody's")
+                    .isEqualTo(404);
+        }
+    }
+
+    @Test
     void modelsOutsideTheKeysAllowanceAre403() throws Exception {
         String secret = createSecret("{\"name\":\"narrow\",\"tenant\":\"t\",\"models\":[\"resilient\"]}");
         HttpResponse<String> r = chat(secret, "");
