@@ -355,6 +355,9 @@ public final class HttpServer implements AutoCloseable {
                 LOG.warn("index unavailable: {}", index.getMessage());
                 error(exchange, 503, typeOf(503), "the search index is unavailable; try again shortly", null, "index_unavailable");
             }
+            // Javalin's own 404 for a path or method no route serves: the same answer as the error mapper's, with its code.
+            case HttpResponseException http when http.getStatus() == 404 -> error(exchange, 404, "not_found_error",
+                    "no route " + clip(exchange.method() + " " + exchange.path()), null, "unknown_route");
             case HttpResponseException http -> error(exchange, http.getStatus(), typeOf(http.getStatus()), http.getMessage(), null, null);
             case StoreException store -> storeUnavailable(store, exchange);
             default -> unhandled(e, exchange);

@@ -237,6 +237,12 @@ class HttpApiTest extends SampleServerTest {
         HttpResponse<String> r = send("GET", "/v1/nothing-here", null, null, null);
         assertError(r, 404, "/v1/nothing-here");
         assertThat(r.headers().firstValue("x-keel-trace-id")).isPresent();
+        assertThat(new ObjectMapper().readTree(r.body()).at("/error/code").asText()).isEqualTo("unknown_route");
+        HttpResponse<String> wrongMethod = send("GET", "/v1/chat/completions", null, null, null);
+        assertError(wrongMethod, 404, "GET /v1/chat/completions");
+        assertThat(new ObjectMapper().readTree(wrongMethod.body()).at("/error/code").asText()).isEqualTo("unknown_route");
+        HttpResponse<String> longPath = send("GET", "/v1/" + "x".repeat(2_000), null, null, null);
+        assertThat(new ObjectMapper().readTree(longPath.body()).at("/error/message").asText()).as("the path is quoted, cut short").hasSizeLessThan(300);
     }
 
     @Test
