@@ -327,6 +327,11 @@ public final class HttpServer implements AutoCloseable {
     /** A route that takes a body takes JSON; the document upload also multipart. A browser cannot send JSON cross-site without a preflight. */
     private static void requireBodyType(Exchange exchange, String route) {
         if (!BODY_METHODS.contains(exchange.method())) return;
+        String encoding = exchange.header("Content-Encoding");
+        if (encoding != null && !encoding.isBlank() && !encoding.strip().equalsIgnoreCase("identity")) {
+            throw new ApiException(415, "invalid_request_error", "request bodies are not decompressed: send the body without Content-Encoding '"
+                    + clip(encoding) + "'", null, "unsupported_content_encoding");
+        }
         String type = Json.mediaType(exchange);
         String charset = Json.charset(exchange);
         if (charset != null && !charset.equalsIgnoreCase("utf-8")) {

@@ -142,6 +142,24 @@ class HttpApiTest extends SampleServerTest {
     }
 
     @Test
+    void aCompressedBodyIs415SayingSoNotMalformedJson() throws Exception {
+        for (String path : java.util.List.of("/v1/search", "/v1/chat/completions")) {
+            java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
+            try (var gzip = new java.util.zip.GZIPOutputStream(zipped)) {
+                gzip.write("{\"query\":\"refund\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
+                    .header("Content-Encoding", "gzip").POST(HttpRequest.BodyPublishers.ofByteArray(zipped.toByteArray())).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertError(r, 415, "Content-Encoding 'gzip'");
+        }
+        HttpResponse<String> identity = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/search")).header("Content-Type", "application/json")
+                .header("Content-Encoding", "identity").POST(HttpRequest.BodyPublishers.ofString("{\"query\":\"refund\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(identity.statusCode()).isEqualTo(200);
+    }
+
+    @Test
     void wrongContentTypeIs415() throws Exception {
         assertError(send("POST", "/v1/documents", "text/csv", "a,b", "x"), 415, "text/csv");
     }
