@@ -18,10 +18,10 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * Serves {@code POST /v1/chat/completions} straight from Jetty, in front of Javalin, with the same steps every other
- * {@code /v1} route passes ({@link HttpServer#serve}): Javalin's servlet layer, context and routing cost a request
- * 0.1 ms of CPU back to back and about 0.7 ms when it comes after a pause, which is most of what a gateway adds to a
- * lone request (measured, see the README's performance section). Any other request, and this path with another method,
- * goes on to Javalin. Thread-safe.
+ * {@code /v1} route passes ({@link HttpServer#serve}): Javalin's servlet layer, context and routing add about 0.1 ms
+ * to a request back to back and about 0.7 ms to one that comes after a pause, most of what the gateway added to a
+ * lone request (measured, see the README's performance section). Any other request, and this path with another method
+ * or a trailing slash, goes on to Javalin. Thread-safe.
  */
 final class HotRoute extends Handler.Wrapper {
     private static final String ROUTE = "POST " + ChatRoutes.COMPLETIONS_PATH;
