@@ -57,6 +57,8 @@ import java.util.function.BiFunction;
  * and keeps its aggregates in the metadata database.
  */
 public final class Keel implements AutoCloseable {
+    /** Counted down when {@link #close()} has finished. */
+    private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Keel.class);
     public static final String DEFAULT_TENANT = "default";
 
@@ -308,6 +310,27 @@ public final class Keel implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            closeAll();
+        } finally {
+            closed.countDown();
+        }
+    }
+
+    /**
+     * Waits until {@link #close()} has finished, at most {@code timeout}: a JVM shutdown hook must, since the JVM halts
+     * as soon as its hooks return, whatever the thread closing Keel still had to write (the ledger's last rows).
+     */
+    public boolean awaitClosed(java.time.Duration timeout) {
+        try {
+            return closed.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private void closeAll() {
         try {
             agents.close(); // first: runs in progress stop without writing, to be resumed by the next start
             onlineEvaluation.close(); // then: its worker judges with the engine and writes to the database

@@ -24,13 +24,21 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** How long a stopping process waits for Keel to close before the JVM halts regardless. */
+    private static final java.time.Duration SHUTDOWN_WAIT = java.time.Duration.ofSeconds(30);
+
     static void serve(Keel keel) throws InterruptedException {
         CountDownLatch stop = new CountDownLatch(1);
         // Before the port opens, so that /health/ready never answers while the first checked request would wait for this.
         if (keel.config().guard().enabled()) keel.guard().prepare();
         try (HttpServer server = new HttpServer(keel)) {
             int bound = server.start();
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+            // Ctrl-C or SIGTERM: this thread closes the server, then its caller closes Keel; the hook waits for that,
+            // since the JVM halts as soon as its hooks return (a SIGTERM lost the ledger's last rows, GracefulStopTest).
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                stop.countDown();
+                keel.awaitClosed(SHUTDOWN_WAIT);
+            }, "keel-shutdown"));
             System.err.printf("keel: serving on http://%s:%d (console: /console/, API: /v1/…) — Ctrl-C to stop%n",
                     keel.config().server().host(), bound);
             stop.await();
