@@ -57,10 +57,11 @@ import java.util.function.BiFunction;
  * and keeps its aggregates in the metadata database.
  */
 public final class Keel implements AutoCloseable {
-    /** Counted down when {@link #close()} has finished. */
-    private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Keel.class);
     public static final String DEFAULT_TENANT = "default";
+
+    /** Counted down when {@link #close()} has finished. */
+    private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
 
     private final KeelConfig config;
     private final Path dataDir;

@@ -170,10 +170,7 @@ final class HotRoute extends Handler.Wrapper {
         void complete(Callback callback) {
             try {
                 if (error != null && !response.isCommitted()) {
-                    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
-                    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, error.length);
-                    closeUnlessBodyRead();
-                    write(ByteBuffer.wrap(error));
+                    send(response.getStatus(), "application/json", error);
                 } else if (output != null) {
                     output.close();
                 }

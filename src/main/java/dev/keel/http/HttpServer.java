@@ -113,8 +113,9 @@ public final class HttpServer implements AutoCloseable {
                 staticFiles.location = io.javalin.http.staticfiles.Location.CLASSPATH;
             });
             config.routes.before(ctx -> {
-                if (begin(Exchange.of(ctx))) {
-                    end(Exchange.of(ctx));
+                Exchange exchange = Exchange.of(ctx);
+                if (begin(exchange)) {
+                    end(exchange);
                     ctx.skipRemainingHandlers();
                 }
             });
@@ -151,7 +152,7 @@ public final class HttpServer implements AutoCloseable {
             config.routes.exception(Exception.class, (e, ctx) -> fail(Exchange.of(ctx), e));
             config.routes.error(404, ctx -> {
                 if (ctx.result() == null || ctx.result().isEmpty() || ctx.result().equals("Endpoint " + ctx.method() + " " + ctx.path() + " not found")) {
-                    error(ctx, 404, "not_found_error", "no route " + ctx.method() + " " + ctx.path(), null, "unknown_route");
+                    unknownRoute(Exchange.of(ctx));
                 }
             });
             config.routes.error(405, ctx -> error(ctx, 405, "invalid_request_error", "method " + ctx.method() + " not allowed on " + ctx.path(), null, null));
@@ -268,9 +269,9 @@ public final class HttpServer implements AutoCloseable {
             fail(exchange, e);
         } catch (StackOverflowError e) {
             // Input nested past what some library's recursion can take: the request fails, the server goes on (no stack in the log).
-            String traceId = trace(exchange) == null ? "none" : trace(exchange).id();
+            String traceId = traceId(exchange);
             LOG.error("stack overflow serving {} {} (trace {})", exchange.method(), exchange.path(), traceId);
-            error(exchange, 500, "server_error", "internal error; see the server log (trace " + traceId + ")", null, null);
+            internalError(exchange, traceId);
         } finally {
             // Whatever was thrown, even an Error that goes on to Jetty: the slot and the trace must not outlive the request.
             end(exchange);
@@ -360,18 +361,33 @@ public final class HttpServer implements AutoCloseable {
                 LOG.warn("index unavailable: {}", index.getMessage());
                 error(exchange, 503, typeOf(503), "the search index is unavailable; try again shortly", null, "index_unavailable");
             }
-            // Javalin's own 404 for a path or method no route serves: the same answer as the error mapper's, with its code.
-            case HttpResponseException http when http.getStatus() == 404 -> error(exchange, 404, "not_found_error",
-                    "no route " + clip(exchange.method() + " " + exchange.path()), null, "unknown_route");
+            // Javalin's own 404 for a path or method no route serves: the same answer as the error mapper's.
+            case HttpResponseException http when http.getStatus() == 404 -> unknownRoute(exchange);
             case HttpResponseException http -> error(exchange, http.getStatus(), typeOf(http.getStatus()), http.getMessage(), null, null);
             case StoreException store -> storeUnavailable(store, exchange);
             default -> unhandled(e, exchange);
         }
     }
 
+    /** 404 for a method and path no route serves, quoting them cut short. */
+    private static void unknownRoute(Exchange exchange) {
+        error(exchange, 404, "not_found_error", "no route " + clip(exchange.method() + " " + exchange.path()), null, "unknown_route");
+    }
+
+    /** The id of the request's trace, for messages that point to the server log; "none" before it has one. */
+    private static String traceId(Exchange exchange) {
+        Trace t = trace(exchange);
+        return t == null ? "none" : t.id();
+    }
+
+    /** 500 naming the request's trace, never what failed (the log has that). */
+    private static void internalError(Exchange exchange, String traceId) {
+        error(exchange, 500, "server_error", "internal error; see the server log (trace " + traceId + ")", null, null);
+    }
+
     /** The metadata store failed (a shared one is down or timed out): the client may retry; what failed is in the log, not the response. */
     private void storeUnavailable(StoreException e, Exchange exchange) {
-        String traceId = trace(exchange) == null ? "none" : trace(exchange).id();
+        String traceId = traceId(exchange);
         LOG.error("store error on {} {} (trace {}): {}", exchange.method(), exchange.path(), traceId, e.getMessage());
         error(exchange, 503, typeOf(503), "the metadata store is unavailable; retry later (trace " + traceId + ")", null, "store_unavailable");
     }
@@ -410,9 +426,9 @@ public final class HttpServer implements AutoCloseable {
             error(exchange, status, typeOf(status), JsonErrorHandler.readFailureMessage(status), null, JsonErrorHandler.readFailureCode(status));
             return;
         }
-        String traceId = trace(exchange) == null ? "none" : trace(exchange).id();
+        String traceId = traceId(exchange);
         LOG.error("unhandled error on {} {} (trace {})", exchange.method(), exchange.path(), traceId, e);
-        error(exchange, 500, "server_error", "internal error; see the server log (trace " + traceId + ")", null, null);
+        internalError(exchange, traceId);
     }
 
     /**
