@@ -100,6 +100,7 @@ public final class AnthropicChatModel implements ChatModel {
                         u.set("usage", openAiUsage(state.usage()));
                         if (!timed.onChunk(u)) return state.usage();
                     }
+                    http.finish(response);
                     return state.usage();
                 }
             }

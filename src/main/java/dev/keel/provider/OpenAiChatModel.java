@@ -101,7 +101,10 @@ public final class OpenAiChatModel implements ChatModel {
                 int from = "data:".length(), to = lines.length();
                 while (from < to && (line[from] & 0xff) <= ' ') from++;
                 while (to > from && (line[to - 1] & 0xff) <= ' ') to--;
-                if (isDone(line, from, to)) return usage;
+                if (isDone(line, from, to)) {
+                    http.finish(response);
+                    return usage;
+                }
                 JsonNode chunk;
                 try {
                     chunk = JSON.readTree(line, from, to - from);

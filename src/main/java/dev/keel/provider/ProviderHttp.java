@@ -30,6 +30,7 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.Scheduler;
 
 /**
  * The HTTP leg shared by providers, on Jetty's asynchronous client (pooled HTTP/1.1 keep-alive
@@ -44,6 +45,12 @@ public final class ProviderHttp implements AutoCloseable {
     /** In-flight requests per upstream; beyond this they queue (up to {@link #MAX_QUEUED}). */
     private static final int MAX_CONNECTIONS = 1024, MAX_QUEUED = 16 * 1024;
     private static final Duration IDLE_CONNECTION = Duration.ofSeconds(20);
+    /**
+     * How long a stream whose last event was read waits for the upstream to end its response. A well-behaved upstream
+     * ends it with the last event (a chunked body's last chunk follows within microseconds); one that holds the
+     * response open is cut after this, and the client's stream is kept waiting no longer than this.
+     */
+    private static final Duration STREAM_END_WAIT = Duration.ofMillis(100);
     private static final java.util.List<String> REQUEST_ID_HEADERS = java.util.List.of("x-request-id", "request-id");
     /** A request id worth forwarding to clients: printable ASCII, no spaces, bounded. */
     private static final java.util.regex.Pattern REQUEST_ID = java.util.regex.Pattern.compile("[\\x21-\\x7e]{1,200}");
@@ -280,6 +287,31 @@ public final class ProviderHttp implements AutoCloseable {
         } catch (IOException e) {
             LOG.debug("provider {}: connection broke while reading the response", provider(), e);
             throw new ProviderException(Kind.UNAVAILABLE, provider(), reply.status(), "the connection broke while reading the response", null, null);
+        }
+    }
+
+    /**
+     * Reads what is left of a stream whose last event (OpenAI's {@code [DONE]}, Anthropic's {@code message_stop}) was
+     * read, until the upstream ends its response, at most {@link #STREAM_END_WAIT}: closing the body before the
+     * response's end was processed cuts the connection, so the next call would open (and handshake) a new one.
+     */
+    public void finish(Reply reply) {
+        InputStream body = reply.body();
+        Scheduler.Task cut = http.getScheduler().schedule(() -> closeQuietly(body), STREAM_END_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        try {
+            drain(body);
+        } catch (IOException e) {
+            LOG.debug("provider {} did not end its response within {} ms of the stream's last event; cut", provider(), STREAM_END_WAIT.toMillis());
+        } finally {
+            cut.cancel();
+        }
+    }
+
+    private static void closeQuietly(InputStream body) {
+        try {
+            body.close();
+        } catch (IOException e) {
+            // closing aborts the exchange; there is nothing else to do
         }
     }
 

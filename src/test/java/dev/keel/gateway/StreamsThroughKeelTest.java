@@ -150,6 +150,65 @@ class StreamsThroughKeelTest {
     }
 
     @Test
+    void anOpenAiStreamWhoseResponseEndsAMomentAfterDoneKeepsItsConnection() throws Exception {
+        assertOnePooledConnection(fixture.primary, "fast", FakeLlmServer.stream(List.of("one ", "two"), -1));
+    }
+
+    @Test
+    void anAnthropicStreamWhoseResponseEndsAMomentAfterMessageStopKeepsItsConnection() throws Exception {
+        assertOnePooledConnection(fixture.anthropic, "claude-chat", FakeLlmServer.anthropicStream(List.of("one ", "two")));
+    }
+
+    /** Three streams from an upstream whose response ends well after its last event all go over one connection. */
+    private void assertOnePooledConnection(FakeLlmServer upstream, String model, FakeLlmServer.Behavior stream) throws Exception {
+        List<Integer> keelPorts = new java.util.concurrent.CopyOnWriteArrayList<>();
+        upstream.then((ex, req) -> {
+            keelPorts.add(ex.getRemoteAddress().getPort());
+            stream.respond(ex, req);
+            // The response's end (the chunked body's last chunk, written when the exchange closes) reaches Keel well
+            // after the last event, as it can across a network: a Keel that returned at that event would still hold
+            // this connection when the client's next request came, and open another.
+            try {
+                Thread.sleep(30);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<String> r = http.send(streamRequest(model, "late-end", "Say something"), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).endsWith("data: [DONE]\n\n");
+        }
+        assertThat(keelPorts).as("the port Keel called from, per stream: one pooled connection").hasSize(3).containsOnly(keelPorts.getFirst());
+    }
+
+    @Test
+    void anUpstreamThatHoldsItsResponseOpenAfterDoneIsCutAndTheClientsStreamStillEnds() throws Exception {
+        CountDownLatch clientDone = new CountDownLatch(1);
+        AtomicBoolean upstreamStillHolding = new AtomicBoolean(true);
+        FakeLlmServer.Behavior stream = FakeLlmServer.stream(List.of("held ", "open"), -1);
+        fixture.primary.then((ex, req) -> {
+            stream.respond(ex, req);
+            try {
+                if (!clientDone.await(PATIENCE_SECONDS, TimeUnit.SECONDS)) upstreamStillHolding.set(false);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        String body;
+        try (InputStream in = stream("held-open")) {
+            body = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        boolean heldThroughout = upstreamStillHolding.get();
+        clientDone.countDown();
+        assertThat(heldThroughout).as("the client's stream ended while the upstream still held its response open").isTrue();
+        assertThat(text(body.lines().filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList())).isEqualTo("held open");
+        assertThat(body).endsWith("data: [DONE]\n\n");
+        assertThat(awaitUsage("held-open", r -> r.path("requests").asInt() == 1).path("completion_tokens").asInt())
+                .as("billed at the provider's usage").isEqualTo(2);
+    }
+
+    @Test
     void anUpstreamLineThatNeverEndsIsRefusedInsteadOfBuffered() throws Exception {
         CountDownLatch upstreamCutOff = new CountDownLatch(1);
         fixture.primary.then((ex, req) -> {
@@ -213,7 +272,11 @@ class StreamsThroughKeelTest {
     }
 
     private HttpRequest streamRequest(String tenant, String message) {
-        String body = "{\"model\":\"fast\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\""
+        return streamRequest("fast", tenant, message);
+    }
+
+    private HttpRequest streamRequest(String model, String tenant, String message) {
+        String body = "{\"model\":\"" + model + "\",\"stream\":true,\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\""
                 + message + "\"}]}";
         return HttpRequest.newBuilder(URI.create(fixture.base + "/v1/chat/completions")).header("Content-Type", "application/json")
                 .header("X-Keel-Tenant", tenant).POST(HttpRequest.BodyPublishers.ofString(body)).build();
