@@ -2,7 +2,6 @@ package dev.keel.http;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -89,19 +88,45 @@ final class HotRoute extends Handler.Wrapper {
             return request.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
         }
 
-        /** Read up to one byte past the limit, so that a body of undeclared length over it is refused however it was sent. */
+        /**
+         * The whole body, read chunk by chunk from Jetty (an {@code InputStream} over it cost ~2% of a proxied
+         * request's CPU at maximum throughput, most of it in its close). A failed read (the client gone, the
+         * connection idle past its timeout, a malformed chunk) is thrown with Jetty's failure as its cause. A body
+         * over the limit is refused at the chunk that passes it, however it was sent (declared or not).
+         */
         @Override
         public byte[] body() {
             if (body != null) return body;
             int limit = (int) Math.min(maxBodyBytes, Integer.MAX_VALUE - 16);
-            try (InputStream in = Content.Source.asInputStream(request)) {
-                byte[] read = in.readNBytes(limit + 1);
-                if (read.length > limit) throw HttpServer.tooLarge("more than " + limit + " bytes", maxBodyBytes);
-                body = read;
-                return body;
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+            long declared = request.getLength();
+            byte[] read = new byte[declared >= 0 && declared <= limit ? (int) declared : 16 * 1024];
+            int length = 0;
+            while (true) {
+                Content.Chunk chunk = request.read();
+                if (chunk == null) {
+                    try (Blocker.Runnable more = Blocker.runnable()) {
+                        request.demand(more);
+                        more.block();
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                    continue;
+                }
+                if (Content.Chunk.isFailure(chunk)) throw new UncheckedIOException(new IOException("reading the request body failed", chunk.getFailure()));
+                try {
+                    ByteBuffer bytes = chunk.getByteBuffer();
+                    int n = bytes.remaining();
+                    if (n > limit - length) throw HttpServer.tooLarge("more than " + limit + " bytes", maxBodyBytes);
+                    if (n > read.length - length) read = java.util.Arrays.copyOf(read, (int) Math.min(limit, Math.max(read.length * 2L, (long) length + n)));
+                    bytes.get(read, length, n);
+                    length += n;
+                } finally {
+                    chunk.release();
+                }
+                if (chunk.isLast()) break;
             }
+            body = length == read.length ? read : java.util.Arrays.copyOf(read, length);
+            return body;
         }
 
         @Override

@@ -116,7 +116,7 @@ public final class AnthropicChatModel implements ChatModel {
         headers.put("anthropic-version", VERSION);
         headers.put("Accept", body.path("stream").asBoolean() ? "text/event-stream" : "application/json");
         if (config.apiKey() != null && !config.apiKey().isBlank()) headers.put("x-api-key", config.apiKey());
-        return http.send(endpoint, headers, body.toString(), call);
+        return http.send(endpoint, headers, body, call);
     }
 
     private static final java.util.regex.Pattern DATA_URL = java.util.regex.Pattern.compile("data:(image/[a-z+.-]+);base64,(.+)", java.util.regex.Pattern.DOTALL);

@@ -74,7 +74,7 @@ public final class OpenAiChatModel implements ChatModel {
 
     @Override
     public EmbeddingResult embed(ObjectNode request, CallContext call) {
-        ProviderHttp.Reply response = http.send(embeddings, authorization(Map.of("Accept", "application/json")), request.toString(), call);
+        ProviderHttp.Reply response = http.send(embeddings, authorization(Map.of("Accept", "application/json")), request, call);
         JsonNode parsed = http.json(response, call);
         if (!(parsed instanceof ObjectNode obj) || !obj.path("data").isArray() || obj.path("data").isEmpty()) {
             throw new ProviderException(Kind.MALFORMED_RESPONSE, provider(), response.status(), "response has no embeddings", null, null);
@@ -165,7 +165,7 @@ public final class OpenAiChatModel implements ChatModel {
     private ProviderHttp.Reply send(ObjectNode request, CallContext call) {
         asSent(request);
         return http.send(endpoint, authorization(Map.of("Accept", request.path("stream").asBoolean() ? "text/event-stream" : "application/json")),
-                request.toString(), call);
+                request, call);
     }
 
     private Map<String, String> authorization(Map<String, String> headers) {

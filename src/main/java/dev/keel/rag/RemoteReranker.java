@@ -54,7 +54,7 @@ final class RemoteReranker implements Reranker {
         JsonNode reply;
         try {
             Duration timeout = Duration.ofMillis(config.timeoutMs());
-            reply = http.json(http.send(endpoint, headers, body.toString(), new CallContext(Deadline.in(timeout), timeout, timeout, null, id -> {}, Map.of())),
+            reply = http.json(http.send(endpoint, headers, body, new CallContext(Deadline.in(timeout), timeout, timeout, null, id -> {}, Map.of())),
                     MAX_REPLY_BYTES);
         } catch (ProviderException e) {
             throw new Failure(switch (e.kind()) {

@@ -1,7 +1,5 @@
 package dev.keel.trace;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectWriter;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -26,8 +24,8 @@ import java.util.concurrent.TimeUnit;
 public final class Traces implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    /** Bound to the view's type once, so that serialising each finished trace skips finding its serialiser. */
-    private static final ObjectWriter JSON = dev.keel.model.Jackson.api().writerFor(Trace.TraceView.class);
+    /** Writes what a trace's attributes hold besides strings, numbers and booleans, as the API's JSON does. */
+    private static final com.fasterxml.jackson.databind.ObjectMapper API = dev.keel.model.Jackson.api();
 
     /**
      * Running traces as they are; finished ones as their JSON alone. A finished trace is then one
@@ -121,12 +119,14 @@ public final class Traces implements AutoCloseable {
         return shared == null ? Optional.empty() : shared.find(id, tenant);
     }
 
-    private static byte[] json(Trace t) {
-        try {
-            return JSON.writeValueAsBytes(t.view());
-        } catch (JsonProcessingException e) {
+    static byte[] json(Trace t) {
+        var out = new java.io.ByteArrayOutputStream(1024);
+        try (com.fasterxml.jackson.core.JsonGenerator generator = API.createGenerator(out)) {
+            t.writeJson(generator);
+        } catch (java.io.IOException e) {
             throw new IllegalStateException("trace not serialisable", e);
         }
+        return out.toByteArray();
     }
 
     /** Keeps a finished trace (again, when something was recorded after it finished) in its compact form. */

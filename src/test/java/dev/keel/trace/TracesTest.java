@@ -10,6 +10,28 @@ import org.junit.jupiter.api.Test;
 /** Which traces {@link Traces} keeps for lookup: the most recent ones, by count and age, each only for its tenant. */
 class TracesTest {
     @Test
+    void aTracesJsonIsItsViewAsTheApiWritesIt() throws Exception {
+        Traces traces = new Traces(100, Duration.ofHours(1));
+        Trace t = traces.start("POST /v1/chat/completions", "t");
+        t.attr("tokens.prompt", 12L).attr("count", 3).attr("cost.usd", 0.0012).attr("cached", true).attr("model", "fast \"quoted\" ü")
+                .attr("targets", List.of("a", "b")).attr("nan", Double.NaN).attr("float", 1.5f);
+        try (Span s = t.span("provider")) {
+            s.attr("attempt", 1).attr("provider", "primary").attr("latency", 0.25);
+        }
+        try (Span s = t.span("guard")) {
+            s.error("timeout");
+        }
+        com.fasterxml.jackson.databind.ObjectMapper api = dev.keel.model.Jackson.api();
+        var running = (com.fasterxml.jackson.databind.node.ObjectNode) api.readTree(Traces.json(t));
+        var runningView = (com.fasterxml.jackson.databind.node.ObjectNode) api.readTree(api.writeValueAsBytes(t.view()));
+        assertThat(running.remove("duration_ms").asDouble()).as("a running trace's duration so far").isPositive().isLessThanOrEqualTo(runningView.remove("duration_ms").asDouble());
+        assertThat(running).as("running").isEqualTo(runningView);
+        t.finish();
+        assertThat(api.readTree(traces.findJson(t.id(), "t").orElseThrow())).as("finished").isEqualTo(api.readTree(api.writeValueAsBytes(t.view())));
+        assertThat(api.readTree(traces.findJson(t.id(), "t").orElseThrow()).path("spans")).hasSize(2);
+    }
+
+    @Test
     void onceFullItKeepsTheMostRecentTracesNotTheOldest() {
         Traces traces = new Traces(100, Duration.ofHours(1));
         List<String> ids = new ArrayList<>();
