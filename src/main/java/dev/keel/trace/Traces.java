@@ -119,13 +119,17 @@ public final class Traces implements AutoCloseable {
         return shared == null ? Optional.empty() : shared.find(id, tenant);
     }
 
+    /** The size of the last trace written, to size the next one's buffer (growing it copied each trace ~twice). */
+    private static volatile int lastJsonBytes = 1024;
+
     static byte[] json(Trace t) {
-        var out = new java.io.ByteArrayOutputStream(1024);
+        var out = new java.io.ByteArrayOutputStream(lastJsonBytes + 512);
         try (com.fasterxml.jackson.core.JsonGenerator generator = API.createGenerator(out)) {
             t.writeJson(generator);
         } catch (java.io.IOException e) {
             throw new IllegalStateException("trace not serialisable", e);
         }
+        lastJsonBytes = Math.min(out.size(), 64 * 1024);
         return out.toByteArray();
     }
 
