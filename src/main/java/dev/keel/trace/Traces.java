@@ -119,18 +119,26 @@ public final class Traces implements AutoCloseable {
         return shared == null ? Optional.empty() : shared.find(id, tenant);
     }
 
-    /** The size of the last trace written, to size the next one's buffer (growing it copied each trace ~twice). */
-    private static volatile int lastJsonBytes = 1024;
-
     static byte[] json(Trace t) {
-        var out = new java.io.ByteArrayOutputStream(lastJsonBytes + 512);
-        try (com.fasterxml.jackson.core.JsonGenerator generator = API.createGenerator(out)) {
-            t.writeJson(generator);
-        } catch (java.io.IOException e) {
+        try {
+            // Through the mapper, so that the bytes build in its pooled buffers (a new buffer per trace, and growing
+            // it, were ~7% of the gateway's allocation at maximum throughput).
+            return API.writeValueAsBytes(new com.fasterxml.jackson.databind.JsonSerializable.Base() {
+                @Override
+                public void serialize(com.fasterxml.jackson.core.JsonGenerator generator, com.fasterxml.jackson.databind.SerializerProvider provider)
+                        throws java.io.IOException {
+                    t.writeJson(generator);
+                }
+
+                @Override
+                public void serializeWithType(com.fasterxml.jackson.core.JsonGenerator generator, com.fasterxml.jackson.databind.SerializerProvider provider,
+                                              com.fasterxml.jackson.databind.jsontype.TypeSerializer types) throws java.io.IOException {
+                    t.writeJson(generator);
+                }
+            });
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("trace not serialisable", e);
         }
-        lastJsonBytes = Math.min(out.size(), 64 * 1024);
-        return out.toByteArray();
     }
 
     /** Keeps a finished trace (again, when something was recorded after it finished) in its compact form. */
