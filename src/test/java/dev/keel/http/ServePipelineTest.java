@@ -89,6 +89,14 @@ class ServePipelineTest {
     }
 
     @Test
+    void aDeclaredBodyLengthIsNotAllocatedBeforeItsBytesArrive() {
+        assertThat(HotRoute.JettyExchange.initialCapacity(25L * 1024 * 1024)).as("a 25 MiB declaration").isEqualTo(16 * 1024);
+        assertThat(HotRoute.JettyExchange.initialCapacity(-1)).as("no declaration").isEqualTo(16 * 1024);
+        assertThat(HotRoute.JettyExchange.initialCapacity(300)).as("a small body, exactly").isEqualTo(300);
+        assertThat(HotRoute.JettyExchange.initialCapacity(0)).isZero();
+    }
+
+    @Test
     void aStackOverflowIsA500InTheErrorShapeAndTheSlotIsGivenBack() throws Exception {
         for (int i = 0; i < 2; i++) {
             Recorded failed = served(e -> {
