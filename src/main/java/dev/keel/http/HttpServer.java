@@ -367,6 +367,8 @@ public final class HttpServer implements AutoCloseable {
             }
             // Javalin's own 404 for a path or method no route serves: the same answer as the error mapper's.
             case HttpResponseException http when http.getStatus() == 404 -> unknownRoute(exchange);
+            // Javalin's own 413 for a body of undeclared length that passed the limit as it was read: the same answer as a declared one's.
+            case HttpResponseException http when http.getStatus() == 413 -> fail(exchange, tooLarge("more than " + maxBodyBytes + " bytes", maxBodyBytes));
             case HttpResponseException http -> error(exchange, http.getStatus(), typeOf(http.getStatus()), http.getMessage(), null, null);
             case StoreException store -> storeUnavailable(store, exchange);
             default -> unhandled(e, exchange);

@@ -171,10 +171,12 @@ class HotRouteTest extends GatewayTestBase {
                 return n;
             }
         });
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(fixture.base + HOT)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofInputStream(chunked)).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).isEqualTo(413);
-        assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("body_too_large");
+        for (String path : List.of(HOT, THROUGH_JAVALIN)) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(fixture.base + path)).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofInputStream(chunked)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(path).isEqualTo(413);
+            assertThat(JSON.readTree(r.body()).at("/error/code").asText()).as(path).isEqualTo("body_too_large");
+        }
         assertThat(fixture.primary.received).as("nothing reached the upstream").isEmpty();
     }
 
