@@ -135,7 +135,7 @@ final class HotRoute extends Handler.Wrapper {
          * such connections filled a 2 GB heap (attack review).
          */
         static int initialCapacity(long declaredLength) {
-            return (int) Math.max(0, Math.min(declaredLength < 0 ? INITIAL_BODY_BUFFER : declaredLength, INITIAL_BODY_BUFFER));
+            return declaredLength < 0 ? INITIAL_BODY_BUFFER : (int) Math.min(declaredLength, INITIAL_BODY_BUFFER);
         }
 
         @Override

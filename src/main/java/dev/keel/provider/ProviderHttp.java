@@ -266,7 +266,7 @@ public final class ProviderHttp implements AutoCloseable {
     JsonNode json(Reply reply, CallContext call) {
         try (InputStream in = reply.body()) {
             JsonNode parsed = JSON.readTree(in);
-            drain(in);
+            drain(in, Long.MAX_VALUE);
             call.upstreamTime().accept(reply.exchange().upstreamNanos());
             return parsed;
         } catch (JsonProcessingException e) {
@@ -320,18 +320,11 @@ public final class ProviderHttp implements AutoCloseable {
      * response's end was processed cuts the connection, so the next call would open (and handshake) a new one.
      */
     public void finish(Reply reply) {
-        InputStream body = reply.body();
         Scheduler.Task cut = http.getScheduler().schedule(() -> reply.exchange().cut("the upstream held its response open after the stream's last event"),
                 STREAM_END_WAIT.toMillis(), TimeUnit.MILLISECONDS);
         try {
-            byte[] rest = new byte[256];
-            long read = 0;
-            for (int n; (n = body.read(rest)) != -1; ) {
-                read += n;
-                if (read > STREAM_END_MAX_BYTES) {
-                    reply.exchange().cut("the upstream sent more than " + STREAM_END_MAX_BYTES + " bytes after the stream's last event");
-                    break;
-                }
+            if (!drain(reply.body(), STREAM_END_MAX_BYTES)) {
+                reply.exchange().cut("the upstream sent more than " + STREAM_END_MAX_BYTES + " bytes after the stream's last event");
             }
         } catch (IOException e) {
             LOG.debug("provider {}: its stream's response did not end cleanly after the last event; cut", provider());
@@ -342,15 +335,19 @@ public final class ProviderHttp implements AutoCloseable {
 
     /**
      * Reads a body to its end (whatever follows the JSON, such as a trailing newline) so that closing
-     * it completes the exchange and keeps the connection for reuse; closing early aborts it.
+     * it completes the exchange and keeps the connection for reuse; closing early aborts it. False when
+     * more than {@code maxBytes} came first (the rest is left unread).
      */
-    private static void drain(InputStream body) throws IOException {
+    static boolean drain(InputStream body, long maxBytes) throws IOException {
         // What is left is usually nothing or a newline: a small buffer, where transferTo's 16 KiB one per response was
         // ~30% of the bytes the gateway allocated at maximum throughput (JFR).
         byte[] rest = new byte[256];
-        while (body.read(rest) != -1) {
-            // discarded
+        long read = 0;
+        for (int n; (n = body.read(rest)) != -1; ) {
+            read += n;
+            if (read > maxBytes) return false;
         }
+        return true;
     }
 
     private static String readQuietly(InputStream body) {

@@ -46,6 +46,28 @@ class StreamEndTest {
         })).as("the upstream saw its connection closed").isTrue();
     }
 
+    @Test
+    void whatFollowsTheLastEventIsReadOnlyUpToItsCap() throws Exception {
+        long[] served = {0};
+        InputStream endless = new InputStream() {
+            @Override
+            public int read() {
+                served[0]++;
+                return 'x';
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                java.util.Arrays.fill(b, off, off + len, (byte) 'x');
+                served[0] += len;
+                return len;
+            }
+        };
+        assertThat(ProviderHttp.drain(endless, 64 * 1024)).as("an upstream that never stops is not read to its end").isFalse();
+        assertThat(served[0]).isBetween(64L * 1024, 64L * 1024 + 256);
+        assertThat(ProviderHttp.drain(new java.io.ByteArrayInputStream("\n".getBytes(StandardCharsets.US_ASCII)), 64 * 1024)).as("a newline left").isTrue();
+    }
+
     /** Streams one delta and [DONE] from a raw-socket upstream that then does {@code after}; whether it saw Keel close. */
     private static boolean afterDone(ThrowingWriter after) throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
