@@ -314,10 +314,11 @@ public final class ChatGuard {
          * calls' arguments) and each choice's content, reasoning, refusal and tool-call arguments
          * checked (new entities redacted by policy; a block replaces the choice's message with the
          * guard's message, {@code finish_reason} {@value ChatGuard#CONTENT_FILTER} and the code in {@code reason}).
+         * {@code body} itself when there is nothing to restore or check (copying it was ~1% of a proxied request's CPU).
          */
         ObjectNode finish(ObjectNode body, Trace trace) {
+            if (checks == null && redaction.isEmpty()) return body;
             ObjectNode out = body.deepCopy();
-            if (checks == null && redaction.isEmpty()) return out;
             Span span = checks == null ? null : trace.span("guard.output");
             long start = System.nanoTime();
             Decision d = new Decision(policy);

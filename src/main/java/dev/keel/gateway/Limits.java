@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,8 +43,12 @@ final class Limits {
      */
     static final class Permit {
         private final ApiKey key;
-        /** Names the reservation in a shared store, where other replicas' permits live too. */
-        private final String id = UUID.randomUUID().toString();
+        /**
+         * Names the reservation in a shared store, where other replicas' permits live too: unique, never shown to anyone, so
+         * 128 bits from the thread's random generator rather than the secure one ({@code UUID.randomUUID} was ~0.7% of a
+         * proxied request's CPU at maximum throughput).
+         */
+        private final String id = new UUID(ThreadLocalRandom.current().nextLong(), ThreadLocalRandom.current().nextLong()).toString();
         private long reservedTokens;
         private double reservedUsd;
         private boolean settled;
