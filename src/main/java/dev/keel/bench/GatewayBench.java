@@ -45,11 +45,12 @@ public final class GatewayBench {
      */
     private static final Duration RATE_WARM_UP = Duration.ofSeconds(10);
     /**
-     * Before each path's maximum throughput is measured (Keel's, Portkey's), it runs at maximum this long: after the
-     * runs between Keel's first warm-up and its maximum (the direct one at least), C2 recompiled Keel's request path's
-     * largest methods inside the measured 10 s (JFR: ~1.2 s of compiler time there, ~10% of Keel's CPU in it).
+     * Before each path's maximum throughput is measured (Keel's, Portkey's), it runs at maximum this long. With 5 s, C2
+     * still recompiled Keel's request path's largest methods inside the measured 10 s (JFR: deoptimisations on branches
+     * first taken at full concurrency, then ~3 s of compiler time in the window) and Keel's figure swung with it (8.2-11.4x
+     * Portkey in five runs; with 20 s, 10.3-11.5x in three). The compilers' CPU inside the window is printed with the result.
      */
-    private static final Duration MAX_WARM_UP = Duration.ofSeconds(5);
+    private static final Duration MAX_WARM_UP = Duration.ofSeconds(20);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int SEQUENTIAL_ROUNDS = 5;
 
@@ -109,7 +110,13 @@ public final class GatewayBench {
 
     /** The whole run; {@code maxThroughput} and {@code footprints} are keyed direct / keel / portkey. */
     public record Result(int upstreamLatencyMs, RateResult sequential, List<RateResult> rates, Map<String, Stats> maxThroughput, FaultResult fault,
-                         Map<String, Footprint> footprints, String portkeyNote, GatewayStreamBench.Result streaming) {}
+                         Map<String, Footprint> footprints, String portkeyNote, GatewayStreamBench.Result streaming, CompileTime keelMaxCompile) {}
+
+    /**
+     * Keel's JIT compilers' CPU seconds inside its measured maximum, and the whole process's there (-1 and 0 where
+     * {@code /proc} is unavailable): a steady state compiles next to nothing; seconds mean the figure is the JIT's too.
+     */
+    public record CompileTime(double compilerCpuSeconds, double processCpuSeconds) {}
 
     private GatewayBench() {}
 
@@ -130,6 +137,7 @@ public final class GatewayBench {
         Duration perRate = o.perRate();
         int concurrency = o.concurrency(), latencyMs = o.latencyMs();
         Map<String, Stats> max = new LinkedHashMap<>();
+        CompileTime maxCompileCpu = null;
         Map<String, Footprint> footprints = new LinkedHashMap<>();
         List<RateResult> results = new ArrayList<>();
         RateResult sequential = null;
@@ -158,8 +166,10 @@ public final class GatewayBench {
                     max.put("direct", Stats.of(load.closedLoop(directUri, Map.of(), BODY, concurrency, perRate), 0));
                     load.closedLoop(keelUri, auth, BODY, concurrency, MAX_WARM_UP);
                     double cpu = keel.cpuSeconds();
+                    Map<String, Double> compilers = keel.compilerCpuSeconds();
                     LoadGenerator.Run viaKeel = load.closedLoop(keelUri, auth, BODY, concurrency, perRate);
                     max.put("keel", Stats.of(viaKeel, keel.cpuSeconds() - cpu));
+                    maxCompileCpu = new CompileTime(keel.compilerCpuSecondsSince(compilers), keel.cpuSeconds() - cpu);
                 }
                 footprints.put("keel", new Footprint(keel.heapAfterGcMiB(), keel.rssMiB()));
             }
@@ -182,7 +192,7 @@ public final class GatewayBench {
             FaultResult fault = o.parts().contains(Part.FAULTS) ? faults(work, load, latencyMs, o.serverJvmOptions(), log) : null;
             GatewayStreamBench.Result streaming = o.parts().contains(Part.STREAMING) || o.parts().contains(Part.STREAMS)
                     ? GatewayStreamBench.run(o.parts().contains(Part.STREAMING), o.parts().contains(Part.STREAMS), o.guards(), o.serverJvmOptions(), load, work, log) : null;
-            return new Result(latencyMs, sequential, results, max, fault, footprints, note, streaming);
+            return new Result(latencyMs, sequential, results, max, fault, footprints, note, streaming, maxCompileCpu);
         }
     }
 

@@ -13,6 +13,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -116,12 +117,47 @@ final class ServerProcess implements AutoCloseable {
     /** User + system CPU seconds the process has used so far, or -1 where {@code /proc} is unavailable. */
     double cpuSeconds() {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid()), "stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+            return statCpuSeconds(Files.readString(Path.of("/proc", Long.toString(pid()), "stat")));
         } catch (IOException | RuntimeException e) {
             return -1;
         }
+    }
+
+    /**
+     * For a JVM on Linux: the CPU seconds its JIT compiler threads have used so far, by thread id (empty where
+     * {@code /proc} is unavailable). Compiler threads come and go, so a window's compile time is
+     * {@link #compilerCpuSecondsSince} a snapshot, thread by thread.
+     */
+    Map<String, Double> compilerCpuSeconds() {
+        Map<String, Double> byThread = new java.util.HashMap<>();
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid()), "task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    String stat = Files.readString(task.resolve("stat"));
+                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                    if (!name.startsWith("C1 Compiler") && !name.startsWith("C2 Compiler")) continue;
+                    byThread.put(task.getFileName().toString(), statCpuSeconds(stat));
+                } catch (IOException | RuntimeException gone) {
+                    // the thread ended between the listing and the read
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return Map.of();
+        }
+        return byThread;
+    }
+
+    /** User + system CPU seconds in a process's or thread's {@code /proc/.../stat} line (clock ticks of 1/100 s). */
+    private static double statCpuSeconds(String stat) {
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+    }
+
+    /** CPU seconds the JIT compilers used since {@code before} (a {@link #compilerCpuSeconds} snapshot). */
+    double compilerCpuSecondsSince(Map<String, Double> before) {
+        double used = 0;
+        for (Map.Entry<String, Double> t : compilerCpuSeconds().entrySet()) used += t.getValue() - before.getOrDefault(t.getKey(), 0.0);
+        return used;
     }
 
     /** For a JVM: heap in use after a forced full collection, in MiB (via {@code jcmd}); -1 if unavailable. */
