@@ -452,7 +452,9 @@ final class BenchCommand implements Runnable {
                             ? String.format(java.util.Locale.ROOT, "agrees (within %.1f ms)", dev.keel.bench.GatewayBench.RateResult.HEADER_AGREEMENT_MS)
                             : String.format(java.util.Locale.ROOT, "DISAGREES (by more than %.1f ms)", dev.keel.bench.GatewayBench.RateResult.HEADER_AGREEMENT_MS));
         }
-        System.out.printf("%8s %22s %22s %26s %10s %12s%n", "req/s", "direct p50/p99 ms", "keel p50/p99 ms", "added p50/p90/p99 ms", "success", "keel CPU/req");
+        if (!r.rates().isEmpty()) {
+            System.out.printf("%8s %22s %22s %26s %10s %12s%n", "req/s", "direct p50/p99 ms", "keel p50/p99 ms", "added p50/p90/p99 ms", "success", "keel CPU/req");
+        }
         for (dev.keel.bench.GatewayBench.RateResult x : r.rates()) {
             System.out.printf("%,8d %10.2f / %8.2f %10.2f / %8.2f %7.2f / %7.2f / %7.2f %9.2f%% %9.3f ms  (keel %,.0f req/s = %.0f%% of offered)%n", x.offered(),
                     x.direct().p50Ms(), x.direct().p99Ms(), x.keel().p50Ms(), x.keel().p99Ms(), x.addedP50Ms(), x.addedP90Ms(), x.addedP99Ms(),
