@@ -43,7 +43,7 @@ final class DemoCommand implements Callable<Integer> {
         KeelConfig config = listen.apply(common.loadConfig());
         if (!noServe) HttpServer.checkCanListen(config.server()); // a taken port is said before a minute of ingesting, not after
         try (Keel keel = common.open(config)) {
-            System.out.println("Ingesting " + folder + " …");
+            System.out.println("Ingesting " + folder + " into " + common.dataDir() + " (--data DIR for another; documents already there stay and can be cited) …");
             Trace trace = keel.traces().start("ingest", common.tenant);
             IngestReport report = keel.ingestor().ingestPaths(common.tenant, List.of(folder), true, trace, new ProgressBar(System.err, "files"));
             trace.finish();
