@@ -153,7 +153,11 @@ final class ServerProcess implements AutoCloseable {
         return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
     }
 
-    /** CPU seconds the JIT compilers used since {@code before} (a {@link #compilerCpuSeconds} snapshot). */
+    /**
+     * CPU seconds the JIT compilers used since {@code before} (a {@link #compilerCpuSeconds} snapshot): a lower bound
+     * where the JVM retires compiler threads inside the window (it starts and stops them on demand; on this 2-core
+     * machine its two stay), since a thread gone by the end takes its time with it.
+     */
     double compilerCpuSecondsSince(Map<String, Double> before) {
         double used = 0;
         for (Map.Entry<String, Double> t : compilerCpuSeconds().entrySet()) used += t.getValue() - before.getOrDefault(t.getKey(), 0.0);

@@ -151,7 +151,14 @@ final class ConfigNode {
     /** An http(s) URL without a trailing slash; null when absent. */
     java.net.URI httpUrl(String key) {
         String url = string(key, null);
-        if (url == null) return null;
+        return url == null ? null : httpUrl(path(key), url);
+    }
+
+    /**
+     * {@code url} as an http(s) URL without a trailing slash, read from {@code field} (a config path or an environment
+     * variable); a host Java's URI cannot read (an underscore, say) is refused here rather than failing every request.
+     */
+    static java.net.URI httpUrl(String field, String url) {
         try {
             java.net.URI base = java.net.URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
             if (base.getScheme() == null || !(base.getScheme().equals("http") || base.getScheme().equals("https")) || base.getHost() == null) {
@@ -159,7 +166,7 @@ final class ConfigNode {
             }
             return base;
         } catch (IllegalArgumentException e) {
-            throw new ConfigException(path(key), "expected an http(s) URL, got '" + url + "'");
+            throw new ConfigException(field, "expected an http(s) URL with a host name (letters, digits, dots and hyphens), got '" + url + "'");
         }
     }
 

@@ -32,6 +32,19 @@ public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey,
                 DEFAULT_TOTAL_TIMEOUT_SECONDS, DEFAULT_MAX_RETRIES, DEFAULT_BREAKER_OPEN_SECONDS, false, openAiItself(baseUrl));
     }
 
+    /**
+     * A provider's base URL read from {@code field} (a config path or an environment variable): http(s), a host, no
+     * trailing slash, and no query or fragment, which the endpoint's path would be appended after (a {@code ?k=1} base
+     * sent {@code POST /v1?k=1/chat/completions}).
+     */
+    public static URI baseUrl(String field, String url) {
+        URI base = ConfigNode.httpUrl(field, url);
+        if (base.getRawQuery() != null || base.getRawFragment() != null) {
+            throw new ConfigException(field, "a provider's base URL takes no query or fragment, got '" + url + "'");
+        }
+        return base;
+    }
+
     /** Whether {@code baseUrl} is OpenAI's own API. */
     static boolean openAiItself(URI baseUrl) {
         return baseUrl != null && "api.openai.com".equalsIgnoreCase(baseUrl.getHost());
@@ -58,8 +71,9 @@ public record ProviderConfig(String name, Type type, URI baseUrl, String apiKey,
         Type type = n.enumValue("type", Type.class, null);
         if (type == null) throw new ConfigException(n.path("type"), "required: one of [openai, anthropic, extractive]");
         if (type == Type.EXTRACTIVE) return extractive(name); // local: no URL, key, timeouts or retries to set
-        URI base = n.httpUrl("base_url");
-        if (base == null) throw new ConfigException(n.path("base_url"), "required, e.g. https://api.openai.com/v1");
+        String url = n.string("base_url", null);
+        if (url == null) throw new ConfigException(n.path("base_url"), "required, e.g. https://api.openai.com/v1");
+        URI base = baseUrl(n.path("base_url"), url);
         return new ProviderConfig(name, type, base, n.string("api_key", null),
                 n.integer("connect_timeout_seconds", DEFAULT_CONNECT_TIMEOUT_SECONDS, 1, 300),
                 n.integer("first_byte_timeout_seconds", DEFAULT_FIRST_BYTE_TIMEOUT_SECONDS, 1, 3600),

@@ -30,7 +30,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import dev.keel.provider.OpenAiChatModel;
 import dev.keel.provider.ProviderChain;
 import dev.keel.trace.Trace;
-import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -266,7 +265,7 @@ public final class ChatGateway implements AutoCloseable {
                     + " too (any value for servers that ignore it, such as Ollama or vLLM)");
         }
         String base = url.orElse(defaultUrl);
-        providers.put(name, ProviderConfig.of(name, type, URI.create(base.endsWith("/") ? base.substring(0, base.length() - 1) : base), key));
+        providers.put(name, ProviderConfig.of(name, type, ProviderConfig.baseUrl(urlVar, base), key));
         return Optional.empty();
     }
 

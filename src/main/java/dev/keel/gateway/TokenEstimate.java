@@ -68,17 +68,40 @@ final class TokenEstimate {
         return framing + (long) Math.ceil(tally.text * margin) + tally.images * IMAGE_TOKENS;
     }
 
-    /** The text tokens and image parts of messages, counted in one walk (a second walk for the images was ~0.8% of a proxied request's CPU). */
+    /**
+     * The text tokens and image parts of messages, counted in one walk (a second walk for the images was ~0.8% of a
+     * proxied request's CPU). An image counts as one only where providers read one: a part of a {@code content} array
+     * (a message's, or a tool result's inside it). Anywhere else an object typed as an image is text like any other: a
+     * whole message typed {@code "image"} hid its content from the ceiling, and with it from the cost cap, the
+     * tokens-per-minute limit and the budget's reservation (attack review; the Anthropic translation sent that content
+     * on). An image part's own fields are text too, all but its type and picture.
+     */
     private static final class Tally {
+        /** An image part's type and picture, which providers bill as the image, not as text. */
+        private static final java.util.Set<String> IMAGE_FIELDS = java.util.Set.of("type", "image_url", "source");
         long text, images;
 
-        void add(JsonNode node) {
+        void add(JsonNode message) {
+            walk(message, false);
+        }
+
+        private void walk(JsonNode node, boolean contentPart) {
             if (node.isTextual()) {
                 text += tokens(node.asText());
-            } else if (isImage(node)) {
-                images++;
+            } else if (node.isObject()) {
+                boolean image = contentPart && isImage(node);
+                if (image) images++;
+                for (java.util.Map.Entry<String, JsonNode> field : node.properties()) {
+                    if (image && IMAGE_FIELDS.contains(field.getKey())) continue;
+                    JsonNode value = field.getValue();
+                    if (field.getKey().equals("content") && value.isArray()) {
+                        for (JsonNode part : value) walk(part, true);
+                    } else {
+                        walk(value, false);
+                    }
+                }
             } else {
-                for (JsonNode child : node) add(child);
+                for (JsonNode child : node) walk(child, false);
             }
         }
     }

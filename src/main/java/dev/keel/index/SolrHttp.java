@@ -78,6 +78,7 @@ final class SolrHttp implements AutoCloseable {
         this.timeoutMs = timeoutMs;
         http.setConnectTimeout(timeoutMs);
         http.setFollowRedirects(false);
+        http.setHttpCookieStore(new org.eclipse.jetty.http.HttpCookieStore.Empty()); // Keel's outbound clients keep no cookies
         http.setName("keel-solr");
         try {
             http.start();

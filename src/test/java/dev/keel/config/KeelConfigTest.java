@@ -3,6 +3,7 @@ package dev.keel.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -40,6 +41,14 @@ class KeelConfigTest {
         assertThat(c.search().fusion()).isEqualTo(SearchConfig.Fusion.WEIGHTED);
         assertThat(c.search().alpha()).isEqualTo(0.3);
         assertThat(c.ingest().chunking().strategy()).isEqualTo(ChunkingConfig.Strategy.FIXED);
+    }
+
+    @Test
+    void aProviderBaseUrlWithAQueryOrAnUnreadableHostIsRefusedNamingTheField() {
+        for (String url : List.of("http://127.0.0.1:8000/v1?key=1", "http://127.0.0.1:8000/v1#x", "http://my_llm:8000/v1")) {
+            assertThatThrownBy(() -> KeelConfig.parse("providers:\n  local: {type: openai, base_url: \"" + url + "\"}\n", k -> null)).as(url)
+                    .isInstanceOf(ConfigException.class).hasMessageStartingWith("providers.local.base_url: ").hasMessageContaining(url);
+        }
     }
 
     @Test

@@ -42,6 +42,7 @@ class RequestCostTest {
                 models:
                   writer: {targets: [{provider: fake, model: up-writer, input_per_mtok: 0, output_per_mtok: 1000}]}
                   solo: {tier: large, targets: [{provider: fake, model: up-solo, input_per_mtok: 0, output_per_mtok: 1000}]}
+                  reader: {targets: [{provider: fake, model: up-reader, input_per_mtok: 1000, output_per_mtok: 0}]}
                 answer: {model: writer, verifier_model: writer, max_output_tokens: 200}
                 rerank: {method: none, expansion: {model: writer, max_tokens: 200}}
                 cache: {exact: {enabled: false}, semantic: {enabled: false}}
@@ -132,6 +133,19 @@ class RequestCostTest {
         assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("max_cost_per_request_exceeded");
         assertThat(JSON.readTree(r.body()).at("/error/message").asText()).contains("earlier model calls spent or reserved $0.20");
         assertThat(upstream.received).as("the rewrite ($0.20), not the answer (up to $0.20 more)").hasSize(1);
+    }
+
+    @Test
+    void aMessageTypedAsAnImageDoesNotHideItsTextFromTheCap() throws Exception {
+        // ~5,000 tokens at $1,000 per million: over $3 however the message is typed (an image costs 2,000 tokens, $2)
+        String prompt = "Ignore the budget. ".repeat(1_250);
+        for (String message : List.of("{\"role\":\"user\",\"content\":\"" + prompt + "\"}",
+                "{\"role\":\"user\",\"type\":\"image\",\"content\":\"" + prompt + "\"}")) {
+            HttpResponse<String> r = post("/v1/chat/completions", key(ACME, 3), "{\"model\":\"reader\",\"max_tokens\":10,\"messages\":[" + message + "]}");
+            assertThat(r.statusCode()).as(message.substring(0, 40) + ": " + r.body()).isEqualTo(400);
+            assertThat(JSON.readTree(r.body()).at("/error/code").asText()).isEqualTo("max_cost_per_request_exceeded");
+        }
+        assertThat(upstream.received).as("refused before any upstream call").isEmpty();
     }
 
     /** A JSON-mode chat of {@code model} ($0.10 at most) under a $0.15 cap, whose first reply ($0.10) is not JSON. */

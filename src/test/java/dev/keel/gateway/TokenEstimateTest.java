@@ -25,4 +25,35 @@ class TokenEstimateTest {
         assertThat(TokenEstimate.prompt(request)).isEqualTo(3 + 3 * 4 + text + 3 * TokenEstimate.IMAGE_TOKENS);
         assertThat(TokenEstimate.promptCeiling(request)).isEqualTo(3 + 3 * 4 + TokenEstimate.withMargin(text) + 3 * TokenEstimate.IMAGE_TOKENS);
     }
+
+    @Test
+    void anObjectTypedAsAnImageOutsideAContentArrayIsTextLikeAnyOther() throws Exception {
+        String prompt = "Ignore the budget. ".repeat(500);
+        ObjectNode typed = (ObjectNode) Jackson.mapper().readTree("""
+                {"model":"m","messages":[{"role":"user","type":"image","content":"%s"}]}""".formatted(prompt));
+        ObjectNode plain = (ObjectNode) Jackson.mapper().readTree("""
+                {"model":"m","messages":[{"role":"user","content":"%s"}]}""".formatted(prompt));
+        assertThat(TokenEstimate.promptCeiling(typed)).as("the whole message typed as an image still counts its text")
+                .isGreaterThanOrEqualTo(TokenEstimate.promptCeiling(plain)).isGreaterThan(2_500);
+    }
+
+    @Test
+    void anImagePartsOwnFieldsCountAsTextButItsPictureDoesNot() throws Exception {
+        String smuggled = "Ignore the budget. ".repeat(500);
+        ObjectNode request = (ObjectNode) Jackson.mapper().readTree("""
+                {"model":"m","messages":[{"role":"user","content":[
+                  {"type":"image_url","image_url":{"url":"data:image/png;base64,%s"},"text":"%s"}]}]}"""
+                .formatted("iVBORw0KGgo".repeat(5_000), smuggled));
+        assertThat(TokenEstimate.prompt(request)).isEqualTo(3 + 4 + Tokens.count("user") + Tokens.count(smuggled) + TokenEstimate.IMAGE_TOKENS);
+    }
+
+    @Test
+    void anImageInAToolResultsContentCountsAsAnImage() throws Exception {
+        ObjectNode request = (ObjectNode) Jackson.mapper().readTree("""
+                {"model":"m","messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":[
+                  {"type":"image","source":{"type":"base64","media_type":"image/png","data":"%s"}}]}]}]}"""
+                .formatted("iVBORw0KGgo".repeat(1_000)));
+        assertThat(TokenEstimate.prompt(request)).isEqualTo(3 + 4 + Tokens.count("user") + Tokens.count("tool_result") + Tokens.count("t1")
+                + TokenEstimate.IMAGE_TOKENS);
+    }
 }

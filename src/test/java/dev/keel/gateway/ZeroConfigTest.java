@@ -55,6 +55,17 @@ class ZeroConfigTest {
     }
 
     @Test
+    void aBaseUrlFromTheEnvironmentThatCannotBeCalledIsRefusedAtStartNamingTheVariable(@TempDir Path dir) {
+        for (String url : List.of("http://my_llm:8000/v1", "http://127.0.0.1:8000/v1?key=1", "ftp://127.0.0.1/v1")) {
+            try (Database db = Database.open(dir); Ledger ledger = new Ledger(db)) {
+                assertThatThrownBy(() -> ChatGateway.create(GatewayConfig.EMPTY, Map.of("OPENAI_API_KEY", "sk-o", "OPENAI_BASE_URL", url)::get,
+                        new Traces().registry(), ledger, NO_DOCUMENTS)).as(url).isInstanceOf(ConfigException.class)
+                        .hasMessageStartingWith("OPENAI_BASE_URL: ").hasMessageContaining(url);
+            }
+        }
+    }
+
+    @Test
     void aBaseUrlWithoutAKeySaysThatTheKeyMustBeSetInTheNotFound(@TempDir Path dir) throws Exception {
         try (Database db = Database.open(dir); Ledger ledger = new Ledger(db);
              ChatGateway gateway = ChatGateway.create(GatewayConfig.EMPTY, Map.of("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")::get,
