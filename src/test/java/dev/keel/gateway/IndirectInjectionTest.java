@@ -66,6 +66,7 @@ class IndirectInjectionTest {
 
     private static Keel open(String policy) throws Exception {
         return Keel.open(KeelConfig.parse("""
+                server: {port: 0}
                 providers:
                   llm: {type: openai, base_url: "%s", max_retries: 0}
                 models:

@@ -282,6 +282,7 @@ class TraceExportOverHttpTest {
             dead = s.getLocalPort();
         }
         String yaml = """
+                server: {port: 0}
                 providers:
                   llm: {type: openai, base_url: "%s", max_retries: 0}
                 models:
