@@ -19,7 +19,7 @@ import java.util.function.Consumer;
 final class BatchWriter<T> implements AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BatchWriter.class);
     /** Group commit: a burst gathers instead of waking the writer and committing once per item. */
-    private static final long LINGER_NANOS = 20_000_000L;
+    static final java.time.Duration DEFAULT_LINGER = java.time.Duration.ofMillis(20);
     private static final int MAX_BATCH = 5_000;
     private static final int FLUSH_TIMEOUT_SECONDS = 30;
 
@@ -28,11 +28,20 @@ final class BatchWriter<T> implements AutoCloseable {
     private final Consumer<List<T>> write;
     private final BlockingQueue<Object> queue;
     private final Thread writer;
+    private final long lingerNanos;
+    /** Flushes whose latch is queued and not yet counted down: while any waits, a burst does not linger. */
+    private final java.util.concurrent.atomic.AtomicInteger flushesWaiting = new java.util.concurrent.atomic.AtomicInteger();
 
     BatchWriter(String what, Class<T> type, int capacity, Consumer<List<T>> write) {
+        this(what, type, capacity, DEFAULT_LINGER, write);
+    }
+
+    /** A writer that lets a burst gather for {@code linger} after its first item; {@link #flush()} cuts the wait short. */
+    BatchWriter(String what, Class<T> type, int capacity, java.time.Duration linger, Consumer<List<T>> write) {
         this.what = what;
         this.type = type;
         this.write = write;
+        this.lingerNanos = linger.toNanos();
         this.queue = new LinkedBlockingQueue<>(capacity);
         this.writer = Thread.ofPlatform().name("keel-" + what).daemon(true).start(this::drain);
     }
@@ -46,7 +55,14 @@ final class BatchWriter<T> implements AutoCloseable {
     void flush() {
         CountDownLatch done = new CountDownLatch(1);
         try {
-            queue.put(done);
+            flushesWaiting.incrementAndGet();
+            try {
+                queue.put(done);
+            } catch (InterruptedException e) {
+                flushesWaiting.decrementAndGet();
+                throw e;
+            }
+            LockSupport.unpark(writer); // a burst still gathering goes now, not at the end of its linger
             if (!done.await(FLUSH_TIMEOUT_SECONDS, TimeUnit.SECONDS)) throw new StoreException(what + " flush timed out", null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -61,7 +77,7 @@ final class BatchWriter<T> implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             }
-            if (type.isInstance(batch.get(0))) LockSupport.parkNanos(LINGER_NANOS);
+            if (type.isInstance(batch.get(0))) lingerAfter(System.nanoTime());
             queue.drainTo(batch, MAX_BATCH - 1);
             List<T> items = new ArrayList<>();
             for (Object o : batch) if (type.isInstance(o)) items.add(type.cast(o));
@@ -72,8 +88,20 @@ final class BatchWriter<T> implements AutoCloseable {
                     LOG.error("{}: {} entries could not be stored: {}", what, items.size(), e.getMessage());
                 }
             }
-            for (Object o : batch) if (o instanceof CountDownLatch l) l.countDown();
+            for (Object o : batch) {
+                if (o instanceof CountDownLatch l) {
+                    flushesWaiting.decrementAndGet();
+                    l.countDown();
+                }
+            }
             batch.clear();
+        }
+    }
+
+    /** Parks until the linger from {@code start} is over or a flush is waiting (a stray wake-up parks again). */
+    private void lingerAfter(long start) {
+        for (long left = lingerNanos; left > 0 && flushesWaiting.get() == 0; left = lingerNanos - (System.nanoTime() - start)) {
+            LockSupport.parkNanos(left);
         }
     }
 
