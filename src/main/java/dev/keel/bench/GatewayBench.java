@@ -113,7 +113,7 @@ public final class GatewayBench {
                          Map<String, Footprint> footprints, String portkeyNote, GatewayStreamBench.Result streaming, CompileTime keelMaxCompile) {}
 
     /**
-     * Keel's JIT compilers' CPU seconds inside its measured maximum, and the whole process's there (-1 and 0 where
+     * Keel's JIT compilers' CPU seconds inside its measured maximum, and the whole process's there (both 0 where
      * {@code /proc} is unavailable): a steady state compiles next to nothing; seconds mean the figure is the JIT's too.
      */
     public record CompileTime(double compilerCpuSeconds, double processCpuSeconds) {}
@@ -168,8 +168,9 @@ public final class GatewayBench {
                     double cpu = keel.cpuSeconds();
                     Map<String, Double> compilers = keel.compilerCpuSeconds();
                     LoadGenerator.Run viaKeel = load.closedLoop(keelUri, auth, BODY, concurrency, perRate);
-                    max.put("keel", Stats.of(viaKeel, keel.cpuSeconds() - cpu));
-                    maxCompileCpu = new CompileTime(keel.compilerCpuSecondsSince(compilers), keel.cpuSeconds() - cpu);
+                    double used = keel.cpuSeconds() - cpu;
+                    max.put("keel", Stats.of(viaKeel, used));
+                    maxCompileCpu = new CompileTime(keel.compilerCpuSecondsSince(compilers), used);
                 }
                 footprints.put("keel", new Footprint(keel.heapAfterGcMiB(), keel.rssMiB()));
             }

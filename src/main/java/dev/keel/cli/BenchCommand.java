@@ -470,7 +470,7 @@ final class BenchCommand implements Runnable {
             System.out.printf("max throughput keel added p50 %.2f ms, p90 %.2f ms, p99 %.2f ms (keel - direct, each at its own maximum); 0 errors: %s%n",
                     x.addedP50Ms(), x.addedP90Ms(), x.addedP99Ms(), x.keel().failed() == 0 ? "yes" : "NO " + x.keel().failures());
         }
-        if (r.keelMaxCompile() != null && r.keelMaxCompile().compilerCpuSeconds() >= 0 && r.keelMaxCompile().processCpuSeconds() > 0) {
+        if (r.keelMaxCompile() != null && r.keelMaxCompile().processCpuSeconds() > 0) {
             System.out.printf("keel's JIT compilers inside its measured maximum: %.2f CPU-s of the process's %.1f (%.1f%%)%n", r.keelMaxCompile().compilerCpuSeconds(),
                     r.keelMaxCompile().processCpuSeconds(), 100 * r.keelMaxCompile().compilerCpuSeconds() / r.keelMaxCompile().processCpuSeconds());
         }

@@ -93,8 +93,9 @@ public final class Ledger implements AutoCloseable {
         });
     }
 
-    /** Cost recorded for a key since a time (stored entries only). */
+    /** Cost recorded for a key since a time, this process's latest entries included (they are flushed first). */
     public double spentSince(String keyId, long fromMillis) {
+        flush();
         return db.withConnection(c -> {
             try (PreparedStatement ps = c.prepareStatement("SELECT COALESCE(SUM(cost_usd), 0) FROM ledger WHERE key_id = ? AND ts >= ?")) {
                 ps.setString(1, keyId);
